@@ -1,0 +1,58 @@
+// A typed event bus between the queue and the features that hang off it (board, printer, audio,
+// MQTT bridge, simulator page). Modelled on zigbee2mqtt's eventBus: `on(name, owner, cb)` and
+// `removeListeners(owner)`, so a feature cleans up after itself on stop.
+import { EventEmitter } from 'node:events';
+import type { QueueEvent } from './queue/types.ts';
+import type { ComponentHealth } from './ports/health.ts';
+
+export interface BusEvents {
+  /** Events of one queue action, in seq order, emitted only after they are durable on disk. */
+  queueEvents: { events: QueueEvent[] };
+  /** A hardware component's health changed (connected, error, counters). */
+  healthChanged: { component: string; health: ComponentHealth };
+  /** A dispenser press that issued no ticket, with the reason shown to the citizen. */
+  dispenserRefused: { button: string; code: string; message: string };
+  /** The link to central went up or down. */
+  linkChanged: { online: boolean };
+  /** The store fell back to an older generation or dropped a torn record at start. */
+  storeRecovered: { detail: string };
+}
+
+type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;
+
+export class Bus {
+  private readonly emitter = new EventEmitter();
+  private readonly owned = new Map<object, Array<{ name: keyof BusEvents; fn: (p: never) => void }>>();
+
+  constructor() {
+    this.emitter.setMaxListeners(100);
+  }
+
+  emit<K extends keyof BusEvents>(name: K, payload: BusEvents[K]): void {
+    this.emitter.emit(name, payload);
+  }
+
+  on<K extends keyof BusEvents>(name: K, owner: object, fn: Listener<K>): void {
+    // A listener that throws must not break the queue or the other features.
+    const wrapped = (payload: BusEvents[K]): void => {
+      try {
+        fn(payload);
+      } catch (err) {
+        this.emitter.emit('listenerError', { name, err });
+      }
+    };
+    this.emitter.on(name, wrapped);
+    const list = this.owned.get(owner) ?? [];
+    list.push({ name, fn: wrapped as (p: never) => void });
+    this.owned.set(owner, list);
+  }
+
+  onListenerError(fn: (info: { name: string; err: unknown }) => void): void {
+    this.emitter.on('listenerError', fn);
+  }
+
+  removeListeners(owner: object): void {
+    for (const { name, fn } of this.owned.get(owner) ?? []) this.emitter.off(name, fn);
+    this.owned.delete(owner);
+  }
+}

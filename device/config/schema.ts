@@ -1,0 +1,159 @@
+// The one source of truth for configuration: validation, defaults and the TypeScript types all come
+// from these zod schemas. Hardware, display and MQTT sections live in their own files so each part
+// of the daemon owns its settings.
+import { z } from 'zod';
+import { hardwareSchema } from './hardware-schema.ts';
+import { outputsSchema } from './outputs-schema.ts';
+import { mqttSchema } from './mqtt-schema.ts';
+
+export const slug = z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a slug of a-z, 0-9 and -, 1 to 40 long');
+const hhmm = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (00:00 to 23:59)');
+
+const timeZone = z.string().refine(
+  (tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected an IANA time zone such as Asia/Seoul' },
+);
+
+export const numberRangeSchema = z
+  .strictObject({
+    /** a letter prefix such as "A": the number shows as A001 */
+    prefix: z.string().regex(/^[A-Z]{0,2}$/, 'expected 0 to 2 capital letters').default(''),
+    from: z.number().int().min(0).max(99999),
+    to: z.number().int().min(0).max(99999),
+    /** digits shown, zero-padded; defaults to the digits of `to` */
+    width: z.number().int().min(1).max(5).optional(),
+  })
+  .refine((r) => r.to >= r.from, { message: '`to` must be >= `from`', path: ['to'] });
+
+export const serviceSchema = z.strictObject({
+  id: slug,
+  name: z.string().min(1).max(20),
+  numbers: numberRangeSchema,
+  /** whether priority tickets of this service are called before its ordinary tickets */
+  priority: z.boolean().default(true),
+  /** daily cut-off time (발권 마감), office local time */
+  cutoff: hhmm.optional(),
+  /** daily cap of tickets */
+  cap: z.number().int().min(1).optional(),
+  /** starting estimate of one service, minutes, before the day has taught us better */
+  avgMinutes: z.number().min(0.5).max(120).default(5),
+});
+
+export const counterSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9-]{1,16}$/, 'expected 1 to 16 letters, digits or -'),
+  name: z.string().min(1).max(20),
+  /** services this counter serves, in order of preference */
+  services: z.array(slug).min(1),
+  /** status when a day opens */
+  open: z.boolean().default(true),
+});
+
+export const policySchema = z.strictObject({
+  /** "first": priority tickets before ordinary ones of the same service; "off": issue order only */
+  priority: z.enum(['first', 'off']).default('first'),
+  /** "oldest": the oldest waiting ticket across the counter's services; "service-order": the
+   * counter's first service with someone waiting, then the next */
+  counterOrder: z.enum(['oldest', 'service-order']).default('oldest'),
+  /** a skipped (no-show) ticket can be called back by number for this long */
+  noShowHoldMinutes: z.number().int().min(0).max(240).default(30),
+  /** ticket.near fires once per ticket at each of these positions */
+  near: z.array(z.number().int().min(0).max(100)).default([10, 3, 1]),
+  /** open a new day by itself when the office's date changes (and the clock can be trusted) */
+  autoOpen: z.boolean().default(true),
+  /** EWMA weight of the newest service time */
+  ewmaAlpha: z.number().gt(0).max(1).default(0.2),
+});
+
+export const officeSchema = z.strictObject({
+  id: slug,
+  name: z.string().min(1).max(40),
+  timeZone: timeZone.default('Asia/Seoul'),
+});
+
+export const dispenserButtonSchema = z.strictObject({
+  id: slug,
+  service: slug,
+  priority: z.boolean().default(false),
+  /** shown on the button in the simulator */
+  label: z.string().max(20).optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    office: officeSchema,
+    device: z.strictObject({ id: slug.default('main') }).prefault({}),
+    services: z.array(serviceSchema).min(1),
+    counters: z.array(counterSchema).min(1),
+    policy: policySchema.prefault({}),
+    /** dispenser buttons: one per service plus the priority button */
+    dispenser: z.strictObject({ buttons: z.array(dispenserButtonSchema) }).optional(),
+    hardware: hardwareSchema.prefault({}),
+    outputs: outputsSchema.prefault({}),
+    mqtt: mqttSchema.prefault({}),
+    store: z
+      .strictObject({
+        /** journal records between two snapshots */
+        snapshotEvery: z.number().int().min(10).max(100000).default(500),
+        /** undelivered events kept for central; beyond this the oldest are dropped (see docs) */
+        outboxMaxEvents: z.number().int().min(1000).default(200000),
+      })
+      .prefault({}),
+  })
+  .superRefine((cfg, ctx) => crossCheck(cfg, ctx));
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ServiceConfig = Config['services'][number];
+export type CounterConfig = Config['counters'][number];
+export type PolicyConfig = Config['policy'];
+
+type Ctx = z.RefinementCtx;
+
+function crossCheck(cfg: z.infer<z.ZodObject<Record<string, z.ZodType>>> & Record<string, unknown>, ctx: Ctx): void {
+  const c = cfg as unknown as Config;
+  const ids = new Map<string, number>();
+  c.services.forEach((s, i) => {
+    if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['services', i, 'id'], message: `duplicate service id "${s.id}"` });
+    ids.set(s.id, i);
+  });
+  // Numbers are unique within an office's day only if ranges with the same prefix never overlap.
+  c.services.forEach((a, i) => {
+    c.services.slice(0, i).forEach((b, j) => {
+      if (a.numbers.prefix === b.numbers.prefix && a.numbers.from <= b.numbers.to && b.numbers.from <= a.numbers.to) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['services', i, 'numbers'],
+          message: `range ${fmtRange(a)} overlaps services[${j}] (${b.id}) ${fmtRange(b)}`,
+        });
+      }
+    });
+    const width = a.numbers.width ?? String(a.numbers.to).length;
+    if (String(a.numbers.to).length > width) {
+      ctx.addIssue({ code: 'custom', path: ['services', i, 'numbers', 'width'], message: `width ${width} is too small for ${a.numbers.to}` });
+    }
+  });
+  const counterIds = new Set<string>();
+  c.counters.forEach((k, i) => {
+    if (counterIds.has(k.id)) ctx.addIssue({ code: 'custom', path: ['counters', i, 'id'], message: `duplicate counter id "${k.id}"` });
+    counterIds.add(k.id);
+    k.services.forEach((s, j) => {
+      if (!ids.has(s)) ctx.addIssue({ code: 'custom', path: ['counters', i, 'services', j], message: `unknown service "${s}"` });
+    });
+  });
+  c.dispenser?.buttons.forEach((b, i) => {
+    if (!ids.has(b.service)) ctx.addIssue({ code: 'custom', path: ['dispenser', 'buttons', i, 'service'], message: `unknown service "${b.service}"` });
+  });
+}
+
+function fmtRange(s: ServiceConfig): string {
+  return `${s.numbers.prefix}${s.numbers.from}-${s.numbers.prefix}${s.numbers.to}`;
+}

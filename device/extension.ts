@@ -1,0 +1,23 @@
+// A feature of the daemon (board, printer, audio, MQTT bridge, simulator control). The controller
+// builds them, then starts them in order and stops them in reverse. A constructor does nothing:
+// all work, and all hardware access, happens in start().
+import type { Logger } from 'pino';
+import type { Bus } from './bus.ts';
+import type { Config } from './config/schema.ts';
+import type { QueueService } from './queue/service.ts';
+
+export interface Extension {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface ExtensionContext {
+  config: Config;
+  bus: Bus;
+  queue: QueueService;
+  logger: Logger;
+  dataDir: string;
+  /** epoch ms; injected so tests can run a day in milliseconds */
+  now: () => number;
+}

@@ -1,0 +1,54 @@
+// Ports: what citizens see, hear and take home. display/ and sim/ implement them.
+import type { ComponentHealth } from './health.ts';
+
+/** An RGBA frame, row-major, 4 bytes a pixel (what canvas getImageData gives). */
+export interface Frame {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+export interface DisplaySink {
+  readonly kind: string;
+  open(): Promise<void>;
+  /** Write a full frame; a sink may write only the rows that changed. */
+  write(frame: Frame): Promise<void>;
+  close(): Promise<void>;
+  health(): ComponentHealth;
+}
+
+export type PaperState = 'ok' | 'near-end' | 'out' | 'unknown';
+
+export interface PrinterStatus {
+  online: boolean;
+  paper: PaperState;
+  /** true when a ticket can be printed now */
+  ready: boolean;
+  error: string | null;
+}
+
+export interface PrintJob {
+  /** the rendered ticket, already a bitmap */
+  image: Frame;
+  /** for logs and simulator file names: day and number, never personal data */
+  day: string;
+  number: string;
+}
+
+export interface TicketPrinter {
+  readonly kind: string;
+  open(): Promise<void>;
+  status(): Promise<PrinterStatus>;
+  print(job: PrintJob): Promise<void>;
+  close(): Promise<void>;
+  health(): ComponentHealth;
+}
+
+export interface AudioOut {
+  readonly kind: string;
+  /** Play a WAV file's bytes to the end. Rejects when the device is missing; the caller logs it
+   * and moves on: sound is never fatal. */
+  play(wav: Uint8Array, label: string): Promise<void>;
+  close(): Promise<void>;
+  health(): ComponentHealth;
+}
