@@ -1,7 +1,97 @@
-// Settings of the MQTT side: embedded broker, uplink to central. Owned by bridge/.
+// Settings of the MQTT side: the embedded broker (office LAN, browser pages) and the uplink to a
+// city's central broker. Owned by bridge/; documented in docs/mqtt.md.
 import { z } from 'zod';
 
+const port = z.number().int().min(0).max(65535);
+const slugOrAll = z.union([z.literal('*'), z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected an office slug or "*"')]);
+
+export const accountSchema = z.strictObject({
+  username: z.string().min(1).max(64),
+  /** scrypt$N$r$p$salt$hash, made by `npm run hash-password` */
+  passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected a hash from `npm run hash-password`'),
+  /** central: publishes cmd of its offices and reads everything; display/keypad: read only */
+  role: z.enum(['central', 'display', 'keypad']),
+  /** offices this account may touch; "*" is every office */
+  offices: z.array(slugOrAll).min(1).default(['*']),
+});
+
+export const brokerSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** bind address of every listener; anything but loopback requires accounts */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** MQTT over TCP; 0 picks a free port (tests) */
+  port: port.default(1883),
+  /** MQTT over WebSocket (browser pages); null turns it off */
+  wsPort: port.nullable().default(9001),
+  /** MQTT over TLS, when a certificate and key are configured */
+  tls: z
+    .strictObject({
+      port: port.default(8883),
+      cert: z.string().min(1),
+      key: z.string().min(1),
+      ca: z.string().min(1).optional(),
+    })
+    .optional(),
+  accounts: z.array(accountSchema).default([]),
+  /** the simulator's demo account central/central: accepted on loopback listeners only */
+  demo: z.boolean().default(false),
+});
+
+export const uplinkSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** mqtt://, mqtts://, ws:// or wss:// URL of central's broker */
+  url: z.string().regex(/^(mqtts?|wss?|tcp|tls|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
+  username: z.string().min(1).optional(),
+  password: z.string().optional(),
+  /** name of an environment variable holding the password (keeps secrets out of the file) */
+  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  /** PEM files */
+  ca: z.string().optional(),
+  cert: z.string().optional(),
+  key: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+  /** default beonho-{office}-{device} */
+  clientId: z.string().min(1).max(64).optional(),
+  /** 5 falls back to 4 (3.1.1) when the broker refuses MQTT 5 */
+  protocolVersion: z.union([z.literal(5), z.literal(4)]).default(5),
+  keepaliveSec: z.number().int().min(5).max(3600).default(30),
+  /** the broker keeps our cmd subscription this long while we are away */
+  sessionExpirySec: z.number().int().min(0).default(3600),
+  reconnectMinMs: z.number().int().min(10).default(1000),
+  reconnectMaxMs: z.number().int().min(100).default(60000),
+});
+
 export const mqttSchema = z.strictObject({
-  enabled: z.boolean().default(false),
+  /** the whole bridge on or off */
+  enabled: z.boolean().default(true),
+  broker: brokerSchema.prefault({}),
+  uplink: uplinkSchema.optional(),
+  commands: z
+    .strictObject({
+      /** bigger command payloads are refused with `too-large` */
+      maxBytes: z.number().int().min(256).max(65536).default(4096),
+      /** command ids remembered for idempotency (persisted) */
+      remember: z.number().int().min(10).max(100000).default(2000),
+    })
+    .prefault({}),
+  state: z
+    .strictObject({
+      /** minimum gap between two state publishes: bursts are coalesced, the latest always goes out */
+      minIntervalMs: z.number().int().min(0).max(10000).default(250),
+    })
+    .prefault({}),
+  events: z
+    .strictObject({
+      /** QoS 1 publishes in flight at once while draining the outbox */
+      window: z.number().int().min(1).max(1000).default(100),
+      /** events read from the outbox per batch */
+      batch: z.number().int().min(1).max(5000).default(500),
+    })
+    .prefault({}),
+  /** device status is republished at most this often when only the outbox figures changed */
+  statusIntervalSec: z.number().int().min(1).default(30),
 });
 export type MqttConfig = z.infer<typeof mqttSchema>;
+export type BrokerConfig = MqttConfig['broker'];
+export type UplinkConfig = NonNullable<MqttConfig['uplink']>;
+export type AccountConfig = BrokerConfig['accounts'][number];

@@ -1,0 +1,89 @@
+// Idempotency by command id: the first result of each command id, bounded and persisted, so a
+// retry — even after a restart or power cut — gets the first answer instead of a second ticket.
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { CommandResult } from '../contract/types.ts';
+import { writeFileDurable } from '../util/atomic-file.ts';
+
+interface FileShape {
+  v: 1;
+  /** oldest first */
+  entries: Array<[string, CommandResult]>;
+}
+
+export class CommandMemory {
+  private readonly results = new Map<string, CommandResult>();
+  private writing: Promise<void> | null = null;
+  private pending: Promise<void> | null = null;
+
+  constructor(
+    private readonly path: string,
+    private readonly limit: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async load(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    try {
+      const doc = JSON.parse(text) as FileShape;
+      for (const [id, result] of doc.entries ?? []) this.results.set(id, result);
+      this.trim();
+    } catch {
+      // The file is only ever replaced by rename, so this means outside damage: start empty and say so.
+      this.logger.warn({ code: 'cmd-memory-unreadable', path: this.path }, 'command id memory unreadable; starting empty');
+    }
+  }
+
+  get(id: string): CommandResult | undefined {
+    return this.results.get(id);
+  }
+
+  get size(): number {
+    return this.results.size;
+  }
+
+  /** Remember a result; resolves once it is on disk. Writes of concurrent calls are grouped. */
+  remember(id: string, result: CommandResult): Promise<void> {
+    this.results.set(id, result);
+    this.trim();
+    return this.persist();
+  }
+
+  private trim(): void {
+    // Map keeps insertion order: the first keys are the oldest.
+    while (this.results.size > this.limit) {
+      const oldest = this.results.keys().next().value as string;
+      this.results.delete(oldest);
+    }
+  }
+
+  private persist(): Promise<void> {
+    // Group commit: while a write runs, every new result joins the one next write.
+    if (this.pending) return this.pending;
+    const start = async (): Promise<void> => {
+      this.pending = null;
+      const doc: FileShape = { v: 1, entries: [...this.results] };
+      await writeFileDurable(this.path, JSON.stringify(doc));
+    };
+    if (!this.writing) {
+      this.writing = start().finally(() => {
+        this.writing = null;
+      });
+      return this.writing;
+    }
+    const next = this.writing.catch(() => undefined).then(() => {
+      this.writing = start().finally(() => {
+        this.writing = null;
+      });
+      return this.writing;
+    });
+    this.pending = next;
+    return next;
+  }
+}

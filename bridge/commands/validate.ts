@@ -1,0 +1,104 @@
+// Turns the bytes of a `cmd` message into a Command, or into a stable error code. Nothing here
+// touches the queue: a payload that fails any check changes nothing.
+import type { ErrorObject } from 'ajv';
+import { validator } from '../contract/schemas.ts';
+import type { Command, CommandError, CommandType } from '../contract/types.ts';
+
+export const COMMAND_TYPES: readonly CommandType[] = [
+  'ticket.issue',
+  'ticket.cancel',
+  'counter.next',
+  'counter.recall',
+  'counter.skip',
+  'counter.pause',
+  'counter.resume',
+  'counter.close',
+  'counter.call',
+  'counter.transfer',
+  'service.accepting',
+  'notice.set',
+  'day.open',
+  'day.close',
+  'state.publish',
+];
+const KNOWN = new Set<string>(COMMAND_TYPES);
+const ID = /^[\x21-\x7e]{1,64}$/;
+
+export type Validated =
+  | { ok: true; command: Command }
+  /** id/type are echoed in the result when they could be read */
+  | { ok: false; id: string | null; type?: string; error: CommandError };
+
+export interface ValidateOptions {
+  office: string;
+  maxBytes: number;
+}
+
+function fail(id: string | null, code: string, message: string, field?: string, type?: string): Validated {
+  return { ok: false, id, ...(type ? { type } : {}), error: { code, message, ...(field ? { field } : {}) } };
+}
+
+export function validateCommand(payload: Buffer | Uint8Array, opts: ValidateOptions): Validated {
+  if (payload.byteLength > opts.maxBytes) {
+    return fail(null, 'too-large', `command is ${payload.byteLength} bytes; the limit is ${opts.maxBytes}`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(payload);
+  } catch {
+    return fail(null, 'malformed', 'command is not valid UTF-8');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return fail(null, 'malformed', 'command is not valid JSON');
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    return fail(null, 'not-an-object', 'command must be a JSON object with "id" and "type"');
+  }
+  const obj = doc as Record<string, unknown>;
+  const rawId = obj.id;
+  if (rawId === undefined) return fail(null, 'missing-id', 'command has no "id"; send a unique id per command', 'id');
+  if (typeof rawId !== 'string' || !ID.test(rawId)) {
+    return fail(null, 'invalid-id', '"id" must be 1 to 64 printable ASCII characters without spaces', 'id');
+  }
+  const id = rawId;
+  const type = obj.type;
+  if (type === undefined) return fail(id, 'missing-field', 'command has no "type"', 'type');
+  if (typeof type !== 'string' || !KNOWN.has(type)) {
+    return fail(id, 'unknown-type', `unknown command type; expected one of ${COMMAND_TYPES.join(', ')}`, 'type');
+  }
+  if (obj.office !== undefined && obj.office !== opts.office) {
+    return fail(id, 'wrong-office', `this device serves office "${opts.office}"`, 'office', type);
+  }
+  const v = validator(`cmd.json#/definitions/${type}`);
+  if (!v(obj)) return { ok: false, id, type, error: describe(v.errors ?? [], type) };
+  return { ok: true, command: obj as unknown as Command };
+}
+
+/** The first schema error, as a stable code and a sentence. */
+function describe(errors: ErrorObject[], type: string): CommandError {
+  const e =
+    errors.find((x) => x.keyword === 'additionalProperties') ??
+    errors.find((x) => x.schemaPath.includes('/oneOf')) ??
+    errors.find((x) => x.keyword === 'required') ??
+    errors[0];
+  if (e?.schemaPath.includes('/oneOf')) {
+    return { code: 'invalid-field', message: `a ${type} command needs exactly one of toService, toCounter` };
+  }
+  if (!e) return { code: 'invalid-field', message: `invalid ${type} command` };
+  const at = e.instancePath.replace(/^\//, '').split('/')[0] ?? '';
+  switch (e.keyword) {
+    case 'additionalProperties': {
+      const field = String((e.params as { additionalProperty: string }).additionalProperty);
+      return { code: 'unknown-field', message: `field "${field}" is not part of a ${type} command`, field };
+    }
+    case 'required': {
+      const field = String((e.params as { missingProperty: string }).missingProperty);
+      return { code: 'missing-field', message: `a ${type} command needs "${field}"`, field };
+    }
+    default:
+      return { code: 'invalid-field', message: `field "${at}" ${e.message ?? 'is invalid'}`, ...(at ? { field: at } : {}) };
+  }
+}

@@ -1,0 +1,60 @@
+// The contract as types: what each topic carries. The JSON Schemas in ./schemas are the published
+// form of the same shapes; tests validate every outgoing payload against them.
+import type { Action } from '../../device/queue/actions.ts';
+import type { Snapshot } from '../../device/queue/snapshot-types.ts';
+import type { QueueEvent, TicketInfo } from '../../device/queue/types.ts';
+import type { ComponentHealth } from '../../device/ports/health.ts';
+import type { TopicKind } from './topics.ts';
+
+export interface OutboxStatus {
+  /** events on disk not yet acknowledged by central */
+  backlog: number;
+  lastSeq: number;
+  ackedSeq: number;
+  /** events dropped because the outbox overflowed */
+  dropped: number;
+  droppedThroughSeq: number;
+}
+
+export interface DeviceStatus {
+  v: 1;
+  office: string;
+  device: string;
+  online: boolean;
+  /** grows with every connect; a will from an older session is stale */
+  session: number;
+  at?: string;
+  version?: string;
+  startedAt?: string;
+  hardware?: Record<string, ComponentHealth>;
+  outbox?: OutboxStatus;
+}
+
+/** A command as it arrives: the queue Action plus its id, or the republish request. */
+export type Command = (Action | { type: 'state.publish' }) & { id: string; v?: 1; office?: string };
+export type CommandType = Exclude<Action['type'], 'tick'> | 'state.publish';
+
+export interface CommandError {
+  /** stable code: the same in logs, cmd/result and docs/mqtt.md */
+  code: string;
+  message: string;
+  /** the offending field, when one is to blame */
+  field?: string;
+}
+
+export type CommandResult =
+  | { v: 1; id: string | null; type?: string; ok: true; at?: string; result: { ticket?: TicketInfo; seq?: number } }
+  | { v: 1; id: string | null; type?: string; ok: false; at?: string; error: CommandError };
+
+/** topic kind -> payload */
+export interface TopicPayloads {
+  state: Snapshot;
+  events: QueueEvent;
+  status: DeviceStatus;
+  cmd: Command;
+  'cmd/result': CommandResult;
+}
+
+// Compile-time check that the map covers every topic kind.
+type _Covers = TopicKind extends keyof TopicPayloads ? true : never;
+export const topicMapComplete: _Covers = true;
