@@ -1,0 +1,92 @@
+// `sudo npm run install-service -- --config /etc/beonho/config.yaml` and `npm run uninstall-service`.
+// See docs/deploy.md. Exit codes: 0 done, 1 refused or failed (the message says what to do).
+import { execFileSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command as Cli } from 'commander';
+import { DeployError, install, uninstall } from './installer.ts';
+import { CONFIG_FILE } from './paths.ts';
+import { dryRunner, execRunner, type Runner } from './runner.ts';
+import { parseUsbId, type UsbId } from './udev.ts';
+
+const appDefault = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = (line: string): void => console.log(line);
+
+function collect(value: string, prev: UsbId[]): UsbId[] {
+  return [...prev, parseUsbId(value)];
+}
+
+/** Commands act on the host, so with another root they are printed, never run. */
+function pickRunner(root: string, dryRun: boolean): Runner {
+  if (dryRun || root !== '/') return dryRunner(out);
+  if (process.getuid?.() !== 0) {
+    throw new DeployError('DEPLOY_NOT_ROOT', 'installing a service needs root: run it with sudo (or add --dry-run to see what it would do)');
+  }
+  return execRunner(out);
+}
+
+function detectSystemdVersion(root: string): number {
+  if (root !== '/') return 252;
+  try {
+    const m = /systemd (\d+)/.exec(execFileSync('systemctl', ['--version'], { encoding: 'utf8' }));
+    return m ? Number(m[1]) : 252;
+  } catch {
+    return 252;
+  }
+}
+
+const cli = new Cli('beonho-install').description('install the beonho daemon as a systemd service');
+
+cli
+  .command('install')
+  .option('--config <file>', "the office's config.yaml (copied to /etc/beonho/config.yaml)", CONFIG_FILE)
+  .option('--root <dir>', 'install into this root instead of / (commands are then only printed)', '/')
+  .option('--app-dir <dir>', 'the release to run', appDefault)
+  .option('--node <path>', 'node binary for ExecStart', process.execPath)
+  .option('--keypad <vid:pid>', "limit the hidraw rule to this keypad's USB id (repeat for more)", collect, [])
+  .option('--printer <vid:pid>', 'give the service a libusb printer with this USB id (repeat for more)', collect, [])
+  .option('--admin <user>', 'add this account to the beonho group (default: the user who ran sudo)', process.env.SUDO_USER)
+  .option('--systemd-version <n>', 'systemd version of the target (default: detected)')
+  .option('--no-start', 'write everything but do not enable or start the service')
+  .option('--dry-run', 'print the commands instead of running them')
+  .action(async (o) => {
+    const root = resolve(o.root);
+    const runner = pickRunner(root, Boolean(o.dryRun));
+    const r = await install(
+      {
+        root,
+        appDir: resolve(o.appDir),
+        nodePath: o.node,
+        configSource: resolve(o.config),
+        systemdVersion: o.systemdVersion ? Number(o.systemdVersion) : detectSystemdVersion(root),
+        keypads: o.keypad,
+        printers: o.printer,
+        admin: o.admin,
+        start: o.start,
+        dryRun: Boolean(o.dryRun),
+      },
+      runner,
+      out,
+    );
+    out(`wrote ${r.files.join(', ')}${root === '/' ? '' : ` under ${root}`}`);
+    out(o.start ? 'check it with: npm run status   and   journalctl -u beonho -f' : 'start it with: sudo systemctl enable --now beonho');
+  });
+
+cli
+  .command('uninstall')
+  .option('--root <dir>', 'uninstall from this root instead of /', '/')
+  .option('--purge', 'also delete /etc/beonho, /var/lib/beonho (the day and the outbox) and the beonho user')
+  .option('--dry-run', 'print the commands instead of running them')
+  .action(async (o) => {
+    const root = resolve(o.root);
+    const r = await uninstall({ root, purge: Boolean(o.purge), dryRun: Boolean(o.dryRun) }, pickRunner(root, Boolean(o.dryRun)), out);
+    out(`removed ${r.removed.join(', ')}`);
+  });
+
+try {
+  await cli.parseAsync(process.argv);
+} catch (err) {
+  const code = (err as { code?: string }).code ?? 'DEPLOY_FAILED';
+  console.error(`error ${code}: ${(err as Error).message}`);
+  process.exitCode = 1;
+}

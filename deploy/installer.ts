@@ -1,0 +1,253 @@
+// Install and uninstall an office's service into a root directory: / on a device, a temporary
+// directory in the tests. Files are written directly; everything that changes the running system
+// (users, groups, ownership, udev, systemd) goes through the Runner.
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { configSchema } from '../device/config/schema.ts';
+import {
+  CONFIG_DIR,
+  CONFIG_FILE,
+  DATA_DIR,
+  HARDWARE_GROUPS,
+  RECOVER_SERVICE,
+  RECOVER_TIMER,
+  SERVICE_USER,
+  UDEV_RULES_FILE,
+  UNIT_DIR,
+  UNIT_NAME,
+  underRoot,
+} from './paths.ts';
+import type { Command, Runner } from './runner.ts';
+import { udevRules, type UsbId } from './udev.ts';
+import { allUnits, type UnitOptions } from './unit.ts';
+
+export class DeployError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface InstallOptions {
+  root: string;
+  /** the release to run: a clone or copy with `npm ci --omit=dev` done */
+  appDir: string;
+  nodePath: string;
+  /** the office's config to install; may already be /etc/beonho/config.yaml */
+  configSource: string;
+  systemdVersion: number;
+  keypads: UsbId[];
+  printers: UsbId[];
+  /** a person's account added to the beonho group so `npm run status` can read the status file */
+  admin?: string;
+  /** enable and (re)start the service at the end */
+  start: boolean;
+  /** write no file: print what would be written (commands go to the Runner as always) */
+  dryRun?: boolean;
+  unit?: Partial<Pick<UnitOptions, 'watchdogSec' | 'restartSec' | 'startLimitBurst' | 'startLimitIntervalSec' | 'recoverAfterSec'>>;
+}
+
+export interface InstallResult {
+  /** files written, as paths of the target system */
+  files: string[];
+  groups: string[];
+  warnings: string[];
+}
+
+export async function install(o: InstallOptions, runner: Runner, out: (line: string) => void): Promise<InstallResult> {
+  const warnings: string[] = [];
+  await checkApp(o.appDir, o.root);
+  const configText = await readConfig(o.configSource);
+
+  const passwd = await readLines(underRoot(o.root, '/etc/passwd'));
+  const groupFile = await readLines(underRoot(o.root, '/etc/group'));
+  const existingGroups = new Set(groupFile.map((l) => l.split(':')[0]));
+  const userExists = passwd.some((l) => l.split(':')[0] === SERVICE_USER);
+  const groups = HARDWARE_GROUPS.filter((g) => existingGroups.has(g));
+  const missing = HARDWARE_GROUPS.filter((g) => !existingGroups.has(g));
+  if (missing.length > 0) {
+    warnings.push(`groups not on this system, skipped: ${missing.join(', ')} (normal off Raspberry Pi OS for gpio)`);
+  }
+
+  const fsw = o.dryRun ? dryFs(out) : realFs;
+  const files: string[] = [];
+  const put = async (path: string, text: string, mode: number): Promise<void> => {
+    const real = underRoot(o.root, path);
+    await fsw.mkdir(join(real, '..'));
+    await fsw.write(real, text, mode);
+    files.push(path);
+  };
+
+  const unitOpts: UnitOptions = { ...o.unit, appDir: o.appDir, nodePath: o.nodePath, systemdVersion: o.systemdVersion };
+  for (const u of allUnits(unitOpts)) await put(`${UNIT_DIR}/${u.name}`, u.text, 0o644);
+  await put(UDEV_RULES_FILE, udevRules({ keypads: o.keypads, printers: o.printers, hasGpioGroup: existingGroups.has('gpio') }), 0o644);
+
+  // /etc/beonho: root owns it (the daemon must not rewrite its own config), the group reads it.
+  await fsw.mkdir(underRoot(o.root, CONFIG_DIR), 0o750);
+  const configTarget = underRoot(o.root, CONFIG_FILE);
+  if (resolve(o.configSource) !== resolve(configTarget)) {
+    const previous = await readFile(configTarget, 'utf8').catch(() => null);
+    if (previous !== null && previous !== configText) {
+      await fsw.write(`${configTarget}.previous`, previous, 0o640);
+      warnings.push(`replaced ${CONFIG_FILE}; the old one is ${CONFIG_FILE}.previous`);
+    }
+  }
+  await fsw.write(configTarget, configText, 0o640);
+  files.push(CONFIG_FILE);
+  await fsw.mkdir(underRoot(o.root, DATA_DIR), 0o750);
+
+  const p = (path: string): string => underRoot(o.root, path);
+  const cmds: Command[] = [];
+  if (!userExists) {
+    cmds.push({
+      cmd: 'useradd',
+      args: ['--system', '--user-group', '--home-dir', DATA_DIR, '--no-create-home', '--shell', '/usr/sbin/nologin', SERVICE_USER],
+      why: 'the service runs as its own system user, not root',
+    });
+  }
+  if (groups.length > 0) {
+    cmds.push({ cmd: 'usermod', args: ['--append', '--groups', groups.join(','), SERVICE_USER], why: 'device access: ' + groups.join(', ') });
+  }
+  if (o.admin && o.admin !== 'root') {
+    cmds.push({ cmd: 'usermod', args: ['--append', '--groups', SERVICE_USER, o.admin], why: `lets ${o.admin} run \`npm run status\`` });
+  }
+  cmds.push(
+    { cmd: 'chown', args: [`root:${SERVICE_USER}`, p(CONFIG_DIR), p(CONFIG_FILE)], why: 'config: root writes, the service reads' },
+    { cmd: 'chown', args: [`${SERVICE_USER}:${SERVICE_USER}`, p(DATA_DIR)], why: 'data dir: owned by the service' },
+    { cmd: 'udevadm', args: ['control', '--reload-rules'], why: 'load the new udev rules', optional: true },
+    {
+      cmd: 'udevadm',
+      args: ['trigger', '--subsystem-match=hidraw', '--subsystem-match=usbmisc', '--subsystem-match=usb', '--subsystem-match=graphics', '--subsystem-match=gpio'],
+      why: 'apply them to devices already plugged in',
+      optional: true,
+    },
+    { cmd: 'systemctl', args: ['daemon-reload'], why: 'load the new units' },
+  );
+  if (o.start) {
+    cmds.push(
+      { cmd: 'systemctl', args: ['enable', UNIT_NAME], why: 'start at boot' },
+      // restart, not start: a re-install after an upgrade must run the new release
+      { cmd: 'systemctl', args: ['restart', UNIT_NAME], why: 'run it now' },
+    );
+  }
+  for (const c of cmds) await runner.run(c);
+  for (const w of warnings) out(`warning: ${w}`);
+  return { files, groups, warnings };
+}
+
+export interface UninstallOptions {
+  root: string;
+  dryRun?: boolean;
+  /** also remove /etc/beonho, /var/lib/beonho (the day's state and the outbox) and the user */
+  purge: boolean;
+}
+
+export async function uninstall(o: UninstallOptions, runner: Runner, out: (line: string) => void): Promise<{ removed: string[] }> {
+  const fsw = o.dryRun ? dryFs(out) : realFs;
+  const removed: string[] = [];
+  await runner.run({ cmd: 'systemctl', args: ['disable', '--now', UNIT_NAME], why: 'stop it and do not start at boot', optional: true });
+  await runner.run({ cmd: 'systemctl', args: ['stop', RECOVER_TIMER], why: 'disarm the retry timer', optional: true });
+  const generated = [`${UNIT_DIR}/${UNIT_NAME}`, `${UNIT_DIR}/${RECOVER_TIMER}`, `${UNIT_DIR}/${RECOVER_SERVICE}`, UDEV_RULES_FILE];
+  for (const f of generated) {
+    await fsw.remove(underRoot(o.root, f));
+    removed.push(f);
+  }
+  await runner.run({ cmd: 'systemctl', args: ['daemon-reload'], why: 'forget the units' });
+  await runner.run({ cmd: 'udevadm', args: ['control', '--reload-rules'], why: 'forget the udev rules', optional: true });
+  if (o.purge) {
+    for (const d of [CONFIG_DIR, DATA_DIR]) {
+      await fsw.remove(underRoot(o.root, d));
+      removed.push(d);
+    }
+    const passwd = await readLines(underRoot(o.root, '/etc/passwd'));
+    if (passwd.some((l) => l.split(':')[0] === SERVICE_USER)) {
+      await runner.run({ cmd: 'userdel', args: [SERVICE_USER], why: 'remove the service user' });
+    }
+  } else {
+    out(`kept ${CONFIG_DIR} and ${DATA_DIR} (the config and the day's state); --purge removes them and the user`);
+  }
+  return { removed };
+}
+
+async function checkApp(appDir: string, root: string): Promise<void> {
+  if (!isAbsolute(appDir)) throw new DeployError('DEPLOY_APP_DIR', `the release path must be absolute, got "${appDir}"`);
+  // ProtectHome=yes hides /home and /root from the service (and bookworm's home dirs are 0700).
+  if (/^\/(home|root)(\/|$)/.test(appDir)) {
+    throw new DeployError(
+      'DEPLOY_APP_IN_HOME',
+      `the release is in ${appDir}, which the sandboxed service cannot read: copy it to /opt/beonho and run the installer there (docs/deploy.md, step 5)`,
+    );
+  }
+  try {
+    await stat(join(underRoot(root, appDir), 'node_modules', 'tsx', 'package.json'));
+  } catch {
+    throw new DeployError('DEPLOY_APP_INCOMPLETE', `${appDir} has no node_modules: run \`npm ci --omit=dev\` there first`);
+  }
+}
+
+async function readConfig(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new DeployError('DEPLOY_CONFIG_MISSING', `no config at ${path}: write the office's config.yaml first (docs/deploy.md, step 6)`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new DeployError('DEPLOY_CONFIG_INVALID', `${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  const r = configSchema.safeParse(parsed);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n');
+    throw new DeployError('DEPLOY_CONFIG_INVALID', `${path} does not validate, fix these and run again:\n${issues}`);
+  }
+  return text;
+}
+
+async function readLines(path: string): Promise<string[]> {
+  try {
+    return (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0);
+  } catch {
+    return [];
+  }
+}
+
+interface FileWriter {
+  mkdir(path: string, mode?: number): Promise<void>;
+  write(path: string, text: string, mode: number): Promise<void>;
+  remove(path: string): Promise<void>;
+}
+
+const realFs: FileWriter = {
+  async mkdir(path, mode) {
+    await mkdir(path, { recursive: true });
+    if (mode !== undefined) await chmod(path, mode);
+  },
+  async write(path, text, mode) {
+    await writeFile(path, text);
+    // chmod, not writeFile's mode: that one only applies when the file is created
+    await chmod(path, mode);
+  },
+  async remove(path) {
+    await rm(path, { recursive: true, force: true });
+  },
+};
+
+function dryFs(out: (line: string) => void): FileWriter {
+  return {
+    async mkdir(path, mode) {
+      if (mode !== undefined) out(`would create ${path}/ (mode ${mode.toString(8)})`);
+    },
+    async write(path, text, mode) {
+      out(`would write ${path} (${Buffer.byteLength(text)} bytes, mode ${mode.toString(8)})`);
+    },
+    async remove(path) {
+      out(`would remove ${path}`);
+    },
+  };
+}

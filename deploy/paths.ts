@@ -1,0 +1,24 @@
+// Where an installed office keeps its things. Fixed on purpose: the unit's sandbox (ReadWritePaths,
+// StateDirectory), the status command and docs/deploy.md all name these paths.
+import { join } from 'node:path';
+
+export const SERVICE_USER = 'beonho';
+export const UNIT_NAME = 'beonho.service';
+export const RECOVER_TIMER = 'beonho-recover.timer';
+export const RECOVER_SERVICE = 'beonho-recover.service';
+
+export const CONFIG_DIR = '/etc/beonho';
+export const CONFIG_FILE = '/etc/beonho/config.yaml';
+export const DATA_DIR = '/var/lib/beonho';
+/** tmpfs: the daemon's status file lives here so writing it every 30 s costs the SD card nothing */
+export const RUNTIME_DIR = '/run/beonho';
+export const UNIT_DIR = '/etc/systemd/system';
+export const UDEV_RULES_FILE = '/etc/udev/rules.d/99-beonho.rules';
+
+/** Groups the hardware needs; the ones a system lacks (gpio off Raspberry Pi OS) are skipped. */
+export const HARDWARE_GROUPS = ['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout'] as const;
+
+/** A path of the target system, placed under the install root (`--root`, / on a real device). */
+export function underRoot(root: string, path: string): string {
+  return root === '/' ? path : join(root, path);
+}
