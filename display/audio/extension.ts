@@ -1,0 +1,141 @@
+// The announcement feature: listens for ticket.called / ticket.recalled on the bus and has the
+// Announcer speak them through the configured output (ALSA on the Pi, WAV files in the
+// simulator) with the configured voice. Disabled or driver "none": it listens to nothing.
+import path from 'node:path';
+import type { ExtensionContext, Extension } from '../../device/extension.ts';
+import type { ComponentHealth } from '../../device/ports/health.ts';
+import type { AudioOut } from '../../device/ports/outputs.ts';
+import { AplayAudioOut } from './alsa-out.ts';
+import { type AnnouncementResult, Announcer } from './announcer.ts';
+import { ClipVoice } from './clip-voice.ts';
+import { errorCode } from './errors.ts';
+import { EspeakVoice } from './espeak-voice.ts';
+import { FallbackVoice } from './fallback-voice.ts';
+import { SimAudioOut, simAudioDir } from './sim-out.ts';
+import type { Voice } from './voice.ts';
+import { encodeWav, silence } from './wav.ts';
+
+export const AUDIO_COMPONENT = 'audio';
+
+export interface AnnouncerExtension extends Extension {
+  /** the output's health, or a disabled mark */
+  health(): ComponentHealth;
+  /** resolves when every call heard so far has been announced (tests, simulator) */
+  idle(): Promise<void>;
+}
+
+export interface AnnouncerDeps {
+  /** replace the output (tests); default: from config */
+  out?: AudioOut;
+  /** replace the voice (tests); default: from config */
+  voice?: Voice;
+}
+
+export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerDeps = {}): AnnouncerExtension {
+  const cfg = ctx.config.outputs.audio;
+  const logger = ctx.logger.child({ component: AUDIO_COMPONENT });
+  let out: AudioOut | null = null;
+  let announcer: Announcer | null = null;
+  let lastReported = '';
+
+  const report = (): void => {
+    if (!out) return;
+    const health = out.health();
+    const key = `${health.connected}|${health.lastError}`;
+    if (key === lastReported) return;
+    lastReported = key;
+    ctx.bus.emit('healthChanged', { component: AUDIO_COMPONENT, health });
+  };
+
+  const ext: AnnouncerExtension = {
+    name: AUDIO_COMPONENT,
+
+    async start(): Promise<void> {
+      if (!cfg.enabled || cfg.driver === 'none') {
+        logger.info({ enabled: cfg.enabled, driver: cfg.driver }, 'announcements are off');
+        return;
+      }
+      out =
+        deps.out ??
+        (cfg.driver === 'alsa'
+          ? new AplayAudioOut({ device: cfg.device, aplay: cfg.aplay, logger })
+          : new SimAudioOut({ dir: simAudioDir(ctx.dataDir), logger }));
+      const voice = deps.voice ?? buildVoice(ctx, logger);
+      try {
+        await voice.load();
+      } catch (err) {
+        // The espeak voice loads lazily and cannot fail here; a clip pack falls back. Log anyway.
+        logger.error({ code: errorCode(err), err: (err as Error).message }, 'voice failed to load');
+      }
+      announcer = new Announcer({
+        voice,
+        out,
+        logger,
+        counterName: (id) => ctx.config.counters.find((c) => c.id === id)?.name,
+        chime: cfg.chime,
+        volume: cfg.volume,
+        repeat: cfg.repeat,
+        onResult: (r: AnnouncementResult) => {
+          if (!r.ok && r.code === 'AUDIO_QUEUE_FULL') return;
+          report();
+        },
+      });
+      ctx.bus.on('queueEvents', ext, ({ events }) => {
+        for (const e of events) {
+          if (e.type === 'ticket.called' || e.type === 'ticket.recalled') {
+            announcer?.enqueue({
+              ticket: e.ticket.number,
+              counter: e.counter,
+              recall: e.type === 'ticket.recalled',
+              seq: e.seq,
+            });
+          }
+        }
+      });
+      if (out instanceof AplayAudioOut) void probe(out, logger).then(report);
+      else report();
+      logger.info(
+        { driver: out.kind, voice: voice.kind, device: cfg.driver === 'alsa' ? cfg.device : undefined },
+        'announcements on',
+      );
+    },
+
+    async stop(): Promise<void> {
+      ctx.bus.removeListeners(ext);
+      await announcer?.stop();
+      announcer = null;
+    },
+
+    health(): ComponentHealth {
+      if (!out) return { connected: false, lastError: null, lastErrorAt: null, disabled: true };
+      return out.health();
+    },
+
+    idle(): Promise<void> {
+      return announcer?.idle() ?? Promise.resolve();
+    },
+  };
+  return ext;
+}
+
+function buildVoice(ctx: ExtensionContext, logger: ExtensionContext['logger']): Voice {
+  const cfg = ctx.config.outputs.audio;
+  const espeak = new EspeakVoice({ voice: 'ko', rate: cfg.rate, logger });
+  if (cfg.voice !== 'clips' || !cfg.clipsDir) return espeak;
+  const clips = new ClipVoice({ dir: path.resolve(cfg.clipsDir), logger });
+  return new FallbackVoice(clips, espeak, logger);
+}
+
+/** Play 50 ms of silence at start so a missing aplay or sound card shows in health before the
+ * first citizen is called, not after. */
+async function probe(out: AplayAudioOut, logger: ExtensionContext['logger']): Promise<void> {
+  try {
+    await out.play(encodeWav(silence(22050, 50)), 'probe');
+    logger.info({ device: out.health().device }, 'sound device ready');
+  } catch (err) {
+    logger.error(
+      { code: errorCode(err), err: (err as Error).message },
+      'sound device unavailable; calls will be shown but not heard',
+    );
+  }
+}
