@@ -22,7 +22,7 @@ type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;
 
 export class Bus {
   private readonly emitter = new EventEmitter();
-  private readonly owned = new Map<object, Array<{ name: keyof BusEvents; fn: (p: never) => void }>>();
+  private readonly owned = new Map<object, Array<{ name: keyof BusEvents; fn: (...args: unknown[]) => void }>>();
 
   constructor() {
     this.emitter.setMaxListeners(100);
@@ -43,7 +43,7 @@ export class Bus {
     };
     this.emitter.on(name, wrapped);
     const list = this.owned.get(owner) ?? [];
-    list.push({ name, fn: wrapped as (p: never) => void });
+    list.push({ name, fn: wrapped as (...args: unknown[]) => void });
     this.owned.set(owner, list);
   }
 

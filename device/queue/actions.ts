@@ -42,7 +42,7 @@ export type QueueErrorCode =
   | 'hold-expired'
   | 'not-cancellable'
   | 'invalid-transfer'
-  | 'no-change';
+  | 'invalid-argument';
 
 export interface QueueError {
   code: QueueErrorCode;

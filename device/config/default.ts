@@ -1,0 +1,30 @@
+// The simulator's built-in office, used when no config file is given: a dong community centre
+// with four services, a priority button and four counters.
+import type { ConfigInput } from './schema.ts';
+
+export const simulatorDefault: ConfigInput = {
+  office: { id: 'singok2', name: '신곡2동 행정복지센터', timeZone: 'Asia/Seoul' },
+  device: { id: 'main' },
+  services: [
+    { id: 'resident', name: '주민등록', numbers: { from: 1001, to: 1999 }, cutoff: '17:50', avgMinutes: 4 },
+    { id: 'passport', name: '여권', numbers: { from: 2001, to: 2999 }, cutoff: '17:30', avgMinutes: 8, cap: 150 },
+    { id: 'seal', name: '인감/제증명', numbers: { from: 3001, to: 3999 }, cutoff: '17:50', avgMinutes: 3 },
+    { id: 'welfare', name: '복지', numbers: { from: 4001, to: 4999 }, cutoff: '17:00', avgMinutes: 12 },
+  ],
+  counters: [
+    { id: '1', name: '1번 창구', services: ['resident', 'seal'] },
+    { id: '2', name: '2번 창구', services: ['resident', 'seal'] },
+    { id: '3', name: '3번 창구', services: ['passport', 'resident'] },
+    { id: '4', name: '4번 창구', services: ['welfare'] },
+  ],
+  policy: { priority: 'first', noShowHoldMinutes: 30, near: [10, 3, 1] },
+  dispenser: {
+    buttons: [
+      { id: 'resident', service: 'resident', label: '주민등록' },
+      { id: 'passport', service: 'passport', label: '여권' },
+      { id: 'seal', service: 'seal', label: '인감/제증명' },
+      { id: 'welfare', service: 'welfare', label: '복지' },
+      { id: 'priority', service: 'resident', priority: true, label: '교통약자 우선' },
+    ],
+  },
+};

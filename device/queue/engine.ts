@@ -1,0 +1,439 @@
+// The queue engine: decides what an action means, as events. Pure: no I/O; the clock and the id
+// source are injected, so a whole office day runs in milliseconds in tests.
+//
+// An action either fails validation before anything changes (a typed error, nothing emitted) or
+// emits its events, each applied to the state through reduce.ts as it is emitted, so the later
+// events of one action see the effects of the earlier ones. Persisting them is the caller's job
+// (QueueService), and nothing is shown or printed before that.
+import type { Config, CounterConfig, ServiceConfig } from '../config/schema.ts';
+import { localTime, hhmmToMinutes } from '../util/time.ts';
+import type { Action, ActionResult, QueueError, QueueErrorCode } from './actions.ts';
+import { estimateWaitMin, openCounters } from './estimate.ts';
+import { applyEvent, initialState, reconcile, type ReduceOptions } from './reduce.ts';
+import type { CounterStatus, EventBody, QueueEvent, QueueState, TicketInfo, TicketRecord } from './types.ts';
+
+export interface EngineDeps {
+  now: () => number;
+  newId: () => string;
+}
+
+class Refusal extends Error {
+  constructor(
+    readonly code: QueueErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function refuse(code: QueueErrorCode, message: string): never {
+  throw new Refusal(code, message);
+}
+
+export class QueueEngine {
+  readonly state: QueueState;
+  private readonly services: Map<string, ServiceConfig>;
+  private readonly counters: Map<string, CounterConfig>;
+  private readonly opts: ReduceOptions;
+  private pending: QueueEvent[] = [];
+  private counterMark = new Map<string, string>();
+
+  constructor(
+    readonly config: Config,
+    private readonly deps: EngineDeps,
+    state?: QueueState,
+  ) {
+    this.state = state ? reconcile(state, config) : initialState(config);
+    this.services = new Map(config.services.map((s) => [s.id, s]));
+    this.counters = new Map(config.counters.map((c) => [c.id, c]));
+    this.opts = { ewmaAlpha: config.policy.ewmaAlpha };
+  }
+
+  execute(action: Action): ActionResult {
+    this.pending = [];
+    this.counterMark = new Map(Object.values(this.state.counters).map((c) => [c.id, markOf(c)]));
+    let ticket: TicketInfo | undefined;
+    try {
+      ticket = this.decide(action);
+    } catch (err) {
+      if (err instanceof Refusal) {
+        // Validation happens before the first emit, so a refusal has changed nothing.
+        if (this.pending.length > 0) throw new Error(`bug: ${action.type} refused after emitting events`);
+        return { ok: false, error: { code: err.code, message: err.message } };
+      }
+      throw err;
+    }
+    this.flushCounters();
+    this.checkNear();
+    const events = this.pending;
+    this.pending = [];
+    return ticket ? { ok: true, events, ticket } : { ok: true, events };
+  }
+
+  // ---- decisions -------------------------------------------------------------------------
+
+  private decide(a: Action): TicketInfo | undefined {
+    switch (a.type) {
+      case 'ticket.issue':
+        return this.issue(a.service, a.channel, a.priority ?? false, a.ref);
+      case 'ticket.cancel': {
+        const rec = this.findTicket(a.number);
+        if (rec.status !== 'waiting' && rec.status !== 'skipped') {
+          refuse('not-cancellable', `ticket ${rec.number} is ${rec.status}; only a waiting or skipped ticket can be cancelled`);
+        }
+        this.emit({ type: 'ticket.cancelled', ticket: info(rec), reason: 'cancelled' });
+        this.touched.add(rec.service);
+        return info(rec);
+      }
+      case 'counter.next': {
+        const c = this.usableCounter(a.counter);
+        const next = this.pick(a.counter);
+        const current = this.currentTicket(a.counter);
+        if (!next && !current && c.status !== 'paused') {
+          refuse('no-waiting', `nobody is waiting for counter ${a.counter}`);
+        }
+        if (c.status === 'paused') this.setStatus(a.counter, 'idle');
+        if (current) this.complete(current, a.counter);
+        if (next) return this.call(next, a.counter);
+        return undefined;
+      }
+      case 'counter.recall': {
+        this.counterOf(a.counter);
+        const current = this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to recall`);
+        this.emit({ type: 'ticket.recalled', ticket: info(current), counter: a.counter });
+        return info(current);
+      }
+      case 'counter.skip': {
+        this.counterOf(a.counter);
+        const current = this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to skip`);
+        const holdUntil = this.deps.now() + this.config.policy.noShowHoldMinutes * 60_000;
+        this.emit({
+          type: 'ticket.skipped',
+          ticket: info(current),
+          counter: a.counter,
+          holdUntil: localTime(holdUntil, this.tz).iso,
+        });
+        // A no-show is the clerk moving on: the next citizen is called at once.
+        const next = this.pick(a.counter);
+        return next ? this.call(next, a.counter) : undefined;
+      }
+      case 'counter.call': {
+        const c = this.usableCounter(a.counter);
+        const rec = this.findTicket(a.number);
+        if (rec.status === 'skipped') {
+          if ((rec.holdUntil ?? 0) < this.deps.now()) {
+            refuse('hold-expired', `ticket ${rec.number} was skipped and its ${this.config.policy.noShowHoldMinutes}-minute hold has expired`);
+          }
+        } else if (rec.status !== 'waiting') {
+          refuse('not-callable', `ticket ${rec.number} is ${rec.status}${rec.counter ? ` at counter ${rec.counter}` : ''}`);
+        }
+        if (c.status === 'paused') this.setStatus(a.counter, 'idle');
+        const current = this.currentTicket(a.counter);
+        if (current) this.complete(current, a.counter);
+        return this.call(rec, a.counter);
+      }
+      case 'counter.transfer': {
+        this.counterOf(a.counter);
+        const current = this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to transfer`);
+        if ((a.toService === undefined) === (a.toCounter === undefined)) {
+          refuse('invalid-transfer', 'give exactly one of toService or toCounter');
+        }
+        if (a.toService !== undefined) {
+          if (!this.services.has(a.toService)) refuse('unknown-service', `no service "${a.toService}"`);
+          this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toService: a.toService });
+          this.touched.add(a.toService);
+        } else {
+          const to = a.toCounter!;
+          if (!this.counters.has(to)) refuse('unknown-counter', `no counter "${to}"`);
+          if (to === a.counter) refuse('invalid-transfer', 'a ticket cannot be transferred to its own counter');
+          this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toCounter: to });
+        }
+        return info(current);
+      }
+      case 'counter.pause':
+      case 'counter.close': {
+        const c = this.counterOf(a.counter);
+        const target: CounterStatus = a.type === 'counter.pause' ? 'paused' : 'closed';
+        if (a.type === 'counter.pause' && c.status === 'closed') refuse('counter-closed', `counter ${a.counter} is closed`);
+        if (c.status === target) return undefined;
+        const current = this.currentTicket(a.counter);
+        if (current) this.complete(current, a.counter);
+        this.setStatus(a.counter, target);
+        return undefined;
+      }
+      case 'counter.resume': {
+        const c = this.counterOf(a.counter);
+        if (!this.state.open) refuse('day-closed', 'the office day is closed; open the day first');
+        if (c.status === 'paused' || c.status === 'closed') this.setStatus(a.counter, 'idle');
+        return undefined;
+      }
+      case 'service.accepting': {
+        const s = this.serviceState(a.service);
+        if (s.accepting !== a.accepting) {
+          this.emit({ type: 'service.changed', service: { id: a.service, accepting: a.accepting, reason: 'manual' } });
+        }
+        return undefined;
+      }
+      case 'notice.set':
+        if (a.text.length > 200) refuse('invalid-argument', 'notice is longer than 200 characters');
+        if (a.text !== this.state.notice) this.emit({ type: 'notice.changed', notice: a.text });
+        return undefined;
+      case 'day.open':
+        this.openDay();
+        return undefined;
+      case 'day.close':
+        if (this.state.open) this.closeDay();
+        return undefined;
+      case 'tick':
+        this.announceCutoffs();
+        return undefined;
+    }
+  }
+
+  private issue(serviceId: string, channel: TicketInfo['channel'], priority: boolean, ref?: string): TicketInfo {
+    const cfg = this.services.get(serviceId) ?? refuse('unknown-service', `no service "${serviceId}"`);
+    const s = this.serviceState(serviceId);
+    if (!this.state.open) refuse('day-closed', 'the office is closed: no tickets are issued');
+    if (!s.accepting) refuse('not-accepting', `${cfg.name} is not issuing tickets now`);
+    if (this.cutoffPassed(cfg)) refuse('cutoff-passed', `${cfg.name}: ticket issuing closed at ${cfg.cutoff} (발권 마감)`);
+    if (cfg.cap !== undefined && s.issuedToday >= cfg.cap) refuse('cap-reached', `${cfg.name}: today's ${cfg.cap} tickets are all issued`);
+    const n = s.lastIssued === 0 ? cfg.numbers.from : s.lastIssued + 1;
+    if (n > cfg.numbers.to) refuse('range-exhausted', `${cfg.name}: the number range ends at ${cfg.numbers.to}`);
+    if (ref !== undefined && ref.length > 64) refuse('invalid-argument', 'ref is longer than 64 characters');
+
+    const front = priority && this.priorityFirst(cfg) ? this.frontLength(s.waiting, 1) : s.waiting.length;
+    const ahead = front;
+    const ticket: TicketInfo & { ahead: number; estimatedWaitMin: number } = {
+      number: formatNumber(cfg, n),
+      service: serviceId,
+      channel,
+      priority,
+      ahead,
+      estimatedWaitMin: estimateWaitMin(ahead, s.avgServiceSec, openCounters(this.config, this.state, serviceId)),
+    };
+    if (ref !== undefined) ticket.ref = ref;
+    this.emit({ type: 'ticket.issued', ticket });
+    this.touched.add(serviceId);
+    return ticket;
+  }
+
+  private openDay(): void {
+    const today = this.localNow().date;
+    const day = this.state.day;
+    if (day !== null && today < day) {
+      refuse('clock-behind', `the clock says ${today} but the queue already holds ${day}; not opening an earlier day`);
+    }
+    if (day === today && this.state.open) return;
+    if (day !== today && this.state.open) this.closeDay();
+    this.emit({ type: 'day.opened', day: today, resumed: day === today });
+    for (const c of this.config.counters) {
+      const want: CounterStatus = c.open ? 'idle' : 'closed';
+      const cur = this.state.counters[c.id]!;
+      if (cur.status !== want && !(day === today && cur.status === 'serving')) this.setStatus(c.id, want);
+    }
+  }
+
+  private closeDay(): void {
+    let completed = 0;
+    for (const c of Object.values(this.state.counters)) {
+      const cur = this.currentTicket(c.id);
+      if (cur) this.complete(cur, c.id);
+      if (c.status !== 'closed') this.setStatus(c.id, 'closed');
+    }
+    let waiting = 0;
+    let issued = 0;
+    for (const t of Object.values(this.state.tickets)) {
+      issued++;
+      if (t.status === 'done') completed++;
+      if (t.status === 'waiting' || t.status === 'skipped') {
+        waiting++;
+        this.emit({ type: 'ticket.cancelled', ticket: info(t), reason: 'day-closed' });
+      }
+    }
+    this.emit({ type: 'day.closed', day: this.state.day ?? this.localNow().date, issued, completed, waiting });
+  }
+
+  private announceCutoffs(): void {
+    if (!this.state.open) return;
+    for (const cfg of this.config.services) {
+      const s = this.state.services[cfg.id]!;
+      if (!s.cutoffPassed && this.cutoffPassed(cfg)) {
+        this.emit({ type: 'service.changed', service: { id: cfg.id, accepting: false, reason: 'cutoff' } });
+      }
+    }
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private touched = new Set<string>();
+
+  private emit(body: EventBody): void {
+    const ev = {
+      v: 1,
+      office: this.config.office.id,
+      seq: this.state.seq + 1,
+      id: this.deps.newId(),
+      at: this.localNow().iso,
+      ...body,
+    } as QueueEvent;
+    applyEvent(this.state, ev, this.opts);
+    this.pending.push(ev);
+    if (ev.type === 'counter.changed') this.counterMark.set(ev.counter.id, markOf(ev.counter));
+  }
+
+  private call(rec: TicketRecord, counter: string): TicketInfo {
+    const service = rec.service;
+    this.emit({ type: 'ticket.called', ticket: info(rec), counter });
+    this.touched.add(service);
+    return info(rec);
+  }
+
+  private complete(rec: TicketRecord, counter: string): void {
+    const serviceSec = Math.max(0, Math.round((this.deps.now() - (rec.calledAt ?? this.deps.now())) / 1000));
+    this.emit({ type: 'ticket.completed', ticket: info(rec), counter, serviceSec });
+  }
+
+  private setStatus(counter: string, status: CounterStatus): void {
+    const c = this.state.counters[counter]!;
+    this.emit({ type: 'counter.changed', counter: { id: counter, status, ticket: c.ticket } });
+  }
+
+  /** Counters whose ticket changed through ticket events get one counter.changed at the end. */
+  private flushCounters(): void {
+    for (const c of Object.values(this.state.counters)) {
+      if (this.counterMark.get(c.id) !== markOf(c)) {
+        this.emit({ type: 'counter.changed', counter: { id: c.id, status: c.status, ticket: c.ticket } });
+      }
+    }
+  }
+
+  /** ticket.near: once per ticket per threshold; a ticket that jumps past several thresholds at
+   * once gets one event, for the smallest threshold it reached. Only the first few places of a
+   * list can reach a threshold, so this costs O(thresholds), not O(waiting). */
+  private checkNear(): void {
+    const thresholds = this.config.policy.near;
+    if (thresholds.length === 0) {
+      this.touched.clear();
+      return;
+    }
+    const max = Math.max(...thresholds);
+    const services = this.touched.size > 0 ? [...this.touched] : [];
+    this.touched = new Set();
+    for (const sid of services) {
+      const list = this.state.services[sid]?.waiting ?? [];
+      for (let ahead = 0; ahead < list.length && ahead <= max; ahead++) {
+        const rec = this.state.tickets[list[ahead]!]!;
+        const lowest = rec.near.length > 0 ? Math.min(...rec.near) : Number.POSITIVE_INFINITY;
+        const due = thresholds.filter((t) => t >= ahead && t < lowest);
+        if (due.length > 0) {
+          this.emit({ type: 'ticket.near', ticket: info(rec), ahead, threshold: Math.min(...due) });
+        }
+      }
+    }
+  }
+
+  /** The next ticket for a counter: tickets sent to it first, then by the office's policy. */
+  private pick(counterId: string): TicketRecord | undefined {
+    const pinned = this.state.pinned[counterId]?.[0];
+    if (pinned) return this.state.tickets[pinned];
+    const cfg = this.counters.get(counterId)!;
+    let best: TicketRecord | undefined;
+    let bestKey: [number, number] | undefined;
+    for (const sid of cfg.services) {
+      const head = this.state.services[sid]?.waiting[0];
+      if (!head) continue;
+      const rec = this.state.tickets[head]!;
+      if (this.config.policy.counterOrder === 'service-order') return rec;
+      const key = this.orderKey(rec);
+      if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) {
+        best = rec;
+        bestKey = key;
+      }
+    }
+    return best;
+  }
+
+  private orderKey(rec: TicketRecord): [number, number] {
+    if (rec.tier === 0) return [0, rec.order];
+    const cfg = this.services.get(rec.service);
+    const prio = rec.priority && cfg !== undefined && this.priorityFirst(cfg);
+    return [prio ? 1 : 2, rec.order];
+  }
+
+  private priorityFirst(cfg: ServiceConfig): boolean {
+    return this.config.policy.priority === 'first' && cfg.priority;
+  }
+
+  /** Length of the list's prefix whose tier is <= maxTier (the front a new ticket goes behind). */
+  private frontLength(list: string[], maxTier: number): number {
+    let i = 0;
+    while (i < list.length && this.state.tickets[list[i]!]!.tier <= maxTier) i++;
+    return i;
+  }
+
+  private cutoffPassed(cfg: ServiceConfig): boolean {
+    const s = this.state.services[cfg.id]!;
+    if (s.cutoffPassed) return true;
+    if (!cfg.cutoff) return false;
+    const now = this.localNow();
+    return now.date === this.state.day && now.minutes >= hhmmToMinutes(cfg.cutoff);
+  }
+
+  private counterOf(id: string): QueueState['counters'][string] {
+    if (!this.counters.has(id)) refuse('unknown-counter', `no counter "${id}"`);
+    return this.state.counters[id]!;
+  }
+
+  private usableCounter(id: string): QueueState['counters'][string] {
+    const c = this.counterOf(id);
+    if (c.status === 'closed') refuse('counter-closed', `counter ${id} is closed; resume it first`);
+    return c;
+  }
+
+  private currentTicket(counter: string): TicketRecord | undefined {
+    const n = this.state.counters[counter]?.ticket;
+    return n ? this.state.tickets[n] : undefined;
+  }
+
+  private serviceState(id: string): QueueState['services'][string] {
+    if (!this.services.has(id)) refuse('unknown-service', `no service "${id}"`);
+    return this.state.services[id]!;
+  }
+
+  /** Exact number first; a keypad can only type digits, so "35" finds "A035" when that is unique. */
+  private findTicket(number: string): TicketRecord {
+    const exact = this.state.tickets[number];
+    if (exact) return exact;
+    if (/^\d+$/.test(number)) {
+      const n = Number(number);
+      const hits = Object.values(this.state.tickets).filter((t) => t.n === n && t.number !== String(t.n));
+      if (hits.length === 1) return hits[0]!;
+    }
+    return refuse('unknown-ticket', `no ticket ${number} today`);
+  }
+
+  private get tz(): string {
+    return this.config.office.timeZone;
+  }
+
+  private localNow() {
+    return localTime(this.deps.now(), this.tz);
+  }
+}
+
+export function formatNumber(cfg: ServiceConfig, n: number): string {
+  const width = cfg.numbers.width ?? String(cfg.numbers.to).length;
+  return `${cfg.numbers.prefix}${String(n).padStart(width, '0')}`;
+}
+
+function info(rec: TicketRecord): TicketInfo {
+  const t: TicketInfo = { number: rec.number, service: rec.service, channel: rec.channel, priority: rec.priority };
+  if (rec.ref !== undefined) t.ref = rec.ref;
+  return t;
+}
+
+function markOf(c: { status: string; ticket: string | null }): string {
+  return `${c.status}|${c.ticket ?? ''}`;
+}
+
+export type { QueueError };

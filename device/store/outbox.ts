@@ -1,0 +1,141 @@
+// Named cursors over the journal: the outbox the MQTT bridge drains. A cursor's position is
+// written durably in batches; a power cut between a PUBACK and that write means a few events are
+// published again with the same seq, which the contract allows (at-least-once, dedupe by seq).
+//
+// Bound: when a cursor falls more than `maxEvents` behind (central unreachable for days), its
+// oldest events are given up: the cursor jumps forward, the count and last dropped seq are kept in
+// its file and reported in device status, and central sees the gap in `seq`. The office keeps
+// issuing tickets: refusing citizens because central is away would be the worse failure.
+import * as path from 'node:path';
+import type { QueueEvent } from '../queue/types.ts';
+import type { Outbox, OutboxReader } from './outbox-types.ts';
+import { type StoreFs, writeDurable } from './fs.ts';
+import type { Journal } from './journal.ts';
+
+const RECENT_MAX = 20_000;
+const FLUSH_AFTER_ACKS = 500;
+const FLUSH_AFTER_MS = 250;
+
+interface CursorData {
+  acked: number;
+  dropped: number;
+  droppedThrough: number;
+}
+
+export class OutboxCursors implements Outbox {
+  private readonly cursors = new Map<string, CursorData>();
+  private readonly dirty = new Set<string>();
+  private pendingAcks = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private recent: QueueEvent[] = [];
+  bytesWritten = 0;
+
+  constructor(
+    private readonly fs: StoreFs,
+    private readonly dir: string,
+    private readonly journal: Journal,
+    private readonly maxEvents: number,
+    private readonly lastSeq: () => number,
+  ) {}
+
+  async open(_lastSeq: number): Promise<void> {
+    for (const name of await this.fs.list(this.dir)) {
+      const m = /^cursor-([a-z0-9-]+)\.json$/.exec(name);
+      if (!m) continue;
+      const buf = await this.fs.readFile(path.join(this.dir, name));
+      try {
+        const data = JSON.parse(buf?.toString('utf8') ?? '') as CursorData;
+        if (typeof data.acked === 'number') this.cursors.set(m[1]!, data);
+      } catch {
+        // An unreadable cursor can only be a torn first write: start it over (re-publish, never lose).
+        this.cursors.set(m[1]!, { acked: 0, dropped: 0, droppedThrough: 0 });
+      }
+    }
+  }
+
+  /** Durable events, newest last, kept in memory so a live cursor never reads the disk. */
+  remember(events: QueueEvent[]): void {
+    for (const ev of events) this.recent.push(ev);
+    if (this.recent.length > RECENT_MAX * 1.5) this.recent = this.recent.slice(-RECENT_MAX);
+  }
+
+  cursor(name: string): OutboxReader {
+    if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`bad cursor name "${name}"`);
+    if (!this.cursors.has(name)) {
+      this.cursors.set(name, { acked: 0, dropped: 0, droppedThrough: 0 });
+      this.markDirty(name, true);
+    }
+    const data = (): CursorData => this.cursors.get(name)!;
+    return {
+      read: (afterSeq, limit) => this.read(Math.max(afterSeq, 0), limit),
+      acked: () => data().acked,
+      ack: (seq) => {
+        if (seq <= data().acked) return;
+        data().acked = Math.min(seq, this.lastSeq());
+        this.markDirty(name, false);
+      },
+      flush: () => this.flush(),
+      lastSeq: () => this.lastSeq(),
+      dropped: () => ({ count: data().dropped, throughSeq: data().droppedThrough }),
+    };
+  }
+
+  private async read(afterSeq: number, limit: number): Promise<QueueEvent[]> {
+    const first = this.recent[0];
+    if (first && first.seq <= afterSeq + 1) {
+      const i = afterSeq + 1 - first.seq;
+      return this.recent.slice(i, i + limit);
+    }
+    return this.journal.read(afterSeq, limit);
+  }
+
+  minAcked(durableSeq: number): number {
+    let min = durableSeq;
+    for (const c of this.cursors.values()) min = Math.min(min, c.acked);
+    return min;
+  }
+
+  /** Give up the oldest undelivered events of a cursor that fell too far behind. */
+  async enforceBound(durableSeq: number): Promise<void> {
+    for (const [name, c] of this.cursors) {
+      if (durableSeq - c.acked > this.maxEvents) {
+        const to = durableSeq - this.maxEvents;
+        c.dropped += to - c.acked;
+        c.droppedThrough = to;
+        c.acked = to;
+        this.markDirty(name, true);
+      }
+    }
+    await this.flush();
+  }
+
+  private markDirty(name: string, now: boolean): void {
+    this.dirty.add(name);
+    this.pendingAcks++;
+    if (now || this.pendingAcks >= FLUSH_AFTER_ACKS) {
+      void this.flush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+      this.timer.unref();
+    }
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pendingAcks = 0;
+    // Flushes run one after another so an older position never overwrites a newer one.
+    this.flushing = this.flushing.then(async () => {
+      const names = [...this.dirty];
+      this.dirty.clear();
+      for (const name of names) {
+        const data = Buffer.from(JSON.stringify(this.cursors.get(name)), 'utf8');
+        await this.fs.mkdirp(this.dir);
+        await writeDurable(this.fs, path.join(this.dir, `cursor-${name}.json`), data);
+        this.bytesWritten += data.length;
+      }
+    });
+    return this.flushing;
+  }
+}

@@ -1,0 +1,213 @@
+// The durable store: snapshot generations (lowdb + SnapshotAdapter) plus the journal since them.
+// Recovery = newest readable snapshot, migrated to this version's schema, then the journal folded
+// on top. The journal also serves the outbox: events stay on disk until every cursor has them.
+import * as path from 'node:path';
+import { Low } from 'lowdb';
+import type { Config } from '../config/schema.ts';
+import { migrateState } from './migrations.ts';
+import { replay, STATE_SCHEMA } from '../queue/reduce.ts';
+import type { QueueEvent, QueueState } from '../queue/types.ts';
+import { type StoreFs, nodeFs } from './fs.ts';
+import { encodeRecord, Journal } from './journal.ts';
+import { OutboxCursors } from './outbox.ts';
+import { type SnapshotDoc, SnapshotAdapter } from './snapshot-adapter.ts';
+
+export interface StoreOptions {
+  dir: string;
+  fs?: StoreFs;
+  snapshotEvery: number;
+  outboxMaxEvents: number;
+}
+
+export interface OpenResult {
+  state: QueueState;
+  /** what recovery had to repair or skip; empty after a clean stop */
+  recovered: string[];
+}
+
+export class StoreUnrecoverableError extends Error {
+  readonly code = 'state-unrecoverable';
+}
+
+interface Pending {
+  buf: Buffer;
+  lastSeq: number;
+  events: QueueEvent[];
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class Store {
+  private readonly fs: StoreFs;
+  private readonly stateDir: string;
+  private readonly journal: Journal;
+  private readonly snapshots: SnapshotAdapter;
+  private readonly db: Low<SnapshotDoc>;
+  readonly outbox: OutboxCursors;
+  private queue: Pending[] = [];
+  private writing: Promise<void> | null = null;
+  private snapshotting: Promise<void> | null = null;
+  private durableSeq = 0;
+  private snapshotSeq = 0;
+  private recordsSinceSnapshot = 0;
+  private getState: (() => QueueState) | null = null;
+  private failed: Error | null = null;
+
+  constructor(private readonly opts: StoreOptions) {
+    this.fs = opts.fs ?? nodeFs;
+    this.stateDir = path.join(opts.dir, 'state');
+    this.journal = new Journal(this.fs, path.join(this.stateDir, 'journal'));
+    this.snapshots = new SnapshotAdapter(this.fs, this.stateDir, STATE_SCHEMA);
+    this.db = new Low(this.snapshots, { schema: STATE_SCHEMA, seq: 0, state: null as unknown as QueueState });
+    this.outbox = new OutboxCursors(this.fs, path.join(this.stateDir, 'outbox'), this.journal, opts.outboxMaxEvents, () => this.durableSeq);
+  }
+
+  async open(config: Config): Promise<OpenResult> {
+    await this.fs.mkdirp(path.join(this.stateDir, 'journal'));
+    await this.fs.mkdirp(path.join(this.stateDir, 'outbox'));
+    const recovered: string[] = [];
+    await this.db.read();
+    const doc = this.db.data.state ? this.db.data : null;
+    for (const s of this.snapshots.skipped) recovered.push(`snapshot ${s}; fell back to an older generation`);
+    let base: QueueState | undefined;
+    let baseSeq = 0;
+    if (doc) {
+      base = migrateState(doc.state, doc.schema);
+      baseSeq = doc.seq;
+    }
+    const scan = await this.journal.scan(baseSeq);
+    recovered.push(...scan.problems);
+    const first = scan.events[0];
+    if (first && first.seq !== baseSeq + 1) {
+      throw new StoreUnrecoverableError(
+        `the journal starts at event ${first.seq} but the newest readable snapshot ends at ${baseSeq}: ` +
+          `events are missing, so numbers could repeat. Move ${this.stateDir} aside and start again, ` +
+          'or restore it from a backup.',
+      );
+    }
+    const state = replay(config, scan.events, base);
+    this.durableSeq = state.seq;
+    this.snapshotSeq = baseSeq;
+    this.recordsSinceSnapshot = scan.events.length > 0 ? this.opts.snapshotEvery : 0;
+    await this.journal.openLast(state.seq + 1);
+    await this.outbox.open(state.seq);
+    this.outbox.remember(scan.events);
+    return { state, recovered };
+  }
+
+  /** The live state, read for snapshots while no append is in flight. */
+  attach(getState: () => QueueState): void {
+    this.getState = getState;
+  }
+
+  /** Make one action's events durable. Concurrent calls are written together (group commit),
+   * in call order, with one fdatasync. */
+  append(events: QueueEvent[]): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (events.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.queue.push({ buf: encodeRecord(events), lastSeq: events[events.length - 1]!.seq, events, resolve, reject });
+      this.writing ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0);
+        try {
+          await this.journal.append(Buffer.concat(batch.map((p) => p.buf)));
+        } catch (err) {
+          // After a failed write the journal's tail is unknown: stop accepting, let the daemon
+          // restart and recover from what is on disk.
+          this.failed = new Error(`journal write failed: ${(err as Error).message}`);
+          for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.failed);
+          return;
+        }
+        this.durableSeq = batch[batch.length - 1]!.lastSeq;
+        this.recordsSinceSnapshot += batch.length;
+        for (const p of batch) this.outbox.remember(p.events);
+        for (const p of batch) p.resolve();
+        try {
+          await this.maybeSnapshot();
+        } catch (err) {
+          this.failed = new Error(`journal rotation failed: ${(err as Error).message}`);
+          for (const p of this.queue.splice(0)) p.reject(this.failed);
+          return;
+        }
+      }
+    } finally {
+      this.writing = null;
+    }
+  }
+
+  /** Called inside drain(), so no append runs while the journal rotates. */
+  private async maybeSnapshot(): Promise<void> {
+    if (this.snapshotting || this.recordsSinceSnapshot < this.opts.snapshotEvery) return;
+    const doc = this.capture();
+    if (!doc) return;
+    this.recordsSinceSnapshot = 0;
+    await this.journal.rotate(doc.seq + 1);
+    this.snapshotting = this.saveSnapshot(doc).finally(() => {
+      this.snapshotting = null;
+    });
+  }
+
+  private capture(): SnapshotDoc | null {
+    if (!this.getState) return null;
+    const state = this.getState();
+    // Only durable state goes into a snapshot: an action applied in memory but not yet journaled
+    // must not reach the disk through the back door.
+    if (state.seq !== this.durableSeq || this.queue.length > 0) return null;
+    return { schema: STATE_SCHEMA, seq: state.seq, state: structuredClone(state) };
+  }
+
+  private async saveSnapshot(doc: SnapshotDoc): Promise<void> {
+    try {
+      this.db.data = doc;
+      await this.db.write();
+      this.snapshotSeq = doc.seq;
+      this.lastSnapshotError = null;
+      await this.prune();
+    } catch (err) {
+      // A failed snapshot loses nothing: the journal still holds every event. Try again later.
+      this.recordsSinceSnapshot = this.opts.snapshotEvery;
+      this.lastSnapshotError = (err as Error).message;
+    }
+  }
+
+  lastSnapshotError: string | null = null;
+
+  /** Remove journal segments no longer needed by any snapshot generation or outbox cursor. */
+  async prune(): Promise<void> {
+    const oldestSnapshot = (await this.snapshots.oldestSeq()) ?? 0;
+    await this.outbox.enforceBound(this.durableSeq);
+    const keepFrom = Math.min(oldestSnapshot, this.outbox.minAcked(this.durableSeq));
+    await this.journal.pruneThrough(keepFrom);
+  }
+
+  /** Write a snapshot now if anything changed since the last one (clean shutdown). */
+  async checkpoint(): Promise<void> {
+    await this.writing;
+    await this.snapshotting;
+    const doc = this.durableSeq > this.snapshotSeq ? this.capture() : null;
+    if (doc) {
+      await this.journal.rotate(doc.seq + 1);
+      await this.saveSnapshot(doc);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.checkpoint();
+    await this.outbox.flush();
+    await this.journal.close();
+  }
+
+  stats(): { bytesWritten: number; durableSeq: number; snapshotSeq: number } {
+    return {
+      bytesWritten: this.journal.bytesWritten + this.snapshots.bytesWritten + this.outbox.bytesWritten,
+      durableSeq: this.durableSeq,
+      snapshotSeq: this.snapshotSeq,
+    };
+  }
+}
