@@ -1,0 +1,118 @@
+// Small drawing helpers shared by the board layouts and the ticket.
+import type { SKRSContext2D } from '@napi-rs/canvas';
+import { type FontWeight, font } from '../fonts/fonts.ts';
+
+export type Ctx = SKRSContext2D;
+
+export interface TextStyle {
+  weight: FontWeight;
+  px: number;
+  color: string;
+  align?: 'left' | 'center' | 'right';
+  /** shrink the font until the text fits this width */
+  maxWidth?: number;
+}
+
+/** Draw text on an alphabetic baseline; returns the width drawn. */
+export function text(ctx: Ctx, value: string, x: number, y: number, style: TextStyle): number {
+  const px = style.maxWidth ? fitPx(ctx, value, style.weight, style.px, style.maxWidth) : style.px;
+  ctx.font = font(style.weight, px);
+  ctx.fillStyle = style.color;
+  ctx.textAlign = style.align ?? 'left';
+  ctx.textBaseline = 'alphabetic';
+  ctx.fillText(value, x, y);
+  return ctx.measureText(value).width;
+}
+
+/** The largest size up to `px` at which `value` is at most `maxWidth` wide. */
+export function fitPx(ctx: Ctx, value: string, weight: FontWeight, px: number, maxWidth: number): number {
+  ctx.font = font(weight, px);
+  const w = ctx.measureText(value).width;
+  if (w <= maxWidth || w === 0) return px;
+  return Math.max(8, Math.floor((px * maxWidth) / w));
+}
+
+export function measure(ctx: Ctx, value: string, weight: FontWeight, px: number): number {
+  ctx.font = font(weight, px);
+  return ctx.measureText(value).width;
+}
+
+export function rect(ctx: Ctx, x: number, y: number, w: number, h: number, color: string, radius = 0): void {
+  ctx.fillStyle = color;
+  ctx.beginPath();
+  if (radius > 0) ctx.roundRect(x, y, w, h, radius);
+  else ctx.rect(x, y, w, h);
+  ctx.fill();
+}
+
+export function strokeRect(ctx: Ctx, x: number, y: number, w: number, h: number, color: string, lw: number, radius = 0): void {
+  ctx.strokeStyle = color;
+  ctx.lineWidth = lw;
+  ctx.beginPath();
+  if (radius > 0) ctx.roundRect(x + lw / 2, y + lw / 2, w - lw, h - lw, radius);
+  else ctx.rect(x + lw / 2, y + lw / 2, w - lw, h - lw);
+  ctx.stroke();
+}
+
+/** A right-pointing arrow drawn as a shape, so it never depends on a glyph in the font. */
+export function arrow(ctx: Ctx, x: number, cy: number, len: number, thick: number, color: string): void {
+  const head = thick * 2.2;
+  ctx.fillStyle = color;
+  ctx.beginPath();
+  ctx.moveTo(x, cy - thick / 2);
+  ctx.lineTo(x + len - head, cy - thick / 2);
+  ctx.lineTo(x + len - head, cy - head / 1.4);
+  ctx.lineTo(x + len, cy);
+  ctx.lineTo(x + len - head, cy + head / 1.4);
+  ctx.lineTo(x + len - head, cy + thick / 2);
+  ctx.lineTo(x, cy + thick / 2);
+  ctx.closePath();
+  ctx.fill();
+}
+
+/** Pause mark (two bars) for a counter that stepped away: a shape, not a colour. */
+export function pauseIcon(ctx: Ctx, x: number, y: number, size: number, color: string): void {
+  const bar = size * 0.3;
+  rect(ctx, x, y, bar, size, color, bar * 0.2);
+  rect(ctx, x + size - bar, y, bar, size, color, bar * 0.2);
+}
+
+/** Closed mark: a circle with a bar across. */
+export function closedIcon(ctx: Ctx, cx: number, cy: number, r: number, color: string): void {
+  ctx.strokeStyle = color;
+  ctx.lineWidth = r * 0.22;
+  ctx.beginPath();
+  ctx.arc(cx, cy, r * 0.85, 0, Math.PI * 2);
+  ctx.stroke();
+  rect(ctx, cx - r * 0.55, cy - r * 0.12, r * 1.1, r * 0.24, color);
+}
+
+/** Warning triangle with "!" for the alert banner. */
+export function warnIcon(ctx: Ctx, cx: number, cy: number, size: number, color: string, ink: string): void {
+  ctx.fillStyle = color;
+  ctx.beginPath();
+  ctx.moveTo(cx, cy - size / 2);
+  ctx.lineTo(cx + size / 2, cy + size / 2.4);
+  ctx.lineTo(cx - size / 2, cy + size / 2.4);
+  ctx.closePath();
+  ctx.fill();
+  rect(ctx, cx - size * 0.05, cy - size * 0.2, size * 0.1, size * 0.34, ink);
+  rect(ctx, cx - size * 0.05, cy + size * 0.2, size * 0.1, size * 0.1, ink);
+}
+
+/** The link-status mark: a filled dot when central is reachable, a ring with a slash when not. */
+export function linkMark(ctx: Ctx, x: number, cy: number, online: boolean, r: number, color: string): void {
+  ctx.strokeStyle = color;
+  ctx.fillStyle = color;
+  ctx.lineWidth = r * 0.3;
+  ctx.beginPath();
+  ctx.arc(x + r, cy, r, 0, Math.PI * 2);
+  if (online) ctx.fill();
+  else {
+    ctx.stroke();
+    ctx.beginPath();
+    ctx.moveTo(x + r - r * 0.7, cy + r * 0.7);
+    ctx.lineTo(x + r + r * 0.7, cy - r * 0.7);
+    ctx.stroke();
+  }
+}

@@ -1,0 +1,281 @@
+// The pieces of the wall board, each drawn into a box. The landscape and portrait layouts only
+// arrange these boxes, so both read the same way.
+import type { CallSnapshot } from '../../device/queue/snapshot-types.ts';
+import {
+  type Ctx,
+  arrow,
+  closedIcon,
+  fitPx,
+  linkMark,
+  measure,
+  pauseIcon,
+  rect,
+  strokeRect,
+  text,
+  warnIcon,
+} from './draw.ts';
+import {
+  type BoardModel,
+  clockTexts,
+  closedReasonText,
+  counterName,
+  serviceName,
+} from './model.ts';
+import { DIGIT_HEIGHT, colors, type } from './theme.ts';
+
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export function drawHeader(ctx: Ctx, m: BoardModel, b: Box): void {
+  rect(ctx, b.x, b.y, b.w, b.h, colors.header);
+  const base = b.y + b.h / 2 + (type.clock * DIGIT_HEIGHT) / 2;
+  const clock = clockTexts(m.now, m.timeZone);
+  const timeW = text(ctx, clock.time, b.x + b.w - 48, base, { weight: 700, px: type.clock, color: colors.text, align: 'right' });
+  const dateW = text(ctx, clock.date, b.x + b.w - 48 - timeW - 28, base, {
+    weight: 400,
+    px: type.label,
+    color: colors.dim,
+    align: 'right',
+  });
+  text(ctx, m.snapshot.name, b.x + 48, base, {
+    weight: 700,
+    px: type.header,
+    color: colors.text,
+    maxWidth: b.w - 48 * 2 - timeW - dateW - 80,
+  });
+}
+
+/** The newest call, large: "1035 → 3번 창구", highlighted while it is new. */
+export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean): void {
+  const call: CallSnapshot | null = m.highlight ?? m.snapshot.recentCalls[0] ?? null;
+  const lit = m.highlight !== null;
+  const ink = lit ? colors.onAccent : colors.text;
+  rect(ctx, b.x, b.y, b.w, b.h, lit ? colors.accent : colors.panel, 20);
+  if (!lit) strokeRect(ctx, b.x, b.y, b.w, b.h, colors.panelLine, 3, 20);
+
+  const pad = 40;
+  const labelW = text(ctx, '지금 호출', b.x + pad, b.y + pad + type.label * 0.9, {
+    weight: 700,
+    px: type.label,
+    color: lit ? ink : colors.dim,
+  });
+  if (lit) {
+    // The "new" badge says in words what the amber ground says in colour.
+    const bw = measure(ctx, '새 호출', 700, type.label) + 40;
+    const bx = stacked ? b.x + pad + labelW + 24 : b.x + pad;
+    const by = stacked ? b.y + pad - type.label * 0.3 : b.y + pad + type.label * 1.3;
+    rect(ctx, bx, by, bw, type.label * 1.5, colors.onAccent, 12);
+    text(ctx, '새 호출', bx + bw / 2, by + type.label * 1.1, { weight: 700, px: type.label, color: colors.accent, align: 'center' });
+  }
+  if (!call) {
+    const msg = m.snapshot.open ? '곧 호출을 시작합니다' : '지금은 업무 시간이 아닙니다';
+    text(ctx, msg, b.x + b.w / 2, b.y + b.h / 2 + type.callCounter * 0.35, {
+      weight: 700,
+      px: type.callCounter * 0.7,
+      color: colors.dim,
+      align: 'center',
+      maxWidth: b.w - 2 * pad,
+    });
+    return;
+  }
+  const svc = serviceName(m.snapshot, call.service);
+  const counter = counterName(m.snapshot, call.counter);
+  const numColor = lit ? ink : colors.accent;
+  if (stacked) {
+    const numBase = b.y + b.h * 0.66;
+    const numPx = fitPx(ctx, call.ticket, 900, type.callNumber * 1.05, b.w - 2 * pad);
+    text(ctx, call.ticket, b.x + b.w / 2, numBase, { weight: 900, px: numPx, color: numColor, align: 'center' });
+    const line = `${counter}${particleRo(counter)} 오십시오`;
+    text(ctx, line, b.x + b.w / 2, b.y + b.h - pad - 10, {
+      weight: 700,
+      px: type.callCounter * 0.8,
+      color: ink,
+      align: 'center',
+      maxWidth: b.w - 2 * pad,
+    });
+    text(ctx, svc, b.x + b.w - pad, b.y + pad + type.label * 0.9, {
+      weight: 400,
+      px: type.label,
+      color: lit ? ink : colors.dim,
+      align: 'right',
+      maxWidth: b.w / 2,
+    });
+    return;
+  }
+  // One line: number, arrow, counter; shrunk together when a long counter name would overflow.
+  const labelCol = 300;
+  const avail = b.w - labelCol - pad;
+  const gap = 50;
+  const arrowLen = 150;
+  let numPx: number = type.callNumber;
+  let ctrPx: number = type.callCounter;
+  const total = (): number => measure(ctx, call.ticket, 900, numPx) + gap * 2 + arrowLen + measure(ctx, counter, 700, ctrPx);
+  const w = total();
+  if (w > avail) {
+    const k = avail / w;
+    numPx *= k;
+    ctrPx *= k;
+  }
+  const startX = b.x + labelCol + (avail - total()) / 2;
+  const base = b.y + b.h / 2 + (numPx * DIGIT_HEIGHT) / 2;
+  const nw = text(ctx, call.ticket, startX, base, { weight: 900, px: numPx, color: numColor });
+  const midY = base - (numPx * DIGIT_HEIGHT) / 2;
+  arrow(ctx, startX + nw + gap, midY, arrowLen * (numPx / type.callNumber), 22 * (numPx / type.callNumber), ink);
+  text(ctx, counter, startX + nw + gap * 2 + arrowLen * (numPx / type.callNumber), midY + ctrPx * 0.36, {
+    weight: 700,
+    px: ctrPx,
+    color: ink,
+  });
+  text(ctx, svc, b.x + pad, b.y + b.h - pad, { weight: 400, px: type.label, color: lit ? ink : colors.dim, maxWidth: labelCol - pad });
+}
+
+/** The calls before the newest one, newest first, each ticket once. */
+export function drawRecent(ctx: Ctx, m: BoardModel, b: Box, rows: number): void {
+  text(ctx, '최근 호출', b.x, b.y + type.label, { weight: 700, px: type.label, color: colors.dim });
+  const newest = m.highlight?.ticket ?? m.snapshot.recentCalls[0]?.ticket;
+  const seen = new Set<string>(newest ? [newest] : []);
+  const list: CallSnapshot[] = [];
+  for (const c of m.snapshot.recentCalls) {
+    if (seen.has(c.ticket)) continue;
+    seen.add(c.ticket);
+    list.push(c);
+    if (list.length === rows) break;
+  }
+  const top = b.y + type.label + 24;
+  const rowH = (b.h - (top - b.y)) / rows;
+  list.forEach((c, i) => {
+    const y = top + i * rowH;
+    rect(ctx, b.x, y + 6, b.w, rowH - 12, i % 2 === 0 ? colors.panel : colors.ground, 12);
+    const base = y + rowH / 2 + (type.recentNumber * DIGIT_HEIGHT) / 2;
+    const numW = b.w * 0.42;
+    text(ctx, c.ticket, b.x + 30, base, { weight: 900, px: type.recentNumber, color: colors.accent, maxWidth: numW - 40 });
+    const midY = base - (type.recentNumber * DIGIT_HEIGHT) / 2;
+    arrow(ctx, b.x + numW, midY, 70, 12, colors.dim);
+    text(ctx, counterName(m.snapshot, c.counter), b.x + numW + 100, midY + type.recentCounter * 0.36, {
+      weight: 700,
+      px: type.recentCounter,
+      color: colors.text,
+      maxWidth: b.w - numW - 130,
+    });
+  });
+}
+
+/** Waiting people and the estimated wait of each service; cut-off shown in words. */
+export function drawServices(ctx: Ctx, m: BoardModel, b: Box): void {
+  text(ctx, '대기 현황', b.x, b.y + type.label, { weight: 700, px: type.label, color: colors.dim });
+  const cols = { name: b.x + 24, waiting: b.x + b.w * 0.68, wait: b.x + b.w - 24 };
+  text(ctx, '대기', cols.waiting, b.y + type.label, { weight: 400, px: type.small, color: colors.dim, align: 'right' });
+  text(ctx, '예상 대기', cols.wait, b.y + type.label, { weight: 400, px: type.small, color: colors.dim, align: 'right' });
+  const services = m.snapshot.services;
+  const top = b.y + type.label + 24;
+  const rowH = Math.min(120, (b.h - (top - b.y)) / Math.max(1, services.length));
+  const scale = Math.min(1, rowH / 110);
+  services.forEach((s, i) => {
+    const y = top + i * rowH;
+    rect(ctx, b.x, y + 5, b.w, rowH - 10, colors.panel, 12);
+    const base = y + rowH / 2 + (type.serviceFigure * scale * DIGIT_HEIGHT) / 2;
+    text(ctx, s.name, cols.name, base, {
+      weight: 700,
+      px: type.serviceName * scale,
+      color: colors.text,
+      maxWidth: cols.waiting - cols.name - 150 * scale,
+    });
+    text(ctx, `${s.waiting}명`, cols.waiting, base, { weight: 900, px: type.serviceFigure * scale, color: colors.accent, align: 'right' });
+    if (s.accepting) {
+      const wait = s.waiting === 0 ? '바로' : `${s.estimatedWaitMin}분`;
+      text(ctx, wait, cols.wait, base, { weight: 700, px: type.serviceFigure * scale * 0.85, color: colors.text, align: 'right' });
+    } else {
+      // Cut-off as an outlined word badge: readable without colour.
+      const label = closedReasonText(s.closedReason);
+      const px = type.serviceName * scale * 0.72;
+      const bw = measure(ctx, label, 700, px) + 28;
+      const bh = px * 1.5;
+      const bx = cols.wait - bw;
+      const by = y + (rowH - bh) / 2;
+      strokeRect(ctx, bx, by, bw, bh, colors.text, 3, 10);
+      text(ctx, label, bx + bw / 2, by + bh / 2 + px * 0.36, { weight: 700, px, color: colors.text, align: 'center' });
+    }
+  });
+}
+
+/** One tile per counter: the number it serves, or that it stepped away / closed. */
+export function drawCounters(ctx: Ctx, m: BoardModel, b: Box): void {
+  const list = m.snapshot.counters;
+  if (list.length === 0) return;
+  const gap = 16;
+  const tileW = (b.w - gap * (list.length - 1)) / list.length;
+  const px = Math.min(type.counterTile, b.h * 0.44);
+  list.forEach((c, i) => {
+    const x = b.x + i * (tileW + gap);
+    const away = c.status === 'paused' || c.status === 'closed';
+    rect(ctx, x, b.y, tileW, b.h, away ? colors.ground : colors.panel, 14);
+    strokeRect(ctx, x, b.y, tileW, b.h, away ? colors.muted : colors.panelLine, 3, 14);
+    text(ctx, c.name, x + tileW / 2, b.y + 10 + px * 0.7, { weight: 700, px: px * 0.72, color: colors.dim, align: 'center', maxWidth: tileW - 20 });
+    const base = b.y + b.h - 12;
+    if (c.status === 'paused' || c.status === 'closed') {
+      const label = c.status === 'paused' ? '자리 비움' : '업무 종료';
+      const lw = measure(ctx, label, 700, px * 0.85);
+      const iconW = px * 0.8;
+      const x0 = x + (tileW - lw - iconW - 14) / 2;
+      if (c.status === 'paused') pauseIcon(ctx, x0, base - px * 0.7, iconW, colors.text);
+      else closedIcon(ctx, x0 + iconW / 2, base - px * 0.32, iconW / 2, colors.text);
+      text(ctx, label, x0 + iconW + 14, base, { weight: 700, px: px * 0.85, color: colors.text, maxWidth: tileW - iconW - 30 });
+    } else if (c.ticket) {
+      text(ctx, c.ticket, x + tileW / 2, base, { weight: 900, px: px * 1.15, color: colors.accent, align: 'center', maxWidth: tileW - 20 });
+    } else {
+      text(ctx, '대기 중', x + tileW / 2, base, { weight: 400, px: px * 0.85, color: colors.dim, align: 'center' });
+    }
+  });
+}
+
+/** The notice line, replaced by an alert when there is one, and the link mark. */
+export function drawFooter(ctx: Ctx, m: BoardModel, b: Box): void {
+  const markW = m.online === null ? 0 : 280;
+  if (m.alert) {
+    rect(ctx, b.x, b.y, b.w, b.h, colors.accent);
+    const px = Math.min(type.notice * 1.1, b.h * 0.6);
+    warnIcon(ctx, b.x + 40 + px / 2, b.y + b.h / 2, px * 1.1, colors.onAccent, colors.accent);
+    text(ctx, m.alert, b.x + 70 + px, b.y + b.h / 2 + px * 0.36, {
+      weight: 900,
+      px,
+      color: colors.onAccent,
+      maxWidth: b.w - 110 - px - markW,
+    });
+  } else {
+    rect(ctx, b.x, b.y, b.w, b.h, colors.header);
+    if (m.snapshot.notice) {
+      text(ctx, m.snapshot.notice, b.x + 48, b.y + b.h / 2 + type.notice * 0.36, {
+        weight: 700,
+        px: type.notice,
+        color: colors.text,
+        maxWidth: b.w - 96 - markW,
+      });
+    }
+  }
+  if (m.online !== null) {
+    const ink = m.alert ? colors.onAccent : colors.dim;
+    const label = m.online ? '중앙 연결' : '오프라인 운영';
+    const r = type.small * 0.32;
+    const cy = b.y + b.h / 2;
+    const right = b.x + b.w - 40;
+    const lw = measure(ctx, label, 400, type.small);
+    linkMark(ctx, right - lw - 2 * r - 12, cy, m.online, r, ink);
+    text(ctx, label, right, cy + type.small * 0.36, { weight: 400, px: type.small, color: ink, align: 'right' });
+  }
+}
+
+/** The particle 로/으로 after a word: 으로 after a final consonant other than ㄹ ("3번 창구로",
+ * "민원실로", "상담석으로"). Digits read the Korean way (3 = 삼 -> 으로). */
+export function particleRo(word: string): string {
+  const last = word.trim().slice(-1);
+  const digitFinal: Record<string, boolean> = { '0': true, '3': true, '6': true, '1': false, '7': false, '8': false };
+  if (last in digitFinal) return digitFinal[last] ? '으로' : '로';
+  const code = last.charCodeAt(0) - 0xac00;
+  if (code < 0 || code > 11171) return '로';
+  const jong = code % 28;
+  return jong === 0 || jong === 8 ? '로' : '으로';
+}
