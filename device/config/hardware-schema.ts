@@ -19,7 +19,8 @@ const pressTiming = {
 const uniquePins = (pins: Array<{ pin: number; button: string }>, ctx: z.RefinementCtx): void => {
   const seen = new Set<number>();
   pins.forEach((p, i) => {
-    if (seen.has(p.pin)) ctx.addIssue({ code: 'custom', path: ['pins', i, 'pin'], message: `pin ${p.pin} is used twice` });
+    if (seen.has(p.pin))
+      ctx.addIssue({ code: 'custom', path: ['pins', i, 'pin'], message: `pin ${p.pin} is used twice` });
     seen.add(p.pin);
   });
 };
@@ -62,9 +63,15 @@ const keypadBinding = z
     /** the USB serial number (best: survives replugging into another port) */
     serial: z.string().min(1).optional(),
     /** the USB port, e.g. "1-1.3", shown by `npm run hw -- list` (for identical keypads without serial) */
-    port: z.string().regex(/^\d+-[\d.]+$/, 'expected a USB port such as 1-1.3').optional(),
+    port: z
+      .string()
+      .regex(/^\d+-[\d.]+$/, 'expected a USB port such as 1-1.3')
+      .optional(),
     /** vendor:product in hex, e.g. "1a2c:0e24" (enough when each counter has a different model) */
-    usb: z.string().regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, 'expected vendor:product in hex, e.g. 1a2c:0e24').optional(),
+    usb: z
+      .string()
+      .regex(/^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/, 'expected vendor:product in hex, e.g. 1a2c:0e24')
+      .optional(),
     /** the node-hid path, e.g. /dev/hidraw3 (changes when replugged: prefer serial or port) */
     path: z.string().min(1).optional(),
   })
@@ -73,12 +80,44 @@ const keypadBinding = z
   });
 
 export const keyNames = [
-  '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '00', '000',
-  '+', '-', '*', '/', '.', '=', 'enter', 'backspace', 'escape', 'tab', 'numlock',
+  '0',
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '6',
+  '7',
+  '8',
+  '9',
+  '00',
+  '000',
+  '+',
+  '-',
+  '*',
+  '/',
+  '.',
+  '=',
+  'enter',
+  'backspace',
+  'escape',
+  'tab',
+  'numlock',
 ] as const;
 export type KeyName = (typeof keyNames)[number];
 
-export const keyRoles = ['next', 'recall', 'skip', 'transfer', 'enter', 'clear', 'pause', 'resume', 'close', 'none'] as const;
+export const keyRoles = [
+  'next',
+  'recall',
+  'skip',
+  'transfer',
+  'enter',
+  'clear',
+  'pause',
+  'resume',
+  'close',
+  'none',
+] as const;
 export type KeyRole = (typeof keyRoles)[number];
 
 const hidKeypads = z
@@ -104,7 +143,12 @@ const hidKeypads = z
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.devices.forEach((d, i) => {
-      if (seen.has(d.counter)) ctx.addIssue({ code: 'custom', path: ['devices', i, 'counter'], message: `counter "${d.counter}" has two keypads` });
+      if (seen.has(d.counter))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['devices', i, 'counter'],
+          message: `counter "${d.counter}" has two keypads`,
+        });
       seen.add(d.counter);
     });
   });
@@ -138,7 +182,10 @@ export function hardwareProblems(cfg: {
     const ids = new Set((cfg.dispenser?.buttons ?? []).map((x) => x.id));
     b.pins.forEach((p, i) => {
       if (!ids.has(p.button)) {
-        problems.push({ path: ['hardware', 'buttons', 'pins', i, 'button'], message: `unknown dispenser button "${p.button}" (dispenser.buttons[].id)` });
+        problems.push({
+          path: ['hardware', 'buttons', 'pins', i, 'button'],
+          message: `unknown dispenser button "${p.button}" (dispenser.buttons[].id)`,
+        });
       }
     });
   }
@@ -146,7 +193,11 @@ export function hardwareProblems(cfg: {
   if (k.driver !== 'sim') {
     const ids = new Set(cfg.counters.map((c) => c.id));
     k.devices.forEach((d, i) => {
-      if (!ids.has(d.counter)) problems.push({ path: ['hardware', 'keypads', 'devices', i, 'counter'], message: `unknown counter "${d.counter}"` });
+      if (!ids.has(d.counter))
+        problems.push({
+          path: ['hardware', 'keypads', 'devices', i, 'counter'],
+          message: `unknown counter "${d.counter}"`,
+        });
     });
   }
   return problems;

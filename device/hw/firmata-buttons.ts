@@ -72,13 +72,20 @@ export class FirmataButtonSource implements ButtonSource {
       const common = { repl: false, debug: false, sigint: false, timeout: config.readyTimeoutMs };
       let board: FiveBoard;
       try {
-        board = new five.Board(this.o.io ? { ...common, io: this.o.io(config.port) } : { ...common, port: config.port });
+        board = new five.Board(
+          this.o.io ? { ...common, io: this.o.io(config.port) } : { ...common, port: config.port },
+        );
       } catch (err) {
         reject(this.classify(err));
         return;
       }
       const timer = setTimeout(() => {
-        fail(new HardwareError('firmata-timeout', `no answer from the board on ${config.port} within ${config.readyTimeoutMs} ms: is StandardFirmata uploaded to the Arduino?`));
+        fail(
+          new HardwareError(
+            'firmata-timeout',
+            `no answer from the board on ${config.port} within ${config.readyTimeoutMs} ms: is StandardFirmata uploaded to the Arduino?`,
+          ),
+        );
       }, config.readyTimeoutMs);
       const fail = (err: unknown): void => {
         if (settled) return;
@@ -134,7 +141,11 @@ export class FirmataButtonSource implements ButtonSource {
     if (this.stopped || this.attached?.board !== board) return;
     this.teardown(this.attached);
     this.attached = null;
-    this.state.fail('firmata-board-lost', `the board on ${this.o.config.port} was lost (${messageOf(why ?? 'closed')}); reconnecting`, this.o.logger);
+    this.state.fail(
+      'firmata-board-lost',
+      `the board on ${this.o.config.port} was lost (${messageOf(why ?? 'closed')}); reconnecting`,
+      this.o.logger,
+    );
     this.scheduleReconnect();
   }
 
@@ -170,7 +181,9 @@ export class FirmataButtonSource implements ButtonSource {
     a.board.removeAllListeners();
     // A late error from a dropped board must not become an uncaught exception.
     a.board.on('error', () => {});
-    const transport = (a.board.io as { transport?: { isOpen?: boolean; close?: (cb?: () => void) => void } } | undefined)?.transport;
+    const transport = (
+      a.board.io as { transport?: { isOpen?: boolean; close?: (cb?: () => void) => void } } | undefined
+    )?.transport;
     try {
       if (transport?.isOpen) transport.close?.(() => {});
     } catch {

@@ -78,7 +78,8 @@ export class GpioButtonSource implements ButtonSource {
       this.state.connect();
     } catch (err) {
       this.release();
-      const e = err instanceof HardwareError ? err : new HardwareError('gpio-not-accessible', messageOf(err), { cause: err });
+      const e =
+        err instanceof HardwareError ? err : new HardwareError('gpio-not-accessible', messageOf(err), { cause: err });
       this.state.fail(e.code, e.message, logger);
       throw e;
     }
@@ -92,10 +93,18 @@ export class GpioButtonSource implements ButtonSource {
       const errno = errnoOf(err);
       const where = `GPIO${bcm} (sysfs ${n})`;
       if (errno === 'EACCES' || errno === 'EPERM') {
-        throw new HardwareError('gpio-permission', `${where}: permission denied. Add the daemon's user to the "gpio" group.`, { cause: err });
+        throw new HardwareError(
+          'gpio-permission',
+          `${where}: permission denied. Add the daemon's user to the "gpio" group.`,
+          { cause: err },
+        );
       }
       if (errno === 'EBUSY') {
-        throw new HardwareError('gpio-busy', `${where} is used by another program or a device-tree overlay: pick a free pin.`, { cause: err });
+        throw new HardwareError(
+          'gpio-busy',
+          `${where} is used by another program or a device-tree overlay: pick a free pin.`,
+          { cause: err },
+        );
       }
       throw new HardwareError(
         'gpio-bad-pin',

@@ -28,7 +28,12 @@ export async function listGpioChips(sysfsRoot = '/sys/class/gpio'): Promise<Gpio
   for (const name of names) {
     const read = async (f: string): Promise<string> => (await readFile(join(sysfsRoot, name, f), 'utf8')).trim();
     try {
-      chips.push({ name, base: Number(await read('base')), ngpio: Number(await read('ngpio')), label: await read('label') });
+      chips.push({
+        name,
+        base: Number(await read('base')),
+        ngpio: Number(await read('ngpio')),
+        label: await read('label'),
+      });
     } catch {
       // a chip directory without the usual files is not one we can use
     }

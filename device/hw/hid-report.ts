@@ -9,16 +9,49 @@ const ERROR_ROLLOVER = 0x01;
 
 const USAGE_NAMES: Record<number, KeyName> = {
   // keypad block
-  0x53: 'numlock', 0x54: '/', 0x55: '*', 0x56: '-', 0x57: '+', 0x58: 'enter',
-  0x59: '1', 0x5a: '2', 0x5b: '3', 0x5c: '4', 0x5d: '5', 0x5e: '6', 0x5f: '7', 0x60: '8', 0x61: '9', 0x62: '0',
-  0x63: '.', 0x67: '=', 0xb0: '00', 0xb1: '000',
+  83: 'numlock',
+  84: '/',
+  85: '*',
+  86: '-',
+  87: '+',
+  88: 'enter',
+  89: '1',
+  90: '2',
+  91: '3',
+  92: '4',
+  93: '5',
+  94: '6',
+  95: '7',
+  96: '8',
+  97: '9',
+  98: '0',
+  99: '.',
+  103: '=',
+  176: '00',
+  177: '000',
   // main block, for keypads that send it (and for testing with an ordinary keyboard)
-  0x1e: '1', 0x1f: '2', 0x20: '3', 0x21: '4', 0x22: '5', 0x23: '6', 0x24: '7', 0x25: '8', 0x26: '9', 0x27: '0',
-  0x28: 'enter', 0x29: 'escape', 0x2a: 'backspace', 0x2b: 'tab', 0x2d: '-', 0x2e: '=', 0x37: '.', 0x38: '/',
+  30: '1',
+  31: '2',
+  32: '3',
+  33: '4',
+  34: '5',
+  35: '6',
+  36: '7',
+  37: '8',
+  38: '9',
+  39: '0',
+  40: 'enter',
+  41: 'escape',
+  42: 'backspace',
+  43: 'tab',
+  45: '-',
+  46: '=',
+  55: '.',
+  56: '/',
 };
 
 /** Main-block keys that mean something else with Shift held (US layout): Shift+= is +, Shift+8 is *. */
-const SHIFTED: Record<number, KeyName> = { 0x2e: '+', 0x25: '*' };
+const SHIFTED: Record<number, KeyName> = { 46: '+', 37: '*' };
 const SHIFT_BITS = 0x02 | 0x20;
 
 export interface KeyEvent {

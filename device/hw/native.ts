@@ -21,7 +21,10 @@ export interface GpioModule {
 
 export async function loadOnoff(): Promise<GpioModule> {
   try {
-    const mod = (await import('onoff')) as unknown as { Gpio?: GpioModule['Gpio']; default?: { Gpio: GpioModule['Gpio'] } };
+    const mod = (await import('onoff')) as unknown as {
+      Gpio?: GpioModule['Gpio'];
+      default?: { Gpio: GpioModule['Gpio'] };
+    };
     const Gpio = mod.Gpio ?? mod.default?.Gpio;
     if (!Gpio) throw new Error('onoff has no Gpio export');
     return { Gpio };
@@ -70,9 +73,13 @@ export async function loadNodeHid(backend: 'hidraw' | 'libusb' = 'hidraw'): Prom
     const hint = /libusb|libudev/.test(msg)
       ? 'Install the USB library: sudo apt-get install libusb-1.0-0 libudev1'
       : 'Check that "npm install" completed on this machine';
-    throw new HardwareError('hid-module-unavailable', `the USB keypad module (node-hid) cannot load: ${msg}. ${hint}.`, {
-      cause: err,
-    });
+    throw new HardwareError(
+      'hid-module-unavailable',
+      `the USB keypad module (node-hid) cannot load: ${msg}. ${hint}.`,
+      {
+        cause: err,
+      },
+    );
   }
   return mod;
 }
@@ -101,7 +108,8 @@ export async function loadJohnnyFive(): Promise<FiveModule> {
   try {
     const m = (await import('johnny-five')) as unknown as FiveModule & { default?: FiveModule };
     const five = m.default ?? m;
-    if (typeof five.Board !== 'function' || typeof five.Button !== 'function') throw new Error('unexpected johnny-five exports');
+    if (typeof five.Board !== 'function' || typeof five.Button !== 'function')
+      throw new Error('unexpected johnny-five exports');
     return { Board: five.Board, Button: five.Button };
   } catch (err) {
     throw new HardwareError(

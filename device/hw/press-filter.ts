@@ -86,7 +86,10 @@ export class ButtonFilter {
   private settled(pressed: boolean): void {
     if (!pressed) return;
     if (!this.limiter.allow()) {
-      this.o.logger.info({ button: this.o.button, rejected: this.limiter.rejected }, 'button press rejected by the rate limit');
+      this.o.logger.info(
+        { button: this.o.button, rejected: this.limiter.rejected },
+        'button press rejected by the rate limit',
+      );
       this.o.onRejected();
       return;
     }

@@ -1,0 +1,66 @@
+// Builds the real input drivers from config. Nothing here imports a native module: each driver
+// loads its own in start(), so with the simulator default (or on a machine without the hardware)
+// onoff, node-hid and serialport are never loaded.
+import type { Logger } from 'pino';
+import { hardwareProblems } from '../config/hardware-schema.ts';
+import type { Config } from '../config/schema.ts';
+import type { ButtonSource } from '../ports/buttons.ts';
+import type { ComponentHealth } from '../ports/health.ts';
+import type { KeypadSource } from '../ports/keypad.ts';
+import { HardwareError } from './errors.ts';
+import { FirmataButtonSource } from './firmata-buttons.ts';
+import { GpioButtonSource } from './gpio-buttons.ts';
+import { HidKeypadSource } from './hid-keypads.ts';
+import { numberResolver } from './keymap.ts';
+
+export interface HardwareFactoryOptions {
+  /** called whenever a component's health changes; component is "buttons" or "keypad:<counter>" */
+  onHealth?: (component: string, health: ComponentHealth) => void;
+}
+
+function checkReferences(config: Config): void {
+  const problems = hardwareProblems(config);
+  if (problems.length > 0) {
+    throw new HardwareError('hw-config-invalid', problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; '));
+  }
+}
+
+/** The dispenser's real buttons, or null when the config says "sim". */
+export async function createButtonSource(
+  config: Config,
+  logger: Logger,
+  opts: HardwareFactoryOptions = {},
+): Promise<ButtonSource | null> {
+  const hw = config.hardware.buttons;
+  if (hw.driver === 'sim') return null;
+  checkReferences(config);
+  const log = logger.child({ component: 'buttons', driver: hw.driver });
+  const onHealth = (h: ComponentHealth): void => opts.onHealth?.('buttons', h);
+  if (hw.driver === 'gpio') return new GpioButtonSource({ config: hw, logger: log, onHealth });
+  return new FirmataButtonSource({ config: hw, logger: log, onHealth });
+}
+
+/** The counters' real keypads, or null when the config says "sim". */
+export async function createKeypadSource(
+  config: Config,
+  logger: Logger,
+  opts: HardwareFactoryOptions = {},
+): Promise<KeypadSource | null> {
+  const hw = config.hardware.keypads;
+  if (hw.driver === 'sim') return null;
+  checkReferences(config);
+  const services = new Map(config.services.map((s) => [s.id, s]));
+  const resolvers = new Map(
+    config.counters.map((c) => [
+      c.id,
+      numberResolver(c.services.map((id) => services.get(id)).filter((s) => s !== undefined)),
+    ]),
+  );
+  return new HidKeypadSource({
+    config: hw,
+    logger: logger.child({ component: 'keypads', driver: hw.driver }),
+    callNumber: (counter) => resolvers.get(counter),
+    serviceByIndex: (n) => config.services[n - 1]?.id,
+    onHealth: (counter, h) => opts.onHealth?.(`keypad:${counter}`, h),
+  });
+}
