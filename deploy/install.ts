@@ -20,7 +20,10 @@ function collect(value: string, prev: UsbId[]): UsbId[] {
 function pickRunner(root: string, dryRun: boolean): Runner {
   if (dryRun || root !== '/') return dryRunner(out);
   if (process.getuid?.() !== 0) {
-    throw new DeployError('DEPLOY_NOT_ROOT', 'installing a service needs root: run it with sudo (or add --dry-run to see what it would do)');
+    throw new DeployError(
+      'DEPLOY_NOT_ROOT',
+      'installing a service needs root: run it with sudo (or add --dry-run to see what it would do)',
+    );
   }
   return execRunner(out);
 }
@@ -45,7 +48,11 @@ cli
   .option('--node <path>', 'node binary for ExecStart', process.execPath)
   .option('--keypad <vid:pid>', "limit the hidraw rule to this keypad's USB id (repeat for more)", collect, [])
   .option('--printer <vid:pid>', 'give the service a libusb printer with this USB id (repeat for more)', collect, [])
-  .option('--admin <user>', 'add this account to the beonho group (default: the user who ran sudo)', process.env.SUDO_USER)
+  .option(
+    '--admin <user>',
+    'add this account to the beonho group (default: the user who ran sudo)',
+    process.env.SUDO_USER,
+  )
   .option('--systemd-version <n>', 'systemd version of the target (default: detected)')
   .option('--no-start', 'write everything but do not enable or start the service')
   .option('--dry-run', 'print the commands instead of running them')
@@ -69,7 +76,11 @@ cli
       out,
     );
     out(`wrote ${r.files.join(', ')}${root === '/' ? '' : ` under ${root}`}`);
-    out(o.start ? 'check it with: npm run status   and   journalctl -u beonho -f' : 'start it with: sudo systemctl enable --now beonho');
+    out(
+      o.start
+        ? 'check it with: npm run status   and   journalctl -u beonho -f'
+        : 'start it with: sudo systemctl enable --now beonho',
+    );
   });
 
 cli
@@ -79,7 +90,11 @@ cli
   .option('--dry-run', 'print the commands instead of running them')
   .action(async (o) => {
     const root = resolve(o.root);
-    const r = await uninstall({ root, purge: Boolean(o.purge), dryRun: Boolean(o.dryRun) }, pickRunner(root, Boolean(o.dryRun)), out);
+    const r = await uninstall(
+      { root, purge: Boolean(o.purge), dryRun: Boolean(o.dryRun) },
+      pickRunner(root, Boolean(o.dryRun)),
+      out,
+    );
     out(`removed ${r.removed.join(', ')}`);
   });
 

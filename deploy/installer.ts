@@ -47,7 +47,9 @@ export interface InstallOptions {
   start: boolean;
   /** write no file: print what would be written (commands go to the Runner as always) */
   dryRun?: boolean;
-  unit?: Partial<Pick<UnitOptions, 'watchdogSec' | 'restartSec' | 'startLimitBurst' | 'startLimitIntervalSec' | 'recoverAfterSec'>>;
+  unit?: Partial<
+    Pick<UnitOptions, 'watchdogSec' | 'restartSec' | 'startLimitBurst' | 'startLimitIntervalSec' | 'recoverAfterSec'>
+  >;
 }
 
 export interface InstallResult {
@@ -83,7 +85,11 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
 
   const unitOpts: UnitOptions = { ...o.unit, appDir: o.appDir, nodePath: o.nodePath, systemdVersion: o.systemdVersion };
   for (const u of allUnits(unitOpts)) await put(`${UNIT_DIR}/${u.name}`, u.text, 0o644);
-  await put(UDEV_RULES_FILE, udevRules({ keypads: o.keypads, printers: o.printers, hasGpioGroup: existingGroups.has('gpio') }), 0o644);
+  await put(
+    UDEV_RULES_FILE,
+    udevRules({ keypads: o.keypads, printers: o.printers, hasGpioGroup: existingGroups.has('gpio') }),
+    0o644,
+  );
 
   // /etc/beonho: root owns it (the daemon must not rewrite its own config), the group reads it.
   await fsw.mkdir(underRoot(o.root, CONFIG_DIR), 0o750);
@@ -104,23 +110,51 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   if (!userExists) {
     cmds.push({
       cmd: 'useradd',
-      args: ['--system', '--user-group', '--home-dir', DATA_DIR, '--no-create-home', '--shell', '/usr/sbin/nologin', SERVICE_USER],
+      args: [
+        '--system',
+        '--user-group',
+        '--home-dir',
+        DATA_DIR,
+        '--no-create-home',
+        '--shell',
+        '/usr/sbin/nologin',
+        SERVICE_USER,
+      ],
       why: 'the service runs as its own system user, not root',
     });
   }
   if (groups.length > 0) {
-    cmds.push({ cmd: 'usermod', args: ['--append', '--groups', groups.join(','), SERVICE_USER], why: 'device access: ' + groups.join(', ') });
+    cmds.push({
+      cmd: 'usermod',
+      args: ['--append', '--groups', groups.join(','), SERVICE_USER],
+      why: `device access: ${groups.join(', ')}`,
+    });
   }
   if (o.admin && o.admin !== 'root') {
-    cmds.push({ cmd: 'usermod', args: ['--append', '--groups', SERVICE_USER, o.admin], why: `lets ${o.admin} run \`npm run status\`` });
+    cmds.push({
+      cmd: 'usermod',
+      args: ['--append', '--groups', SERVICE_USER, o.admin],
+      why: `lets ${o.admin} run \`npm run status\``,
+    });
   }
   cmds.push(
-    { cmd: 'chown', args: [`root:${SERVICE_USER}`, p(CONFIG_DIR), p(CONFIG_FILE)], why: 'config: root writes, the service reads' },
+    {
+      cmd: 'chown',
+      args: [`root:${SERVICE_USER}`, p(CONFIG_DIR), p(CONFIG_FILE)],
+      why: 'config: root writes, the service reads',
+    },
     { cmd: 'chown', args: [`${SERVICE_USER}:${SERVICE_USER}`, p(DATA_DIR)], why: 'data dir: owned by the service' },
     { cmd: 'udevadm', args: ['control', '--reload-rules'], why: 'load the new udev rules', optional: true },
     {
       cmd: 'udevadm',
-      args: ['trigger', '--subsystem-match=hidraw', '--subsystem-match=usbmisc', '--subsystem-match=usb', '--subsystem-match=graphics', '--subsystem-match=gpio'],
+      args: [
+        'trigger',
+        '--subsystem-match=hidraw',
+        '--subsystem-match=usbmisc',
+        '--subsystem-match=usb',
+        '--subsystem-match=graphics',
+        '--subsystem-match=gpio',
+      ],
       why: 'apply them to devices already plugged in',
       optional: true,
     },
@@ -145,18 +179,37 @@ export interface UninstallOptions {
   purge: boolean;
 }
 
-export async function uninstall(o: UninstallOptions, runner: Runner, out: (line: string) => void): Promise<{ removed: string[] }> {
+export async function uninstall(
+  o: UninstallOptions,
+  runner: Runner,
+  out: (line: string) => void,
+): Promise<{ removed: string[] }> {
   const fsw = o.dryRun ? dryFs(out) : realFs;
   const removed: string[] = [];
-  await runner.run({ cmd: 'systemctl', args: ['disable', '--now', UNIT_NAME], why: 'stop it and do not start at boot', optional: true });
+  await runner.run({
+    cmd: 'systemctl',
+    args: ['disable', '--now', UNIT_NAME],
+    why: 'stop it and do not start at boot',
+    optional: true,
+  });
   await runner.run({ cmd: 'systemctl', args: ['stop', RECOVER_TIMER], why: 'disarm the retry timer', optional: true });
-  const generated = [`${UNIT_DIR}/${UNIT_NAME}`, `${UNIT_DIR}/${RECOVER_TIMER}`, `${UNIT_DIR}/${RECOVER_SERVICE}`, UDEV_RULES_FILE];
+  const generated = [
+    `${UNIT_DIR}/${UNIT_NAME}`,
+    `${UNIT_DIR}/${RECOVER_TIMER}`,
+    `${UNIT_DIR}/${RECOVER_SERVICE}`,
+    UDEV_RULES_FILE,
+  ];
   for (const f of generated) {
     await fsw.remove(underRoot(o.root, f));
     removed.push(f);
   }
   await runner.run({ cmd: 'systemctl', args: ['daemon-reload'], why: 'forget the units' });
-  await runner.run({ cmd: 'udevadm', args: ['control', '--reload-rules'], why: 'forget the udev rules', optional: true });
+  await runner.run({
+    cmd: 'udevadm',
+    args: ['control', '--reload-rules'],
+    why: 'forget the udev rules',
+    optional: true,
+  });
   if (o.purge) {
     for (const d of [CONFIG_DIR, DATA_DIR]) {
       await fsw.remove(underRoot(o.root, d));
@@ -173,7 +226,8 @@ export async function uninstall(o: UninstallOptions, runner: Runner, out: (line:
 }
 
 async function checkApp(appDir: string, root: string): Promise<void> {
-  if (!isAbsolute(appDir)) throw new DeployError('DEPLOY_APP_DIR', `the release path must be absolute, got "${appDir}"`);
+  if (!isAbsolute(appDir))
+    throw new DeployError('DEPLOY_APP_DIR', `the release path must be absolute, got "${appDir}"`);
   // ProtectHome=yes hides /home and /root from the service (and bookworm's home dirs are 0700).
   if (/^\/(home|root)(\/|$)/.test(appDir)) {
     throw new DeployError(
@@ -184,7 +238,10 @@ async function checkApp(appDir: string, root: string): Promise<void> {
   try {
     await stat(join(underRoot(root, appDir), 'node_modules', 'tsx', 'package.json'));
   } catch {
-    throw new DeployError('DEPLOY_APP_INCOMPLETE', `${appDir} has no node_modules: run \`npm ci --omit=dev\` there first`);
+    throw new DeployError(
+      'DEPLOY_APP_INCOMPLETE',
+      `${appDir} has no node_modules: run \`npm ci --omit=dev\` there first`,
+    );
   }
 }
 
@@ -193,7 +250,10 @@ async function readConfig(path: string): Promise<string> {
   try {
     text = await readFile(path, 'utf8');
   } catch {
-    throw new DeployError('DEPLOY_CONFIG_MISSING', `no config at ${path}: write the office's config.yaml first (docs/deploy.md, step 6)`);
+    throw new DeployError(
+      'DEPLOY_CONFIG_MISSING',
+      `no config at ${path}: write the office's config.yaml first (docs/deploy.md, step 6)`,
+    );
   }
   let parsed: unknown;
   try {

@@ -123,7 +123,10 @@ export function createSystemdExtension(ctx: ExtensionContext, opts: SystemdOptio
     // A ping still waiting for its barrier means systemd is slow, not us; do not pile up children.
     if (pingInFlight) return;
     if (opts.alive && !opts.alive()) {
-      log.warn({ code: 'WATCHDOG_SKIPPED' }, 'the daemon reports itself wedged: watchdog ping withheld, systemd will restart it');
+      log.warn(
+        { code: 'WATCHDOG_SKIPPED' },
+        'the daemon reports itself wedged: watchdog ping withheld, systemd will restart it',
+      );
       return;
     }
     pingInFlight = true;

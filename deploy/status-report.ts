@@ -1,0 +1,161 @@
+// What `npm run status` shows a person on site: the daemon's last status file (the daemon owns the
+// data dir, so we read what it wrote rather than open its store) plus the values we can measure
+// live from here (disk, temperature, memory), so a dead daemon still gets a useful screen.
+import { stat } from 'node:fs/promises';
+import {
+  cpuTemperature,
+  type DeviceHealth,
+  diskFree,
+  type HealthDeps,
+  defaultHealthDeps,
+  readStatusFile,
+  type StatusFileRead,
+} from '../device/health.ts';
+
+/** The daemon rewrites its status every 30 s; three missed writes mean it is not running. */
+export const STALE_AFTER_SEC = 90;
+
+export interface StatusReport {
+  /** the newest status file found, or why there is none */
+  file: StatusFileRead;
+  /** seconds since the daemon wrote it; null without a file */
+  ageSec: number | null;
+  stale: boolean;
+  installedVersion: string;
+  live: {
+    disk: DeviceHealth['disk'];
+    cpuTempC: number | null;
+    systemFreeBytes: number;
+    systemTotalBytes: number;
+    systemUptimeSec: number;
+  };
+  /** `systemctl is-active beonho`, when asked for */
+  service?: string;
+}
+
+export interface StatusOptions {
+  /** where to look for status.json, in order: the runtime dir (tmpfs), then the data dir */
+  dirs: string[];
+  dataDir: string;
+}
+
+export async function gatherStatus(o: StatusOptions, deps: Partial<HealthDeps> = {}): Promise<StatusReport> {
+  const d = { ...defaultHealthDeps, ...deps };
+  let file: StatusFileRead | null = null;
+  let newest = -Infinity;
+  for (const dir of o.dirs) {
+    const r = await readStatusFile(dir);
+    if (file === null) file = r;
+    if (r.ok) {
+      const mtime = await stat(r.path).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      );
+      const at = Math.max(Date.parse(r.health.at) || 0, mtime);
+      if (at > newest) {
+        newest = at;
+        file = r;
+      }
+    } else if (!file.ok && file.reason === 'missing' && r.reason !== 'missing') {
+      file = r; // "denied" or "corrupt" says more than "missing"
+    }
+  }
+  if (file === null) file = await readStatusFile(o.dataDir);
+  const now = d.now();
+  const ageSec = file.ok ? Math.max(0, Math.round((now - Date.parse(file.health.at)) / 1000)) : null;
+  return {
+    file,
+    ageSec,
+    stale: ageSec === null || ageSec > STALE_AFTER_SEC,
+    installedVersion: d.version(),
+    live: {
+      disk: await diskFree(o.dataDir, d),
+      cpuTempC: await cpuTemperature(d.sysRoot),
+      systemFreeBytes: d.freemem(),
+      systemTotalBytes: d.totalmem(),
+      systemUptimeSec: Math.round(d.systemUptimeSec()),
+    },
+  };
+}
+
+export function renderStatus(r: StatusReport): string {
+  const rows: Array<[string, string]> = [];
+  const h = r.file.ok ? r.file.health : null;
+  if (r.service !== undefined) rows.push(['service', r.service]);
+  if (r.file.ok) {
+    rows.push([
+      'status file',
+      `${r.file.path}, written ${duration(r.ageSec ?? 0)} ago${r.stale ? '  << STALE: is the daemon running?' : ''}`,
+    ]);
+  } else {
+    const why = {
+      missing: 'none yet: the daemon has not written one (not running, or just started)',
+      denied: 'not readable by you: run with sudo, or `sudo usermod -aG beonho $USER` and log in again',
+      corrupt: 'unreadable (not a status file of this version)',
+    }[r.file.reason];
+    rows.push(['status file', `${r.file.path}: ${why}`]);
+  }
+  if (h?.office || h?.device) rows.push(['office / device', `${h.office ?? '?'} / ${h.device ?? '?'}`]);
+  rows.push([
+    'version',
+    h
+      ? `${h.version} running, ${r.installedVersion} installed${h.version !== r.installedVersion ? '  << restart to run the new release' : ''}`
+      : `${r.installedVersion} installed`,
+  ]);
+  if (h) rows.push(['daemon uptime', duration(h.uptimeSec)]);
+  rows.push(['system uptime', duration(r.live.systemUptimeSec)]);
+  const disk = r.live.disk;
+  rows.push([
+    'disk (data dir)',
+    disk
+      ? `${bytes(disk.freeBytes)} free of ${bytes(disk.totalBytes)} (${disk.freePct} %) on ${disk.path}`
+      : 'unknown (data dir missing?)',
+  ]);
+  rows.push([
+    'memory',
+    `${h ? `daemon ${bytes(h.memory.rssBytes)} resident; ` : ''}system ${bytes(r.live.systemFreeBytes)} free of ${bytes(r.live.systemTotalBytes)}`,
+  ]);
+  rows.push([
+    'CPU temperature',
+    r.live.cpuTempC === null
+      ? 'not exposed by this board'
+      : `${r.live.cpuTempC} °C${r.live.cpuTempC >= 80 ? '  << throttling: check the case and fan' : ''}`,
+  ]);
+  if (h) {
+    const w = h.writes;
+    rows.push([
+      'writes / ticket',
+      w.bytesPerTicket === null
+        ? `no ticket yet (${bytes(w.bytesWritten)} written)`
+        : `${bytes(w.bytesPerTicket)} (${w.ticketsIssued} tickets, ${bytes(w.bytesWritten)} since start)`,
+    ]);
+    const comps = Object.entries(h.components);
+    if (comps.length === 0) rows.push(['components', 'none reported']);
+    for (const [name, c] of comps) {
+      const state = c.connected ? 'connected' : 'DISCONNECTED';
+      rows.push([`  ${name}`, c.lastError ? `${state}, last error ${c.lastError} at ${c.lastErrorAt ?? '?'}` : state]);
+    }
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+}
+
+function duration(sec: number): string {
+  if (sec < 60) return `${sec} s`;
+  const m = Math.floor(sec / 60);
+  if (m < 60) return `${m} min`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h} h ${m % 60} min`;
+  return `${Math.floor(h / 24)} d ${h % 24} h`;
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i += 1;
+  }
+  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}

@@ -1,0 +1,29 @@
+// `npm run status [-- --json]`: the device's health for a person on site. Exit code 0 when the
+// daemon wrote its status recently, 2 when it did not (stale or missing), so a script can check too.
+import { execFile } from 'node:child_process';
+import { Command as Cli } from 'commander';
+import { DATA_DIR, RUNTIME_DIR, UNIT_NAME } from './paths.ts';
+import { gatherStatus, renderStatus } from './status-report.ts';
+
+function serviceState(): Promise<string> {
+  return new Promise((resolve) => {
+    execFile('systemctl', ['is-active', UNIT_NAME], { timeout: 5000 }, (err, stdout) => {
+      const state = stdout.trim();
+      resolve(state || (err ? 'unknown (no systemd here)' : 'unknown'));
+    });
+  });
+}
+
+const cli = new Cli('beonho-status')
+  .description("print the device's health: the daemon's last status plus live disk and temperature")
+  .option('--json', 'print JSON instead of a table')
+  .option('--data-dir <dir>', 'the data dir', process.env.BEONHO_DATA_DIR ?? DATA_DIR)
+  .option('--run-dir <dir>', 'the runtime dir where the daemon writes status.json', RUNTIME_DIR)
+  .action(async (o: { json?: boolean; dataDir: string; runDir: string }) => {
+    const report = await gatherStatus({ dirs: [o.runDir, o.dataDir], dataDir: o.dataDir });
+    report.service = await serviceState();
+    process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+    process.exitCode = report.stale ? 2 : 0;
+  });
+
+await cli.parseAsync(process.argv);

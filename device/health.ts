@@ -1,0 +1,186 @@
+// The device's own health, for the MQTT status topic and for `npm run status` on site: version,
+// uptime, free disk on the data dir, memory, CPU temperature, SD-card writes per ticket and the last
+// error of each component. Everything that touches the machine is injectable so a test can pin it.
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, statfs, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ComponentHealth } from './ports/health.ts';
+
+export interface DeviceHealth {
+  v: 1;
+  office?: string;
+  device?: string;
+  /** when it was collected, ISO 8601 UTC */
+  at: string;
+  /** package.json version of the running release */
+  version: string;
+  node: string;
+  /** seconds since the daemon started */
+  uptimeSec: number;
+  /** seconds since the machine booted */
+  systemUptimeSec: number;
+  /** the file system holding the data dir; null when it cannot be read */
+  disk: { path: string; freeBytes: number; totalBytes: number; freePct: number } | null;
+  memory: { rssBytes: number; heapUsedBytes: number; systemFreeBytes: number; systemTotalBytes: number };
+  /** the SoC temperature in °C; null where the board exposes none */
+  cpuTempC: number | null;
+  /** SD-card wear: bytes the store wrote to the data dir, over tickets issued, since the start */
+  writes: { bytesWritten: number; ticketsIssued: number; bytesPerTicket: number | null };
+  /** last error per component (hardware, outputs, bridge, store); null when it never failed */
+  components: Record<string, { connected: boolean; lastError: string | null; lastErrorAt: string | null }>;
+}
+
+export interface HealthInput {
+  dataDir: string;
+  office?: string;
+  device?: string;
+  /** epoch ms the daemon started */
+  startedAt: number;
+  /** the store's counters since the start */
+  bytesWritten: number;
+  ticketsIssued: number;
+  components: ReadonlyMap<string, ComponentHealth> | Record<string, ComponentHealth>;
+}
+
+export interface HealthDeps {
+  now: () => number;
+  /** where /sys is; a test points it at a fixture */
+  sysRoot: string;
+  statfs: (path: string) => Promise<{ bavail: number; blocks: number; bsize: number }>;
+  memoryUsage: () => { rss: number; heapUsed: number };
+  freemem: () => number;
+  totalmem: () => number;
+  systemUptimeSec: () => number;
+  version: () => string;
+}
+
+export const defaultHealthDeps: HealthDeps = {
+  now: Date.now,
+  sysRoot: '/sys',
+  statfs: (path) => statfs(path),
+  memoryUsage: () => process.memoryUsage(),
+  freemem: os.freemem,
+  totalmem: os.totalmem,
+  systemUptimeSec: os.uptime,
+  version: packageVersion,
+};
+
+let cachedVersion: string | null = null;
+
+/** The version in the release's package.json (read once). */
+export function packageVersion(): string {
+  if (cachedVersion === null) {
+    const path = join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
+    try {
+      cachedVersion = String((JSON.parse(readFileSync(path, 'utf8')) as { version?: string }).version ?? 'unknown');
+    } catch {
+      cachedVersion = 'unknown';
+    }
+  }
+  return cachedVersion;
+}
+
+export async function collectHealth(input: HealthInput, deps: Partial<HealthDeps> = {}): Promise<DeviceHealth> {
+  const d = { ...defaultHealthDeps, ...deps };
+  const now = d.now();
+  const mem = d.memoryUsage();
+  const entries = input.components instanceof Map ? [...input.components] : Object.entries(input.components);
+  const components: DeviceHealth['components'] = {};
+  for (const [name, h] of entries) {
+    components[name] = { connected: h.connected, lastError: h.lastError, lastErrorAt: h.lastErrorAt };
+  }
+  return {
+    v: 1,
+    ...(input.office ? { office: input.office } : {}),
+    ...(input.device ? { device: input.device } : {}),
+    at: new Date(now).toISOString(),
+    version: d.version(),
+    node: process.versions.node,
+    uptimeSec: Math.max(0, Math.round((now - input.startedAt) / 1000)),
+    systemUptimeSec: Math.round(d.systemUptimeSec()),
+    disk: await diskFree(input.dataDir, d),
+    memory: {
+      rssBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      systemFreeBytes: d.freemem(),
+      systemTotalBytes: d.totalmem(),
+    },
+    cpuTempC: await cpuTemperature(d.sysRoot),
+    writes: {
+      bytesWritten: input.bytesWritten,
+      ticketsIssued: input.ticketsIssued,
+      bytesPerTicket: input.ticketsIssued > 0 ? Math.round(input.bytesWritten / input.ticketsIssued) : null,
+    },
+    components,
+  };
+}
+
+export async function diskFree(
+  path: string,
+  deps: Pick<HealthDeps, 'statfs'> = defaultHealthDeps,
+): Promise<DeviceHealth['disk']> {
+  try {
+    const s = await deps.statfs(path);
+    const freeBytes = s.bavail * s.bsize;
+    const totalBytes = s.blocks * s.bsize;
+    return {
+      path,
+      freeBytes,
+      totalBytes,
+      freePct: totalBytes > 0 ? Math.round((freeBytes / totalBytes) * 1000) / 10 : 0,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** thermal_zone0 is the SoC on a Raspberry Pi; the file holds millidegrees. */
+export async function cpuTemperature(sysRoot = '/sys'): Promise<number | null> {
+  try {
+    const raw = (await readFile(join(sysRoot, 'class/thermal/thermal_zone0/temp'), 'utf8')).trim();
+    const milli = Number(raw);
+    return raw !== '' && Number.isFinite(milli) ? Math.round(milli / 100) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+export const STATUS_FILE = 'status.json';
+
+/**
+ * Writes <dir>/status.json for `npm run status`. Atomic for readers (temp file, then rename), but not
+ * fsync'd: it is rewritten every 30 s and losing it in a power cut costs nothing, while every fsync
+ * costs the SD card. Pass the runtime dir ($RUNTIME_DIRECTORY, /run/beonho: tmpfs) when there is one.
+ */
+export async function writeStatusFile(dir: string, health: DeviceHealth): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${STATUS_FILE}.${process.pid}.tmp`);
+  await writeFile(tmp, `${JSON.stringify(health, null, 2)}\n`);
+  await rename(tmp, join(dir, STATUS_FILE));
+}
+
+export type StatusFileRead =
+  | { ok: true; health: DeviceHealth; path: string }
+  | { ok: false; reason: 'missing' | 'denied' | 'corrupt'; path: string };
+
+/** The status file; `denied` tells a person on site to use sudo or join the beonho group. */
+export async function readStatusFile(dir: string): Promise<StatusFileRead> {
+  const path = join(dir, STATUS_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { ok: false, reason: code === 'EACCES' || code === 'EPERM' ? 'denied' : 'missing', path };
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<DeviceHealth> | null;
+    if (parsed && parsed.v === 1 && typeof parsed.at === 'string')
+      return { ok: true, health: parsed as DeviceHealth, path };
+  } catch {
+    // fall through: a file we cannot parse is reported like one of the wrong shape
+  }
+  return { ok: false, reason: 'corrupt', path };
+}
