@@ -1,0 +1,433 @@
+// The installer generates into a temporary root; commands are collected, never run.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DeployError, type InstallOptions, install, uninstall } from '../deploy/installer.ts';
+import { formatCommand, recordingRunner } from '../deploy/runner.ts';
+import { parseUsbId, udevRules } from '../deploy/udev.ts';
+import { parseUnitFile, unitValue } from '../deploy/unit-parse.ts';
+import { serviceUnit } from '../deploy/unit.ts';
+
+const CONFIG = `office: { id: singok2, name: 신곡2동 행정복지센터 }
+services:
+  - { id: resident, name: 주민등록, numbers: { from: 1001, to: 1999 } }
+counters:
+  - { id: "1", name: 1번 창구, services: [resident] }
+`;
+const PI_GROUPS = [
+  'root:x:0:',
+  'lp:x:7:',
+  'dialout:x:20:',
+  'audio:x:29:',
+  'video:x:44:',
+  'plugdev:x:46:',
+  'input:x:105:',
+  'gpio:x:986:',
+];
+const APP = '/opt/beonho';
+
+let root: string;
+let work: string;
+const lines: string[] = [];
+const out = (l: string): void => {
+  lines.push(l);
+};
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'beonho-root-'));
+  work = await mkdtemp(join(tmpdir(), 'beonho-work-'));
+  lines.length = 0;
+  await mkdir(join(root, 'etc'), { recursive: true });
+  await writeFile(join(root, 'etc/group'), `${PI_GROUPS.join('\n')}\n`);
+  await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
+  await mkdir(join(root, APP, 'node_modules/tsx'), { recursive: true });
+  await writeFile(join(root, APP, 'node_modules/tsx/package.json'), '{}');
+  await writeFile(join(work, 'office.yaml'), CONFIG);
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+  await rm(work, { recursive: true, force: true });
+});
+
+function opts(over: Partial<InstallOptions> = {}): InstallOptions {
+  return {
+    root,
+    appDir: APP,
+    nodePath: '/usr/bin/node',
+    configSource: join(work, 'office.yaml'),
+    systemdVersion: 252,
+    keypads: [],
+    printers: [],
+    start: true,
+    ...over,
+  };
+}
+
+const mode = async (p: string): Promise<string> => ((await stat(join(root, p))).mode & 0o777).toString(8);
+
+// Every key the generator may write; a typo or a key this systemd does not know fails here even
+// where systemd-analyze is missing.
+const KNOWN: Record<string, string[]> = {
+  Unit: ['Description', 'Documentation', 'After', 'Wants', 'StartLimitIntervalSec', 'StartLimitBurst', 'OnFailure'],
+  Service: [
+    'Type',
+    'NotifyAccess',
+    'ExecStart',
+    'WorkingDirectory',
+    'User',
+    'Group',
+    'Environment',
+    'TimeoutStartSec',
+    'TimeoutStopSec',
+    'WatchdogSec',
+    'Restart',
+    'RestartSec',
+    'StateDirectory',
+    'StateDirectoryMode',
+    'RuntimeDirectory',
+    'RuntimeDirectoryMode',
+    'UMask',
+    'StandardOutput',
+    'StandardError',
+    'SyslogIdentifier',
+    'NoNewPrivileges',
+    'ProtectSystem',
+    'ReadWritePaths',
+    'ProtectHome',
+    'PrivateTmp',
+    'ProtectControlGroups',
+    'ProtectKernelModules',
+    'ProtectHostname',
+    'RestrictRealtime',
+    'RestrictSUIDSGID',
+    'RestrictNamespaces',
+    'LockPersonality',
+    'SystemCallArchitectures',
+    'CapabilityBoundingSet',
+    'AmbientCapabilities',
+    'RestrictAddressFamilies',
+  ],
+  Install: ['WantedBy'],
+  Timer: ['OnActiveSec', 'AccuracySec', 'RemainAfterElapse', 'Unit'],
+};
+
+describe('install into a temporary root', () => {
+  it('writes the units, the udev rules, the config and the data dir with their modes', async () => {
+    const runner = recordingRunner();
+    const r = await install(opts(), runner, out);
+    expect(r.files).toEqual([
+      '/etc/systemd/system/beonho.service',
+      '/etc/systemd/system/beonho-recover.timer',
+      '/etc/systemd/system/beonho-recover.service',
+      '/etc/udev/rules.d/99-beonho.rules',
+      '/etc/beonho/config.yaml',
+    ]);
+    expect(await mode('etc/systemd/system/beonho.service')).toBe('644');
+    expect(await mode('etc/udev/rules.d/99-beonho.rules')).toBe('644');
+    expect(await mode('etc/beonho')).toBe('750');
+    expect(await mode('etc/beonho/config.yaml')).toBe('640');
+    expect(await mode('var/lib/beonho')).toBe('750');
+    expect(await readFile(join(root, 'etc/beonho/config.yaml'), 'utf8')).toBe(CONFIG);
+    expect(r.groups).toEqual(['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout']);
+  });
+
+  it('creates the user in the hardware groups and hands over the directories through the runner', async () => {
+    const runner = recordingRunner();
+    await install(opts({ admin: 'pi' }), runner, out);
+    const cmds = runner.commands.map(formatCommand);
+    expect(cmds).toEqual([
+      'useradd --system --user-group --home-dir /var/lib/beonho --no-create-home --shell /usr/sbin/nologin beonho',
+      'usermod --append --groups gpio,input,plugdev,lp,audio,video,dialout beonho',
+      'usermod --append --groups beonho pi',
+      `chown root:beonho ${root}/etc/beonho ${root}/etc/beonho/config.yaml`,
+      `chown beonho:beonho ${root}/var/lib/beonho`,
+      'udevadm control --reload-rules',
+      'udevadm trigger --subsystem-match=hidraw --subsystem-match=usbmisc --subsystem-match=usb --subsystem-match=graphics --subsystem-match=gpio',
+      'systemctl daemon-reload',
+      'systemctl enable beonho.service',
+      'systemctl restart beonho.service',
+    ]);
+  });
+
+  it('on a re-install keeps the user, skips groups the system lacks, and keeps the old config aside', async () => {
+    await writeFile(
+      join(root, 'etc/passwd'),
+      'root:x:0:0::/root:/bin/bash\nbeonho:x:998:998::/var/lib/beonho:/usr/sbin/nologin\n',
+    );
+    await writeFile(join(root, 'etc/group'), 'root:x:0:\nlp:x:7:\nvideo:x:44:\n');
+    await mkdir(join(root, 'etc/beonho'), { recursive: true });
+    await writeFile(join(root, 'etc/beonho/config.yaml'), `${CONFIG}# old\n`);
+    const runner = recordingRunner();
+    const r = await install(opts({ start: false }), runner, out);
+    const cmds = runner.commands.map(formatCommand);
+    expect(cmds.some((c) => c.startsWith('useradd'))).toBe(false);
+    expect(cmds).toContain('usermod --append --groups lp,video beonho');
+    expect(cmds.some((c) => c.startsWith('systemctl enable') || c.startsWith('systemctl restart'))).toBe(false);
+    expect(r.warnings.join('\n')).toMatch(/gpio, input, plugdev, audio, dialout/);
+    expect(await readFile(join(root, 'etc/beonho/config.yaml.previous'), 'utf8')).toBe(`${CONFIG}# old\n`);
+    // without a gpio group (generic Debian) the installer gives gpiochip to the service's group
+    expect(await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8')).toContain(
+      'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="beonho", MODE="0660"',
+    );
+  });
+
+  it('refuses an invalid config and writes nothing', async () => {
+    await writeFile(join(work, 'office.yaml'), 'office: { id: "Not A Slug", name: x }\nservices: []\ncounters: []\n');
+    const runner = recordingRunner();
+    const err = await install(opts(), runner, out).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DeployError);
+    expect((err as DeployError).code).toBe('DEPLOY_CONFIG_INVALID');
+    expect((err as DeployError).message).toMatch(/office\.id/);
+    expect(runner.commands).toEqual([]);
+    expect(existsSync(join(root, 'etc/systemd'))).toBe(false);
+  });
+
+  it('refuses a missing config, a release under /home, and a release without node_modules', async () => {
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: DeployError) => e.code,
+      );
+    expect(await code(install(opts({ configSource: join(work, 'nope.yaml') }), recordingRunner(), out))).toBe(
+      'DEPLOY_CONFIG_MISSING',
+    );
+    expect(await code(install(opts({ appDir: '/home/pi/beonho' }), recordingRunner(), out))).toBe('DEPLOY_APP_IN_HOME');
+    expect(await code(install(opts({ appDir: '/srv/beonho' }), recordingRunner(), out))).toBe('DEPLOY_APP_INCOMPLETE');
+  });
+
+  it('a dry run writes no file and prints what it would write', async () => {
+    await install(opts({ dryRun: true }), recordingRunner(), out);
+    expect(existsSync(join(root, 'etc/systemd'))).toBe(false);
+    expect(lines).toContain(
+      'would write ' +
+        join(root, '/etc/systemd/system/beonho.service').replace(/\/\//g, '/') +
+        ` (${Buffer.byteLength(serviceUnit({ appDir: APP, nodePath: '/usr/bin/node', systemdVersion: 252 }).text)} bytes, mode 644)`,
+    );
+  });
+});
+
+describe('the generated units', () => {
+  async function generated(systemdVersion = 252) {
+    await install(opts({ systemdVersion }), recordingRunner(), out);
+    const read = async (name: string) => parseUnitFile(await readFile(join(root, 'etc/systemd/system', name), 'utf8'));
+    return {
+      service: await read('beonho.service'),
+      timer: await read('beonho-recover.timer'),
+      recover: await read('beonho-recover.service'),
+    };
+  }
+
+  it('only use keys systemd knows', async () => {
+    const { service, timer, recover } = await generated();
+    for (const unit of [service, timer, recover]) {
+      for (const [section, entries] of unit) {
+        for (const [key] of entries) expect(KNOWN[section] ?? [], `${section}.${key}`).toContain(key);
+      }
+    }
+  });
+
+  it('run as a notify service with a watchdog, restarts with a limit, and retry after the limit', async () => {
+    const { service, timer, recover } = await generated();
+    const v = (k: string) => unitValue(service, 'Service', k);
+    expect(v('Type')).toBe('notify');
+    expect(v('NotifyAccess')).toBe('all');
+    expect(v('WatchdogSec')).toBe('30');
+    expect(v('Restart')).toBe('on-failure');
+    expect(v('RestartSec')).toBe('5');
+    expect(unitValue(service, 'Unit', 'StartLimitBurst')).toBe('10');
+    expect(unitValue(service, 'Unit', 'StartLimitIntervalSec')).toBe('600');
+    expect(unitValue(service, 'Unit', 'OnFailure')).toBe('beonho-recover.timer');
+    expect(unitValue(timer, 'Timer', 'Unit')).toBe('beonho-recover.service');
+    expect(unitValue(timer, 'Timer', 'RemainAfterElapse')).toBe('no');
+    expect(
+      recover
+        .get('Service')
+        ?.filter(([k]) => k === 'ExecStart')
+        .map(([, x]) => x),
+    ).toEqual(['/usr/bin/systemctl reset-failed beonho.service', '/usr/bin/systemctl start --no-block beonho.service']);
+    expect(v('ExecStart')).toBe(
+      '/usr/bin/node --import tsx device/main.ts --config /etc/beonho/config.yaml --data-dir /var/lib/beonho',
+    );
+    expect(v('WorkingDirectory')).toBe(APP);
+    expect(v('User')).toBe('beonho');
+    expect(v('StateDirectory')).toBe('beonho');
+    expect(v('RuntimeDirectory')).toBe('beonho');
+    expect(v('StandardOutput')).toBe('journal');
+    expect(unitValue(service, 'Install', 'WantedBy')).toBe('multi-user.target');
+  });
+
+  it('are sandboxed but keep the devices reachable', async () => {
+    const { service } = await generated();
+    const v = (k: string) => unitValue(service, 'Service', k);
+    expect(v('ProtectSystem')).toBe('strict');
+    expect(v('ReadWritePaths')).toBe('/var/lib/beonho');
+    expect(v('NoNewPrivileges')).toBe('yes');
+    expect(v('PrivateTmp')).toBe('yes');
+    expect(v('ProtectHome')).toBe('yes');
+    expect(v('CapabilityBoundingSet')).toBe('');
+    for (const k of [
+      'PrivateDevices',
+      'DevicePolicy',
+      'DeviceAllow',
+      'ProtectClock',
+      'ProtectKernelTunables',
+      'MemoryDenyWriteExecute',
+    ]) {
+      expect(v(k), k).toBeUndefined();
+    }
+  });
+
+  it('grow the restart delay themselves on systemd >= 254 only', async () => {
+    expect(unitValue((await generated(252)).service, 'Service', 'RestartSteps')).toBeUndefined();
+    const newer = parseUnitFile(serviceUnit({ appDir: APP, nodePath: '/usr/bin/node', systemdVersion: 257 }).text);
+    expect(unitValue(newer, 'Service', 'RestartSteps')).toBe('5');
+    expect(unitValue(newer, 'Service', 'RestartMaxDelaySec')).toBe('120');
+  });
+
+  it('quote a release path with spaces in ExecStart', () => {
+    const u = parseUnitFile(
+      serviceUnit({ appDir: '/opt/beonho', nodePath: '/opt/node 20/bin/node', systemdVersion: 252 }).text,
+    );
+    expect(unitValue(u, 'Service', 'ExecStart')).toMatch(/^"\/opt\/node 20\/bin\/node" --import tsx/);
+  });
+
+  const analyze = (() => {
+    try {
+      execFileSync('systemd-analyze', ['--version'], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  // CI installs systemd (.ci/run); the key check above covers machines without it.
+  it.runIf(analyze)('pass systemd-analyze verify without a warning', async () => {
+    await install(opts({ nodePath: process.execPath }), recordingRunner(), out);
+    const dir = join(root, 'etc/systemd/system');
+    const r = await promisify(execFile)('systemd-analyze', [
+      'verify',
+      ...['beonho.service', 'beonho-recover.timer', 'beonho-recover.service'].map((f) => join(dir, f)),
+    ]).then(
+      (x) => ({ code: 0, stderr: x.stderr }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    // verify exits 0 even for unknown keys; the warnings name our files
+    expect(r.stderr.split('\n').filter((l) => l.includes(dir))).toEqual([]);
+    expect(r.code).toBe(0);
+  });
+});
+
+describe('udev rules', () => {
+  const RULE = /^(\w+(\{\w+\})?(==|=|\+=)"[^"]*")(, \w+(\{\w+\})?(==|=|\+=)"[^"]*")*$/;
+
+  it('give all hidraw nodes to the service group by default, or only the listed keypads', () => {
+    const generic = udevRules({ keypads: [], printers: [], hasGpioGroup: true });
+    expect(generic).toContain('SUBSYSTEM=="hidraw", KERNEL=="hidraw*", GROUP="beonho", MODE="0660"');
+    expect(generic).toContain('SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", GROUP="lp", MODE="0660"');
+    expect(generic).toContain('SUBSYSTEM=="graphics", KERNEL=="fb[0-9]*", GROUP="video", MODE="0660"');
+    expect(generic).not.toContain('SUBSYSTEM=="gpio"');
+    const listed = udevRules({
+      keypads: [parseUsbId('1A2B:3c4d')],
+      printers: [parseUsbId('0416:5011')],
+      hasGpioGroup: true,
+    });
+    expect(listed).toContain(
+      'SUBSYSTEM=="hidraw", ATTRS{idVendor}=="1a2b", ATTRS{idProduct}=="3c4d", GROUP="beonho", MODE="0660"',
+    );
+    expect(listed).not.toContain('KERNEL=="hidraw*"');
+    expect(listed).toContain('ATTR{idVendor}=="0416", ATTR{idProduct}=="5011", GROUP="beonho"');
+    for (const text of [generic, listed]) {
+      for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(RULE);
+    }
+  });
+
+  it('refuse a malformed USB id with an actionable message', () => {
+    expect(() => parseUsbId('1a2b-3c4d')).toThrow(/VVVV:PPPP/);
+  });
+});
+
+describe('uninstall', () => {
+  it('removes units and rules but keeps the config and the day unless --purge', async () => {
+    await install(opts(), recordingRunner(), out);
+    await writeFile(join(root, 'var/lib/beonho/journal.log'), 'the day');
+    const runner = recordingRunner();
+    await uninstall({ root, purge: false }, runner, out);
+    expect(existsSync(join(root, 'etc/systemd/system/beonho.service'))).toBe(false);
+    expect(existsSync(join(root, 'etc/systemd/system/beonho-recover.timer'))).toBe(false);
+    expect(existsSync(join(root, 'etc/udev/rules.d/99-beonho.rules'))).toBe(false);
+    expect(await readFile(join(root, 'var/lib/beonho/journal.log'), 'utf8')).toBe('the day');
+    expect(existsSync(join(root, 'etc/beonho/config.yaml'))).toBe(true);
+    expect(runner.commands.map(formatCommand)).toEqual([
+      'systemctl disable --now beonho.service',
+      'systemctl stop beonho-recover.timer',
+      'systemctl daemon-reload',
+      'udevadm control --reload-rules',
+    ]);
+    expect(lines.join('\n')).toMatch(/kept \/etc\/beonho and \/var\/lib\/beonho/);
+  });
+
+  it('--purge removes the data, the config and the user', async () => {
+    await install(opts(), recordingRunner(), out);
+    await writeFile(join(root, 'etc/passwd'), 'beonho:x:998:998::/var/lib/beonho:/usr/sbin/nologin\n');
+    const runner = recordingRunner();
+    await uninstall({ root, purge: true }, runner, out);
+    expect(existsSync(join(root, 'var/lib/beonho'))).toBe(false);
+    expect(existsSync(join(root, 'etc/beonho'))).toBe(false);
+    expect(runner.commands.map(formatCommand)).toContain('userdel beonho');
+  });
+});
+
+describe('the command line', () => {
+  it('npm run install-service -- --root DIR prints the commands instead of running them', async () => {
+    const r = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'deploy/install.ts',
+        'install',
+        '--root',
+        root,
+        '--app-dir',
+        APP,
+        '--config',
+        join(work, 'office.yaml'),
+        '--keypad',
+        '1a2b:3c4d',
+      ],
+      { cwd: join(import.meta.dirname, '..') },
+    );
+    expect(r.stdout).toContain('would run: useradd --system');
+    expect(r.stdout).toContain('would run: systemctl restart beonho.service');
+    expect(await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8')).toContain('ATTRS{idVendor}=="1a2b"');
+  });
+
+  it('exits 1 with the error code when the config is invalid', async () => {
+    await writeFile(join(work, 'office.yaml'), 'nope: 1\n');
+    const r = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'deploy/install.ts',
+        'install',
+        '--root',
+        root,
+        '--app-dir',
+        APP,
+        '--config',
+        join(work, 'office.yaml'),
+      ],
+      { cwd: join(import.meta.dirname, '..') },
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error DEPLOY_CONFIG_INVALID/);
+  });
+});
