@@ -8,6 +8,8 @@ import type { ComponentHealth } from './ports/health.ts';
 export interface BusEvents {
   /** Events of one queue action, in seq order, emitted only after they are durable on disk. */
   queueEvents: { events: QueueEvent[] };
+  /** An action was refused (typed error); nothing changed. */
+  actionRefused: { action: string; source?: string; code: string; message: string };
   /** A hardware component's health changed (connected, error, counters). */
   healthChanged: { component: string; health: ComponentHealth };
   /** A dispenser press that issued no ticket, with the reason shown to the citizen. */

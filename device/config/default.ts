@@ -6,10 +6,10 @@ export const simulatorDefault: ConfigInput = {
   office: { id: 'singok2', name: '신곡2동 행정복지센터', timeZone: 'Asia/Seoul' },
   device: { id: 'main' },
   services: [
-    { id: 'resident', name: '주민등록', numbers: { from: 1001, to: 1999 }, cutoff: '17:50', avgMinutes: 4 },
-    { id: 'passport', name: '여권', numbers: { from: 2001, to: 2999 }, cutoff: '17:30', avgMinutes: 8, cap: 150 },
-    { id: 'seal', name: '인감/제증명', numbers: { from: 3001, to: 3999 }, cutoff: '17:50', avgMinutes: 3 },
-    { id: 'welfare', name: '복지', numbers: { from: 4001, to: 4999 }, cutoff: '17:00', avgMinutes: 12 },
+    { id: 'resident', name: '주민등록', numbers: { from: 1001, to: 1999 }, avgMinutes: 4 },
+    { id: 'passport', name: '여권', numbers: { from: 2001, to: 2999 }, avgMinutes: 8, cap: 150 },
+    { id: 'seal', name: '인감/제증명', numbers: { from: 3001, to: 3999 }, avgMinutes: 3 },
+    { id: 'welfare', name: '복지', numbers: { from: 4001, to: 4999 }, avgMinutes: 12 },
   ],
   counters: [
     { id: '1', name: '1번 창구', services: ['resident', 'seal'] },

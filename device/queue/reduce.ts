@@ -18,6 +18,7 @@ export function initialState(config: Config): QueueState {
     schema: STATE_SCHEMA,
     office: config.office.id,
     seq: 0,
+    lastAt: 0,
     day: null,
     open: false,
     notice: '',
@@ -62,6 +63,7 @@ export function applyEvent(state: QueueState, ev: QueueEvent, opts: ReduceOption
   }
   state.seq = ev.seq;
   const at = Date.parse(ev.at);
+  state.lastAt = Math.max(state.lastAt, at);
   switch (ev.type) {
     case 'day.opened':
       state.day = ev.day;

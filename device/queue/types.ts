@@ -179,6 +179,8 @@ export interface QueueState {
   schema: number;
   office: string;
   seq: number;
+  /** epoch ms of the last event folded in: a clock earlier than this is not to be trusted */
+  lastAt: number;
   day: string | null;
   open: boolean;
   notice: string;

@@ -1,0 +1,71 @@
+// Clock discipline. A Pi has no real-time clock: it boots with a stale time (fake-hwclock, or
+// 1970) until NTP answers, and NTP may then step the clock by hours. The queue's day and its
+// numbering must not follow a clock that cannot be trusted.
+//
+// The rule: the effective time moves with the monotonic clock from the last trusted reading. A
+// wall-clock step (wall and monotonic disagree by more than TOLERANCE) is accepted only when the
+// system says the clock is synchronised (systemd-timesyncd's /run/systemd/timesync/synchronized);
+// otherwise it is ignored and time goes on from where it was. At boot, a wall clock earlier than
+// the last event on disk is not trusted either: time resumes from that event.
+// So a day opens only on a trustworthy date, a jump in the middle of a day neither resets the day
+// nor reuses a number, and a real midnight (monotonic time passing) still opens the next day.
+import { existsSync } from 'node:fs';
+import { localTime } from './util/time.ts';
+
+const TOLERANCE_MS = 2 * 60_000;
+export const TIMESYNC_FLAG = '/run/systemd/timesync/synchronized';
+
+export interface ClockDeps {
+  wall: () => number;
+  monotonic: () => number;
+  synchronized?: () => boolean;
+  /** epoch ms of the last event on disk (0 when none) */
+  lastEventAt: number;
+  onJump?: (info: { wall: number; expected: number; accepted: boolean }) => void;
+}
+
+export class ClockGuard {
+  private anchorWall: number;
+  private anchorMono: number;
+  private readonly synchronized: () => boolean;
+  /** the last step that was ignored, for the device status */
+  lastIgnoredJumpMs = 0;
+
+  constructor(private readonly deps: ClockDeps) {
+    this.synchronized = deps.synchronized ?? (() => existsSync(TIMESYNC_FLAG));
+    const wall = deps.wall();
+    this.anchorMono = deps.monotonic();
+    this.anchorWall = wall >= deps.lastEventAt || this.synchronized() ? wall : deps.lastEventAt;
+  }
+
+  /** The effective time, epoch ms. Never earlier than the last trusted reading. */
+  now = (): number => {
+    const wall = this.deps.wall();
+    const mono = this.deps.monotonic();
+    const expected = this.anchorWall + (mono - this.anchorMono);
+    if (Math.abs(wall - expected) <= TOLERANCE_MS) {
+      this.anchor(wall, mono);
+      return wall;
+    }
+    const accepted = this.synchronized();
+    this.deps.onJump?.({ wall, expected, accepted });
+    if (accepted) {
+      this.anchor(wall, mono);
+      return wall;
+    }
+    this.lastIgnoredJumpMs = wall - expected;
+    this.anchor(expected, mono);
+    return expected;
+  };
+
+  /** Whether a new day should open now: only when the office's date is later than the queue's. */
+  shouldOpenDay(stateDay: string | null, timeZone: string): boolean {
+    const today = localTime(this.now(), timeZone).date;
+    return stateDay === null || today > stateDay;
+  }
+
+  private anchor(wall: number, mono: number): void {
+    this.anchorWall = wall;
+    this.anchorMono = mono;
+  }
+}

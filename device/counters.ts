@@ -1,0 +1,62 @@
+// The counters' keypads: each decoded key action becomes a queue action for that counter.
+import type { Logger } from 'pino';
+import type { Extension } from './extension.ts';
+import type { KeypadAction, KeypadInput, KeypadSource } from './ports/keypad.ts';
+import type { Action } from './queue/actions.ts';
+import type { QueueService } from './queue/service.ts';
+
+export function keypadToAction(input: KeypadInput): Action {
+  const counter = input.counter;
+  const a: KeypadAction = input.action;
+  switch (a.type) {
+    case 'next':
+      return { type: 'counter.next', counter };
+    case 'recall':
+      return { type: 'counter.recall', counter };
+    case 'skip':
+      return { type: 'counter.skip', counter };
+    case 'call':
+      return { type: 'counter.call', counter, number: a.number };
+    case 'transfer': {
+      const t: Action = { type: 'counter.transfer', counter };
+      if (a.toService !== undefined) t.toService = a.toService;
+      if (a.toCounter !== undefined) t.toCounter = a.toCounter;
+      return t;
+    }
+    case 'pause':
+      return { type: 'counter.pause', counter };
+    case 'resume':
+      return { type: 'counter.resume', counter };
+    case 'close':
+      return { type: 'counter.close', counter };
+  }
+}
+
+export class Counters implements Extension {
+  readonly name = 'counters';
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly queue: QueueService,
+    private readonly keypads: KeypadSource,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.keypads.start((input) => {
+      const action = keypadToAction(input);
+      this.chain = this.chain
+        .then(() => this.queue.execute(action, { source: `keypad:${input.counter}` }))
+        .catch((err) => this.logger.error({ err, counter: input.counter }, 'keypad action failed'));
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.keypads.stop();
+    await this.chain;
+  }
+
+  idle(): Promise<unknown> {
+    return this.chain;
+  }
+}

@@ -1,0 +1,78 @@
+// Entry point: options, config, logger, then the controller. Exit codes: 0 clean stop, 1 runtime
+// failure, 2 bad command line or config (systemd should not restart-loop on those).
+import { parseCli } from './cli.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
+import { Controller } from './controller.ts';
+import { buildFeatures } from './features.ts';
+import { LockedError } from './lock.ts';
+import { createLogger } from './log.ts';
+import { startTerminal } from '../sim/terminal.ts';
+
+async function main(): Promise<void> {
+  const cli = parseCli(process.argv);
+  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    loaded = await loadConfig(cli.config);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`beonho: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const { config, source } = loaded;
+  const logger = createLogger({ office: config.office.id, device: config.device.id, ...(cli.logLevel ? { level: cli.logLevel } : {}) });
+  logger.info({ config: source, dataDir: cli.dataDir }, 'beonho starting');
+
+  let stopping = false;
+  const controller: Controller = new Controller({
+    config,
+    dataDir: cli.dataDir,
+    logger,
+    extensions: (ctx, store) => buildFeatures(ctx, store, cli),
+    onFatal: (err) => {
+      logger.fatal({ err }, 'the journal cannot be written; stopping so a restart recovers from disk');
+      void shutdown(1);
+    },
+  });
+
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    logger.info('beonho stopping');
+    stopTerminal?.();
+    await controller.stop();
+    logger.flush?.();
+    process.exit(code);
+  }
+
+  try {
+    await controller.start();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (err instanceof LockedError || code === 'state-too-new' || code === 'state-unrecoverable' || code?.startsWith('hw-')) {
+      logger.fatal({ code }, (err as Error).message);
+      process.stderr.write(`beonho: ${(err as Error).message}\n`);
+      process.exit(2);
+    }
+    logger.fatal({ err }, 'start failed');
+    process.exit(1);
+  }
+
+  let stopTerminal: (() => void) | undefined;
+  if (cli.stdin && controller.sim.buttons && controller.sim.keypads) {
+    stopTerminal = startTerminal({
+      bus: controller.bus,
+      queue: controller.queue,
+      buttons: controller.sim.buttons,
+      keypads: controller.sim.keypads,
+      buttonIds: config.dispenser?.buttons.map((b) => b.id) ?? [],
+      write: (line) => process.stdout.write(`${line}\n`),
+    });
+    process.stdout.write('beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n');
+  }
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+}
+
+void main();

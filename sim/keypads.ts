@@ -1,0 +1,41 @@
+// Simulated counter keypads, one per counter; a keypad can be "unplugged" to try the fault path.
+import { type ComponentHealth, healthy } from '../device/ports/health.ts';
+import type { KeypadAction, KeypadInput, KeypadSource } from '../device/ports/keypad.ts';
+
+export class SimKeypads implements KeypadSource {
+  readonly kind = 'sim';
+  private onInput: ((input: KeypadInput) => void) | null = null;
+  private readonly unplugged = new Set<string>();
+
+  constructor(private readonly counters: readonly string[]) {}
+
+  async start(onInput: (input: KeypadInput) => void): Promise<void> {
+    this.onInput = onInput;
+  }
+
+  async stop(): Promise<void> {
+    this.onInput = null;
+  }
+
+  /** Returns false when there is no such keypad or it is unplugged. */
+  input(counter: string, action: KeypadAction): boolean {
+    if (!this.counters.includes(counter) || this.unplugged.has(counter) || !this.onInput) return false;
+    this.onInput({ counter, action });
+    return true;
+  }
+
+  setPlugged(counter: string, plugged: boolean): void {
+    if (plugged) this.unplugged.delete(counter);
+    else this.unplugged.add(counter);
+  }
+
+  health(): Record<string, ComponentHealth> {
+    const out: Record<string, ComponentHealth> = {};
+    for (const c of this.counters) {
+      out[c] = this.unplugged.has(c)
+        ? { connected: false, lastError: 'keypad-unplugged', lastErrorAt: null }
+        : healthy();
+    }
+    return out;
+  }
+}

@@ -1,0 +1,138 @@
+// A line-based control on stdin for the simulator: press buttons, work the keypads, look at the
+// state. The same words are documented in README.md ("Driving the simulator from the terminal").
+import * as readline from 'node:readline';
+import type { Bus } from '../device/bus.ts';
+import type { KeypadAction } from '../device/ports/keypad.ts';
+import type { QueueService } from '../device/queue/service.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import type { SimButtons } from './buttons.ts';
+import type { SimKeypads } from './keypads.ts';
+
+export const HELP = `commands:
+  press <button>                 press a dispenser button (e.g. press resident, press priority)
+  key <counter> next             complete the current ticket and call the next one
+  key <counter> recall           call the current ticket again
+  key <counter> skip             no-show: park the current ticket, call the next one
+  key <counter> call <number>    call a given number (e.g. key 2 call 1035)
+  key <counter> transfer service <id> | transfer counter <id>
+  key <counter> pause | resume | close
+  state                          print the waiting status
+  help                           this text`;
+
+export interface TerminalDeps {
+  bus: Bus;
+  queue: QueueService;
+  buttons: SimButtons;
+  keypads: SimKeypads;
+  buttonIds: string[];
+  write: (line: string) => void;
+}
+
+export function parseKey(words: string[]): KeypadAction | string {
+  const [verb, a, b] = words;
+  switch (verb) {
+    case 'next':
+    case 'recall':
+    case 'skip':
+    case 'pause':
+    case 'resume':
+    case 'close':
+      return { type: verb };
+    case 'call':
+      return a ? { type: 'call', number: a } : 'usage: key <counter> call <number>';
+    case 'transfer':
+      if (a === 'service' && b) return { type: 'transfer', toService: b };
+      if (a === 'counter' && b) return { type: 'transfer', toCounter: b };
+      return 'usage: key <counter> transfer service <id> | transfer counter <id>';
+    default:
+      return `unknown key action "${verb ?? ''}"; try help`;
+  }
+}
+
+/** Handles one line; returns what to print. Exported for tests. */
+export function handleLine(line: string, deps: TerminalDeps): string | null {
+  const words = line.trim().split(/\s+/).filter(Boolean);
+  const [cmd, ...rest] = words;
+  switch (cmd) {
+    case undefined:
+      return null;
+    case 'help':
+      return HELP;
+    case 'press':
+      if (!rest[0]) return `usage: press <button>; buttons: ${deps.buttonIds.join(', ')}`;
+      return deps.buttons.press(rest[0]) ? null : `no button "${rest[0]}"; buttons: ${deps.buttonIds.join(', ')}`;
+    case 'key': {
+      const [counter, ...actionWords] = rest;
+      if (!counter) return 'usage: key <counter> <action>';
+      const action = parseKey(actionWords);
+      if (typeof action === 'string') return action;
+      return deps.keypads.input(counter, action) ? null : `no keypad at counter "${counter}" (or it is unplugged)`;
+    }
+    case 'state':
+      return formatState(deps.queue);
+    default:
+      return `unknown command "${cmd}"; try help`;
+  }
+}
+
+export function formatState(queue: QueueService): string {
+  const s = queue.snapshot();
+  const lines = [`${s.name} ${s.day ?? '-'} ${s.open ? '(open)' : '(closed)'} seq ${s.seq}`];
+  for (const v of s.services) {
+    lines.push(
+      `  ${v.name.padEnd(8)} waiting ${String(v.waiting).padStart(3)}  last issued ${v.lastIssued ?? '-'}  last called ${v.lastCalled ?? '-'}  ~${v.estimatedWaitMin} min${v.accepting ? '' : ` (not issuing: ${v.closedReason})`}`,
+    );
+  }
+  for (const c of s.counters) lines.push(`  ${c.name}: ${c.status}${c.ticket ? ` ${c.ticket}` : ''}`);
+  if (s.notice) lines.push(`  notice: ${s.notice}`);
+  return lines.join('\n');
+}
+
+export function describeEvent(ev: QueueEvent): string | null {
+  switch (ev.type) {
+    case 'ticket.issued':
+      return `ticket ${ev.ticket.number} (${ev.ticket.service}${ev.ticket.priority ? ', priority' : ''}): ${ev.ticket.ahead} ahead, ~${ev.ticket.estimatedWaitMin} min`;
+    case 'ticket.called':
+      return `call ${ev.ticket.number} -> counter ${ev.counter}`;
+    case 'ticket.recalled':
+      return `recall ${ev.ticket.number} -> counter ${ev.counter}`;
+    case 'ticket.skipped':
+      return `no-show ${ev.ticket.number} at counter ${ev.counter} (callable until ${ev.holdUntil.slice(11, 16)})`;
+    case 'ticket.transferred':
+      return `transfer ${ev.ticket.number} -> ${ev.toService ? `service ${ev.toService}` : `counter ${ev.toCounter}`}`;
+    case 'ticket.completed':
+      return `done ${ev.ticket.number} at counter ${ev.counter}`;
+    case 'ticket.cancelled':
+      return `cancelled ${ev.ticket.number} (${ev.reason})`;
+    case 'day.opened':
+      return `day ${ev.day} ${ev.resumed ? 're-opened' : 'opened'}`;
+    case 'day.closed':
+      return `day ${ev.day} closed: ${ev.issued} issued, ${ev.completed} served`;
+    default:
+      return null;
+  }
+}
+
+export function startTerminal(deps: TerminalDeps, input: NodeJS.ReadableStream = process.stdin): () => void {
+  const owner = {};
+  deps.bus.on('queueEvents', owner, ({ events }) => {
+    for (const ev of events) {
+      const text = describeEvent(ev);
+      if (text) deps.write(text);
+    }
+  });
+  deps.bus.on('actionRefused', owner, (r) => {
+    // The dispenser reports its own refusals below, in the citizen's terms.
+    if (!r.source?.startsWith('button:')) deps.write(`refused (${r.code}): ${r.message}`);
+  });
+  deps.bus.on('dispenserRefused', owner, (r) => deps.write(`no ticket (${r.code}): ${r.message}`));
+  const rl = readline.createInterface({ input, terminal: false });
+  rl.on('line', (line) => {
+    const out = handleLine(line, deps);
+    if (out) deps.write(out);
+  });
+  return () => {
+    rl.close();
+    deps.bus.removeListeners(owner);
+  };
+}
