@@ -219,6 +219,23 @@ describe('Announcer', () => {
     expect(out.plays.map((p) => p.label.slice(0, 4))).toEqual(['1001', '1003', '1004']);
   });
 
+  it('waits for the output probe before the first call', async () => {
+    let probeDone!: () => void;
+    const ready = new Promise<void>((r) => {
+      probeDone = r;
+    });
+    const voice = new FakeVoice();
+    const out = new FakeOut();
+    const announcer = new Announcer({ voice, out, logger, counterName: () => undefined, ready });
+    announcer.enqueue(call('1001', '1'));
+    await new Promise((r) => setImmediate(r));
+    expect(out.plays).toHaveLength(0);
+    probeDone();
+    (await out.started(1)).finish();
+    await announcer.idle();
+    expect(out.plays[0]!.label).toBe('1001번 고객님, 1번 창구로 오십시오');
+  });
+
   it('stop drops waiting calls, lets the current one end, and closes the output', async () => {
     const { out, announcer } = setup();
     announcer.enqueue(call('1001', '1'));

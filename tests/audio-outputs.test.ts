@@ -166,6 +166,7 @@ describe('createAnnouncerExtension', () => {
     bus.emit('queueEvents', {
       events: [event('ticket.called', '1035', '3'), event('ticket.called', '1036', 'p')],
     });
+    await ext.idle();
     bus.emit('queueEvents', { events: [event('ticket.recalled', '1035', '3')] });
     await ext.idle();
     const audio = simAudioDir(dir);

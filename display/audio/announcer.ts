@@ -44,6 +44,8 @@ export interface AnnouncerOptions {
   /** how long stop() waits for the call being played before closing the output */
   stopWaitMs?: number;
   onResult?: (result: AnnouncementResult) => void;
+  /** calls wait for this first (the output's start-up probe), so nothing plays over it */
+  ready?: Promise<unknown>;
 }
 
 const CHIME_TO_VOICE_MS = 150;
@@ -144,6 +146,7 @@ export class Announcer {
 
   private async drain(): Promise<void> {
     try {
+      await this.opts.ready?.catch(() => undefined);
       while (!this.stopped && this.pending.length > 0) {
         const call = this.pending.shift()!;
         await this.announce(call);

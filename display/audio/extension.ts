@@ -67,7 +67,10 @@ export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerD
         // The espeak voice loads lazily and cannot fail here; a clip pack falls back. Log anyway.
         logger.error({ code: errorCode(err), err: (err as Error).message }, 'voice failed to load');
       }
+      // The probe (ALSA only) runs in the background; calls wait for it rather than overlap it.
+      const probed = out instanceof AplayAudioOut ? probe(out, logger).then(report) : Promise.resolve(report());
       announcer = new Announcer({
+        ready: probed,
         voice,
         out,
         logger,
@@ -92,8 +95,6 @@ export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerD
           }
         }
       });
-      if (out instanceof AplayAudioOut) void probe(out, logger).then(report);
-      else report();
       logger.info(
         { driver: out.kind, voice: voice.kind, device: cfg.driver === 'alsa' ? cfg.device : undefined },
         'announcements on',
