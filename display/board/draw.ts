@@ -45,7 +45,16 @@ export function rect(ctx: Ctx, x: number, y: number, w: number, h: number, color
   ctx.fill();
 }
 
-export function strokeRect(ctx: Ctx, x: number, y: number, w: number, h: number, color: string, lw: number, radius = 0): void {
+export function strokeRect(
+  ctx: Ctx,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  color: string,
+  lw: number,
+  radius = 0,
+): void {
   ctx.strokeStyle = color;
   ctx.lineWidth = lw;
   ctx.beginPath();

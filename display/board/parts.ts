@@ -14,13 +14,7 @@ import {
   text,
   warnIcon,
 } from './draw.ts';
-import {
-  type BoardModel,
-  clockTexts,
-  closedReasonText,
-  counterName,
-  serviceName,
-} from './model.ts';
+import { type BoardModel, clockTexts, closedReasonText, counterName, serviceName } from './model.ts';
 import { DIGIT_HEIGHT, colors, type } from './theme.ts';
 
 export interface Box {
@@ -34,7 +28,12 @@ export function drawHeader(ctx: Ctx, m: BoardModel, b: Box): void {
   rect(ctx, b.x, b.y, b.w, b.h, colors.header);
   const base = b.y + b.h / 2 + (type.clock * DIGIT_HEIGHT) / 2;
   const clock = clockTexts(m.now, m.timeZone);
-  const timeW = text(ctx, clock.time, b.x + b.w - 48, base, { weight: 700, px: type.clock, color: colors.text, align: 'right' });
+  const timeW = text(ctx, clock.time, b.x + b.w - 48, base, {
+    weight: 700,
+    px: type.clock,
+    color: colors.text,
+    align: 'right',
+  });
   const dateW = text(ctx, clock.date, b.x + b.w - 48 - timeW - 28, base, {
     weight: 400,
     px: type.label,
@@ -69,7 +68,12 @@ export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean):
     const bx = stacked ? b.x + pad + labelW + 24 : b.x + pad;
     const by = stacked ? b.y + pad - type.label * 0.3 : b.y + pad + type.label * 1.3;
     rect(ctx, bx, by, bw, type.label * 1.5, colors.onAccent, 12);
-    text(ctx, '새 호출', bx + bw / 2, by + type.label * 1.1, { weight: 700, px: type.label, color: colors.accent, align: 'center' });
+    text(ctx, '새 호출', bx + bw / 2, by + type.label * 1.1, {
+      weight: 700,
+      px: type.label,
+      color: colors.accent,
+      align: 'center',
+    });
   }
   if (!call) {
     const msg = m.snapshot.open ? '곧 호출을 시작합니다' : '지금은 업무 시간이 아닙니다';
@@ -113,7 +117,8 @@ export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean):
   const arrowLen = 150;
   let numPx: number = type.callNumber;
   let ctrPx: number = type.callCounter;
-  const total = (): number => measure(ctx, call.ticket, 900, numPx) + gap * 2 + arrowLen + measure(ctx, counter, 700, ctrPx);
+  const total = (): number =>
+    measure(ctx, call.ticket, 900, numPx) + gap * 2 + arrowLen + measure(ctx, counter, 700, ctrPx);
   const w = total();
   if (w > avail) {
     const k = avail / w;
@@ -130,7 +135,12 @@ export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean):
     px: ctrPx,
     color: ink,
   });
-  text(ctx, svc, b.x + pad, b.y + b.h - pad, { weight: 400, px: type.label, color: lit ? ink : colors.dim, maxWidth: labelCol - pad });
+  text(ctx, svc, b.x + pad, b.y + b.h - pad, {
+    weight: 400,
+    px: type.label,
+    color: lit ? ink : colors.dim,
+    maxWidth: labelCol - pad,
+  });
 }
 
 /** The calls before the newest one, newest first, each ticket once. */
@@ -152,7 +162,12 @@ export function drawRecent(ctx: Ctx, m: BoardModel, b: Box, rows: number): void 
     rect(ctx, b.x, y + 6, b.w, rowH - 12, i % 2 === 0 ? colors.panel : colors.ground, 12);
     const base = y + rowH / 2 + (type.recentNumber * DIGIT_HEIGHT) / 2;
     const numW = b.w * 0.42;
-    text(ctx, c.ticket, b.x + 30, base, { weight: 900, px: type.recentNumber, color: colors.accent, maxWidth: numW - 40 });
+    text(ctx, c.ticket, b.x + 30, base, {
+      weight: 900,
+      px: type.recentNumber,
+      color: colors.accent,
+      maxWidth: numW - 40,
+    });
     const midY = base - (type.recentNumber * DIGIT_HEIGHT) / 2;
     arrow(ctx, b.x + numW, midY, 70, 12, colors.dim);
     text(ctx, counterName(m.snapshot, c.counter), b.x + numW + 100, midY + type.recentCounter * 0.36, {
@@ -169,7 +184,12 @@ export function drawServices(ctx: Ctx, m: BoardModel, b: Box): void {
   text(ctx, '대기 현황', b.x, b.y + type.label, { weight: 700, px: type.label, color: colors.dim });
   const cols = { name: b.x + 24, waiting: b.x + b.w * 0.68, wait: b.x + b.w - 24 };
   text(ctx, '대기', cols.waiting, b.y + type.label, { weight: 400, px: type.small, color: colors.dim, align: 'right' });
-  text(ctx, '예상 대기', cols.wait, b.y + type.label, { weight: 400, px: type.small, color: colors.dim, align: 'right' });
+  text(ctx, '예상 대기', cols.wait, b.y + type.label, {
+    weight: 400,
+    px: type.small,
+    color: colors.dim,
+    align: 'right',
+  });
   const services = m.snapshot.services;
   const top = b.y + type.label + 24;
   const rowH = Math.min(120, (b.h - (top - b.y)) / Math.max(1, services.length));
@@ -184,10 +204,20 @@ export function drawServices(ctx: Ctx, m: BoardModel, b: Box): void {
       color: colors.text,
       maxWidth: cols.waiting - cols.name - 150 * scale,
     });
-    text(ctx, `${s.waiting}명`, cols.waiting, base, { weight: 900, px: type.serviceFigure * scale, color: colors.accent, align: 'right' });
+    text(ctx, `${s.waiting}명`, cols.waiting, base, {
+      weight: 900,
+      px: type.serviceFigure * scale,
+      color: colors.accent,
+      align: 'right',
+    });
     if (s.accepting) {
       const wait = s.waiting === 0 ? '바로' : `${s.estimatedWaitMin}분`;
-      text(ctx, wait, cols.wait, base, { weight: 700, px: type.serviceFigure * scale * 0.85, color: colors.text, align: 'right' });
+      text(ctx, wait, cols.wait, base, {
+        weight: 700,
+        px: type.serviceFigure * scale * 0.85,
+        color: colors.text,
+        align: 'right',
+      });
     } else {
       // Cut-off as an outlined word badge: readable without colour.
       const label = closedReasonText(s.closedReason);
@@ -214,7 +244,13 @@ export function drawCounters(ctx: Ctx, m: BoardModel, b: Box): void {
     const away = c.status === 'paused' || c.status === 'closed';
     rect(ctx, x, b.y, tileW, b.h, away ? colors.ground : colors.panel, 14);
     strokeRect(ctx, x, b.y, tileW, b.h, away ? colors.muted : colors.panelLine, 3, 14);
-    text(ctx, c.name, x + tileW / 2, b.y + 10 + px * 0.7, { weight: 700, px: px * 0.72, color: colors.dim, align: 'center', maxWidth: tileW - 20 });
+    text(ctx, c.name, x + tileW / 2, b.y + 10 + px * 0.7, {
+      weight: 700,
+      px: px * 0.72,
+      color: colors.dim,
+      align: 'center',
+      maxWidth: tileW - 20,
+    });
     const base = b.y + b.h - 12;
     if (c.status === 'paused' || c.status === 'closed') {
       const label = c.status === 'paused' ? '자리 비움' : '업무 종료';
@@ -223,9 +259,20 @@ export function drawCounters(ctx: Ctx, m: BoardModel, b: Box): void {
       const x0 = x + (tileW - lw - iconW - 14) / 2;
       if (c.status === 'paused') pauseIcon(ctx, x0, base - px * 0.7, iconW, colors.text);
       else closedIcon(ctx, x0 + iconW / 2, base - px * 0.32, iconW / 2, colors.text);
-      text(ctx, label, x0 + iconW + 14, base, { weight: 700, px: px * 0.85, color: colors.text, maxWidth: tileW - iconW - 30 });
+      text(ctx, label, x0 + iconW + 14, base, {
+        weight: 700,
+        px: px * 0.85,
+        color: colors.text,
+        maxWidth: tileW - iconW - 30,
+      });
     } else if (c.ticket) {
-      text(ctx, c.ticket, x + tileW / 2, base, { weight: 900, px: px * 1.15, color: colors.accent, align: 'center', maxWidth: tileW - 20 });
+      text(ctx, c.ticket, x + tileW / 2, base, {
+        weight: 900,
+        px: px * 1.15,
+        color: colors.accent,
+        align: 'center',
+        maxWidth: tileW - 20,
+      });
     } else {
       text(ctx, '대기 중', x + tileW / 2, base, { weight: 400, px: px * 0.85, color: colors.dim, align: 'center' });
     }

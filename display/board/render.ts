@@ -116,6 +116,12 @@ export function drawCounterDisplay(surface: Surface, m: BoardModel, counterId: s
     const base = 120 + (280 + px * DIGIT_HEIGHT) / 2;
     text(ctx, c.ticket, ref.width / 2, base, { weight: 900, px, color: lit ? ink : colors.accent, align: 'center' });
     const status = lit ? '호출 중 — 이 창구로 오십시오' : counterStatusText(c);
-    text(ctx, status, ref.width / 2, 455, { weight: 700, px: 52, color: ink, align: 'center', maxWidth: ref.width - 40 });
+    text(ctx, status, ref.width / 2, 455, {
+      weight: 700,
+      px: 52,
+      color: ink,
+      align: 'center',
+      maxWidth: ref.width - 40,
+    });
   });
 }

@@ -1,0 +1,232 @@
+// The number board as a feature of the daemon: it listens to the queue's events and the device's
+// state, keeps the few things only the board knows (which call is still highlighted, a refused
+// press's message, the printer's trouble, the link mark) and redraws a frame only when what it
+// shows has changed: a burst of events renders once, and the clock redraws once a minute.
+import type { Logger } from 'pino';
+import type { Extension, ExtensionContext } from '../device/extension.ts';
+import type { ComponentHealth } from '../device/ports/health.ts';
+import type { CallSnapshot, Snapshot } from '../device/queue/snapshot-types.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import { type BoardModel, boardKey, counterKey } from './board/model.ts';
+import { type BoardOutput, buildOutputs, outputSize } from './board/outputs.ts';
+import { Surface, drawBoard, drawCounterDisplay, prepareRenderer } from './board/render.ts';
+
+export interface BoardExtensionOptions {
+  /** replaces the outputs built from config (tests, benchmark) */
+  outputs?: BoardOutput[];
+}
+
+interface Live {
+  out: BoardOutput;
+  surface: Surface | null;
+  lastKey: string | null;
+  open: boolean;
+  nextOpenAt: number;
+}
+
+const REOPEN_MS = 30_000;
+
+export class BoardExtension implements Extension {
+  readonly name = 'board';
+  private live: Live[] = [];
+  private snapshot: Snapshot | null = null;
+  private highlight: { call: CallSnapshot; until: number } | null = null;
+  private refusal: { message: string; until: number } | null = null;
+  private printerAlert: string | null = null;
+  private online: boolean | null = null;
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  private clock: ReturnType<typeof setInterval> | null = null;
+  private scheduled = false;
+  private rendering: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+  private readonly log: Logger;
+  /** frames written, for status and tests */
+  framesWritten = 0;
+
+  constructor(
+    private readonly ctx: ExtensionContext,
+    private readonly opts: BoardExtensionOptions = {},
+  ) {
+    this.log = ctx.logger.child({ component: 'board' });
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await prepareRenderer();
+    const outputs = this.opts.outputs ?? buildOutputs(this.ctx.config, this.ctx.dataDir, this.ctx.logger);
+    this.live = outputs.map((out) => ({ out, surface: null, lastKey: null, open: false, nextOpenAt: 0 }));
+    for (const l of this.live) await this.openOutput(l);
+    const bus = this.ctx.bus;
+    bus.on('queueEvents', this, ({ events }) => this.onEvents(events));
+    bus.on('linkChanged', this, ({ online }) => {
+      this.online = online;
+      this.schedule();
+    });
+    bus.on('dispenserRefused', this, ({ message }) => {
+      this.refusal = { message, until: this.ctx.now() + this.ctx.config.outputs.board.alertSeconds * 1000 };
+      this.after(this.ctx.config.outputs.board.alertSeconds * 1000);
+      this.schedule();
+    });
+    bus.on('healthChanged', this, ({ component, health }) => {
+      if (component !== 'printer') return;
+      const msg = health.ready === false && typeof health.message === 'string' ? health.message : null;
+      if (msg !== this.printerAlert) {
+        this.printerAlert = msg;
+        this.schedule();
+      }
+    });
+    this.snapshot = this.ctx.queue.snapshot();
+    // Ticks are cheap when nothing changed: the frame key includes the minute, not the second.
+    this.clock = setInterval(() => this.schedule(), 1000);
+    this.schedule();
+    await this.idle();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.ctx.bus.removeListeners(this);
+    if (this.clock) clearInterval(this.clock);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await this.rendering;
+    for (const l of this.live) if (l.open) await l.out.sink.close().catch(() => {});
+    this.live = [];
+  }
+
+  /** Resolves once the frames asked for so far are written. */
+  async idle(): Promise<void> {
+    while (this.scheduled || this.rendering) {
+      if (this.rendering) await this.rendering;
+      else await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+
+  health(): ComponentHealth {
+    const sinks = this.live.map((l) => ({ kind: l.out.sink.kind, ...l.out.sink.health() }));
+    const bad = sinks.find((s) => s.lastError);
+    return {
+      connected: this.live.length > 0 && this.live.every((l) => l.open),
+      lastError: (bad?.lastError as string | undefined) ?? null,
+      lastErrorAt: (bad?.lastErrorAt as string | undefined) ?? null,
+      framesWritten: this.framesWritten,
+      sinks,
+    };
+  }
+
+  /** The model of the frame to show now. */
+  model(): BoardModel | null {
+    if (!this.snapshot) return null;
+    const now = this.ctx.now();
+    const refusal = this.refusal && now < this.refusal.until ? this.refusal.message : null;
+    return {
+      snapshot: this.snapshot,
+      now,
+      timeZone: this.ctx.config.office.timeZone,
+      highlight: this.highlight && now < this.highlight.until ? this.highlight.call : null,
+      online: this.online,
+      alert: refusal ?? this.printerAlert,
+    };
+  }
+
+  private onEvents(events: QueueEvent[]): void {
+    const holdMs = this.ctx.config.outputs.board.highlightSeconds * 1000;
+    for (const e of events) {
+      if (e.type === 'ticket.called' || e.type === 'ticket.recalled') {
+        this.highlight = {
+          call: { ticket: e.ticket.number, service: e.ticket.service, counter: e.counter, at: e.at },
+          until: this.ctx.now() + holdMs,
+        };
+        this.after(holdMs);
+      }
+    }
+    this.snapshot = this.ctx.queue.snapshot();
+    this.schedule();
+  }
+
+  /** Redraw once `ms` from now (a highlight or message running out). */
+  private after(ms: number): void {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.schedule();
+    }, ms + 1);
+    this.timers.add(t);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    if (this.rendering) {
+      this.again = true;
+      return;
+    }
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // Coalesce: every event of the same tick lands in one frame.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.rendering = this.renderAll().finally(() => {
+        this.rendering = null;
+        if (this.again) {
+          this.again = false;
+          this.schedule();
+        }
+      });
+    });
+  }
+
+  private async renderAll(): Promise<void> {
+    const m = this.model();
+    if (!m) return;
+    for (const l of this.live) {
+      if (!l.open && !(await this.openOutput(l))) continue;
+      const t = l.out.target;
+      const key = t.kind === 'board' ? boardKey(m) : counterKey(m, t.counterId);
+      if (key === l.lastKey) continue;
+      const size = outputSize(l.out);
+      if (!l.surface || l.surface.width !== size.width || l.surface.height !== size.height) {
+        l.surface = new Surface(size.width, size.height);
+      }
+      if (t.kind === 'board') drawBoard(l.surface, m, t.layout);
+      else drawCounterDisplay(l.surface, m, t.counterId);
+      try {
+        await l.out.sink.write(l.surface.frame());
+        l.lastKey = key;
+        this.framesWritten++;
+      } catch (err) {
+        l.lastKey = null;
+        this.log.error(
+          {
+            code: (err as { code?: string }).code ?? 'DISPLAY_WRITE',
+            sink: l.out.sink.kind,
+            err: (err as Error).message,
+          },
+          'board frame not written',
+        );
+        this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+      }
+    }
+  }
+
+  private async openOutput(l: Live): Promise<boolean> {
+    const now = this.ctx.now();
+    if (now < l.nextOpenAt) return false;
+    try {
+      await l.out.sink.open();
+      l.open = true;
+      return true;
+    } catch (err) {
+      // Never fatal: the queue runs without a board; retry now and then (a monitor switched on late).
+      l.nextOpenAt = now + REOPEN_MS;
+      this.log.error(
+        { code: (err as { code?: string }).code ?? 'DISPLAY_OPEN', sink: l.out.sink.kind, err: (err as Error).message },
+        'board output not available',
+      );
+      this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+      return false;
+    }
+  }
+}
+
+export function createBoardExtension(ctx: ExtensionContext, opts: BoardExtensionOptions = {}): BoardExtension {
+  return new BoardExtension(ctx, opts);
+}

@@ -1,0 +1,90 @@
+// The ticket printer as a feature: opens it, asks for its status now and then, and reports a
+// change (paper out, offline, back) on the bus as `healthChanged` for 'printer', with the Korean
+// message the board shows. The dispenser flow prints through `printer` itself:
+// `status()` before issuing a kiosk ticket, `print(job)` once the ticket is durable.
+import type { Logger } from 'pino';
+import type { Extension, ExtensionContext } from '../device/extension.ts';
+import type { PrinterStatus, TicketPrinter } from '../device/ports/outputs.ts';
+import { prepareRenderer } from './board/render.ts';
+import { printerRefusal } from './printer/messages.ts';
+
+export class PrinterExtension implements Extension {
+  readonly name = 'printer';
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private last: PrinterStatus | null = null;
+  private polling: Promise<PrinterStatus> | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ctx: ExtensionContext,
+    readonly printer: TicketPrinter,
+  ) {
+    this.log = ctx.logger.child({ component: 'printer' });
+  }
+
+  async start(): Promise<void> {
+    // Tickets are rendered with the board's font and canvas: load them before the first press.
+    await prepareRenderer();
+    try {
+      await this.printer.open();
+    } catch (err) {
+      // Not fatal: presses are refused with a message until the printer answers.
+      this.log.error(
+        { code: (err as { code?: string }).code ?? 'PRINTER_OPEN_FAILED', err: (err as Error).message },
+        'printer not available',
+      );
+    }
+    await this.poll();
+    this.timer = setInterval(() => void this.poll(), this.ctx.config.outputs.printer.statusIntervalSec * 1000);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.polling?.catch(() => {});
+    await this.printer.close().catch(() => {});
+  }
+
+  /** The last status seen, without asking the printer. */
+  lastStatus(): PrinterStatus | null {
+    return this.last;
+  }
+
+  /** Ask the printer now and report a change. */
+  poll(): Promise<PrinterStatus> {
+    this.polling ??= this.printer
+      .status()
+      .then((s) => {
+        this.report(s);
+        return s;
+      })
+      .finally(() => {
+        this.polling = null;
+      });
+    return this.polling;
+  }
+
+  /** Also call this with the status the dispenser flow got, so the board learns at once. */
+  report(s: PrinterStatus): void {
+    const prev = this.last;
+    this.last = s;
+    if (prev && prev.ready === s.ready && prev.paper === s.paper && prev.error === s.error) return;
+    const refusal = printerRefusal(s);
+    if (s.ready) this.log.info({ paper: s.paper }, 'printer ready');
+    else this.log.warn({ code: refusal?.code, paper: s.paper, online: s.online }, 'printer cannot print');
+    this.ctx.bus.emit('healthChanged', {
+      component: 'printer',
+      health: {
+        ...this.printer.health(),
+        ready: s.ready,
+        paper: s.paper,
+        online: s.online,
+        message: refusal?.message ?? null,
+      },
+    });
+  }
+}
+
+export function createPrinterExtension(ctx: ExtensionContext, printer: TicketPrinter): PrinterExtension {
+  return new PrinterExtension(ctx, printer);
+}

@@ -1,0 +1,139 @@
+// A real ESC/POS ticket printer behind the TicketPrinter port. One operation at a time on the
+// device (status polls and prints would otherwise interleave their bytes), and every failure is a
+// stable code in health() and in the thrown error.
+import type { Logger } from 'pino';
+import type { ComponentHealth } from '../../device/ports/health.ts';
+import type { PrintJob, PrinterStatus, TicketPrinter } from '../../device/ports/outputs.ts';
+import { STATUS_QUERY, decodeStatus, encodeTicket } from './escpos.ts';
+import type { PrinterTransport } from './transport.ts';
+
+export class PrinterError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface EscposOptions {
+  device: string;
+  widthDots: number;
+  statusTimeoutMs: number;
+}
+
+export class EscposPrinter implements TicketPrinter {
+  readonly kind = 'escpos';
+  private chain: Promise<unknown> = Promise.resolve();
+  private last: PrinterStatus = { online: false, paper: 'unknown', ready: false, error: 'PRINTER_NOT_OPEN' };
+  private state: ComponentHealth = {
+    connected: false,
+    lastError: null,
+    lastErrorAt: null,
+    printed: 0,
+    failed: 0,
+    paper: 'unknown',
+  };
+
+  constructor(
+    private readonly transport: PrinterTransport,
+    private readonly opts: EscposOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  open(): Promise<void> {
+    return this.serial(() => this.ensureOpen());
+  }
+
+  status(): Promise<PrinterStatus> {
+    return this.serial(async () => {
+      try {
+        await this.ensureOpen();
+      } catch {
+        return this.record({ online: false, paper: 'unknown', ready: false, error: 'PRINTER_OFFLINE' });
+      }
+      try {
+        const t = this.opts.statusTimeoutMs;
+        const printer = await this.transport.query(STATUS_QUERY.printer, t);
+        // A printer that ignores DLE EOT 1 will ignore the others too: don't wait three times.
+        const offline = printer === null ? null : await this.transport.query(STATUS_QUERY.offline, t);
+        const paper = printer === null ? null : await this.transport.query(STATUS_QUERY.paper, t);
+        const d = decodeStatus(printer, offline, paper);
+        const ready = d.online && d.paper !== 'out' && d.error === null;
+        return this.record({ online: d.online, paper: d.paper, ready, error: d.error });
+      } catch (err) {
+        await this.transport.close().catch(() => {});
+        this.logger.warn(
+          { code: 'PRINTER_OFFLINE', device: this.opts.device, err: (err as Error).message },
+          'printer status query failed',
+        );
+        return this.record({ online: false, paper: 'unknown', ready: false, error: 'PRINTER_OFFLINE' });
+      }
+    });
+  }
+
+  print(job: PrintJob): Promise<void> {
+    return this.serial(async () => {
+      const bytes = encodeTicket(job.image, this.opts.widthDots);
+      try {
+        await this.ensureOpen();
+        await this.transport.write(bytes);
+        (this.state.printed as number)++;
+        this.logger.info({ day: job.day, number: job.number, bytes: bytes.length }, 'ticket printed');
+      } catch (err) {
+        (this.state.failed as number)++;
+        await this.transport.close().catch(() => {});
+        const e = new PrinterError(
+          'PRINTER_WRITE_FAILED',
+          `ticket ${job.number} could not be sent to ${this.opts.device} (${(err as Error).message}); the number stays valid: check the printer and its cable`,
+        );
+        this.fail(e.code);
+        this.logger.error({ code: e.code, day: job.day, number: job.number }, e.message);
+        throw e;
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.serial(async () => {
+      await this.transport.close();
+      this.state.connected = false;
+    });
+  }
+
+  health(): ComponentHealth {
+    return { ...this.state, ready: this.last.ready, paper: this.last.paper };
+  }
+
+  private async ensureOpen(): Promise<void> {
+    if (this.transport.isOpen) return;
+    try {
+      await this.transport.open();
+      this.state.connected = true;
+    } catch (err) {
+      this.fail('PRINTER_OPEN_FAILED');
+      throw new PrinterError(
+        'PRINTER_OPEN_FAILED',
+        `cannot open ${this.opts.device} (${(err as Error).message}): is the printer on and plugged in, and is the daemon in the lp (USB) or dialout (serial) group?`,
+      );
+    }
+  }
+
+  private record(s: PrinterStatus): PrinterStatus {
+    this.last = s;
+    this.state.connected = s.online;
+    if (s.error) this.fail(s.error);
+    return s;
+  }
+
+  private fail(code: string): void {
+    this.state.lastError = code;
+    this.state.lastErrorAt = new Date().toISOString();
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+}

@@ -1,0 +1,171 @@
+// The Linux framebuffer (/dev/fbN) as a display sink: geometry, line length and depth come from
+// sysfs (/sys/class/graphics/fbN), frames are converted to the device's pixel format, and only the
+// rows that changed since the last frame are written (a clock tick rewrites ~70 of 1080 rows).
+import { type FileHandle, open, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ComponentHealth } from '../../device/ports/health.ts';
+import type { DisplaySink, Frame } from '../../device/ports/outputs.ts';
+import { type PixelFormat, bytesPerPixel, changedRowRuns, convertRows } from './pixels.ts';
+
+export interface FramebufferOptions {
+  /** e.g. /dev/fb0 */
+  device: string;
+  /** e.g. /sys/class/graphics; tests point it at a fake tree */
+  sysfsRoot: string;
+  /** order of 32-bit pixels (sysfs does not tell it) */
+  pixelOrder: 'bgra' | 'rgba';
+  logger: Logger;
+}
+
+export interface FbGeometry {
+  width: number;
+  height: number;
+  /** bytes from one row to the next */
+  stride: number;
+  bitsPerPixel: number;
+  format: PixelFormat;
+}
+
+export class DisplayError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function sysfs(dir: string, name: string): Promise<string | null> {
+  try {
+    return (await readFile(join(dir, name), 'utf8')).trim();
+  } catch {
+    return null;
+  }
+}
+
+/** Read a framebuffer's geometry from sysfs. The visible mode ("U:1920x1080p-0" in `modes`) wins
+ * over `virtual_size`, which is taller when the driver double-buffers. */
+export async function readFbGeometry(
+  sysfsRoot: string,
+  device: string,
+  pixelOrder: 'bgra' | 'rgba',
+): Promise<FbGeometry> {
+  const dir = join(sysfsRoot, basename(device));
+  const virt = await sysfs(dir, 'virtual_size');
+  const bppText = await sysfs(dir, 'bits_per_pixel');
+  if (virt === null || bppText === null) {
+    throw new DisplayError(
+      'DISPLAY_FB_SYSFS',
+      `cannot read ${dir}/virtual_size or bits_per_pixel: is ${device} a framebuffer (is the display connected and the driver loaded)?`,
+    );
+  }
+  let [width, height] = virt.split(',').map(Number) as [number, number];
+  const mode = (await sysfs(dir, 'modes'))?.split('\n')[0]?.match(/(\d+)x(\d+)/);
+  if (mode) {
+    width = Number(mode[1]);
+    height = Number(mode[2]);
+  }
+  const bitsPerPixel = Number(bppText);
+  let format: PixelFormat;
+  if (bitsPerPixel === 16) format = 'rgb565';
+  else if (bitsPerPixel === 32) format = pixelOrder;
+  else {
+    throw new DisplayError(
+      'DISPLAY_FB_FORMAT',
+      `${device} uses ${bitsPerPixel} bits per pixel; only 16 (RGB565) and 32 are supported: set framebuffer_depth=32 in the Pi's config.txt`,
+    );
+  }
+  const strideText = await sysfs(dir, 'stride');
+  const stride = strideText ? Number(strideText) : width * bytesPerPixel(format);
+  if (!(width > 0 && height > 0 && stride >= width * bytesPerPixel(format))) {
+    throw new DisplayError(
+      'DISPLAY_FB_SYSFS',
+      `${dir} reports an impossible geometry ${width}x${height}, stride ${stride}`,
+    );
+  }
+  return { width, height, stride, bitsPerPixel, format };
+}
+
+export class FramebufferSink implements DisplaySink {
+  readonly kind = 'framebuffer';
+  private fh: FileHandle | null = null;
+  private geo: FbGeometry | null = null;
+  private prev: Uint8Array | null = null;
+  private buf: Uint8Array = new Uint8Array(0);
+  private state: ComponentHealth = { connected: false, lastError: null, lastErrorAt: null, frames: 0, rowsWritten: 0 };
+
+  constructor(private readonly opts: FramebufferOptions) {}
+
+  async open(): Promise<void> {
+    try {
+      this.geo = await readFbGeometry(this.opts.sysfsRoot, this.opts.device, this.opts.pixelOrder);
+      this.fh = await open(this.opts.device, 'r+');
+    } catch (err) {
+      const e =
+        err instanceof DisplayError
+          ? err
+          : new DisplayError(
+              'DISPLAY_FB_OPEN',
+              `cannot open ${this.opts.device} (${(err as Error).message}): run as a member of the video group`,
+            );
+      this.fail(e);
+      throw e;
+    }
+    this.buf = new Uint8Array(this.geo.stride * this.geo.height);
+    this.prev = null;
+    this.state.connected = true;
+    this.opts.logger.info({ device: this.opts.device, ...this.geo }, 'framebuffer opened');
+  }
+
+  /** The size frames must have; known after open(). */
+  geometry(): FbGeometry | null {
+    return this.geo;
+  }
+
+  async write(frame: Frame): Promise<void> {
+    const { fh, geo } = this;
+    if (!fh || !geo) throw new DisplayError('DISPLAY_FB_CLOSED', 'framebuffer sink written before open()');
+    if (frame.width !== geo.width || frame.height !== geo.height) {
+      throw new DisplayError(
+        'DISPLAY_FRAME_SIZE',
+        `frame ${frame.width}x${frame.height} does not match ${this.opts.device} ${geo.width}x${geo.height}`,
+      );
+    }
+    const rgba = frame.data as Uint8Array;
+    const runs = changedRowRuns(this.prev, rgba, frame.width * 4, frame.height);
+    try {
+      for (const [y0, y1] of runs) {
+        convertRows(frame, geo.format, this.buf, geo.stride, y0, y1);
+        const start = y0 * geo.stride;
+        const len = (y1 - y0) * geo.stride;
+        await fh.write(this.buf, start, len, start);
+        (this.state.rowsWritten as number) += y1 - y0;
+      }
+    } catch (err) {
+      const e = new DisplayError('DISPLAY_FB_WRITE', `writing ${this.opts.device} failed: ${(err as Error).message}`);
+      this.prev = null; // the device may hold half a frame: repaint all of the next one
+      this.fail(e);
+      throw e;
+    }
+    if (!this.prev || this.prev.length !== rgba.length) this.prev = new Uint8Array(rgba.length);
+    this.prev.set(rgba);
+    (this.state.frames as number)++;
+  }
+
+  async close(): Promise<void> {
+    await this.fh?.close();
+    this.fh = null;
+    this.state.connected = false;
+  }
+
+  health(): ComponentHealth {
+    return { ...this.state };
+  }
+
+  private fail(e: DisplayError): void {
+    this.state.lastError = e.code;
+    this.state.lastErrorAt = new Date().toISOString();
+    this.opts.logger.error({ code: e.code, device: this.opts.device }, e.message);
+  }
+}

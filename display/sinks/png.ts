@@ -1,0 +1,53 @@
+// A PNG file as a display sink: the simulator's board (sim/board.png) and counter displays. The
+// file is replaced atomically (temp file + rename), so the simulator page never reads half a frame.
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { ComponentHealth } from '../../device/ports/health.ts';
+import type { DisplaySink, Frame } from '../../device/ports/outputs.ts';
+
+/** Encode an RGBA frame as PNG with the canvas binding (off the main thread). */
+export async function encodePng(frame: Frame): Promise<Buffer> {
+  const { createCanvas, ImageData } = await import('@napi-rs/canvas');
+  const canvas = createCanvas(frame.width, frame.height);
+  const data = new Uint8ClampedArray(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
+  canvas.getContext('2d').putImageData(new ImageData(data, frame.width, frame.height), 0, 0);
+  return canvas.encode('png');
+}
+
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, path);
+}
+
+export class PngSink implements DisplaySink {
+  readonly kind = 'png';
+  private state: ComponentHealth = { connected: false, lastError: null, lastErrorAt: null, frames: 0 };
+
+  constructor(readonly path: string) {}
+
+  async open(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    this.state.connected = true;
+  }
+
+  async write(frame: Frame): Promise<void> {
+    try {
+      await writeFileAtomic(this.path, await encodePng(frame));
+      (this.state.frames as number)++;
+    } catch (err) {
+      this.state.lastError = 'DISPLAY_PNG_WRITE';
+      this.state.lastErrorAt = new Date().toISOString();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.state.connected = false;
+  }
+
+  health(): ComponentHealth {
+    return { ...this.state };
+  }
+}

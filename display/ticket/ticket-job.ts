@@ -1,0 +1,33 @@
+// From an issued ticket to a PrintJob, for the dispenser flow: renders the bitmap with the signed
+// QR link. The caller prints it only once the ticket is durable.
+import type { Config } from '../../device/config/schema.ts';
+import type { PrintJob } from '../../device/ports/outputs.ts';
+import { localTime } from '../../device/util/time.ts';
+import { renderTicket } from './render-ticket.ts';
+import { resolveTicketSecret, ticketUrl } from './ticket-url.ts';
+
+export interface IssuedTicket {
+  number: string;
+  service: string;
+  priority?: boolean;
+  ahead: number;
+  estimatedWaitMin: number;
+}
+
+/** Needs prepareRenderer() (display/board/render.ts) to have been awaited once. */
+export function ticketJob(config: Config, ticket: IssuedTicket, day: string, issuedAtMs: number): PrintJob {
+  const office = config.office;
+  const service = config.services.find((s) => s.id === ticket.service);
+  const image = renderTicket({
+    officeName: office.name,
+    serviceName: service?.name ?? ticket.service,
+    number: ticket.number,
+    ahead: ticket.ahead,
+    estimatedWaitMin: ticket.estimatedWaitMin,
+    issuedAt: localTime(issuedAtMs, office.timeZone).iso,
+    qrUrl: ticketUrl(config.outputs.printer.ticketUrl, resolveTicketSecret(config), office.id, day, ticket.number),
+    priority: ticket.priority ?? false,
+    widthDots: config.outputs.printer.widthDots,
+  });
+  return { image, day, number: ticket.number };
+}
