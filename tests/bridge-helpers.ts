@@ -1,0 +1,242 @@
+// Test scaffolding of the MQTT bridge: a real queue (engine + durable store + DurableQueue) with
+// the bridge on top, a local mosquitto with password and ACL files, and MQTT client helpers.
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import pino from 'pino';
+import { ulid } from 'ulid';
+import { Bus } from '../device/bus.ts';
+import { simulatorDefault } from '../device/config/default.ts';
+import { validateConfig } from '../device/config/load.ts';
+import type { Config } from '../device/config/schema.ts';
+import { QueueEngine } from '../device/queue/engine.ts';
+import { DurableQueue } from '../device/queue/service.ts';
+import { Store } from '../device/store/store.ts';
+import { createBridge, type Bridge } from '../bridge/index.ts';
+import { validatorFor } from '../bridge/contract/schemas.ts';
+import type { TopicKind } from '../bridge/contract/topics.ts';
+import { parseTopic } from '../bridge/contract/topics.ts';
+
+export const logger = pino({ level: process.env.BRIDGE_TEST_LOG ?? 'silent' });
+
+export function tempDir(prefix = 'beonho-bridge-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A weekday morning in Seoul: the office is open. */
+export const MORNING = Date.parse('2026-11-26T10:00:00+09:00');
+
+export function testConfig(mqttOverrides: Record<string, unknown> = {}): Config {
+  return validateConfig({
+    ...simulatorDefault,
+    mqtt: {
+      broker: { port: 0, wsPort: 0, demo: true },
+      state: { minIntervalMs: 0 },
+      statusIntervalSec: 3600,
+      ...mqttOverrides,
+    },
+  });
+}
+
+export interface Office {
+  config: Config;
+  bus: Bus;
+  queue: DurableQueue;
+  store: Store;
+  bridge: Bridge;
+  dataDir: string;
+  clock: { t: number };
+  stop(): Promise<void>;
+}
+
+/** A queue with its store in dataDir and the bridge started on top of it. */
+export async function startOffice(config: Config, dataDir = tempDir()): Promise<Office> {
+  const clock = { t: MORNING };
+  const now = () => clock.t;
+  const store = new Store({
+    dir: dataDir,
+    snapshotEvery: config.store.snapshotEvery,
+    outboxMaxEvents: config.store.outboxMaxEvents,
+  });
+  const { state } = await store.open(config);
+  const engine = new QueueEngine(config, { now, newId: () => ulid() }, state);
+  const bus = new Bus();
+  const queue = new DurableQueue(config, engine, store, bus, logger, now, (err) => {
+    throw err;
+  });
+  const bridge = createBridge({ config, bus, queue, logger, dataDir, now }, store.outbox);
+  await bridge.start();
+  return {
+    config,
+    bus,
+    queue,
+    store,
+    bridge,
+    dataDir,
+    clock,
+    async stop() {
+      await bridge.stop();
+      await store.close();
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+export function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+    c.once('connect', () => resolve(c));
+    c.once('error', (err) => {
+      c.end(true);
+      reject(err);
+    });
+    c.once('close', () => reject(new Error('closed before connect')));
+  });
+}
+
+/** Collects messages of one client; `until` waits for a condition over them. */
+export class Inbox {
+  readonly messages: Array<{ topic: string; text: string; json: unknown; retain: boolean }> = [];
+  constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      const text = payload.toString('utf8');
+      let json: unknown = null;
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      this.messages.push({ topic, text, json, retain: packet.retain });
+    });
+  }
+  on(topicSuffix: string): Array<Record<string, unknown>> {
+    return this.messages.filter((m) => m.topic.endsWith(topicSuffix)).map((m) => m.json as Record<string, unknown>);
+  }
+  async until(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${this.messages.length} messages`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+export async function waitFor(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Every payload the device publishes must validate against the shipped schema of its topic. */
+export function assertContract(topic: string, payload: unknown): void {
+  const t = parseTopic(topic);
+  if (!t) throw new Error(`not a contract topic: ${topic}`);
+  const v = validatorFor(t.kind as TopicKind);
+  if (!v(payload))
+    throw new Error(`${topic} payload breaks the contract: ${JSON.stringify(v.errors)}\n${JSON.stringify(payload)}`);
+}
+
+// ---- mosquitto ---------------------------------------------------------------------------
+
+export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p)) ?? null;
+
+/** In CI the mosquitto suite must run: a missing broker is a failure, not a skip. */
+export function mosquittoAvailable(): boolean {
+  if (MOSQUITTO && existsSync('/usr/bin/mosquitto_passwd')) return true;
+  if (process.env.CI)
+    throw new Error('mosquitto is not installed but CI is set: apt-get install -y mosquitto mosquitto-clients');
+  return false;
+}
+
+export interface MosquittoUser {
+  username: string;
+  password: string;
+  /** ACL lines for this user, e.g. "topic readwrite beonho/#" */
+  acl: string[];
+}
+
+export class Mosquitto {
+  private proc: ChildProcess | null = null;
+  readonly dir = tempDir('beonho-mosquitto-');
+  port = 0;
+
+  constructor(private readonly users: MosquittoUser[]) {}
+
+  async start(port?: number): Promise<void> {
+    this.port = port ?? (this.port || (await freePort()));
+    const pw = join(this.dir, 'passwd');
+    const acl = join(this.dir, 'acl');
+    if (!existsSync(pw)) {
+      writeFileSync(pw, '');
+      for (const u of this.users) execFileSync('/usr/bin/mosquitto_passwd', ['-b', pw, u.username, u.password]);
+      writeFileSync(acl, this.users.map((u) => [`user ${u.username}`, ...u.acl, ''].join('\n')).join('\n'));
+      // `user root` below keeps mosquitto from dropping to the mosquitto user, which could not read
+      // files in our temp dir; the files stay private to the test.
+      for (const f of [pw, acl]) chmodSync(f, 0o600);
+    }
+    const conf = join(this.dir, 'mosquitto.conf');
+    writeFileSync(
+      conf,
+      [
+        `listener ${this.port} 127.0.0.1`,
+        'allow_anonymous false',
+        `password_file ${pw}`,
+        `acl_file ${acl}`,
+        'persistence true',
+        `persistence_location ${this.dir}/`,
+        'autosave_interval 1',
+        'max_queued_messages 100000',
+        process.getuid?.() === 0 ? 'user root' : '',
+        '',
+      ].join('\n'),
+    );
+    this.proc = spawn(MOSQUITTO!, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    this.proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    const end = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const s = netConnect(this.port, '127.0.0.1', () => {
+            s.end();
+            resolve();
+          });
+          s.on('error', reject);
+        });
+        return;
+      } catch {
+        if (this.proc.exitCode !== null || Date.now() > end) throw new Error(`mosquitto did not start: ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    this.proc = null;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  url(): string {
+    return `mqtt://127.0.0.1:${this.port}`;
+  }
+}

@@ -1,0 +1,156 @@
+// Fakes for the hardware tests: the native modules replaced at their one seam (the Gpio class,
+// node-hid's device list and HID class, the Firmata IO), plus a logger whose lines can be read.
+import { Writable } from 'node:stream';
+import { createRequire } from 'node:module';
+import { pino, type Logger } from 'pino';
+import type { GpioModule, GpioPin, GpioValue, HidDevice, HidDeviceInfo, HidModule } from '../device/hw/native.ts';
+
+export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+      cb();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+// --- GPIO --------------------------------------------------------------------------------------
+
+export class FakePin implements GpioPin {
+  value: GpioValue = 1;
+  watchers: Array<(err: Error | null, v: GpioValue) => void> = [];
+  exported = true;
+  constructor(readonly n: number) {}
+  readSync(): GpioValue {
+    return this.value;
+  }
+  watch(cb: (err: Error | null | undefined, v: GpioValue) => void): void {
+    this.watchers.push(cb);
+  }
+  unwatchAll(): void {
+    this.watchers = [];
+  }
+  unexport(): void {
+    this.exported = false;
+  }
+  /** the contact moves: new level, and an interrupt as the kernel would raise it */
+  set(v: GpioValue): void {
+    this.value = v;
+    for (const w of this.watchers) w(null, v);
+  }
+}
+
+export function fakeGpio(opts: { accessible?: boolean; fail?: Record<number, string> } = {}): {
+  module: GpioModule;
+  pins: Map<number, FakePin>;
+} {
+  const pins = new Map<number, FakePin>();
+  class Gpio extends FakePin {
+    static get accessible(): boolean {
+      return opts.accessible ?? true;
+    }
+    constructor(n: number) {
+      super(n);
+      const errno = opts.fail?.[n];
+      if (errno) throw Object.assign(new Error(`${errno}: export failed`), { code: errno });
+      pins.set(n, this);
+    }
+  }
+  return { module: { Gpio }, pins };
+}
+
+// --- node-hid ----------------------------------------------------------------------------------
+
+export class FakeHidDevice implements HidDevice {
+  private handlers: { data: Array<(d: Buffer) => void>; error: Array<(e: unknown) => void> } = { data: [], error: [] };
+  closed = false;
+  constructor(readonly path: string) {}
+  on(event: 'data' | 'error', cb: (x: never) => void): this {
+    this.handlers[event].push(cb as never);
+    return this;
+  }
+  close(): void {
+    this.closed = true;
+  }
+  send(hexBytes: string): void {
+    const buf = Buffer.from(hexBytes.replace(/\s+/g, ''), 'hex');
+    for (const h of this.handlers.data) h(buf);
+  }
+  fail(err: Error): void {
+    for (const h of this.handlers.error) h(err);
+  }
+}
+
+export class FakeHid {
+  list: HidDeviceInfo[] = [];
+  open = new Map<string, FakeHidDevice>();
+  opened: string[] = [];
+  openError: Record<string, Error> = {};
+  readonly module: HidModule;
+  constructor() {
+    const self = this;
+    this.module = {
+      devices: () => self.list.map((d) => ({ ...d })),
+      HID: class {
+        constructor(path: string) {
+          const err = self.openError[path];
+          if (err) throw err;
+          const dev = new FakeHidDevice(path);
+          self.open.set(path, dev);
+          self.opened.push(path);
+          // biome-ignore lint/correctness/noConstructorReturn: the fake hands out its recorder
+          return dev;
+        }
+      } as unknown as HidModule['HID'],
+    };
+  }
+  plug(info: HidDeviceInfo): void {
+    this.list.push(info);
+  }
+  /** the cable is pulled: the device leaves the list and its pending read fails */
+  unplug(path: string): void {
+    this.list = this.list.filter((d) => d.path !== path);
+    this.open.get(path)?.fail(new Error('could not read from HID device'));
+    this.open.delete(path);
+  }
+  device(path: string): FakeHidDevice {
+    const d = this.open.get(path);
+    if (!d) throw new Error(`${path} is not open`);
+    return d;
+  }
+}
+
+// --- Firmata -----------------------------------------------------------------------------------
+
+const require = createRequire(import.meta.url);
+const MockFirmata = (require('mock-firmata') as { Firmata: new (opts?: object) => object }).Firmata;
+
+/**
+ * mock-firmata's board with digital reads working as firmata.js does them (a "digital-read-N"
+ * listener per pin), and "connect"/"ready" raised on the next tick like a real IO plugin.
+ */
+export class TestFirmata extends (MockFirmata as unknown as new (opts?: object) => NodeJS.EventEmitter & Record<string, unknown>) {
+  modes = new Map<number, number>();
+  constructor(ready = true) {
+    super();
+    if (ready) {
+      process.nextTick(() => {
+        this.emit('connect');
+        this.isReady = true;
+        this.emit('ready');
+      });
+    }
+  }
+  pinMode(pin: number, mode: number): void {
+    this.modes.set(pin, mode);
+  }
+  digitalRead(pin: number, cb: (v: number) => void): void {
+    this.on(`digital-read-${pin}`, cb);
+  }
+  digitalWrite(): void {}
+  setPin(pin: number, v: 0 | 1): void {
+    this.emit(`digital-read-${pin}`, v);
+  }
+}

@@ -1,0 +1,168 @@
+// Firmata buttons through real johnny-five Board and Button objects on a mock Firmata board
+// whose pins the test toggles.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { FirmataButtonsConfig } from '../device/config/hardware-schema.ts';
+import { hardwareSchema } from '../device/config/hardware-schema.ts';
+import { HardwareError } from '../device/hw/errors.ts';
+import { FirmataButtonSource } from '../device/hw/firmata-buttons.ts';
+import { loadJohnnyFive } from '../device/hw/native.ts';
+import { captureLogger, TestFirmata } from './hw-fakes.ts';
+
+const PULLUP = 11; // Firmata's INPUT_PULLUP mode
+
+function firmataConfig(extra: Record<string, unknown> = {}): FirmataButtonsConfig {
+  const hw = hardwareSchema.parse({
+    buttons: {
+      driver: 'firmata',
+      port: '/dev/ttyACM0',
+      pins: [
+        { pin: 2, button: 'resident' },
+        { pin: 3, button: 'priority' },
+      ],
+      ...extra,
+    },
+  });
+  if (hw.buttons.driver !== 'firmata') throw new Error('expected firmata');
+  return hw.buttons;
+}
+
+let t = 0;
+beforeEach(() => {
+  vi.useFakeTimers();
+  t = 0;
+});
+afterEach(() => vi.useRealTimers());
+
+/** Builds the source; `boards` receives each mock board the driver opens (one per connect). */
+function source(extra: Record<string, unknown> = {}, io?: (n: number) => TestFirmata) {
+  const boards: TestFirmata[] = [];
+  const presses: string[] = [];
+  const { logger, lines } = captureLogger();
+  const src = new FirmataButtonSource({
+    config: firmataConfig(extra),
+    logger,
+    load: loadJohnnyFive,
+    io: () => {
+      const b = io ? io(boards.length) : new TestFirmata();
+      boards.push(b);
+      return b;
+    },
+    now: () => t,
+  });
+  return { src, boards, presses, lines, start: () => src.start((p) => presses.push(p.button)) };
+}
+
+/** press and release with contact bounce, as a real switch does */
+async function press(board: TestFirmata, pin: number): Promise<void> {
+  for (const v of [0, 1, 0, 1, 0] as const) {
+    board.setPin(pin, v);
+    await vi.advanceTimersByTimeAsync(2);
+  }
+  await vi.advanceTimersByTimeAsync(50);
+  for (const v of [1, 0, 1] as const) board.setPin(pin, v);
+  await vi.advanceTimersByTimeAsync(50);
+}
+
+describe('Firmata buttons', () => {
+  it('sets the pins to INPUT_PULLUP and counts a bouncing press once', async () => {
+    const s = source();
+    await s.start();
+    const board = s.boards[0]!;
+    expect(board.modes.get(2)).toBe(PULLUP);
+    expect(board.modes.get(3)).toBe(PULLUP);
+    await press(board, 2);
+    await press(board, 3);
+    expect(s.presses).toEqual(['resident', 'priority']);
+    expect(s.src.health()).toMatchObject({ connected: true, lastError: null, port: '/dev/ttyACM0' });
+    await s.src.stop();
+  });
+
+  it('rate-limits a hammered button and reports it', async () => {
+    const s = source({ rateLimitMs: 3000 });
+    await s.start();
+    for (let i = 0; i < 4; i++) {
+      t = i * 500;
+      await press(s.boards[0]!, 2);
+    }
+    t = 3000;
+    await press(s.boards[0]!, 2);
+    expect(s.presses).toEqual(['resident', 'resident']);
+    expect(s.src.health()).toMatchObject({ rejected: 3, rejectedByButton: { resident: 3 } });
+    await s.src.stop();
+  });
+
+  it('reconnects with a doubling backoff after the board is lost, and reports it', async () => {
+    // connect #1 works; #2 cannot open the port; #3 works again
+    const s = source({ reconnectMinMs: 1000 }, (n) => {
+      if (n === 1) throw new Error('Error: cannot open /dev/ttyACM0');
+      return new TestFirmata();
+    });
+    await s.start();
+    const first = s.boards[0]!;
+    first.emit('close');
+    expect(s.src.health()).toMatchObject({ connected: false, lastError: 'firmata-board-lost' });
+    // a lost board's pins no longer reach the queue
+    await press(first, 2);
+    expect(s.presses).toEqual([]);
+
+    await vi.advanceTimersByTimeAsync(1000); // attempt 2 fails
+    expect(s.boards).toHaveLength(1);
+    expect(s.src.health()).toMatchObject({ connected: false, lastError: 'firmata-port-missing' });
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(s.boards).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1); // attempt 3 after 2000 ms works
+    expect(s.boards).toHaveLength(2);
+    expect(s.src.health()).toMatchObject({ connected: true, reconnects: 1 });
+    await press(s.boards[1]!, 3);
+    expect(s.presses).toEqual(['priority']);
+    await s.src.stop();
+  });
+
+  it('a board lost mid-press gives no press', async () => {
+    const s = source();
+    await s.start();
+    const board = s.boards[0]!;
+    board.setPin(2, 0);
+    await vi.advanceTimersByTimeAsync(5);
+    board.emit('disconnect');
+    await vi.advanceTimersByTimeAsync(200);
+    expect(s.presses).toEqual([]);
+    await s.src.stop();
+  });
+
+  it('stop leaves no timer behind, even with a button held down', async () => {
+    const s = source();
+    await s.start();
+    s.boards[0]!.setPin(2, 0);
+    await vi.advanceTimersByTimeAsync(100);
+    await s.src.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(s.src.health().connected).toBe(false);
+  });
+
+  it('times out with a clear message when the board never answers', async () => {
+    const s = source({ readyTimeoutMs: 5000 }, () => new TestFirmata(false));
+    const started = s.start().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await vi.advanceTimersByTimeAsync(5000);
+    const err = (await started) as HardwareError;
+    expect(err).toBeInstanceOf(HardwareError);
+    expect(err.code).toBe('firmata-timeout');
+    expect(err.message).toMatch(/StandardFirmata/);
+  });
+
+  it('a serial port that does not exist fails start with an admin-readable error', async () => {
+    const src = new FirmataButtonSource({
+      config: firmataConfig({ port: '/dev/ttyACM-nonexistent' }),
+      logger: captureLogger().logger,
+      load: loadJohnnyFive,
+    });
+    await expect(src.start(() => {})).rejects.toMatchObject({
+      code: 'firmata-port-missing',
+      message: expect.stringMatching(/npm run hw -- list/),
+    });
+    expect(src.health()).toMatchObject({ connected: false, lastError: 'firmata-port-missing' });
+  });
+});
