@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBrokerConfig, BrokerConfigError } from '../bridge/broker/broker.ts';
 import { hashPassword, verifyPassword } from '../bridge/broker/passwords.ts';
 import { brokerSchema } from '../device/config/mqtt-schema.ts';
-import { assertContract, connect, Inbox, startOffice, testConfig, waitFor, type Office } from './bridge-helpers.ts';
+import { assertContract, connect, Inbox, startOffice, testConfig, type Office } from './bridge-helpers.ts';
 
 const T = 'beonho/v1/singok2';
 let office: Office;

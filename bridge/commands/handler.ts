@@ -36,13 +36,21 @@ export class CommandHandler {
     const log = this.o.logger;
     const parsed = parseTopic(topic);
     const v = validateCommand(payload, { office: this.o.office, maxBytes: this.o.maxBytes });
-    if (!parsed || parsed.kind !== 'cmd' || parsed.office !== this.o.office) {
+    if (parsed?.kind !== 'cmd' || parsed.office !== this.o.office) {
       const id = v.ok ? v.command.id : v.id;
       log.warn({ code: 'wrong-office', topic, cmdId: id, source }, 'command refused');
-      return this.failure(id, v.ok ? v.command.type : v.type, 'wrong-office', `this device only takes commands on ${officeTopics(this.o.office).cmd}`);
+      return this.failure(
+        id,
+        v.ok ? v.command.type : v.type,
+        'wrong-office',
+        `this device only takes commands on ${officeTopics(this.o.office).cmd}`,
+      );
     }
     if (!v.ok) {
-      log.warn({ code: v.error.code, field: v.error.field, cmdId: v.id, type: v.type, source, bytes: payload.byteLength }, 'command refused');
+      log.warn(
+        { code: v.error.code, field: v.error.field, cmdId: v.id, type: v.type, source, bytes: payload.byteLength },
+        'command refused',
+      );
       return { v: 1, id: v.id, ...(v.type ? { type: v.type } : {}), ok: false, at: this.o.isoNow(), error: v.error };
     }
     const cmd = v.command;
@@ -54,7 +62,14 @@ export class CommandHandler {
     if (cmd.type === 'state.publish') {
       this.o.republish();
       log.info({ cmdId: cmd.id, type: cmd.type, source }, 'command done');
-      return { v: 1, id: cmd.id, type: cmd.type, ok: true, at: this.o.isoNow(), result: { seq: this.o.queue.state().seq } };
+      return {
+        v: 1,
+        id: cmd.id,
+        type: cmd.type,
+        ok: true,
+        at: this.o.isoNow(),
+        result: { seq: this.o.queue.state().seq },
+      };
     }
     let result: CommandResult;
     try {
@@ -76,7 +91,12 @@ export class CommandHandler {
       // The queue promises not to throw for a refused action; a throw is a fault (disk, bug). Not
       // remembered: the command may be retried once the fault is fixed.
       log.error({ code: 'internal-error', cmdId: cmd.id, type: cmd.type, err }, 'command failed');
-      return this.failure(cmd.id, cmd.type, 'internal-error', 'the device could not carry out the command; retry later');
+      return this.failure(
+        cmd.id,
+        cmd.type,
+        'internal-error',
+        'the device could not carry out the command; retry later',
+      );
     }
     await this.o.memory.remember(cmd.id, result);
     if (result.ok) log.info({ cmdId: cmd.id, type: cmd.type, source }, 'command done');

@@ -36,7 +36,10 @@ export class CommandMemory {
       this.trim();
     } catch {
       // The file is only ever replaced by rename, so this means outside damage: start empty and say so.
-      this.logger.warn({ code: 'cmd-memory-unreadable', path: this.path }, 'command id memory unreadable; starting empty');
+      this.logger.warn(
+        { code: 'cmd-memory-unreadable', path: this.path },
+        'command id memory unreadable; starting empty',
+      );
     }
   }
 
@@ -77,12 +80,14 @@ export class CommandMemory {
       });
       return this.writing;
     }
-    const next = this.writing.catch(() => undefined).then(() => {
-      this.writing = start().finally(() => {
-        this.writing = null;
+    const next = this.writing
+      .catch(() => undefined)
+      .then(() => {
+        this.writing = start().finally(() => {
+          this.writing = null;
+        });
+        return this.writing;
       });
-      return this.writing;
-    });
     this.pending = next;
     return next;
   }

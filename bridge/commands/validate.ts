@@ -99,6 +99,10 @@ function describe(errors: ErrorObject[], type: string): CommandError {
       return { code: 'missing-field', message: `a ${type} command needs "${field}"`, field };
     }
     default:
-      return { code: 'invalid-field', message: `field "${at}" ${e.message ?? 'is invalid'}`, ...(at ? { field: at } : {}) };
+      return {
+        code: 'invalid-field',
+        message: `field "${at}" ${e.message ?? 'is invalid'}`,
+        ...(at ? { field: at } : {}),
+      };
   }
 }

@@ -8,7 +8,9 @@ const slugOrAll = z.union([z.literal('*'), z.string().regex(/^[a-z0-9-]{1,40}$/,
 export const accountSchema = z.strictObject({
   username: z.string().min(1).max(64),
   /** scrypt$N$r$p$salt$hash, made by `npm run hash-password` */
-  passwordHash: z.string().regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected a hash from `npm run hash-password`'),
+  passwordHash: z
+    .string()
+    .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected a hash from `npm run hash-password`'),
   /** central: publishes cmd of its offices and reads everything; display/keypad: read only */
   role: z.enum(['central', 'display', 'keypad']),
   /** offices this account may touch; "*" is every office */
@@ -44,7 +46,10 @@ export const uplinkSchema = z.strictObject({
   username: z.string().min(1).optional(),
   password: z.string().optional(),
   /** name of an environment variable holding the password (keeps secrets out of the file) */
-  passwordEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional(),
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
   /** PEM files */
   ca: z.string().optional(),
   cert: z.string().optional(),

@@ -1,0 +1,210 @@
+// The MQTT bridge as a daemon extension: the embedded broker and the uplink to central, each a
+// sink for the retained state, the device status and the events drained from the durable outbox,
+// and each a source of commands. See docs/mqtt.md and shared/mqtt-contract.md.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IPublishPacket } from 'mqtt';
+import type { Extension, ExtensionContext } from '../device/extension.ts';
+import type { Outbox, OutboxReader } from '../device/store/outbox-types.ts';
+import { localTime } from '../device/util/time.ts';
+import { startBroker, type EmbeddedBroker } from './broker/broker.ts';
+import { CommandHandler } from './commands/handler.ts';
+import { CommandMemory } from './commands/memory.ts';
+import { officeTopics, parseTopic } from './contract/topics.ts';
+import type { CommandResult } from './contract/types.ts';
+import { EventsPublisher } from './publish/events.ts';
+import { StatePublisher } from './publish/state.ts';
+import { StatusPublisher, willPayload } from './publish/status.ts';
+import { brokerSink, type Sink } from './sink.ts';
+import { SessionCounter } from './uplink/session.ts';
+import { Uplink } from './uplink/uplink.ts';
+
+export interface Bridge extends Extension {
+  /** for tests and the benchmark */
+  readonly parts: {
+    broker: EmbeddedBroker | null;
+    uplink: Uplink | null;
+    state: StatePublisher | null;
+    events: EventsPublisher[];
+    commands: CommandHandler | null;
+  };
+}
+
+const VERSION = (() => {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export function createBridge(ctx: ExtensionContext, outbox: Outbox): Bridge {
+  const parts: Bridge['parts'] = { broker: null, uplink: null, state: null, events: [], commands: null };
+  let status: StatusPublisher | null = null;
+  const cursors = new Map<Sink, OutboxReader>();
+  const owner = {};
+
+  return {
+    name: 'mqtt',
+    parts,
+    async start() {
+      const { config, logger: rootLogger, bus, queue, dataDir } = ctx;
+      const cfg = config.mqtt;
+      if (!cfg.enabled) return;
+      const logger = rootLogger.child({ part: 'mqtt' });
+      const office = config.office.id;
+      const device = config.device.id;
+      const topics = officeTopics(office);
+      const isoNow = () => localTime(Date.now(), config.office.timeZone).iso;
+
+      const sessions = new SessionCounter(dataDir);
+      await sessions.load();
+      const memory = new CommandMemory(join(dataDir, 'mqtt-commands.json'), cfg.commands.remember, logger);
+      await memory.load();
+
+      const sinks: Sink[] = [];
+      const sessionOf = new Map<Sink, number>();
+      let local: (Sink & { open(): void; shut(): void }) | null = null;
+      if (cfg.broker.enabled) {
+        parts.broker = await startBroker(cfg.broker, logger);
+        local = brokerSink(parts.broker);
+        sinks.push(local);
+        sessionOf.set(local, await sessions.next());
+      }
+      if (cfg.uplink?.enabled) {
+        const uplink = new Uplink({
+          cfg: cfg.uplink,
+          clientId: cfg.uplink.clientId ?? `beonho-${office}-${device}`,
+          cmdTopic: topics.cmd,
+          statusTopic: topics.status(device),
+          logger: logger.child({ sink: 'uplink' }),
+          nextSession: () => sessions.next(),
+          willPayload: (session) => willPayload(office, device, session),
+          onCommand: (topic, payload, packet) => void onCommand(uplink, topic, payload, packet),
+        });
+        parts.uplink = uplink;
+        sinks.push(uplink);
+        uplink.onConnect(() => bus.emit('linkChanged', { online: true }));
+        uplink.onDisconnect(() => bus.emit('linkChanged', { online: false }));
+      }
+
+      for (const sink of sinks) {
+        const cursor = outbox.cursor(sink.name);
+        cursors.set(sink, cursor);
+        parts.events.push(
+          new EventsPublisher({
+            sink,
+            cursor,
+            topic: topics.events,
+            window: cfg.events.window,
+            batch: cfg.events.batch,
+            logger: logger.child({ sink: sink.name }),
+          }),
+        );
+      }
+      const state = new StatePublisher({
+        sinks,
+        snapshot: () => queue.snapshot(),
+        topic: topics.state,
+        minIntervalMs: cfg.state.minIntervalMs,
+        logger,
+      });
+      parts.state = state;
+      status = new StatusPublisher({
+        office,
+        device,
+        version: VERSION,
+        startedAt: isoNow(),
+        topic: topics.status(device),
+        isoNow,
+        cursor: (parts.uplink && cursors.get(parts.uplink)) ?? (local && cursors.get(local)) ?? null,
+        session: (sink) => (sink instanceof Uplink ? sink.session : (sessionOf.get(sink) ?? 0)),
+        sinks,
+        logger,
+        intervalSec: cfg.statusIntervalSec,
+      });
+      const statusRef = status;
+      const commands = new CommandHandler({
+        office,
+        maxBytes: cfg.commands.maxBytes,
+        queue,
+        memory,
+        logger: logger.child({ sink: 'commands' }),
+        republish: () => {
+          state.now();
+          statusRef.now();
+        },
+        isoNow,
+      });
+      parts.commands = commands;
+
+      const onCommand = async (sink: Sink, topic: string, payload: Buffer, packet?: IPublishPacket): Promise<void> => {
+        const result = await commands.handle(topic, payload, sink.name);
+        await publishResult(sink, topics.cmdResult, result, packet, office, logger);
+      };
+
+      bus.on('queueEvents', owner, () => {
+        state.request();
+        for (const p of parts.events) p.kick();
+      });
+      bus.on('healthChanged', owner, ({ component, health }) => statusRef.health(component, health));
+
+      if (parts.broker && local) {
+        const sink = local;
+        await parts.broker.onMessage(topics.cmd, (payload) => void onCommand(sink, topics.cmd, payload));
+        local.open();
+      }
+      status.start();
+      parts.uplink?.start();
+    },
+
+    async stop() {
+      ctx.bus.removeListeners(owner);
+      parts.state?.stop();
+      for (const p of parts.events) p.stop();
+      // The death half of the presence pair, retained, before the links close.
+      await status?.offline();
+      await parts.uplink?.stop();
+      await parts.broker?.close();
+      await Promise.all([...cursors.values()].map((c) => c.flush()));
+    },
+  };
+}
+
+/** cmd/result always; the MQTT 5 response topic too when the command named one. */
+async function publishResult(
+  sink: Sink,
+  resultTopic: string,
+  result: CommandResult,
+  packet: IPublishPacket | undefined,
+  office: string,
+  logger: ExtensionContext['logger'],
+): Promise<void> {
+  const body = JSON.stringify(result);
+  const jobs = [sink.publish(resultTopic, body, { qos: 1, retain: false })];
+  const responseTopic = packet?.properties?.responseTopic;
+  if (responseTopic) {
+    // Never let a command make us publish into our own contract topics or a wildcard.
+    const own = parseTopic(responseTopic);
+    if (/[#+]/.test(responseTopic) || responseTopic.startsWith('$') || (own && own.office === office)) {
+      logger.warn(
+        { code: 'bad-response-topic', cmdId: result.id },
+        'response topic refused; result on cmd/result only',
+      );
+    } else {
+      const correlationData = packet?.properties?.correlationData;
+      jobs.push(
+        sink.publish(responseTopic, body, {
+          qos: 1,
+          retain: false,
+          ...(correlationData ? { properties: { correlationData } } : {}),
+        }),
+      );
+    }
+  }
+  await Promise.all(jobs).catch((err: unknown) => {
+    // Central retries with the same id and gets this result from memory.
+    logger.warn({ code: 'result-publish-failed', cmdId: result.id, err: String(err) }, 'command result not delivered');
+  });
+}

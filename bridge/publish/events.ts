@@ -1,0 +1,124 @@
+// Drains the durable outbox to one sink: strictly in seq order, QoS 1, a bounded window of
+// publishes in flight, and an event acknowledged to the outbox only after its PUBACK — and only
+// once everything before it was acknowledged too. After a link cut everything from the last
+// acknowledged seq is sent again (duplicates carry the same seq; consumers dedupe by seq).
+import type { Logger } from 'pino';
+import type { OutboxReader } from '../../device/store/outbox-types.ts';
+import type { Sink } from '../sink.ts';
+
+export interface EventsPublisherOptions {
+  sink: Sink;
+  cursor: OutboxReader;
+  topic: string;
+  window: number;
+  batch: number;
+  logger: Logger;
+}
+
+interface InFlight {
+  seq: number;
+  done: boolean;
+}
+
+export class EventsPublisher {
+  private sentThrough: number;
+  private inflight: InFlight[] = [];
+  private pumping = false;
+  private again = false;
+  /** bumped on every disconnect: acks of an older connection are ignored */
+  private generation = 0;
+  private stopped = false;
+  private waiters: Array<() => void> = [];
+  published = 0;
+
+  constructor(private readonly o: EventsPublisherOptions) {
+    this.sentThrough = o.cursor.acked();
+    o.sink.onConnect(() => {
+      this.reset();
+      this.kick();
+    });
+    o.sink.onDisconnect(() => this.reset());
+  }
+
+  /** New events may be in the outbox: publish what the window allows. */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.again = true;
+      return;
+    }
+    void this.pump();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.generation++;
+  }
+
+  /** Everything on disk has been acknowledged by this sink. */
+  idle(): boolean {
+    return this.inflight.length === 0 && this.o.cursor.acked() >= this.o.cursor.lastSeq();
+  }
+
+  /** Resolves when idle() (for shutdown, tests and the benchmark). */
+  whenIdle(): Promise<void> {
+    if (this.idle()) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private reset(): void {
+    this.generation++;
+    this.inflight = [];
+    this.sentThrough = this.o.cursor.acked();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      do {
+        this.again = false;
+        while (!this.stopped && this.o.sink.connected() && this.inflight.length < this.o.window) {
+          const gen = this.generation;
+          const room = Math.min(this.o.batch, this.o.window - this.inflight.length);
+          const events = await this.o.cursor.read(this.sentThrough, room);
+          if (gen !== this.generation) break; // the link dropped while reading: start over
+          if (events.length === 0) break;
+          for (const e of events) {
+            const slot: InFlight = { seq: e.seq, done: false };
+            this.inflight.push(slot);
+            this.sentThrough = e.seq;
+            this.o.sink.publish(this.o.topic, JSON.stringify(e), { qos: 1, retain: false }).then(
+              () => this.acked(slot, gen),
+              (err: unknown) => {
+                if (gen === this.generation)
+                  this.o.logger.debug({ seq: e.seq, err: String(err) }, 'event publish failed; resent after reconnect');
+              },
+            );
+          }
+        }
+      } while (this.again && !this.stopped);
+    } catch (err) {
+      this.o.logger.error({ code: 'outbox-read-failed', err }, 'reading the outbox failed; retrying on the next event');
+    } finally {
+      this.pumping = false;
+      this.notifyIdle();
+    }
+  }
+
+  private acked(slot: InFlight, gen: number): void {
+    if (gen !== this.generation) return;
+    slot.done = true;
+    this.published++;
+    let through = -1;
+    while (this.inflight[0]?.done) through = this.inflight.shift()!.seq;
+    if (through >= 0) this.o.cursor.ack(through);
+    this.kick();
+  }
+
+  private notifyIdle(): void {
+    if (this.waiters.length === 0 || !this.idle()) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const fn of w) fn();
+  }
+}

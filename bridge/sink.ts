@@ -1,0 +1,46 @@
+// Where the bridge publishes: the embedded broker (in-process) or the uplink to central. The
+// publishers depend on this narrow port only, so tests hand them a fake.
+
+export interface PublishOptions {
+  qos: 0 | 1;
+  retain: boolean;
+  /** MQTT 5 properties (uplink only), e.g. correlationData on a response topic */
+  properties?: { correlationData?: Buffer };
+}
+
+export interface Sink {
+  readonly name: string;
+  connected(): boolean;
+  /** Resolves when the broker acknowledged (PUBACK for QoS 1); rejects if the link drops first. */
+  publish(topic: string, payload: string, opts: PublishOptions): Promise<void>;
+  /** Called on every (re)connect, after the command subscription is in place. */
+  onConnect(fn: () => void): void;
+  onDisconnect(fn: () => void): void;
+}
+
+/** The embedded broker as a sink: always connected while it runs. */
+export function brokerSink(broker: {
+  publish(topic: string, payload: string, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
+}): Sink & { open(): void; shut(): void } {
+  const up: Array<() => void> = [];
+  const down: Array<() => void> = [];
+  let open = false;
+  return {
+    name: 'broker',
+    connected: () => open,
+    publish: (topic, payload, opts) =>
+      open
+        ? broker.publish(topic, payload, { qos: opts.qos, retain: opts.retain })
+        : Promise.reject(new Error('broker closed')),
+    onConnect: (fn) => up.push(fn),
+    onDisconnect: (fn) => down.push(fn),
+    open() {
+      open = true;
+      for (const fn of up) fn();
+    },
+    shut() {
+      open = false;
+      for (const fn of down) fn();
+    },
+  };
+}

@@ -1,0 +1,202 @@
+// The link to a city's central broker (mqtt.js). MQTT 5 first, 3.1.1 when the broker refuses it;
+// TLS and credentials from config; the will marks the device offline; reconnects with exponential
+// backoff and jitter. Each attempt is a fresh client: mqtt.js's own resend of in-flight messages
+// is not durable and not ordered across reconnects, so the outbox publisher resends from disk.
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import type { UplinkConfig } from '../../device/config/mqtt-schema.ts';
+import type { PublishOptions, Sink } from '../sink.ts';
+
+export interface UplinkOptions {
+  cfg: UplinkConfig;
+  clientId: string;
+  cmdTopic: string;
+  statusTopic: string;
+  logger: Logger;
+  /** next durable session number; awaited before each attempt so the will carries it */
+  nextSession: () => Promise<number>;
+  willPayload: (session: number) => string;
+  onCommand: (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+  random?: () => number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Connection refused for the protocol version: 1 under 3.1.1, 0x84 under MQTT 5. */
+const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
+
+export class Uplink implements Sink {
+  readonly name = 'uplink';
+  private client: MqttClient | null = null;
+  private up = false;
+  private stopped = true;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private protocolVersion: 4 | 5;
+  private readonly connectFns: Array<() => void> = [];
+  private readonly disconnectFns: Array<() => void> = [];
+  session = 0;
+
+  constructor(private readonly o: UplinkOptions) {
+    this.protocolVersion = o.cfg.protocolVersion;
+  }
+
+  connected(): boolean {
+    return this.up;
+  }
+
+  onConnect(fn: () => void): void {
+    this.connectFns.push(fn);
+  }
+
+  onDisconnect(fn: () => void): void {
+    this.disconnectFns.push(fn);
+  }
+
+  /** Starts connecting; never waits for central (the office works without it). */
+  start(): void {
+    this.stopped = false;
+    void this.connect();
+  }
+
+  publish(topic: string, payload: string, opts: PublishOptions): Promise<void> {
+    const client = this.client;
+    if (!this.up || !client) return Promise.reject(new Error('uplink offline'));
+    const properties = this.protocolVersion === 5 && opts.properties ? opts.properties : undefined;
+    return new Promise((resolve, reject) => {
+      client.publish(
+        topic,
+        payload,
+        { qos: opts.qos, retain: opts.retain, ...(properties ? { properties } : {}) },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  async stop(beforeClose?: () => Promise<void>): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const client = this.client;
+    if (client && this.up && beforeClose) await beforeClose().catch(() => undefined);
+    this.client = null;
+    this.setDown();
+    if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const { cfg, logger } = this.o;
+    let session: number;
+    try {
+      session = await this.o.nextSession();
+    } catch (err) {
+      logger.error({ code: 'session-write-failed', err }, 'could not persist the session number; retrying');
+      this.schedule();
+      return;
+    }
+    if (this.stopped) return;
+    const mqtt = await import('mqtt');
+    const opts: IClientOptions = {
+      protocolVersion: this.protocolVersion,
+      clientId: this.o.clientId,
+      keepalive: cfg.keepaliveSec,
+      clean: false,
+      reconnectPeriod: 0, // ours, with jitter (schedule())
+      connectTimeout: 15_000,
+      resubscribe: false,
+      queueQoSZero: false,
+      rejectUnauthorized: cfg.rejectUnauthorized,
+      will: { topic: this.o.statusTopic, payload: Buffer.from(this.o.willPayload(session)), qos: 1, retain: true },
+      ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: cfg.sessionExpirySec } } : {}),
+      ...(cfg.username ? { username: cfg.username } : {}),
+      ...this.password(),
+      ...(cfg.ca ? { ca: readFileSync(cfg.ca) } : {}),
+      ...(cfg.cert ? { cert: readFileSync(cfg.cert) } : {}),
+      ...(cfg.key ? { key: readFileSync(cfg.key) } : {}),
+    };
+    const client = mqtt.connect(cfg.url, opts);
+    this.client = client;
+    let refusedProtocol = false;
+    client.on('connect', () => {
+      if (client !== this.client) return;
+      client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
+        if (client !== this.client) return;
+        if (err) {
+          logger.error(
+            { code: 'uplink-subscribe-failed', err: err.message },
+            'could not subscribe to cmd; reconnecting',
+          );
+          client.end(true);
+          return;
+        }
+        this.attempt = 0;
+        this.session = session;
+        this.up = true;
+        logger.info({ url: redact(cfg.url), protocolVersion: this.protocolVersion, session }, 'uplink connected');
+        for (const fn of this.connectFns) fn();
+      });
+    });
+    client.on('message', (topic, payload, packet) => {
+      if (client === this.client) this.o.onCommand(topic, payload, packet);
+    });
+    client.on('error', (err: Error & { code?: number | string }) => {
+      if (typeof err.code === 'number' && UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5)
+        refusedProtocol = true;
+      logger.warn({ code: 'uplink-error', reason: err.message }, 'uplink error');
+    });
+    client.on('close', () => {
+      if (client !== this.client) return;
+      this.client = null;
+      client.removeAllListeners('message');
+      client.end(true);
+      this.setDown();
+      if (refusedProtocol) {
+        logger.info({ code: 'uplink-mqtt5-refused' }, 'central refused MQTT 5; using 3.1.1');
+        this.protocolVersion = 4;
+        this.attempt = 0;
+      }
+      this.schedule();
+    });
+  }
+
+  private password(): { password?: string } {
+    const { cfg } = this.o;
+    const env = this.o.env ?? process.env;
+    if (cfg.passwordEnv) {
+      const value = env[cfg.passwordEnv];
+      if (value !== undefined) return { password: value };
+      this.o.logger.warn({ code: 'uplink-password-env-missing', env: cfg.passwordEnv }, 'password variable not set');
+    }
+    return cfg.password !== undefined ? { password: cfg.password } : {};
+  }
+
+  private setDown(): void {
+    if (!this.up) return;
+    this.up = false;
+    this.o.logger.warn({ code: 'uplink-down' }, 'uplink lost; events stay in the outbox');
+    for (const fn of this.disconnectFns) fn();
+  }
+
+  /** Exponential backoff with "equal jitter": half fixed, half random, so a city's offices do not
+   * all reconnect in the same second after central comes back. */
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    const { reconnectMinMs, reconnectMaxMs } = this.o.cfg;
+    const delay = backoffDelay(this.attempt, reconnectMinMs, reconnectMaxMs, (this.o.random ?? Math.random)());
+    this.attempt++;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.connect();
+    }, delay);
+  }
+}
+
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: number): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 20));
+  return base / 2 + random * (base / 2);
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
