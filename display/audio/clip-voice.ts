@@ -55,20 +55,7 @@ export class ClipVoice implements Voice {
 
   /** The clips that say `word`, fewest first; null when the pack cannot say it. */
   segment(word: string): string[] | null {
-    const chars = [...word.normalize('NFC')];
-    // best[i]: fewest clips covering chars[0..i)
-    const best: Array<string[] | null> = [[]];
-    for (let end = 1; end <= chars.length; end++) {
-      best[end] = null;
-      for (let start = 0; start < end; start++) {
-        const head = best[start];
-        const key = chars.slice(start, end).join('');
-        if (head && this.files.has(key) && (!best[end] || head.length + 1 < best[end]!.length)) {
-          best[end] = [...head, key];
-        }
-      }
-    }
-    return best[chars.length] ?? null;
+    return segmentWord(word, (key) => this.files.has(key));
   }
 
   async synth(parts: SpokenPart[]): Promise<Pcm> {
@@ -134,4 +121,21 @@ export function trimSilence(pcm: Pcm): Pcm {
   if (start >= end) return { rate: pcm.rate, samples: new Int16Array(0) };
   const margin = Math.round((pcm.rate * TRIM_MARGIN_MS) / 1000);
   return { rate: pcm.rate, samples: s.slice(Math.max(0, start - margin), Math.min(s.length, end + margin)) };
+}
+
+/** Cut `word` into the fewest pieces `has` knows (dynamic programming over the syllables); null
+ * when it cannot be cut. NFC first, so composed and decomposed Hangul compare equal. */
+export function segmentWord(word: string, has: (piece: string) => boolean): string[] | null {
+  const chars = [...word.normalize('NFC')];
+  // best[i]: fewest pieces covering chars[0..i)
+  const best: Array<string[] | null> = [[]];
+  for (let end = 1; end <= chars.length; end++) {
+    best[end] = null;
+    for (let start = 0; start < end; start++) {
+      const head = best[start];
+      const piece = chars.slice(start, end).join('');
+      if (head && has(piece) && (!best[end] || head.length + 1 < best[end]!.length)) best[end] = [...head, piece];
+    }
+  }
+  return best[chars.length] ?? null;
 }
