@@ -6,7 +6,12 @@ import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import type { ExtensionContext } from '../device/extension.ts';
 import type { QueueService } from '../device/queue/service.ts';
-import { createSystemdExtension, type NotifySender, systemdNotifySender, watchdogIntervalMs } from '../device/systemd.ts';
+import {
+  createSystemdExtension,
+  type NotifySender,
+  systemdNotifySender,
+  watchdogIntervalMs,
+} from '../device/systemd.ts';
 import { fakeNotifySocket } from './fixtures/deploy-notify-socket.ts';
 
 const config = configSchema.parse({
