@@ -1,0 +1,210 @@
+// Commands from central: a table of bad payloads each answered with its stable code and no state
+// change, idempotency by command id (also across a restart), and fuzzing of the handler.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validatorFor } from '../bridge/contract/schemas.ts';
+import type { CommandResult } from '../bridge/contract/types.ts';
+import { assertContract, connect, Inbox, startOffice, tempDir, testConfig, type Office } from './bridge-helpers.ts';
+
+const T = 'beonho/v1/singok2';
+const CMD = `${T}/cmd`;
+
+function comparable(o: Office): unknown {
+  return { ...o.queue.snapshot(), at: null };
+}
+
+describe('bad commands over the embedded broker', () => {
+  let office: Office;
+  beforeAll(async () => {
+    office = await startOffice(testConfig());
+    await office.queue.execute({ type: 'day.open' });
+    await office.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+  });
+  afterAll(() => office.stop());
+
+  const ok = { id: 'c-1', type: 'ticket.issue', service: 'resident', channel: 'online' };
+  const json = (o: unknown) => Buffer.from(JSON.stringify(o));
+  const table: Array<[string, Buffer, string]> = [
+    ['oversized', json({ ...ok, id: 'big', ref: 'x'.repeat(5000) }), 'too-large'],
+    ['not JSON', Buffer.from('issue a ticket please'), 'malformed'],
+    ['truncated JSON', Buffer.from('{"id":"t","type":"day.open"'), 'malformed'],
+    ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'malformed'],
+    ['empty payload', Buffer.alloc(0), 'malformed'],
+    ['an array', json([ok]), 'not-an-object'],
+    ['a string', json('ticket.issue'), 'not-an-object'],
+    ['null', json(null), 'not-an-object'],
+    ['no id', json({ type: 'day.open' }), 'missing-id'],
+    ['numeric id', json({ id: 42, type: 'day.open' }), 'invalid-id'],
+    ['empty id', json({ id: '', type: 'day.open' }), 'invalid-id'],
+    ['id with a space', json({ id: 'a b', type: 'day.open' }), 'invalid-id'],
+    ['id of 65 chars', json({ id: 'i'.repeat(65), type: 'day.open' }), 'invalid-id'],
+    ['no type', json({ id: 'nt' }), 'missing-field'],
+    ['unknown type', json({ id: 'ut', type: 'ticket.print' }), 'unknown-type'],
+    ['internal action tick', json({ id: 'tk', type: 'tick' }), 'unknown-type'],
+    ['type not a string', json({ id: 'tn', type: 7 }), 'unknown-type'],
+    ['personal data field', json({ ...ok, id: 'pd', name: '홍길동' }), 'unknown-field'],
+    ['phone field', json({ ...ok, id: 'ph', phone: '010-1234-5678' }), 'unknown-field'],
+    ['missing service', json({ id: 'ms', type: 'ticket.issue', channel: 'online' }), 'missing-field'],
+    ['bad channel', json({ ...ok, id: 'bc', channel: 'phone' }), 'invalid-field'],
+    ['priority as string', json({ ...ok, id: 'pr', priority: 'yes' }), 'invalid-field'],
+    ['ref too long', json({ ...ok, id: 'rl', ref: 'r'.repeat(65) }), 'invalid-field'],
+    ['service not a slug', json({ ...ok, id: 'sv', service: 'Resident Office' }), 'invalid-field'],
+    ['wrong office field', json({ ...ok, id: 'wo', office: 'other-office' }), 'wrong-office'],
+    [
+      'transfer to both',
+      json({ id: 'tb', type: 'counter.transfer', counter: '1', toService: 'seal', toCounter: '2' }),
+      'invalid-field',
+    ],
+    ['transfer to neither', json({ id: 'tx', type: 'counter.transfer', counter: '1' }), 'invalid-field'],
+    ['notice too long', json({ id: 'nl', type: 'notice.set', text: '가'.repeat(201) }), 'invalid-field'],
+    ['ticket number not a number', json({ id: 'tn2', type: 'ticket.cancel', number: 'abc' }), 'invalid-field'],
+    ['call without number', json({ id: 'cn', type: 'counter.call', counter: '1' }), 'missing-field'],
+    [
+      'accepting not boolean',
+      json({ id: 'ab', type: 'service.accepting', service: 'seal', accepting: 'no' }),
+      'invalid-field',
+    ],
+    ['extra field on day.open', json({ id: 'do', type: 'day.open', force: true }), 'unknown-field'],
+    ['unknown service', json({ ...ok, id: 'us', service: 'tax' }), 'unknown-service'],
+    ['unknown counter', json({ id: 'uc', type: 'counter.next', counter: '99' }), 'unknown-counter'],
+    ['cancel unknown ticket', json({ id: 'ct', type: 'ticket.cancel', number: '1999' }), 'unknown-ticket'],
+  ];
+
+  it(`answers each of ${table.length} bad payloads with its code and changes nothing`, async () => {
+    expect(table.length).toBeGreaterThanOrEqual(20);
+    const url = `mqtt://127.0.0.1:${office.bridge.parts.broker!.ports.tcp}`;
+    const c = await connect(url, { username: 'central', password: 'central' });
+    const inbox = new Inbox(c);
+    await c.subscribeAsync(`${T}/cmd/result`, { qos: 1 });
+    const before = comparable(office);
+    const seq = office.queue.state().seq;
+    for (const [name, payload, code] of table) {
+      const count = inbox.messages.length;
+      await c.publishAsync(CMD, payload, { qos: 1 });
+      await inbox.until(() => inbox.messages.length > count, 5000, `answer to ${name}`);
+      const r = inbox.messages[count]!.json as CommandResult;
+      assertContract(`${T}/cmd/result`, r);
+      expect(r.ok, name).toBe(false);
+      if (!r.ok) expect(r.error.code, name).toBe(code);
+      expect(office.queue.state().seq, name).toBe(seq);
+    }
+    expect(comparable(office)).toEqual(before);
+    await c.endAsync();
+  });
+
+  it('refuses a command that arrives on another office topic', async () => {
+    const r = await office.bridge.parts.commands!.handle(
+      'beonho/v1/other/cmd',
+      Buffer.from(JSON.stringify({ ...ok, id: 'x1' })),
+      'test',
+    );
+    expect(r).toMatchObject({ ok: false, id: 'x1', error: { code: 'wrong-office' } });
+  });
+});
+
+describe('idempotency by command id', () => {
+  it('returns the first result for a repeat, also concurrently and after a restart', async () => {
+    const dir = tempDir();
+    let office = await startOffice(testConfig(), dir);
+    await office.queue.execute({ type: 'day.open' });
+    const cmd = Buffer.from(
+      JSON.stringify({
+        id: 'online-77',
+        type: 'ticket.issue',
+        service: 'passport',
+        channel: 'online',
+        ref: 'opaque-1',
+      }),
+    );
+    const h = office.bridge.parts.commands!;
+    const [a, b] = await Promise.all([h.handle(CMD, cmd, 'test'), h.handle(CMD, cmd, 'test')]);
+    expect(a.ok).toBe(true);
+    expect(b).toEqual(a);
+    const seq = office.queue.state().seq;
+    const issued = office.queue.snapshot().services.find((s) => s.id === 'passport')!.waiting;
+    expect(issued).toBe(1);
+    expect(await h.handle(CMD, cmd, 'test')).toEqual(a);
+    await office.stop();
+
+    office = await startOffice(testConfig(), dir);
+    expect(await office.bridge.parts.commands!.handle(CMD, cmd, 'test')).toEqual(a);
+    expect(office.queue.state().seq).toBe(seq);
+    // A different id is a new ticket.
+    const other = await office.bridge.parts.commands!.handle(
+      CMD,
+      Buffer.from(cmd.toString().replace('online-77', 'online-78')),
+      'test',
+    );
+    expect(other.ok && other.result.ticket?.number).not.toBe(a.ok && a.result.ticket?.number);
+    await office.stop();
+  });
+});
+
+describe('fuzzing the command handler', () => {
+  let office: Office;
+  beforeAll(async () => {
+    office = await startOffice(testConfig({ broker: { enabled: false } }));
+    await office.queue.execute({ type: 'day.open' });
+  });
+  afterAll(() => office.stop());
+
+  const field = fc.constantFrom(
+    'id',
+    'type',
+    'service',
+    'channel',
+    'priority',
+    'ref',
+    'number',
+    'counter',
+    'toService',
+    'toCounter',
+    'accepting',
+    'text',
+    'office',
+    'v',
+    '__proto__',
+    'constructor',
+  );
+  const value = fc.oneof(
+    fc.constantFrom(
+      'resident',
+      'seal',
+      '1',
+      '2',
+      '1001',
+      'online',
+      'kiosk',
+      'singok2',
+      'ticket.issue',
+      'counter.next',
+      'day.close',
+      'notice.set',
+      '',
+    ),
+    fc.string({ maxLength: 80 }),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer(), { maxLength: 3 }),
+  );
+  const commandLike = fc.dictionary(field, value, { maxKeys: 6 }).map((o) => Buffer.from(JSON.stringify(o)));
+  const payload = fc.oneof(
+    commandLike,
+    fc.uint8Array({ maxLength: 300 }).map((u) => Buffer.from(u)),
+    fc.json().map((j) => Buffer.from(j)),
+  );
+  const isResult = validatorFor('cmd/result');
+
+  it('never throws, always answers per schema, and a refusal changes nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(payload, async (p) => {
+        const seq = office.queue.state().seq;
+        const r = await office.bridge.parts.commands!.handle(CMD, p, 'fuzz');
+        expect(isResult(r), JSON.stringify(isResult.errors)).toBe(true);
+        if (!r.ok) expect(office.queue.state().seq).toBe(seq);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
