@@ -28,7 +28,7 @@ export function encodeTicket(image: Frame, widthDots: number): Uint8Array {
   return encoder
     .initialize()
     .align('center')
-    .image(input, image.width, Math.ceil(image.height / 8) * 8, 'threshold', 128)
+    .image(input, image.width, image.height, 'threshold', 128)
     .cut('partial')
     .encode();
 }

@@ -1,0 +1,161 @@
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Frame } from '../device/ports/outputs.ts';
+import { FramebufferSink, readFbGeometry } from '../display/sinks/framebuffer.ts';
+import { changedRowRuns, convertRows, toRgba } from '../display/sinks/pixels.ts';
+
+const logger = pino({ level: 'silent' });
+
+function solid(width: number, height: number, rgba: [number, number, number, number]): Frame {
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < data.length; i += 4) data.set(rgba, i);
+  return { width, height, data };
+}
+
+describe('pixel conversion', () => {
+  it('RGB565 packs 5-6-5 little-endian', () => {
+    const f = solid(2, 1, [0xff, 0x80, 0x10, 255]);
+    const out = new Uint8Array(4);
+    convertRows(f, 'rgb565', out, 4);
+    const v = 0b11111_100000_00010; // r=31, g=0x80>>2=32, b=0x10>>3=2
+    expect([...out]).toEqual([v & 0xff, v >> 8, v & 0xff, v >> 8]);
+  });
+
+  it('BGRA swaps red and blue, RGBA keeps the order; alpha becomes opaque', () => {
+    const f = solid(1, 1, [1, 2, 3, 0]);
+    const bgra = new Uint8Array(4);
+    convertRows(f, 'bgra', bgra, 4);
+    expect([...bgra]).toEqual([3, 2, 1, 255]);
+    const rgba = new Uint8Array(4);
+    convertRows(f, 'rgba', rgba, 4);
+    expect([...rgba]).toEqual([1, 2, 3, 255]);
+  });
+
+  it('honours a stride wider than the row and leaves the padding alone', () => {
+    const f = solid(3, 2, [10, 20, 30, 255]);
+    const stride = 16; // 12 bytes of pixels + 4 of padding
+    const out = new Uint8Array(stride * 2).fill(0xee);
+    convertRows(f, 'bgra', out, stride);
+    expect([...out.subarray(12, 16)]).toEqual([0xee, 0xee, 0xee, 0xee]);
+    expect([...out.subarray(16, 20)]).toEqual([30, 20, 10, 255]);
+    expect([...toRgba(out, 3, 2, stride, 'bgra').subarray(0, 4)]).toEqual([10, 20, 30, 255]);
+  });
+
+  it('the unaligned path gives the same bytes as the aligned one', () => {
+    const f = solid(5, 1, [200, 100, 50, 255]);
+    const aligned = new Uint8Array(20);
+    convertRows(f, 'bgra', aligned, 20);
+    const backing = new Uint8Array(21);
+    const unaligned = backing.subarray(1);
+    convertRows(f, 'bgra', unaligned, 20);
+    expect([...unaligned]).toEqual([...aligned]);
+  });
+
+  it('refuses a stride smaller than a row', () => {
+    expect(() => convertRows(solid(4, 1, [0, 0, 0, 255]), 'bgra', new Uint8Array(64), 8)).toThrow(RangeError);
+  });
+
+  it('finds runs of changed rows', () => {
+    const a = new Uint8Array(4 * 6);
+    const b = a.slice();
+    b[4 * 1] = 1;
+    b[4 * 2] = 1;
+    b[4 * 5] = 1;
+    expect(changedRowRuns(a, b, 4, 6)).toEqual([
+      [1, 3],
+      [5, 6],
+    ]);
+    expect(changedRowRuns(null, b, 4, 6)).toEqual([[0, 6]]);
+    expect(changedRowRuns(b, b, 4, 6)).toEqual([]);
+  });
+});
+
+describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
+  let dir: string;
+  let sysfs: string;
+  let dev: string;
+
+  function fakeFb(attrs: Record<string, string>, bytes: number): void {
+    mkdirSync(join(sysfs, 'fb0'), { recursive: true });
+    for (const [k, v] of Object.entries(attrs)) writeFileSync(join(sysfs, 'fb0', k), `${v}\n`);
+    writeFileSync(dev, Buffer.alloc(bytes, 0xee));
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'beonho-fb-'));
+    sysfs = join(dir, 'sys', 'class', 'graphics');
+    dev = join(dir, 'fb0');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads geometry: the visible mode wins over a double-buffered virtual size', async () => {
+    fakeFb({ virtual_size: '640,960', bits_per_pixel: '32', stride: '2624', modes: 'U:640x480p-60' }, 2624 * 960);
+    expect(await readFbGeometry(sysfs, dev, 'bgra')).toEqual({ width: 640, height: 480, stride: 2624, bitsPerPixel: 32, format: 'bgra' });
+  });
+
+  it('falls back to width x bytes when sysfs has no stride; 16 bpp is RGB565', async () => {
+    fakeFb({ virtual_size: '320,240', bits_per_pixel: '16' }, 320 * 240 * 2);
+    expect(await readFbGeometry(sysfs, dev, 'bgra')).toMatchObject({ stride: 640, format: 'rgb565' });
+  });
+
+  it('refuses 24 bpp and a missing sysfs entry with stable codes', async () => {
+    fakeFb({ virtual_size: '320,240', bits_per_pixel: '24' }, 10);
+    await expect(readFbGeometry(sysfs, dev, 'bgra')).rejects.toMatchObject({ code: 'DISPLAY_FB_FORMAT' });
+    await expect(readFbGeometry(sysfs, join(dir, 'fb7'), 'bgra')).rejects.toMatchObject({ code: 'DISPLAY_FB_SYSFS' });
+  });
+
+  it('writes a 32-bit frame at the device stride, then only the rows that changed', async () => {
+    const width = 8;
+    const height = 6;
+    const stride = 40; // 32 bytes of pixels, 8 of padding
+    fakeFb({ virtual_size: `${width},${height}`, bits_per_pixel: '32', stride: String(stride) }, stride * height);
+    const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });
+    await sink.open();
+    const f = solid(width, height, [0x11, 0x22, 0x33, 255]);
+    await sink.write(f);
+    let bytes = readFileSync(dev);
+    expect([...bytes.subarray(0, 4)]).toEqual([0x33, 0x22, 0x11, 255]);
+    // Whole lines are written in one go (padding included, invisible past the visible width).
+    expect([...bytes.subarray(40, 44)]).toEqual([0x33, 0x22, 0x11, 255]);
+    expect(toRgba(bytes, width, height, stride, 'bgra')).toEqual(Uint8Array.from(f.data.map((v, i) => (i % 4 === 3 ? 255 : v))));
+    expect(sink.health().rowsWritten).toBe(height);
+
+    // Change row 4 only; scribble on row 1 of the "device" to prove row 1 is not rewritten.
+    const g = { ...f, data: f.data.slice() };
+    g.data.set([0xaa, 0xbb, 0xcc, 255], (4 * width + 2) * 4);
+    const fd = readFileSync(dev);
+    fd[stride * 1] = 0x99;
+    writeFileSync(dev, fd);
+    await sink.write(g);
+    bytes = readFileSync(dev);
+    expect(sink.health().rowsWritten).toBe(height + 1);
+    expect([...bytes.subarray(4 * stride + 8, 4 * stride + 12)]).toEqual([0xcc, 0xbb, 0xaa, 255]);
+    expect(bytes[stride]).toBe(0x99);
+
+    // The same frame again writes nothing.
+    await sink.write(g);
+    expect(sink.health().rowsWritten).toBe(height + 1);
+    await sink.close();
+  });
+
+  it('writes RGB565 for a 16-bit framebuffer', async () => {
+    fakeFb({ virtual_size: '4,2', bits_per_pixel: '16' }, 16);
+    const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });
+    await sink.open();
+    await sink.write(solid(4, 2, [0, 0, 0xff, 255]));
+    const bytes = readFileSync(dev);
+    expect([...bytes.subarray(0, 2)]).toEqual([0x1f, 0x00]);
+    await sink.close();
+  });
+
+  it('rejects a frame of the wrong size', async () => {
+    fakeFb({ virtual_size: '4,2', bits_per_pixel: '32' }, 32);
+    const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });
+    await sink.open();
+    await expect(sink.write(solid(2, 2, [0, 0, 0, 255]))).rejects.toMatchObject({ code: 'DISPLAY_FRAME_SIZE' });
+    await sink.close();
+  });
+});

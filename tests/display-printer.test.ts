@@ -1,0 +1,233 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../device/config/schema.ts';
+import type { Frame } from '../device/ports/outputs.ts';
+import { prepareRenderer } from '../display/board/render.ts';
+import { createPrinter } from '../display/printer/create-printer.ts';
+import { EscposPrinter } from '../display/printer/escpos-printer.ts';
+import { STATUS_QUERY, decodeStatus, encodeTicket } from '../display/printer/escpos.ts';
+import { printerRefusal } from '../display/printer/messages.ts';
+import { SimPrinter } from '../display/printer/sim-printer.ts';
+import { DeviceTransport, type PrinterTransport } from '../display/printer/transport.ts';
+import { renderTicket } from '../display/ticket/render-ticket.ts';
+import { compareGolden } from './golden/compare.ts';
+
+const logger = pino({ level: 'silent' });
+
+/** Decode every GS v 0 raster block of an ESC/POS stream into one 1-bit image (true = black). */
+function decodeRaster(bytes: Uint8Array): { width: number; height: number; dots: boolean[][] } {
+  const rows: boolean[][] = [];
+  let width = 0;
+  for (let i = 0; i < bytes.length; ) {
+    if (bytes[i] === 0x1d && bytes[i + 1] === 0x76 && bytes[i + 2] === 0x30) {
+      const wBytes = bytes[i + 4]! | (bytes[i + 5]! << 8);
+      const h = bytes[i + 6]! | (bytes[i + 7]! << 8);
+      width = wBytes * 8;
+      let p = i + 8;
+      for (let y = 0; y < h; y++) {
+        const row: boolean[] = [];
+        for (let xb = 0; xb < wBytes; xb++, p++) for (let bit = 7; bit >= 0; bit--) row.push(((bytes[p]! >> bit) & 1) === 1);
+        rows.push(row);
+      }
+      i = p;
+    } else i++;
+  }
+  return { width, height: rows.length, dots: rows };
+}
+
+function sampleTicket(widthDots = 576): Frame {
+  return renderTicket({
+    officeName: '역삼1동 행정복지센터',
+    serviceName: '주민등록 등·초본',
+    number: '1047',
+    ahead: 12,
+    estimatedWaitMin: 18,
+    issuedAt: '2026-11-26T10:42:05.123+09:00',
+    qrUrl: 'https://example.invalid/q/yeoksam1/2026-11-26/1047?t=AAAAAAAAAAAAAAAA',
+    widthDots,
+  });
+}
+
+beforeAll(async () => {
+  await prepareRenderer();
+});
+
+describe('ticket bitmap', () => {
+  it('matches the golden', () => {
+    const r = compareGolden('ticket-80mm', sampleTicket());
+    expect(r.ratio, `diff image: ${r.diffPath}`).toBeLessThan(0.001);
+  });
+
+  it('fits 58 mm paper', () => {
+    const f = sampleTicket(384);
+    expect(f.width).toBe(384);
+  });
+});
+
+describe('ESC/POS raster', () => {
+  it('decodes back into the ticket image, then cuts', () => {
+    const frame = sampleTicket();
+    const bytes = encodeTicket(frame, 576);
+    expect([...bytes.subarray(0, 2)]).toEqual([0x1b, 0x40]); // ESC @ initialise
+    const img = decodeRaster(bytes);
+    expect(img.width).toBe(576);
+    expect(img.height).toBe(Math.ceil(frame.height / 8) * 8);
+    let mismatches = 0;
+    let black = 0;
+    for (let y = 0; y < frame.height; y++) {
+      for (let x = 0; x < frame.width; x++) {
+        const i = (y * frame.width + x) * 4;
+        const lum = 0.299 * frame.data[i]! + 0.587 * frame.data[i + 1]! + 0.114 * frame.data[i + 2]!;
+        const want = lum < 128;
+        if (want) black++;
+        if (img.dots[y]![x] !== want) mismatches++;
+      }
+    }
+    expect(black).toBeGreaterThan(20_000); // there is a number and a QR code on it
+    expect(mismatches / (frame.width * frame.height)).toBeLessThan(0.002); // threshold rounding only
+    // padding rows are white
+    for (let y = frame.height; y < img.height; y++) expect(img.dots[y]!.some(Boolean)).toBe(false);
+    // GS V: the cut comes after the image
+    const tail = Buffer.from(bytes.subarray(bytes.length - 16)).toString('hex');
+    expect(tail).toContain('1d56');
+    // Decoded, the bitmap is a ticket a person would recognise: keep it for a look.
+    const png = new PNG({ width: img.width, height: img.height });
+    img.dots.forEach((row, y) =>
+      row.forEach((d, x) => {
+        const o = (y * img.width + x) * 4;
+        png.data[o] = png.data[o + 1] = png.data[o + 2] = d ? 0 : 255;
+        png.data[o + 3] = 255;
+      }),
+    );
+    expect(PNG.sync.write(png).length).toBeGreaterThan(1000);
+  });
+
+  it('refuses an image wider than the paper', () => {
+    expect(() => encodeTicket(sampleTicket(), 384)).toThrow(RangeError);
+  });
+});
+
+describe('status bytes', () => {
+  // Bits 1 and 4 are always set in a status byte: 0x12 is "all fine".
+  it('decodes online, paper near end, paper out, cover open', () => {
+    expect(decodeStatus(0x12, 0x12, 0x12)).toEqual({ online: true, paper: 'ok', coverOpen: false, error: null });
+    expect(decodeStatus(0x12, 0x12, 0x12 | 0x0c)).toMatchObject({ paper: 'near-end', error: null });
+    expect(decodeStatus(0x12 | 0x08, 0x12 | 0x20, 0x12 | 0x60)).toMatchObject({ online: false, paper: 'out', error: 'PRINTER_PAPER_OUT' });
+    expect(decodeStatus(0x12 | 0x08, 0x12 | 0x04, 0x12)).toMatchObject({ coverOpen: true, error: 'PRINTER_COVER_OPEN' });
+    expect(decodeStatus(null, null, null)).toMatchObject({ online: false, error: 'PRINTER_NO_ANSWER' });
+    expect(decodeStatus(0xff, 0x12, 0x12)).toMatchObject({ error: 'PRINTER_NO_ANSWER' }); // not a status byte
+  });
+});
+
+/** A printer on the other end of the wire: answers DLE EOT queries, records what it was sent. */
+class FakeWire implements PrinterTransport {
+  isOpen = false;
+  sent: Uint8Array[] = [];
+  paper = 0x12;
+  silent = false;
+  failWrites = false;
+  async open() {
+    this.isOpen = true;
+  }
+  async write(bytes: Uint8Array) {
+    if (this.failWrites) throw new Error('EIO');
+    this.sent.push(bytes);
+  }
+  async query(cmd: readonly number[]) {
+    if (this.silent) return null;
+    if (cmd[2] === STATUS_QUERY.paper[2]) return this.paper;
+    if (cmd[2] === STATUS_QUERY.offline[2]) return this.paper === 0x72 ? 0x32 : 0x12;
+    return this.paper === 0x72 ? 0x1a : 0x12;
+  }
+  async close() {
+    this.isOpen = false;
+  }
+}
+
+describe('ESC/POS printer', () => {
+  const opts = { device: '/dev/usb/lp0', widthDots: 576, statusTimeoutMs: 50 };
+
+  it('is ready with paper, refuses with the Korean message without', async () => {
+    const wire = new FakeWire();
+    const p = new EscposPrinter(wire, opts, logger);
+    await p.open();
+    expect(await p.status()).toEqual({ online: true, paper: 'ok', ready: true, error: null });
+    wire.paper = 0x72; // paper end bits 5 and 6
+    const s = await p.status();
+    expect(s).toMatchObject({ ready: false, paper: 'out', error: 'PRINTER_PAPER_OUT' });
+    expect(printerRefusal(s)).toEqual({ code: 'PRINTER_PAPER_OUT', message: '용지 없음 — 직원에게 문의하세요' });
+    wire.silent = true;
+    expect(await p.status()).toMatchObject({ ready: false, online: false });
+  });
+
+  it('prints raster bytes and reports a failed write with a stable code', async () => {
+    const wire = new FakeWire();
+    const p = new EscposPrinter(wire, opts, logger);
+    await p.print({ image: sampleTicket(), day: '2026-11-26', number: '1047' });
+    expect(decodeRaster(wire.sent[0]!).width).toBe(576);
+    expect(p.health().printed).toBe(1);
+    wire.failWrites = true;
+    await expect(p.print({ image: sampleTicket(), day: '2026-11-26', number: '1048' })).rejects.toMatchObject({ code: 'PRINTER_WRITE_FAILED' });
+    expect(p.health()).toMatchObject({ failed: 1, lastError: 'PRINTER_WRITE_FAILED' });
+  });
+
+  it('reports a printer that cannot be opened as offline, not as an exception', async () => {
+    const p = new EscposPrinter(new DeviceTransport('/nonexistent/lp9'), opts, logger);
+    expect(await p.status()).toMatchObject({ online: false, ready: false, error: 'PRINTER_OFFLINE' });
+    await expect(p.open()).rejects.toMatchObject({ code: 'PRINTER_OPEN_FAILED' });
+  });
+});
+
+describe('device transport on a file posing as /dev/usb/lp0', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'beonho-lp-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes bytes through, and a query with no answer times out with null', async () => {
+    const dev = join(dir, 'lp0');
+    writeFileSync(dev, '');
+    const t = new DeviceTransport(dev);
+    await t.open();
+    await t.write(Uint8Array.from([1, 2, 3]));
+    expect(await t.query(STATUS_QUERY.printer, 30)).toBeNull();
+    await t.close();
+    expect([...readFileSync(dev)]).toEqual([1, 2, 3, 0x10, 0x04, 0x01]);
+  });
+});
+
+describe('sim printer and createPrinter', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'beonho-sim-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const base = {
+    office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
+    services: [{ id: 'resident', name: '주민등록', numbers: { from: 1001, to: 1999 } }],
+    counters: [{ id: '1', name: '1번 창구', services: ['resident'] }],
+  };
+
+  it('writes <dataDir>/sim/tickets/<day>-<number>.png and can run out of paper', async () => {
+    const p = createPrinter(configSchema.parse(base), dir, logger);
+    expect(p.kind).toBe('sim');
+    await p.print({ image: sampleTicket(), day: '2026-11-26', number: '1047' });
+    const file = join(dir, 'sim', 'tickets', '2026-11-26-1047.png');
+    expect(existsSync(file)).toBe(true);
+    expect(PNG.sync.read(readFileSync(file)).width).toBe(576);
+    (p as SimPrinter).setPaper('out');
+    expect(await p.status()).toMatchObject({ ready: false, error: 'PRINTER_PAPER_OUT' });
+  });
+
+  it('an escpos printer without a ticket secret fails at build time with a code', () => {
+    const cfg = configSchema.parse({ ...base, outputs: { printer: { driver: 'escpos' } } });
+    const env = process.env.BEONHO_TICKET_SECRET;
+    delete process.env.BEONHO_TICKET_SECRET;
+    try {
+      expect(() => createPrinter(cfg, dir, logger)).toThrow(expect.objectContaining({ code: 'PRINTER_TICKET_SECRET_MISSING' }));
+    } finally {
+      if (env !== undefined) process.env.BEONHO_TICKET_SECRET = env;
+    }
+    const ok = configSchema.parse({ ...base, outputs: { printer: { driver: 'escpos', ticketSecret: 'a-long-enough-secret' } } });
+    expect(createPrinter(ok, dir, logger).kind).toBe('escpos');
+  });
+});
