@@ -1,0 +1,188 @@
+// The publishers against fakes: the outbox drain (order, window, ack only after PUBACK, resend
+// after a link cut) and the state coalescing under a burst (fake timers).
+import pino from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { OutboxReader } from '../device/store/outbox-types.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
+import { EventsPublisher } from '../bridge/publish/events.ts';
+import { StatePublisher } from '../bridge/publish/state.ts';
+import { backoffDelay } from '../bridge/uplink/uplink.ts';
+import type { PublishOptions, Sink } from '../bridge/sink.ts';
+
+const logger = pino({ level: 'silent' });
+
+function event(seq: number): QueueEvent {
+  return {
+    v: 1,
+    office: 'o',
+    seq,
+    id: `e${seq}`,
+    at: '2026-11-26T10:00:00.000+09:00',
+    type: 'notice.changed',
+    notice: String(seq),
+  };
+}
+
+class FakeOutbox implements OutboxReader {
+  ackedSeq = 0;
+  acks: number[] = [];
+  constructor(public events: QueueEvent[]) {}
+  async read(afterSeq: number, limit: number) {
+    return this.events.filter((e) => e.seq > afterSeq).slice(0, limit);
+  }
+  acked() {
+    return this.ackedSeq;
+  }
+  ack(seq: number) {
+    this.acks.push(seq);
+    this.ackedSeq = Math.max(this.ackedSeq, seq);
+  }
+  async flush() {}
+  lastSeq() {
+    return this.events.at(-1)?.seq ?? 0;
+  }
+  dropped() {
+    return { count: 0, throughSeq: 0 };
+  }
+}
+
+/** A sink whose PUBACKs the test releases by hand. */
+class ManualSink implements Sink {
+  readonly name = 'fake';
+  up = true;
+  sent: Array<{ topic: string; payload: string; opts: PublishOptions; ack: () => void; fail: (e: Error) => void }> = [];
+  private connects: Array<() => void> = [];
+  private disconnects: Array<() => void> = [];
+  connected() {
+    return this.up;
+  }
+  publish(topic: string, payload: string, opts: PublishOptions) {
+    return new Promise<void>((ack, fail) => this.sent.push({ topic, payload, opts, ack, fail }));
+  }
+  onConnect(fn: () => void) {
+    this.connects.push(fn);
+  }
+  onDisconnect(fn: () => void) {
+    this.disconnects.push(fn);
+  }
+  cut() {
+    this.up = false;
+    for (const s of this.sent) s.fail(new Error('connection closed'));
+    this.sent = [];
+    for (const fn of this.disconnects) fn();
+  }
+  restore() {
+    this.up = true;
+    for (const fn of this.connects) fn();
+  }
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+const seqs = (sink: ManualSink) => sink.sent.map((s) => (JSON.parse(s.payload) as QueueEvent).seq);
+
+describe('events publisher', () => {
+  it('publishes in seq order within its window and acks only what was PUBACKed, in order', async () => {
+    const outbox = new FakeOutbox(Array.from({ length: 10 }, (_, i) => event(i + 1)));
+    const sink = new ManualSink();
+    const p = new EventsPublisher({ sink, cursor: outbox, topic: 'beonho/v1/o/events', window: 4, batch: 100, logger });
+    p.kick();
+    await tick();
+    expect(seqs(sink)).toEqual([1, 2, 3, 4]);
+    expect(sink.sent.every((s) => s.opts.qos === 1 && !s.opts.retain)).toBe(true);
+    // PUBACK of 2 before 1: nothing may be acked until 1 is.
+    sink.sent[1]!.ack();
+    await tick();
+    expect(outbox.acks).toEqual([]);
+    sink.sent[0]!.ack();
+    await tick();
+    expect(Math.max(...outbox.acks)).toBe(2);
+    await tick();
+    expect(seqs(sink)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const s of sink.sent.slice(2)) s.ack();
+    for (let i = 0; i < 10; i++) {
+      await tick();
+      for (const s of sink.sent) s.ack();
+    }
+    expect(outbox.ackedSeq).toBe(10);
+    expect(p.idle()).toBe(true);
+    expect([...new Set(seqs(sink))]).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  });
+
+  it('after a link cut resends from the last acknowledged seq, before anything newer', async () => {
+    const outbox = new FakeOutbox(Array.from({ length: 6 }, (_, i) => event(i + 1)));
+    const sink = new ManualSink();
+    const p = new EventsPublisher({ sink, cursor: outbox, topic: 't', window: 10, batch: 100, logger });
+    p.kick();
+    await tick();
+    sink.sent[0]!.ack();
+    sink.sent[1]!.ack();
+    await tick();
+    expect(outbox.ackedSeq).toBe(2);
+    sink.cut();
+    outbox.events.push(event(7), event(8));
+    p.kick(); // new events while offline: nothing goes out
+    await tick();
+    expect(sink.sent).toEqual([]);
+    sink.restore();
+    await tick();
+    expect(seqs(sink)).toEqual([3, 4, 5, 6, 7, 8]);
+    // acks of the old connection are ignored: no ack went past 2 while the link was down
+    expect(Math.max(...outbox.acks)).toBe(2);
+  });
+});
+
+describe('state coalescing', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('publishes a burst of 100 changes in one second a few times, ending on the latest', () => {
+    vi.useFakeTimers();
+    let version = 0;
+    const published: number[] = [];
+    const sink: Sink = {
+      name: 's',
+      connected: () => true,
+      publish: async (_t, payload, opts) => {
+        expect(opts).toMatchObject({ qos: 1, retain: true });
+        published.push((JSON.parse(payload) as Snapshot).seq);
+      },
+      onConnect: () => {},
+      onDisconnect: () => {},
+    };
+    const state = new StatePublisher({
+      sinks: [sink],
+      snapshot: () => ({ seq: version }) as Snapshot,
+      topic: 't',
+      minIntervalMs: 250,
+      logger,
+      timers: {
+        now: () => Date.now(),
+        setTimeout: (fn, ms) => setTimeout(fn, ms),
+        clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+      },
+    });
+    for (let i = 0; i < 100; i++) {
+      version++;
+      state.request();
+      vi.advanceTimersByTime(10);
+    }
+    vi.advanceTimersByTime(1000);
+    expect(published.length).toBeLessThanOrEqual(6);
+    expect(published.length).toBeGreaterThanOrEqual(2);
+    expect(published.at(-1)).toBe(100);
+    // strictly increasing: never an older snapshot after a newer one
+    expect([...published].sort((a, b) => a - b)).toEqual(published);
+  });
+});
+
+describe('reconnect backoff', () => {
+  it('grows exponentially to the cap, with jitter in the upper half', () => {
+    expect(backoffDelay(0, 1000, 60000, 0)).toBe(500);
+    expect(backoffDelay(0, 1000, 60000, 1)).toBe(1000);
+    expect(backoffDelay(3, 1000, 60000, 0.5)).toBe(6000);
+    expect(backoffDelay(30, 1000, 60000, 1)).toBe(60000);
+    expect(backoffDelay(30, 1000, 60000, 0)).toBe(30000);
+  });
+});
