@@ -16,8 +16,9 @@ export class TicketSecretError extends Error {
 }
 
 export function ticketToken(secret: string, office: string, day: string, number: string): string {
-  // A separator that cannot occur in the fields keeps ("a|b", "c") and ("a", "b|c") apart.
-  return createHmac('sha256', secret).update(`${office}\n${day}\n${number}`).digest('base64url').slice(0, TOKEN_LENGTH);
+  // JSON keeps the field boundaries: ("a|b", "c") and ("a", "b|c") sign differently. Central must
+  // build the same message: JSON.stringify([office, day, number]).
+  return createHmac('sha256', secret).update(JSON.stringify([office, day, number])).digest('base64url').slice(0, TOKEN_LENGTH);
 }
 
 export function verifyTicketToken(secret: string, office: string, day: string, number: string, token: string): boolean {
