@@ -1,0 +1,178 @@
+// Device health (collectHealth), the status file, and what `npm run status` prints.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { gatherStatus, renderStatus } from '../deploy/status-report.ts';
+import {
+  collectHealth,
+  type DeviceHealth,
+  type HealthDeps,
+  readStatusFile,
+  STATUS_FILE,
+  writeStatusFile,
+} from '../device/health.ts';
+import { healthy } from '../device/ports/health.ts';
+
+const NOW = Date.parse('2026-11-26T01:15:00.000Z');
+let dir: string;
+let sys: string;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'beonho-health-'));
+  sys = join(dir, 'sys');
+  await mkdir(join(sys, 'class/thermal/thermal_zone0'), { recursive: true });
+  await writeFile(join(sys, 'class/thermal/thermal_zone0/temp'), '48213\n');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const deps = (over: Partial<HealthDeps> = {}): Partial<HealthDeps> => ({
+  now: () => NOW,
+  sysRoot: sys,
+  statfs: async () => ({ bavail: 1_000_000, blocks: 4_000_000, bsize: 4096 }),
+  memoryUsage: () => ({ rss: 90_000_000, heapUsed: 40_000_000 }),
+  freemem: () => 3_000_000_000,
+  totalmem: () => 4_000_000_000,
+  systemUptimeSec: () => 86_400.7,
+  ...over,
+});
+
+const input = {
+  dataDir: '/var/lib/beonho',
+  office: 'singok2',
+  device: 'main',
+  startedAt: NOW - 3_725_000,
+  bytesWritten: 1_234_567,
+  ticketsIssued: 812,
+  components: new Map([
+    ['keypad-1', healthy({ pressesRejected: 3 })],
+    ['printer', { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: '2026-11-26T10:01:00.000+09:00' }],
+  ]),
+};
+
+describe('collectHealth', () => {
+  it('gathers version, uptime, disk, memory, temperature, writes per ticket and component errors', async () => {
+    const h = await collectHealth(input, deps());
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
+    expect(h).toEqual({
+      v: 1,
+      office: 'singok2',
+      device: 'main',
+      at: '2026-11-26T01:15:00.000Z',
+      version: pkg.version,
+      node: process.versions.node,
+      uptimeSec: 3725,
+      systemUptimeSec: 86401,
+      disk: { path: '/var/lib/beonho', freeBytes: 4_096_000_000, totalBytes: 16_384_000_000, freePct: 25 },
+      memory: {
+        rssBytes: 90_000_000,
+        heapUsedBytes: 40_000_000,
+        systemFreeBytes: 3_000_000_000,
+        systemTotalBytes: 4_000_000_000,
+      },
+      cpuTempC: 48.2,
+      writes: { bytesWritten: 1_234_567, ticketsIssued: 812, bytesPerTicket: 1520 },
+      components: {
+        'keypad-1': { connected: true, lastError: null, lastErrorAt: null },
+        printer: { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: '2026-11-26T10:01:00.000+09:00' },
+      },
+    });
+  });
+
+  it('reports no temperature where the board has none, no disk when statfs fails, no ratio before a ticket', async () => {
+    const h = await collectHealth(
+      { ...input, ticketsIssued: 0, components: {} },
+      deps({ sysRoot: join(dir, 'nowhere'), statfs: () => Promise.reject(new Error('ENOENT')) }),
+    );
+    expect(h.cpuTempC).toBeNull();
+    expect(h.disk).toBeNull();
+    expect(h.writes.bytesPerTicket).toBeNull();
+    expect(h.components).toEqual({});
+  });
+
+  it('measures the real data dir with the default statfs', async () => {
+    const h = await collectHealth({ ...input, dataDir: dir }, { now: () => NOW, sysRoot: sys });
+    expect(h.disk?.totalBytes).toBeGreaterThan(0);
+    expect(h.disk?.freeBytes).toBeLessThanOrEqual(h.disk?.totalBytes ?? 0);
+  });
+});
+
+describe('the status file', () => {
+  it('is written atomically and read back; no temp file stays behind', async () => {
+    const h = await collectHealth(input, deps());
+    await writeStatusFile(join(dir, 'run'), h);
+    await writeStatusFile(join(dir, 'run'), { ...h, uptimeSec: 3755 });
+    expect(await readdir(join(dir, 'run'))).toEqual([STATUS_FILE]);
+    const r = await readStatusFile(join(dir, 'run'));
+    expect(r.ok && r.health.uptimeSec).toBe(3755);
+  });
+
+  it('says missing or corrupt instead of throwing', async () => {
+    expect(await readStatusFile(join(dir, 'none'))).toMatchObject({ ok: false, reason: 'missing' });
+    await writeFile(join(dir, STATUS_FILE), '{"v":1,"at"');
+    expect(await readStatusFile(dir)).toMatchObject({ ok: false, reason: 'corrupt' });
+    await writeFile(join(dir, STATUS_FILE), '{"v":2,"at":"x"}');
+    expect(await readStatusFile(dir)).toMatchObject({ ok: false, reason: 'corrupt' });
+  });
+});
+
+describe('npm run status', () => {
+  async function written(at: number, where = join(dir, 'run')): Promise<DeviceHealth> {
+    const h = await collectHealth(input, deps({ now: () => at }));
+    await writeStatusFile(where, h);
+    return h;
+  }
+
+  it('prints the daemon status with live disk and temperature, fresh within 90 s', async () => {
+    await written(NOW - 12_000);
+    const r = await gatherStatus({ dirs: [join(dir, 'run'), join(dir, 'data')], dataDir: '/var/lib/beonho' }, deps());
+    expect(r.stale).toBe(false);
+    expect(r.ageSec).toBe(12);
+    const text = renderStatus(r);
+    expect(text).toMatch(/^status file +.*run\/status\.json, written 12 s ago$/m);
+    expect(text).toMatch(/^office \/ device +singok2 \/ main$/m);
+    expect(text).toMatch(/^daemon uptime +1 h 1 min$/m);
+    expect(text).toMatch(/^disk \(data dir\) +3\.8 GiB free of 15\.3 GiB \(25 %\) on \/var\/lib\/beonho$/m);
+    expect(text).toMatch(/^CPU temperature +48\.2 °C$/m);
+    expect(text).toMatch(/^writes \/ ticket +1\.5 KiB \(812 tickets, 1\.2 MiB since start\)$/m);
+    expect(text).toMatch(/^ {2}printer +DISCONNECTED, last error PRINTER_OFFLINE at 2026-11-26T10:01:00\.000\+09:00$/m);
+    expect(text).toMatch(/^ {2}keypad-1 +connected$/m);
+  });
+
+  it('flags a stale status and a missing one', async () => {
+    await written(NOW - 5 * 60_000);
+    const stale = await gatherStatus({ dirs: [join(dir, 'run')], dataDir: dir }, deps());
+    expect(stale.stale).toBe(true);
+    expect(renderStatus(stale)).toMatch(/written 5 min ago {2}<< STALE: is the daemon running\?/);
+    const none = await gatherStatus({ dirs: [join(dir, 'empty')], dataDir: dir }, deps());
+    expect(none.stale).toBe(true);
+    expect(renderStatus(none)).toMatch(/empty\/status\.json: none yet/);
+    expect(renderStatus(none)).toMatch(/^CPU temperature +48\.2 °C$/m);
+  });
+
+  it('takes the newest of the runtime dir and the data dir', async () => {
+    await written(NOW - 60_000, join(dir, 'data'));
+    await utimes(join(dir, 'data', STATUS_FILE), (NOW - 60_000) / 1000, (NOW - 60_000) / 1000);
+    await written(NOW - 5_000, join(dir, 'run'));
+    await utimes(join(dir, 'run', STATUS_FILE), (NOW - 5_000) / 1000, (NOW - 5_000) / 1000);
+    const r = await gatherStatus({ dirs: [join(dir, 'data'), join(dir, 'run')], dataDir: dir }, deps());
+    expect(r.file.path).toBe(join(dir, 'run', STATUS_FILE));
+  });
+
+  it('--json prints the same for a script, and exits 0 while the status is fresh', async () => {
+    await writeStatusFile(join(dir, 'run'), await collectHealth(input, deps({ now: Date.now })));
+    const r = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'deploy/status.ts', '--json', '--run-dir', join(dir, 'run'), '--data-dir', dir],
+      { cwd: join(import.meta.dirname, '..') },
+    );
+    const report = JSON.parse(r.stdout) as { stale: boolean; file: { ok: boolean; health: DeviceHealth } };
+    expect(report.stale).toBe(false);
+    expect(report.file.health.components.printer?.lastError).toBe('PRINTER_OFFLINE');
+  });
+});
