@@ -179,6 +179,7 @@ describe('createAnnouncerExtension', () => {
     expect(info.durationMs).toBeLessThan(CHIME_MS + 8000);
     expect(c!.equals(a!)).toBe(true); // the recall says the same
     expect(b!.equals(a!)).toBe(false);
+    expect(ext.health()).toMatchObject({ connected: true, lastError: null, announced: 3, failedCalls: 0 });
     await ext.stop();
     // after stop, calls are not heard
     bus.emit('queueEvents', { events: [event('ticket.called', '1040', '3')] });
@@ -193,6 +194,12 @@ describe('createAnnouncerExtension', () => {
     bus.emit('queueEvents', { events: [event('ticket.called', '1001', '3')] });
     await ext.idle();
     await expect.poll(() => ext.health().lastError).toBe('AUDIO_APLAY_MISSING');
+    expect(ext.health()).toMatchObject({
+      connected: false,
+      lastCallError: 'AUDIO_APLAY_MISSING',
+      failedCalls: 1,
+      announced: 0,
+    });
     expect(health.some((h) => h.component === 'audio' && h.health.lastError === 'AUDIO_APLAY_MISSING')).toBe(true);
     await ext.stop();
   });

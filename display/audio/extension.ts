@@ -37,11 +37,21 @@ export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerD
   let out: AudioOut | null = null;
   let announcer: Announcer | null = null;
   let lastReported = '';
+  // Failures before the output is reached (synthesis, a broken clip) are not in the output's own
+  // health; they are kept here so status shows them too.
+  let lastCallError: string | null = null;
+  let announced = 0;
+  let failedCalls = 0;
+
+  const currentHealth = (): ComponentHealth => {
+    if (!out) return { connected: false, lastError: null, lastErrorAt: null, disabled: true };
+    return { ...out.health(), lastCallError, announced, failedCalls };
+  };
 
   const report = (): void => {
     if (!out) return;
-    const health = out.health();
-    const key = `${health.connected}|${health.lastError}`;
+    const health = currentHealth();
+    const key = `${health.connected}|${health.lastError}|${lastCallError}`;
     if (key === lastReported) return;
     lastReported = key;
     ctx.bus.emit('healthChanged', { component: AUDIO_COMPONENT, health });
@@ -79,7 +89,9 @@ export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerD
         volume: cfg.volume,
         repeat: cfg.repeat,
         onResult: (r: AnnouncementResult) => {
-          if (!r.ok && r.code === 'AUDIO_QUEUE_FULL') return;
+          if (r.ok) announced++;
+          else failedCalls++;
+          if (!r.ok) lastCallError = r.code ?? null;
           report();
         },
       });
@@ -108,8 +120,7 @@ export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerD
     },
 
     health(): ComponentHealth {
-      if (!out) return { connected: false, lastError: null, lastErrorAt: null, disabled: true };
-      return out.health();
+      return currentHealth();
     },
 
     idle(): Promise<void> {
