@@ -133,12 +133,12 @@ const MockFirmata = (require('mock-firmata') as { Firmata: new (opts?: object) =
  */
 export class TestFirmata extends (MockFirmata as unknown as new (opts?: object) => NodeJS.EventEmitter & Record<string, unknown>) {
   modes = new Map<number, number>();
+  writes: Array<[number, number]> = [];
   constructor(ready = true) {
     super();
     if (ready) {
       process.nextTick(() => {
         this.emit('connect');
-        this.isReady = true;
         this.emit('ready');
       });
     }
@@ -149,7 +149,9 @@ export class TestFirmata extends (MockFirmata as unknown as new (opts?: object) 
   digitalRead(pin: number, cb: (v: number) => void): void {
     this.on(`digital-read-${pin}`, cb);
   }
-  digitalWrite(): void {}
+  digitalWrite(pin: number, value: number): void {
+    this.writes.push([pin, value]);
+  }
   setPin(pin: number, v: 0 | 1): void {
     this.emit(`digital-read-${pin}`, v);
   }

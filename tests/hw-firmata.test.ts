@@ -8,7 +8,7 @@ import { FirmataButtonSource } from '../device/hw/firmata-buttons.ts';
 import { loadJohnnyFive } from '../device/hw/native.ts';
 import { captureLogger, TestFirmata } from './hw-fakes.ts';
 
-const PULLUP = 11; // Firmata's INPUT_PULLUP mode
+const INPUT = 0;
 
 function firmataConfig(extra: Record<string, unknown> = {}): FirmataButtonsConfig {
   const hw = hardwareSchema.parse({
@@ -34,7 +34,7 @@ beforeEach(() => {
 afterEach(() => vi.useRealTimers());
 
 /** Builds the source; `boards` receives each mock board the driver opens (one per connect). */
-function source(extra: Record<string, unknown> = {}, io?: (n: number) => TestFirmata) {
+function source(extra: Record<string, unknown> = {}, io?: () => TestFirmata) {
   const boards: TestFirmata[] = [];
   const presses: string[] = [];
   const { logger, lines } = captureLogger();
@@ -43,7 +43,7 @@ function source(extra: Record<string, unknown> = {}, io?: (n: number) => TestFir
     logger,
     load: loadJohnnyFive,
     io: () => {
-      const b = io ? io(boards.length) : new TestFirmata();
+      const b = io ? io() : new TestFirmata();
       boards.push(b);
       return b;
     },
@@ -64,12 +64,14 @@ async function press(board: TestFirmata, pin: number): Promise<void> {
 }
 
 describe('Firmata buttons', () => {
-  it('sets the pins to INPUT_PULLUP and counts a bouncing press once', async () => {
+  it('switches on the pull-ups and counts a bouncing press once', async () => {
     const s = source();
     await s.start();
     const board = s.boards[0]!;
-    expect(board.modes.get(2)).toBe(PULLUP);
-    expect(board.modes.get(3)).toBe(PULLUP);
+    // johnny-five enables the AVR's pull-up the classic way: INPUT, then write HIGH
+    expect(board.modes.get(2)).toBe(INPUT);
+    expect(board.modes.get(3)).toBe(INPUT);
+    expect(board.writes).toEqual(expect.arrayContaining([[2, 1], [3, 1]]));
     await press(board, 2);
     await press(board, 3);
     expect(s.presses).toEqual(['resident', 'priority']);
@@ -93,26 +95,29 @@ describe('Firmata buttons', () => {
 
   it('reconnects with a doubling backoff after the board is lost, and reports it', async () => {
     // connect #1 works; #2 cannot open the port; #3 works again
-    const s = source({ reconnectMinMs: 1000 }, (n) => {
-      if (n === 1) throw new Error('Error: cannot open /dev/ttyACM0');
+    let calls = 0;
+    const s = source({ reconnectMinMs: 1000 }, () => {
+      calls += 1;
+      if (calls === 2) throw new Error('Error: cannot open /dev/ttyACM0');
       return new TestFirmata();
     });
     await s.start();
     const first = s.boards[0]!;
     first.emit('close');
     expect(s.src.health()).toMatchObject({ connected: false, lastError: 'firmata-board-lost' });
-    // a lost board's pins no longer reach the queue
-    await press(first, 2);
-    expect(s.presses).toEqual([]);
-
-    await vi.advanceTimersByTimeAsync(1000); // attempt 2 fails
-    expect(s.boards).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(calls).toBe(1);
+    await vi.advanceTimersByTimeAsync(1); // attempt 2, after 1000 ms, fails
+    expect(calls).toBe(2);
     expect(s.src.health()).toMatchObject({ connected: false, lastError: 'firmata-port-missing' });
     await vi.advanceTimersByTimeAsync(1999);
-    expect(s.boards).toHaveLength(1);
-    await vi.advanceTimersByTimeAsync(1); // attempt 3 after 2000 ms works
-    expect(s.boards).toHaveLength(2);
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(1); // attempt 3, after 2000 ms more, works
+    expect(calls).toBe(3);
     expect(s.src.health()).toMatchObject({ connected: true, reconnects: 1 });
+    // the lost board's pins no longer reach the queue; the new board's do
+    await press(first, 2);
+    expect(s.presses).toEqual([]);
     await press(s.boards[1]!, 3);
     expect(s.presses).toEqual(['priority']);
     await s.src.stop();
@@ -136,6 +141,8 @@ describe('Firmata buttons', () => {
     s.boards[0]!.setPin(2, 0);
     await vi.advanceTimersByTimeAsync(100);
     await s.src.stop();
+    // johnny-five's own 7 ms debounce of the "up" we fed it may still run once; no interval stays
+    await vi.advanceTimersByTimeAsync(10);
     expect(vi.getTimerCount()).toBe(0);
     expect(s.src.health().connected).toBe(false);
   });
