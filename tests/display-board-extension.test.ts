@@ -1,0 +1,198 @@
+import pino from 'pino';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Bus } from '../device/bus.ts';
+import { configSchema } from '../device/config/schema.ts';
+import type { ExtensionContext } from '../device/extension.ts';
+import { healthy } from '../device/ports/health.ts';
+import type { DisplaySink, Frame } from '../device/ports/outputs.ts';
+import type { QueueService } from '../device/queue/service.ts';
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import { BoardExtension } from '../display/board-extension.ts';
+import { prepareRenderer } from '../display/board/render.ts';
+import { FIXED_NOW, morningSnapshot } from './golden/board-fixtures.ts';
+
+class MemorySink implements DisplaySink {
+  readonly kind = 'memory';
+  frames: Frame[] = [];
+  failOpen = 0;
+  async open() {
+    if (this.failOpen > 0) {
+      this.failOpen--;
+      throw Object.assign(new Error('no display'), { code: 'DISPLAY_FB_OPEN' });
+    }
+  }
+  async write(f: Frame) {
+    this.frames.push({ ...f, data: f.data.slice() });
+  }
+  async close() {}
+  health() {
+    return healthy({ frames: this.frames.length });
+  }
+}
+
+const config = configSchema.parse({
+  office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
+  services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
+  counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
+  outputs: { board: { highlightSeconds: 8, alertSeconds: 20 } },
+});
+
+function called(ticket: string, counter: string, at: string): QueueEvent {
+  return {
+    v: 1,
+    office: 'yeoksam1',
+    seq: 900,
+    id: `e-${ticket}`,
+    at,
+    type: 'ticket.called',
+    ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
+    counter,
+  };
+}
+
+describe('board extension', () => {
+  let snap: Snapshot;
+  let bus: Bus;
+  let board: MemorySink;
+  let counter: MemorySink;
+  let ext: BoardExtension;
+  let snapshotCalls = 0;
+
+  beforeAll(async () => {
+    await prepareRenderer();
+  });
+
+  beforeEach(async () => {
+    vi.useFakeTimers({ now: FIXED_NOW });
+    snap = morningSnapshot();
+    bus = new Bus();
+    board = new MemorySink();
+    counter = new MemorySink();
+    snapshotCalls = 0;
+    const queue = {
+      snapshot: () => {
+        snapshotCalls++;
+        return structuredClone(snap);
+      },
+    } as unknown as QueueService;
+    const ctx: ExtensionContext = { config, bus, queue, logger: pino({ level: 'silent' }), dataDir: '/nonexistent', now: () => Date.now() };
+    ext = new BoardExtension(ctx, {
+      outputs: [
+        { sink: board, target: { kind: 'board', layout: 'landscape' }, width: 960, height: 540 },
+        { sink: counter, target: { kind: 'counter', counterId: '3' }, width: 400, height: 240 },
+      ],
+    });
+    const started = ext.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await started;
+  });
+
+  afterEach(async () => {
+    await ext.stop();
+    vi.useRealTimers();
+  });
+
+  async function settle(ms = 0): Promise<void> {
+    await vi.advanceTimersByTimeAsync(ms);
+    await ext.idle();
+  }
+
+  it('draws the first frame at start, then nothing while nothing changes (seconds tick by)', async () => {
+    expect(board.frames).toHaveLength(1);
+    expect(counter.frames).toHaveLength(1);
+    await settle(15_000); // 10:42:00 -> 10:42:15: same minute
+    expect(board.frames).toHaveLength(1);
+    expect(snapshotCalls).toBe(1); // the clock does not recompute the queue's snapshot
+  });
+
+  it('redraws the clock once when the minute turns', async () => {
+    await settle(60_000);
+    expect(board.frames).toHaveLength(2);
+    expect(counter.frames).toHaveLength(1); // the counter display has no clock
+  });
+
+  it('highlights a new call for highlightSeconds, then redraws it plain', async () => {
+    snap.recentCalls.unshift({ ticket: '1036', service: 'resident', counter: '3', at: '2026-11-26T10:42:00.000+09:00' });
+    snap.counters[2]!.ticket = '1036';
+    bus.emit('queueEvents', { events: [called('1036', '3', '2026-11-26T10:42:00.000+09:00')] });
+    await settle();
+    expect(board.frames).toHaveLength(2);
+    expect(ext.model()!.highlight?.ticket).toBe('1036');
+    expect(counter.frames).toHaveLength(2);
+    await settle(7_000);
+    expect(board.frames).toHaveLength(2);
+    await settle(1_100);
+    expect(ext.model()!.highlight).toBeNull();
+    expect(board.frames).toHaveLength(3);
+    expect(counter.frames).toHaveLength(3);
+  });
+
+  it('coalesces a burst of events into one frame', async () => {
+    for (let i = 0; i < 5; i++) {
+      snap.services[0]!.waiting++;
+      bus.emit('queueEvents', { events: [] });
+    }
+    await settle();
+    expect(board.frames).toHaveLength(2);
+  });
+
+  it('shows a refused press for alertSeconds, and the printer trouble while it lasts', async () => {
+    bus.emit('dispenserRefused', { button: 'resident', code: 'SERVICE_CUTOFF', message: '오늘 발권이 마감되었습니다' });
+    await settle();
+    expect(ext.model()!.alert).toBe('오늘 발권이 마감되었습니다');
+    await settle(20_100);
+    expect(ext.model()!.alert).toBeNull();
+    bus.emit('healthChanged', { component: 'printer', health: { ...healthy(), ready: false, message: '용지 없음 — 직원에게 문의하세요' } });
+    await settle();
+    expect(ext.model()!.alert).toBe('용지 없음 — 직원에게 문의하세요');
+    const before = board.frames.length;
+    bus.emit('healthChanged', { component: 'printer', health: { ...healthy(), ready: true, message: null } });
+    await settle();
+    expect(ext.model()!.alert).toBeNull();
+    expect(board.frames.length).toBe(before + 1);
+  });
+
+  it('shows the link mark only once the link state is known', async () => {
+    expect(ext.model()!.online).toBeNull();
+    bus.emit('linkChanged', { online: false });
+    await settle();
+    expect(ext.model()!.online).toBe(false);
+    expect(board.frames).toHaveLength(2);
+  });
+
+  it('stops listening on stop', async () => {
+    await ext.stop();
+    bus.emit('queueEvents', { events: [] });
+    await settle(120_000);
+    expect(board.frames).toHaveLength(1);
+  });
+});
+
+describe('board extension with a missing display', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('starts anyway, reports the error, and retries the display later', async () => {
+    await prepareRenderer();
+    vi.useFakeTimers({ now: FIXED_NOW });
+    const bus = new Bus();
+    const seen: string[] = [];
+    bus.on('healthChanged', {}, ({ component }) => seen.push(component));
+    const sink = new MemorySink();
+    sink.failOpen = 1;
+    const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
+    const ext = new BoardExtension(
+      { config, bus, queue, logger: pino({ level: 'silent' }), dataDir: '/nonexistent', now: () => Date.now() },
+      { outputs: [{ sink, target: { kind: 'board', layout: 'landscape' }, width: 640, height: 360 }] },
+    );
+    const started = ext.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await started;
+    expect(seen).toContain('board');
+    expect(sink.frames).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(31_000);
+    await ext.idle();
+    expect(sink.frames).toHaveLength(1);
+    await ext.stop();
+  });
+});
