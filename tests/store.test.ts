@@ -1,0 +1,147 @@
+// The store on the real file system: recovery from damaged files, schema versions, the outbox.
+import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openDurable } from './helpers/durable.ts';
+import { Clock, testConfig } from './helpers/office.ts';
+
+let dir: string;
+const config = testConfig();
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'beonho-store-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function day(n: number, snapshotEvery = 10) {
+  const clock = new Clock();
+  const q = await openDurable({ config, dir, clock, snapshotEvery });
+  await q.execute({ type: 'day.open' });
+  for (let i = 0; i < n; i++) await q.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+  await q.execute({ type: 'counter.next', counter: '1' });
+  return { q, clock };
+}
+
+const stateDir = () => path.join(dir, 'state');
+const snapshots = async () => (await readdir(stateDir())).filter((f) => f.startsWith('snapshot-')).sort();
+
+describe('recovery', () => {
+  it('a restart resumes exactly where it stopped, after a clean stop and after a kill', async () => {
+    const { q, clock } = await day(25);
+    const before = structuredClone(q.engine.state);
+    // no close(): as if killed
+    const again = await openDurable({ config, dir, clock });
+    expect(again.engine.state).toEqual(before);
+    expect(again.recovered).toEqual([]);
+    await again.store.close();
+    const third = await openDurable({ config, dir, clock });
+    expect(third.engine.state).toEqual(before);
+    const r = await third.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    expect(r.ok && r.ticket?.number).toBe('1026');
+  });
+
+  for (const [name, damage] of [
+    ['empty', (f: string) => writeFile(f, '')],
+    ['truncated', (f: string) => truncate(f, 40)],
+    ['garbage', (f: string) => writeFile(f, Buffer.alloc(300, 0))],
+    ['a flipped byte', async (f: string) => {
+      const b = await readFile(f);
+      b[b.length - 5] ^= 0x20;
+      await writeFile(f, b);
+    }],
+  ] as const) {
+    it(`falls back to the previous snapshot generation when the newest is ${name}, and reports it`, async () => {
+      const { q, clock } = await day(45);
+      await q.store.close();
+      const before = structuredClone(q.engine.state);
+      const snaps = await snapshots();
+      expect(snaps.length).toBeGreaterThanOrEqual(2);
+      await damage(path.join(stateDir(), snaps.at(-1)!));
+      const again = await openDurable({ config, dir, clock });
+      expect(again.engine.state).toEqual(before);
+      expect(again.recovered.join('\n')).toMatch(/snapshot-\d+\.json: .*fell back/);
+    });
+  }
+
+  it('a torn journal tail (power cut mid-append) is cut off and reported; the rest stays', async () => {
+    const { q, clock } = await day(5, 1000);
+    const seq = q.engine.state.seq;
+    const journalDir = path.join(stateDir(), 'journal');
+    const seg = path.join(journalDir, (await readdir(journalDir))[0]!);
+    await writeFile(seg, Buffer.concat([await readFile(seg), Buffer.from('1234abcd {"e":[{"seq":')]));
+    const again = await openDurable({ config, dir, clock });
+    expect(again.engine.state.seq).toBe(seq);
+    expect(again.recovered.join()).toMatch(/torn last record/);
+    const r = await again.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    expect(r.ok && r.ticket?.number).toBe('1006');
+    const third = await openDurable({ config, dir, clock });
+    expect(third.recovered).toEqual([]);
+    expect(third.engine.state.tickets['1006']).toBeDefined();
+  });
+
+  it('garbage instead of every snapshot and journal start refuses to start rather than reset the day', async () => {
+    const { q, clock } = await day(45);
+    await q.store.close();
+    for (const s of await snapshots()) await writeFile(path.join(stateDir(), s), 'garbage');
+    await expect(openDurable({ config, dir, clock })).rejects.toMatchObject({ code: 'state-unrecoverable' });
+  });
+
+  it('a state written by a newer version is refused and left untouched', async () => {
+    const { q, clock } = await day(12);
+    await q.store.close();
+    const snap = path.join(stateDir(), (await snapshots()).at(-1)!);
+    const text = (await readFile(snap, 'utf8')).replace('"schema":1', '"schema":99');
+    await writeFile(snap, text);
+    await expect(openDurable({ config, dir, clock })).rejects.toMatchObject({ code: 'state-too-new' });
+    expect(await readFile(snap, 'utf8')).toBe(text);
+  });
+
+  it('keeps a bounded number of generations and prunes the journal behind them', async () => {
+    const { q } = await day(200, 10);
+    await q.store.close();
+    expect((await snapshots()).length).toBe(3);
+    const segs = await readdir(path.join(stateDir(), 'journal'));
+    expect(segs.length).toBeLessThanOrEqual(5);
+  });
+});
+
+describe('outbox', () => {
+  it('keeps undelivered events across restarts, in order, and drops them only after ack', async () => {
+    const clock = new Clock();
+    const q = await openDurable({ config, dir, clock, snapshotEvery: 10 });
+    const cur = q.store.outbox.cursor('uplink');
+    await q.execute({ type: 'day.open' });
+    for (let i = 0; i < 60; i++) await q.execute({ type: 'ticket.issue', service: 'seal', channel: 'kiosk' });
+    const first = await cur.read(0, 1000);
+    expect(first.map((e) => e.seq)).toEqual(first.map((_, i) => i + 1));
+    cur.ack(30);
+    await cur.flush();
+    // killed here: restart, the cursor resumes after 30 and the events come from disk
+    const again = await openDurable({ config, dir, clock, snapshotEvery: 10 });
+    const c2 = again.store.outbox.cursor('uplink');
+    expect(c2.acked()).toBe(30);
+    const rest = await c2.read(c2.acked(), 1000);
+    expect(rest[0]!.seq).toBe(31);
+    expect(rest.at(-1)!.seq).toBe(q.engine.state.seq);
+    expect(rest.map((e) => e.seq)).toEqual(rest.map((_, i) => 31 + i));
+  });
+
+  it('when a cursor falls too far behind, the oldest events are dropped and counted', async () => {
+    const clock = new Clock();
+    const q = await openDurable({ config, dir, clock, snapshotEvery: 10, outboxMaxEvents: 1000 });
+    const cur = q.store.outbox.cursor('uplink');
+    await q.execute({ type: 'day.open' });
+    for (let i = 0; i < 1400; i++) await q.execute({ type: 'ticket.issue', service: i % 2 ? 'resident' : 'seal', channel: 'kiosk' });
+    await q.store.close();
+    const seq = q.engine.state.seq;
+    expect(seq).toBeGreaterThan(1000);
+    expect(cur.dropped().count).toBe(seq - 1000);
+    expect(cur.acked()).toBe(seq - 1000);
+    const again = await openDurable({ config, dir, clock, snapshotEvery: 10, outboxMaxEvents: 1000 });
+    const events = await again.store.outbox.cursor('uplink').read(seq - 1000, 5000);
+    expect(events[0]!.seq).toBe(seq - 999);
+    expect(events).toHaveLength(1000);
+  });
+});
