@@ -54,7 +54,18 @@ const HEADER =
 
 export function serviceUnit(o: UnitOptions): GeneratedUnit {
   const d = { ...UNIT_DEFAULTS, ...stripUndefined(o) };
-  const exec = [o.nodePath, '--import', 'tsx', 'device/main.ts', '--config', CONFIG_FILE, '--data-dir', DATA_DIR]
+  // --no-stdin: the simulator's terminal has no place under systemd (stdin is /dev/null)
+  const exec = [
+    o.nodePath,
+    '--import',
+    'tsx',
+    'device/main.ts',
+    '--config',
+    CONFIG_FILE,
+    '--data-dir',
+    DATA_DIR,
+    '--no-stdin',
+  ]
     .map(quoteArg)
     .join(' ');
   const lines = [
@@ -64,6 +75,8 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
     `Documentation=file://${encodeURI(o.appDir)}/docs/deploy.md`,
     'After=network-online.target time-sync.target',
     'Wants=network-online.target',
+    // a data dir on its own partition (read-only root, docs/deploy.md) must be mounted first
+    `RequiresMountsFor=${DATA_DIR}`,
     `StartLimitIntervalSec=${d.startLimitIntervalSec}`,
     `StartLimitBurst=${d.startLimitBurst}`,
     `OnFailure=${RECOVER_TIMER}`,
@@ -84,6 +97,9 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
     `WatchdogSec=${d.watchdogSec}`,
     'Restart=on-failure',
     `RestartSec=${d.restartSec}`,
+    // device/main.ts exits 2 for what a restart cannot fix (bad config, a state from a newer
+    // release, missing hardware): no fast loop; the retry timer still tries every RECOVER_AFTER.
+    'RestartPreventExitStatus=2',
     ...(o.systemdVersion >= 254 ? ['RestartSteps=5', 'RestartMaxDelaySec=120'] : []),
     // systemd creates these with the right owner on every start, also on a read-only root.
     'StateDirectory=beonho',

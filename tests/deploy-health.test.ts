@@ -5,7 +5,14 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Bus } from '../device/bus.ts';
+import { configSchema } from '../device/config/schema.ts';
+import type { ExtensionContext } from '../device/extension.ts';
+import { createHealthExtension } from '../device/health-extension.ts';
+import type { QueueService } from '../device/queue/service.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
 import { gatherStatus, renderStatus } from '../deploy/status-report.ts';
 import {
   collectHealth,
@@ -174,5 +181,94 @@ describe('npm run status', () => {
     const report = JSON.parse(r.stdout) as { stale: boolean; file: { ok: boolean; health: DeviceHealth } };
     expect(report.stale).toBe(false);
     expect(report.file.health.components.printer?.lastError).toBe('PRINTER_OFFLINE');
+  });
+});
+
+describe('the health extension', () => {
+  const config = configSchema.parse({
+    office: { id: 'singok2', name: '신곡2동' },
+    services: [{ id: 'resident', name: '주민등록', numbers: { from: 1001, to: 1999 } }],
+    counters: [{ id: '1', name: '1번 창구', services: ['resident'] }],
+  });
+  const ctx = (): ExtensionContext => ({
+    config,
+    bus: new Bus(),
+    queue: {} as QueueService,
+    logger: pino({ level: 'silent' }),
+    dataDir: dir,
+    now: () => NOW,
+  });
+  const settle = async (): Promise<void> => {
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+  };
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('writes status.json on start, every 30 s and on stop, counting tickets and errors from the bus', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const c = ctx();
+    let bytes = 0;
+    const statfs = vi.fn(async () => ({ bavail: 1, blocks: 2, bsize: 4096 }));
+    const ext = createHealthExtension(c, {
+      bytesWritten: () => bytes,
+      dir: join(dir, 'run'),
+      startedAt: NOW,
+      deps: deps({ statfs }),
+    });
+    await ext.start();
+    expect(statfs).toHaveBeenCalledTimes(1);
+    const first = await readStatusFile(join(dir, 'run'));
+    expect(first.ok && first.health.writes).toEqual({ bytesWritten: 0, ticketsIssued: 0, bytesPerTicket: null });
+
+    const issued = { type: 'ticket.issued' } as QueueEvent;
+    c.bus.emit('queueEvents', { events: [issued, { type: 'ticket.called' } as QueueEvent, issued] });
+    c.bus.emit('healthChanged', {
+      component: 'printer',
+      health: { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: null },
+    });
+    bytes = 3000;
+    vi.advanceTimersByTime(29_999);
+    await settle();
+    expect(statfs).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    await settle();
+    expect(statfs).toHaveBeenCalledTimes(2);
+    // the write itself is real file I/O: wait for it to land
+    let second = await readStatusFile(join(dir, 'run'));
+    for (let i = 0; i < 200 && !(second.ok && second.health.writes.bytesWritten === 3000); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      second = await readStatusFile(join(dir, 'run'));
+    }
+    expect(second.ok && second.health.writes).toEqual({ bytesWritten: 3000, ticketsIssued: 2, bytesPerTicket: 1500 });
+    expect(second.ok && second.health.components.printer?.lastError).toBe('PRINTER_OFFLINE');
+
+    await ext.stop();
+    expect(statfs).toHaveBeenCalledTimes(3);
+    c.bus.emit('queueEvents', { events: [issued] });
+    expect((await ext.current()).writes.ticketsIssued).toBe(2);
+  });
+
+  it("goes to systemd's runtime dir by default, else to the data dir", async () => {
+    const a = createHealthExtension(ctx(), {
+      bytesWritten: () => 0,
+      env: { RUNTIME_DIRECTORY: join(dir, 'rt') },
+      deps: deps(),
+    });
+    await a.start();
+    await a.stop();
+    expect((await readStatusFile(join(dir, 'rt'))).ok).toBe(true);
+    const b = createHealthExtension(ctx(), { bytesWritten: () => 0, env: {}, deps: deps() });
+    await b.start();
+    await b.stop();
+    expect((await readStatusFile(dir)).ok).toBe(true);
+  });
+
+  it('keeps running when the status file cannot be written', async () => {
+    await writeFile(join(dir, 'blocker'), 'a file where a directory should be');
+    const ext = createHealthExtension(ctx(), { bytesWritten: () => 0, dir: join(dir, 'blocker', 'run'), deps: deps() });
+    await ext.start();
+    await ext.stop();
+    expect((await ext.current()).version).toBeTruthy();
   });
 });

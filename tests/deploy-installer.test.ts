@@ -73,7 +73,16 @@ const mode = async (p: string): Promise<string> => ((await stat(join(root, p))).
 // Every key the generator may write; a typo or a key this systemd does not know fails here even
 // where systemd-analyze is missing.
 const KNOWN: Record<string, string[]> = {
-  Unit: ['Description', 'Documentation', 'After', 'Wants', 'StartLimitIntervalSec', 'StartLimitBurst', 'OnFailure'],
+  Unit: [
+    'Description',
+    'Documentation',
+    'After',
+    'Wants',
+    'RequiresMountsFor',
+    'StartLimitIntervalSec',
+    'StartLimitBurst',
+    'OnFailure',
+  ],
   Service: [
     'Type',
     'NotifyAccess',
@@ -87,6 +96,7 @@ const KNOWN: Record<string, string[]> = {
     'WatchdogSec',
     'Restart',
     'RestartSec',
+    'RestartPreventExitStatus',
     'StateDirectory',
     'StateDirectoryMode',
     'RuntimeDirectory',
@@ -239,6 +249,8 @@ describe('the generated units', () => {
     expect(v('WatchdogSec')).toBe('30');
     expect(v('Restart')).toBe('on-failure');
     expect(v('RestartSec')).toBe('5');
+    expect(v('RestartPreventExitStatus')).toBe('2');
+    expect(unitValue(service, 'Unit', 'RequiresMountsFor')).toBe('/var/lib/beonho');
     expect(unitValue(service, 'Unit', 'StartLimitBurst')).toBe('10');
     expect(unitValue(service, 'Unit', 'StartLimitIntervalSec')).toBe('600');
     expect(unitValue(service, 'Unit', 'OnFailure')).toBe('beonho-recover.timer');
@@ -251,7 +263,7 @@ describe('the generated units', () => {
         .map(([, x]) => x),
     ).toEqual(['/usr/bin/systemctl reset-failed beonho.service', '/usr/bin/systemctl start --no-block beonho.service']);
     expect(v('ExecStart')).toBe(
-      '/usr/bin/node --import tsx device/main.ts --config /etc/beonho/config.yaml --data-dir /var/lib/beonho',
+      '/usr/bin/node --import tsx device/main.ts --config /etc/beonho/config.yaml --data-dir /var/lib/beonho --no-stdin',
     );
     expect(v('WorkingDirectory')).toBe(APP);
     expect(v('User')).toBe('beonho');

@@ -1,0 +1,99 @@
+// Keeps the device's health current and writes it to status.json every 30 s for `npm run status`.
+// It learns component errors from the bus (healthChanged) and counts issued tickets from the queue's
+// events, so the only thing it needs from outside is the store's byte counter.
+import type { Logger } from 'pino';
+import type { Extension, ExtensionContext } from './extension.ts';
+import { collectHealth, type DeviceHealth, type HealthDeps, writeStatusFile } from './health.ts';
+import type { ComponentHealth } from './ports/health.ts';
+
+export interface HealthExtensionOptions {
+  /** bytes the store wrote to the data dir since the start: `() => store.stats().bytesWritten` */
+  bytesWritten: () => number;
+  /**
+   * where status.json goes; default $RUNTIME_DIRECTORY (systemd's RuntimeDirectory, /run/beonho, a
+   * tmpfs: no SD-card wear) and else the data dir
+   */
+  dir?: string;
+  everyMs?: number;
+  /** epoch ms the daemon started; default: when this extension was created */
+  startedAt?: number;
+  deps?: Partial<HealthDeps>;
+  env?: { RUNTIME_DIRECTORY?: string };
+}
+
+export interface HealthExtension extends Extension {
+  /** the health now, for the MQTT status publisher */
+  current(): Promise<DeviceHealth>;
+}
+
+export const STATUS_EVERY_MS = 30_000;
+
+export function createHealthExtension(ctx: ExtensionContext, opts: HealthExtensionOptions): HealthExtension {
+  const log: Logger = ctx.logger.child({ component: 'health' });
+  const env = opts.env ?? process.env;
+  // RUNTIME_DIRECTORY may list several dirs separated by ':'; ours sets one.
+  const dir = opts.dir ?? env.RUNTIME_DIRECTORY?.split(':')[0] ?? ctx.dataDir;
+  const startedAt = opts.startedAt ?? ctx.now();
+  const components = new Map<string, ComponentHealth>();
+  const owner = {};
+  let ticketsIssued = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let failing = false;
+  let writing: Promise<void> = Promise.resolve();
+
+  const current = (): Promise<DeviceHealth> =>
+    collectHealth(
+      {
+        dataDir: ctx.dataDir,
+        office: ctx.config.office.id,
+        device: ctx.config.device.id,
+        startedAt,
+        bytesWritten: opts.bytesWritten(),
+        ticketsIssued,
+        components,
+      },
+      { now: ctx.now, ...opts.deps },
+    );
+
+  const write = (): Promise<void> => {
+    // one write at a time: a slow card must not stack up writers
+    writing = writing.then(async () => {
+      try {
+        await writeStatusFile(dir, await current());
+        if (failing) log.info({ code: 'STATUS_WRITE_FAILED', dir }, 'status file written again');
+        failing = false;
+      } catch (err) {
+        if (!failing) {
+          log.warn(
+            { code: 'STATUS_WRITE_FAILED', dir, err: (err as Error).message },
+            '`npm run status` will show an old status: the status file cannot be written (is the directory writable by the service?)',
+          );
+        }
+        failing = true;
+      }
+    });
+    return writing;
+  };
+
+  return {
+    name: 'health',
+    current,
+    async start() {
+      ctx.bus.on('healthChanged', owner, ({ component, health }) => {
+        components.set(component, health);
+      });
+      ctx.bus.on('queueEvents', owner, ({ events }) => {
+        for (const e of events) if (e.type === 'ticket.issued') ticketsIssued += 1;
+      });
+      await write();
+      timer = setInterval(() => void write(), opts.everyMs ?? STATUS_EVERY_MS);
+      timer.unref();
+    },
+    async stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+      ctx.bus.removeListeners(owner);
+      await write();
+    },
+  };
+}
