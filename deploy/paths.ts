@@ -9,6 +9,8 @@ export const RECOVER_SERVICE = 'beonho-recover.service';
 
 export const CONFIG_DIR = '/etc/beonho';
 export const CONFIG_FILE = '/etc/beonho/config.yaml';
+/** optional KEY=value lines for the service's environment (secrets); read by systemd as root */
+export const ENV_FILE = '/etc/beonho/environment';
 export const DATA_DIR = '/var/lib/beonho';
 /** tmpfs: the daemon's status file lives here so writing it every 30 s costs the SD card nothing */
 export const RUNTIME_DIR = '/run/beonho';

@@ -16,7 +16,7 @@
 //   DeviceAllow and ProtectClock (which implies a DeviceAllow rule, closing every other device, and
 //   filters the clock syscalls the clock discipline may read), ProtectKernelTunables (onoff exports
 //   GPIO lines through /sys/class/gpio), MemoryDenyWriteExecute (V8's JIT).
-import { CONFIG_FILE, DATA_DIR, RECOVER_SERVICE, RECOVER_TIMER, SERVICE_USER, UNIT_NAME } from './paths.ts';
+import { CONFIG_FILE, DATA_DIR, ENV_FILE, RECOVER_SERVICE, RECOVER_TIMER, SERVICE_USER, UNIT_NAME } from './paths.ts';
 
 export interface UnitOptions {
   /** absolute path of the release (the clone with node_modules) */
@@ -91,6 +91,8 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
     'Environment=NODE_ENV=production',
     `Environment=BEONHO_CONFIG=${CONFIG_FILE}`,
     `Environment=BEONHO_DATA_DIR=${DATA_DIR}`,
+    // secrets such as the uplink password (mqtt.uplink.passwordEnv) stay out of config.yaml
+    `EnvironmentFile=-${ENV_FILE}`,
     // Loading the state, the font and opening the devices can take a while on a Pi 4's SD card.
     'TimeoutStartSec=120',
     'TimeoutStopSec=20',

@@ -91,6 +91,7 @@ const KNOWN: Record<string, string[]> = {
     'User',
     'Group',
     'Environment',
+    'EnvironmentFile',
     'TimeoutStartSec',
     'TimeoutStopSec',
     'WatchdogSec',
@@ -267,6 +268,7 @@ describe('the generated units', () => {
     );
     expect(v('WorkingDirectory')).toBe(APP);
     expect(v('User')).toBe('beonho');
+    expect(v('EnvironmentFile')).toBe('-/etc/beonho/environment');
     expect(v('StateDirectory')).toBe('beonho');
     expect(v('RuntimeDirectory')).toBe('beonho');
     expect(v('StandardOutput')).toBe('journal');
