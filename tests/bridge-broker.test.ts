@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBrokerConfig, BrokerConfigError } from '../bridge/broker/broker.ts';
 import { hashPassword, verifyPassword } from '../bridge/broker/passwords.ts';
 import { brokerSchema } from '../device/config/mqtt-schema.ts';
-import { assertContract, connect, Inbox, startOffice, testConfig, type Office } from './bridge-helpers.ts';
+import {
+  assertContract,
+  connect,
+  connectInbox,
+  Inbox,
+  startOffice,
+  testConfig,
+  type Office,
+} from './bridge-helpers.ts';
 
 const T = 'beonho/v1/singok2';
 let office: Office;
@@ -160,8 +168,7 @@ describe('embedded broker', () => {
     for (let i = 0; i < 20; i++)
       await office.queue.execute({ type: 'ticket.issue', service: 'seal', channel: 'kiosk' });
     const last = office.queue.state().seq;
-    const c2 = await connect(url, { ...opts, manualConnect: false });
-    const inbox = new Inbox(c2);
+    const { client: c2, inbox } = await connectInbox(url, opts);
     await inbox.until(() => inbox.on('events').some((e) => e.seq === last), 5000, 'queued events');
     expect(inbox.on('events').map((e) => e.seq)).toEqual(Array.from({ length: last - from }, (_, i) => from + 1 + i));
     await c2.endAsync();

@@ -92,16 +92,38 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export function connect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+/** Connect; `early` sees the client before CONNACK (to catch messages queued for a session). */
+export function connect(url: string, opts: IClientOptions = {}, early?: (c: MqttClient) => void): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-    c.once('connect', () => resolve(c));
-    c.once('error', (err) => {
+    early?.(c);
+    const onError = (err: Error) => {
       c.end(true);
       reject(err);
+    };
+    const onClose = () => reject(new Error('closed before connect'));
+    c.once('error', onError);
+    c.once('close', onClose);
+    c.once('connect', () => {
+      // later errors belong to the test (a reconnecting client sees ECONNREFUSED while the broker is down)
+      c.off('error', onError);
+      c.off('close', onClose);
+      c.on('error', () => {});
+      resolve(c);
     });
-    c.once('close', () => reject(new Error('closed before connect')));
   });
+}
+
+/** Connect with an Inbox listening from the first byte. */
+export async function connectInbox(
+  url: string,
+  opts: IClientOptions = {},
+): Promise<{ client: MqttClient; inbox: Inbox }> {
+  let inbox: Inbox | undefined;
+  const client = await connect(url, opts, (c) => {
+    inbox = new Inbox(c);
+  });
+  return { client, inbox: inbox! };
 }
 
 /** Collects messages of one client; `until` waits for a condition over them. */

@@ -9,6 +9,7 @@ import type { MqttClient } from 'mqtt';
 import {
   assertContract,
   connect,
+  connectInbox,
   Inbox,
   Mosquitto,
   mosquittoAvailable,
@@ -23,7 +24,11 @@ const T = 'beonho/v1/singok2';
 const users = [
   { username: 'dev-singok2', password: 'dev-pw', acl: ['topic readwrite beonho/v1/singok2/#'] },
   { username: 'central', password: 'central-pw', acl: ['topic readwrite beonho/v1/#', 'topic read central/replies/#'] },
-  { username: 'viewer', password: 'viewer-pw', acl: ['topic read beonho/v1/+/state', 'topic read beonho/v1/+/cmd/result', 'topic write beonho/v1/+/cmd-not'] },
+  {
+    username: 'viewer',
+    password: 'viewer-pw',
+    acl: ['topic read beonho/v1/+/state', 'topic read beonho/v1/+/cmd/result', 'topic write beonho/v1/+/cmd-not'],
+  },
 ];
 // The response topic is written by the device: give it the right.
 users[0]!.acl.push('topic write central/replies/#');
@@ -48,7 +53,14 @@ describe.runIf(run)('uplink to mosquitto', () => {
   const uplink = (extra: Record<string, unknown> = {}) =>
     testConfig({
       broker: { port: 0, wsPort: null, demo: true },
-      uplink: { url: broker.url(), username: 'dev-singok2', password: 'dev-pw', reconnectMinMs: 50, reconnectMaxMs: 300, ...extra },
+      uplink: {
+        url: broker.url(),
+        username: 'dev-singok2',
+        password: 'dev-pw',
+        reconnectMinMs: 50,
+        reconnectMaxMs: 300,
+        ...extra,
+      },
     });
   const central = (opts: Record<string, unknown> = {}): Promise<MqttClient> =>
     connect(broker.url(), { username: 'central', password: 'central-pw', protocolVersion: 5, ...opts });
@@ -75,7 +87,11 @@ describe.runIf(run)('uplink to mosquitto', () => {
     const inbox = new Inbox(c);
     await c.subscribeAsync([`${T}/state`, `${T}/devices/+/status`], { qos: 1 });
     const seq = office.queue.state().seq;
-    await inbox.until(() => inbox.on('state').some((s) => s.seq === seq) && inbox.on('status').length > 0, 5000, 'state+status');
+    await inbox.until(
+      () => inbox.on('state').some((s) => s.seq === seq) && inbox.on('status').length > 0,
+      5000,
+      'state+status',
+    );
     for (const m of inbox.messages) assertContract(m.topic, m.json);
     expect(inbox.messages.every((m) => m.retain)).toBe(true);
     expect(inbox.on('status')[0]).toMatchObject({ online: true, device: 'main' });
@@ -94,23 +110,37 @@ describe.runIf(run)('uplink to mosquitto', () => {
     const will = inbox.on('status').find((s) => s.online === false)!;
     assertContract(`${T}/devices/main/status`, will);
     expect(will.session).toBe(before);
-    await inbox.until(() => inbox.on('status').some((s) => s.online === true && (s.session as number) > before), 5000, 'rebirth');
+    await inbox.until(
+      () => inbox.on('status').some((s) => s.online === true && (s.session as number) > before),
+      5000,
+      'rebirth',
+    );
     await c.endAsync();
   });
 
   it('answers a command on cmd/result and on its MQTT 5 response topic with the correlation data', async () => {
     const c = await central();
     const replies: Array<{ topic: string; body: Record<string, unknown>; corr?: Buffer }> = [];
-    c.on('message', (topic, payload, packet) => replies.push({ topic, body: JSON.parse(payload.toString()), corr: packet.properties?.correlationData }));
+    c.on('message', (topic, payload, packet) =>
+      replies.push({ topic, body: JSON.parse(payload.toString()), corr: packet.properties?.correlationData }),
+    );
     await c.subscribeAsync(['central/replies/7', `${T}/cmd/result`], { qos: 1 });
-    await c.publishAsync(`${T}/cmd`, JSON.stringify({ id: 'web-1', type: 'ticket.issue', service: 'passport', channel: 'online', ref: 'r-9' }), {
-      qos: 1,
-      properties: { responseTopic: 'central/replies/7', correlationData: Buffer.from('corr-1') },
-    });
+    await c.publishAsync(
+      `${T}/cmd`,
+      JSON.stringify({ id: 'web-1', type: 'ticket.issue', service: 'passport', channel: 'online', ref: 'r-9' }),
+      {
+        qos: 1,
+        properties: { responseTopic: 'central/replies/7', correlationData: Buffer.from('corr-1') },
+      },
+    );
     await waitFor(() => replies.length >= 2, 5000, 'two replies');
     const onResponse = replies.find((r) => r.topic === 'central/replies/7')!;
     expect(onResponse.corr?.toString()).toBe('corr-1');
-    expect(onResponse.body).toMatchObject({ id: 'web-1', ok: true, result: { ticket: { service: 'passport', channel: 'online', ref: 'r-9' } } });
+    expect(onResponse.body).toMatchObject({
+      id: 'web-1',
+      ok: true,
+      result: { ticket: { service: 'passport', channel: 'online', ref: 'r-9' } },
+    });
     expect(replies.find((r) => r.topic.endsWith('cmd/result'))!.body).toEqual(onResponse.body);
     assertContract(`${T}/cmd/result`, onResponse.body);
     await c.endAsync();
@@ -141,15 +171,22 @@ describe.runIf(run)('uplink to mosquitto', () => {
     await c1.subscribeAsync(`${T}/events`, { qos: 1 });
     await c1.endAsync();
     const from = office.queue.state().seq + 1;
-    for (let i = 0; i < 50; i++) await office.queue.execute({ type: 'ticket.issue', service: 'seal', channel: 'kiosk' });
+    for (let i = 0; i < 50; i++)
+      await office.queue.execute({ type: 'ticket.issue', service: 'seal', channel: 'kiosk' });
     const to = office.queue.state().seq;
     await waitFor(() => office.bridge.parts.events.every((p) => p.idle()), 10_000, 'outbox drained');
-    const c2 = await central(opts);
-    const inbox = new Inbox(c2);
+    const { client: c2, inbox } = await connectInbox(broker.url(), {
+      username: 'central',
+      password: 'central-pw',
+      ...opts,
+    });
     await inbox.until(() => inbox.on('events').some((e) => e.seq === to), 10_000, 'queued events');
     for (const m of inbox.messages) assertContract(m.topic, m.json);
     checkOrdered(
-      inbox.on('events').map((e) => e.seq as number).filter((s) => s >= from),
+      inbox
+        .on('events')
+        .map((e) => e.seq as number)
+        .filter((s) => s >= from),
       from,
       to,
     );
@@ -161,15 +198,20 @@ describe.runIf(run)('uplink to mosquitto', () => {
     const inbox = new Inbox(sub);
     await sub.subscribeAsync(`${T}/events`, { qos: 1 });
     const from = office.queue.state().seq + 1;
-    for (let i = 0; i < 20; i++) await office.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    for (let i = 0; i < 20; i++)
+      await office.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
     await broker.stop();
     await waitFor(() => !office.bridge.parts.uplink!.connected(), 5000, 'uplink down');
-    for (let i = 0; i < 200; i++) await office.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'online' });
+    for (let i = 0; i < 200; i++)
+      await office.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'online' });
     const to = office.queue.state().seq;
     await broker.start();
     await inbox.until(() => inbox.on('events').some((e) => e.seq === to), 20_000, 'all events after the cut');
     checkOrdered(
-      inbox.on('events').map((e) => e.seq as number).filter((s) => s >= from),
+      inbox
+        .on('events')
+        .map((e) => e.seq as number)
+        .filter((s) => s >= from),
       from,
       to,
     );
@@ -182,14 +224,27 @@ describe.runIf(run)('daemon SIGKILLed while offline', () => {
     const broker = new Mosquitto(users);
     await broker.start();
     const url = broker.url();
-    const sub = await connect(url, { username: 'central', password: 'central-pw', clientId: 'central-crash', clean: false, reconnectPeriod: 100 });
+    const sub = await connect(url, {
+      username: 'central',
+      password: 'central-pw',
+      clientId: 'central-crash',
+      clean: false,
+      reconnectPeriod: 100,
+    });
     const inbox = new Inbox(sub);
     await sub.subscribeAsync(`${T}/events`, { qos: 1 });
     await broker.stop();
     const dataDir = tempDir();
     const child = (issue: number) =>
       spawn(process.execPath, ['--import', 'tsx', 'tests/bridge-office-child.ts'], {
-        env: { ...process.env, DATA_DIR: dataDir, MQTT_URL: url, MQTT_USER: 'dev-singok2', MQTT_PASS: 'dev-pw', ISSUE: String(issue) },
+        env: {
+          ...process.env,
+          DATA_DIR: dataDir,
+          MQTT_URL: url,
+          MQTT_USER: 'dev-singok2',
+          MQTT_PASS: 'dev-pw',
+          ISSUE: String(issue),
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
     const ready = (p: ReturnType<typeof child>) =>
@@ -211,7 +266,11 @@ describe.runIf(run)('daemon SIGKILLed while offline', () => {
     try {
       expect(await ready(second)).toBe(last);
       await inbox.until(() => inbox.on('events').some((e) => e.seq === last), 20_000, 'drained outbox');
-      checkOrdered(inbox.on('events').map((e) => e.seq as number), 1, last);
+      checkOrdered(
+        inbox.on('events').map((e) => e.seq as number),
+        1,
+        last,
+      );
     } finally {
       second.kill('SIGKILL');
       sub.end(true);
@@ -227,14 +286,21 @@ describe('MQTT 3.1.1 fallback', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     const office = await startOffice(
-      testConfig({ broker: { enabled: false }, uplink: { url: `mqtt://127.0.0.1:${port}`, reconnectMinMs: 20, reconnectMaxMs: 100 } }),
+      testConfig({
+        broker: { enabled: false },
+        uplink: { url: `mqtt://127.0.0.1:${port}`, reconnectMinMs: 20, reconnectMaxMs: 100 },
+      }),
     );
     try {
       await waitFor(() => office.bridge.parts.uplink!.connected(), 10_000, 'fallback connect');
       const c = await connect(`mqtt://127.0.0.1:${port}`);
       const inbox = new Inbox(c);
       await c.subscribeAsync(`${T}/#`, { qos: 1 });
-      await inbox.until(() => inbox.on('state').length > 0 && inbox.on('status').length > 0, 5000, 'retained over 3.1.1');
+      await inbox.until(
+        () => inbox.on('state').length > 0 && inbox.on('status').length > 0,
+        5000,
+        'retained over 3.1.1',
+      );
       await c.endAsync();
     } finally {
       await office.stop();

@@ -6,7 +6,13 @@ const env = process.env;
 const office = await startOffice(
   testConfig({
     broker: { enabled: false },
-    uplink: { url: env.MQTT_URL, username: env.MQTT_USER, password: env.MQTT_PASS, reconnectMinMs: 50, reconnectMaxMs: 300 },
+    uplink: {
+      url: env.MQTT_URL,
+      username: env.MQTT_USER,
+      password: env.MQTT_PASS,
+      reconnectMinMs: 50,
+      reconnectMaxMs: 300,
+    },
   }),
   env.DATA_DIR,
 );
