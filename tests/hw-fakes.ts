@@ -131,7 +131,9 @@ const MockFirmata = (require('mock-firmata') as { Firmata: new (opts?: object) =
  * mock-firmata's board with digital reads working as firmata.js does them (a "digital-read-N"
  * listener per pin), and "connect"/"ready" raised on the next tick like a real IO plugin.
  */
-export class TestFirmata extends (MockFirmata as unknown as new (opts?: object) => NodeJS.EventEmitter & Record<string, unknown>) {
+export class TestFirmata extends (MockFirmata as unknown as new (
+  opts?: object,
+) => NodeJS.EventEmitter & Record<string, unknown>) {
   modes = new Map<number, number>();
   writes: Array<[number, number]> = [];
   constructor(ready = true) {

@@ -71,7 +71,12 @@ describe('Firmata buttons', () => {
     // johnny-five enables the AVR's pull-up the classic way: INPUT, then write HIGH
     expect(board.modes.get(2)).toBe(INPUT);
     expect(board.modes.get(3)).toBe(INPUT);
-    expect(board.writes).toEqual(expect.arrayContaining([[2, 1], [3, 1]]));
+    expect(board.writes).toEqual(
+      expect.arrayContaining([
+        [2, 1],
+        [3, 1],
+      ]),
+    );
     await press(board, 2);
     await press(board, 3);
     expect(s.presses).toEqual(['resident', 'priority']);

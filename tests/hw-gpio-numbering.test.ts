@@ -53,7 +53,9 @@ describe('BCM -> sysfs GPIO numbering', () => {
       ['gpiochip0', 0, 32, 'foo'],
       ['gpiochip32', 32, 32, 'bar'],
     ]);
-    await expect(gpioBase({ sysfsRoot: root })).rejects.toThrow(/gpio-chip-unknown.*gpiochip0 "foo" base 0.*hardware\.buttons\.gpioBase/);
+    await expect(gpioBase({ sysfsRoot: root })).rejects.toThrow(
+      /gpio-chip-unknown.*gpiochip0 "foo" base 0.*hardware\.buttons\.gpioBase/,
+    );
   });
 
   it('the configured base wins', async () => {

@@ -24,7 +24,14 @@ function pi5Sysfs(): string {
 
 function gpioConfig(extra: Record<string, unknown> = {}): GpioButtonsConfig {
   const hw = hardwareSchema.parse({
-    buttons: { driver: 'gpio', pins: [{ pin: 17, button: 'resident' }, { pin: 27, button: 'priority' }], ...extra },
+    buttons: {
+      driver: 'gpio',
+      pins: [
+        { pin: 17, button: 'resident' },
+        { pin: 27, button: 'priority' },
+      ],
+      ...extra,
+    },
   });
   if (hw.buttons.driver !== 'gpio') throw new Error('expected gpio');
   return hw.buttons;
@@ -137,11 +144,18 @@ describe('GPIO buttons', () => {
 describe('GPIO errors an admin can act on', () => {
   async function failure(opts: Parameters<typeof fakeGpio>[0], sysfsRoot = pi5Sysfs()) {
     const gpio = fakeGpio(opts);
-    const src = new GpioButtonSource({ config: gpioConfig(), logger: captureLogger().logger, load: async () => gpio.module, sysfsRoot });
-    const err = await src.start(() => {}).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const src = new GpioButtonSource({
+      config: gpioConfig(),
+      logger: captureLogger().logger,
+      load: async () => gpio.module,
+      sysfsRoot,
+    });
+    const err = await src
+      .start(() => {})
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     return { err: err as HardwareError, src, pins: gpio.pins };
   }
 

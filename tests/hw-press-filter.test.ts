@@ -8,7 +8,11 @@ describe('LevelDebouncer', () => {
   it('reports one change however the contact bounces', () => {
     let level = false;
     const seen: boolean[] = [];
-    const d = new LevelDebouncer(30, () => level, (p) => seen.push(p));
+    const d = new LevelDebouncer(
+      30,
+      () => level,
+      (p) => seen.push(p),
+    );
     for (const l of [true, false, true, false, true]) {
       level = l;
       d.edge();
@@ -25,7 +29,11 @@ describe('LevelDebouncer', () => {
   it('reports nothing for a glitch that settles back where it was', () => {
     let level = false;
     const seen: boolean[] = [];
-    const d = new LevelDebouncer(30, () => level, (p) => seen.push(p));
+    const d = new LevelDebouncer(
+      30,
+      () => level,
+      (p) => seen.push(p),
+    );
     level = true;
     d.edge();
     vi.advanceTimersByTime(5);
@@ -37,7 +45,11 @@ describe('LevelDebouncer', () => {
 
   it('forgets a contact in motion when cancelled', () => {
     const seen: boolean[] = [];
-    const d = new LevelDebouncer(30, () => true, (p) => seen.push(p));
+    const d = new LevelDebouncer(
+      30,
+      () => true,
+      (p) => seen.push(p),
+    );
     d.edge();
     d.cancel();
     vi.advanceTimersByTime(100);

@@ -12,10 +12,19 @@ import { FirmataButtonSource } from './firmata-buttons.ts';
 import { GpioButtonSource } from './gpio-buttons.ts';
 import { HidKeypadSource } from './hid-keypads.ts';
 import { numberResolver } from './keymap.ts';
+import type { FiveModule, GpioModule, HidModule } from './native.ts';
 
 export interface HardwareFactoryOptions {
   /** called whenever a component's health changes; component is "buttons" or "keypad:<counter>" */
   onHealth?: (component: string, health: ComponentHealth) => void;
+  /** replace the native modules (tests, the installer's tool); default: the real ones, lazily */
+  load?: {
+    onoff?: () => Promise<GpioModule>;
+    johnnyFive?: () => Promise<FiveModule>;
+    nodeHid?: (backend: 'hidraw' | 'libusb') => Promise<HidModule>;
+  };
+  /** USB port of a HID path; default: read from sysfs */
+  usbPort?: (path: string | undefined) => string | undefined;
 }
 
 function checkReferences(config: Config): void {
@@ -36,8 +45,8 @@ export async function createButtonSource(
   checkReferences(config);
   const log = logger.child({ component: 'buttons', driver: hw.driver });
   const onHealth = (h: ComponentHealth): void => opts.onHealth?.('buttons', h);
-  if (hw.driver === 'gpio') return new GpioButtonSource({ config: hw, logger: log, onHealth });
-  return new FirmataButtonSource({ config: hw, logger: log, onHealth });
+  if (hw.driver === 'gpio') return new GpioButtonSource({ config: hw, logger: log, onHealth, load: opts.load?.onoff });
+  return new FirmataButtonSource({ config: hw, logger: log, onHealth, load: opts.load?.johnnyFive });
 }
 
 /** The counters' real keypads, or null when the config says "sim". */
@@ -59,6 +68,8 @@ export async function createKeypadSource(
   return new HidKeypadSource({
     config: hw,
     logger: logger.child({ component: 'keypads', driver: hw.driver }),
+    load: opts.load?.nodeHid,
+    usbPort: opts.usbPort,
     callNumber: (counter) => resolvers.get(counter),
     serviceByIndex: (n) => config.services[n - 1]?.id,
     onHealth: (counter, h) => opts.onHealth?.(`keypad:${counter}`, h),
