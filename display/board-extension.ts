@@ -98,7 +98,7 @@ export class BoardExtension implements Extension {
   async idle(): Promise<void> {
     while (this.scheduled || this.rendering) {
       if (this.rendering) await this.rendering;
-      else await new Promise<void>((r) => setImmediate(r));
+      else await Promise.resolve();
     }
   }
 
@@ -161,8 +161,9 @@ export class BoardExtension implements Extension {
     }
     if (this.scheduled) return;
     this.scheduled = true;
-    // Coalesce: every event of the same tick lands in one frame.
-    setImmediate(() => {
+    // Coalesce: every event emitted in the same turn lands in one frame (a microtask, so fake
+    // timers in tests do not hold the render back).
+    queueMicrotask(() => {
       this.scheduled = false;
       this.rendering = this.renderAll().finally(() => {
         this.rendering = null;

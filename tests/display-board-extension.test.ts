@@ -76,7 +76,14 @@ describe('board extension', () => {
         return structuredClone(snap);
       },
     } as unknown as QueueService;
-    const ctx: ExtensionContext = { config, bus, queue, logger: pino({ level: 'silent' }), dataDir: '/nonexistent', now: () => Date.now() };
+    const ctx: ExtensionContext = {
+      config,
+      bus,
+      queue,
+      logger: pino({ level: 'silent' }),
+      dataDir: '/nonexistent',
+      now: () => Date.now(),
+    };
     ext = new BoardExtension(ctx, {
       outputs: [
         { sink: board, target: { kind: 'board', layout: 'landscape' }, width: 960, height: 540 },
@@ -113,7 +120,12 @@ describe('board extension', () => {
   });
 
   it('highlights a new call for highlightSeconds, then redraws it plain', async () => {
-    snap.recentCalls.unshift({ ticket: '1036', service: 'resident', counter: '3', at: '2026-11-26T10:42:00.000+09:00' });
+    snap.recentCalls.unshift({
+      ticket: '1036',
+      service: 'resident',
+      counter: '3',
+      at: '2026-11-26T10:42:00.000+09:00',
+    });
     snap.counters[2]!.ticket = '1036';
     bus.emit('queueEvents', { events: [called('1036', '3', '2026-11-26T10:42:00.000+09:00')] });
     await settle();
@@ -143,7 +155,10 @@ describe('board extension', () => {
     expect(ext.model()!.alert).toBe('오늘 발권이 마감되었습니다');
     await settle(20_100);
     expect(ext.model()!.alert).toBeNull();
-    bus.emit('healthChanged', { component: 'printer', health: { ...healthy(), ready: false, message: '용지 없음 — 직원에게 문의하세요' } });
+    bus.emit('healthChanged', {
+      component: 'printer',
+      health: { ...healthy(), ready: false, message: '용지 없음 — 직원에게 문의하세요' },
+    });
     await settle();
     expect(ext.model()!.alert).toBe('용지 없음 — 직원에게 문의하세요');
     const before = board.frames.length;
@@ -193,6 +208,62 @@ describe('board extension with a missing display', () => {
     await vi.advanceTimersByTimeAsync(31_000);
     await ext.idle();
     expect(sink.frames).toHaveLength(1);
+    await ext.stop();
+  });
+});
+
+describe('sim board outputs', () => {
+  it('writes <dataDir>/sim/board.png and counter-<id>.png', async () => {
+    const { mkdtempSync, existsSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { PNG } = await import('pngjs');
+    const { createBoardExtension } = await import('../display/board-extension.ts');
+    const dataDir = mkdtempSync(join(tmpdir(), 'beonho-board-'));
+    try {
+      const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
+      const ext = createBoardExtension({
+        config,
+        bus: new Bus(),
+        queue,
+        logger: pino({ level: 'silent' }),
+        dataDir,
+        now: () => FIXED_NOW,
+      });
+      await ext.start();
+      await ext.stop();
+      const png = PNG.sync.read(readFileSync(join(dataDir, 'sim', 'board.png')));
+      expect([png.width, png.height]).toEqual([1920, 1080]);
+      expect(existsSync(join(dataDir, 'sim', 'counter-3.png'))).toBe(true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('printer extension', () => {
+  it('reports paper out on the bus with the Korean message, once per change', async () => {
+    const { SimPrinter } = await import('../display/printer/sim-printer.ts');
+    const { createPrinterExtension } = await import('../display/printer-extension.ts');
+    const bus = new Bus();
+    const seen: Array<Record<string, unknown>> = [];
+    bus.on('healthChanged', {}, ({ component, health }) => {
+      if (component === 'printer') seen.push(health);
+    });
+    const printer = new SimPrinter('/nonexistent', pino({ level: 'silent' }));
+    const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
+    const ext = createPrinterExtension(
+      { config, bus, queue, logger: pino({ level: 'silent' }), dataDir: '/nonexistent', now: () => FIXED_NOW },
+      printer,
+    );
+    await ext.start();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ ready: true, message: null });
+    await ext.poll();
+    expect(seen).toHaveLength(1);
+    printer.setPaper('out');
+    await ext.poll();
+    expect(seen[1]).toMatchObject({ ready: false, paper: 'out', message: '용지 없음 — 직원에게 문의하세요' });
     await ext.stop();
   });
 });

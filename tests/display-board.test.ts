@@ -31,7 +31,8 @@ describe('board frames match the goldens', () => {
     ['board-landscape-call', () => board('landscape')],
     [
       'board-landscape-alert',
-      () => board('landscape', morningModel({ highlight: null, online: false, alert: '용지 없음 — 직원에게 문의하세요' })),
+      () =>
+        board('landscape', morningModel({ highlight: null, online: false, alert: '용지 없음 — 직원에게 문의하세요' })),
     ],
     ['board-portrait-call', () => board('portrait')],
     ['counter-serving-call', () => counter('3')],

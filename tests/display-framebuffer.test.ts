@@ -93,7 +93,13 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
 
   it('reads geometry: the visible mode wins over a double-buffered virtual size', async () => {
     fakeFb({ virtual_size: '640,960', bits_per_pixel: '32', stride: '2624', modes: 'U:640x480p-60' }, 2624 * 960);
-    expect(await readFbGeometry(sysfs, dev, 'bgra')).toEqual({ width: 640, height: 480, stride: 2624, bitsPerPixel: 32, format: 'bgra' });
+    expect(await readFbGeometry(sysfs, dev, 'bgra')).toEqual({
+      width: 640,
+      height: 480,
+      stride: 2624,
+      bitsPerPixel: 32,
+      format: 'bgra',
+    });
   });
 
   it('falls back to width x bytes when sysfs has no stride; 16 bpp is RGB565', async () => {
@@ -120,7 +126,9 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
     expect([...bytes.subarray(0, 4)]).toEqual([0x33, 0x22, 0x11, 255]);
     // Whole lines are written in one go (padding included, invisible past the visible width).
     expect([...bytes.subarray(40, 44)]).toEqual([0x33, 0x22, 0x11, 255]);
-    expect(toRgba(bytes, width, height, stride, 'bgra')).toEqual(Uint8Array.from(f.data.map((v, i) => (i % 4 === 3 ? 255 : v))));
+    expect(toRgba(bytes, width, height, stride, 'bgra')).toEqual(
+      Uint8Array.from(f.data.map((v, i) => (i % 4 === 3 ? 255 : v))),
+    );
     expect(sink.health().rowsWritten).toBe(height);
 
     // Change row 4 only; scribble on row 1 of the "device" to prove row 1 is not rewritten.

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -11,10 +11,10 @@ import { createPrinter } from '../display/printer/create-printer.ts';
 import { EscposPrinter } from '../display/printer/escpos-printer.ts';
 import { STATUS_QUERY, decodeStatus, encodeTicket } from '../display/printer/escpos.ts';
 import { printerRefusal } from '../display/printer/messages.ts';
-import { SimPrinter } from '../display/printer/sim-printer.ts';
+import type { SimPrinter } from '../display/printer/sim-printer.ts';
 import { DeviceTransport, type PrinterTransport } from '../display/printer/transport.ts';
 import { renderTicket } from '../display/ticket/render-ticket.ts';
-import { compareGolden } from './golden/compare.ts';
+import { GOLDEN_DIR, compareGolden } from './golden/compare.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -30,7 +30,8 @@ function decodeRaster(bytes: Uint8Array): { width: number; height: number; dots:
       let p = i + 8;
       for (let y = 0; y < h; y++) {
         const row: boolean[] = [];
-        for (let xb = 0; xb < wBytes; xb++, p++) for (let bit = 7; bit >= 0; bit--) row.push(((bytes[p]! >> bit) & 1) === 1);
+        for (let xb = 0; xb < wBytes; xb++, p++)
+          for (let bit = 7; bit >= 0; bit--) row.push(((bytes[p]! >> bit) & 1) === 1);
         rows.push(row);
       }
       i = p;
@@ -96,13 +97,19 @@ describe('ESC/POS raster', () => {
     expect(tail).toContain('1d56');
     // Decoded, the bitmap is a ticket a person would recognise: keep it for a look.
     const png = new PNG({ width: img.width, height: img.height });
-    img.dots.forEach((row, y) =>
-      row.forEach((d, x) => {
+    for (let y = 0; y < img.height; y++) {
+      for (let x = 0; x < img.width; x++) {
         const o = (y * img.width + x) * 4;
-        png.data[o] = png.data[o + 1] = png.data[o + 2] = d ? 0 : 255;
+        const v = img.dots[y]![x] ? 0 : 255;
+        png.data[o] = v;
+        png.data[o + 1] = v;
+        png.data[o + 2] = v;
         png.data[o + 3] = 255;
-      }),
-    );
+      }
+    }
+    const cache = join(GOLDEN_DIR, '..', '..', 'node_modules', '.cache', 'golden-diff');
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(join(cache, 'ticket-raster-decoded.png'), PNG.sync.write(png));
     expect(PNG.sync.write(png).length).toBeGreaterThan(1000);
   });
 
@@ -116,8 +123,15 @@ describe('status bytes', () => {
   it('decodes online, paper near end, paper out, cover open', () => {
     expect(decodeStatus(0x12, 0x12, 0x12)).toEqual({ online: true, paper: 'ok', coverOpen: false, error: null });
     expect(decodeStatus(0x12, 0x12, 0x12 | 0x0c)).toMatchObject({ paper: 'near-end', error: null });
-    expect(decodeStatus(0x12 | 0x08, 0x12 | 0x20, 0x12 | 0x60)).toMatchObject({ online: false, paper: 'out', error: 'PRINTER_PAPER_OUT' });
-    expect(decodeStatus(0x12 | 0x08, 0x12 | 0x04, 0x12)).toMatchObject({ coverOpen: true, error: 'PRINTER_COVER_OPEN' });
+    expect(decodeStatus(0x12 | 0x08, 0x12 | 0x20, 0x12 | 0x60)).toMatchObject({
+      online: false,
+      paper: 'out',
+      error: 'PRINTER_PAPER_OUT',
+    });
+    expect(decodeStatus(0x12 | 0x08, 0x12 | 0x04, 0x12)).toMatchObject({
+      coverOpen: true,
+      error: 'PRINTER_COVER_OPEN',
+    });
     expect(decodeStatus(null, null, null)).toMatchObject({ online: false, error: 'PRINTER_NO_ANSWER' });
     expect(decodeStatus(0xff, 0x12, 0x12)).toMatchObject({ error: 'PRINTER_NO_ANSWER' }); // not a status byte
   });
@@ -171,7 +185,9 @@ describe('ESC/POS printer', () => {
     expect(decodeRaster(wire.sent[0]!).width).toBe(576);
     expect(p.health().printed).toBe(1);
     wire.failWrites = true;
-    await expect(p.print({ image: sampleTicket(), day: '2026-11-26', number: '1048' })).rejects.toMatchObject({ code: 'PRINTER_WRITE_FAILED' });
+    await expect(p.print({ image: sampleTicket(), day: '2026-11-26', number: '1048' })).rejects.toMatchObject({
+      code: 'PRINTER_WRITE_FAILED',
+    });
     expect(p.health()).toMatchObject({ failed: 1, lastError: 'PRINTER_WRITE_FAILED' });
   });
 
@@ -223,11 +239,16 @@ describe('sim printer and createPrinter', () => {
     const env = process.env.BEONHO_TICKET_SECRET;
     delete process.env.BEONHO_TICKET_SECRET;
     try {
-      expect(() => createPrinter(cfg, dir, logger)).toThrow(expect.objectContaining({ code: 'PRINTER_TICKET_SECRET_MISSING' }));
+      expect(() => createPrinter(cfg, dir, logger)).toThrow(
+        expect.objectContaining({ code: 'PRINTER_TICKET_SECRET_MISSING' }),
+      );
     } finally {
       if (env !== undefined) process.env.BEONHO_TICKET_SECRET = env;
     }
-    const ok = configSchema.parse({ ...base, outputs: { printer: { driver: 'escpos', ticketSecret: 'a-long-enough-secret' } } });
+    const ok = configSchema.parse({
+      ...base,
+      outputs: { printer: { driver: 'escpos', ticketSecret: 'a-long-enough-secret' } },
+    });
     expect(createPrinter(ok, dir, logger).kind).toBe('escpos');
   });
 });

@@ -53,10 +53,15 @@ describe('ticket secret', () => {
     const sim = configSchema.parse(base);
     expect(resolveTicketSecret(sim, {})).toBe(DEMO_TICKET_SECRET);
     expect(resolveTicketSecret(sim, { BEONHO_TICKET_SECRET: 'from-env-0123456789' })).toBe('from-env-0123456789');
-    const cfg = configSchema.parse({ ...base, outputs: { printer: { driver: 'escpos', ticketSecret: 'from-config-0123456' } } });
+    const cfg = configSchema.parse({
+      ...base,
+      outputs: { printer: { driver: 'escpos', ticketSecret: 'from-config-0123456' } },
+    });
     expect(resolveTicketSecret(cfg, {})).toBe('from-config-0123456');
     const none = configSchema.parse({ ...base, outputs: { printer: { driver: 'escpos' } } });
-    expect(() => resolveTicketSecret(none, {})).toThrow(expect.objectContaining({ code: 'PRINTER_TICKET_SECRET_MISSING' }));
+    expect(() => resolveTicketSecret(none, {})).toThrow(
+      expect.objectContaining({ code: 'PRINTER_TICKET_SECRET_MISSING' }),
+    );
   });
 });
 

@@ -18,7 +18,10 @@ export class TicketSecretError extends Error {
 export function ticketToken(secret: string, office: string, day: string, number: string): string {
   // JSON keeps the field boundaries: ("a|b", "c") and ("a", "b|c") sign differently. Central must
   // build the same message: JSON.stringify([office, day, number]).
-  return createHmac('sha256', secret).update(JSON.stringify([office, day, number])).digest('base64url').slice(0, TOKEN_LENGTH);
+  return createHmac('sha256', secret)
+    .update(JSON.stringify([office, day, number]))
+    .digest('base64url')
+    .slice(0, TOKEN_LENGTH);
 }
 
 export function verifyTicketToken(secret: string, office: string, day: string, number: string, token: string): boolean {

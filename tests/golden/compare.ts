@@ -26,7 +26,8 @@ export interface GoldenResult {
 export function compareGolden(name: string, frame: Frame): GoldenResult {
   const path = join(GOLDEN_DIR, `${name}.png`);
   if (process.env.UPDATE_GOLDEN === '1' || !existsSync(path)) {
-    if (process.env.CI && !existsSync(path)) throw new Error(`golden ${path} is missing; run UPDATE_GOLDEN=1 locally and commit it`);
+    if (process.env.CI && !existsSync(path))
+      throw new Error(`golden ${path} is missing; run UPDATE_GOLDEN=1 locally and commit it`);
     writeFileSync(path, framePng(frame));
   }
   const golden = PNG.sync.read(readFileSync(path));
