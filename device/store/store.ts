@@ -197,6 +197,11 @@ export class Store {
     }
   }
 
+  /** Let go of the files without writing anything (tests that inspect a dead daemon's data). */
+  async release(): Promise<void> {
+    await this.journal.close();
+  }
+
   async close(): Promise<void> {
     await this.checkpoint();
     await this.outbox.flush();

@@ -1,0 +1,63 @@
+// Runs the real daemon as a child process (node + tsx), fed through its terminal control.
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { simulatorDefault } from '../../device/config/default.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** A config file for a test daemon: the simulator office without network listeners or sound. */
+export async function writeTestConfig(file: string, patch: Record<string, unknown> = {}): Promise<string> {
+  await writeFile(file, stringify({ ...simulatorDefault, mqtt: { enabled: false }, ...patch }));
+  return file;
+}
+
+export class Daemon {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly lines: string[] = [];
+  stderr = '';
+  private waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
+  readonly exited: Promise<number | null>;
+
+  constructor(args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'device/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, BEONHO_LOG_LEVEL: 'warn', BEONHO_LOG_FORMAT: 'json', ...env },
+    });
+    let buf = '';
+    this.child.stdout.on('data', (d: Buffer) => {
+      buf += d.toString('utf8');
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        this.lines.push(line);
+        this.waiters = this.waiters.filter((w) => (w.re.test(line) ? (w.resolve(line), false) : true));
+        nl = buf.indexOf('\n');
+      }
+    });
+    this.child.stderr.on('data', (d: Buffer) => {
+      this.stderr += d.toString('utf8');
+    });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+  }
+
+  send(line: string): void {
+    if (this.child.stdin.writable) this.child.stdin.write(`${line}\n`);
+  }
+
+  waitFor(re: RegExp, timeoutMs = 20_000): Promise<string> {
+    const hit = this.lines.find((l) => re.test(l));
+    if (hit) return Promise.resolve(hit);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; stderr: ${this.stderr.slice(-2000)}`)), timeoutMs);
+      this.waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+    });
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
