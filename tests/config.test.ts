@@ -1,0 +1,84 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { simulatorDefault } from '../device/config/default.ts';
+import { ConfigError, loadConfig, validateConfig } from '../device/config/load.ts';
+import { Daemon, writeTestConfig } from './helpers/daemon.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'beonho-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function problems(input: unknown): string[] {
+  try {
+    validateConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+const base = simulatorDefault as Record<string, unknown> & typeof simulatorDefault;
+
+describe('config validation', () => {
+  it('accepts the built-in simulator office and the documented example', async () => {
+    expect(problems(simulatorDefault)).toEqual([]);
+    const { config } = await loadConfig(path.resolve(import.meta.dirname, '../config/example.yaml'));
+    expect(config.office.timeZone).toBe('Asia/Seoul');
+    expect(config.services.length).toBeGreaterThan(0);
+  });
+
+  it('names the field and the value of each problem, one line each', () => {
+    const services = structuredClone(base.services) as Array<Record<string, unknown>>;
+    services[2]!.cutoff = '25:00';
+    services[1]!.colour = 'red';
+    expect(problems({ ...base, services })).toEqual([
+      'services[1]: unknown key(s) "colour"',
+      'services[2].cutoff: expected HH:MM (00:00 to 23:59), got "25:00"',
+    ]);
+  });
+
+  it.each([
+    [{ office: { id: 'Bad Id', name: 'x' } }, /^office\.id: expected a slug.*got "Bad Id"/],
+    [{ office: { id: 'a', name: 'x', timeZone: 'Mars/Base' } }, /^office\.timeZone: expected an IANA time zone/],
+    [{ services: [] }, /^services: /],
+    [{ policy: { priority: 'sometimes' } }, /^policy\.priority: .*got "sometimes"/],
+    [{ policy: { near: [-1] } }, /^policy\.near\[0\]: /],
+    [{ counters: [{ id: '1', name: 'x', services: ['nope'] }] }, /^counters\[0\]\.services\[0\]: unknown service "nope"/],
+    [{ unknownTop: 1 }, /^\(top level\): unknown key\(s\) "unknownTop"/],
+  ] as const)('refuses %j', (patch, re) => {
+    const out = problems({ ...base, ...patch });
+    expect(out.some((p) => re.test(p)), out.join('\n')).toBe(true);
+  });
+
+  it('refuses overlapping number ranges and duplicate ids', () => {
+    const services = [
+      { id: 'a', name: '가', numbers: { from: 100, to: 199 } },
+      { id: 'b', name: '나', numbers: { from: 150, to: 250 } },
+      { id: 'a', name: '다', numbers: { prefix: 'A', from: 100, to: 199 } },
+    ];
+    const out = problems({ ...base, services, counters: [{ id: '1', name: '1', services: ['a'] }], dispenser: { buttons: [] } });
+    expect(out).toContain('services[1].numbers: range 150-250 overlaps services[0] (a) 100-199');
+    expect(out).toContain('services[2].id: duplicate service id "a"');
+  });
+
+  it('reports unreadable files and bad YAML', async () => {
+    await expect(loadConfig(path.join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read the file: ENOENT/);
+    const bad = path.join(dir, 'bad.yaml');
+    await writeFile(bad, 'office: [unclosed');
+    await expect(loadConfig(bad)).rejects.toThrow(/not valid YAML/);
+  });
+
+  it('the daemon stops at start with one line per problem and exit code 2', async () => {
+    const file = await writeTestConfig(path.join(dir, 'broken.yaml'), { policy: { noShowHoldMinutes: 'ten' } });
+    const d = new Daemon(['--config', file, '--data-dir', path.join(dir, 'data')]);
+    expect(await d.exited).toBe(2);
+    expect(d.stderr).toMatch(/policy\.noShowHoldMinutes: .*got "ten"/);
+  });
+});
