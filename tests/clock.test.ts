@@ -1,0 +1,115 @@
+// Clock discipline: a Pi boots with a stale clock and NTP may step it. Jumps in the middle of a
+// day neither reset the day nor reuse a number; a real midnight opens the next day.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ClockGuard } from '../device/clock.ts';
+import { Controller } from '../device/controller.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import { DAY, NINE_AM, testConfig } from './helpers/office.ts';
+
+const HOUR = 3600_000;
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'beonho-clock-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A daemon whose wall clock, monotonic clock and NTP flag the test moves by hand. */
+async function daemon(start: { wall: number; mono?: number; synced?: boolean }) {
+  const t = { wall: start.wall, mono: start.mono ?? 0, synced: start.synced ?? false };
+  const events: QueueEvent[] = [];
+  const c = new Controller({
+    config: testConfig(),
+    dataDir: dir,
+    logger: pino({ level: 'silent' }),
+    now: () => t.wall,
+    monotonic: () => t.mono,
+    clockSynchronized: () => t.synced,
+    tickMs: 3600_000,
+  });
+  await c.start();
+  c.bus.on('queueEvents', {}, ({ events: e }) => events.push(...e));
+  const issue = async () => {
+    const r = await c.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    if (!r.ok) throw new Error(r.error.code);
+    return r.ticket!.number;
+  };
+  const pass = (ms: number) => {
+    t.wall += ms;
+    t.mono += ms;
+  };
+  return { c, t, events, issue, pass };
+}
+
+describe('clock jumps in the middle of a day', () => {
+  it('back one hour: same day, numbering goes on', async () => {
+    const d = await daemon({ wall: NINE_AM + 2 * HOUR });
+    expect(await d.issue()).toBe('1001');
+    d.t.wall -= HOUR;
+    await d.c.onTick();
+    expect(await d.issue()).toBe('1002');
+    expect(d.c.queue.state().day).toBe(DAY);
+    expect(d.events.some((e) => e.type === 'day.opened')).toBe(false);
+    await d.c.stop();
+  });
+
+  it('forward past midnight without NTP: ignored, no day reset; a real midnight still opens the next day', async () => {
+    const d = await daemon({ wall: NINE_AM + 2 * HOUR });
+    await d.issue();
+    d.t.wall += 15 * HOUR; // 02:00 the next day, but only the wall clock moved
+    await d.c.onTick();
+    expect(await d.issue()).toBe('1002');
+    expect(d.c.queue.state().day).toBe(DAY);
+    d.pass(14 * HOUR); // time really passes: 01:00 the next day by the monotonic clock
+    await d.c.onTick();
+    expect(d.c.queue.state().day).toBe('2026-11-27');
+    expect(await d.issue()).toBe('1001');
+    await d.c.stop();
+  });
+
+  it('forward when NTP says the clock is synchronised: followed', async () => {
+    const d = await daemon({ wall: NINE_AM + 2 * HOUR });
+    await d.issue();
+    d.t.wall += 15 * HOUR;
+    d.t.synced = true;
+    await d.c.onTick();
+    expect(d.c.queue.state().day).toBe('2026-11-27');
+    await d.c.stop();
+  });
+
+  it('a boot in 1970 resumes the day on disk; numbers go on; NTP later brings the real time', async () => {
+    const first = await daemon({ wall: NINE_AM + HOUR });
+    await first.issue();
+    await first.issue();
+    await first.c.stop();
+    const d = await daemon({ wall: 10_000, mono: 0 });
+    expect(d.c.queue.state().day).toBe(DAY);
+    expect(await d.issue()).toBe('1003');
+    const issued = d.events.find((e) => e.type === 'ticket.issued')!;
+    expect(Date.parse(issued.at)).toBeGreaterThanOrEqual(NINE_AM + HOUR);
+    d.t.wall = NINE_AM + 3 * HOUR;
+    d.t.synced = true;
+    await d.c.onTick();
+    expect(d.c.queue.state().day).toBe(DAY);
+    expect(await d.issue()).toBe('1004');
+    await d.c.stop();
+  });
+});
+
+describe('ClockGuard', () => {
+  it('follows the wall clock while it agrees with the monotonic clock', () => {
+    let wall = 1_000_000;
+    let mono = 5;
+    const g = new ClockGuard({ wall: () => wall, monotonic: () => mono, synchronized: () => false, lastEventAt: 0 });
+    wall += 30_000;
+    mono += 29_000; // drift within tolerance
+    expect(g.now()).toBe(wall);
+    wall += 10 * HOUR;
+    expect(g.now()).toBe(wall - 10 * HOUR);
+  });
+});
