@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Frame } from '../device/ports/outputs.ts';
+import { Surface, drawCounterDisplay, prepareRenderer } from '../display/board/render.ts';
 import { FramebufferSink, readFbGeometry } from '../display/sinks/framebuffer.ts';
 import { changedRowRuns, convertRows, toRgba } from '../display/sinks/pixels.ts';
+import { morningModel } from './golden/board-fixtures.ts';
 
 const logger = pino({ level: 'silent' });
 
@@ -156,6 +158,21 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
     await sink.write(solid(4, 2, [0, 0, 0xff, 255]));
     const bytes = readFileSync(dev);
     expect([...bytes.subarray(0, 2)]).toEqual([0x1f, 0x00]);
+    await sink.close();
+  });
+
+  it('takes a canvas frame (Uint8ClampedArray) and round-trips it through the device bytes', async () => {
+    await prepareRenderer();
+    fakeFb({ virtual_size: '800,480', bits_per_pixel: '32', stride: String(800 * 4 + 64) }, (800 * 4 + 64) * 480);
+    const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });
+    await sink.open();
+    const surface = new Surface(800, 480);
+    drawCounterDisplay(surface, morningModel(), '3');
+    const frame = surface.frame();
+    expect(frame.data).toBeInstanceOf(Uint8ClampedArray);
+    await sink.write(frame);
+    const back = toRgba(readFileSync(dev), 800, 480, 800 * 4 + 64, 'bgra');
+    expect(Buffer.compare(Buffer.from(back), Buffer.from(frame.data))).toBe(0);
     await sink.close();
   });
 

@@ -132,7 +132,8 @@ export class FramebufferSink implements DisplaySink {
         `frame ${frame.width}x${frame.height} does not match ${this.opts.device} ${geo.width}x${geo.height}`,
       );
     }
-    const rgba = frame.data as Uint8Array;
+    // Canvas hands out a Uint8ClampedArray; compare and copy through a plain byte view.
+    const rgba = new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
     const runs = changedRowRuns(this.prev, rgba, frame.width * 4, frame.height);
     try {
       for (const [y0, y1] of runs) {
