@@ -5,7 +5,6 @@
 //  3. state coalescing under a burst of 100 presses in one second (state messages per second).
 //   npx tsx bench/mqtt.ts
 import { pathToFileURL } from 'node:url';
-import mqtt from 'mqtt';
 import {
   connect,
   Inbox,

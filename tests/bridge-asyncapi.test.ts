@@ -68,7 +68,7 @@ describe('docs/asyncapi.yaml', () => {
     expect(byChannel.get('beonho/v1/{office}/cmd/result')).toEqual([TOPIC_SCHEMA['cmd/result']]);
     // every event type of event.json has its message on the events channel
     const eventTypes = (
-      (files.get('event.json')!.properties as Record<string, { enum: string[] }>).type.enum ?? []
+      (files.get('event.json')!.properties as Record<string, { enum: string[] }>).type!.enum ?? []
     ).map((t) => `event.${t}.json`);
     expect([...(byChannel.get('beonho/v1/{office}/events') ?? [])].sort()).toEqual(eventTypes.sort());
   });
