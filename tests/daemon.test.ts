@@ -1,0 +1,76 @@
+// The daemon as a person runs it: the terminal control, a restart, the lock, clean shutdown.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Daemon, writeTestConfig } from './helpers/daemon.ts';
+
+let dir: string;
+let config: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'beonho-daemon-'));
+  config = await writeTestConfig(path.join(dir, 'config.yaml'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the daemon from the terminal', () => {
+  it('press and key commands work, state shows them, and a restart resumes', async () => {
+    const data = path.join(dir, 'd1');
+    const d = new Daemon(['--config', config, '--data-dir', data]);
+    await d.waitFor(/simulator ready/);
+    d.send('press resident');
+    await d.waitFor(/^ticket 1001 \(resident\): 0 ahead/);
+    d.send('press priority');
+    await d.waitFor(/^ticket 1002 \(resident, priority\)/);
+    d.send('key 1 next');
+    await d.waitFor(/^call 1002 -> counter 1$/);
+    d.send('key 2 call 1001');
+    await d.waitFor(/^call 1001 -> counter 2$/);
+    d.send('key 9 next');
+    await d.waitFor(/no keypad at counter "9"/);
+    d.send('key 3 next');
+    await d.waitFor(/^refused \(no-waiting\)/);
+    d.send('state');
+    await d.waitFor(/1번 창구: serving 1002/);
+    d.send('help');
+    await d.waitFor(/press <button>/);
+    d.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+
+    const again = new Daemon(['--config', config, '--data-dir', data]);
+    await again.waitFor(/simulator ready/);
+    again.send('press resident');
+    await again.waitFor(/^ticket 1003 /);
+    again.send('state');
+    await again.waitFor(/2번 창구: serving 1001/);
+    again.kill('SIGINT');
+    expect(await again.exited).toBe(0);
+  });
+
+  it('a second daemon on the same data dir is refused with a clear message', async () => {
+    const data = path.join(dir, 'd2');
+    const first = new Daemon(['--config', config, '--data-dir', data]);
+    await first.waitFor(/simulator ready/);
+    const second = new Daemon(['--config', config, '--data-dir', data]);
+    expect(await second.exited).toBe(2);
+    expect(second.stderr).toMatch(/another beonho \(pid \d+\) is already running/);
+    first.kill('SIGTERM');
+    await first.exited;
+    // a stale lock (the holder was killed) does not block the next start
+    const killed = new Daemon(['--config', config, '--data-dir', data]);
+    await killed.waitFor(/simulator ready/);
+    await killed.kill('SIGKILL');
+    const next = new Daemon(['--config', config, '--data-dir', data]);
+    await next.waitFor(/simulator ready/);
+    next.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+  });
+
+  it('--help prints the options', async () => {
+    const d = new Daemon(['--help']);
+    expect(await d.exited).toBe(0);
+    expect(d.lines.join('\n')).toMatch(/--data-dir <dir>.*\n?.*BEONHO_DATA_DIR/s);
+  });
+});
