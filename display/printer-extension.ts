@@ -5,8 +5,10 @@
 import type { Logger } from 'pino';
 import type { Extension, ExtensionContext } from '../device/extension.ts';
 import type { PrinterStatus, TicketPrinter } from '../device/ports/outputs.ts';
+import type { QueueService } from '../device/queue/service.ts';
 import { prepareRenderer } from './board/render.ts';
 import { printerRefusal } from './printer/messages.ts';
+import { PrinterTicketOutput } from './printer/ticket-output.ts';
 
 export class PrinterExtension implements Extension {
   readonly name = 'printer';
@@ -43,6 +45,11 @@ export class PrinterExtension implements Extension {
     this.timer = null;
     await this.polling?.catch(() => {});
     await this.printer.close().catch(() => {});
+  }
+
+  /** The dispenser's TicketOutput over this printer; statuses it sees are reported too. */
+  ticketOutput(queue: Pick<QueueService, 'state'> | null = this.ctx.queue): PrinterTicketOutput {
+    return new PrinterTicketOutput(this.ctx.config, this.printer, queue, (s) => this.report(s));
   }
 
   /** The last status seen, without asking the printer. */

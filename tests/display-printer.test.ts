@@ -11,7 +11,7 @@ import { createPrinter } from '../display/printer/create-printer.ts';
 import { EscposPrinter } from '../display/printer/escpos-printer.ts';
 import { STATUS_QUERY, decodeStatus, encodeTicket } from '../display/printer/escpos.ts';
 import { printerRefusal } from '../display/printer/messages.ts';
-import type { SimPrinter } from '../display/printer/sim-printer.ts';
+import { SimPrinter } from '../display/printer/sim-printer.ts';
 import { DeviceTransport, type PrinterTransport } from '../display/printer/transport.ts';
 import { renderTicket } from '../display/ticket/render-ticket.ts';
 import { GOLDEN_DIR, compareGolden } from './golden/compare.ts';
@@ -250,5 +250,40 @@ describe('sim printer and createPrinter', () => {
       outputs: { printer: { driver: 'escpos', ticketSecret: 'a-long-enough-secret' } },
     });
     expect(createPrinter(ok, dir, logger).kind).toBe('escpos');
+  });
+});
+
+describe('ticket output for the dispenser', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'beonho-out-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses while out of paper, then prints the issued ticket under the queue day', async () => {
+    const { PrinterTicketOutput } = await import('../display/printer/ticket-output.ts');
+    const config = configSchema.parse({
+      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
+      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
+      counters: [{ id: '1', name: '1번 창구', services: ['resident'] }],
+    });
+    const printer = new SimPrinter(join(dir, 'tickets'), logger);
+    const seen: boolean[] = [];
+    const out = new PrinterTicketOutput(config, printer, { state: () => ({ day: '2026-11-26' }) as never }, (s) =>
+      seen.push(s.ready),
+    );
+    printer.setPaper('out');
+    expect(await out.unavailable()).toEqual({ code: 'PRINTER_PAPER_OUT', message: '용지 없음 — 직원에게 문의하세요' });
+    printer.setPaper('ok');
+    expect(await out.unavailable()).toBeNull();
+    expect(seen).toEqual([false, true]);
+    const ticket = {
+      number: '1047',
+      service: 'resident',
+      channel: 'kiosk' as const,
+      priority: false,
+      ahead: 3,
+      estimatedWaitMin: 12,
+    };
+    await out.print(ticket, '2026-11-27T00:00:05.000+09:00');
+    const png = PNG.sync.read(readFileSync(join(dir, 'tickets', '2026-11-26-1047.png')));
+    expect(png.width).toBe(576);
   });
 });

@@ -15,7 +15,8 @@ export interface IssuedTicket {
 }
 
 /** Needs prepareRenderer() (display/board/render.ts) to have been awaited once. */
-export function ticketJob(config: Config, ticket: IssuedTicket, day: string, issuedAtMs: number): PrintJob {
+/** `issuedAt`: the ISO time of the ticket.issued event (office-local, with offset). */
+export function ticketJob(config: Config, ticket: IssuedTicket, day: string, issuedAt: string): PrintJob {
   const office = config.office;
   const service = config.services.find((s) => s.id === ticket.service);
   const image = renderTicket({
@@ -24,7 +25,7 @@ export function ticketJob(config: Config, ticket: IssuedTicket, day: string, iss
     number: ticket.number,
     ahead: ticket.ahead,
     estimatedWaitMin: ticket.estimatedWaitMin,
-    issuedAt: localTime(issuedAtMs, office.timeZone).iso,
+    issuedAt: /[+-]\d\d:\d\d$/.test(issuedAt) ? issuedAt : localTime(Date.parse(issuedAt), office.timeZone).iso,
     qrUrl: ticketUrl(config.outputs.printer.ticketUrl, resolveTicketSecret(config), office.id, day, ticket.number),
     priority: ticket.priority ?? false,
     widthDots: config.outputs.printer.widthDots,

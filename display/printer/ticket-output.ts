@@ -1,0 +1,30 @@
+// The dispenser's printing side (device/dispenser.ts TicketOutput) over a TicketPrinter: asks the
+// printer before a number is issued, renders and prints the ticket after it is durable.
+import type { Config } from '../../device/config/schema.ts';
+import type { TicketOutput } from '../../device/dispenser.ts';
+import type { PrinterStatus, TicketPrinter } from '../../device/ports/outputs.ts';
+import type { QueueService } from '../../device/queue/service.ts';
+import { ticketJob } from '../ticket/ticket-job.ts';
+import { printerRefusal } from './messages.ts';
+
+export class PrinterTicketOutput implements TicketOutput {
+  constructor(
+    private readonly config: Config,
+    private readonly printer: TicketPrinter,
+    private readonly queue: Pick<QueueService, 'state'> | null = null,
+    /** told every status seen, so the board learns of paper-out at the press that found it */
+    private readonly onStatus: ((s: PrinterStatus) => void) | null = null,
+  ) {}
+
+  async unavailable(): Promise<{ code: string; message: string } | null> {
+    const s = await this.printer.status();
+    this.onStatus?.(s);
+    return printerRefusal(s);
+  }
+
+  async print(ticket: Parameters<TicketOutput['print']>[0], issuedAt: string): Promise<void> {
+    // The queue's day, not the calendar's: a day opened before midnight keeps its date.
+    const day = this.queue?.state().day ?? issuedAt.slice(0, 10);
+    await this.printer.print(ticketJob(this.config, ticket, day, issuedAt));
+  }
+}
