@@ -1,0 +1,18 @@
+// `npm run bench`: every benchmark, one after another (the machine has 2 cores: never in
+// parallel), each in its own process so memory figures do not mix. Each prints its figures as
+// ratios against a baseline measured in the same run. `npm run bench -- queue wear` runs some.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+const ALL = ['queue', 'wear', 'display', 'mqtt'];
+const chosen = process.argv.slice(2).filter((a) => ALL.includes(a));
+let failed = 0;
+for (const name of chosen.length > 0 ? chosen : ALL) {
+  process.stdout.write(`\n== ${name} ==\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, `${name}.ts`)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    failed++;
+    process.stdout.write(`(${name} benchmark failed with exit code ${r.status})\n`);
+  }
+}
+process.exit(failed > 0 ? 1 : 0);
