@@ -56,7 +56,7 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox): Bridge {
       const office = config.office.id;
       const device = config.device.id;
       const topics = officeTopics(office);
-      const isoNow = () => localTime(Date.now(), config.office.timeZone).iso;
+      const isoNow = () => localTime(ctx.now(), config.office.timeZone).iso;
 
       const sessions = new SessionCounter(dataDir);
       await sessions.load();
