@@ -8,12 +8,18 @@ import { JSONFile } from 'lowdb/node';
 import { validateConfig } from '../device/config/load.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { QueueEngine } from '../device/queue/engine.ts';
-import type { QueueState } from '../device/queue/types.ts';
+import type { ActionResult } from '../device/queue/actions.ts';
+import type { QueueEvent, QueueState } from '../device/queue/types.ts';
 import { Store } from '../device/store/store.ts';
 import { ms, now, ratio, summarize } from './stats.ts';
 
 const TICKETS = 1010;
 const DAYS = 3;
+
+function eventsOf(r: ActionResult): QueueEvent[] {
+  if (!r.ok) throw new Error(r.error.code);
+  return r.events;
+}
 
 function config() {
   // two services with a 1,000-number range each, so a day can hold 1,010 tickets
@@ -53,7 +59,7 @@ async function durableDays(dir: string): Promise<{ all: number[]; byIndex: numbe
   const all: number[] = [];
   const byIndex: number[][] = Array.from({ length: TICKETS }, () => []);
   for (let d = 0; d < DAYS; d++) {
-    await store.append((engine.execute({ type: 'day.open' }) as { events: never[] }).events);
+    await store.append(eventsOf(engine.execute({ type: 'day.open' })));
     for (let i = 0; i < TICKETS; i++) {
       const start = now();
       const r = engine.execute({ type: 'ticket.issue', service: i % 2 ? 'resident' : 'seal', channel: 'kiosk' });
@@ -67,7 +73,7 @@ async function durableDays(dir: string): Promise<{ all: number[]; byIndex: numbe
     t += 24 * 3600_000;
   }
   // a burst: 200 presses at once, written with group commit
-  await store.append((engine.execute({ type: 'day.open' }) as { events: never[] }).events);
+  await store.append(eventsOf(engine.execute({ type: 'day.open' })));
   const start = now();
   await Promise.all(
     Array.from({ length: 200 }, (_, i) => {

@@ -48,7 +48,7 @@ describe('recovery', () => {
     ['garbage', (f: string) => writeFile(f, Buffer.alloc(300, 0))],
     ['a flipped byte', async (f: string) => {
       const b = await readFile(f);
-      b[b.length - 5] ^= 0x20;
+      b[b.length - 5] = (b[b.length - 5] ?? 0) ^ 0x20;
       await writeFile(f, b);
     }],
   ] as const) {
