@@ -59,7 +59,7 @@ export async function listHardware(d: ToolDeps, backend: 'hidraw' | 'libusb' = '
   const header = headerChip(chips);
   for (const c of chips)
     d.out(
-      `  ${c.name}  base ${c.base}  ${c.ngpio} lines  "${c.label}"${c === header ? '  <- pin header: GPIO17 is ' + sysfsNumber(17, c.base) : ''}`,
+      `  ${c.name}  base ${c.base}  ${c.ngpio} lines  "${c.label}"${c === header ? `  <- pin header: GPIO17 is ${sysfsNumber(17, c.base)}` : ''}`,
     );
 }
 
