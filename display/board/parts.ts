@@ -157,6 +157,13 @@ export function drawRecent(ctx: Ctx, m: BoardModel, b: Box, rows: number): void 
   }
   const top = b.y + type.label + 24;
   const rowH = (b.h - (top - b.y)) / rows;
+  if (list.length === 0) {
+    text(ctx, '이전 호출 없음', b.x + 30, top + rowH / 2 + type.serviceName * 0.36, {
+      weight: 400,
+      px: type.serviceName,
+      color: colors.muted,
+    });
+  }
   list.forEach((c, i) => {
     const y = top + i * rowH;
     rect(ctx, b.x, y + 6, b.w, rowH - 12, i % 2 === 0 ? colors.panel : colors.ground, 12);

@@ -9,7 +9,7 @@ export const colors = {
   panel: '#13294A',
   panelLine: '#2B4B78',
   text: '#FFFFFF',
-  /** secondary text: ~9:1 on ground */
+  /** secondary text: ~10:1 on ground */
   dim: '#B9C8DD',
   /** the accent: numbers and the highlight (~11:1 on ground) */
   accent: '#FFC933',
