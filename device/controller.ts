@@ -39,6 +39,8 @@ export interface ControllerOptions {
   ticketOutput?: (ctx: ExtensionContext) => TicketOutput | null;
   /** features hung off the bus (board, audio, MQTT bridge, simulator page) */
   extensions?: (ctx: ExtensionContext, store: Store) => Promise<Extension[]> | Extension[];
+  /** started after the inputs, stopped before them (systemd readiness: ready means ready) */
+  lastExtensions?: (ctx: ExtensionContext) => Extension[];
   storeFs?: StoreFs;
   tickMs?: number;
   /** the disk failed under the journal: the daemon must stop and recover on restart */
@@ -111,7 +113,7 @@ export class Controller {
       this.dispenser = new Dispenser(config, this.queue, this.bus, buttons, this.opts.ticketOutput?.(ctx) ?? null, logger.child({ component: 'dispenser' }));
       this.counters = new Counters(this.queue, keypads, logger.child({ component: 'counters' }));
       const features = (await this.opts.extensions?.(ctx, this.store)) ?? [];
-      this.extensions = [...features, this.dispenser, this.counters];
+      this.extensions = [...features, this.dispenser, this.counters, ...(this.opts.lastExtensions?.(ctx) ?? [])];
       for (const ext of this.extensions) {
         await ext.start();
         logger.debug({ extension: ext.name }, 'started');

@@ -6,6 +6,7 @@ import { Controller } from './controller.ts';
 import { buildFeatures } from './features.ts';
 import { LockedError } from './lock.ts';
 import { createLogger } from './log.ts';
+import { createSystemdExtension } from './systemd.ts';
 import { startTerminal } from '../sim/terminal.ts';
 
 async function main(): Promise<void> {
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     dataDir: cli.dataDir,
     logger,
     extensions: (ctx, store) => buildFeatures(ctx, store, cli),
+    lastExtensions: (ctx) => [createSystemdExtension(ctx, { alive: () => !stopping })],
     onFatal: (err) => {
       logger.fatal({ err }, 'the journal cannot be written; stopping so a restart recovers from disk');
       void shutdown(1);

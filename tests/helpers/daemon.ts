@@ -7,9 +7,10 @@ import { simulatorDefault } from '../../device/config/default.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** A config file for a test daemon: the simulator office without network listeners or sound. */
+/** A config file for a test daemon: the simulator office without network listeners, sound or board. */
 export async function writeTestConfig(file: string, patch: Record<string, unknown> = {}): Promise<string> {
-  await writeFile(file, stringify({ ...simulatorDefault, mqtt: { enabled: false }, ...patch }));
+  const outputs = { audio: { driver: 'none' }, board: { driver: 'none' }, printer: { driver: 'none' } };
+  await writeFile(file, stringify({ ...simulatorDefault, mqtt: { enabled: false }, outputs, ...patch }));
   return file;
 }
 
