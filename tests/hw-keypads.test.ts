@@ -284,6 +284,31 @@ describe('keypad errors an admin can act on', () => {
     });
   });
 
+  it('node-hid that cannot load: start fails and the health of every keypad says why', async () => {
+    const { logger } = captureLogger();
+    const src = (await createKeypadSource(
+      officeConfig({
+        devices: [
+          { counter: '1', path: '/dev/hidraw0' },
+          { counter: '2', usb: '1a2c:0e24' },
+        ],
+      }),
+      logger,
+      {
+        load: {
+          nodeHid: async () => {
+            throw new HardwareError('hid-module-unavailable', 'node-hid cannot load: install libusb-1.0-0');
+          },
+        },
+      },
+    ))!;
+    await expect(src.start(() => {})).rejects.toMatchObject({ code: 'hid-module-unavailable' });
+    expect(src.health()).toMatchObject({
+      '1': { connected: false, lastError: 'hid-module-unavailable' },
+      '2': { connected: false, lastError: 'hid-module-unavailable' },
+    });
+  });
+
   it('node-hid on this machine: loads, or fails with the library to install', async () => {
     // CI machines may have libusb-1.0-0 installed, the development container does not: both
     // outcomes are checked, neither is skipped.

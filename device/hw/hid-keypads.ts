@@ -56,8 +56,18 @@ export class HidKeypadSource implements KeypadSource {
   async start(onInput: (input: KeypadInput) => void): Promise<void> {
     const { config, logger } = this.o;
     this.onInput = onInput;
-    this.hid = await (this.o.load ?? loadNodeHid)(config.backend);
     this.pads = config.devices.map((binding) => this.makePad(binding));
+    try {
+      this.hid = await (this.o.load ?? loadNodeHid)(config.backend);
+    } catch (err) {
+      // Every counter's status shows why its keypad is dead, not just the log.
+      const e =
+        err instanceof HardwareError
+          ? err
+          : new HardwareError('hid-module-unavailable', messageOf(err), { cause: err });
+      for (const pad of this.pads) this.fail(pad, e.code, e.message);
+      throw e;
+    }
     const seen = this.poll();
     if (!this.pads.some((p) => p.device)) {
       const list =
