@@ -191,11 +191,16 @@ export class Mosquitto {
   private proc: ChildProcess | null = null;
   readonly dir = tempDir('beonho-mosquitto-');
   port = 0;
+  tlsPort = 0;
 
-  constructor(private readonly users: MosquittoUser[]) {}
+  constructor(
+    private readonly users: MosquittoUser[],
+    private readonly tls?: { cert: string; key: string },
+  ) {}
 
   async start(port?: number): Promise<void> {
     this.port = port ?? (this.port || (await freePort()));
+    if (this.tls && !this.tlsPort) this.tlsPort = await freePort();
     const pw = join(this.dir, 'passwd');
     const acl = join(this.dir, 'acl');
     if (!existsSync(pw)) {
@@ -218,6 +223,9 @@ export class Mosquitto {
         `persistence_location ${this.dir}/`,
         'autosave_interval 1',
         'max_queued_messages 100000',
+        ...(this.tls
+          ? [`listener ${this.tlsPort} 127.0.0.1`, `certfile ${this.tls.cert}`, `keyfile ${this.tls.key}`]
+          : []),
         process.getuid?.() === 0 ? 'user root' : '',
         '',
       ].join('\n'),
@@ -260,5 +268,9 @@ export class Mosquitto {
 
   url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  tlsUrl(): string {
+    return `mqtts://127.0.0.1:${this.tlsPort}`;
   }
 }

@@ -1,0 +1,89 @@
+// TLS on both sides: the embedded broker's TLS listener, and the uplink to a mosquitto TLS
+// listener verified against a private CA (the test certificate in fixtures/bridge-tls).
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { connect, Inbox, Mosquitto, mosquittoAvailable, startOffice, testConfig, waitFor } from './bridge-helpers.ts';
+
+const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.meta.url));
+const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
+const T = 'beonho/v1/singok2';
+
+describe('embedded broker TLS listener', () => {
+  it('accepts an authenticated client over TLS and refuses a client that does not trust it', async () => {
+    const office = await startOffice(
+      testConfig({ broker: { port: 0, wsPort: null, demo: true, tls: { port: 0, cert, key } } }),
+    );
+    try {
+      const port = office.bridge.parts.broker!.ports.tls!;
+      expect(port).toBeGreaterThan(0);
+      const url = `mqtts://127.0.0.1:${port}`;
+      await expect(connect(url, { username: 'central', password: 'central' })).rejects.toThrow(
+        /self.signed|certificate/i,
+      );
+      const c = await connect(url, { username: 'central', password: 'central', ca: readFileSync(cert) });
+      const inbox = new Inbox(c);
+      await c.subscribeAsync(`${T}/state`, { qos: 1 });
+      await inbox.until(() => inbox.on('state').length > 0, 5000, 'state over TLS');
+      await c.endAsync();
+      await expect(connect(url, { ca: readFileSync(cert) })).rejects.toThrow();
+    } finally {
+      await office.stop();
+    }
+  });
+});
+
+describe.runIf(mosquittoAvailable())('uplink over TLS', () => {
+  it('verifies central against the configured CA and publishes over TLS', async () => {
+    const broker = new Mosquitto([{ username: 'dev', password: 'dev-pw', acl: ['topic readwrite beonho/#'] }], {
+      cert,
+      key,
+    });
+    await broker.start();
+    const office = await startOffice(
+      testConfig({
+        broker: { enabled: false },
+        uplink: {
+          url: broker.tlsUrl(),
+          username: 'dev',
+          password: 'dev-pw',
+          ca: cert,
+          reconnectMinMs: 50,
+          reconnectMaxMs: 200,
+        },
+      }),
+    );
+    try {
+      await waitFor(() => office.bridge.parts.uplink!.connected(), 10_000, 'uplink over TLS');
+      const c = await connect(broker.tlsUrl(), { username: 'dev', password: 'dev-pw', ca: readFileSync(cert) });
+      const inbox = new Inbox(c);
+      await c.subscribeAsync(`${T}/#`, { qos: 1 });
+      await inbox.until(() => inbox.on('state').length > 0 && inbox.on('status').length > 0, 5000, 'retained over TLS');
+      await c.endAsync();
+    } finally {
+      await office.stop();
+      await broker.destroy();
+    }
+  });
+
+  it('does not connect to a central whose certificate it cannot verify', async () => {
+    const broker = new Mosquitto([{ username: 'dev', password: 'dev-pw', acl: ['topic readwrite beonho/#'] }], {
+      cert,
+      key,
+    });
+    await broker.start();
+    const office = await startOffice(
+      testConfig({
+        broker: { enabled: false },
+        uplink: { url: broker.tlsUrl(), username: 'dev', password: 'dev-pw', reconnectMinMs: 50, reconnectMaxMs: 200 },
+      }),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(office.bridge.parts.uplink!.connected()).toBe(false);
+    } finally {
+      await office.stop();
+      await broker.destroy();
+    }
+  });
+});
