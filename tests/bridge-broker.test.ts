@@ -1,12 +1,12 @@
 // The embedded broker in-process: accounts, ACL, retained state after each kind of action, ordered
 // events, a central subscriber that was away, WebSocket access, and the listener safety checks.
-import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBrokerConfig, BrokerConfigError } from '../bridge/broker/broker.ts';
 import { hashPassword, verifyPassword } from '../bridge/broker/passwords.ts';
 import { brokerSchema } from '../device/config/mqtt-schema.ts';
 import {
   assertContract,
+  checkRetainedAfterEachAction,
   connect,
   connectInbox,
   Inbox,
@@ -74,61 +74,7 @@ describe('embedded broker', () => {
   });
 
   it('publishes a retained state matching the queue after each kind of action', async () => {
-    const steps: Array<[Record<string, unknown>, (s: Snapshot, prev: Snapshot) => void]> = [
-      [{ type: 'day.open' }, (s) => expect(s.open).toBe(true)],
-      [
-        { type: 'ticket.issue', service: 'resident', channel: 'online', ref: 'r-1' },
-        (s) => expect(s.services[0]!.waiting).toBe(1),
-      ],
-      [
-        { type: 'ticket.issue', service: 'resident', channel: 'kiosk' },
-        (s) => expect(s.services[0]!.lastIssued).toBe('1002'),
-      ],
-      [
-        { type: 'ticket.issue', service: 'resident', channel: 'kiosk', priority: true },
-        (s) => expect(s.services[0]!.waiting).toBe(3),
-      ],
-      [
-        { type: 'counter.next', counter: '1' },
-        (s) => expect(s.counters[0]).toMatchObject({ status: 'serving', ticket: '1003' }),
-      ],
-      [{ type: 'counter.recall', counter: '1' }, (s) => expect(s.recentCalls[0]!.ticket).toBe('1003')],
-      [{ type: 'counter.skip', counter: '1' }, (s) => expect(s.counters[0]!.ticket).not.toBe('1003')],
-      [{ type: 'counter.call', counter: '1', number: '1003' }, (s) => expect(s.counters[0]!.ticket).toBe('1003')],
-      [
-        { type: 'counter.transfer', counter: '1', toService: 'seal' },
-        (s) => expect(s.counters[0]!.ticket).not.toBe('1003'),
-      ],
-      [{ type: 'counter.pause', counter: '2' }, (s) => expect(s.counters[1]!.status).toBe('paused')],
-      [{ type: 'counter.resume', counter: '2' }, (s) => expect(s.counters[1]!.status).toBe('idle')],
-      [{ type: 'counter.close', counter: '4' }, (s) => expect(s.counters[3]!.status).toBe('closed')],
-      [
-        { type: 'service.accepting', service: 'passport', accepting: false },
-        (s) => expect(s.services[1]!.accepting).toBe(false),
-      ],
-      [{ type: 'notice.set', text: '점심시간 12:00-13:00' }, (s) => expect(s.notice).toBe('점심시간 12:00-13:00')],
-      [
-        { type: 'ticket.cancel', number: '1002' },
-        (s, prev) => expect(s.services[0]!.waiting).toBe(prev.services[0]!.waiting - 1),
-      ],
-      [{ type: 'day.close' }, (s) => expect(s.open).toBe(false)],
-    ];
-    let prev = await retainedState();
-    for (const [body, check] of steps) {
-      const r = await command(body);
-      expect(r, JSON.stringify(body)).toMatchObject({ ok: true });
-      const seq = office.queue.state().seq;
-      let s = await retainedState();
-      // the publish is asynchronous; the retained copy catches up within a moment
-      for (let i = 0; i < 50 && s.seq !== seq; i++) {
-        await new Promise((r) => setTimeout(r, 20));
-        s = await retainedState();
-      }
-      expect(s.seq, JSON.stringify(body)).toBe(seq);
-      expect(s).toEqual(JSON.parse(JSON.stringify({ ...office.queue.snapshot(), at: s.at })));
-      check(s as unknown as Snapshot, prev as unknown as Snapshot);
-      prev = s;
-    }
+    await checkRetainedAfterEachAction(office, command, retainedState);
   });
 
   it('publishes every event in seq order without gaps, each valid against its schema', async () => {

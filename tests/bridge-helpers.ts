@@ -6,12 +6,14 @@ import { connect as netConnect, createServer, type AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { expect } from 'vitest';
 import pino from 'pino';
 import { ulid } from 'ulid';
 import { Bus } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
 import type { Config } from '../device/config/schema.ts';
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { QueueEngine } from '../device/queue/engine.ts';
 import { DurableQueue } from '../device/queue/service.ts';
 import { Store } from '../device/store/store.ts';
@@ -272,5 +274,72 @@ export class Mosquitto {
 
   tlsUrl(): string {
     return `mqtts://127.0.0.1:${this.tlsPort}`;
+  }
+}
+
+// ---- the retained state after each kind of action, shared by the broker and mosquitto suites ----
+
+/** Every command type once, on a fresh day, with a check of its visible effect. */
+export const ACTION_STEPS: Array<[Record<string, unknown>, (s: Snapshot, prev: Snapshot) => void]> = [
+  [{ type: 'day.open' }, (s) => expect(s.open).toBe(true)],
+  [
+    { type: 'ticket.issue', service: 'resident', channel: 'online', ref: 'r-1' },
+    (s) => expect(s.services[0]!.waiting).toBe(1),
+  ],
+  [
+    { type: 'ticket.issue', service: 'resident', channel: 'kiosk' },
+    (s) => expect(s.services[0]!.lastIssued).toBe('1002'),
+  ],
+  [
+    { type: 'ticket.issue', service: 'resident', channel: 'kiosk', priority: true },
+    (s) => expect(s.services[0]!.waiting).toBe(3),
+  ],
+  [
+    { type: 'counter.next', counter: '1' },
+    (s) => expect(s.counters[0]).toMatchObject({ status: 'serving', ticket: '1003' }),
+  ],
+  [{ type: 'counter.recall', counter: '1' }, (s) => expect(s.recentCalls[0]!.ticket).toBe('1003')],
+  [{ type: 'counter.skip', counter: '1' }, (s) => expect(s.counters[0]!.ticket).not.toBe('1003')],
+  [{ type: 'counter.call', counter: '1', number: '1003' }, (s) => expect(s.counters[0]!.ticket).toBe('1003')],
+  [
+    { type: 'counter.transfer', counter: '1', toService: 'seal' },
+    (s) => expect(s.counters[0]!.ticket).not.toBe('1003'),
+  ],
+  [{ type: 'counter.pause', counter: '2' }, (s) => expect(s.counters[1]!.status).toBe('paused')],
+  [{ type: 'counter.resume', counter: '2' }, (s) => expect(s.counters[1]!.status).toBe('idle')],
+  [{ type: 'counter.close', counter: '4' }, (s) => expect(s.counters[3]!.status).toBe('closed')],
+  [
+    { type: 'service.accepting', service: 'passport', accepting: false },
+    (s) => expect(s.services[1]!.accepting).toBe(false),
+  ],
+  [{ type: 'notice.set', text: '점심시간 12:00-13:00' }, (s) => expect(s.notice).toBe('점심시간 12:00-13:00')],
+  [
+    { type: 'ticket.cancel', number: '1002' },
+    (s, prev) => expect(s.services[0]!.waiting).toBe(prev.services[0]!.waiting - 1),
+  ],
+  [{ type: 'day.close' }, (s) => expect(s.open).toBe(false)],
+];
+
+/** Send each step as a command; after each, the retained state equals the queue's snapshot. */
+export async function checkRetainedAfterEachAction(
+  office: Office,
+  command: (body: Record<string, unknown>) => Promise<Record<string, unknown>>,
+  retained: () => Promise<Record<string, unknown>>,
+): Promise<void> {
+  let prev = await retained();
+  for (const [body, check] of ACTION_STEPS) {
+    const r = await command(body);
+    expect(r, JSON.stringify(body)).toMatchObject({ ok: true });
+    const seq = office.queue.state().seq;
+    let s = await retained();
+    // the publish is asynchronous; the retained copy catches up within a moment
+    for (let i = 0; i < 50 && s.seq !== seq; i++) {
+      await new Promise((res) => setTimeout(res, 20));
+      s = await retained();
+    }
+    expect(s.seq, JSON.stringify(body)).toBe(seq);
+    expect(s).toEqual(JSON.parse(JSON.stringify({ ...office.queue.snapshot(), at: s.at })));
+    check(s as unknown as Snapshot, prev as unknown as Snapshot);
+    prev = s;
   }
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import {
   assertContract,
+  checkRetainedAfterEachAction,
   connect,
   connectInbox,
   Inbox,
@@ -216,6 +217,53 @@ describe.runIf(run)('uplink to mosquitto', () => {
       to,
     );
     sub.end(true);
+  });
+});
+
+describe.runIf(run)('retained state on mosquitto after each kind of action', () => {
+  it('equals the queue snapshot after every command sent through central', async () => {
+    const broker = new Mosquitto(users);
+    await broker.start();
+    const office = await startOffice(
+      testConfig({
+        broker: { enabled: false },
+        uplink: {
+          url: broker.url(),
+          username: 'dev-singok2',
+          password: 'dev-pw',
+          reconnectMinMs: 50,
+          reconnectMaxMs: 300,
+        },
+      }),
+    );
+    const c = await connect(broker.url(), { username: 'central', password: 'central-pw' });
+    const results = new Inbox(c);
+    await c.subscribeAsync(`${T}/cmd/result`, { qos: 1 });
+    try {
+      await waitFor(() => office.bridge.parts.uplink!.connected(), 10_000, 'uplink');
+      let n = 0;
+      const command = async (body: Record<string, unknown>) => {
+        const id = `m-${++n}`;
+        await c.publishAsync(`${T}/cmd`, JSON.stringify({ id, ...body }), { qos: 1 });
+        await results.until(() => results.on('cmd/result').some((r) => r.id === id), 5000, `result ${id}`);
+        return results.on('cmd/result').find((r) => r.id === id)!;
+      };
+      const retained = async () => {
+        const { client, inbox } = await connectInbox(broker.url(), { username: 'central', password: 'central-pw' });
+        await client.subscribeAsync(`${T}/state`, { qos: 1 });
+        await inbox.until(() => inbox.on('state').length > 0, 5000, 'retained state');
+        await client.endAsync();
+        const m = inbox.messages[0]!;
+        expect(m.retain).toBe(true);
+        assertContract(m.topic, m.json);
+        return m.json as Record<string, unknown>;
+      };
+      await checkRetainedAfterEachAction(office, command, retained);
+    } finally {
+      await c.endAsync();
+      await office.stop();
+      await broker.destroy();
+    }
   });
 });
 
