@@ -7,12 +7,13 @@ import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { type KeyName, type KeyRole, keypadsHardwareSchema } from './config/hardware-schema.ts';
+import { type HidKeypadsConfig, keypadsHardwareSchema } from './config/hardware-schema.ts';
+import { loadConfig } from './config/load.ts';
 import { HardwareError, messageOf } from './hw/errors.ts';
 import { gpioBase, headerChip, listGpioChips, sysfsNumber } from './hw/gpio-numbering.ts';
 import { keyboardCandidates, usbId, usbPortOf } from './hw/hid-match.ts';
 import { decodeReport, hex } from './hw/hid-report.ts';
-import { KeypadInterpreter } from './hw/keymap.ts';
+import { KeypadInterpreter, numberResolver } from './hw/keymap.ts';
 import { type GpioModule, type HidModule, loadNodeHid, loadOnoff } from './hw/native.ts';
 import { LevelDebouncer } from './hw/press-filter.ts';
 
@@ -66,15 +67,20 @@ export async function listHardware(d: ToolDeps, backend: 'hidraw' | 'libusb' = '
 export async function watchKeypad(
   d: ToolDeps,
   path: string,
-  opts: { backend?: 'hidraw' | 'libusb'; reportId?: number; keys?: Partial<Record<KeyName, KeyRole>> },
+  opts: {
+    backend?: 'hidraw' | 'libusb';
+    reportId?: number;
+    /** the office's keypad settings, so the tool shows exactly what the daemon would do */
+    keypads?: HidKeypadsConfig;
+    /** typed digits -> ticket number, as for the counter the keypad belongs to */
+    callNumber?: (digits: string) => string;
+    serviceByIndex?: (n: number) => string | undefined;
+  },
 ): Promise<() => void> {
   const hid = await d.loadHid(opts.backend ?? 'hidraw');
-  const cfg = keypadsHardwareSchema.parse({
-    driver: 'hid',
-    devices: [{ counter: 'test', path }],
-    keys: opts.keys ?? {},
-  });
+  const cfg = opts.keypads ?? keypadsHardwareSchema.parse({ driver: 'hid', devices: [{ counter: 'test', path }] });
   if (cfg.driver !== 'hid') throw new Error('unreachable');
+  const reportId = opts.reportId ?? cfg.reportId;
   const interpreter = new KeypadInterpreter({
     keys: cfg.keys,
     holdKeys: cfg.holdKeys,
@@ -83,6 +89,8 @@ export async function watchKeypad(
     repeatGuardMs: cfg.repeatGuardMs,
     now: d.now,
     logger: pino({ level: 'silent' }),
+    callNumber: opts.callNumber,
+    serviceByIndex: opts.serviceByIndex,
     onAction: (a) => d.out(`    => ${JSON.stringify(a)}`),
     onRejected: (a) => d.out(`    => ${a.type} again too soon: ignored as a double press`),
     onIgnored: (usage, key) => d.out(`    (0x${usage.toString(16)} ${key ?? 'unknown key'}: no role, ignored)`),
@@ -90,7 +98,7 @@ export async function watchKeypad(
   const device = new hid.HID(path);
   let keys: number[] = [];
   device.on('data', (data: Buffer) => {
-    const r = decodeReport(data, keys, opts.reportId);
+    const r = decodeReport(data, keys, reportId);
     keys = r.keys;
     const parts = [
       ...r.down.map((k) => `down ${k.key ?? `0x${k.usage.toString(16)}`}`),
@@ -197,8 +205,21 @@ async function main(argv: string[]): Promise<void> {
     .description('print each key pressed on a keypad, decoded, and the action it sends')
     .option('--backend <backend>', 'node-hid backend: hidraw or libusb', 'hidraw')
     .option('--report-id <n>', 'the report id byte, if the keypad uses one', (v) => Number(v))
-    .action(async (path: string, o: { backend: string; reportId?: number }) => {
-      untilInterrupted(await watchKeypad(realDeps, path, { backend: backend(o.backend), reportId: o.reportId }));
+    .option('--config <file>', "use this config's keypad layout and its counter's numbers")
+    .option('--counter <id>', 'the counter whose services complete typed numbers (with --config)')
+    .action(async (path: string, o: { backend: string; reportId?: number; config?: string; counter?: string }) => {
+      const opts: Parameters<typeof watchKeypad>[2] = { backend: backend(o.backend), reportId: o.reportId };
+      if (o.config) {
+        const { config } = await loadConfig(o.config);
+        if (config.hardware.keypads.driver === 'hid') {
+          opts.keypads = config.hardware.keypads;
+          opts.backend = o.backend === 'hidraw' ? config.hardware.keypads.backend : backend(o.backend);
+        }
+        const counter = config.counters.find((c) => c.id === o.counter);
+        if (counter) opts.callNumber = numberResolver(config.services.filter((s) => counter.services.includes(s.id)));
+        opts.serviceByIndex = (n) => config.services[n - 1]?.id;
+      }
+      untilInterrupted(await watchKeypad(realDeps, path, opts));
     });
   program
     .command('gpio <pin>')

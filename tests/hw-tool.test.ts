@@ -2,7 +2,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { keypadsHardwareSchema } from '../device/config/hardware-schema.ts';
 import { HardwareError } from '../device/hw/errors.ts';
+import { numberResolver } from '../device/hw/keymap.ts';
 import { listHardware, type ToolDeps, watchGpio, watchKeypad } from '../device/hw-tool.ts';
 import { FakeHid, fakeGpio } from './hw-fakes.ts';
 
@@ -132,5 +134,36 @@ describe('npm run hw -- gpio <pin>', () => {
   it('says why when GPIO is not there', async () => {
     const { d } = deps({ loadGpio: async () => fakeGpio({ accessible: false }).module });
     await expect(watchGpio(d, 17, {})).rejects.toMatchObject({ code: 'gpio-not-accessible' });
+  });
+});
+
+describe('npm run hw -- keypad with the office config', () => {
+  it("uses the config's layout and completes numbers as the counter would", async () => {
+    const hid = new FakeHid();
+    hid.plug({ vendorId: 1, productId: 2, path: '/dev/hidraw0' });
+    const { d, lines } = deps({ loadHid: async () => hid.module });
+    const keypads = keypadsHardwareSchema.parse({
+      driver: 'hid',
+      devices: [{ counter: '1', path: '/dev/hidraw0' }],
+      keys: { '-': 'skip' },
+    });
+    if (keypads.driver !== 'hid') throw new Error('expected hid');
+    const stop = await watchKeypad(d, '/dev/hidraw0', {
+      keypads,
+      callNumber: numberResolver([{ numbers: { prefix: 'A', from: 1, to: 999 } }]),
+    });
+    const dev = hid.device('/dev/hidraw0');
+    for (const h of [
+      '00 00 56 00 00 00 00 00',
+      '00 00 00 00 00 00 00 00',
+      '00 00 5f 00 00 00 00 00',
+      '00 00 58 00 00 00 00 00',
+    ])
+      dev.send(h);
+    stop();
+    expect(lines.filter((l) => l.includes('=>'))).toEqual([
+      '    => {"type":"skip"}',
+      '    => {"type":"call","number":"A007"}',
+    ]);
   });
 });
