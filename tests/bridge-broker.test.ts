@@ -10,6 +10,7 @@ import {
   connect,
   connectInbox,
   Inbox,
+  logger,
   startOffice,
   testConfig,
   type Office,
@@ -105,6 +106,27 @@ describe('embedded broker', () => {
     await c.endAsync();
   });
 
+  it('republishes the status when a hardware component reports its health', async () => {
+    const { client, inbox } = await connectInbox(url, { username: 'central', password: 'central' });
+    await client.subscribeAsync(`${T}/devices/main/status`, { qos: 1 });
+    await inbox.until(() => inbox.messages.length > 0, 5000, 'status');
+    office.bus.emit('healthChanged', {
+      component: 'printer',
+      health: { connected: false, lastError: 'printer-paper-out', lastErrorAt: '2026-11-26T10:00:00.000+09:00' },
+    });
+    await inbox.until(
+      () => inbox.on('status').some((s) => (s.hardware as Record<string, unknown>)?.printer),
+      5000,
+      'health',
+    );
+    const s = inbox.on('status').at(-1)!;
+    assertContract(`${T}/devices/main/status`, s);
+    expect(s.hardware).toEqual({
+      printer: { connected: false, lastError: 'printer-paper-out', lastErrorAt: '2026-11-26T10:00:00.000+09:00' },
+    });
+    await client.endAsync();
+  });
+
   it('gives a central subscriber that was away everything on its return', async () => {
     const opts = { username: 'central', password: 'central', clientId: 'central-away', clean: false };
     const c1 = await connect(url, opts);
@@ -178,6 +200,13 @@ describe('embedded broker', () => {
 });
 
 describe('listener safety', () => {
+  it('says which port is taken when a listener cannot bind', async () => {
+    const taken = office.bridge.parts.broker!.ports.tcp;
+    const { startBroker } = await import('../bridge/broker/broker.ts');
+    const cfg = brokerSchema.parse({ port: taken, wsPort: null });
+    await expect(startBroker(cfg, logger)).rejects.toMatchObject({ code: 'broker-listen-failed' });
+  });
+
   it('refuses a non-loopback listener without accounts, and the demo account beyond loopback', () => {
     const open = brokerSchema.parse({ host: '0.0.0.0' });
     expect(() => checkBrokerConfig(open)).toThrow(BrokerConfigError);

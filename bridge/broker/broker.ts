@@ -132,7 +132,16 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
   const servers: Array<Server | HttpServer> = [];
   const listen = (server: Server | HttpServer, port: number): Promise<number> =>
     new Promise((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+          reject(
+            new BrokerConfigError(
+              'broker-listen-failed',
+              `cannot listen on ${cfg.host}:${port} (${err.code}): another broker may hold the port; set mqtt.broker.port/wsPort (or --broker-port/--ws-port), or turn the embedded broker off`,
+            ),
+          );
+        } else reject(err);
+      });
       server.listen(port, cfg.host, () => {
         server.off('error', reject);
         servers.push(server);

@@ -36,6 +36,7 @@ export class Uplink implements Sink {
   private readonly connectFns: Array<() => void> = [];
   private readonly disconnectFns: Array<() => void> = [];
   session = 0;
+  private tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
 
   constructor(private readonly o: UplinkOptions) {
     this.protocolVersion = o.cfg.protocolVersion;
@@ -53,8 +54,24 @@ export class Uplink implements Sink {
     this.disconnectFns.push(fn);
   }
 
-  /** Starts connecting; never waits for central (the office works without it). */
+  /** Starts connecting; never waits for central (the office works without it). Throws only for
+   * a configuration that can never work (unreadable certificate files). */
   start(): void {
+    const { cfg } = this.o;
+    for (const name of ['ca', 'cert', 'key'] as const) {
+      const file = cfg[name];
+      if (!file) continue;
+      try {
+        this.tlsFiles[name] = readFileSync(file);
+      } catch (err) {
+        throw Object.assign(
+          new Error(
+            `cannot read mqtt.uplink.${name} (${file}): ${(err as Error).message}; fix the path or remove the key`,
+          ),
+          { code: 'uplink-tls-file' },
+        );
+      }
+    }
     this.stopped = false;
     void this.connect();
   }
@@ -111,11 +128,19 @@ export class Uplink implements Sink {
       ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: cfg.sessionExpirySec } } : {}),
       ...(cfg.username ? { username: cfg.username } : {}),
       ...this.password(),
-      ...(cfg.ca ? { ca: readFileSync(cfg.ca) } : {}),
-      ...(cfg.cert ? { cert: readFileSync(cfg.cert) } : {}),
-      ...(cfg.key ? { key: readFileSync(cfg.key) } : {}),
+      ...this.tlsFiles,
     };
-    const client = mqtt.connect(cfg.url, opts);
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(cfg.url, opts);
+    } catch (err) {
+      logger.error(
+        { code: 'uplink-connect-failed', reason: (err as Error).message },
+        'could not start a connection; retrying',
+      );
+      this.schedule();
+      return;
+    }
     this.client = client;
     let refusedProtocol = false;
     client.on('connect', () => {
