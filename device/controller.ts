@@ -32,9 +32,11 @@ export interface ControllerOptions {
   /** whether the system clock is NTP-synchronised (default: systemd-timesyncd's flag file) */
   clockSynchronized?: () => boolean;
   newId?: () => string;
-  /** input ports; default: built from config (the simulator's when no hardware is configured) */
+  /** input ports; default: the simulator's */
   buttons?: ButtonSource;
   keypads?: KeypadSource;
+  /** builds the real input drivers from config (null: use the simulator's); the bus is for health */
+  createInputs?: (bus: Bus) => Promise<{ buttons: ButtonSource | null; keypads: KeypadSource | null }>;
   /** how a ticket gets printed; null: nobody prints (tests, headless) */
   ticketOutput?: (ctx: ExtensionContext) => TicketOutput | null;
   /** features hung off the bus (board, audio, MQTT bridge, simulator page) */
@@ -108,8 +110,9 @@ export class Controller {
 
       await this.rollDay();
       const ctx: ExtensionContext = { config, bus: this.bus, queue: this.queue, logger, dataDir, now: this.now };
-      const buttons = this.opts.buttons ?? this.simButtons();
-      const keypads = this.opts.keypads ?? this.simKeypads();
+      const real = (await this.opts.createInputs?.(this.bus)) ?? { buttons: null, keypads: null };
+      const buttons = this.opts.buttons ?? real.buttons ?? this.simButtons();
+      const keypads = this.opts.keypads ?? real.keypads ?? this.simKeypads();
       this.dispenser = new Dispenser(config, this.queue, this.bus, buttons, this.opts.ticketOutput?.(ctx) ?? null, logger.child({ component: 'dispenser' }));
       this.counters = new Counters(this.queue, keypads, logger.child({ component: 'counters' }));
       const features = (await this.opts.extensions?.(ctx, this.store)) ?? [];

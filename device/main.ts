@@ -5,7 +5,10 @@ import { ConfigError, loadConfig } from './config/load.ts';
 import { Controller } from './controller.ts';
 import { buildFeatures } from './features.ts';
 import { LockedError } from './lock.ts';
+import { HardwareError } from './hw/errors.ts';
+import { createButtonSource, createKeypadSource } from './hw/factory.ts';
 import { createLogger } from './log.ts';
+import type { ComponentHealth } from './ports/health.ts';
 import { createSystemdExtension } from './systemd.ts';
 import { startTerminal } from '../sim/terminal.ts';
 
@@ -31,6 +34,13 @@ async function main(): Promise<void> {
     dataDir: cli.dataDir,
     logger,
     extensions: (ctx, store) => buildFeatures(ctx, store, cli),
+    createInputs: async (bus) => {
+      const onHealth = (component: string, health: ComponentHealth) => bus.emit('healthChanged', { component, health });
+      return {
+        buttons: await createButtonSource(config, logger, { onHealth }),
+        keypads: await createKeypadSource(config, logger, { onHealth }),
+      };
+    },
     lastExtensions: (ctx) => [createSystemdExtension(ctx, { alive: () => !stopping })],
     onFatal: (err) => {
       logger.fatal({ err }, 'the journal cannot be written; stopping so a restart recovers from disk');
@@ -52,7 +62,9 @@ async function main(): Promise<void> {
     await controller.start();
   } catch (err) {
     const code = (err as { code?: string }).code;
-    if (err instanceof LockedError || code === 'state-too-new' || code === 'state-unrecoverable' || code?.startsWith('hw-')) {
+    // Problems a person must fix (another daemon, a newer state, missing hardware): exit 2, so
+    // systemd does not restart-loop on them.
+    if (err instanceof LockedError || err instanceof HardwareError || code === 'state-too-new' || code === 'state-unrecoverable') {
       logger.fatal({ code }, (err as Error).message);
       process.stderr.write(`beonho: ${(err as Error).message}\n`);
       process.exit(2);

@@ -74,3 +74,21 @@ describe('the daemon from the terminal', () => {
     expect(d.lines.join('\n')).toMatch(/--data-dir <dir>.*\n?.*BEONHO_DATA_DIR/s);
   });
 });
+
+describe('the simulator needs no native module', () => {
+  it('npm start in simulator mode never loads onoff, node-hid or serialport', async () => {
+    const file = await writeTestConfig(path.join(dir, 'sim-native.yaml'), {
+      outputs: { audio: { driver: 'sim' }, board: { driver: 'sim' }, printer: { driver: 'sim' } },
+    });
+    const d = new Daemon(['--import', path.join(import.meta.dirname, 'fixtures/native-spy.ts')], {}, ['--config', file, '--data-dir', path.join(dir, 'd4')]);
+    await d.waitFor(/simulator ready/);
+    d.send('press resident');
+    d.send('key 1 next');
+    await d.waitFor(/^call 1001 -> counter 1$/);
+    d.child.kill('SIGUSR2');
+    const line = await d.waitFor(/^NATIVE-MODULES /);
+    expect(JSON.parse(line.slice('NATIVE-MODULES '.length))).toEqual([]);
+    d.kill('SIGTERM');
+    await d.exited;
+  });
+});

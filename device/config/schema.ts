@@ -2,7 +2,7 @@
 // from these zod schemas. Hardware, display and MQTT sections live in their own files so each part
 // of the daemon owns its settings.
 import { z } from 'zod';
-import { hardwareSchema } from './hardware-schema.ts';
+import { hardwareProblems, hardwareSchema } from './hardware-schema.ts';
 import { outputsSchema } from './outputs-schema.ts';
 import { mqttSchema } from './mqtt-schema.ts';
 
@@ -152,6 +152,7 @@ function crossCheck(cfg: z.infer<z.ZodObject<Record<string, z.ZodType>>> & Recor
   c.dispenser?.buttons.forEach((b, i) => {
     if (!ids.has(b.service)) ctx.addIssue({ code: 'custom', path: ['dispenser', 'buttons', i, 'service'], message: `unknown service "${b.service}"` });
   });
+  for (const p of hardwareProblems(c)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
 }
 
 function fmtRange(s: ServiceConfig): string {
