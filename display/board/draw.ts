@@ -11,11 +11,17 @@ export interface TextStyle {
   align?: 'left' | 'center' | 'right';
   /** shrink the font until the text fits this width */
   maxWidth?: number;
+  /** never shrink below this size: cut the text with an ellipsis instead (legibility first) */
+  minPx?: number;
 }
 
 /** Draw text on an alphabetic baseline; returns the width drawn. */
 export function text(ctx: Ctx, value: string, x: number, y: number, style: TextStyle): number {
-  const px = style.maxWidth ? fitPx(ctx, value, style.weight, style.px, style.maxWidth) : style.px;
+  let px = style.maxWidth ? fitPx(ctx, value, style.weight, style.px, style.maxWidth) : style.px;
+  if (style.maxWidth && style.minPx && px < style.minPx) {
+    px = style.minPx;
+    value = ellipsize(ctx, value, style.weight, px, style.maxWidth);
+  }
   ctx.font = font(style.weight, px);
   ctx.fillStyle = style.color;
   ctx.textAlign = style.align ?? 'left';
@@ -30,6 +36,13 @@ export function fitPx(ctx: Ctx, value: string, weight: FontWeight, px: number, m
   const w = ctx.measureText(value).width;
   if (w <= maxWidth || w === 0) return px;
   return Math.max(8, Math.floor((px * maxWidth) / w));
+}
+
+/** Cut `value` so that it and a trailing ellipsis fit `maxWidth`. */
+export function ellipsize(ctx: Ctx, value: string, weight: FontWeight, px: number, maxWidth: number): string {
+  const chars = [...value];
+  while (chars.length > 1 && measure(ctx, `${chars.join('').trimEnd()}…`, weight, px) > maxWidth) chars.pop();
+  return `${chars.join('').trimEnd()}…`;
 }
 
 export function measure(ctx: Ctx, value: string, weight: FontWeight, px: number): number {
@@ -124,4 +137,39 @@ export function linkMark(ctx: Ctx, x: number, cy: number, online: boolean, r: nu
     ctx.lineTo(x + r + r * 0.7, cy - r * 0.7);
     ctx.stroke();
   }
+}
+
+/** Text centred vertically on `cy` within a box `maxH` tall: one line when it fits at `minPx` or
+ * more, else two lines split at the space nearest the middle (then cut with an ellipsis). */
+export function textLines(
+  ctx: Ctx,
+  value: string,
+  x: number,
+  cy: number,
+  style: TextStyle & { maxWidth: number; minPx: number },
+  maxH: number,
+): void {
+  const one = fitPx(ctx, value, style.weight, style.px, style.maxWidth);
+  if (one >= style.minPx || maxH < style.minPx * 2.3 || !value.includes(' ')) {
+    const px = Math.max(one, style.minPx);
+    text(ctx, value, x, cy + px * 0.36, { ...style, px });
+    return;
+  }
+  // Greedy wrap: the largest size (down to minPx) at which two lines hold every word.
+  const words = value.split(' ');
+  const wrap = (px: number): [string, string] => {
+    let i = 1;
+    while (i < words.length && measure(ctx, words.slice(0, i + 1).join(' '), style.weight, px) <= style.maxWidth) i++;
+    return [words.slice(0, i).join(' '), words.slice(i).join(' ')];
+  };
+  let px = Math.min(style.px, maxH / 2.3);
+  let lines = wrap(px);
+  while (px > style.minPx && lines.some((l) => measure(ctx, l, style.weight, px) > style.maxWidth)) {
+    px = Math.max(style.minPx, px - 2);
+    lines = wrap(px);
+  }
+  const first = cy - (px * 1.15) / 2 + px * 0.36;
+  lines.forEach((l, i) => {
+    text(ctx, l, x, first + i * px * 1.15, { ...style, px });
+  });
 }

@@ -12,6 +12,7 @@ import {
   rect,
   strokeRect,
   text,
+  textLines,
   warnIcon,
 } from './draw.ts';
 import { type BoardModel, clockTexts, closedReasonText, counterName, serviceName } from './model.ts';
@@ -24,7 +25,7 @@ export interface Box {
   h: number;
 }
 
-export function drawHeader(ctx: Ctx, m: BoardModel, b: Box): void {
+export function drawHeader(ctx: Ctx, m: BoardModel, b: Box, twoLine = false): void {
   rect(ctx, b.x, b.y, b.w, b.h, colors.header);
   const base = b.y + b.h / 2 + (type.clock * DIGIT_HEIGHT) / 2;
   const clock = clockTexts(m.now, m.timeZone);
@@ -34,17 +35,41 @@ export function drawHeader(ctx: Ctx, m: BoardModel, b: Box): void {
     color: colors.text,
     align: 'right',
   });
-  const dateW = text(ctx, clock.date, b.x + b.w - 48 - timeW - 28, base, {
-    weight: 400,
-    px: type.label,
-    color: colors.dim,
-    align: 'right',
-  });
+  const nameRoom = b.w - 48 * 2 - timeW - 60;
+  if (twoLine) {
+    // Portrait: the name on top, the date under it, both left of the clock.
+    const top = b.y + b.h * 0.2;
+    text(ctx, m.snapshot.name, b.x + 48, top + type.header * 0.85, {
+      weight: 700,
+      px: type.header,
+      color: colors.text,
+      maxWidth: nameRoom,
+      minPx: type.header * 0.75,
+    });
+    text(ctx, clock.date, b.x + 48, top + type.header * 0.85 + type.label * 1.25, {
+      weight: 400,
+      px: type.label,
+      color: colors.dim,
+    });
+    return;
+  }
+  const dateW = measure(ctx, clock.date, 400, type.label) + 28;
+  // A long office name keeps its size; the date gives way first.
+  const showDate = measure(ctx, m.snapshot.name, 700, type.header) <= nameRoom - dateW;
+  if (showDate) {
+    text(ctx, clock.date, b.x + b.w - 48 - timeW - 28, base, {
+      weight: 400,
+      px: type.label,
+      color: colors.dim,
+      align: 'right',
+    });
+  }
   text(ctx, m.snapshot.name, b.x + 48, base, {
     weight: 700,
     px: type.header,
     color: colors.text,
-    maxWidth: b.w - 48 * 2 - timeW - dateW - 80,
+    maxWidth: showDate ? nameRoom - dateW : nameRoom,
+    minPx: type.header * 0.75,
   });
 }
 
@@ -210,6 +235,7 @@ export function drawServices(ctx: Ctx, m: BoardModel, b: Box): void {
       px: type.serviceName * scale,
       color: colors.text,
       maxWidth: cols.waiting - cols.name - 150 * scale,
+      minPx: type.serviceName * scale * 0.75,
     });
     text(ctx, `${s.waiting}명`, cols.waiting, base, {
       weight: 900,
@@ -261,17 +287,15 @@ export function drawCounters(ctx: Ctx, m: BoardModel, b: Box): void {
     const base = b.y + b.h - 12;
     if (c.status === 'paused' || c.status === 'closed') {
       const label = c.status === 'paused' ? '자리 비움' : '업무 종료';
-      const lw = measure(ctx, label, 700, px * 0.85);
-      const iconW = px * 0.8;
-      const x0 = x + (tileW - lw - iconW - 14) / 2;
-      if (c.status === 'paused') pauseIcon(ctx, x0, base - px * 0.7, iconW, colors.text);
-      else closedIcon(ctx, x0 + iconW / 2, base - px * 0.32, iconW / 2, colors.text);
-      text(ctx, label, x0 + iconW + 14, base, {
-        weight: 700,
-        px: px * 0.85,
-        color: colors.text,
-        maxWidth: tileW - iconW - 30,
-      });
+      // Narrow tiles (many counters in portrait) keep the word and drop the mark.
+      const iconW = tileW < 180 ? 0 : px * 0.8;
+      const lpx = fitPx(ctx, label, 700, px * 0.85, tileW - iconW - 34);
+      const gap = iconW > 0 ? 14 : 0;
+      const lw = measure(ctx, label, 700, lpx);
+      const x0 = x + (tileW - lw - iconW - gap) / 2;
+      if (iconW > 0 && c.status === 'paused') pauseIcon(ctx, x0, base - px * 0.7, iconW, colors.text);
+      else if (iconW > 0) closedIcon(ctx, x0 + iconW / 2, base - px * 0.32, iconW / 2, colors.text);
+      text(ctx, label, x0 + iconW + gap, base, { weight: 700, px: lpx, color: colors.text });
     } else if (c.ticket) {
       text(ctx, c.ticket, x + tileW / 2, base, {
         weight: 900,
@@ -293,21 +317,25 @@ export function drawFooter(ctx: Ctx, m: BoardModel, b: Box): void {
     rect(ctx, b.x, b.y, b.w, b.h, colors.accent);
     const px = Math.min(type.notice * 1.1, b.h * 0.6);
     warnIcon(ctx, b.x + 40 + px / 2, b.y + b.h / 2, px * 1.1, colors.onAccent, colors.accent);
-    text(ctx, m.alert, b.x + 70 + px, b.y + b.h / 2 + px * 0.36, {
-      weight: 900,
-      px,
-      color: colors.onAccent,
-      maxWidth: b.w - 110 - px - markW,
-    });
+    textLines(
+      ctx,
+      m.alert,
+      b.x + 70 + px,
+      b.y + b.h / 2,
+      { weight: 900, px, color: colors.onAccent, maxWidth: b.w - 110 - px - markW, minPx: Math.min(px * 0.75, 40) },
+      b.h,
+    );
   } else {
     rect(ctx, b.x, b.y, b.w, b.h, colors.header);
     if (m.snapshot.notice) {
-      text(ctx, m.snapshot.notice, b.x + 48, b.y + b.h / 2 + type.notice * 0.36, {
-        weight: 700,
-        px: type.notice,
-        color: colors.text,
-        maxWidth: b.w - 96 - markW,
-      });
+      textLines(
+        ctx,
+        m.snapshot.notice,
+        b.x + 48,
+        b.y + b.h / 2,
+        { weight: 700, px: type.notice, color: colors.text, maxWidth: b.w - 96 - markW, minPx: type.notice * 0.75 },
+        b.h,
+      );
     }
   }
   if (m.online !== null) {

@@ -72,12 +72,12 @@ export function drawBoard(surface: Surface, m: BoardModel, layout: BoardLayout):
       drawCounters(ctx, m, { x: 40, y: 893, w: 1840, h: 100 });
       drawFooter(ctx, m, { x: 0, y: 1005, w: 1920, h: 75 });
     } else {
-      drawHeader(ctx, m, { x: 0, y: 0, w: 1080, h: 120 });
-      drawCallBand(ctx, m, { x: 30, y: 150, w: 1020, h: 560 }, true);
-      drawRecent(ctx, m, { x: 30, y: 740, w: 1020, h: 470 }, 3);
-      drawServices(ctx, m, { x: 30, y: 1230, w: 1020, h: 420 });
-      drawCounters(ctx, m, { x: 30, y: 1670, w: 1020, h: 130 });
-      drawFooter(ctx, m, { x: 0, y: 1825, w: 1080, h: 95 });
+      drawHeader(ctx, m, { x: 0, y: 0, w: 1080, h: 150 }, true);
+      drawCallBand(ctx, m, { x: 30, y: 175, w: 1020, h: 540 }, true);
+      drawRecent(ctx, m, { x: 30, y: 735, w: 1020, h: 450 }, 3);
+      drawServices(ctx, m, { x: 30, y: 1200, w: 1020, h: 410 });
+      drawCounters(ctx, m, { x: 30, y: 1628, w: 1020, h: 130 });
+      drawFooter(ctx, m, { x: 0, y: 1775, w: 1080, h: 145 });
     }
   });
 }
