@@ -1,0 +1,136 @@
+// Small parts of the bridge: topics, ACL rules, config defaults and refusals, the persisted
+// session counter and the command-id memory.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mayPublish, mayRead, maySubscribe } from '../bridge/broker/acl.ts';
+import { CommandMemory } from '../bridge/commands/memory.ts';
+import { officeTopics, parseTopic } from '../bridge/contract/topics.ts';
+import type { CommandResult } from '../bridge/contract/types.ts';
+import { SessionCounter } from '../bridge/uplink/session.ts';
+import { mqttSchema } from '../device/config/mqtt-schema.ts';
+import { logger, tempDir } from './bridge-helpers.ts';
+
+describe('topics', () => {
+  it('builds and parses every contract topic, and nothing else', () => {
+    const t = officeTopics('singok2');
+    expect(parseTopic(t.state)).toEqual({ office: 'singok2', kind: 'state' });
+    expect(parseTopic(t.events)).toEqual({ office: 'singok2', kind: 'events' });
+    expect(parseTopic(t.cmd)).toEqual({ office: 'singok2', kind: 'cmd' });
+    expect(parseTopic(t.cmdResult)).toEqual({ office: 'singok2', kind: 'cmd/result' });
+    expect(parseTopic(t.status('main'))).toEqual({ office: 'singok2', kind: 'status', device: 'main' });
+    for (const bad of [
+      'beonho/v1/singok2',
+      'beonho/v2/singok2/state',
+      'beonho/v1/Singok2/state',
+      'beonho/v1/singok2/cmd/x',
+      'beonho/v1/singok2/devices/main/state',
+      '$SYS/broker',
+      'beonho/v1/+/state',
+    ]) {
+      expect(parseTopic(bad), bad).toBeNull();
+    }
+  });
+});
+
+describe('ACL', () => {
+  const central = { username: 'c', role: 'central' as const, offices: ['singok2'] };
+  const any = { username: 'a', role: 'central' as const, offices: ['*'] };
+  const board = { username: 'b', role: 'display' as const, offices: ['*'] };
+  it('lets central publish only cmd of its offices', () => {
+    expect(mayPublish(central, 'beonho/v1/singok2/cmd')).toBe(true);
+    expect(mayPublish(central, 'beonho/v1/other/cmd')).toBe(false);
+    expect(mayPublish(any, 'beonho/v1/other/cmd')).toBe(true);
+    for (const t of [
+      'beonho/v1/singok2/state',
+      'beonho/v1/singok2/events',
+      'beonho/v1/singok2/cmd/result',
+      'beonho/v1/singok2/devices/main/status',
+      'elsewhere',
+    ]) {
+      expect(mayPublish(any, t), t).toBe(false);
+    }
+    expect(mayPublish(board, 'beonho/v1/singok2/cmd')).toBe(false);
+  });
+  it('lets satellites read state, events and status but not commands', () => {
+    expect(mayRead(board, 'beonho/v1/singok2/state')).toBe(true);
+    expect(mayRead(board, 'beonho/v1/singok2/events')).toBe(true);
+    expect(mayRead(board, 'beonho/v1/singok2/devices/main/status')).toBe(true);
+    expect(mayRead(board, 'beonho/v1/singok2/cmd')).toBe(false);
+    expect(mayRead(board, 'beonho/v1/singok2/cmd/result')).toBe(false);
+    expect(mayRead(central, 'beonho/v1/singok2/cmd/result')).toBe(true);
+    expect(mayRead(central, 'beonho/v1/other/state')).toBe(false);
+    expect(maySubscribe(board, '$SYS/#')).toBe(false);
+    expect(maySubscribe(board, 'beonho/v1/#')).toBe(true);
+  });
+});
+
+describe('mqtt config', () => {
+  it('defaults to an embedded broker on loopback and no uplink', () => {
+    const c = mqttSchema.parse({});
+    expect(c.broker).toMatchObject({
+      enabled: true,
+      host: '127.0.0.1',
+      port: 1883,
+      wsPort: 9001,
+      accounts: [],
+      demo: false,
+    });
+    expect(c.uplink).toBeUndefined();
+    expect(c.commands).toEqual({ maxBytes: 4096, remember: 2000 });
+  });
+  it('refuses plain passwords, unknown roles and non-MQTT URLs', () => {
+    const account = { username: 'x', passwordHash: 'secret', role: 'central' };
+    expect(mqttSchema.safeParse({ broker: { accounts: [account] } }).success).toBe(false);
+    expect(
+      mqttSchema.safeParse({
+        broker: { accounts: [{ ...account, passwordHash: 'scrypt$1024$8$1$abc=$def=', role: 'admin' }] },
+      }).success,
+    ).toBe(false);
+    expect(mqttSchema.safeParse({ uplink: { url: 'http://central' } }).success).toBe(false);
+    expect(
+      mqttSchema.safeParse({ uplink: { url: 'mqtts://central.example:8883', passwordEnv: 'BEONHO_PW' } }).success,
+    ).toBe(true);
+  });
+});
+
+describe('session counter', () => {
+  it('grows with every call and survives a restart', async () => {
+    const dir = tempDir();
+    const a = new SessionCounter(dir);
+    await a.load();
+    expect(await a.next()).toBe(1);
+    expect(await a.next()).toBe(2);
+    const b = new SessionCounter(dir);
+    await b.load();
+    expect(b.current()).toBe(2);
+    expect(await b.next()).toBe(3);
+  });
+});
+
+describe('command memory', () => {
+  const result = (id: string): CommandResult => ({ v: 1, id, ok: true, result: { seq: 1 } });
+
+  it('keeps the newest ids up to its limit, on disk', async () => {
+    const file = join(tempDir(), 'mqtt-commands.json');
+    const m = new CommandMemory(file, 3, logger);
+    await m.load();
+    await Promise.all(['a', 'b', 'c', 'd'].map((id) => m.remember(id, result(id))));
+    expect(m.get('a')).toBeUndefined();
+    expect(m.get('d')).toEqual(result('d'));
+    const again = new CommandMemory(file, 3, logger);
+    await again.load();
+    expect(['a', 'b', 'c', 'd'].map((id) => again.get(id) !== undefined)).toEqual([false, true, true, true]);
+    expect(JSON.parse(readFileSync(file, 'utf8')).entries).toHaveLength(3);
+  });
+
+  it('starts empty, with a warning, from a damaged file', async () => {
+    const file = join(tempDir(), 'mqtt-commands.json');
+    writeFileSync(file, '\0\0\0');
+    const m = new CommandMemory(file, 3, logger);
+    await m.load();
+    expect(m.size).toBe(0);
+    await m.remember('x', result('x'));
+    expect(m.get('x')).toBeDefined();
+  });
+});
