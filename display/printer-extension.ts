@@ -7,6 +7,7 @@ import type { Extension, ExtensionContext } from '../device/extension.ts';
 import type { PrinterStatus, TicketPrinter } from '../device/ports/outputs.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import { prepareRenderer } from './board/render.ts';
+import { createPrinter } from './printer/create-printer.ts';
 import { printerRefusal } from './printer/messages.ts';
 import { PrinterTicketOutput } from './printer/ticket-output.ts';
 
@@ -94,4 +95,17 @@ export class PrinterExtension implements Extension {
 
 export function createPrinterExtension(ctx: ExtensionContext, printer: TicketPrinter): PrinterExtension {
   return new PrinterExtension(ctx, printer);
+}
+
+const perContext = new WeakMap<ExtensionContext, PrinterExtension>();
+
+/** The one printer feature of a daemon, built from config on first use: the controller asks for
+ * the dispenser's ticket output before it builds the features, and both must share one device. */
+export function printerFeature(ctx: ExtensionContext): PrinterExtension {
+  let ext = perContext.get(ctx);
+  if (!ext) {
+    ext = createPrinterExtension(ctx, createPrinter(ctx.config, ctx.dataDir, ctx.logger));
+    perContext.set(ctx, ext);
+  }
+  return ext;
 }
