@@ -4,6 +4,13 @@ import { type FontWeight, font } from '../fonts/fonts.ts';
 
 export type Ctx = SKRSContext2D;
 
+export interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
 export interface TextStyle {
   weight: FontWeight;
   px: number;

@@ -1,77 +1,9 @@
-// The pieces of the wall board, each drawn into a box. The landscape and portrait layouts only
-// arrange these boxes, so both read the same way.
+// The queue's pieces of the wall board (the call, recent calls, services, counters), each drawn
+// into a box; the header and footer are in chrome.ts. The layouts only arrange the boxes.
 import type { CallSnapshot } from '../../device/queue/snapshot-types.ts';
-import {
-  type Ctx,
-  arrow,
-  closedIcon,
-  fitPx,
-  linkMark,
-  measure,
-  pauseIcon,
-  rect,
-  strokeRect,
-  text,
-  textLines,
-  warnIcon,
-} from './draw.ts';
-import { type BoardModel, clockTexts, closedReasonText, counterName, serviceName } from './model.ts';
+import { type Box, type Ctx, arrow, closedIcon, fitPx, measure, pauseIcon, rect, strokeRect, text } from './draw.ts';
+import { type BoardModel, closedReasonText, counterName, serviceName } from './model.ts';
 import { DIGIT_HEIGHT, colors, type } from './theme.ts';
-
-export interface Box {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-export function drawHeader(ctx: Ctx, m: BoardModel, b: Box, twoLine = false): void {
-  rect(ctx, b.x, b.y, b.w, b.h, colors.header);
-  const base = b.y + b.h / 2 + (type.clock * DIGIT_HEIGHT) / 2;
-  const clock = clockTexts(m.now, m.timeZone);
-  const timeW = text(ctx, clock.time, b.x + b.w - 48, base, {
-    weight: 700,
-    px: type.clock,
-    color: colors.text,
-    align: 'right',
-  });
-  const nameRoom = b.w - 48 * 2 - timeW - 60;
-  if (twoLine) {
-    // Portrait: the name on top, the date under it, both left of the clock.
-    const top = b.y + b.h * 0.2;
-    text(ctx, m.snapshot.name, b.x + 48, top + type.header * 0.85, {
-      weight: 700,
-      px: type.header,
-      color: colors.text,
-      maxWidth: nameRoom,
-      minPx: type.header * 0.75,
-    });
-    text(ctx, clock.date, b.x + 48, top + type.header * 0.85 + type.label * 1.25, {
-      weight: 400,
-      px: type.label,
-      color: colors.dim,
-    });
-    return;
-  }
-  const dateW = measure(ctx, clock.date, 400, type.label) + 28;
-  // A long office name keeps its size; the date gives way first.
-  const showDate = measure(ctx, m.snapshot.name, 700, type.header) <= nameRoom - dateW;
-  if (showDate) {
-    text(ctx, clock.date, b.x + b.w - 48 - timeW - 28, base, {
-      weight: 400,
-      px: type.label,
-      color: colors.dim,
-      align: 'right',
-    });
-  }
-  text(ctx, m.snapshot.name, b.x + 48, base, {
-    weight: 700,
-    px: type.header,
-    color: colors.text,
-    maxWidth: showDate ? nameRoom - dateW : nameRoom,
-    minPx: type.header * 0.75,
-  });
-}
 
 /** The newest call, large: "1035 → 3번 창구", highlighted while it is new. */
 export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean): void {
@@ -308,46 +240,6 @@ export function drawCounters(ctx: Ctx, m: BoardModel, b: Box): void {
       text(ctx, '대기 중', x + tileW / 2, base, { weight: 400, px: px * 0.85, color: colors.dim, align: 'center' });
     }
   });
-}
-
-/** The notice line, replaced by an alert when there is one, and the link mark. */
-export function drawFooter(ctx: Ctx, m: BoardModel, b: Box): void {
-  const markW = m.online === null ? 0 : 280;
-  if (m.alert) {
-    rect(ctx, b.x, b.y, b.w, b.h, colors.accent);
-    const px = Math.min(type.notice * 1.1, b.h * 0.6);
-    warnIcon(ctx, b.x + 40 + px / 2, b.y + b.h / 2, px * 1.1, colors.onAccent, colors.accent);
-    textLines(
-      ctx,
-      m.alert,
-      b.x + 70 + px,
-      b.y + b.h / 2,
-      { weight: 900, px, color: colors.onAccent, maxWidth: b.w - 110 - px - markW, minPx: Math.min(px * 0.75, 40) },
-      b.h,
-    );
-  } else {
-    rect(ctx, b.x, b.y, b.w, b.h, colors.header);
-    if (m.snapshot.notice) {
-      textLines(
-        ctx,
-        m.snapshot.notice,
-        b.x + 48,
-        b.y + b.h / 2,
-        { weight: 700, px: type.notice, color: colors.text, maxWidth: b.w - 96 - markW, minPx: type.notice * 0.75 },
-        b.h,
-      );
-    }
-  }
-  if (m.online !== null) {
-    const ink = m.alert ? colors.onAccent : colors.dim;
-    const label = m.online ? '중앙 연결' : '오프라인 운영';
-    const r = type.small * 0.32;
-    const cy = b.y + b.h / 2;
-    const right = b.x + b.w - 40;
-    const lw = measure(ctx, label, 400, type.small);
-    linkMark(ctx, right - lw - 2 * r - 12, cy, m.online, r, ink);
-    text(ctx, label, right, cy + type.small * 0.36, { weight: 400, px: type.small, color: ink, align: 'right' });
-  }
 }
 
 /** The particle 로/으로 after a word: 으로 after a final consonant other than ㄹ ("3번 창구로",

@@ -6,7 +6,8 @@ import type { Frame } from '../../device/ports/outputs.ts';
 import { loadFonts } from '../fonts/fonts.ts';
 import { type Ctx, closedIcon, fitPx, pauseIcon, rect, text } from './draw.ts';
 import { type BoardModel, counterStatusText } from './model.ts';
-import { drawCallBand, drawCounters, drawFooter, drawHeader, drawRecent, drawServices } from './parts.ts';
+import { drawFooter, drawHeader } from './chrome.ts';
+import { drawCallBand, drawCounters, drawRecent, drawServices } from './parts.ts';
 import { DIGIT_HEIGHT, colors } from './theme.ts';
 
 export type BoardLayout = 'landscape' | 'portrait';
