@@ -43,7 +43,10 @@ export function loadFonts(): Promise<void> {
           `font file ${file} cannot be read (${(err as Error).message}); run \`npm ci\` to install @openfonts/noto-sans-kr_korean`,
         );
       }
-      GlobalFonts.register(bytes, FONT_FAMILY);
+      if (!GlobalFonts.register(bytes, FONT_FAMILY)) {
+        loaded = null;
+        throw new FontError(`font file ${file} was not accepted by the canvas binding; reinstall with \`npm ci\``);
+      }
     }
   })();
   return loaded;
