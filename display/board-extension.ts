@@ -81,6 +81,7 @@ export class BoardExtension implements Extension {
     this.clock = setInterval(() => this.schedule(), 1000);
     this.schedule();
     await this.idle();
+    this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
   }
 
   async stop(): Promise<void> {
@@ -214,6 +215,9 @@ export class BoardExtension implements Extension {
     try {
       await l.out.sink.open();
       l.open = true;
+      // A display that came back after failing: tell the device status.
+      if (l.nextOpenAt > 0) this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+      l.nextOpenAt = 0;
       return true;
     } catch (err) {
       // Never fatal: the queue runs without a board; retry now and then (a monitor switched on late).
