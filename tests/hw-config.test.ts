@@ -1,5 +1,6 @@
 // The hardware section of the config: defaults, the documented examples, cross-references, and
 // what an admin sees when the config names hardware this machine does not have.
+import { validateConfig } from '../device/config/load.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -82,8 +83,9 @@ describe('hardware config', () => {
     expect(paths).toEqual(expect.arrayContaining(['buttons.pins.1.pin', 'buttons.pins.2.pin']));
   });
 
-  it('names pins that point at no dispenser button', async () => {
-    const config = parse({
+  it('names pins that point at no dispenser button, at validation and in the factory', async () => {
+    const input = {
+      ...office,
       dispenser: { buttons: [{ id: 'resident', service: 'resident' }] },
       hardware: {
         buttons: {
@@ -94,7 +96,13 @@ describe('hardware config', () => {
           ],
         },
       },
-    });
+    };
+    // config validation names the field
+    expect(() => validateConfig(input)).toThrow(/hardware\.buttons\.pins\[1\]\.button: unknown dispenser button "passport"/);
+    // and the factory still refuses such a config if one reaches it some other way
+    const valid = parse({ dispenser: input.dispenser, hardware: { buttons: { driver: 'gpio', pins: [{ pin: 17, button: 'resident' }] } } });
+    const config = structuredClone(valid);
+    (config.hardware.buttons as { pins: Array<{ pin: number; button: string }> }).pins.push({ pin: 27, button: 'passport' });
     expect(hardwareProblems(config)).toEqual([
       {
         path: ['hardware', 'buttons', 'pins', 1, 'button'],

@@ -274,8 +274,13 @@ describe('keypad errors an admin can act on', () => {
 
   it('a counter that does not exist is refused before any hardware is touched', async () => {
     const hid = new FakeHid();
+    // config validation names it first
+    expect(() => officeConfig({ devices: [{ counter: '9', path: '/dev/hidraw0' }] })).toThrow(/unknown counter/);
+    // and the factory refuses such a config if one reaches it some other way
+    const config = structuredClone(officeConfig({ devices: [{ counter: '1', path: '/dev/hidraw0' }] }));
+    (config.hardware.keypads as { devices: Array<{ counter: string }> }).devices[0]!.counter = '9';
     await expect(
-      createKeypadSource(officeConfig({ devices: [{ counter: '9', path: '/dev/hidraw0' }] }), captureLogger().logger, {
+      createKeypadSource(config, captureLogger().logger, {
         load: { nodeHid: async () => hid.module },
       }),
     ).rejects.toMatchObject({
