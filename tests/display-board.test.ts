@@ -5,7 +5,7 @@ import { boardKey, clockTexts } from '../display/board/model.ts';
 import { REFERENCE, Surface, drawBoard, drawCounterDisplay, prepareRenderer } from '../display/board/render.ts';
 import { DIGIT_HEIGHT, HANGUL_HEIGHT, type } from '../display/board/theme.ts';
 import { compareGolden, frameDiff } from './golden/compare.ts';
-import { FIXED_NOW, morningModel } from './golden/board-fixtures.ts';
+import { FIXED_NOW, closedModel, morningModel } from './golden/board-fixtures.ts';
 
 const TOLERANCE = 0.001; // share of pixels allowed to differ: a changed digit of the called number moves ~0.3%
 
@@ -35,6 +35,7 @@ describe('board frames match the goldens', () => {
         board('landscape', morningModel({ highlight: null, online: false, alert: '용지 없음 — 직원에게 문의하세요' })),
     ],
     ['board-portrait-call', () => board('portrait')],
+    ['board-landscape-closed', () => board('landscape', closedModel())],
     ['counter-serving-call', () => counter('3')],
     ['counter-paused', () => counter('4')],
   ];

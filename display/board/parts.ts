@@ -7,14 +7,15 @@ import { DIGIT_HEIGHT, colors, type } from './theme.ts';
 
 /** The newest call, large: "1035 → 3번 창구", highlighted while it is new. */
 export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean): void {
-  const call: CallSnapshot | null = m.highlight ?? m.snapshot.recentCalls[0] ?? null;
-  const lit = m.highlight !== null;
+  // A closed office shows that it is closed, not the last call of the day.
+  const call: CallSnapshot | null = m.snapshot.open ? (m.highlight ?? m.snapshot.recentCalls[0] ?? null) : null;
+  const lit = m.snapshot.open && m.highlight !== null;
   const ink = lit ? colors.onAccent : colors.text;
   rect(ctx, b.x, b.y, b.w, b.h, lit ? colors.accent : colors.panel, 20);
   if (!lit) strokeRect(ctx, b.x, b.y, b.w, b.h, colors.panelLine, 3, 20);
 
   const pad = 40;
-  const labelW = text(ctx, '지금 호출', b.x + pad, b.y + pad + type.label * 0.9, {
+  const labelW = text(ctx, m.snapshot.open ? '지금 호출' : '안내', b.x + pad, b.y + pad + type.label * 0.9, {
     weight: 700,
     px: type.label,
     color: lit ? ink : colors.dim,
@@ -106,7 +107,7 @@ export function drawRecent(ctx: Ctx, m: BoardModel, b: Box, rows: number): void 
   const newest = m.highlight?.ticket ?? m.snapshot.recentCalls[0]?.ticket;
   const seen = new Set<string>(newest ? [newest] : []);
   const list: CallSnapshot[] = [];
-  for (const c of m.snapshot.recentCalls) {
+  for (const c of m.snapshot.open ? m.snapshot.recentCalls : []) {
     if (seen.has(c.ticket)) continue;
     seen.add(c.ticket);
     list.push(c);
@@ -114,7 +115,7 @@ export function drawRecent(ctx: Ctx, m: BoardModel, b: Box, rows: number): void 
   }
   const top = b.y + type.label + 24;
   const rowH = (b.h - (top - b.y)) / rows;
-  if (list.length === 0) {
+  if (list.length === 0 && m.snapshot.open) {
     text(ctx, '이전 호출 없음', b.x + 30, top + rowH / 2 + type.serviceName * 0.36, {
       weight: 400,
       px: type.serviceName,

@@ -82,3 +82,20 @@ export function morningModel(overrides: Partial<BoardModel> = {}): BoardModel {
     ...overrides,
   };
 }
+
+/** The same office after closing time: every service closed for the day, every counter closed. */
+export function closedModel(): BoardModel {
+  const m = morningModel({ highlight: null });
+  m.snapshot.open = false;
+  for (const s of m.snapshot.services) {
+    s.accepting = false;
+    s.closedReason = 'day-closed';
+    s.waiting = 0;
+  }
+  for (const c of m.snapshot.counters) {
+    c.status = 'closed';
+    c.ticket = null;
+  }
+  m.snapshot.notice = '내일 오전 9시에 다시 문을 엽니다.';
+  return m;
+}
