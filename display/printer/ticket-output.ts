@@ -4,6 +4,7 @@ import type { Config } from '../../device/config/schema.ts';
 import type { TicketOutput } from '../../device/dispenser.ts';
 import type { PrinterStatus, TicketPrinter } from '../../device/ports/outputs.ts';
 import type { QueueService } from '../../device/queue/service.ts';
+import { prepareRenderer } from '../board/render.ts';
 import { ticketJob } from '../ticket/ticket-job.ts';
 import { printerRefusal } from './messages.ts';
 
@@ -25,6 +26,7 @@ export class PrinterTicketOutput implements TicketOutput {
   async print(ticket: Parameters<TicketOutput['print']>[0], issuedAt: string): Promise<void> {
     // The queue's day, not the calendar's: a day opened before midnight keeps its date.
     const day = this.queue?.state().day ?? issuedAt.slice(0, 10);
+    await prepareRenderer(); // a no-op once the printer feature has started
     await this.printer.print(ticketJob(this.config, ticket, day, issuedAt));
   }
 }
