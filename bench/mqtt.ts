@@ -4,7 +4,9 @@
 //     replay reaches at least half the bare rate),
 //  3. state coalescing under a burst of 100 presses in one second (state messages per second).
 //   npx tsx bench/mqtt.ts
-import { pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mqttSchema } from '../device/config/mqtt-schema.ts';
 import {
   connect,
   Inbox,
@@ -19,7 +21,9 @@ import {
 export interface MqttBenchResult {
   events: number;
   bare: { ms: number; eventsPerSec: number };
-  replay: { ms: number; eventsPerSec: number; peakRssMiB: number; window: number };
+  /** peakRssMiB: the replaying (daemon-like) process alone; idleRssMiB: the same process with an
+   * empty store and no link, for comparison (tsx, the queue, the store and the bridge loaded) */
+  replay: { ms: number; eventsPerSec: number; peakRssMiB: number; idleRssMiB: number; window: number };
   replayVsBare: number;
   burst: {
     presses: number;
@@ -96,29 +100,56 @@ export async function run(): Promise<MqttBenchResult> {
     // 2. the bare client, same payloads
     const bareMs = await bare(url, payloads, central);
 
-    // 3. the replay: restart on the same data with central reachable
+    // 3. the replay: a daemon-like child restarts on the same data with central reachable; it
+    //    reports the time from connect to the last PUBACK and its own peak RSS
     central.messages.length = 0;
-    const window = 100;
-    let rssPeak = process.memoryUsage().rss;
-    const sampler = setInterval(() => {
-      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
-    }, 20);
-    let t0 = 0;
-    const online = await startOffice(
-      testConfig({
-        broker: { enabled: false },
-        events: { window },
-        uplink: { url, username: 'dev', password: 'dev-pw', reconnectMinMs: 10 },
-      }),
-      dataDir,
+    const window = Number(process.env.BENCH_MQTT_WINDOW ?? mqttSchema.parse({}).events.window);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../tests/bridge-office-child.ts', import.meta.url))],
+      {
+        env: {
+          ...process.env,
+          DATA_DIR: dataDir,
+          MQTT_URL: url,
+          MQTT_USER: 'dev',
+          MQTT_PASS: 'dev-pw',
+          REPORT_DRAIN: '1',
+          WINDOW: String(window),
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
     );
-    online.bus.on('linkChanged', {}, ({ online: up }) => {
-      if (up && t0 === 0) t0 = performance.now();
+    const idle = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(new URL('../tests/bridge-office-child.ts', import.meta.url))],
+      {
+        env: { ...process.env, DATA_DIR: tempDir('beonho-bench-idle-'), MQTT_URL: 'mqtt://127.0.0.1:9' },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const idleRssKiB = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      idle.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /ready \d+ (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      idle.once('exit', (code) => reject(new Error(`idle child exited ${code}`)));
     });
-    await waitFor(() => t0 > 0, 10_000, 'uplink');
-    await Promise.all(online.bridge.parts.events.map((p) => p.whenIdle()));
-    const replayMs = performance.now() - t0;
-    clearInterval(sampler);
+    idle.kill('SIGKILL');
+    const drained = await new Promise<{ ms: number; rssKiB: number }>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /drained (\d+) (\d+)/.exec(out);
+        if (m) resolve({ ms: Number(m[1]), rssKiB: Number(m[2]) });
+      });
+      child.once('exit', (code) => reject(new Error(`replay child exited ${code}`)));
+    });
+    child.kill('SIGKILL');
+    const replayMs = drained.ms;
+    const rssPeak = drained.rssKiB * 1024;
     await waitFor(() => central.on('events').length >= payloads.length, 30_000, 'replay delivery');
 
     // 4. a burst of 100 presses in one second, state coalesced (default 250 ms)
@@ -149,7 +180,6 @@ export async function run(): Promise<MqttBenchResult> {
     const burstStates = states.on('state');
     await stateSub.endAsync();
     await burstOffice.stop();
-    await online.stop();
 
     const bareRate = payloads.length / (bareMs / 1000);
     const replayRate = payloads.length / (replayMs / 1000);
@@ -160,6 +190,7 @@ export async function run(): Promise<MqttBenchResult> {
         ms: Math.round(replayMs),
         eventsPerSec: Math.round(replayRate),
         peakRssMiB: Math.round(rssPeak / 1048576),
+        idleRssMiB: Math.round(idleRssKiB / 1024),
         window,
       },
       replayVsBare: Math.round((replayRate / bareRate) * 100) / 100,

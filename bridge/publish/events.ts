@@ -112,7 +112,8 @@ export class EventsPublisher {
     let through = -1;
     while (this.inflight[0]?.done) through = this.inflight.shift()!.seq;
     if (through >= 0) this.o.cursor.ack(through);
-    this.kick();
+    // Refill when half the window is free: one read per batch instead of one per PUBACK.
+    if (this.inflight.length <= this.o.window / 2) this.kick();
   }
 
   private notifyIdle(): void {

@@ -88,7 +88,7 @@ export const mqttSchema = z.strictObject({
   events: z
     .strictObject({
       /** QoS 1 publishes in flight at once while draining the outbox */
-      window: z.number().int().min(1).max(1000).default(100),
+      window: z.number().int().min(1).max(5000).default(500),
       /** events read from the outbox per batch */
       batch: z.number().int().min(1).max(5000).default(500),
     })
