@@ -178,6 +178,15 @@ describe('ESC/POS printer', () => {
     expect(await p.status()).toMatchObject({ ready: false, online: false });
   });
 
+  it('with statusQuery off, a printer that never answers is ready once its device opens', async () => {
+    const wire = new FakeWire();
+    wire.silent = true;
+    const p = new EscposPrinter(wire, { ...opts, statusQuery: false }, logger);
+    expect(await p.status()).toEqual({ online: true, paper: 'unknown', ready: true, error: null });
+    const closed = new EscposPrinter(new DeviceTransport('/nonexistent/lp9'), { ...opts, statusQuery: false }, logger);
+    expect(await closed.status()).toMatchObject({ ready: false, error: 'PRINTER_OFFLINE' });
+  });
+
   it('prints raster bytes and reports a failed write with a stable code', async () => {
     const wire = new FakeWire();
     const p = new EscposPrinter(wire, opts, logger);

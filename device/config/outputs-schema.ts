@@ -50,6 +50,9 @@ export const printerSchema = z
     baudRate: z.number().int().min(1200).max(921600).optional(),
     /** printable width in dots: 576 for 80 mm paper, 384 for 58 mm (203 dpi) */
     widthDots: z.number().int().min(200).max(1024).multipleOf(8).default(576),
+    /** ask the printer for paper/online status (DLE EOT). Turn off for a printer that never
+     * answers (some cheap USB models): it then counts as ready whenever its device opens. */
+    statusQuery: z.boolean().default(true),
     /** how long to wait for the printer's answer to a status query */
     statusTimeoutMs: z.number().int().min(50).max(5000).default(400),
     /** how often the printer extension asks for paper and online status */

@@ -36,7 +36,7 @@ export function createPrinter(config: Config, dataDir: string, logger: Logger): 
       resolveTicketSecret(config);
       return new EscposPrinter(
         new DeviceTransport(p.device, { baudRate: p.baudRate }),
-        { device: p.device, widthDots: p.widthDots, statusTimeoutMs: p.statusTimeoutMs },
+        { device: p.device, widthDots: p.widthDots, statusTimeoutMs: p.statusTimeoutMs, statusQuery: p.statusQuery },
         log,
       );
   }

@@ -20,6 +20,8 @@ export interface EscposOptions {
   device: string;
   widthDots: number;
   statusTimeoutMs: number;
+  /** false: never query, a printer whose device opens is ready (paper state unknown) */
+  statusQuery?: boolean;
 }
 
 export class EscposPrinter implements TicketPrinter {
@@ -52,6 +54,8 @@ export class EscposPrinter implements TicketPrinter {
       } catch {
         return this.record({ online: false, paper: 'unknown', ready: false, error: 'PRINTER_OFFLINE' });
       }
+      if (this.opts.statusQuery === false)
+        return this.record({ online: true, paper: 'unknown', ready: true, error: null });
       try {
         const t = this.opts.statusTimeoutMs;
         const printer = await this.transport.query(STATUS_QUERY.printer, t);
