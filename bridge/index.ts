@@ -7,6 +7,7 @@ import type { IPublishPacket } from 'mqtt';
 import type { Extension, ExtensionContext } from '../device/extension.ts';
 import type { Outbox, OutboxReader } from '../device/store/outbox-types.ts';
 import { localTime } from '../device/util/time.ts';
+import { type ComponentHealth, healthy } from '../device/ports/health.ts';
 import { startBroker, type EmbeddedBroker } from './broker/broker.ts';
 import { CommandHandler } from './commands/handler.ts';
 import { CommandMemory } from './commands/memory.ts';
@@ -39,124 +40,29 @@ const VERSION = (() => {
   }
 })();
 
-export function createBridge(ctx: ExtensionContext, outbox: Outbox): Bridge {
+export interface BridgeOptions {
+  /** health of the components that reported before the bridge started (they report on the bus
+   * only when it changes) */
+  health?: () => Iterable<[string, ComponentHealth]>;
+}
+
+export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: BridgeOptions = {}): Bridge {
   const parts: Bridge['parts'] = { broker: null, uplink: null, state: null, events: [], commands: null };
   let status: StatusPublisher | null = null;
   const cursors = new Map<Sink, OutboxReader>();
   const owner = {};
 
-  return {
+  const bridge: Bridge = {
     name: 'mqtt',
     parts,
     async start() {
-      const { config, logger: rootLogger, bus, queue, dataDir } = ctx;
-      const cfg = config.mqtt;
-      if (!cfg.enabled) return;
-      const logger = rootLogger.child({ part: 'mqtt' });
-      const office = config.office.id;
-      const device = config.device.id;
-      const topics = officeTopics(office);
-      const isoNow = () => localTime(ctx.now(), config.office.timeZone).iso;
-
-      const sessions = new SessionCounter(dataDir);
-      await sessions.load();
-      const memory = new CommandMemory(join(dataDir, 'mqtt-commands.json'), cfg.commands.remember, logger);
-      await memory.load();
-
-      const sinks: Sink[] = [];
-      const sessionOf = new Map<Sink, number>();
-      let local: (Sink & { open(): void; shut(): void }) | null = null;
-      if (cfg.broker.enabled) {
-        parts.broker = await startBroker(cfg.broker, logger);
-        local = brokerSink(parts.broker);
-        sinks.push(local);
-        sessionOf.set(local, await sessions.next());
+      try {
+        await startParts();
+      } catch (err) {
+        // Leave nothing listening or connecting behind a failed start.
+        await bridge.stop().catch(() => undefined);
+        throw err;
       }
-      if (cfg.uplink?.enabled) {
-        const uplink = new Uplink({
-          cfg: cfg.uplink,
-          clientId: cfg.uplink.clientId ?? `beonho-${office}-${device}`,
-          cmdTopic: topics.cmd,
-          statusTopic: topics.status(device),
-          logger: logger.child({ sink: 'uplink' }),
-          nextSession: () => sessions.next(),
-          willPayload: (session) => willPayload(office, device, session),
-          onCommand: (topic, payload, packet) => void onCommand(uplink, topic, payload, packet),
-        });
-        parts.uplink = uplink;
-        sinks.push(uplink);
-        uplink.onConnect(() => bus.emit('linkChanged', { online: true }));
-        uplink.onDisconnect(() => bus.emit('linkChanged', { online: false }));
-      }
-
-      for (const sink of sinks) {
-        const cursor = outbox.cursor(sink.name);
-        cursors.set(sink, cursor);
-        parts.events.push(
-          new EventsPublisher({
-            sink,
-            cursor,
-            topic: topics.events,
-            window: cfg.events.window,
-            batch: cfg.events.batch,
-            logger: logger.child({ sink: sink.name }),
-          }),
-        );
-      }
-      const state = new StatePublisher({
-        sinks,
-        snapshot: () => queue.snapshot(),
-        topic: topics.state,
-        minIntervalMs: cfg.state.minIntervalMs,
-        logger,
-      });
-      parts.state = state;
-      status = new StatusPublisher({
-        office,
-        device,
-        version: VERSION,
-        startedAt: isoNow(),
-        topic: topics.status(device),
-        isoNow,
-        cursor: (parts.uplink && cursors.get(parts.uplink)) ?? (local && cursors.get(local)) ?? null,
-        session: (sink) => (sink instanceof Uplink ? sink.session : (sessionOf.get(sink) ?? 0)),
-        sinks,
-        logger,
-        intervalSec: cfg.statusIntervalSec,
-      });
-      const statusRef = status;
-      const commands = new CommandHandler({
-        office,
-        maxBytes: cfg.commands.maxBytes,
-        queue,
-        memory,
-        logger: logger.child({ sink: 'commands' }),
-        republish: () => {
-          state.now();
-          statusRef.now();
-        },
-        isoNow,
-      });
-      parts.commands = commands;
-
-      const onCommand = async (sink: Sink, topic: string, payload: Buffer, packet?: IPublishPacket): Promise<void> => {
-        const result = await commands.handle(topic, payload, sink.name);
-        await publishResult(sink, topics.cmdResult, result, packet, office, logger);
-      };
-
-      bus.on('queueEvents', owner, () => {
-        state.request();
-        for (const p of parts.events) p.kick();
-      });
-      bus.on('healthChanged', owner, ({ component, health }) => statusRef.health(component, health));
-
-      if (parts.broker && local) {
-        const sink = local;
-        await parts.broker.onMessage(topics.cmd, (payload) => void onCommand(sink, topics.cmd, payload));
-        local.open();
-      }
-      status.start();
-      parts.uplink?.start();
     },
 
     async stop() {
@@ -165,11 +71,138 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox): Bridge {
       for (const p of parts.events) p.stop();
       // The death half of the presence pair, retained, before the links close.
       await status?.offline();
+      status = null;
       await parts.uplink?.stop();
+      parts.uplink = null;
       await parts.broker?.close();
+      parts.broker = null;
       await Promise.all([...cursors.values()].map((c) => c.flush()));
+      cursors.clear();
     },
   };
+  return bridge;
+
+  async function startParts(): Promise<void> {
+    const { config, logger: rootLogger, bus, queue, dataDir } = ctx;
+    const cfg = config.mqtt;
+    if (!cfg.enabled) return;
+    const logger = rootLogger.child({ part: 'mqtt' });
+    const office = config.office.id;
+    const device = config.device.id;
+    const topics = officeTopics(office);
+    const isoNow = () => localTime(ctx.now(), config.office.timeZone).iso;
+
+    const sessions = new SessionCounter(dataDir);
+    await sessions.load();
+    const memory = new CommandMemory(join(dataDir, 'mqtt-commands.json'), cfg.commands.remember, logger);
+    await memory.load();
+
+    const sinks: Sink[] = [];
+    const sessionOf = new Map<Sink, number>();
+    let local: (Sink & { open(): void; shut(): void }) | null = null;
+    if (cfg.broker.enabled) {
+      parts.broker = await startBroker(cfg.broker, logger);
+      local = brokerSink(parts.broker);
+      sinks.push(local);
+      sessionOf.set(local, await sessions.next());
+    }
+    if (cfg.uplink?.enabled) {
+      const uplink = new Uplink({
+        cfg: cfg.uplink,
+        clientId: cfg.uplink.clientId ?? `beonho-${office}-${device}`,
+        cmdTopic: topics.cmd,
+        statusTopic: topics.status(device),
+        logger: logger.child({ sink: 'uplink' }),
+        nextSession: () => sessions.next(),
+        willPayload: (session) => willPayload(office, device, session),
+        onCommand: (topic, payload, packet) => void onCommand(uplink, topic, payload, packet),
+      });
+      parts.uplink = uplink;
+      sinks.push(uplink);
+      // The link's own health goes on the bus like any component's (npm run status, device status).
+      uplink.onConnect(() => {
+        bus.emit('linkChanged', { online: true });
+        bus.emit('healthChanged', { component: 'mqtt-uplink', health: healthy() });
+      });
+      uplink.onDisconnect(() => {
+        bus.emit('linkChanged', { online: false });
+        bus.emit('healthChanged', {
+          component: 'mqtt-uplink',
+          health: { connected: false, lastError: 'uplink-down', lastErrorAt: isoNow() },
+        });
+      });
+    }
+
+    for (const sink of sinks) {
+      const cursor = outbox.cursor(sink.name);
+      cursors.set(sink, cursor);
+      parts.events.push(
+        new EventsPublisher({
+          sink,
+          cursor,
+          topic: topics.events,
+          window: cfg.events.window,
+          batch: cfg.events.batch,
+          logger: logger.child({ sink: sink.name }),
+        }),
+      );
+    }
+    const state = new StatePublisher({
+      sinks,
+      snapshot: () => queue.snapshot(),
+      topic: topics.state,
+      minIntervalMs: cfg.state.minIntervalMs,
+      logger,
+    });
+    parts.state = state;
+    status = new StatusPublisher({
+      office,
+      device,
+      version: VERSION,
+      startedAt: isoNow(),
+      topic: topics.status(device),
+      isoNow,
+      cursor: (parts.uplink && cursors.get(parts.uplink)) ?? (local && cursors.get(local)) ?? null,
+      session: (sink) => (sink instanceof Uplink ? sink.session : (sessionOf.get(sink) ?? 0)),
+      sinks,
+      logger,
+      intervalSec: cfg.statusIntervalSec,
+    });
+    const statusRef = status;
+    const commands = new CommandHandler({
+      office,
+      maxBytes: cfg.commands.maxBytes,
+      queue,
+      memory,
+      logger: logger.child({ sink: 'commands' }),
+      republish: () => {
+        state.now();
+        statusRef.now();
+      },
+      isoNow,
+    });
+    parts.commands = commands;
+
+    const onCommand = async (sink: Sink, topic: string, payload: Buffer, packet?: IPublishPacket): Promise<void> => {
+      const result = await commands.handle(topic, payload, sink.name);
+      await publishResult(sink, topics.cmdResult, result, packet, office, logger);
+    };
+
+    bus.on('queueEvents', owner, () => {
+      state.request();
+      for (const p of parts.events) p.kick();
+    });
+    bus.on('healthChanged', owner, ({ component, health }) => statusRef.health(component, health));
+
+    if (parts.broker && local) {
+      const sink = local;
+      await parts.broker.onMessage(topics.cmd, (payload) => void onCommand(sink, topics.cmd, payload));
+      local.open();
+    }
+    for (const [component, health] of opts.health?.() ?? []) statusRef.health(component, health);
+    status.start();
+    parts.uplink?.start();
+  }
 }
 
 /** cmd/result always; the MQTT 5 response topic too when the command named one. */

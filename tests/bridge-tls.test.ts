@@ -3,7 +3,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { connect, Inbox, Mosquitto, mosquittoAvailable, startOffice, testConfig, waitFor } from './bridge-helpers.ts';
+import { createServer } from 'node:net';
+import {
+  connect,
+  freePort,
+  Inbox,
+  Mosquitto,
+  mosquittoAvailable,
+  startOffice,
+  testConfig,
+  waitFor,
+} from './bridge-helpers.ts';
 
 const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.meta.url));
 const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
@@ -30,6 +40,26 @@ describe('embedded broker TLS listener', () => {
     } finally {
       await office.stop();
     }
+  });
+});
+
+describe('a start that cannot work', () => {
+  it('fails with uplink-tls-file and leaves no broker listening', async () => {
+    const port = await freePort();
+    await expect(
+      startOffice(
+        testConfig({
+          broker: { port, wsPort: null, demo: true },
+          uplink: { url: 'mqtts://127.0.0.1:9', ca: '/nonexistent/ca.pem' },
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'uplink-tls-file' });
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', () => resolve());
+    });
+    again.close();
   });
 });
 
