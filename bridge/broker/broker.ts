@@ -1,5 +1,6 @@
 // The embedded broker (aedes, MQTT 3.1.1): TCP, WebSocket and optional TLS listeners, accounts
 // with scrypt hashes, and the ACL of ./acl.ts. The daemon publishes and subscribes in-process.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
@@ -73,6 +74,7 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
     });
   }
   const byClient = new WeakMap<Client, Account>();
+  const dummyHash = await hashPassword(randomUUID());
 
   const { Aedes } = await import('aedes');
   const aedes: Aedes = await Aedes.createBroker({
@@ -83,11 +85,14 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
     authenticate(client, username, password, done) {
       const account = username === undefined ? undefined : accounts.get(username);
       if (!account || !password) {
-        log.warn(
-          { code: 'mqtt-auth-refused', clientId: client.id, anonymous: username === undefined },
-          'connection refused',
-        );
-        done(authError('bad user name or password'), false);
+        // Spend the same scrypt time for an unknown name, so timing does not reveal which names exist.
+        void verifyPassword(password?.toString('utf8') ?? '', dummyHash).finally(() => {
+          log.warn(
+            { code: 'mqtt-auth-refused', clientId: client.id, anonymous: username === undefined },
+            'connection refused',
+          );
+          done(authError('bad user name or password'), false);
+        });
         return;
       }
       verifyPassword(password.toString('utf8'), account.passwordHash).then(
@@ -157,7 +162,8 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
       const http = createHttpServer((_req, res) => {
         res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
       });
-      wss = new WebSocketServer({ server: http });
+      // Commands are capped at a few KiB; nothing a client may send needs bigger frames.
+      wss = new WebSocketServer({ server: http, maxPayload: 256 * 1024 });
       wss.on('connection', (socket, req) => {
         aedes.handle(createWebSocketStream(socket), req);
       });
