@@ -11,6 +11,7 @@ import { createLogger } from './log.ts';
 import type { ComponentHealth } from './ports/health.ts';
 import { createSystemdExtension } from './systemd.ts';
 import { startTerminal } from '../sim/terminal.ts';
+import { printerFeature } from '../display/printer-extension.ts';
 
 async function main(): Promise<void> {
   const cli = parseCli(process.argv);
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     config,
     dataDir: cli.dataDir,
     logger,
+    ticketOutput: (ctx) => printerFeature(ctx).ticketOutput(ctx.queue),
     extensions: (ctx, store) => buildFeatures(ctx, store, cli),
     createInputs: async (bus) => {
       const onHealth = (component: string, health: ComponentHealth) => bus.emit('healthChanged', { component, health });
