@@ -27,4 +27,19 @@ export const simulatorDefault: ConfigInput = {
       { id: 'priority', service: 'resident', priority: true, label: '교통약자 우선' },
     ],
   },
+  // The simulator uplinks to the simulated central (`npm run central`) on loopback; when central
+  // is not running the uplink just retries and the outbox keeps the events. The embedded broker
+  // accepts the demo account central/central (loopback only).
+  mqtt: {
+    broker: { demo: true },
+    uplink: {
+      url: 'mqtt://127.0.0.1:1884',
+      username: 'singok2',
+      password: 'singok2-uplink',
+      // aedes speaks MQTT 3.1.1: skip the MQTT 5 attempt
+      protocolVersion: 4,
+      reconnectMinMs: 500,
+      reconnectMaxMs: 5000,
+    },
+  },
 };

@@ -1,0 +1,135 @@
+// The simulated central system's broker (aedes, MQTT 3.1.1): TCP for the offices' uplinks and
+// WebSocket for the central page in the browser, accounts from sim/central/accounts.yaml (scrypt
+// hashes, as the embedded broker's), the ACL of ./acl.ts. Loopback only: it is a stand-in.
+import { readFile } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { type AddressInfo, createServer as createNetServer, type Server } from 'node:net';
+import type { Aedes, AuthenticateError, Client } from 'aedes';
+import type { Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { accountSchema } from '../../device/config/mqtt-schema.ts';
+import { verifyPassword } from '../../bridge/broker/passwords.ts';
+import { type CentralAccount, mayPublish, mayRead } from './acl.ts';
+
+const accountsFile = z.strictObject({
+  accounts: z.array(
+    z.strictObject({
+      username: z.string().min(1).max(64),
+      passwordHash: accountSchema.shape.passwordHash,
+      role: z.enum(['central', 'office']),
+      offices: z.array(z.string()).min(1),
+    }),
+  ),
+});
+type StoredAccount = z.infer<typeof accountsFile>['accounts'][number];
+
+export async function readAccounts(file: string): Promise<StoredAccount[]> {
+  const parsed = accountsFile.safeParse(parseYaml(await readFile(file, 'utf8')));
+  if (!parsed.success) {
+    throw Object.assign(
+      new Error(`${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`),
+      {
+        code: 'central-accounts-invalid',
+      },
+    );
+  }
+  return parsed.data.accounts;
+}
+
+export interface CentralBroker {
+  ports: { tcp: number; ws: number };
+  close(): Promise<void>;
+}
+
+export async function startCentralBroker(
+  opts: { accounts: StoredAccount[]; tcpPort: number; wsPort: number },
+  logger: Logger,
+): Promise<CentralBroker> {
+  const log = logger.child({ part: 'central-broker' });
+  const accounts = new Map(opts.accounts.map((a) => [a.username, a]));
+  const byClient = new WeakMap<Client, CentralAccount>();
+  const { Aedes } = await import('aedes');
+  const aedes: Aedes = await Aedes.createBroker({
+    drainTimeout: 10_000,
+    authenticate(client, username, password, done) {
+      const account = username === undefined ? undefined : accounts.get(username);
+      const refuse = (): void => {
+        log.warn({ code: 'mqtt-auth-refused', clientId: client.id }, 'connection refused');
+        const err = new Error('bad user name or password') as AuthenticateError;
+        err.returnCode = 4 as AuthenticateError['returnCode'];
+        done(err, false);
+      };
+      if (!account || !password) return refuse();
+      verifyPassword(password.toString('utf8'), account.passwordHash).then(
+        (ok) => {
+          if (!ok) return refuse();
+          byClient.set(client, account);
+          log.info({ clientId: client.id, username }, 'client connected');
+          done(null, true);
+        },
+        () => refuse(),
+      );
+    },
+    authorizePublish(client, packet, callback) {
+      const account = client ? byClient.get(client) : undefined;
+      if (packet.topic.startsWith('$SYS/') || !account || !mayPublish(account, packet.topic)) {
+        log.warn({ code: 'mqtt-publish-denied', clientId: client?.id, topic: packet.topic }, 'publish denied');
+        callback(new Error('publish not authorized'));
+        return;
+      }
+      callback(null);
+    },
+    authorizeSubscribe(_client, sub, callback) {
+      callback(null, sub.topic.startsWith('$') ? null : sub);
+    },
+    authorizeForward(client, packet) {
+      const account = byClient.get(client);
+      return account && mayRead(account, packet.topic) ? packet : null;
+    },
+  });
+  const servers: Array<Server | HttpServer> = [];
+  const listen = (server: Server | HttpServer, port: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          Object.assign(
+            new Error(
+              `cannot listen on 127.0.0.1:${port} (${err.code}); choose other ports with --mqtt-port/--ws-port`,
+            ),
+            {
+              code: 'central-listen-failed',
+            },
+          ),
+        ),
+      );
+      server.listen(port, '127.0.0.1', () => {
+        servers.push(server);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  const tcp = await listen(createNetServer(aedes.handle), opts.tcpPort);
+  const http = createHttpServer((_req, res) => res.writeHead(426).end('MQTT over WebSocket only\n'));
+  const wss = new WebSocketServer({ server: http });
+  wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
+  const ws = await listen(http, opts.wsPort);
+  log.info({ tcp, ws, accounts: accounts.size }, 'central broker listening');
+  return {
+    ports: { tcp, ws },
+    async close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await Promise.all(
+        servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              (s as HttpServer).closeAllConnections?.();
+              s.close(() => resolve());
+            }),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,237 @@
+// What the simulator page shows and what its controls do, kept by the supervisor so it outlives a
+// power cut of the core: the office layout, the last snapshot, the event log, the fault switches,
+// the output files seen. Page actions become terminal lines for the core (the same words a person
+// types) or IPC messages for the fault switches.
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
+import { eventText } from './event-text.ts';
+import type { CoreMessage, OfficeLayout, SupervisorMessage } from './ipc-protocol.ts';
+
+export type CoreState = 'starting' | 'up' | 'down';
+
+export interface LogEntry {
+  n: number;
+  at: string;
+  kind: 'event' | 'refused' | 'system';
+  text: string;
+}
+
+export interface SimFiles {
+  /** bumps whenever board.png changed */
+  board: number;
+  /** newest first, file names under sim/tickets */
+  tickets: string[];
+  /** newest audio file name under sim/audio, null before the first */
+  audio: string | null;
+}
+
+export interface PageState {
+  core: CoreState;
+  layout: OfficeLayout | null;
+  snapshot: Snapshot | null;
+  log: LogEntry[];
+  /** cable: null when the uplink does not go through the simulator's cable */
+  link: { cable: boolean | null; online: boolean | null };
+  faults: { unplugged: string[]; paperOut: boolean };
+  files: SimFiles;
+  restarts: number;
+}
+
+export interface CoreHandle {
+  /** a terminal line to the core's stdin; false when the core is not running */
+  line(text: string): boolean;
+  send(msg: SupervisorMessage): boolean;
+  powerCut(): void;
+  cable: { cut(): void; restore(): void } | null;
+}
+
+export class ActionError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const LOG_KEEP = 300;
+const ID = /^[A-Za-z0-9_-]{1,40}$/;
+const NUMBER = /^[A-Za-z0-9-]{1,12}$/;
+const KEY_VERBS = new Set(['next', 'recall', 'skip', 'pause', 'resume', 'close', 'call', 'transfer']);
+
+export interface KeyRequest {
+  counter: string;
+  action: string;
+  number?: string;
+  toService?: string;
+  toCounter?: string;
+}
+
+export class SimHub {
+  private n = 0;
+  private readonly listeners = new Set<() => void>();
+  readonly state: PageState = {
+    core: 'starting',
+    layout: null,
+    snapshot: null,
+    log: [],
+    link: { cable: null, online: null },
+    faults: { unplugged: [], paperOut: false },
+    files: { board: 0, tickets: [], audio: null },
+    restarts: 0,
+  };
+
+  constructor(
+    private readonly core: CoreHandle,
+    private readonly isoNow: () => string = () => new Date().toISOString(),
+  ) {
+    this.state.link.cable = core.cable ? true : null;
+  }
+
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private changed(): void {
+    for (const fn of this.listeners) fn();
+  }
+
+  note(kind: LogEntry['kind'], text: string): void {
+    this.state.log.unshift({ n: ++this.n, at: this.isoNow(), kind, text });
+    this.state.log.length = Math.min(this.state.log.length, LOG_KEEP);
+  }
+
+  // --- from the supervisor --------------------------------------------------------------------
+  coreState(s: CoreState, why?: string): void {
+    this.state.core = s;
+    if (why) this.note('system', why);
+    if (s !== 'up') this.state.link.online = null;
+    this.changed();
+  }
+
+  fromCore(msg: CoreMessage): void {
+    switch (msg.kind) {
+      case 'ready':
+        this.state.layout = msg.layout;
+        this.state.snapshot = msg.snapshot;
+        this.state.core = 'up';
+        this.note(
+          'system',
+          this.state.restarts > 0 ? '전원 복구: 이전 상태 그대로 다시 시작했습니다' : '시뮬레이터 시작',
+        );
+        this.reapplyFaults();
+        break;
+      case 'events': {
+        this.state.snapshot = msg.snapshot;
+        const name = (id: string): string => this.state.layout?.services.find((s) => s.id === id)?.name ?? id;
+        for (const ev of msg.events) {
+          const text = eventText(ev, name);
+          if (text) this.note('event', text);
+        }
+        break;
+      }
+      case 'refused':
+        this.note('refused', `거절: ${msg.message}`);
+        break;
+      case 'link':
+        this.state.link.online = msg.online;
+        break;
+      case 'health':
+        return; // shown through its effects (board alert, keypad switch); not logged
+    }
+    this.changed();
+  }
+
+  files(f: Partial<SimFiles>): void {
+    Object.assign(this.state.files, f);
+    this.changed();
+  }
+
+  // --- from the page --------------------------------------------------------------------------
+  press(button: unknown): void {
+    const layout = this.requireUp();
+    if (typeof button !== 'string' || !layout.buttons.some((b) => b.id === button)) {
+      throw new ActionError('sim-unknown-button', `no dispenser button "${String(button)}"`);
+    }
+    this.line(`press ${button}`);
+  }
+
+  key(req: KeyRequest): void {
+    const layout = this.requireUp();
+    if (!layout.counters.some((c) => c.id === req.counter)) {
+      throw new ActionError('sim-unknown-counter', `no counter "${String(req.counter)}"`);
+    }
+    if (!KEY_VERBS.has(req.action)) throw new ActionError('sim-unknown-key', `no keypad key "${String(req.action)}"`);
+    if (this.state.faults.unplugged.includes(req.counter)) {
+      throw new ActionError('sim-keypad-unplugged', `${req.counter}번 창구 키패드가 뽑혀 있습니다`, 409);
+    }
+    let words = `key ${req.counter} ${req.action}`;
+    if (req.action === 'call') {
+      if (!req.number || !NUMBER.test(req.number)) throw new ActionError('sim-bad-number', '호출할 번호를 입력하세요');
+      words += ` ${req.number}`;
+    } else if (req.action === 'transfer') {
+      if (req.toService && ID.test(req.toService)) words += ` service ${req.toService}`;
+      else if (req.toCounter && ID.test(req.toCounter)) words += ` counter ${req.toCounter}`;
+      else throw new ActionError('sim-bad-transfer', '이관할 업무나 창구를 고르세요');
+    }
+    this.line(words);
+  }
+
+  setLink(connected: boolean): void {
+    if (!this.core.cable)
+      throw new ActionError('sim-no-cable', 'the uplink does not go through the simulator cable', 409);
+    if (connected) this.core.cable.restore();
+    else this.core.cable.cut();
+    this.state.link.cable = connected;
+    this.note('system', connected ? '중앙 회선 복구' : '중앙 회선 절단');
+    this.changed();
+  }
+
+  setKeypad(counter: unknown, plugged: boolean): void {
+    const layout = this.requireUp();
+    if (typeof counter !== 'string' || !layout.counters.some((c) => c.id === counter)) {
+      throw new ActionError('sim-unknown-counter', `no counter "${String(counter)}"`);
+    }
+    if (!layout.canUnplug)
+      throw new ActionError('sim-cannot-unplug', 'the core was not handed the simulated keypads', 409);
+    const set = new Set(this.state.faults.unplugged);
+    if (plugged) set.delete(counter);
+    else set.add(counter);
+    this.state.faults.unplugged = [...set].sort();
+    this.core.send({ kind: 'keypad-plug', counter, plugged });
+    this.note('system', `${counter}번 창구 키패드 ${plugged ? '연결' : '뽑음'}`);
+    this.changed();
+  }
+
+  setPaper(out: boolean): void {
+    const layout = this.requireUp();
+    if (!layout.canPaperOut) throw new ActionError('sim-no-sim-printer', 'the printer is not the simulated one', 409);
+    this.state.faults.paperOut = out;
+    this.core.send({ kind: 'paper', state: out ? 'out' : 'ok' });
+    this.note('system', out ? '발권기 용지 없음' : '발권기 용지 보충');
+    this.changed();
+  }
+
+  powerCut(): void {
+    if (this.state.core !== 'up') throw new ActionError('sim-core-down', '코어가 이미 꺼져 있습니다', 409);
+    this.core.powerCut();
+  }
+
+  private requireUp(): OfficeLayout {
+    if (this.state.core !== 'up' || !this.state.layout) {
+      throw new ActionError('sim-core-down', '코어가 다시 시작하는 중입니다. 잠시 후 다시 누르세요', 503);
+    }
+    return this.state.layout;
+  }
+
+  private line(text: string): void {
+    if (!this.core.line(text)) throw new ActionError('sim-core-down', '코어가 실행 중이 아닙니다', 503);
+  }
+
+  /** Hardware faults are physical: a restarted core finds the keypad still unplugged. */
+  private reapplyFaults(): void {
+    for (const counter of this.state.faults.unplugged) this.core.send({ kind: 'keypad-plug', counter, plugged: false });
+    if (this.state.faults.paperOut) this.core.send({ kind: 'paper', state: 'out' });
+  }
+}

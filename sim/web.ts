@@ -1,0 +1,98 @@
+// The simulator page's server on loopback: the page itself (sim/page), the output files of the
+// core (board frames, ticket images, announcements), the live state as Server-Sent Events, and the
+// page's controls as small JSON POSTs handed to the SimHub.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { ActionError, type KeyRequest, type SimHub } from './hub.ts';
+import { listen, openSse, readJson, sendFile, sendJson } from './http-util.ts';
+
+const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+
+export interface SimWeb {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startSimWeb(hub: SimHub, simDir: string, port: number, logger: Logger): Promise<SimWeb> {
+  const streams = new Set<(event: string, data: unknown) => void>();
+  let pending: NodeJS.Timeout | null = null;
+  // Coalesce: a burst of events and file changes goes out as one state message.
+  hub.onChange(() => {
+    pending ??= setTimeout(() => {
+      pending = null;
+      for (const send of streams) send('state', hub.state);
+    }, 30);
+  });
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const p = url.pathname;
+    if (req.method === 'GET') {
+      if (p === '/') return sendFile(res, PAGE_DIR, 'index.html');
+      if (p === '/api/state') return sendJson(res, 200, hub.state);
+      if (p === '/api/live') {
+        const send = openSse(req, res, () => streams.delete(send));
+        streams.add(send);
+        send('state', hub.state);
+        return;
+      }
+      if (p === '/files/board.png') return sendFile(res, simDir, 'board.png', 'no-store');
+      let m = /^\/files\/tickets\/([^/]+)$/.exec(p);
+      if (m) return sendFile(res, path.join(simDir, 'tickets'), m[1]!, 'max-age=3600');
+      m = /^\/files\/audio\/([^/]+)$/.exec(p);
+      if (m) return sendFile(res, path.join(simDir, 'audio'), m[1]!, 'max-age=3600');
+      m = /^\/([a-z-]+\.(?:js|css|svg))$/.exec(p);
+      if (m) return sendFile(res, PAGE_DIR, m[1]!);
+    }
+    if (req.method === 'POST' && p.startsWith('/api/')) {
+      const body = await readJson(req);
+      switch (p) {
+        case '/api/press':
+          hub.press(body.button);
+          break;
+        case '/api/key':
+          hub.key(body as unknown as KeyRequest);
+          break;
+        case '/api/link':
+          hub.setLink(body.connected === true);
+          break;
+        case '/api/keypad':
+          hub.setKeypad(body.counter, body.plugged === true);
+          break;
+        case '/api/paper':
+          hub.setPaper(body.out === true);
+          break;
+        case '/api/power-cut':
+          hub.powerCut();
+          break;
+        default:
+          return sendJson(res, 404, { error: { code: 'not-found', message: `no action ${p}` } });
+      }
+      return sendJson(res, 200, { ok: true });
+    }
+    sendJson(res, 404, { error: { code: 'not-found', message: `nothing at ${p}` } });
+  };
+
+  const web = await listen((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (err instanceof ActionError) {
+        sendJson(res, err.status, { error: { code: err.code, message: err.message } });
+        return;
+      }
+      const code = (err as { code?: string }).code ?? 'sim-page-error';
+      logger.warn({ code, err: (err as Error).message, path: req.url }, 'simulator page request failed');
+      if (!res.headersSent) sendJson(res, 400, { error: { code, message: (err as Error).message } });
+    });
+  }, port);
+  return {
+    port: web.port,
+    url: `http://127.0.0.1:${web.port}/`,
+    async close() {
+      if (pending) clearTimeout(pending);
+      await web.close();
+    },
+  };
+}
