@@ -7,7 +7,8 @@ import type { IPublishPacket } from 'mqtt';
 import type { Extension, ExtensionContext } from '../device/extension.ts';
 import type { Outbox, OutboxReader } from '../device/store/outbox-types.ts';
 import { localTime } from '../device/util/time.ts';
-import { type ComponentHealth, healthy } from '../device/ports/health.ts';
+import type { DeviceHealth } from '../device/health.ts';
+import { healthy } from '../device/ports/health.ts';
 import { startBroker, type EmbeddedBroker } from './broker/broker.ts';
 import { CommandHandler } from './commands/handler.ts';
 import { CommandMemory } from './commands/memory.ts';
@@ -41,9 +42,9 @@ const VERSION = (() => {
 })();
 
 export interface BridgeOptions {
-  /** health of the components that reported before the bridge started (they report on the bus
-   * only when it changes) */
-  health?: () => Iterable<[string, ComponentHealth]>;
+  /** the daemon's health collector (HealthExtension.current): the status then carries `system`
+   * and the health of components that reported before the bridge started */
+  deviceHealth?: () => Promise<DeviceHealth>;
 }
 
 export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: BridgeOptions = {}): Bridge {
@@ -199,7 +200,6 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
       await parts.broker.onMessage(topics.cmd, (payload) => void onCommand(sink, topics.cmd, payload));
       local.open();
     }
-    for (const [component, health] of opts.health?.() ?? []) statusRef.health(component, health);
     status.start();
     parts.uplink?.start();
   }

@@ -7,10 +7,15 @@ import type { QueueEvent } from '../device/queue/types.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { EventsPublisher } from '../bridge/publish/events.ts';
 import { StatePublisher } from '../bridge/publish/state.ts';
+import { StatusPublisher } from '../bridge/publish/status.ts';
+import { validatorFor } from '../bridge/contract/schemas.ts';
+import type { DeviceStatus } from '../bridge/contract/types.ts';
+import type { DeviceHealth } from '../device/health.ts';
 import { backoffDelay } from '../bridge/uplink/uplink.ts';
 import type { PublishOptions, Sink } from '../bridge/sink.ts';
 
 const logger = pino({ level: 'silent' });
+const isStatus = validatorFor('status');
 
 function event(seq: number): QueueEvent {
   return {
@@ -184,5 +189,61 @@ describe('reconnect backoff', () => {
     expect(backoffDelay(3, 1000, 60000, 0.5)).toBe(6000);
     expect(backoffDelay(30, 1000, 60000, 1)).toBe(60000);
     expect(backoffDelay(30, 1000, 60000, 0)).toBe(30000);
+  });
+});
+
+describe('device status', () => {
+  it('carries the machine health and early components from the health collector, per the schema', async () => {
+    const published: string[] = [];
+    const sink: Sink = {
+      name: 's',
+      connected: () => true,
+      publish: async (_t, payload) => {
+        published.push(payload);
+      },
+      onConnect: () => {},
+      onDisconnect: () => {},
+    };
+    const status = new StatusPublisher({
+      office: 'singok2',
+      device: 'main',
+      version: '1.2.3',
+      startedAt: '2026-11-26T09:00:00.000+09:00',
+      topic: 'beonho/v1/singok2/devices/main/status',
+      isoNow: () => '2026-11-26T10:00:00.000+09:00',
+      cursor: new FakeOutbox([event(1), event(2)]),
+      session: () => 4,
+      sinks: [sink],
+      logger,
+      intervalSec: 30,
+      deviceHealth: async () =>
+        ({
+          v: 1,
+          at: '2026-11-26T01:00:00.000Z',
+          version: '1.2.3',
+          node: 'v20.20.2',
+          uptimeSec: 3600,
+          systemUptimeSec: 86400,
+          disk: { path: '/data', freeBytes: 5e9, totalBytes: 3e10, freePct: 16.7 },
+          memory: { rssBytes: 9e7, heapUsedBytes: 3e7, systemFreeBytes: 1e9, systemTotalBytes: 4e9 },
+          cpuTempC: 51.5,
+          writes: { bytesWritten: 1e6, ticketsIssued: 100, bytesPerTicket: 10000 },
+          components: { keypads: { connected: true, lastError: null, lastErrorAt: null } },
+        }) as DeviceHealth,
+    });
+    status.health('printer', {
+      connected: false,
+      lastError: 'printer-offline',
+      lastErrorAt: '2026-11-26T09:59:00.000+09:00',
+    });
+    status.now();
+    await new Promise((r) => setTimeout(r, 10));
+    const s = JSON.parse(published.at(-1)!) as DeviceStatus;
+    expect(isStatus(s), JSON.stringify(isStatus.errors)).toBe(true);
+    expect(s).toMatchObject({ online: true, session: 4, version: '1.2.3', outbox: { backlog: 2, lastSeq: 2 } });
+    expect(s.system).toMatchObject({ uptimeSec: 3600, diskFreePct: 16.7, cpuTempC: 51.5, bytesPerTicket: 10000 });
+    expect(Object.keys(s.hardware ?? {}).sort()).toEqual(['keypads', 'printer']);
+    await status.offline();
+    expect(JSON.parse(published.at(-1)!)).toMatchObject({ online: false, session: 4 });
   });
 });

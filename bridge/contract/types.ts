@@ -27,7 +27,19 @@ export interface DeviceStatus {
   version?: string;
   startedAt?: string;
   hardware?: Record<string, ComponentHealth>;
+  system?: SystemStatus;
   outbox?: OutboxStatus;
+}
+
+/** The machine, from the daemon's health collector (device/health.ts). */
+export interface SystemStatus {
+  node?: string;
+  uptimeSec: number;
+  systemUptimeSec?: number;
+  diskFreePct?: number | null;
+  rssBytes?: number;
+  cpuTempC?: number | null;
+  bytesPerTicket?: number | null;
 }
 
 /** A command as it arrives: the queue Action plus its id, or the republish request. */

@@ -3,7 +3,8 @@
 import type { Logger } from 'pino';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { OutboxReader } from '../../device/store/outbox-types.ts';
-import type { DeviceStatus, OutboxStatus } from '../contract/types.ts';
+import type { DeviceHealth } from '../../device/health.ts';
+import type { DeviceStatus, OutboxStatus, SystemStatus } from '../contract/types.ts';
 import type { Sink } from '../sink.ts';
 import { Coalescer, realTimers, type Timers } from './coalescer.ts';
 
@@ -22,6 +23,8 @@ export interface StatusPublisherOptions {
   logger: Logger;
   intervalSec: number;
   timers?: Timers;
+  /** the daemon's health collector (HealthExtension.current), for `system` and more components */
+  deviceHealth?: () => Promise<DeviceHealth>;
 }
 
 export function outboxStatus(cursor: OutboxReader): OutboxStatus {
@@ -48,6 +51,7 @@ export class StatusPublisher {
   private readonly coalescer: Coalescer;
   private ticker: NodeJS.Timeout | null = null;
   private lastOutbox = '';
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: StatusPublisherOptions) {
     this.coalescer = new Coalescer(() => this.publishAll(), 1000, o.timers ?? realTimers);
@@ -73,8 +77,27 @@ export class StatusPublisher {
     this.publishAll();
   }
 
-  build(sink: Sink, online: boolean): DeviceStatus {
+  async build(sink: Sink, online: boolean): Promise<DeviceStatus> {
     const outbox = this.o.cursor ? outboxStatus(this.o.cursor) : undefined;
+    let system: SystemStatus | undefined;
+    let components: Record<string, ComponentHealth> = {};
+    if (this.o.deviceHealth) {
+      try {
+        const h = await this.o.deviceHealth();
+        system = {
+          node: h.node,
+          uptimeSec: h.uptimeSec,
+          systemUptimeSec: h.systemUptimeSec,
+          diskFreePct: h.disk ? h.disk.freePct : null,
+          rssBytes: h.memory.rssBytes,
+          cpuTempC: h.cpuTempC,
+          bytesPerTicket: h.writes.bytesPerTicket,
+        };
+        components = h.components;
+      } catch (err) {
+        this.o.logger.debug({ err: String(err) }, 'device health unavailable for status');
+      }
+    }
     return {
       v: 1,
       office: this.o.office,
@@ -84,7 +107,8 @@ export class StatusPublisher {
       at: this.o.isoNow(),
       version: this.o.version,
       startedAt: this.o.startedAt,
-      hardware: { ...this.hardware },
+      hardware: { ...components, ...this.hardware },
+      ...(system ? { system } : {}),
       ...(outbox ? { outbox } : {}),
     };
   }
@@ -95,11 +119,17 @@ export class StatusPublisher {
     await Promise.all(
       this.o.sinks
         .filter((s) => s.connected())
-        .map((s) =>
-          s
-            .publish(this.o.topic, JSON.stringify(this.build(s, false)), { qos: 1, retain: true })
-            .catch(() => undefined),
-        ),
+        .map(async (s) => {
+          const status = await this.build(s, false);
+          // A half-dead link must not hold the shutdown: the will covers what this misses.
+          const sent = s.publish(this.o.topic, JSON.stringify(status), { qos: 1, retain: true }).catch(() => undefined);
+          let timer: NodeJS.Timeout | undefined;
+          const timeout = new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, 2000);
+          });
+          await Promise.race([sent, timeout]);
+          clearTimeout(timer);
+        }),
     );
   }
 
@@ -115,10 +145,15 @@ export class StatusPublisher {
 
   private publishTo(sink: Sink, online: boolean): void {
     if (!sink.connected()) return;
-    const status = this.build(sink, online);
-    if (status.outbox) this.lastOutbox = JSON.stringify(status.outbox);
-    sink.publish(this.o.topic, JSON.stringify(status), { qos: 1, retain: true }).catch((err: unknown) => {
-      this.o.logger.debug({ sink: sink.name, err: String(err) }, 'status publish failed');
+    // Statuses are built asynchronously; chain them per publisher so they leave in order.
+    this.chain = this.chain.then(async () => {
+      if (!sink.connected()) return;
+      const status = await this.build(sink, online);
+      if (status.outbox) this.lastOutbox = JSON.stringify(status.outbox);
+      // Not awaited: the order is fixed once publish() is called; a PUBACK must not hold the chain.
+      sink.publish(this.o.topic, JSON.stringify(status), { qos: 1, retain: true }).catch((err: unknown) => {
+        this.o.logger.debug({ sink: sink.name, err: String(err) }, 'status publish failed');
+      });
     });
   }
 }
