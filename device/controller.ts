@@ -15,6 +15,7 @@ import { Dispenser, type TicketOutput } from './dispenser.ts';
 import type { Extension, ExtensionContext } from './extension.ts';
 import { acquireLock } from './lock.ts';
 import type { ButtonSource } from './ports/buttons.ts';
+import type { ComponentHealth } from './ports/health.ts';
 import type { KeypadSource } from './ports/keypad.ts';
 import { QueueEngine } from './queue/engine.ts';
 import { DurableQueue, type QueueService } from './queue/service.ts';
@@ -69,6 +70,21 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions) {
     this.wall = opts.now ?? Date.now;
+    this.bus.onListenerError(({ name, err }) => opts.logger.error({ err, event: name }, 'a feature failed handling a bus event'));
+  }
+
+  /** The store's part of the device status: what recovery had to repair at start. */
+  storeHealth(): ComponentHealth {
+    const stats = this.store.stats();
+    return {
+      connected: true,
+      lastError: this.recovered.length > 0 ? 'state-recovered' : null,
+      lastErrorAt: this.recovered.length > 0 ? new Date(this.now()).toISOString() : null,
+      recovered: this.recovered,
+      seq: stats.durableSeq,
+      snapshotSeq: stats.snapshotSeq,
+      lastSnapshotError: this.store.lastSnapshotError,
+    };
   }
 
   get config(): Config {
@@ -106,7 +122,6 @@ export class Controller {
       const onFatal = this.opts.onFatal ?? ((err: Error) => logger.fatal({ err }, 'journal write failed'));
       this.queue = new DurableQueue(config, this.engine, this.store, this.bus, logger.child({ component: 'queue' }), this.now, onFatal);
       logger.info({ seq: state.seq, day: state.day, open: state.open, dataDir: path.resolve(dataDir) }, 'queue loaded');
-      for (const r of recovered) this.bus.emit('storeRecovered', { detail: r });
 
       await this.rollDay();
       const ctx: ExtensionContext = { config, bus: this.bus, queue: this.queue, logger, dataDir, now: this.now };
@@ -121,6 +136,9 @@ export class Controller {
         await ext.start();
         logger.debug({ extension: ext.name }, 'started');
       }
+      // Reported once everything listens: the device status (MQTT, `npm run status`) shows it.
+      this.bus.emit('healthChanged', { component: 'store', health: this.storeHealth() });
+      for (const r of recovered) this.bus.emit('storeRecovered', { detail: r });
       this.timer = setInterval(() => void this.onTick(), this.opts.tickMs ?? 15_000);
       this.timer.unref();
     } catch (err) {
