@@ -29,8 +29,15 @@ export interface DeviceHealth {
   /** SD-card wear: bytes the store wrote to the data dir, over tickets issued, since the start */
   writes: { bytesWritten: number; ticketsIssued: number; bytesPerTicket: number | null };
   /** last error per component (hardware, outputs, bridge, store); null when it never failed */
-  components: Record<string, { connected: boolean; lastError: string | null; lastErrorAt: string | null }>;
+  components: Record<string, ComponentStatus>;
 }
+
+/** A component's part of the status: the common three fields, plus its scalar counters (e.g.
+ * `rejected`: presses refused by a button's rate limit; `framesWritten`; `announced`). */
+export type ComponentStatus = { connected: boolean; lastError: string | null; lastErrorAt: string | null } & Record<
+  string,
+  string | number | boolean | null
+>;
 
 export interface HealthInput {
   dataDir: string;
@@ -89,7 +96,13 @@ export async function collectHealth(input: HealthInput, deps: Partial<HealthDeps
   const entries = input.components instanceof Map ? [...input.components] : Object.entries(input.components);
   const components: DeviceHealth['components'] = {};
   for (const [name, h] of entries) {
-    components[name] = { connected: h.connected, lastError: h.lastError, lastErrorAt: h.lastErrorAt };
+    const out: ComponentStatus = { connected: h.connected, lastError: h.lastError, lastErrorAt: h.lastErrorAt };
+    // Scalars only: nested driver details stay in the logs, the status stays small and flat.
+    for (const [k, v] of Object.entries(h)) {
+      if (k in out) continue;
+      if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    }
+    components[name] = out;
   }
   return {
     v: 1,

@@ -57,7 +57,7 @@ const input = {
   bytesWritten: 1_234_567,
   ticketsIssued: 812,
   components: new Map([
-    ['keypad-1', healthy({ pressesRejected: 3 })],
+    ['keypad-1', healthy({ pressesRejected: 3, sinks: [{ nested: 'left out' }] })],
     ['printer', { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: '2026-11-26T10:01:00.000+09:00' }],
   ]),
 };
@@ -85,7 +85,8 @@ describe('collectHealth', () => {
       cpuTempC: 48.2,
       writes: { bytesWritten: 1_234_567, ticketsIssued: 812, bytesPerTicket: 1520 },
       components: {
-        'keypad-1': { connected: true, lastError: null, lastErrorAt: null },
+        // scalar counters pass through (presses refused by the rate limit, etc.)
+        'keypad-1': { connected: true, lastError: null, lastErrorAt: null, pressesRejected: 3 },
         printer: { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: '2026-11-26T10:01:00.000+09:00' },
       },
     });
