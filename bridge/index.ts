@@ -168,6 +168,7 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
       sinks,
       logger,
       intervalSec: cfg.statusIntervalSec,
+      ...(opts.deviceHealth ? { deviceHealth: opts.deviceHealth } : {}),
     });
     const statusRef = status;
     const commands = new CommandHandler({
