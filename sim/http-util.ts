@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -13,8 +14,14 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
   '.wav': 'audio/wav',
   '.svg': 'image/svg+xml',
+  '.woff2': 'font/woff2',
   '.json': 'application/json',
 };
+
+/** The pages' Korean font (the board's font package): tablets and CI have no Korean font. */
+export const FONT_DIR = fileURLToPath(
+  new URL('../node_modules/@openfonts/noto-sans-kr_korean/files/', import.meta.url),
+);
 
 /** Sends dir/name when name is a plain file name (no slashes, no dot-dot). */
 export async function sendFile(res: ServerResponse, dir: string, name: string, cache = 'no-cache'): Promise<void> {

@@ -3,6 +3,7 @@
 // the output files seen. Page actions become terminal lines for the core (the same words a person
 // types) or IPC messages for the fault switches.
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
+import { localTime } from '../device/util/time.ts';
 import { eventText } from './event-text.ts';
 import type { CoreMessage, OfficeLayout, SupervisorMessage } from './ipc-protocol.ts';
 
@@ -83,7 +84,7 @@ export class SimHub {
 
   constructor(
     private readonly core: CoreHandle,
-    private readonly isoNow: () => string = () => new Date().toISOString(),
+    private readonly now: () => number = Date.now,
   ) {
     this.state.link.cable = core.cable ? true : null;
   }
@@ -97,8 +98,10 @@ export class SimHub {
     for (const fn of this.listeners) fn();
   }
 
-  note(kind: LogEntry['kind'], text: string): void {
-    this.state.log.unshift({ n: ++this.n, at: this.isoNow(), kind, text });
+  /** `at`: the event's own time (office time); default now in the office's time zone */
+  note(kind: LogEntry['kind'], text: string, at?: string): void {
+    at ??= localTime(this.now(), this.state.layout?.timeZone ?? 'Asia/Seoul').iso;
+    this.state.log.unshift({ n: ++this.n, at, kind, text });
     this.state.log.length = Math.min(this.state.log.length, LOG_KEEP);
   }
 
@@ -127,7 +130,7 @@ export class SimHub {
         const name = (id: string): string => this.state.layout?.services.find((s) => s.id === id)?.name ?? id;
         for (const ev of msg.events) {
           const text = eventText(ev, name);
-          if (text) this.note('event', text);
+          if (text) this.note('event', text, ev.at);
         }
         break;
       }

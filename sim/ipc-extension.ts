@@ -71,6 +71,7 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
     return {
       office: c.office.id,
       name: c.office.name,
+      timeZone: c.office.timeZone,
       dataDir: ctx.dataDir,
       buttons: (c.dispenser?.buttons ?? []).map((b) => ({
         id: b.id,

@@ -9,6 +9,7 @@ import type { QueueEvent } from '../device/queue/types.ts';
 export interface OfficeLayout {
   office: string;
   name: string;
+  timeZone: string;
   dataDir: string;
   buttons: Array<{ id: string; label: string; service: string; priority: boolean }>;
   counters: Array<{ id: string; name: string; services: string[] }>;
