@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { expect } from 'vitest';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { ulid } from 'ulid';
 import { Bus } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
@@ -55,7 +55,7 @@ export interface Office {
 }
 
 /** A queue with its store in dataDir and the bridge started on top of it. */
-export async function startOffice(config: Config, dataDir = tempDir()): Promise<Office> {
+export async function startOffice(config: Config, dataDir = tempDir(), log: Logger = logger): Promise<Office> {
   const clock = { t: MORNING };
   const now = () => clock.t;
   const store = new Store({
@@ -66,10 +66,10 @@ export async function startOffice(config: Config, dataDir = tempDir()): Promise<
   const { state } = await store.open(config);
   const engine = new QueueEngine(config, { now, newId: () => ulid() }, state);
   const bus = new Bus();
-  const queue = new DurableQueue(config, engine, store, bus, logger, now, (err) => {
+  const queue = new DurableQueue(config, engine, store, bus, log, now, (err) => {
     throw err;
   });
-  const bridge = createBridge({ config, bus, queue, logger, dataDir, now }, store.outbox);
+  const bridge = createBridge({ config, bus, queue, logger: log, dataDir, now }, store.outbox);
   await bridge.start();
   return {
     config,

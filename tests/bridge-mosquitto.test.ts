@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { Aedes } from 'aedes';
 import { createServer, type AddressInfo } from 'node:net';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import {
@@ -261,6 +262,45 @@ describe.runIf(run)('retained state on mosquitto after each kind of action', () 
       await checkRetainedAfterEachAction(office, command, retained);
     } finally {
       await c.endAsync();
+      await office.stop();
+      await broker.destroy();
+    }
+  });
+});
+
+describe.runIf(run)('central refusing our events (MQTT 5 PUBACK reason code)', () => {
+  it('keeps them in the outbox and logs event-publish-refused', async () => {
+    const broker = new Mosquitto([
+      // may publish state and status, but not events
+      {
+        username: 'dev-ro',
+        password: 'ro-pw',
+        acl: [
+          'topic read beonho/v1/singok2/cmd',
+          'topic write beonho/v1/singok2/state',
+          'topic write beonho/v1/singok2/devices/#',
+        ],
+      },
+    ]);
+    await broker.start();
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const office = await startOffice(
+      testConfig({
+        broker: { enabled: false },
+        uplink: { url: broker.url(), username: 'dev-ro', password: 'ro-pw', reconnectMinMs: 50 },
+      }),
+      tempDir(),
+      log,
+    );
+    try {
+      await waitFor(() => office.bridge.parts.uplink!.connected(), 10_000, 'uplink');
+      await office.queue.execute({ type: 'day.open' });
+      await waitFor(() => lines.some((l) => l.code === 'event-publish-refused'), 10_000, 'refusal logged');
+      const cursor = office.store.outbox.cursor('uplink');
+      expect(cursor.acked()).toBe(0);
+      expect(office.bridge.parts.events[0]!.idle()).toBe(false);
+    } finally {
       await office.stop();
       await broker.destroy();
     }

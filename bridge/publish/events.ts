@@ -28,6 +28,7 @@ export class EventsPublisher {
   /** bumped on every disconnect: acks of an older connection are ignored */
   private generation = 0;
   private stopped = false;
+  private refusedIn = -1;
   private waiters: Array<() => void> = [];
   published = 0;
 
@@ -89,10 +90,7 @@ export class EventsPublisher {
             this.sentThrough = e.seq;
             this.o.sink.publish(this.o.topic, JSON.stringify(e), { qos: 1, retain: false }).then(
               () => this.acked(slot, gen),
-              (err: unknown) => {
-                if (gen === this.generation)
-                  this.o.logger.debug({ seq: e.seq, err: String(err) }, 'event publish failed; resent after reconnect');
-              },
+              (err: unknown) => this.failed(e.seq, gen, err),
             );
           }
         }
@@ -103,6 +101,20 @@ export class EventsPublisher {
       this.pumping = false;
       this.notifyIdle();
     }
+  }
+
+  /** A publish failed while its link is still up: the broker refused it (an MQTT 5 PUBACK with
+   * a reason code, e.g. 0x87 not authorized). The event stays in the outbox — it is never skipped —
+   * so the window stalls until the next connection; say so loudly, once per connection. */
+  private failed(seq: number, gen: number, err: unknown): void {
+    if (gen !== this.generation) return; // the link dropped: resent after reconnect
+    if (this.refusedIn === gen) return;
+    this.refusedIn = gen;
+    const reasonCode = (err as { code?: unknown }).code;
+    this.o.logger.error(
+      { code: 'event-publish-refused', seq, reasonCode, reason: String(err) },
+      'central refused an event; events wait in the outbox (check the device account may publish on events)',
+    );
   }
 
   private acked(slot: InFlight, gen: number): void {
