@@ -6,6 +6,7 @@ import { writeFileDurable } from '../util/atomic-file.ts';
 
 export class SessionCounter {
   private value = 0;
+  private writing: Promise<void> = Promise.resolve();
   private readonly path: string;
 
   constructor(dataDir: string) {
@@ -26,10 +27,13 @@ export class SessionCounter {
     return this.value;
   }
 
-  /** The next session number, durable before it is used in a will. */
-  async next(): Promise<number> {
-    this.value += 1;
-    await writeFileDurable(this.path, JSON.stringify({ session: this.value }));
-    return this.value;
+  /** The next session number, durable before it is used in a will: one small fsync'd write per
+   * connection attempt (at most one a minute while central is unreachable). */
+  next(): Promise<number> {
+    // Serialized, so a slower earlier write can never land after a later one.
+    const value = ++this.value;
+    const run = this.writing.then(() => writeFileDurable(this.path, JSON.stringify({ session: value })));
+    this.writing = run.catch(() => undefined);
+    return run.then(() => value);
   }
 }
