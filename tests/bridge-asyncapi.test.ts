@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { fromFile, Parser } from '@asyncapi/parser';
 import { describe, expect, it } from 'vitest';
-import { loadSchemaFiles, TOPIC_SCHEMA } from '../bridge/contract/schemas.ts';
+import { loadSchemaFiles, TOPIC_SCHEMA, validator } from '../bridge/contract/schemas.ts';
 
 const files = loadSchemaFiles();
 
@@ -43,6 +43,7 @@ describe('docs/asyncapi.yaml', () => {
     expect(document!.version()).toMatch(/^3\./);
 
     const byChannel = new Map<string, string[]>();
+    let examples = 0;
     for (const channel of document!.channels()) {
       const names: string[] = [];
       for (const message of channel.messages()) {
@@ -59,9 +60,19 @@ describe('docs/asyncapi.yaml', () => {
           `payload of message ${message.id()} on ${channel.address()} is not a shipped schema`,
         ).toBeDefined();
         names.push(shipped!);
+        // the parser does not check examples: the shipped validator does
+        const v = validator(shipped!);
+        for (const example of message.examples()) {
+          expect(
+            v(example.payload()),
+            `example "${example.name()}" of ${message.id()}: ${JSON.stringify(v.errors)}`,
+          ).toBe(true);
+          examples++;
+        }
       }
       byChannel.set(channel.address()!, names);
     }
+    expect(examples).toBeGreaterThanOrEqual(4);
     expect(byChannel.get('beonho/v1/{office}/state')).toEqual([TOPIC_SCHEMA.state]);
     expect(byChannel.get('beonho/v1/{office}/devices/{device}/status')).toEqual([TOPIC_SCHEMA.status]);
     expect(byChannel.get('beonho/v1/{office}/cmd')).toEqual([TOPIC_SCHEMA.cmd]);
