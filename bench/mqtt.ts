@@ -7,16 +7,8 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mqttSchema } from '../device/config/mqtt-schema.ts';
-import {
-  connect,
-  Inbox,
-  Mosquitto,
-  startOffice,
-  tempDir,
-  testConfig,
-  waitFor,
-  type Office,
-} from '../tests/bridge-helpers.ts';
+import { connect, Inbox, startOffice, tempDir, testConfig, waitFor, type Office } from '../tests/bridge-helpers.ts';
+import { Mosquitto } from '../tests/bridge-mosquitto-server.ts';
 
 export interface MqttBenchResult {
   events: number;

@@ -4,16 +4,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
-import {
-  connect,
-  freePort,
-  Inbox,
-  Mosquitto,
-  mosquittoAvailable,
-  startOffice,
-  testConfig,
-  waitFor,
-} from './bridge-helpers.ts';
+import { connect, freePort, Inbox, startOffice, testConfig, waitFor } from './bridge-helpers.ts';
+import { Mosquitto, mosquittoAvailable } from './bridge-mosquitto-server.ts';
 
 const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.meta.url));
 const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
