@@ -14,6 +14,7 @@ let builtFor = null; // the layout the controls were built for
 let soundOn = false;
 let lastAudio; // undefined until the first state: files already there are not played
 const audioQueue = [];
+const played = []; // what the page played, for tests
 let playing = false;
 
 async function post(path, body = {}) {
@@ -293,7 +294,9 @@ function ticketCaption(name) {
 function playNext() {
   if (playing || audioQueue.length === 0) return;
   playing = true;
-  const a = new Audio(audioQueue.shift());
+  const src = audioQueue.shift();
+  played.push(src);
+  const a = new Audio(src);
   const done = () => {
     playing = false;
     playNext();
@@ -325,4 +328,4 @@ live.onerror = () => {
   $('#core-state').dataset.state = 'down';
   $('#core-state').textContent = '시뮬레이터 연결 끊김';
 };
-window.simState = () => state;
+window.sim = { state: () => state, played };
