@@ -1,0 +1,244 @@
+// The simulator's parts without a browser: the page hub (validation, fault switches that survive a
+// restart), the network cable, the simulated central's ACL, the core config rewrite, the
+// supervisor's own options.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type AddressInfo, createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import { simulatorDefault } from '../device/config/default.ts';
+import { loadConfig } from '../device/config/load.ts';
+import { startCable } from '../sim/cable.ts';
+import { mayPublish, mayRead } from '../sim/central/acl.ts';
+import { readAccounts } from '../sim/central/broker.ts';
+import { eventText } from '../sim/event-text.ts';
+import { ActionError, type CoreHandle, SimHub } from '../sim/hub.ts';
+import type { OfficeLayout, SupervisorMessage } from '../sim/ipc-protocol.ts';
+import { cableTarget, readConfigDoc, writeCoreConfig } from '../sim/sim-config.ts';
+import { splitArgs } from '../sim/supervisor.ts';
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
+
+const layout: OfficeLayout = {
+  office: 'singok2',
+  name: '신곡2동 행정복지센터',
+  timeZone: 'Asia/Seoul',
+  dataDir: '/tmp/x',
+  buttons: [{ id: 'resident', label: '주민등록', service: 'resident', priority: false }],
+  counters: [
+    { id: '1', name: '1번 창구', services: ['resident'] },
+    { id: '2', name: '2번 창구', services: ['resident'] },
+  ],
+  services: [{ id: 'resident', name: '주민등록' }],
+  canUnplug: true,
+  canPaperOut: true,
+};
+const snapshot = { seq: 3, services: [], counters: [], recentCalls: [] } as unknown as Snapshot;
+
+function fakeCore(): CoreHandle & { lines: string[]; sent: SupervisorMessage[]; cuts: string[]; kills: number } {
+  const core = {
+    lines: [] as string[],
+    sent: [] as SupervisorMessage[],
+    cuts: [] as string[],
+    kills: 0,
+    line: (t: string) => (core.lines.push(t), true),
+    send: (m: SupervisorMessage) => (core.sent.push(m), true),
+    powerCut: () => {
+      core.kills++;
+    },
+    cable: { cut: () => core.cuts.push('cut'), restore: () => core.cuts.push('restore') },
+  };
+  return core;
+}
+
+describe('SimHub', () => {
+  it('turns page actions into the terminal words and refuses what the office does not have', () => {
+    const core = fakeCore();
+    const hub = new SimHub(core, () => Date.UTC(2026, 10, 26, 1, 0));
+    expect(() => hub.press('resident')).toThrow(ActionError); // core not up yet
+    hub.fromCore({ kind: 'ready', layout, snapshot });
+    hub.press('resident');
+    hub.key({ counter: '1', action: 'next' });
+    hub.key({ counter: '2', action: 'call', number: '1035' });
+    hub.key({ counter: '2', action: 'transfer', toService: 'resident' });
+    expect(core.lines).toEqual(['press resident', 'key 1 next', 'key 2 call 1035', 'key 2 transfer service resident']);
+    expect(() => hub.press('nope')).toThrow(/no dispenser button/);
+    expect(() => hub.key({ counter: '9', action: 'next' })).toThrow(/no counter/);
+    expect(() => hub.key({ counter: '1', action: 'call', number: '1 ; rm' })).toThrow(ActionError);
+    expect(() => hub.key({ counter: '1', action: 'explode' })).toThrow(/no keypad key/);
+    expect(core.lines).toHaveLength(4);
+    expect(hub.state.log[0]).toMatchObject({ kind: 'system', at: '2026-11-26T10:00:00.000+09:00' });
+  });
+
+  it('keeps hardware faults across a restart of the core and refuses an unplugged keypad', () => {
+    const core = fakeCore();
+    const hub = new SimHub(core);
+    hub.fromCore({ kind: 'ready', layout, snapshot });
+    hub.setKeypad('2', false);
+    hub.setPaper(true);
+    expect(() => hub.key({ counter: '2', action: 'next' })).toThrow(/뽑혀/);
+    hub.powerCut();
+    expect(core.kills).toBe(1);
+    hub.coreState('down', '전원 차단');
+    expect(() => hub.powerCut()).toThrow(ActionError);
+    core.sent.length = 0;
+    hub.fromCore({ kind: 'ready', layout, snapshot });
+    expect(core.sent).toEqual([
+      { kind: 'keypad-plug', counter: '2', plugged: false },
+      { kind: 'paper', state: 'out' },
+    ]);
+    hub.setLink(false);
+    hub.setLink(true);
+    expect(core.cuts).toEqual(['cut', 'restore']);
+  });
+
+  it('logs queue events in Korean with their own time, newest first', () => {
+    const hub = new SimHub(fakeCore());
+    hub.fromCore({ kind: 'ready', layout, snapshot });
+    hub.fromCore({
+      kind: 'events',
+      snapshot,
+      events: [
+        {
+          v: 1,
+          office: 'singok2',
+          seq: 4,
+          id: 'a',
+          at: '2026-11-26T10:01:00.000+09:00',
+          type: 'ticket.issued',
+          ticket: {
+            number: '1001',
+            service: 'resident',
+            channel: 'kiosk',
+            priority: false,
+            ahead: 2,
+            estimatedWaitMin: 8,
+          },
+        },
+        {
+          v: 1,
+          office: 'singok2',
+          seq: 5,
+          id: 'b',
+          at: '2026-11-26T10:02:00.000+09:00',
+          type: 'ticket.called',
+          ticket: { number: '1001', service: 'resident', channel: 'kiosk', priority: false },
+          counter: '1',
+        },
+      ],
+    });
+    expect(hub.state.log.slice(0, 2).map((e) => [e.at.slice(11, 16), e.text])).toEqual([
+      ['10:02', '호출 1001번 → 1번 창구'],
+      ['10:01', '발권 1001번 (주민등록) · 앞 2명 · 약 8분'],
+    ]);
+  });
+
+  it('describes every kind of call event', () => {
+    const name = (id: string) => (id === 'passport' ? '여권' : id);
+    const base = { v: 1 as const, office: 'o', seq: 1, id: 'x', at: '2026-11-26T10:00:00.000+09:00' };
+    const ticket = { number: '2001', service: 'passport', channel: 'online' as const, priority: true };
+    expect(
+      eventText({ ...base, type: 'ticket.issued', ticket: { ...ticket, ahead: 0, estimatedWaitMin: 0 } }, name),
+    ).toBe('온라인 발권 2001번 (여권, 교통약자) · 앞 0명 · 약 0분');
+    expect(eventText({ ...base, type: 'ticket.near', ticket, ahead: 3, threshold: 3 }, name)).toBe(
+      '알림 2001번 차례 임박 (앞 3명)',
+    );
+    expect(
+      eventText({ ...base, type: 'counter.changed', counter: { id: '1', status: 'idle', ticket: null } }, name),
+    ).toBeNull();
+  });
+});
+
+describe('the network cable', () => {
+  let echo: Server;
+  const sockets = new Set<Socket>();
+  afterEach(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => echo?.close(r));
+  });
+
+  it('passes bytes, drops the line when cut, refuses new connections until restored', async () => {
+    echo = createServer((s) => {
+      sockets.add(s);
+      s.pipe(s);
+    });
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    const cable = await startCable({ host: '127.0.0.1', port: (echo.address() as AddressInfo).port });
+    const connect = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const s = createConnection({ host: '127.0.0.1', port: cable.port }, () => resolve(s));
+        s.on('error', reject);
+      });
+    const roundTrip = (s: Socket, text: string): Promise<string> =>
+      new Promise((resolve) => {
+        s.once('data', (d) => resolve(d.toString()));
+        s.write(text);
+      });
+
+    const a = await connect();
+    expect(await roundTrip(a, 'hello')).toBe('hello');
+    const closed = new Promise((r) => a.on('close', r));
+    cable.cut();
+    await closed;
+    expect(cable.connected).toBe(false);
+    const b = await connect();
+    await new Promise((r) => b.on('close', r)); // accepted, then dropped at once
+    cable.restore();
+    const c = await connect();
+    expect(await roundTrip(c, 'again')).toBe('again');
+    c.destroy();
+    await cable.close();
+  });
+});
+
+describe('the simulated central', () => {
+  it('lets central command and read its offices, and an office publish only its own topics', async () => {
+    const central = { username: 'central', role: 'central' as const, offices: ['*'] };
+    const office = { username: 'singok2', role: 'office' as const, offices: ['singok2'] };
+    expect(mayPublish(central, 'beonho/v1/singok2/cmd')).toBe(true);
+    expect(mayPublish(central, 'beonho/v1/singok2/state')).toBe(false);
+    expect(mayRead(central, 'beonho/v1/hoewon1/events')).toBe(true);
+    expect(mayPublish(office, 'beonho/v1/singok2/state')).toBe(true);
+    expect(mayPublish(office, 'beonho/v1/singok2/devices/main/status')).toBe(true);
+    expect(mayPublish(office, 'beonho/v1/singok2/cmd')).toBe(false);
+    expect(mayPublish(office, 'beonho/v1/hoewon1/state')).toBe(false);
+    expect(mayRead(office, 'beonho/v1/singok2/cmd')).toBe(true);
+    expect(mayRead(office, 'beonho/v1/hoewon1/cmd')).toBe(false);
+    expect(mayRead(office, 'beonho/v1/singok2/events')).toBe(false);
+    const accounts = await readAccounts(path.resolve(import.meta.dirname, '../sim/central/accounts.yaml'));
+    expect(accounts.map((a) => a.username).sort()).toEqual(['central', 'cityhall', 'hoewon1', 'singok2']);
+  });
+});
+
+describe('the supervisor', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps its own options and hands the rest to the core', () => {
+    expect(splitArgs(['--sim-port', '0', '-d', 'x', '--no-stdin', '--broker-port=1'], {})).toEqual({
+      simPort: 0,
+      core: ['-d', 'x', '--broker-port=1'],
+      stdin: false,
+    });
+    expect(splitArgs([], { BEONHO_SIM_PORT: '9090' }).simPort).toBe(9090);
+    expect(splitArgs(['--sim-port=8181'], {}).simPort).toBe(8181);
+  });
+
+  it('routes a loopback TCP uplink through the cable and leaves everything else valid', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'beonho-simcfg-'));
+    const doc = await readConfigDoc(undefined);
+    expect(doc).toEqual(simulatorDefault);
+    expect(cableTarget(doc)).toEqual({ host: '127.0.0.1', port: 1884 });
+    expect(cableTarget({ mqtt: { uplink: { url: 'mqtts://central.example.kr:8883' } } })).toBeNull();
+    expect(cableTarget({ mqtt: { uplink: { url: 'ws://127.0.0.1:9002' } } })).toBeNull();
+    const file = await writeCoreConfig(doc, dir, 45678);
+    expect((parse(await readFile(file, 'utf8')) as { mqtt: { uplink: { url: string } } }).mqtt.uplink.url).toBe(
+      'mqtt://127.0.0.1:45678',
+    );
+    const { config } = await loadConfig(file);
+    expect(config.office.id).toBe('singok2');
+    expect(simulatorDefault.mqtt?.uplink?.url).toBe('mqtt://127.0.0.1:1884'); // the default is not mutated
+  });
+});
