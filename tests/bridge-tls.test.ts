@@ -11,10 +11,10 @@ const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.me
 const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
 const T = 'beonho/v1/singok2';
 
-describe('embedded broker TLS listener', () => {
-  it('accepts an authenticated client over TLS and refuses a client that does not trust it', async () => {
+describe('embedded broker TLS listeners', () => {
+  it('accepts an authenticated client over TLS and wss, and refuses a client that does not trust it', async () => {
     const office = await startOffice(
-      testConfig({ broker: { port: 0, wsPort: null, demo: true, tls: { port: 0, cert, key } } }),
+      testConfig({ broker: { port: 0, wsPort: null, demo: true, tls: { port: 0, wsPort: 0, cert, key } } }),
     );
     try {
       const port = office.bridge.parts.broker!.ports.tls!;
@@ -29,6 +29,16 @@ describe('embedded broker TLS listener', () => {
       await inbox.until(() => inbox.on('state').length > 0, 5000, 'state over TLS');
       await c.endAsync();
       await expect(connect(url, { ca: readFileSync(cert) })).rejects.toThrow();
+      // secure WebSocket, for pages served over https
+      const w = await connect(`wss://127.0.0.1:${office.bridge.parts.broker!.ports.wss}`, {
+        username: 'central',
+        password: 'central',
+        ca: readFileSync(cert),
+      });
+      const winbox = new Inbox(w);
+      await w.subscribeAsync(`${T}/state`, { qos: 1 });
+      await winbox.until(() => winbox.on('state').length > 0, 5000, 'state over wss');
+      await w.endAsync();
     } finally {
       await office.stop();
     }

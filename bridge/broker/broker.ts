@@ -1,19 +1,15 @@
-// The embedded broker (aedes, MQTT 3.1.1): TCP, WebSocket and optional TLS listeners, accounts
-// with scrypt hashes, and the ACL of ./acl.ts. The daemon publishes and subscribes in-process.
+// The embedded broker (aedes, MQTT 3.1.1): accounts with scrypt hashes and the ACL of ./acl.ts;
+// the listeners are in ./listeners.ts. The daemon publishes and subscribes in-process.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
 import type { Aedes, AedesPublishPacket, AuthenticateError, Client } from 'aedes';
 import type { Logger } from 'pino';
-import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
 import { type Account, mayPublish, mayRead, maySubscribe } from './acl.ts';
+import { type ListenerPorts, type Listeners, openListeners } from './listeners.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
 export interface EmbeddedBroker {
-  readonly ports: { tcp: number; ws: number | null; tls: number | null };
+  readonly ports: ListenerPorts;
   /** Publish as the daemon (bypasses the ACL). Resolves when handed to subscribers. */
   publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
   /** Messages published by clients that passed the ACL. */
@@ -134,110 +130,54 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
   });
   aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
 
-  const servers: Array<Server | HttpServer> = [];
-  const listen = (server: Server | HttpServer, port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
-          reject(
-            new BrokerConfigError(
-              'broker-listen-failed',
-              `cannot listen on ${cfg.host}:${port} (${err.code}): another broker may hold the port; set mqtt.broker.port/wsPort (or --broker-port/--ws-port), or turn the embedded broker off`,
-            ),
-          );
-        } else reject(err);
-      });
-      server.listen(port, cfg.host, () => {
-        server.off('error', reject);
-        servers.push(server);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
-
-  let wss: WebSocketServer | null = null;
+  let listeners: Listeners;
   try {
-    const tcp = await listen(createNetServer(aedes.handle), cfg.port);
-    let ws: number | null = null;
-    if (cfg.wsPort !== null) {
-      const http = createHttpServer((_req, res) => {
-        res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
-      });
-      // Commands are capped at a few KiB; nothing a client may send needs bigger frames.
-      wss = new WebSocketServer({ server: http, maxPayload: 256 * 1024 });
-      wss.on('connection', (socket, req) => {
-        aedes.handle(createWebSocketStream(socket), req);
-      });
-      ws = await listen(http, cfg.wsPort);
-    }
-    let tls: number | null = null;
-    if (cfg.tls) {
-      const server = createTlsServer(
-        {
-          cert: readFileSync(cfg.tls.cert),
-          key: readFileSync(cfg.tls.key),
-          ...(cfg.tls.ca ? { ca: readFileSync(cfg.tls.ca) } : {}),
-        },
-        aedes.handle,
-      );
-      tls = await listen(server, cfg.tls.port);
-    }
-    log.info({ host: cfg.host, tcp, ws, tls, accounts: accounts.size, demo: cfg.demo }, 'embedded broker listening');
-    if (!isLoopback(cfg.host) && !cfg.tls) {
-      log.warn(
-        { code: 'broker-no-tls', host: cfg.host },
-        'listening beyond loopback without TLS: passwords cross the LAN in clear',
-      );
-    }
-    return {
-      ports: { tcp, ws, tls },
-      publish(topic, payload, opts) {
-        return new Promise((resolve, reject) => {
-          aedes.publish(
-            {
-              cmd: 'publish',
-              topic,
-              payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
-              qos: opts.qos,
-              retain: opts.retain,
-              dup: false,
-            },
-            (err) => (err ? reject(err) : resolve()),
-          );
-        });
-      },
-      onMessage(topic, fn) {
-        return new Promise((resolve) => {
-          aedes.subscribe(
-            topic,
-            (packet: AedesPublishPacket, cb: () => void) => {
-              fn(packet.payload as Buffer, (packet as { clientId?: string }).clientId ?? null);
-              cb();
-            },
-            resolve,
-          );
-        });
-      },
-      async close() {
-        await closeAll(aedes, wss, servers);
-      },
-    };
+    listeners = await openListeners(cfg, aedes);
   } catch (err) {
-    await closeAll(aedes, wss, servers);
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
   }
-}
-
-async function closeAll(aedes: Aedes, wss: WebSocketServer | null, servers: Array<Server | HttpServer>): Promise<void> {
-  for (const c of wss?.clients ?? []) c.terminate();
-  wss?.close();
-  await new Promise<void>((resolve) => aedes.close(() => resolve()));
-  await Promise.all(
-    servers.map(
-      (s) =>
-        new Promise<void>((resolve) => {
-          (s as Server).close(() => resolve());
-          (s as HttpServer).closeAllConnections?.();
-        }),
-    ),
-  );
+  const { ports } = listeners;
+  log.info({ host: cfg.host, ...ports, accounts: accounts.size, demo: cfg.demo }, 'embedded broker listening');
+  if (!isLoopback(cfg.host) && !cfg.tls) {
+    log.warn(
+      { code: 'broker-no-tls', host: cfg.host },
+      'listening beyond loopback without TLS: passwords cross the LAN in clear',
+    );
+  }
+  return {
+    ports,
+    publish(topic, payload, opts) {
+      return new Promise((resolve, reject) => {
+        aedes.publish(
+          {
+            cmd: 'publish',
+            topic,
+            payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+            qos: opts.qos,
+            retain: opts.retain,
+            dup: false,
+          },
+          (err) => (err ? reject(err) : resolve()),
+        );
+      });
+    },
+    onMessage(topic, fn) {
+      return new Promise((resolve) => {
+        aedes.subscribe(
+          topic,
+          (packet: AedesPublishPacket, cb: () => void) => {
+            fn(packet.payload as Buffer, (packet as { clientId?: string }).clientId ?? null);
+            cb();
+          },
+          resolve,
+        );
+      });
+    },
+    async close() {
+      // Clients first (aedes.close ends every connection), then the listening sockets.
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await listeners.close();
+    },
+  };
 }

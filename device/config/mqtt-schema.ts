@@ -29,6 +29,8 @@ export const brokerSchema = z.strictObject({
   tls: z
     .strictObject({
       port: port.default(8883),
+      /** MQTT over secure WebSocket (wss) for pages served over https; null turns it off */
+      wsPort: port.nullable().default(null),
       cert: z.string().min(1),
       key: z.string().min(1),
       ca: z.string().min(1).optional(),
