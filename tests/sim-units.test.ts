@@ -41,8 +41,8 @@ function fakeCore(): CoreHandle & { lines: string[]; sent: SupervisorMessage[]; 
     sent: [] as SupervisorMessage[],
     cuts: [] as string[],
     kills: 0,
-    line: (t: string) => (core.lines.push(t), true),
-    send: (m: SupervisorMessage) => (core.sent.push(m), true),
+    line: (t: string) => core.lines.push(t) > 0,
+    send: (m: SupervisorMessage) => core.sent.push(m) > 0,
     powerCut: () => {
       core.kills++;
     },
