@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mqttSchema } from '../device/config/mqtt-schema.ts';
 import { connect, Inbox, startOffice, tempDir, testConfig, waitFor, type Office } from '../tests/bridge-helpers.ts';
-import { Mosquitto } from '../tests/bridge-mosquitto-server.ts';
+import { Mosquitto, mosquittoAvailable } from '../tests/bridge-mosquitto-server.ts';
 
 export interface MqttBenchResult {
   events: number;
@@ -69,6 +69,8 @@ async function bare(url: string, payloads: string[], central: Inbox): Promise<nu
 }
 
 export async function run(): Promise<MqttBenchResult> {
+  if (!mosquittoAvailable())
+    throw new Error('bench/mqtt.ts needs mosquitto: apt-get install -y mosquitto mosquitto-clients');
   const broker = new Mosquitto(users);
   await broker.start();
   const url = broker.url();
