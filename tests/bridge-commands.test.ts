@@ -65,6 +65,8 @@ describe('bad commands over the embedded broker', () => {
       'invalid-field',
     ],
     ['extra field on day.open', json({ id: 'do', type: 'day.open', force: true }), 'unknown-field'],
+    ['phone number as ref', json({ ...ok, id: 'pn', ref: '010-1234-5678' }), 'personal-data'],
+    ['resident number as ref', json({ ...ok, id: 'rn', ref: '900101-1234567' }), 'personal-data'],
     ['unknown service', json({ ...ok, id: 'us', service: 'tax' }), 'unknown-service'],
     ['unknown counter', json({ id: 'uc', type: 'counter.next', counter: '99' }), 'unknown-counter'],
     ['cancel unknown ticket', json({ id: 'ct', type: 'ticket.cancel', number: '1999' }), 'unknown-ticket'],

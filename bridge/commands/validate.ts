@@ -74,6 +74,16 @@ export function validateCommand(payload: Buffer | Uint8Array, opts: ValidateOpti
   }
   const v = validator(`cmd.json#/definitions/${type}`);
   if (!v(obj)) return { ok: false, id, type, error: describe(v.errors ?? [], type) };
+  if (typeof obj.ref === 'string' && looksPersonal(obj.ref)) {
+    // `ref` is republished in events to every subscriber: it must stay an opaque handle.
+    return fail(
+      id,
+      'personal-data',
+      '"ref" looks like a phone or resident registration number; send an opaque id',
+      'ref',
+      type,
+    );
+  }
   return { ok: true, command: obj as unknown as Command };
 }
 
@@ -105,4 +115,11 @@ function describe(errors: ErrorObject[], type: string): CommandError {
         ...(at ? { field: at } : {}),
       };
   }
+}
+
+/** Korean mobile numbers (010-1234-5678, 01012345678) and resident registration numbers
+ * (900101-1234567): the personal data most likely to be pasted into `ref` by mistake. */
+function looksPersonal(ref: string): boolean {
+  const digits = ref.replace(/[\s.-]/g, '');
+  return /^(\+?82)?0?1[016789]\d{7,8}$/.test(digits) || /\d{6}-?[1-8]\d{6}/.test(ref);
 }
