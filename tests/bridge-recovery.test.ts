@@ -70,6 +70,33 @@ describe.runIf(run)('retained state on mosquitto after each kind of action', () 
   });
 });
 
+describe.runIf(run)('a clean stop', () => {
+  it('leaves a retained online:false with the current session on central', async () => {
+    const broker = new Mosquitto(users);
+    await broker.start();
+    const office = await startOffice(
+      testConfig({
+        broker: { enabled: false },
+        uplink: { url: broker.url(), username: 'dev-singok2', password: 'dev-pw' },
+      }),
+    );
+    try {
+      await waitFor(() => office.bridge.parts.uplink!.connected(), 10_000, 'uplink');
+      const session = office.bridge.parts.uplink!.session;
+      await office.stop();
+      const { client, inbox } = await connectInbox(broker.url(), { username: 'central', password: 'central-pw' });
+      await client.subscribeAsync(`${T}/devices/main/status`, { qos: 1 });
+      await inbox.until(() => inbox.messages.length > 0, 5000, 'retained status');
+      expect(inbox.messages[0]!.retain).toBe(true);
+      expect(inbox.messages[0]!.json).toMatchObject({ online: false, session });
+      assertContract(inbox.messages[0]!.topic, inbox.messages[0]!.json);
+      await client.endAsync();
+    } finally {
+      await broker.destroy();
+    }
+  });
+});
+
 describe.runIf(run)('central refusing our events (MQTT 5 PUBACK reason code)', () => {
   it('keeps them in the outbox and logs event-publish-refused', async () => {
     const broker = new Mosquitto([

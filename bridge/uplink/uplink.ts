@@ -90,15 +90,16 @@ export class Uplink implements Sink {
     });
   }
 
-  async stop(beforeClose?: () => Promise<void>): Promise<void> {
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const client = this.client;
-    if (client && this.up && beforeClose) await beforeClose().catch(() => undefined);
+    const wasUp = this.up;
     this.client = null;
     this.setDown();
-    if (client) await new Promise<void>((resolve) => client.end(false, {}, () => resolve()));
+    // Connected: a clean DISCONNECT (no will). Still connecting: drop the attempt at once.
+    if (client) await new Promise<void>((resolve) => client.end(!wasUp, {}, () => resolve()));
   }
 
   private async connect(): Promise<void> {
