@@ -1,6 +1,7 @@
 // Commands from central: a table of bad payloads each answered with its stable code and no state
 // change, idempotency by command id (also across a restart), and fuzzing of the handler.
 import fc from 'fast-check';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatorFor } from '../bridge/contract/schemas.ts';
 import type { CommandResult } from '../bridge/contract/types.ts';
@@ -139,6 +140,38 @@ describe('idempotency by command id', () => {
     );
     expect(other.ok && other.result.ticket?.number).not.toBe(a.ok && a.result.ticket?.number);
     await office.stop();
+  });
+});
+
+describe('an id reused for a different command', () => {
+  it('gets the first result and a cmd-id-reused warning', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const office = await startOffice(testConfig({ broker: { enabled: false } }), tempDir(), log);
+    try {
+      await office.queue.execute({ type: 'day.open' });
+      const h = office.bridge.parts.commands!;
+      const first = await h.handle(
+        CMD,
+        Buffer.from(JSON.stringify({ id: 'same', type: 'ticket.issue', service: 'seal', channel: 'online' })),
+        't',
+      );
+      // the same command with its fields in another order is a plain repeat
+      const again = await h.handle(
+        CMD,
+        Buffer.from(JSON.stringify({ channel: 'online', service: 'seal', type: 'ticket.issue', id: 'same', v: 1 })),
+        't',
+      );
+      expect(again).toEqual(first);
+      expect(lines.some((l) => l.code === 'cmd-id-reused')).toBe(false);
+      const seq = office.queue.state().seq;
+      const other = await h.handle(CMD, Buffer.from(JSON.stringify({ id: 'same', type: 'day.close' })), 't');
+      expect(other).toEqual(first);
+      expect(office.queue.state().seq).toBe(seq);
+      expect(lines.some((l) => l.code === 'cmd-id-reused')).toBe(true);
+    } finally {
+      await office.stop();
+    }
   });
 });
 

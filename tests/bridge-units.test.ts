@@ -115,9 +115,9 @@ describe('command memory', () => {
     const file = join(tempDir(), 'mqtt-commands.json');
     const m = new CommandMemory(file, 3, logger);
     await m.load();
-    await Promise.all(['a', 'b', 'c', 'd'].map((id) => m.remember(id, result(id))));
+    await Promise.all(['a', 'b', 'c', 'd'].map((id) => m.remember(id, result(id), 'd')));
     expect(m.get('a')).toBeUndefined();
-    expect(m.get('d')).toEqual(result('d'));
+    expect(m.get('d')?.result).toEqual(result('d'));
     const again = new CommandMemory(file, 3, logger);
     await again.load();
     expect(['a', 'b', 'c', 'd'].map((id) => again.get(id) !== undefined)).toEqual([false, true, true, true]);
@@ -130,7 +130,7 @@ describe('command memory', () => {
     const m = new CommandMemory(file, 3, logger);
     await m.load();
     expect(m.size).toBe(0);
-    await m.remember('x', result('x'));
+    await m.remember('x', result('x'), 'd');
     expect(m.get('x')).toBeDefined();
   });
 });

@@ -5,7 +5,7 @@ import type { Action } from '../../device/queue/actions.ts';
 import type { QueueService } from '../../device/queue/service.ts';
 import type { Command, CommandResult } from '../contract/types.ts';
 import { officeTopics, parseTopic } from '../contract/topics.ts';
-import type { CommandMemory } from './memory.ts';
+import { type CommandMemory, commandDigest } from './memory.ts';
 import { validateCommand } from './validate.ts';
 
 export interface CommandHandlerOptions {
@@ -54,10 +54,20 @@ export class CommandHandler {
       return { v: 1, id: v.id, ...(v.type ? { type: v.type } : {}), ok: false, at: this.o.isoNow(), error: v.error };
     }
     const cmd = v.command;
+    const { id: _id, v: _v, office: _office, ...asked } = cmd as Command & Record<string, unknown>;
+    const digest = commandDigest(asked);
     const seen = this.o.memory.get(cmd.id);
     if (seen) {
-      log.info({ cmdId: cmd.id, type: cmd.type, source }, 'repeated command id: first result returned');
-      return seen;
+      if (seen.digest !== digest) {
+        // Central reused an id for a different command: still the first answer, but say so.
+        log.warn(
+          { code: 'cmd-id-reused', cmdId: cmd.id, type: cmd.type, source },
+          'command id reused for a different command; first result returned',
+        );
+      } else {
+        log.info({ cmdId: cmd.id, type: cmd.type, source }, 'repeated command id: first result returned');
+      }
+      return seen.result;
     }
     if (cmd.type === 'state.publish') {
       this.o.republish();
@@ -98,7 +108,7 @@ export class CommandHandler {
         'the device could not carry out the command; retry later',
       );
     }
-    await this.o.memory.remember(cmd.id, result);
+    await this.o.memory.remember(cmd.id, result, digest);
     if (result.ok) log.info({ cmdId: cmd.id, type: cmd.type, source }, 'command done');
     else log.info({ cmdId: cmd.id, type: cmd.type, code: result.error.code, source }, 'command refused by the queue');
     return result;

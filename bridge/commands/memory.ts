@@ -1,18 +1,25 @@
 // Idempotency by command id: the first result of each command id, bounded and persisted, so a
 // retry — even after a restart or power cut — gets the first answer instead of a second ticket.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CommandResult } from '../contract/types.ts';
 import { writeFileDurable } from '../util/atomic-file.ts';
 
+interface Entry {
+  result: CommandResult;
+  /** what the command asked (see commandDigest): a repeat that asks something else is logged */
+  digest: string;
+}
+
 interface FileShape {
   v: 1;
   /** oldest first */
-  entries: Array<[string, CommandResult]>;
+  entries: Array<[string, Entry]>;
 }
 
 export class CommandMemory {
-  private readonly results = new Map<string, CommandResult>();
+  private readonly results = new Map<string, Entry>();
   private writing: Promise<void> | null = null;
   private pending: Promise<void> | null = null;
 
@@ -32,7 +39,7 @@ export class CommandMemory {
     }
     try {
       const doc = JSON.parse(text) as FileShape;
-      for (const [id, result] of doc.entries ?? []) this.results.set(id, result);
+      for (const [id, entry] of doc.entries ?? []) if (entry?.result) this.results.set(id, entry);
       this.trim();
     } catch {
       // The file is only ever replaced by rename, so this means outside damage: start empty and say so.
@@ -43,7 +50,7 @@ export class CommandMemory {
     }
   }
 
-  get(id: string): CommandResult | undefined {
+  get(id: string): Entry | undefined {
     return this.results.get(id);
   }
 
@@ -52,8 +59,8 @@ export class CommandMemory {
   }
 
   /** Remember a result; resolves once it is on disk. Writes of concurrent calls are grouped. */
-  remember(id: string, result: CommandResult): Promise<void> {
-    this.results.set(id, result);
+  remember(id: string, result: CommandResult, digest: string): Promise<void> {
+    this.results.set(id, { result, digest });
     this.trim();
     return this.persist();
   }
@@ -91,4 +98,13 @@ export class CommandMemory {
     this.pending = next;
     return next;
   }
+}
+
+/** A stable fingerprint of what a command asks, independent of key order and envelope fields. */
+export function commandDigest(action: Record<string, unknown>): string {
+  const keys = Object.keys(action).sort();
+  return createHash('sha256')
+    .update(JSON.stringify(keys.map((k) => [k, action[k]])))
+    .digest('base64url')
+    .slice(0, 16);
 }
