@@ -222,12 +222,10 @@ function render(s) {
       card.classList.toggle('unplugged', unplugged);
       const plug = card.querySelector('[data-plug]');
       plug.checked = !unplugged;
-      plug.disabled = !up || !s.layout?.canUnplug;
-      plug.nextElementSibling.textContent = !s.layout?.canUnplug
-        ? '키패드 (뽑기 불가)'
-        : unplugged
-          ? '키패드 뽑힘'
-          : '키패드 연결됨';
+      plug.disabled = !up;
+      // Only when the core was handed the simulated keypads (not with real ones attached).
+      plug.parentElement.hidden = !s.layout?.canUnplug;
+      plug.nextElementSibling.textContent = unplugged ? '키패드 뽑힘 (누르면 다시 꽂음)' : '키패드 연결됨';
     }
     const note = $('#dispenser-note');
     note.hidden = snap.open;

@@ -220,7 +220,7 @@ function renderOffice(o) {
   const events = el(
     'details',
     { class: 'events' },
-    el('summary', { text: `받은 이벤트 (마지막 seq ${o.lastSeq ?? '-'}${o.gaps ? `, 누락 ${o.gaps}건` : ''})` }),
+    el('summary', { text: `받은 이벤트 (마지막 seq ${o.lastSeq ?? s.seq}${o.gaps ? `, 누락 ${o.gaps}건` : ''})` }),
     el(
       'ol',
       {},
