@@ -54,7 +54,12 @@ describe.runIf(run)('the daemon with its MQTT bridge', () => {
       sub.stdout!.on('data', (b: Buffer) => (out += b.toString()));
       const until = async (re: RegExp) => {
         for (let i = 0; i < 300 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 50));
-        expect(out).toMatch(re);
+        expect(
+          out,
+          out
+            ? 'mosquitto_sub output'
+            : 'no MQTT output at all from the daemon: is createBridge wired in device/features.ts?',
+        ).toMatch(re);
       };
       await until(new RegExp(`^${T}/devices/main/status .*"online":true`, 'm'));
       await until(new RegExp(`^${T}/state `, 'm'));
