@@ -139,7 +139,7 @@ describe.runIf(run)('the daemon with its MQTT bridge', () => {
             .on('events')
             .some((e) => (e.ticket as { number?: string })?.number === '1030' && e.type === 'ticket.issued'),
         20_000,
-        'drained',
+        'the drained outbox (is createBridge wired in device/features.ts?)',
       );
       const seqs: number[] = [];
       for (const e of inbox.on('events')) if (!seqs.includes(e.seq as number)) seqs.push(e.seq as number);
