@@ -26,6 +26,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const { config, source } = loaded;
+  // Command-line ports win over the file (two daemons on one machine, tests).
+  if (cli.brokerPort !== undefined) config.mqtt.broker.port = cli.brokerPort;
+  if (cli.wsPort !== undefined) config.mqtt.broker.wsPort = cli.wsPort;
   const logger = createLogger({ office: config.office.id, device: config.device.id, ...(cli.logLevel ? { level: cli.logLevel } : {}) });
   logger.info({ config: source, dataDir: cli.dataDir }, 'beonho starting');
 
@@ -35,7 +38,7 @@ async function main(): Promise<void> {
     dataDir: cli.dataDir,
     logger,
     ticketOutput: (ctx) => printerFeature(ctx).ticketOutput(ctx.queue),
-    extensions: (ctx, store) => buildFeatures(ctx, store, cli),
+    extensions: (ctx, store) => buildFeatures(ctx, store, cli, controller.sim),
     createInputs: async (bus) => {
       const onHealth = (component: string, health: ComponentHealth) => bus.emit('healthChanged', { component, health });
       return {
