@@ -308,7 +308,7 @@ function playNext() {
 $('#sound').addEventListener('click', (e) => {
   soundOn = !soundOn;
   e.currentTarget.setAttribute('aria-pressed', String(soundOn));
-  e.currentTarget.textContent = soundOn ? '🔊 소리 켜짐' : '🔈 소리 켜기';
+  e.currentTarget.textContent = soundOn ? '소리 켜짐 ✓' : '소리 켜기';
   if (soundOn && state?.files.audio) {
     audioQueue.push(`/files/audio/${state.files.audio}`);
     playNext();
