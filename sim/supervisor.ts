@@ -113,7 +113,10 @@ async function main(): Promise<void> {
   };
 
   const stopFiles = watchSimFiles(simDir, (f) => hub.files(f));
-  const web = await startSimWeb(hub, simDir, simPort, logger);
+  const web = await startSimWeb(hub, simDir, simPort, logger).catch((err: Error) => {
+    process.stderr.write(`beonho: ${err.message}\n`);
+    return process.exit(2);
+  });
   spawnCore();
   process.stdout.write(`beonho simulator page: ${web.url}\n`);
   if (cable)

@@ -191,6 +191,26 @@ describe.skipIf(!chromiumAvailable())('the office and central in Chromium', () =
   );
 
   it(
+    'printer out of paper: a press is refused with the reason, refilled it prints again',
+    async () => {
+      const before = (await simState()).files.tickets.length;
+      await office.click('#fault-paper');
+      await until('the switch to show paper out', async () => (await simState()).faults.paperOut);
+      const seq = (await simState()).snapshot!.seq;
+      await office.click('[data-button="welfare"]');
+      await until('the refusal in the log', async () => (await simState()).log.some((e) => e.kind === 'refused'));
+      expect((await simState()).snapshot!.seq).toBe(seq); // no ticket was issued
+      await screenshot(office, '05-sim-paper-out');
+      await office.click('#fault-paper');
+      await until('paper back', async () => !(await simState()).faults.paperOut);
+      await office.click('[data-button="welfare"]');
+      await until('a welfare ticket', async () => (await simState()).files.tickets.length > before);
+      expect((await simState()).files.tickets[0]).toMatch(/-4001\.png$/);
+    },
+    STEP_MS,
+  );
+
+  it(
     'the power cut kills the core; the page shows it and recovers with the same state',
     async () => {
       const before = await simState();
@@ -198,7 +218,7 @@ describe.skipIf(!chromiumAvailable())('the office and central in Chromium', () =
       await office.click('#fault-power');
       await until('the page to show the power off', async () => (await simState()).core !== 'up', 10_000);
       await until('the overlay', () => office.locator('#power-overlay').isVisible());
-      await screenshot(office, '05-sim-power-off');
+      await screenshot(office, '06-sim-power-off');
       await until('the core back up', async () => (await simState()).core === 'up', 30_000);
       const after = await simState();
       expect(sim.child.pid).toBe(pid); // the supervisor stayed; only the core restarted
@@ -212,7 +232,7 @@ describe.skipIf(!chromiumAvailable())('the office and central in Chromium', () =
       // And it still works: the next press continues the numbering.
       await office.click('[data-button="resident"]');
       await until('ticket 1002', async () => (await simState()).files.tickets[0]?.endsWith('-1002.png'));
-      await screenshot(office, '05-sim-recovered');
+      await screenshot(office, '06-sim-recovered');
     },
     STEP_MS,
   );
