@@ -191,6 +191,38 @@ describe.skipIf(!chromiumAvailable())('the office and central in Chromium', () =
   );
 
   it(
+    'an unplugged keypad does nothing until it is plugged back',
+    async () => {
+      const plug = office.locator('[data-plug="4"]');
+      await until('the keypad switch', () => plug.isVisible());
+      await plug.uncheck();
+      await until('the card to show it unplugged', async () =>
+        (await office.locator('[data-counter="4"]').getAttribute('class'))?.includes('unplugged'),
+      );
+      const res = await office.evaluate(() =>
+        fetch('/api/key', { method: 'POST', body: JSON.stringify({ counter: '4', action: 'pause' }) }).then(
+          (r) => r.status,
+        ),
+      );
+      expect(res).toBe(409);
+      await screenshot(office, '05-sim-keypad-unplugged');
+      await plug.check();
+      await until('plugged back', async () => (await simState()).faults.unplugged.length === 0);
+      await office.click('[data-counter="4"] [data-key="pause"]');
+      await until(
+        'counter 4 paused',
+        async () => (await simState()).snapshot!.counters.find((c) => c.id === '4')?.status === 'paused',
+      );
+      await office.click('[data-counter="4"] [data-key="pause"]'); // now 업무 재개
+      await until(
+        'counter 4 back',
+        async () => (await simState()).snapshot!.counters.find((c) => c.id === '4')?.status === 'idle',
+      );
+    },
+    STEP_MS,
+  );
+
+  it(
     'printer out of paper: a press is refused with the reason, refilled it prints again',
     async () => {
       const before = (await simState()).files.tickets.length;
