@@ -186,7 +186,8 @@ function render(s) {
   const link = $('#link-state');
   const cable = s.link.cable;
   let linkState = 'unknown';
-  let linkText = '중앙 연결 확인 중';
+  // null: not connected yet (central may not be running; the uplink keeps trying)
+  let linkText = up ? '중앙 연결 대기 중' : '중앙 연결 확인 중';
   if (cable === false) [linkState, linkText] = ['cut', '중앙 회선 끊김'];
   else if (s.link.online === true) [linkState, linkText] = ['online', '중앙 연결됨'];
   else if (s.link.online === false) [linkState, linkText] = ['offline', '중앙 연결 안 됨 (재시도 중)'];

@@ -232,6 +232,7 @@ function renderOffice(o) {
     { class: `office panel${online === false ? ' offline' : ''}`, 'data-office': o.id },
     el('header', {}, el('h2', { text: s.name }), badge),
     s.notice ? el('p', { class: 'notice', text: `공지: ${s.notice}` }) : null,
+    online === false ? el('p', { class: 'stale', text: '연결이 끊겨 마지막으로 받은 현황을 보여 줍니다' }) : null,
     s.open ? null : el('p', { class: 'closed', text: '오늘 업무가 마감되었습니다' }),
     services,
     counters,
