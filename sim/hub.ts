@@ -106,6 +106,12 @@ export class SimHub {
   }
 
   // --- from the supervisor --------------------------------------------------------------------
+  /** A core process is being started; `restart`: not the first one (a power cut or a crash). */
+  coreStarting(restart: boolean): void {
+    if (restart) this.state.restarts++;
+    this.coreState('starting');
+  }
+
   coreState(s: CoreState, why?: string): void {
     this.state.core = s;
     if (why) this.note('system', why);

@@ -45,6 +45,14 @@ export function splitArgs(argv: string[], env: NodeJS.ProcessEnv): { simPort: nu
 
 async function main(): Promise<void> {
   const { simPort, core: coreArgs, stdin } = splitArgs(process.argv.slice(2), process.env);
+  if (coreArgs.includes('--help') || coreArgs.includes('-h')) {
+    process.stdout.write(
+      'npm start: the simulator (this supervisor + the daemon core). Its own options:\n' +
+        '  --sim-port <port>  the simulator page on 127.0.0.1 (env BEONHO_SIM_PORT, default 8080; 0: any free port)\n' +
+        '  --no-stdin         do not forward this terminal to the core\n' +
+        'Every other option goes to the core:\n\n',
+    );
+  }
   const cli = parseCli(['node', 'beonho', ...coreArgs]);
   const logger = createLogger({ level: cli.logLevel }).child({ component: 'sim-supervisor' });
   const simDir = path.join(cli.dataDir, 'sim');
@@ -65,7 +73,11 @@ async function main(): Promise<void> {
   let stopping = false;
   let backoffMs = 1000;
   const hub = new SimHub({
-    line: (text) => (child?.stdin?.writable ? child.stdin.write(`${text}\n`) || true : false),
+    line: (text) => {
+      if (!child?.stdin?.writable) return false;
+      child.stdin.write(`${text}\n`); // false only means "buffered": the line is still on its way
+      return true;
+    },
     send: (msg: SupervisorMessage) => (child?.connected ? child.send(msg) : false),
     powerCut: () => {
       if (!child) return;
@@ -74,12 +86,10 @@ async function main(): Promise<void> {
     },
     cable,
   });
-  let firstStart = true;
+  let started = 0;
 
   const spawnCore = (): void => {
-    if (!firstStart) hub.state.restarts++;
-    firstStart = false;
-    hub.coreState('starting');
+    hub.coreStarting(started++ > 0);
     const c = fork(CORE, [...coreArgs, '--config', coreConfig], {
       env: { ...process.env, BEONHO_SIM_SUPERVISOR: '1' },
       stdio: ['pipe', 'inherit', 'inherit', 'ipc'],

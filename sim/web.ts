@@ -9,6 +9,7 @@ import { ActionError, type KeyRequest, type SimHub } from './hub.ts';
 import { FONT_DIR, listen, openSse, readJson, sendFile, sendJson } from './http-util.ts';
 
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
 
 export interface SimWeb {
   port: number;
@@ -30,6 +31,17 @@ export async function startSimWeb(hub: SimHub, simDir: string, port: number, log
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const p = url.pathname;
+    // Loopback only, and only for pages loaded from here: a web page elsewhere (or a DNS-rebound
+    // name) must not press buttons or cut the power. JSON bodies force a CORS preflight, which this
+    // server never grants.
+    if (!LOOPBACK_HOST.test(req.headers.host ?? '')) {
+      return sendJson(res, 403, {
+        error: { code: 'sim-bad-host', message: 'open the page as http://127.0.0.1:<port>/' },
+      });
+    }
+    if (req.method === 'POST' && !(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      return sendJson(res, 415, { error: { code: 'sim-json-only', message: 'send the action as application/json' } });
+    }
     if (req.method === 'GET') {
       if (p === '/') return sendFile(res, PAGE_DIR, 'index.html');
       if (p === '/api/state') return sendJson(res, 200, hub.state);

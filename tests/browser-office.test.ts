@@ -200,9 +200,11 @@ describe.skipIf(!chromiumAvailable())('the office and central in Chromium', () =
         (await office.locator('[data-counter="4"]').getAttribute('class'))?.includes('unplugged'),
       );
       const res = await office.evaluate(() =>
-        fetch('/api/key', { method: 'POST', body: JSON.stringify({ counter: '4', action: 'pause' }) }).then(
-          (r) => r.status,
-        ),
+        fetch('/api/key', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ counter: '4', action: 'pause' }),
+        }).then((r) => r.status),
       );
       expect(res).toBe(409);
       await screenshot(office, '05-sim-keypad-unplugged');
