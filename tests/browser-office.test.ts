@@ -169,7 +169,7 @@ describe.skipIf(!chromiumAvailable())('the office and central in Chromium', () =
   );
 
   it(
-    'an online ticket from central appears in the office waiting count',
+    'an online ticket from central appears in the office waiting count; its 알림톡 and a notice follow',
     async () => {
       const before = (await waiting('passport'))!;
       await hq.selectOption('#issue-form select[name="office"]', 'singok2');
@@ -180,7 +180,28 @@ describe.skipIf(!chromiumAvailable())('the office and central in Chromium', () =
         async () => (await hq.locator('#issue-result').getAttribute('data-ok')) === 'true',
       );
       expect(await hq.locator('#issue-result').textContent()).toMatch(/\d+번 발급/);
+      const number = /(\d+)번 발급/.exec((await hq.locator('#issue-result').textContent()) ?? '')![1]!;
       await until('the office to count it', async () => (await waiting('passport')) === before + 1);
+      // Its ref came back on ticket.near: the 알림톡 central would send.
+      await until('the 알림톡 entry', async () =>
+        (await hq.locator('#talks li').allTextContents()).some(
+          (t) => t.includes(`${number}번`) && t.includes('ref web-'),
+        ),
+      );
+      await hq.fill('#notice-form input[name="text"]', '점심시간에도 정상 운영합니다');
+      await hq.click('#notice-form button[type="submit"]');
+      await until(
+        'the notice at the office',
+        async () => (await simState()).snapshot!.notice === '점심시간에도 정상 운영합니다',
+      );
+      await until('the notice on central', async () =>
+        (
+          await hq
+            .locator('[data-office="singok2"] .notice')
+            .textContent()
+            .catch(() => '')
+        )?.includes('점심시간'),
+      );
       await until('the office log to show it', async () =>
         (await simState()).log.some((e) => e.text.startsWith('온라인 발권')),
       );
