@@ -36,6 +36,7 @@ export class Uplink implements Sink {
   private readonly connectFns: Array<() => void> = [];
   private readonly disconnectFns: Array<() => void> = [];
   session = 0;
+  private lastError: string | null = null;
   private tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
 
   constructor(private readonly o: UplinkOptions) {
@@ -157,6 +158,7 @@ export class Uplink implements Sink {
           return;
         }
         this.attempt = 0;
+        this.lastError = null;
         this.session = session;
         this.up = true;
         logger.info({ url: redact(cfg.url), protocolVersion: this.protocolVersion, session }, 'uplink connected');
@@ -169,7 +171,10 @@ export class Uplink implements Sink {
     client.on('error', (err: Error & { code?: number | string }) => {
       if (typeof err.code === 'number' && UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5)
         refusedProtocol = true;
-      logger.warn({ code: 'uplink-error', reason: err.message }, 'uplink error');
+      // Central away for hours must not flood the log: a repeated reason goes to debug.
+      const level = err.message === this.lastError ? 'debug' : 'warn';
+      this.lastError = err.message;
+      logger[level]({ code: 'uplink-error', reason: err.message, attempt: this.attempt }, 'uplink error');
     });
     client.on('close', () => {
       if (client !== this.client) return;
