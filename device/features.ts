@@ -7,8 +7,7 @@ import { printerFeature } from '../display/printer-extension.ts';
 import type { CliOptions } from './cli.ts';
 import type { Extension, ExtensionContext } from './extension.ts';
 import { createHealthExtension } from './health-extension.ts';
-import { simPageFeatures } from '../sim/ipc-extension.ts';
-import type { SimKeypads } from '../sim/keypads.ts';
+import { type SimPorts, simPageFeatures } from '../sim/ipc-extension.ts';
 import type { Store } from './store/store.ts';
 
 export async function buildFeatures(
@@ -16,7 +15,7 @@ export async function buildFeatures(
   store: Store,
   _cli: CliOptions,
   /** the controller's simulator ports (controller.sim), for the simulator page's fault switches */
-  sim?: { keypads?: SimKeypads },
+  sim?: SimPorts,
 ): Promise<Extension[]> {
   // Health first: it must hear every other feature's healthChanged.
   const health = createHealthExtension(ctx, { bytesWritten: () => store.stats().bytesWritten });

@@ -159,7 +159,7 @@ export class SimHub {
 
   // --- from the page --------------------------------------------------------------------------
   press(button: unknown): void {
-    const layout = this.requireUp();
+    const layout = this.requireSimInputs();
     if (typeof button !== 'string' || !layout.buttons.some((b) => b.id === button)) {
       throw new ActionError('sim-unknown-button', `no dispenser button "${String(button)}"`);
     }
@@ -167,7 +167,7 @@ export class SimHub {
   }
 
   key(req: KeyRequest): void {
-    const layout = this.requireUp();
+    const layout = this.requireSimInputs();
     if (!layout.counters.some((c) => c.id === req.counter)) {
       throw new ActionError('sim-unknown-counter', `no counter "${String(req.counter)}"`);
     }
@@ -232,6 +232,15 @@ export class SimHub {
       throw new ActionError('sim-core-down', '코어가 다시 시작하는 중입니다. 잠시 후 다시 누르세요', 503);
     }
     return this.state.layout;
+  }
+
+  /** Buttons and keys go through the terminal control, which runs only over simulated inputs. */
+  private requireSimInputs(): OfficeLayout {
+    const layout = this.requireUp();
+    if (!layout.simInputs) {
+      throw new ActionError('sim-real-inputs', '실제 발권기와 키패드가 연결되어 있어 화면에서 누를 수 없습니다', 409);
+    }
+    return layout;
   }
 
   private line(text: string): void {

@@ -6,12 +6,19 @@
 import type { Extension, ExtensionContext } from '../device/extension.ts';
 import { printerFeature } from '../display/printer-extension.ts';
 import { SimPrinter } from '../display/printer/sim-printer.ts';
+import type { SimButtons } from './buttons.ts';
 import type { SimKeypads } from './keypads.ts';
 import { type CoreMessage, isSupervisorMessage, type OfficeLayout, type SupervisorMessage } from './ipc-protocol.ts';
 
+/** The controller's simulator ports (controller.sim): absent when real hardware is configured. */
+export interface SimPorts {
+  buttons?: SimButtons;
+  keypads?: SimKeypads;
+}
+
 export interface SimIpcOptions {
-  /** the simulator's keypads, when the controller built them (lets the page unplug one) */
-  keypads?: () => SimKeypads | undefined;
+  /** read when needed: the controller builds its ports after the features are created */
+  ports?: () => SimPorts | undefined;
   /** the IPC channel; default: this process's (process.send) */
   channel?: {
     send(msg: CoreMessage): void;
@@ -48,7 +55,7 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
 
   const obey = (msg: SupervisorMessage): void => {
     if (msg.kind === 'keypad-plug') {
-      const keypads = opts.keypads?.();
+      const keypads = opts.ports?.()?.keypads;
       if (!keypads) {
         log.warn({ code: 'sim-no-keypads' }, 'cannot unplug: the core was not handed the simulated keypads');
         return;
@@ -81,7 +88,10 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
       })),
       counters: c.counters.map((k) => ({ id: k.id, name: k.name, services: [...k.services] })),
       services: c.services.map((s) => ({ id: s.id, name: s.name })),
-      canUnplug: opts.keypads?.() !== undefined,
+      // The terminal control (and so the page's buttons and keys) exists only over simulated
+      // inputs; with real hardware attached the page only watches.
+      simInputs: opts.ports?.()?.buttons !== undefined && opts.ports?.()?.keypads !== undefined,
+      canUnplug: opts.ports?.()?.keypads !== undefined,
       canPaperOut: simPrinter() !== null,
     };
   };
@@ -115,7 +125,7 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
 }
 
 /** The simulator page's core side when this process runs under the supervisor, else nothing. */
-export function simPageFeatures(ctx: ExtensionContext, sim?: { keypads?: SimKeypads }): Extension[] {
+export function simPageFeatures(ctx: ExtensionContext, sim?: SimPorts): Extension[] {
   if (!runsUnderSupervisor()) return [];
-  return [createSimIpcExtension(ctx, { keypads: () => sim?.keypads })];
+  return [createSimIpcExtension(ctx, { ports: () => sim })];
 }

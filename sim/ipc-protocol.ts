@@ -14,6 +14,8 @@ export interface OfficeLayout {
   buttons: Array<{ id: string; label: string; service: string; priority: boolean }>;
   counters: Array<{ id: string; name: string; services: string[] }>;
   services: Array<{ id: string; name: string }>;
+  /** the dispenser buttons and keypads are the simulator's (the page can press them) */
+  simInputs: boolean;
   /** the core can unplug keypads (it was handed the simulator's keypads) */
   canUnplug: boolean;
   /** the core has a simulated printer whose paper can run out */

@@ -30,6 +30,7 @@ const layout: OfficeLayout = {
     { id: '2', name: '2번 창구', services: ['resident'] },
   ],
   services: [{ id: 'resident', name: '주민등록' }],
+  simInputs: true,
   canUnplug: true,
   canPaperOut: true,
 };
@@ -68,6 +69,17 @@ describe('SimHub', () => {
     expect(() => hub.key({ counter: '1', action: 'explode' })).toThrow(/no keypad key/);
     expect(core.lines).toHaveLength(4);
     expect(hub.state.log[0]).toMatchObject({ kind: 'system', at: '2026-11-26T10:00:00.000+09:00' });
+  });
+
+  it('refuses presses and keys when real hardware is attached (no terminal control to type into)', () => {
+    const core = fakeCore();
+    const hub = new SimHub(core);
+    hub.fromCore({ kind: 'ready', layout: { ...layout, simInputs: false }, snapshot });
+    expect(() => hub.press('resident')).toThrow(expect.objectContaining({ code: 'sim-real-inputs' }));
+    expect(() => hub.key({ counter: '1', action: 'next' })).toThrow(
+      expect.objectContaining({ code: 'sim-real-inputs' }),
+    );
+    expect(core.lines).toEqual([]);
   });
 
   it('keeps hardware faults across a restart of the core and refuses an unplugged keypad', () => {

@@ -19,6 +19,7 @@ const layout: OfficeLayout = {
   buttons: [{ id: 'resident', label: '주민등록', service: 'resident', priority: false }],
   counters: [{ id: '1', name: '1번 창구', services: ['resident'] }],
   services: [{ id: 'resident', name: '주민등록' }],
+  simInputs: true,
   canUnplug: true,
   canPaperOut: true,
 };

@@ -232,7 +232,9 @@ function render(s) {
     note.hidden = snap.open;
     note.textContent = snap.open ? '' : '오늘 업무가 마감되었습니다';
   }
-  for (const b of document.querySelectorAll('button.dispense, button.key')) b.disabled = !up;
+  const pressable = up && s.layout?.simInputs;
+  for (const b of document.querySelectorAll('button.dispense, button.key')) b.disabled = !pressable;
+  $('#hardware-note').hidden = !s.layout || s.layout.simInputs;
 
   if (s.files.board) {
     const img = $('#board-img');
