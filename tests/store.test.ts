@@ -145,3 +145,20 @@ describe('outbox', () => {
     expect(events).toHaveLength(1000);
   });
 });
+
+describe('outbox cursors of sinks turned off', () => {
+  it('a cursor not opened in this run does not hold the journal back', async () => {
+    const clock = new Clock();
+    const first = await openDurable({ config, dir, clock, snapshotEvery: 10 });
+    first.store.outbox.cursor('uplink');
+    await first.execute({ type: 'day.open' });
+    await first.store.close();
+    // the uplink is gone from the config: its cursor stays at 0, but the journal is pruned anyway
+    const second = await openDurable({ config, dir, clock, snapshotEvery: 10 });
+    for (let i = 0; i < 200; i++) await second.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    await second.store.close();
+    const segs = await readdir(path.join(stateDir(), 'journal'));
+    expect(segs.length).toBeLessThanOrEqual(5);
+    expect(second.store.outbox.cursor('uplink').acked()).toBe(0);
+  });
+});

@@ -24,6 +24,9 @@ interface CursorData {
 
 export class OutboxCursors implements Outbox {
   private readonly cursors = new Map<string, CursorData>();
+  /** cursors opened in this run: only these hold the journal back. A cursor left on disk by a
+   * sink that is now turned off (an uplink removed from the config) must not keep events forever. */
+  private readonly active = new Set<string>();
   private readonly dirty = new Set<string>();
   private pendingAcks = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -66,6 +69,7 @@ export class OutboxCursors implements Outbox {
       this.cursors.set(name, { acked: 0, dropped: 0, droppedThrough: 0 });
       this.markDirty(name, true);
     }
+    this.active.add(name);
     const data = (): CursorData => this.cursors.get(name)!;
     return {
       read: (afterSeq, limit) => this.read(Math.max(afterSeq, 0), limit),
@@ -92,13 +96,14 @@ export class OutboxCursors implements Outbox {
 
   minAcked(durableSeq: number): number {
     let min = durableSeq;
-    for (const c of this.cursors.values()) min = Math.min(min, c.acked);
+    for (const name of this.active) min = Math.min(min, this.cursors.get(name)!.acked);
     return min;
   }
 
   /** Give up the oldest undelivered events of a cursor that fell too far behind. */
   async enforceBound(durableSeq: number): Promise<void> {
-    for (const [name, c] of this.cursors) {
+    for (const name of this.active) {
+      const c = this.cursors.get(name)!;
       if (durableSeq - c.acked > this.maxEvents) {
         const to = durableSeq - this.maxEvents;
         c.dropped += to - c.acked;
