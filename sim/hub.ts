@@ -23,6 +23,8 @@ export interface SimFiles {
   tickets: string[];
   /** newest audio file name under sim/audio, null before the first */
   audio: string | null;
+  /** counter id -> version of sim/counter-<id>.png (the small display above the counter) */
+  counters: Record<string, number>;
 }
 
 export interface PageState {
@@ -78,7 +80,7 @@ export class SimHub {
     log: [],
     link: { cable: null, online: null },
     faults: { unplugged: [], paperOut: false },
-    files: { board: 0, tickets: [], audio: null },
+    files: { board: 0, tickets: [], audio: null, counters: {} },
     restarts: 0,
   };
 

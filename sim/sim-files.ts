@@ -1,4 +1,5 @@
-// Watches the simulator's output files under <dataDir>/sim (board.png, tickets/*.png, audio/*.wav)
+// Watches the simulator's output files under <dataDir>/sim (board.png, counter-<id>.png,
+// tickets/*.png, audio/*.wav)
 // by polling: a few stats four times a second cost nothing, and unlike fs.watch it sees files
 // written by a core that was restarted, into directories that did not exist yet.
 import { readdir, stat } from 'node:fs/promises';
@@ -7,6 +8,7 @@ import type { SimFiles } from './hub.ts';
 
 export const TICKET_FILE = /^[A-Za-z0-9_-]+\.png$/;
 export const AUDIO_FILE = /^\d+\.wav$/;
+export const COUNTER_FILE = /^counter-([A-Za-z0-9_-]+)\.png$/;
 const KEEP_TICKETS = 30;
 
 export function watchSimFiles(simDir: string, onChange: (f: SimFiles) => void, intervalMs = 250): () => void {
@@ -43,8 +45,23 @@ export function watchSimFiles(simDir: string, onChange: (f: SimFiles) => void, i
       AUDIO_FILE.test(n),
     );
     const audio = audioNames.sort().at(-1) ?? null;
-    const next: SimFiles = { board, tickets, audio };
-    if (!last || last.board !== board || last.audio !== audio || last.tickets.join() !== tickets.join()) {
+    const counters: Record<string, number> = {};
+    for (const name of await readdir(simDir).catch(() => [] as string[])) {
+      const m = COUNTER_FILE.exec(name);
+      if (m)
+        counters[m[1]!] = await stat(path.join(simDir, name)).then(
+          (st) => st.mtimeMs,
+          () => 0,
+        );
+    }
+    const next: SimFiles = { board, tickets, audio, counters };
+    if (
+      !last ||
+      last.board !== board ||
+      last.audio !== audio ||
+      last.tickets.join() !== tickets.join() ||
+      JSON.stringify(last.counters) !== JSON.stringify(counters)
+    ) {
       last = next;
       onChange(next);
     }

@@ -52,6 +52,8 @@ export async function startSimWeb(hub: SimHub, simDir: string, port: number, log
         return;
       }
       if (p === '/files/board.png') return sendFile(res, simDir, 'board.png', 'no-store');
+      const c = /^\/files\/(counter-[A-Za-z0-9_-]+\.png)$/.exec(p);
+      if (c) return sendFile(res, simDir, c[1]!, 'no-store');
       let m = /^\/files\/tickets\/([^/]+)$/.exec(p);
       if (m) return sendFile(res, path.join(simDir, 'tickets'), m[1]!, 'max-age=3600');
       m = /^\/files\/audio\/([^/]+)$/.exec(p);

@@ -72,6 +72,7 @@ describe('the simulator page server', () => {
     dir = await mkdtemp(path.join(tmpdir(), 'beonho-simweb-'));
     await mkdir(path.join(dir, 'tickets'), { recursive: true });
     await writeFile(path.join(dir, 'tickets', '2026-11-26-1001.png'), 'png-bytes');
+    await writeFile(path.join(dir, 'counter-1.png'), 'counter-bytes');
     lines.length = 0;
     const core: CoreHandle = { line: (t) => lines.push(t) > 0, send: () => true, powerCut: () => {}, cable: null };
     hub = new SimHub(core);
@@ -90,6 +91,8 @@ describe('the simulator page server', () => {
     expect((await http(web.port, 'GET', '/fonts/noto-sans-kr-korean-400.woff2')).type).toBe('font/woff2');
     expect((await http(web.port, 'GET', '/files/tickets/2026-11-26-1001.png')).body).toBe('png-bytes');
     expect((await http(web.port, 'GET', '/files/tickets/..%2F..%2Fpackage.json')).status).toBe(404);
+    expect((await http(web.port, 'GET', '/files/counter-1.png')).body).toBe('counter-bytes');
+    expect((await http(web.port, 'GET', '/files/counter-..%2Fboard.png')).status).toBe(404);
     expect((await http(web.port, 'GET', '/files/board.png')).status).toBe(404); // no frame yet
   });
 

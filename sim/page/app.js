@@ -102,6 +102,7 @@ function build(layout) {
           el('h3', { text: c.name }),
           el('span', { class: 'status', 'data-status': '', text: '' }),
           el('span', { class: 'current', 'data-current': '', text: '' }),
+          el('img', { class: 'counter-display', 'data-display': c.id, alt: `${c.name} 창구 표시기`, hidden: '' }),
         ),
         el(
           'div',
@@ -219,6 +220,13 @@ function render(s) {
       const pause = card.querySelector('[data-key="pause"]');
       pause.dataset.next = c.status === 'paused' || c.status === 'closed' ? 'resume' : 'pause';
       pause.textContent = pause.dataset.next === 'resume' ? '업무 재개' : '자리 비움';
+      const display = card.querySelector('[data-display]');
+      const v = s.files.counters?.[c.id];
+      if (v && display.dataset.v !== String(v)) {
+        display.src = `/files/counter-${encodeURIComponent(c.id)}.png?v=${v}`;
+        display.dataset.v = String(v);
+        display.hidden = false;
+      }
       const unplugged = s.faults.unplugged.includes(c.id);
       card.classList.toggle('unplugged', unplugged);
       const plug = card.querySelector('[data-plug]');
