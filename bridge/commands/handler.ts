@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Action } from '../../device/queue/actions.ts';
 import type { QueueService } from '../../device/queue/service.ts';
+import type { QueueEvent, TicketInfo } from '../../device/queue/types.ts';
 import type { Command, CommandResult } from '../contract/types.ts';
 import { officeTopics, parseTopic } from '../contract/topics.ts';
 import { type CommandMemory, commandDigest } from './memory.ts';
@@ -11,7 +12,7 @@ import { validateCommand } from './validate.ts';
 export interface CommandHandlerOptions {
   office: string;
   maxBytes: number;
-  queue: Pick<QueueService, 'execute' | 'state'>;
+  queue: Pick<QueueService, 'execute' | 'state'> & Partial<Pick<QueueService, 'journaledCommand'>>;
   memory: CommandMemory;
   logger: Logger;
   /** republish the snapshot and status (the `state.publish` command) */
@@ -81,6 +82,15 @@ export class CommandHandler {
         result: { seq: this.o.queue.state().seq },
       };
     }
+    const journaled = this.o.queue.journaledCommand?.(cmd.id);
+    if (journaled) {
+      // Done before a power cut that came before its result was remembered: answer it again from
+      // the journal instead of doing it twice (a second online ticket).
+      const result = resultFromEvents(cmd.id, cmd.type, journaled, this.o.isoNow());
+      await this.o.memory.remember(cmd.id, result, digest);
+      log.info({ cmdId: cmd.id, type: cmd.type, source }, 'repeated command id found in the journal: first result returned');
+      return result;
+    }
     let result: CommandResult;
     try {
       const r = await this.o.queue.execute(toAction(cmd), { cmdId: cmd.id });
@@ -117,6 +127,17 @@ export class CommandHandler {
   private failure(id: string | null, type: string | undefined, code: string, message: string): CommandResult {
     return { v: 1, id, ...(type ? { type } : {}), ok: false, at: this.o.isoNow(), error: { code, message } };
   }
+}
+
+/** The result of a command from the events it caused, as execute() would have answered. */
+export function resultFromEvents(id: string, type: Command['type'], events: QueueEvent[], at: string): CommandResult {
+  const pick = (t: QueueEvent['type']) => events.find((e) => e.type === t) as { ticket?: TicketInfo } | undefined;
+  const ticket =
+    pick('ticket.issued')?.ticket ??
+    [...events].reverse().find((e) => e.type === 'ticket.called')?.ticket ??
+    (pick('ticket.recalled') ?? pick('ticket.transferred') ?? pick('ticket.cancelled'))?.ticket;
+  const last = events.at(-1);
+  return { v: 1, id, type, ok: true, at, result: { ...(ticket ? { ticket } : {}), seq: last ? last.seq : 0 } };
 }
 
 /** The command types map one to one to queue Actions; only the envelope fields are dropped. */

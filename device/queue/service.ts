@@ -10,7 +10,7 @@ import type { Action, ActionResult } from './actions.ts';
 import type { QueueEngine } from './engine.ts';
 import { buildSnapshot } from './snapshot.ts';
 import type { Snapshot } from './snapshot-types.ts';
-import type { QueueState, TicketInfo } from './types.ts';
+import type { QueueEvent, QueueState, TicketInfo } from './types.ts';
 
 export interface QueueService {
   /** Decide, persist (fsync) and only then emit `queueEvents` on the bus. A refused action
@@ -22,6 +22,9 @@ export interface QueueService {
   /** Read-only view of the folded state. */
   state(): Readonly<QueueState>;
   ticket(number: string): TicketInfo | undefined;
+  /** The events a command id caused before this start, from the journal (idempotency across a
+   * power cut that came between the queue's fsync and the bridge's record of the result). */
+  journaledCommand(cmdId: string): QueueEvent[] | undefined;
 }
 
 export class DurableQueue implements QueueService {
@@ -46,7 +49,7 @@ export class DurableQueue implements QueueService {
     }
     if (result.events.length === 0) return result;
     try {
-      await this.store.append(result.events);
+      await this.store.append(result.events, meta.cmdId === undefined ? {} : { cmdId: meta.cmdId });
     } catch (err) {
       this.onFatal(err as Error);
       throw err;
@@ -62,6 +65,10 @@ export class DurableQueue implements QueueService {
 
   state(): Readonly<QueueState> {
     return this.engine.state;
+  }
+
+  journaledCommand(cmdId: string): QueueEvent[] | undefined {
+    return this.store.journaledCommand(cmdId);
   }
 
   ticket(number: string): TicketInfo | undefined {

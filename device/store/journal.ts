@@ -32,16 +32,23 @@ export function segmentName(firstSeq: number): string {
   return `journal-${String(firstSeq).padStart(12, '0')}.log`;
 }
 
-export function encodeRecord(events: QueueEvent[]): Buffer {
-  const json = JSON.stringify({ e: events });
+/** One action's record. `c` is central's command id when a command caused it: a retry after a
+ * power cut must find it here, since the bridge's own record of it may not have reached the disk. */
+export interface JournalRecord {
+  e: QueueEvent[];
+  c?: string;
+}
+
+export function encodeRecord(events: QueueEvent[], cmdId?: string): Buffer {
+  const json = JSON.stringify(cmdId === undefined ? { e: events } : { e: events, c: cmdId });
   const crc = crc32(json).toString(16).padStart(8, '0');
   return Buffer.from(`${crc} ${json}\n`, 'utf8');
 }
 
 /** Parses one segment's bytes. Stops at the first line that is torn or fails its CRC and returns
  * the byte offset where the good part ends. */
-export function decodeSegment(buf: Buffer): { records: QueueEvent[][]; goodBytes: number; bad: string | null } {
-  const records: QueueEvent[][] = [];
+export function decodeSegment(buf: Buffer): { records: JournalRecord[]; goodBytes: number; bad: string | null } {
+  const records: JournalRecord[] = [];
   let off = 0;
   while (off < buf.length) {
     const nl = buf.indexOf(0x0a, off);
@@ -53,9 +60,9 @@ export function decodeSegment(buf: Buffer): { records: QueueEvent[][]; goodBytes
       return { records, goodBytes: off, bad: `record at byte ${off} fails its checksum` };
     }
     try {
-      const rec = JSON.parse(json) as { e: QueueEvent[] };
+      const rec = JSON.parse(json) as JournalRecord;
       if (!Array.isArray(rec.e)) throw new Error('no events');
-      records.push(rec.e);
+      records.push(rec);
     } catch {
       return { records, goodBytes: off, bad: `record at byte ${off} is not valid JSON` };
     }
@@ -94,7 +101,7 @@ export class Journal {
       if (next && next.firstSeq <= afterSeq + 1) continue;
       const buf = (await this.fs.readFile(seg.file)) ?? Buffer.alloc(0);
       const { records, goodBytes, bad } = decodeSegment(buf);
-      for (const rec of records) for (const ev of rec) if (ev.seq > afterSeq) events.push(ev);
+      for (const rec of records) for (const ev of rec.e) if (ev.seq > afterSeq) events.push(ev);
       if (bad) {
         problems.push(`${path.basename(seg.file)}: ${bad}; dropped ${buf.length - goodBytes} bytes that were never acknowledged`);
         // A power cut can only tear the tail: cut the segment back to its good part so new records
@@ -122,10 +129,21 @@ export class Journal {
       const buf = await this.fs.readFile(segs[i]!.file);
       if (!buf) continue;
       for (const rec of decodeSegment(buf).records) {
-        for (const ev of rec) {
+        for (const ev of rec.e) {
           if (ev.seq > afterSeq && out.length < limit) out.push(ev);
         }
       }
+    }
+    return out;
+  }
+
+  /** Command ids in every kept segment, with the events they caused (read once, at start). */
+  async commands(): Promise<Map<string, QueueEvent[]>> {
+    const out = new Map<string, QueueEvent[]>();
+    for (const seg of await this.segments()) {
+      const buf = await this.fs.readFile(seg.file);
+      if (!buf) continue;
+      for (const rec of decodeSegment(buf).records) if (rec.c !== undefined) out.set(rec.c, rec.e);
     }
     return out;
   }

@@ -89,10 +89,20 @@ export class Store {
     this.durableSeq = state.seq;
     this.snapshotSeq = baseSeq;
     this.recordsSinceSnapshot = scan.events.length > 0 ? this.opts.snapshotEvery : 0;
+    this.journaledCommands = await this.journal.commands();
     await this.journal.openLast(state.seq + 1);
     await this.outbox.open(state.seq);
     this.outbox.remember(scan.events);
     return { state, recovered };
+  }
+
+  /** Command ids found in the journal at start, with their events (see journaledCommand). */
+  private journaledCommands = new Map<string, QueueEvent[]>();
+
+  /** The events a command caused, if the journal holds it from before this start: a retry of a
+   * command whose result was lost in a power cut gets its first answer, not a second ticket. */
+  journaledCommand(cmdId: string): QueueEvent[] | undefined {
+    return this.journaledCommands.get(cmdId);
   }
 
   /** The live state, read for snapshots while no append is in flight. */
@@ -102,11 +112,11 @@ export class Store {
 
   /** Make one action's events durable. Concurrent calls are written together (group commit),
    * in call order, with one fdatasync. */
-  append(events: QueueEvent[]): Promise<void> {
+  append(events: QueueEvent[], meta: { cmdId?: string } = {}): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (events.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.queue.push({ buf: encodeRecord(events), lastSeq: events[events.length - 1]!.seq, events, resolve, reject });
+      this.queue.push({ buf: encodeRecord(events, meta.cmdId), lastSeq: events[events.length - 1]!.seq, events, resolve, reject });
       this.writing ??= this.drain();
     });
   }
