@@ -127,7 +127,9 @@ export interface QueueBench {
 }
 
 export async function run(log: (line: string) => void = console.log): Promise<QueueBench> {
-  const root = await mkdtemp(path.join(process.env.BEONHO_BENCH_DIR ?? path.resolve(import.meta.dirname, '..'), '.bench-queue-'));
+  const root = await mkdtemp(
+    path.join(process.env.BEONHO_BENCH_DIR ?? path.resolve(import.meta.dirname, '..'), '.bench-queue-'),
+  );
   try {
     const fsync = summarize(await bareFsync(root, 2000));
     const durable = await durableDays(path.join(root, 'durable'));
@@ -149,10 +151,16 @@ export async function run(log: (line: string) => void = console.log): Promise<Qu
     };
     log('queue: ticket issue with the durable store (journal + fdatasync), same disk, same run');
     log(`  baseline: one fdatasync of a small append   p50 ${ms(fsync.p50)}  p99 ${ms(fsync.p99)}`);
-    log(`  issue one ticket (durable)                  p50 ${ms(issue.p50)} (${ratio(issue.p50, fsync.p50)} fsync)  p99 ${ms(issue.p99)} (${ratio(issue.p99, fsync.p99)} fsync; goal <= 2x)`);
-    log(`  throughput: one at a time ${res.perSecSequential.toFixed(0)}/s; a burst of 200 presses (group commit) ${res.burstPerSec.toFixed(0)}/s`);
+    log(
+      `  issue one ticket (durable)                  p50 ${ms(issue.p50)} (${ratio(issue.p50, fsync.p50)} fsync)  p99 ${ms(issue.p99)} (${ratio(issue.p99, fsync.p99)} fsync; goal <= 2x)`,
+    );
+    log(
+      `  throughput: one at a time ${res.perSecSequential.toFixed(0)}/s; a burst of 200 presses (group commit) ${res.burstPerSec.toFixed(0)}/s`,
+    );
     log(`  1,000th vs 10th ticket of a day: ${res.ratio1000vs10.toFixed(2)}x (goal <= 1.2)`);
-    log(`  lowdb JSONFile (whole state per ticket, no fsync): p50 ${ms(low.p50)}  p99 ${ms(low.p99)}; 1,000th vs 10th ${res.lowdbRatio1000vs10.toFixed(2)}x`);
+    log(
+      `  lowdb JSONFile (whole state per ticket, no fsync): p50 ${ms(low.p50)}  p99 ${ms(low.p99)}; 1,000th vs 10th ${res.lowdbRatio1000vs10.toFixed(2)}x`,
+    );
     return res;
   } finally {
     await rm(root, { recursive: true, force: true });

@@ -9,7 +9,9 @@ const chosen = process.argv.slice(2).filter((a) => ALL.includes(a));
 let failed = 0;
 for (const name of chosen.length > 0 ? chosen : ALL) {
   process.stdout.write(`\n== ${name} ==\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, `${name}.ts`)], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, `${name}.ts`)], {
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
     failed++;
     process.stdout.write(`(${name} benchmark failed with exit code ${r.status})\n`);

@@ -29,7 +29,11 @@ export async function run(log: (line: string) => void = console.log): Promise<We
   const root = await mkdtemp(path.join(path.resolve(import.meta.dirname, '..'), '.bench-wear-'));
   try {
     const config = validateConfig(simulatorDefault);
-    const store = new Store({ dir: root, snapshotEvery: config.store.snapshotEvery, outboxMaxEvents: config.store.outboxMaxEvents });
+    const store = new Store({
+      dir: root,
+      snapshotEvery: config.store.snapshotEvery,
+      outboxMaxEvents: config.store.outboxMaxEvents,
+    });
     const { state } = await store.open(config);
     let t = Date.parse('2026-11-26T09:00:00+09:00');
     let id = 0;
@@ -51,7 +55,11 @@ export async function run(log: (line: string) => void = console.log): Promise<We
     let issued = 0;
     for (let i = 0; i < 1500; i++) {
       t += 20_000;
-      const r = await exec({ type: 'ticket.issue', service: services[i % services.length]!, channel: i % 5 ? 'kiosk' : 'online' });
+      const r = await exec({
+        type: 'ticket.issue',
+        service: services[i % services.length]!,
+        channel: i % 5 ? 'kiosk' : 'online',
+      });
       if (r.ok) issued++;
       if (i % 2 === 0) for (const c of ['1', '2', '3', '4']) await exec({ type: 'counter.next', counter: c });
       // central acknowledges as it goes, as a live uplink does
@@ -67,11 +75,17 @@ export async function run(log: (line: string) => void = console.log): Promise<We
       lowdbBytesPerTicket: lowdbBytes / issued,
     };
     log(`wear: a busy day of ${issued} tickets (all called and completed)`);
-    log(`  bytes written to the data dir per ticket: ${res.bytesPerTicket.toFixed(0)} B (journal + snapshots + outbox cursor)`);
+    log(
+      `  bytes written to the data dir per ticket: ${res.bytesPerTicket.toFixed(0)} B (journal + snapshots + outbox cursor)`,
+    );
     if (res.blockBytesPerTicket !== null) {
-      log(`  sent to the block device per ticket (/proc/self/io, page-sized writes): ${(res.blockBytesPerTicket / 1024).toFixed(1)} KiB`);
+      log(
+        `  sent to the block device per ticket (/proc/self/io, page-sized writes): ${(res.blockBytesPerTicket / 1024).toFixed(1)} KiB`,
+      );
     }
-    log(`  baseline, whole state rewritten per change (lowdb JSONFile): ${res.lowdbBytesPerTicket.toFixed(0)} B per ticket (${(res.lowdbBytesPerTicket / res.bytesPerTicket).toFixed(0)}x more)`);
+    log(
+      `  baseline, whole state rewritten per change (lowdb JSONFile): ${res.lowdbBytesPerTicket.toFixed(0)} B per ticket (${(res.lowdbBytesPerTicket / res.bytesPerTicket).toFixed(0)}x more)`,
+    );
     return res;
   } finally {
     await rm(root, { recursive: true, force: true });

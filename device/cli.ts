@@ -15,10 +15,22 @@ export function parseCli(argv: string[]): CliOptions {
   const program = new Command()
     .name('beonho')
     .description('Queue-number daemon for a public office: dispenser, counter keypads, number board, MQTT to central.')
-    .addOption(new Option('-c, --config <file>', 'YAML config file (default: the built-in simulator office)').env('BEONHO_CONFIG'))
-    .addOption(new Option('-d, --data-dir <dir>', 'where the queue state and journal live').env('BEONHO_DATA_DIR').default('./data'))
-    .addOption(new Option('--broker-port <port>', 'embedded MQTT broker TCP port').env('BEONHO_BROKER_PORT').argParser(port))
-    .addOption(new Option('--ws-port <port>', 'embedded MQTT broker WebSocket port').env('BEONHO_WS_PORT').argParser(port))
+    .addOption(
+      new Option('-c, --config <file>', 'YAML config file (default: the built-in simulator office)').env(
+        'BEONHO_CONFIG',
+      ),
+    )
+    .addOption(
+      new Option('-d, --data-dir <dir>', 'where the queue state and journal live')
+        .env('BEONHO_DATA_DIR')
+        .default('./data'),
+    )
+    .addOption(
+      new Option('--broker-port <port>', 'embedded MQTT broker TCP port').env('BEONHO_BROKER_PORT').argParser(port),
+    )
+    .addOption(
+      new Option('--ws-port <port>', 'embedded MQTT broker WebSocket port').env('BEONHO_WS_PORT').argParser(port),
+    )
     .addOption(new Option('--no-stdin', 'do not read simulator commands from the terminal'))
     .addOption(new Option('--log-level <level>', 'trace | debug | info | warn | error').env('BEONHO_LOG_LEVEL'))
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))

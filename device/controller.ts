@@ -70,7 +70,9 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions) {
     this.wall = opts.now ?? Date.now;
-    this.bus.onListenerError(({ name, err }) => opts.logger.error({ err, event: name }, 'a feature failed handling a bus event'));
+    this.bus.onListenerError(({ name, err }) =>
+      opts.logger.error({ err, event: name }, 'a feature failed handling a bus event'),
+    );
   }
 
   /** The store's part of the device status: what recovery had to repair at start. */
@@ -120,7 +122,15 @@ export class Controller {
       const idFn = this.opts.newId ? newId : () => (newId as (t?: number) => string)(this.now());
       this.engine = new QueueEngine(config, { now: this.now, newId: idFn }, state);
       const onFatal = this.opts.onFatal ?? ((err: Error) => logger.fatal({ err }, 'journal write failed'));
-      this.queue = new DurableQueue(config, this.engine, this.store, this.bus, logger.child({ component: 'queue' }), this.now, onFatal);
+      this.queue = new DurableQueue(
+        config,
+        this.engine,
+        this.store,
+        this.bus,
+        logger.child({ component: 'queue' }),
+        this.now,
+        onFatal,
+      );
       logger.info({ seq: state.seq, day: state.day, open: state.open, dataDir: path.resolve(dataDir) }, 'queue loaded');
 
       await this.rollDay();
@@ -128,7 +138,14 @@ export class Controller {
       const real = (await this.opts.createInputs?.(this.bus)) ?? { buttons: null, keypads: null };
       const buttons = this.opts.buttons ?? real.buttons ?? this.simButtons();
       const keypads = this.opts.keypads ?? real.keypads ?? this.simKeypads();
-      this.dispenser = new Dispenser(config, this.queue, this.bus, buttons, this.opts.ticketOutput?.(ctx) ?? null, logger.child({ component: 'dispenser' }));
+      this.dispenser = new Dispenser(
+        config,
+        this.queue,
+        this.bus,
+        buttons,
+        this.opts.ticketOutput?.(ctx) ?? null,
+        logger.child({ component: 'dispenser' }),
+      );
       this.counters = new Counters(this.queue, keypads, logger.child({ component: 'counters' }));
       const features = (await this.opts.extensions?.(ctx, this.store)) ?? [];
       this.extensions = [...features, this.dispenser, this.counters, ...(this.opts.lastExtensions?.(ctx) ?? [])];

@@ -31,9 +31,11 @@ export class Dispenser implements Extension {
 
   async start(): Promise<void> {
     await this.buttons.start((press) => {
-      this.chain = this.chain.then(() => this.handle(press)).catch((err) => {
-        this.logger.error({ err, button: press.button }, 'dispenser press failed');
-      });
+      this.chain = this.chain
+        .then(() => this.handle(press))
+        .catch((err) => {
+          this.logger.error({ err, button: press.button }, 'dispenser press failed');
+        });
     });
   }
 
@@ -68,14 +70,20 @@ export class Dispenser implements Extension {
       return;
     }
     const issued = result.events.find((e) => e.type === 'ticket.issued');
-    if (!issued || issued.type !== 'ticket.issued') return;
-    this.logger.info({ ticket: issued.ticket.number, service: issued.ticket.service, ahead: issued.ticket.ahead }, 'ticket issued');
+    if (issued?.type !== 'ticket.issued') return;
+    this.logger.info(
+      { ticket: issued.ticket.number, service: issued.ticket.service, ahead: issued.ticket.ahead },
+      'ticket issued',
+    );
     if (!this.output) return;
     try {
       await this.output.print(issued.ticket, issued.at);
     } catch (err) {
       // The number is durable and valid; the clerk can call it by number. Never re-issue it.
-      this.logger.error({ err, ticket: issued.ticket.number }, 'ticket issued but printing failed (jam?); the number stays valid');
+      this.logger.error(
+        { err, ticket: issued.ticket.number },
+        'ticket issued but printing failed (jam?); the number stays valid',
+      );
     }
   }
 }

@@ -29,7 +29,11 @@ async function main(): Promise<void> {
   // Command-line ports win over the file (two daemons on one machine, tests).
   if (cli.brokerPort !== undefined) config.mqtt.broker.port = cli.brokerPort;
   if (cli.wsPort !== undefined) config.mqtt.broker.wsPort = cli.wsPort;
-  const logger = createLogger({ office: config.office.id, device: config.device.id, ...(cli.logLevel ? { level: cli.logLevel } : {}) });
+  const logger = createLogger({
+    office: config.office.id,
+    device: config.device.id,
+    ...(cli.logLevel ? { level: cli.logLevel } : {}),
+  });
   logger.info({ config: source, dataDir: cli.dataDir }, 'beonho starting');
 
   let stopping = false;
@@ -69,7 +73,12 @@ async function main(): Promise<void> {
     const code = (err as { code?: string }).code;
     // Problems a person must fix (another daemon, a newer state, missing hardware): exit 2, so
     // systemd does not restart-loop on them.
-    if (err instanceof LockedError || err instanceof HardwareError || code === 'state-too-new' || code === 'state-unrecoverable') {
+    if (
+      err instanceof LockedError ||
+      err instanceof HardwareError ||
+      code === 'state-too-new' ||
+      code === 'state-unrecoverable'
+    ) {
       logger.fatal({ code }, (err as Error).message);
       process.stderr.write(`beonho: ${(err as Error).message}\n`);
       process.exit(2);

@@ -20,7 +20,9 @@ afterEach(async () => {
 
 const logger = pino({ level: 'silent' });
 const topic = 'beonho/v1/singok2/cmd';
-const cmd = Buffer.from(JSON.stringify({ id: 'c-42', type: 'ticket.issue', service: 'passport', channel: 'online', ref: 'r-1' }));
+const cmd = Buffer.from(
+  JSON.stringify({ id: 'c-42', type: 'ticket.issue', service: 'passport', channel: 'online', ref: 'r-1' }),
+);
 
 function handler(c: Controller, memoryFile: string) {
   return new CommandHandler({
@@ -42,7 +44,10 @@ describe('command idempotency across a power cut', () => {
     await first.start();
     // the queue runs the command (journaled with its id), then the power goes before the bridge's
     // memory file is written: simulated by a memory file nobody ever writes
-    const r1 = await first.queue.execute({ type: 'ticket.issue', service: 'passport', channel: 'online', ref: 'r-1' }, { cmdId: 'c-42' });
+    const r1 = await first.queue.execute(
+      { type: 'ticket.issue', service: 'passport', channel: 'online', ref: 'r-1' },
+      { cmdId: 'c-42' },
+    );
     expect(r1.ok && r1.ticket?.number).toBe('2001');
     // power cut: no clean stop, no snapshot; the files are simply let go
     await first.store.release();
@@ -54,7 +59,11 @@ describe('command idempotency across a power cut', () => {
     expect(retry).toMatchObject({ ok: true, id: 'c-42', result: { ticket: { number: '2001', ref: 'r-1' } } });
     expect(second.queue.state().services.passport!.issuedToday).toBe(1);
     // a new id does issue a new ticket
-    const other = await h.handle(topic, Buffer.from(JSON.stringify({ id: 'c-43', type: 'ticket.issue', service: 'passport', channel: 'online' })), 'test');
+    const other = await h.handle(
+      topic,
+      Buffer.from(JSON.stringify({ id: 'c-43', type: 'ticket.issue', service: 'passport', channel: 'online' })),
+      'test',
+    );
     expect(other).toMatchObject({ ok: true, result: { ticket: { number: '2002' } } });
     await second.stop();
   });

@@ -50,11 +50,17 @@ describe('config validation', () => {
     [{ services: [] }, /^services: /],
     [{ policy: { priority: 'sometimes' } }, /^policy\.priority: .*got "sometimes"/],
     [{ policy: { near: [-1] } }, /^policy\.near\[0\]: /],
-    [{ counters: [{ id: '1', name: 'x', services: ['nope'] }] }, /^counters\[0\]\.services\[0\]: unknown service "nope"/],
+    [
+      { counters: [{ id: '1', name: 'x', services: ['nope'] }] },
+      /^counters\[0\]\.services\[0\]: unknown service "nope"/,
+    ],
     [{ unknownTop: 1 }, /^\(top level\): unknown key\(s\) "unknownTop"/],
   ] as const)('refuses %j', (patch, re) => {
     const out = problems({ ...base, ...patch });
-    expect(out.some((p) => re.test(p)), out.join('\n')).toBe(true);
+    expect(
+      out.some((p) => re.test(p)),
+      out.join('\n'),
+    ).toBe(true);
   });
 
   it('refuses overlapping number ranges and duplicate ids', () => {
@@ -63,7 +69,12 @@ describe('config validation', () => {
       { id: 'b', name: '나', numbers: { from: 150, to: 250 } },
       { id: 'a', name: '다', numbers: { prefix: 'A', from: 100, to: 199 } },
     ];
-    const out = problems({ ...base, services, counters: [{ id: '1', name: '1', services: ['a'] }], dispenser: { buttons: [] } });
+    const out = problems({
+      ...base,
+      services,
+      counters: [{ id: '1', name: '1', services: ['a'] }],
+      dispenser: { buttons: [] },
+    });
     expect(out).toContain('services[1].numbers: range 150-250 overlaps services[0] (a) 100-199');
     expect(out).toContain('services[2].id: duplicate service id "a"');
   });

@@ -18,7 +18,13 @@ afterEach(async () => {
 });
 
 function controller(clock: Clock, extra: Partial<ConstructorParameters<typeof Controller>[0]> = {}) {
-  return new Controller({ config: testConfig({ store: { snapshotEvery: 10 } }), dataDir: dir, logger: pino({ level: 'silent' }), now: clock.now, ...extra });
+  return new Controller({
+    config: testConfig({ store: { snapshotEvery: 10 } }),
+    dataDir: dir,
+    logger: pino({ level: 'silent' }),
+    now: clock.now,
+    ...extra,
+  });
 }
 
 describe('controller', () => {
@@ -26,7 +32,8 @@ describe('controller', () => {
     const clock = new Clock();
     const first = controller(clock);
     await first.start();
-    for (let i = 0; i < 25; i++) await first.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    for (let i = 0; i < 25; i++)
+      await first.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
     await first.stop();
     const stateDir = path.join(dir, 'state');
     const snaps = (await readdir(stateDir)).filter((f) => f.startsWith('snapshot-')).sort();
@@ -36,7 +43,8 @@ describe('controller', () => {
       extensions: (ctx) => [
         {
           name: 'spy',
-          start: async () => ctx.bus.on('healthChanged', {}, ({ component, health }) => component === 'store' && seen.push(health)),
+          start: async () =>
+            ctx.bus.on('healthChanged', {}, ({ component, health }) => component === 'store' && seen.push(health)),
           stop: async () => undefined,
         },
       ],
@@ -54,8 +62,19 @@ describe('controller', () => {
     const heard: number[] = [];
     const c = controller(clock, {
       extensions: (ctx) => [
-        { name: 'broken', start: async () => ctx.bus.on('queueEvents', {}, () => { throw new Error('boom'); }), stop: async () => undefined },
-        { name: 'fine', start: async () => ctx.bus.on('queueEvents', {}, ({ events }) => heard.push(events.length)), stop: async () => undefined },
+        {
+          name: 'broken',
+          start: async () =>
+            ctx.bus.on('queueEvents', {}, () => {
+              throw new Error('boom');
+            }),
+          stop: async () => undefined,
+        },
+        {
+          name: 'fine',
+          start: async () => ctx.bus.on('queueEvents', {}, ({ events }) => heard.push(events.length)),
+          stop: async () => undefined,
+        },
       ],
     });
     await c.start();
@@ -67,7 +86,11 @@ describe('controller', () => {
 
   it('stops features in reverse order of start', async () => {
     const order: string[] = [];
-    const ext = (name: string) => ({ name, start: async () => void order.push(`start ${name}`), stop: async () => void order.push(`stop ${name}`) });
+    const ext = (name: string) => ({
+      name,
+      start: async () => void order.push(`start ${name}`),
+      stop: async () => void order.push(`stop ${name}`),
+    });
     const c = controller(new Clock(), { extensions: () => [ext('a'), ext('b')], lastExtensions: () => [ext('z')] });
     await c.start();
     await c.stop();

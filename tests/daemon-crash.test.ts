@@ -34,7 +34,10 @@ describe('SIGKILL while issuing', () => {
       await d.waitFor(/simulator ready/);
       const presses = 5 + Math.floor(rand() * 40);
       for (let i = 0; i < presses; i++) d.send(`press ${['resident', 'passport', 'seal', 'priority'][i % 4]}`);
-      // kill at a random moment: before, during or after the burst was written
+      // kill at a random moment: on odd runs counted from the start of the burst (often before
+      // anything was written), on even runs from the first acknowledged ticket (mid-burst), so
+      // the test does not depend on how fast this machine is
+      if (k % 2 === 0) await d.waitFor(/^ticket /);
       await new Promise((r) => setTimeout(r, Math.floor(rand() * 60)));
       await d.kill('SIGKILL');
       for (const line of d.lines) {
@@ -50,6 +53,6 @@ describe('SIGKILL while issuing', () => {
       await store.release();
       for (const n of acknowledged) expect(state.tickets[n], `ticket ${n} lost after kill ${k}`).toBeDefined();
     }
-    expect(acknowledged.size).toBeGreaterThan(KILLS);
+    expect(acknowledged.size).toBeGreaterThanOrEqual(KILLS / 2);
   }, 600_000);
 });

@@ -65,7 +65,9 @@ describe('the daemon from the terminal', () => {
     const next = new Daemon(['--config', config, '--data-dir', data]);
     await next.waitFor(/simulator ready/);
     next.kill('SIGTERM');
-    expect(await next.exited).toBe(0);
+    expect({ code: await next.exited, signal: next.signal, stderr: next.stderr.slice(-500) }).toMatchObject({
+      code: 0,
+    });
   });
 
   it('--help prints the options', async () => {
@@ -80,9 +82,15 @@ describe('the simulator needs no native module', () => {
     const file = await writeTestConfig(path.join(dir, 'sim-native.yaml'), {
       outputs: { audio: { driver: 'sim' }, board: { driver: 'sim' }, printer: { driver: 'sim' } },
     });
-    const d = new Daemon(['--import', path.join(import.meta.dirname, 'fixtures/native-spy.ts')], {}, ['--config', file, '--data-dir', path.join(dir, 'd4')]);
+    const d = new Daemon(['--import', path.join(import.meta.dirname, 'fixtures/native-spy.ts')], {}, [
+      '--config',
+      file,
+      '--data-dir',
+      path.join(dir, 'd4'),
+    ]);
     await d.waitFor(/simulator ready/);
     d.send('press resident');
+    await d.waitFor(/^ticket 1001 /);
     d.send('key 1 next');
     await d.waitFor(/^call 1001 -> counter 1$/);
     d.child.kill('SIGUSR2');

@@ -98,11 +98,19 @@ describe('hardware config', () => {
       },
     };
     // config validation names the field
-    expect(() => validateConfig(input)).toThrow(/hardware\.buttons\.pins\[1\]\.button: unknown dispenser button "passport"/);
+    expect(() => validateConfig(input)).toThrow(
+      /hardware\.buttons\.pins\[1\]\.button: unknown dispenser button "passport"/,
+    );
     // and the factory still refuses such a config if one reaches it some other way
-    const valid = parse({ dispenser: input.dispenser, hardware: { buttons: { driver: 'gpio', pins: [{ pin: 17, button: 'resident' }] } } });
+    const valid = parse({
+      dispenser: input.dispenser,
+      hardware: { buttons: { driver: 'gpio', pins: [{ pin: 17, button: 'resident' }] } },
+    });
     const config = structuredClone(valid);
-    (config.hardware.buttons as { pins: Array<{ pin: number; button: string }> }).pins.push({ pin: 27, button: 'passport' });
+    (config.hardware.buttons as { pins: Array<{ pin: number; button: string }> }).pins.push({
+      pin: 27,
+      button: 'passport',
+    });
     expect(hardwareProblems(config)).toEqual([
       {
         path: ['hardware', 'buttons', 'pins', 1, 'button'],

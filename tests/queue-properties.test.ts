@@ -12,18 +12,85 @@ const services = ['resident', 'passport', 'seal', 'welfare', 'nope'];
 const counters = ['1', '2', '3', '4', '9'];
 
 const action: fc.Arbitrary<Action | { type: 'wait'; minutes: number }> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ type: fc.constant('ticket.issue' as const), service: fc.constantFrom(...services), channel: fc.constantFrom('kiosk' as const, 'online' as const), priority: fc.boolean() }) },
-  { weight: 5, arbitrary: fc.record({ type: fc.constant('counter.next' as const), counter: fc.constantFrom(...counters) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('counter.recall' as const), counter: fc.constantFrom(...counters) }) },
-  { weight: 2, arbitrary: fc.record({ type: fc.constant('counter.skip' as const), counter: fc.constantFrom(...counters) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constantFrom('counter.pause' as const, 'counter.resume' as const, 'counter.close' as const), counter: fc.constantFrom(...counters) }) },
-  { weight: 2, arbitrary: fc.record({ type: fc.constant('counter.call' as const), counter: fc.constantFrom(...counters), number: fc.integer({ min: 1000, max: 1012 }).map(String) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('counter.transfer' as const), counter: fc.constantFrom(...counters), toService: fc.constantFrom(...services) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('counter.transfer' as const), counter: fc.constantFrom(...counters), toCounter: fc.constantFrom(...counters) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('ticket.cancel' as const), number: fc.integer({ min: 1000, max: 1012 }).map(String) }) },
-  { weight: 1, arbitrary: fc.record({ type: fc.constant('service.accepting' as const), service: fc.constantFrom(...services), accepting: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.constantFrom({ type: 'day.close' as const }, { type: 'day.open' as const }, { type: 'tick' as const }) },
-  { weight: 2, arbitrary: fc.record({ type: fc.constant('wait' as const), minutes: fc.integer({ min: 1, max: 600 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      type: fc.constant('ticket.issue' as const),
+      service: fc.constantFrom(...services),
+      channel: fc.constantFrom('kiosk' as const, 'online' as const),
+      priority: fc.boolean(),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({ type: fc.constant('counter.next' as const), counter: fc.constantFrom(...counters) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ type: fc.constant('counter.recall' as const), counter: fc.constantFrom(...counters) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ type: fc.constant('counter.skip' as const), counter: fc.constantFrom(...counters) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constantFrom('counter.pause' as const, 'counter.resume' as const, 'counter.close' as const),
+      counter: fc.constantFrom(...counters),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('counter.call' as const),
+      counter: fc.constantFrom(...counters),
+      number: fc.integer({ min: 1000, max: 1012 }).map(String),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('counter.transfer' as const),
+      counter: fc.constantFrom(...counters),
+      toService: fc.constantFrom(...services),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('counter.transfer' as const),
+      counter: fc.constantFrom(...counters),
+      toCounter: fc.constantFrom(...counters),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('ticket.cancel' as const),
+      number: fc.integer({ min: 1000, max: 1012 }).map(String),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      type: fc.constant('service.accepting' as const),
+      service: fc.constantFrom(...services),
+      accepting: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      { type: 'day.close' as const },
+      { type: 'day.open' as const },
+      { type: 'tick' as const },
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ type: fc.constant('wait' as const), minutes: fc.integer({ min: 1, max: 600 }) }),
+  },
 );
 
 function run(actions: Array<Action | { type: 'wait'; minutes: number }>) {
@@ -50,7 +117,7 @@ describe('queue invariants over random days', () => {
         const { o, log } = run(actions);
         // seq strictly increasing by one, never reused
         const first = log[0]?.seq ?? 0;
-        log.forEach((e, i) => expect(e.seq).toBe(first + i));
+        expect(log.map((e) => e.seq)).toEqual(log.map((_, i) => first + i));
         // no number issued twice within a day
         let seen = new Set<string>();
         for (const e of log) {
@@ -61,12 +128,19 @@ describe('queue invariants over random days', () => {
           }
         }
         // a counter serves at most one ticket, and a ticket is served at one counter at most
-        const serving = Object.values(o.state.counters).map((c) => c.ticket).filter((t) => t !== null);
+        const serving = Object.values(o.state.counters)
+          .map((c) => c.ticket)
+          .filter((t) => t !== null);
         expect(new Set(serving).size).toBe(serving.length);
         for (const t of serving) expect(o.state.tickets[t!]!.status).toBe('serving');
         // waiting lists hold exactly the waiting tickets, each once, oldest-first within a tier
-        const listed = [...Object.values(o.state.services).flatMap((s) => s.waiting), ...Object.values(o.state.pinned).flat()];
-        const waiting = Object.values(o.state.tickets).filter((t) => t.status === 'waiting').map((t) => t.number);
+        const listed = [
+          ...Object.values(o.state.services).flatMap((s) => s.waiting),
+          ...Object.values(o.state.pinned).flat(),
+        ];
+        const waiting = Object.values(o.state.tickets)
+          .filter((t) => t.status === 'waiting')
+          .map((t) => t.number);
         expect([...listed].sort()).toEqual([...waiting].sort());
         for (const s of Object.values(o.state.services)) {
           for (let i = 1; i < s.waiting.length; i++) {
@@ -101,8 +175,12 @@ describe('queue invariants over random days', () => {
         const counts = new Map<string, Set<string>>();
         for (const e of log) {
           if (e.type === 'day.opened' && !e.resumed) counts.clear();
-          if (e.type === 'ticket.issued') (counts.get(e.ticket.service) ?? counts.set(e.ticket.service, new Set()).get(e.ticket.service)!).add(e.ticket.number);
-          if (e.type === 'ticket.called' || e.type === 'ticket.cancelled') for (const s of counts.values()) s.delete(e.ticket.number);
+          if (e.type === 'ticket.issued')
+            (counts.get(e.ticket.service) ?? counts.set(e.ticket.service, new Set()).get(e.ticket.service)!).add(
+              e.ticket.number,
+            );
+          if (e.type === 'ticket.called' || e.type === 'ticket.cancelled')
+            for (const s of counts.values()) s.delete(e.ticket.number);
           if (e.type === 'ticket.transferred') {
             const to = e.toService ?? e.ticket.service;
             (counts.get(to) ?? counts.set(to, new Set()).get(to)!).add(e.ticket.number);

@@ -40,54 +40,59 @@ describe('power cuts under the store', () => {
 
   it('keeps every acknowledged ticket and never reuses a number, over many cuts', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 }), fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 8, maxLength: 15 }), async (seed, bursts) => {
-        let s = seed;
-        const rand = () => {
-          s = (s * 1103515245 + 12345) % 2 ** 31;
-          return s / 2 ** 31;
-        };
-        const fs = new LossyFs(rand);
-        const config = testConfig();
-        const clock = new Clock();
-        const acknowledged = new Map<string, number>(); // number -> seq
-        const everIssued = new Set<string>();
-        for (const burst of bursts) {
-          const q = await openDurable({ config, dir: DIR, fs, clock, snapshotEvery: 10 });
-          // every acknowledged ticket is in the recovered state, as issued
-          for (const [number] of acknowledged) expect(q.engine.state.tickets[number], `ticket ${number} lost`).toBeDefined();
-          if (!q.engine.state.open) await q.execute({ type: 'day.open' });
-          // a burst of presses, some still in flight when the power goes
-          const inflight: Array<Promise<unknown>> = [];
-          for (let i = 0; i < burst; i++) {
-            const service = ['resident', 'passport', 'seal'][i % 3]!;
-            const r = q.engine.execute({ type: 'ticket.issue', service, channel: 'kiosk' });
-            if (!r.ok) continue;
-            const t = r.ticket!;
-            const seq = r.events[0]!.seq;
-            inflight.push(
-              q.store.append(r.events).then(
-                () => {
-                  expect(everIssued.has(t.number), `number ${t.number} issued twice`).toBe(false);
-                  everIssued.add(t.number);
-                  acknowledged.set(t.number, seq);
-                },
-                () => undefined,
-              ),
-            );
-            if (rand() < 0.4) await Promise.race([inflight.at(-1), Promise.resolve()]);
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.array(fc.integer({ min: 1, max: 12 }), { minLength: 8, maxLength: 15 }),
+        async (seed, bursts) => {
+          let s = seed;
+          const rand = () => {
+            s = (s * 1103515245 + 12345) % 2 ** 31;
+            return s / 2 ** 31;
+          };
+          const fs = new LossyFs(rand);
+          const config = testConfig();
+          const clock = new Clock();
+          const acknowledged = new Map<string, number>(); // number -> seq
+          const everIssued = new Set<string>();
+          for (const burst of bursts) {
+            const q = await openDurable({ config, dir: DIR, fs, clock, snapshotEvery: 10 });
+            // every acknowledged ticket is in the recovered state, as issued
+            for (const [number] of acknowledged)
+              expect(q.engine.state.tickets[number], `ticket ${number} lost`).toBeDefined();
+            if (!q.engine.state.open) await q.execute({ type: 'day.open' });
+            // a burst of presses, some still in flight when the power goes
+            const inflight: Array<Promise<unknown>> = [];
+            for (let i = 0; i < burst; i++) {
+              const service = ['resident', 'passport', 'seal'][i % 3]!;
+              const r = q.engine.execute({ type: 'ticket.issue', service, channel: 'kiosk' });
+              if (!r.ok) continue;
+              const t = r.ticket!;
+              const seq = r.events[0]!.seq;
+              inflight.push(
+                q.store.append(r.events).then(
+                  () => {
+                    expect(everIssued.has(t.number), `number ${t.number} issued twice`).toBe(false);
+                    everIssued.add(t.number);
+                    acknowledged.set(t.number, seq);
+                  },
+                  () => undefined,
+                ),
+              );
+              if (rand() < 0.4) await Promise.race([inflight.at(-1), Promise.resolve()]);
+            }
+            // let a random part of the work reach the disk, then cut
+            const steps = Math.floor(rand() * 6);
+            for (let k = 0; k < steps; k++) await new Promise((r) => setImmediate(r));
+            fs.crash();
+            await Promise.allSettled(inflight);
+            clock.minutes(1);
           }
-          // let a random part of the work reach the disk, then cut
-          const steps = Math.floor(rand() * 6);
-          for (let k = 0; k < steps; k++) await new Promise((r) => setImmediate(r));
-          fs.crash();
-          await Promise.allSettled(inflight);
-          clock.minutes(1);
-        }
-        const q = await openDurable({ config, dir: DIR, fs, clock, snapshotEvery: 10 });
-        for (const [number] of acknowledged) expect(q.engine.state.tickets[number]).toBeDefined();
-        const seqs = Object.values(q.engine.state.tickets).map((t) => t.issuedSeq);
-        expect(new Set(seqs).size).toBe(seqs.length);
-      }),
+          const q = await openDurable({ config, dir: DIR, fs, clock, snapshotEvery: 10 });
+          for (const [number] of acknowledged) expect(q.engine.state.tickets[number]).toBeDefined();
+          const seqs = Object.values(q.engine.state.tickets).map((t) => t.issuedSeq);
+          expect(new Set(seqs).size).toBe(seqs.length);
+        },
+      ),
       { numRuns: 40 },
     );
   });

@@ -46,11 +46,14 @@ describe('recovery', () => {
     ['empty', (f: string) => writeFile(f, '')],
     ['truncated', (f: string) => truncate(f, 40)],
     ['garbage', (f: string) => writeFile(f, Buffer.alloc(300, 0))],
-    ['a flipped byte', async (f: string) => {
-      const b = await readFile(f);
-      b[b.length - 5] = (b[b.length - 5] ?? 0) ^ 0x20;
-      await writeFile(f, b);
-    }],
+    [
+      'a flipped byte',
+      async (f: string) => {
+        const b = await readFile(f);
+        b[b.length - 5] = (b[b.length - 5] ?? 0) ^ 0x20;
+        await writeFile(f, b);
+      },
+    ],
   ] as const) {
     it(`falls back to the previous snapshot generation when the newest is ${name}, and reports it`, async () => {
       const { q, clock } = await day(45);
@@ -133,7 +136,8 @@ describe('outbox', () => {
     const q = await openDurable({ config, dir, clock, snapshotEvery: 10, outboxMaxEvents: 1000 });
     const cur = q.store.outbox.cursor('uplink');
     await q.execute({ type: 'day.open' });
-    for (let i = 0; i < 1400; i++) await q.execute({ type: 'ticket.issue', service: i % 2 ? 'resident' : 'seal', channel: 'kiosk' });
+    for (let i = 0; i < 1400; i++)
+      await q.execute({ type: 'ticket.issue', service: i % 2 ? 'resident' : 'seal', channel: 'kiosk' });
     await q.store.close();
     const seq = q.engine.state.seq;
     expect(seq).toBeGreaterThan(1000);

@@ -88,7 +88,10 @@ export class CommandHandler {
       // the journal instead of doing it twice (a second online ticket).
       const result = resultFromEvents(cmd.id, cmd.type, journaled, this.o.isoNow());
       await this.o.memory.remember(cmd.id, result, digest);
-      log.info({ cmdId: cmd.id, type: cmd.type, source }, 'repeated command id found in the journal: first result returned');
+      log.info(
+        { cmdId: cmd.id, type: cmd.type, source },
+        'repeated command id found in the journal: first result returned',
+      );
       return result;
     }
     let result: CommandResult;

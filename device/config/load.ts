@@ -45,8 +45,17 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
     const got = valueAt(input, issue.path);
     // Cross-field checks name the offending value in their message already.
     const suffix =
-      issue.code === 'custom' ? '' : got === undefined ? (issue.code === 'invalid_type' ? ', got nothing' : '') : `, got ${show(got)}`;
-    const message = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+      issue.code === 'custom'
+        ? ''
+        : got === undefined
+          ? issue.code === 'invalid_type'
+            ? ', got nothing'
+            : ''
+          : `, got ${show(got)}`;
+    const message =
+      issue.code === 'unrecognized_keys'
+        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
+        : issue.message;
     return `${path || '(top level)'}: ${message}${issue.code === 'unrecognized_keys' ? '' : suffix}`;
   });
 }

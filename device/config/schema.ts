@@ -7,9 +7,7 @@ import { outputsSchema } from './outputs-schema.ts';
 import { mqttSchema } from './mqtt-schema.ts';
 
 export const slug = z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a slug of a-z, 0-9 and -, 1 to 40 long');
-const hhmm = z
-  .string()
-  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (00:00 to 23:59)');
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (00:00 to 23:59)');
 
 const timeZone = z.string().refine(
   (tz) => {
@@ -26,7 +24,10 @@ const timeZone = z.string().refine(
 export const numberRangeSchema = z
   .strictObject({
     /** a letter prefix such as "A": the number shows as A001 */
-    prefix: z.string().regex(/^[A-Z]{0,2}$/, 'expected 0 to 2 capital letters').default(''),
+    prefix: z
+      .string()
+      .regex(/^[A-Z]{0,2}$/, 'expected 0 to 2 capital letters')
+      .default(''),
     from: z.number().int().min(0).max(99999),
     to: z.number().int().min(0).max(99999),
     /** digits shown, zero-padded; defaults to the digits of `to` */
@@ -122,7 +123,8 @@ function crossCheck(cfg: z.infer<z.ZodObject<Record<string, z.ZodType>>> & Recor
   const c = cfg as unknown as Config;
   const ids = new Map<string, number>();
   c.services.forEach((s, i) => {
-    if (ids.has(s.id)) ctx.addIssue({ code: 'custom', path: ['services', i, 'id'], message: `duplicate service id "${s.id}"` });
+    if (ids.has(s.id))
+      ctx.addIssue({ code: 'custom', path: ['services', i, 'id'], message: `duplicate service id "${s.id}"` });
     ids.set(s.id, i);
   });
   // Numbers are unique within an office's day only if ranges with the same prefix never overlap.
@@ -138,19 +140,30 @@ function crossCheck(cfg: z.infer<z.ZodObject<Record<string, z.ZodType>>> & Recor
     });
     const width = a.numbers.width ?? String(a.numbers.to).length;
     if (String(a.numbers.to).length > width) {
-      ctx.addIssue({ code: 'custom', path: ['services', i, 'numbers', 'width'], message: `width ${width} is too small for ${a.numbers.to}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['services', i, 'numbers', 'width'],
+        message: `width ${width} is too small for ${a.numbers.to}`,
+      });
     }
   });
   const counterIds = new Set<string>();
   c.counters.forEach((k, i) => {
-    if (counterIds.has(k.id)) ctx.addIssue({ code: 'custom', path: ['counters', i, 'id'], message: `duplicate counter id "${k.id}"` });
+    if (counterIds.has(k.id))
+      ctx.addIssue({ code: 'custom', path: ['counters', i, 'id'], message: `duplicate counter id "${k.id}"` });
     counterIds.add(k.id);
     k.services.forEach((s, j) => {
-      if (!ids.has(s)) ctx.addIssue({ code: 'custom', path: ['counters', i, 'services', j], message: `unknown service "${s}"` });
+      if (!ids.has(s))
+        ctx.addIssue({ code: 'custom', path: ['counters', i, 'services', j], message: `unknown service "${s}"` });
     });
   });
   c.dispenser?.buttons.forEach((b, i) => {
-    if (!ids.has(b.service)) ctx.addIssue({ code: 'custom', path: ['dispenser', 'buttons', i, 'service'], message: `unknown service "${b.service}"` });
+    if (!ids.has(b.service))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dispenser', 'buttons', i, 'service'],
+        message: `unknown service "${b.service}"`,
+      });
   });
   for (const p of hardwareProblems(c)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
 }

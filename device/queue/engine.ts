@@ -79,7 +79,10 @@ export class QueueEngine {
       case 'ticket.cancel': {
         const rec = this.findTicket(a.number);
         if (rec.status !== 'waiting' && rec.status !== 'skipped') {
-          refuse('not-cancellable', `ticket ${rec.number} is ${rec.status}; only a waiting or skipped ticket can be cancelled`);
+          refuse(
+            'not-cancellable',
+            `ticket ${rec.number} is ${rec.status}; only a waiting or skipped ticket can be cancelled`,
+          );
         }
         this.emit({ type: 'ticket.cancelled', ticket: info(rec), reason: 'cancelled' });
         this.touched.add(rec.service);
@@ -99,13 +102,15 @@ export class QueueEngine {
       }
       case 'counter.recall': {
         this.counterOf(a.counter);
-        const current = this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to recall`);
+        const current =
+          this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to recall`);
         this.emit({ type: 'ticket.recalled', ticket: info(current), counter: a.counter });
         return info(current);
       }
       case 'counter.skip': {
         this.counterOf(a.counter);
-        const current = this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to skip`);
+        const current =
+          this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to skip`);
         const holdUntil = this.deps.now() + this.config.policy.noShowHoldMinutes * 60_000;
         this.emit({
           type: 'ticket.skipped',
@@ -122,10 +127,16 @@ export class QueueEngine {
         const rec = this.findTicket(a.number);
         if (rec.status === 'skipped') {
           if ((rec.holdUntil ?? 0) < this.deps.now()) {
-            refuse('hold-expired', `ticket ${rec.number} was skipped and its ${this.config.policy.noShowHoldMinutes}-minute hold has expired`);
+            refuse(
+              'hold-expired',
+              `ticket ${rec.number} was skipped and its ${this.config.policy.noShowHoldMinutes}-minute hold has expired`,
+            );
           }
         } else if (rec.status !== 'waiting') {
-          refuse('not-callable', `ticket ${rec.number} is ${rec.status}${rec.counter ? ` at counter ${rec.counter}` : ''}`);
+          refuse(
+            'not-callable',
+            `ticket ${rec.number} is ${rec.status}${rec.counter ? ` at counter ${rec.counter}` : ''}`,
+          );
         }
         if (c.status === 'paused') this.setStatus(a.counter, 'idle');
         const current = this.currentTicket(a.counter);
@@ -134,7 +145,8 @@ export class QueueEngine {
       }
       case 'counter.transfer': {
         this.counterOf(a.counter);
-        const current = this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to transfer`);
+        const current =
+          this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to transfer`);
         if ((a.toService === undefined) === (a.toCounter === undefined)) {
           refuse('invalid-transfer', 'give exactly one of toService or toCounter');
         }
@@ -154,7 +166,8 @@ export class QueueEngine {
       case 'counter.close': {
         const c = this.counterOf(a.counter);
         const target: CounterStatus = a.type === 'counter.pause' ? 'paused' : 'closed';
-        if (a.type === 'counter.pause' && c.status === 'closed') refuse('counter-closed', `counter ${a.counter} is closed`);
+        if (a.type === 'counter.pause' && c.status === 'closed')
+          refuse('counter-closed', `counter ${a.counter} is closed`);
         if (c.status === target) return undefined;
         const current = this.currentTicket(a.counter);
         if (current) this.complete(current, a.counter);
@@ -195,8 +208,10 @@ export class QueueEngine {
     const s = this.serviceState(serviceId);
     if (!this.state.open) refuse('day-closed', 'the office is closed: no tickets are issued');
     if (!s.accepting) refuse('not-accepting', `${cfg.name} is not issuing tickets now`);
-    if (this.cutoffPassed(cfg)) refuse('cutoff-passed', `${cfg.name}: ticket issuing closed at ${cfg.cutoff} (발권 마감)`);
-    if (cfg.cap !== undefined && s.issuedToday >= cfg.cap) refuse('cap-reached', `${cfg.name}: today's ${cfg.cap} tickets are all issued`);
+    if (this.cutoffPassed(cfg))
+      refuse('cutoff-passed', `${cfg.name}: ticket issuing closed at ${cfg.cutoff} (발권 마감)`);
+    if (cfg.cap !== undefined && s.issuedToday >= cfg.cap)
+      refuse('cap-reached', `${cfg.name}: today's ${cfg.cap} tickets are all issued`);
     const n = s.lastIssued === 0 ? cfg.numbers.from : s.lastIssued + 1;
     if (n > cfg.numbers.to) refuse('range-exhausted', `${cfg.name}: the number range ends at ${cfg.numbers.to}`);
     if (ref !== undefined && ref.length > 64) refuse('invalid-argument', 'ref is longer than 64 characters');

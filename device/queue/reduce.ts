@@ -148,7 +148,9 @@ export function applyEvent(state: QueueState, ev: QueueEvent, opts: ReduceOption
       freeCounter(state, ev.counter);
       if (ev.toCounter !== undefined) {
         rec.pin = ev.toCounter;
-        (state.pinned[ev.toCounter] ??= []).push(rec.number);
+        const pinned = state.pinned[ev.toCounter] ?? [];
+        pinned.push(rec.number);
+        state.pinned[ev.toCounter] = pinned;
       } else if (ev.toService !== undefined) {
         rec.service = ev.toService;
         const list = state.services[ev.toService]!.waiting;
@@ -178,9 +180,7 @@ export function applyEvent(state: QueueState, ev: QueueEvent, opts: ReduceOption
       state.tickets[ev.ticket.number]!.near.push(ev.threshold);
       break;
     case 'counter.changed': {
-      const c = (state.counters[ev.counter.id] ??= { id: ev.counter.id, status: 'closed', ticket: null });
-      c.status = ev.counter.status;
-      c.ticket = ev.counter.ticket;
+      state.counters[ev.counter.id] = { id: ev.counter.id, status: ev.counter.status, ticket: ev.counter.ticket };
       break;
     }
     case 'service.changed': {

@@ -43,7 +43,10 @@ export class DurableQueue implements QueueService {
   async execute(action: Action, meta: { cmdId?: string; source?: string } = {}): Promise<ActionResult> {
     const result = this.engine.execute(action);
     if (!result.ok) {
-      this.logger.info({ action: action.type, source: meta.source, cmdId: meta.cmdId, code: result.error.code }, result.error.message);
+      this.logger.info(
+        { action: action.type, source: meta.source, cmdId: meta.cmdId, code: result.error.code },
+        result.error.message,
+      );
       this.bus.emit('actionRefused', { action: action.type, source: meta.source, ...result.error });
       return result;
     }

@@ -113,11 +113,7 @@ export type QueueEvent =
 
 export type EventType = QueueEvent['type'];
 /** An event before the engine stamps it with the envelope. */
-export type EventBody = QueueEvent extends infer E
-  ? E extends QueueEvent
-    ? Omit<E, keyof EventBase>
-    : never
-  : never;
+export type EventBody = QueueEvent extends infer E ? (E extends QueueEvent ? Omit<E, keyof EventBase> : never) : never;
 
 /** A ticket as the state keeps it for the day. */
 export interface TicketRecord {

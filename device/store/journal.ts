@@ -103,7 +103,9 @@ export class Journal {
       const { records, goodBytes, bad } = decodeSegment(buf);
       for (const rec of records) for (const ev of rec.e) if (ev.seq > afterSeq) events.push(ev);
       if (bad) {
-        problems.push(`${path.basename(seg.file)}: ${bad}; dropped ${buf.length - goodBytes} bytes that were never acknowledged`);
+        problems.push(
+          `${path.basename(seg.file)}: ${bad}; dropped ${buf.length - goodBytes} bytes that were never acknowledged`,
+        );
         // A power cut can only tear the tail: cut the segment back to its good part so new records
         // follow good ones.
         await this.fs.truncate(seg.file, goodBytes);

@@ -103,7 +103,8 @@ function decode(buf: Buffer): { doc: SnapshotDoc } | { error: string } {
     return { error: 'not a beonho state file' };
   }
   const body = buf.subarray(nl + 1);
-  if (body.length !== header.bytes) return { error: `body is ${body.length} bytes, header says ${String(header.bytes)}` };
+  if (body.length !== header.bytes)
+    return { error: `body is ${body.length} bytes, header says ${String(header.bytes)}` };
   if (crc32(body).toString(16).padStart(8, '0') !== header.crc) return { error: 'body fails its checksum' };
   try {
     const state = JSON.parse(body.toString('utf8')) as QueueState;

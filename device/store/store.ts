@@ -59,7 +59,13 @@ export class Store {
     this.journal = new Journal(this.fs, path.join(this.stateDir, 'journal'));
     this.snapshots = new SnapshotAdapter(this.fs, this.stateDir, STATE_SCHEMA);
     this.db = new Low(this.snapshots, { schema: STATE_SCHEMA, seq: 0, state: null as unknown as QueueState });
-    this.outbox = new OutboxCursors(this.fs, path.join(this.stateDir, 'outbox'), this.journal, opts.outboxMaxEvents, () => this.durableSeq);
+    this.outbox = new OutboxCursors(
+      this.fs,
+      path.join(this.stateDir, 'outbox'),
+      this.journal,
+      opts.outboxMaxEvents,
+      () => this.durableSeq,
+    );
   }
 
   async open(config: Config): Promise<OpenResult> {
@@ -116,7 +122,13 @@ export class Store {
     if (this.failed) return Promise.reject(this.failed);
     if (events.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      this.queue.push({ buf: encodeRecord(events, meta.cmdId), lastSeq: events[events.length - 1]!.seq, events, resolve, reject });
+      this.queue.push({
+        buf: encodeRecord(events, meta.cmdId),
+        lastSeq: events[events.length - 1]!.seq,
+        events,
+        resolve,
+        reject,
+      });
       this.writing ??= this.drain();
     });
   }

@@ -18,6 +18,8 @@ export class Daemon {
   readonly child: ChildProcessWithoutNullStreams;
   readonly lines: string[] = [];
   stderr = '';
+  /** the signal that ended the process, when one did */
+  signal: NodeJS.Signals | null = null;
   private waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   readonly exited: Promise<number | null>;
 
@@ -37,14 +39,23 @@ export class Daemon {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         this.lines.push(line);
-        this.waiters = this.waiters.filter((w) => (w.re.test(line) ? (w.resolve(line), false) : true));
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.re.test(line)) return true;
+          w.resolve(line);
+          return false;
+        });
         nl = buf.indexOf('\n');
       }
     });
     this.child.stderr.on('data', (d: Buffer) => {
       this.stderr += d.toString('utf8');
     });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
+    this.exited = new Promise((resolve) =>
+      this.child.on('exit', (code, signal) => {
+        this.signal = signal;
+        resolve(code);
+      }),
+    );
   }
 
   send(line: string): void {
@@ -55,8 +66,17 @@ export class Daemon {
     const hit = this.lines.find((l) => re.test(l));
     if (hit) return Promise.resolve(hit);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${re}; stderr: ${this.stderr.slice(-2000)}`)), timeoutMs);
-      this.waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for ${re}; stderr: ${this.stderr.slice(-2000)}`)),
+        timeoutMs,
+      );
+      this.waiters.push({
+        re,
+        resolve: (l) => {
+          clearTimeout(timer);
+          resolve(l);
+        },
+      });
     });
   }
 

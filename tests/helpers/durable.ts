@@ -6,7 +6,14 @@ import type { StoreFs } from '../../device/store/fs.ts';
 import { Store } from '../../device/store/store.ts';
 import type { Clock } from './office.ts';
 
-export async function openDurable(opts: { config: Config; dir: string; fs?: StoreFs; clock: Clock; snapshotEvery?: number; outboxMaxEvents?: number }) {
+export async function openDurable(opts: {
+  config: Config;
+  dir: string;
+  fs?: StoreFs;
+  clock: Clock;
+  snapshotEvery?: number;
+  outboxMaxEvents?: number;
+}) {
   const store = new Store({
     dir: opts.dir,
     snapshotEvery: opts.snapshotEvery ?? opts.config.store.snapshotEvery,

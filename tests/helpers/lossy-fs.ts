@@ -139,7 +139,10 @@ export class LossyFs implements StoreFs {
       const extra = i.data.length - i.synced.length;
       const prefixOk = extra > 0 && i.data.subarray(0, i.synced.length).equals(i.synced);
       const torn = prefixOk ? Math.floor(this.rand() * (extra + 1)) : 0;
-      i.data = Buffer.concat([i.synced, prefixOk ? i.data.subarray(i.synced.length, i.synced.length + torn) : Buffer.alloc(0)]);
+      i.data = Buffer.concat([
+        i.synced,
+        prefixOk ? i.data.subarray(i.synced.length, i.synced.length + torn) : Buffer.alloc(0),
+      ]);
       i.synced = Buffer.from(i.data);
     }
   }
