@@ -170,6 +170,7 @@ export class Controller {
     for (const ext of [...this.extensions].reverse()) {
       try {
         await ext.stop();
+        this.opts.logger.debug({ extension: ext.name }, 'stopped');
       } catch (err) {
         this.opts.logger.error({ err, extension: ext.name }, 'stop failed');
       }

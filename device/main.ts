@@ -67,8 +67,20 @@ async function main(): Promise<void> {
     process.exit(code);
   }
 
+  // Handlers before anything can announce readiness: a supervisor that reads "ready" and stops us
+  // at once must find them in place. A signal during start stops us right after it.
+  let started = false;
+  let stopAsked = false;
+  const onSignal = (): void => {
+    if (started) void shutdown(0);
+    else stopAsked = true;
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
   try {
     await controller.start();
+    started = true;
   } catch (err) {
     const code = (err as { code?: string }).code;
     // Problems a person must fix (another daemon, a newer state, missing hardware): exit 2, so
@@ -99,8 +111,7 @@ async function main(): Promise<void> {
     });
     process.stdout.write('beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n');
   }
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
+  if (stopAsked) await shutdown(0);
 }
 
 void main();
