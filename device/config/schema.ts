@@ -103,7 +103,7 @@ export const configSchema = z
     store: z
       .strictObject({
         /** journal records between two snapshots */
-        snapshotEvery: z.number().int().min(10).max(100000).default(500),
+        snapshotEvery: z.number().int().min(10).max(100000).default(1000),
         /** undelivered events kept for central; beyond this the oldest are dropped (see docs) */
         outboxMaxEvents: z.number().int().min(1000).default(200000),
       })

@@ -17,11 +17,10 @@ export const SNAPSHOT_FORMAT = 'beonho-state';
 const NAME_RE = /^snapshot-(\d{12})\.json$/;
 const KEEP = 3;
 
-export interface SnapshotDoc {
-  schema: number;
-  seq: number;
-  state: QueueState;
-}
+/** What read() returns: the state. What write() takes may instead carry the state already
+ * serialised (`json`): the store serialises at the snapshot's seq, synchronously, so the live
+ * state can move on while the write is in flight, without a deep copy. */
+export type SnapshotDoc = { schema: number; seq: number } & ({ state: QueueState } | { json: string });
 
 export class StateTooNewError extends Error {
   readonly code = 'state-too-new';
@@ -33,7 +32,7 @@ export class StateTooNewError extends Error {
   }
 }
 
-export class SnapshotAdapter implements Adapter<SnapshotDoc> {
+export class SnapshotAdapter implements Adapter<SnapshotDoc | null> {
   /** generations that could not be read at the last read(), with the reason */
   readonly skipped: string[] = [];
   bytesWritten = 0;
@@ -68,8 +67,9 @@ export class SnapshotAdapter implements Adapter<SnapshotDoc> {
     return null;
   }
 
-  async write(doc: SnapshotDoc): Promise<void> {
-    const body = Buffer.from(JSON.stringify(doc.state), 'utf8');
+  async write(doc: SnapshotDoc | null): Promise<void> {
+    if (!doc) return;
+    const body = Buffer.from('json' in doc ? doc.json : JSON.stringify(doc.state), 'utf8');
     const header = JSON.stringify({
       format: SNAPSHOT_FORMAT,
       schema: doc.schema,

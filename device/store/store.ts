@@ -42,7 +42,7 @@ export class Store {
   private readonly stateDir: string;
   private readonly journal: Journal;
   private readonly snapshots: SnapshotAdapter;
-  private readonly db: Low<SnapshotDoc>;
+  private readonly db: Low<SnapshotDoc | null>;
   readonly outbox: OutboxCursors;
   private queue: Pending[] = [];
   private writing: Promise<void> | null = null;
@@ -58,7 +58,7 @@ export class Store {
     this.stateDir = path.join(opts.dir, 'state');
     this.journal = new Journal(this.fs, path.join(this.stateDir, 'journal'));
     this.snapshots = new SnapshotAdapter(this.fs, this.stateDir, STATE_SCHEMA);
-    this.db = new Low(this.snapshots, { schema: STATE_SCHEMA, seq: 0, state: null as unknown as QueueState });
+    this.db = new Low<SnapshotDoc | null>(this.snapshots, null);
     this.outbox = new OutboxCursors(
       this.fs,
       path.join(this.stateDir, 'outbox'),
@@ -73,7 +73,7 @@ export class Store {
     await this.fs.mkdirp(path.join(this.stateDir, 'outbox'));
     const recovered: string[] = [];
     await this.db.read();
-    const doc = this.db.data.state ? this.db.data : null;
+    const doc = this.db.data && 'state' in this.db.data ? this.db.data : null;
     for (const s of this.snapshots.skipped) recovered.push(`snapshot ${s}; fell back to an older generation`);
     let base: QueueState | undefined;
     let baseSeq = 0;
@@ -181,7 +181,9 @@ export class Store {
     // Only durable state goes into a snapshot: an action applied in memory but not yet journaled
     // must not reach the disk through the back door.
     if (state.seq !== this.durableSeq || this.queue.length > 0) return null;
-    return { schema: STATE_SCHEMA, seq: state.seq, state: structuredClone(state) };
+    // Serialised here, synchronously, so the snapshot is exactly this seq; the write is async.
+    const json = JSON.stringify(state);
+    return { schema: STATE_SCHEMA, seq: state.seq, json };
   }
 
   private async saveSnapshot(doc: SnapshotDoc): Promise<void> {
