@@ -128,6 +128,9 @@ async function main(): Promise<void> {
     return process.exit(2);
   });
   spawnCore();
+  // Before anything is printed: whoever reads our output and stops us at once must find them.
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
   process.stdout.write(`beonho simulator page: ${web.url}\n`);
   if (cable)
     process.stdout.write(
@@ -157,8 +160,6 @@ async function main(): Promise<void> {
     await cable?.close();
     process.exit(code);
   }
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();
