@@ -23,6 +23,9 @@ export const FONT_DIR = fileURLToPath(
   new URL('../node_modules/@openfonts/noto-sans-kr_korean/files/', import.meta.url),
 );
 
+/** The @font-face rules both pages import (/fonts/fonts.css). */
+export const FONT_CSS_DIR = fileURLToPath(new URL('.', import.meta.url));
+
 /** Sends dir/name when name is a plain file name (no slashes, no dot-dot). */
 export async function sendFile(res: ServerResponse, dir: string, name: string, cache = 'no-cache'): Promise<void> {
   if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith('.')) {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ActionError, type KeyRequest, type SimHub } from './hub.ts';
-import { FONT_DIR, listen, openSse, readJson, sendFile, sendJson } from './http-util.ts';
+import { FONT_CSS_DIR, FONT_DIR, listen, openSse, readJson, sendFile, sendJson } from './http-util.ts';
 
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
@@ -60,6 +60,7 @@ export async function startSimWeb(hub: SimHub, simDir: string, port: number, log
       if (m) return sendFile(res, path.join(simDir, 'audio'), m[1]!, 'max-age=3600');
       m = /^\/fonts\/(noto-sans-kr-korean-\d00\.woff2)$/.exec(p);
       if (m) return sendFile(res, FONT_DIR, m[1]!, 'max-age=604800');
+      if (p === '/fonts/fonts.css') return sendFile(res, FONT_CSS_DIR, 'fonts.css', 'max-age=86400');
       m = /^\/([a-z-]+\.(?:js|css|svg))$/.exec(p);
       if (m) return sendFile(res, PAGE_DIR, m[1]!);
     }

@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../device/log.ts';
-import { FONT_DIR, listen, sendFile, sendJson } from '../http-util.ts';
+import { FONT_CSS_DIR, FONT_DIR, listen, sendFile, sendJson } from '../http-util.ts';
 import { readAccounts, startCentralBroker } from './broker.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
@@ -44,6 +44,7 @@ export async function startCentral(
     if (p === '/mqtt.min.js') return void sendFile(res, MQTT_DIST, 'mqtt.min.js', 'max-age=86400');
     const f = /^\/fonts\/(noto-sans-kr-korean-\d00\.woff2)$/.exec(p);
     if (f) return void sendFile(res, FONT_DIR, f[1]!, 'max-age=604800');
+    if (p === '/fonts/fonts.css') return void sendFile(res, FONT_CSS_DIR, 'fonts.css', 'max-age=86400');
     const m = /^\/([a-z-]+\.(?:js|css))$/.exec(p);
     if (m) return void sendFile(res, PAGE_DIR, m[1]!);
     sendJson(res, 404, { error: { code: 'not-found', message: `nothing at ${p}` } });
