@@ -100,3 +100,15 @@ describe('the simulator needs no native module', () => {
     await d.exited;
   });
 });
+
+describe('hardware this machine does not have', () => {
+  it('a config naming GPIO buttons stops the start with a message an admin can act on', async () => {
+    const file = await writeTestConfig(path.join(dir, 'gpio.yaml'), {
+      hardware: { buttons: { driver: 'gpio', pins: [{ pin: 17, button: 'resident' }] } },
+    });
+    const d = new Daemon(['--config', file, '--data-dir', path.join(dir, 'd5'), '--no-stdin']);
+    expect(await d.exited).toBe(2);
+    // off a Pi: no sysfs GPIO (or no permission): the code and what to do
+    expect(d.stderr).toMatch(/beonho: gpio-[a-z-]+: .*(Raspberry Pi|gpio)/);
+  });
+});
