@@ -6,11 +6,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { simulatorDefault } from '../device/config/default.ts';
 import { assertContract, connect, freePort, Inbox } from './bridge-helpers.ts';
 import { Mosquitto, mosquittoAvailable } from './bridge-mosquitto-server.ts';
-import { Daemon, writeTestConfig } from './helpers/daemon.ts';
+import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
 
 const T = 'beonho/v1/singok2';
 const run = mosquittoAvailable();
@@ -21,6 +21,7 @@ let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'beonho-bridge-daemon-'));
 });
+afterEach(killAll);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });

@@ -1,15 +1,16 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { simulatorDefault } from '../device/config/default.ts';
 import { ConfigError, loadConfig, validateConfig } from '../device/config/load.ts';
-import { Daemon, writeTestConfig } from './helpers/daemon.ts';
+import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
 
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'beonho-config-'));
 });
+afterEach(killAll);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });

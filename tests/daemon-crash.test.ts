@@ -4,16 +4,17 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../device/config/load.ts';
 import { Store } from '../device/store/store.ts';
-import { Daemon, writeTestConfig } from './helpers/daemon.ts';
+import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
 
 const KILLS = 50;
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'beonho-crash-'));
 });
+afterEach(killAll);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });

@@ -2,8 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Daemon, writeTestConfig } from './helpers/daemon.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
 
 let dir: string;
 let config: string;
@@ -11,6 +11,7 @@ beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'beonho-daemon-'));
   config = await writeTestConfig(path.join(dir, 'config.yaml'));
 });
+afterEach(killAll);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });

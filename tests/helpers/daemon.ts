@@ -14,6 +14,14 @@ export async function writeTestConfig(file: string, patch: Record<string, unknow
   return file;
 }
 
+const running = new Set<Daemon>();
+
+/** Kills every daemon a test started and has not seen exit: a failed assertion must not leave a
+ * daemon behind (call it in afterEach). */
+export async function killAll(): Promise<void> {
+  await Promise.all([...running].map((d) => d.kill('SIGKILL')));
+}
+
 export class Daemon {
   readonly child: ChildProcessWithoutNullStreams;
   readonly lines: string[] = [];
@@ -53,9 +61,11 @@ export class Daemon {
     this.exited = new Promise((resolve) =>
       this.child.on('exit', (code, signal) => {
         this.signal = signal;
+        running.delete(this);
         resolve(code);
       }),
     );
+    running.add(this);
   }
 
   send(line: string): void {
@@ -81,7 +91,7 @@ export class Daemon {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
-    this.child.kill(signal);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
     return this.exited;
   }
 }
