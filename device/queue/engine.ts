@@ -7,7 +7,7 @@
 // (QueueService), and nothing is shown or printed before that.
 import type { Config, CounterConfig, ServiceConfig } from '../config/schema.ts';
 import { localTime, hhmmToMinutes } from '../util/time.ts';
-import type { Action, ActionResult, QueueError, QueueErrorCode } from './actions.ts';
+import type { Action, ActionResult, QueueErrorCode } from './actions.ts';
 import { estimateWaitMin, openCounters } from './estimate.ts';
 import { applyEvent, initialState, reconcile, type ReduceOptions } from './reduce.ts';
 import type { CounterStatus, EventBody, QueueEvent, QueueState, TicketInfo, TicketRecord } from './types.ts';
@@ -36,6 +36,8 @@ export class QueueEngine {
   private readonly counters: Map<string, CounterConfig>;
   private readonly opts: ReduceOptions;
   private pending: QueueEvent[] = [];
+  /** services whose waiting lists moved in this action: where ticket.near may be due */
+  private touched = new Set<string>();
   private counterMark = new Map<string, string>();
 
   constructor(
@@ -280,8 +282,6 @@ export class QueueEngine {
 
   // ---- helpers ---------------------------------------------------------------------------
 
-  private touched = new Set<string>();
-
   private emit(body: EventBody): void {
     const ev = {
       v: 1,
@@ -451,4 +451,3 @@ function markOf(c: { status: string; ticket: string | null }): string {
   return `${c.status}|${c.ticket ?? ''}`;
 }
 
-export type { QueueError };
