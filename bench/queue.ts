@@ -50,7 +50,9 @@ async function bareFsync(dir: string, n: number): Promise<number[]> {
 
 /** Tickets issued one at a time; before each, one bare fdatasync of a small append to a probe file
  * in the same directory, so the baseline sees the same disk at the same moments. */
-async function durableDays(dir: string): Promise<{ all: number[]; probe: number[]; byIndex: number[][]; burstPerSec: number }> {
+async function durableDays(
+  dir: string,
+): Promise<{ all: number[]; probe: number[]; byIndex: number[][]; burstPerSec: number }> {
   const cfg = config();
   const store = new Store({ dir, snapshotEvery: cfg.store.snapshotEvery, outboxMaxEvents: cfg.store.outboxMaxEvents });
   const { state } = await store.open(cfg);
@@ -161,7 +163,9 @@ export async function run(log: (line: string) => void = console.log): Promise<Qu
       lowdbRatio1000vs10: around(lowdb.byIndex, 1000) / around(lowdb.byIndex, 10),
     };
     log('queue: ticket issue with the durable store (journal + fdatasync), same disk, same run');
-    log(`  baseline: one fdatasync of a small append, interleaved with the tickets   p50 ${ms(fsync.p50)}  p99 ${ms(fsync.p99)}`);
+    log(
+      `  baseline: one fdatasync of a small append, interleaved with the tickets   p50 ${ms(fsync.p50)}  p99 ${ms(fsync.p99)}`,
+    );
     log(
       `  issue one ticket (durable)                  p50 ${ms(issue.p50)} (${ratio(issue.p50, fsync.p50)} fsync)  p99 ${ms(issue.p99)} (${ratio(issue.p99, fsync.p99)} fsync; goal <= 2x)`,
     );

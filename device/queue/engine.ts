@@ -450,4 +450,3 @@ function info(rec: TicketRecord): TicketInfo {
 function markOf(c: { status: string; ticket: string | null }): string {
   return `${c.status}|${c.ticket ?? ''}`;
 }
-
