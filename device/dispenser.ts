@@ -66,7 +66,9 @@ export class Dispenser implements Extension {
       { source: `button:${button.id}` },
     );
     if (!result.ok) {
-      this.bus.emit('dispenserRefused', { button: button.id, code: result.error.code, message: result.error.message });
+      const service = this.config.services.find((sv) => sv.id === button.service);
+      const message = refusalForCitizens(result.error.code, service?.name ?? '', service?.cutoff);
+      this.bus.emit('dispenserRefused', { button: button.id, code: result.error.code, message });
       return;
     }
     const issued = result.events.find((e) => e.type === 'ticket.issued');
@@ -85,5 +87,24 @@ export class Dispenser implements Extension {
         'ticket issued but printing failed (jam?); the number stays valid',
       );
     }
+  }
+}
+
+/** What the board tells the citizen who pressed (the queue's own messages are for logs and central,
+ * in English); the code stays the queue's. */
+export function refusalForCitizens(code: string, serviceName: string, cutoff?: string): string {
+  const who = serviceName ? `${serviceName} ` : '';
+  switch (code) {
+    case 'day-closed':
+      return '오늘 업무가 끝났습니다 — 번호표를 발급하지 않습니다';
+    case 'cutoff-passed':
+      return `${who}발권이 마감되었습니다${cutoff ? ` (${cutoff} 마감)` : ''}`;
+    case 'cap-reached':
+    case 'range-exhausted':
+      return `${who}오늘 발급할 수 있는 번호표가 모두 나갔습니다`;
+    case 'not-accepting':
+      return `${who}발권이 잠시 중지되었습니다 — 직원에게 문의하세요`;
+    default:
+      return '번호표를 발급할 수 없습니다 — 직원에게 문의하세요';
   }
 }

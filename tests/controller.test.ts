@@ -97,3 +97,30 @@ describe('controller', () => {
     expect(order).toEqual(['start a', 'start b', 'start z', 'stop z', 'stop b', 'stop a']);
   });
 });
+
+describe('dispenser refusals', () => {
+  it('tell the citizen in Korean why no ticket came out, keeping the queue code', async () => {
+    const { refusalForCitizens } = await import('../device/dispenser.ts');
+    expect(refusalForCitizens('cutoff-passed', '여권', '17:30')).toBe('여권 발권이 마감되었습니다 (17:30 마감)');
+    expect(refusalForCitizens('cap-reached', '여권')).toBe('여권 오늘 발급할 수 있는 번호표가 모두 나갔습니다');
+    const clock = new Clock();
+    const refused: Array<{ code: string; message: string }> = [];
+    const c = controller(clock, {
+      extensions: (ctx) => [
+        {
+          name: 'spy',
+          start: async () => ctx.bus.on('dispenserRefused', {}, (r) => refused.push(r)),
+          stop: async () => undefined,
+        },
+      ],
+    });
+    await c.start();
+    await c.queue.execute({ type: 'day.close' });
+    c.sim.buttons!.press('resident');
+    await c.dispenser.idle();
+    expect(refused).toEqual([
+      { button: 'resident', code: 'day-closed', message: '오늘 업무가 끝났습니다 — 번호표를 발급하지 않습니다' },
+    ]);
+    await c.stop();
+  });
+});
