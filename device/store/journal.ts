@@ -26,6 +26,8 @@ export interface JournalScan {
   events: QueueEvent[];
   /** problems found and repaired (torn tail), for logs and device status */
   problems: string[];
+  /** command ids in every kept segment, with the events they caused (see Store.journaledCommand) */
+  commands: Map<string, QueueEvent[]>;
 }
 
 export function segmentName(firstSeq: number): string {
@@ -94,13 +96,16 @@ export class Journal {
   async scan(afterSeq: number): Promise<JournalScan> {
     const problems: string[] = [];
     const events: QueueEvent[] = [];
+    const commands = new Map<string, QueueEvent[]>();
     const segs = await this.segments();
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i]!;
       const next = segs[i + 1];
-      if (next && next.firstSeq <= afterSeq + 1) continue;
       const buf = (await this.fs.readFile(seg.file)) ?? Buffer.alloc(0);
       const { records, goodBytes, bad } = decodeSegment(buf);
+      for (const rec of records) if (rec.c !== undefined) commands.set(rec.c, rec.e);
+      // Segments the snapshot already holds are read for their command ids only, never repaired.
+      if (next && next.firstSeq <= afterSeq + 1) continue;
       for (const rec of records) for (const ev of rec.e) if (ev.seq > afterSeq) events.push(ev);
       if (bad) {
         problems.push(
@@ -118,7 +123,7 @@ export class Journal {
         break;
       }
     }
-    return { events, problems };
+    return { events, problems, commands };
   }
 
   /** Events with seq > afterSeq from disk, at most limit (the outbox reading old backlog). */
@@ -135,17 +140,6 @@ export class Journal {
           if (ev.seq > afterSeq && out.length < limit) out.push(ev);
         }
       }
-    }
-    return out;
-  }
-
-  /** Command ids in every kept segment, with the events they caused (read once, at start). */
-  async commands(): Promise<Map<string, QueueEvent[]>> {
-    const out = new Map<string, QueueEvent[]>();
-    for (const seg of await this.segments()) {
-      const buf = await this.fs.readFile(seg.file);
-      if (!buf) continue;
-      for (const rec of decodeSegment(buf).records) if (rec.c !== undefined) out.set(rec.c, rec.e);
     }
     return out;
   }

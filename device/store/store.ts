@@ -95,7 +95,7 @@ export class Store {
     this.durableSeq = state.seq;
     this.snapshotSeq = baseSeq;
     this.recordsSinceSnapshot = scan.events.length > 0 ? this.opts.snapshotEvery : 0;
-    this.journaledCommands = await this.journal.commands();
+    this.journaledCommands = scan.commands;
     await this.journal.openLast(state.seq + 1);
     await this.outbox.open(state.seq);
     this.outbox.remember(scan.events);
