@@ -83,12 +83,13 @@ describe('the simulator needs no native module', () => {
     const file = await writeTestConfig(path.join(dir, 'sim-native.yaml'), {
       outputs: { audio: { driver: 'sim' }, board: { driver: 'sim' }, printer: { driver: 'sim' } },
     });
-    const d = new Daemon(['--import', path.join(import.meta.dirname, 'fixtures/native-spy.ts')], {}, [
-      '--config',
-      file,
-      '--data-dir',
-      path.join(dir, 'd4'),
-    ]);
+    const d = new Daemon(
+      ['--config', file, '--data-dir', path.join(dir, 'd4')],
+      {},
+      {
+        nodeArgs: ['--import', path.join(import.meta.dirname, 'fixtures/native-spy.ts')],
+      },
+    );
     await d.waitFor(/simulator ready/);
     d.send('press resident');
     await d.waitFor(/^ticket 1001 /);

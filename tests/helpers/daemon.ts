@@ -31,11 +31,10 @@ export class Daemon {
   private waiters: Array<{ re: RegExp; resolve: (l: string) => void }> = [];
   readonly exited: Promise<number | null>;
 
-  /** args go to the daemon; nodeArgs (when given) to node, before the script */
-  constructor(args: string[], env: Record<string, string> = {}, daemonArgs?: string[]) {
-    const nodeArgs = daemonArgs ? args : [];
-    const argv = daemonArgs ?? args;
-    this.child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, path.join(ROOT, 'device/main.ts'), ...argv], {
+  /** args go to the daemon; opts.nodeArgs to node itself, before the script */
+  constructor(args: string[], env: Record<string, string> = {}, opts: { nodeArgs?: string[] } = {}) {
+    const nodeArgs = opts.nodeArgs ?? [];
+    this.child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, path.join(ROOT, 'device/main.ts'), ...args], {
       cwd: ROOT,
       env: { ...process.env, BEONHO_LOG_LEVEL: 'warn', BEONHO_LOG_FORMAT: 'json', ...env },
     });
