@@ -2,14 +2,12 @@
 // WebSocket for the central page in the browser, accounts from sim/central/accounts.yaml (scrypt
 // hashes, as the embedded broker's), the ACL of ./acl.ts. Loopback only: it is a stand-in.
 import { readFile } from 'node:fs/promises';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { type AddressInfo, createServer as createNetServer, type Server } from 'node:net';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
 import type { Logger } from 'pino';
-import { createWebSocketStream, WebSocketServer } from 'ws';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { accountSchema } from '../../device/config/mqtt-schema.ts';
+import { type Listeners, openListeners } from '../../bridge/broker/listeners.ts';
+import { accountSchema, brokerSchema } from '../../device/config/mqtt-schema.ts';
 import { verifyPassword } from '../../bridge/broker/passwords.ts';
 import { type CentralAccount, mayPublish, mayRead } from './acl.ts';
 
@@ -89,47 +87,23 @@ export async function startCentralBroker(
       return account && mayRead(account, packet.topic) ? packet : null;
     },
   });
-  const servers: Array<Server | HttpServer> = [];
-  const listen = (server: Server | HttpServer, port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          Object.assign(
-            new Error(
-              `cannot listen on 127.0.0.1:${port} (${err.code}); choose other ports with --mqtt-port/--ws-port`,
-            ),
-            {
-              code: 'central-listen-failed',
-            },
-          ),
-        ),
-      );
-      server.listen(port, '127.0.0.1', () => {
-        servers.push(server);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
-  const tcp = await listen(createNetServer(aedes.handle), opts.tcpPort);
-  const http = createHttpServer((_req, res) => res.writeHead(426).end('MQTT over WebSocket only\n'));
-  const wss = new WebSocketServer({ server: http });
-  wss.on('connection', (socket, req) => aedes.handle(createWebSocketStream(socket), req));
-  const ws = await listen(http, opts.wsPort);
+  let listeners: Listeners;
+  try {
+    // The same listeners as the office's embedded broker (loopback only here).
+    listeners = await openListeners(brokerSchema.parse({ port: opts.tcpPort, wsPort: opts.wsPort }), aedes);
+  } catch (err) {
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+  const tcp = listeners.ports.tcp;
+  const ws = listeners.ports.ws!;
   log.info({ tcp, ws, accounts: accounts.size }, 'central broker listening');
   return {
     ports: { tcp, ws },
     async close() {
-      for (const c of wss.clients) c.terminate();
-      wss.close();
+      // Clients first (aedes.close ends every connection), then the listening sockets.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await Promise.all(
-        servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              (s as HttpServer).closeAllConnections?.();
-              s.close(() => resolve());
-            }),
-        ),
-      );
+      await listeners.close();
     },
   };
 }

@@ -2,6 +2,7 @@
 // uplink to (MQTT/TCP) and the central page talks to from the browser (MQTT over WebSocket), and
 // the page itself: 민원대기현황 per office, 온라인 발권, notices, the 알림톡 it would send. The page
 // uses only the public MQTT contract (shared/mqtt-contract.md), as a real central system would.
+import { ListenError } from '../../bridge/broker/listeners.ts';
 import { Command, Option } from 'commander';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,7 +92,9 @@ async function main(): Promise<void> {
   try {
     central = await startCentral(o);
   } catch (err) {
-    process.stderr.write(`beonho-central: ${(err as Error).message}\n`);
+    // The listeners are the office broker's: point at this command's own port options instead.
+    const hint = err instanceof ListenError ? ' (choose other ports with --mqtt-port / --ws-port / --port)' : '';
+    process.stderr.write(`beonho-central: ${(err as Error).message.replace(/: another broker.*$/, '')}${hint}\n`);
     process.exit(2);
   }
   process.stdout.write(
