@@ -1,6 +1,6 @@
 // The MQTT bridge as a daemon extension: the embedded broker and the uplink to central, each a
 // sink for the retained state, the device status and the events drained from the durable outbox,
-// and each a source of commands. See docs/mqtt.md and shared/mqtt-contract.md.
+// and each a source of commands. See docs/mqtt.md.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
@@ -12,7 +12,7 @@ import { healthy } from '../device/ports/health.ts';
 import { startBroker, type EmbeddedBroker } from './broker/broker.ts';
 import { CommandHandler } from './commands/handler.ts';
 import { CommandMemory } from './commands/memory.ts';
-import { officeTopics, parseTopic } from './contract/topics.ts';
+import { officeTopics, responseTopic, type Topic } from './contract/topics.ts';
 import type { CommandResult } from './contract/types.ts';
 import { EventsPublisher } from './publish/events.ts';
 import { StatePublisher } from './publish/state.ts';
@@ -209,19 +209,18 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
 /** cmd/result always; the MQTT 5 response topic too when the command named one. */
 async function publishResult(
   sink: Sink,
-  resultTopic: string,
+  resultTopic: Topic<'cmd/result'>,
   result: CommandResult,
   packet: IPublishPacket | undefined,
   office: string,
   logger: ExtensionContext['logger'],
 ): Promise<void> {
-  const body = JSON.stringify(result);
-  const jobs = [sink.publish(resultTopic, body, { qos: 1, retain: false })];
-  const responseTopic = packet?.properties?.responseTopic;
-  if (responseTopic) {
+  const jobs = [sink.publish(resultTopic, result, { qos: 1, retain: false })];
+  const named = packet?.properties?.responseTopic;
+  if (named) {
     // Never let a command make us publish into our own contract topics or a wildcard.
-    const own = parseTopic(responseTopic);
-    if (/[#+]/.test(responseTopic) || responseTopic.startsWith('$') || (own && own.office === office)) {
+    const extra = responseTopic(named, office);
+    if (!extra) {
       logger.warn(
         { code: 'bad-response-topic', cmdId: result.id },
         'response topic refused; result on cmd/result only',
@@ -229,7 +228,7 @@ async function publishResult(
     } else {
       const correlationData = packet?.properties?.correlationData;
       jobs.push(
-        sink.publish(responseTopic, body, {
+        sink.publish(extra, result, {
           qos: 1,
           retain: false,
           ...(correlationData ? { properties: { correlationData } } : {}),

@@ -1,5 +1,12 @@
 // Where the bridge publishes: the embedded broker (in-process) or the uplink to central. The
 // publishers depend on this narrow port only, so tests hand them a fake.
+//
+// A sink takes a contract topic and the payload its kind carries (bridge/contract): a state
+// snapshot on an events topic does not compile. Payloads become bytes in one place
+// (encodePayload), inside the sink.
+import type { Topic, TopicKind } from './contract/topics.ts';
+import type { PayloadOf } from './contract/types.ts';
+import { encodePayload } from './contract/payload.ts';
 
 export interface PublishOptions {
   qos: 0 | 1;
@@ -12,7 +19,7 @@ export interface Sink {
   readonly name: string;
   connected(): boolean;
   /** Resolves when the broker acknowledged (PUBACK for QoS 1); rejects if the link drops first. */
-  publish(topic: string, payload: string, opts: PublishOptions): Promise<void>;
+  publish<K extends TopicKind>(topic: Topic<K>, payload: PayloadOf<K>, opts: PublishOptions): Promise<void>;
   /** Called on every (re)connect, after the command subscription is in place. */
   onConnect(fn: () => void): void;
   onDisconnect(fn: () => void): void;
@@ -30,7 +37,7 @@ export function brokerSink(broker: {
     connected: () => open,
     publish: (topic, payload, opts) =>
       open
-        ? broker.publish(topic, payload, { qos: opts.qos, retain: opts.retain })
+        ? broker.publish(topic, encodePayload(payload), { qos: opts.qos, retain: opts.retain })
         : Promise.reject(new Error('broker closed')),
     onConnect: (fn) => up.push(fn),
     onDisconnect: (fn) => down.push(fn),

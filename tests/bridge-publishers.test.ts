@@ -13,9 +13,13 @@ import type { DeviceStatus } from '../bridge/contract/types.ts';
 import type { DeviceHealth } from '../device/health.ts';
 import { backoffDelay } from '../bridge/uplink/uplink.ts';
 import type { PublishOptions, Sink } from '../bridge/sink.ts';
+import { encodePayload } from '../bridge/contract/payload.ts';
+import { officeTopics, type Topic, type TopicKind } from '../bridge/contract/topics.ts';
+import type { PayloadOf } from '../bridge/contract/types.ts';
 
 const logger = pino({ level: 'silent' });
 const isStatus = validatorFor('status');
+const topics = officeTopics('o');
 
 function event(seq: number): QueueEvent {
   return {
@@ -62,8 +66,10 @@ class ManualSink implements Sink {
   connected() {
     return this.up;
   }
-  publish(topic: string, payload: string, opts: PublishOptions) {
-    return new Promise<void>((ack, fail) => this.sent.push({ topic, payload, opts, ack, fail }));
+  publish<K extends TopicKind>(topic: Topic<K>, payload: PayloadOf<K>, opts: PublishOptions) {
+    return new Promise<void>((ack, fail) =>
+      this.sent.push({ topic, payload: encodePayload(payload), opts, ack, fail }),
+    );
   }
   onConnect(fn: () => void) {
     this.connects.push(fn);
@@ -90,7 +96,7 @@ describe('events publisher', () => {
   it('publishes in seq order within its window and acks only what was PUBACKed, in order', async () => {
     const outbox = new FakeOutbox(Array.from({ length: 10 }, (_, i) => event(i + 1)));
     const sink = new ManualSink();
-    const p = new EventsPublisher({ sink, cursor: outbox, topic: 'beonho/v1/o/events', window: 4, batch: 100, logger });
+    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 4, batch: 100, logger });
     p.kick();
     await tick();
     expect(seqs(sink)).toEqual([1, 2, 3, 4]);
@@ -117,7 +123,7 @@ describe('events publisher', () => {
   it('after a link cut resends from the last acknowledged seq, before anything newer', async () => {
     const outbox = new FakeOutbox(Array.from({ length: 6 }, (_, i) => event(i + 1)));
     const sink = new ManualSink();
-    const p = new EventsPublisher({ sink, cursor: outbox, topic: 't', window: 10, batch: 100, logger });
+    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 10, batch: 100, logger });
     p.kick();
     await tick();
     sink.sent[0]!.ack();
@@ -151,7 +157,7 @@ describe('state coalescing', () => {
       connected: () => true,
       publish: async (_t, payload, opts) => {
         expect(opts).toMatchObject({ qos: 1, retain: true });
-        published.push((JSON.parse(payload) as Snapshot).seq);
+        published.push((JSON.parse(encodePayload(payload)) as Snapshot).seq);
       },
       onConnect: () => {},
       onDisconnect: () => {},
@@ -159,7 +165,7 @@ describe('state coalescing', () => {
     const state = new StatePublisher({
       sinks: [sink],
       snapshot: () => ({ seq: version }) as Snapshot,
-      topic: 't',
+      topic: topics.state,
       minIntervalMs: 250,
       logger,
       timers: {
@@ -199,7 +205,7 @@ describe('device status', () => {
       name: 's',
       connected: () => true,
       publish: async (_t, payload) => {
-        published.push(payload);
+        published.push(encodePayload(payload));
       },
       onConnect: () => {},
       onDisconnect: () => {},
@@ -209,7 +215,7 @@ describe('device status', () => {
       device: 'main',
       version: '1.2.3',
       startedAt: '2026-11-26T09:00:00.000+09:00',
-      topic: 'beonho/v1/singok2/devices/main/status',
+      topic: officeTopics('singok2').status('main'),
       isoNow: () => '2026-11-26T10:00:00.000+09:00',
       cursor: new FakeOutbox([event(1), event(2)]),
       session: () => 4,

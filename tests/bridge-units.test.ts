@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mayPublish, mayRead, maySubscribe } from '../bridge/broker/acl.ts';
 import { CommandMemory } from '../bridge/commands/memory.ts';
-import { officeTopics, parseTopic } from '../bridge/contract/topics.ts';
-import type { CommandResult } from '../bridge/contract/types.ts';
+import { officeTopics, parseTopic, responseTopic } from '../bridge/contract/topics.ts';
+import type { CommandResult, DeviceStatus } from '../bridge/contract/types.ts';
+import { brokerSink } from '../bridge/sink.ts';
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { SessionCounter } from '../bridge/uplink/session.ts';
 import { mqttSchema } from '../device/config/mqtt-schema.ts';
 import { logger, tempDir } from './bridge-helpers.ts';
@@ -30,6 +32,47 @@ describe('topics', () => {
     ]) {
       expect(parseTopic(bad), bad).toBeNull();
     }
+  });
+
+  it("takes a response topic a command names only outside the office's own contract topics", () => {
+    expect(responseTopic('central/replies/7', 'singok2')).toBe('central/replies/7');
+    expect(responseTopic(officeTopics('other').cmdResult, 'singok2')).toBe('beonho/v1/other/cmd/result');
+    for (const bad of [
+      '',
+      'central/+/x',
+      'central/#',
+      '$SYS/x',
+      officeTopics('singok2').state,
+      'beonho/v1/singok2/cmd/result',
+    ]) {
+      expect(responseTopic(bad, 'singok2'), bad).toBeNull();
+    }
+  });
+
+  it('sends on a topic only the payload its kind carries (checked by tsc over tests/), encoded once', async () => {
+    const t = officeTopics('singok2');
+    const wire: Array<[string, string]> = [];
+    const sink = brokerSink({
+      publish: async (topic, payload) => {
+        wire.push([topic, payload]);
+      },
+    });
+    sink.open();
+    const status: DeviceStatus = { v: 1, office: 'singok2', device: 'main', online: true, session: 1 };
+    const snapshot = { v: 1, office: 'singok2', seq: 3 } as Snapshot;
+    const opts = { qos: 1, retain: true } as const;
+    await sink.publish(t.status('main'), status, opts);
+    await sink.publish(t.state, snapshot, opts);
+    // @ts-expect-error a snapshot is not what the events topic carries
+    await sink.publish(t.events, snapshot, opts);
+    // @ts-expect-error a device status is not a state snapshot
+    await sink.publish(t.state, status, opts);
+    // @ts-expect-error a hand-spelled string is not a contract topic
+    await sink.publish('beonho/v1/singok2/state', snapshot, opts);
+    expect(wire.slice(0, 2)).toEqual([
+      [t.status('main'), JSON.stringify(status)],
+      [t.state, JSON.stringify(snapshot)],
+    ]);
   });
 });
 

@@ -2,25 +2,8 @@
 // touches the queue: a payload that fails any check changes nothing.
 import type { ErrorObject } from 'ajv';
 import { validator } from '../contract/schemas.ts';
-import type { Command, CommandError, CommandType } from '../contract/types.ts';
+import { COMMAND_TYPES, type Command, type CommandError } from '../contract/types.ts';
 
-export const COMMAND_TYPES: readonly CommandType[] = [
-  'ticket.issue',
-  'ticket.cancel',
-  'counter.next',
-  'counter.recall',
-  'counter.skip',
-  'counter.pause',
-  'counter.resume',
-  'counter.close',
-  'counter.call',
-  'counter.transfer',
-  'service.accepting',
-  'notice.set',
-  'day.open',
-  'day.close',
-  'state.publish',
-];
 const KNOWN = new Set<string>(COMMAND_TYPES);
 const ID = /^[\x21-\x7e]{1,64}$/;
 

@@ -1,30 +1,46 @@
-// Topic names of the contract (shared/mqtt-contract.md), built in one place so no other module
-// spells a topic by hand.
+// Topic names of the contract (docs/mqtt.md), built in one place so no other module spells a
+// topic by hand. A built topic carries its kind in its type (`Topic<'state'>`), so publishing a
+// payload of another kind on it does not compile (bridge/sink.ts).
 
 export const ROOT = 'beonho/v1';
 
 export type TopicKind = 'state' | 'events' | 'status' | 'cmd' | 'cmd/result';
 
+declare const kindOf: unique symbol;
+/** A concrete topic name that carries payloads of kind K. Only the builders below make one; at run
+ * time it is a plain string (so it subscribes, parses and logs like one). */
+export type Topic<K extends TopicKind> = string & { readonly [kindOf]: K };
+
 export interface OfficeTopics {
-  state: string;
-  events: string;
-  cmd: string;
-  cmdResult: string;
-  status(device: string): string;
-  /** filter matching every topic of the office */
+  state: Topic<'state'>;
+  events: Topic<'events'>;
+  cmd: Topic<'cmd'>;
+  cmdResult: Topic<'cmd/result'>;
+  status(device: string): Topic<'status'>;
+  /** filter matching every topic of the office (a filter, not a topic: nothing is published on it) */
   all: string;
 }
 
 export function officeTopics(office: string): OfficeTopics {
   const base = `${ROOT}/${office}`;
   return {
-    state: `${base}/state`,
-    events: `${base}/events`,
-    cmd: `${base}/cmd`,
-    cmdResult: `${base}/cmd/result`,
-    status: (device: string) => `${base}/devices/${device}/status`,
+    state: `${base}/state` as Topic<'state'>,
+    events: `${base}/events` as Topic<'events'>,
+    cmd: `${base}/cmd` as Topic<'cmd'>,
+    cmdResult: `${base}/cmd/result` as Topic<'cmd/result'>,
+    status: (device: string) => `${base}/devices/${device}/status` as Topic<'status'>,
     all: `${base}/#`,
   };
+}
+
+/** The MQTT 5 response topic a command named: it carries that command's cmd/result. Null when it is
+ * one a command must not make us publish on: a wildcard, a `$` system topic, or one of the office's
+ * own contract topics (a command could otherwise forge state, events or status). */
+export function responseTopic(name: string, office: string): Topic<'cmd/result'> | null {
+  if (name === '' || /[#+]/.test(name) || name.startsWith('$')) return null;
+  const own = parseTopic(name);
+  if (own && own.office === office) return null;
+  return name as Topic<'cmd/result'>;
 }
 
 export interface ParsedTopic {

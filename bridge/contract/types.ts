@@ -46,6 +46,29 @@ export interface SystemStatus {
 export type Command = (Action | { type: 'state.publish' }) & { id: string; v?: 1; office?: string };
 export type CommandType = Exclude<Action['type'], 'tick'> | 'state.publish';
 
+/** Every command type central may send, in the order docs/mqtt.md lists them. */
+export const COMMAND_TYPES = [
+  'ticket.issue',
+  'ticket.cancel',
+  'counter.next',
+  'counter.recall',
+  'counter.skip',
+  'counter.pause',
+  'counter.resume',
+  'counter.close',
+  'counter.call',
+  'counter.transfer',
+  'service.accepting',
+  'notice.set',
+  'day.open',
+  'day.close',
+  'state.publish',
+] as const satisfies readonly CommandType[];
+
+// Compile-time check that the list names every command type (a new Action must be listed).
+type _AllCommands = Exclude<CommandType, (typeof COMMAND_TYPES)[number]> extends never ? true : never;
+export const commandListComplete: _AllCommands = true;
+
 export interface CommandError {
   /** stable code: the same in logs, cmd/result and docs/mqtt.md */
   code: string;
@@ -66,6 +89,9 @@ export interface TopicPayloads {
   cmd: Command;
   'cmd/result': CommandResult;
 }
+
+/** What a topic of kind K carries. */
+export type PayloadOf<K extends TopicKind> = TopicPayloads[K];
 
 // Compile-time check that the map covers every topic kind.
 type _Covers = TopicKind extends keyof TopicPayloads ? true : never;

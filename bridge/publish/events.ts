@@ -4,12 +4,13 @@
 // acknowledged seq is sent again (duplicates carry the same seq; consumers dedupe by seq).
 import type { Logger } from 'pino';
 import type { OutboxReader } from '../../device/store/outbox-types.ts';
+import type { Topic } from '../contract/topics.ts';
 import type { Sink } from '../sink.ts';
 
 export interface EventsPublisherOptions {
   sink: Sink;
   cursor: OutboxReader;
-  topic: string;
+  topic: Topic<'events'>;
   window: number;
   batch: number;
   logger: Logger;
@@ -88,7 +89,7 @@ export class EventsPublisher {
             const slot: InFlight = { seq: e.seq, done: false };
             this.inflight.push(slot);
             this.sentThrough = e.seq;
-            this.o.sink.publish(this.o.topic, JSON.stringify(e), { qos: 1, retain: false }).then(
+            this.o.sink.publish(this.o.topic, e, { qos: 1, retain: false }).then(
               () => this.acked(slot, gen),
               (err: unknown) => this.failed(e.seq, gen, err),
             );

@@ -3,13 +3,14 @@
 // the retained copy.
 import type { Logger } from 'pino';
 import type { Snapshot } from '../../device/queue/snapshot-types.ts';
+import type { Topic } from '../contract/topics.ts';
 import type { Sink } from '../sink.ts';
 import { Coalescer, realTimers, type Timers } from './coalescer.ts';
 
 export interface StatePublisherOptions {
   sinks: Sink[];
   snapshot: () => Snapshot;
-  topic: string;
+  topic: Topic<'state'>;
   minIntervalMs: number;
   logger: Logger;
   timers?: Timers;
@@ -47,7 +48,7 @@ export class StatePublisher {
   private publishTo(sink: Sink, snap: Snapshot): void {
     if (!sink.connected()) return;
     this.published++;
-    sink.publish(this.o.topic, JSON.stringify(snap), { qos: 1, retain: true }).catch((err: unknown) => {
+    sink.publish(this.o.topic, snap, { qos: 1, retain: true }).catch((err: unknown) => {
       // The next connect republishes the newest snapshot; nothing to retry here.
       this.o.logger.debug({ sink: sink.name, err: String(err) }, 'state publish failed');
     });

@@ -5,6 +5,7 @@ import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { OutboxReader } from '../../device/store/outbox-types.ts';
 import type { DeviceHealth } from '../../device/health.ts';
 import type { DeviceStatus, OutboxStatus, SystemStatus } from '../contract/types.ts';
+import type { Topic } from '../contract/topics.ts';
 import type { Sink } from '../sink.ts';
 import { Coalescer, realTimers, type Timers } from './coalescer.ts';
 
@@ -13,7 +14,7 @@ export interface StatusPublisherOptions {
   device: string;
   version: string;
   startedAt: string;
-  topic: string;
+  topic: Topic<'status'>;
   isoNow: () => string;
   /** the cursor whose backlog central cares about (the uplink's, else the broker's) */
   cursor: OutboxReader | null;
@@ -41,9 +42,9 @@ export function outboxStatus(cursor: OutboxReader): OutboxStatus {
   };
 }
 
-export function willPayload(office: string, device: string, session: number): string {
-  const s: DeviceStatus = { v: 1, office, device, online: false, session };
-  return JSON.stringify(s);
+/** The death half of the presence pair, as the broker publishes it when the link dies. */
+export function willPayload(office: string, device: string, session: number): DeviceStatus {
+  return { v: 1, office, device, online: false, session };
 }
 
 export class StatusPublisher {
@@ -122,7 +123,7 @@ export class StatusPublisher {
         .map(async (s) => {
           const status = await this.build(s, false);
           // A half-dead link must not hold the shutdown: the will covers what this misses.
-          const sent = s.publish(this.o.topic, JSON.stringify(status), { qos: 1, retain: true }).catch(() => undefined);
+          const sent = s.publish(this.o.topic, status, { qos: 1, retain: true }).catch(() => undefined);
           let timer: NodeJS.Timeout | undefined;
           const timeout = new Promise<void>((resolve) => {
             timer = setTimeout(resolve, 2000);
@@ -151,7 +152,7 @@ export class StatusPublisher {
       const status = await this.build(sink, online);
       if (status.outbox) this.lastOutbox = JSON.stringify(status.outbox);
       // Not awaited: the order is fixed once publish() is called; a PUBACK must not hold the chain.
-      sink.publish(this.o.topic, JSON.stringify(status), { qos: 1, retain: true }).catch((err: unknown) => {
+      sink.publish(this.o.topic, status, { qos: 1, retain: true }).catch((err: unknown) => {
         this.o.logger.debug({ sink: sink.name, err: String(err) }, 'status publish failed');
       });
     });

@@ -6,17 +6,20 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
 import type { UplinkConfig } from '../../device/config/mqtt-schema.ts';
+import { encodePayload } from '../contract/payload.ts';
+import type { Topic, TopicKind } from '../contract/topics.ts';
+import type { DeviceStatus, PayloadOf } from '../contract/types.ts';
 import type { PublishOptions, Sink } from '../sink.ts';
 
 export interface UplinkOptions {
   cfg: UplinkConfig;
   clientId: string;
-  cmdTopic: string;
-  statusTopic: string;
+  cmdTopic: Topic<'cmd'>;
+  statusTopic: Topic<'status'>;
   logger: Logger;
   /** next durable session number; awaited before each attempt so the will carries it */
   nextSession: () => Promise<number>;
-  willPayload: (session: number) => string;
+  willPayload: (session: number) => DeviceStatus;
   onCommand: (topic: string, payload: Buffer, packet: IPublishPacket) => void;
   random?: () => number;
   env?: NodeJS.ProcessEnv;
@@ -77,14 +80,14 @@ export class Uplink implements Sink {
     void this.connect();
   }
 
-  publish(topic: string, payload: string, opts: PublishOptions): Promise<void> {
+  publish<K extends TopicKind>(topic: Topic<K>, payload: PayloadOf<K>, opts: PublishOptions): Promise<void> {
     const client = this.client;
     if (!this.up || !client) return Promise.reject(new Error('uplink offline'));
     const properties = this.protocolVersion === 5 && opts.properties ? opts.properties : undefined;
     return new Promise((resolve, reject) => {
       client.publish(
         topic,
-        payload,
+        encodePayload(payload),
         { qos: opts.qos, retain: opts.retain, ...(properties ? { properties } : {}) },
         (err) => (err ? reject(err) : resolve()),
       );
@@ -126,7 +129,12 @@ export class Uplink implements Sink {
       resubscribe: false,
       queueQoSZero: false,
       rejectUnauthorized: cfg.rejectUnauthorized,
-      will: { topic: this.o.statusTopic, payload: Buffer.from(this.o.willPayload(session)), qos: 1, retain: true },
+      will: {
+        topic: this.o.statusTopic,
+        payload: Buffer.from(encodePayload<'status'>(this.o.willPayload(session))),
+        qos: 1,
+        retain: true,
+      },
       ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: cfg.sessionExpirySec } } : {}),
       ...(cfg.username ? { username: cfg.username } : {}),
       ...this.password(),
