@@ -1,8 +1,10 @@
 // The store on the real file system: recovery from damaged files, schema versions, the outbox.
-import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isDurableTemp, nodeFs, type StoreFs, writeDurable } from '../device/store/fs.ts';
+import { Store } from '../device/store/store.ts';
 import { openDurable } from './helpers/durable.ts';
 import { Clock, testConfig } from './helpers/office.ts';
 
@@ -164,5 +166,64 @@ describe('outbox cursors of sinks turned off', () => {
     const segs = await readdir(path.join(stateDir(), 'journal'));
     expect(segs.length).toBeLessThanOrEqual(5);
     expect(second.store.outbox.cursor('uplink').acked()).toBe(0);
+  });
+});
+
+describe('leftovers of durable writes cut short', () => {
+  it('are removed at open, counted with their size; real files of the same prefix stay', async () => {
+    const { q } = await day(25);
+    await q.store.close();
+    const outboxDir = path.join(stateDir(), 'outbox');
+    const [snap] = await snapshots();
+    const litter = [
+      path.join(stateDir(), `${snap}.tmp-4242-7`),
+      path.join(stateDir(), 'snapshot-000000000099.json.tmp-1-1'),
+      path.join(outboxDir, 'cursor-uplink.json.tmp-4242-8'),
+      path.join(dir, 'mqtt-session.json.tmp-4242-9'),
+      // the bridge's own pattern before it wrote through writeDurable (an upgraded device)
+      path.join(dir, 'mqtt-commands.json.4242.3.tmp'),
+    ];
+    for (const [i, f] of litter.entries()) await writeFile(f, Buffer.alloc(100 * (i + 1), 1));
+    const real = [
+      path.join(stateDir(), snap!),
+      path.join(dir, 'mqtt-commands.json'),
+      path.join(dir, 'mqtt-session.json'),
+      path.join(dir, 'notes.tmp'),
+      path.join(outboxDir, 'cursor-uplink.json'),
+    ];
+    for (const f of real.slice(1)) await writeFile(f, '{"acked":0,"dropped":0,"droppedThrough":0}');
+
+    const store = new Store({ dir, snapshotEvery: 10, outboxMaxEvents: 1000 });
+    const opened = await store.open(config);
+    expect(opened.leftovers).toEqual({ files: 5, bytes: 100 + 200 + 300 + 400 + 500 });
+    for (const f of litter) await expect(stat(f), f).rejects.toMatchObject({ code: 'ENOENT' });
+    for (const f of real) expect((await stat(f)).isFile(), f).toBe(true);
+    expect(opened.state).toEqual(q.engine.state);
+    await store.close();
+    // nothing left the second time
+    const again = new Store({ dir, snapshotEvery: 10, outboxMaxEvents: 1000 });
+    expect((await again.open(config)).leftovers).toEqual({ files: 0, bytes: 0 });
+    await again.close();
+  });
+
+  it('a durable write takes another name when a leftover already has the one it picked', async () => {
+    const target = path.join(dir, 'f.json');
+    // leftovers with the names this process picks next (at boot, a pid is often the same again)
+    const taken: string[] = [];
+    const fs: StoreFs = {
+      ...nodeFs,
+      async createExclusive(file, mode) {
+        if (taken.length < 3) {
+          taken.push(file);
+          await writeFile(file, 'old');
+        }
+        return nodeFs.createExclusive(file, mode);
+      },
+    };
+    await writeDurable(fs, target, Buffer.from('new'));
+    expect(await readFile(target, 'utf8')).toBe('new');
+    expect(taken.every((f) => isDurableTemp(path.basename(f)))).toBe(true);
+    expect(new Set(taken).size).toBe(3);
+    for (const f of taken) expect(await readFile(f, 'utf8')).toBe('old');
   });
 });

@@ -1,7 +1,9 @@
 // The few file-system primitives the store uses, behind an interface so the power-cut tests can
 // swap in a file system that forgets whatever was not fsync'd (tests/helpers/lossy-fs.ts), the way
 // SQLite's test VFS and Jepsen's LazyFS do. Durability is built from these primitives in one place
-// (writeDurable, below), so the tests exercise the real ordering of writes and syncs.
+// (writeDurable, below), so the tests exercise the real ordering of writes and syncs. Every file the
+// daemon replaces whole (snapshots, outbox cursors, the bridge's command memory and session
+// number) goes through writeDurable on the store's StoreFs.
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -17,12 +19,15 @@ export interface StoreFs {
   readFile(file: string): Promise<Buffer | null>;
   /** open for appending, creating it if needed */
   openAppend(file: string): Promise<FileHandleLike>;
-  /** create a new file; fails if it exists */
-  createExclusive(file: string): Promise<FileHandleLike>;
+  /** create a new file; fails with EEXIST if it exists. mode: permission bits (default: 0o666,
+   * less the umask) */
+  createExclusive(file: string, mode?: number): Promise<FileHandleLike>;
   rename(from: string, to: string): Promise<void>;
   /** fsync a directory: makes creations, renames and unlinks in it durable */
   syncDir(dir: string): Promise<void>;
   list(dir: string): Promise<string[]>;
+  /** size in bytes, or null when it does not exist */
+  size(file: string): Promise<number | null>;
   unlink(file: string): Promise<void>;
   truncate(file: string, length: number): Promise<void>;
   mkdirp(dir: string): Promise<void>;
@@ -38,7 +43,7 @@ export const nodeFs: StoreFs = {
     }
   },
   openAppend: async (file) => wrap(await fsp.open(file, 'a')),
-  createExclusive: async (file) => wrap(await fsp.open(file, 'wx')),
+  createExclusive: async (file, mode) => wrap(await fsp.open(file, 'wx', mode)),
   rename: (from, to) => fsp.rename(from, to),
   async syncDir(dir) {
     const fh = await fsp.open(dir, 'r');
@@ -53,6 +58,14 @@ export const nodeFs: StoreFs = {
       return await fsp.readdir(dir);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+  },
+  async size(file) {
+    try {
+      return (await fsp.stat(file)).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
   },
@@ -83,22 +96,89 @@ function wrap(fh: fsp.FileHandle): FileHandleLike {
   };
 }
 
+// The one temp-name pattern of writeDurable: `<file>.tmp-<pid>-<n>`. A power cut between the temp
+// file's creation and its rename leaves it behind; start-up recognises it by this pattern alone
+// (removeLeftovers), so nothing else may name a file like this.
+const TEMP_SUFFIX = /\.tmp-\d+-\d+$/;
+// What bridge/util/atomic-file.ts left before the bridge wrote through writeDurable:
+// `mqtt-commands.json.<pid>.<n>.tmp`. Recognised so an upgraded device sheds its old litter too.
+const LEGACY_TEMP_SUFFIX = /\.\d+\.\d+\.tmp$/;
+
 let tmpCounter = 0;
+
+/** Whether a file name is the temp file of an interrupted writeDurable. */
+export function isDurableTemp(name: string): boolean {
+  return TEMP_SUFFIX.test(name) || LEGACY_TEMP_SUFFIX.test(name);
+}
+
+export interface DurableWriteOptions {
+  /** permission bits of the new file (default: 0o666 less the umask) */
+  mode?: number;
+}
 
 /** Replace a file so that after a power cut it holds either the old or the new content, whole.
  * A unique temp name, so two writers never share one; fsync it before the rename, or the rename
  * can land before the data; then fsync the directory, since a rename is not durable until its
  * directory is (steno and write-file-atomic skip one or both of these). */
-export async function writeDurable(fs: StoreFs, file: string, data: Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = `${file}.tmp-${process.pid}-${++tmpCounter}`;
-  const fh = await fs.createExclusive(tmp);
+export async function writeDurable(
+  fs: StoreFs,
+  file: string,
+  data: Uint8Array,
+  opts: DurableWriteOptions = {},
+): Promise<void> {
+  const { tmp, fh } = await createTemp(fs, file, opts.mode);
   try {
-    await fh.write(data);
-    await fh.datasync();
-  } finally {
-    await fh.close();
+    try {
+      await fh.write(data);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
+  } catch (err) {
+    // A full card, say: free the space now rather than at the next start.
+    await fs.unlink(tmp).catch(() => undefined);
+    throw err;
   }
-  await fs.rename(tmp, file);
-  await fs.syncDir(dir);
+  await fs.syncDir(path.dirname(file));
+}
+
+async function createTemp(
+  fs: StoreFs,
+  file: string,
+  mode: number | undefined,
+): Promise<{ tmp: string; fh: FileHandleLike }> {
+  // A daemon started at boot often gets the same pid as the one before the power cut, so a
+  // leftover can carry the very name this process picks: take the next number instead.
+  for (let attempt = 0; ; attempt++) {
+    const tmp = `${file}.tmp-${process.pid}-${++tmpCounter}`;
+    try {
+      return { tmp, fh: await fs.createExclusive(tmp, mode) };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 100) throw err;
+    }
+  }
+}
+
+export interface Leftovers {
+  files: number;
+  bytes: number;
+}
+
+/** Remove what interrupted durable writes left in these directories (start-up only: a write in
+ * flight would lose its temp file). Not synced: a removal lost to a power cut is redone next time. */
+export async function removeLeftovers(fs: StoreFs, dirs: readonly string[]): Promise<Leftovers> {
+  const removed: Leftovers = { files: 0, bytes: 0 };
+  for (const dir of dirs) {
+    for (const name of await fs.list(dir)) {
+      if (!isDurableTemp(name)) continue;
+      const file = path.join(dir, name);
+      const size = await fs.size(file);
+      if (size === null) continue;
+      await fs.unlink(file);
+      removed.files++;
+      removed.bytes += size;
+    }
+  }
+  return removed;
 }

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.ts';
 import { migrateState } from './migrations.ts';
 import { replay, STATE_SCHEMA } from '../queue/reduce.ts';
 import type { QueueEvent, QueueState } from '../queue/types.ts';
-import { type StoreFs, nodeFs } from './fs.ts';
+import { type Leftovers, nodeFs, removeLeftovers, type StoreFs } from './fs.ts';
 import { encodeRecord, Journal } from './journal.ts';
 import { OutboxCursors } from './outbox.ts';
 import { type SnapshotDoc, SnapshotAdapter } from './snapshot-adapter.ts';
@@ -23,6 +23,8 @@ export interface OpenResult {
   state: QueueState;
   /** what recovery had to repair or skip; empty after a clean stop */
   recovered: string[];
+  /** temp files of durable writes cut short (power cut), removed at open: the caller logs them */
+  leftovers: Leftovers;
 }
 
 export class StoreUnrecoverableError extends Error {
@@ -38,7 +40,9 @@ interface Pending {
 }
 
 export class Store {
-  private readonly fs: StoreFs;
+  /** the file system of the data dir: whatever else the daemon writes there durably (the MQTT
+   * bridge's files) goes through this one too, with writeDurable */
+  readonly fs: StoreFs;
   private readonly stateDir: string;
   private readonly journal: Journal;
   private readonly snapshots: SnapshotAdapter;
@@ -71,6 +75,13 @@ export class Store {
   async open(config: Config): Promise<OpenResult> {
     await this.fs.mkdirp(path.join(this.stateDir, 'journal'));
     await this.fs.mkdirp(path.join(this.stateDir, 'outbox'));
+    // Where writeDurable writes: snapshots, cursors, and the data dir itself (the bridge's files).
+    // Nothing writes yet: the lock is held and no feature has started.
+    const leftovers = await removeLeftovers(this.fs, [
+      this.opts.dir,
+      this.stateDir,
+      path.join(this.stateDir, 'outbox'),
+    ]);
     const recovered: string[] = [];
     await this.db.read();
     const doc = this.db.data && 'state' in this.db.data ? this.db.data : null;
@@ -99,7 +110,7 @@ export class Store {
     await this.journal.openLast(state.seq + 1);
     await this.outbox.open(state.seq);
     this.outbox.remember(scan.events);
-    return { state, recovered };
+    return { state, recovered, leftovers };
   }
 
   /** Command ids found in the journal at start, with their events (see journaledCommand). */

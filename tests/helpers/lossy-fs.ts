@@ -96,6 +96,10 @@ export class LossyFs implements StoreFs {
     return [...(this.dirs.get(dir)?.cur.keys() ?? [])];
   }
 
+  async size(file: string): Promise<number | null> {
+    return this.inode(file)?.data.length ?? null;
+  }
+
   async unlink(file: string): Promise<void> {
     this.dirs.get(path.dirname(file))?.cur.delete(path.basename(file));
   }
