@@ -70,7 +70,7 @@ export class BoardExtension implements Extension {
     });
     bus.on('healthChanged', this, ({ component, health }) => {
       if (component !== 'printer') return;
-      const msg = health.ready === false && typeof health.message === 'string' ? health.message : null;
+      const msg = health.ready === false ? (health.message ?? null) : null;
       if (msg !== this.printerAlert) {
         this.printerAlert = msg;
         this.schedule();
@@ -108,8 +108,8 @@ export class BoardExtension implements Extension {
     const bad = sinks.find((s) => s.lastError);
     return {
       connected: this.live.length > 0 && this.live.every((l) => l.open),
-      lastError: (bad?.lastError as string | undefined) ?? null,
-      lastErrorAt: (bad?.lastErrorAt as string | undefined) ?? null,
+      lastError: bad?.lastError ?? null,
+      lastErrorAt: bad?.lastErrorAt ?? null,
       framesWritten: this.framesWritten,
       sinks,
     };

@@ -31,7 +31,7 @@ const DEVICE_BUSY = /device or resource busy/i;
 
 export class AplayAudioOut implements AudioOut {
   readonly kind = 'alsa';
-  private state: ComponentHealth = {
+  private state: ComponentHealth & { played: number; failed: number } = {
     connected: false,
     lastError: null,
     lastErrorAt: null,
@@ -48,14 +48,14 @@ export class AplayAudioOut implements AudioOut {
     const soundMs = readWavInfo(wav).durationMs;
     try {
       await this.run(wav, soundMs);
-      this.state = { ...this.state, connected: true, played: (this.state.played as number) + 1 };
+      this.state = { ...this.state, connected: true, played: this.state.played + 1 };
     } catch (err) {
       this.state = {
         ...this.state,
         connected: false,
         lastError: errorCode(err),
         lastErrorAt: new Date().toISOString(),
-        failed: (this.state.failed as number) + 1,
+        failed: this.state.failed + 1,
       };
       this.opts.logger.debug({ label, code: errorCode(err) }, 'aplay failed');
       throw err;
@@ -134,7 +134,7 @@ export class AplayAudioOut implements AudioOut {
     this.current?.kill('SIGTERM');
   }
 
-  health(): ComponentHealth {
+  health(): ComponentHealth & { device: string } {
     return { ...this.state, device: this.opts.device };
   }
 }

@@ -32,7 +32,12 @@ export class SimAudioOut implements AudioOut {
   readonly kind = 'sim';
   private seq: number | null = null;
   private written: number[] = [];
-  private state: ComponentHealth = { connected: true, lastError: null, lastErrorAt: null, played: 0 };
+  private state: ComponentHealth & { played: number } = {
+    connected: true,
+    lastError: null,
+    lastErrorAt: null,
+    played: 0,
+  };
   private closed = false;
 
   constructor(private readonly opts: SimAudioOptions) {}
@@ -52,7 +57,7 @@ export class SimAudioOut implements AudioOut {
       this.seq = seq;
       this.lastFile = file;
       this.written.push(seq);
-      this.state = { ...this.state, connected: true, played: (this.state.played as number) + 1 };
+      this.state = { ...this.state, connected: true, played: this.state.played + 1 };
       this.opts.logger.debug({ file, label }, 'announcement written');
       await this.prune();
     } catch (err) {

@@ -28,7 +28,7 @@ export class EscposPrinter implements TicketPrinter {
   readonly kind = 'escpos';
   private chain: Promise<unknown> = Promise.resolve();
   private last: PrinterStatus = { online: false, paper: 'unknown', ready: false, error: 'PRINTER_NOT_OPEN' };
-  private state: ComponentHealth = {
+  private state: ComponentHealth & { printed: number; failed: number } = {
     connected: false,
     lastError: null,
     lastErrorAt: null,
@@ -82,10 +82,10 @@ export class EscposPrinter implements TicketPrinter {
       try {
         await this.ensureOpen();
         await this.transport.write(bytes);
-        (this.state.printed as number)++;
+        this.state.printed++;
         this.logger.info({ day: job.day, number: job.number, bytes: bytes.length }, 'ticket printed');
       } catch (err) {
-        (this.state.failed as number)++;
+        this.state.failed++;
         await this.transport.close().catch(() => {});
         const e = new PrinterError(
           'PRINTER_WRITE_FAILED',

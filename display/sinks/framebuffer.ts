@@ -93,7 +93,13 @@ export class FramebufferSink implements DisplaySink {
   private geo: FbGeometry | null = null;
   private prev: Uint8Array | null = null;
   private buf: Uint8Array = new Uint8Array(0);
-  private state: ComponentHealth = { connected: false, lastError: null, lastErrorAt: null, frames: 0, rowsWritten: 0 };
+  private state: ComponentHealth & { frames: number; rowsWritten: number } = {
+    connected: false,
+    lastError: null,
+    lastErrorAt: null,
+    frames: 0,
+    rowsWritten: 0,
+  };
 
   constructor(private readonly opts: FramebufferOptions) {}
 
@@ -141,7 +147,7 @@ export class FramebufferSink implements DisplaySink {
         const start = y0 * geo.stride;
         const len = (y1 - y0) * geo.stride;
         await fh.write(this.buf, start, len, start);
-        (this.state.rowsWritten as number) += y1 - y0;
+        this.state.rowsWritten += y1 - y0;
       }
     } catch (err) {
       const e = new DisplayError('DISPLAY_FB_WRITE', `writing ${this.opts.device} failed: ${(err as Error).message}`);
@@ -151,7 +157,7 @@ export class FramebufferSink implements DisplaySink {
     }
     if (!this.prev || this.prev.length !== rgba.length) this.prev = new Uint8Array(rgba.length);
     this.prev.set(rgba);
-    (this.state.frames as number)++;
+    this.state.frames++;
   }
 
   async close(): Promise<void> {

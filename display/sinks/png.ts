@@ -23,7 +23,12 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
 
 export class PngSink implements DisplaySink {
   readonly kind = 'png';
-  private state: ComponentHealth = { connected: false, lastError: null, lastErrorAt: null, frames: 0 };
+  private state: ComponentHealth & { frames: number } = {
+    connected: false,
+    lastError: null,
+    lastErrorAt: null,
+    frames: 0,
+  };
 
   constructor(readonly path: string) {}
 
@@ -35,7 +40,7 @@ export class PngSink implements DisplaySink {
   async write(frame: Frame): Promise<void> {
     try {
       await writeFileAtomic(this.path, await encodePng(frame));
-      (this.state.frames as number)++;
+      this.state.frames++;
     } catch (err) {
       this.state.lastError = 'DISPLAY_PNG_WRITE';
       this.state.lastErrorAt = new Date().toISOString();
