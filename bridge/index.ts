@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
 import type { Extension, ExtensionContext } from '../device/extension.ts';
+import type { StoreFs } from '../device/store/fs.ts';
 import type { Outbox, OutboxReader } from '../device/store/outbox-types.ts';
 import { localTime } from '../device/util/time.ts';
 import type { DeviceHealth } from '../device/health.ts';
@@ -42,12 +43,15 @@ const VERSION = (() => {
 })();
 
 export interface BridgeOptions {
+  /** the store's file system: the bridge's own files (command memory, session number) are written
+   * through it, durably, like the store's (and the power-cut tests fake it) */
+  fs: StoreFs;
   /** the daemon's health collector (HealthExtension.current): the status then carries `system`
    * and the health of components that reported before the bridge started */
   deviceHealth?: () => Promise<DeviceHealth>;
 }
 
-export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: BridgeOptions = {}): Bridge {
+export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: BridgeOptions): Bridge {
   const parts: Bridge['parts'] = { broker: null, uplink: null, state: null, events: [], commands: null };
   let status: StatusPublisher | null = null;
   const cursors = new Map<Sink, OutboxReader>();
@@ -93,9 +97,14 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
     const topics = officeTopics(office);
     const isoNow = () => localTime(ctx.now(), config.office.timeZone).iso;
 
-    const sessions = new SessionCounter(dataDir);
+    const sessions = new SessionCounter({ dir: dataDir, fs: opts.fs });
     await sessions.load();
-    const memory = new CommandMemory(join(dataDir, 'mqtt-commands.json'), cfg.commands.remember, logger);
+    const memory = new CommandMemory({
+      path: join(dataDir, 'mqtt-commands.json'),
+      limit: cfg.commands.remember,
+      logger,
+      fs: opts.fs,
+    });
     await memory.load();
 
     const sinks: Sink[] = [];

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CommandHandler } from '../bridge/commands/handler.ts';
 import { CommandMemory } from '../bridge/commands/memory.ts';
 import { Controller } from '../device/controller.ts';
+import { nodeFs } from '../device/store/fs.ts';
 import { Clock, testConfig } from './helpers/office.ts';
 
 let dir: string;
@@ -29,7 +30,7 @@ function handler(c: Controller, memoryFile: string) {
     office: 'singok2',
     maxBytes: 4096,
     queue: c.queue,
-    memory: new CommandMemory(memoryFile, 100, logger),
+    memory: new CommandMemory({ path: memoryFile, limit: 100, logger, fs: nodeFs }),
     logger,
     republish: () => undefined,
     isoNow: () => new Date().toISOString(),

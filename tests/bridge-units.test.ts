@@ -11,6 +11,7 @@ import { brokerSink } from '../bridge/sink.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { SessionCounter } from '../bridge/uplink/session.ts';
 import { mqttSchema } from '../device/config/mqtt-schema.ts';
+import { nodeFs } from '../device/store/fs.ts';
 import { logger, tempDir } from './bridge-helpers.ts';
 
 describe('topics', () => {
@@ -140,11 +141,11 @@ describe('mqtt config', () => {
 describe('session counter', () => {
   it('grows with every call and survives a restart', async () => {
     const dir = tempDir();
-    const a = new SessionCounter(dir);
+    const a = new SessionCounter({ dir, fs: nodeFs });
     await a.load();
     expect(await a.next()).toBe(1);
     expect(await a.next()).toBe(2);
-    const b = new SessionCounter(dir);
+    const b = new SessionCounter({ dir, fs: nodeFs });
     await b.load();
     expect(b.current()).toBe(2);
     expect(await b.next()).toBe(3);
@@ -156,12 +157,12 @@ describe('command memory', () => {
 
   it('keeps the newest ids up to its limit, on disk', async () => {
     const file = join(tempDir(), 'mqtt-commands.json');
-    const m = new CommandMemory(file, 3, logger);
+    const m = new CommandMemory({ path: file, limit: 3, logger, fs: nodeFs });
     await m.load();
     await Promise.all(['a', 'b', 'c', 'd'].map((id) => m.remember(id, result(id), 'd')));
     expect(m.get('a')).toBeUndefined();
     expect(m.get('d')?.result).toEqual(result('d'));
-    const again = new CommandMemory(file, 3, logger);
+    const again = new CommandMemory({ path: file, limit: 3, logger, fs: nodeFs });
     await again.load();
     expect(['a', 'b', 'c', 'd'].map((id) => again.get(id) !== undefined)).toEqual([false, true, true, true]);
     expect(JSON.parse(readFileSync(file, 'utf8')).entries).toHaveLength(3);
@@ -170,7 +171,7 @@ describe('command memory', () => {
   it('starts empty, with a warning, from a damaged file', async () => {
     const file = join(tempDir(), 'mqtt-commands.json');
     writeFileSync(file, '\0\0\0');
-    const m = new CommandMemory(file, 3, logger);
+    const m = new CommandMemory({ path: file, limit: 3, logger, fs: nodeFs });
     await m.load();
     expect(m.size).toBe(0);
     await m.remember('x', result('x'), 'd');

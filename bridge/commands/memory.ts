@@ -1,10 +1,9 @@
 // Idempotency by command id: the first result of each command id, bounded and persisted, so a
 // retry — even after a restart or power cut — gets the first answer instead of a second ticket.
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { type StoreFs, writeDurable } from '../../device/store/fs.ts';
 import type { CommandResult } from '../contract/types.ts';
-import { writeFileDurable } from '../util/atomic-file.ts';
 
 interface Entry {
   result: CommandResult;
@@ -18,27 +17,37 @@ interface FileShape {
   entries: Array<[string, Entry]>;
 }
 
+export interface CommandMemoryOptions {
+  /** the file, <data dir>/mqtt-commands.json */
+  path: string;
+  /** how many command ids to remember (mqtt.commands.remember) */
+  limit: number;
+  logger: Logger;
+  /** the store's file system (the power-cut tests pass one that forgets unsynced writes) */
+  fs: StoreFs;
+}
+
 export class CommandMemory {
   private readonly results = new Map<string, Entry>();
   private writing: Promise<void> | null = null;
   private pending: Promise<void> | null = null;
+  private readonly path: string;
+  private readonly limit: number;
+  private readonly logger: Logger;
+  private readonly fs: StoreFs;
 
-  constructor(
-    private readonly path: string,
-    private readonly limit: number,
-    private readonly logger: Logger,
-  ) {}
+  constructor(opts: CommandMemoryOptions) {
+    this.path = opts.path;
+    this.limit = opts.limit;
+    this.logger = opts.logger;
+    this.fs = opts.fs;
+  }
 
   async load(): Promise<void> {
-    let text: string;
+    const buf = await this.fs.readFile(this.path);
+    if (!buf) return;
     try {
-      text = await readFile(this.path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw err;
-    }
-    try {
-      const doc = JSON.parse(text) as FileShape;
+      const doc = JSON.parse(buf.toString('utf8')) as FileShape;
       for (const [id, entry] of doc.entries ?? []) if (entry?.result) this.results.set(id, entry);
       this.trim();
     } catch {
@@ -79,7 +88,7 @@ export class CommandMemory {
     const start = async (): Promise<void> => {
       this.pending = null;
       const doc: FileShape = { v: 1, entries: [...this.results] };
-      await writeFileDurable(this.path, JSON.stringify(doc));
+      await writeDurable(this.fs, this.path, Buffer.from(JSON.stringify(doc), 'utf8'), { mode: 0o600 });
     };
     if (!this.writing) {
       this.writing = start().finally(() => {

@@ -1,25 +1,35 @@
 // The `session` number of the device status: it grows with every connect and survives restarts,
 // so central can tell a late will of an older session from the current presence.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable } from '../util/atomic-file.ts';
+import { type StoreFs, writeDurable } from '../../device/store/fs.ts';
+
+export interface SessionCounterOptions {
+  /** the data dir: the number lives in <dir>/mqtt-session.json */
+  dir: string;
+  /** the store's file system (the power-cut tests pass one that forgets unsynced writes) */
+  fs: StoreFs;
+}
 
 export class SessionCounter {
   private value = 0;
   private writing: Promise<void> = Promise.resolve();
   private readonly path: string;
+  private readonly fs: StoreFs;
 
-  constructor(dataDir: string) {
-    this.path = join(dataDir, 'mqtt-session.json');
+  constructor(opts: SessionCounterOptions) {
+    this.path = join(opts.dir, 'mqtt-session.json');
+    this.fs = opts.fs;
   }
 
   async load(): Promise<void> {
+    const buf = await this.fs.readFile(this.path);
+    if (!buf) return;
     try {
-      const doc = JSON.parse(await readFile(this.path, 'utf8')) as { session?: unknown };
+      const doc = JSON.parse(buf.toString('utf8')) as { session?: unknown };
       if (typeof doc.session === 'number' && Number.isSafeInteger(doc.session) && doc.session >= 0)
         this.value = doc.session;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof SyntaxError)) throw err;
+      if (!(err instanceof SyntaxError)) throw err;
     }
   }
 
@@ -32,7 +42,8 @@ export class SessionCounter {
   next(): Promise<number> {
     // Serialized, so a slower earlier write can never land after a later one.
     const value = ++this.value;
-    const run = this.writing.then(() => writeFileDurable(this.path, JSON.stringify({ session: value })));
+    const data = Buffer.from(JSON.stringify({ session: value }), 'utf8');
+    const run = this.writing.then(() => writeDurable(this.fs, this.path, data, { mode: 0o600 }));
     this.writing = run.catch(() => undefined);
     return run.then(() => value);
   }
