@@ -33,7 +33,7 @@ export class DeployError extends Error {
 
 export interface InstallOptions {
   root: string;
-  /** the release to run: a clone or copy with `npm ci --omit=dev` done */
+  /** the release to run: an unpacked release tarball (dist/ and node_modules) */
   appDir: string;
   nodePath: string;
   /** the office's config to install; may already be /etc/beonho/config.yaml */
@@ -64,17 +64,35 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   await checkApp(o.appDir, o.root);
   const configText = await readConfig(o.configSource);
 
-  const passwd = await readLines(underRoot(o.root, '/etc/passwd'));
-  const groupFile = await readLines(underRoot(o.root, '/etc/group'));
-  const existingGroups = new Set(groupFile.map((l) => l.split(':')[0]));
-  const userExists = passwd.some((l) => l.split(':')[0] === SERVICE_USER);
-  const groups = HARDWARE_GROUPS.filter((g) => existingGroups.has(g));
-  const missing = HARDWARE_GROUPS.filter((g) => !existingGroups.has(g));
+  const accounts = await readAccounts(o.root);
+  const groups = HARDWARE_GROUPS.filter((g) => accounts.groups.has(g));
+  const missing = HARDWARE_GROUPS.filter((g) => !accounts.groups.has(g));
   if (missing.length > 0) {
     warnings.push(`groups not on this system, skipped: ${missing.join(', ')} (normal off Raspberry Pi OS for gpio)`);
   }
 
   const fsw = o.dryRun ? dryFs(out) : realFs;
+  const files = await writeUnitsAndRules(o, fsw, accounts.groups.has('gpio'));
+  files.push(...(await writeConfig(o, fsw, configText, warnings)));
+  await fsw.mkdir(underRoot(o.root, DATA_DIR), 0o750);
+
+  for (const c of systemCommands(o, { userExists: accounts.userExists, groups })) await runner.run(c);
+  for (const w of warnings) out(`warning: ${w}`);
+  return { files, groups, warnings };
+}
+
+/** The target's groups and whether the service user exists, from its /etc/group and /etc/passwd. */
+async function readAccounts(root: string): Promise<{ groups: Set<string>; userExists: boolean }> {
+  const passwd = await readLines(underRoot(root, '/etc/passwd'));
+  const groupFile = await readLines(underRoot(root, '/etc/group'));
+  return {
+    groups: new Set(groupFile.map((l) => l.split(':')[0] ?? '')),
+    userExists: passwd.some((l) => l.split(':')[0] === SERVICE_USER),
+  };
+}
+
+/** The systemd units and the udev rules; returns the files written, as paths of the target. */
+async function writeUnitsAndRules(o: InstallOptions, fsw: FileWriter, hasGpioGroup: boolean): Promise<string[]> {
   const files: string[] = [];
   const put = async (path: string, text: string, mode: number): Promise<void> => {
     const real = underRoot(o.root, path);
@@ -82,15 +100,19 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
     await fsw.write(real, text, mode);
     files.push(path);
   };
-
   const unitOpts: UnitOptions = { ...o.unit, appDir: o.appDir, nodePath: o.nodePath, systemdVersion: o.systemdVersion };
   for (const u of allUnits(unitOpts)) await put(`${UNIT_DIR}/${u.name}`, u.text, 0o644);
-  await put(
-    UDEV_RULES_FILE,
-    udevRules({ keypads: o.keypads, printers: o.printers, hasGpioGroup: existingGroups.has('gpio') }),
-    0o644,
-  );
+  await put(UDEV_RULES_FILE, udevRules({ keypads: o.keypads, printers: o.printers, hasGpioGroup }), 0o644);
+  return files;
+}
 
+/** /etc/beonho/config.yaml, keeping a different previous one as config.yaml.previous. */
+async function writeConfig(
+  o: InstallOptions,
+  fsw: FileWriter,
+  configText: string,
+  warnings: string[],
+): Promise<string[]> {
   // /etc/beonho: root owns it (the daemon must not rewrite its own config), the group reads it.
   await fsw.mkdir(underRoot(o.root, CONFIG_DIR), 0o750);
   const configTarget = underRoot(o.root, CONFIG_FILE);
@@ -102,12 +124,15 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
     }
   }
   await fsw.write(configTarget, configText, 0o640);
-  files.push(CONFIG_FILE);
-  await fsw.mkdir(underRoot(o.root, DATA_DIR), 0o750);
+  return [CONFIG_FILE];
+}
 
+/** What changes the running system, in order: the user and its groups, ownership, udev, systemd. */
+function systemCommands(o: InstallOptions, accounts: { userExists: boolean; groups: string[] }): Command[] {
   const p = (path: string): string => underRoot(o.root, path);
+  const { groups } = accounts;
   const cmds: Command[] = [];
-  if (!userExists) {
+  if (!accounts.userExists) {
     cmds.push({
       cmd: 'useradd',
       args: [
@@ -167,9 +192,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
       { cmd: 'systemctl', args: ['restart', UNIT_NAME], why: 'run it now' },
     );
   }
-  for (const c of cmds) await runner.run(c);
-  for (const w of warnings) out(`warning: ${w}`);
-  return { files, groups, warnings };
+  return cmds;
 }
 
 export interface UninstallOptions {
@@ -235,13 +258,16 @@ async function checkApp(appDir: string, root: string): Promise<void> {
       `the release is in ${appDir}, which the sandboxed service cannot read: copy it to /opt/beonho and run the installer there (docs/deploy.md, step 5)`,
     );
   }
-  try {
-    await stat(join(underRoot(root, appDir), 'node_modules', 'tsx', 'package.json'));
-  } catch {
-    throw new DeployError(
-      'DEPLOY_APP_INCOMPLETE',
-      `${appDir} has no node_modules: run \`npm ci --omit=dev\` there first`,
-    );
+  // The unit runs the compiled daemon with plain node: a release has dist/ and node_modules.
+  for (const part of ['dist/device/main.js', 'node_modules/commander/package.json']) {
+    try {
+      await stat(join(underRoot(root, appDir), part));
+    } catch {
+      throw new DeployError(
+        'DEPLOY_APP_INCOMPLETE',
+        `${appDir} has no ${part.split('/')[0]}/: unpack a release tarball there (npm run release), or in a checkout run \`npm ci && npm run build\``,
+      );
+    }
   }
 }
 

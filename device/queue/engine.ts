@@ -7,7 +7,7 @@
 // (QueueService), and nothing is shown or printed before that.
 import type { Config, CounterConfig, ServiceConfig } from '../config/schema.ts';
 import { localTime, hhmmToMinutes } from '../util/time.ts';
-import type { Action, ActionResult, QueueErrorCode } from './actions.ts';
+import type { Action, ActionResult, ActionType, QueueErrorCode } from './actions.ts';
 import { estimateWaitMin, openCounters } from './estimate.ts';
 import { applyEvent, initialState, reconcile, type ReduceOptions } from './reduce.ts';
 import type { CounterStatus, EventBody, QueueEvent, QueueState, TicketInfo, TicketRecord } from './types.ts';
@@ -29,6 +29,8 @@ class Refusal extends Error {
 function refuse(code: QueueErrorCode, message: string): never {
   throw new Refusal(code, message);
 }
+
+type ActionOf<T extends ActionType> = Extract<Action, { type: T }>;
 
 export class QueueEngine {
   readonly state: QueueState;
@@ -74,135 +76,158 @@ export class QueueEngine {
 
   // ---- decisions -------------------------------------------------------------------------
 
+  /** One handler per action type: what the action means, as events (and the ticket it concerns). */
+  private readonly handlers: { [T in ActionType]: (a: ActionOf<T>) => TicketInfo | undefined } = {
+    'ticket.issue': (a) => this.issue(a.service, a.channel, a.priority ?? false, a.ref),
+    'ticket.cancel': (a) => this.cancel(a.number),
+    'counter.next': (a) => this.next(a.counter),
+    'counter.recall': (a) => this.recall(a.counter),
+    'counter.skip': (a) => this.skip(a.counter),
+    'counter.call': (a) => this.callByNumber(a.counter, a.number),
+    'counter.transfer': (a) => this.transfer(a),
+    'counter.pause': (a) => this.stopServing(a.counter, 'paused'),
+    'counter.close': (a) => this.stopServing(a.counter, 'closed'),
+    'counter.resume': (a) => this.resume(a.counter),
+    'service.accepting': (a) => this.setAccepting(a.service, a.accepting),
+    'notice.set': (a) => this.setNotice(a.text),
+    'day.open': () => {
+      this.openDay();
+      return undefined;
+    },
+    'day.close': () => {
+      if (this.state.open) this.closeDay();
+      return undefined;
+    },
+    tick: () => {
+      this.announceCutoffs();
+      return undefined;
+    },
+  };
+
   private decide(a: Action): TicketInfo | undefined {
-    switch (a.type) {
-      case 'ticket.issue':
-        return this.issue(a.service, a.channel, a.priority ?? false, a.ref);
-      case 'ticket.cancel': {
-        const rec = this.findTicket(a.number);
-        if (rec.status !== 'waiting' && rec.status !== 'skipped') {
-          refuse(
-            'not-cancellable',
-            `ticket ${rec.number} is ${rec.status}; only a waiting or skipped ticket can be cancelled`,
-          );
-        }
-        this.emit({ type: 'ticket.cancelled', ticket: info(rec), reason: 'cancelled' });
-        this.touched.add(rec.service);
-        return info(rec);
-      }
-      case 'counter.next': {
-        const c = this.usableCounter(a.counter);
-        const next = this.pick(a.counter);
-        const current = this.currentTicket(a.counter);
-        if (!next && !current && c.status !== 'paused') {
-          refuse('no-waiting', `nobody is waiting for counter ${a.counter}`);
-        }
-        if (c.status === 'paused') this.setStatus(a.counter, 'idle');
-        if (current) this.complete(current, a.counter);
-        if (next) return this.call(next, a.counter);
-        return undefined;
-      }
-      case 'counter.recall': {
-        this.counterOf(a.counter);
-        const current =
-          this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to recall`);
-        this.emit({ type: 'ticket.recalled', ticket: info(current), counter: a.counter });
-        return info(current);
-      }
-      case 'counter.skip': {
-        this.counterOf(a.counter);
-        const current =
-          this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to skip`);
-        const holdUntil = this.deps.now() + this.config.policy.noShowHoldMinutes * 60_000;
-        this.emit({
-          type: 'ticket.skipped',
-          ticket: info(current),
-          counter: a.counter,
-          holdUntil: localTime(holdUntil, this.tz).iso,
-        });
-        // A no-show is the clerk moving on: the next citizen is called at once.
-        const next = this.pick(a.counter);
-        return next ? this.call(next, a.counter) : undefined;
-      }
-      case 'counter.call': {
-        const c = this.usableCounter(a.counter);
-        const rec = this.findTicket(a.number);
-        if (rec.status === 'skipped') {
-          if ((rec.holdUntil ?? 0) < this.deps.now()) {
-            refuse(
-              'hold-expired',
-              `ticket ${rec.number} was skipped and its ${this.config.policy.noShowHoldMinutes}-minute hold has expired`,
-            );
-          }
-        } else if (rec.status !== 'waiting') {
-          refuse(
-            'not-callable',
-            `ticket ${rec.number} is ${rec.status}${rec.counter ? ` at counter ${rec.counter}` : ''}`,
-          );
-        }
-        if (c.status === 'paused') this.setStatus(a.counter, 'idle');
-        const current = this.currentTicket(a.counter);
-        if (current) this.complete(current, a.counter);
-        return this.call(rec, a.counter);
-      }
-      case 'counter.transfer': {
-        this.counterOf(a.counter);
-        const current =
-          this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to transfer`);
-        if ((a.toService === undefined) === (a.toCounter === undefined)) {
-          refuse('invalid-transfer', 'give exactly one of toService or toCounter');
-        }
-        if (a.toService !== undefined) {
-          if (!this.services.has(a.toService)) refuse('unknown-service', `no service "${a.toService}"`);
-          this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toService: a.toService });
-          this.touched.add(a.toService);
-        } else {
-          const to = a.toCounter!;
-          if (!this.counters.has(to)) refuse('unknown-counter', `no counter "${to}"`);
-          if (to === a.counter) refuse('invalid-transfer', 'a ticket cannot be transferred to its own counter');
-          this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toCounter: to });
-        }
-        return info(current);
-      }
-      case 'counter.pause':
-      case 'counter.close': {
-        const c = this.counterOf(a.counter);
-        const target: CounterStatus = a.type === 'counter.pause' ? 'paused' : 'closed';
-        if (a.type === 'counter.pause' && c.status === 'closed')
-          refuse('counter-closed', `counter ${a.counter} is closed`);
-        if (c.status === target) return undefined;
-        const current = this.currentTicket(a.counter);
-        if (current) this.complete(current, a.counter);
-        this.setStatus(a.counter, target);
-        return undefined;
-      }
-      case 'counter.resume': {
-        const c = this.counterOf(a.counter);
-        if (!this.state.open) refuse('day-closed', 'the office day is closed; open the day first');
-        if (c.status === 'paused' || c.status === 'closed') this.setStatus(a.counter, 'idle');
-        return undefined;
-      }
-      case 'service.accepting': {
-        const s = this.serviceState(a.service);
-        if (s.accepting !== a.accepting) {
-          this.emit({ type: 'service.changed', service: { id: a.service, accepting: a.accepting, reason: 'manual' } });
-        }
-        return undefined;
-      }
-      case 'notice.set':
-        if (a.text.length > 200) refuse('invalid-argument', 'notice is longer than 200 characters');
-        if (a.text !== this.state.notice) this.emit({ type: 'notice.changed', notice: a.text });
-        return undefined;
-      case 'day.open':
-        this.openDay();
-        return undefined;
-      case 'day.close':
-        if (this.state.open) this.closeDay();
-        return undefined;
-      case 'tick':
-        this.announceCutoffs();
-        return undefined;
+    // The table is keyed by type, so the handler fits the action; TS cannot correlate the two.
+    return (this.handlers[a.type] as (a: Action) => TicketInfo | undefined)(a);
+  }
+
+  private cancel(number: string): TicketInfo {
+    const rec = this.findTicket(number);
+    if (rec.status !== 'waiting' && rec.status !== 'skipped') {
+      refuse(
+        'not-cancellable',
+        `ticket ${rec.number} is ${rec.status}; only a waiting or skipped ticket can be cancelled`,
+      );
     }
+    this.emit({ type: 'ticket.cancelled', ticket: info(rec), reason: 'cancelled' });
+    this.touched.add(rec.service);
+    return info(rec);
+  }
+
+  /** Completes the counter's ticket (if any) and calls the next one; `next` on a paused counter resumes it. */
+  private next(counter: string): TicketInfo | undefined {
+    const c = this.usableCounter(counter);
+    const next = this.pick(counter);
+    const current = this.currentTicket(counter);
+    if (!next && !current && c.status !== 'paused') {
+      refuse('no-waiting', `nobody is waiting for counter ${counter}`);
+    }
+    if (c.status === 'paused') this.setStatus(counter, 'idle');
+    if (current) this.complete(current, counter);
+    if (next) return this.call(next, counter);
+    return undefined;
+  }
+
+  private recall(counter: string): TicketInfo {
+    this.counterOf(counter);
+    const current = this.currentTicket(counter) ?? refuse('counter-idle', `counter ${counter} has no ticket to recall`);
+    this.emit({ type: 'ticket.recalled', ticket: info(current), counter });
+    return info(current);
+  }
+
+  private skip(counter: string): TicketInfo | undefined {
+    this.counterOf(counter);
+    const current = this.currentTicket(counter) ?? refuse('counter-idle', `counter ${counter} has no ticket to skip`);
+    const holdUntil = this.deps.now() + this.config.policy.noShowHoldMinutes * 60_000;
+    this.emit({
+      type: 'ticket.skipped',
+      ticket: info(current),
+      counter,
+      holdUntil: localTime(holdUntil, this.tz).iso,
+    });
+    // A no-show is the clerk moving on: the next citizen is called at once.
+    const next = this.pick(counter);
+    return next ? this.call(next, counter) : undefined;
+  }
+
+  /** Calls a ticket by number: a waiting one out of turn, or a skipped one back within its hold. */
+  private callByNumber(counter: string, number: string): TicketInfo {
+    const c = this.usableCounter(counter);
+    const rec = this.findTicket(number);
+    if (rec.status === 'skipped') {
+      if ((rec.holdUntil ?? 0) < this.deps.now()) {
+        refuse(
+          'hold-expired',
+          `ticket ${rec.number} was skipped and its ${this.config.policy.noShowHoldMinutes}-minute hold has expired`,
+        );
+      }
+    } else if (rec.status !== 'waiting') {
+      refuse('not-callable', `ticket ${rec.number} is ${rec.status}${rec.counter ? ` at counter ${rec.counter}` : ''}`);
+    }
+    if (c.status === 'paused') this.setStatus(counter, 'idle');
+    const current = this.currentTicket(counter);
+    if (current) this.complete(current, counter);
+    return this.call(rec, counter);
+  }
+
+  private transfer(a: ActionOf<'counter.transfer'>): TicketInfo {
+    this.counterOf(a.counter);
+    const current =
+      this.currentTicket(a.counter) ?? refuse('counter-idle', `counter ${a.counter} has no ticket to transfer`);
+    if ((a.toService === undefined) === (a.toCounter === undefined)) {
+      refuse('invalid-transfer', 'give exactly one of toService or toCounter');
+    }
+    if (a.toService !== undefined) {
+      if (!this.services.has(a.toService)) refuse('unknown-service', `no service "${a.toService}"`);
+      this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toService: a.toService });
+      this.touched.add(a.toService);
+    } else {
+      const to = a.toCounter!;
+      if (!this.counters.has(to)) refuse('unknown-counter', `no counter "${to}"`);
+      if (to === a.counter) refuse('invalid-transfer', 'a ticket cannot be transferred to its own counter');
+      this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toCounter: to });
+    }
+    return info(current);
+  }
+
+  /** Pause or close: the ticket being served is completed first. */
+  private stopServing(counter: string, target: 'paused' | 'closed'): undefined {
+    const c = this.counterOf(counter);
+    if (target === 'paused' && c.status === 'closed') refuse('counter-closed', `counter ${counter} is closed`);
+    if (c.status === target) return undefined;
+    const current = this.currentTicket(counter);
+    if (current) this.complete(current, counter);
+    this.setStatus(counter, target);
+    return undefined;
+  }
+
+  private resume(counter: string): undefined {
+    const c = this.counterOf(counter);
+    if (!this.state.open) refuse('day-closed', 'the office day is closed; open the day first');
+    if (c.status === 'paused' || c.status === 'closed') this.setStatus(counter, 'idle');
+    return undefined;
+  }
+
+  private setAccepting(service: string, accepting: boolean): undefined {
+    const s = this.serviceState(service);
+    if (s.accepting !== accepting) {
+      this.emit({ type: 'service.changed', service: { id: service, accepting, reason: 'manual' } });
+    }
+    return undefined;
+  }
+
+  private setNotice(text: string): undefined {
+    if (text.length > 200) refuse('invalid-argument', 'notice is longer than 200 characters');
+    if (text !== this.state.notice) this.emit({ type: 'notice.changed', notice: text });
+    return undefined;
   }
 
   private issue(serviceId: string, channel: TicketInfo['channel'], priority: boolean, ref?: string): TicketInfo {

@@ -2,7 +2,7 @@
 // each event it emits through here, and recovery replays the journal through here, so live state
 // and replayed state cannot drift apart. It mutates in place: a ticket costs O(1), not O(day).
 import type { Config } from '../config/schema.ts';
-import type { QueueEvent, QueueState, ServiceState, TicketRecord } from './types.ts';
+import type { EventType, QueueEvent, QueueState, ServiceState, TicketRecord } from './types.ts';
 
 export const STATE_SCHEMA = 1;
 const RECENT_CALLS = 10;
@@ -64,136 +64,139 @@ export function applyEvent(state: QueueState, ev: QueueEvent, opts: ReduceOption
   state.seq = ev.seq;
   const at = Date.parse(ev.at);
   state.lastAt = Math.max(state.lastAt, at);
-  switch (ev.type) {
-    case 'day.opened':
-      state.day = ev.day;
-      state.open = true;
-      if (!ev.resumed) {
-        state.tickets = {};
-        state.recentCalls = [];
-        for (const id of Object.keys(state.pinned)) state.pinned[id] = [];
-        for (const s of Object.values(state.services)) {
-          Object.assign(s, freshService(s.id, s.avgServiceSec));
-        }
-      }
-      break;
-    case 'day.closed':
-      state.open = false;
-      break;
-    case 'ticket.issued': {
-      const t = ev.ticket;
-      const svc = state.services[t.service]!;
-      const n = numericPart(t.number);
-      const rec: TicketRecord = {
-        number: t.number,
-        n,
-        service: t.service,
-        channel: t.channel,
-        priority: t.priority,
-        status: 'waiting',
-        issuedAt: at,
-        issuedSeq: ev.seq,
-        tier: t.priority ? 1 : 2,
-        order: ev.seq,
-        near: [],
-      };
-      if (t.ref !== undefined) rec.ref = t.ref;
-      state.tickets[t.number] = rec;
-      svc.lastIssued = Math.max(svc.lastIssued, n);
-      svc.issuedToday += 1;
-      svc.waiting.splice(t.ahead, 0, t.number);
-      break;
-    }
-    case 'ticket.called': {
-      const rec = state.tickets[ev.ticket.number]!;
-      unlist(state, rec);
-      rec.status = 'serving';
-      rec.counter = ev.counter;
-      rec.calledAt = at;
-      delete rec.pin;
-      delete rec.holdUntil;
-      const counter = state.counters[ev.counter]!;
-      counter.ticket = rec.number;
-      if (counter.status !== 'paused' && counter.status !== 'closed') counter.status = 'serving';
-      state.services[rec.service]!.lastCalled = rec.number;
-      pushCall(state, { ticket: rec.number, service: rec.service, counter: ev.counter, at: ev.at, recall: false });
-      break;
-    }
-    case 'ticket.recalled':
-      pushCall(state, {
-        ticket: ev.ticket.number,
-        service: ev.ticket.service,
-        counter: ev.counter,
-        at: ev.at,
-        recall: true,
-      });
-      break;
-    case 'ticket.skipped': {
-      const rec = state.tickets[ev.ticket.number]!;
-      rec.status = 'skipped';
-      rec.holdUntil = Date.parse(ev.holdUntil);
-      freeCounter(state, ev.counter);
-      break;
-    }
-    case 'ticket.transferred': {
-      const rec = state.tickets[ev.ticket.number]!;
-      rec.status = 'waiting';
-      delete rec.counter;
-      delete rec.calledAt;
-      // A transferred citizen already waited once: the ticket goes to the front, behind only
-      // tickets transferred before it.
-      rec.tier = 0;
-      rec.order = ev.seq;
-      rec.near = [];
-      freeCounter(state, ev.counter);
-      if (ev.toCounter !== undefined) {
-        rec.pin = ev.toCounter;
-        const pinned = state.pinned[ev.toCounter] ?? [];
-        pinned.push(rec.number);
-        state.pinned[ev.toCounter] = pinned;
-      } else if (ev.toService !== undefined) {
-        rec.service = ev.toService;
-        const list = state.services[ev.toService]!.waiting;
-        let i = 0;
-        while (i < list.length && state.tickets[list[i]!]!.tier === 0) i++;
-        list.splice(i, 0, rec.number);
-      }
-      break;
-    }
-    case 'ticket.completed': {
-      const rec = state.tickets[ev.ticket.number]!;
-      rec.status = 'done';
-      freeCounter(state, ev.counter);
-      const svc = state.services[rec.service];
-      if (svc && ev.serviceSec >= SANE_SERVICE_SEC.min && ev.serviceSec <= SANE_SERVICE_SEC.max) {
-        svc.avgServiceSec += opts.ewmaAlpha * (ev.serviceSec - svc.avgServiceSec);
-      }
-      break;
-    }
-    case 'ticket.cancelled': {
-      const rec = state.tickets[ev.ticket.number]!;
-      unlist(state, rec);
-      rec.status = 'cancelled';
-      break;
-    }
-    case 'ticket.near':
-      state.tickets[ev.ticket.number]!.near.push(ev.threshold);
-      break;
-    case 'counter.changed': {
-      state.counters[ev.counter.id] = { id: ev.counter.id, status: ev.counter.status, ticket: ev.counter.ticket };
-      break;
-    }
-    case 'service.changed': {
-      const s = state.services[ev.service.id]!;
-      if (ev.service.reason === 'manual') s.accepting = ev.service.accepting;
-      if (ev.service.reason === 'cutoff') s.cutoffPassed = !ev.service.accepting;
-      break;
-    }
-    case 'notice.changed':
-      state.notice = ev.notice;
-      break;
-  }
+  // The table is keyed by type, so the reducer fits the event; TS cannot correlate the two.
+  (REDUCERS[ev.type] as Reducer<QueueEvent>)(state, ev, { at, opts });
 }
+
+interface FoldContext {
+  /** the event's time, epoch ms */
+  at: number;
+  opts: ReduceOptions;
+}
+type Reducer<E extends QueueEvent> = (state: QueueState, ev: E, ctx: FoldContext) => void;
+type EventOf<T extends EventType> = Extract<QueueEvent, { type: T }>;
+
+/** One reducer per event type: how that event changes the state. */
+const REDUCERS: { [T in EventType]: Reducer<EventOf<T>> } = {
+  'day.opened': (state, ev) => {
+    state.day = ev.day;
+    state.open = true;
+    if (ev.resumed) return;
+    state.tickets = {};
+    state.recentCalls = [];
+    for (const id of Object.keys(state.pinned)) state.pinned[id] = [];
+    for (const s of Object.values(state.services)) {
+      Object.assign(s, freshService(s.id, s.avgServiceSec));
+    }
+  },
+  'day.closed': (state) => {
+    state.open = false;
+  },
+  'ticket.issued': (state, ev, { at }) => {
+    const t = ev.ticket;
+    const svc = state.services[t.service]!;
+    const n = numericPart(t.number);
+    const rec: TicketRecord = {
+      number: t.number,
+      n,
+      service: t.service,
+      channel: t.channel,
+      priority: t.priority,
+      status: 'waiting',
+      issuedAt: at,
+      issuedSeq: ev.seq,
+      tier: t.priority ? 1 : 2,
+      order: ev.seq,
+      near: [],
+    };
+    if (t.ref !== undefined) rec.ref = t.ref;
+    state.tickets[t.number] = rec;
+    svc.lastIssued = Math.max(svc.lastIssued, n);
+    svc.issuedToday += 1;
+    svc.waiting.splice(t.ahead, 0, t.number);
+  },
+  'ticket.called': (state, ev, { at }) => {
+    const rec = state.tickets[ev.ticket.number]!;
+    unlist(state, rec);
+    rec.status = 'serving';
+    rec.counter = ev.counter;
+    rec.calledAt = at;
+    delete rec.pin;
+    delete rec.holdUntil;
+    const counter = state.counters[ev.counter]!;
+    counter.ticket = rec.number;
+    if (counter.status !== 'paused' && counter.status !== 'closed') counter.status = 'serving';
+    state.services[rec.service]!.lastCalled = rec.number;
+    pushCall(state, { ticket: rec.number, service: rec.service, counter: ev.counter, at: ev.at, recall: false });
+  },
+  'ticket.recalled': (state, ev) => {
+    pushCall(state, {
+      ticket: ev.ticket.number,
+      service: ev.ticket.service,
+      counter: ev.counter,
+      at: ev.at,
+      recall: true,
+    });
+  },
+  'ticket.skipped': (state, ev) => {
+    const rec = state.tickets[ev.ticket.number]!;
+    rec.status = 'skipped';
+    rec.holdUntil = Date.parse(ev.holdUntil);
+    freeCounter(state, ev.counter);
+  },
+  'ticket.transferred': (state, ev) => {
+    const rec = state.tickets[ev.ticket.number]!;
+    rec.status = 'waiting';
+    delete rec.counter;
+    delete rec.calledAt;
+    // A transferred citizen already waited once: the ticket goes to the front, behind only
+    // tickets transferred before it.
+    rec.tier = 0;
+    rec.order = ev.seq;
+    rec.near = [];
+    freeCounter(state, ev.counter);
+    if (ev.toCounter !== undefined) {
+      rec.pin = ev.toCounter;
+      const pinned = state.pinned[ev.toCounter] ?? [];
+      pinned.push(rec.number);
+      state.pinned[ev.toCounter] = pinned;
+    } else if (ev.toService !== undefined) {
+      rec.service = ev.toService;
+      const list = state.services[ev.toService]!.waiting;
+      let i = 0;
+      while (i < list.length && state.tickets[list[i]!]!.tier === 0) i++;
+      list.splice(i, 0, rec.number);
+    }
+  },
+  'ticket.completed': (state, ev, { opts }) => {
+    const rec = state.tickets[ev.ticket.number]!;
+    rec.status = 'done';
+    freeCounter(state, ev.counter);
+    const svc = state.services[rec.service];
+    if (svc && ev.serviceSec >= SANE_SERVICE_SEC.min && ev.serviceSec <= SANE_SERVICE_SEC.max) {
+      svc.avgServiceSec += opts.ewmaAlpha * (ev.serviceSec - svc.avgServiceSec);
+    }
+  },
+  'ticket.cancelled': (state, ev) => {
+    const rec = state.tickets[ev.ticket.number]!;
+    unlist(state, rec);
+    rec.status = 'cancelled';
+  },
+  'ticket.near': (state, ev) => {
+    state.tickets[ev.ticket.number]!.near.push(ev.threshold);
+  },
+  'counter.changed': (state, ev) => {
+    state.counters[ev.counter.id] = { id: ev.counter.id, status: ev.counter.status, ticket: ev.counter.ticket };
+  },
+  'service.changed': (state, ev) => {
+    const s = state.services[ev.service.id]!;
+    if (ev.service.reason === 'manual') s.accepting = ev.service.accepting;
+    if (ev.service.reason === 'cutoff') s.cutoffPassed = !ev.service.accepting;
+  },
+  'notice.changed': (state, ev) => {
+    state.notice = ev.notice;
+  },
+};
 
 export function replay(config: Config, events: Iterable<QueueEvent>, from?: QueueState): QueueState {
   const state = from ?? initialState(config);
