@@ -1,26 +1,31 @@
-// Builds the daemon and runs its start/stop order: lock, store, queue, then inputs and features;
-// stop in reverse. Like zigbee2mqtt's controller it wires, it does not decide: the queue decides,
-// the features react to the bus.
-import * as path from 'node:path';
+// Runs a daemon's start/stop order: lock, store, clock and queue (the core), then the parts the
+// composition root (app.ts) builds over that core, started in order and stopped in reverse. Like
+// zigbee2mqtt's controller it wires, it does not decide: the queue decides, the features react to
+// the bus. Which parts a daemon has is app.ts's business, not this file's.
 import { mkdir } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
-import { SimButtons } from '../sim/buttons.ts';
-import { SimKeypads } from '../sim/keypads.ts';
 import { Bus } from './bus.ts';
 import { ClockGuard } from './clock.ts';
 import type { Config } from './config/schema.ts';
-import { Counters } from './counters.ts';
-import { Dispenser, type TicketOutput } from './dispenser.ts';
 import type { Extension, ExtensionContext } from './extension.ts';
 import { acquireLock } from './lock.ts';
-import type { ButtonSource } from './ports/buttons.ts';
 import type { ComponentHealth } from './ports/health.ts';
-import type { KeypadSource } from './ports/keypad.ts';
 import { QueueEngine } from './queue/engine.ts';
 import { DurableQueue, type QueueService } from './queue/service.ts';
 import type { StoreFs } from './store/fs.ts';
 import { Store } from './store/store.ts';
+
+/** What the parts are built over: the durable queue and its clock, opened from the data dir. */
+export interface Core {
+  /** the context every feature is handed */
+  ctx: ExtensionContext;
+  store: Store;
+  engine: QueueEngine;
+  queue: QueueService;
+  clock: ClockGuard;
+}
 
 export interface ControllerOptions {
   config: Config;
@@ -33,21 +38,11 @@ export interface ControllerOptions {
   /** whether the system clock is NTP-synchronised (default: systemd-timesyncd's flag file) */
   clockSynchronized?: () => boolean;
   newId?: () => string;
-  /** input ports; default: the simulator's */
-  buttons?: ButtonSource;
-  keypads?: KeypadSource;
-  /** builds the real input drivers from config (null: use the simulator's); the bus is for health */
-  createInputs?: (bus: Bus) => Promise<{ buttons: ButtonSource | null; keypads: KeypadSource | null }>;
-  /** how a ticket gets printed; null: nobody prints (tests, headless) */
-  ticketOutput?: (ctx: ExtensionContext) => TicketOutput | null;
-  /** features hung off the bus (board, audio, MQTT bridge, simulator page) */
-  extensions?: (ctx: ExtensionContext, store: Store) => Promise<Extension[]> | Extension[];
-  /** started after the inputs, stopped before them (systemd readiness: ready means ready) */
-  lastExtensions?: (ctx: ExtensionContext) => Extension[];
   storeFs?: StoreFs;
-  tickMs?: number;
   /** the disk failed under the journal: the daemon must stop and recover on restart */
   onFatal?: (err: Error) => void;
+  /** builds the parts over the opened core, in start order (app.ts's buildDaemon) */
+  parts: (core: Core) => Promise<Extension[]> | Extension[];
 }
 
 export class Controller {
@@ -55,15 +50,10 @@ export class Controller {
   store!: Store;
   queue!: QueueService;
   engine!: QueueEngine;
-  dispenser!: Dispenser;
-  counters!: Counters;
-  /** set when the simulator's ports are in use */
-  sim: { buttons?: SimButtons; keypads?: SimKeypads } = {};
-  recovered: string[] = [];
-  private extensions: Extension[] = [];
-  private releaseLock: (() => Promise<void>) | null = null;
-  private timer: NodeJS.Timeout | null = null;
   clock!: ClockGuard;
+  recovered: string[] = [];
+  private parts: Extension[] = [];
+  private releaseLock: (() => Promise<void>) | null = null;
   private readonly wall: () => number;
   /** the effective time every part of the daemon uses (see clock.ts) */
   readonly now = (): number => (this.clock ? this.clock.now() : this.wall());
@@ -73,6 +63,10 @@ export class Controller {
     this.bus.onListenerError(({ name, err }) =>
       opts.logger.error({ err, event: name }, 'a feature failed handling a bus event'),
     );
+  }
+
+  get config(): Config {
+    return this.opts.config;
   }
 
   /** The store's part of the device status: what recovery had to repair at start. */
@@ -89,75 +83,22 @@ export class Controller {
     };
   }
 
-  get config(): Config {
-    return this.opts.config;
-  }
-
   async start(): Promise<void> {
-    const { config, dataDir, logger } = this.opts;
+    const { dataDir, logger } = this.opts;
     await mkdir(dataDir, { recursive: true });
     this.releaseLock = await acquireLock(dataDir);
     try {
-      this.store = new Store({
-        dir: dataDir,
-        snapshotEvery: config.store.snapshotEvery,
-        outboxMaxEvents: config.store.outboxMaxEvents,
-        ...(this.opts.storeFs ? { fs: this.opts.storeFs } : {}),
-      });
-      const { state, recovered } = await this.store.open(config);
-      this.recovered = recovered;
-      for (const r of recovered) logger.warn({ component: 'store' }, `recovered: ${r}`);
-      this.clock = new ClockGuard({
-        wall: this.wall,
-        monotonic: this.opts.monotonic ?? (this.opts.now ? this.opts.now : () => performance.now()),
-        lastEventAt: state.lastAt,
-        ...(this.opts.clockSynchronized ? { synchronized: this.opts.clockSynchronized } : {}),
-        onJump: (j) =>
-          logger.warn(
-            { component: 'clock', jumpMs: j.wall - j.expected, accepted: j.accepted },
-            j.accepted ? 'clock stepped (synchronised): following it' : 'clock jumped without synchronisation: ignored',
-          ),
-      });
-      const newId = this.opts.newId ?? monotonicFactory();
-      const idFn = this.opts.newId ? newId : () => (newId as (t?: number) => string)(this.now());
-      this.engine = new QueueEngine(config, { now: this.now, newId: idFn }, state);
-      const onFatal = this.opts.onFatal ?? ((err: Error) => logger.fatal({ err }, 'journal write failed'));
-      this.queue = new DurableQueue(
-        config,
-        this.engine,
-        this.store,
-        this.bus,
-        logger.child({ component: 'queue' }),
-        this.now,
-        onFatal,
-      );
-      logger.info({ seq: state.seq, day: state.day, open: state.open, dataDir: path.resolve(dataDir) }, 'queue loaded');
-
-      await this.rollDay();
-      const ctx: ExtensionContext = { config, bus: this.bus, queue: this.queue, logger, dataDir, now: this.now };
-      const real = (await this.opts.createInputs?.(this.bus)) ?? { buttons: null, keypads: null };
-      const buttons = this.opts.buttons ?? real.buttons ?? this.simButtons();
-      const keypads = this.opts.keypads ?? real.keypads ?? this.simKeypads();
-      this.dispenser = new Dispenser(
-        config,
-        this.queue,
-        this.bus,
-        buttons,
-        this.opts.ticketOutput?.(ctx) ?? null,
-        logger.child({ component: 'dispenser' }),
-      );
-      this.counters = new Counters(this.queue, keypads, logger.child({ component: 'counters' }));
-      const features = (await this.opts.extensions?.(ctx, this.store)) ?? [];
-      this.extensions = [...features, this.dispenser, this.counters, ...(this.opts.lastExtensions?.(ctx) ?? [])];
-      for (const ext of this.extensions) {
-        await ext.start();
-        logger.debug({ extension: ext.name }, 'started');
+      const core = await this.openCore();
+      this.parts = [];
+      for (const part of await this.opts.parts(core)) {
+        // Listed before it starts: a part that fails half-way is stopped with the others.
+        this.parts.push(part);
+        await part.start();
+        logger.debug({ extension: part.name }, 'started');
       }
       // Reported once everything listens: the device status (MQTT, `npm run status`) shows it.
       this.bus.emit('healthChanged', { component: 'store', health: this.storeHealth() });
-      for (const r of recovered) this.bus.emit('storeRecovered', { detail: r });
-      this.timer = setInterval(() => void this.onTick(), this.opts.tickMs ?? 15_000);
-      this.timer.unref();
+      for (const r of this.recovered) this.bus.emit('storeRecovered', { detail: r });
     } catch (err) {
       await this.stop().catch(() => undefined);
       throw err;
@@ -165,48 +106,68 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    for (const ext of [...this.extensions].reverse()) {
+    for (const part of [...this.parts].reverse()) {
       try {
-        await ext.stop();
-        this.opts.logger.debug({ extension: ext.name }, 'stopped');
+        await part.stop();
+        this.opts.logger.debug({ extension: part.name }, 'stopped');
       } catch (err) {
-        this.opts.logger.error({ err, extension: ext.name }, 'stop failed');
+        this.opts.logger.error({ err, extension: part.name }, 'stop failed');
       }
     }
-    this.extensions = [];
+    this.parts = [];
     await this.store?.close().catch((err) => this.opts.logger.error({ err }, 'store close failed'));
     await this.releaseLock?.();
     this.releaseLock = null;
   }
 
-  /** One tick of time: a new day when the office's date changed (and the clock can be trusted),
-   * and cut-offs announced as they pass. Exposed for tests with an injected clock. */
-  async onTick(): Promise<void> {
-    try {
-      await this.rollDay();
-      await this.queue.execute({ type: 'tick' }, { source: 'timer' });
-    } catch (err) {
-      this.opts.logger.error({ err }, 'tick failed');
-    }
+  /** The store opened (and repaired if it must be), the clock disciplined from its last event, the
+   * engine over its state and the queue that makes every action durable before the bus hears it. */
+  private async openCore(): Promise<Core> {
+    const { config, dataDir, logger } = this.opts;
+    this.store = new Store({
+      dir: dataDir,
+      snapshotEvery: config.store.snapshotEvery,
+      outboxMaxEvents: config.store.outboxMaxEvents,
+      ...(this.opts.storeFs ? { fs: this.opts.storeFs } : {}),
+    });
+    const { state, recovered, leftovers } = await this.store.open(config);
+    this.recovered = recovered;
+    for (const r of recovered) logger.warn({ component: 'store' }, `recovered: ${r}`);
+    if (leftovers.files > 0)
+      logger.info(
+        { component: 'store', removedTempFiles: leftovers.files, removedTempBytes: leftovers.bytes },
+        'removed the temp files of durable writes cut short',
+      );
+    this.clock = this.disciplinedClock(state.lastAt);
+    const newId = this.opts.newId ?? monotonicFactory();
+    const idFn = this.opts.newId ? newId : () => (newId as (t?: number) => string)(this.now());
+    this.engine = new QueueEngine(config, { now: this.now, newId: idFn }, state);
+    this.queue = new DurableQueue({
+      config,
+      engine: this.engine,
+      store: this.store,
+      bus: this.bus,
+      logger: logger.child({ component: 'queue' }),
+      now: this.now,
+      onFatal: this.opts.onFatal ?? ((err: Error) => logger.fatal({ err }, 'journal write failed')),
+    });
+    logger.info({ seq: state.seq, day: state.day, open: state.open, dataDir: path.resolve(dataDir) }, 'queue loaded');
+    const ctx: ExtensionContext = { config, bus: this.bus, queue: this.queue, logger, dataDir, now: this.now };
+    return { ctx, store: this.store, engine: this.engine, queue: this.queue, clock: this.clock };
   }
 
-  private async rollDay(): Promise<void> {
-    if (!this.opts.config.policy.autoOpen) return;
-    if (this.clock.shouldOpenDay(this.engine.state.day, this.opts.config.office.timeZone)) {
-      await this.queue.execute({ type: 'day.open' }, { source: 'timer' });
-    }
-  }
-
-  private simButtons(): ButtonSource {
-    const ids = this.opts.config.dispenser?.buttons.map((b) => b.id) ?? [];
-    this.sim.buttons = new SimButtons(ids);
-    return this.sim.buttons;
-  }
-
-  private simKeypads(): KeypadSource {
-    this.sim.keypads = new SimKeypads(this.opts.config.counters.map((c) => c.id));
-    return this.sim.keypads;
+  private disciplinedClock(lastEventAt: number): ClockGuard {
+    const { logger } = this.opts;
+    return new ClockGuard({
+      wall: this.wall,
+      monotonic: this.opts.monotonic ?? (this.opts.now ? this.opts.now : () => performance.now()),
+      lastEventAt,
+      ...(this.opts.clockSynchronized ? { synchronized: this.opts.clockSynchronized } : {}),
+      onJump: (j) =>
+        logger.warn(
+          { component: 'clock', jumpMs: j.wall - j.expected, accepted: j.accepted },
+          j.accepted ? 'clock stepped (synchronised): following it' : 'clock jumped without synchronisation: ignored',
+        ),
+    });
   }
 }

@@ -32,15 +32,25 @@ export function keypadToAction(input: KeypadInput): Action {
   }
 }
 
+export interface CountersOptions {
+  queue: QueueService;
+  keypads: KeypadSource;
+  logger: Logger;
+}
+
 export class Counters implements Extension {
   readonly name = 'counters';
   private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly queue: QueueService,
-    private readonly keypads: KeypadSource,
-    private readonly logger: Logger,
-  ) {}
+  private readonly queue: QueueService;
+  private readonly keypads: KeypadSource;
+  private readonly logger: Logger;
+
+  constructor(opts: CountersOptions) {
+    this.queue = opts.queue;
+    this.keypads = opts.keypads;
+    this.logger = opts.logger;
+  }
 
   async start(): Promise<void> {
     await this.keypads.start((input) => {

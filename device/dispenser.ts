@@ -4,30 +4,40 @@ import type { Logger } from 'pino';
 import type { Bus } from './bus.ts';
 import type { Config } from './config/schema.ts';
 import type { Extension } from './extension.ts';
+import { refusalForCitizens } from './messages-ko.ts';
 import type { ButtonPress, ButtonSource } from './ports/buttons.ts';
+import type { TicketOutput } from './ports/outputs.ts';
 import type { QueueService } from './queue/service.ts';
-import type { TicketInfo } from './queue/types.ts';
 
-/** What the dispenser needs from the printing side (display/ implements it over a TicketPrinter). */
-export interface TicketOutput {
-  /** null when a ticket can be printed now, else why not (code + Korean message for the board) */
-  unavailable(): Promise<{ code: string; message: string } | null>;
-  print(ticket: TicketInfo & { ahead: number; estimatedWaitMin: number }, issuedAt: string): Promise<void>;
+export interface DispenserOptions {
+  config: Config;
+  queue: QueueService;
+  bus: Bus;
+  buttons: ButtonSource;
+  /** how a ticket gets printed; null: nobody prints (headless, online tickets only) */
+  output: TicketOutput | null;
+  logger: Logger;
 }
 
 export class Dispenser implements Extension {
   readonly name = 'dispenser';
   /** presses that arrive while one is being handled are served in order, never in parallel */
   private chain: Promise<void> = Promise.resolve();
+  private readonly config: Config;
+  private readonly queue: QueueService;
+  private readonly bus: Bus;
+  private readonly buttons: ButtonSource;
+  private readonly output: TicketOutput | null;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly config: Config,
-    private readonly queue: QueueService,
-    private readonly bus: Bus,
-    private readonly buttons: ButtonSource,
-    private readonly output: TicketOutput | null,
-    private readonly logger: Logger,
-  ) {}
+  constructor(opts: DispenserOptions) {
+    this.config = opts.config;
+    this.queue = opts.queue;
+    this.bus = opts.bus;
+    this.buttons = opts.buttons;
+    this.output = opts.output;
+    this.logger = opts.logger;
+  }
 
   async start(): Promise<void> {
     await this.buttons.start((press) => {
@@ -87,24 +97,5 @@ export class Dispenser implements Extension {
         'ticket issued but printing failed (jam?); the number stays valid',
       );
     }
-  }
-}
-
-/** What the board tells the citizen who pressed (the queue's own messages are for logs and central,
- * in English); the code stays the queue's. */
-export function refusalForCitizens(code: string, serviceName: string, cutoff?: string): string {
-  const who = serviceName ? `${serviceName} ` : '';
-  switch (code) {
-    case 'day-closed':
-      return '오늘 업무가 끝났습니다 — 번호표를 발급하지 않습니다';
-    case 'cutoff-passed':
-      return `${who}발권이 마감되었습니다${cutoff ? ` (${cutoff} 마감)` : ''}`;
-    case 'cap-reached':
-    case 'range-exhausted':
-      return `${who}오늘 발급할 수 있는 번호표가 모두 나갔습니다`;
-    case 'not-accepting':
-      return `${who}발권이 잠시 중지되었습니다 — 직원에게 문의하세요`;
-    default:
-      return '번호표를 발급할 수 없습니다 — 직원에게 문의하세요';
   }
 }

@@ -1,17 +1,11 @@
-// Entry point: options, config, logger, then the controller. Exit codes: 0 clean stop, 1 runtime
-// failure, 2 bad command line or config (systemd should not restart-loop on those).
+// Entry point: options, config, logger, then the daemon (app.ts builds it). Exit codes: 0 clean
+// stop, 1 runtime failure, 2 bad command line or config (systemd should not restart-loop on those).
+import { buildDaemon } from './app.ts';
 import { parseCli } from './cli.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
-import { Controller } from './controller.ts';
-import { buildFeatures } from './features.ts';
-import { LockedError } from './lock.ts';
 import { HardwareError } from './hw/errors.ts';
-import { createButtonSource, createKeypadSource } from './hw/factory.ts';
+import { LockedError } from './lock.ts';
 import { createLogger } from './log.ts';
-import type { ComponentHealth } from './ports/health.ts';
-import { createSystemdExtension } from './systemd.ts';
-import { startTerminal } from '../sim/terminal.ts';
-import { printerFeature } from '../display/printer-extension.ts';
 
 async function main(): Promise<void> {
   const cli = parseCli(process.argv);
@@ -37,20 +31,12 @@ async function main(): Promise<void> {
   logger.info({ config: source, dataDir: cli.dataDir }, 'beonho starting');
 
   let stopping = false;
-  const controller: Controller = new Controller({
-    config,
+  // Everything else (which inputs, printer, features, in what order) is the composition root's.
+  const daemon = buildDaemon(config, {
     dataDir: cli.dataDir,
     logger,
-    ticketOutput: (ctx) => printerFeature(ctx).ticketOutput(ctx.queue),
-    extensions: (ctx, store) => buildFeatures(ctx, store, cli, controller.sim),
-    createInputs: async (bus) => {
-      const onHealth = (component: string, health: ComponentHealth) => bus.emit('healthChanged', { component, health });
-      return {
-        buttons: await createButtonSource(config, logger, { onHealth }),
-        keypads: await createKeypadSource(config, logger, { onHealth }),
-      };
-    },
-    lastExtensions: (ctx) => [createSystemdExtension(ctx, { alive: () => !stopping })],
+    terminal: cli.stdin ? { input: process.stdin, write: (line) => process.stdout.write(`${line}\n`) } : null,
+    systemd: { alive: () => !stopping },
     onFatal: (err) => {
       logger.fatal({ err }, 'the journal cannot be written; stopping so a restart recovers from disk');
       void shutdown(1);
@@ -61,8 +47,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info('beonho stopping');
-    stopTerminal?.();
-    await controller.stop();
+    await daemon.stop();
     logger.flush?.();
     process.exit(code);
   }
@@ -79,7 +64,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   try {
-    await controller.start();
+    await daemon.start();
     started = true;
   } catch (err) {
     const code = (err as { code?: string }).code;
@@ -99,16 +84,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  let stopTerminal: (() => void) | undefined;
-  if (cli.stdin && controller.sim.buttons && controller.sim.keypads) {
-    stopTerminal = startTerminal({
-      bus: controller.bus,
-      queue: controller.queue,
-      buttons: controller.sim.buttons,
-      keypads: controller.sim.keypads,
-      buttonIds: config.dispenser?.buttons.map((b) => b.id) ?? [],
-      write: (line) => process.stdout.write(`${line}\n`),
-    });
+  if (daemon.parts.terminal) {
     process.stdout.write('beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n');
   }
   if (stopAsked) await shutdown(0);

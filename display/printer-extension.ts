@@ -1,13 +1,14 @@
 // The ticket printer as a feature: opens it, asks for its status now and then, and reports a
 // change (paper out, offline, back) on the bus as `healthChanged` for 'printer', with the Korean
-// message the board shows. The dispenser flow prints through `printer` itself:
-// `status()` before issuing a kiosk ticket, `print(job)` once the ticket is durable.
+// message the board shows. The dispenser prints through the same printer, over `ticketOutput()`:
+// `status()` before issuing a kiosk ticket, `print(job)` once the ticket is durable. The
+// composition root (device/app.ts) builds one per daemon and hands its ticket output to the
+// dispenser.
 import type { Logger } from 'pino';
 import type { Extension, ExtensionContext } from '../device/extension.ts';
 import type { PrinterStatus, TicketPrinter } from '../device/ports/outputs.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import { prepareRenderer } from './board/render.ts';
-import { createPrinter } from './printer/create-printer.ts';
 import { printerRefusal } from './printer/messages.ts';
 import { PrinterTicketOutput } from './printer/ticket-output.ts';
 
@@ -50,7 +51,12 @@ export class PrinterExtension implements Extension {
 
   /** The dispenser's TicketOutput over this printer; statuses it sees are reported too. */
   ticketOutput(queue: Pick<QueueService, 'state'> | null = this.ctx.queue): PrinterTicketOutput {
-    return new PrinterTicketOutput(this.ctx.config, this.printer, queue, (s) => this.report(s));
+    return new PrinterTicketOutput({
+      config: this.ctx.config,
+      printer: this.printer,
+      queue,
+      onStatus: (s) => this.report(s),
+    });
   }
 
   /** The last status seen, without asking the printer. */
@@ -95,17 +101,4 @@ export class PrinterExtension implements Extension {
 
 export function createPrinterExtension(ctx: ExtensionContext, printer: TicketPrinter): PrinterExtension {
   return new PrinterExtension(ctx, printer);
-}
-
-const perContext = new WeakMap<ExtensionContext, PrinterExtension>();
-
-/** The one printer feature of a daemon, built from config on first use: the controller asks for
- * the dispenser's ticket output before it builds the features, and both must share one device. */
-export function printerFeature(ctx: ExtensionContext): PrinterExtension {
-  let ext = perContext.get(ctx);
-  if (!ext) {
-    ext = createPrinterExtension(ctx, createPrinter(ctx.config, ctx.dataDir, ctx.logger));
-    perContext.set(ctx, ext);
-  }
-  return ext;
 }

@@ -4,21 +4,23 @@
 // keypad, take the printer's paper away). Buttons and keypad keys arrive as terminal lines on
 // stdin (sim/terminal.ts), the same words a person types, so the page has no second input path.
 import type { Extension, ExtensionContext } from '../device/extension.ts';
-import { printerFeature } from '../display/printer-extension.ts';
 import { SimPrinter } from '../display/printer/sim-printer.ts';
+import type { PrinterExtension } from '../display/printer-extension.ts';
 import type { SimButtons } from './buttons.ts';
 import type { SimKeypads } from './keypads.ts';
 import { type CoreMessage, isSupervisorMessage, type OfficeLayout, type SupervisorMessage } from './ipc-protocol.ts';
 
-/** The controller's simulator ports (controller.sim): absent when real hardware is configured. */
+/** The daemon's simulator ports (device/app.ts): absent when real hardware is configured. */
 export interface SimPorts {
   buttons?: SimButtons;
   keypads?: SimKeypads;
 }
 
 export interface SimIpcOptions {
-  /** read when needed: the controller builds its ports after the features are created */
-  ports?: () => SimPorts | undefined;
+  /** the simulated inputs the fault switches act on */
+  ports?: SimPorts;
+  /** the daemon's printer feature, whose paper the page can take away when it is the simulator's */
+  printer?: PrinterExtension | null;
   /** the IPC channel; default: this process's (process.send) */
   channel?: {
     send(msg: CoreMessage): void;
@@ -42,9 +44,9 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
       off: (e: 'message', fn: (m: unknown) => void) => process.off(e, fn),
     } as const);
   const owner = {};
+  const ports: SimPorts = opts.ports ?? {};
   const simPrinter = (): SimPrinter | null => {
-    if (ctx.config.outputs.printer.driver !== 'sim') return null;
-    const p = printerFeature(ctx).printer;
+    const p = opts.printer?.printer;
     return p instanceof SimPrinter ? p : null;
   };
 
@@ -55,7 +57,7 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
 
   const obey = (msg: SupervisorMessage): void => {
     if (msg.kind === 'keypad-plug') {
-      const keypads = opts.ports?.()?.keypads;
+      const keypads = ports.keypads;
       if (!keypads) {
         log.warn({ code: 'sim-no-keypads' }, 'cannot unplug: the core was not handed the simulated keypads');
         return;
@@ -68,7 +70,7 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
       if (!printer) return;
       printer.setPaper(msg.state);
       // Ask at once, so the board and the next press learn it without waiting for the poll.
-      void printerFeature(ctx).poll();
+      void opts.printer?.poll();
       log.info({ paper: msg.state }, 'sim printer paper changed');
     }
   };
@@ -90,8 +92,8 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
       services: c.services.map((s) => ({ id: s.id, name: s.name })),
       // The terminal control (and so the page's buttons and keys) exists only over simulated
       // inputs; with real hardware attached the page only watches.
-      simInputs: opts.ports?.()?.buttons !== undefined && opts.ports?.()?.keypads !== undefined,
-      canUnplug: opts.ports?.()?.keypads !== undefined,
+      simInputs: ports.buttons !== undefined && ports.keypads !== undefined,
+      canUnplug: ports.keypads !== undefined,
       canPaperOut: simPrinter() !== null,
     };
   };
@@ -122,10 +124,4 @@ export function createSimIpcExtension(ctx: ExtensionContext, opts: SimIpcOptions
       channel.off('message', onMessage);
     },
   };
-}
-
-/** The simulator page's core side when this process runs under the supervisor, else nothing. */
-export function simPageFeatures(ctx: ExtensionContext, sim?: SimPorts): Extension[] {
-  if (!runsUnderSupervisor()) return [];
-  return [createSimIpcExtension(ctx, { ports: () => sim })];
 }

@@ -121,7 +121,9 @@ describe('embedded broker', () => {
     );
     const s = inbox.on('status').at(-1)!;
     assertContract(`${T}/devices/main/status`, s);
+    // beside the store's, which the daemon reports at start
     expect(s.hardware).toEqual({
+      store: expect.objectContaining({ connected: true, lastError: null }),
       printer: { connected: false, lastError: 'printer-paper-out', lastErrorAt: '2026-11-26T10:00:00.000+09:00' },
     });
     await client.endAsync();

@@ -6,18 +6,19 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { expect } from 'vitest';
 import pino, { type Logger } from 'pino';
 import { ulid } from 'ulid';
-import { Bus } from '../device/bus.ts';
+import type { Bus } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
 import type { Config } from '../device/config/schema.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
-import { QueueEngine } from '../device/queue/engine.ts';
-import { DurableQueue } from '../device/queue/service.ts';
-import { Store } from '../device/store/store.ts';
-import { createBridge, type Bridge } from '../bridge/index.ts';
+import type { QueueService } from '../device/queue/service.ts';
+import type { Store } from '../device/store/store.ts';
+import type { Bridge } from '../bridge/index.ts';
 import { validatorFor } from '../bridge/contract/schemas.ts';
 import type { TopicKind } from '../bridge/contract/topics.ts';
 import { parseTopic } from '../bridge/contract/topics.ts';
+import { bootDaemon } from './helpers/boot.ts';
+import { Clock } from './helpers/office.ts';
 
 export const logger = pino({ level: process.env.BRIDGE_TEST_LOG ?? 'silent' });
 
@@ -43,7 +44,7 @@ export function testConfig(mqttOverrides: Record<string, unknown> = {}): Config 
 export interface Office {
   config: Config;
   bus: Bus;
-  queue: DurableQueue;
+  queue: QueueService;
   store: Store;
   bridge: Bridge;
   dataDir: string;
@@ -51,35 +52,30 @@ export interface Office {
   stop(): Promise<void>;
 }
 
-/** A queue with its store in dataDir and the bridge started on top of it. */
+/** The daemon (device/app.ts) with its store in dataDir and only the MQTT bridge among its
+ * features: no day roll (the tests open the day themselves), no board, printer or voice. */
 export async function startOffice(config: Config, dataDir = tempDir(), log: Logger = logger): Promise<Office> {
-  const clock = { t: MORNING };
-  const now = () => clock.t;
-  const store = new Store({
-    dir: dataDir,
-    snapshotEvery: config.store.snapshotEvery,
-    outboxMaxEvents: config.store.outboxMaxEvents,
-  });
-  const { state } = await store.open(config);
-  const engine = new QueueEngine(config, { now, newId: () => ulid() }, state);
-  const bus = new Bus();
-  const queue = new DurableQueue(config, engine, store, bus, log, now, (err) => {
-    throw err;
-  });
-  const bridge = createBridge({ config, bus, queue, logger: log, dataDir, now }, store.outbox);
-  await bridge.start();
-  return {
+  const clock = new Clock(MORNING);
+  const { daemon } = await bootDaemon({
     config,
-    bus,
-    queue,
-    store,
-    bridge,
     dataDir,
     clock,
-    async stop() {
-      await bridge.stop();
-      await store.close();
+    logger: log,
+    newId: () => ulid(),
+    features: ['mqtt'],
+    onFatal: (err) => {
+      throw err;
     },
+  });
+  return {
+    config,
+    bus: daemon.bus,
+    queue: daemon.queue,
+    store: daemon.store,
+    bridge: daemon.parts.bridge!,
+    dataDir,
+    clock,
+    stop: () => daemon.stop(),
   };
 }
 

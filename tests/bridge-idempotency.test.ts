@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CommandHandler } from '../bridge/commands/handler.ts';
 import { CommandMemory } from '../bridge/commands/memory.ts';
-import { Controller } from '../device/controller.ts';
+import { buildDaemon, type Daemon } from '../device/app.ts';
 import { nodeFs } from '../device/store/fs.ts';
 import { Clock, testConfig } from './helpers/office.ts';
 
@@ -25,7 +25,7 @@ const cmd = Buffer.from(
   JSON.stringify({ id: 'c-42', type: 'ticket.issue', service: 'passport', channel: 'online', ref: 'r-1' }),
 );
 
-function handler(c: Controller, memoryFile: string) {
+function handler(c: Daemon, memoryFile: string) {
   return new CommandHandler({
     office: 'singok2',
     maxBytes: 4096,
@@ -41,7 +41,7 @@ describe('command idempotency across a power cut', () => {
   it('a retry after the result was lost finds the command in the journal', async () => {
     const clock = new Clock();
     const config = testConfig({ mqtt: { enabled: false } });
-    const first = new Controller({ config, dataDir: dir, logger, now: clock.now });
+    const first = buildDaemon(config, { dataDir: dir, logger, now: clock.now, features: ['dayRoll'] });
     await first.start();
     // the queue runs the command (journaled with its id), then the power goes before the bridge's
     // memory file is written: simulated by a memory file nobody ever writes
@@ -53,7 +53,7 @@ describe('command idempotency across a power cut', () => {
     // power cut: no clean stop, no snapshot; the files are simply let go
     await first.store.release();
 
-    const second = new Controller({ config, dataDir: dir, logger, now: clock.now });
+    const second = buildDaemon(config, { dataDir: dir, logger, now: clock.now, features: ['dayRoll'] });
     await second.start();
     const h = handler(second, path.join(dir, 'never-written.json'));
     const retry = await h.handle(topic, cmd, 'test');

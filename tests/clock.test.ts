@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClockGuard } from '../device/clock.ts';
-import { Controller } from '../device/controller.ts';
+import { buildDaemon } from '../device/app.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { DAY, NINE_AM, testConfig } from './helpers/office.ts';
 
@@ -23,14 +23,14 @@ afterEach(async () => {
 async function daemon(start: { wall: number; mono?: number; synced?: boolean }) {
   const t = { wall: start.wall, mono: start.mono ?? 0, synced: start.synced ?? false };
   const events: QueueEvent[] = [];
-  const c = new Controller({
-    config: testConfig(),
+  const c = buildDaemon(testConfig(), {
     dataDir: dir,
     logger: pino({ level: 'silent' }),
     now: () => t.wall,
     monotonic: () => t.mono,
     clockSynchronized: () => t.synced,
     tickMs: 3600_000,
+    features: ['dayRoll'],
   });
   await c.start();
   c.bus.on('queueEvents', {}, ({ events: e }) => events.push(...e));
@@ -51,7 +51,7 @@ describe('clock jumps in the middle of a day', () => {
     const d = await daemon({ wall: NINE_AM + 2 * HOUR });
     expect(await d.issue()).toBe('1001');
     d.t.wall -= HOUR;
-    await d.c.onTick();
+    await d.c.parts.dayRoll!.tick();
     expect(await d.issue()).toBe('1002');
     expect(d.c.queue.state().day).toBe(DAY);
     expect(d.events.some((e) => e.type === 'day.opened')).toBe(false);
@@ -62,11 +62,11 @@ describe('clock jumps in the middle of a day', () => {
     const d = await daemon({ wall: NINE_AM + 2 * HOUR });
     await d.issue();
     d.t.wall += 15 * HOUR; // 02:00 the next day, but only the wall clock moved
-    await d.c.onTick();
+    await d.c.parts.dayRoll!.tick();
     expect(await d.issue()).toBe('1002');
     expect(d.c.queue.state().day).toBe(DAY);
     d.pass(14 * HOUR); // time really passes: 01:00 the next day by the monotonic clock
-    await d.c.onTick();
+    await d.c.parts.dayRoll!.tick();
     expect(d.c.queue.state().day).toBe('2026-11-27');
     expect(await d.issue()).toBe('1001');
     await d.c.stop();
@@ -77,7 +77,7 @@ describe('clock jumps in the middle of a day', () => {
     await d.issue();
     d.t.wall += 15 * HOUR;
     d.t.synced = true;
-    await d.c.onTick();
+    await d.c.parts.dayRoll!.tick();
     expect(d.c.queue.state().day).toBe('2026-11-27');
     await d.c.stop();
   });
@@ -94,7 +94,7 @@ describe('clock jumps in the middle of a day', () => {
     expect(Date.parse(issued.at)).toBeGreaterThanOrEqual(NINE_AM + HOUR);
     d.t.wall = NINE_AM + 3 * HOUR;
     d.t.synced = true;
-    await d.c.onTick();
+    await d.c.parts.dayRoll!.tick();
     expect(d.c.queue.state().day).toBe(DAY);
     expect(await d.issue()).toBe('1004');
     await d.c.stop();

@@ -1,12 +1,15 @@
-// The controller's own duties: recovery reported in the device status, a failing feature does not
-// take the queue down, and features stop in reverse order.
+// The controller's own duties, on the daemon the composition root builds: recovery reported in
+// the device status, a failing feature does not take the queue down, the parts start in the
+// documented order and stop in reverse, a part that fails to start leaves nothing running.
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Controller } from '../device/controller.ts';
+import { refusalForCitizens } from '../device/messages-ko.ts';
 import type { ComponentHealth } from '../device/ports/health.ts';
+import { type BootOptions, bootConfig, bootDaemon } from './helpers/boot.ts';
 import { Clock, testConfig } from './helpers/office.ts';
 
 let dir: string;
@@ -17,40 +20,38 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function controller(clock: Clock, extra: Partial<ConstructorParameters<typeof Controller>[0]> = {}) {
-  return new Controller({
+/** The daemon's core with the day roll and the given test features (no board, printer, MQTT). */
+function boot(clock: Clock, extra: BootOptions = {}) {
+  return bootDaemon({
     config: testConfig({ store: { snapshotEvery: 10 } }),
     dataDir: dir,
-    logger: pino({ level: 'silent' }),
-    now: clock.now,
+    clock,
+    features: ['dayRoll'],
     ...extra,
   });
 }
 
+const spy = (name: string, start: () => void) => ({ name, start: async () => start(), stop: async () => undefined });
+
 describe('controller', () => {
   it('reports a recovered store in the device status', async () => {
     const clock = new Clock();
-    const first = controller(clock);
-    await first.start();
+    const first = await boot(clock);
     for (let i = 0; i < 25; i++)
-      await first.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+      await first.daemon.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
     await first.stop();
     const stateDir = path.join(dir, 'state');
     const snaps = (await readdir(stateDir)).filter((f) => f.startsWith('snapshot-')).sort();
     await writeFile(path.join(stateDir, snaps.at(-1)!), '');
     const seen: ComponentHealth[] = [];
-    const second = controller(clock, {
-      extensions: (ctx) => [
-        {
-          name: 'spy',
-          start: async () =>
-            ctx.bus.on('healthChanged', {}, ({ component, health }) => component === 'store' && seen.push(health)),
-          stop: async () => undefined,
-        },
+    const second = await boot(clock, {
+      extraFeatures: (ctx) => [
+        spy('spy', () =>
+          ctx.bus.on('healthChanged', {}, ({ component, health }) => component === 'store' && seen.push(health)),
+        ),
       ],
     });
-    await second.start();
-    expect(second.queue.state().services.resident!.lastIssued).toBe(1025);
+    expect(second.daemon.queue.state().services.resident!.lastIssued).toBe(1025);
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ lastError: 'state-recovered' });
     expect(String((seen[0]!.recovered as string[])[0])).toMatch(/empty file; fell back/);
@@ -58,69 +59,79 @@ describe('controller', () => {
   });
 
   it('a feature that throws on an event does not stop the queue or the other features', async () => {
-    const clock = new Clock();
     const heard: number[] = [];
-    const c = controller(clock, {
-      extensions: (ctx) => [
-        {
-          name: 'broken',
-          start: async () =>
-            ctx.bus.on('queueEvents', {}, () => {
-              throw new Error('boom');
-            }),
-          stop: async () => undefined,
-        },
-        {
-          name: 'fine',
-          start: async () => ctx.bus.on('queueEvents', {}, ({ events }) => heard.push(events.length)),
-          stop: async () => undefined,
-        },
+    const b = await boot(new Clock(), {
+      extraFeatures: (ctx) => [
+        spy('broken', () =>
+          ctx.bus.on('queueEvents', {}, () => {
+            throw new Error('boom');
+          }),
+        ),
+        spy('fine', () => ctx.bus.on('queueEvents', {}, ({ events }) => heard.push(events.length))),
       ],
     });
-    await c.start();
-    const r = await c.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    const r = await b.daemon.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
     expect(r.ok).toBe(true);
     expect(heard.length).toBe(1);
-    await c.stop();
+    await b.stop();
   });
 
-  it('stops features in reverse order of start', async () => {
+  it('starts the parts in the documented order and stops them in reverse', async () => {
+    const lines: Array<{ msg: string; extension?: string }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const b = await bootDaemon({
+      config: bootConfig(),
+      dataDir: dir,
+      logger: pino({ level: 'debug' }, sink),
+      extraFeatures: () => [spy('test-feature', () => undefined)],
+    });
+    await b.stop();
+    const order = (msg: string) => lines.filter((l) => l.msg === msg).map((l) => l.extension);
+    const started = ['day-roll', 'health', 'printer', 'board', 'audio', 'mqtt', 'test-feature'];
+    started.push('dispenser', 'counters', 'systemd');
+    expect(order('started')).toEqual(started);
+    expect(order('stopped')).toEqual([...started].reverse());
+  });
+
+  it('a part that fails to start stops the ones before it and releases the data dir', async () => {
     const order: string[] = [];
-    const ext = (name: string) => ({
+    const part = (name: string, fail = false) => ({
       name,
-      start: async () => void order.push(`start ${name}`),
+      start: async () => {
+        order.push(`start ${name}`);
+        if (fail) throw new Error(`${name} cannot start`);
+      },
       stop: async () => void order.push(`stop ${name}`),
     });
-    const c = controller(new Clock(), { extensions: () => [ext('a'), ext('b')], lastExtensions: () => [ext('z')] });
-    await c.start();
-    await c.stop();
-    expect(order).toEqual(['start a', 'start b', 'start z', 'stop z', 'stop b', 'stop a']);
+    await expect(
+      boot(new Clock(), { features: [], extraFeatures: () => [part('a'), part('b', true), part('c')] }),
+    ).rejects.toThrow('b cannot start');
+    expect(order).toEqual(['start a', 'start b', 'stop b', 'stop a']);
+    // the lock is gone: the next daemon on this data dir starts
+    const again = await boot(new Clock());
+    await again.stop();
   });
 });
 
 describe('dispenser refusals', () => {
   it('tell the citizen in Korean why no ticket came out, keeping the queue code', async () => {
-    const { refusalForCitizens } = await import('../device/dispenser.ts');
     expect(refusalForCitizens('cutoff-passed', '여권', '17:30')).toBe('여권 발권이 마감되었습니다 (17:30 마감)');
     expect(refusalForCitizens('cap-reached', '여권')).toBe('여권 오늘 발급할 수 있는 번호표가 모두 나갔습니다');
-    const clock = new Clock();
     const refused: Array<{ code: string; message: string }> = [];
-    const c = controller(clock, {
-      extensions: (ctx) => [
-        {
-          name: 'spy',
-          start: async () => ctx.bus.on('dispenserRefused', {}, (r) => refused.push(r)),
-          stop: async () => undefined,
-        },
-      ],
+    const b = await boot(new Clock(), {
+      extraFeatures: (ctx) => [spy('spy', () => ctx.bus.on('dispenserRefused', {}, (r) => refused.push(r)))],
     });
-    await c.start();
-    await c.queue.execute({ type: 'day.close' });
-    c.sim.buttons!.press('resident');
-    await c.dispenser.idle();
+    await b.daemon.queue.execute({ type: 'day.close' });
+    b.hw.buttons.press('resident');
+    await b.settle();
     expect(refused).toEqual([
       { button: 'resident', code: 'day-closed', message: '오늘 업무가 끝났습니다 — 번호표를 발급하지 않습니다' },
     ]);
-    await c.stop();
+    await b.stop();
   });
 });

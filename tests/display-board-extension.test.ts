@@ -267,21 +267,3 @@ describe('printer extension', () => {
     await ext.stop();
   });
 });
-
-describe('printer feature per daemon', () => {
-  it('the ticket output and the feature share one printer', async () => {
-    const { printerFeature } = await import('../display/printer-extension.ts');
-    const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
-    const ctx = {
-      config,
-      bus: new Bus(),
-      queue,
-      logger: pino({ level: 'silent' }),
-      dataDir: '/nonexistent',
-      now: () => FIXED_NOW,
-    };
-    expect(printerFeature(ctx)).toBe(printerFeature(ctx));
-    expect(printerFeature(ctx).printer.kind).toBe('sim');
-    expect(printerFeature({ ...ctx })).not.toBe(printerFeature(ctx));
-  });
-});

@@ -275,9 +275,12 @@ describe('ticket output for the dispenser', () => {
     });
     const printer = new SimPrinter(join(dir, 'tickets'), logger);
     const seen: boolean[] = [];
-    const out = new PrinterTicketOutput(config, printer, { state: () => ({ day: '2026-11-26' }) as never }, (s) =>
-      seen.push(s.ready),
-    );
+    const out = new PrinterTicketOutput({
+      config,
+      printer,
+      queue: { state: () => ({ day: '2026-11-26' }) as never },
+      onStatus: (s) => seen.push(s.ready),
+    });
     printer.setPaper('out');
     expect(await out.unavailable()).toEqual({ code: 'PRINTER_PAPER_OUT', message: '용지 없음 — 직원에게 문의하세요' });
     printer.setPaper('ok');

@@ -1,4 +1,5 @@
 // Ports: what citizens see, hear and take home. display/ and sim/ implement them.
+import type { TicketInfo } from '../queue/types.ts';
 import type { ComponentHealth } from './health.ts';
 
 /** An RGBA frame, row-major, 4 bytes a pixel (what canvas getImageData gives). */
@@ -51,4 +52,11 @@ export interface AudioOut {
   play(wav: Uint8Array, label: string): Promise<void>;
   close(): Promise<void>;
   health(): ComponentHealth;
+}
+
+/** What the dispenser needs from the printing side (display/ implements it over a TicketPrinter). */
+export interface TicketOutput {
+  /** null when a ticket can be printed now, else why not (code + Korean message for the board) */
+  unavailable(): Promise<{ code: string; message: string } | null>;
+  print(ticket: TicketInfo & { ahead: number; estimatedWaitMin: number }, issuedAt: string): Promise<void>;
 }

@@ -27,17 +27,36 @@ export interface QueueService {
   journaledCommand(cmdId: string): QueueEvent[] | undefined;
 }
 
+export interface DurableQueueOptions {
+  config: Config;
+  engine: QueueEngine;
+  store: Store;
+  bus: Bus;
+  logger: Logger;
+  /** the daemon's effective time (device/clock.ts), for the snapshot's `at` and estimates */
+  now: () => number;
+  /** the disk failed under the journal: the daemon must stop and recover on restart */
+  onFatal: (err: Error) => void;
+}
+
 export class DurableQueue implements QueueService {
-  constructor(
-    private readonly config: Config,
-    private readonly engine: QueueEngine,
-    private readonly store: Store,
-    private readonly bus: Bus,
-    private readonly logger: Logger,
-    private readonly now: () => number,
-    private readonly onFatal: (err: Error) => void,
-  ) {
-    store.attach(() => engine.state);
+  private readonly config: Config;
+  private readonly engine: QueueEngine;
+  private readonly store: Store;
+  private readonly bus: Bus;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly onFatal: (err: Error) => void;
+
+  constructor(opts: DurableQueueOptions) {
+    this.config = opts.config;
+    this.engine = opts.engine;
+    this.store = opts.store;
+    this.bus = opts.bus;
+    this.logger = opts.logger;
+    this.now = opts.now;
+    this.onFatal = opts.onFatal;
+    this.store.attach(() => this.engine.state);
   }
 
   async execute(action: Action, meta: { cmdId?: string; source?: string } = {}): Promise<ActionResult> {

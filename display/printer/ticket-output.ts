@@ -1,21 +1,34 @@
-// The dispenser's printing side (device/dispenser.ts TicketOutput) over a TicketPrinter: asks the
-// printer before a number is issued, renders and prints the ticket after it is durable.
+// The dispenser's printing side (the TicketOutput port, device/ports/outputs.ts) over a
+// TicketPrinter: asks the printer before a number is issued, renders and prints the ticket after it
+// is durable.
 import type { Config } from '../../device/config/schema.ts';
-import type { TicketOutput } from '../../device/dispenser.ts';
-import type { PrinterStatus, TicketPrinter } from '../../device/ports/outputs.ts';
+import type { PrinterStatus, TicketOutput, TicketPrinter } from '../../device/ports/outputs.ts';
 import type { QueueService } from '../../device/queue/service.ts';
 import { prepareRenderer } from '../board/render.ts';
 import { ticketJob } from '../ticket/ticket-job.ts';
 import { printerRefusal } from './messages.ts';
 
+export interface PrinterTicketOutputOptions {
+  config: Config;
+  printer: TicketPrinter;
+  /** the queue's day goes on the ticket; without a queue, the calendar day of issue */
+  queue?: Pick<QueueService, 'state'> | null;
+  /** told every status seen, so the board learns of paper-out at the press that found it */
+  onStatus?: ((s: PrinterStatus) => void) | null;
+}
+
 export class PrinterTicketOutput implements TicketOutput {
-  constructor(
-    private readonly config: Config,
-    private readonly printer: TicketPrinter,
-    private readonly queue: Pick<QueueService, 'state'> | null = null,
-    /** told every status seen, so the board learns of paper-out at the press that found it */
-    private readonly onStatus: ((s: PrinterStatus) => void) | null = null,
-  ) {}
+  private readonly config: Config;
+  private readonly printer: TicketPrinter;
+  private readonly queue: Pick<QueueService, 'state'> | null;
+  private readonly onStatus: ((s: PrinterStatus) => void) | null;
+
+  constructor(opts: PrinterTicketOutputOptions) {
+    this.config = opts.config;
+    this.printer = opts.printer;
+    this.queue = opts.queue ?? null;
+    this.onStatus = opts.onStatus ?? null;
+  }
 
   async unavailable(): Promise<{ code: string; message: string } | null> {
     const s = await this.printer.status();
