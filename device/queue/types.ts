@@ -1,6 +1,6 @@
 // Plain data of the queue: the state the engine folds events into, and the events themselves.
-// Event shapes are the public contract (shared/mqtt-contract.md, bridge/contract/schemas): the
-// same objects are journaled, replayed and published, so there is one definition of "what happened".
+// Event shapes are the public contract (docs/mqtt.md, bridge/contract/schemas): the same objects
+// are journaled, replayed and published, so there is one definition of "what happened".
 
 export type Channel = 'kiosk' | 'online';
 export type CounterStatus = 'idle' | 'serving' | 'paused' | 'closed';

@@ -1,7 +1,8 @@
 // `npm run central`: a stand-in for a city's central system, on loopback. A broker the offices
 // uplink to (MQTT/TCP) and the central page talks to from the browser (MQTT over WebSocket), and
 // the page itself: 민원대기현황 per office, 온라인 발권, notices, the 알림톡 it would send. The page
-// uses only the public MQTT contract (shared/mqtt-contract.md), as a real central system would.
+// uses only the public MQTT contract (docs/mqtt.md, docs/asyncapi.yaml), as a real central system
+// would.
 import { ListenError } from '../../bridge/broker/listeners.ts';
 import { Command, Option } from 'commander';
 import path from 'node:path';
