@@ -1,7 +1,7 @@
 // `sudo npm run install-service -- --config /etc/beonho/config.yaml` and `npm run uninstall-service`.
 // See docs/deploy.md. Exit codes: 0 done, 1 refused or failed (the message says what to do).
 import { execFileSync } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command as Cli } from 'commander';
 import { DeployError, install, uninstall } from './installer.ts';
@@ -9,7 +9,9 @@ import { CONFIG_FILE } from './paths.ts';
 import { dryRunner, execRunner, type Runner } from './runner.ts';
 import { parseUsbId, type UsbId } from './udev.ts';
 
-const appDefault = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// dist/deploy/install.js in a release, deploy/install.ts in a checkout: the release is above dist/
+const here = dirname(fileURLToPath(import.meta.url));
+const appDefault = resolve(here, basename(dirname(here)) === 'dist' ? '../..' : '..');
 const out = (line: string): void => console.log(line);
 
 function collect(value: string, prev: UsbId[]): UsbId[] {

@@ -19,7 +19,7 @@
 import { CONFIG_FILE, DATA_DIR, ENV_FILE, RECOVER_SERVICE, RECOVER_TIMER, SERVICE_USER, UNIT_NAME } from './paths.ts';
 
 export interface UnitOptions {
-  /** absolute path of the release (the clone with node_modules) */
+  /** absolute path of the release (dist/ and its production node_modules) */
   appDir: string;
   /** absolute path of the node binary */
   nodePath: string;
@@ -55,17 +55,8 @@ const HEADER =
 export function serviceUnit(o: UnitOptions): GeneratedUnit {
   const d = { ...UNIT_DEFAULTS, ...stripUndefined(o) };
   // --no-stdin: the simulator's terminal has no place under systemd (stdin is /dev/null)
-  const exec = [
-    o.nodePath,
-    '--import',
-    'tsx',
-    'device/main.ts',
-    '--config',
-    CONFIG_FILE,
-    '--data-dir',
-    DATA_DIR,
-    '--no-stdin',
-  ]
+  // plain node on the compiled release (npm run build): no transpiler in the office
+  const exec = [o.nodePath, 'dist/device/main.js', '--config', CONFIG_FILE, '--data-dir', DATA_DIR, '--no-stdin']
     .map(quoteArg)
     .join(' ');
   const lines = [

@@ -44,8 +44,11 @@ beforeEach(async () => {
   await mkdir(join(root, 'etc'), { recursive: true });
   await writeFile(join(root, 'etc/group'), `${PI_GROUPS.join('\n')}\n`);
   await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
-  await mkdir(join(root, APP, 'node_modules/tsx'), { recursive: true });
-  await writeFile(join(root, APP, 'node_modules/tsx/package.json'), '{}');
+  // an unpacked release: the compiled daemon and its production node_modules
+  await mkdir(join(root, APP, 'node_modules/commander'), { recursive: true });
+  await writeFile(join(root, APP, 'node_modules/commander/package.json'), '{}');
+  await mkdir(join(root, APP, 'dist/device'), { recursive: true });
+  await writeFile(join(root, APP, 'dist/device/main.js'), '');
   await writeFile(join(work, 'office.yaml'), CONFIG);
 });
 
@@ -209,6 +212,9 @@ describe('install into a temporary root', () => {
     );
     expect(await code(install(opts({ appDir: '/home/pi/beonho' }), recordingRunner(), out))).toBe('DEPLOY_APP_IN_HOME');
     expect(await code(install(opts({ appDir: '/srv/beonho' }), recordingRunner(), out))).toBe('DEPLOY_APP_INCOMPLETE');
+    // a checkout with node_modules but never built: the unit would run a dist/ that is not there
+    await rm(join(root, APP, 'dist'), { recursive: true });
+    expect(await code(install(opts(), recordingRunner(), out))).toBe('DEPLOY_APP_INCOMPLETE');
   });
 
   it('a dry run writes no file and prints what it would write', async () => {
@@ -264,7 +270,7 @@ describe('the generated units', () => {
         .map(([, x]) => x),
     ).toEqual(['/usr/bin/systemctl reset-failed beonho.service', '/usr/bin/systemctl start --no-block beonho.service']);
     expect(v('ExecStart')).toBe(
-      '/usr/bin/node --import tsx device/main.ts --config /etc/beonho/config.yaml --data-dir /var/lib/beonho --no-stdin',
+      '/usr/bin/node dist/device/main.js --config /etc/beonho/config.yaml --data-dir /var/lib/beonho --no-stdin',
     );
     expect(v('WorkingDirectory')).toBe(APP);
     expect(v('User')).toBe('beonho');
@@ -307,7 +313,7 @@ describe('the generated units', () => {
     const u = parseUnitFile(
       serviceUnit({ appDir: '/opt/beonho', nodePath: '/opt/node 20/bin/node', systemdVersion: 252 }).text,
     );
-    expect(unitValue(u, 'Service', 'ExecStart')).toMatch(/^"\/opt\/node 20\/bin\/node" --import tsx/);
+    expect(unitValue(u, 'Service', 'ExecStart')).toMatch(/^"\/opt\/node 20\/bin\/node" dist\/device\/main\.js /);
   });
 
   const analyze = (() => {

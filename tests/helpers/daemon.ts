@@ -1,4 +1,4 @@
-// Runs the real daemon as a child process (node + tsx), fed through its terminal control.
+// Runs the real daemon as a child process (node + tsx, or the compiled one), fed through its terminal control.
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -12,6 +12,15 @@ export async function writeTestConfig(file: string, patch: Record<string, unknow
   const outputs = { audio: { driver: 'none' }, board: { driver: 'none' }, printer: { driver: 'none' } };
   await writeFile(file, stringify({ ...simulatorDefault, mqtt: { enabled: false }, outputs, ...patch }));
   return file;
+}
+
+export interface DaemonOptions {
+  nodeArgs?: string[];
+  /** the script; default device/main.ts through tsx; a .js one (dist/device/main.js) runs on plain node */
+  entry?: string;
+  /** the command that is node: default this node; e.g. an emulator and a node built for another CPU */
+  node?: string[];
+  cwd?: string;
 }
 
 const running = new Set<Daemon>();
@@ -32,10 +41,13 @@ export class Daemon {
   readonly exited: Promise<number | null>;
 
   /** args go to the daemon; opts.nodeArgs to node itself, before the script */
-  constructor(args: string[], env: Record<string, string> = {}, opts: { nodeArgs?: string[] } = {}) {
+  constructor(args: string[], env: Record<string, string> = {}, opts: DaemonOptions = {}) {
     const nodeArgs = opts.nodeArgs ?? [];
-    this.child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, path.join(ROOT, 'device/main.ts'), ...args], {
-      cwd: ROOT,
+    const entry = opts.entry ?? path.join(ROOT, 'device/main.ts');
+    const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const [cmd, ...pre] = opts.node ?? [process.execPath];
+    this.child = spawn(cmd!, [...pre, ...loader, ...nodeArgs, entry, ...args], {
+      cwd: opts.cwd ?? ROOT,
       env: { ...process.env, BEONHO_LOG_LEVEL: 'warn', BEONHO_LOG_FORMAT: 'json', ...env },
     });
     let buf = '';
