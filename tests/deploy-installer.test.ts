@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeployError, type InstallOptions, install, uninstall } from '../deploy/installer.ts';
 import { formatCommand, recordingRunner } from '../deploy/runner.ts';
 import { parseUsbId, udevRules } from '../deploy/udev.ts';
-import { parseUnitFile, unitValue } from '../deploy/unit-parse.ts';
+import { parseUnitFile, unitValue } from './support/unit-parse.ts';
 import { serviceUnit } from '../deploy/unit.ts';
 
 const CONFIG = `office: { id: singok2, name: 신곡2동 행정복지센터 }
