@@ -1,6 +1,6 @@
-// A feature of the daemon (board, printer, audio, MQTT bridge, simulator control). The controller
-// builds them, then starts them in order and stops them in reverse. A constructor does nothing:
-// all work, and all hardware access, happens in start().
+// A feature of the daemon (board, printer, audio, MQTT bridge, simulator control). The composition
+// root (app.ts) builds them; the controller starts them in order and stops them in reverse. A
+// constructor does nothing: all work, and all hardware access, happens in start().
 import type { Logger } from 'pino';
 import type { Bus } from './bus.ts';
 import type { Config } from './config/schema.ts';
