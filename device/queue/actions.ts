@@ -1,5 +1,6 @@
 // What can be asked of the queue. The same shapes serve the keypads, the dispenser, the terminal
 // control and central's commands (bridge/ validates those and maps them here one to one).
+import type { QueueErrorCode } from '../error-codes.ts';
 import type { Channel, QueueEvent, TicketInfo } from './types.ts';
 
 export type Action =
@@ -22,27 +23,9 @@ export type Action =
 
 export type ActionType = Action['type'];
 
-/** Stable error codes: the same code appears in logs, cmd/result and docs/errors.md. */
-export type QueueErrorCode =
-  | 'unknown-service'
-  | 'unknown-counter'
-  | 'unknown-ticket'
-  | 'day-closed'
-  | 'clock-behind'
-  | 'not-accepting'
-  | 'cutoff-passed'
-  | 'cap-reached'
-  | 'range-exhausted'
-  | 'counter-closed'
-  | 'counter-paused'
-  | 'counter-idle'
-  | 'counter-busy'
-  | 'no-waiting'
-  | 'not-callable'
-  | 'hold-expired'
-  | 'not-cancellable'
-  | 'invalid-transfer'
-  | 'invalid-argument';
+/** Stable error codes: the same code appears in logs, cmd/result and docs/errors.md. The list
+ * lives with every other area's codes in device/error-codes.ts (QUEUE_ERRORS). */
+export type { QueueErrorCode };
 
 export interface QueueError {
   code: QueueErrorCode;

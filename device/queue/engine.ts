@@ -6,11 +6,20 @@
 // events of one action see the effects of the earlier ones. Persisting them is the caller's job
 // (QueueService), and nothing is shown or printed before that.
 import type { Config, CounterConfig, ServiceConfig } from '../config/schema.ts';
-import { localTime, hhmmToMinutes } from '../util/time.ts';
+import { localTime } from '../util/time.ts';
 import type { Action, ActionResult, ActionType, QueueErrorCode } from './actions.ts';
+import { closedReason, cutoffPassed, nextIndex, REFUSAL_WHEN_CLOSED } from './closed.ts';
 import { estimateWaitMin, openCounters } from './estimate.ts';
 import { applyEvent, initialState, reconcile, type ReduceOptions } from './reduce.ts';
-import type { CounterStatus, EventBody, QueueEvent, QueueState, TicketInfo, TicketRecord } from './types.ts';
+import type {
+  ClosedReason,
+  CounterStatus,
+  EventBody,
+  QueueEvent,
+  QueueState,
+  TicketInfo,
+  TicketRecord,
+} from './types.ts';
 
 export interface EngineDeps {
   now: () => number;
@@ -233,14 +242,9 @@ export class QueueEngine {
   private issue(serviceId: string, channel: TicketInfo['channel'], priority: boolean, ref?: string): TicketInfo {
     const cfg = this.services.get(serviceId) ?? refuse('unknown-service', `no service "${serviceId}"`);
     const s = this.serviceState(serviceId);
-    if (!this.state.open) refuse('day-closed', 'the office is closed: no tickets are issued');
-    if (!s.accepting) refuse('not-accepting', `${cfg.name} is not issuing tickets now`);
-    if (this.cutoffPassed(cfg))
-      refuse('cutoff-passed', `${cfg.name}: ticket issuing closed at ${cfg.cutoff} (발권 마감)`);
-    if (cfg.cap !== undefined && s.issuedToday >= cfg.cap)
-      refuse('cap-reached', `${cfg.name}: today's ${cfg.cap} tickets are all issued`);
-    const n = s.lastIssued === 0 ? cfg.numbers.from : s.lastIssued + 1;
-    if (n > cfg.numbers.to) refuse('range-exhausted', `${cfg.name}: the number range ends at ${cfg.numbers.to}`);
+    const closed = closedReason(cfg, s, this.state, this.localNow());
+    if (closed) refuse(REFUSAL_WHEN_CLOSED[closed], closedMessage(closed, cfg));
+    const n = nextIndex(cfg, s);
     if (ref !== undefined && ref.length > 64) refuse('invalid-argument', 'ref is longer than 64 characters');
 
     const front = priority && this.priorityFirst(cfg) ? this.frontLength(s.waiting, 1) : s.waiting.length;
@@ -299,7 +303,7 @@ export class QueueEngine {
     if (!this.state.open) return;
     for (const cfg of this.config.services) {
       const s = this.state.services[cfg.id]!;
-      if (!s.cutoffPassed && this.cutoffPassed(cfg)) {
+      if (!s.cutoffPassed && cutoffPassed(cfg, s, this.state.day, this.localNow())) {
         this.emit({ type: 'service.changed', service: { id: cfg.id, accepting: false, reason: 'cutoff' } });
       }
     }
@@ -411,14 +415,6 @@ export class QueueEngine {
     return i;
   }
 
-  private cutoffPassed(cfg: ServiceConfig): boolean {
-    const s = this.state.services[cfg.id]!;
-    if (s.cutoffPassed) return true;
-    if (!cfg.cutoff) return false;
-    const now = this.localNow();
-    return now.date === this.state.day && now.minutes >= hhmmToMinutes(cfg.cutoff);
-  }
-
   private counterOf(id: string): QueueState['counters'][string] {
     if (!this.counters.has(id)) refuse('unknown-counter', `no counter "${id}"`);
     return this.state.counters[id]!;
@@ -464,6 +460,22 @@ export class QueueEngine {
 export function formatNumber(cfg: ServiceConfig, n: number): string {
   const width = cfg.numbers.width ?? String(cfg.numbers.to).length;
   return `${cfg.numbers.prefix}${String(n).padStart(width, '0')}`;
+}
+
+/** The English refusal for a press on a closed service (logs and central; citizens get Korean). */
+function closedMessage(reason: ClosedReason, cfg: ServiceConfig): string {
+  switch (reason) {
+    case 'day-closed':
+      return 'the office is closed: no tickets are issued';
+    case 'manual':
+      return `${cfg.name} is not issuing tickets now`;
+    case 'cutoff':
+      return `${cfg.name}: ticket issuing closed at ${cfg.cutoff} (발권 마감)`;
+    case 'cap':
+      return `${cfg.name}: today's ${cfg.cap} tickets are all issued`;
+    case 'exhausted':
+      return `${cfg.name}: the number range ends at ${cfg.numbers.to}`;
+  }
 }
 
 function info(rec: TicketRecord): TicketInfo {

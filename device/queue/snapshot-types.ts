@@ -1,5 +1,5 @@
 // The state snapshot as the contract publishes it (retained `state` topic) and the board draws it.
-import type { CounterStatus } from './types.ts';
+import type { ClosedReason, CounterStatus } from './types.ts';
 
 export interface ServiceSnapshot {
   id: string;
@@ -10,7 +10,7 @@ export interface ServiceSnapshot {
   estimatedWaitMin: number;
   accepting: boolean;
   /** why not accepting: manual | cutoff | cap | exhausted | day-closed; absent when accepting */
-  closedReason?: string;
+  closedReason?: ClosedReason;
 }
 
 export interface CounterSnapshot {

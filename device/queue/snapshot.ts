@@ -1,7 +1,8 @@
 // The contract's state snapshot, computed from the folded state. Cheap enough to compute per
 // change: O(services + counters), waiting counts come from list lengths.
 import type { Config } from '../config/schema.ts';
-import { hhmmToMinutes, localTime } from '../util/time.ts';
+import { localTime } from '../util/time.ts';
+import { closedReason } from './closed.ts';
 import { formatNumber } from './engine.ts';
 import { estimateWaitMin, openCounters } from './estimate.ts';
 import type { Snapshot } from './snapshot-types.ts';
@@ -27,7 +28,7 @@ export function buildSnapshot(config: Config, state: QueueState, now: number): S
     services: config.services.map((cfg) => {
       const s = state.services[cfg.id]!;
       const waiting = s.waiting.length + (pinnedByService.get(cfg.id) ?? 0);
-      const reason = closedReason(config, state, cfg.id, local);
+      const reason = closedReason(cfg, s, state, local);
       const out: Snapshot['services'][number] = {
         id: cfg.id,
         name: cfg.name,
@@ -47,22 +48,4 @@ export function buildSnapshot(config: Config, state: QueueState, now: number): S
     recentCalls: state.recentCalls.map((c) => ({ ticket: c.ticket, service: c.service, counter: c.counter, at: c.at })),
     notice: state.notice,
   };
-}
-
-function closedReason(
-  config: Config,
-  state: QueueState,
-  serviceId: string,
-  local: { date: string; minutes: number },
-): string | null {
-  const cfg = config.services.find((s) => s.id === serviceId)!;
-  const s = state.services[serviceId]!;
-  if (!state.open) return 'day-closed';
-  if (!s.accepting) return 'manual';
-  if (s.cutoffPassed || (cfg.cutoff && local.date === state.day && local.minutes >= hhmmToMinutes(cfg.cutoff))) {
-    return 'cutoff';
-  }
-  if (cfg.cap !== undefined && s.issuedToday >= cfg.cap) return 'cap';
-  if (s.lastIssued >= cfg.numbers.to) return 'exhausted';
-  return null;
 }

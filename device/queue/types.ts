@@ -6,6 +6,11 @@ export type Channel = 'kiosk' | 'online';
 export type CounterStatus = 'idle' | 'serving' | 'paused' | 'closed';
 export type TicketStatus = 'waiting' | 'serving' | 'skipped' | 'done' | 'cancelled';
 
+/** Why a service issues no tickets, as the contract publishes it (state's `closedReason`; a
+ * service.changed event carries all but `day-closed`). Each is one refusal code: queue/closed.ts. */
+export const CLOSED_REASONS = ['manual', 'cutoff', 'cap', 'exhausted', 'day-closed'] as const;
+export type ClosedReason = (typeof CLOSED_REASONS)[number];
+
 /** The ticket as events and results show it. `ref` is central's opaque handle, never personal data. */
 export interface TicketInfo {
   number: string;
@@ -89,7 +94,7 @@ export interface CounterChangedEvent extends EventBase {
 }
 export interface ServiceChangedEvent extends EventBase {
   type: 'service.changed';
-  service: { id: string; accepting: boolean; reason: 'manual' | 'cutoff' | 'cap' | 'exhausted' };
+  service: { id: string; accepting: boolean; reason: Exclude<ClosedReason, 'day-closed'> };
 }
 export interface NoticeChangedEvent extends EventBase {
   type: 'notice.changed';
