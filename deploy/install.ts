@@ -23,7 +23,7 @@ function pickRunner(root: string, dryRun: boolean): Runner {
   if (dryRun || root !== '/') return dryRunner(out);
   if (process.getuid?.() !== 0) {
     throw new DeployError(
-      'DEPLOY_NOT_ROOT',
+      'deploy-not-root',
       'installing a service needs root: run it with sudo (or add --dry-run to see what it would do)',
     );
   }
@@ -103,7 +103,7 @@ cli
 try {
   await cli.parseAsync(process.argv);
 } catch (err) {
-  const code = (err as { code?: string }).code ?? 'DEPLOY_FAILED';
+  const code = (err as { code?: string }).code ?? 'deploy-failed';
   console.error(`error ${code}: ${(err as Error).message}`);
   process.exitCode = 1;
 }

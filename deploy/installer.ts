@@ -5,6 +5,7 @@ import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema } from '../device/config/schema.ts';
+import type { DeployErrorCode } from '../device/error-codes.ts';
 import {
   CONFIG_DIR,
   CONFIG_FILE,
@@ -24,7 +25,7 @@ import { allUnits, type UnitOptions } from './unit.ts';
 
 export class DeployError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: DeployErrorCode,
     message: string,
   ) {
     super(message);
@@ -250,11 +251,11 @@ export async function uninstall(
 
 async function checkApp(appDir: string, root: string): Promise<void> {
   if (!isAbsolute(appDir))
-    throw new DeployError('DEPLOY_APP_DIR', `the release path must be absolute, got "${appDir}"`);
+    throw new DeployError('deploy-app-dir', `the release path must be absolute, got "${appDir}"`);
   // ProtectHome=yes hides /home and /root from the service (and bookworm's home dirs are 0700).
   if (/^\/(home|root)(\/|$)/.test(appDir)) {
     throw new DeployError(
-      'DEPLOY_APP_IN_HOME',
+      'deploy-app-in-home',
       `the release is in ${appDir}, which the sandboxed service cannot read: copy it to /opt/beonho and run the installer there (docs/deploy.md, step 5)`,
     );
   }
@@ -264,7 +265,7 @@ async function checkApp(appDir: string, root: string): Promise<void> {
       await stat(join(underRoot(root, appDir), part));
     } catch {
       throw new DeployError(
-        'DEPLOY_APP_INCOMPLETE',
+        'deploy-app-incomplete',
         `${appDir} has no ${part.split('/')[0]}/: unpack a release tarball there (npm run release), or in a checkout run \`npm ci && npm run build\``,
       );
     }
@@ -277,7 +278,7 @@ async function readConfig(path: string): Promise<string> {
     text = await readFile(path, 'utf8');
   } catch {
     throw new DeployError(
-      'DEPLOY_CONFIG_MISSING',
+      'deploy-config-missing',
       `no config at ${path}: write the office's config.yaml first (docs/deploy.md, step 6)`,
     );
   }
@@ -285,12 +286,12 @@ async function readConfig(path: string): Promise<string> {
   try {
     parsed = parseYaml(text);
   } catch (err) {
-    throw new DeployError('DEPLOY_CONFIG_INVALID', `${path} is not valid YAML: ${(err as Error).message}`);
+    throw new DeployError('deploy-config-invalid', `${path} is not valid YAML: ${(err as Error).message}`);
   }
   const r = configSchema.safeParse(parsed);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n');
-    throw new DeployError('DEPLOY_CONFIG_INVALID', `${path} does not validate, fix these and run again:\n${issues}`);
+    throw new DeployError('deploy-config-invalid', `${path} does not validate, fix these and run again:\n${issues}`);
   }
   return text;
 }

@@ -40,7 +40,7 @@ export function dryRunner(out: (line: string) => void): Runner {
 }
 
 export class CommandError extends Error {
-  readonly code = 'DEPLOY_COMMAND_FAILED';
+  readonly code = 'deploy-command-failed';
   constructor(
     readonly command: Command,
     readonly detail: string,

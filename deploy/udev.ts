@@ -23,7 +23,7 @@ export function parseUsbId(text: string): UsbId {
   const m = /^([0-9a-fA-F]{4}):([0-9a-fA-F]{4})$/.exec(text.trim());
   if (!m) {
     throw Object.assign(new Error(`"${text}" is not a USB id: expected VVVV:PPPP in hex, as \`lsusb\` shows it`), {
-      code: 'DEPLOY_BAD_USB_ID',
+      code: 'deploy-bad-usb-id',
     });
   }
   return { vendor: m[1]!.toLowerCase(), product: m[2]!.toLowerCase() };

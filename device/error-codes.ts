@@ -203,7 +203,7 @@ export const SIM_ERRORS = [
   'sim-core-down',
   'sim-real-inputs',
   'not-found',
-  'method',
+  'method-not-allowed',
   'bad-json',
   'too-large',
   'central-accounts-invalid',

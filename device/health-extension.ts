@@ -60,12 +60,12 @@ export function createHealthExtension(ctx: ExtensionContext, opts: HealthExtensi
     writing = writing.then(async () => {
       try {
         await writeStatusFile(dir, await current());
-        if (failing) log.info({ code: 'STATUS_WRITE_FAILED', dir }, 'status file written again');
+        if (failing) log.info({ code: 'status-write-failed', dir }, 'status file written again');
         failing = false;
       } catch (err) {
         if (!failing) {
           log.warn(
-            { code: 'STATUS_WRITE_FAILED', dir, err: (err as Error).message },
+            { code: 'status-write-failed', dir, err: (err as Error).message },
             '`npm run status` will show an old status: the status file cannot be written (is the directory writable by the service?)',
           );
         }

@@ -16,6 +16,7 @@
 // a stalled loop (a busy loop, a sync call that hangs) sends nothing and systemd restarts us.
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
+import type { DaemonCode } from './error-codes.ts';
 import type { Extension, ExtensionContext } from './extension.ts';
 
 export interface NotifySender {
@@ -69,7 +70,7 @@ export interface SystemdOptions {
   alive?: () => boolean;
 }
 
-const SEND_FAILED = 'SYSTEMD_NOTIFY_FAILED';
+const SEND_FAILED: DaemonCode = 'systemd-notify-failed';
 
 export function createSystemdExtension(ctx: ExtensionContext, opts: SystemdOptions = {}): Extension {
   const env = opts.env ?? (process.env as SystemdEnv);
@@ -124,7 +125,7 @@ export function createSystemdExtension(ctx: ExtensionContext, opts: SystemdOptio
     if (pingInFlight) return;
     if (opts.alive && !opts.alive()) {
       log.warn(
-        { code: 'WATCHDOG_SKIPPED' },
+        { code: 'watchdog-skipped' },
         'the daemon reports itself wedged: watchdog ping withheld, systemd will restart it',
       );
       return;

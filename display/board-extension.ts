@@ -198,7 +198,7 @@ export class BoardExtension implements Extension {
         l.lastKey = null;
         this.log.error(
           {
-            code: (err as { code?: string }).code ?? 'DISPLAY_WRITE',
+            code: (err as { code?: string }).code ?? 'display-write',
             sink: l.out.sink.kind,
             err: (err as Error).message,
           },
@@ -223,7 +223,7 @@ export class BoardExtension implements Extension {
       // Never fatal: the queue runs without a board; retry now and then (a monitor switched on late).
       l.nextOpenAt = now + REOPEN_MS;
       this.log.error(
-        { code: (err as { code?: string }).code ?? 'DISPLAY_OPEN', sink: l.out.sink.kind, err: (err as Error).message },
+        { code: (err as { code?: string }).code ?? 'display-open', sink: l.out.sink.kind, err: (err as Error).message },
         'board output not available',
       );
       this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });

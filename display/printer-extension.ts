@@ -34,7 +34,7 @@ export class PrinterExtension implements Extension {
     } catch (err) {
       // Not fatal: presses are refused with a message until the printer answers.
       this.log.error(
-        { code: (err as { code?: string }).code ?? 'PRINTER_OPEN_FAILED', err: (err as Error).message },
+        { code: (err as { code?: string }).code ?? 'printer-open-failed', err: (err as Error).message },
         'printer not available',
       );
     }

@@ -195,11 +195,11 @@ describe('Announcer', () => {
     const { out, announcer, results } = setup();
     announcer.enqueue(call('1001', '1'));
     announcer.enqueue(call('1002', '1'));
-    (await out.started(1)).fail(new AudioError('AUDIO_DEVICE_MISSING', 'no card'));
+    (await out.started(1)).fail(new AudioError('audio-device-missing', 'no card'));
     (await out.started(2)).finish();
     await announcer.idle();
     expect(results.map((r) => [r.call.ticket, r.ok, r.code])).toEqual([
-      ['1001', false, 'AUDIO_DEVICE_MISSING'],
+      ['1001', false, 'audio-device-missing'],
       ['1002', true, undefined],
     ]);
   });
@@ -211,7 +211,7 @@ describe('Announcer', () => {
     announcer.enqueue(call('1002', '1'));
     announcer.enqueue(call('1003', '1'));
     announcer.enqueue(call('1004', '1'));
-    expect(results).toEqual([{ call: call('1002', '1'), ok: false, code: 'AUDIO_QUEUE_FULL' }]);
+    expect(results).toEqual([{ call: call('1002', '1'), ok: false, code: 'audio-queue-full' }]);
     first.finish();
     (await out.started(2)).finish();
     (await out.started(3)).finish();

@@ -44,17 +44,17 @@ describe('ALSA output (aplay)', () => {
     expect(out.health()).toMatchObject({ connected: true, lastError: null, played: 1, device: 'plughw:1,0' });
   });
 
-  it('a missing aplay is AUDIO_APLAY_MISSING: rejected, reported, never thrown synchronously', async () => {
+  it('a missing aplay is audio-aplay-missing: rejected, reported, never thrown synchronously', async () => {
     const out = new AplayAudioOut({ device: 'default', aplay: path.join(dir, 'no-such-aplay'), logger });
     await expect(out.play(wav(), 'test')).rejects.toMatchObject({
-      code: 'AUDIO_APLAY_MISSING',
+      code: 'audio-aplay-missing',
       message: expect.stringContaining('alsa-utils'),
     });
-    expect(out.health()).toMatchObject({ connected: false, lastError: 'AUDIO_APLAY_MISSING', failed: 1 });
+    expect(out.health()).toMatchObject({ connected: false, lastError: 'audio-aplay-missing', failed: 1 });
     expect(out.health().lastErrorAt).toEqual(expect.any(String));
   });
 
-  it('a missing sound card is AUDIO_DEVICE_MISSING, even when aplay quits before reading the sound', async () => {
+  it('a missing sound card is audio-device-missing, even when aplay quits before reading the sound', async () => {
     // aplay's own message when the PCM cannot be opened; exits without reading stdin (EPIPE for us)
     const aplay = await script(
       'aplay',
@@ -62,30 +62,30 @@ describe('ALSA output (aplay)', () => {
     );
     const out = new AplayAudioOut({ device: 'hw:5,0', aplay, logger });
     await expect(out.play(wav(3000), 'test')).rejects.toMatchObject({
-      code: 'AUDIO_DEVICE_MISSING',
+      code: 'audio-device-missing',
       message: expect.stringMatching(/hw:5,0.*aplay -L/),
     });
   });
 
-  it('a busy device is AUDIO_DEVICE_BUSY; any other failure AUDIO_PLAY_FAILED', async () => {
+  it('a busy device is audio-device-busy; any other failure audio-play-failed', async () => {
     const busy = await script(
       'busy',
       `cat >/dev/null; echo 'aplay: main:850: audio open error: Device or resource busy' >&2; exit 1`,
     );
     await expect(new AplayAudioOut({ device: 'default', aplay: busy, logger }).play(wav(), 't')).rejects.toMatchObject({
-      code: 'AUDIO_DEVICE_BUSY',
+      code: 'audio-device-busy',
     });
     const odd = await script('odd', `cat >/dev/null; echo 'something else' >&2; exit 3`);
     await expect(new AplayAudioOut({ device: 'default', aplay: odd, logger }).play(wav(), 't')).rejects.toMatchObject({
-      code: 'AUDIO_PLAY_FAILED',
+      code: 'audio-play-failed',
       message: expect.stringContaining('something else'),
     });
   });
 
-  it('kills an aplay that never ends: AUDIO_PLAY_TIMEOUT', async () => {
+  it('kills an aplay that never ends: audio-play-timeout', async () => {
     const stuck = await script('stuck', 'exec sleep 30');
     const out = new AplayAudioOut({ device: 'default', aplay: stuck, logger, graceMs: 200 });
-    await expect(out.play(wav(10), 't')).rejects.toMatchObject({ code: 'AUDIO_PLAY_TIMEOUT' });
+    await expect(out.play(wav(10), 't')).rejects.toMatchObject({ code: 'audio-play-timeout' });
   });
 });
 
@@ -112,12 +112,12 @@ describe('simulated output', () => {
     expect((await readdir(dir)).sort()).toEqual(['000003.wav', '000004.wav']);
   });
 
-  it('reports an unwritable directory as AUDIO_SIM_WRITE_FAILED', async () => {
+  it('reports an unwritable directory as audio-sim-write-failed', async () => {
     const file = path.join(dir, 'a-file');
     await writeFile(file, '');
     const out = new SimAudioOut({ dir: path.join(file, 'audio'), logger });
-    await expect(out.play(wav(), 'x')).rejects.toMatchObject({ code: 'AUDIO_SIM_WRITE_FAILED' });
-    expect(out.health()).toMatchObject({ connected: false, lastError: 'AUDIO_SIM_WRITE_FAILED' });
+    await expect(out.play(wav(), 'x')).rejects.toMatchObject({ code: 'audio-sim-write-failed' });
+    expect(out.health()).toMatchObject({ connected: false, lastError: 'audio-sim-write-failed' });
   });
 });
 
@@ -193,14 +193,14 @@ describe('createAnnouncerExtension', () => {
     await expect(ext.start()).resolves.toBeUndefined();
     bus.emit('queueEvents', { events: [event('ticket.called', '1001', '3')] });
     await ext.idle();
-    await expect.poll(() => ext.health().lastError).toBe('AUDIO_APLAY_MISSING');
+    await expect.poll(() => ext.health().lastError).toBe('audio-aplay-missing');
     expect(ext.health()).toMatchObject({
       connected: false,
-      lastCallError: 'AUDIO_APLAY_MISSING',
+      lastCallError: 'audio-aplay-missing',
       failedCalls: 1,
       announced: 0,
     });
-    expect(health.some((h) => h.component === 'audio' && h.health.lastError === 'AUDIO_APLAY_MISSING')).toBe(true);
+    expect(health.some((h) => h.component === 'audio' && h.health.lastError === 'audio-aplay-missing')).toBe(true);
     await ext.stop();
   });
 

@@ -124,10 +124,10 @@ describe('WAV encoding', () => {
   });
 
   it('refuses what is not a PCM WAV, with a stable code', () => {
-    expect(() => decodeWav(new Uint8Array(10))).toThrow(expect.objectContaining({ code: 'WAV_INVALID' }));
+    expect(() => decodeWav(new Uint8Array(10))).toThrow(expect.objectContaining({ code: 'wav-invalid' }));
     const float = Buffer.from(encodeWav(tone(8000, 10)));
     float.writeUInt16LE(3, 20);
-    expect(() => decodeWav(float)).toThrow(expect.objectContaining({ code: 'WAV_UNSUPPORTED' }));
+    expect(() => decodeWav(float)).toThrow(expect.objectContaining({ code: 'wav-unsupported' }));
   });
 
   it('resamples keeping the duration, joins only equal rates, clips gain at full scale', () => {
@@ -136,7 +136,7 @@ describe('WAV encoding', () => {
     expect(b.rate).toBe(22050);
     expect(durationMs(b)).toBeCloseTo(300, 0);
     expect(rms(b.samples)).toBeGreaterThan(rms(a.samples) * 0.95);
-    expect(() => concatPcm(22050, [a, b])).toThrow(expect.objectContaining({ code: 'WAV_RATE_MISMATCH' }));
+    expect(() => concatPcm(22050, [a, b])).toThrow(expect.objectContaining({ code: 'wav-rate-mismatch' }));
     expect(concatPcm(22050, [b, b]).samples.length).toBe(2 * b.samples.length);
     const loud = applyGain({ rate: 8000, samples: Int16Array.from([20000, -20000, 100]) }, 2);
     expect(Array.from(loud.samples)).toEqual([32767, -32768, 200]);
@@ -198,10 +198,10 @@ describe('the espeak voice (listen-free)', () => {
     expect(durationMs(long)).toBeGreaterThan(durationMs(short) + 500);
   });
 
-  it('reports a bad voice as ESPEAK_FAILED without touching process.exitCode', async () => {
+  it('reports a bad voice as espeak-failed without touching process.exitCode', async () => {
     const before = process.exitCode;
     const bad = new EspeakVoice({ logger, voice: 'zz-nope' });
-    await expect(bad.speak('안녕하세요')).rejects.toMatchObject({ code: 'ESPEAK_FAILED' });
+    await expect(bad.speak('안녕하세요')).rejects.toMatchObject({ code: 'espeak-failed' });
     expect(process.exitCode).toBe(before);
   });
 });
@@ -241,18 +241,18 @@ describe('the clip voice', () => {
     expect(ms).toBeLessThan(2800);
   });
 
-  it('names every missing word in a CLIP_MISSING error', async () => {
+  it('names every missing word in a clip-missing error', async () => {
     const v = new ClipVoice({ dir, logger });
     await v.load();
     await expect(v.synth(callParts('2002', '9', '9번 창구'))).rejects.toMatchObject({
-      code: 'CLIP_MISSING',
+      code: 'clip-missing',
       message: expect.stringMatching(/"이천이번".*"구번"/),
     });
   });
 
   it('reports an unreadable pack, and the fallback voice speaks instead', async () => {
     const missing = new ClipVoice({ dir: path.join(dir, 'nope'), logger });
-    await expect(missing.load()).rejects.toMatchObject({ code: 'CLIP_PACK_UNREADABLE' });
+    await expect(missing.load()).rejects.toMatchObject({ code: 'clip-pack-unreadable' });
     const spoken: string[] = [];
     const fallback = {
       kind: 'fake',

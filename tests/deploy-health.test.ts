@@ -59,7 +59,7 @@ const input = {
   ticketsIssued: 812,
   components: new Map([
     ['keypad-1', healthy({ pressesRejected: 3, sinks: [{ nested: 'left out' }] })],
-    ['printer', { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: '2026-11-26T10:01:00.000+09:00' }],
+    ['printer', { connected: false, lastError: 'printer-offline', lastErrorAt: '2026-11-26T10:01:00.000+09:00' }],
   ]),
 };
 
@@ -88,7 +88,7 @@ describe('collectHealth', () => {
       components: {
         // scalar counters pass through (presses refused by the rate limit, etc.)
         'keypad-1': { connected: true, lastError: null, lastErrorAt: null, pressesRejected: 3 },
-        printer: { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: '2026-11-26T10:01:00.000+09:00' },
+        printer: { connected: false, lastError: 'printer-offline', lastErrorAt: '2026-11-26T10:01:00.000+09:00' },
       },
     });
   });
@@ -149,7 +149,7 @@ describe('npm run status', () => {
     expect(text).toMatch(/^disk \(data dir\) +3\.8 GiB free of 15\.3 GiB \(25 %\) on \/var\/lib\/beonho$/m);
     expect(text).toMatch(/^CPU temperature +48\.2 °C$/m);
     expect(text).toMatch(/^writes \/ ticket +1\.5 KiB \(812 tickets, 1\.2 MiB since start\)$/m);
-    expect(text).toMatch(/^ {2}printer +DISCONNECTED, last error PRINTER_OFFLINE at 2026-11-26T10:01:00\.000\+09:00$/m);
+    expect(text).toMatch(/^ {2}printer +DISCONNECTED, last error printer-offline at 2026-11-26T10:01:00\.000\+09:00$/m);
     expect(text).toMatch(/^ {2}keypad-1 +connected$/m);
   });
 
@@ -182,7 +182,7 @@ describe('npm run status', () => {
     );
     const report = JSON.parse(r.stdout) as { stale: boolean; file: { ok: boolean; health: DeviceHealth } };
     expect(report.stale).toBe(false);
-    expect(report.file.health.components.printer?.lastError).toBe('PRINTER_OFFLINE');
+    expect(report.file.health.components.printer?.lastError).toBe('printer-offline');
   });
 });
 
@@ -227,7 +227,7 @@ describe('the health extension', () => {
     c.bus.emit('queueEvents', { events: [issued, { type: 'ticket.called' } as QueueEvent, issued] });
     c.bus.emit('healthChanged', {
       component: 'printer',
-      health: { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: null },
+      health: { connected: false, lastError: 'printer-offline', lastErrorAt: null },
     });
     bytes = 3000;
     vi.advanceTimersByTime(29_999);
@@ -243,7 +243,7 @@ describe('the health extension', () => {
       second = await readStatusFile(join(dir, 'run'));
     }
     expect(second.ok && second.health.writes).toEqual({ bytesWritten: 3000, ticketsIssued: 2, bytesPerTicket: 1500 });
-    expect(second.ok && second.health.components.printer?.lastError).toBe('PRINTER_OFFLINE');
+    expect(second.ok && second.health.components.printer?.lastError).toBe('printer-offline');
 
     await ext.stop();
     expect(statfs).toHaveBeenCalledTimes(3);
@@ -277,7 +277,7 @@ describe('the health extension', () => {
     await ext.stop();
     // start and stop did not throw, the failure was said once (not at every write), and the
     // health is still there for the MQTT status
-    expect(lines.filter((l) => l.code === 'STATUS_WRITE_FAILED')).toHaveLength(1);
+    expect(lines.filter((l) => l.code === 'status-write-failed')).toHaveLength(1);
     expect(await ext.current()).toMatchObject({ office: 'singok2', writes: { ticketsIssued: 0 } });
   });
 });

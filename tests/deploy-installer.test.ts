@@ -195,7 +195,7 @@ describe('install into a temporary root', () => {
     const runner = recordingRunner();
     const err = await install(opts(), runner, out).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DeployError);
-    expect((err as DeployError).code).toBe('DEPLOY_CONFIG_INVALID');
+    expect((err as DeployError).code).toBe('deploy-config-invalid');
     expect((err as DeployError).message).toMatch(/office\.id/);
     expect(runner.commands).toEqual([]);
     expect(existsSync(join(root, 'etc/systemd'))).toBe(false);
@@ -208,13 +208,13 @@ describe('install into a temporary root', () => {
         (e: DeployError) => e.code,
       );
     expect(await code(install(opts({ configSource: join(work, 'nope.yaml') }), recordingRunner(), out))).toBe(
-      'DEPLOY_CONFIG_MISSING',
+      'deploy-config-missing',
     );
-    expect(await code(install(opts({ appDir: '/home/pi/beonho' }), recordingRunner(), out))).toBe('DEPLOY_APP_IN_HOME');
-    expect(await code(install(opts({ appDir: '/srv/beonho' }), recordingRunner(), out))).toBe('DEPLOY_APP_INCOMPLETE');
+    expect(await code(install(opts({ appDir: '/home/pi/beonho' }), recordingRunner(), out))).toBe('deploy-app-in-home');
+    expect(await code(install(opts({ appDir: '/srv/beonho' }), recordingRunner(), out))).toBe('deploy-app-incomplete');
     // a checkout with node_modules but never built: the unit would run a dist/ that is not there
     await rm(join(root, APP, 'dist'), { recursive: true });
-    expect(await code(install(opts(), recordingRunner(), out))).toBe('DEPLOY_APP_INCOMPLETE');
+    expect(await code(install(opts(), recordingRunner(), out))).toBe('deploy-app-incomplete');
   });
 
   it('a dry run writes no file and prints what it would write', async () => {
@@ -448,6 +448,6 @@ describe('the command line', () => {
       (e: { code: number; stderr: string }) => e,
     );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error DEPLOY_CONFIG_INVALID/);
+    expect(r.stderr).toMatch(/error deploy-config-invalid/);
   });
 });

@@ -94,14 +94,14 @@ describe('the systemd extension', () => {
     ctx.bus.emit('linkChanged', { online: false });
     ctx.bus.emit('healthChanged', {
       component: 'printer',
-      health: { connected: false, lastError: 'PRINTER_OFFLINE', lastErrorAt: '2026-11-26T10:00:00+09:00' },
+      health: { connected: false, lastError: 'printer-offline', lastErrorAt: '2026-11-26T10:00:00+09:00' },
     });
     ctx.bus.emit('linkChanged', { online: true });
     await vi.advanceTimersByTimeAsync(0);
     expect(sender.sent.slice(1)).toEqual([
       ['STATUS=office singok2, device main, central offline'],
-      ['STATUS=office singok2, device main, central offline, last error printer: PRINTER_OFFLINE'],
-      ['STATUS=office singok2, device main, central online, last error printer: PRINTER_OFFLINE'],
+      ['STATUS=office singok2, device main, central offline, last error printer: printer-offline'],
+      ['STATUS=office singok2, device main, central online, last error printer: printer-offline'],
     ]);
     await ext.stop();
     ctx.bus.emit('linkChanged', { online: false });
@@ -117,7 +117,7 @@ describe('the systemd extension', () => {
     alive = false;
     await vi.advanceTimersByTimeAsync(60_000);
     expect(sender.sent.filter((l) => l[0] === 'WATCHDOG=1')).toHaveLength(1);
-    expect(logs.some((l) => l.code === 'WATCHDOG_SKIPPED')).toBe(true);
+    expect(logs.some((l) => l.code === 'watchdog-skipped')).toBe(true);
     await ext.stop();
   });
 
@@ -147,7 +147,7 @@ describe('the systemd extension', () => {
     await ext.start();
     await vi.advanceTimersByTimeAsync(15_000 * 10);
     await ext.stop();
-    const errors = logs.filter((l) => l.code === 'SYSTEMD_NOTIFY_FAILED');
+    const errors = logs.filter((l) => l.code === 'systemd-notify-failed');
     expect(errors).toHaveLength(1);
     expect(String(errors[0]?.msg)).toMatch(/systemd-notify/);
   });

@@ -19,7 +19,7 @@ class MemorySink implements DisplaySink {
   async open() {
     if (this.failOpen > 0) {
       this.failOpen--;
-      throw Object.assign(new Error('no display'), { code: 'DISPLAY_FB_OPEN' });
+      throw Object.assign(new Error('no display'), { code: 'display-fb-open' });
     }
   }
   async write(f: Frame) {
@@ -150,7 +150,7 @@ describe('board extension', () => {
   });
 
   it('shows a refused press for alertSeconds, and the printer trouble while it lasts', async () => {
-    bus.emit('dispenserRefused', { button: 'resident', code: 'SERVICE_CUTOFF', message: '오늘 발권이 마감되었습니다' });
+    bus.emit('dispenserRefused', { button: 'resident', code: 'cutoff-passed', message: '오늘 발권이 마감되었습니다' });
     await settle();
     expect(ext.model()!.alert).toBe('오늘 발권이 마감되었습니다');
     await settle(20_100);

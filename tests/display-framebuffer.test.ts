@@ -111,8 +111,8 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
 
   it('refuses 24 bpp and a missing sysfs entry with stable codes', async () => {
     fakeFb({ virtual_size: '320,240', bits_per_pixel: '24' }, 10);
-    await expect(readFbGeometry(sysfs, dev, 'bgra')).rejects.toMatchObject({ code: 'DISPLAY_FB_FORMAT' });
-    await expect(readFbGeometry(sysfs, join(dir, 'fb7'), 'bgra')).rejects.toMatchObject({ code: 'DISPLAY_FB_SYSFS' });
+    await expect(readFbGeometry(sysfs, dev, 'bgra')).rejects.toMatchObject({ code: 'display-fb-format' });
+    await expect(readFbGeometry(sysfs, join(dir, 'fb7'), 'bgra')).rejects.toMatchObject({ code: 'display-fb-sysfs' });
   });
 
   it('writes a 32-bit frame at the device stride, then only the rows that changed', async () => {
@@ -180,7 +180,7 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
     fakeFb({ virtual_size: '4,2', bits_per_pixel: '32' }, 32);
     const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });
     await sink.open();
-    await expect(sink.write(solid(2, 2, [0, 0, 0, 255]))).rejects.toMatchObject({ code: 'DISPLAY_FRAME_SIZE' });
+    await expect(sink.write(solid(2, 2, [0, 0, 0, 255]))).rejects.toMatchObject({ code: 'display-frame-size' });
     await sink.close();
   });
 });

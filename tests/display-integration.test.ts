@@ -65,7 +65,7 @@ describe('board and printer on the real engine', () => {
     expect(existsSync(join(dataDir, 'sim', 'counter-3.png'))).toBe(true);
 
     (printer as SimPrinter).setPaper('out');
-    expect(await output.unavailable()).toMatchObject({ code: 'PRINTER_PAPER_OUT' });
+    expect(await output.unavailable()).toMatchObject({ code: 'printer-paper-out' });
     await board.idle();
     expect(board.model()?.alert).toBe('용지 없음 — 직원에게 문의하세요');
 

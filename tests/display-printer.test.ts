@@ -126,14 +126,14 @@ describe('status bytes', () => {
     expect(decodeStatus(0x12 | 0x08, 0x12 | 0x20, 0x12 | 0x60)).toMatchObject({
       online: false,
       paper: 'out',
-      error: 'PRINTER_PAPER_OUT',
+      error: 'printer-paper-out',
     });
     expect(decodeStatus(0x12 | 0x08, 0x12 | 0x04, 0x12)).toMatchObject({
       coverOpen: true,
-      error: 'PRINTER_COVER_OPEN',
+      error: 'printer-cover-open',
     });
-    expect(decodeStatus(null, null, null)).toMatchObject({ online: false, error: 'PRINTER_NO_ANSWER' });
-    expect(decodeStatus(0xff, 0x12, 0x12)).toMatchObject({ error: 'PRINTER_NO_ANSWER' }); // not a status byte
+    expect(decodeStatus(null, null, null)).toMatchObject({ online: false, error: 'printer-no-answer' });
+    expect(decodeStatus(0xff, 0x12, 0x12)).toMatchObject({ error: 'printer-no-answer' }); // not a status byte
   });
 });
 
@@ -172,8 +172,8 @@ describe('ESC/POS printer', () => {
     expect(await p.status()).toEqual({ online: true, paper: 'ok', ready: true, error: null });
     wire.paper = 0x72; // paper end bits 5 and 6
     const s = await p.status();
-    expect(s).toMatchObject({ ready: false, paper: 'out', error: 'PRINTER_PAPER_OUT' });
-    expect(printerRefusal(s)).toEqual({ code: 'PRINTER_PAPER_OUT', message: '용지 없음 — 직원에게 문의하세요' });
+    expect(s).toMatchObject({ ready: false, paper: 'out', error: 'printer-paper-out' });
+    expect(printerRefusal(s)).toEqual({ code: 'printer-paper-out', message: '용지 없음 — 직원에게 문의하세요' });
     wire.silent = true;
     expect(await p.status()).toMatchObject({ ready: false, online: false });
   });
@@ -184,7 +184,7 @@ describe('ESC/POS printer', () => {
     const p = new EscposPrinter(wire, { ...opts, statusQuery: false }, logger);
     expect(await p.status()).toEqual({ online: true, paper: 'unknown', ready: true, error: null });
     const closed = new EscposPrinter(new DeviceTransport('/nonexistent/lp9'), { ...opts, statusQuery: false }, logger);
-    expect(await closed.status()).toMatchObject({ ready: false, error: 'PRINTER_OFFLINE' });
+    expect(await closed.status()).toMatchObject({ ready: false, error: 'printer-offline' });
   });
 
   it('prints raster bytes and reports a failed write with a stable code', async () => {
@@ -195,15 +195,15 @@ describe('ESC/POS printer', () => {
     expect(p.health().printed).toBe(1);
     wire.failWrites = true;
     await expect(p.print({ image: sampleTicket(), day: '2026-11-26', number: '1048' })).rejects.toMatchObject({
-      code: 'PRINTER_WRITE_FAILED',
+      code: 'printer-write-failed',
     });
-    expect(p.health()).toMatchObject({ failed: 1, lastError: 'PRINTER_WRITE_FAILED' });
+    expect(p.health()).toMatchObject({ failed: 1, lastError: 'printer-write-failed' });
   });
 
   it('reports a printer that cannot be opened as offline, not as an exception', async () => {
     const p = new EscposPrinter(new DeviceTransport('/nonexistent/lp9'), opts, logger);
-    expect(await p.status()).toMatchObject({ online: false, ready: false, error: 'PRINTER_OFFLINE' });
-    await expect(p.open()).rejects.toMatchObject({ code: 'PRINTER_OPEN_FAILED' });
+    expect(await p.status()).toMatchObject({ online: false, ready: false, error: 'printer-offline' });
+    await expect(p.open()).rejects.toMatchObject({ code: 'printer-open-failed' });
   });
 });
 
@@ -240,7 +240,7 @@ describe('sim printer and createPrinter', () => {
     expect(existsSync(file)).toBe(true);
     expect(PNG.sync.read(readFileSync(file)).width).toBe(576);
     (p as SimPrinter).setPaper('out');
-    expect(await p.status()).toMatchObject({ ready: false, error: 'PRINTER_PAPER_OUT' });
+    expect(await p.status()).toMatchObject({ ready: false, error: 'printer-paper-out' });
   });
 
   it('an escpos printer without a ticket secret fails at build time with a code', () => {
@@ -249,7 +249,7 @@ describe('sim printer and createPrinter', () => {
     delete process.env.BEONHO_TICKET_SECRET;
     try {
       expect(() => createPrinter(cfg, dir, logger)).toThrow(
-        expect.objectContaining({ code: 'PRINTER_TICKET_SECRET_MISSING' }),
+        expect.objectContaining({ code: 'printer-ticket-secret-missing' }),
       );
     } finally {
       if (env !== undefined) process.env.BEONHO_TICKET_SECRET = env;
@@ -282,7 +282,7 @@ describe('ticket output for the dispenser', () => {
       onStatus: (s) => seen.push(s.ready),
     });
     printer.setPaper('out');
-    expect(await out.unavailable()).toEqual({ code: 'PRINTER_PAPER_OUT', message: '용지 없음 — 직원에게 문의하세요' });
+    expect(await out.unavailable()).toEqual({ code: 'printer-paper-out', message: '용지 없음 — 직원에게 문의하세요' });
     printer.setPaper('ok');
     expect(await out.unavailable()).toBeNull();
     expect(seen).toEqual([false, true]);

@@ -60,7 +60,7 @@ describe('ticket secret', () => {
     expect(resolveTicketSecret(cfg, {})).toBe('from-config-0123456');
     const none = configSchema.parse({ ...base, outputs: { printer: { driver: 'escpos' } } });
     expect(() => resolveTicketSecret(none, {})).toThrow(
-      expect.objectContaining({ code: 'PRINTER_TICKET_SECRET_MISSING' }),
+      expect.objectContaining({ code: 'printer-ticket-secret-missing' }),
     );
   });
 });

@@ -44,7 +44,7 @@ export class AplayAudioOut implements AudioOut {
   constructor(private readonly opts: AplayOptions) {}
 
   async play(wav: Uint8Array, label: string): Promise<void> {
-    if (this.closed) throw new AudioError('AUDIO_SINK_CLOSED', 'the ALSA output is closed');
+    if (this.closed) throw new AudioError('audio-sink-closed', 'the ALSA output is closed');
     const soundMs = readWavInfo(wav).durationMs;
     try {
       await this.run(wav, soundMs);
@@ -90,7 +90,7 @@ export class AplayAudioOut implements AudioOut {
           child.kill('SIGKILL');
           finish(
             new AudioError(
-              'AUDIO_PLAY_TIMEOUT',
+              'audio-play-timeout',
               `aplay did not finish playing on "${device}"; the device may be stuck`,
             ),
           );
@@ -111,19 +111,19 @@ export class AplayAudioOut implements AudioOut {
         if (DEVICE_BUSY.test(stderr)) {
           finish(
             new AudioError(
-              'AUDIO_DEVICE_BUSY',
+              'audio-device-busy',
               `ALSA device "${device}" is busy (${detail}); another program holds it`,
             ),
           );
         } else if (DEVICE_MISSING.test(stderr)) {
           finish(
             new AudioError(
-              'AUDIO_DEVICE_MISSING',
+              'audio-device-missing',
               `ALSA device "${device}" cannot be opened (${detail}); check outputs.audio.device (aplay -L lists the devices)`,
             ),
           );
         } else {
-          finish(new AudioError('AUDIO_PLAY_FAILED', `aplay failed on "${device}": ${detail}`));
+          finish(new AudioError('audio-play-failed', `aplay failed on "${device}": ${detail}`));
         }
       });
     });
@@ -142,10 +142,10 @@ export class AplayAudioOut implements AudioOut {
 function spawnError(aplay: string, err: unknown): AudioError {
   if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
     return new AudioError(
-      'AUDIO_APLAY_MISSING',
+      'audio-aplay-missing',
       `"${aplay}" was not found; install alsa-utils (apt-get install alsa-utils) or set outputs.audio.aplay`,
       { cause: err },
     );
   }
-  return new AudioError('AUDIO_PLAY_FAILED', `could not start "${aplay}": ${(err as Error).message}`, { cause: err });
+  return new AudioError('audio-play-failed', `could not start "${aplay}": ${(err as Error).message}`, { cause: err });
 }

@@ -76,10 +76,10 @@ export class Announcer {
     while (this.pending.length >= max) {
       const dropped = this.pending.shift()!;
       this.opts.logger.warn(
-        { code: 'AUDIO_QUEUE_FULL', ticket: dropped.ticket, counter: dropped.counter, max },
+        { code: 'audio-queue-full', ticket: dropped.ticket, counter: dropped.counter, max },
         'too many calls waiting to be announced; the oldest is dropped',
       );
-      this.opts.onResult?.({ call: dropped, ok: false, code: 'AUDIO_QUEUE_FULL' });
+      this.opts.onResult?.({ call: dropped, ok: false, code: 'audio-queue-full' });
     }
     this.pending.push(call);
     this.worker ??= this.drain();

@@ -37,7 +37,7 @@ export class ClipVoice implements Voice {
       names = await readdir(this.opts.dir);
     } catch (err) {
       throw new AudioError(
-        'CLIP_PACK_UNREADABLE',
+        'clip-pack-unreadable',
         `cannot read the clip pack directory ${this.opts.dir} (${(err as Error).message}); check outputs.audio.clipsDir`,
         { cause: err },
       );
@@ -48,7 +48,7 @@ export class ClipVoice implements Voice {
       this.files.set(name.slice(0, -4).normalize('NFC'), path.join(this.opts.dir, name));
     }
     if (this.files.size === 0) {
-      throw new AudioError('CLIP_PACK_UNREADABLE', `the clip pack ${this.opts.dir} has no .wav clips`);
+      throw new AudioError('clip-pack-unreadable', `the clip pack ${this.opts.dir} has no .wav clips`);
     }
     this.opts.logger.info({ dir: this.opts.dir, clips: this.files.size }, 'clip pack indexed');
   }
@@ -72,7 +72,7 @@ export class ClipVoice implements Voice {
     }
     if (missing.length > 0) {
       throw new AudioError(
-        'CLIP_MISSING',
+        'clip-missing',
         `the clip pack ${this.opts.dir} cannot say ${missing.map((w) => `"${w}"`).join(', ')}: record the missing words or syllables as <word>.wav`,
       );
     }
@@ -101,7 +101,7 @@ export class ClipVoice implements Voice {
       pcm = trimSilence(decodeWav(await readFile(file)));
     } catch (err) {
       if (err instanceof AudioError) throw new AudioError(err.code, `${file}: ${err.message}`, { cause: err });
-      throw new AudioError('CLIP_PACK_UNREADABLE', `cannot read clip ${file} (${(err as Error).message})`, {
+      throw new AudioError('clip-pack-unreadable', `cannot read clip ${file} (${(err as Error).message})`, {
         cause: err,
       });
     }

@@ -1,21 +1,9 @@
 // Errors of the announcement path. Each carries a stable code (logged, shown in device health,
-// listed in docs/audio.md) and a sentence a person can act on.
+// listed in docs/errors.md; the list is AUDIO_ERRORS in device/error-codes.ts) and a sentence a
+// person can act on.
+import type { AudioErrorCode } from '../../device/error-codes.ts';
 
-export type AudioErrorCode =
-  | 'WAV_INVALID'
-  | 'WAV_UNSUPPORTED'
-  | 'WAV_RATE_MISMATCH'
-  | 'AUDIO_APLAY_MISSING'
-  | 'AUDIO_DEVICE_MISSING'
-  | 'AUDIO_DEVICE_BUSY'
-  | 'AUDIO_PLAY_FAILED'
-  | 'AUDIO_PLAY_TIMEOUT'
-  | 'AUDIO_SINK_CLOSED'
-  | 'AUDIO_SIM_WRITE_FAILED'
-  | 'ESPEAK_LOAD_FAILED'
-  | 'ESPEAK_FAILED'
-  | 'CLIP_PACK_UNREADABLE'
-  | 'CLIP_MISSING';
+export type { AudioErrorCode };
 
 export class AudioError extends Error {
   override readonly name = 'AudioError';
@@ -28,9 +16,9 @@ export class AudioError extends Error {
   }
 }
 
-/** The stable code of any error: ours, a Node system error's (ENOENT…), or AUDIO_PLAY_FAILED. */
+/** The stable code of any error: ours, a Node system error's (ENOENT…), or audio-play-failed. */
 export function errorCode(err: unknown): string {
   if (err instanceof AudioError) return err.code;
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : 'AUDIO_PLAY_FAILED';
+  return typeof code === 'string' ? code : 'audio-play-failed';
 }

@@ -64,20 +64,20 @@ export class EspeakVoice implements Voice {
         },
       });
     } catch (err) {
-      throw new AudioError('ESPEAK_FAILED', `espeak-ng failed to run: ${String(err)}`, { cause: err });
+      throw new AudioError('espeak-failed', `espeak-ng failed to run: ${String(err)}`, { cause: err });
     }
     let bytes: Uint8Array;
     try {
       bytes = espeak.FS.readFile(OUT_FILE);
     } catch (err) {
       throw new AudioError(
-        'ESPEAK_FAILED',
+        'espeak-failed',
         `espeak-ng wrote no audio${errors.length ? `: ${errors.join(' / ')}` : ''} (is the voice "${this.opts.voice ?? 'ko'}" valid?)`,
         { cause: err },
       );
     }
     const pcm = decodeWav(bytes);
-    if (pcm.samples.length === 0) throw new AudioError('ESPEAK_FAILED', 'espeak-ng produced an empty recording');
+    if (pcm.samples.length === 0) throw new AudioError('espeak-failed', 'espeak-ng produced an empty recording');
     return pcm;
   }
 
@@ -96,7 +96,7 @@ export class EspeakVoice implements Voice {
           return { factory: mod.default, wasm };
         } catch (err) {
           throw new AudioError(
-            'ESPEAK_LOAD_FAILED',
+            'espeak-load-failed',
             `could not load the espeak-ng package (${String(err)}); reinstall dependencies with npm ci`,
             { cause: err },
           );

@@ -90,7 +90,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: Error & { code?: string }) => {
-    console.error(`${err.code ?? 'ERROR'}: ${err.message}`);
+    console.error(err.code ? `${err.code}: ${err.message}` : err.message);
     process.exitCode = 1;
   },
 );

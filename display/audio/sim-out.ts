@@ -46,7 +46,7 @@ export class SimAudioOut implements AudioOut {
   lastFile: string | null = null;
 
   async play(wav: Uint8Array, label: string): Promise<void> {
-    if (this.closed) throw new AudioError('AUDIO_SINK_CLOSED', 'the simulated audio output is closed');
+    if (this.closed) throw new AudioError('audio-sink-closed', 'the simulated audio output is closed');
     try {
       if (this.seq === null) await this.scan();
       const seq = (this.seq ?? 0) + 1;
@@ -63,7 +63,7 @@ export class SimAudioOut implements AudioOut {
     } catch (err) {
       if (err instanceof AudioError) throw err;
       const e = new AudioError(
-        'AUDIO_SIM_WRITE_FAILED',
+        'audio-sim-write-failed',
         `cannot write the announcement under ${this.opts.dir} (${(err as Error).message}); check the data dir`,
         { cause: err },
       );

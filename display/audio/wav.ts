@@ -46,7 +46,7 @@ export function encodeWav(pcm: Pcm): Uint8Array {
 export function readWavInfo(bytes: Uint8Array): WavInfo & { dataOffset: number } {
   const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (b.length < 12 || b.toString('ascii', 0, 4) !== 'RIFF' || b.toString('ascii', 8, 12) !== 'WAVE') {
-    throw new AudioError('WAV_INVALID', 'not a WAV file (no RIFF/WAVE header)');
+    throw new AudioError('wav-invalid', 'not a WAV file (no RIFF/WAVE header)');
   }
   let fmt: Omit<WavInfo, 'dataBytes' | 'durationMs'> | null = null;
   let off = 12;
@@ -55,7 +55,7 @@ export function readWavInfo(bytes: Uint8Array): WavInfo & { dataOffset: number }
     const size = b.readUInt32LE(off + 4);
     const body = off + 8;
     if (id === 'fmt ') {
-      if (size < 16 || body + 16 > b.length) throw new AudioError('WAV_INVALID', 'WAV fmt chunk is truncated');
+      if (size < 16 || body + 16 > b.length) throw new AudioError('wav-invalid', 'WAV fmt chunk is truncated');
       let format = b.readUInt16LE(body);
       // WAVE_FORMAT_EXTENSIBLE: the real format is the first two bytes of the sub-format GUID.
       if (format === 0xfffe && size >= 26) format = b.readUInt16LE(body + 24);
@@ -66,7 +66,7 @@ export function readWavInfo(bytes: Uint8Array): WavInfo & { dataOffset: number }
         bitsPerSample: b.readUInt16LE(body + 14),
       };
     } else if (id === 'data') {
-      if (!fmt) throw new AudioError('WAV_INVALID', 'WAV data chunk comes before its fmt chunk');
+      if (!fmt) throw new AudioError('wav-invalid', 'WAV data chunk comes before its fmt chunk');
       // Streaming writers leave the size at 0 or 0xFFFFFFFF: take what is there.
       const dataBytes = Math.min(size === 0 ? b.length - body : size, b.length - body);
       const frameBytes = (fmt.channels * fmt.bitsPerSample) / 8;
@@ -75,7 +75,7 @@ export function readWavInfo(bytes: Uint8Array): WavInfo & { dataOffset: number }
     }
     off = body + size + (size % 2); // chunks are padded to even sizes
   }
-  throw new AudioError('WAV_INVALID', 'WAV file has no data chunk');
+  throw new AudioError('wav-invalid', 'WAV file has no data chunk');
 }
 
 /** Decode a PCM WAV (8/16/24/32-bit integer, any channel count) to mono 16-bit. */
@@ -84,7 +84,7 @@ export function decodeWav(bytes: Uint8Array): Pcm {
   const { channels, bitsPerSample: bits } = info;
   if (info.format !== 1 || ![8, 16, 24, 32].includes(bits) || channels < 1) {
     throw new AudioError(
-      'WAV_UNSUPPORTED',
+      'wav-unsupported',
       `WAV format ${info.format}, ${bits}-bit, ${channels} channel(s) is not supported: use integer PCM (16-bit mono is best)`,
     );
   }
@@ -132,7 +132,7 @@ export function silence(rate: number, ms: number): Pcm {
 export function concatPcm(rate: number, parts: Pcm[]): Pcm {
   let total = 0;
   for (const p of parts) {
-    if (p.rate !== rate) throw new AudioError('WAV_RATE_MISMATCH', `cannot join ${p.rate} Hz audio into ${rate} Hz`);
+    if (p.rate !== rate) throw new AudioError('wav-rate-mismatch', `cannot join ${p.rate} Hz audio into ${rate} Hz`);
     total += p.samples.length;
   }
   const out = new Int16Array(total);

@@ -17,7 +17,7 @@ export type FontWeight = (typeof FONT_WEIGHTS)[number];
 let loaded: Promise<void> | null = null;
 
 export class FontError extends Error {
-  readonly code = 'DISPLAY_FONT_MISSING';
+  readonly code = 'display-font-missing';
 }
 
 function fontDir(): string {

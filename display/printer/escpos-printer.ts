@@ -2,6 +2,7 @@
 // device (status polls and prints would otherwise interleave their bytes), and every failure is a
 // stable code in health() and in the thrown error.
 import type { Logger } from 'pino';
+import type { PrinterErrorCode } from '../../device/error-codes.ts';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { PrintJob, PrinterStatus, TicketPrinter } from '../../device/ports/outputs.ts';
 import { STATUS_QUERY, decodeStatus, encodeTicket } from './escpos.ts';
@@ -9,7 +10,7 @@ import type { PrinterTransport } from './transport.ts';
 
 export class PrinterError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: PrinterErrorCode,
     message: string,
   ) {
     super(message);
@@ -27,7 +28,7 @@ export interface EscposOptions {
 export class EscposPrinter implements TicketPrinter {
   readonly kind = 'escpos';
   private chain: Promise<unknown> = Promise.resolve();
-  private last: PrinterStatus = { online: false, paper: 'unknown', ready: false, error: 'PRINTER_NOT_OPEN' };
+  private last: PrinterStatus = { online: false, paper: 'unknown', ready: false, error: 'printer-not-open' };
   private state: ComponentHealth & { printed: number; failed: number } = {
     connected: false,
     lastError: null,
@@ -52,7 +53,7 @@ export class EscposPrinter implements TicketPrinter {
       try {
         await this.ensureOpen();
       } catch {
-        return this.record({ online: false, paper: 'unknown', ready: false, error: 'PRINTER_OFFLINE' });
+        return this.record({ online: false, paper: 'unknown', ready: false, error: 'printer-offline' });
       }
       if (this.opts.statusQuery === false)
         return this.record({ online: true, paper: 'unknown', ready: true, error: null });
@@ -68,10 +69,10 @@ export class EscposPrinter implements TicketPrinter {
       } catch (err) {
         await this.transport.close().catch(() => {});
         this.logger.warn(
-          { code: 'PRINTER_OFFLINE', device: this.opts.device, err: (err as Error).message },
+          { code: 'printer-offline', device: this.opts.device, err: (err as Error).message },
           'printer status query failed',
         );
-        return this.record({ online: false, paper: 'unknown', ready: false, error: 'PRINTER_OFFLINE' });
+        return this.record({ online: false, paper: 'unknown', ready: false, error: 'printer-offline' });
       }
     });
   }
@@ -88,7 +89,7 @@ export class EscposPrinter implements TicketPrinter {
         this.state.failed++;
         await this.transport.close().catch(() => {});
         const e = new PrinterError(
-          'PRINTER_WRITE_FAILED',
+          'printer-write-failed',
           `ticket ${job.number} could not be sent to ${this.opts.device} (${(err as Error).message}); the number stays valid: check the printer and its cable`,
         );
         this.fail(e.code);
@@ -115,9 +116,9 @@ export class EscposPrinter implements TicketPrinter {
       await this.transport.open();
       this.state.connected = true;
     } catch (err) {
-      this.fail('PRINTER_OPEN_FAILED');
+      this.fail('printer-open-failed');
       throw new PrinterError(
-        'PRINTER_OPEN_FAILED',
+        'printer-open-failed',
         `cannot open ${this.opts.device} (${(err as Error).message}): is the printer on and plugged in, and is the daemon in the lp (USB) or dialout (serial) group?`,
       );
     }

@@ -2,6 +2,7 @@
 // @point-of-sale/receipt-printer-encoder. Korean text is part of the bitmap, so printer code pages
 // never matter. Also the status queries (DLE EOT n) and their answers.
 import ReceiptPrinterEncoder from '@point-of-sale/receipt-printer-encoder';
+import type { PrinterErrorCode } from '../../device/error-codes.ts';
 import type { Frame, PaperState } from '../../device/ports/outputs.ts';
 
 /** Flatten RGBA onto white: the encoder thresholds luminance and ignores alpha. */
@@ -49,13 +50,13 @@ export interface DecodedStatus {
   online: boolean;
   paper: PaperState;
   coverOpen: boolean;
-  error: string | null;
+  error: PrinterErrorCode | null;
 }
 
 /** Decode the answers to DLE EOT 1, 2 and 4 (null when the printer did not answer one). */
 export function decodeStatus(printer: number | null, offline: number | null, paper: number | null): DecodedStatus {
   if (printer === null || !isStatusByte(printer)) {
-    return { online: false, paper: 'unknown', coverOpen: false, error: 'PRINTER_NO_ANSWER' };
+    return { online: false, paper: 'unknown', coverOpen: false, error: 'printer-no-answer' };
   }
   const isOffline = (printer & 0x08) !== 0;
   const coverOpen = offline !== null && isStatusByte(offline) && (offline & 0x04) !== 0;
@@ -68,10 +69,10 @@ export function decodeStatus(printer: number | null, offline: number | null, pap
   }
   // The "paper end stopped printing" bit of DLE EOT 2 means out even when sensor 4 is absent.
   if (offline !== null && isStatusByte(offline) && (offline & 0x20) !== 0) paperState = 'out';
-  let error: string | null = null;
-  if (paperState === 'out') error = 'PRINTER_PAPER_OUT';
-  else if (coverOpen) error = 'PRINTER_COVER_OPEN';
-  else if (mechError) error = 'PRINTER_ERROR';
-  else if (isOffline) error = 'PRINTER_OFFLINE';
+  let error: PrinterErrorCode | null = null;
+  if (paperState === 'out') error = 'printer-paper-out';
+  else if (coverOpen) error = 'printer-cover-open';
+  else if (mechError) error = 'printer-error';
+  else if (isOffline) error = 'printer-offline';
   return { online: !isOffline, paper: paperState, coverOpen, error };
 }

@@ -30,7 +30,7 @@ export class SimPrinter implements TicketPrinter {
 
   async status(): Promise<PrinterStatus> {
     const ready = this.online && this.paper !== 'out';
-    const error = !this.online ? 'PRINTER_OFFLINE' : this.paper === 'out' ? 'PRINTER_PAPER_OUT' : null;
+    const error = !this.online ? 'printer-offline' : this.paper === 'out' ? 'printer-paper-out' : null;
     return { online: this.online, paper: this.paper, ready, error };
   }
 
@@ -46,7 +46,7 @@ export class SimPrinter implements TicketPrinter {
   health(): ComponentHealth {
     return {
       connected: this.online,
-      lastError: this.paper === 'out' ? 'PRINTER_PAPER_OUT' : null,
+      lastError: this.paper === 'out' ? 'printer-paper-out' : null,
       lastErrorAt: null,
       printed: this.printed,
       paper: this.paper,

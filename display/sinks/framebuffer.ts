@@ -4,6 +4,7 @@
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
+import type { DisplayErrorCode } from '../../device/error-codes.ts';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { DisplaySink, Frame } from '../../device/ports/outputs.ts';
 import { type PixelFormat, bytesPerPixel, changedRowRuns, convertRows } from './pixels.ts';
@@ -29,7 +30,7 @@ export interface FbGeometry {
 
 export class DisplayError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: DisplayErrorCode,
     message: string,
   ) {
     super(message);
@@ -56,7 +57,7 @@ export async function readFbGeometry(
   const bppText = await sysfs(dir, 'bits_per_pixel');
   if (virt === null || bppText === null) {
     throw new DisplayError(
-      'DISPLAY_FB_SYSFS',
+      'display-fb-sysfs',
       `cannot read ${dir}/virtual_size or bits_per_pixel: is ${device} a framebuffer (is the display connected and the driver loaded)?`,
     );
   }
@@ -72,7 +73,7 @@ export async function readFbGeometry(
   else if (bitsPerPixel === 32) format = pixelOrder;
   else {
     throw new DisplayError(
-      'DISPLAY_FB_FORMAT',
+      'display-fb-format',
       `${device} uses ${bitsPerPixel} bits per pixel; only 16 (RGB565) and 32 are supported: set framebuffer_depth=32 in the Pi's config.txt`,
     );
   }
@@ -80,7 +81,7 @@ export async function readFbGeometry(
   const stride = strideText ? Number(strideText) : width * bytesPerPixel(format);
   if (!(width > 0 && height > 0 && stride >= width * bytesPerPixel(format))) {
     throw new DisplayError(
-      'DISPLAY_FB_SYSFS',
+      'display-fb-sysfs',
       `${dir} reports an impossible geometry ${width}x${height}, stride ${stride}`,
     );
   }
@@ -112,7 +113,7 @@ export class FramebufferSink implements DisplaySink {
         err instanceof DisplayError
           ? err
           : new DisplayError(
-              'DISPLAY_FB_OPEN',
+              'display-fb-open',
               `cannot open ${this.opts.device} (${(err as Error).message}): run as a member of the video group`,
             );
       this.fail(e);
@@ -131,10 +132,10 @@ export class FramebufferSink implements DisplaySink {
 
   async write(frame: Frame): Promise<void> {
     const { fh, geo } = this;
-    if (!fh || !geo) throw new DisplayError('DISPLAY_FB_CLOSED', 'framebuffer sink written before open()');
+    if (!fh || !geo) throw new DisplayError('display-fb-closed', 'framebuffer sink written before open()');
     if (frame.width !== geo.width || frame.height !== geo.height) {
       throw new DisplayError(
-        'DISPLAY_FRAME_SIZE',
+        'display-frame-size',
         `frame ${frame.width}x${frame.height} does not match ${this.opts.device} ${geo.width}x${geo.height}`,
       );
     }
@@ -150,7 +151,7 @@ export class FramebufferSink implements DisplaySink {
         this.state.rowsWritten += y1 - y0;
       }
     } catch (err) {
-      const e = new DisplayError('DISPLAY_FB_WRITE', `writing ${this.opts.device} failed: ${(err as Error).message}`);
+      const e = new DisplayError('display-fb-write', `writing ${this.opts.device} failed: ${(err as Error).message}`);
       this.prev = null; // the device may hold half a frame: repaint all of the next one
       this.fail(e);
       throw e;

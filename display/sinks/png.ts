@@ -42,7 +42,7 @@ export class PngSink implements DisplaySink {
       await writeFileAtomic(this.path, await encodePng(frame));
       this.state.frames++;
     } catch (err) {
-      this.state.lastError = 'DISPLAY_PNG_WRITE';
+      this.state.lastError = 'display-png-write';
       this.state.lastErrorAt = new Date().toISOString();
       throw err;
     }

@@ -12,7 +12,7 @@ export const TOKEN_LENGTH = 16;
 export const DEMO_TICKET_SECRET = 'beonho-demo-secret-not-for-production';
 
 export class TicketSecretError extends Error {
-  readonly code = 'PRINTER_TICKET_SECRET_MISSING';
+  readonly code = 'printer-ticket-secret-missing';
 }
 
 export function ticketToken(secret: string, office: string, day: string, number: string): string {

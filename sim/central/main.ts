@@ -38,7 +38,7 @@ export async function startCentral(
   );
   const page = await listen((req, res) => {
     const p = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method !== 'GET') return sendJson(res, 405, { error: { code: 'method', message: 'GET only' } });
+    if (req.method !== 'GET') return sendJson(res, 405, { error: { code: 'method-not-allowed', message: 'GET only' } });
     // The browser connects to the broker's WebSocket port on the host it loaded the page from.
     if (p === '/config.json')
       return sendJson(res, 200, { wsPort: broker.ports.ws, username: 'central', password: 'central' });

@@ -36,7 +36,7 @@ export class FakePrinter implements TicketPrinter {
   async open(): Promise<void> {}
   async status(): Promise<PrinterStatus> {
     const ready = this.online && this.paper !== 'out';
-    const error = !this.online ? 'PRINTER_OFFLINE' : this.paper === 'out' ? 'PRINTER_PAPER_OUT' : null;
+    const error = !this.online ? 'printer-offline' : this.paper === 'out' ? 'printer-paper-out' : null;
     return { online: this.online, paper: this.paper, ready, error };
   }
   async print(job: PrintJob): Promise<void> {
