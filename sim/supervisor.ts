@@ -10,14 +10,15 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { parseCli } from '../device/cli.ts';
+import type { Logger } from 'pino';
+import { type CliOptions, parseCli } from '../device/cli.ts';
 import { createLogger } from '../device/log.ts';
 import { type Cable, startCable } from './cable.ts';
 import { SimHub } from './hub.ts';
 import type { CoreMessage, SupervisorMessage } from './ipc-protocol.ts';
-import { cableTarget, readConfigDoc, writeCoreConfig } from './sim-config.ts';
+import { cableTarget, readConfigDoc, type UplinkTarget, writeCoreConfig } from './sim-config.ts';
 import { watchSimFiles } from './sim-files.ts';
-import { startSimWeb } from './web.ts';
+import { type SimWeb, startSimWeb } from './web.ts';
 
 const CORE = fileURLToPath(new URL('../device/main.ts', import.meta.url));
 const POWER_OFF_MS = 1500;
@@ -45,19 +46,62 @@ export function splitArgs(argv: string[], env: NodeJS.ProcessEnv): { simPort: nu
 
 async function main(): Promise<void> {
   const { simPort, core: coreArgs, stdin } = splitArgs(process.argv.slice(2), process.env);
-  if (coreArgs.includes('--help') || coreArgs.includes('-h')) {
-    process.stdout.write(
-      'npm start: the simulator (this supervisor + the daemon core). Its own options:\n' +
-        '  --sim-port <port>  the simulator page on 127.0.0.1 (env BEONHO_SIM_PORT, default 8080; 0: any free port)\n' +
-        '  --no-stdin         do not forward this terminal to the core\n' +
-        'Every other option goes to the core:\n\n',
-    );
-  }
+  if (coreArgs.includes('--help') || coreArgs.includes('-h')) printHelp();
   const cli = parseCli(['node', 'beonho', ...coreArgs]);
   const logger = createLogger({ level: cli.logLevel }).child({ component: 'sim-supervisor' });
   const simDir = path.join(cli.dataDir, 'sim');
   await mkdir(simDir, { recursive: true });
+  const { target, cable, coreConfig } = await prepareCore(cli);
 
+  let stopping = false;
+  const core = new CoreProcess({
+    args: [...coreArgs, '--config', coreConfig],
+    logger,
+    starting: (restart) => hub.coreStarting(restart),
+    message: (msg) => hub.fromCore(msg),
+    down: (text) => hub.coreState('down', text),
+    refused: () => void shutdown(2),
+  });
+  const hub = new SimHub({
+    line: (text) => core.line(text),
+    send: (msg: SupervisorMessage) => core.send(msg),
+    powerCut: () => core.powerCut(),
+    cable,
+  });
+  const stopFiles = watchSimFiles(simDir, (f) => hub.files(f));
+  const web = await startPage(hub, simDir, simPort, logger);
+  core.spawn();
+  // Before anything is printed: whoever reads our output and stops us at once must find them.
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  announce(web.url, cable && target ? { target, cable } : null);
+  if (stdin) forwardTerminal(core);
+
+  async function shutdown(code: number): Promise<void> {
+    if (stopping) return;
+    stopping = true;
+    stopFiles();
+    await core.stop();
+    await web.close();
+    await cable?.close();
+    process.exit(code);
+  }
+}
+
+function printHelp(): void {
+  process.stdout.write(
+    'npm start: the simulator (this supervisor + the daemon core). Its own options:\n' +
+      '  --sim-port <port>  the simulator page on 127.0.0.1 (env BEONHO_SIM_PORT, default 8080; 0: any free port)\n' +
+      '  --no-stdin         do not forward this terminal to the core\n' +
+      'Every other option goes to the core:\n\n',
+  );
+}
+
+/** The core's config: the office's, with the uplink (if any) through the simulator cable, whose
+ * switch on the page cuts the link to central. A config that cannot be read stops us (exit 2). */
+async function prepareCore(
+  cli: CliOptions,
+): Promise<{ target: UplinkTarget | null; cable: Cable | null; coreConfig: string }> {
   let doc: Record<string, unknown>;
   try {
     doc = await readConfigDoc(cli.config);
@@ -68,97 +112,119 @@ async function main(): Promise<void> {
   const target = cableTarget(doc);
   const cable: Cable | null = target ? await startCable(target) : null;
   const coreConfig = await writeCoreConfig(doc, cli.dataDir, cable?.port ?? null);
+  return { target, cable, coreConfig };
+}
 
-  let child: ChildProcess | null = null;
-  let stopping = false;
-  let backoffMs = 1000;
-  const hub = new SimHub({
-    line: (text) => {
-      if (!child?.stdin?.writable) return false;
-      child.stdin.write(`${text}\n`); // false only means "buffered": the line is still on its way
-      return true;
-    },
-    send: (msg: SupervisorMessage) => (child?.connected ? child.send(msg) : false),
-    powerCut: () => {
-      if (!child) return;
-      logger.warn('power cut: killing the core (SIGKILL)');
-      child.kill('SIGKILL');
-    },
-    cable,
-  });
-  let started = 0;
-
-  const spawnCore = (): void => {
-    hub.coreStarting(started++ > 0);
-    const c = fork(CORE, [...coreArgs, '--config', coreConfig], {
-      env: { ...process.env, BEONHO_SIM_SUPERVISOR: '1' },
-      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
-    });
-    child = c;
-    c.on('message', (msg) => {
-      if ((msg as CoreMessage).kind === 'ready') backoffMs = 1000;
-      hub.fromCore(msg as CoreMessage);
-    });
-    c.stdin?.on('error', () => {}); // a dying core closes its stdin under our feet
-    c.on('exit', (code, signal) => {
-      if (child === c) child = null;
-      if (stopping) return;
-      if (code === 2) {
-        // The core refused its config or data dir: restarting would only repeat that.
-        logger.error({ code }, 'the core stopped on a problem a person must fix; see above');
-        void shutdown(2);
-        return;
-      }
-      const powerCut = signal === 'SIGKILL';
-      hub.coreState(
-        'down',
-        powerCut ? '전원 차단: 코어가 꺼졌습니다' : `코어가 멈췄습니다 (종료 코드 ${code ?? signal}); 다시 시작합니다`,
-      );
-      const wait = powerCut ? POWER_OFF_MS : backoffMs;
-      backoffMs = Math.min(backoffMs * 2, 10_000);
-      setTimeout(() => {
-        if (!stopping) spawnCore();
-      }, wait);
-    });
-  };
-
-  const stopFiles = watchSimFiles(simDir, (f) => hub.files(f));
-  const web = await startSimWeb(hub, simDir, simPort, logger).catch((err: Error) => {
+/** The simulator page; a port it cannot take stops us (exit 2). */
+function startPage(hub: SimHub, simDir: string, simPort: number, logger: Logger): Promise<SimWeb> {
+  return startSimWeb(hub, simDir, simPort, logger).catch((err: Error) => {
     process.stderr.write(`beonho: ${err.message}\n`);
     return process.exit(2);
   });
-  spawnCore();
-  // Before anything is printed: whoever reads our output and stops us at once must find them.
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
-  process.stdout.write(`beonho simulator page: ${web.url}\n`);
-  if (cable)
-    process.stdout.write(
-      `uplink to central ${target!.host}:${target!.port} through the simulator cable on port ${cable.port}\n`,
-    );
+}
 
-  if (stdin) {
-    const rl = readline.createInterface({ input: process.stdin, terminal: false });
-    rl.on('line', (line) => {
-      if (child?.stdin?.writable) child.stdin.write(`${line}\n`);
+function announce(pageUrl: string, uplink: { target: UplinkTarget; cable: Cable } | null): void {
+  process.stdout.write(`beonho simulator page: ${pageUrl}\n`);
+  if (uplink)
+    process.stdout.write(
+      `uplink to central ${uplink.target.host}:${uplink.target.port} through the simulator cable on port ${uplink.cable.port}\n`,
+    );
+}
+
+/** The person's terminal goes to the core's terminal control, line by line. */
+function forwardTerminal(core: CoreProcess): void {
+  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+  rl.on('line', (line) => {
+    core.line(line);
+  });
+}
+
+interface CoreProcessOptions {
+  /** the core's command line (device/main.ts) */
+  args: string[];
+  logger: Logger;
+  /** a core is being started; restart: not the first */
+  starting: (restart: boolean) => void;
+  message: (msg: CoreMessage) => void;
+  /** the core died and will be started again; text: what the page shows meanwhile (Korean) */
+  down: (text: string) => void;
+  /** the core refused its config or data dir (exit 2): restarting would only repeat that */
+  refused: () => void;
+}
+
+/** The daemon core as a child process with an IPC channel, started again whenever it dies: after
+ * POWER_OFF_MS when the page cut its power, after a growing backoff when it crashed. */
+class CoreProcess {
+  private child: ChildProcess | null = null;
+  private stopping = false;
+  private backoffMs = 1000;
+  private started = 0;
+
+  constructor(private readonly opts: CoreProcessOptions) {}
+
+  /** A line to the core's stdin; false when no core is there to read it. */
+  line(text: string): boolean {
+    const child = this.child;
+    if (!child?.stdin?.writable) return false;
+    child.stdin.write(`${text}\n`); // false only means "buffered": the line is still on its way
+    return true;
+  }
+
+  send(msg: SupervisorMessage): boolean {
+    return this.child?.connected ? this.child.send(msg) : false;
+  }
+
+  powerCut(): void {
+    if (!this.child) return;
+    this.opts.logger.warn('power cut: killing the core (SIGKILL)');
+    this.child.kill('SIGKILL');
+  }
+
+  spawn(): void {
+    this.opts.starting(this.started++ > 0);
+    const c = fork(CORE, this.opts.args, {
+      env: { ...process.env, BEONHO_SIM_SUPERVISOR: '1' },
+      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child = c;
+    c.on('message', (msg) => {
+      if ((msg as CoreMessage).kind === 'ready') this.backoffMs = 1000;
+      this.opts.message(msg as CoreMessage);
+    });
+    c.stdin?.on('error', () => {}); // a dying core closes its stdin under our feet
+    c.on('exit', (code, signal) => {
+      if (this.child === c) this.child = null;
+      if (!this.stopping) this.restart(code, signal);
     });
   }
 
-  async function shutdown(code: number): Promise<void> {
-    if (stopping) return;
-    stopping = true;
-    stopFiles();
-    const c = child;
-    if (c) {
-      const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-      c.kill('SIGTERM');
-      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-      await gone;
-      clearTimeout(timer);
+  private restart(code: number | null, signal: NodeJS.Signals | null): void {
+    if (code === 2) {
+      this.opts.logger.error({ code }, 'the core stopped on a problem a person must fix; see above');
+      this.opts.refused();
+      return;
     }
-    await web.close();
-    await cable?.close();
-    process.exit(code);
+    const powerCut = signal === 'SIGKILL';
+    this.opts.down(
+      powerCut ? '전원 차단: 코어가 꺼졌습니다' : `코어가 멈췄습니다 (종료 코드 ${code ?? signal}); 다시 시작합니다`,
+    );
+    const wait = powerCut ? POWER_OFF_MS : this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, 10_000);
+    setTimeout(() => {
+      if (!this.stopping) this.spawn();
+    }, wait);
+  }
+
+  /** SIGTERM, and SIGKILL if the core has not stopped within 10 s; no restart after this. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const c = this.child;
+    if (!c) return;
+    const gone = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    c.kill('SIGTERM');
+    const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    await gone;
+    clearTimeout(timer);
   }
 }
 
