@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Action } from '../../device/queue/actions.ts';
 import type { QueueService } from '../../device/queue/service.ts';
 import type { QueueEvent, TicketInfo } from '../../device/queue/types.ts';
-import type { Command, CommandResult } from '../contract/types.ts';
+import type { Command, CommandResult, CommandResultCode } from '../contract/types.ts';
 import { officeTopics, parseTopic } from '../contract/topics.ts';
 import { type CommandMemory, commandDigest } from './memory.ts';
 import { validateCommand } from './validate.ts';
@@ -127,7 +127,12 @@ export class CommandHandler {
     return result;
   }
 
-  private failure(id: string | null, type: string | undefined, code: string, message: string): CommandResult {
+  private failure(
+    id: string | null,
+    type: string | undefined,
+    code: CommandResultCode,
+    message: string,
+  ): CommandResult {
     return { v: 1, id, ...(type ? { type } : {}), ok: false, at: this.o.isoNow(), error: { code, message } };
   }
 }

@@ -2,7 +2,7 @@
 // touches the queue: a payload that fails any check changes nothing.
 import type { ErrorObject } from 'ajv';
 import { validator } from '../contract/schemas.ts';
-import { COMMAND_TYPES, type Command, type CommandError } from '../contract/types.ts';
+import { COMMAND_TYPES, type Command, type CommandError, type CommandErrorCode } from '../contract/types.ts';
 
 const KNOWN = new Set<string>(COMMAND_TYPES);
 const ID = /^[\x21-\x7e]{1,64}$/;
@@ -17,7 +17,7 @@ export interface ValidateOptions {
   maxBytes: number;
 }
 
-function fail(id: string | null, code: string, message: string, field?: string, type?: string): Validated {
+function fail(id: string | null, code: CommandErrorCode, message: string, field?: string, type?: string): Validated {
   return { ok: false, id, ...(type ? { type } : {}), error: { code, message, ...(field ? { field } : {}) } };
 }
 

@@ -3,6 +3,7 @@
 import type { Action } from '../../device/queue/actions.ts';
 import type { Snapshot } from '../../device/queue/snapshot-types.ts';
 import type { QueueEvent, TicketInfo } from '../../device/queue/types.ts';
+import type { CommandErrorCode, CommandResultCode } from '../../device/error-codes.ts';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { TopicKind } from './topics.ts';
 
@@ -69,9 +70,12 @@ export const COMMAND_TYPES = [
 type _AllCommands = Exclude<CommandType, (typeof COMMAND_TYPES)[number]> extends never ? true : never;
 export const commandListComplete: _AllCommands = true;
 
+/** cmd/result's error codes: validation refusals and the queue's (device/error-codes.ts). */
+export type { CommandErrorCode, CommandResultCode };
+
 export interface CommandError {
-  /** stable code: the same in logs, cmd/result and docs/mqtt.md */
-  code: string;
+  /** stable code: the same in logs, cmd/result and docs/errors.md (schema: kebab-case) */
+  code: CommandResultCode;
   message: string;
   /** the offending field, when one is to blame */
   field?: string;
