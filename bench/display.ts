@@ -16,7 +16,7 @@ import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { BoardExtension } from '../display/board-extension.ts';
 import { Surface, drawBoard, prepareRenderer } from '../display/board/render.ts';
 import { FramebufferSink } from '../display/sinks/framebuffer.ts';
-import { morningModel, morningSnapshot } from '../tests/golden/board-fixtures.ts';
+import { morningModel, morningSnapshot } from './lib/board-morning.ts';
 
 export interface DisplayBenchResult {
   iterations: number;

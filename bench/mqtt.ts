@@ -7,8 +7,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { mqttSchema } from '../device/config/mqtt-schema.ts';
-import { connect, Inbox, startOffice, tempDir, testConfig, waitFor, type Office } from '../tests/bridge-helpers.ts';
-import { Mosquitto, mosquittoAvailable } from '../tests/bridge-mosquitto-server.ts';
+import { Mosquitto, mosquittoAvailable } from './lib/mosquitto.ts';
+import { connect, Inbox, tempDir, waitFor } from './lib/mqtt-client.ts';
+import { type Office, officeConfig, startOffice } from './lib/office.ts';
 
 export interface MqttBenchResult {
   events: number;
@@ -82,7 +83,7 @@ export async function run(): Promise<MqttBenchResult> {
     // 1. the backlog, produced while central is unreachable (a dead port)
     const dead = 'mqtt://127.0.0.1:9';
     const offline = await startOffice(
-      testConfig({ broker: { enabled: false }, uplink: { url: dead, reconnectMaxMs: 60000 } }),
+      officeConfig({ broker: { enabled: false }, uplink: { url: dead, reconnectMaxMs: 60000 } }),
       dataDir,
     );
     await fillBacklog(offline, EVENTS);
@@ -100,7 +101,7 @@ export async function run(): Promise<MqttBenchResult> {
     const window = Number(process.env.BENCH_MQTT_WINDOW ?? mqttSchema.parse({}).events.window);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('../tests/bridge-office-child.ts', import.meta.url))],
+      ['--import', 'tsx', fileURLToPath(new URL('./lib/office-child.ts', import.meta.url))],
       {
         env: {
           ...process.env,
@@ -116,7 +117,7 @@ export async function run(): Promise<MqttBenchResult> {
     );
     const idle = spawn(
       process.execPath,
-      ['--import', 'tsx', fileURLToPath(new URL('../tests/bridge-office-child.ts', import.meta.url))],
+      ['--import', 'tsx', fileURLToPath(new URL('./lib/office-child.ts', import.meta.url))],
       {
         env: { ...process.env, DATA_DIR: tempDir('beonho-bench-idle-'), MQTT_URL: 'mqtt://127.0.0.1:9' },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -153,7 +154,7 @@ export async function run(): Promise<MqttBenchResult> {
     await waitFor(() => states.messages.length > 0, 5000, 'retained state');
     states.messages.length = 0;
     const burstOffice = await startOffice(
-      testConfig({
+      officeConfig({
         broker: { enabled: false },
         state: { minIntervalMs: 250 },
         uplink: { url, username: 'dev', password: 'dev-pw', clientId: 'bench-burst' },

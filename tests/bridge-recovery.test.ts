@@ -153,7 +153,7 @@ describe.runIf(run)('daemon SIGKILLed while offline', () => {
     await broker.stop();
     const dataDir = tempDir();
     const child = (issue: number) =>
-      spawn(process.execPath, ['--import', 'tsx', 'tests/bridge-office-child.ts'], {
+      spawn(process.execPath, ['--import', 'tsx', 'bench/lib/office-child.ts'], {
         env: {
           ...process.env,
           DATA_DIR: dataDir,

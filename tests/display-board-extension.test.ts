@@ -10,7 +10,7 @@ import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { BoardExtension } from '../display/board-extension.ts';
 import { prepareRenderer } from '../display/board/render.ts';
-import { FIXED_NOW, morningSnapshot } from './golden/board-fixtures.ts';
+import { FIXED_NOW, morningSnapshot } from '../bench/lib/board-morning.ts';
 
 class MemorySink implements DisplaySink {
   readonly kind = 'memory';

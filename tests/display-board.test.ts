@@ -5,7 +5,7 @@ import { boardKey, clockTexts } from '../display/board/model.ts';
 import { REFERENCE, Surface, drawBoard, drawCounterDisplay, prepareRenderer } from '../display/board/render.ts';
 import { DIGIT_HEIGHT, HANGUL_HEIGHT, type } from '../display/board/theme.ts';
 import { compareGolden, frameDiff } from './golden/compare.ts';
-import { FIXED_NOW, closedModel, morningModel } from './golden/board-fixtures.ts';
+import { FIXED_NOW, closedModel, morningModel } from '../bench/lib/board-morning.ts';
 
 const TOLERANCE = 0.001; // share of pixels allowed to differ: a changed digit of the called number moves ~0.3%
 

@@ -7,7 +7,7 @@ import type { Frame } from '../device/ports/outputs.ts';
 import { Surface, drawCounterDisplay, prepareRenderer } from '../display/board/render.ts';
 import { FramebufferSink, readFbGeometry } from '../display/sinks/framebuffer.ts';
 import { changedRowRuns, convertRows, toRgba } from '../display/sinks/pixels.ts';
-import { morningModel } from './golden/board-fixtures.ts';
+import { morningModel } from '../bench/lib/board-morning.ts';
 
 const logger = pino({ level: 'silent' });
 

@@ -1,4 +1,5 @@
-// A realistic morning at a dong community centre, for the board's golden images and the benchmark.
+// A realistic morning at a dong community centre, for the display benchmark and the board's golden
+// images (the tests import it from here, so bench/ never imports tests/).
 import type { BoardModel } from '../../display/board/model.ts';
 import type { Snapshot } from '../../device/queue/snapshot-types.ts';
 

@@ -1,13 +1,14 @@
-// A daemon-like child for the crash test and the benchmark: the real queue and store with the
-// bridge's uplink. It issues ISSUE tickets (each durable before the next), prints "ready <seq>",
-// with its peak RSS in KiB so far, then idles until killed. With REPORT_DRAIN=1 it also prints "drained <ms> <peakRssKiB>" once the
-// outbox is empty: ms from the uplink connecting to the last PUBACK, and its own peak RSS.
-import { startOffice, testConfig } from './bridge-helpers.ts';
+// A daemon-like child for the MQTT benchmark and the bridge's crash test: the real queue and store
+// with the bridge's uplink. It issues ISSUE tickets (each durable before the next), prints
+// "ready <seq> <peakRssKiB>", then idles until killed. With REPORT_DRAIN=1 it also prints
+// "drained <ms> <peakRssKiB>" once the outbox is empty: ms from the uplink connecting to the last
+// PUBACK, and its own peak RSS.
+import { officeConfig, startOffice } from './office.ts';
 
 const env = process.env;
 let connectedAt = 0;
 const office = await startOffice(
-  testConfig({
+  officeConfig({
     broker: { enabled: false },
     ...(env.WINDOW ? { events: { window: Number(env.WINDOW) } } : {}),
     uplink: {

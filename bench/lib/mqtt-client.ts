@@ -1,0 +1,86 @@
+// MQTT client helpers for the benchmarks and the bridge tests (which import them from here, so
+// bench/ never imports tests/): connect, collect messages, wait for a condition, a free port.
+import { mkdtempSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+
+export function tempDir(prefix = 'beonho-bridge-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Connect; `early` sees the client before CONNACK (to catch messages queued for a session). */
+export function connect(url: string, opts: IClientOptions = {}, early?: (c: MqttClient) => void): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+    early?.(c);
+    const onError = (err: Error) => {
+      c.end(true);
+      reject(err);
+    };
+    const onClose = () => reject(new Error('closed before connect'));
+    c.once('error', onError);
+    c.once('close', onClose);
+    c.once('connect', () => {
+      // later errors belong to the caller (a reconnecting client sees ECONNREFUSED while the broker is down)
+      c.off('error', onError);
+      c.off('close', onClose);
+      c.on('error', () => {});
+      resolve(c);
+    });
+  });
+}
+
+/** Connect with an Inbox listening from the first byte. */
+export async function connectInbox(
+  url: string,
+  opts: IClientOptions = {},
+): Promise<{ client: MqttClient; inbox: Inbox }> {
+  let inbox: Inbox | undefined;
+  const client = await connect(url, opts, (c) => {
+    inbox = new Inbox(c);
+  });
+  return { client, inbox: inbox! };
+}
+
+/** Collects messages of one client; `until` waits for a condition over them. */
+export class Inbox {
+  readonly messages: Array<{ topic: string; text: string; json: unknown; retain: boolean }> = [];
+  constructor(readonly client: MqttClient) {
+    client.on('message', (topic, payload, packet) => {
+      const text = payload.toString('utf8');
+      let json: unknown = null;
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      this.messages.push({ topic, text, json, retain: packet.retain });
+    });
+  }
+  on(topicSuffix: string): Array<Record<string, unknown>> {
+    return this.messages.filter((m) => m.topic.endsWith(topicSuffix)).map((m) => m.json as Record<string, unknown>);
+  }
+  async until(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${this.messages.length} messages`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+export async function waitFor(cond: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
