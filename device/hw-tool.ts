@@ -12,7 +12,10 @@ import { loadConfig } from './config/load.ts';
 import { HardwareError, messageOf } from './hw/errors.ts';
 import { gpioBase, headerChip, listGpioChips, sysfsNumber } from './hw/gpio-numbering.ts';
 import { keyboardCandidates, usbId, usbPortOf } from './hw/hid-match.ts';
-import { decodeReport, hex } from './hw/hid-report.ts';
+import { decodeReport, hex, type KeyReportLayout, layoutSummary, parseReportDescriptor } from './hw/hid-report.ts';
+import { HIDRAW_CLASS, readReportDescriptor } from './hw/hidraw-sysfs.ts';
+import { type FdIo, realFdIo } from './hw/ioctl.ts';
+import { KeypadGrab } from './hw/keypad-grab.ts';
 import { KeypadInterpreter, numberResolver } from './hw/keymap.ts';
 import { type GpioModule, type HidModule, loadNodeHid, loadOnoff } from './hw/native.ts';
 import { LevelDebouncer } from './hw/press-filter.ts';
@@ -26,6 +29,10 @@ export interface ToolDeps {
   >;
   usbPort: (path: string | undefined) => string | undefined;
   sysfsRoot?: string;
+  /** /sys/class/hidraw: report descriptors and input nodes of keypads */
+  hidrawSysfs?: string;
+  /** file descriptors and ioctls for the evdev grab (tests: a fake input subsystem) */
+  fdIo?: () => Promise<FdIo>;
   now: () => number;
 }
 
@@ -96,9 +103,31 @@ export async function watchKeypad(
     onIgnored: (usage, key) => d.out(`    (0x${usage.toString(16)} ${key ?? 'unknown key'}: no role, ignored)`),
   });
   const device = new hid.HID(path);
+  let layouts: KeyReportLayout[] = [];
+  const descriptor = readReportDescriptor(path, d.hidrawSysfs ?? HIDRAW_CLASS);
+  try {
+    layouts = descriptor ? parseReportDescriptor(descriptor) : [];
+  } catch (err) {
+    d.out(`  report descriptor unreadable (${messageOf(err)}): reading boot reports`);
+  }
+  d.out(
+    `Report format: ${layoutSummary(layouts)}${descriptor && layouts.length === 0 ? " (this interface declares no keys: try the keypad's other path)" : ''}`,
+  );
+  // Grab the keypad as the daemon does, so a key pressed here does not also land in a console.
+  let io: FdIo | null = null;
+  let ioProblem: string | undefined;
+  try {
+    io = await (d.fdIo ?? realFdIo)();
+  } catch (err) {
+    ioProblem = messageOf(err);
+  }
+  const grab = new KeypadGrab({ io, unavailable: ioProblem, sysfsRoot: d.hidrawSysfs });
+  const g = grab.grab([path]);
+  if (g.problem) d.out(`  warning: ${g.problem.code}: ${g.problem.message}`);
+  else if (g.nodes.length > 0) d.out(`Keys go to this tool only (grabbed ${g.nodes.join(', ')})`);
   let keys: number[] = [];
   device.on('data', (data: Buffer) => {
-    const r = decodeReport(data, keys, reportId);
+    const r = decodeReport(data, keys, reportId, layouts);
     keys = r.keys;
     const parts = [
       ...r.down.map((k) => `down ${k.key ?? `0x${k.usage.toString(16)}`}`),
@@ -113,6 +142,7 @@ export async function watchKeypad(
   return () => {
     interpreter.reset();
     device.close();
+    grab.release();
   };
 }
 
@@ -182,6 +212,7 @@ export const realDeps: ToolDeps = {
   loadGpio: loadOnoff,
   serialPorts,
   usbPort: (p) => usbPortOf(p),
+  fdIo: realFdIo,
   now: Date.now,
 };
 

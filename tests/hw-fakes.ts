@@ -1,8 +1,11 @@
 // Fakes for the hardware tests: the native modules replaced at their one seam (the Gpio class,
 // node-hid's device list and HID class, the Firmata IO), plus a logger whose lines can be read.
-import { Writable } from 'node:stream';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { EVIOCGRAB, type FdIo } from '../device/hw/ioctl.ts';
 import type { GpioModule, GpioPin, GpioValue, HidDevice, HidDeviceInfo, HidModule } from '../device/hw/native.ts';
 
 export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
@@ -156,5 +159,101 @@ export class TestFirmata extends (MockFirmata as unknown as new (
   }
   setPin(pin: number, v: 0 | 1): void {
     this.emit(`digital-read-${pin}`, v);
+  }
+}
+
+// --- the kernel side of a keypad: sysfs and evdev ----------------------------------------------
+
+export interface FakeInterface {
+  /** hidraw node name, e.g. "hidraw0" */
+  hidraw: string;
+  /** USB port of the keypad, e.g. "1-1.2" */
+  port: string;
+  /** USB interface number */
+  iface: number;
+  vendorId: number;
+  productId: number;
+  /** the report descriptor, hex; absent: sysfs has none */
+  descriptor?: string;
+  /** evdev nodes the kernel made for this interface, e.g. ["event3"] */
+  events: string[];
+}
+
+/** A /sys tree with hidraw nodes, their HID devices, report descriptors and input nodes. Returns
+ * the path to use as /sys/class/hidraw. */
+export function fakeHidrawSysfs(root: string, ifaces: FakeInterface[]): string {
+  const cls = join(root, 'class', 'hidraw');
+  mkdirSync(cls, { recursive: true });
+  ifaces.forEach((f, n) => {
+    const hex4 = (v: number): string => v.toString(16).toUpperCase().padStart(4, '0');
+    const hid = join(
+      root,
+      'devices',
+      'usb1',
+      f.port,
+      `${f.port}:1.${f.iface}`,
+      `0003:${hex4(f.vendorId)}:${hex4(f.productId)}.${hex4(n + 1)}`,
+    );
+    mkdirSync(hid, { recursive: true });
+    if (f.descriptor)
+      writeFileSync(join(hid, 'report_descriptor'), Buffer.from(f.descriptor.replace(/\s+/g, ''), 'hex'));
+    f.events.forEach((ev, k) => {
+      mkdirSync(join(hid, 'input', `input${10 * n + k}`, ev), { recursive: true });
+    });
+    mkdirSync(join(cls, f.hidraw), { recursive: true });
+    symlinkSync(hid, join(cls, f.hidraw, 'device'));
+  });
+  return cls;
+}
+
+/**
+ * The input subsystem as far as the keypad driver touches it: evdev nodes that can be opened and
+ * grabbed (EVIOCGRAB), and the text console's keyboard handler, which gets every key of a node
+ * nobody has grabbed (input_pass_values in drivers/input/input.c).
+ */
+export class FakeInputKernel implements FdIo {
+  /** keys the virtual terminal received */
+  console: string[] = [];
+  /** evdev node -> fd holding its grab */
+  grabs = new Map<string, number>();
+  denied = new Set<string>();
+  calls: Array<{ node: string; request: number; arg: number }> = [];
+  private fds = new Map<number, string>();
+  private next = 10;
+  open(path: string): number {
+    if (this.denied.has(path)) throw Object.assign(new Error(`open ${path}: EACCES`), { code: 'EACCES' });
+    const fd = this.next++;
+    this.fds.set(fd, path);
+    return fd;
+  }
+  ioctl(fd: number, request: number, arg: number): void {
+    const node = this.fds.get(fd);
+    if (!node) throw Object.assign(new Error('EBADF'), { code: 'EBADF' });
+    this.calls.push({ node, request, arg });
+    if (request !== EVIOCGRAB) throw Object.assign(new Error('ENOTTY'), { code: 'ENOTTY' });
+    const holder = this.grabs.get(node);
+    if (arg) {
+      if (holder !== undefined && holder !== fd) throw Object.assign(new Error('EBUSY'), { code: 'EBUSY' });
+      this.grabs.set(node, fd);
+    } else if (holder === fd) this.grabs.delete(node);
+  }
+  write(): void {}
+  close(fd: number): void {
+    const node = this.fds.get(fd);
+    if (node !== undefined && this.grabs.get(node) === fd) this.grabs.delete(node);
+    this.fds.delete(fd);
+  }
+  /** another program (a second daemon) grabs a node */
+  grabElsewhere(node: string): () => void {
+    const fd = this.open(node);
+    this.ioctl(fd, EVIOCGRAB, 1);
+    return () => this.close(fd);
+  }
+  /** a key event on a node: whoever grabbed it gets it, else the console does too */
+  key(node: string, name: string): void {
+    if (!this.grabs.has(node)) this.console.push(name);
+  }
+  get openFds(): number {
+    return this.fds.size;
   }
 }

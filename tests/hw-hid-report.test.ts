@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeReport, keyName } from '../device/hw/hid-report.ts';
+import { decodeReport, keyName, parseReportDescriptor } from '../device/hw/hid-report.ts';
 
 const r = (hexBytes: string): Uint8Array => Uint8Array.from(Buffer.from(hexBytes.replace(/\s+/g, ''), 'hex'));
 
@@ -51,5 +53,75 @@ describe('boot keyboard report decoding', () => {
 
   it('ignores a report too short to hold keys', () => {
     expect(decodeReport(r('00'), [0x59])).toMatchObject({ ignored: 'length', keys: [0x59] });
+  });
+});
+
+// Report descriptors of real keypads (tests/fixtures/hid/README.md says where each comes from).
+function realDescriptors(file: string): Uint8Array[] {
+  const fx = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'hid', file), 'utf8')) as {
+    interfaces: Array<{ descriptor: string }>;
+  };
+  return fx.interfaces.map((i) => r(i.descriptor));
+}
+
+describe('report descriptors of real keypads', () => {
+  it('Holtek 04d9:1203: a boot keyboard on interface 0, no keys on interface 1', () => {
+    const [kbd, extras] = realDescriptors('real-holtek-04d9-1203.json');
+    expect(parseReportDescriptor(kbd!)).toEqual([
+      {
+        reportId: null,
+        bytes: 8,
+        modifiers: 0,
+        array: { offset: 16, count: 6, size: 8, usageMin: 0, logicalMin: 0 },
+        bitmap: null,
+      },
+    ]);
+    // System Control (id 1) and Consumer (id 2): no Keyboard/Keypad page field at all
+    expect(parseReportDescriptor(extras!)).toEqual([]);
+  });
+
+  it('QMK with KEYBOARD_SHARED_EP: keys in report id 1, other ids ignored without any config', () => {
+    const [shared] = realDescriptors('real-qmk-shared-ep-report-id.json');
+    const layouts = parseReportDescriptor(shared!);
+    expect(layouts).toEqual([
+      {
+        reportId: 1,
+        bytes: 8,
+        modifiers: 0,
+        array: { offset: 16, count: 6, size: 8, usageMin: 0, logicalMin: 0 },
+        bitmap: null,
+      },
+    ]);
+    expect(decodeReport(r('01 00 00 5b 00 00 00 00 00'), [], undefined, layouts).down).toEqual([
+      { usage: 0x5b, key: '3' },
+    ]);
+    // the Calc key (consumer report id 4) is not a key report, whatever its bytes
+    expect(decodeReport(r('04 92 01'), [0x5b], undefined, layouts)).toMatchObject({
+      ignored: 'report-id',
+      keys: [0x5b],
+    });
+  });
+
+  it('Keychron Q0 (QMK NKRO): a 240-key bitmap in report id 6; a palm on seven keys arrives whole', () => {
+    const [boot, shared] = realDescriptors('real-keychron-q0-nkro.json');
+    expect(parseReportDescriptor(boot!)[0]).toMatchObject({ reportId: null, bytes: 8 });
+    const layouts = parseReportDescriptor(shared!);
+    expect(layouts).toEqual([
+      { reportId: 6, bytes: 31, modifiers: 0, array: null, bitmap: { offset: 8, count: 240, usageMin: 0 } },
+    ]);
+    const bits = new Uint8Array(32);
+    bits[0] = 6;
+    for (const u of [0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f]) bits[2 + (u >> 3)]! |= 1 << (u & 7);
+    const palm = decodeReport(bits, [], undefined, layouts);
+    expect(palm.ignored).toBeUndefined();
+    expect(palm.down.map((k) => k.key)).toEqual(['1', '2', '3', '4', '5', '6', '7']);
+    // the mouse report (id 2) of the same interface is no key report
+    expect(decodeReport(r('02 00 00 00 00 00'), palm.keys, undefined, layouts)).toMatchObject({ ignored: 'report-id' });
+    // a short report of the right id is refused rather than read past its end
+    expect(decodeReport(r('06 00 00'), palm.keys, undefined, layouts)).toMatchObject({ ignored: 'length' });
+  });
+
+  it('refuses a descriptor cut in the middle of an item', () => {
+    expect(() => parseReportDescriptor(r('05 01 09 06 a1 01 26 ff'))).toThrow(RangeError);
   });
 });

@@ -85,6 +85,24 @@ describe('the default keypad layout', () => {
     expect(p.actions).toEqual([{ type: 'call', number: '1009' }]);
   });
 
+  it('typed fast, a 0 still down when the next digit goes down keeps its place (1035, not 1305)', () => {
+    const p = pad();
+    const down = (key: string): void => p.k.keyDown(USAGE[key]!, keyName(USAGE[key]!));
+    const up = (key: string): void => p.k.keyUp(USAGE[key]!);
+    down('1');
+    up('1');
+    down('0');
+    down('3'); // rollover: the 0 is not up yet
+    up('0');
+    up('3');
+    down('5');
+    up('5');
+    down('enter');
+    up('enter');
+    vi.advanceTimersByTime(3000); // no hold fires for the 0 afterwards
+    expect(p.actions).toEqual([{ type: 'call', number: '1035' }]);
+  });
+
   it('/ counter Enter transfers to that counter; / / n Enter to the n-th service', () => {
     const p = pad();
     p.type('/ 3 enter');

@@ -1,6 +1,7 @@
 // USB keypads end to end below the queue: recorded report sequences replayed through a fake
 // node-hid (device list + HID class), the real decoder, keymap and hot-plug logic.
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Config, configSchema } from '../device/config/schema.ts';
@@ -10,17 +11,25 @@ import { loadNodeHid } from '../device/hw/native.ts';
 import type { HidDeviceInfo } from '../device/hw/native.ts';
 import type { ComponentHealth } from '../device/ports/health.ts';
 import type { KeypadInput, KeypadSource } from '../device/ports/keypad.ts';
-import { captureLogger, FakeHid } from './hw-fakes.ts';
+import { captureLogger, FakeHid, FakeInputKernel, fakeHidrawSysfs } from './hw-fakes.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures', 'hid');
 
 interface Fixture {
   description: string;
-  device: HidDeviceInfo;
+  /** hand-written fixtures: one interface, no report descriptor */
+  device?: HidDeviceInfo;
+  /** fixtures from real devices (README.md in the folder): the USB device, its interfaces and their descriptors */
+  usb?: { vendorId: number; productId: number; manufacturer: string; product: string; port: string };
+  interfaces?: Array<{ path: string; interface: number; collections: Array<[number, number]>; descriptor: string }>;
   config: Record<string, unknown>;
-  reports: Array<{ at: number; hex: string }>;
+  reports: Array<{ at: number; hex: string; path?: string }>;
   expect: unknown[];
 }
+
+/** The kernel side the driver touches besides node-hid: no sysfs and a fake evdev, so a test
+ * never opens a real input node of the machine it runs on. */
+const noKernel = { hidrawSysfs: join(tmpdir(), 'beonho-no-sysfs'), fdIo: async () => new FakeInputKernel() };
 
 function officeConfig(keypads: Record<string, unknown>): Config {
   return configSchema.parse({
@@ -51,11 +60,17 @@ const keypadB: HidDeviceInfo = { ...keypadA, path: '/dev/hidraw1' };
 beforeEach(() => vi.useFakeTimers());
 afterEach(() => vi.useRealTimers());
 
-async function startPads(keypads: Record<string, unknown>, hid: FakeHid) {
+async function startPads(
+  keypads: Record<string, unknown>,
+  hid: FakeHid,
+  kernelSide: { hidrawSysfs?: string; fdIo?: () => Promise<FakeInputKernel> } = {},
+) {
   const { logger, lines } = captureLogger();
   const inputs: KeypadInput[] = [];
   const health: Array<{ component: string; health: ComponentHealth }> = [];
   const src = (await createKeypadSource(officeConfig(keypads), logger, {
+    ...noKernel,
+    ...kernelSide,
     load: { nodeHid: async () => hid.module },
     onHealth: (component, h) => health.push({ component, health: h }),
   })) as KeypadSource;
@@ -76,21 +91,61 @@ describe('recorded keypad reports', () => {
     const fx = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8')) as Fixture;
     it(`${file}: ${fx.description}`, async () => {
       const hid = new FakeHid();
-      hid.plug(fx.device);
-      const { src, inputs, error } = await startPads(
-        { devices: [{ counter: '1', path: fx.device.path }], ...fx.config },
-        hid,
-      );
-      expect(error).toBeNull();
-      let now = 0;
-      for (const r of fx.reports) {
-        await vi.advanceTimersByTimeAsync(r.at - now);
-        now = r.at;
-        hid.device(fx.device.path!).send(r.hex);
+      const root = mkdtempSync(join(tmpdir(), 'beonho-fx-'));
+      const kernel = new FakeInputKernel();
+      let binding: Record<string, string>;
+      let kernelSide = {};
+      if (fx.usb && fx.interfaces) {
+        // A real keypad as hidapi lists it (one entry per top-level collection) and as sysfs
+        // shows it; bound by its USB id, so every keyboard interface of it is read.
+        const { port, ...ids } = fx.usb;
+        for (const i of fx.interfaces)
+          for (const [usagePage, usage] of i.collections)
+            hid.plug({ ...ids, path: i.path, interface: i.interface, usagePage, usage });
+        const hidrawSysfs = fakeHidrawSysfs(
+          root,
+          fx.interfaces.map((i) => ({
+            hidraw: i.path.replace('/dev/', ''),
+            port,
+            iface: i.interface,
+            vendorId: ids.vendorId,
+            productId: ids.productId,
+            descriptor: i.descriptor,
+            events: [`event${10 + i.interface}`],
+          })),
+        );
+        kernelSide = { hidrawSysfs, fdIo: async () => kernel };
+        binding = {
+          usb: `${ids.vendorId.toString(16).padStart(4, '0')}:${ids.productId.toString(16).padStart(4, '0')}`,
+        };
+      } else {
+        hid.plug(fx.device!);
+        binding = { path: fx.device!.path! };
       }
-      await vi.advanceTimersByTimeAsync(3000);
-      expect(inputs).toEqual(fx.expect.map((action) => ({ counter: '1', action })));
-      await src.stop();
+      try {
+        const { src, inputs, error } = await startPads(
+          { devices: [{ counter: '1', ...binding }], ...fx.config },
+          hid,
+          kernelSide,
+        );
+        expect(error).toBeNull();
+        let now = 0;
+        for (const r of fx.reports) {
+          await vi.advanceTimersByTimeAsync(r.at - now);
+          now = r.at;
+          hid.device(r.path ?? fx.device!.path!).send(r.hex);
+        }
+        await vi.advanceTimersByTimeAsync(3000);
+        expect(inputs).toEqual(fx.expect.map((action) => ({ counter: '1', action })));
+        if (fx.interfaces) {
+          // every interface's input nodes are held, so none of these keys reached the console
+          expect(kernel.grabs.size).toBe(fx.interfaces.length);
+          expect(src.health()['1']).toMatchObject({ exclusive: true, lastError: null });
+        }
+        await src.stop();
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
     });
   }
 });
@@ -111,7 +166,7 @@ describe('keypad binding', () => {
       }),
       logger,
       // the port comes from sysfs on a real machine; the fake list has none, so it is injected
-      { load: { nodeHid: async () => hid.module }, usbPort: (p) => (p ? ports[p] : undefined) },
+      { ...noKernel, load: { nodeHid: async () => hid.module }, usbPort: (p) => (p ? ports[p] : undefined) },
     ))!;
     const inputs: KeypadInput[] = [];
     await src.start((i) => inputs.push(i));
@@ -281,6 +336,7 @@ describe('keypad errors an admin can act on', () => {
     (config.hardware.keypads as { devices: Array<{ counter: string }> }).devices[0]!.counter = '9';
     await expect(
       createKeypadSource(config, captureLogger().logger, {
+        ...noKernel,
         load: { nodeHid: async () => hid.module },
       }),
     ).rejects.toMatchObject({

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -6,7 +6,7 @@ import { keypadsHardwareSchema } from '../device/config/hardware-schema.ts';
 import { HardwareError } from '../device/hw/errors.ts';
 import { numberResolver } from '../device/hw/keymap.ts';
 import { listHardware, type ToolDeps, watchGpio, watchKeypad } from '../device/hw-tool.ts';
-import { FakeHid, fakeGpio } from './hw-fakes.ts';
+import { FakeHid, FakeInputKernel, fakeGpio, fakeHidrawSysfs } from './hw-fakes.ts';
 
 function pi4Sysfs(): string {
   const root = mkdtempSync(join(tmpdir(), 'beonho-tool-'));
@@ -33,6 +33,9 @@ function deps(extra: Partial<ToolDeps> = {}): { d: ToolDeps; lines: string[] } {
     loadGpio: async () => fakeGpio().module,
     serialPorts: async () => [],
     usbPort: () => undefined,
+    // never the machine's own sysfs and input nodes
+    hidrawSysfs: join(tmpdir(), 'beonho-no-sysfs'),
+    fdIo: async () => new FakeInputKernel(),
     now: () => t,
     ...extra,
   };
@@ -110,6 +113,58 @@ describe('npm run hw -- keypad <path>', () => {
         '    (0x3a unknown key: no role, ignored)',
       ]),
     );
+  });
+});
+
+describe('npm run hw -- keypad on a real keypad', () => {
+  it('reads the format from its report descriptor, grabs it while it runs, releases it at Ctrl-C', async () => {
+    const fx = JSON.parse(
+      readFileSync(join(import.meta.dirname, 'fixtures', 'hid', 'real-keychron-q0-nkro.json'), 'utf8'),
+    ) as { interfaces: Array<{ descriptor: string }> };
+    const root = mkdtempSync(join(tmpdir(), 'beonho-tool-fx-'));
+    const hidrawSysfs = fakeHidrawSysfs(root, [
+      {
+        hidraw: 'hidraw4',
+        port: '1-1.4',
+        iface: 1,
+        vendorId: 0x3434,
+        productId: 0x0130,
+        descriptor: fx.interfaces[1]!.descriptor,
+        events: ['event7'],
+      },
+    ]);
+    const hid = new FakeHid();
+    hid.plug({ vendorId: 0x3434, productId: 0x0130, path: '/dev/hidraw4' });
+    const kernel = new FakeInputKernel();
+    const { d, lines } = deps({ loadHid: async () => hid.module, hidrawSysfs, fdIo: async () => kernel });
+    try {
+      const stop = await watchKeypad(d, '/dev/hidraw4', {});
+      expect(lines).toContain('Report format: id 6 bitmap of 240 keys (NKRO), 31 bytes');
+      expect(lines).toContain('Keys go to this tool only (grabbed /dev/input/event7)');
+      expect([...kernel.grabs.keys()]).toEqual(['/dev/input/event7']);
+      const report = new Uint8Array(32);
+      report[0] = 6;
+      report[2 + (0x57 >> 3)] = 1 << (0x57 & 7); // +
+      hid.device('/dev/hidraw4').send(Buffer.from(report).toString('hex'));
+      expect(lines.at(-2)).toMatch(/down \+$/);
+      expect(lines.at(-1)).toBe('    => {"type":"next"}');
+      stop();
+      expect(kernel.grabs.size).toBe(0);
+      expect(kernel.openFds).toBe(0);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('says so when the keypad cannot be grabbed, and still shows its keys', async () => {
+    const hid = new FakeHid();
+    hid.plug({ vendorId: 1, productId: 2, path: '/dev/hidraw0' });
+    const { d, lines } = deps({ loadHid: async () => hid.module });
+    const stop = await watchKeypad(d, '/dev/hidraw0', {});
+    expect(lines.some((l) => l.startsWith('  warning: keypad-grab-unavailable:'))).toBe(true);
+    hid.device('/dev/hidraw0').send('00 00 59 00 00 00 00 00');
+    expect(lines.at(-1)).toBe('  [00 00 59 00 00 00 00 00]  down 1');
+    stop();
   });
 });
 

@@ -20,7 +20,11 @@ export type HardwareErrorCode =
   | 'keypad-none-found'
   | 'keypad-missing'
   | 'keypad-open-failed'
-  | 'keypad-unplugged';
+  | 'keypad-unplugged'
+  | 'keypad-grab-denied'
+  | 'keypad-grab-busy'
+  | 'keypad-grab-unavailable'
+  | 'ioctl-module-unavailable';
 
 export class HardwareError extends Error {
   constructor(

@@ -12,6 +12,7 @@ import { FirmataButtonSource } from './firmata-buttons.ts';
 import { GpioButtonSource } from './gpio-buttons.ts';
 import { HidKeypadSource } from './hid-keypads.ts';
 import { numberResolver } from './keymap.ts';
+import type { FdIo } from './ioctl.ts';
 import type { FiveModule, GpioModule, HidModule } from './native.ts';
 
 export interface HardwareFactoryOptions {
@@ -25,6 +26,10 @@ export interface HardwareFactoryOptions {
   };
   /** USB port of a HID path; default: read from sysfs */
   usbPort?: (path: string | undefined) => string | undefined;
+  /** /sys/class/hidraw (report descriptors, input nodes); tests point it at a fake tree */
+  hidrawSysfs?: string;
+  /** file descriptors and ioctls for the keypads' evdev grab; default: libc through koffi */
+  fdIo?: () => Promise<FdIo>;
 }
 
 function checkReferences(config: Config): void {
@@ -70,6 +75,8 @@ export async function createKeypadSource(
     logger: logger.child({ component: 'keypads', driver: hw.driver }),
     load: opts.load?.nodeHid,
     usbPort: opts.usbPort,
+    sysfsRoot: opts.hidrawSysfs,
+    fdIo: opts.fdIo,
     callNumber: (counter) => resolvers.get(counter),
     serviceByIndex: (n) => config.services[n - 1]?.id,
     onHealth: (counter, h) => opts.onHealth?.(`keypad:${counter}`, h),

@@ -1,14 +1,20 @@
 // Counter keypads on USB (node-hid). Each configured keypad is found by serial, port, id or path,
-// opened, and its raw boot-keyboard reports decoded and interpreted into actions for its counter.
-// The device list is polled, so a keypad unplugged and plugged back is attached again within
-// about two poll intervals; everything half-pressed at the unplug is forgotten.
+// opened (every keyboard interface of it: an NKRO keypad sends its keys on a second one), its
+// reports decoded with the layout its report descriptor declares, and interpreted into actions
+// for its counter. Its evdev nodes are grabbed so that its keys reach beonho alone, not the text
+// console (keypad-grab.ts). The device list is polled, so a keypad unplugged and plugged back is
+// attached again within about two poll intervals; everything half-pressed at the unplug is
+// forgotten.
 import type { Logger } from 'pino';
 import type { HidKeypadsConfig, KeypadBinding } from '../config/hardware-schema.ts';
 import type { ComponentHealth } from '../ports/health.ts';
 import type { KeypadAction, KeypadInput, KeypadSource } from '../ports/keypad.ts';
 import { errnoOf, HardwareError, messageOf } from './errors.ts';
 import { keyboardCandidates, matches, usbId, usbPortOf } from './hid-match.ts';
-import { decodeReport, hex } from './hid-report.ts';
+import { decodeReport, hex, type KeyReportLayout, layoutSummary, parseReportDescriptor } from './hid-report.ts';
+import { HIDRAW_CLASS, readReportDescriptor } from './hidraw-sysfs.ts';
+import { type FdIo, realFdIo } from './ioctl.ts';
+import { KeypadGrab } from './keypad-grab.ts';
 import { KeypadInterpreter } from './keymap.ts';
 import { type HidDevice, type HidDeviceInfo, type HidModule, loadNodeHid } from './native.ts';
 
@@ -23,20 +29,37 @@ export interface HidKeypadsOptions {
   callNumber?: (counter: string) => ((digits: string) => string) | undefined;
   serviceByIndex?: (n: number) => string | undefined;
   onHealth?: (counter: string, health: ComponentHealth) => void;
+  /** /sys/class/hidraw: report descriptors, input nodes and USB ports (tests: a fake tree) */
+  sysfsRoot?: string;
+  /** file descriptors and ioctls for the evdev grab; default: libc through koffi, loaded in start() */
+  fdIo?: () => Promise<FdIo>;
+}
+
+/** One open interface of a keypad. */
+interface Link {
+  info: HidDeviceInfo;
+  device: HidDevice;
+  /** usages down now, as this interface last reported them */
+  keys: number[];
+  /** from its report descriptor; empty: boot reports (and the configured reportId) */
+  layouts: KeyReportLayout[];
 }
 
 interface Pad {
   binding: KeypadBinding;
   interpreter: KeypadInterpreter;
-  device: HidDevice | null;
-  info: HidDeviceInfo | null;
-  keys: number[];
+  links: Link[];
+  grab: KeypadGrab | null;
+  /** the grab problem last reported, so a retry every poll logs it once */
+  grabCode: string | null;
   health: {
     connected: boolean;
     lastError: string | null;
     lastErrorAt: string | null;
     lastErrorMessage: string | null;
     device: string | null;
+    /** its keys reach beonho only (evdev grabbed, or no input device to reach the console) */
+    exclusive: boolean;
     attaches: number;
     unplugs: number;
     rejected: number;
@@ -50,6 +73,8 @@ export class HidKeypadSource implements KeypadSource {
   private pads: Pad[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   private onInput: ((input: KeypadInput) => void) | null = null;
+  private io: FdIo | null = null;
+  private ioProblem: string | undefined;
 
   constructor(private readonly o: HidKeypadsOptions) {}
 
@@ -68,8 +93,16 @@ export class HidKeypadSource implements KeypadSource {
       for (const pad of this.pads) this.fail(pad, e.code, e.message);
       throw e;
     }
+    if (config.backend === 'hidraw') {
+      try {
+        this.io = await (this.o.fdIo ?? realFdIo)();
+      } catch (err) {
+        // The keypads still work without the grab; their health says their keys reach the console.
+        this.ioProblem = messageOf(err);
+      }
+    }
     const seen = this.poll();
-    if (!this.pads.some((p) => p.device)) {
+    if (!this.pads.some((p) => p.links.length > 0)) {
       const list =
         keyboardCandidates(seen)
           .map((d) => `${usbId(d)} ${d.product ?? ''}`.trim())
@@ -81,16 +114,19 @@ export class HidKeypadSource implements KeypadSource {
       );
     }
     this.timer = setInterval(() => this.poll(), config.pollMs);
-    logger.info({ attached: this.pads.filter((p) => p.device).map((p) => p.binding.counter) }, 'USB keypads started');
+    logger.info(
+      { attached: this.pads.filter((p) => p.links.length > 0).map((p) => p.binding.counter) },
+      'USB keypads started',
+    );
   }
 
   private makePad(binding: KeypadBinding): Pad {
     const { config, logger } = this.o;
     const pad: Pad = {
       binding,
-      device: null,
-      info: null,
-      keys: [],
+      links: [],
+      grab: null,
+      grabCode: null,
       interpreter: undefined as unknown as KeypadInterpreter,
       health: {
         connected: false,
@@ -98,6 +134,7 @@ export class HidKeypadSource implements KeypadSource {
         lastErrorAt: null,
         lastErrorMessage: null,
         device: null,
+        exclusive: false,
         attaches: 0,
         unplugs: 0,
         rejected: 0,
@@ -147,76 +184,151 @@ export class HidKeypadSource implements KeypadSource {
     const candidates = keyboardCandidates(list);
     const present = new Set(candidates.map((d) => d.path));
     for (const pad of this.pads) {
-      if (pad.device && !present.has(pad.info?.path)) this.detach(pad, 'keypad-unplugged', 'the keypad was unplugged');
+      if (pad.links.some((l) => !present.has(l.info.path)))
+        this.detach(pad, 'keypad-unplugged', 'the keypad was unplugged');
     }
-    const claimed = new Set(this.pads.filter((p) => p.device).map((p) => p.info?.path));
-    const portOf = this.o.usbPort ?? ((p: string | undefined) => usbPortOf(p));
+    const claimed = new Set(this.pads.flatMap((p) => p.links.map((l) => l.info.path)));
+    const portOf = this.portOf();
     for (const pad of this.pads) {
-      if (pad.device) continue;
-      const info = candidates.find((d) => !claimed.has(d.path) && matches(pad.binding, d, portOf));
-      if (!info) {
+      if (pad.links.length > 0) {
+        // a grab that failed (another program held the keypad) is tried again on every look
+        if (!pad.health.exclusive) this.grab(pad);
+        continue;
+      }
+      const first = candidates.find((d) => !claimed.has(d.path) && matches(pad.binding, d, portOf));
+      if (!first) {
         if (!pad.health.lastError) this.fail(pad, 'keypad-missing', `no keypad matches ${describe(pad.binding)}`);
         continue;
       }
-      if (this.attach(pad, info)) claimed.add(info.path);
+      // The keypad's other keyboard interfaces: an NKRO keypad sends its keys on the second one.
+      const group =
+        pad.binding.path !== undefined
+          ? [first]
+          : [first, ...candidates.filter((d) => d !== first && !claimed.has(d.path) && sameDevice(first, d, portOf))];
+      if (this.attach(pad, group)) for (const l of pad.links) claimed.add(l.info.path);
     }
     return list;
   }
 
-  private attach(pad: Pad, info: HidDeviceInfo): boolean {
-    let device: HidDevice;
-    try {
-      device = new this.hid!.HID(info.path!);
-    } catch (err) {
-      const denied = errnoOf(err) === 'EACCES' || /permission|denied|EACCES/i.test(messageOf(err));
-      this.fail(
-        pad,
-        denied ? 'hid-permission' : 'keypad-open-failed',
-        denied
-          ? `${info.path}: permission denied. Install the udev rule from docs/hardware.md so the daemon's user can read keypads.`
-          : `${info.path}: cannot open the keypad (${messageOf(err)}); it may be taken by another program.`,
-      );
-      return false;
+  private portOf(): (path: string | undefined) => string | undefined {
+    return this.o.usbPort ?? ((p: string | undefined) => usbPortOf(p, this.o.sysfsRoot));
+  }
+
+  private attach(pad: Pad, group: HidDeviceInfo[]): boolean {
+    const links: Link[] = [];
+    for (const info of group) {
+      let device: HidDevice;
+      try {
+        device = new this.hid!.HID(info.path!);
+      } catch (err) {
+        if (links.length > 0) {
+          // the keypad's first interface is open: go on with it, say why the other is missing
+          this.o.logger.warn(
+            { counter: pad.binding.counter, path: info.path, err: messageOf(err) },
+            'keypad interface cannot be opened',
+          );
+          continue;
+        }
+        const denied = errnoOf(err) === 'EACCES' || /permission|denied|EACCES/i.test(messageOf(err));
+        this.fail(
+          pad,
+          denied ? 'hid-permission' : 'keypad-open-failed',
+          denied
+            ? `${info.path}: permission denied. Install the udev rule from docs/hardware.md so the daemon's user can read keypads.`
+            : `${info.path}: cannot open the keypad (${messageOf(err)}); it may be taken by another program.`,
+        );
+        return false;
+      }
+      const link: Link = { info, device, keys: [], layouts: this.layoutsOf(info.path) };
+      links.push(link);
+      device.on('data', (data: Buffer) => {
+        if (pad.links.includes(link)) this.report(pad, link, data);
+      });
+      device.on('error', (err: unknown) => {
+        if (pad.links.includes(link))
+          this.detach(pad, 'keypad-unplugged', `the keypad stopped answering (${messageOf(err)})`);
+      });
     }
-    pad.device = device;
-    pad.info = info;
-    pad.keys = [];
+    const info = links[0]!.info;
+    pad.links = links;
     pad.health.connected = true;
     pad.health.device = `${usbId(info)} ${info.product ?? ''}`.trim();
     pad.health.attaches += 1;
-    device.on('data', (data: Buffer) => {
-      if (pad.device === device) this.report(pad, data);
-    });
-    device.on('error', (err: unknown) => {
-      if (pad.device === device)
-        this.detach(pad, 'keypad-unplugged', `the keypad stopped answering (${messageOf(err)})`);
-    });
-    this.o.logger.info({ counter: pad.binding.counter, device: pad.health.device, path: info.path }, 'keypad attached');
+    this.o.logger.info(
+      {
+        counter: pad.binding.counter,
+        device: pad.health.device,
+        paths: links.map((l) => l.info.path),
+        reports: links.map((l) => layoutSummary(l.layouts)),
+      },
+      'keypad attached',
+    );
     this.changed(pad);
+    this.grab(pad);
     return true;
   }
 
-  private report(pad: Pad, data: Buffer): void {
-    const r = decodeReport(data, pad.keys, this.o.config.reportId);
+  /** The report layouts its descriptor declares; none (boot reports) when sysfs has no descriptor. */
+  private layoutsOf(path: string | undefined): KeyReportLayout[] {
+    const descriptor = path ? readReportDescriptor(path, this.o.sysfsRoot ?? HIDRAW_CLASS) : null;
+    if (!descriptor) return [];
+    try {
+      return parseReportDescriptor(descriptor);
+    } catch (err) {
+      this.o.logger.warn({ path, err: messageOf(err) }, 'keypad report descriptor unreadable; reading boot reports');
+      return [];
+    }
+  }
+
+  private grab(pad: Pad): void {
+    pad.grab ??= new KeypadGrab({
+      io: this.io,
+      unavailable: this.ioProblem,
+      sysfsRoot: this.o.sysfsRoot,
+    });
+    const r = pad.grab.grab(pad.links.map((l) => l.info.path!));
+    const was = pad.health.exclusive;
+    pad.health.exclusive = r.exclusive;
+    if (r.problem) {
+      if (pad.grabCode === r.problem.code) return;
+      pad.grabCode = r.problem.code;
+      pad.health.lastError = r.problem.code;
+      pad.health.lastErrorMessage = r.problem.message;
+      pad.health.lastErrorAt = new Date((this.o.now ?? Date.now)()).toISOString();
+      this.o.logger.warn({ counter: pad.binding.counter, code: r.problem.code }, r.problem.message);
+      this.changed(pad);
+    } else if (!was) {
+      pad.grabCode = null;
+      this.o.logger.info({ counter: pad.binding.counter, grabbed: r.nodes }, 'keypad keys go to beonho only');
+      this.changed(pad);
+    }
+  }
+
+  private report(pad: Pad, link: Link, data: Buffer): void {
+    const r = decodeReport(data, link.keys, this.o.config.reportId, link.layouts);
     if (r.ignored && r.ignored !== 'rollover') {
       this.o.logger.debug({ counter: pad.binding.counter, report: hex(data), why: r.ignored }, 'keypad report ignored');
     }
-    pad.keys = r.keys;
+    link.keys = r.keys;
     for (const k of r.up) pad.interpreter.keyUp(k.usage);
     for (const k of r.down) pad.interpreter.keyDown(k.usage, k.key);
   }
 
   private detach(pad: Pad, code: 'keypad-unplugged' | 'keypad-missing', message: string, quiet = false): void {
-    const device = pad.device;
-    pad.device = null;
-    pad.keys = [];
+    const links = pad.links;
+    pad.links = [];
     // Whatever was half-pressed or half-typed belongs to a keypad that is gone.
     pad.interpreter.reset();
-    try {
-      device?.close();
-    } catch {
-      // an unplugged device may refuse to close; it is gone either way
+    for (const l of links) {
+      try {
+        l.device.close();
+      } catch {
+        // an unplugged device may refuse to close; it is gone either way
+      }
     }
+    pad.grab?.release();
+    pad.grabCode = null;
+    pad.health.exclusive = false;
     if (quiet) {
       pad.health.connected = false;
       this.changed(pad);
@@ -244,13 +356,29 @@ export class HidKeypadSource implements KeypadSource {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    for (const pad of this.pads) if (pad.device) this.detach(pad, 'keypad-unplugged', 'stopped', true);
+    for (const pad of this.pads) if (pad.links.length > 0) this.detach(pad, 'keypad-unplugged', 'stopped', true);
     this.onInput = null;
   }
 
   health(): Record<string, ComponentHealth> {
     return Object.fromEntries(this.pads.map((p) => [p.binding.counter, { ...p.health }]));
   }
+}
+
+/** Two interfaces of one physical keypad: same ids and serial, same USB port. */
+function sameDevice(
+  a: HidDeviceInfo,
+  b: HidDeviceInfo,
+  portOf: (path: string | undefined) => string | undefined,
+): boolean {
+  const port = portOf(a.path);
+  return (
+    port !== undefined &&
+    port === portOf(b.path) &&
+    a.vendorId === b.vendorId &&
+    a.productId === b.productId &&
+    (a.serialNumber ?? '') === (b.serialNumber ?? '')
+  );
 }
 
 function describe(b: KeypadBinding): string {

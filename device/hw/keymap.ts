@@ -86,6 +86,15 @@ export class KeypadInterpreter {
       this.o.onIgnored?.(usage, key);
       return;
     }
+    // Another key going down while a hold key is still short of holdMs: the clerk is typing fast
+    // ("1 0 3 5" with the 0 not yet up when the 3 goes down), so the hold key was a press, and it
+    // came first.
+    for (const [u, e] of this.held) {
+      if (!e.timer) continue;
+      clearTimeout(e.timer);
+      this.held.delete(u);
+      this.tap(u, e.key);
+    }
     const holdRole = this.holdKeys[key];
     if (holdRole && holdRole !== 'none') {
       const entry: { key: KeyName; timer: ReturnType<typeof setTimeout> | null } = { key, timer: null };
