@@ -77,6 +77,7 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
     // A frozen subscriber must not stall delivery to everyone else (aedes docs on concurrency).
     drainTimeout: 10_000,
     queueLimit: 100,
+    connectTimeout: cfg.limits.connectTimeoutMs,
     maxClientsIdLength: 64,
     authenticate(client, username, password, done) {
       const account = username === undefined ? undefined : accounts.get(username);
@@ -132,7 +133,7 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
 
   let listeners: Listeners;
   try {
-    listeners = await openListeners(cfg, aedes);
+    listeners = await openListeners(cfg, aedes, log);
   } catch (err) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;

@@ -1,18 +1,20 @@
 // The embedded broker's network side: MQTT over TCP, over WebSocket (browser pages), and over TLS
-// and secure WebSocket when a certificate is configured. Every socket is handed to aedes.handle.
+// and secure WebSocket when a certificate is configured. Every listener is a plain TCP server, so
+// each socket is counted from its accept (./pending-connections.ts: a bound and a login deadline)
+// before any TLS handshake or HTTP upgrade; TLS and HTTP are layered on the accepted socket here.
+// What reaches aedes is a GuardedConnection (./connection-guard.ts: packet-size cap, send bound).
 import { readFileSync } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server as HttpServer,
-  type ServerResponse,
-} from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
-import type { Aedes } from 'aedes';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
+import type { Aedes, Client, ConnackPacket } from 'aedes';
+import pino, { type Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
+import { GuardedConnection, type GuardRefusal } from './connection-guard.ts';
+import { type PendingSlot, PendingConnections } from './pending-connections.ts';
+import { RateLimitedLog } from './rate-limited-log.ts';
 
 export interface ListenerPorts {
   tcp: number;
@@ -30,84 +32,148 @@ export class ListenError extends Error {
   readonly code = 'broker-listen-failed';
 }
 
-export async function openListeners(cfg: BrokerConfig, aedes: Aedes): Promise<Listeners> {
-  const servers: Array<Server | HttpServer> = [];
-  const sockets: WebSocketServer[] = [];
+type ListenerName = keyof ListenerPorts;
+/** Hands an accepted (and admitted) socket to MQTT or to the WebSocket upgrade. */
+type OnSocket = (socket: Socket | TLSSocket, slot: PendingSlot, source: string | undefined) => void;
 
-  const listen = (server: Server | HttpServer, port: number): Promise<number> =>
-    new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
-          reject(
-            new ListenError(
-              `cannot listen on ${cfg.host}:${port} (${err.code}): another broker may hold the port; set mqtt.broker.port/wsPort (or --broker-port/--ws-port), or turn the embedded broker off`,
-            ),
-          );
-        } else reject(err);
-      });
-      server.listen(port, cfg.host, () => {
-        server.removeAllListeners('error');
-        servers.push(server);
-        resolve((server.address() as AddressInfo).port);
-      });
-    });
+const GUARD_MESSAGES: Record<GuardRefusal, string> = {
+  'packet-too-large': 'packet over the size limit: connection closed',
+  'malformed-header': 'malformed packet header: connection closed',
+  'not-connect-first': 'first packet is not a CONNECT: connection closed',
+  'too-much-before-login': 'too much data before login: connection closed',
+};
 
-  const websocket = (server: HttpServer): void => {
-    // Commands are capped at a few KiB; nothing a client may send needs bigger frames.
-    const wss = new WebSocketServer({ server, maxPayload: 256 * 1024 });
-    wss.on('connection', (socket, req) => {
-      aedes.handle(createWebSocketStream(socket), req);
-    });
-    sockets.push(wss);
+const silent = pino({ level: 'silent' });
+
+export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Logger = silent): Promise<Listeners> {
+  const log = new RateLimitedLog(logger);
+  const { limits } = cfg;
+  const servers: Server[] = [];
+  const sockets = new Set<Socket>();
+  const pendings: PendingConnections[] = [];
+  const websockets: WebSocketServer[] = [];
+
+  const onConnack = (packet: ConnackPacket, client: Client): void => {
+    if (packet.returnCode === 0 && client.conn instanceof GuardedConnection) client.conn.loggedIn();
   };
-  const upgradeOnly = (_req: IncomingMessage, res: ServerResponse): void => {
-    res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+  aedes.on('connackSent', onConnack);
+
+  /** The stream aedes gets: the guard around the socket (or around the WebSocket's stream). */
+  const guard = (listener: ListenerName, inner: Duplex, slot: PendingSlot, source: string | undefined) =>
+    new GuardedConnection(inner, {
+      maxPacketBytes: limits.maxPacketBytes,
+      remoteAddress: source,
+      onLoggedIn: () => slot.release(),
+      onRefused: (reason, details) =>
+        log.warn(`mqtt-${reason}`, { listener, source, ...details }, GUARD_MESSAGES[reason]),
+    });
+
+  const listen = (name: ListenerName, port: number, onSocket: OnSocket, tls?: SecureContext): Promise<number> => {
+    const pending = new PendingConnections({
+      max: limits.pendingConnections,
+      timeoutMs: limits.connectTimeoutMs,
+      onRefused: (reason, details) =>
+        log.warn(
+          `mqtt-${reason}`,
+          { listener: name, ...details },
+          reason === 'connect-timeout'
+            ? 'no login before the deadline: connection closed'
+            : 'too many connections waiting to log in: connection closed',
+        ),
+    });
+    pendings.push(pending);
+    const server = createNetServer((raw) => {
+      sockets.add(raw);
+      raw.once('close', () => sockets.delete(raw));
+      raw.on('error', () => raw.destroy());
+      const slot = pending.admit(raw);
+      if (!slot) return;
+      const source = raw.remoteAddress;
+      if (!tls) return onSocket(raw, slot, source);
+      const secure = new TLSSocket(raw, { isServer: true, secureContext: tls });
+      secure.on('error', () => secure.destroy());
+      onSocket(secure, slot, source);
+    });
+    return bind(server, port, cfg.host).then((p) => {
+      servers.push(server);
+      return p;
+    });
+  };
+
+  const mqtt =
+    (name: ListenerName): OnSocket =>
+    (socket, slot, source) => {
+      aedes.handle(guard(name, socket, slot, source));
+    };
+
+  const websocket = (name: ListenerName): OnSocket => {
+    // Frames hold at most one whole packet: nothing a client may send needs bigger ones.
+    const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPacketBytes + 5 });
+    websockets.push(wss);
+    const slots = new WeakMap<Duplex, { slot: PendingSlot; source: string | undefined }>();
+    const http = createHttpServer(upgradeOnly);
+    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const held = slots.get(req.socket);
+      if (!held) return socket.destroy();
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        aedes.handle(guard(name, createWebSocketStream(ws), held.slot, held.source), req);
+      });
+    });
+    return (socket, slot, source) => {
+      slots.set(socket, { slot, source });
+      http.emit('connection', socket);
+    };
   };
 
   const close = async (): Promise<void> => {
-    for (const wss of sockets) {
+    aedes.off('connackSent', onConnack);
+    for (const wss of websockets) {
       for (const c of wss.clients) c.terminate();
       wss.close();
     }
-    await Promise.all(
-      servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            (s as HttpServer).closeAllConnections?.();
-          }),
-      ),
-    );
+    for (const s of sockets) s.destroy();
+    for (const p of pendings) p.close();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    log.close();
   };
 
   try {
-    const ports: ListenerPorts = {
-      tcp: await listen(createNetServer(aedes.handle), cfg.port),
-      ws: null,
-      tls: null,
-      wss: null,
-    };
-    if (cfg.wsPort !== null) {
-      const http = createHttpServer(upgradeOnly);
-      websocket(http);
-      ports.ws = await listen(http, cfg.wsPort);
-    }
+    const ports: ListenerPorts = { tcp: await listen('tcp', cfg.port, mqtt('tcp')), ws: null, tls: null, wss: null };
+    if (cfg.wsPort !== null) ports.ws = await listen('ws', cfg.wsPort, websocket('ws'));
     if (cfg.tls) {
-      const creds = {
+      const tls = createSecureContext({
         cert: readFileSync(cfg.tls.cert),
         key: readFileSync(cfg.tls.key),
         ...(cfg.tls.ca ? { ca: readFileSync(cfg.tls.ca) } : {}),
-      };
-      ports.tls = await listen(createTlsServer(creds, aedes.handle), cfg.tls.port);
-      if (cfg.tls.wsPort !== null) {
-        const https = createHttpsServer(creds, upgradeOnly);
-        websocket(https);
-        ports.wss = await listen(https, cfg.tls.wsPort);
-      }
+      });
+      ports.tls = await listen('tls', cfg.tls.port, mqtt('tls'), tls);
+      if (cfg.tls.wsPort !== null) ports.wss = await listen('wss', cfg.tls.wsPort, websocket('wss'), tls);
     }
     return { ports, close };
   } catch (err) {
     await close();
     throw err;
   }
+}
+
+function upgradeOnly(_req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+}
+
+function bind(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+        reject(
+          new ListenError(
+            `cannot listen on ${host}:${port} (${err.code}): another broker may hold the port; set mqtt.broker.port/wsPort (or --broker-port/--ws-port), or turn the embedded broker off`,
+          ),
+        );
+      } else reject(err);
+    });
+    server.listen(port, host, () => {
+      server.removeAllListeners('error');
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
 }

@@ -39,6 +39,17 @@ export const brokerSchema = z.strictObject({
   accounts: z.array(accountSchema).default([]),
   /** the simulator's demo account central/central: accepted on loopback listeners only */
   demo: z.boolean().default(false),
+  /** hostile-client limits of every listener (docs/mqtt.md, "Limits") */
+  limits: z
+    .strictObject({
+      /** largest packet a client may send (remaining length), checked from its fixed header */
+      maxPacketBytes: z.number().int().min(1024).max(16_777_216).default(65_536),
+      /** a connection must be logged in (CONNACK sent) this soon after it opens */
+      connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+      /** connections not yet logged in, per listener; more are closed at once */
+      pendingConnections: z.number().int().min(1).max(10_000).default(32),
+    })
+    .prefault({}),
 });
 
 export const uplinkSchema = z.strictObject({

@@ -1,0 +1,160 @@
+// A stream between a client's socket and aedes that enforces what aedes cannot: aedes builds its
+// mqtt-packet parser without a size limit and buffers a packet's whole body before looking at it,
+// so a CONNECT announcing 200 MiB would be read into memory before anyone logged in. The guard
+// reads each packet's fixed header itself and closes the socket as soon as one announces more than
+// the cap.
+import { Duplex } from 'node:stream';
+import { clip } from './rate-limited-log.ts';
+
+export type GuardRefusal =
+  /** a packet's fixed header announces more than maxPacketBytes */
+  | 'packet-too-large'
+  /** a remaining length that is not a valid MQTT variable byte integer */
+  | 'malformed-header'
+  /** the first packet is not a CONNECT */
+  | 'not-connect-first'
+  /** more than one packet's worth of bytes before the login finished */
+  | 'too-much-before-login';
+
+export interface GuardOptions {
+  maxPacketBytes: number;
+  /** the socket's source address (a WebSocket stream does not carry it) */
+  remoteAddress: string | undefined;
+  /** the broker sent CONNACK 0 */
+  onLoggedIn(): void;
+  onRefused(reason: GuardRefusal, details: Record<string, unknown>): void;
+}
+
+const CONNECT = 1;
+/** The fixed header: one type byte and at most four bytes of remaining length. */
+const MAX_HEADER = 5;
+
+/** Walks packet boundaries across chunks without keeping any body bytes. */
+export class FixedHeaderScanner {
+  private state: 'type' | 'length' | 'body' = 'type';
+  private type = 0;
+  private length = 0;
+  private lengthBytes = 0;
+  private bodyLeft = 0;
+  packets = 0;
+
+  constructor(private readonly maxPacketBytes: number) {}
+
+  /** null when the chunk is acceptable, else why not (and what was announced). */
+  scan(chunk: Buffer): { reason: GuardRefusal; details: Record<string, unknown> } | null {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.state === 'body') {
+        const n = Math.min(this.bodyLeft, chunk.length - i);
+        this.bodyLeft -= n;
+        i += n;
+        if (this.bodyLeft === 0) this.state = 'type';
+        continue;
+      }
+      const byte = chunk[i++]!;
+      if (this.state === 'type') {
+        this.type = byte >> 4;
+        if (this.packets === 0 && this.type !== CONNECT)
+          return { reason: 'not-connect-first', details: { type: this.type } };
+        this.state = 'length';
+        this.length = 0;
+        this.lengthBytes = 0;
+        continue;
+      }
+      this.length += (byte & 0x7f) * 128 ** this.lengthBytes++;
+      if (byte & 0x80) {
+        if (this.lengthBytes === MAX_HEADER - 1) return { reason: 'malformed-header', details: {} };
+        continue;
+      }
+      if (this.length > this.maxPacketBytes) {
+        return {
+          reason: 'packet-too-large',
+          details: { type: this.type, announced: this.length, max: this.maxPacketBytes },
+        };
+      }
+      this.packets++;
+      this.bodyLeft = this.length;
+      this.state = this.length > 0 ? 'body' : 'type';
+    }
+    return null;
+  }
+}
+
+/** What aedes reads and writes instead of the socket. `loggedIn()` lifts the pre-login budget. */
+export class GuardedConnection extends Duplex {
+  private readonly scanner: FixedHeaderScanner;
+  private beforeLogin = 0;
+  private login = false;
+  private refused = false;
+
+  constructor(
+    private readonly inner: Duplex,
+    private readonly o: GuardOptions,
+  ) {
+    super({ allowHalfOpen: false });
+    this.scanner = new FixedHeaderScanner(o.maxPacketBytes);
+    inner.on('data', (chunk: Buffer) => this.fromClient(chunk));
+    inner.once('end', () => this.push(null));
+    inner.on('error', (err) => this.destroy(err));
+    inner.once('close', () => this.destroy());
+  }
+
+  /** The address the socket came from (per-source login limits). */
+  get remoteAddress(): string | undefined {
+    return this.o.remoteAddress;
+  }
+
+  loggedIn(): void {
+    if (this.login) return;
+    this.login = true;
+    this.o.onLoggedIn();
+  }
+
+  private refuse(reason: GuardRefusal, details: Record<string, unknown>): void {
+    if (this.refused) return;
+    this.refused = true;
+    // aedes hangs its Client on the stream it reads (conn.client): name it when there is one.
+    const clientId = (this as { client?: { id?: string | null } }).client?.id ?? undefined;
+    this.o.onRefused(reason, clientId ? { clientId: clip(clientId), ...details } : details);
+    this.inner.destroy();
+    this.destroy();
+  }
+
+  private fromClient(chunk: Buffer): void {
+    if (this.refused) return;
+    const bad = this.scanner.scan(chunk);
+    if (bad) {
+      this.refuse(bad.reason, bad.details);
+      return;
+    }
+    if (!this.login) {
+      // CONNECT (or anything pipelined behind it) while the login runs: at most one packet's worth.
+      this.beforeLogin += chunk.length;
+      const budget = this.o.maxPacketBytes + MAX_HEADER;
+      if (this.beforeLogin > budget) {
+        this.refuse('too-much-before-login', { bytes: this.beforeLogin, max: budget });
+        return;
+      }
+    }
+    if (!this.push(chunk)) this.inner.pause();
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.refused || this.inner.destroyed || this.inner.write(chunk)) cb();
+    else this.inner.once('drain', () => cb());
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.inner.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.inner.destroy();
+    cb(err);
+  }
+}

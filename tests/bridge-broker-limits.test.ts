@@ -1,0 +1,153 @@
+// The embedded broker against clients that never log in: a packet-size cap on every listener (TCP,
+// TLS, WebSocket) read from the fixed header, a deadline for the login, and a bound on how many
+// sockets may wait for it (issue 12, defect 1).
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MqttClient } from 'mqtt';
+import WebSocket from 'ws';
+import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import {
+  connectPacket,
+  mqttConnect as connect,
+  publishPacket,
+  RawClient,
+  startTestBroker,
+  until,
+  varint,
+} from './bridge-broker-raw.ts';
+
+const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.meta.url));
+const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
+const HUGE = 200 * 1024 * 1024;
+/** A CONNECT's fixed header announcing 200 MiB, and the first bytes of its body. */
+const hugeConnect = Buffer.concat([Buffer.from([0x10]), varint(HUGE), Buffer.alloc(1024, 0x61)]);
+// A deadline far away: a close within the test proves the cap, not the login deadline.
+const patient = { connectTimeoutMs: 60_000 };
+
+let broker: EmbeddedBroker | null = null;
+const raws: RawClient[] = [];
+afterEach(async () => {
+  for (const r of raws.splice(0)) r.destroy();
+  await broker?.close();
+  broker = null;
+});
+
+function raw(port: number): RawClient {
+  const r = new RawClient(port);
+  raws.push(r);
+  return r;
+}
+
+describe('packet size before login', () => {
+  it('closes a TCP socket whose CONNECT announces 200 MiB as soon as the header is read', async () => {
+    const b = await startTestBroker({ limits: patient });
+    broker = b.broker;
+    const r = raw(b.port);
+    await r.opened;
+    r.write(hugeConnect);
+    await r.closed;
+    expect(r.received.length).toBe(0); // no CONNACK: the body was never read
+    expect(b.log.withCode('mqtt-packet-too-large')[0]).toMatchObject({ announced: HUGE, max: 65_536 });
+  });
+
+  it('does the same on the TLS listener', async () => {
+    const b = await startTestBroker({ wsPort: null, tls: { port: 0, cert, key }, limits: patient });
+    broker = b.broker;
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port: b.broker.ports.tls!,
+      ca: readFileSync(cert),
+      servername: 'localhost',
+    });
+    s.on('error', () => {});
+    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    await new Promise<void>((resolve) => s.once('secureConnect', () => resolve()));
+    s.write(hugeConnect);
+    await closed;
+    expect(b.log.withCode('mqtt-packet-too-large')).toHaveLength(1);
+  });
+
+  it('does the same on the WebSocket listener, where the CONNECT may span many frames', async () => {
+    const b = await startTestBroker({ limits: patient });
+    broker = b.broker;
+    const ws = new WebSocket(`ws://127.0.0.1:${b.broker.ports.ws}`, 'mqtt');
+    ws.on('error', () => {});
+    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+    await new Promise<void>((resolve) => ws.once('open', () => resolve()));
+    ws.send(hugeConnect.subarray(0, 4));
+    ws.send(hugeConnect.subarray(4));
+    await closed;
+    expect(b.log.withCode('mqtt-packet-too-large')).toHaveLength(1);
+  });
+
+  it('after login, drops a client sending a packet over the cap and keeps one under it', async () => {
+    const b = await startTestBroker({ limits: { ...patient, maxPacketBytes: 8192 } });
+    broker = b.broker;
+    const got: number[] = [];
+    await b.broker.onMessage('beonho/v1/singok2/cmd', (p) => got.push(p.length));
+    const c = await connect(`mqtt://127.0.0.1:${b.port}`, { username: 'central', password: 'central' });
+    await c.publishAsync('beonho/v1/singok2/cmd', Buffer.alloc(6000, 0x61), { qos: 1 });
+    const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
+    c.publish('beonho/v1/singok2/cmd', Buffer.alloc(9000, 0x61), { qos: 1 });
+    await closed;
+    c.end(true);
+    expect(got).toEqual([6000]);
+  });
+});
+
+describe('the login deadline and pending sockets', () => {
+  it('closes a socket that sends nothing, or half a CONNECT, when the deadline passes', async () => {
+    const b = await startTestBroker({ limits: { connectTimeoutMs: 300 } });
+    broker = b.broker;
+    const silent = raw(b.port);
+    const slow = raw(b.port);
+    await slow.opened;
+    slow.write(connectPacket({ clientId: 'slow', username: 'central', password: 'central' }).subarray(0, 12));
+    await Promise.all([silent.closed, slow.closed]);
+    expect(slow.received.length).toBe(0);
+    expect(b.log.withCode('mqtt-connect-timeout').length).toBeGreaterThan(0);
+  });
+
+  it('closes at once the sockets over the per-listener bound, and frees a slot at login or close', async () => {
+    const b = await startTestBroker({ limits: { ...patient, pendingConnections: 3 } });
+    broker = b.broker;
+    const waiting = [raw(b.port), raw(b.port), raw(b.port)];
+    await Promise.all(waiting.map((w) => w.opened));
+    const extra = raw(b.port);
+    await extra.closed;
+    expect(waiting.some((w) => w.isClosed)).toBe(false);
+    expect(b.log.withCode('mqtt-too-many-pending').length).toBeGreaterThan(0);
+    // One waiting socket goes away: its slot takes a real login, which then frees it again.
+    waiting[0]!.destroy();
+    let c: MqttClient | null = null;
+    for (let i = 0; i < 200 && !c; i++) {
+      c = await connect(`mqtt://127.0.0.1:${b.port}`, { username: 'central', password: 'central' }).catch(() => null);
+      if (!c) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(c).not.toBeNull();
+    const another = raw(b.port);
+    await another.opened;
+    another.write(connectPacket({ clientId: 'central-raw', username: 'central', password: 'central' }));
+    expect(await another.connack()).toBe(0);
+    c!.end(true);
+  });
+
+  it('accepts a whole CONNECT and later packets under the cap (a PUBLISH right behind the CONNECT)', async () => {
+    const b = await startTestBroker({ limits: patient });
+    broker = b.broker;
+    const got: string[] = [];
+    await b.broker.onMessage('beonho/v1/singok2/cmd', (p) => got.push(p.toString()));
+    const r = raw(b.port);
+    await r.opened;
+    r.write(
+      Buffer.concat([
+        connectPacket({ clientId: 'central-pipelined', username: 'central', password: 'central' }),
+        publishPacket({ topic: 'beonho/v1/singok2/cmd', payload: 'x'.repeat(30_000), qos: 1 }),
+      ]),
+    );
+    expect(await r.connack()).toBe(0);
+    await until(() => got.length === 1, 'the pipelined publish');
+  });
+});

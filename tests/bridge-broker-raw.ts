@@ -1,0 +1,156 @@
+// Raw MQTT 3.1.1 over node:net for the embedded broker's hostile-client tests: packets a client
+// library refuses to send (a 200 MiB CONNECT, a 65,535-byte client id, an empty persistent id),
+// and a socket that stops reading. Also a broker started alone, with its log lines captured.
+import { connect as netConnect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import pino, { type Logger } from 'pino';
+import { startBroker, type EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { brokerSchema } from '../device/config/mqtt-schema.ts';
+
+export function varint(n: number): Buffer {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return Buffer.from(out);
+}
+
+function str(s: string | Buffer): Buffer {
+  const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(b.length);
+  return Buffer.concat([len, b]);
+}
+
+function packet(first: number, body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([first]), varint(body.length), body]);
+}
+
+export function connectPacket(o: { clientId: string; username?: string; password?: string; clean?: boolean }): Buffer {
+  const flags =
+    (o.username !== undefined ? 0x80 : 0) | (o.password !== undefined ? 0x40 : 0) | (o.clean === false ? 0 : 0x02);
+  const parts = [str('MQTT'), Buffer.from([4, flags, 0, 60]), str(o.clientId)];
+  if (o.username !== undefined) parts.push(str(o.username));
+  if (o.password !== undefined) parts.push(str(o.password));
+  return packet(0x10, Buffer.concat(parts));
+}
+
+export function publishPacket(o: { topic: string; payload: string | Buffer; qos?: 0 | 1; retain?: boolean }): Buffer {
+  const qos = o.qos ?? 0;
+  const head = [str(o.topic)];
+  if (qos > 0) head.push(Buffer.from([0, 1]));
+  const payload = typeof o.payload === 'string' ? Buffer.from(o.payload) : o.payload;
+  return packet(0x30 | (qos << 1) | (o.retain ? 1 : 0), Buffer.concat([...head, payload]));
+}
+
+export function subscribePacket(filter: string, id = 1): Buffer {
+  return packet(0x82, Buffer.concat([Buffer.from([id >> 8, id & 0xff]), str(filter), Buffer.from([0])]));
+}
+
+/** A raw client socket: what it received, and whether the broker closed it. */
+export class RawClient {
+  readonly socket: Socket;
+  received = Buffer.alloc(0);
+  readonly opened: Promise<void>;
+  readonly closed: Promise<void>;
+  isClosed = false;
+
+  constructor(port: number, opts: { read?: boolean; localAddress?: string } = {}) {
+    this.socket = netConnect({
+      port,
+      host: '127.0.0.1',
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+    });
+    this.socket.on('error', () => {});
+    this.opened = new Promise((resolve) => this.socket.once('connect', () => resolve()));
+    this.closed = new Promise((resolve) =>
+      this.socket.once('close', () => {
+        this.isClosed = true;
+        resolve();
+      }),
+    );
+    if (opts.read === false) this.socket.pause();
+    else this.socket.on('data', (d: Buffer) => (this.received = Buffer.concat([this.received, d])));
+  }
+
+  write(b: Buffer): void {
+    this.socket.write(b);
+  }
+
+  /** The CONNACK return code, once it arrived (null: closed without one). */
+  async connack(): Promise<number | null> {
+    const got = new Promise<number>((resolve) => {
+      const check = (): void => {
+        if (this.received.length >= 4 && this.received[0] === 0x20) resolve(this.received[3]!);
+      };
+      this.socket.on('data', check);
+      check();
+    });
+    return Promise.race([got, this.closed.then(() => (this.received[0] === 0x20 ? this.received[3]! : null))]);
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Log lines of a broker under test, parsed. */
+export class LogCapture {
+  readonly lines: Array<Record<string, unknown>> = [];
+  bytes = 0;
+  readonly logger: Logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write: (chunk: Buffer, _enc, cb) => {
+        this.bytes += chunk.length;
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) this.lines.push(JSON.parse(line));
+        cb();
+      },
+    }),
+  );
+
+  withCode(code: string): Array<Record<string, unknown>> {
+    return this.lines.filter((l) => l.code === code);
+  }
+}
+
+export async function startTestBroker(
+  overrides: Record<string, unknown> = {},
+): Promise<{ broker: EmbeddedBroker; log: LogCapture; port: number }> {
+  const log = new LogCapture();
+  const broker = await startBroker(brokerSchema.parse({ port: 0, wsPort: 0, demo: true, ...overrides }), log.logger);
+  return { broker, log, port: broker.ports.tcp };
+}
+
+export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** An mqtt.js client once connected (rejects on a refusal or a close before CONNACK). */
+export function mqttConnect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+    const fail = (err: Error): void => {
+      c.end(true);
+      reject(err);
+    };
+    const onError = (err: Error): void => fail(err);
+    const onClose = (): void => fail(new Error('closed before CONNACK'));
+    c.once('error', onError);
+    c.once('close', onClose);
+    c.once('connect', () => {
+      c.off('error', onError);
+      c.off('close', onClose);
+      c.on('error', () => {});
+      resolve(c);
+    });
+  });
+}
