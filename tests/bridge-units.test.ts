@@ -1,6 +1,6 @@
 // Small parts of the bridge: topics, ACL rules, config defaults and refusals, the persisted
 // session counter and the command-id memory.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mayPublish, mayRead, maySubscribe } from '../bridge/broker/acl.ts';
@@ -47,6 +47,17 @@ describe('topics', () => {
       'beonho/v1/singok2/cmd/result',
     ]) {
       expect(responseTopic(bad, 'singok2'), bad).toBeNull();
+    }
+  });
+
+  it("keeps the contract a leaf: it imports the queue's data types and nothing else outside itself", () => {
+    const dir = join(import.meta.dirname, '..', 'bridge', 'contract');
+    for (const name of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+      const src = readFileSync(join(dir, name), 'utf8');
+      for (const [, from] of src.matchAll(/from '(\.[^']+)'/g)) {
+        const ok = from!.startsWith('./') || from!.startsWith('../../device/');
+        expect(ok, `bridge/contract/${name} imports ${from}`).toBe(true);
+      }
     }
   });
 
