@@ -147,6 +147,8 @@ export const DISPLAY_ERRORS = [
   'display-fb-write',
   'display-frame-size',
   'display-png-write',
+  'display-vt-permission',
+  'display-vt-unavailable',
 ] as const;
 export type DisplayErrorCode = (typeof DISPLAY_ERRORS)[number];
 

@@ -28,6 +28,9 @@ export const boardSchema = z
     pixelOrder: z.enum(['bgra', 'rgba']).default('bgra'),
     /** root of the graphics class in sysfs (tests point it at a fake tree) */
     sysfsRoot: z.string().min(1).default('/sys/class/graphics'),
+    /** framebuffer driver: the virtual terminal shown on the board's screen, put in graphics mode
+     * while the board runs (no console text, cursor or blanking); "none" leaves the console alone */
+    vt: z.string().min(1).default('/dev/tty1'),
     /** how long the newest call stays highlighted */
     highlightSeconds: z.number().int().min(1).max(120).default(10),
     /** how long a refused dispenser press's message stays on the board */

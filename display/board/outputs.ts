@@ -5,6 +5,7 @@ import type { Config } from '../../device/config/schema.ts';
 import type { DisplaySink } from '../../device/ports/outputs.ts';
 import { FramebufferSink } from '../sinks/framebuffer.ts';
 import { PngSink } from '../sinks/png.ts';
+import { VtConsole } from '../sinks/vt-console.ts';
 import { type BoardLayout, REFERENCE } from './render.ts';
 
 export interface BoardOutput {
@@ -33,12 +34,14 @@ export function buildOutputs(config: Config, dataDir: string, logger: Logger): B
   const ref = REFERENCE[b.layout];
   const width = b.width ?? ref.width;
   const height = b.height ?? ref.height;
-  const fb = (device: string) =>
-    new FramebufferSink({ device, sysfsRoot: b.sysfsRoot, pixelOrder: b.pixelOrder, logger: log });
+  const fb = (device: string, console: VtConsole | null = null) =>
+    new FramebufferSink({ device, sysfsRoot: b.sysfsRoot, pixelOrder: b.pixelOrder, logger: log, console });
   if (b.driver === 'sim') {
     out.push({ sink: new PngSink(join(sim, 'board.png')), target: { kind: 'board', layout: b.layout }, width, height });
   } else if (b.driver === 'framebuffer') {
-    out.push({ sink: fb(b.device), target: { kind: 'board', layout: b.layout }, width, height });
+    // only the wall board owns a VT: the console is drawn on the first framebuffer (HDMI)
+    const vt = b.vt === 'none' ? null : new VtConsole({ tty: b.vt, logger: log });
+    out.push({ sink: fb(b.device, vt), target: { kind: 'board', layout: b.layout }, width, height });
   }
   const counterIds = new Set<string>();
   for (const d of b.counterDisplays) {

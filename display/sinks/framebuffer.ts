@@ -1,6 +1,8 @@
 // The Linux framebuffer (/dev/fbN) as a display sink: geometry, line length and depth come from
 // sysfs (/sys/class/graphics/fbN), frames are converted to the device's pixel format, and only the
 // rows that changed since the last frame are written (a clock tick rewrites ~70 of 1080 rows).
+// The wall board's sink also owns the virtual terminal shown on its screen (vt-console.ts): graphics
+// mode while it is open, text mode again when it closes or fails to open.
 import { type FileHandle, open, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
@@ -8,6 +10,7 @@ import type { DisplayErrorCode } from '../../device/error-codes.ts';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { DisplaySink, Frame } from '../../device/ports/outputs.ts';
 import { type PixelFormat, bytesPerPixel, changedRowRuns, convertRows } from './pixels.ts';
+import type { VtConsole } from './vt-console.ts';
 
 export interface FramebufferOptions {
   /** e.g. /dev/fb0 */
@@ -17,6 +20,8 @@ export interface FramebufferOptions {
   /** order of 32-bit pixels (sysfs does not tell it) */
   pixelOrder: 'bgra' | 'rgba';
   logger: Logger;
+  /** the VT whose console draws on this framebuffer; null for a screen without one (fb1…) */
+  console?: VtConsole | null;
 }
 
 export interface FbGeometry {
@@ -105,10 +110,23 @@ export class FramebufferSink implements DisplaySink {
   constructor(private readonly opts: FramebufferOptions) {}
 
   async open(): Promise<void> {
+    const vt = this.opts.console;
+    if (vt) {
+      // Before the first frame: text drawn after it would stay until the next full repaint.
+      const r = await vt.enterGraphics();
+      this.state.console = r.ok ? 'graphics' : 'text';
+      if (!r.ok) {
+        this.state.lastError = r.code;
+        this.state.lastErrorAt = new Date().toISOString();
+      }
+    }
     try {
       this.geo = await readFbGeometry(this.opts.sysfsRoot, this.opts.device, this.opts.pixelOrder);
       this.fh = await open(this.opts.device, 'r+');
     } catch (err) {
+      // A board that cannot draw must not leave the console dark: the installer reads it.
+      await vt?.restoreText();
+      if (vt) this.state.console = 'text';
       const e =
         err instanceof DisplayError
           ? err
@@ -162,9 +180,16 @@ export class FramebufferSink implements DisplaySink {
   }
 
   async close(): Promise<void> {
-    await this.fh?.close();
-    this.fh = null;
-    this.state.connected = false;
+    try {
+      await this.fh?.close();
+    } finally {
+      this.fh = null;
+      this.state.connected = false;
+      if (this.opts.console?.inGraphics) {
+        await this.opts.console.restoreText();
+        this.state.console = 'text';
+      }
+    }
   }
 
   health(): ComponentHealth {
