@@ -54,12 +54,13 @@ export function subscribePacket(filter: string, id = 1): Buffer {
 /** A raw client socket: what it received, and whether the broker closed it. */
 export class RawClient {
   readonly socket: Socket;
-  received = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  receivedBytes = 0;
   readonly opened: Promise<void>;
   readonly closed: Promise<void>;
   isClosed = false;
 
-  constructor(port: number, opts: { read?: boolean; localAddress?: string } = {}) {
+  constructor(port: number, opts: { localAddress?: string } = {}) {
     this.socket = netConnect({
       port,
       host: '127.0.0.1',
@@ -73,8 +74,36 @@ export class RawClient {
         resolve();
       }),
     );
-    if (opts.read === false) this.socket.pause();
-    else this.socket.on('data', (d: Buffer) => (this.received = Buffer.concat([this.received, d])));
+    this.socket.on('data', this.collect);
+  }
+
+  private readonly collect = (d: Buffer): void => {
+    this.chunks.push(d);
+    this.receivedBytes += d.length;
+  };
+
+  /** Stop reading, as a display whose program hung: the broker's sends pile up (and the socket
+   * will not see its own close until it reads again). */
+  freeze(): void {
+    this.socket.off('data', this.collect);
+    this.socket.pause();
+  }
+
+  /** Everything received so far. */
+  get received(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  /** Read again (what was received while frozen is not counted). */
+  thaw(): void {
+    this.socket.on('data', this.collect);
+    this.socket.resume();
+  }
+
+  /** Resolves once `n` bytes arrived in all. */
+  async receivedAtLeast(n: number): Promise<void> {
+    await until(() => this.receivedBytes >= n || this.isClosed, `${n} bytes`);
   }
 
   write(b: Buffer): void {

@@ -2,7 +2,8 @@
 // mqtt-packet parser without a size limit and buffers a packet's whole body before looking at it,
 // so a CONNECT announcing 200 MiB would be read into memory before anyone logged in. The guard
 // reads each packet's fixed header itself and closes the socket as soon as one announces more than
-// the cap.
+// the cap. It also bounds what waits to be sent to the client: aedes would otherwise wait for a
+// frozen client's socket to drain while every other client's deliveries queue behind it.
 import { Duplex } from 'node:stream';
 import { clip } from './rate-limited-log.ts';
 
@@ -14,10 +15,15 @@ export type GuardRefusal =
   /** the first packet is not a CONNECT */
   | 'not-connect-first'
   /** more than one packet's worth of bytes before the login finished */
-  | 'too-much-before-login';
+  | 'too-much-before-login'
+  /** more than clientBufferBytes waiting to be sent: the client stopped reading */
+  | 'client-too-slow';
 
 export interface GuardOptions {
   maxPacketBytes: number;
+  clientBufferBytes: number;
+  /** bytes queued below the guard that the inner stream does not count (a WebSocket's own buffer) */
+  extraBuffered?: () => number;
   /** the socket's source address (a WebSocket stream does not carry it) */
   remoteAddress: string | undefined;
   /** the broker sent CONNACK 0 */
@@ -143,9 +149,16 @@ export class GuardedConnection extends Duplex {
     this.inner.resume();
   }
 
+  // Accept every write at once, so aedes never waits on this client's drain (that wait holds a
+  // delivery slot shared by all clients); drop the client instead once its backlog is over the bound.
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.refused || this.inner.destroyed || this.inner.write(chunk)) cb();
-    else this.inner.once('drain', () => cb());
+    if (!this.refused && !this.inner.destroyed) {
+      this.inner.write(chunk);
+      const buffered = this.inner.writableLength + (this.o.extraBuffered?.() ?? 0);
+      if (buffered > this.o.clientBufferBytes)
+        this.refuse('client-too-slow', { buffered, max: this.o.clientBufferBytes });
+    }
+    cb();
   }
 
   override _final(cb: (err?: Error | null) => void): void {

@@ -59,10 +59,18 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
   aedes.on('connackSent', onConnack);
 
   /** The stream aedes gets: the guard around the socket (or around the WebSocket's stream). */
-  const guard = (listener: ListenerName, inner: Duplex, slot: PendingSlot, source: string | undefined) =>
+  const guard = (
+    listener: ListenerName,
+    inner: Duplex,
+    slot: PendingSlot,
+    source: string | undefined,
+    extra?: () => number,
+  ) =>
     new GuardedConnection(inner, {
       maxPacketBytes: limits.maxPacketBytes,
+      clientBufferBytes: limits.clientBufferBytes,
       remoteAddress: source,
+      extraBuffered: extra,
       onLoggedIn: () => slot.release(),
       onRefused: (reason, details) =>
         log.warn(`mqtt-${reason}`, { listener, source, ...details }, GUARD_MESSAGES[reason]),
@@ -116,7 +124,10 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
       const held = slots.get(req.socket);
       if (!held) return socket.destroy();
       wss.handleUpgrade(req, socket, head, (ws) => {
-        aedes.handle(guard(name, createWebSocketStream(ws), held.slot, held.source), req);
+        aedes.handle(
+          guard(name, createWebSocketStream(ws), held.slot, held.source, () => ws.bufferedAmount),
+          req,
+        );
       });
     });
     return (socket, slot, source) => {

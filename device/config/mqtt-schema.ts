@@ -48,6 +48,8 @@ export const brokerSchema = z.strictObject({
       connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
       /** connections not yet logged in, per listener; more are closed at once */
       pendingConnections: z.number().int().min(1).max(10_000).default(32),
+      /** bytes waiting to be sent to one client; a client that lets more pile up is dropped */
+      clientBufferBytes: z.number().int().min(65_536).max(268_435_456).default(1_048_576),
     })
     .prefault({}),
 });
