@@ -19,6 +19,7 @@ import {
   UNIT_NAME,
   underRoot,
 } from './paths.ts';
+import { boardVt, consoleBootSetup, gettyUnits } from './console-boot.ts';
 import type { Command, Runner } from './runner.ts';
 import { udevRules, type UsbId } from './udev.ts';
 import { allUnits, type UnitOptions } from './unit.ts';
@@ -76,8 +77,13 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   const files = await writeUnitsAndRules(o, fsw, accounts.groups.has('gpio'));
   files.push(...(await writeConfig(o, fsw, configText, warnings)));
   await fsw.mkdir(underRoot(o.root, DATA_DIR), 0o750);
+  // the board's screen: kernel command line hints, no getty on its VT (console-boot.ts)
+  const boot = await consoleBootSetup({ root: o.root, configText, dryRun: o.dryRun, out });
+  files.push(...boot.files);
+  warnings.push(...boot.warnings);
 
-  for (const c of systemCommands(o, { userExists: accounts.userExists, groups })) await runner.run(c);
+  for (const c of [...systemCommands(o, { userExists: accounts.userExists, groups }), ...boot.commands])
+    await runner.run(c);
   for (const w of warnings) out(`warning: ${w}`);
   return { files, groups, warnings };
 }
@@ -234,6 +240,18 @@ export async function uninstall(
     why: 'forget the udev rules',
     optional: true,
   });
+  // the login prompt comes back on the board's VT (the kernel command line hints stay: harmless)
+  const vt = await readFile(underRoot(o.root, CONFIG_FILE), 'utf8')
+    .then(boardVt, () => null)
+    .catch(() => null);
+  if (vt) {
+    await runner.run({
+      cmd: 'systemctl',
+      args: ['unmask', ...gettyUnits(vt)],
+      why: `login prompt on ${vt} again`,
+      optional: true,
+    });
+  }
   if (o.purge) {
     for (const d of [CONFIG_DIR, DATA_DIR]) {
       await fsw.remove(underRoot(o.root, d));

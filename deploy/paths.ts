@@ -17,8 +17,9 @@ export const RUNTIME_DIR = '/run/beonho';
 export const UNIT_DIR = '/etc/systemd/system';
 export const UDEV_RULES_FILE = '/etc/udev/rules.d/99-beonho.rules';
 
-/** Groups the hardware needs; the ones a system lacks (gpio off Raspberry Pi OS) are skipped. */
-export const HARDWARE_GROUPS = ['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout'] as const;
+/** Groups the hardware needs; the ones a system lacks (gpio off Raspberry Pi OS) are skipped.
+ * input: the keypads' evdev nodes, grabbed so their keys skip the console; tty: the board's VT. */
+export const HARDWARE_GROUPS = ['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout', 'tty'] as const;
 
 /** A path of the target system, placed under the install root (`--root`, / on a real device). */
 export function underRoot(root: string, path: string): string {

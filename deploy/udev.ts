@@ -45,6 +45,10 @@ export function udevRules(o: UdevOptions): string {
       );
     }
   }
+  lines.push(
+    "# Their input nodes (/dev/input/event*) keep Debian's root:input 0660: the service user is in",
+    "# `input` and grabs them (EVIOCGRAB), so a keypad's keys never reach the text console.",
+  );
   lines.push('', '# Ticket printers (USB printer class): /dev/usb/lp*.');
   lines.push('SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", GROUP="lp", MODE="0660"');
   for (const id of o.printers) {

@@ -11,7 +11,8 @@
 //   nobody is in the office to type `systemctl start`. systemd >= 254 also grows the delay itself
 //   (RestartSteps/RestartMaxDelaySec); bookworm ships 252, which does not know those keys.
 // - Sandbox: the whole file system read-only but the data dir (ProtectSystem=strict), no new
-//   privileges, private /tmp, no capabilities. Deliberately NOT set, because they break the
+//   privileges, private /tmp, no capability but CAP_SYS_TTY_CONFIG (the board's VT in graphics
+//   mode). Deliberately NOT set, because they break the
 //   hardware: PrivateDevices (hidraw keypads, /dev/usb/lp*, /dev/fb0, gpiochip), DevicePolicy /
 //   DeviceAllow and ProtectClock (which implies a DeviceAllow rule, closing every other device, and
 //   filters the clock syscalls the clock discipline may read), ProtectKernelTunables (onoff exports
@@ -117,8 +118,9 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
     'RestrictNamespaces=yes',
     'LockPersonality=yes',
     'SystemCallArchitectures=native',
-    'CapabilityBoundingSet=',
-    'AmbientCapabilities=',
+    // The one capability: KDSETMODE on the board's VT (graphics mode, display/sinks/vt-console.ts).
+    'CapabilityBoundingSet=CAP_SYS_TTY_CONFIG',
+    'AmbientCapabilities=CAP_SYS_TTY_CONFIG',
     // AF_NETLINK: libudev (node-hid) watches for keypads being plugged in.
     'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
     '',

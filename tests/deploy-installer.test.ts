@@ -20,6 +20,7 @@ counters:
 `;
 const PI_GROUPS = [
   'root:x:0:',
+  'tty:x:5:',
   'lp:x:7:',
   'dialout:x:20:',
   'audio:x:29:',
@@ -147,7 +148,7 @@ describe('install into a temporary root', () => {
     expect(await mode('etc/beonho/config.yaml')).toBe('640');
     expect(await mode('var/lib/beonho')).toBe('750');
     expect(await readFile(join(root, 'etc/beonho/config.yaml'), 'utf8')).toBe(CONFIG);
-    expect(r.groups).toEqual(['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout']);
+    expect(r.groups).toEqual(['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout', 'tty']);
   });
 
   it('creates the user in the hardware groups and hands over the directories through the runner', async () => {
@@ -156,7 +157,7 @@ describe('install into a temporary root', () => {
     const cmds = runner.commands.map(formatCommand);
     expect(cmds).toEqual([
       'useradd --system --user-group --home-dir /var/lib/beonho --no-create-home --shell /usr/sbin/nologin beonho',
-      'usermod --append --groups gpio,input,plugdev,lp,audio,video,dialout beonho',
+      'usermod --append --groups gpio,input,plugdev,lp,audio,video,dialout,tty beonho',
       'usermod --append --groups beonho pi',
       `chown root:beonho ${root}/etc/beonho ${root}/etc/beonho/config.yaml`,
       `chown beonho:beonho ${root}/var/lib/beonho`,
@@ -289,7 +290,9 @@ describe('the generated units', () => {
     expect(v('NoNewPrivileges')).toBe('yes');
     expect(v('PrivateTmp')).toBe('yes');
     expect(v('ProtectHome')).toBe('yes');
-    expect(v('CapabilityBoundingSet')).toBe('');
+    // one capability: KDSETMODE on the board's VT (docs/display.md, "The console")
+    expect(v('CapabilityBoundingSet')).toBe('CAP_SYS_TTY_CONFIG');
+    expect(v('AmbientCapabilities')).toBe('CAP_SYS_TTY_CONFIG');
     for (const k of [
       'PrivateDevices',
       'DevicePolicy',
