@@ -41,6 +41,7 @@ const GUARD_MESSAGES: Record<GuardRefusal, string> = {
   'malformed-header': 'malformed packet header: connection closed',
   'not-connect-first': 'first packet is not a CONNECT: connection closed',
   'too-much-before-login': 'too much data before login: connection closed',
+  'client-too-slow': 'client stopped reading: connection closed',
 };
 
 const silent = pino({ level: 'silent' });
