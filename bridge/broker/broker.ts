@@ -1,7 +1,7 @@
 // The embedded broker (aedes, MQTT 3.1.1): accounts with scrypt hashes and the ACL of ./acl.ts;
 // the listeners are in ./listeners.ts. The daemon publishes and subscribes in-process.
 import { randomUUID } from 'node:crypto';
-import type { Aedes, AedesPublishPacket, AuthenticateError, Client } from 'aedes';
+import type { Aedes, AedesOptions, AedesPublishPacket, AuthenticateError, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
 import { type Account, mayPublish, mayRead, maySubscribe } from './acl.ts';
@@ -60,6 +60,32 @@ function authError(message: string): AuthenticateError {
 export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<EmbeddedBroker> {
   checkBrokerConfig(cfg);
   const log = logger.child({ part: 'broker' });
+  const accounts = await loadAccounts(cfg);
+  const byClient = new WeakMap<Client, Account>();
+  const aedes = await createAedes(
+    cfg,
+    {
+      ...(await loginHooks(accounts, byClient, log)),
+      ...aclHooks(byClient, log),
+    },
+    log,
+  );
+  const listeners = await listenOrClose(cfg, aedes, log);
+  log.info(
+    { host: cfg.host, ...listeners.ports, accounts: accounts.size, demo: cfg.demo },
+    'embedded broker listening',
+  );
+  if (!isLoopback(cfg.host) && !cfg.tls) {
+    log.warn(
+      { code: 'broker-no-tls', host: cfg.host },
+      'listening beyond loopback without TLS: passwords cross the LAN in clear',
+    );
+  }
+  return brokerApi(aedes, listeners);
+}
+
+/** The configured accounts, and the simulator's demo account when it is on. */
+async function loadAccounts(cfg: BrokerConfig): Promise<Map<string, StoredAccount>> {
   const accounts = new Map<string, StoredAccount>(cfg.accounts.map((a) => [a.username, a]));
   if (cfg.demo && !accounts.has('central')) {
     accounts.set('central', {
@@ -69,16 +95,33 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
       passwordHash: await hashPassword('central', { N: 1024, r: 8, p: 1 }),
     });
   }
-  const byClient = new WeakMap<Client, Account>();
-  const dummyHash = await hashPassword(randomUUID());
+  return accounts;
+}
 
+type Hooks = Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>;
+
+async function createAedes(cfg: BrokerConfig, hooks: Hooks, log: Logger): Promise<Aedes> {
   const { Aedes } = await import('aedes');
-  const aedes: Aedes = await Aedes.createBroker({
+  const aedes = await Aedes.createBroker({
     // A frozen subscriber must not stall delivery to everyone else (aedes docs on concurrency).
     drainTimeout: 10_000,
     queueLimit: 100,
     connectTimeout: cfg.limits.connectTimeoutMs,
     maxClientsIdLength: 64,
+    ...hooks,
+  });
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  return aedes;
+}
+
+/** Logins: scrypt hashes, the same time spent for an unknown name. */
+async function loginHooks(
+  accounts: Map<string, StoredAccount>,
+  byClient: WeakMap<Client, Account>,
+  log: Logger,
+): Promise<Pick<Hooks, 'authenticate'>> {
+  const dummyHash = await hashPassword(randomUUID());
+  return {
     authenticate(client, username, password, done) {
       const account = username === undefined ? undefined : accounts.get(username);
       if (!account || !password) {
@@ -105,6 +148,12 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
         (err) => done(authError(String(err)), false),
       );
     },
+  };
+}
+
+/** The ACL of ./acl.ts, applied to each publish, subscription and delivery. */
+function aclHooks(byClient: WeakMap<Client, Account>, log: Logger): Omit<Hooks, 'authenticate'> {
+  return {
     authorizePublish(client, packet, callback) {
       // Wills pass through here too (client null when it outlived its client): same rule for all.
       const account = client ? byClient.get(client) : undefined;
@@ -128,26 +177,22 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
       const account = byClient.get(client);
       return account && mayRead(account, packet.topic) ? packet : null;
     },
-  });
-  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  };
+}
 
-  let listeners: Listeners;
+async function listenOrClose(cfg: BrokerConfig, aedes: Aedes, log: Logger): Promise<Listeners> {
   try {
-    listeners = await openListeners(cfg, aedes, log);
+    return await openListeners(cfg, aedes, log);
   } catch (err) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
   }
-  const { ports } = listeners;
-  log.info({ host: cfg.host, ...ports, accounts: accounts.size, demo: cfg.demo }, 'embedded broker listening');
-  if (!isLoopback(cfg.host) && !cfg.tls) {
-    log.warn(
-      { code: 'broker-no-tls', host: cfg.host },
-      'listening beyond loopback without TLS: passwords cross the LAN in clear',
-    );
-  }
+}
+
+/** What the bridge sees: in-process publish and subscribe, and close. */
+function brokerApi(aedes: Aedes, listeners: Listeners): EmbeddedBroker {
   return {
-    ports,
+    ports: listeners.ports,
     publish(topic, payload, opts) {
       return new Promise((resolve, reject) => {
         aedes.publish(
