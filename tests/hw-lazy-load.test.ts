@@ -1,12 +1,12 @@
 // The simulator must run where no native module loads: building the input ports from the
-// default (sim) config must not load onoff, node-hid, serialport or johnny-five. Checked in a
+// default (sim) config must not load onoff, node-hid, serialport, johnny-five or koffi (the ioctls). Checked in a
 // fresh Node process, through the CommonJS module cache every one of them passes through; a
 // positive control in the same process proves the check sees them when they do load.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
 const NATIVE =
-  /[\\/]node_modules[\\/](onoff|epoll|node-hid|serialport|@serialport[\\/][^\\/]+|johnny-five|firmata|firmata-io)[\\/]/;
+  /[\\/]node_modules[\\/](onoff|epoll|node-hid|serialport|@serialport[\\/][^\\/]+|johnny-five|firmata|firmata-io|koffi|@koromix[\\/][^\\/]+)[\\/]/;
 
 const script = `
 import { createRequire } from 'node:module';
