@@ -35,6 +35,14 @@ describe('config validation', () => {
     expect(config.services.length).toBeGreaterThan(0);
   });
 
+  it('refuses a number range that starts at 0 (0 means "none issued yet" in the state)', () => {
+    const services = structuredClone(base.services) as Array<Record<string, unknown>>;
+    services[0]!.numbers = { from: 0, to: 999 };
+    expect(problems({ ...base, services })).toEqual([
+      expect.stringMatching(/^services\[0\]\.numbers\.from: .*start at 1/),
+    ]);
+  });
+
   it('names the field and the value of each problem, one line each', () => {
     const services = structuredClone(base.services) as Array<Record<string, unknown>>;
     services[2]!.cutoff = '25:00';

@@ -28,8 +28,10 @@ export const numberRangeSchema = z
       .string()
       .regex(/^[A-Z]{0,2}$/, 'expected 0 to 2 capital letters')
       .default(''),
-    from: z.number().int().min(0).max(99999),
-    to: z.number().int().min(0).max(99999),
+    // 0 is "nothing issued yet" in the queue's state (lastIssued), so a range may not start there:
+    // a ticket 0 would be issued again as the next one.
+    from: z.number().int().min(1, 'ticket numbers start at 1 or more').max(99999),
+    to: z.number().int().min(1).max(99999),
     /** digits shown, zero-padded; defaults to the digits of `to` */
     width: z.number().int().min(1).max(5).optional(),
   })
