@@ -198,9 +198,7 @@ export class Daemon {
     const hw = this.opts.hardware ?? {};
     const dayRoll = on.has('dayRoll')
       ? new DayRoll({
-          config: ctx.config,
           queue: ctx.queue,
-          clock: core.clock,
           logger: ctx.logger.child({ component: 'day-roll' }),
           ...(this.opts.tickMs !== undefined ? { tickMs: this.opts.tickMs } : {}),
         })

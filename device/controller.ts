@@ -150,6 +150,7 @@ export class Controller {
       logger: logger.child({ component: 'queue' }),
       now: this.now,
       onFatal: this.opts.onFatal ?? ((err: Error) => logger.fatal({ err }, 'journal write failed')),
+      clock: this.clock,
     });
     logger.info({ seq: state.seq, day: state.day, open: state.open, dataDir: path.resolve(dataDir) }, 'queue loaded');
     const ctx: ExtensionContext = { config, bus: this.bus, queue: this.queue, logger, dataDir, now: this.now };

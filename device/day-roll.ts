@@ -1,19 +1,17 @@
-// The passing of time as a feature: a new day opens when the office's date changes (and the clock
-// can be trusted, see clock.ts), and the queue hears a `tick` now and then so cut-offs are
-// announced as they pass. Started first, so the day is open before the board, the bridge and the
-// inputs start; a press never meets yesterday's queue.
+// The passing of time as a feature: the queue hears a `tick` at start and now and then, so a new
+// date opens its day even when nobody acts (the board shows the new day at midnight) and cut-offs
+// are announced as they pass. The day itself rolls in the queue (queue/service.ts), before the
+// first action of a new date, whoever acts: this timer is not what keeps yesterday's numbering
+// from running past midnight. Started first, so the day is open before the board, the bridge and
+// the inputs start.
 import type { Logger } from 'pino';
-import type { ClockGuard } from './clock.ts';
-import type { Config } from './config/schema.ts';
 import type { Extension } from './extension.ts';
 import type { QueueService } from './queue/service.ts';
 
 export const TICK_MS = 15_000;
 
 export interface DayRollOptions {
-  config: Config;
   queue: QueueService;
-  clock: Pick<ClockGuard, 'shouldOpenDay'>;
   logger: Logger;
   /** how often time is looked at; default 15 s */
   tickMs?: number;
@@ -27,7 +25,7 @@ export class DayRoll implements Extension {
 
   async start(): Promise<void> {
     // A failure here (the disk) fails the start: the daemon must not run on a day it could not open.
-    await this.roll();
+    await this.time();
     this.timer = setInterval(() => void this.tick(), this.opts.tickMs ?? TICK_MS);
     this.timer.unref();
   }
@@ -37,22 +35,18 @@ export class DayRoll implements Extension {
     this.timer = null;
   }
 
-  /** One tick of time: a new day when the office's date changed, and cut-offs announced as they
-   * pass. Exposed for tests with an injected clock. */
+  /** One tick of time: a new day when the office's date changed (policy.autoOpen and a trusted
+   * clock, see clock.ts), and cut-offs announced as they pass. Exposed for tests with an
+   * injected clock. */
   async tick(): Promise<void> {
     try {
-      await this.roll();
-      await this.opts.queue.execute({ type: 'tick' }, { source: 'timer' });
+      await this.time();
     } catch (err) {
       this.opts.logger.error({ err }, 'tick failed');
     }
   }
 
-  private async roll(): Promise<void> {
-    const { config, queue, clock } = this.opts;
-    if (!config.policy.autoOpen) return;
-    if (clock.shouldOpenDay(queue.state().day, config.office.timeZone)) {
-      await queue.execute({ type: 'day.open' }, { source: 'timer' });
-    }
+  private async time(): Promise<void> {
+    await this.opts.queue.execute({ type: 'tick' }, { source: 'timer' });
   }
 }

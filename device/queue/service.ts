@@ -2,8 +2,13 @@
 // events durable, and only then does the bus carry them to the board, printer, audio and MQTT.
 // Concurrent actions are fine: the engine runs each one synchronously, in call order, and the
 // store writes their records in that same order with one fsync per batch (group commit).
+//
+// The day rolls here, before the first action of a new date (docs/queue.md, "The day roll"): a
+// timer alone would leave every action between midnight and its next look numbered on a day that
+// has passed.
 import type { Logger } from 'pino';
 import type { Bus } from '../bus.ts';
+import type { ClockGuard } from '../clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import type { Action, ActionResult } from './actions.ts';
@@ -37,6 +42,15 @@ export interface DurableQueueOptions {
   now: () => number;
   /** the disk failed under the journal: the daemon must stop and recover on restart */
   onFatal: (err: Error) => void;
+  /** the disciplined clock: with `policy.autoOpen`, whether the office's date has passed the
+   * queue's day. Absent: the queue never opens a day by itself. */
+  clock?: Pick<ClockGuard, 'shouldOpenDay'>;
+}
+
+interface Applied {
+  events: QueueEvent[];
+  /** resolves once the events are journaled (fdatasync) */
+  durable: Promise<void>;
 }
 
 export class DurableQueue implements QueueService {
@@ -47,6 +61,7 @@ export class DurableQueue implements QueueService {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly onFatal: (err: Error) => void;
+  private readonly clock: Pick<ClockGuard, 'shouldOpenDay'> | null;
 
   constructor(opts: DurableQueueOptions) {
     this.config = opts.config;
@@ -56,11 +71,28 @@ export class DurableQueue implements QueueService {
     this.logger = opts.logger;
     this.now = opts.now;
     this.onFatal = opts.onFatal;
+    this.clock = opts.clock ?? null;
     this.store.attach(() => this.engine.state);
   }
 
   async execute(action: Action, meta: { cmdId?: string; source?: string } = {}): Promise<ActionResult> {
+    // The roll and the action are decided, and their appends queued, in this one synchronous step:
+    // no other caller's action can come between them, and they reach the journal in this order.
+    const roll = this.rollDay(action);
     const result = this.engine.execute(action);
+    const appended =
+      result.ok && result.events.length > 0
+        ? this.store.append(result.events, meta.cmdId === undefined ? {} : { cmdId: meta.cmdId })
+        : null;
+    if (roll || appended) {
+      try {
+        await Promise.all([roll?.durable, appended]);
+      } catch (err) {
+        this.onFatal(err as Error);
+        throw err;
+      }
+    }
+    if (roll) this.emitApplied({ type: 'day.open' }, 'day-roll', roll.events);
     if (!result.ok) {
       this.logger.info(
         { action: action.type, source: meta.source, cmdId: meta.cmdId, code: result.error.code },
@@ -69,16 +101,29 @@ export class DurableQueue implements QueueService {
       this.bus.emit('actionRefused', { action: action.type, source: meta.source, ...result.error });
       return result;
     }
-    if (result.events.length === 0) return result;
-    try {
-      await this.store.append(result.events, meta.cmdId === undefined ? {} : { cmdId: meta.cmdId });
-    } catch (err) {
-      this.onFatal(err as Error);
-      throw err;
-    }
-    this.logger.debug({ action: action.type, source: meta.source, seq: result.events.at(-1)?.seq }, 'action applied');
-    this.bus.emit('queueEvents', { events: result.events });
+    if (appended) this.emitApplied(action, meta.source, result.events);
     return result;
+  }
+
+  /** With `policy.autoOpen`, a new date opens its day before the action (closing the old day:
+   * what still waits is cancelled). Synchronous up to the append, like the action after it. */
+  private rollDay(action: Action): Applied | null {
+    if (action.type === 'day.open' || !this.clock || !this.config.policy.autoOpen) return null;
+    if (!this.clock.shouldOpenDay(this.engine.state.day, this.config.office.timeZone)) return null;
+    const from = this.engine.state.day;
+    const r = this.engine.execute({ type: 'day.open' });
+    if (!r.ok) {
+      this.logger.warn({ code: r.error.code, before: action.type }, `day roll refused: ${r.error.message}`);
+      return null;
+    }
+    if (r.events.length === 0) return null;
+    this.logger.info({ from, to: this.engine.state.day, before: action.type }, 'a new date: the day rolled');
+    return { events: r.events, durable: this.store.append(r.events) };
+  }
+
+  private emitApplied(action: Action, source: string | undefined, events: QueueEvent[]): void {
+    this.logger.debug({ action: action.type, source, seq: events.at(-1)?.seq }, 'action applied');
+    this.bus.emit('queueEvents', { events });
   }
 
   snapshot(): Snapshot {
