@@ -45,6 +45,9 @@ describe('topics', () => {
       '$SYS/x',
       officeTopics('singok2').state,
       'beonho/v1/singok2/cmd/result',
+      'beonho/v1/singok2/foo',
+      'beonho/v1/singok2/devices/x/anything',
+      'beonho/v1/singok2',
     ]) {
       expect(responseTopic(bad, 'singok2'), bad).toBeNull();
     }

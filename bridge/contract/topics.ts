@@ -38,8 +38,10 @@ export function officeTopics(office: string): OfficeTopics {
  * own contract topics (a command could otherwise forge state, events or status). */
 export function responseTopic(name: string, office: string): Topic<'cmd/result'> | null {
   if (name === '' || /[#+]/.test(name) || name.startsWith('$')) return null;
-  const own = parseTopic(name);
-  if (own && own.office === office) return null;
+  // Anywhere in our own tree, not only the contract's topics: a command must never make the device
+  // write where its subscribers (boards, keypads, central) read.
+  const ownTree = `${ROOT}/${office}`;
+  if (name === ownTree || name.startsWith(`${ownTree}/`)) return null;
   return name as Topic<'cmd/result'>;
 }
 
