@@ -67,9 +67,9 @@ async function press(wire: ModelWire, statusQuery: boolean) {
     logger,
   );
   let onPress: (p: ButtonPress) => void = () => {};
-  const buttons: ButtonSource = {
+  const buttons = {
     kind: 'test',
-    start: async (cb) => {
+    start: async (cb: (p: ButtonPress) => void) => {
       onPress = cb;
     },
     stop: async () => {},
