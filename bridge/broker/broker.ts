@@ -1,12 +1,12 @@
 // The embedded broker (aedes, MQTT 3.1.1): accounts with scrypt hashes and the ACL of ./acl.ts;
 // the listeners are in ./listeners.ts. The daemon publishes and subscribes in-process.
-import { randomUUID } from 'node:crypto';
 import type { Aedes, AedesOptions, AedesPublishPacket, AuthenticateError, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
 import { type Account, mayPublish, mayRead, maySubscribe } from './acl.ts';
 import { type ListenerPorts, type Listeners, openListeners } from './listeners.ts';
-import { hashPassword, verifyPassword } from './passwords.ts';
+import { Authenticator, type StoredAccount } from './authenticator.ts';
+import { hashPassword } from './passwords.ts';
 
 export interface EmbeddedBroker {
   readonly ports: ListenerPorts;
@@ -30,10 +30,6 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-interface StoredAccount extends Account {
-  passwordHash: string;
-}
-
 /** Refuse configurations that would expose the queue: checked before anything listens. */
 export function checkBrokerConfig(cfg: BrokerConfig): void {
   if (isLoopback(cfg.host)) return;
@@ -51,9 +47,11 @@ export function checkBrokerConfig(cfg: BrokerConfig): void {
   }
 }
 
-function authError(message: string): AuthenticateError {
-  const err = new Error(message) as AuthenticateError;
-  err.returnCode = 4 as AuthenticateError['returnCode']; // bad user name or password
+const CONNACK_TEXT = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password' };
+
+function authError(returnCode: keyof typeof CONNACK_TEXT): AuthenticateError {
+  const err = new Error(CONNACK_TEXT[returnCode]) as AuthenticateError;
+  err.returnCode = returnCode as AuthenticateError['returnCode'];
   return err;
 }
 
@@ -114,39 +112,26 @@ async function createAedes(cfg: BrokerConfig, hooks: Hooks, log: Logger): Promis
   return aedes;
 }
 
-/** Logins: scrypt hashes, the same time spent for an unknown name. */
+/** Logins (./authenticator.ts): the account of each client, for the ACL. */
 async function loginHooks(
   accounts: Map<string, StoredAccount>,
   byClient: WeakMap<Client, Account>,
   log: Logger,
 ): Promise<Pick<Hooks, 'authenticate'>> {
-  const dummyHash = await hashPassword(randomUUID());
+  const auth = await Authenticator.create({ accounts });
   return {
     authenticate(client, username, password, done) {
-      const account = username === undefined ? undefined : accounts.get(username);
-      if (!account || !password) {
-        // Spend the same scrypt time for an unknown name, so timing does not reveal which names exist.
-        void verifyPassword(password?.toString('utf8') ?? '', dummyHash).finally(() => {
-          log.warn(
-            { code: 'mqtt-auth-refused', clientId: client.id, anonymous: username === undefined },
-            'connection refused',
-          );
-          done(authError('bad user name or password'), false);
-        });
-        return;
-      }
-      verifyPassword(password.toString('utf8'), account.passwordHash).then(
-        (ok) => {
-          if (!ok) {
-            log.warn({ code: 'mqtt-auth-refused', clientId: client.id, username }, 'connection refused');
-            done(authError('bad user name or password'), false);
-            return;
-          }
-          byClient.set(client, account);
-          done(null, true);
-        },
-        (err) => done(authError(String(err)), false),
-      );
+      const conn = client.conn as { remoteAddress?: string; destroyed?: boolean };
+      const cancelled = () => client.closed || conn.destroyed === true;
+      void auth.login({ username, password, source: conn.remoteAddress, cancelled }).then((r) => {
+        if (!r.ok) {
+          log.warn({ code: r.code, clientId: client.id, username, source: conn.remoteAddress }, 'connection refused');
+          done(authError(r.returnCode), false);
+          return;
+        }
+        byClient.set(client, r.account);
+        done(null, true);
+      });
     },
   };
 }
