@@ -3,6 +3,7 @@
 // harness that could not run (no mosquitto).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { cutAll } from './daemon.ts';
+import { stopAllBrokers } from './mosquitto.ts';
 import { DEFAULTS, formatReport, runSoak } from './soak.ts';
 
 function int(min: number) {
@@ -62,6 +63,7 @@ const a = program.opts<{
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
   process.once(sig, () => {
     cutAll();
+    stopAllBrokers();
     process.exit(130);
   });
 

@@ -31,6 +31,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const live = new Set<ChildProcess>();
+
+/** Stops every broker still running (the soak itself was interrupted). Synchronous. */
+export function stopAllBrokers(): void {
+  for (const p of live) p.kill('SIGTERM');
+}
+
 export class SoakBroker {
   private proc: ChildProcess | null = null;
   port = 0;
@@ -78,6 +85,8 @@ export class SoakBroker {
     );
     const proc = spawn(MOSQUITTO!, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
     let err = '';
     proc.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
