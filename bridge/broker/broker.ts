@@ -1,12 +1,15 @@
-// The embedded broker (aedes, MQTT 3.1.1): accounts with scrypt hashes and the ACL of ./acl.ts;
-// the listeners are in ./listeners.ts. The daemon publishes and subscribes in-process.
-import type { Aedes, AedesOptions, AedesPublishPacket, AuthenticateError, Client } from 'aedes';
+// The embedded broker (aedes, MQTT 3.1.1): logins in ./login.ts, the ACL of ./acl.ts, the
+// listeners and their limits in ./listeners.ts. The daemon publishes and subscribes in-process.
+import type { Aedes, AedesOptions, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
 import { type Account, mayPublish, mayRead, maySubscribe } from './acl.ts';
 import { type ListenerPorts, type Listeners, openListeners } from './listeners.ts';
-import { Authenticator, type StoredAccount } from './authenticator.ts';
+import type { StoredAccount } from './authenticator.ts';
+import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
+import { createLogin, type Login } from './login.ts';
 import { hashPassword } from './passwords.ts';
+import { clip } from './rate-limited-log.ts';
 
 export interface EmbeddedBroker {
   readonly ports: ListenerPorts;
@@ -47,27 +50,14 @@ export function checkBrokerConfig(cfg: BrokerConfig): void {
   }
 }
 
-const CONNACK_TEXT = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password' };
-
-function authError(returnCode: keyof typeof CONNACK_TEXT): AuthenticateError {
-  const err = new Error(CONNACK_TEXT[returnCode]) as AuthenticateError;
-  err.returnCode = returnCode as AuthenticateError['returnCode'];
-  return err;
-}
-
 export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<EmbeddedBroker> {
   checkBrokerConfig(cfg);
   const log = logger.child({ part: 'broker' });
   const accounts = await loadAccounts(cfg);
   const byClient = new WeakMap<Client, Account>();
-  const aedes = await createAedes(
-    cfg,
-    {
-      ...(await loginHooks(accounts, byClient, log)),
-      ...aclHooks(byClient, log),
-    },
-    log,
-  );
+  const login = await createLogin(accounts, byClient, log);
+  const aedes = await createAedes(cfg, { ...login.hooks, ...aclHooks(byClient, log) }, log);
+  aedes.on('clientDisconnect', login.clientGone);
   const listeners = await listenOrClose(cfg, aedes, log);
   log.info(
     { host: cfg.host, ...listeners.ports, accounts: accounts.size, demo: cfg.demo },
@@ -79,7 +69,7 @@ export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<Em
       'listening beyond loopback without TLS: passwords cross the LAN in clear',
     );
   }
-  return brokerApi(aedes, listeners);
+  return brokerApi(aedes, listeners, login);
 }
 
 /** The configured accounts, and the simulator's demo account when it is on. */
@@ -96,7 +86,10 @@ async function loadAccounts(cfg: BrokerConfig): Promise<Map<string, StoredAccoun
   return accounts;
 }
 
-type Hooks = Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>;
+type Hooks = Pick<
+  AedesOptions,
+  'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'
+>;
 
 async function createAedes(cfg: BrokerConfig, hooks: Hooks, log: Logger): Promise<Aedes> {
   const { Aedes } = await import('aedes');
@@ -105,39 +98,18 @@ async function createAedes(cfg: BrokerConfig, hooks: Hooks, log: Logger): Promis
     drainTimeout: 10_000,
     queueLimit: 100,
     connectTimeout: cfg.limits.connectTimeoutMs,
-    maxClientsIdLength: 64,
+    maxClientsIdLength: MAX_CLIENT_ID_BYTES, // MQTT 3.1 only; ./login.ts checks every level
     ...hooks,
   });
-  aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+  aedes.on('clientError', (client, err) => {
+    if ('errorCode' in err) return; // a refused login: ./login.ts logged it
+    log.debug({ clientId: clip(client.id), err: err.message }, 'client error');
+  });
   return aedes;
 }
 
-/** Logins (./authenticator.ts): the account of each client, for the ACL. */
-async function loginHooks(
-  accounts: Map<string, StoredAccount>,
-  byClient: WeakMap<Client, Account>,
-  log: Logger,
-): Promise<Pick<Hooks, 'authenticate'>> {
-  const auth = await Authenticator.create({ accounts });
-  return {
-    authenticate(client, username, password, done) {
-      const conn = client.conn as { remoteAddress?: string; destroyed?: boolean };
-      const cancelled = () => client.closed || conn.destroyed === true;
-      void auth.login({ username, password, source: conn.remoteAddress, cancelled }).then((r) => {
-        if (!r.ok) {
-          log.warn({ code: r.code, clientId: client.id, username, source: conn.remoteAddress }, 'connection refused');
-          done(authError(r.returnCode), false);
-          return;
-        }
-        byClient.set(client, r.account);
-        done(null, true);
-      });
-    },
-  };
-}
-
 /** The ACL of ./acl.ts, applied to each publish, subscription and delivery. */
-function aclHooks(byClient: WeakMap<Client, Account>, log: Logger): Omit<Hooks, 'authenticate'> {
+function aclHooks(byClient: WeakMap<Client, Account>, log: Logger): Omit<Hooks, 'preConnect' | 'authenticate'> {
   return {
     authorizePublish(client, packet, callback) {
       // Wills pass through here too (client null when it outlived its client): same rule for all.
@@ -175,7 +147,7 @@ async function listenOrClose(cfg: BrokerConfig, aedes: Aedes, log: Logger): Prom
 }
 
 /** What the bridge sees: in-process publish and subscribe, and close. */
-function brokerApi(aedes: Aedes, listeners: Listeners): EmbeddedBroker {
+function brokerApi(aedes: Aedes, listeners: Listeners, login: Login): EmbeddedBroker {
   return {
     ports: listeners.ports,
     publish(topic, payload, opts) {
@@ -209,6 +181,7 @@ function brokerApi(aedes: Aedes, listeners: Listeners): EmbeddedBroker {
       // Clients first (aedes.close ends every connection), then the listening sockets.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await listeners.close();
+      login.close();
     },
   };
 }
