@@ -17,6 +17,12 @@ export function mayPublish(account: Account, topic: string): boolean {
   return t !== null && t.kind === 'cmd' && officeAllowed(account, t.office);
 }
 
+/** A retained command would be delivered again to every subscriber that (re)connects, and run
+ * again once its id has been forgotten: nobody may retain one (the MQTT will included). */
+export function isRetainedCommand(topic: string, retain: boolean): boolean {
+  return retain && parseTopic(topic)?.kind === 'cmd';
+}
+
 /** Filters are accepted unless reserved ($SYS/...); what a client actually receives is decided
  * per message by mayRead, which also covers wildcard filters. */
 export function maySubscribe(_account: Account, filter: string): boolean {

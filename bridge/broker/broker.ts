@@ -3,7 +3,7 @@
 import type { Aedes, AedesOptions, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
-import { type Account, mayPublish, mayRead, maySubscribe } from './acl.ts';
+import { type Account, isRetainedCommand, mayPublish, mayRead, maySubscribe } from './acl.ts';
 import { type ListenerPorts, type Listeners, openListeners } from './listeners.ts';
 import type { StoredAccount } from './authenticator.ts';
 import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
@@ -94,7 +94,8 @@ type Hooks = Pick<
 async function createAedes(cfg: BrokerConfig, hooks: Hooks, log: Logger): Promise<Aedes> {
   const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker({
-    // A frozen subscriber must not stall delivery to everyone else (aedes docs on concurrency).
+    // Only a fallback: the listeners' guard never lets aedes wait for a client's drain
+    // (./connection-guard.ts drops a client that stops reading instead).
     drainTimeout: 10_000,
     queueLimit: 100,
     connectTimeout: cfg.limits.connectTimeoutMs,
@@ -113,9 +114,16 @@ function aclHooks(byClient: WeakMap<Client, Account>, log: Logger): Omit<Hooks, 
   return {
     authorizePublish(client, packet, callback) {
       // Wills pass through here too (client null when it outlived its client): same rule for all.
+      // A refusal closes the connection: MQTT 3.1.1 has no way to refuse a single publish.
       const account = client ? byClient.get(client) : undefined;
-      if (packet.topic.startsWith('$SYS/') || !account || !mayPublish(account, packet.topic)) {
-        log.warn({ code: 'mqtt-publish-denied', clientId: client?.id, topic: packet.topic }, 'publish denied');
+      const refused =
+        packet.topic.startsWith('$SYS/') || !account || !mayPublish(account, packet.topic)
+          ? 'mqtt-publish-denied'
+          : isRetainedCommand(packet.topic, packet.retain)
+            ? 'mqtt-retained-command'
+            : null;
+      if (refused) {
+        log.warn({ code: refused, clientId: clip(client?.id), topic: clip(packet.topic, 200) }, 'publish refused');
         callback(new Error('publish not authorized'));
         return;
       }
@@ -124,7 +132,10 @@ function aclHooks(byClient: WeakMap<Client, Account>, log: Logger): Omit<Hooks, 
     authorizeSubscribe(client, sub, callback) {
       const account = byClient.get(client);
       if (!account || !maySubscribe(account, sub.topic)) {
-        log.warn({ code: 'mqtt-subscribe-denied', clientId: client.id, topic: sub.topic }, 'subscribe denied');
+        log.warn(
+          { code: 'mqtt-subscribe-denied', clientId: clip(client.id), topic: clip(sub.topic, 200) },
+          'subscribe denied',
+        );
         callback(null, null); // SUBACK 0x80 for this filter, connection stays
         return;
       }
