@@ -1,5 +1,5 @@
-// The embedded broker's network side: MQTT over TCP, over WebSocket (browser pages), and over TLS
-// and secure WebSocket when a certificate is configured. Every listener is a plain TCP server, so
+// The embedded broker's network side: MQTT over TCP, over WebSocket (browser pages, allowed origins
+// only: ./websocket-policy.ts), and over TLS and secure WebSocket when a certificate is configured. Every listener is a plain TCP server, so
 // each socket is counted from its accept (./pending-connections.ts: a bound and a login deadline)
 // before any TLS handshake or HTTP upgrade; TLS and HTTP are layered on the accepted socket here.
 // What reaches aedes is a GuardedConnection (./connection-guard.ts: packet-size cap, send bound).
@@ -14,7 +14,8 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
 import { GuardedConnection, type GuardRefusal } from './connection-guard.ts';
 import { type PendingSlot, PendingConnections } from './pending-connections.ts';
-import { RateLimitedLog } from './rate-limited-log.ts';
+import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { type UpgradeRefusal, upgradeRefusal } from './websocket-policy.ts';
 
 export interface ListenerPorts {
   tcp: number;
@@ -117,13 +118,26 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
 
   const websocket = (name: ListenerName): OnSocket => {
     // Frames hold at most one whole packet: nothing a client may send needs bigger ones.
-    const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPacketBytes + 5 });
+    const wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: limits.maxPacketBytes + 5,
+      handleProtocols: () => 'mqtt', // upgradeRefusal made sure it was asked for
+    });
     websockets.push(wss);
     const slots = new WeakMap<Duplex, { slot: PendingSlot; source: string | undefined }>();
     const http = createHttpServer(upgradeOnly);
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const held = slots.get(req.socket);
       if (!held) return socket.destroy();
+      const refusal = upgradeRefusal(req, cfg.wsOrigins);
+      if (refusal) {
+        log.warn(
+          refusal.code,
+          { listener: name, source: held.source, origin: clip(req.headers.origin, 200) },
+          'WebSocket upgrade refused',
+        );
+        return refuseUpgrade(socket, refusal);
+      }
       wss.handleUpgrade(req, socket, head, (ws) => {
         aedes.handle(
           guard(name, createWebSocketStream(ws), held.slot, held.source, () => ws.bufferedAmount),
@@ -166,6 +180,14 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
     await close();
     throw err;
   }
+}
+
+function refuseUpgrade(socket: Duplex, r: UpgradeRefusal): void {
+  const body = `${r.message}\n`;
+  const reason = r.status === 400 ? 'Bad Request' : 'Forbidden';
+  socket.end(
+    `HTTP/1.1 ${r.status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function upgradeOnly(_req: IncomingMessage, res: ServerResponse): void {

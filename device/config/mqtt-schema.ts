@@ -39,6 +39,11 @@ export const brokerSchema = z.strictObject({
   accounts: z.array(accountSchema).default([]),
   /** the simulator's demo account central/central: accepted on loopback listeners only */
   demo: z.boolean().default(false),
+  /** browser pages allowed on the WebSocket listeners, as origins; `scheme://host:*` allows any
+   * port. A request without an Origin header (not a browser) is accepted. */
+  wsOrigins: z
+    .array(z.string().regex(/^https?:\/\/[^/\s]+$/, 'expected an origin such as http://127.0.0.1:8080'))
+    .default(['http://127.0.0.1:*', 'http://localhost:*', 'http://[::1]:*']),
   /** hostile-client limits of every listener (docs/mqtt.md, "Limits") */
   limits: z
     .strictObject({

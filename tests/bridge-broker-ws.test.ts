@@ -1,0 +1,88 @@
+// The WebSocket listener checks who asks (issue 12, defect 8): the `mqtt` subprotocol, and for a
+// browser an allowed Origin, so a page from another site cannot use the office's broker.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { originAllowed } from '../bridge/broker/websocket-policy.ts';
+import { connectPacket, type LogCapture, mqttConnect, startTestBroker } from './bridge-broker-raw.ts';
+
+let broker: EmbeddedBroker;
+let log: LogCapture;
+let wsUrl: string;
+beforeAll(async () => {
+  const b = await startTestBroker({ wsOrigins: ['http://127.0.0.1:*', 'https://board.office.example'] });
+  ({ broker, log } = b);
+  wsUrl = `ws://127.0.0.1:${broker.ports.ws}`;
+});
+afterAll(async () => {
+  await broker?.close();
+});
+
+/** Opens a WebSocket; resolves with the HTTP status of a refusal, or with the open socket. */
+function open(protocols: string[], origin?: string): Promise<{ status: number; ws?: WebSocket }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(wsUrl, protocols, origin ? { origin } : {});
+    ws.once('open', () => resolve({ status: 101, ws }));
+    ws.once('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0 });
+      res.resume();
+      ws.terminate();
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}
+
+/** Logs in over an open WebSocket with a raw CONNECT: the CONNACK code. */
+function login(ws: WebSocket): Promise<number> {
+  return new Promise((resolve) => {
+    let got = Buffer.alloc(0);
+    // aedes writes a CONNACK in pieces, each its own frame
+    ws.on('message', (data: Buffer) => {
+      got = Buffer.concat([got, data]);
+      if (got.length >= 4) resolve(got[3]!);
+    });
+    ws.send(connectPacket({ clientId: 'central-ws', username: 'central', password: 'central' }));
+  });
+}
+
+describe('the WebSocket listener', () => {
+  it('refuses an upgrade without the mqtt subprotocol (400)', async () => {
+    expect((await open([])).status).toBe(400);
+    expect((await open(['mqttv3.1x'])).status).toBe(400);
+    expect(log.withCode('mqtt-ws-subprotocol-missing').length).toBeGreaterThan(0);
+  });
+
+  it('refuses a page of another origin (403), a rebound name and an opaque origin too', async () => {
+    expect((await open(['mqtt'], 'https://evil.example')).status).toBe(403);
+    expect((await open(['mqtt'], `http://evil.example:${broker.ports.ws}`)).status).toBe(403);
+    expect((await open(['mqtt'], 'null')).status).toBe(403);
+    expect((await open(['mqtt'], 'https://127.0.0.1:8080')).status).toBe(403); // scheme differs
+    expect(log.withCode('mqtt-ws-origin-refused').length).toBeGreaterThan(0);
+  });
+
+  it('lets in an allowed page and a client without Origin, which then log in', async () => {
+    for (const origin of ['http://127.0.0.1:8080', 'https://board.office.example', undefined]) {
+      const { status, ws } = await open(['mqtt'], origin);
+      expect(status).toBe(101);
+      expect(ws!.protocol).toBe('mqtt');
+      expect(await login(ws!)).toBe(0);
+      ws!.close();
+    }
+    // mqtt.js in Node sends the subprotocol and no Origin.
+    const c = await mqttConnect(wsUrl, { username: 'central', password: 'central' });
+    await c.endAsync();
+  });
+});
+
+describe('origin rules', () => {
+  it('matches exact origins and `scheme://host:*`', () => {
+    const allowed = ['http://127.0.0.1:*', 'http://[::1]:*', 'https://board.office.example:8443'];
+    expect(originAllowed('http://127.0.0.1:8080', allowed)).toBe(true);
+    expect(originAllowed('http://127.0.0.1', allowed)).toBe(true);
+    expect(originAllowed('http://[::1]:9', allowed)).toBe(true);
+    expect(originAllowed('https://board.office.example:8443', allowed)).toBe(true);
+    expect(originAllowed('https://board.office.example', allowed)).toBe(false);
+    expect(originAllowed('http://127.0.0.1.evil.example:8080', allowed)).toBe(false);
+    expect(originAllowed('null', allowed)).toBe(false);
+  });
+});
