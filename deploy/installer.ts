@@ -20,6 +20,7 @@ import {
   underRoot,
 } from './paths.ts';
 import { boardVt, consoleBootSetup, gettyUnits } from './console-boot.ts';
+import { checkRelease } from './release-check.ts';
 import type { Command, Runner } from './runner.ts';
 import { udevRules, type UsbId } from './udev.ts';
 import { allUnits, type UnitOptions } from './unit.ts';
@@ -64,6 +65,9 @@ export interface InstallResult {
 export async function install(o: InstallOptions, runner: Runner, out: (line: string) => void): Promise<InstallResult> {
   const warnings: string[] = [];
   await checkApp(o.appDir, o.root);
+  warnings.push(
+    ...(await checkRelease({ dir: underRoot(o.root, o.appDir), nodePath: o.nodePath, live: o.root === '/' })),
+  );
   const configText = await readConfig(o.configSource);
 
   const accounts = await readAccounts(o.root);

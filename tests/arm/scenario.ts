@@ -79,13 +79,13 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   let d = first.d;
   let client: mqtt.MqttClient | null = null;
   try {
-    await d.waitFor(/simulator ready/, timeout);
+    await until(d, /simulator ready/, timeout);
     const readyMs = performance.now() - first.t0;
     log(`ready in ${(readyMs / 1000).toFixed(1)} s`);
 
     // 2. a press gives a ticket PNG
     d.send('press resident');
-    await d.waitFor(/^ticket 1001 \(resident\): 0 ahead/, timeout);
+    await until(d, /^ticket 1001 \(resident\): 0 ahead/, timeout);
     const tickets = path.join(data, 'sim/tickets');
     const ticketFile = await waitUntil(
       async () => (await readdir(tickets).catch(() => [])).find((f) => f.endsWith('-1001.png')),
@@ -101,7 +101,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const calledAt = Date.now();
     const tCall = performance.now();
     d.send('key 1 next');
-    await d.waitFor(/^call 1001 -> counter 1$/, timeout);
+    await until(d, /^call 1001 -> counter 1$/, timeout);
     const board = path.join(data, 'sim/board.png');
     await waitUntil(
       async () => ((await stat(board).catch(() => null))?.mtimeMs ?? 0) >= calledAt - 5,
@@ -155,12 +155,12 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await d.kill('SIGKILL');
     const second = start();
     d = second.d;
-    await d.waitFor(/simulator ready/, timeout);
+    await until(d, /simulator ready/, timeout);
     const restartReadyMs = performance.now() - second.t0;
     d.send('press resident');
-    await d.waitFor(/^ticket 1002 \(resident\): 0 ahead/, timeout);
+    await until(d, /^ticket 1002 \(resident\): 0 ahead/, timeout);
     d.send('press passport');
-    await d.waitFor(/^ticket 2002 \(passport\): 1 ahead/, timeout);
+    await until(d, /^ticket 2002 \(passport\): 1 ahead/, timeout);
     const after = await retainedState(port, T, (s) => waiting(s, 'passport') === 2, timeout);
     assert.equal(waiting(after, 'resident'), 1);
     log(`restarted after SIGKILL in ${(restartReadyMs / 1000).toFixed(1)} s; numbering continues (1002, 2002)`);
@@ -176,6 +176,17 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     await client?.endAsync(true);
     await d.kill('SIGKILL');
   }
+}
+
+/** A line on the daemon's stdout; fails at once, with its stderr, when the daemon exits first. */
+async function until(d: Daemon, re: RegExp, timeoutMs: number): Promise<string> {
+  const line = d.waitFor(re, timeoutMs);
+  const died = d.exited.then((code) => {
+    throw new Error(`the daemon exited (${code ?? d.signal}) waiting for ${re}; stderr: ${d.stderr.slice(-2000)}`);
+  });
+  line.catch(() => {});
+  died.catch(() => {});
+  return Promise.race([line, died]);
 }
 
 interface StateLike {

@@ -1,0 +1,120 @@
+// Checks an unpacked release (npm run release) before the installer points systemd at it: every
+// file as built (SHA256SUMS), built for this CPU and for the Node that will run it (the nan addons,
+// epoll and serialport, load only into the Node major they were compiled for), and able to start.
+// A checkout built with `npm run build` has no manifest: only the start check applies to it.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DeployErrorCode } from '../device/error-codes.ts';
+
+export interface ReleaseManifest {
+  name: string;
+  version: string;
+  arch: string;
+  /** node's process.arch on the target: arm64, arm, x64 */
+  cpu: string;
+  node: { version: string; major: number; abi: number };
+  native: Record<string, string>;
+  files: Array<{ path: string; size: number }>;
+}
+
+export interface ReleaseCheckOptions {
+  /** the release as this machine sees it (under --root) */
+  dir: string;
+  /** the node the unit will run */
+  nodePath: string;
+  /** the release is installed on this machine (root /): ask nodePath itself and start the daemon */
+  live: boolean;
+}
+
+function fail(code: DeployErrorCode, message: string): never {
+  throw Object.assign(new Error(message), { code });
+}
+
+/** Throws an error with a deploy-* code (device/error-codes.ts); returns warnings. */
+export async function checkRelease(o: ReleaseCheckOptions): Promise<string[]> {
+  const warnings: string[] = [];
+  const manifest = await readManifest(o.dir);
+  if (manifest) {
+    await checkSums(o.dir);
+  } else {
+    warnings.push(`${o.dir} has no manifest.json: not a release tarball, so its files and CPU were not checked`);
+  }
+  if (!o.live) return warnings;
+  const probe = await run(
+    o.nodePath,
+    ['-p', 'JSON.stringify([process.arch, process.versions.modules, process.version])'],
+    o.dir,
+  ).catch((err: Error) => fail('deploy-node-missing', `cannot run ${o.nodePath}: ${err.message}`));
+  const [arch, abi, version] = JSON.parse(probe) as [string, string, string];
+  if (manifest && arch !== manifest.cpu) {
+    fail(
+      'deploy-release-arch',
+      `${manifest.name} is for ${manifest.arch} (${manifest.cpu}) but ${o.nodePath} runs on ${arch}: take the release for this CPU (arm64 for a 64-bit Raspberry Pi OS, armhf for a 32-bit one)`,
+    );
+  }
+  if (manifest && Number(abi) !== manifest.node.abi) {
+    fail(
+      'deploy-node-abi',
+      `${manifest.name} was built for Node ${manifest.node.major} (module ABI ${manifest.node.abi}) but ${o.nodePath} is ${version} (ABI ${abi}): install Node ${manifest.node.major} (docs/deploy.md, step 3), or take a release built for Node ${version.slice(1).split('.')[0]}`,
+    );
+  }
+  // Loads every module the daemon imports at start: a Node too old for an API it uses, or a
+  // damaged dependency, shows up here and not in a restart loop under systemd.
+  await run(o.nodePath, ['dist/device/main.js', '--help'], o.dir).catch((err: Error & { stderr?: string }) => {
+    const why = (err.stderr ?? '').split('\n').find((l) => /Error/.test(l)) ?? err.message;
+    fail('deploy-release-broken', `the daemon does not start with ${o.nodePath} (${version}): ${why.trim()}`);
+  });
+  return warnings;
+}
+
+export async function readManifest(dir: string): Promise<ReleaseManifest | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'manifest.json'), 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    return JSON.parse(text) as ReleaseManifest;
+  } catch {
+    return fail('deploy-release-damaged', `${dir}/manifest.json is not JSON: copy the release again`);
+  }
+}
+
+/** Every file against SHA256SUMS (`sha256sum -c` format). */
+async function checkSums(dir: string): Promise<void> {
+  let sums: string;
+  try {
+    sums = await readFile(join(dir, 'SHA256SUMS'), 'utf8');
+  } catch {
+    return fail('deploy-release-damaged', `${dir} has a manifest.json but no SHA256SUMS: copy the release again`);
+  }
+  const bad: string[] = [];
+  for (const line of sums.split('\n')) {
+    const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
+    if (!m) continue;
+    const [, want, file] = m;
+    const got = await readFile(join(dir, file!)).then(
+      (b) => createHash('sha256').update(b).digest('hex'),
+      () => 'missing',
+    );
+    if (got !== want) bad.push(`${file}${got === 'missing' ? ' (missing)' : ''}`);
+  }
+  if (bad.length > 0) {
+    fail(
+      'deploy-release-damaged',
+      `${bad.length} file(s) of the release differ from SHA256SUMS, e.g. ${bad.slice(0, 3).join(', ')}: copy and unpack the release again`,
+    );
+  }
+}
+
+function run(cmd: string, args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd, timeout: 120_000, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stderr }));
+      else resolve(stdout);
+    });
+  });
+}
