@@ -10,12 +10,12 @@
 /** Longer ids are refused at every protocol level (CONNACK 2); MQTT 3.1 itself allowed 23. */
 export const MAX_CLIENT_ID_BYTES = 128;
 
-export type ClientIdProblem = 'client-id-too-long' | 'client-id-empty-persistent';
+export type ClientIdProblem = 'mqtt-client-id-too-long' | 'mqtt-client-id-empty-persistent';
 
 /** What is wrong with an id on its own, before any password is looked at (null: nothing). */
 export function clientIdProblem(id: string, clean: boolean): ClientIdProblem | null {
-  if (Buffer.byteLength(id, 'utf8') > MAX_CLIENT_ID_BYTES) return 'client-id-too-long';
-  if (id === '' && !clean) return 'client-id-empty-persistent';
+  if (Buffer.byteLength(id, 'utf8') > MAX_CLIENT_ID_BYTES) return 'mqtt-client-id-too-long';
+  if (id === '' && !clean) return 'mqtt-client-id-empty-persistent';
   return null;
 }
 

@@ -9,15 +9,15 @@ import { clip } from './rate-limited-log.ts';
 
 export type GuardRefusal =
   /** a packet's fixed header announces more than maxPacketBytes */
-  | 'packet-too-large'
+  | 'mqtt-packet-too-large'
   /** a remaining length that is not a valid MQTT variable byte integer */
-  | 'malformed-header'
+  | 'mqtt-malformed-header'
   /** the first packet is not a CONNECT */
-  | 'not-connect-first'
+  | 'mqtt-not-connect-first'
   /** more than one packet's worth of bytes before the login finished */
-  | 'too-much-before-login'
+  | 'mqtt-too-much-before-login'
   /** more than clientBufferBytes waiting to be sent: the client stopped reading */
-  | 'client-too-slow';
+  | 'mqtt-client-too-slow';
 
 export interface GuardOptions {
   maxPacketBytes: number;
@@ -61,7 +61,7 @@ export class FixedHeaderScanner {
       if (this.state === 'type') {
         this.type = byte >> 4;
         if (this.packets === 0 && this.type !== CONNECT)
-          return { reason: 'not-connect-first', details: { type: this.type } };
+          return { reason: 'mqtt-not-connect-first', details: { type: this.type } };
         this.state = 'length';
         this.length = 0;
         this.lengthBytes = 0;
@@ -69,12 +69,12 @@ export class FixedHeaderScanner {
       }
       this.length += (byte & 0x7f) * 128 ** this.lengthBytes++;
       if (byte & 0x80) {
-        if (this.lengthBytes === MAX_HEADER - 1) return { reason: 'malformed-header', details: {} };
+        if (this.lengthBytes === MAX_HEADER - 1) return { reason: 'mqtt-malformed-header', details: {} };
         continue;
       }
       if (this.length > this.maxPacketBytes) {
         return {
-          reason: 'packet-too-large',
+          reason: 'mqtt-packet-too-large',
           details: { type: this.type, announced: this.length, max: this.maxPacketBytes },
         };
       }
@@ -138,7 +138,7 @@ export class GuardedConnection extends Duplex {
       this.beforeLogin += chunk.length;
       const budget = this.o.maxPacketBytes + MAX_HEADER;
       if (this.beforeLogin > budget) {
-        this.refuse('too-much-before-login', { bytes: this.beforeLogin, max: budget });
+        this.refuse('mqtt-too-much-before-login', { bytes: this.beforeLogin, max: budget });
         return;
       }
     }
@@ -156,7 +156,7 @@ export class GuardedConnection extends Duplex {
       this.inner.write(chunk);
       const buffered = this.inner.writableLength + (this.o.extraBuffered?.() ?? 0);
       if (buffered > this.o.clientBufferBytes)
-        this.refuse('client-too-slow', { buffered, max: this.o.clientBufferBytes });
+        this.refuse('mqtt-client-too-slow', { buffered, max: this.o.clientBufferBytes });
     }
     cb();
   }

@@ -38,11 +38,11 @@ type ListenerName = keyof ListenerPorts;
 type OnSocket = (socket: Socket | TLSSocket, slot: PendingSlot, source: string | undefined) => void;
 
 const GUARD_MESSAGES: Record<GuardRefusal, string> = {
-  'packet-too-large': 'packet over the size limit: connection closed',
-  'malformed-header': 'malformed packet header: connection closed',
-  'not-connect-first': 'first packet is not a CONNECT: connection closed',
-  'too-much-before-login': 'too much data before login: connection closed',
-  'client-too-slow': 'client stopped reading: connection closed',
+  'mqtt-packet-too-large': 'packet over the size limit: connection closed',
+  'mqtt-malformed-header': 'malformed packet header: connection closed',
+  'mqtt-not-connect-first': 'first packet is not a CONNECT: connection closed',
+  'mqtt-too-much-before-login': 'too much data before login: connection closed',
+  'mqtt-client-too-slow': 'client stopped reading: connection closed',
 };
 
 const silent = pino({ level: 'silent' });
@@ -74,8 +74,7 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
       remoteAddress: source,
       extraBuffered: extra,
       onLoggedIn: () => slot.release(),
-      onRefused: (reason, details) =>
-        log.warn(`mqtt-${reason}`, { listener, source, ...details }, GUARD_MESSAGES[reason]),
+      onRefused: (reason, details) => log.warn(reason, { listener, source, ...details }, GUARD_MESSAGES[reason]),
     });
 
   const listen = (name: ListenerName, port: number, onSocket: OnSocket, tls?: SecureContext): Promise<number> => {
@@ -84,9 +83,9 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
       timeoutMs: limits.connectTimeoutMs,
       onRefused: (reason, details) =>
         log.warn(
-          `mqtt-${reason}`,
+          reason,
           { listener: name, ...details },
-          reason === 'connect-timeout'
+          reason === 'mqtt-connect-timeout'
             ? 'no login before the deadline: connection closed'
             : 'too many connections waiting to log in: connection closed',
         ),

@@ -52,7 +52,7 @@ export async function createLogin(
       },
       authenticate(client, username, password, done) {
         const problem = clientIdProblem(sentIds.get(client) ?? client.id, client.clean);
-        if (problem) return done(refuse(client, username, 2, `mqtt-${problem}`), false);
+        if (problem) return done(refuse(client, username, 2, problem), false);
         const conn = client.conn as { remoteAddress?: string; destroyed?: boolean };
         const cancelled = () => client.closed || conn.destroyed === true;
         void auth.login({ username, password, source: conn.remoteAddress, cancelled }).then((r) => {

@@ -11,7 +11,7 @@ export interface PendingSlot {
 export interface PendingOptions {
   max: number;
   timeoutMs: number;
-  onRefused(reason: 'too-many-pending' | 'connect-timeout', details: Record<string, unknown>): void;
+  onRefused(reason: 'mqtt-too-many-pending' | 'mqtt-connect-timeout', details: Record<string, unknown>): void;
 }
 
 export class PendingConnections {
@@ -23,7 +23,7 @@ export class PendingConnections {
   /** A slot for a new socket, or null when the listener is full (the socket is closed then). */
   admit(raw: Socket): PendingSlot | null {
     if (this.count >= this.o.max) {
-      this.o.onRefused('too-many-pending', { source: raw.remoteAddress, pending: this.count, max: this.o.max });
+      this.o.onRefused('mqtt-too-many-pending', { source: raw.remoteAddress, pending: this.count, max: this.o.max });
       raw.destroy();
       return null;
     }
@@ -31,7 +31,7 @@ export class PendingConnections {
     let held = true;
     const timer = setTimeout(() => {
       release();
-      this.o.onRefused('connect-timeout', { source: raw.remoteAddress, timeoutMs: this.o.timeoutMs });
+      this.o.onRefused('mqtt-connect-timeout', { source: raw.remoteAddress, timeoutMs: this.o.timeoutMs });
       raw.destroy();
     }, this.o.timeoutMs);
     timer.unref();
