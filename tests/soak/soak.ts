@@ -332,6 +332,9 @@ export async function runSoak(opts: Partial<SoakOptions> & { cuts: number; seed:
     // The last power-on: no more commands, every retry answered, every event delivered.
     central.stopTraffic();
     await sleep(planRng.between(50, 800));
+    // not just before a midnight: with no more commands, the day would roll only at the next tick
+    const toMidnight = nextMidnight(fakeNow(), TZ) - fakeNow();
+    if (lib && toMidnight < 10_000) await sleep(toMidnight + 500);
     const d = powerOn();
     if (await ready(d)) {
       const deadline = Date.now() + o.settleMs;
