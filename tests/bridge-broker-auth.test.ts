@@ -135,8 +135,11 @@ describe('a burst of refused logins on the broker', () => {
       }
       const codes = await Promise.all(raws.map((r) => r.connack()));
       const count = (rc: number) => codes.filter((c) => c === rc).length;
-      expect(count(4)).toBe(10); // the default allowance of one source
-      expect(count(3)).toBe(40); // "server unavailable": refused before scrypt
+      // The default allowance of one source is 10 (one more every 3 s, should this run be slow);
+      // the rest get "server unavailable", refused before scrypt.
+      expect(count(4)).toBeGreaterThanOrEqual(10);
+      expect(count(4)).toBeLessThanOrEqual(15);
+      expect(count(3)).toBe(50 - count(4));
       expect(b.log.withCode('mqtt-auth-throttled').length).toBeGreaterThan(0);
       // The office's own central on another address is not locked out by its neighbour.
       const neighbour = new RawClient(b.port, { localAddress: '127.0.0.2' });
