@@ -5,13 +5,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
 import type { Extension, ExtensionContext } from '../device/extension.ts';
+import type { CommandLog } from '../device/store/command-log.ts';
 import type { StoreFs } from '../device/store/fs.ts';
 import type { Outbox, OutboxReader } from '../device/store/outbox-types.ts';
 import { localTime } from '../device/util/time.ts';
 import type { DeviceHealth } from '../device/health.ts';
 import { healthy } from '../device/ports/health.ts';
 import { startBroker, type EmbeddedBroker } from './broker/broker.ts';
-import { CommandHandler } from './commands/handler.ts';
+import { CommandHandler, type Delivery } from './commands/handler.ts';
 import { CommandMemory } from './commands/memory.ts';
 import { officeTopics, responseTopic, type Topic } from './contract/topics.ts';
 import type { CommandResult } from './contract/types.ts';
@@ -46,6 +47,8 @@ export interface BridgeOptions {
   /** the store's file system: the bridge's own files (command memory, session number) are written
    * through it, durably, like the store's (and the power-cut tests fake it) */
   fs: StoreFs;
+  /** the store's command log: every command id of the day and the day before, with its result */
+  commands: CommandLog;
   /** the daemon's health collector (HealthExtension.current): the status then carries `system`
    * and the health of components that reported before the bridge started */
   deviceHealth?: () => Promise<DeviceHealth>;
@@ -100,19 +103,41 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
     const sessions = new SessionCounter({ dir: dataDir, fs: opts.fs });
     await sessions.load();
     const memory = new CommandMemory({
-      path: join(dataDir, 'mqtt-commands.json'),
-      limit: cfg.commands.remember,
-      logger,
-      fs: opts.fs,
+      log: opts.commands,
+      today: () => localTime(ctx.now(), config.office.timeZone).date,
     });
-    await memory.load();
+    const imported = await memory.importLegacy(opts.fs, join(dataDir, 'mqtt-commands.json'), logger);
+    if (imported > 0) logger.info({ imported }, 'command results of the old memory file moved to the command log');
+
+    // Commands from either link, once the handler exists (below). The link acknowledges a command
+    // when the promise resolves: once its result is durable.
+    let handleCommand:
+      | ((sink: Sink, payload: Buffer, delivery: Delivery, packet?: IPublishPacket) => Promise<void>)
+      | null = null;
+    const waiting: Array<() => void> = [];
+    const onCommand = async (
+      sink: Sink,
+      payload: Buffer,
+      delivery: Delivery,
+      packet?: IPublishPacket,
+    ): Promise<void> => {
+      if (!handleCommand) await new Promise<void>((resolve) => waiting.push(resolve));
+      await handleCommand!(sink, payload, delivery, packet);
+    };
 
     const sinks: Sink[] = [];
     const sessionOf = new Map<Sink, number>();
     let local: (Sink & { open(): void; shut(): void }) | null = null;
     if (cfg.broker.enabled) {
-      parts.broker = await startBroker(cfg.broker, logger);
+      const brokerSinkRef: { sink: Sink | null } = { sink: null };
+      parts.broker = await startBroker(cfg.broker, logger, {
+        commands: {
+          topic: topics.cmd,
+          run: (payload) => onCommand(brokerSinkRef.sink!, payload, { source: 'broker' }),
+        },
+      });
       local = brokerSink(parts.broker);
+      brokerSinkRef.sink = local;
       sinks.push(local);
       sessionOf.set(local, await sessions.next());
     }
@@ -125,7 +150,10 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
         logger: logger.child({ sink: 'uplink' }),
         nextSession: () => sessions.next(),
         willPayload: (session) => willPayload(office, device, session),
-        onCommand: (topic, payload, packet) => void onCommand(uplink, topic, payload, packet),
+        onCommand: (topic, payload, packet) =>
+          topic === topics.cmd
+            ? onCommand(uplink, payload, { source: 'uplink', retained: packet.retain === true }, packet)
+            : Promise.resolve(),
       });
       parts.uplink = uplink;
       sinks.push(uplink);
@@ -194,10 +222,14 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
     });
     parts.commands = commands;
 
-    const onCommand = async (sink: Sink, topic: string, payload: Buffer, packet?: IPublishPacket): Promise<void> => {
-      const result = await commands.handle(topic, payload, sink.name);
-      await publishResult(sink, topics.cmdResult, result, packet, office, logger);
+    handleCommand = async (sink, payload, delivery, packet) => {
+      const result = await commands.handle(topics.cmd, payload, delivery);
+      // Not awaited: the link acknowledges the command now that its result is durable, and the
+      // uplink reads no PUBACK (of this result either) before it has. A result lost with the link
+      // is published again when central retries, from the command log.
+      void publishResult(sink, topics.cmdResult, result, packet, office, logger);
     };
+    for (const resolve of waiting.splice(0)) resolve();
 
     bus.on('queueEvents', owner, () => {
       state.request();
@@ -205,11 +237,7 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
     });
     bus.on('healthChanged', owner, ({ component, health }) => statusRef.health(component, health));
 
-    if (parts.broker && local) {
-      const sink = local;
-      await parts.broker.onMessage(topics.cmd, (payload) => void onCommand(sink, topics.cmd, payload));
-      local.open();
-    }
+    local?.open();
     status.start();
     parts.uplink?.start();
   }

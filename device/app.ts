@@ -213,7 +213,11 @@ export class Daemon {
     const board = on.has('board') ? createBoardExtension(ctx, hw.board ? { outputs: hw.board } : {}) : null;
     const audio = on.has('audio') ? createAnnouncerExtension(ctx, hw.audio ? { out: hw.audio } : {}) : null;
     const bridge = on.has('mqtt')
-      ? createBridge(ctx, store.outbox, { fs: store.fs, ...(health ? { deviceHealth: () => health.current() } : {}) })
+      ? createBridge(ctx, store.outbox, {
+          fs: store.fs,
+          commands: store.commands,
+          ...(health ? { deviceHealth: () => health.current() } : {}),
+        })
       : null;
     const simPage = on.has('simPage') ? createSimIpcExtension(ctx, { ports: sim, printer }) : null;
     const list = [dayRoll, health, printer, board, audio, bridge, simPage].filter((x) => x !== null);

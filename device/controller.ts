@@ -130,13 +130,18 @@ export class Controller {
       outboxMaxEvents: config.store.outboxMaxEvents,
       ...(this.opts.storeFs ? { fs: this.opts.storeFs } : {}),
     });
-    const { state, recovered, leftovers } = await this.store.open(config);
+    const { state, recovered, leftovers, reconciledCommands } = await this.store.open(config);
     this.recovered = recovered;
     for (const r of recovered) logger.warn({ component: 'store' }, `recovered: ${r}`);
     if (leftovers.files > 0)
       logger.info(
         { component: 'store', removedTempFiles: leftovers.files, removedTempBytes: leftovers.bytes },
         'removed the temp files of durable writes cut short',
+      );
+    if (reconciledCommands > 0)
+      logger.info(
+        { component: 'store', reconciledCommands },
+        'command results put back in the command log from the journal (a power cut came between them)',
       );
     this.clock = this.disciplinedClock(state.lastAt);
     const newId = this.opts.newId ?? monotonicFactory();

@@ -45,6 +45,7 @@ export const COMMAND_ERRORS = [
   'invalid-field',
   'personal-data',
   'wrong-office',
+  'retained-command',
   'internal-error',
 ] as const;
 export type CommandErrorCode = (typeof COMMAND_ERRORS)[number];

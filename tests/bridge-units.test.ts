@@ -1,5 +1,5 @@
 // Small parts of the bridge: topics, ACL rules, config defaults and refusals, the persisted
-// session counter and the command-id memory.
+// session counter and the upgrade of the old command-id memory file.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { brokerSink } from '../bridge/sink.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { SessionCounter } from '../bridge/uplink/session.ts';
 import { mqttSchema } from '../device/config/mqtt-schema.ts';
+import { CommandLog } from '../device/store/command-log.ts';
 import { nodeFs } from '../device/store/fs.ts';
 import { logger, tempDir } from './bridge-helpers.ts';
 
@@ -166,29 +167,38 @@ describe('session counter', () => {
   });
 });
 
-describe('command memory', () => {
+describe('command memory: the old file', () => {
   const result = (id: string): CommandResult => ({ v: 1, id, ok: true, result: { seq: 1 } });
+  async function memoryIn(dir: string) {
+    const log = new CommandLog(nodeFs, join(dir, 'state', 'commands'));
+    await log.open([]);
+    return { log, memory: new CommandMemory({ log, today: () => '2026-11-26' }) };
+  }
 
-  it('keeps the newest ids up to its limit, on disk', async () => {
-    const file = join(tempDir(), 'mqtt-commands.json');
-    const m = new CommandMemory({ path: file, limit: 3, logger, fs: nodeFs });
-    await m.load();
-    await Promise.all(['a', 'b', 'c', 'd'].map((id) => m.remember(id, result(id), 'd')));
-    expect(m.get('a')).toBeUndefined();
-    expect(m.get('d')?.result).toEqual(result('d'));
-    const again = new CommandMemory({ path: file, limit: 3, logger, fs: nodeFs });
-    await again.load();
-    expect(['a', 'b', 'c', 'd'].map((id) => again.get(id) !== undefined)).toEqual([false, true, true, true]);
-    expect(JSON.parse(readFileSync(file, 'utf8')).entries).toHaveLength(3);
+  it('moves the results of the old mqtt-commands.json into the command log, then removes it', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'mqtt-commands.json');
+    writeFileSync(file, JSON.stringify({ v: 1, entries: [['a', { result: result('a'), digest: 'da' }]] }));
+    const { log, memory } = await memoryIn(dir);
+    expect(await memory.importLegacy(nodeFs, file, logger)).toBe(1);
+    expect(readdirSync(dir)).not.toContain('mqtt-commands.json');
+    expect(memory.get('a')).toEqual({ digest: 'da', result: result('a') });
+    await log.close();
+    // and durably: a log opened again has it
+    const again = await memoryIn(dir);
+    expect(again.memory.get('a')?.result).toEqual(result('a'));
+    await again.log.close();
   });
 
-  it('starts empty, with a warning, from a damaged file', async () => {
-    const file = join(tempDir(), 'mqtt-commands.json');
+  it('drops a damaged old file with a warning and starts from the log', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'mqtt-commands.json');
     writeFileSync(file, '\0\0\0');
-    const m = new CommandMemory({ path: file, limit: 3, logger, fs: nodeFs });
-    await m.load();
-    expect(m.size).toBe(0);
-    await m.remember('x', result('x'), 'd');
-    expect(m.get('x')).toBeDefined();
+    const { log, memory } = await memoryIn(dir);
+    expect(await memory.importLegacy(nodeFs, file, logger)).toBe(0);
+    expect(readdirSync(dir)).not.toContain('mqtt-commands.json');
+    await memory.remember('x', result('x'), 'd');
+    expect(memory.get('x')).toBeDefined();
+    await log.close();
   });
 });

@@ -81,9 +81,12 @@ describe('recovery', () => {
     expect(again.recovered.join()).toMatch(/torn last record/);
     const r = await again.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
     expect(r.ok && r.ticket?.number).toBe('1006');
+    // the first action after a start writes a snapshot in the background: wait for it
+    await again.store.close();
     const third = await openDurable({ config, dir, clock });
     expect(third.recovered).toEqual([]);
     expect(third.engine.state.tickets['1006']).toBeDefined();
+    await third.store.close();
   });
 
   it('garbage instead of every snapshot and journal start refuses to start rather than reset the day', async () => {

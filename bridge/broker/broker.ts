@@ -50,13 +50,25 @@ export function checkBrokerConfig(cfg: BrokerConfig): void {
   }
 }
 
-export async function startBroker(cfg: BrokerConfig, logger: Logger): Promise<EmbeddedBroker> {
+/** Where the daemon carries out the commands clients publish on its cmd topic (bridge/index.ts).
+ * Run from authorizePublish, before aedes writes the publisher's PUBACK: a command is acknowledged
+ * only once run() resolved, that is once its result is durable. */
+export interface CommandGate {
+  topic: string;
+  run(payload: Buffer, clientId: string | null): Promise<void>;
+}
+
+export async function startBroker(
+  cfg: BrokerConfig,
+  logger: Logger,
+  opts: { commands?: CommandGate } = {},
+): Promise<EmbeddedBroker> {
   checkBrokerConfig(cfg);
   const log = logger.child({ part: 'broker' });
   const accounts = await loadAccounts(cfg);
   const byClient = new WeakMap<Client, Account>();
   const login = await createLogin(accounts, byClient, log);
-  const aedes = await createAedes(cfg, { ...login.hooks, ...aclHooks(byClient, log) }, log);
+  const aedes = await createAedes(cfg, { ...login.hooks, ...aclHooks(byClient, log, opts.commands) }, log);
   aedes.on('clientDisconnect', login.clientGone);
   const listeners = await listenOrClose(cfg, aedes, log);
   log.info(
@@ -110,7 +122,11 @@ async function createAedes(cfg: BrokerConfig, hooks: Hooks, log: Logger): Promis
 }
 
 /** The ACL of ./acl.ts, applied to each publish, subscription and delivery. */
-function aclHooks(byClient: WeakMap<Client, Account>, log: Logger): Omit<Hooks, 'preConnect' | 'authenticate'> {
+function aclHooks(
+  byClient: WeakMap<Client, Account>,
+  log: Logger,
+  commands?: CommandGate,
+): Omit<Hooks, 'preConnect' | 'authenticate'> {
   return {
     authorizePublish(client, packet, callback) {
       // Wills pass through here too (client null when it outlived its client): same rule for all.
@@ -125,6 +141,13 @@ function aclHooks(byClient: WeakMap<Client, Account>, log: Logger): Omit<Hooks, 
       if (refused) {
         log.warn({ code: refused, clientId: clip(client?.id), topic: clip(packet.topic, 200) }, 'publish refused');
         callback(new Error('publish not authorized'));
+        return;
+      }
+      if (commands && packet.topic === commands.topic) {
+        commands.run(packet.payload as Buffer, client?.id ?? null).then(
+          () => callback(null),
+          (err: Error) => callback(err),
+        );
         return;
       }
       callback(null);

@@ -1,18 +1,20 @@
 // Central's commands: validate, answer repeats from memory, map to a queue Action, execute, and
-// build the result. One command at a time, so two copies of one id can never both reach the queue.
+// build the result. handle() resolves once the result is durable: only then may the link
+// acknowledge the command (PUBACK), so a command the broker counts as delivered is never lost to a
+// power cut (docs/mqtt.md, "Idempotency").
 import type { Logger } from 'pino';
 import type { Action } from '../../device/queue/actions.ts';
 import type { QueueService } from '../../device/queue/service.ts';
-import type { QueueEvent, TicketInfo } from '../../device/queue/types.ts';
+import { doneRecord } from '../../device/store/command-log.ts';
 import type { Command, CommandResult, CommandResultCode } from '../contract/types.ts';
 import { officeTopics, parseTopic } from '../contract/topics.ts';
-import { type CommandMemory, commandDigest } from './memory.ts';
+import { type CommandMemory, commandDigest, resultOf } from './memory.ts';
 import { validateCommand } from './validate.ts';
 
 export interface CommandHandlerOptions {
   office: string;
   maxBytes: number;
-  queue: Pick<QueueService, 'execute' | 'state'> & Partial<Pick<QueueService, 'journaledCommand'>>;
+  queue: Pick<QueueService, 'execute' | 'state'>;
   memory: CommandMemory;
   logger: Logger;
   /** republish the snapshot and status (the `state.publish` command) */
@@ -21,30 +23,62 @@ export interface CommandHandlerOptions {
   isoNow: () => string;
 }
 
+/** How a command arrived. */
+export interface Delivery {
+  /** the link, for the log: 'broker', 'uplink' */
+  source: string;
+  /** the broker delivered a retained copy (a stored message, not a command sent now) */
+  retained?: boolean;
+}
+
 export class CommandHandler {
-  private chain: Promise<unknown> = Promise.resolve();
+  /** commands being carried out, by id: a copy that arrives meanwhile waits for the first's result */
+  private readonly inFlight = new Map<string, Promise<CommandResult>>();
 
   constructor(private readonly o: CommandHandlerOptions) {}
 
-  /** Handle one `cmd` message. Never throws: every outcome is a result. */
-  handle(topic: string, payload: Buffer | Uint8Array, source: string): Promise<CommandResult> {
-    const run = this.chain.then(() => this.handleOne(topic, payload, source));
-    this.chain = run.catch(() => undefined);
-    return run;
+  /** Handle one `cmd` message. Never throws: every outcome is a result, and it is durable (or
+   * needs no durability: a refusal by validation, `internal-error`) when the promise resolves.
+   * Commands are decided in the order of the calls (synchronously, up to the queue), and the
+   * writes of concurrent ones share fsyncs. */
+  handle(topic: string, payload: Buffer | Uint8Array, delivery: Delivery | string): Promise<CommandResult> {
+    const how = typeof delivery === 'string' ? { source: delivery } : delivery;
+    return this.handleOne(topic, payload, how).catch((err: unknown) => {
+      this.o.logger.error({ code: 'internal-error', err: String(err) }, 'command failed');
+      return this.failure(null, undefined, 'internal-error', 'the device could not carry out the command; retry later');
+    });
   }
 
-  private async handleOne(topic: string, payload: Buffer | Uint8Array, source: string): Promise<CommandResult> {
+  private async handleOne(topic: string, payload: Buffer | Uint8Array, delivery: Delivery): Promise<CommandResult> {
     const log = this.o.logger;
+    const { source } = delivery;
     const parsed = parseTopic(topic);
     const v = validateCommand(payload, { office: this.o.office, maxBytes: this.o.maxBytes });
+    const id = v.ok ? v.command.id : v.id;
+    const type = v.ok ? v.command.type : v.type;
     if (parsed?.kind !== 'cmd' || parsed.office !== this.o.office) {
-      const id = v.ok ? v.command.id : v.id;
       log.warn({ code: 'wrong-office', topic, cmdId: id, source }, 'command refused');
       return this.failure(
         id,
-        v.ok ? v.command.type : v.type,
+        type,
         'wrong-office',
         `this device only takes commands on ${officeTopics(this.o.office).cmd}`,
+      );
+    }
+    if (delivery.retained) {
+      // A retained command is a stored copy the broker hands every new subscriber: executing it
+      // would run it again on each reconnect. An id already answered gets its first answer.
+      const seen = v.ok ? this.o.memory.get(v.command.id, v.command.type) : undefined;
+      if (seen) {
+        log.info({ cmdId: id, type, source }, 'retained copy of an answered command: first result returned');
+        return seen.result;
+      }
+      log.warn({ code: 'retained-command', cmdId: id, type, source }, 'retained command refused, not executed');
+      return this.failure(
+        id,
+        type,
+        'retained-command',
+        'a retained command is never carried out; publish commands with retain=false and clear the retained one',
       );
     }
     if (!v.ok) {
@@ -57,9 +91,11 @@ export class CommandHandler {
     const cmd = v.command;
     const { id: _id, v: _v, office: _office, ...asked } = cmd as Command & Record<string, unknown>;
     const digest = commandDigest(asked);
-    const seen = this.o.memory.get(cmd.id);
-    if (seen) {
-      if (seen.digest !== digest) {
+    const running = this.inFlight.get(cmd.id);
+    const seen = running ? null : this.o.memory.get(cmd.id, cmd.type);
+    if (running || seen) {
+      const first = seen ? seen.result : await running!;
+      if (seen && seen.digest !== null && seen.digest !== digest) {
         // Central reused an id for a different command: still the first answer, but say so.
         log.warn(
           { code: 'cmd-id-reused', cmdId: cmd.id, type: cmd.type, source },
@@ -68,9 +104,10 @@ export class CommandHandler {
       } else {
         log.info({ cmdId: cmd.id, type: cmd.type, source }, 'repeated command id: first result returned');
       }
-      return seen.result;
+      return first;
     }
     if (cmd.type === 'state.publish') {
+      // Changes nothing and is not remembered: a repeat simply publishes again.
       this.o.republish();
       log.info({ cmdId: cmd.id, type: cmd.type, source }, 'command done');
       return {
@@ -82,34 +119,41 @@ export class CommandHandler {
         result: { seq: this.o.queue.state().seq },
       };
     }
-    const journaled = this.o.queue.journaledCommand?.(cmd.id);
-    if (journaled) {
-      // Done before a power cut that came before its result was remembered: answer it again from
-      // the journal instead of doing it twice (a second online ticket).
-      const result = resultFromEvents(cmd.id, cmd.type, journaled, this.o.isoNow());
-      await this.o.memory.remember(cmd.id, result, digest);
-      log.info(
-        { cmdId: cmd.id, type: cmd.type, source },
-        'repeated command id found in the journal: first result returned',
-      );
-      return result;
+    const run = this.execute(cmd, digest, source);
+    this.inFlight.set(cmd.id, run);
+    try {
+      return await run;
+    } finally {
+      this.inFlight.delete(cmd.id);
     }
+  }
+
+  private async execute(
+    cmd: Exclude<Command, { type: 'state.publish' }>,
+    digest: string,
+    source: string,
+  ): Promise<CommandResult> {
+    const log = this.o.logger;
     let result: CommandResult;
     try {
-      const r = await this.o.queue.execute(toAction(cmd), { cmdId: cmd.id });
-      if (r.ok) {
-        const last = r.events.at(-1);
-        result = {
-          v: 1,
-          id: cmd.id,
-          type: cmd.type,
-          ok: true,
-          at: this.o.isoNow(),
-          result: { ...(r.ticket ? { ticket: r.ticket } : {}), seq: last ? last.seq : this.o.queue.state().seq },
-        };
-      } else {
-        result = this.failure(cmd.id, cmd.type, r.error.code, r.error.message);
+      const r = await this.o.queue.execute(toAction(cmd), { cmdId: cmd.id, cmdDigest: digest, source });
+      if (r.ok && r.events.length > 0) {
+        // Durable already: the journal record of its events carries the command, and the store
+        // put it in the command log. The result is built the way every repeat will rebuild it.
+        const done = resultOf(doneRecord({ id: cmd.id, digest, type: cmd.type, events: r.events }));
+        log.info({ cmdId: cmd.id, type: cmd.type, source }, 'command done');
+        return done;
       }
+      result = r.ok
+        ? {
+            v: 1,
+            id: cmd.id,
+            type: cmd.type,
+            ok: true,
+            at: this.o.isoNow(),
+            result: { ...(r.ticket ? { ticket: r.ticket } : {}), seq: this.o.queue.state().seq },
+          }
+        : this.failure(cmd.id, cmd.type, r.error.code, r.error.message);
     } catch (err) {
       // The queue promises not to throw for a refused action; a throw is a fault (disk, bug). Not
       // remembered: the command may be retried once the fault is fixed.
@@ -121,8 +165,17 @@ export class CommandHandler {
         'the device could not carry out the command; retry later',
       );
     }
-    await this.o.memory.remember(cmd.id, result, digest);
-    if (result.ok) log.info({ cmdId: cmd.id, type: cmd.type, source }, 'command done');
+    try {
+      // Changed nothing, so no journal record holds it: its answer is written and fsync'd here.
+      await this.o.memory.remember(cmd.id, result, digest);
+    } catch (err) {
+      log.error(
+        { code: 'internal-error', cmdId: cmd.id, type: cmd.type, err },
+        'command result could not be remembered',
+      );
+      return this.failure(cmd.id, cmd.type, 'internal-error', 'the device could not record the result; retry later');
+    }
+    if (result.ok) log.info({ cmdId: cmd.id, type: cmd.type, source }, 'command done, nothing changed');
     else log.info({ cmdId: cmd.id, type: cmd.type, code: result.error.code, source }, 'command refused by the queue');
     return result;
   }
@@ -135,17 +188,6 @@ export class CommandHandler {
   ): CommandResult {
     return { v: 1, id, ...(type ? { type } : {}), ok: false, at: this.o.isoNow(), error: { code, message } };
   }
-}
-
-/** The result of a command from the events it caused, as execute() would have answered. */
-export function resultFromEvents(id: string, type: Command['type'], events: QueueEvent[], at: string): CommandResult {
-  const pick = (t: QueueEvent['type']) => events.find((e) => e.type === t) as { ticket?: TicketInfo } | undefined;
-  const ticket =
-    pick('ticket.issued')?.ticket ??
-    [...events].reverse().find((e) => e.type === 'ticket.called')?.ticket ??
-    (pick('ticket.recalled') ?? pick('ticket.transferred') ?? pick('ticket.cancelled'))?.ticket;
-  const last = events.at(-1);
-  return { v: 1, id, type, ok: true, at, result: { ...(ticket ? { ticket } : {}), seq: last ? last.seq : 0 } };
 }
 
 /** The command types map one to one to queue Actions; only the envelope fields are dropped. */

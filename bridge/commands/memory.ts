@@ -1,112 +1,90 @@
-// Idempotency by command id: the first result of each command id, bounded and persisted, so a
-// retry — even after a restart or power cut — gets the first answer instead of a second ticket.
+// Idempotency by command id: the first result of every command of the day and the day before, so
+// a retry, also after restarts and power cuts, gets the first answer instead of a second ticket.
+// The records live in the store's command log (device/store/command-log.ts): a command that
+// changed the queue is durable with its events in the journal, in the same fdatasync'd record; a
+// command that changed nothing is written here and fsync'd before it is acknowledged.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { type StoreFs, writeDurable } from '../../device/store/fs.ts';
+import type { CommandLog, CommandRecord } from '../../device/store/command-log.ts';
+import type { StoreFs } from '../../device/store/fs.ts';
 import type { CommandResult } from '../contract/types.ts';
 
-interface Entry {
+export interface Remembered {
+  /** null when unknown (a journal record written before digests were recorded) */
+  digest: string | null;
   result: CommandResult;
-  /** what the command asked (see commandDigest): a repeat that asks something else is logged */
-  digest: string;
-}
-
-interface FileShape {
-  v: 1;
-  /** oldest first */
-  entries: Array<[string, Entry]>;
 }
 
 export interface CommandMemoryOptions {
-  /** the file, <data dir>/mqtt-commands.json */
-  path: string;
-  /** how many command ids to remember (mqtt.commands.remember) */
-  limit: number;
-  logger: Logger;
-  /** the store's file system (the power-cut tests pass one that forgets unsynced writes) */
-  fs: StoreFs;
+  log: CommandLog;
+  /** today's office-local date (YYYY-MM-DD): the day an answer is filed under */
+  today: () => string;
 }
 
 export class CommandMemory {
-  private readonly results = new Map<string, Entry>();
-  private writing: Promise<void> | null = null;
-  private pending: Promise<void> | null = null;
-  private readonly path: string;
-  private readonly limit: number;
-  private readonly logger: Logger;
-  private readonly fs: StoreFs;
+  constructor(private readonly o: CommandMemoryOptions) {}
 
-  constructor(opts: CommandMemoryOptions) {
-    this.path = opts.path;
-    this.limit = opts.limit;
-    this.logger = opts.logger;
-    this.fs = opts.fs;
-  }
-
-  async load(): Promise<void> {
-    const buf = await this.fs.readFile(this.path);
-    if (!buf) return;
-    try {
-      const doc = JSON.parse(buf.toString('utf8')) as FileShape;
-      for (const [id, entry] of doc.entries ?? []) if (entry?.result) this.results.set(id, entry);
-      this.trim();
-    } catch {
-      // The file is only ever replaced by rename, so this means outside damage: start empty and say so.
-      this.logger.warn(
-        { code: 'cmd-memory-unreadable', path: this.path },
-        'command id memory unreadable; starting empty',
-      );
-    }
-  }
-
-  get(id: string): Entry | undefined {
-    return this.results.get(id);
+  /** The first result of a command id, or undefined. `type`: the asking command's type, for a
+   * record that does not know its own. */
+  get(id: string, type?: string): Remembered | undefined {
+    const rec = this.o.log.get(id);
+    return rec ? { digest: rec.digest, result: resultOf(rec, type) } : undefined;
   }
 
   get size(): number {
-    return this.results.size;
+    return this.o.log.size;
   }
 
-  /** Remember a result; resolves once it is on disk. Writes of concurrent calls are grouped. */
-  remember(id: string, result: CommandResult, digest: string): Promise<void> {
-    this.results.set(id, { result, digest });
-    this.trim();
-    return this.persist();
+  /** Remember the answer of a command that changed nothing; resolves once it is on disk. */
+  remember(id: string, result: CommandResult, digest: string | null): Promise<void> {
+    return this.o.log.record(
+      { id, digest, type: result.type ?? null, outcome: { kind: 'answer', result } },
+      this.o.today(),
+    );
   }
 
-  private trim(): void {
-    // Map keeps insertion order: the first keys are the oldest.
-    while (this.results.size > this.limit) {
-      const oldest = this.results.keys().next().value as string;
-      this.results.delete(oldest);
+  /** The first beonho versions kept up to 2,000 results in <data dir>/mqtt-commands.json,
+   * rewritten whole per command. Its results move into the log once (durably), then it goes. */
+  async importLegacy(fs: StoreFs, file: string, logger: Logger): Promise<number> {
+    const buf = await fs.readFile(file);
+    if (!buf) return 0;
+    let moved = 0;
+    try {
+      const doc = JSON.parse(buf.toString('utf8')) as {
+        entries?: Array<[string, { result?: unknown; digest?: unknown }]>;
+      };
+      const jobs: Array<Promise<void>> = [];
+      for (const [id, entry] of doc.entries ?? []) {
+        if (typeof id !== 'string' || !entry?.result || this.o.log.get(id)) continue;
+        const result = entry.result as CommandResult;
+        const digest = typeof entry.digest === 'string' ? entry.digest : null;
+        jobs.push(this.remember(id, result, digest));
+        moved++;
+      }
+      await Promise.all(jobs);
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+      logger.warn({ code: 'cmd-memory-unreadable', path: file }, 'old command id memory unreadable; not imported');
     }
+    await fs.unlink(file);
+    return moved;
   }
+}
 
-  private persist(): Promise<void> {
-    // Group commit: while a write runs, every new result joins the one next write.
-    if (this.pending) return this.pending;
-    const start = async (): Promise<void> => {
-      this.pending = null;
-      const doc: FileShape = { v: 1, entries: [...this.results] };
-      await writeDurable(this.fs, this.path, Buffer.from(JSON.stringify(doc), 'utf8'), { mode: 0o600 });
-    };
-    if (!this.writing) {
-      this.writing = start().finally(() => {
-        this.writing = null;
-      });
-      return this.writing;
-    }
-    const next = this.writing
-      .catch(() => undefined)
-      .then(() => {
-        this.writing = start().finally(() => {
-          this.writing = null;
-        });
-        return this.writing;
-      });
-    this.pending = next;
-    return next;
-  }
+/** A command's result from its record. One function for the first answer and every repeat, so a
+ * retry gets the same result, `at` included. */
+export function resultOf(rec: CommandRecord, type?: string): CommandResult {
+  const o = rec.outcome;
+  if (o.kind === 'answer') return o.result as CommandResult;
+  const t = rec.type ?? type;
+  return {
+    v: 1,
+    id: rec.id,
+    ...(t ? { type: t } : {}),
+    ok: true,
+    at: o.at,
+    result: { ...(o.ticket ? { ticket: o.ticket } : {}), seq: o.seq },
+  };
 }
 
 /** A stable fingerprint of what a command asks, independent of key order and envelope fields. */

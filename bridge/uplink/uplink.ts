@@ -20,7 +20,9 @@ export interface UplinkOptions {
   /** next durable session number; awaited before each attempt so the will carries it */
   nextSession: () => Promise<number>;
   willPayload: (session: number) => DeviceStatus;
-  onCommand: (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+  /** A message on the cmd subscription. Its PUBACK is sent when the promise settles, and mqtt.js
+   * reads no further packet of this connection until then: resolve once the result is durable. */
+  onCommand: (topic: string, payload: Buffer, packet: IPublishPacket) => Promise<void>;
   random?: () => number;
   env?: NodeJS.ProcessEnv;
 }
@@ -173,9 +175,24 @@ export class Uplink implements Sink {
         for (const fn of this.connectFns) fn();
       });
     });
-    client.on('message', (topic, payload, packet) => {
-      if (client === this.client) this.o.onCommand(topic, payload, packet);
-    });
+    // Not the 'message' event, which mqtt.js emits before it acknowledges: handleMessage is called
+    // before the PUBACK goes out, and the PUBACK waits for its callback. A command is acknowledged
+    // to central's broker only once its result is durable; a power cut before that leaves it
+    // unacknowledged, and the broker delivers it again to the next session (clean: false).
+    client.handleMessage = (packet, done) => {
+      // A message on a connection being replaced is left unacknowledged: the broker delivers it
+      // again to the next session.
+      if (client !== this.client) return;
+      this.o.onCommand(packet.topic, packet.payload as Buffer, packet).then(
+        () => done(),
+        // onCommand never rejects (the handler answers every failure); were it to, the command
+        // stays unacknowledged and the broker delivers it again after the reconnect.
+        (err: unknown) => {
+          logger.error({ code: 'internal-error', err: String(err) }, 'command not acknowledged');
+          client.end(true);
+        },
+      );
+    };
     client.on('error', (err: Error & { code?: number | string }) => {
       if (typeof err.code === 'number' && UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5)
         refusedProtocol = true;

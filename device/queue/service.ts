@@ -21,15 +21,20 @@ export interface QueueService {
   /** Decide, persist (fsync) and only then emit `queueEvents` on the bus. A refused action
    * resolves to { ok: false, error: { code, message } } and changes nothing. Rejects only when
    * the disk failed, after which the daemon must restart. */
-  execute(action: Action, meta?: { cmdId?: string; source?: string }): Promise<ActionResult>;
+  execute(action: Action, meta?: ExecuteMeta): Promise<ActionResult>;
   /** The contract's state snapshot, computed now. */
   snapshot(): Snapshot;
   /** Read-only view of the folded state. */
   state(): Readonly<QueueState>;
   ticket(number: string): TicketInfo | undefined;
-  /** The events a command id caused before this start, from the journal (idempotency across a
-   * power cut that came between the queue's fsync and the bridge's record of the result). */
-  journaledCommand(cmdId: string): QueueEvent[] | undefined;
+}
+
+export interface ExecuteMeta {
+  /** central's command id: journaled with the events, so the command is durable with them */
+  cmdId?: string;
+  /** the digest of what the command asked (bridge/commands: a reused id is told apart) */
+  cmdDigest?: string;
+  source?: string;
 }
 
 export interface DurableQueueOptions {
@@ -75,14 +80,19 @@ export class DurableQueue implements QueueService {
     this.store.attach(() => this.engine.state);
   }
 
-  async execute(action: Action, meta: { cmdId?: string; source?: string } = {}): Promise<ActionResult> {
+  async execute(action: Action, meta: ExecuteMeta = {}): Promise<ActionResult> {
     // The roll and the action are decided, and their appends queued, in this one synchronous step:
     // no other caller's action can come between them, and they reach the journal in this order.
     const roll = this.rollDay(action);
     const result = this.engine.execute(action);
     const appended =
       result.ok && result.events.length > 0
-        ? this.store.append(result.events, meta.cmdId === undefined ? {} : { cmdId: meta.cmdId })
+        ? this.store.append(
+            result.events,
+            meta.cmdId === undefined
+              ? {}
+              : { cmd: { id: meta.cmdId, type: action.type, ...(meta.cmdDigest ? { digest: meta.cmdDigest } : {}) } },
+          )
         : null;
     if (roll || appended) {
       try {
@@ -132,10 +142,6 @@ export class DurableQueue implements QueueService {
 
   state(): Readonly<QueueState> {
     return this.engine.state;
-  }
-
-  journaledCommand(cmdId: string): QueueEvent[] | undefined {
-    return this.store.journaledCommand(cmdId);
   }
 
   ticket(number: string): TicketInfo | undefined {

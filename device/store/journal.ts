@@ -13,6 +13,7 @@
 import { crc32 } from 'node:zlib';
 import * as path from 'node:path';
 import type { QueueEvent } from '../queue/types.ts';
+import type { JournaledCommand } from './command-log.ts';
 import type { FileHandleLike, StoreFs } from './fs.ts';
 
 const SEGMENT_RE = /^journal-(\d{12})\.log$/;
@@ -26,23 +27,40 @@ export interface JournalScan {
   events: QueueEvent[];
   /** problems found and repaired (torn tail), for logs and device status */
   problems: string[];
-  /** command ids in every kept segment, with the events they caused (see Store.journaledCommand) */
-  commands: Map<string, QueueEvent[]>;
+  /** the commands in every kept segment, with the events they caused (the command log is
+   * reconciled with them at start: see command-log.ts) */
+  commands: Map<string, JournaledCommand>;
 }
 
 export function segmentName(firstSeq: number): string {
   return `journal-${String(firstSeq).padStart(12, '0')}.log`;
 }
 
-/** One action's record. `c` is central's command id when a command caused it: a retry after a
- * power cut must find it here, since the bridge's own record of it may not have reached the disk. */
+/** One action's record. When a command of central caused it: `c` its id, `d` the digest of what it
+ * asked, `t` its type. This fdatasync'd record is what makes the command durable: the command log
+ * (command-log.ts) is rebuilt from it if its own line was lost in a power cut. */
 export interface JournalRecord {
   e: QueueEvent[];
   c?: string;
+  d?: string;
+  t?: string;
 }
 
-export function encodeRecord(events: QueueEvent[], cmdId?: string): Buffer {
-  const json = JSON.stringify(cmdId === undefined ? { e: events } : { e: events, c: cmdId });
+/** The command an action came from (central's id, the digest of what it asked, its type). */
+export interface CommandMeta {
+  id: string;
+  digest?: string;
+  type?: string;
+}
+
+export function encodeRecord(events: QueueEvent[], cmd?: CommandMeta): Buffer {
+  const rec: JournalRecord = { e: events };
+  if (cmd) {
+    rec.c = cmd.id;
+    if (cmd.digest !== undefined) rec.d = cmd.digest;
+    if (cmd.type !== undefined) rec.t = cmd.type;
+  }
+  const json = JSON.stringify(rec);
   const crc = crc32(json).toString(16).padStart(8, '0');
   return Buffer.from(`${crc} ${json}\n`, 'utf8');
 }
@@ -96,14 +114,22 @@ export class Journal {
   async scan(afterSeq: number): Promise<JournalScan> {
     const problems: string[] = [];
     const events: QueueEvent[] = [];
-    const commands = new Map<string, QueueEvent[]>();
+    const commands = new Map<string, JournaledCommand>();
     const segs = await this.segments();
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i]!;
       const next = segs[i + 1];
       const buf = (await this.fs.readFile(seg.file)) ?? Buffer.alloc(0);
       const { records, goodBytes, bad } = decodeSegment(buf);
-      for (const rec of records) if (rec.c !== undefined) commands.set(rec.c, rec.e);
+      for (const rec of records) {
+        if (rec.c === undefined || commands.has(rec.c)) continue;
+        commands.set(rec.c, {
+          id: rec.c,
+          events: rec.e,
+          ...(rec.d !== undefined ? { digest: rec.d } : {}),
+          ...(rec.t !== undefined ? { type: rec.t } : {}),
+        });
+      }
       // Segments the snapshot already holds are read for their command ids only, never repaired.
       if (next && next.firstSeq <= afterSeq + 1) continue;
       for (const rec of records) for (const ev of rec.e) if (ev.seq > afterSeq) events.push(ev);

@@ -7,8 +7,9 @@ import type { Config } from '../config/schema.ts';
 import { migrateState } from './migrations.ts';
 import { replay, STATE_SCHEMA } from '../queue/reduce.ts';
 import type { QueueEvent, QueueState } from '../queue/types.ts';
+import { CommandLog } from './command-log.ts';
 import { type Leftovers, nodeFs, removeLeftovers, type StoreFs } from './fs.ts';
-import { encodeRecord, Journal } from './journal.ts';
+import { type CommandMeta, encodeRecord, Journal } from './journal.ts';
 import { OutboxCursors } from './outbox.ts';
 import { type SnapshotDoc, SnapshotAdapter } from './snapshot-adapter.ts';
 
@@ -25,6 +26,8 @@ export interface OpenResult {
   recovered: string[];
   /** temp files of durable writes cut short (power cut), removed at open: the caller logs them */
   leftovers: Leftovers;
+  /** command results put back in the command log from the journal (lost in a power cut) */
+  reconciledCommands: number;
 }
 
 export class StoreUnrecoverableError extends Error {
@@ -35,6 +38,7 @@ interface Pending {
   buf: Buffer;
   lastSeq: number;
   events: QueueEvent[];
+  cmd: CommandMeta | undefined;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -48,6 +52,8 @@ export class Store {
   private readonly snapshots: SnapshotAdapter;
   private readonly db: Low<SnapshotDoc | null>;
   readonly outbox: OutboxCursors;
+  /** every command of central of the day and the day before, by id (idempotency: command-log.ts) */
+  readonly commands: CommandLog;
   private queue: Pending[] = [];
   private writing: Promise<void> | null = null;
   private snapshotting: Promise<void> | null = null;
@@ -70,6 +76,7 @@ export class Store {
       opts.outboxMaxEvents,
       () => this.durableSeq,
     );
+    this.commands = new CommandLog(this.fs, path.join(this.stateDir, 'commands'));
   }
 
   async open(config: Config): Promise<OpenResult> {
@@ -106,20 +113,14 @@ export class Store {
     this.durableSeq = state.seq;
     this.snapshotSeq = baseSeq;
     this.recordsSinceSnapshot = scan.events.length > 0 ? this.opts.snapshotEvery : 0;
-    this.journaledCommands = scan.commands;
+    // Before anything can append, prune or send a command: every command the journal holds is in
+    // the command log, durably, so no later pruning of its segment can forget it.
+    const commands = await this.commands.open(scan.commands.values());
+    recovered.push(...commands.problems);
     await this.journal.openLast(state.seq + 1);
     await this.outbox.open(state.seq);
     this.outbox.remember(scan.events);
-    return { state, recovered, leftovers };
-  }
-
-  /** Command ids found in the journal at start, with their events (see journaledCommand). */
-  private journaledCommands = new Map<string, QueueEvent[]>();
-
-  /** The events a command caused, if the journal holds it from before this start: a retry of a
-   * command whose result was lost in a power cut gets its first answer, not a second ticket. */
-  journaledCommand(cmdId: string): QueueEvent[] | undefined {
-    return this.journaledCommands.get(cmdId);
+    return { state, recovered, leftovers, reconciledCommands: commands.reconciled };
   }
 
   /** The live state, read for snapshots while no append is in flight. */
@@ -128,15 +129,17 @@ export class Store {
   }
 
   /** Make one action's events durable. Concurrent calls are written together (group commit),
-   * in call order, with one fdatasync. */
-  append(events: QueueEvent[], meta: { cmdId?: string } = {}): Promise<void> {
+   * in call order, with one fdatasync. An action of a central command carries the command
+   * (`meta.cmd`): the same record makes it durable, and once it is, the command log knows it. */
+  append(events: QueueEvent[], meta: { cmd?: CommandMeta } = {}): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (events.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
       this.queue.push({
-        buf: encodeRecord(events, meta.cmdId),
+        buf: encodeRecord(events, meta.cmd),
         lastSeq: events[events.length - 1]!.seq,
         events,
+        cmd: meta.cmd,
         resolve,
         reject,
       });
@@ -160,6 +163,8 @@ export class Store {
         this.durableSeq = batch[batch.length - 1]!.lastSeq;
         this.recordsSinceSnapshot += batch.length;
         for (const p of batch) this.outbox.remember(p.events);
+        // Remembered before the caller hears back, so a retry that follows at once finds it.
+        for (const p of batch) if (p.cmd) this.commands.noteJournaled({ ...p.cmd, events: p.events });
         for (const p of batch) p.resolve();
         try {
           await this.maybeSnapshot();
@@ -215,6 +220,9 @@ export class Store {
 
   /** Remove journal segments no longer needed by any snapshot generation or outbox cursor. */
   async prune(): Promise<void> {
+    // A segment may hold the only durable copy of a command's outcome (its command-log line is
+    // written without an fsync): make the log durable before any segment goes.
+    await this.commands.sync();
     const oldestSnapshot = (await this.snapshots.oldestSeq()) ?? 0;
     await this.outbox.enforceBound(this.durableSeq);
     const keepFrom = Math.min(oldestSnapshot, this.outbox.minAcked(this.durableSeq));
@@ -235,17 +243,20 @@ export class Store {
   /** Let go of the files without writing anything (tests that inspect a dead daemon's data). */
   async release(): Promise<void> {
     await this.journal.close();
+    await this.commands.release();
   }
 
   async close(): Promise<void> {
     await this.checkpoint();
     await this.outbox.flush();
     await this.journal.close();
+    await this.commands.close();
   }
 
   stats(): { bytesWritten: number; durableSeq: number; snapshotSeq: number } {
     return {
-      bytesWritten: this.journal.bytesWritten + this.snapshots.bytesWritten + this.outbox.bytesWritten,
+      bytesWritten:
+        this.journal.bytesWritten + this.snapshots.bytesWritten + this.outbox.bytesWritten + this.commands.bytesWritten,
       durableSeq: this.durableSeq,
       snapshotSeq: this.snapshotSeq,
     };

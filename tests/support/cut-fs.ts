@@ -34,6 +34,14 @@ export class CutFs implements StoreFs {
     this.armed = true;
   }
 
+  /** The power goes out now, between steps: whatever still runs in the background (a snapshot
+   * being written) fails from here on, as it would in the process that died. */
+  powerOff(): void {
+    if (this.cut) return;
+    this.cut = true;
+    this.disk.crash();
+  }
+
   private alive(): void {
     if (this.cut) throw new PowerCut();
   }
