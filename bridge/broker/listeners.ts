@@ -48,52 +48,53 @@ const GUARD_MESSAGES: Record<GuardRefusal, string> = {
 const silent = pino({ level: 'silent' });
 
 export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Logger = silent): Promise<Listeners> {
-  const log = new RateLimitedLog(logger);
-  const { limits } = cfg;
-  const servers: Server[] = [];
-  const sockets = new Set<Socket>();
-  const pendings: PendingConnections[] = [];
-  const websockets: WebSocketServer[] = [];
+  const set = new ListenerSet(cfg, aedes, logger);
+  try {
+    const ports: ListenerPorts = { tcp: await set.listen('tcp', cfg.port), ws: null, tls: null, wss: null };
+    if (cfg.wsPort !== null) ports.ws = await set.listen('ws', cfg.wsPort);
+    if (cfg.tls) {
+      const tls = createSecureContext({
+        cert: readFileSync(cfg.tls.cert),
+        key: readFileSync(cfg.tls.key),
+        ...(cfg.tls.ca ? { ca: readFileSync(cfg.tls.ca) } : {}),
+      });
+      ports.tls = await set.listen('tls', cfg.tls.port, tls);
+      if (cfg.tls.wsPort !== null) ports.wss = await set.listen('wss', cfg.tls.wsPort, tls);
+    }
+    return { ports, close: () => set.close() };
+  } catch (err) {
+    await set.close();
+    throw err;
+  }
+}
 
-  const onConnack = (packet: ConnackPacket, client: Client): void => {
+/** The servers, the sockets they accepted, and what closes them all. */
+class ListenerSet {
+  private readonly log: RateLimitedLog;
+  private readonly servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly pendings: PendingConnections[] = [];
+  private readonly websockets: WebSocketServer[] = [];
+  private readonly onConnack = (packet: ConnackPacket, client: Client): void => {
     if (packet.returnCode === 0 && client.conn instanceof GuardedConnection) client.conn.loggedIn();
   };
-  aedes.on('connackSent', onConnack);
 
-  /** The stream aedes gets: the guard around the socket (or around the WebSocket's stream). */
-  const guard = (
-    listener: ListenerName,
-    inner: Duplex,
-    slot: PendingSlot,
-    source: string | undefined,
-    extra?: () => number,
-  ) =>
-    new GuardedConnection(inner, {
-      maxPacketBytes: limits.maxPacketBytes,
-      clientBufferBytes: limits.clientBufferBytes,
-      remoteAddress: source,
-      extraBuffered: extra,
-      onLoggedIn: () => slot.release(),
-      onRefused: (reason, details) => log.warn(reason, { listener, source, ...details }, GUARD_MESSAGES[reason]),
-    });
+  constructor(
+    private readonly cfg: BrokerConfig,
+    private readonly aedes: Aedes,
+    logger: Logger,
+  ) {
+    this.log = new RateLimitedLog(logger);
+    aedes.on('connackSent', this.onConnack);
+  }
 
-  const listen = (name: ListenerName, port: number, onSocket: OnSocket, tls?: SecureContext): Promise<number> => {
-    const pending = new PendingConnections({
-      max: limits.pendingConnections,
-      timeoutMs: limits.connectTimeoutMs,
-      onRefused: (reason, details) =>
-        log.warn(
-          reason,
-          { listener: name, ...details },
-          reason === 'mqtt-connect-timeout'
-            ? 'no login before the deadline: connection closed'
-            : 'too many connections waiting to log in: connection closed',
-        ),
-    });
-    pendings.push(pending);
+  /** A TCP server on `port`; TLS on top when `tls` is given; MQTT or WebSocket by its name. */
+  async listen(name: ListenerName, port: number, tls?: SecureContext): Promise<number> {
+    const onSocket = name === 'ws' || name === 'wss' ? this.websocket(name) : this.mqtt(name);
+    const pending = this.pending(name);
     const server = createNetServer((raw) => {
-      sockets.add(raw);
-      raw.once('close', () => sockets.delete(raw));
+      this.sockets.add(raw);
+      raw.once('close', () => this.sockets.delete(raw));
       raw.on('error', () => raw.destroy());
       const slot = pending.admit(raw);
       if (!slot) return;
@@ -103,81 +104,88 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
       secure.on('error', () => secure.destroy());
       onSocket(secure, slot, source);
     });
-    return bind(server, port, cfg.host).then((p) => {
-      servers.push(server);
-      return p;
+    const bound = await bind(server, port, this.cfg.host);
+    this.servers.push(server);
+    return bound;
+  }
+
+  private pending(name: ListenerName): PendingConnections {
+    const pending = new PendingConnections({
+      max: this.cfg.limits.pendingConnections,
+      timeoutMs: this.cfg.limits.connectTimeoutMs,
+      onRefused: (reason, details) =>
+        this.log.warn(
+          reason,
+          { listener: name, ...details },
+          reason === 'mqtt-connect-timeout'
+            ? 'no login before the deadline: connection closed'
+            : 'too many connections waiting to log in: connection closed',
+        ),
     });
-  };
+    this.pendings.push(pending);
+    return pending;
+  }
 
-  const mqtt =
-    (name: ListenerName): OnSocket =>
-    (socket, slot, source) => {
-      aedes.handle(guard(name, socket, slot, source));
+  /** The stream aedes gets: the guard around the socket (or around the WebSocket's stream). */
+  private guard(name: ListenerName, inner: Duplex, slot: PendingSlot, source?: string, extra?: () => number) {
+    return new GuardedConnection(inner, {
+      maxPacketBytes: this.cfg.limits.maxPacketBytes,
+      clientBufferBytes: this.cfg.limits.clientBufferBytes,
+      remoteAddress: source,
+      extraBuffered: extra,
+      onLoggedIn: () => slot.release(),
+      onRefused: (reason, details) =>
+        this.log.warn(reason, { listener: name, source, ...details }, GUARD_MESSAGES[reason]),
+    });
+  }
+
+  private mqtt(name: ListenerName): OnSocket {
+    return (socket, slot, source) => {
+      this.aedes.handle(this.guard(name, socket, slot, source));
     };
+  }
 
-  const websocket = (name: ListenerName): OnSocket => {
+  /** HTTP on the accepted socket, for the upgrade only (./websocket-policy.ts decides who). */
+  private websocket(name: ListenerName): OnSocket {
     // Frames hold at most one whole packet: nothing a client may send needs bigger ones.
     const wss = new WebSocketServer({
       noServer: true,
-      maxPayload: limits.maxPacketBytes + 5,
+      maxPayload: this.cfg.limits.maxPacketBytes + 5,
       handleProtocols: () => 'mqtt', // upgradeRefusal made sure it was asked for
     });
-    websockets.push(wss);
+    this.websockets.push(wss);
     const slots = new WeakMap<Duplex, { slot: PendingSlot; source: string | undefined }>();
     const http = createHttpServer(upgradeOnly);
     http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const held = slots.get(req.socket);
       if (!held) return socket.destroy();
-      const refusal = upgradeRefusal(req, cfg.wsOrigins);
+      const refusal = upgradeRefusal(req, this.cfg.wsOrigins);
       if (refusal) {
-        log.warn(
-          refusal.code,
-          { listener: name, source: held.source, origin: clip(req.headers.origin, 200) },
-          'WebSocket upgrade refused',
-        );
+        const origin = clip(req.headers.origin, 200);
+        this.log.warn(refusal.code, { listener: name, source: held.source, origin }, 'WebSocket upgrade refused');
         return refuseUpgrade(socket, refusal);
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        aedes.handle(
-          guard(name, createWebSocketStream(ws), held.slot, held.source, () => ws.bufferedAmount),
-          req,
-        );
+        const stream = this.guard(name, createWebSocketStream(ws), held.slot, held.source, () => ws.bufferedAmount);
+        this.aedes.handle(stream, req);
       });
     });
     return (socket, slot, source) => {
       slots.set(socket, { slot, source });
       http.emit('connection', socket);
     };
-  };
+  }
 
-  const close = async (): Promise<void> => {
-    aedes.off('connackSent', onConnack);
-    for (const wss of websockets) {
+  async close(): Promise<void> {
+    this.aedes.off('connackSent', this.onConnack);
+    for (const wss of this.websockets) {
       for (const c of wss.clients) c.terminate();
       wss.close();
     }
-    for (const s of sockets) s.destroy();
-    for (const p of pendings) p.close();
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-    log.close();
-  };
-
-  try {
-    const ports: ListenerPorts = { tcp: await listen('tcp', cfg.port, mqtt('tcp')), ws: null, tls: null, wss: null };
-    if (cfg.wsPort !== null) ports.ws = await listen('ws', cfg.wsPort, websocket('ws'));
-    if (cfg.tls) {
-      const tls = createSecureContext({
-        cert: readFileSync(cfg.tls.cert),
-        key: readFileSync(cfg.tls.key),
-        ...(cfg.tls.ca ? { ca: readFileSync(cfg.tls.ca) } : {}),
-      });
-      ports.tls = await listen('tls', cfg.tls.port, mqtt('tls'), tls);
-      if (cfg.tls.wsPort !== null) ports.wss = await listen('wss', cfg.tls.wsPort, websocket('wss'), tls);
-    }
-    return { ports, close };
-  } catch (err) {
-    await close();
-    throw err;
+    for (const s of this.sockets) s.destroy();
+    for (const p of this.pendings) p.close();
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.log.close();
   }
 }
 
