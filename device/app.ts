@@ -160,7 +160,7 @@ export class Daemon {
       keypads: inputs.keypads,
       logger: ctx.logger.child({ component: 'counters' }),
     });
-    const terminal = this.terminal(ctx, inputs.sim);
+    const terminal = this.terminal(ctx, inputs.sim, () => Promise.all([dispenser.idle(), counters.idle()]));
     this.built = { ...f.parts, dispenser, counters, sim: inputs.sim, terminal: terminal !== null };
     return [
       ...f.list,
@@ -226,19 +226,19 @@ export class Daemon {
 
   /** The line control on stdin, over the simulator's inputs only: with real hardware attached the
    * terminal has nothing to press. */
-  private terminal(ctx: ExtensionContext, sim: SimPorts): Extension | null {
+  private terminal(ctx: ExtensionContext, sim: SimPorts, settled: () => Promise<unknown>): Extension | null {
     const t = this.opts.terminal;
     const { buttons, keypads } = sim;
     if (!t || !buttons || !keypads) return null;
-    let stop: (() => void) | null = null;
+    let stop: (() => Promise<void>) | null = null;
     return {
       name: 'terminal',
       async start() {
-        const deps = { bus: ctx.bus, queue: ctx.queue, buttons, keypads, write: t.write };
+        const deps = { bus: ctx.bus, queue: ctx.queue, buttons, keypads, write: t.write, settled };
         stop = startTerminal({ ...deps, buttonIds: ctx.config.dispenser?.buttons.map((b) => b.id) ?? [] }, t.input);
       },
       async stop() {
-        stop?.();
+        await stop?.();
         stop = null;
       },
     };

@@ -1,5 +1,9 @@
 // A line-based control on stdin for the simulator: press buttons, work the keypads, look at the
 // state. The same words are documented in README.md ("Driving the simulator from the terminal").
+// Lines run strictly in order: a line's work (the press, the key, what they print and show) is
+// finished before the next line starts, as when a person types one line after the other. A press
+// waits for the printer's status before it issues, so a key piped right behind it would otherwise
+// reach the queue first (docs/simulator.md).
 import * as readline from 'node:readline';
 import type { Bus } from '../device/bus.ts';
 import type { KeypadAction } from '../device/ports/keypad.ts';
@@ -26,6 +30,9 @@ export interface TerminalDeps {
   keypads: SimKeypads;
   buttonIds: string[];
   write: (line: string) => void;
+  /** resolves once every press and key handed to the inputs so far has been handled (the
+   * dispenser's and the counters' idle()); the next line waits for it */
+  settled?: () => Promise<unknown>;
 }
 
 export function parseKey(words: string[]): KeypadAction | string {
@@ -113,7 +120,9 @@ export function describeEvent(ev: QueueEvent): string | null {
   }
 }
 
-export function startTerminal(deps: TerminalDeps, input: NodeJS.ReadableStream = process.stdin): () => void {
+/** Reads lines from `input` until stopped; returns the stop, which waits for the line under way
+ * (lines not yet started are dropped). */
+export function startTerminal(deps: TerminalDeps, input: NodeJS.ReadableStream = process.stdin): () => Promise<void> {
   const owner = {};
   deps.bus.on('queueEvents', owner, ({ events }) => {
     for (const ev of events) {
@@ -126,13 +135,22 @@ export function startTerminal(deps: TerminalDeps, input: NodeJS.ReadableStream =
     if (!r.source?.startsWith('button:')) deps.write(`refused (${r.code}): ${r.message}`);
   });
   deps.bus.on('dispenserRefused', owner, (r) => deps.write(`no ticket (${r.code}): ${r.message}`));
-  const rl = readline.createInterface({ input, terminal: false });
-  rl.on('line', (line) => {
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const run = async (line: string): Promise<void> => {
+    if (stopped) return;
     const out = handleLine(line, deps);
     if (out) deps.write(out);
+    await deps.settled?.();
+  };
+  const rl = readline.createInterface({ input, terminal: false });
+  rl.on('line', (line) => {
+    running = running.then(() => run(line)).catch((err: Error) => deps.write(`error: ${err.message}`));
   });
-  return () => {
+  return async () => {
+    stopped = true;
     rl.close();
+    await running;
     deps.bus.removeListeners(owner);
   };
 }
