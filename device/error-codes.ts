@@ -81,6 +81,7 @@ export const MQTT_CODES = [
   'uplink-subscribe-failed',
   'uplink-error',
   'uplink-mqtt5-refused',
+  'uplink-no-connack',
   'uplink-password-env-missing',
   'uplink-down',
   'session-write-failed',

@@ -29,6 +29,9 @@ export interface UplinkOptions {
 
 /** Connection refused for the protocol version: 1 under 3.1.1, 0x84 under MQTT 5. */
 const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
+/** Socket errors that mean the broker took the connection and then dropped it (not that it could
+ * not be reached): a broker that cannot parse an MQTT 5 CONNECT may reset rather than close. */
+const DROPPED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
 
 export class Uplink implements Sink {
   readonly name = 'uplink';
@@ -42,6 +45,11 @@ export class Uplink implements Sink {
   private readonly disconnectFns: Array<() => void> = [];
   session = 0;
   private lastError: string | null = null;
+  /** on 3.1.1 because an MQTT 5 attempt was closed before its CONNACK, and no 3.1.1 connection
+   * has worked yet: a 3.1.1 attempt closed the same way goes back to MQTT 5 */
+  private fellBackOnClose = false;
+  /** connections closed before a CONNACK in a row (the first is logged at warn) */
+  private noConnackStreak = 0;
   private tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
 
   constructor(private readonly o: UplinkOptions) {
@@ -155,7 +163,12 @@ export class Uplink implements Sink {
     }
     this.client = client;
     let refusedProtocol = false;
+    /** a CONNACK came: accepting (connect) or refusing (an error with a numeric reason code) */
+    let connack = false;
+    /** the broker was never reached (refused, unreachable, TLS failed) or never answered */
+    let unreachable = false;
     client.on('connect', () => {
+      connack = true;
       if (client !== this.client) return;
       client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
         if (client !== this.client) return;
@@ -169,6 +182,8 @@ export class Uplink implements Sink {
         }
         this.attempt = 0;
         this.lastError = null;
+        this.fellBackOnClose = false;
+        this.noConnackStreak = 0;
         this.session = session;
         this.up = true;
         logger.info({ url: redact(cfg.url), protocolVersion: this.protocolVersion, session }, 'uplink connected');
@@ -194,8 +209,14 @@ export class Uplink implements Sink {
       );
     };
     client.on('error', (err: Error & { code?: number | string }) => {
-      if (typeof err.code === 'number' && UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5)
-        refusedProtocol = true;
+      if (typeof err.code === 'number') {
+        connack = true;
+        if (UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5) refusedProtocol = true;
+      } else if (!connack && !(typeof err.code === 'string' && DROPPED_BY_PEER.has(err.code))) {
+        // connection refused, no route, DNS, TLS, or no CONNACK within connectTimeout: nothing
+        // about the protocol version
+        unreachable = true;
+      }
       // Central away for hours must not flood the log: a repeated reason goes to debug.
       const level = err.message === this.lastError ? 'debug' : 'warn';
       this.lastError = err.message;
@@ -211,9 +232,32 @@ export class Uplink implements Sink {
         logger.info({ code: 'uplink-mqtt5-refused' }, 'central refused MQTT 5; using 3.1.1');
         this.protocolVersion = 4;
         this.attempt = 0;
-      }
+      } else if (!connack && !unreachable) this.closedBeforeConnack();
       this.schedule();
     });
+  }
+
+  /** The broker took the connection and closed it without a CONNACK. Brokers that cannot parse an
+   * MQTT 5 CONNECT do that (RabbitMQ's MQTT plugin up to 3.12): try 3.1.1 next. If 3.1.1 is closed
+   * the same way before any 3.1.1 connection worked, the version was not the cause: MQTT 5 again. */
+  private closedBeforeConnack(): void {
+    const { logger } = this.o;
+    this.noConnackStreak++;
+    logger[this.noConnackStreak === 1 ? 'warn' : 'debug'](
+      { code: 'uplink-no-connack', protocolVersion: this.protocolVersion, attempts: this.noConnackStreak },
+      'central closed the connection without a CONNACK',
+    );
+    if (this.protocolVersion === 5) {
+      logger.info(
+        { code: 'uplink-mqtt5-refused' },
+        'central closed an MQTT 5 connection before its CONNACK; trying 3.1.1',
+      );
+      this.protocolVersion = 4;
+      this.fellBackOnClose = true;
+    } else if (this.fellBackOnClose) {
+      this.protocolVersion = 5;
+      this.fellBackOnClose = false;
+    }
   }
 
   private password(): { password?: string } {

@@ -1,0 +1,139 @@
+// The MQTT 5 to 3.1.1 fallback when central's broker just closes the socket on an MQTT 5 CONNECT
+// (RabbitMQ's MQTT plugin does: it cannot parse one, and sends no CONNACK). A raw TCP server plays
+// that broker: it reads each CONNECT's protocol level, closes on the levels it is told to, and hands
+// the others to an in-process aedes.
+import { Aedes } from 'aedes';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { officeTopics } from '../bridge/contract/topics.ts';
+import { willPayload } from '../bridge/publish/status.ts';
+import { Uplink } from '../bridge/uplink/uplink.ts';
+import { mqttSchema } from '../device/config/mqtt-schema.ts';
+import { freePort, waitFor } from './bridge-helpers.ts';
+
+interface LogLine {
+  level: number;
+  code?: string;
+  msg: string;
+  protocolVersion?: number;
+}
+
+function capture() {
+  const lines: LogLine[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l) as LogLine);
+      done();
+    },
+  });
+  return { lines, logger: pino({ level: 'debug' }, stream) };
+}
+
+/** The protocol level of a CONNECT at the start of buf, or null until enough bytes came. */
+function connectLevel(buf: Buffer): number | null {
+  if (buf.length < 2 || buf[0] !== 0x10) return buf.length >= 2 ? -1 : null;
+  let i = 1;
+  while (i < buf.length && (buf[i]! & 0x80) !== 0) i++;
+  const at = i + 1 + 2 + 4; // remaining length, then the protocol name ("MQTT", length-prefixed)
+  return buf.length > at ? buf[at]! : null;
+}
+
+/** A broker that closes the connection on a CONNECT of the given levels, without a CONNACK. */
+async function closingBroker(closeOn: Set<number>) {
+  const aedes = await Aedes.createBroker();
+  const levels: number[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    let got = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      const level = connectLevel(got);
+      if (level === null) return;
+      socket.off('data', onData);
+      levels.push(level);
+      if (closeOn.has(level)) {
+        socket.end();
+        return;
+      }
+      socket.pause();
+      socket.unshift(got);
+      aedes.handle(socket);
+    };
+    socket.on('data', onData);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    levels,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+function uplink(url: string, logger: ReturnType<typeof capture>['logger']): Uplink {
+  const cfg = mqttSchema.parse({ uplink: { url, reconnectMinMs: 10, reconnectMaxMs: 100 } }).uplink!;
+  const topics = officeTopics('singok2');
+  let session = 0;
+  return new Uplink({
+    cfg,
+    clientId: 'beonho-singok2-main',
+    cmdTopic: topics.cmd,
+    statusTopic: topics.status('main'),
+    logger,
+    nextSession: async () => ++session,
+    willPayload: (s) => willPayload('singok2', 'main', s),
+    onCommand: async () => undefined,
+  });
+}
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+describe('MQTT 5 to 3.1.1 fallback on a close before CONNACK', () => {
+  it('connects with 3.1.1 to a broker that closes MQTT 5 connections, and warns once', async () => {
+    const broker = await closingBroker(new Set([5]));
+    cleanup.push(() => broker.close());
+    const log = capture();
+    const up = uplink(broker.url, log.logger);
+    cleanup.push(() => up.stop());
+    up.start();
+    await waitFor(() => up.connected(), 10_000, 'connected over 3.1.1');
+    expect(broker.levels).toEqual([5, 4]);
+    const noConnack = log.lines.filter((l) => l.code === 'uplink-no-connack');
+    expect(noConnack.map((l) => l.level)).toEqual([40]);
+    expect(log.lines.find((l) => l.msg === 'uplink connected')?.protocolVersion).toBe(4);
+  });
+
+  it('goes back to MQTT 5 when 3.1.1 is closed the same way, and warns only once while it lasts', async () => {
+    const broker = await closingBroker(new Set([4, 5]));
+    cleanup.push(() => broker.close());
+    const log = capture();
+    const up = uplink(broker.url, log.logger);
+    cleanup.push(() => up.stop());
+    up.start();
+    await waitFor(() => broker.levels.length >= 5, 10_000, 'five attempts');
+    expect(broker.levels.slice(0, 5)).toEqual([5, 4, 5, 4, 5]);
+    const noConnack = log.lines.filter((l) => l.code === 'uplink-no-connack');
+    expect(noConnack.filter((l) => l.level >= 40)).toHaveLength(1);
+    expect(up.connected()).toBe(false);
+  });
+
+  it('stays on MQTT 5 when nothing listens (a refused connection says nothing about the version)', async () => {
+    const port = await freePort();
+    const log = capture();
+    const up = uplink(`mqtt://127.0.0.1:${port}`, log.logger);
+    cleanup.push(() => up.stop());
+    up.start();
+    await waitFor(() => log.lines.filter((l) => l.code === 'uplink-error').length >= 4, 10_000, 'four refusals');
+    expect(log.lines.some((l) => l.code === 'uplink-mqtt5-refused' || l.code === 'uplink-no-connack')).toBe(false);
+  });
+});
