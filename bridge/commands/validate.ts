@@ -3,6 +3,7 @@
 import type { ErrorObject } from 'ajv';
 import { validator } from '../contract/schemas.ts';
 import { COMMAND_TYPES, type Command, type CommandError, type CommandErrorCode } from '../contract/types.ts';
+import { refusedRef } from './ref.ts';
 
 const KNOWN = new Set<string>(COMMAND_TYPES);
 const ID = /^[\x21-\x7e]{1,64}$/;
@@ -55,18 +56,14 @@ export function validateCommand(payload: Buffer | Uint8Array, opts: ValidateOpti
   if (obj.office !== undefined && obj.office !== opts.office) {
     return fail(id, 'wrong-office', `this device serves office "${opts.office}"`, 'office', type);
   }
+  // `ref` is republished to every subscriber: checked before the schema, so a ref that could be a
+  // phone or resident number is answered personal-data whatever else is wrong with it.
+  const badRef = typeof obj.ref === 'string' ? refusedRef(obj.ref) : null;
+  if (badRef?.code === 'personal-data') return { ok: false, id, type, error: badRef };
   const v = validator(`cmd.json#/definitions/${type}`);
   if (!v(obj)) return { ok: false, id, type, error: describe(v.errors ?? [], type) };
-  if (typeof obj.ref === 'string' && looksPersonal(obj.ref)) {
-    // `ref` is republished in events to every subscriber: it must stay an opaque handle.
-    return fail(
-      id,
-      'personal-data',
-      '"ref" looks like a phone or resident registration number; send an opaque id',
-      'ref',
-      type,
-    );
-  }
+  // the schema's pattern says the same; this keeps the rule in one module (ref.ts) for the code
+  if (badRef) return { ok: false, id, type, error: badRef };
   return { ok: true, command: obj as unknown as Command };
 }
 
@@ -98,11 +95,4 @@ function describe(errors: ErrorObject[], type: string): CommandError {
         ...(at ? { field: at } : {}),
       };
   }
-}
-
-/** Korean mobile numbers (010-1234-5678, 01012345678) and resident registration numbers
- * (900101-1234567): the personal data most likely to be pasted into `ref` by mistake. */
-function looksPersonal(ref: string): boolean {
-  const digits = ref.replace(/[\s.-]/g, '');
-  return /^(\+?82)?0?1[016789]\d{7,8}$/.test(digits) || /\d{6}-?[1-8]\d{6}/.test(ref);
 }

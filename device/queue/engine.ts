@@ -7,6 +7,7 @@
 // (QueueService), and nothing is shown or printed before that.
 import type { Config, CounterConfig, ServiceConfig } from '../config/schema.ts';
 import { localTime } from '../util/time.ts';
+import { NOTICE_MAX_LENGTH, REF_MAX_LENGTH, textLength } from './limits.ts';
 import type { Action, ActionResult, ActionType, QueueErrorCode } from './actions.ts';
 import { closedReason, cutoffPassed, nextIndex, REFUSAL_WHEN_CLOSED } from './closed.ts';
 import { estimateWaitMin, openCounters } from './estimate.ts';
@@ -234,7 +235,9 @@ export class QueueEngine {
   }
 
   private setNotice(text: string): undefined {
-    if (text.length > 200) refuse('invalid-argument', 'notice is longer than 200 characters');
+    if (textLength(text) > NOTICE_MAX_LENGTH) {
+      refuse('invalid-argument', `notice is longer than ${NOTICE_MAX_LENGTH} characters`);
+    }
     if (text !== this.state.notice) this.emit({ type: 'notice.changed', notice: text });
     return undefined;
   }
@@ -245,7 +248,9 @@ export class QueueEngine {
     const closed = closedReason(cfg, s, this.state, this.localNow());
     if (closed) refuse(REFUSAL_WHEN_CLOSED[closed], closedMessage(closed, cfg));
     const n = nextIndex(cfg, s);
-    if (ref !== undefined && ref.length > 64) refuse('invalid-argument', 'ref is longer than 64 characters');
+    if (ref !== undefined && textLength(ref) > REF_MAX_LENGTH) {
+      refuse('invalid-argument', `ref is longer than ${REF_MAX_LENGTH} characters`);
+    }
 
     const front = priority && this.priorityFirst(cfg) ? this.frontLength(s.waiting, 1) : s.waiting.length;
     const ahead = front;
