@@ -33,7 +33,8 @@ describe('recovery', () => {
   it('a restart resumes exactly where it stopped, after a clean stop and after a kill', async () => {
     const { q, clock } = await day(25);
     const before = structuredClone(q.engine.state);
-    // no close(): as if killed
+    // no close(): as if killed (release lets go of the files once the snapshot under way is written)
+    await q.store.release();
     const again = await openDurable({ config, dir, clock });
     expect(again.engine.state).toEqual(before);
     expect(again.recovered).toEqual([]);
@@ -42,6 +43,8 @@ describe('recovery', () => {
     expect(third.engine.state).toEqual(before);
     const r = await third.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
     expect(r.ok && r.ticket?.number).toBe('1026');
+    // the first action after a start writes a snapshot in the background: close waits for it
+    await third.store.close();
   });
 
   for (const [name, damage] of [
@@ -67,11 +70,13 @@ describe('recovery', () => {
       const again = await openDurable({ config, dir, clock });
       expect(again.engine.state).toEqual(before);
       expect(again.recovered.join('\n')).toMatch(/snapshot-\d+\.json: .*fell back/);
+      await again.store.close();
     });
   }
 
   it('a torn journal tail (power cut mid-append) is cut off and reported; the rest stays', async () => {
     const { q, clock } = await day(5, 1000);
+    await q.store.release(); // the power cut
     const seq = q.engine.state.seq;
     const journalDir = path.join(stateDir(), 'journal');
     const seg = path.join(journalDir, (await readdir(journalDir))[0]!);
@@ -115,6 +120,44 @@ describe('recovery', () => {
   });
 });
 
+describe('letting go of the files', () => {
+  // A snapshot is written in the background, after the append that triggered it has resolved. A
+  // test that removes the directory right after release() or close() must not race it (ENOTEMPTY).
+  for (const how of ['release', 'close'] as const) {
+    it(`${how}() waits for a snapshot still being written`, async () => {
+      let reached!: () => void;
+      const atRename = new Promise<void>((r) => (reached = r));
+      let letGo!: () => void;
+      const gate = new Promise<void>((r) => (letGo = r));
+      const fs: StoreFs = {
+        ...nodeFs,
+        async rename(from, to) {
+          if (path.basename(to).startsWith('snapshot-')) {
+            reached();
+            await gate;
+          }
+          return nodeFs.rename(from, to);
+        },
+      };
+      const q = await openDurable({ config, dir, fs, clock: new Clock(), snapshotEvery: 10 });
+      await q.execute({ type: 'day.open' });
+      for (let i = 0; i < 10; i++) await q.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+      await atRename; // the snapshot waits at its rename; every append has resolved
+      let done = false;
+      const letting = q.store[how]().then(() => {
+        done = true;
+      });
+      // time enough for a release that does not wait to close its files and resolve
+      for (let i = 0; i < 50 && !done; i++) await new Promise((r) => setImmediate(r));
+      expect(done).toBe(false);
+      letGo();
+      await letting;
+      expect((await readdir(stateDir())).filter((f) => isDurableTemp(f))).toEqual([]);
+      expect((await snapshots()).length).toBeGreaterThanOrEqual(1);
+    });
+  }
+});
+
 describe('outbox', () => {
   it('keeps undelivered events across restarts, in order, and drops them only after ack', async () => {
     const clock = new Clock();
@@ -127,6 +170,7 @@ describe('outbox', () => {
     cur.ack(30);
     await cur.flush();
     // killed here: restart, the cursor resumes after 30 and the events come from disk
+    await q.store.release();
     const again = await openDurable({ config, dir, clock, snapshotEvery: 10 });
     const c2 = again.store.outbox.cursor('uplink');
     expect(c2.acked()).toBe(30);
@@ -134,6 +178,7 @@ describe('outbox', () => {
     expect(rest[0]!.seq).toBe(31);
     expect(rest.at(-1)!.seq).toBe(q.engine.state.seq);
     expect(rest.map((e) => e.seq)).toEqual(rest.map((_, i) => 31 + i));
+    await again.store.close();
   });
 
   it('when a cursor falls too far behind, the oldest events are dropped and counted', async () => {
@@ -152,6 +197,7 @@ describe('outbox', () => {
     const events = await again.store.outbox.cursor('uplink').read(seq - 1000, 5000);
     expect(events[0]!.seq).toBe(seq - 999);
     expect(events).toHaveLength(1000);
+    await again.store.close();
   });
 });
 

@@ -126,6 +126,13 @@ export class OutboxCursors implements Outbox {
     }
   }
 
+  /** Drops a flush only scheduled and waits for the one under way (Store.release). */
+  async release(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.flushing.catch(() => undefined);
+  }
+
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;

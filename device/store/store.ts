@@ -240,8 +240,14 @@ export class Store {
     }
   }
 
-  /** Let go of the files without writing anything (tests that inspect a dead daemon's data). */
+  /** Let go of the files without writing anything new (tests that inspect a dead daemon's data or
+   * stand for one). What is already under way (an append, a snapshot and its pruning, a cursor
+   * write) finishes first, so nothing writes into the directory once this resolves and a test can
+   * remove it; a cursor write only scheduled is dropped, as a power cut drops it. */
   async release(): Promise<void> {
+    await this.writing;
+    await this.snapshotting;
+    await this.outbox.release();
     await this.journal.close();
     await this.commands.release();
   }
