@@ -5,11 +5,12 @@
 import type { Logger } from 'pino';
 import type { Extension, ExtensionContext } from '../device/extension.ts';
 import type { ComponentHealth } from '../device/ports/health.ts';
+import type { Frame } from '../device/ports/outputs.ts';
 import type { CallSnapshot, Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
-import { type BoardModel, boardKey, counterKey } from './board/model.ts';
+import { type BoardModel, counterKey } from './board/model.ts';
 import { type BoardOutput, buildOutputs, outputSize } from './board/outputs.ts';
-import { Surface, drawBoard, drawCounterDisplay, prepareRenderer } from './board/render.ts';
+import { BoardPainter, Surface, drawCounterDisplay, prepareRenderer } from './board/render.ts';
 
 export interface BoardExtensionOptions {
   /** replaces the outputs built from config (tests, benchmark) */
@@ -18,6 +19,9 @@ export interface BoardExtensionOptions {
 
 interface Live {
   out: BoardOutput;
+  /** the wall board: repaints only the parts that changed */
+  painter: BoardPainter | null;
+  /** a counter display: small, drawn whole when its key changes */
   surface: Surface | null;
   lastKey: string | null;
   open: boolean;
@@ -55,7 +59,14 @@ export class BoardExtension implements Extension {
     this.stopped = false;
     await prepareRenderer();
     const outputs = this.opts.outputs ?? buildOutputs(this.ctx.config, this.ctx.dataDir, this.ctx.logger);
-    this.live = outputs.map((out) => ({ out, surface: null, lastKey: null, open: false, nextOpenAt: 0 }));
+    this.live = outputs.map((out) => ({
+      out,
+      painter: null,
+      surface: null,
+      lastKey: null,
+      open: false,
+      nextOpenAt: 0,
+    }));
     for (const l of this.live) await this.openOutput(l);
     const bus = this.ctx.bus;
     bus.on('queueEvents', this, ({ events }) => this.onEvents(events));
@@ -182,20 +193,31 @@ export class BoardExtension implements Extension {
     for (const l of this.live) {
       if (!l.open && !(await this.openOutput(l))) continue;
       const t = l.out.target;
-      const key = t.kind === 'board' ? boardKey(m) : counterKey(m, t.counterId);
-      if (key === l.lastKey) continue;
       const size = outputSize(l.out);
-      if (!l.surface || l.surface.width !== size.width || l.surface.height !== size.height) {
-        l.surface = new Surface(size.width, size.height);
+      let frame: Frame | null;
+      let key: string | null = null;
+      if (t.kind === 'board') {
+        if (!l.painter || l.painter.width !== size.width || l.painter.height !== size.height) {
+          l.painter = new BoardPainter(size.width, size.height, t.layout);
+        }
+        frame = l.painter.paint(m);
+      } else {
+        key = counterKey(m, t.counterId);
+        if (key === l.lastKey) continue;
+        if (!l.surface || l.surface.width !== size.width || l.surface.height !== size.height) {
+          l.surface = new Surface(size.width, size.height);
+        }
+        drawCounterDisplay(l.surface, m, t.counterId);
+        frame = l.surface.frame();
       }
-      if (t.kind === 'board') drawBoard(l.surface, m, t.layout);
-      else drawCounterDisplay(l.surface, m, t.counterId);
+      if (!frame) continue;
       try {
-        await l.out.sink.write(l.surface.frame());
+        await l.out.sink.write(frame);
         l.lastKey = key;
         this.framesWritten++;
       } catch (err) {
         l.lastKey = null;
+        l.painter?.invalidate();
         this.log.error(
           {
             code: (err as { code?: string }).code ?? 'display-write',
@@ -215,6 +237,9 @@ export class BoardExtension implements Extension {
     try {
       await l.out.sink.open();
       l.open = true;
+      // a device (re)opened shows nothing of ours yet: the next frame is a whole one
+      l.lastKey = null;
+      l.painter?.invalidate();
       // A display that came back after failing: tell the device status.
       if (l.nextOpenAt > 0) this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
       l.nextOpenAt = 0;

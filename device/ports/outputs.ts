@@ -7,6 +7,9 @@ export interface Frame {
   width: number;
   height: number;
   data: Uint8Array | Uint8ClampedArray;
+  /** the rectangles that may differ from the previous frame given to the same sink (a hint for
+   * sinks that keep the last frame, such as a framebuffer); absent: any pixel may have changed */
+  changed?: Array<{ x: number; y: number; w: number; h: number }>;
 }
 
 export interface DisplaySink {

@@ -4,8 +4,8 @@
 import type { Canvas } from '@napi-rs/canvas';
 import type { Frame } from '../../device/ports/outputs.ts';
 import { loadFonts } from '../fonts/fonts.ts';
-import { type Ctx, closedIcon, fitPx, pauseIcon, rect, text } from './draw.ts';
-import { type BoardModel, counterStatusText } from './model.ts';
+import { type Box, type Ctx, closedIcon, fitPx, pauseIcon, rect, text } from './draw.ts';
+import { type BoardModel, clockTexts, counterName, counterStatusText, serviceName } from './model.ts';
 import { drawFooter, drawHeader } from './chrome.ts';
 import { drawCallBand, drawCounters, drawRecent, drawServices } from './parts.ts';
 import { DIGIT_HEIGHT, colors } from './theme.ts';
@@ -61,26 +61,159 @@ export class Surface {
   }
 }
 
+/** The parts of a wall board, in drawing order. */
+export const PARTS = ['header', 'call', 'recent', 'services', 'counters', 'footer'] as const;
+export type PartName = (typeof PARTS)[number];
+
+/** Where each part draws (`box`) and the cell of the reference area it owns (`cell`): the cells
+ * tile the whole reference area and every part stays inside its box, so repainting the cells of
+ * the parts that changed, with everything clipped to them, gives the pixels a full redraw gives. */
+export const BOARD_LAYOUT: Record<BoardLayout, Record<PartName, { box: Box; cell: Box }>> = {
+  landscape: {
+    header: { box: { x: 0, y: 0, w: 1920, h: 110 }, cell: { x: 0, y: 0, w: 1920, h: 122 } },
+    call: { box: { x: 40, y: 135, w: 1840, h: 340 }, cell: { x: 0, y: 122, w: 1920, h: 363 } },
+    recent: { box: { x: 40, y: 495, w: 900, h: 385 }, cell: { x: 0, y: 485, w: 960, h: 402 } },
+    services: { box: { x: 980, y: 495, w: 900, h: 385 }, cell: { x: 960, y: 485, w: 960, h: 402 } },
+    counters: { box: { x: 40, y: 893, w: 1840, h: 100 }, cell: { x: 0, y: 887, w: 1920, h: 112 } },
+    footer: { box: { x: 0, y: 1005, w: 1920, h: 75 }, cell: { x: 0, y: 999, w: 1920, h: 81 } },
+  },
+  portrait: {
+    header: { box: { x: 0, y: 0, w: 1080, h: 150 }, cell: { x: 0, y: 0, w: 1080, h: 162 } },
+    call: { box: { x: 30, y: 175, w: 1020, h: 540 }, cell: { x: 0, y: 162, w: 1080, h: 563 } },
+    recent: { box: { x: 30, y: 735, w: 1020, h: 450 }, cell: { x: 0, y: 725, w: 1080, h: 467 } },
+    services: { box: { x: 30, y: 1200, w: 1020, h: 410 }, cell: { x: 0, y: 1192, w: 1080, h: 427 } },
+    counters: { box: { x: 30, y: 1628, w: 1020, h: 130 }, cell: { x: 0, y: 1619, w: 1080, h: 147 } },
+    footer: { box: { x: 0, y: 1775, w: 1080, h: 145 }, cell: { x: 0, y: 1766, w: 1080, h: 154 } },
+  },
+};
+
 export function drawBoard(surface: Surface, m: BoardModel, layout: BoardLayout): void {
   const ref = REFERENCE[layout];
+  const L = BOARD_LAYOUT[layout];
+  const portrait = layout === 'portrait';
   surface.drawScaled(ref.width, ref.height, (ctx) => {
     rect(ctx, 0, 0, ref.width, ref.height, colors.ground);
-    if (layout === 'landscape') {
-      drawHeader(ctx, m, { x: 0, y: 0, w: 1920, h: 110 });
-      drawCallBand(ctx, m, { x: 40, y: 135, w: 1840, h: 340 }, false);
-      drawRecent(ctx, m, { x: 40, y: 495, w: 900, h: 385 }, 3);
-      drawServices(ctx, m, { x: 980, y: 495, w: 900, h: 385 });
-      drawCounters(ctx, m, { x: 40, y: 893, w: 1840, h: 100 });
-      drawFooter(ctx, m, { x: 0, y: 1005, w: 1920, h: 75 });
-    } else {
-      drawHeader(ctx, m, { x: 0, y: 0, w: 1080, h: 150 }, true);
-      drawCallBand(ctx, m, { x: 30, y: 175, w: 1020, h: 540 }, true);
-      drawRecent(ctx, m, { x: 30, y: 735, w: 1020, h: 450 }, 3);
-      drawServices(ctx, m, { x: 30, y: 1200, w: 1020, h: 410 });
-      drawCounters(ctx, m, { x: 30, y: 1628, w: 1020, h: 130 });
-      drawFooter(ctx, m, { x: 0, y: 1775, w: 1080, h: 145 });
-    }
+    drawHeader(ctx, m, L.header.box, portrait);
+    drawCallBand(ctx, m, L.call.box, portrait);
+    drawRecent(ctx, m, L.recent.box, 3);
+    drawServices(ctx, m, L.services.box);
+    drawCounters(ctx, m, L.counters.box);
+    drawFooter(ctx, m, L.footer.box);
   });
+}
+
+/** What each part shows, as a key: equal keys, equal pixels in that part's box. Generous on
+ * purpose (a spurious repaint costs a little time; a missed one leaves a stale part on the wall),
+ * and checked against full redraws in tests/display-incremental.test.ts. */
+export function partKeys(m: BoardModel): Record<PartName, string> {
+  const s = m.snapshot;
+  const call = s.open ? (m.highlight ?? s.recentCalls[0] ?? null) : null;
+  const names = s.counters.map((c) => [c.id, c.name]);
+  const clock = clockTexts(m.now, m.timeZone);
+  return {
+    header: JSON.stringify([s.name, clock.date, clock.time]),
+    call: JSON.stringify([
+      s.open,
+      m.highlight,
+      call,
+      call ? serviceName(s, call.service) : null,
+      call ? counterName(s, call.counter) : null,
+    ]),
+    recent: JSON.stringify([s.open, m.highlight?.ticket ?? s.recentCalls[0]?.ticket ?? null, s.recentCalls, names]),
+    services: JSON.stringify(s.services),
+    counters: JSON.stringify(s.counters),
+    footer: JSON.stringify([m.alert, s.notice, m.online]),
+  };
+}
+
+export interface Rect {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * A wall board that repaints only what changed. Each frame, the parts whose key changed are
+ * redrawn with the canvas clipped to their cells, only those cells are read back from Skia, into
+ * one RGBA frame kept between frames, and the frame says which rectangles changed so a sink
+ * can convert and write only those rows. Reading the whole 1920x1080 canvas back costs more than
+ * drawing a call; a call changes about half of it, a clock tick a tenth.
+ */
+export class BoardPainter {
+  readonly surface: Surface;
+  private readonly data: Uint8ClampedArray;
+  private keys: Record<PartName, string> | null = null;
+
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly layout: BoardLayout,
+  ) {
+    this.surface = new Surface(width, height);
+    this.data = new Uint8ClampedArray(width * height * 4);
+  }
+
+  /** Forget what is on screen: the next paint draws everything (a sink that lost its pixels). */
+  invalidate(): void {
+    this.keys = null;
+  }
+
+  /** The frame for `m`, or null when it shows exactly what the last one showed. */
+  paint(m: BoardModel): Frame | null {
+    const keys = partKeys(m);
+    const prev = this.keys;
+    const dirty = prev ? PARTS.filter((p) => keys[p] !== prev[p]) : [...PARTS];
+    if (dirty.length === 0) return null;
+    let rects: Rect[];
+    if (dirty.length === PARTS.length) {
+      drawBoard(this.surface, m, this.layout);
+      rects = [{ x: 0, y: 0, w: this.width, h: this.height }];
+    } else {
+      rects = dirty.map((p) => this.cellRect(p));
+      const ctx = this.surface.ctx;
+      // One pass per cell: Skia antialiases edges under a single rectangle clip exactly as with no
+      // clip, but not under a union of rectangles (edge pixels then differ by a step or two).
+      for (const r of rects) {
+        ctx.save();
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.beginPath();
+        ctx.rect(r.x, r.y, r.w, r.h);
+        ctx.clip();
+        drawBoard(this.surface, m, this.layout);
+        ctx.restore();
+      }
+    }
+    for (const r of rects) this.readBack(r);
+    this.keys = keys;
+    return { width: this.width, height: this.height, data: this.data, changed: rects };
+  }
+
+  /** A part's cell in device pixels, grown to whole pixels plus one for antialiasing. */
+  cellRect(part: PartName): Rect {
+    const ref = REFERENCE[this.layout];
+    const k = Math.min(this.width / ref.width, this.height / ref.height);
+    const ox = (this.width - ref.width * k) / 2;
+    const oy = (this.height - ref.height * k) / 2;
+    const c = BOARD_LAYOUT[this.layout][part].cell;
+    const x0 = Math.max(0, Math.floor(ox + c.x * k) - 1);
+    const y0 = Math.max(0, Math.floor(oy + c.y * k) - 1);
+    const x1 = Math.min(this.width, Math.ceil(ox + (c.x + c.w) * k) + 1);
+    const y1 = Math.min(this.height, Math.ceil(oy + (c.y + c.h) * k) + 1);
+    return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+  }
+
+  private readBack(r: Rect): void {
+    const img = this.surface.ctx.getImageData(r.x, r.y, r.w, r.h).data;
+    if (r.x === 0 && r.w === this.width) {
+      this.data.set(img, r.y * this.width * 4);
+      return;
+    }
+    const row = r.w * 4;
+    for (let y = 0; y < r.h; y++) {
+      this.data.set(img.subarray(y * row, (y + 1) * row), ((r.y + y) * this.width + r.x) * 4);
+    }
+  }
 }
 
 /** The small display above one counter: its name, the number it serves, and its state. */

@@ -11,7 +11,8 @@ export function bytesPerPixel(format: PixelFormat): 2 | 4 {
 }
 
 /** Convert rows [y0, y1) of an RGBA frame into `dst`, whose rows are `stride` bytes apart (a
- * framebuffer's line length can exceed width * bytes-per-pixel: padding bytes are left alone). */
+ * framebuffer's line length can exceed width * bytes-per-pixel: padding bytes are left alone);
+ * only columns [x0, x1) when given. */
 export function convertRows(
   frame: Frame,
   format: PixelFormat,
@@ -19,6 +20,8 @@ export function convertRows(
   stride: number,
   y0 = 0,
   y1 = frame.height,
+  x0 = 0,
+  x1 = frame.width,
 ): void {
   const { width, data } = frame;
   const bpp = bytesPerPixel(format);
@@ -29,7 +32,7 @@ export function convertRows(
     const s = y * width;
     const d = y * stride;
     if (format === 'rgb565') {
-      for (let x = 0; x < width; x++) {
+      for (let x = x0; x < x1; x++) {
         const i = (s + x) * 4;
         const v = ((data[i]! & 0xf8) << 8) | ((data[i + 1]! & 0xfc) << 3) | (data[i + 2]! >> 3);
         dst[d + x * 2] = v & 0xff;
@@ -39,15 +42,15 @@ export function convertRows(
       // Aligned: one 32-bit word per pixel. RGBA in memory reads as 0xAABBGGRR on little endian.
       const out = new Uint32Array(dst.buffer, dst.byteOffset + d, width);
       if (format === 'rgba') {
-        for (let x = 0; x < width; x++) out[x] = src32[s + x]! | 0xff000000;
+        for (let x = x0; x < x1; x++) out[x] = src32[s + x]! | 0xff000000;
       } else {
-        for (let x = 0; x < width; x++) {
+        for (let x = x0; x < x1; x++) {
           const v = src32[s + x]!;
           out[x] = (v & 0x0000ff00) | ((v & 0xff) << 16) | ((v >>> 16) & 0xff) | 0xff000000;
         }
       }
     } else {
-      for (let x = 0; x < width; x++) {
+      for (let x = x0; x < x1; x++) {
         const i = (s + x) * 4;
         const o = d + x * 4;
         const swap = format === 'bgra';

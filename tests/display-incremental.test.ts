@@ -1,0 +1,182 @@
+// The board repaints only the parts that changed (BoardPainter) and the framebuffer writes only the
+// rows that changed: every incremental frame must equal a full redraw of the same model, pixel for
+// pixel, and the framebuffer must hold exactly what a full write would have put there.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Frame } from '../device/ports/outputs.ts';
+import type { BoardModel } from '../display/board/model.ts';
+import { BoardPainter, type BoardLayout, drawBoard, prepareRenderer, Surface } from '../display/board/render.ts';
+import { FramebufferSink } from '../display/sinks/framebuffer.ts';
+import { convertRows } from '../display/sinks/pixels.ts';
+import { closedModel, FIXED_NOW, morningModel } from '../bench/lib/board-morning.ts';
+
+beforeAll(async () => {
+  await prepareRenderer();
+});
+
+/** A morning that touches every part of the board, one change at a time. */
+function day(): Array<[string, BoardModel]> {
+  const steps: Array<[string, BoardModel]> = [];
+  let m = morningModel();
+  const step = (what: string, change: (m: BoardModel) => BoardModel): void => {
+    m = change(structuredClone(m));
+    steps.push([what, m]);
+  };
+  steps.push(['first frame', m]);
+  step('the highlight runs out', (x) => ({ ...x, highlight: null }));
+  step('a ticket is issued', (x) => {
+    x.snapshot.services[1]!.waiting++;
+    x.snapshot.services[1]!.lastIssued = '2013';
+    return x;
+  });
+  step('a call', (x) => {
+    const call = { ticket: '1036', service: 'resident', counter: '1', at: '2026-11-26T10:42:30.000+09:00' };
+    x.snapshot.recentCalls = [call, ...x.snapshot.recentCalls];
+    x.snapshot.counters[0]!.ticket = '1036';
+    x.snapshot.services[0]!.waiting--;
+    return { ...x, highlight: call };
+  });
+  step('the clock turns a minute', (x) => ({ ...x, now: FIXED_NOW + 60_000 }));
+  step('a counter steps away', (x) => {
+    x.snapshot.counters[1]!.status = 'paused';
+    x.snapshot.counters[1]!.ticket = null;
+    return x;
+  });
+  step('a new notice', (x) => {
+    x.snapshot.notice = '여권 접수는 2층 민원실에서 합니다. 신분증을 준비해 주십시오.';
+    return x;
+  });
+  step('the printer runs out of paper', (x) => ({ ...x, alert: '용지 없음 — 직원에게 문의하세요' }));
+  step('the link to central drops', (x) => ({ ...x, online: false }));
+  step('a counter is renamed (names show in the call and the recent calls)', (x) => {
+    x.snapshot.counters[0]!.name = '1번 창구 (민원)';
+    return x;
+  });
+  step('a service reaches its cut-off', (x) => {
+    x.snapshot.services[0]!.accepting = false;
+    x.snapshot.services[0]!.closedReason = 'cutoff';
+    return { ...x, alert: null };
+  });
+  step('closing time', () => closedModel());
+  step('the next morning', () => morningModel({ now: FIXED_NOW + 86_400_000 }));
+  return steps;
+}
+
+function fullFrame(width: number, height: number, m: BoardModel, layout: BoardLayout): Frame {
+  const s = new Surface(width, height);
+  drawBoard(s, m, layout);
+  return s.frame();
+}
+
+function samePixels(a: Frame, b: Frame): number {
+  const x = Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);
+  const y = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
+  if (x.equals(y)) return 0;
+  let diff = 0;
+  for (let i = 0; i < x.length; i += 4) if (x.readUInt32LE(i) !== y.readUInt32LE(i)) diff++;
+  return diff;
+}
+
+describe('an incremental board frame equals a full redraw', () => {
+  const sizes: Array<[BoardLayout, number, number]> = [
+    ['landscape', 1920, 1080],
+    ['portrait', 1080, 1920],
+    // not the reference size: the cells fall on fractional pixels
+    ['landscape', 1280, 720],
+  ];
+  for (const [layout, w, h] of sizes) {
+    it(`${layout} ${w}x${h}, through a whole day`, () => {
+      const painter = new BoardPainter(w, h, layout);
+      for (const [what, m] of day()) {
+        const frame = painter.paint(m);
+        expect(frame, what).not.toBeNull();
+        expect(samePixels(frame!, fullFrame(w, h, m, layout)), `pixels differing after "${what}"`).toBe(0);
+      }
+    });
+  }
+
+  it('repaints only the parts that changed, and nothing when nothing did', () => {
+    const painter = new BoardPainter(1920, 1080, 'landscape');
+    const m = morningModel();
+    expect(painter.paint(m)!.changed).toEqual([{ x: 0, y: 0, w: 1920, h: 1080 }]);
+    expect(painter.paint(structuredClone(m))).toBeNull();
+    const tick = painter.paint({ ...m, now: FIXED_NOW + 60_000 })!;
+    expect(tick.changed).toEqual([painter.cellRect('header')]);
+    expect(tick.changed![0]!.h).toBeLessThan(130);
+    // a second within the same minute changes nothing on the wall
+    expect(painter.paint({ ...m, now: FIXED_NOW + 61_000 })).toBeNull();
+  });
+
+  it('paints everything again after invalidate() (a sink that lost its pixels)', () => {
+    const painter = new BoardPainter(1920, 1080, 'landscape');
+    const m = morningModel();
+    painter.paint(m);
+    painter.invalidate();
+    expect(painter.paint(m)!.changed).toEqual([{ x: 0, y: 0, w: 1920, h: 1080 }]);
+  });
+});
+
+describe('the framebuffer writes only the changed rows, and holds the full frame', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'beonho-fb-incr-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const format of ['bgra', 'rgb565'] as const) {
+    it(`${format}: every frame of the day, written from hints, equals a full conversion`, async () => {
+      const W = 1920;
+      const H = 1080;
+      const bpp = format === 'rgb565' ? 2 : 4;
+      const stride = W * bpp + 64; // padded lines, as some drivers have
+      const sysfs = join(dir, format, 'graphics');
+      const dev = join(dir, format, 'fb0');
+      mkdirSync(join(sysfs, 'fb0'), { recursive: true });
+      writeFileSync(join(sysfs, 'fb0', 'virtual_size'), `${W},${H}\n`);
+      writeFileSync(join(sysfs, 'fb0', 'bits_per_pixel'), `${bpp * 8}\n`);
+      writeFileSync(join(sysfs, 'fb0', 'stride'), `${stride}\n`);
+      writeFileSync(dev, Buffer.alloc(stride * H));
+      const sink = new FramebufferSink({
+        device: dev,
+        sysfsRoot: sysfs,
+        pixelOrder: 'bgra',
+        logger: pino({ level: 'silent' }),
+      });
+      await sink.open();
+      try {
+        const painter = new BoardPainter(W, H, 'landscape');
+        let rows = 0;
+        for (const [what, m] of day()) {
+          const frame = painter.paint(m)!;
+          const before = sink.health().rowsWritten as number;
+          await sink.write(frame);
+          rows = (sink.health().rowsWritten as number) - before;
+          const want = Buffer.alloc(stride * H);
+          convertRows(fullFrame(W, H, m, 'landscape'), format, want, stride);
+          const got = readFileSync(dev);
+          // padding bytes are the device's; compare the pixels of each line
+          for (let y = 0; y < H; y++) {
+            const a = got.subarray(y * stride, y * stride + W * bpp);
+            const b = want.subarray(y * stride, y * stride + W * bpp);
+            if (!a.equals(b)) expect.fail(`row ${y} differs after "${what}"`);
+          }
+        }
+        // the last step (a new morning) changes the whole board; a clock tick only the header's rows
+        const tick = painter.paint({ ...morningModel({ now: FIXED_NOW + 86_400_000 }), now: FIXED_NOW + 86_460_000 })!;
+        const before = sink.health().rowsWritten as number;
+        await sink.write(tick);
+        const tickRows = (sink.health().rowsWritten as number) - before;
+        expect(tickRows).toBeGreaterThan(0);
+        expect(tickRows).toBeLessThan(130);
+        expect(rows).toBeGreaterThan(0);
+      } finally {
+        await sink.close();
+      }
+    });
+  }
+});
