@@ -12,10 +12,13 @@ import { DAY, NINE_AM, testConfig } from './helpers/office.ts';
 
 const HOUR = 3600_000;
 let dir: string;
+/** every daemon a test started: stopped before its directory goes, even when an assertion failed */
+const started: Array<ReturnType<typeof buildDaemon>> = [];
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'beonho-clock-'));
 });
 afterEach(async () => {
+  await Promise.all(started.splice(0).map((d) => d.stop()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -32,6 +35,7 @@ async function daemon(start: { wall: number; mono?: number; synced?: boolean }) 
     tickMs: 3600_000,
     features: ['dayRoll'],
   });
+  started.push(c);
   await c.start();
   c.bus.on('queueEvents', {}, ({ events: e }) => events.push(...e));
   const issue = async () => {
