@@ -1,14 +1,24 @@
 // SD-card wear: bytes written to the data dir per issued ticket over a simulated busy day
 // (1,500 tickets, every one called and completed, four counters), measured by the store's own
-// counters and cross-checked against the files' sizes. Baseline in the same run: what lowdb's
-// JSONFile would write for the same day (the whole state per change).
+// counters and cross-checked against the files' sizes. One ticket in five is an online ticket, sent
+// as central's command through the command handler (validation, the journal, the command log), so
+// its figure includes what remembering the command costs. Baselines in the same run: what lowdb's
+// JSONFile would write for the same day (the whole state per change), and what the former command
+// memory wrote per online ticket (its whole 2,000-entry file, rewritten per command).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import { pino } from 'pino';
+import { CommandHandler } from '../bridge/commands/handler.ts';
+import { CommandMemory } from '../bridge/commands/memory.ts';
+import type { CommandResult } from '../bridge/contract/types.ts';
+import { Bus } from '../device/bus.ts';
 import { validateConfig } from '../device/config/load.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { QueueEngine } from '../device/queue/engine.ts';
 import type { Action } from '../device/queue/actions.ts';
+import { DurableQueue } from '../device/queue/service.ts';
 import { Store } from '../device/store/store.ts';
+import { localTime } from '../device/util/time.ts';
 
 /** Bytes this process caused to be sent to the block layer (Linux), or null elsewhere. */
 async function ioWriteBytes(): Promise<number | null> {
@@ -23,7 +33,15 @@ export interface WearBench {
   blockBytesPerTicket: number | null;
   bytesPerTicket: number;
   lowdbBytesPerTicket: number;
+  /** what remembering central's command adds to an online ticket: its command-log line */
+  commandLogBytesPerOnlineTicket: number;
+  /** the former memory file per online ticket, on average over this day */
+  formerMemoryBytesPerOnlineTicket: number;
+  /** the same once it held 2,000 results (an office with 2,000 commands in a day or two) */
+  formerMemoryFullBytes: number;
 }
+
+const FORMER_MEMORY = 2000;
 
 export async function run(log: (line: string) => void = console.log): Promise<WearBench> {
   const root = await mkdtemp(path.join(path.resolve(import.meta.dirname, '..'), '.bench-wear-'));
@@ -38,16 +56,60 @@ export async function run(log: (line: string) => void = console.log): Promise<We
     let t = Date.parse('2026-11-26T09:00:00+09:00');
     let id = 0;
     const engine = new QueueEngine(config, { now: () => t, newId: () => `w${String(++id).padStart(26, '0')}` }, state);
-    store.attach(() => engine.state);
+    const silent = pino({ level: 'silent' });
+    const queue = new DurableQueue({
+      config,
+      engine,
+      store,
+      bus: new Bus(),
+      logger: silent,
+      now: () => t,
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    const local = () => localTime(t, config.office.timeZone);
+    const commands = new CommandHandler({
+      office: config.office.id,
+      maxBytes: 4096,
+      queue,
+      memory: new CommandMemory({ log: store.commands, today: () => local().date }),
+      logger: silent,
+      republish: () => undefined,
+      isoNow: () => local().iso,
+    });
     let lowdbBytes = 0;
     const exec = async (a: Action) => {
-      const r = engine.execute(a);
-      if (r.ok && r.events.length > 0) {
-        await store.append(r.events);
-        lowdbBytes += Buffer.byteLength(JSON.stringify(engine.state));
-      }
+      const r = await queue.execute(a);
+      if (r.ok && r.events.length > 0) lowdbBytes += Buffer.byteLength(JSON.stringify(engine.state));
       return r;
     };
+    // what the former memory file held: the last 2,000 results, the whole file written per command
+    const former: CommandResult[] = [];
+    let formerBytes = 0;
+    let cmdN = 0;
+    const online = async (service: string): Promise<boolean> => {
+      cmdN++;
+      const cmd = {
+        id: `w-${cmdN}`,
+        type: 'ticket.issue',
+        service,
+        channel: 'online',
+        ref: `web-${cmdN.toString(36)}`,
+      };
+      const seqBefore = engine.state.seq;
+      const r = await commands.handle(`beonho/v1/${config.office.id}/cmd`, Buffer.from(JSON.stringify(cmd)), {
+        source: 'bench',
+      });
+      if (engine.state.seq > seqBefore) lowdbBytes += Buffer.byteLength(JSON.stringify(engine.state));
+      former.push(r);
+      if (former.length > FORMER_MEMORY) former.shift();
+      formerBytes += Buffer.byteLength(
+        JSON.stringify({ v: 1, entries: former.map((x) => [x.id, { result: x, digest: 'AAAAAAAAAAAAAAAA' }]) }),
+      );
+      return r.ok;
+    };
+    const issuedBy = { online: 0, kiosk: 0 };
     const outbox = store.outbox.cursor('uplink');
     const ioBefore = await ioWriteBytes();
     await exec({ type: 'day.open' });
@@ -55,12 +117,14 @@ export async function run(log: (line: string) => void = console.log): Promise<We
     let issued = 0;
     for (let i = 0; i < 1500; i++) {
       t += 20_000;
-      const r = await exec({
-        type: 'ticket.issue',
-        service: services[i % services.length]!,
-        channel: i % 5 ? 'kiosk' : 'online',
-      });
-      if (r.ok) issued++;
+      const service = services[i % services.length]!;
+      const channel = i % 5 ? 'kiosk' : 'online';
+      const ok =
+        channel === 'online' ? await online(service) : (await exec({ type: 'ticket.issue', service, channel })).ok;
+      if (ok) {
+        issued++;
+        issuedBy[channel]++;
+      }
       if (i % 2 === 0) for (const c of ['1', '2', '3', '4']) await exec({ type: 'counter.next', counter: c });
       // central acknowledges as it goes, as a live uplink does
       outbox.ack(engine.state.seq);
@@ -73,6 +137,14 @@ export async function run(log: (line: string) => void = console.log): Promise<We
       bytesPerTicket: bytes / issued,
       blockBytesPerTicket: ioBefore !== null && ioAfter !== null ? (ioAfter - ioBefore) / issued : null,
       lowdbBytesPerTicket: lowdbBytes / issued,
+      commandLogBytesPerOnlineTicket: store.commands.bytesWritten / issuedBy.online,
+      formerMemoryBytesPerOnlineTicket: formerBytes / issuedBy.online,
+      formerMemoryFullBytes:
+        (Buffer.byteLength(
+          JSON.stringify({ v: 1, entries: former.map((x) => [x.id, { result: x, digest: 'AAAAAAAAAAAAAAAA' }]) }),
+        ) /
+          former.length) *
+        FORMER_MEMORY,
     };
     log(`wear: a busy day of ${issued} tickets (all called and completed)`);
     log(
@@ -85,6 +157,12 @@ export async function run(log: (line: string) => void = console.log): Promise<We
     }
     log(
       `  baseline, whole state rewritten per change (lowdb JSONFile): ${res.lowdbBytesPerTicket.toFixed(0)} B per ticket (${(res.lowdbBytesPerTicket / res.bytesPerTicket).toFixed(0)}x more)`,
+    );
+    log(
+      `  ${issuedBy.online} of them online, sent as central's commands: remembering each adds ${res.commandLogBytesPerOnlineTicket.toFixed(0)} B (its command-log line)`,
+    );
+    log(
+      `  baseline, the former command memory (2,000 results rewritten per command): ${(res.formerMemoryBytesPerOnlineTicket / 1024).toFixed(0)} KiB per online ticket on average over the day (${(res.formerMemoryBytesPerOnlineTicket / res.commandLogBytesPerOnlineTicket).toFixed(0)}x more), ${(res.formerMemoryFullBytes / 1024).toFixed(0)} KiB once it held 2,000 (${(res.formerMemoryFullBytes / res.commandLogBytesPerOnlineTicket).toFixed(0)}x more)`,
     );
     return res;
   } finally {
