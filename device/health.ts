@@ -2,11 +2,12 @@
 // uptime, free disk on the data dir, memory, CPU temperature, SD-card writes per ticket and the last
 // error of each component. Everything that touches the machine is injectable so a test can pin it.
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, statfs } from 'node:fs/promises';
 import * as os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ComponentHealth } from './ports/health.ts';
+import { replaceFile } from './store/fs.ts';
 
 export interface DeviceHealth {
   v: 1;
@@ -166,12 +167,12 @@ export const STATUS_FILE = 'status.json';
  * Writes <dir>/status.json for `npm run status`. Atomic for readers (temp file, then rename), but not
  * fsync'd: it is rewritten every 30 s and losing it in a power cut costs nothing, while every fsync
  * costs the SD card. Pass the runtime dir ($RUNTIME_DIRECTORY, /run/beonho: tmpfs) when there is one.
+ * The temp file has the store's pattern: in the data dir, start-up removes one a power cut left
+ * (the runtime dir is emptied by systemd whenever the service stops).
  */
 export async function writeStatusFile(dir: string, health: DeviceHealth): Promise<void> {
   await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${STATUS_FILE}.${process.pid}.tmp`);
-  await writeFile(tmp, `${JSON.stringify(health, null, 2)}\n`);
-  await rename(tmp, join(dir, STATUS_FILE));
+  await replaceFile(join(dir, STATUS_FILE), `${JSON.stringify(health, null, 2)}\n`);
 }
 
 export type StatusFileRead =

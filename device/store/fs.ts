@@ -100,9 +100,10 @@ function wrap(fh: fsp.FileHandle): FileHandleLike {
 // file's creation and its rename leaves it behind; start-up recognises it by this pattern alone
 // (removeLeftovers), so nothing else may name a file like this.
 const TEMP_SUFFIX = /\.tmp-\d+-\d+$/;
-// What bridge/util/atomic-file.ts left before the bridge wrote through writeDurable:
-// `mqtt-commands.json.<pid>.<n>.tmp`. Recognised so an upgraded device sheds its old litter too.
-const LEGACY_TEMP_SUFFIX = /\.\d+\.\d+\.tmp$/;
+// What older versions left: bridge/util/atomic-file.ts `mqtt-commands.json.<pid>.<n>.tmp`; the
+// status file `.status.json.<pid>.tmp`, the simulator's frames and tickets `<name>.png.<pid>.tmp`
+// and sounds `<seq>.wav.tmp`. Recognised so an upgraded device sheds its old litter too.
+const LEGACY_TEMP_SUFFIX = /(\.\d+\.\d+\.tmp|\.(json|png)\.\d+\.tmp|\.wav\.tmp)$/;
 
 let tmpCounter = 0;
 
@@ -141,6 +142,25 @@ export async function writeDurable(
     throw err;
   }
   await fs.syncDir(path.dirname(file));
+}
+
+/** Replace a file atomically for its readers (a temp file, then rename) but not durably: for files
+ * rewritten often and worth nothing after a power cut, where an fsync would only wear the card (the
+ * status file for `npm run status`, the simulator's frames, tickets and sounds). Same temp-name
+ * pattern as writeDurable, so start-up removes what a cut leaves behind (removeLeftovers). */
+export async function replaceFile(file: string, data: Uint8Array | string): Promise<void> {
+  const { tmp, fh } = await createTemp(nodeFs, file, undefined);
+  try {
+    try {
+      await fh.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    } finally {
+      await fh.close();
+    }
+    await nodeFs.rename(tmp, file);
+  } catch (err) {
+    await nodeFs.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
 }
 
 async function createTemp(

@@ -82,12 +82,18 @@ export class Store {
   async open(config: Config): Promise<OpenResult> {
     await this.fs.mkdirp(path.join(this.stateDir, 'journal'));
     await this.fs.mkdirp(path.join(this.stateDir, 'outbox'));
-    // Where writeDurable writes: snapshots, cursors, and the data dir itself (the bridge's files).
-    // Nothing writes yet: the lock is held and no feature has started.
+    // Where writeDurable writes: snapshots, cursors, and the data dir itself (the bridge's files);
+    // and where replaceFile does: the data dir (the status file without a runtime dir) and the
+    // simulator's outputs (display/: sim/, sim/tickets/, sim/audio/). Nothing writes yet: the lock
+    // is held and no feature has started.
+    const sim = path.join(this.opts.dir, 'sim');
     const leftovers = await removeLeftovers(this.fs, [
       this.opts.dir,
       this.stateDir,
       path.join(this.stateDir, 'outbox'),
+      sim,
+      path.join(sim, 'tickets'),
+      path.join(sim, 'audio'),
     ]);
     const recovered: string[] = [];
     await this.db.read();

@@ -1,12 +1,14 @@
 // The simulator's loudspeaker: each announcement becomes <dataDir>/sim/audio/<seq>.wav, seq
 // counting on from the highest file already there (zero-padded so a directory listing is in
-// order). Written to a temporary name and renamed, so a watcher never sees half a file. Only the
-// newest `keep` files stay: a busy simulated day would otherwise fill the disk.
-import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
+// order). Written to a temporary name and renamed, so a watcher never sees half a file (the store's
+// temp-name pattern, so start-up removes one a power cut left). Only the newest `keep` files stay:
+// a busy simulated day would otherwise fill the disk.
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { AudioOut } from '../../device/ports/outputs.ts';
+import { replaceFile } from '../../device/store/fs.ts';
 import { AudioError } from './errors.ts';
 
 export interface SimAudioOptions {
@@ -51,9 +53,7 @@ export class SimAudioOut implements AudioOut {
       if (this.seq === null) await this.scan();
       const seq = (this.seq ?? 0) + 1;
       const file = path.join(this.opts.dir, simAudioName(seq));
-      const tmp = `${file}.tmp`;
-      await writeFile(tmp, wav);
-      await rename(tmp, file);
+      await replaceFile(file, wav);
       this.seq = seq;
       this.lastFile = file;
       this.written.push(seq);

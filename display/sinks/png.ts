@@ -1,9 +1,10 @@
 // A PNG file as a display sink: the simulator's board (sim/board.png) and counter displays. The
 // file is replaced atomically (temp file + rename), so the simulator page never reads half a frame.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { DisplaySink, Frame } from '../../device/ports/outputs.ts';
+import { replaceFile } from '../../device/store/fs.ts';
 
 /** Encode an RGBA frame as PNG with the canvas binding (off the main thread). */
 export async function encodePng(frame: Frame): Promise<Buffer> {
@@ -14,11 +15,11 @@ export async function encodePng(frame: Frame): Promise<Buffer> {
   return canvas.encode('png');
 }
 
+/** Not fsync'd (a frame or a simulated ticket is worth nothing after a power cut); the temp file has
+ * the store's pattern, so start-up removes one a cut left (device/store/fs.ts, replaceFile). */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, bytes);
-  await rename(tmp, path);
+  await replaceFile(path, bytes);
 }
 
 export class PngSink implements DisplaySink {
