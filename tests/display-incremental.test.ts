@@ -104,8 +104,14 @@ describe('an incremental board frame equals a full redraw', () => {
     expect(painter.paint(m)!.changed).toEqual([{ x: 0, y: 0, w: 1920, h: 1080 }]);
     expect(painter.paint(structuredClone(m))).toBeNull();
     const tick = painter.paint({ ...m, now: FIXED_NOW + 60_000 })!;
-    expect(tick.changed).toEqual([painter.cellRect('header')]);
-    expect(tick.changed![0]!.h).toBeLessThan(130);
+    // only the rows of the clock's digits, inside the header's cell
+    const header = painter.cellRect('header');
+    expect(tick.changed!.length).toBeGreaterThan(0);
+    for (const r of tick.changed!) {
+      expect(r.y).toBeGreaterThanOrEqual(header.y);
+      expect(r.y + r.h).toBeLessThanOrEqual(header.y + header.h);
+    }
+    expect(tick.changed!.reduce((a, r) => a + r.h, 0)).toBeLessThan(80);
     // a second within the same minute changes nothing on the wall
     expect(painter.paint({ ...m, now: FIXED_NOW + 61_000 })).toBeNull();
   });

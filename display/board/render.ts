@@ -143,6 +143,8 @@ export interface Rect {
 export class BoardPainter {
   readonly surface: Surface;
   private readonly data: Uint8ClampedArray;
+  /** the same memory as plain bytes, for Buffer.compare */
+  private readonly bytes: Uint8Array;
   private keys: Record<PartName, string> | null = null;
 
   constructor(
@@ -152,6 +154,7 @@ export class BoardPainter {
   ) {
     this.surface = new Surface(width, height);
     this.data = new Uint8ClampedArray(width * height * 4);
+    this.bytes = new Uint8Array(this.data.buffer);
   }
 
   /** Forget what is on screen: the next paint draws everything (a sink that lost its pixels). */
@@ -159,7 +162,9 @@ export class BoardPainter {
     this.keys = null;
   }
 
-  /** The frame for `m`, or null when it shows exactly what the last one showed. */
+  /** The frame for `m`, or null when it shows exactly what the last one showed. Its `changed`
+   * lists exactly the rows that differ from the previous frame (none: the parts' keys changed
+   * but not their pixels). */
   paint(m: BoardModel): Frame | null {
     const keys = partKeys(m);
     const prev = this.keys;
@@ -184,9 +189,13 @@ export class BoardPainter {
         ctx.restore();
       }
     }
-    for (const r of rects) this.readBack(r);
+    const changed: Rect[] = [];
+    for (const r of rects) changed.push(...this.readBack(r));
     this.keys = keys;
-    return { width: this.width, height: this.height, data: this.data, changed: rects };
+    // the first frame (or one after invalidate()) is whole, whatever the frame held before
+    if (prev === null) return { width: this.width, height: this.height, data: this.data, changed: rects };
+    if (changed.length === 0) return null;
+    return { width: this.width, height: this.height, data: this.data, changed };
   }
 
   /** A part's cell in device pixels, grown to whole pixels plus one for antialiasing. */
@@ -203,59 +212,99 @@ export class BoardPainter {
     return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
   }
 
-  private readBack(r: Rect): void {
-    const img = this.surface.ctx.getImageData(r.x, r.y, r.w, r.h).data;
-    if (r.x === 0 && r.w === this.width) {
-      this.data.set(img, r.y * this.width * 4);
-      return;
-    }
+  /** Copies a repainted cell into the frame, a band of rows at a time (a whole 1080p frame read
+   * at once is an 8 MB allocation), and returns the runs of its rows that really changed. */
+  private readBack(r: Rect): Rect[] {
+    const changed: Rect[] = [];
     const row = r.w * 4;
-    for (let y = 0; y < r.h; y++) {
-      this.data.set(img.subarray(y * row, (y + 1) * row), ((r.y + y) * this.width + r.x) * 4);
+    let runStart = -1;
+    for (let y0 = r.y; y0 < r.y + r.h; y0 += READ_BAND) {
+      const h = Math.min(READ_BAND, r.y + r.h - y0);
+      const d = this.surface.ctx.getImageData(r.x, y0, r.w, h).data;
+      const img = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+      for (let y = 0; y < h; y++) {
+        const src = img.subarray(y * row, (y + 1) * row);
+        const at = ((y0 + y) * this.width + r.x) * 4;
+        const differs = Buffer.compare(src, this.bytes.subarray(at, at + row)) !== 0;
+        if (differs) this.data.set(src, at);
+        if (differs && runStart < 0) runStart = y0 + y;
+        if (!differs && runStart >= 0) {
+          changed.push({ x: r.x, y: runStart, w: r.w, h: y0 + y - runStart });
+          runStart = -1;
+        }
+      }
     }
+    if (runStart >= 0) changed.push({ x: r.x, y: runStart, w: r.w, h: r.y + r.h - runStart });
+    return changed;
   }
 }
+
+/** Rows read back from Skia at a time. */
+const READ_BAND = 128;
 
 /** The small display above one counter: its name, the number it serves, and its state. */
 export function drawCounterDisplay(surface: Surface, m: BoardModel, counterId: string): void {
   const ref = REFERENCE.counter;
   const c = m.snapshot.counters.find((x) => x.id === counterId);
   const lit = m.highlight?.counter === counterId && c?.ticket === m.highlight.ticket;
+  const note = m.counterNotes?.[counterId];
   surface.drawScaled(ref.width, ref.height, (ctx) => {
-    rect(ctx, 0, 0, ref.width, ref.height, lit ? colors.accent : colors.ground);
-    const ink = lit ? colors.onAccent : colors.text;
-    rect(ctx, 0, 0, ref.width, 100, lit ? colors.onAccent : colors.header);
-    text(ctx, c?.name ?? counterId, ref.width / 2, 72, {
-      weight: 700,
-      px: 64,
-      color: lit ? colors.accent : colors.text,
-      align: 'center',
-      maxWidth: ref.width - 40,
-    });
-    if (!c || !m.snapshot.open || c.status === 'closed') {
-      closedIcon(ctx, ref.width / 2, 230, 60, colors.muted);
-      text(ctx, '업무 종료', ref.width / 2, 400, { weight: 700, px: 72, color: colors.text, align: 'center' });
-      return;
+    drawCounterBody(ctx, m, counterId, c, lit);
+    // A satellite's word on the last key, or its lost link: a band over the foot of the display.
+    if (note) {
+      rect(ctx, 0, ref.height - 96, ref.width, 96, colors.text);
+      text(ctx, note, ref.width / 2, ref.height - 28, {
+        weight: 700,
+        px: 56,
+        color: colors.onAccent,
+        align: 'center',
+        maxWidth: ref.width - 40,
+      });
     }
-    if (c.status === 'paused') {
-      pauseIcon(ctx, ref.width / 2 - 50, 170, 100, colors.text);
-      text(ctx, '잠시 자리 비움', ref.width / 2, 400, { weight: 700, px: 72, color: colors.text, align: 'center' });
-      return;
-    }
-    if (!c.ticket) {
-      text(ctx, '대기 중', ref.width / 2, 300, { weight: 700, px: 80, color: colors.dim, align: 'center' });
-      return;
-    }
-    const px = fitPx(ctx, c.ticket, 900, 250, ref.width - 80);
-    const base = 120 + (280 + px * DIGIT_HEIGHT) / 2;
-    text(ctx, c.ticket, ref.width / 2, base, { weight: 900, px, color: lit ? ink : colors.accent, align: 'center' });
-    const status = lit ? '호출 중 — 이 창구로 오십시오' : counterStatusText(c);
-    text(ctx, status, ref.width / 2, 455, {
-      weight: 700,
-      px: 52,
-      color: ink,
-      align: 'center',
-      maxWidth: ref.width - 40,
-    });
+  });
+}
+
+function drawCounterBody(
+  ctx: Ctx,
+  m: BoardModel,
+  counterId: string,
+  c: BoardModel['snapshot']['counters'][number] | undefined,
+  lit: boolean,
+): void {
+  const ref = REFERENCE.counter;
+  rect(ctx, 0, 0, ref.width, ref.height, lit ? colors.accent : colors.ground);
+  const ink = lit ? colors.onAccent : colors.text;
+  rect(ctx, 0, 0, ref.width, 100, lit ? colors.onAccent : colors.header);
+  text(ctx, c?.name ?? counterId, ref.width / 2, 72, {
+    weight: 700,
+    px: 64,
+    color: lit ? colors.accent : colors.text,
+    align: 'center',
+    maxWidth: ref.width - 40,
+  });
+  if (!c || !m.snapshot.open || c.status === 'closed') {
+    closedIcon(ctx, ref.width / 2, 230, 60, colors.muted);
+    text(ctx, '업무 종료', ref.width / 2, 400, { weight: 700, px: 72, color: colors.text, align: 'center' });
+    return;
+  }
+  if (c.status === 'paused') {
+    pauseIcon(ctx, ref.width / 2 - 50, 170, 100, colors.text);
+    text(ctx, '잠시 자리 비움', ref.width / 2, 400, { weight: 700, px: 72, color: colors.text, align: 'center' });
+    return;
+  }
+  if (!c.ticket) {
+    text(ctx, '대기 중', ref.width / 2, 300, { weight: 700, px: 80, color: colors.dim, align: 'center' });
+    return;
+  }
+  const px = fitPx(ctx, c.ticket, 900, 250, ref.width - 80);
+  const base = 120 + (280 + px * DIGIT_HEIGHT) / 2;
+  text(ctx, c.ticket, ref.width / 2, base, { weight: 900, px, color: lit ? ink : colors.accent, align: 'center' });
+  const status = lit ? '호출 중 — 이 창구로 오십시오' : counterStatusText(c);
+  text(ctx, status, ref.width / 2, 455, {
+    weight: 700,
+    px: 52,
+    color: ink,
+    align: 'center',
+    maxWidth: ref.width - 40,
   });
 }

@@ -93,12 +93,16 @@ export async function readFbGeometry(
   return { width, height, stride, bitsPerPixel, format };
 }
 
+/** Rows converted and written at a time when a frame names its changed rows. */
+const WRITE_ROWS = 64;
+
 export class FramebufferSink implements DisplaySink {
   readonly kind = 'framebuffer';
   private fh: FileHandle | null = null;
   private geo: FbGeometry | null = null;
   private prev: Uint8Array | null = null;
-  private buf: Uint8Array = new Uint8Array(0);
+  /** the device's bytes, kept for frames that do not say what changed (allocated on first use) */
+  private buf: Uint8Array | null = null;
   private state: ComponentHealth & { frames: number; rowsWritten: number } = {
     connected: false,
     lastError: null,
@@ -137,7 +141,7 @@ export class FramebufferSink implements DisplaySink {
       this.fail(e);
       throw e;
     }
-    this.buf = new Uint8Array(this.geo.stride * this.geo.height);
+    this.buf = null;
     this.prev = null;
     this.state.connected = true;
     this.opts.logger.info({ device: this.opts.device, ...this.geo }, 'framebuffer opened');
@@ -159,17 +163,19 @@ export class FramebufferSink implements DisplaySink {
     }
     // Canvas hands out a Uint8ClampedArray; compare and copy through a plain byte view.
     const rgba = new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
-    if (frame.changed && this.prev && this.prev.length === rgba.length) {
-      await this.writeChanged(frame, rgba, this.prev, fh, geo);
+    if (frame.changed) {
+      await this.writeChanged(frame, fh, geo);
       return;
     }
     const runs = changedRowRuns(this.prev, rgba, frame.width * 4, frame.height);
+    this.buf ??= new Uint8Array(geo.stride * geo.height);
+    const buf = this.buf;
     try {
       for (const [y0, y1] of runs) {
-        convertRows(frame, geo.format, this.buf, geo.stride, y0, y1);
+        convertRows(frame, geo.format, buf, geo.stride, y0, y1);
         const start = y0 * geo.stride;
         const len = (y1 - y0) * geo.stride;
-        await fh.write(this.buf, start, len, start);
+        await fh.write(buf, start, len, start);
         this.state.rowsWritten += y1 - y0;
       }
     } catch (err) {
@@ -183,29 +189,15 @@ export class FramebufferSink implements DisplaySink {
     this.state.frames++;
   }
 
-  /** The frame names the rectangles that may have changed: compare, convert and keep only those
-   * (a call touches half the board, a clock tick a tenth), then write the rows that did change. */
-  private async writeChanged(
-    frame: Frame,
-    rgba: Uint8Array,
-    prev: Uint8Array,
-    fh: FileHandle,
-    geo: FbGeometry,
-  ): Promise<void> {
-    const rowBytes = frame.width * 4;
+  /** The frame names the rows that changed (the board's painter compares them as it reads them
+   * back): convert and write just those, a few rows at a time, keeping no copy of the screen. */
+  private async writeChanged(frame: Frame, fh: FileHandle, geo: FbGeometry): Promise<void> {
     const dirty = new Uint8Array(frame.height);
-    for (const r of frame.changed ?? []) {
-      const a = r.x * 4;
-      const b = (r.x + r.w) * 4;
-      for (let y = r.y; y < r.y + r.h; y++) {
-        const o = y * rowBytes;
-        const next = rgba.subarray(o + a, o + b);
-        if (Buffer.compare(prev.subarray(o + a, o + b), next) === 0) continue;
-        convertRows(frame, geo.format, this.buf, geo.stride, y, y + 1, r.x, r.x + r.w);
-        prev.set(next, o + a);
-        dirty[y] = 1;
-      }
-    }
+    for (const r of frame.changed ?? []) dirty.fill(1, Math.max(0, r.y), Math.min(frame.height, r.y + r.h));
+    // a later frame without hints must not trust a copy that these writes made stale
+    this.prev = null;
+    const rowBytes = frame.width * 4;
+    const scratch = new Uint8Array(geo.stride * Math.min(WRITE_ROWS, frame.height));
     try {
       let y = 0;
       while (y < frame.height) {
@@ -214,13 +206,14 @@ export class FramebufferSink implements DisplaySink {
           continue;
         }
         const y0 = y;
-        while (y < frame.height && dirty[y]) y++;
-        await fh.write(this.buf, y0 * geo.stride, (y - y0) * geo.stride, y0 * geo.stride);
-        this.state.rowsWritten += y - y0;
+        while (y < frame.height && dirty[y] && y - y0 < WRITE_ROWS) y++;
+        const rows = { width: frame.width, height: y - y0, data: frame.data.subarray(y0 * rowBytes, y * rowBytes) };
+        convertRows(rows, geo.format, scratch, geo.stride);
+        await fh.write(scratch, 0, rows.height * geo.stride, y0 * geo.stride);
+        this.state.rowsWritten += rows.height;
       }
     } catch (err) {
       const e = new DisplayError('display-fb-write', `writing ${this.opts.device} failed: ${(err as Error).message}`);
-      this.prev = null; // the device may hold half a frame: repaint all of the next one
       this.fail(e);
       throw e;
     }
