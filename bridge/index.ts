@@ -18,6 +18,7 @@ import { officeTopics, responseTopic, type Topic } from './contract/topics.ts';
 import type { CommandResult } from './contract/types.ts';
 import { EventsPublisher } from './publish/events.ts';
 import { StatePublisher } from './publish/state.ts';
+import { Republisher } from './publish/republish.ts';
 import { StatusPublisher, willPayload } from './publish/status.ts';
 import { brokerSink, type Sink } from './sink.ts';
 import { SessionCounter } from './uplink/session.ts';
@@ -57,6 +58,7 @@ export interface BridgeOptions {
 export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: BridgeOptions): Bridge {
   const parts: Bridge['parts'] = { broker: null, uplink: null, state: null, events: [], commands: null };
   let status: StatusPublisher | null = null;
+  let republisher: Republisher | null = null;
   const cursors = new Map<Sink, OutboxReader>();
   const owner = {};
 
@@ -76,6 +78,7 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
     async stop() {
       ctx.bus.removeListeners(owner);
       parts.state?.stop();
+      republisher?.stop();
       for (const p of parts.events) p.stop();
       // The death half of the presence pair, retained, before the links close.
       await status?.offline();
@@ -134,6 +137,17 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
         commands: {
           topic: topics.cmd,
           run: (payload) => onCommand(brokerSinkRef.sink!, payload, { source: 'broker' }),
+          // Refused by the broker's ACL (a satellite's command for a counter not its own): it changed
+          // nothing, so it is not remembered; the satellite sends a new id for its next key.
+          refuse: ({ id, type, code, message }) =>
+            publishResult(
+              brokerSinkRef.sink!,
+              topics.cmdResult,
+              { v: 1, id, ...(type !== undefined ? { type } : {}), ok: false, at: isoNow(), error: { code, message } },
+              undefined,
+              office,
+              logger,
+            ),
         },
       });
       local = brokerSink(parts.broker);
@@ -239,6 +253,8 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
 
     local?.open();
     status.start();
+    republisher = new Republisher({ intervalSec: cfg.republishSec, jobs: [() => state.now(), () => statusRef.now()] });
+    republisher.start();
     parts.uplink?.start();
   }
 }

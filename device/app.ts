@@ -16,7 +16,7 @@ import { createSimIpcExtension, runsUnderSupervisor, type SimPorts } from '../si
 import { SimKeypads } from '../sim/keypads.ts';
 import { startTerminal } from '../sim/terminal.ts';
 import type { Bus } from './bus.ts';
-import type { Config } from './config/schema.ts';
+import { type Config, isSatellite, type SatelliteConfig } from './config/schema.ts';
 import { Controller, type Core } from './controller.ts';
 import { Counters } from './counters.ts';
 import { DayRoll } from './day-roll.ts';
@@ -29,6 +29,7 @@ import type { ComponentHealth } from './ports/health.ts';
 import type { KeypadSource } from './ports/keypad.ts';
 import type { AudioOut, TicketPrinter } from './ports/outputs.ts';
 import type { QueueService } from './queue/service.ts';
+import { SatelliteDaemon } from './satellite/satellite.ts';
 import type { StoreFs } from './store/fs.ts';
 import type { Store } from './store/store.ts';
 import { createSystemdExtension, type SystemdOptions } from './systemd.ts';
@@ -91,8 +92,13 @@ export function defaultFeatures(): FeatureName[] {
   return FEATURES.filter((f) => f !== 'simPage' || runsUnderSupervisor());
 }
 
-export function buildDaemon(config: Config, opts: DaemonOptions): Daemon {
-  return new Daemon(config, opts);
+/** The daemon the config describes: the office's main unit, or a satellite of it (`role:
+ * satellite`, device/satellite): no store, queue or numbering, its board and voice fed from the
+ * main unit's broker, its keys sent there. Narrow with isSatellite() to get the satellite's type. */
+export function buildDaemon(config: SatelliteConfig, opts: DaemonOptions): SatelliteDaemon;
+export function buildDaemon(config: Config, opts: DaemonOptions): Daemon;
+export function buildDaemon(config: Config, opts: DaemonOptions): Daemon | SatelliteDaemon {
+  return isSatellite(config) ? new SatelliteDaemon(config, opts) : new Daemon(config, opts);
 }
 
 export class Daemon {

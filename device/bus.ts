@@ -18,6 +18,12 @@ export interface BusEvents {
   linkChanged: { online: boolean };
   /** The store fell back to an older generation or dropped a torn record at start. */
   storeRecovered: { detail: string };
+  /** A satellite (device/satellite) received a newer state from the main unit: redraw. */
+  snapshotChanged: { seq: number };
+  /** A satellite's link to the main unit went up or down. */
+  mainLinkChanged: { online: boolean };
+  /** A short message on one counter's display: what its keypad's last key did (a satellite). */
+  counterMessage: { counter: string; message: string; seconds: number };
 }
 
 type Listener<K extends keyof BusEvents> = (payload: BusEvents[K]) => void;

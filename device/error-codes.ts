@@ -47,6 +47,9 @@ export const COMMAND_ERRORS = [
   'wrong-office',
   'retained-command',
   'internal-error',
+  'foreign-command-id',
+  'command-not-allowed',
+  'counter-not-bound',
 ] as const;
 export type CommandErrorCode = (typeof COMMAND_ERRORS)[number];
 
@@ -207,6 +210,21 @@ export const DEPLOY_ERRORS = [
 ] as const;
 export type DeployErrorCode = (typeof DEPLOY_ERRORS)[number];
 
+/** A satellite unit (device/satellite): its link to the main unit and its counters' keys. The
+ * key codes are shown on the counter's display in Korean (device/satellite/messages-ko.ts). */
+export const SATELLITE_CODES = [
+  'main-link-down',
+  'main-link-error',
+  'main-password-env-missing',
+  'main-tls-file',
+  'main-config-differs',
+  'key-link-down',
+  'key-link-lost',
+  'key-timeout',
+  'key-busy',
+] as const;
+export type SatelliteCode = (typeof SATELLITE_CODES)[number];
+
 /** The simulator's page and the simulated central (HTTP answers and their logs). */
 export const SIM_ERRORS = [
   'sim-bad-host',
@@ -244,6 +262,7 @@ export const CODE_LISTS = {
   display: DISPLAY_ERRORS,
   audio: AUDIO_ERRORS,
   deploy: DEPLOY_ERRORS,
+  satellite: SATELLITE_CODES,
   sim: SIM_ERRORS,
 } as const;
 export type ErrorCode = (typeof CODE_LISTS)[keyof typeof CODE_LISTS][number];

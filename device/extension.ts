@@ -21,3 +21,7 @@ export interface ExtensionContext {
   /** epoch ms; injected so tests can run a day in milliseconds */
   now: () => number;
 }
+
+/** What a feature that never touches the queue is handed (the board, the voice, health, systemd):
+ * a satellite (device/satellite) has no queue and builds the same features over this. */
+export type FeatureContext = Omit<ExtensionContext, 'queue'>;

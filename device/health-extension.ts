@@ -2,7 +2,7 @@
 // It learns component errors from the bus (healthChanged) and counts issued tickets from the queue's
 // events, so the only thing it needs from outside is the store's byte counter.
 import type { Logger } from 'pino';
-import type { Extension, ExtensionContext } from './extension.ts';
+import type { Extension, FeatureContext } from './extension.ts';
 import { collectHealth, type DeviceHealth, type HealthDeps, writeStatusFile } from './health.ts';
 import type { ComponentHealth } from './ports/health.ts';
 
@@ -28,7 +28,7 @@ export interface HealthExtension extends Extension {
 
 export const STATUS_EVERY_MS = 30_000;
 
-export function createHealthExtension(ctx: ExtensionContext, opts: HealthExtensionOptions): HealthExtension {
+export function createHealthExtension(ctx: FeatureContext, opts: HealthExtensionOptions): HealthExtension {
   const log: Logger = ctx.logger.child({ component: 'health' });
   const env = opts.env ?? process.env;
   // RUNTIME_DIRECTORY may list several dirs separated by ':'; ours sets one.

@@ -3,6 +3,7 @@
 import { buildDaemon } from './app.ts';
 import { parseCli } from './cli.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { isSatellite } from './config/schema.ts';
 import { HardwareError } from './hw/errors.ts';
 import { LockedError } from './lock.ts';
 import { createLogger } from './log.ts';
@@ -32,16 +33,18 @@ async function main(): Promise<void> {
 
   let stopping = false;
   // Everything else (which inputs, printer, features, in what order) is the composition root's.
-  const daemon = buildDaemon(config, {
+  const options = {
     dataDir: cli.dataDir,
     logger,
-    terminal: cli.stdin ? { input: process.stdin, write: (line) => process.stdout.write(`${line}\n`) } : null,
+    terminal: cli.stdin ? { input: process.stdin, write: (line: string) => process.stdout.write(`${line}\n`) } : null,
     systemd: { alive: () => !stopping },
-    onFatal: (err) => {
+    onFatal: (err: Error) => {
       logger.fatal({ err }, 'the journal cannot be written; stopping so a restart recovers from disk');
       void shutdown(1);
     },
-  });
+  };
+  // A satellite (role: satellite) is built from the same root with other parts: no store or queue.
+  const daemon = isSatellite(config) ? buildDaemon(config, options) : buildDaemon(config, options);
 
   async function shutdown(code: number): Promise<void> {
     if (stopping) return;
@@ -74,7 +77,8 @@ async function main(): Promise<void> {
       err instanceof LockedError ||
       err instanceof HardwareError ||
       code === 'state-too-new' ||
-      code === 'state-unrecoverable'
+      code === 'state-unrecoverable' ||
+      code === 'main-tls-file'
     ) {
       logger.fatal({ code }, (err as Error).message);
       process.stderr.write(`beonho: ${(err as Error).message}\n`);
@@ -85,7 +89,11 @@ async function main(): Promise<void> {
   }
 
   if (daemon.parts.terminal) {
-    process.stdout.write('beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n');
+    process.stdout.write(
+      isSatellite(config)
+        ? `beonho satellite ${config.device.id} ready. Type "help" for commands (key ${config.satellite.counters[0] ?? '1'} next, state).\n`
+        : 'beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n',
+    );
   }
   if (stopAsked) await shutdown(0);
 }

@@ -17,7 +17,7 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { DaemonCode } from './error-codes.ts';
-import type { Extension, ExtensionContext } from './extension.ts';
+import type { Extension, FeatureContext } from './extension.ts';
 
 export interface NotifySender {
   /** Sends one datagram of KEY=VALUE lines. Rejects when it could not be delivered. */
@@ -72,7 +72,7 @@ export interface SystemdOptions {
 
 const SEND_FAILED: DaemonCode = 'systemd-notify-failed';
 
-export function createSystemdExtension(ctx: ExtensionContext, opts: SystemdOptions = {}): Extension {
+export function createSystemdExtension(ctx: FeatureContext, opts: SystemdOptions = {}): Extension {
   const env = opts.env ?? (process.env as SystemdEnv);
   const pid = opts.pid ?? process.pid;
   const log: Logger = ctx.logger.child({ component: 'systemd' });

@@ -3,11 +3,13 @@
 // press's message, the printer's trouble, the link mark) and redraws a frame only when what it
 // shows has changed: a burst of events renders once, and the clock redraws once a minute.
 import type { Logger } from 'pino';
-import type { Extension, ExtensionContext } from '../device/extension.ts';
+import type { Extension, FeatureContext } from '../device/extension.ts';
 import type { ComponentHealth } from '../device/ports/health.ts';
 import type { Frame } from '../device/ports/outputs.ts';
+import type { QueueService } from '../device/queue/service.ts';
 import type { CallSnapshot, Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
+import { MAIN_LINK_DOWN } from '../device/satellite/messages-ko.ts';
 import { type BoardModel, counterKey } from './board/model.ts';
 import { type BoardOutput, buildOutputs, outputSize } from './board/outputs.ts';
 import { BoardPainter, Surface, drawCounterDisplay, prepareRenderer } from './board/render.ts';
@@ -15,7 +17,13 @@ import { BoardPainter, Surface, drawCounterDisplay, prepareRenderer } from './bo
 export interface BoardExtensionOptions {
   /** replaces the outputs built from config (tests, benchmark) */
   outputs?: BoardOutput[];
+  /** where the snapshot comes from when the daemon has no queue: a satellite's mirror of the main
+   * unit (device/satellite/mirror.ts), which says `snapshotChanged` on the bus */
+  snapshot?: () => Snapshot;
 }
+
+/** The main unit's queue, or nothing on a satellite (which hands `snapshot` in the options). */
+export type BoardContext = FeatureContext & { queue?: Pick<QueueService, 'snapshot'> };
 
 interface Live {
   out: BoardOutput;
@@ -38,6 +46,10 @@ export class BoardExtension implements Extension {
   private refusal: { message: string; until: number } | null = null;
   private printerAlert: string | null = null;
   private online: boolean | null = null;
+  /** a satellite whose link to the main unit is down: what it shows may be old */
+  private mainDown = false;
+  /** counter id -> a short message on its display (a satellite's key result) */
+  private notes = new Map<string, { message: string; until: number }>();
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private clock: ReturnType<typeof setInterval> | null = null;
   private scheduled = false;
@@ -49,7 +61,7 @@ export class BoardExtension implements Extension {
   framesWritten = 0;
 
   constructor(
-    private readonly ctx: ExtensionContext,
+    private readonly ctx: BoardContext,
     private readonly opts: BoardExtensionOptions = {},
   ) {
     this.log = ctx.logger.child({ component: 'board' });
@@ -79,6 +91,19 @@ export class BoardExtension implements Extension {
       this.after(this.ctx.config.outputs.board.alertSeconds * 1000);
       this.schedule();
     });
+    bus.on('snapshotChanged', this, () => {
+      this.snapshot = this.readSnapshot();
+      this.schedule();
+    });
+    bus.on('mainLinkChanged', this, ({ online }) => {
+      this.mainDown = !online;
+      this.schedule();
+    });
+    bus.on('counterMessage', this, ({ counter, message, seconds }) => {
+      this.notes.set(counter, { message, until: this.ctx.now() + seconds * 1000 });
+      this.after(seconds * 1000);
+      this.schedule();
+    });
     bus.on('healthChanged', this, ({ component, health }) => {
       if (component !== 'printer') return;
       const msg = health.ready === false ? (health.message ?? null) : null;
@@ -87,7 +112,7 @@ export class BoardExtension implements Extension {
         this.schedule();
       }
     });
-    this.snapshot = this.ctx.queue.snapshot();
+    this.snapshot = this.readSnapshot();
     // Ticks are cheap when nothing changed: the frame key includes the minute, not the second.
     this.clock = setInterval(() => this.schedule(), 1000);
     this.schedule();
@@ -131,13 +156,17 @@ export class BoardExtension implements Extension {
     if (!this.snapshot) return null;
     const now = this.ctx.now();
     const refusal = this.refusal && now < this.refusal.until ? this.refusal.message : null;
+    const notes: Record<string, string> = {};
+    for (const [counter, n] of this.notes) if (now < n.until) notes[counter] = n.message;
+    if (this.mainDown) for (const c of this.snapshot.counters) notes[c.id] ??= MAIN_LINK_DOWN;
     return {
       snapshot: this.snapshot,
       now,
       timeZone: this.ctx.config.office.timeZone,
       highlight: this.highlight && now < this.highlight.until ? this.highlight.call : null,
       online: this.online,
-      alert: refusal ?? this.printerAlert,
+      alert: this.mainDown ? MAIN_LINK_DOWN : (refusal ?? this.printerAlert),
+      ...(Object.keys(notes).length > 0 ? { counterNotes: notes } : {}),
     };
   }
 
@@ -152,8 +181,12 @@ export class BoardExtension implements Extension {
         this.after(holdMs);
       }
     }
-    this.snapshot = this.ctx.queue.snapshot();
+    this.snapshot = this.readSnapshot();
     this.schedule();
+  }
+
+  private readSnapshot(): Snapshot | null {
+    return this.opts.snapshot?.() ?? this.ctx.queue?.snapshot() ?? null;
   }
 
   /** Redraw once `ms` from now (a highlight or message running out). */
@@ -257,6 +290,6 @@ export class BoardExtension implements Extension {
   }
 }
 
-export function createBoardExtension(ctx: ExtensionContext, opts: BoardExtensionOptions = {}): BoardExtension {
+export function createBoardExtension(ctx: BoardContext, opts: BoardExtensionOptions = {}): BoardExtension {
   return new BoardExtension(ctx, opts);
 }

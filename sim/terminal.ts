@@ -82,7 +82,7 @@ export function handleLine(line: string, deps: TerminalDeps): string | null {
   }
 }
 
-export function formatState(queue: QueueService): string {
+export function formatState(queue: Pick<QueueService, 'snapshot'>): string {
   const s = queue.snapshot();
   const lines = [`${s.name} ${s.day ?? '-'} ${s.open ? '(open)' : '(closed)'} seq ${s.seq}`];
   for (const v of s.services) {

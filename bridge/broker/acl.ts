@@ -1,20 +1,82 @@
-// Who may do what on the embedded broker. Pure functions of an account and a topic, so the rules
-// can be read (and tested) in one place. Publishing state/events/status/cmd/result is for the
-// daemon alone: it publishes in-process, which bypasses these checks.
+// Who may do what on the embedded broker. Pure functions of an account, a topic and (for a
+// satellite's commands and results) a payload, so the rules can be read (and tested) in one place.
+// Publishing state/events/cmd/result and the main unit's status is for the daemon alone: it
+// publishes in-process, which bypasses these checks. docs/mqtt.md, "Accounts and what they may do".
 import type { AccountConfig } from '../../device/config/mqtt-schema.ts';
+import type { CommandErrorCode } from '../../device/error-codes.ts';
 import { parseTopic } from '../contract/topics.ts';
 
-export type Account = Pick<AccountConfig, 'username' | 'role' | 'offices'>;
+export type Account = Pick<AccountConfig, 'username' | 'role' | 'offices' | 'counters'>;
+
+/** The commands a satellite may send: its counters' keys. */
+export const SATELLITE_COMMANDS: ReadonlySet<string> = new Set([
+  'counter.next',
+  'counter.recall',
+  'counter.skip',
+  'counter.call',
+  'counter.transfer',
+  'counter.pause',
+  'counter.resume',
+  'counter.close',
+]);
+
+/** A satellite's command ids begin with its user name and a colon, so they never meet central's
+ * (ULIDs, UUIDs) in the command log, and a satellite receives only its own results. */
+export function satelliteIdPrefix(username: string): string {
+  return `${username}:`;
+}
 
 function officeAllowed(account: Account, office: string): boolean {
   return account.offices.includes('*') || account.offices.includes(office);
 }
 
-/** Only `central` publishes, and only on the `cmd` topic of its offices. */
+/** `central` publishes on the `cmd` topic of its offices; a satellite on its office's `cmd` (each
+ * command then checked by satelliteCommandRefusal) and its own status (`devices/<username>/status`,
+ * its presence and its will). Nobody else publishes. */
 export function mayPublish(account: Account, topic: string): boolean {
-  if (account.role !== 'central') return false;
+  if (account.role !== 'central' && account.role !== 'satellite') return false;
   const t = parseTopic(topic);
-  return t !== null && t.kind === 'cmd' && officeAllowed(account, t.office);
+  if (t === null || !officeAllowed(account, t.office)) return false;
+  if (t.kind === 'cmd') return true;
+  return account.role === 'satellite' && t.kind === 'status' && t.device === account.username;
+}
+
+/** Why a satellite's command is refused before it reaches the queue, or null when it may run: only
+ * a counter command, only for a counter its account is bound to, only with an id of its own. The
+ * id and type are echoed in the refusal's cmd/result when they could be read. */
+export function satelliteCommandRefusal(
+  account: Account,
+  payload: Buffer | Uint8Array,
+): { id: string | null; type?: string; code: CommandErrorCode; message: string } | null {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch {
+    return { id: null, code: 'malformed', message: 'command is not valid UTF-8 JSON' };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    return { id: null, code: 'not-an-object', message: 'command must be a JSON object' };
+  }
+  const o = doc as Record<string, unknown>;
+  const id = typeof o.id === 'string' && o.id.length <= 64 ? o.id : null;
+  const type = typeof o.type === 'string' && o.type.length <= 64 ? o.type : undefined;
+  const echo = { id, ...(type !== undefined ? { type } : {}) };
+  const prefix = satelliteIdPrefix(account.username);
+  if (id === null || !id.startsWith(prefix)) {
+    return { ...echo, code: 'foreign-command-id', message: `a satellite's command ids begin with "${prefix}"` };
+  }
+  if (type === undefined || !SATELLITE_COMMANDS.has(type)) {
+    return { ...echo, code: 'command-not-allowed', message: 'a satellite sends counter commands only' };
+  }
+  const counter = typeof o.counter === 'number' ? String(o.counter) : o.counter;
+  if (typeof counter !== 'string' || !(account.counters ?? []).includes(counter)) {
+    return {
+      ...echo,
+      code: 'counter-not-bound',
+      message: `account "${account.username}" may not command counter ${JSON.stringify(counter ?? null).slice(0, 20)}`,
+    };
+  }
+  return null;
 }
 
 /** A retained command would be delivered again to every subscriber that (re)connects, and run
@@ -29,10 +91,24 @@ export function maySubscribe(_account: Account, filter: string): boolean {
   return !filter.startsWith('$') && filter.length > 0;
 }
 
-/** central reads everything of its offices; display/keypad satellites read state, events, status. */
-export function mayRead(account: Account, topic: string): boolean {
+/** central reads everything of its offices; display, keypad and satellite accounts read state,
+ * events and status; a satellite also reads the results of its own commands (by id, so `payload`
+ * is needed for cmd/result). */
+export function mayRead(account: Account, topic: string, payload?: Buffer | Uint8Array | string): boolean {
   const t = parseTopic(topic);
   if (!t || !officeAllowed(account, t.office)) return false;
   if (account.role === 'central') return true;
+  if (t.kind === 'cmd/result')
+    return account.role === 'satellite' && payload !== undefined && ownResult(account, payload);
   return t.kind === 'state' || t.kind === 'events' || t.kind === 'status';
+}
+
+function ownResult(account: Account, payload: Buffer | Uint8Array | string): boolean {
+  try {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');
+    const id = (JSON.parse(text) as { id?: unknown }).id;
+    return typeof id === 'string' && id.startsWith(satelliteIdPrefix(account.username));
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,7 @@
 import type { Aedes, AedesOptions, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
-import { type Account, isRetainedCommand, mayPublish, mayRead, maySubscribe } from './acl.ts';
+import { type Account, isRetainedCommand, mayPublish, mayRead, maySubscribe, satelliteCommandRefusal } from './acl.ts';
 import { type ListenerPorts, type Listeners, openListeners } from './listeners.ts';
 import type { StoredAccount } from './authenticator.ts';
 import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
@@ -56,7 +56,12 @@ export function checkBrokerConfig(cfg: BrokerConfig): void {
 export interface CommandGate {
   topic: string;
   run(payload: Buffer, clientId: string | null): Promise<void>;
+  /** A command the ACL refused after reading its payload (a satellite's, for a counter its account
+   * is not bound to): not carried out, answered on cmd/result; the publisher stays connected. */
+  refuse(refusal: CommandRefusal): Promise<void>;
 }
+
+export type CommandRefusal = NonNullable<ReturnType<typeof satelliteCommandRefusal>>;
 
 export async function startBroker(
   cfg: BrokerConfig,
@@ -143,6 +148,26 @@ function aclHooks(
         callback(new Error('publish not authorized'));
         return;
       }
+      if (commands && packet.topic === commands.topic && account?.role === 'satellite') {
+        // A satellite commands only its own counters: checked in the payload, not only the topic.
+        const refusal = satelliteCommandRefusal(account, packet.payload as Buffer);
+        if (refusal) {
+          log.warn(
+            {
+              code: refusal.code,
+              clientId: clip(client?.id),
+              user: clip(account.username),
+              cmdId: clip(refusal.id ?? undefined),
+            },
+            'satellite command refused',
+          );
+          commands.refuse(refusal).then(
+            () => callback(null),
+            (err: Error) => callback(err),
+          );
+          return;
+        }
+      }
       if (commands && packet.topic === commands.topic) {
         commands.run(packet.payload as Buffer, client?.id ?? null).then(
           () => callback(null),
@@ -166,7 +191,7 @@ function aclHooks(
     },
     authorizeForward(client, packet) {
       const account = byClient.get(client);
-      return account && mayRead(account, packet.topic) ? packet : null;
+      return account && mayRead(account, packet.topic, packet.payload) ? packet : null;
     },
   };
 }

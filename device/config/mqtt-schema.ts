@@ -5,17 +5,40 @@ import { z } from 'zod';
 const port = z.number().int().min(0).max(65535);
 const slugOrAll = z.union([z.literal('*'), z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected an office slug or "*"')]);
 
-export const accountSchema = z.strictObject({
-  username: z.string().min(1).max(64),
-  /** scrypt$N$r$p$salt$hash, made by `npm run hash-password` */
-  passwordHash: z
-    .string()
-    .regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/, 'expected a hash from `npm run hash-password`'),
-  /** central: publishes cmd of its offices and reads everything; display/keypad: read only */
-  role: z.enum(['central', 'display', 'keypad']),
-  /** offices this account may touch; "*" is every office */
-  offices: z.array(slugOrAll).min(1).default(['*']),
-});
+export const accountSchema = z
+  .strictObject({
+    username: z.string().min(1).max(64),
+    /** scrypt$N$r$p$salt$hash, made by `npm run hash-password` */
+    passwordHash: z
+      .string()
+      .regex(
+        /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+$/,
+        'expected a hash from `npm run hash-password`',
+      ),
+    /** central: publishes cmd of its offices and reads everything; display/keypad: read only;
+     * satellite: a satellite unit (docs/mqtt.md, "Accounts and what they may do") */
+    role: z.enum(['central', 'display', 'keypad', 'satellite']),
+    /** offices this account may touch; "*" is every office */
+    offices: z.array(slugOrAll).min(1).default(['*']),
+    /** satellite: the counters whose commands it may send (checked in each command's payload) */
+    counters: z.array(z.union([z.number().int().min(0).transform(String), z.string().min(1).max(16)])).optional(),
+  })
+  .superRefine((a, ctx) => {
+    if (a.role !== 'satellite') {
+      if (a.counters !== undefined)
+        ctx.addIssue({ code: 'custom', path: ['counters'], message: 'counters are for role satellite only' });
+      return;
+    }
+    // Its command ids begin with "<username>:" and it publishes devices/<username>/status.
+    if (!/^[a-z0-9-]{1,40}$/.test(a.username))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['username'],
+        message: 'a satellite account is named after its device id (a slug of a-z, 0-9 and -, 1 to 40 long)',
+      });
+    if (a.offices.length !== 1 || a.offices[0] === '*')
+      ctx.addIssue({ code: 'custom', path: ['offices'], message: 'a satellite belongs to exactly one office' });
+  });
 
 export const brokerSchema = z.strictObject({
   enabled: z.boolean().default(true),
@@ -115,6 +138,9 @@ export const mqttSchema = z.strictObject({
     .prefault({}),
   /** device status is republished at most this often when only the outbox figures changed */
   statusIntervalSec: z.number().int().min(1).default(30),
+  /** state and status are published again this often even when unchanged, for readers a
+   * clustered broker gives no retained copy (docs/mqtt.md, "Clustered brokers"); 0 = never */
+  republishSec: z.number().int().min(0).max(86_400).default(300),
 });
 export type MqttConfig = z.infer<typeof mqttSchema>;
 export type BrokerConfig = MqttConfig['broker'];

@@ -93,6 +93,14 @@ export const outputsSchema = z.strictObject({
       chime: z.boolean().default(true),
       /** how many times the sentence is spoken per call (after one chime) */
       repeat: z.number().int().min(1).max(3).default(1),
+      /** the calls of this unit's area only (a floor, a waiting room): a call is announced when its
+       * counter or its service is listed; absent: every call */
+      area: z
+        .strictObject({
+          counters: z.array(z.union([z.number().int().min(0).transform(String), z.string().min(1)])).optional(),
+          services: z.array(z.string().min(1)).optional(),
+        })
+        .optional(),
     })
     .refine((a) => a.voice !== 'clips' || a.clipsDir !== undefined, {
       message: 'voice "clips" needs clipsDir, the directory of the clip pack',

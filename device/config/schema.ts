@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { hardwareProblems, hardwareSchema } from './hardware-schema.ts';
 import { outputsSchema } from './outputs-schema.ts';
 import { mqttSchema } from './mqtt-schema.ts';
+import { type SatelliteSection, satelliteSchema } from './satellite-schema.ts';
 
 export const slug = z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a slug of a-z, 0-9 and -, 1 to 40 long');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (00:00 to 23:59)');
@@ -92,8 +93,12 @@ export const dispenserButtonSchema = z.strictObject({
 
 export const configSchema = z
   .strictObject({
+    /** main: the office's unit (the queue, the dispenser, the broker); satellite: a unit that shows,
+     * announces and sends keys for the main unit over the LAN (the `satellite` section) */
+    role: z.enum(['main', 'satellite']).default('main'),
     office: officeSchema,
     device: z.strictObject({ id: slug.default('main') }).prefault({}),
+    satellite: satelliteSchema.optional(),
     services: z.array(serviceSchema).min(1),
     counters: z.array(counterSchema).min(1),
     policy: policySchema.prefault({}),
@@ -118,6 +123,12 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ServiceConfig = Config['services'][number];
 export type CounterConfig = Config['counters'][number];
 export type PolicyConfig = Config['policy'];
+/** A config whose role is satellite (device/satellite): it always has its section. */
+export type SatelliteConfig = Config & { role: 'satellite'; satellite: SatelliteSection };
+
+export function isSatellite(config: Config): config is SatelliteConfig {
+  return config.role === 'satellite' && config.satellite !== undefined;
+}
 
 type Ctx = z.RefinementCtx;
 
@@ -168,6 +179,60 @@ function crossCheck(cfg: z.infer<z.ZodObject<Record<string, z.ZodType>>> & Recor
       });
   });
   for (const p of hardwareProblems(c)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+  for (const p of roleProblems(c)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+}
+
+/** The satellite section belongs to role satellite, and names only counters, services and keypads
+ * of this office; the broker's satellite accounts name counters of this office. */
+function roleProblems(c: Config): Array<{ path: Array<string | number>; message: string }> {
+  const problems: Array<{ path: Array<string | number>; message: string }> = [];
+  const counters = new Set(c.counters.map((k) => k.id));
+  const services = new Set(c.services.map((s) => s.id));
+  if (c.role === 'satellite' && !c.satellite) {
+    problems.push({ path: ['satellite'], message: 'role satellite needs the satellite section (main.url at least)' });
+  }
+  if (c.role === 'main' && c.satellite) {
+    problems.push({ path: ['satellite'], message: 'a satellite section needs role: satellite' });
+  }
+  const sat = c.satellite;
+  if (sat) {
+    sat.counters.forEach((id, i) => {
+      if (!counters.has(id)) problems.push({ path: ['satellite', 'counters', i], message: `unknown counter "${id}"` });
+    });
+    const user = sat.main.username;
+    if (user !== undefined && user !== c.device.id) {
+      problems.push({
+        path: ['satellite', 'main', 'username'],
+        message: `a satellite logs in with its device id (device.id "${c.device.id}"), got "${user}"`,
+      });
+    }
+    const k = c.hardware.keypads;
+    if (c.role === 'satellite' && k.driver !== 'sim') {
+      k.devices.forEach((d, i) => {
+        if (!sat.counters.includes(d.counter))
+          problems.push({
+            path: ['hardware', 'keypads', 'devices', i, 'counter'],
+            message: `counter "${d.counter}" is not in satellite.counters: this satellite sends no key for it`,
+          });
+      });
+    }
+  }
+  const area = c.outputs.audio.area;
+  area?.counters?.forEach((id, i) => {
+    if (!counters.has(id))
+      problems.push({ path: ['outputs', 'audio', 'area', 'counters', i], message: `unknown counter "${id}"` });
+  });
+  area?.services?.forEach((id, i) => {
+    if (!services.has(id))
+      problems.push({ path: ['outputs', 'audio', 'area', 'services', i], message: `unknown service "${id}"` });
+  });
+  c.mqtt.broker.accounts.forEach((a, i) => {
+    a.counters?.forEach((id, j) => {
+      if (!counters.has(id))
+        problems.push({ path: ['mqtt', 'broker', 'accounts', i, 'counters', j], message: `unknown counter "${id}"` });
+    });
+  });
+  return problems;
 }
 
 function fmtRange(s: ServiceConfig): string {

@@ -2,7 +2,7 @@
 // Announcer speak them through the configured output (ALSA on the Pi, WAV files in the
 // simulator) with the configured voice. Disabled or driver "none": it listens to nothing.
 import path from 'node:path';
-import type { ExtensionContext, Extension } from '../../device/extension.ts';
+import type { Extension, FeatureContext } from '../../device/extension.ts';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { AudioOut } from '../../device/ports/outputs.ts';
 import { AplayAudioOut } from './alsa-out.ts';
@@ -31,7 +31,7 @@ export interface AnnouncerDeps {
   voice?: Voice;
 }
 
-export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerDeps = {}): AnnouncerExtension {
+export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDeps = {}): AnnouncerExtension {
   const cfg = ctx.config.outputs.audio;
   const logger = ctx.logger.child({ component: AUDIO_COMPONENT });
   let out: AudioOut | null = null;
@@ -95,9 +95,10 @@ export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerD
           report();
         },
       });
+      const inArea = areaFilter(cfg.area);
       ctx.bus.on('queueEvents', ext, ({ events }) => {
         for (const e of events) {
-          if (e.type === 'ticket.called' || e.type === 'ticket.recalled') {
+          if ((e.type === 'ticket.called' || e.type === 'ticket.recalled') && inArea(e.counter, e.ticket.service)) {
             announcer?.enqueue({
               ticket: e.ticket.number,
               counter: e.counter,
@@ -130,7 +131,16 @@ export function createAnnouncerExtension(ctx: ExtensionContext, deps: AnnouncerD
   return ext;
 }
 
-function buildVoice(ctx: ExtensionContext, logger: ExtensionContext['logger']): Voice {
+/** outputs.audio.area: a call is this unit's to announce when its counter or its service is
+ * listed (a floor's speaker, a satellite's waiting room); no area: every call. */
+export function areaFilter(area: { counters?: string[]; services?: string[] } | undefined) {
+  if (!area || (area.counters === undefined && area.services === undefined)) return () => true;
+  const counters = new Set(area.counters ?? []);
+  const services = new Set(area.services ?? []);
+  return (counter: string, service: string): boolean => counters.has(counter) || services.has(service);
+}
+
+function buildVoice(ctx: FeatureContext, logger: FeatureContext['logger']): Voice {
   const cfg = ctx.config.outputs.audio;
   const espeak = new EspeakVoice({ voice: 'ko', rate: cfg.rate, logger });
   if (cfg.voice !== 'clips' || !cfg.clipsDir) return espeak;
@@ -140,7 +150,7 @@ function buildVoice(ctx: ExtensionContext, logger: ExtensionContext['logger']): 
 
 /** Play 50 ms of silence at start so a missing aplay or sound card shows in health before the
  * first citizen is called, not after. */
-async function probe(out: AplayAudioOut, logger: ExtensionContext['logger']): Promise<void> {
+async function probe(out: AplayAudioOut, logger: FeatureContext['logger']): Promise<void> {
   try {
     await out.play(encodeWav(silence(22050, 50)), 'probe');
     logger.info({ device: out.health().device }, 'sound device ready');

@@ -14,6 +14,9 @@ export interface BoardModel {
   online: boolean | null;
   /** a message for citizens that outranks the notice line (printer out of paper, refused press) */
   alert: string | null;
+  /** counter id -> a short line at the foot of that counter's display (a satellite's key result,
+   * its lost link to the main unit); absent: none */
+  counterNotes?: Readonly<Record<string, string>>;
 }
 
 /** The local clock texts of a frame, in the office's zone. */
@@ -93,5 +96,5 @@ export function boardKey(m: BoardModel): string {
 export function counterKey(m: BoardModel, counterId: string): string {
   const c = m.snapshot.counters.find((x) => x.id === counterId) ?? null;
   const lit = m.highlight?.counter === counterId ? m.highlight.at : null;
-  return JSON.stringify([c, lit, m.snapshot.open]);
+  return JSON.stringify([c, lit, m.snapshot.open, m.counterNotes?.[counterId] ?? null]);
 }

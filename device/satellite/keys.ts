@@ -1,0 +1,141 @@
+// A satellite's counter keypads: each key becomes the contract's counter command (cmd) for the main
+// unit, sent at once or refused at once, never kept to be sent later. What came of it is shown on
+// that counter's display ("1035 호출", "대기 없음", "본체 연결 끊김 — 키 무시됨") and written to the log.
+//
+// One key per counter at a time: a second key while the first has no answer yet is refused (the
+// clerk sees "이전 키 처리 중"), so two keys never race each other to the main unit. A key with no
+// answer after `keyTimeoutMs`, or whose link dropped before the answer, is shown as unknown: the
+// main unit may or may not have carried it out, and the display's number tells which.
+import type { Logger } from 'pino';
+import type { Command, CommandResult } from '../../bridge/contract/types.ts';
+import type { Bus } from '../bus.ts';
+import { keypadToAction } from '../counters.ts';
+import type { SatelliteCode } from '../error-codes.ts';
+import type { Extension } from '../extension.ts';
+import type { KeypadInput, KeypadSource } from '../ports/keypad.ts';
+import { keyProblemText, resultText } from './messages-ko.ts';
+
+/** What the keys need of the link (./link.ts). */
+export interface CommandLink {
+  send(cmd: Command): Promise<void> | null;
+}
+
+export interface SatelliteKeysOptions {
+  keypads: KeypadSource;
+  link: CommandLink;
+  bus: Bus;
+  logger: Logger;
+  /** the account's user name: every command id begins with "<username>:" */
+  username: string;
+  newId: () => string;
+  timeoutMs: number;
+  messageSeconds: number;
+}
+
+/** What became of one key (the terminal prints it; tests read it). */
+export interface KeyOutcome {
+  counter: string;
+  type: string;
+  ok: boolean;
+  /** the main unit's code, or the satellite's own (key-link-down, key-timeout, …) */
+  code: string | null;
+  text: string;
+}
+
+interface Pending {
+  counter: string;
+  type: string;
+  timer: NodeJS.Timeout;
+}
+
+export class SatelliteKeys implements Extension {
+  readonly name = 'keys';
+  private readonly pending = new Map<string, Pending>();
+  private readonly busy = new Set<string>();
+  private readonly outcomeFns: Array<(o: KeyOutcome) => void> = [];
+
+  constructor(private readonly o: SatelliteKeysOptions) {}
+
+  async start(): Promise<void> {
+    await this.o.keypads.start((input) => this.press(input));
+  }
+
+  async stop(): Promise<void> {
+    await this.o.keypads.stop();
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.pending.clear();
+    this.busy.clear();
+  }
+
+  onOutcome(fn: (o: KeyOutcome) => void): void {
+    this.outcomeFns.push(fn);
+  }
+
+  /** keys sent and not answered yet */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  press(input: KeypadInput): void {
+    const action = keypadToAction(input);
+    const { counter } = input;
+    if (this.busy.has(counter)) {
+      this.problem(counter, action.type, 'key-busy');
+      return;
+    }
+    const id = `${this.o.username}:${this.o.newId()}`;
+    const cmd = { id, ...action } as Command;
+    const sent = this.o.link.send(cmd);
+    if (!sent) {
+      this.problem(counter, action.type, 'key-link-down');
+      return;
+    }
+    this.busy.add(counter);
+    const timer = setTimeout(() => this.settle(id, null, 'key-timeout'), this.o.timeoutMs);
+    this.pending.set(id, { counter, type: action.type, timer });
+    this.o.logger.info({ cmdId: id, type: action.type, counter }, 'key sent to the main unit');
+    // A publish that fails is a link that dropped: linkDown() settles it.
+    sent.catch(() => undefined);
+  }
+
+  /** A cmd/result from the main unit: ours when its id is pending. */
+  result(r: CommandResult): void {
+    if (typeof r.id === 'string') this.settle(r.id, r, null);
+  }
+
+  /** The link dropped: every key still waiting may or may not have been carried out. */
+  linkDown(): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, null, 'key-link-lost');
+  }
+
+  private settle(id: string, r: CommandResult | null, problem: SatelliteCode | null): void {
+    const p = this.pending.get(id);
+    if (!p) return;
+    clearTimeout(p.timer);
+    this.pending.delete(id);
+    this.busy.delete(p.counter);
+    if (problem || !r) {
+      this.problem(p.counter, p.type, problem ?? 'key-timeout', id);
+      return;
+    }
+    const text = resultText(p.type, r);
+    const code = r.ok ? null : r.error.code;
+    if (r.ok) this.o.logger.info({ cmdId: id, type: p.type, counter: p.counter }, 'key done');
+    else this.o.logger.info({ cmdId: id, type: p.type, counter: p.counter, code }, 'key refused by the main unit');
+    this.show({ counter: p.counter, type: p.type, ok: r.ok, code, text });
+  }
+
+  private problem(counter: string, type: string, code: SatelliteCode, cmdId?: string): void {
+    this.o.logger.warn({ code, counter, type, ...(cmdId ? { cmdId } : {}) }, 'key not carried out');
+    this.show({ counter, type, ok: false, code, text: keyProblemText(code) });
+  }
+
+  private show(outcome: KeyOutcome): void {
+    this.o.bus.emit('counterMessage', {
+      counter: outcome.counter,
+      message: outcome.text,
+      seconds: this.o.messageSeconds,
+    });
+    for (const fn of this.outcomeFns) fn(outcome);
+  }
+}

@@ -1,0 +1,285 @@
+// A satellite's link to the main unit's embedded broker (mqtt.js, MQTT 3.1.1: the embedded broker
+// speaks nothing else). It reads the office's retained state, its events, the devices' status and
+// the results of its own commands; it publishes its own presence (birth, and a will that says
+// offline) and, only while connected, its counters' commands.
+//
+// Fail safe, not store and forward: a clean session (the broker keeps nothing for us while we are
+// away), and a fresh mqtt.js client for every attempt, so a command published before a cut is
+// never sent again by mqtt.js on the next connection (a late "next" would call someone nobody is
+// waiting for). A command is published only while the link is up; otherwise send() says so at once.
+import { readFileSync } from 'node:fs';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { encodePayload } from '../../bridge/contract/payload.ts';
+import { type OfficeTopics, officeTopics, parseTopic } from '../../bridge/contract/topics.ts';
+import type { Command, CommandResult, DeviceStatus } from '../../bridge/contract/types.ts';
+import type { SatelliteSection } from '../config/satellite-schema.ts';
+import type { Snapshot } from '../queue/snapshot-types.ts';
+import type { QueueEvent } from '../queue/types.ts';
+
+export class LinkConfigError extends Error {
+  readonly code = 'main-tls-file';
+}
+
+export interface MainLinkHandlers {
+  /** a new connection (CONNACK): whatever arrives from now on is from it (the broker may deliver
+   * the retained state before it acknowledges the subscription) */
+  connected(): void;
+  /** connected and subscribed: keys may be sent */
+  up(): void;
+  /** the link was up and is not any more */
+  down(reason: string): void;
+  state(snapshot: Snapshot): void;
+  event(event: QueueEvent): void;
+  result(result: CommandResult): void;
+  status(status: DeviceStatus): void;
+}
+
+export interface MainLinkOptions {
+  cfg: SatelliteSection['main'];
+  office: string;
+  /** this satellite's device id: its user name, client id and status topic */
+  device: string;
+  logger: Logger;
+  handlers: MainLinkHandlers;
+  /** the next durable session number of our presence (bridge/uplink/session.ts) */
+  nextSession: () => Promise<number>;
+  /** our presence when connected; the will is the same with online:false and nothing else */
+  birth: (session: number) => DeviceStatus;
+  random?: () => number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export class MainLink {
+  private client: MqttClient | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = true;
+  private attempt = 0;
+  private session = 0;
+  private lastError: string | null = null;
+  private isUp = false;
+  private readonly topics: OfficeTopics;
+  private readonly tls: { ca?: Buffer };
+
+  constructor(private readonly o: MainLinkOptions) {
+    this.topics = officeTopics(o.office);
+    this.tls = {};
+  }
+
+  get up(): boolean {
+    return this.isUp;
+  }
+
+  /** Reads the CA file (an unreadable one stops the start: a person must fix it) and connects. */
+  start(): void {
+    if (this.o.cfg.ca) {
+      try {
+        this.tls.ca = readFileSync(this.o.cfg.ca);
+      } catch (err) {
+        throw new LinkConfigError(`satellite.main.ca: cannot read ${this.o.cfg.ca}: ${(err as Error).message}`);
+      }
+    }
+    this.stopped = false;
+    void this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const client = this.client;
+    this.client = null;
+    const wasUp = this.isUp;
+    this.isUp = false;
+    if (!client) return;
+    // Connected: say offline ourselves (retained), then a clean DISCONNECT (no will).
+    if (wasUp)
+      await this.publishStatus(client, {
+        v: 1,
+        office: this.o.office,
+        device: this.o.device,
+        online: false,
+        session: this.session,
+      }).catch(() => undefined);
+    await new Promise<void>((resolve) => client.end(!wasUp, {}, () => resolve()));
+  }
+
+  /**
+   * Publishes a command now, at QoS 1: resolves on its PUBACK, rejects when the link dropped first.
+   * Returns null, and publishes nothing, when the link is down: the caller refuses the key at once.
+   */
+  send(cmd: Command): Promise<void> | null {
+    const client = this.client;
+    if (!this.isUp || !client?.connected) return null;
+    return new Promise((resolve, reject) => {
+      client.publish(this.topics.cmd, encodePayload<'cmd'>(cmd), { qos: 1, retain: false }, (err) =>
+        err ? reject(err) : resolve(),
+      );
+    });
+  }
+
+  /** Our presence again (a component's health changed). Nothing while the link is down. */
+  republish(): void {
+    const client = this.client;
+    if (!this.isUp || !client) return;
+    void this.publishStatus(client, this.o.birth(this.session)).catch(() => undefined);
+  }
+
+  private publishStatus(client: MqttClient, status: DeviceStatus): Promise<void> {
+    return new Promise((resolve, reject) => {
+      client.publish(
+        this.topics.status(this.o.device),
+        encodePayload<'status'>(status),
+        { qos: 1, retain: true },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const { cfg, logger } = this.o;
+    let session: number;
+    try {
+      session = await this.o.nextSession();
+    } catch (err) {
+      logger.error({ code: 'main-link-error', reason: (err as Error).message }, 'session number not written; retrying');
+      this.schedule();
+      return;
+    }
+    if (this.stopped) return;
+    const mqtt = await import('mqtt');
+    const opts: IClientOptions = {
+      protocolVersion: 4,
+      clientId: this.o.device,
+      username: cfg.username ?? this.o.device,
+      ...this.password(),
+      clean: true,
+      keepalive: cfg.keepaliveSec,
+      reconnectPeriod: 0, // ours, with jitter (schedule()), each attempt a fresh client
+      connectTimeout: 5000,
+      resubscribe: false,
+      queueQoSZero: false,
+      rejectUnauthorized: cfg.rejectUnauthorized,
+      ...this.tls,
+      will: {
+        topic: this.topics.status(this.o.device),
+        payload: Buffer.from(
+          encodePayload<'status'>({ v: 1, office: this.o.office, device: this.o.device, online: false, session }),
+        ),
+        qos: 1,
+        retain: true,
+      },
+    };
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(cfg.url, opts);
+    } catch (err) {
+      this.error(`could not start a connection: ${(err as Error).message}`);
+      this.schedule();
+      return;
+    }
+    this.client = client;
+    client.on('connect', () => {
+      if (client !== this.client) return;
+      this.o.handlers.connected();
+      const t = this.topics;
+      client.subscribe([t.state, t.events, t.cmdResult, `${t.all.slice(0, -1)}devices/+/status`], { qos: 1 }, (err) => {
+        if (client !== this.client) return;
+        if (err) {
+          this.error(`subscribe refused: ${err.message}`);
+          client.end(true);
+          return;
+        }
+        this.attempt = 0;
+        this.lastError = null;
+        this.session = session;
+        this.isUp = true;
+        logger.info({ url: redact(cfg.url), session }, 'linked to the main unit');
+        void this.publishStatus(client, this.o.birth(session)).catch(() => undefined);
+        this.o.handlers.up();
+      });
+    });
+    client.on('message', (topic, payload) => {
+      if (client === this.client) this.message(topic, payload);
+    });
+    client.on('error', (err) => {
+      if (client === this.client) this.error(err.message);
+    });
+    client.on('close', () => {
+      if (client !== this.client) return;
+      this.client = null;
+      // Never reused: what mqtt.js still holds for it (an unacknowledged key) dies with it.
+      client.end(true);
+      if (this.isUp) {
+        this.isUp = false;
+        logger.warn({ code: 'main-link-down' }, 'link to the main unit lost');
+        this.o.handlers.down(this.lastError ?? 'closed');
+      }
+      this.schedule();
+    });
+  }
+
+  private message(topic: string, payload: Buffer): void {
+    const t = parseTopic(topic);
+    if (!t || t.office !== this.o.office) return;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(payload.toString('utf8'));
+    } catch {
+      // An empty retained message (a cleared status) or garbage: nothing to show.
+      return;
+    }
+    if (doc === null || typeof doc !== 'object') return;
+    const h = this.o.handlers;
+    switch (t.kind) {
+      case 'state':
+        h.state(doc as Snapshot);
+        break;
+      case 'events':
+        h.event(doc as QueueEvent);
+        break;
+      case 'cmd/result':
+        h.result(doc as CommandResult);
+        break;
+      case 'status':
+        h.status(doc as DeviceStatus);
+        break;
+    }
+  }
+
+  private error(reason: string): void {
+    // A main unit away for an hour must not flood the log: a repeated reason goes to debug.
+    const level = reason === this.lastError ? 'debug' : 'warn';
+    this.lastError = reason;
+    this.o.logger[level]({ code: 'main-link-error', reason }, 'main unit link error');
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    const { reconnectMinMs, reconnectMaxMs } = this.o.cfg;
+    const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.attempt, 16));
+    this.attempt++;
+    // Equal jitter: half fixed, half random, so a floor of satellites does not reconnect at once.
+    const wait = ceiling / 2 + (this.o.random ?? Math.random)() * (ceiling / 2);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.connect();
+    }, wait);
+  }
+
+  private password(): { password?: string } {
+    const { cfg } = this.o;
+    const env = this.o.env ?? process.env;
+    if (cfg.passwordEnv) {
+      const value = env[cfg.passwordEnv];
+      if (value !== undefined) return { password: value };
+      this.o.logger.warn({ code: 'main-password-env-missing', env: cfg.passwordEnv }, 'password variable not set');
+    }
+    return cfg.password !== undefined ? { password: cfg.password } : {};
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

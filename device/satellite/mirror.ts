@@ -1,0 +1,105 @@
+// What a satellite knows of the office: the main unit's latest retained state, and its events as
+// they happen, handed to the satellite's own features over the same bus events the main unit's
+// queue emits (`snapshotChanged`, `queueEvents`), so the board and the voice are the main unit's.
+//
+// Nothing stale is announced: each connection starts without a baseline; the first state that
+// arrives on it sets one (its `seq`), and only events after it go on the bus. Events that arrive
+// before that state (the main unit replaying its outbox after a restart) wait for it and are
+// dropped if it already holds them. So a call made while the link was down, or repeated by a
+// restarted main unit, is shown by the state but never spoken.
+import type { Logger } from 'pino';
+import type { Bus } from '../bus.ts';
+import type { Config } from '../config/schema.ts';
+import { initialState } from '../queue/reduce.ts';
+import { buildSnapshot } from '../queue/snapshot.ts';
+import type { Snapshot } from '../queue/snapshot-types.ts';
+import type { QueueEvent } from '../queue/types.ts';
+
+/** Events kept while a connection waits for its first state: a restarted main unit replays at most
+ * a window of its outbox before its state, and more than this is a main unit to be wary of. */
+const PENDING_MAX = 2000;
+
+export interface StateMirrorOptions {
+  config: Config;
+  bus: Bus;
+  now: () => number;
+  logger: Logger;
+}
+
+export class StateMirror {
+  private latest: Snapshot | null = null;
+  /** seq of the last event handed on, on this connection; null until its first state */
+  private lastSeq: number | null = null;
+  private pending: QueueEvent[] = [];
+  private readonly placeholder: Snapshot;
+
+  constructor(private readonly o: StateMirrorOptions) {
+    // Before the main unit has said anything: the office as configured, no day open.
+    this.placeholder = buildSnapshot(o.config, initialState(o.config), o.now());
+  }
+
+  /** The main unit's latest state, or the configured office with no day before the first one. */
+  snapshot(): Snapshot {
+    return this.latest ?? this.placeholder;
+  }
+
+  /** true once a state arrived (on any connection) */
+  get known(): boolean {
+    return this.latest !== null;
+  }
+
+  /** true once the current connection brought a state: what is shown is current */
+  get current(): boolean {
+    return this.lastSeq !== null;
+  }
+
+  /** A new connection: nothing on it is trusted to be new until its first state. */
+  connected(): void {
+    this.lastSeq = null;
+    this.pending = [];
+  }
+
+  state(s: Snapshot): void {
+    if (s.office !== this.o.config.office.id || typeof s.seq !== 'number' || !Array.isArray(s.counters)) return;
+    this.latest = s;
+    const first = this.lastSeq === null;
+    if (first) {
+      this.lastSeq = s.seq;
+      this.compare(s);
+    }
+    this.o.bus.emit('snapshotChanged', { seq: s.seq });
+    if (first) {
+      const waiting = this.pending;
+      this.pending = [];
+      for (const e of waiting) this.event(e);
+    }
+  }
+
+  /** The voice names counters and the keypads transfer to services from this satellite's own
+   * config: say so when the main unit's office has changed under it. */
+  private compare(s: Snapshot): void {
+    const ids = (xs: Array<{ id: string }>) => xs.map((x) => x.id).join(',');
+    const c = this.o.config;
+    if (ids(s.counters) === ids(c.counters) && ids(s.services) === ids(c.services)) return;
+    this.o.logger.warn(
+      {
+        code: 'main-config-differs',
+        main: { counters: ids(s.counters), services: ids(s.services) },
+        here: { counters: ids(c.counters), services: ids(c.services) },
+      },
+      "the main unit's counters or services differ from this satellite's config",
+    );
+  }
+
+  event(e: QueueEvent): void {
+    if (typeof e.seq !== 'number' || typeof e.type !== 'string') return;
+    if (this.lastSeq === null) {
+      if (this.pending.length < PENDING_MAX) this.pending.push(e);
+      return;
+    }
+    // At-least-once delivery: a repeat has a seq already seen.
+    if (e.seq <= this.lastSeq) return;
+    this.lastSeq = e.seq;
+    this.o.bus.emit('queueEvents', { events: [e] });
+  }
+}
