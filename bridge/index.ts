@@ -253,7 +253,10 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
 
     local?.open();
     status.start();
-    republisher = new Republisher({ intervalSec: cfg.republishSec, jobs: [() => state.now(), () => statusRef.now()] });
+    republisher = new Republisher({
+      intervalSec: cfg.republishSec,
+      jobs: [() => state.now(), () => statusRef.now()],
+    });
     republisher.start();
     parts.uplink?.start();
   }
