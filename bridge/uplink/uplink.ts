@@ -92,7 +92,10 @@ export class Uplink implements Sink {
 
   publish<K extends TopicKind>(topic: Topic<K>, payload: PayloadOf<K>, opts: PublishOptions): Promise<void> {
     const client = this.client;
-    if (!this.up || !client) return Promise.reject(new Error('uplink offline'));
+    // From the CONNACK on, not only once the cmd subscription is acknowledged: a persistent session
+    // delivers the commands queued for it right after the CONNACK, before the SUBACK, and their
+    // results must go out (their PUBACKs follow them on the same connection).
+    if (!client || !(this.up || client.connected)) return Promise.reject(new Error('uplink offline'));
     const properties = this.protocolVersion === 5 && opts.properties ? opts.properties : undefined;
     return new Promise((resolve, reject) => {
       client.publish(
