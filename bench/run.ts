@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
-const ALL = ['queue', 'commands', 'wear', 'display', 'mqtt', 'broker-auth'];
+const ALL = ['queue', 'commands', 'wear', 'sd-wear', 'display', 'lean', 'mqtt', 'broker-auth'];
 const chosen = process.argv.slice(2).filter((a) => ALL.includes(a));
 let failed = 0;
 for (const name of chosen.length > 0 ? chosen : ALL) {

@@ -1,0 +1,217 @@
+// How lean the production daemon is (issue 13), measured on the compiled build (dist/, plain node):
+// - exec to ready, against a bare `node -e 0` (and the same daemon under tsx, as it ran before);
+// - peak RSS (VmHWM) of the daemon with the board on a framebuffer, after 1,000 tickets and 100
+//   spoken calls (the example office, its embedded broker on, espeak's Korean voice);
+// - the production install: dist/ plus node_modules of an x64 release (npm run release).
+//   npx tsx bench/lean.ts [--no-release]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse as parseYaml, stringify } from 'yaml';
+import { build, ROOT } from '../scripts/build.ts';
+import { release } from '../scripts/release.ts';
+
+export interface LeanResult {
+  execToReadyMs: { dist: number; tsx: number; bareNode: number };
+  peakRssMiB: { idle: number; afterDay: number };
+  tickets: number;
+  calls: number;
+  installMiB: { total: number; nodeModules: number; dist: number } | null;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** The example office with a framebuffer board (a file with a fake sysfs tree), sim printer and
+ * sim audio (the same rendering and synthesis as the real drivers), the embedded broker on. */
+async function officeConfig(dir: string): Promise<string> {
+  const W = 1920;
+  const H = 1080;
+  const sysfs = path.join(dir, 'graphics');
+  mkdirSync(path.join(sysfs, 'fb0'), { recursive: true });
+  writeFileSync(path.join(sysfs, 'fb0', 'virtual_size'), `${W},${H}\n`);
+  writeFileSync(path.join(sysfs, 'fb0', 'bits_per_pixel'), '32\n');
+  writeFileSync(path.join(sysfs, 'fb0', 'stride'), `${W * 4}\n`);
+  writeFileSync(path.join(dir, 'fb0'), Buffer.alloc(W * H * 4));
+  const doc = parseYaml(readFileSync(path.join(ROOT, 'config/example.yaml'), 'utf8')) as {
+    services: Array<Record<string, unknown>>;
+  };
+  doc.services = doc.services.map(({ cutoff: _c, cap: _k, ...s }) => s);
+  const file = path.join(dir, 'office.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      ...doc,
+      mqtt: { broker: { port: await freePort(), wsPort: null, demo: true } },
+      outputs: {
+        board: { driver: 'framebuffer', device: path.join(dir, 'fb0'), sysfsRoot: sysfs, vt: 'none' },
+        printer: { driver: 'sim' },
+        audio: { driver: 'sim', voice: 'espeak' },
+      },
+    }),
+  );
+  return file;
+}
+
+class Proc {
+  readonly child;
+  private buf = '';
+  private lines: string[] = [];
+  private waiters: Array<{ re: RegExp; resolve: () => void }> = [];
+  constructor(cmd: string, args: string[], cwd: string) {
+    this.child = spawn(cmd, args, { cwd, env: { ...process.env, BEONHO_LOG_LEVEL: 'warn' } });
+    this.child.stdout.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let nl = this.buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = this.buf.slice(0, nl);
+        this.buf = this.buf.slice(nl + 1);
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.re.test(line)) return true;
+          w.resolve();
+          return false;
+        });
+        if (this.waiters.length === 0) this.lines.length = 0;
+        nl = this.buf.indexOf('\n');
+      }
+    });
+    this.child.stderr.on('data', () => {});
+  }
+  until(re: RegExp): Promise<void> {
+    return new Promise((resolve) => this.waiters.push({ re, resolve }));
+  }
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+  stop(): Promise<void> {
+    return new Promise((resolve) => {
+      this.child.on('exit', () => resolve());
+      this.child.kill('SIGTERM');
+    });
+  }
+}
+
+function vmHwmMiB(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+async function startToReady(cmd: string, args: string[], dir: string, config: string): Promise<number> {
+  const data = mkdtempSync(path.join(dir, 'ready-'));
+  const t = performance.now();
+  const p = new Proc(cmd, [...args, '--config', config, '--data-dir', data], ROOT);
+  await p.until(/simulator ready/);
+  const ms = performance.now() - t;
+  await p.stop();
+  return ms;
+}
+
+export async function run(o: { release?: boolean } = {}): Promise<LeanResult> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'beonho-bench-lean-'));
+  try {
+    const dist = build({ outDir: path.join(ROOT, 'dist'), log: () => {} });
+    const main = path.join(dist, 'device/main.js');
+    const config = await officeConfig(dir);
+
+    const bare: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t = performance.now();
+      execFileSync(process.execPath, ['-e', '0']);
+      bare.push(performance.now() - t);
+    }
+    const fromDist: number[] = [];
+    const fromTsx: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      fromDist.push(await startToReady(process.execPath, [main], dir, config));
+      fromTsx.push(await startToReady(process.execPath, ['--import', 'tsx', 'device/main.ts'], dir, config));
+    }
+
+    // A day: 1,000 tickets over four services, a call after every tenth, each call spoken.
+    const data = path.join(dir, 'day');
+    const p = new Proc(process.execPath, [main, '--config', config, '--data-dir', data], ROOT);
+    await p.until(/simulator ready/);
+    const pid = p.child.pid!;
+    await new Promise((r) => setTimeout(r, 500));
+    const idle = vmHwmMiB(pid);
+    const buttons = ['resident', 'passport', 'seal', 'welfare'];
+    let calls = 0;
+    for (let i = 0; i < 1000; i++) {
+      const answered = p.until(/^ticket /);
+      p.send(`press ${buttons[i % buttons.length]}`);
+      await answered;
+      if (i % 10 === 9) {
+        const counter = ['1', '2', '3'][calls % 3]!;
+        const called = p.until(/^call |^refused/);
+        p.send(`key ${counter} next`);
+        await called;
+        calls++;
+      }
+    }
+    // every call spoken: the simulated loudspeaker names its files by sequence
+    const audio = path.join(data, 'sim/audio');
+    for (let t = 0; t < 1200; t++) {
+      const last = readdirSync(audio)
+        .filter((f) => /^\d+\.wav$/.test(f))
+        .sort()
+        .at(-1);
+      if (last && Number.parseInt(last, 10) >= calls) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const afterDay = vmHwmMiB(pid);
+    await p.stop();
+
+    let installMiB: LeanResult['installMiB'] = null;
+    if (o.release !== false) {
+      const r = release({ arch: 'x64', outDir: path.join(dir, 'release'), log: () => {} });
+      const sum = (prefix: string): number =>
+        r.manifest.files.filter((f) => f.path.startsWith(prefix)).reduce((a, f) => a + f.size, 0) / 1048576;
+      installMiB = {
+        total: round(r.manifest.size / 1048576),
+        nodeModules: round(sum('node_modules/')),
+        dist: round(sum('dist/')),
+      };
+    }
+    return {
+      execToReadyMs: {
+        dist: round(median(fromDist), 0),
+        tsx: round(median(fromTsx), 0),
+        bareNode: round(median(bare), 0),
+      },
+      peakRssMiB: { idle: round(idle), afterDay: round(afterDay) },
+      tickets: 1000,
+      calls,
+      installMiB,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const r = await run({ release: !process.argv.includes('--no-release') });
+  const e = r.execToReadyMs;
+  console.log('lean benchmark (the compiled daemon on plain node; baseline: a bare `node -e 0`)');
+  console.log(
+    `  exec -> ready                ${e.dist} ms   (bare node ${e.bareNode} ms: ${round(e.dist / e.bareNode)}x; under tsx ${e.tsx} ms)`,
+  );
+  console.log(`  peak RSS after ready         ${r.peakRssMiB.idle} MiB`);
+  console.log(
+    `  peak RSS, ${r.tickets} tickets + ${r.calls} spoken calls, board on a framebuffer: ${r.peakRssMiB.afterDay} MiB (goal <= 100)`,
+  );
+  if (r.installMiB) {
+    console.log(
+      `  production install (x64 release)  ${r.installMiB.total} MiB: node_modules ${r.installMiB.nodeModules}, dist ${r.installMiB.dist} (goal <= 80)`,
+    );
+  }
+}

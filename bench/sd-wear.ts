@@ -1,0 +1,160 @@
+// Blocks sent to the SD card per ticket, counted where the card would see them: the store on an
+// ext4 file system of its own (a loop device formatted as Raspberry Pi OS formats its root: 4 KiB
+// blocks, a journal, data=ordered, mounted noatime), reading the sectors the block device wrote.
+// That counts the file data and ext4's own journal commits (an fdatasync of a file that grew must
+// also commit its new size and block map), which /proc/self/io (bench/wear.ts) does not see.
+// Needs root (mount) and mkfs.ext4; prints a note and exits 0 without them.
+//   npx tsx bench/sd-wear.ts
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import { CommandHandler } from '../bridge/commands/handler.ts';
+import { CommandMemory } from '../bridge/commands/memory.ts';
+import { Bus } from '../device/bus.ts';
+import { simulatorDefault } from '../device/config/default.ts';
+import { validateConfig } from '../device/config/load.ts';
+import { QueueEngine } from '../device/queue/engine.ts';
+import { DurableQueue } from '../device/queue/service.ts';
+import { Store } from '../device/store/store.ts';
+import { localTime } from '../device/util/time.ts';
+
+export interface SdWearResult {
+  tickets: number;
+  /** bytes the block device wrote per ticket, issuing only */
+  kioskBytesPerTicket: number;
+  onlineBytesPerTicket: number;
+  /** a ticket's whole life: issued, called (the call also completes the one before) */
+  cycleBytesPerTicket: number;
+  /** the store's own count of bytes it wrote per kiosk ticket (its records) */
+  payloadBytesPerKioskTicket: number;
+}
+
+function sectorsWritten(dev: string): number {
+  const stat = readFileSync(`/sys/block/${path.basename(dev)}/stat`, 'utf8')
+    .trim()
+    .split(/\s+/);
+  return Number(stat[6]);
+}
+
+export async function run(tickets = 400): Promise<SdWearResult | null> {
+  if (process.getuid?.() !== 0) return null;
+  const root = mkdtempSync(path.join(tmpdir(), 'beonho-sd-wear-'));
+  const img = path.join(root, 'card.img');
+  const mnt = path.join(root, 'mnt');
+  mkdirSync(mnt);
+  execFileSync('truncate', ['-s', '256M', img]);
+  // no lazy initialisation: it would write in the background while we count
+  execFileSync('mkfs.ext4', [
+    '-q',
+    '-F',
+    '-b',
+    '4096',
+    '-T',
+    'default',
+    '-E',
+    'lazy_itable_init=0,lazy_journal_init=0',
+    img,
+  ]);
+  execFileSync('mount', ['-o', 'loop,noatime', img, mnt]);
+  try {
+    const dev = execFileSync('findmnt', ['-no', 'SOURCE', mnt], { encoding: 'utf8' }).trim();
+    const config = validateConfig({
+      ...simulatorDefault,
+      services: simulatorDefault.services.map(({ cutoff: _c, cap: _k, ...s }) => s),
+    });
+    const store = new Store({
+      dir: path.join(mnt, 'data'),
+      snapshotEvery: config.store.snapshotEvery,
+      outboxMaxEvents: config.store.outboxMaxEvents,
+    });
+    const { state } = await store.open(config);
+    let t = Date.parse('2026-11-26T09:00:00+09:00');
+    let id = 0;
+    const engine = new QueueEngine(config, { now: () => t, newId: () => `s${String(++id).padStart(26, '0')}` }, state);
+    const silent = pino({ level: 'silent' });
+    const queue = new DurableQueue({
+      config,
+      engine,
+      store,
+      bus: new Bus(),
+      logger: silent,
+      now: () => t,
+      onFatal: (err) => {
+        throw err;
+      },
+    });
+    const local = () => localTime(t, config.office.timeZone);
+    const commands = new CommandHandler({
+      office: config.office.id,
+      maxBytes: 4096,
+      queue,
+      memory: new CommandMemory({ log: store.commands, today: () => local().date }),
+      logger: silent,
+      republish: () => undefined,
+      isoNow: () => local().iso,
+    });
+    const outbox = store.outbox.cursor('uplink');
+    await queue.execute({ type: 'day.open' });
+    const services = ['resident', 'passport', 'seal', 'welfare'];
+    const measure = async (what: () => Promise<void>): Promise<number> => {
+      execFileSync('sync', ['-f', mnt]);
+      const before = sectorsWritten(dev);
+      for (let i = 0; i < tickets; i++) {
+        t += 15_000;
+        await what();
+        outbox.ack(engine.state.seq);
+      }
+      execFileSync('sync', ['-f', mnt]);
+      return ((sectorsWritten(dev) - before) * 512) / tickets;
+    };
+    let n = 0;
+    const bytesBefore = store.stats().bytesWritten;
+    const kiosk = await measure(async () => {
+      const r = await queue.execute({ type: 'ticket.issue', service: services[n++ % 4]!, channel: 'kiosk' });
+      if (!r.ok) throw new Error(`issue refused: ${r.error.code}`);
+    });
+    const payload = (store.stats().bytesWritten - bytesBefore) / tickets;
+    const online = await measure(async () => {
+      n++;
+      const cmd = { id: `o-${n}`, type: 'ticket.issue', service: services[n % 4], channel: 'online', ref: `w${n}` };
+      const r = await commands.handle(`beonho/v1/${config.office.id}/cmd`, Buffer.from(JSON.stringify(cmd)), {
+        source: 'bench',
+      });
+      if (!r.ok) throw new Error(`online ticket refused: ${JSON.stringify(r)}`);
+    });
+    const cycle = await measure(async () => {
+      const r = await queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+      if (!r.ok) throw new Error(`issue refused: ${r.error.code}`);
+      await queue.execute({ type: 'counter.next', counter: '1' });
+    });
+    await store.close();
+    return {
+      tickets,
+      kioskBytesPerTicket: Math.round(kiosk),
+      onlineBytesPerTicket: Math.round(online),
+      cycleBytesPerTicket: Math.round(cycle),
+      payloadBytesPerKioskTicket: Math.round(payload),
+    };
+  } finally {
+    execFileSync('umount', [mnt]);
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const r = await run();
+  if (!r) {
+    console.log('sd-wear: needs root (a loop-mounted ext4); skipped');
+  } else {
+    const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+    console.log(`sd-wear: ${r.tickets} tickets of each kind, counted at the block device (ext4 on a loop device)`);
+    console.log(
+      `  kiosk ticket issued       ${kib(r.kioskBytesPerTicket)} per ticket (its record: ${r.payloadBytesPerKioskTicket} B) (goal <= 4 KiB)`,
+    );
+    console.log(`  online ticket issued      ${kib(r.onlineBytesPerTicket)} per ticket (goal <= 4 KiB)`);
+    console.log(`  issued and called         ${kib(r.cycleBytesPerTicket)} per ticket (two durable actions)`);
+  }
+}
