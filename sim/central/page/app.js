@@ -1,86 +1,22 @@
-// The simulated central page: a browser MQTT client (mqtt.js over WebSocket) that knows the offices
-// only through the public contract: retained state and status, ordered events (deduplicated by
-// seq), commands with their results. Like a city's homepage "민원대기현황".
-/* global mqtt */
+// The simulated central page. Central's server reads every office through the public MQTT
+// contract (sim/central/reader.ts: retained or asked-for state, presence, events deduplicated by
+// seq) and streams what it knows here (Server-Sent Events, /api/live); commands go back through it
+// (/api/cmd), so the page works the same over central's own broker and over a real cluster.
+// Like a city's homepage "민원대기현황".
 const $ = (sel) => document.querySelector(sel);
-const ROOT = 'beonho/v1';
 const STATUS = { idle: '대기', serving: '상담 중', paused: '자리 비움', closed: '마감' };
 
-/** office id -> { state, devices: Map(device -> status), lastSeq, events: [], gaps } */
+/** office id -> the server's card: { id, state, online, lastSeq, gaps, missing, duplicates, recent } */
 const offices = new Map();
 /** every event in the order it arrived, for the log and the tests: { office, seq, type } */
 const received = [];
-const talks = [];
-const pending = new Map(); // command id -> { kind, office }
-let client = null;
+let talks = [];
+const dirty = new Set();
 
-function office(id) {
-  let o = offices.get(id);
-  if (!o) {
-    o = { id, state: null, devices: new Map(), lastSeq: null, events: [], gaps: 0 };
-    offices.set(id, o);
-  }
-  return o;
-}
-
-/** An office is online when one of its devices says so (newest session wins over a late will). */
-function isOnline(o) {
-  if (o.devices.size === 0) return null;
-  return [...o.devices.values()].some((s) => s.online);
-}
-
-function onMessage(topic, payload) {
-  const parts = topic.split('/');
-  if (parts[0] !== 'beonho' || parts[1] !== 'v1') return;
-  const id = parts[2];
-  const rest = parts.slice(3).join('/');
-  let msg;
-  try {
-    msg = JSON.parse(new TextDecoder().decode(payload));
-  } catch {
-    return;
-  }
-  const o = office(id);
-  if (rest === 'state') {
-    if (!o.state || msg.seq >= o.state.seq) o.state = msg;
-  } else if (parts[3] === 'devices' && parts[5] === 'status') {
-    const prev = o.devices.get(parts[4]);
-    // The will of an older session must not mark a newer, live session offline.
-    if (!prev || msg.session >= prev.session) o.devices.set(parts[4], msg);
-  } else if (rest === 'events') {
-    if (o.lastSeq !== null && msg.seq <= o.lastSeq) return; // at-least-once: a duplicate
-    if (o.lastSeq !== null && msg.seq !== o.lastSeq + 1) o.gaps++;
-    o.lastSeq = msg.seq;
-    received.push({ office: id, seq: msg.seq, type: msg.type });
-    o.events.unshift(msg);
-    o.events.length = Math.min(o.events.length, 12);
-    if (msg.type === 'ticket.near') {
-      talks.unshift({
-        office: id,
-        at: msg.at,
-        number: msg.ticket.number,
-        ahead: msg.ahead,
-        ref: msg.ticket.ref ?? null,
-        channel: msg.ticket.channel,
-      });
-      talks.length = Math.min(talks.length, 50);
-    }
-  } else if (rest === 'cmd/result') {
-    const p = pending.get(msg.id);
-    if (!p) return;
-    pending.delete(msg.id);
-    const out = p.kind === 'issue' ? $('#issue-result') : $('#notice-result');
-    if (!msg.ok) {
-      out.dataset.ok = 'false';
-      out.textContent = `실패: ${msg.error.message} (${msg.error.code})`;
-    } else if (p.kind === 'issue') {
-      const t = msg.result.ticket;
-      out.dataset.ok = 'true';
-      out.textContent = `${officeName(id)} ${t.number}번 발급 · 앞 ${t.ahead}명 · 약 ${t.estimatedWaitMin}분`;
-    } else {
-      out.dataset.ok = 'true';
-      out.textContent = `${officeName(id)} 공지를 보냈습니다`;
-    }
+function applyCards(cards) {
+  for (const c of cards) {
+    offices.set(c.id, c);
+    dirty.add(c.id);
   }
   scheduleRender();
 }
@@ -116,16 +52,23 @@ function render() {
     .sort((a, b) => a.state.name.localeCompare(b.state.name, 'ko'));
   $('#no-offices').hidden = list.length > 0;
   const host = $('#offices');
-  for (const card of host.querySelectorAll('[data-office]'))
-    if (!offices.get(card.dataset.office)?.state) card.remove();
+  let added = false;
   for (const o of list) {
-    const card = renderOffice(o);
     const old = host.querySelector(`[data-office="${o.id}"]`);
+    if (old && !dirty.has(o.id)) continue;
+    const card = renderOffice(o);
     if (old) old.replaceWith(card);
-    else host.append(card);
+    else {
+      host.append(card);
+      added = true;
+    }
   }
-  // keep the cards in name order
-  for (const o of list) host.append(host.querySelector(`[data-office="${o.id}"]`));
+  dirty.clear();
+  // keep the cards in name order (a fleet of hundreds: only when one was added)
+  if (added) for (const o of list) host.append(host.querySelector(`[data-office="${o.id}"]`));
+  const online = list.filter((o) => o.online).length;
+  const waiting = list.reduce((n, o) => n + o.state.services.reduce((m, v) => m + v.waiting, 0), 0);
+  $('#summary').textContent = `기관 ${list.length}곳 · 온라인 ${online}곳 · 대기 ${waiting}명`;
 
   for (const form of ['#issue-form', '#notice-form']) {
     const sel = $(form).elements.office;
@@ -143,18 +86,25 @@ function render() {
     ...talks.map((t) =>
       el(
         'li',
-        {},
+        { 'data-kind': t.kind },
         el('strong', { text: `${officeName(t.office)} ${t.number}번` }),
-        ` 차례가 가까워졌습니다 (앞 ${t.ahead}명)`,
-        el('small', { text: ` ${t.at.slice(11, 16)} · ${t.ref ? `수신자 ref ${t.ref}` : '현장 발권 (수신자 없음)'}` }),
+        t.kind === 'called' ? ` 호출되었습니다 (${t.counter}번 창구)` : ` 차례가 가까워졌습니다 (앞 ${t.ahead}명)`,
+        el('small', { text: ` ${t.at.slice(11, 16)} · ${recipient(t)}` }),
       ),
     ),
   );
 }
 
+/** Who the note goes to: the opted-in phone (masked), central's ref of an online ticket, or nobody. */
+function recipient(t) {
+  if (t.to) return `알림톡 ${t.to}`;
+  if (t.ref) return `수신자 ref ${t.ref}`;
+  return '현장 발권 (수신자 없음)';
+}
+
 function renderOffice(o) {
   const s = o.state;
-  const online = isOnline(o);
+  const online = o.online;
   const badge = el(
     'span',
     { class: 'badge', 'data-online': String(online), 'data-test': 'online' },
@@ -220,12 +170,8 @@ function renderOffice(o) {
   const events = el(
     'details',
     { class: 'events' },
-    el('summary', { text: `받은 이벤트 (마지막 seq ${o.lastSeq ?? s.seq}${o.gaps ? `, 누락 ${o.gaps}건` : ''})` }),
-    el(
-      'ol',
-      {},
-      ...o.events.map((e) => el('li', { text: `#${e.seq} ${e.type}${e.ticket ? ` ${e.ticket.number}` : ''}` })),
-    ),
+    el('summary', { text: `받은 이벤트 (마지막 seq ${o.lastSeq ?? s.seq}${o.gaps ? `, 누락 ${o.missing}건` : ''})` }),
+    el('ol', {}, ...o.recent.map((e) => el('li', { text: `#${e.seq} ${e.type}${e.number ? ` ${e.number}` : ''}` }))),
   );
   return el(
     'article',
@@ -254,11 +200,31 @@ function fillServices() {
 }
 
 let n = 0;
-function command(officeId, kind, body) {
-  const id = `web-${Date.now().toString(36)}-${++n}`;
-  pending.set(id, { kind, office: officeId });
-  client.publish(`${ROOT}/${officeId}/cmd`, JSON.stringify({ id, ...body }), { qos: 1 });
-  return id;
+/** Through central's server (/api/cmd): it publishes on the office's cmd topic and answers with
+ * the office's cmd/result. */
+async function command(officeId, out, body, done) {
+  out.dataset.ok = '';
+  try {
+    const r = await fetch('api/cmd', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ office: officeId, command: body }),
+    });
+    const msg = await r.json();
+    if (!r.ok) {
+      out.dataset.ok = 'false';
+      out.textContent = `실패: ${msg.error.message} (${msg.error.code})`;
+    } else if (!msg.ok) {
+      out.dataset.ok = 'false';
+      out.textContent = `실패: ${msg.error.message} (${msg.error.code})`;
+    } else {
+      out.dataset.ok = 'true';
+      out.textContent = done(msg);
+    }
+  } catch {
+    out.dataset.ok = 'false';
+    out.textContent = '실패: 중앙 서버에 연결할 수 없습니다';
+  }
 }
 
 $('#issue-form').elements.office.addEventListener('change', fillServices);
@@ -267,41 +233,57 @@ $('#issue-form').addEventListener('submit', (e) => {
   const f = e.currentTarget.elements;
   if (!f.office.value || !f.service.value) return;
   $('#issue-result').textContent = '발급 요청 중…';
+  const office = f.office.value;
   const body = { type: 'ticket.issue', service: f.service.value, channel: 'online', ref: `web-${++n}` };
   if (f.priority.checked) body.priority = true;
-  command(f.office.value, 'issue', body);
+  command(office, $('#issue-result'), body, (msg) => {
+    const t = msg.result.ticket;
+    return `${officeName(office)} ${t.number}번 발급 · 앞 ${t.ahead}명 · 약 ${t.estimatedWaitMin}분`;
+  });
 });
 $('#notice-form').addEventListener('submit', (e) => {
   e.preventDefault();
   const f = e.currentTarget.elements;
   if (!f.office.value) return;
   $('#notice-result').textContent = '보내는 중…';
-  command(f.office.value, 'notice', { type: 'notice.set', text: f.text.value });
+  const office = f.office.value;
+  command(
+    office,
+    $('#notice-result'),
+    { type: 'notice.set', text: f.text.value },
+    () => `${officeName(office)} 공지를 보냈습니다`,
+  );
 });
 
-async function connect() {
-  const cfg = await (await fetch('config.json')).json();
-  client = mqtt.connect(`ws://${location.hostname}:${cfg.wsPort}`, {
-    username: cfg.username,
-    password: cfg.password,
-    protocolVersion: 4,
-    reconnectPeriod: 1000,
-    clientId: `central-page-${Math.random().toString(16).slice(2, 10)}`,
-  });
+function connect() {
   const conn = $('#conn');
-  client.on('connect', () => {
-    conn.dataset.state = 'online';
-    conn.textContent = '중앙 브로커 연결됨';
-    client.subscribe([`${ROOT}/+/state`, `${ROOT}/+/events`, `${ROOT}/+/devices/+/status`, `${ROOT}/+/cmd/result`], {
-      qos: 1,
-    });
+  const live = new EventSource('api/live');
+  live.addEventListener('conn', (e) => {
+    const { connected } = JSON.parse(e.data);
+    conn.dataset.state = connected ? 'online' : 'offline';
+    conn.textContent = connected ? '중앙 브로커 연결됨' : '중앙 브로커 연결 끊김';
   });
-  client.on('close', () => {
+  live.addEventListener('offices', (e) => applyCards(JSON.parse(e.data)));
+  live.addEventListener('events', (e) => {
+    received.push(...JSON.parse(e.data));
+    // a fleet's day is long: the page keeps the newest
+    if (received.length > 20000) received.splice(0, received.length - 20000);
+  });
+  live.addEventListener('talks', (e) => {
+    talks = JSON.parse(e.data);
+    scheduleRender();
+  });
+  live.addEventListener('error', () => {
     conn.dataset.state = 'offline';
-    conn.textContent = '중앙 브로커 연결 끊김';
+    conn.textContent = '중앙 서버 연결 끊김';
   });
-  client.on('message', onMessage);
 }
 
-window.central = { offices, received, talks };
+window.central = {
+  offices,
+  received,
+  get talks() {
+    return talks;
+  },
+};
 connect();

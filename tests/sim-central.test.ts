@@ -1,0 +1,203 @@
+// The simulated central's own parts: its copy of the waiting lines folded from public events
+// (checked against the real engine over random days), the 알림톡 book (phones kept in central
+// only) and the ticket-link keys.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Action } from '../device/queue/actions.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import { DEMO_TICKET_SECRET, ticketToken } from '../display/ticket/ticket-url.ts';
+import { AlertBook, maskPhone, normalizePhone } from '../sim/central/alerts.ts';
+import { demoKeys, deriveTicketSecret } from '../sim/central/keys.ts';
+import { estimateFor, TicketBook } from '../sim/central/tickets.ts';
+import { office } from './helpers/office.ts';
+
+const COUNTERS = ['1', '2', '3', '4'];
+const SERVICES = ['resident', 'passport', 'seal', 'welfare'];
+
+const action = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ service: fc.constantFrom(...SERVICES), priority: fc.boolean() }) },
+  { weight: 4, arbitrary: fc.record({ next: fc.constantFrom(...COUNTERS) }) },
+  { weight: 1, arbitrary: fc.record({ skip: fc.constantFrom(...COUNTERS) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ transfer: fc.constantFrom(...COUNTERS), toService: fc.constantFrom(...SERVICES) }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ transfer: fc.constantFrom(...COUNTERS), toCounter: fc.constantFrom(...COUNTERS) }),
+  },
+  { weight: 1, arbitrary: fc.record({ cancel: fc.nat(30) }) },
+  { weight: 1, arbitrary: fc.record({ callBack: fc.constantFrom(...COUNTERS), nth: fc.nat(30) }) },
+);
+
+function toAction(a: Record<string, unknown>, issued: string[]): Action {
+  if ('service' in a)
+    return { type: 'ticket.issue', service: a.service as string, channel: 'kiosk', priority: a.priority as boolean };
+  if ('next' in a) return { type: 'counter.next', counter: a.next as string };
+  if ('skip' in a) return { type: 'counter.skip', counter: a.skip as string };
+  if ('toService' in a)
+    return { type: 'counter.transfer', counter: a.transfer as string, toService: a.toService as string };
+  if ('toCounter' in a)
+    return { type: 'counter.transfer', counter: a.transfer as string, toCounter: a.toCounter as string };
+  if ('cancel' in a)
+    return { type: 'ticket.cancel', number: issued[(a.cancel as number) % Math.max(1, issued.length)] ?? '1001' };
+  return {
+    type: 'counter.call',
+    counter: a.callBack as string,
+    number: issued[(a.nth as number) % Math.max(1, issued.length)] ?? '1001',
+  };
+}
+
+describe("central's copy of the waiting lines", () => {
+  it('gives every ticket the place the engine gives it, over random days', () => {
+    fc.assert(
+      fc.property(fc.array(action, { maxLength: 120 }), (plan) => {
+        const o = office({}, { open: false });
+        const book = new TicketBook();
+        const fold = (events: QueueEvent[]) => {
+          for (const e of events) book.apply(e);
+        };
+        fold(o.must({ type: 'day.open' }).events);
+        const issued: string[] = [];
+        for (const a of plan) {
+          const r = o.run(toAction(a as Record<string, unknown>, issued));
+          if (!r.ok) continue;
+          fold(r.events);
+          if (r.ticket && r.events.some((e) => e.type === 'ticket.issued')) issued.push(r.ticket.number);
+        }
+        const state = o.engine.state;
+        expect(book.complete).toBe(true);
+        for (const [number, rec] of Object.entries(state.tickets)) {
+          const place = book.place(number);
+          if (rec.status === 'waiting') {
+            if (rec.pin !== undefined) {
+              expect(place).toEqual({
+                status: 'waiting',
+                service: rec.service,
+                ahead: state.pinned[rec.pin]!.indexOf(number),
+                counter: rec.pin,
+              });
+            } else {
+              expect(place).toEqual({
+                status: 'waiting',
+                service: rec.service,
+                ahead: state.services[rec.service]!.waiting.indexOf(number),
+              });
+            }
+          } else if (rec.status === 'serving') {
+            expect(place).toEqual({ status: 'called', service: rec.service, counter: rec.counter });
+          } else if (rec.status === 'skipped') {
+            expect(place).toMatchObject({ status: 'skipped', service: rec.service });
+          } else {
+            expect(place).toEqual({ status: rec.status, service: rec.service });
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("two transfers to one service wait in the order they were sent, ahead of that service's line", () => {
+    const o = office({}, { open: false });
+    const book = new TicketBook();
+    const run = (a: Action) => {
+      for (const e of o.must(a).events) book.apply(e);
+    };
+    run({ type: 'day.open' });
+    for (const service of ['resident', 'resident', 'seal', 'seal'])
+      run({ type: 'ticket.issue', service, channel: 'kiosk' });
+    run({ type: 'counter.next', counter: '1' });
+    run({ type: 'counter.next', counter: '2' });
+    run({ type: 'counter.transfer', counter: '1', toService: 'seal' });
+    run({ type: 'counter.transfer', counter: '2', toService: 'seal' });
+    const seal = o.engine.state.services.seal!.waiting;
+    expect(seal.slice(0, 2)).toEqual(['1001', '1002']);
+    for (const n of seal) expect(book.place(n)).toMatchObject({ status: 'waiting', ahead: seal.indexOf(n) });
+  });
+
+  it('a copy started mid-day knows only what it saw, and says so', () => {
+    const o = office({}, { open: true });
+    o.issue();
+    const book = new TicketBook();
+    const r = o.must({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    for (const e of r.events) book.apply(e);
+    expect(book.complete).toBe(false);
+    expect(book.place('1001')).toEqual({ status: 'unknown' });
+    expect(book.place('1002')).toMatchObject({ status: 'waiting', ahead: 1 });
+    // 1001, never seen, is called: 1002 moves up
+    for (const e of o.must({ type: 'counter.next', counter: '1' }).events) book.apply(e);
+    expect(book.place('1002')).toMatchObject({ status: 'waiting', ahead: 0 });
+  });
+
+  it('shares the service estimate linearly among the people ahead', () => {
+    expect(estimateFor(0, { waiting: 5, estimatedWaitMin: 20 })).toBe(0);
+    expect(estimateFor(2, { waiting: 5, estimatedWaitMin: 20 })).toBe(8);
+    expect(estimateFor(5, { waiting: 5, estimatedWaitMin: 20 })).toBe(20);
+    expect(estimateFor(3, { waiting: 0, estimatedWaitMin: 0 })).toBe(0);
+  });
+});
+
+describe('알림톡 book', () => {
+  const near = (number: string, ahead: number): QueueEvent =>
+    ({
+      v: 1,
+      office: 'singok2',
+      seq: 9,
+      id: 'x',
+      at: '2026-11-26T10:00:00.000+09:00',
+      type: 'ticket.near',
+      ticket: { number, service: 'resident', channel: 'kiosk', priority: false },
+      ahead,
+      threshold: ahead,
+    }) as QueueEvent;
+
+  it('takes Korean mobile numbers only and masks them', () => {
+    expect(normalizePhone('010-1234-5678')).toBe('01012345678');
+    expect(normalizePhone('011 234 5678')).toBe('0112345678');
+    for (const bad of ['02-123-4567', '010-12-34', '', 'abc', 1012345678, null])
+      expect(() => normalizePhone(bad)).toThrow(expect.objectContaining({ code: 'alert-bad-phone' }));
+    expect(maskPhone('01012345678')).toBe('010-****-5678');
+  });
+
+  it('sends to an opted-in ticket on near and called, others on near only; forgets at day end', () => {
+    const book = new AlertBook();
+    expect(book.subscribe('singok2', '2026-11-26', '1002', '010-1234-5678')).toBe('010-****-5678');
+    expect(book.onEvent('singok2', '2026-11-26', near('1001', 1))).toMatchObject({ to: null, ref: null });
+    expect(book.onEvent('singok2', '2026-11-26', near('1002', 1))).toMatchObject({ to: '010-****-5678' });
+    const called = {
+      ...near('1002', 0),
+      type: 'ticket.called',
+      counter: '3',
+    } as unknown as QueueEvent;
+    expect(book.onEvent('singok2', '2026-11-26', called)).toMatchObject({ kind: 'called', counter: '3' });
+    expect(
+      book.onEvent('singok2', '2026-11-26', { ...called, ticket: { ...near('1001', 0), number: '1001' } } as never),
+    ).toBeNull();
+    // another office's ticket of the same number is another ticket
+    expect(book.onEvent('hoewon1', '2026-11-26', near('1002', 1))).toMatchObject({ to: null });
+    book.onEvent('singok2', '2026-11-26', {
+      v: 1,
+      office: 'singok2',
+      seq: 10,
+      id: 'y',
+      at: '2026-11-26T18:00:00.000+09:00',
+      type: 'day.closed',
+      day: '2026-11-26',
+      issued: 2,
+      completed: 0,
+      waiting: 2,
+    });
+    expect(book.count()).toBe(0);
+    expect(book.subscribed('singok2', '2026-11-26', '1002')).toBeNull();
+  });
+});
+
+describe('ticket-link keys', () => {
+  it('the demo keys verify what the simulator prints; derived keys differ per office', () => {
+    expect(demoKeys('singok2')).toBe(DEMO_TICKET_SECRET);
+    const a = deriveTicketSecret('city-master-key-0123456789', 'singok2');
+    const b = deriveTicketSecret('city-master-key-0123456789', 'hoewon1');
+    expect(a).not.toBe(b);
+    expect(ticketToken(a, 'singok2', '2026-11-26', '1001')).not.toBe(ticketToken(b, 'singok2', '2026-11-26', '1001'));
+  });
+});
