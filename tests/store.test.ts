@@ -80,7 +80,11 @@ describe('recovery', () => {
     const seq = q.engine.state.seq;
     const journalDir = path.join(stateDir(), 'journal');
     const seg = path.join(journalDir, (await readdir(journalDir))[0]!);
-    await writeFile(seg, Buffer.concat([await readFile(seg), Buffer.from('1234abcd {"e":[{"seq":')]));
+    // the torn record lands where the records end: over the segment's preallocated zeros
+    const bytes = await readFile(seg);
+    const end = bytes.indexOf(0) < 0 ? bytes.length : bytes.indexOf(0);
+    const torn = Buffer.from('1234abcd {"e":[{"seq":');
+    await writeFile(seg, Buffer.concat([bytes.subarray(0, end), torn, bytes.subarray(end + torn.length)]));
     const again = await openDurable({ config, dir, clock });
     expect(again.engine.state.seq).toBe(seq);
     expect(again.recovered.join()).toMatch(/torn last record/);

@@ -4,12 +4,22 @@
 // (writeDurable, below), so the tests exercise the real ordering of writes and syncs. Every file the
 // daemon replaces whole (snapshots, outbox cursors, the bridge's command memory and session
 // number) goes through writeDurable on the store's StoreFs.
+import { constants as fsConstants } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 
 export interface FileHandleLike {
   write(data: Uint8Array): Promise<void>;
   /** fdatasync: the data reaches the disk (metadata such as mtime may lag) */
+  datasync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A file written in place at known offsets: a journal segment made full-size in advance. */
+export interface SlotFileLike {
+  /** write `data` at byte `position` (a write inside the file's length does not grow it) */
+  writeAt(data: Uint8Array, position: number): Promise<void>;
+  /** fdatasync: the data reaches the disk */
   datasync(): Promise<void>;
   close(): Promise<void>;
 }
@@ -31,6 +41,12 @@ export interface StoreFs {
   unlink(file: string): Promise<void>;
   truncate(file: string, length: number): Promise<void>;
   mkdirp(dir: string): Promise<void>;
+  /** Open `file` for writes in place, creating it, and make it at least `bytes` long with zeros,
+   * fdatasync'd: an fdatasync of a later write inside those bytes then sends the data block alone
+   * to the card, where a growing file also makes the file system commit its new size and blocks
+   * (4 KiB of data became 17 KiB at the block device, bench/sd-wear.ts). Returns how many zero
+   * bytes it wrote. Optional: without it the journal appends (the power-cut tests' file systems). */
+  openPreallocated?(file: string, bytes: number): Promise<{ file: SlotFileLike; zeroed: number }>;
 }
 
 export const nodeFs: StoreFs = {
@@ -80,7 +96,45 @@ export const nodeFs: StoreFs = {
   mkdirp: async (dir) => {
     await fsp.mkdir(dir, { recursive: true });
   },
+  async openPreallocated(file, bytes) {
+    // O_RDWR | O_CREAT, not O_APPEND: writes land where they are told, never at the end
+    const fh = await fsp.open(file, fsConstants.O_RDWR | fsConstants.O_CREAT, 0o666);
+    let zeroed = 0;
+    try {
+      const size = (await fh.stat()).size;
+      if (size < bytes) {
+        const zeros = Buffer.alloc(Math.min(ZERO_CHUNK, bytes - size));
+        for (let at = size; at < bytes; at += zeros.length) {
+          const n = Math.min(zeros.length, bytes - at);
+          await writeFully(fh, zeros.subarray(0, n), at);
+          zeroed += n;
+        }
+        await fh.datasync();
+      }
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+    return {
+      file: {
+        writeAt: (data, position) => writeFully(fh, data, position),
+        datasync: () => fh.datasync(),
+        close: () => fh.close(),
+      },
+      zeroed,
+    };
+  },
 };
+
+const ZERO_CHUNK = 64 * 1024;
+
+async function writeFully(fh: fsp.FileHandle, data: Uint8Array, position: number): Promise<void> {
+  let off = 0;
+  while (off < data.length) {
+    const { bytesWritten } = await fh.write(data, off, data.length - off, position + off);
+    off += bytesWritten;
+  }
+}
 
 function wrap(fh: fsp.FileHandle): FileHandleLike {
   return {
