@@ -117,6 +117,7 @@ export async function startCentral(
     for (const send of streams) send('conn', { connected: up });
   });
   const flush = setInterval(() => {
+    citizen.flush();
     if (streams.size === 0) {
       changed.clear();
       events = [];
@@ -133,7 +134,6 @@ export async function startCentral(
       if (talksChanged) send('talks', alerts.talks.slice(0, 50));
     }
     talksChanged = false;
-    citizen.flush();
   }, 200);
 
   const page = await listen((req, res) => void route(req, res), opts.port);

@@ -41,6 +41,9 @@ function render(v) {
       head.textContent = '업무가 끝났습니다';
       detail.textContent = '이용해 주셔서 감사합니다.';
       break;
+    case 'day-over':
+      gone('이 번호표의 업무일이 끝났습니다');
+      return;
     case 'cancelled':
       head.textContent = '취소된 번호표입니다';
       detail.textContent = '';
@@ -49,7 +52,7 @@ function render(v) {
       head.textContent = '번호표 정보를 받는 중입니다';
       detail.textContent = '잠시 후 자동으로 바뀝니다.';
   }
-  const finished = v.status === 'done' || v.status === 'cancelled';
+  const finished = v.status === 'called' || v.status === 'done' || v.status === 'cancelled';
   $('alert-box').hidden = finished;
   $('alert-form').hidden = Boolean(v.alert);
   $('alert-on').hidden = !v.alert;
