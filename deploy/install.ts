@@ -55,11 +55,14 @@ cli
     'add this account to the beonho group (default: the user who ran sudo)',
     process.env.SUDO_USER,
   )
+  .option('--role <role>', 'main or satellite: refuse a config that says otherwise (default: what the config says)')
   .option('--systemd-version <n>', 'systemd version of the target (default: detected)')
   .option('--no-start', 'write everything but do not enable or start the service')
   .option('--dry-run', 'print the commands instead of running them')
   .action(async (o) => {
     const root = resolve(o.root);
+    if (o.role !== undefined && o.role !== 'main' && o.role !== 'satellite')
+      throw new DeployError('deploy-role-mismatch', `--role is main or satellite, got "${o.role}"`);
     const runner = pickRunner(root, Boolean(o.dryRun));
     const r = await install(
       {
@@ -73,6 +76,7 @@ cli
         admin: o.admin,
         start: o.start,
         dryRun: Boolean(o.dryRun),
+        ...(o.role ? { role: o.role } : {}),
       },
       runner,
       out,

@@ -48,6 +48,8 @@ export interface InstallOptions {
   admin?: string;
   /** enable and (re)start the service at the end */
   start: boolean;
+  /** the unit this is, checked against the config's `role` (`--role`); default: the config's */
+  role?: 'main' | 'satellite';
   /** write no file: print what would be written (commands go to the Runner as always) */
   dryRun?: boolean;
   unit?: Partial<
@@ -69,6 +71,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
     ...(await checkRelease({ dir: underRoot(o.root, o.appDir), nodePath: o.nodePath, live: o.root === '/' })),
   );
   const configText = await readConfig(o.configSource);
+  warnings.push(...checkRole(o, configText, out));
 
   const accounts = await readAccounts(o.root);
   const groups = HARDWARE_GROUPS.filter((g) => accounts.groups.has(g));
@@ -316,6 +319,30 @@ async function readConfig(path: string): Promise<string> {
     throw new DeployError('deploy-config-invalid', `${path} does not validate, fix these and run again:\n${issues}`);
   }
   return text;
+}
+
+/** A satellite is installed from the same release and unit as a main unit; only its config says
+ * which it is. `--role` makes the person's intent explicit: a main unit's config given to a
+ * satellite (or the reverse) is refused before anything is written. */
+function checkRole(o: InstallOptions, configText: string, out: (line: string) => void): string[] {
+  const c = configSchema.parse(parseYaml(configText));
+  if (o.role && o.role !== c.role) {
+    throw new DeployError(
+      'deploy-role-mismatch',
+      `--role ${o.role}, but ${o.configSource} says role: ${c.role}: give the ${o.role} unit's config, or leave out --role`,
+    );
+  }
+  if (c.role !== 'satellite' || !c.satellite) return [];
+  const main = c.satellite.main;
+  out(`installing satellite ${c.device.id} of the main unit at ${main.url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  const warnings: string[] = [];
+  if (main.passwordEnv)
+    warnings.push(
+      `the satellite's password comes from ${main.passwordEnv}: put ${main.passwordEnv}=... in /etc/beonho/environment (mode 600)`,
+    );
+  else if (main.password === undefined)
+    warnings.push('satellite.main has no password: the main unit refuses logins without one');
+  return warnings;
 }
 
 async function readLines(path: string): Promise<string[]> {

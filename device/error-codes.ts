@@ -204,6 +204,7 @@ export const DEPLOY_ERRORS = [
   'deploy-node-abi',
   'deploy-config-missing',
   'deploy-config-invalid',
+  'deploy-role-mismatch',
   'deploy-bad-usb-id',
   'deploy-command-failed',
   'deploy-failed',
