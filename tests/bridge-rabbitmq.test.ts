@@ -69,7 +69,7 @@ describe.runIf(run)('uplink on a 3-node RabbitMQ cluster', () => {
   beforeAll(async () => {
     await cluster.start();
     // Node 1 first in the device's list: the office is on node 1 until node 1 dies.
-    office = await startOffice(officeConfig('singok2', cluster.url(1)), undefined, logger);
+    office = await startOffice(officeConfig('singok2', cluster.urls()), undefined, logger);
     await waitFor(() => office.bridge.parts.uplink!.connected(), 20_000, 'uplink on node 1');
     await office.queue.execute({ type: 'day.open' });
     hq = await connect(cluster.url(2), { ...CENTRAL, clientId: 'central-hq', clean: false, reconnectPeriod: 200 });
@@ -146,32 +146,76 @@ describe.runIf(run)('uplink on a 3-node RabbitMQ cluster', () => {
     for (const m of seen.messages) assertContract(m.topic, m.json);
   });
 
-  it('the device publishes state and status again on every reconnect', async () => {
-    const uplink = office.bridge.parts.uplink!;
-    const before = uplink.session;
-    const mark = seen.messages.length;
-    // Tear the TCP connection down without DISCONNECT: node 1 publishes the will, live.
-    (uplink as unknown as { client: MqttClient }).client.stream.destroy();
-    const after = () => seen.messages.slice(mark).map((m) => m.json as Record<string, unknown>);
-    await waitFor(
-      () => after().some((m) => m.online === false && m.session === before),
-      15_000,
-      'the will of the old session',
-    );
-    await waitFor(
-      () =>
-        after().some((m) => m.online === true && (m.session as number) > before) &&
-        after().some((m) => m.seq === office.queue.state().seq && Array.isArray(m.services)),
-      15_000,
-      'a newer session online and the state, unasked',
-    );
-  });
+  it(
+    'node 1 dies in the middle of a stream of events and online tickets: the uplink moves to node 2, central sees every event and every ticket once',
+    async () => {
+      const uplink = office.bridge.parts.uplink!;
+      expect(uplink.currentUrl()).toBe(cluster.url(1));
+      const from = office.queue.state().seq + 1;
+      const n = LONG ? 2000 : 200;
+      const online: Array<{ id: string; ref: string }> = [];
+      let killed: Promise<void> | null = null;
+      let downAt = 0;
+      let backAt = 0;
+      office.bus.on('linkChanged', {}, ({ online: up }) => {
+        if (downAt && up && !backAt) backAt = Date.now();
+      });
+      for (let i = 0; i < n; i++) {
+        await office.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+        if (i % 5 === 0) {
+          // Central does not wait: commands sent while the device moves wait in its session.
+          const t = { id: `fo-${i}`, ref: `fo-${i.toString(36)}` };
+          online.push(t);
+          sender.publish(
+            `${T}/cmd`,
+            JSON.stringify({ id: t.id, type: 'ticket.issue', service: 'passport', channel: 'online', ref: t.ref }),
+            { qos: 1 },
+          );
+        }
+        if (i === n / 2) {
+          downAt = Date.now();
+          killed = cluster.kill(1);
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      await killed;
+      await waitFor(() => uplink.connected() && uplink.currentUrl() === cluster.url(2), 30_000, 'the uplink on node 2');
+      const answered = () => seen.on('singok2/cmd/result').filter((r) => online.some((t) => t.id === r.id));
+      await waitFor(
+        () => online.every((t) => answered().some((r) => r.id === t.id)),
+        60_000,
+        'every online ticket answered',
+      );
+      expect(answered().every((r) => r.ok === true)).toBe(true);
+      const to = office.queue.state().seq;
+      await seen.until(() => seen.on('singok2/events').some((e) => e.seq === to), 30_000, 'every event at central');
+      const events = seen.on('singok2/events');
+      checkOrdered(
+        events.map((e) => e.seq as number).filter((s) => s >= from),
+        from,
+        to,
+      );
+      // every online ticket issued once (after dropping repeats of one seq)
+      const firsts = new Map(events.map((e) => [e.seq as number, e]));
+      for (const t of online) {
+        const issued = [...firsts.values()].filter(
+          (e) => e.type === 'ticket.issued' && (e.ticket as { ref?: string }).ref === t.ref,
+        );
+        expect(issued, t.id).toHaveLength(1);
+      }
+      expect(office.queue.state().services.passport!.issuedToday).toBeGreaterThanOrEqual(online.length);
+      // Within the backoff (100 ms to 1 s here), plus a quorum queue's new leader on a live node.
+      expect(backAt - downAt).toBeLessThan(20_000);
+      process.stderr.write(`rabbitmq failover: back on node 2 ${backAt - downAt} ms after node 1 died\n`);
+    },
+    LONG ? 300_000 : 120_000,
+  );
 
   it('an office on a republish clock reaches a reader that never asks, within one interval', async () => {
     const reader = await connect(cluster.url(3), { ...CENTRAL, clientId: 'reader' });
     const inbox = new Inbox(reader);
     await reader.subscribeAsync(['beonho/v1/hoewon1/state', 'beonho/v1/hoewon1/devices/+/status'], { qos: 1 });
-    const other = await startOffice(officeConfig('hoewon1', cluster.url(1), { republishSec: 1 }));
+    const other = await startOffice(officeConfig('hoewon1', [cluster.url(3)], { republishSec: 1 }));
     try {
       await waitFor(() => other.bridge.parts.uplink!.connected(), 20_000, 'hoewon1 uplink');
       // One pair on connect, then two ticks: each brings the state and the status, unchanged.
@@ -187,5 +231,26 @@ describe.runIf(run)('uplink on a 3-node RabbitMQ cluster', () => {
       await other.stop();
       reader.end(true);
     }
+  });
+  it('the device publishes state and status again on every reconnect', async () => {
+    const uplink = office.bridge.parts.uplink!;
+    const before = uplink.session;
+    const mark = seen.messages.length;
+    // Tear the TCP connection down without DISCONNECT: the node publishes the will, live, and the
+    // uplink goes on to the next node of its list (node 3 by now), where it publishes again.
+    (uplink as unknown as { client: MqttClient }).client.stream.destroy();
+    const after = () => seen.messages.slice(mark).map((m) => m.json as Record<string, unknown>);
+    await waitFor(
+      () => after().some((m) => m.online === false && m.session === before),
+      15_000,
+      'the will of the old session',
+    );
+    await waitFor(
+      () =>
+        after().some((m) => m.online === true && (m.session as number) > before) &&
+        after().some((m) => m.seq === office.queue.state().seq && Array.isArray(m.services)),
+      15_000,
+      'a newer session online and the state, unasked',
+    );
   });
 });

@@ -41,6 +41,9 @@ export class Uplink implements Sink {
   private attempt = 0;
   private timer: NodeJS.Timeout | null = null;
   private protocolVersion: 4 | 5;
+  /** mqtt.uplink.url as a list: the nodes of a cluster, tried in turn */
+  private readonly urls: string[];
+  private urlIndex = 0;
   private readonly connectFns: Array<() => void> = [];
   private readonly disconnectFns: Array<() => void> = [];
   session = 0;
@@ -54,6 +57,12 @@ export class Uplink implements Sink {
 
   constructor(private readonly o: UplinkOptions) {
     this.protocolVersion = o.cfg.protocolVersion;
+    this.urls = Array.isArray(o.cfg.url) ? o.cfg.url : [o.cfg.url];
+  }
+
+  /** The node in use, or to be tried next. */
+  currentUrl(): string {
+    return this.urls[this.urlIndex]!;
   }
 
   connected(): boolean {
@@ -155,7 +164,7 @@ export class Uplink implements Sink {
     };
     let client: MqttClient;
     try {
-      client = mqtt.connect(cfg.url, opts);
+      client = mqtt.connect(this.currentUrl(), opts);
     } catch (err) {
       logger.error(
         { code: 'uplink-connect-failed', reason: (err as Error).message },
@@ -189,7 +198,10 @@ export class Uplink implements Sink {
         this.noConnackStreak = 0;
         this.session = session;
         this.up = true;
-        logger.info({ url: redact(cfg.url), protocolVersion: this.protocolVersion, session }, 'uplink connected');
+        logger.info(
+          { url: redact(this.currentUrl()), protocolVersion: this.protocolVersion, session },
+          'uplink connected',
+        );
         for (const fn of this.connectFns) fn();
       });
     });
@@ -230,12 +242,17 @@ export class Uplink implements Sink {
       this.client = null;
       client.removeAllListeners('message');
       client.end(true);
+      const wasUp = this.up;
       this.setDown();
       if (refusedProtocol) {
         logger.info({ code: 'uplink-mqtt5-refused' }, 'central refused MQTT 5; using 3.1.1');
         this.protocolVersion = 4;
         this.attempt = 0;
-      } else if (!connack && !unreachable) this.closedBeforeConnack();
+        // the same node again, with 3.1.1
+      } else if (connack || unreachable || !this.closedBeforeConnack()) {
+        // The node died, dropped us or cannot be reached: the next attempt goes to the next node.
+        this.nextNode(wasUp);
+      }
       this.schedule();
     });
   }
@@ -243,7 +260,8 @@ export class Uplink implements Sink {
   /** The broker took the connection and closed it without a CONNACK. Brokers that cannot parse an
    * MQTT 5 CONNECT do that (RabbitMQ's MQTT plugin up to 3.12): try 3.1.1 next. If 3.1.1 is closed
    * the same way before any 3.1.1 connection worked, the version was not the cause: MQTT 5 again. */
-  private closedBeforeConnack(): void {
+  /** Returns true when the next attempt should be the same node with another protocol version. */
+  private closedBeforeConnack(): boolean {
     const { logger } = this.o;
     this.noConnackStreak++;
     logger[this.noConnackStreak === 1 ? 'warn' : 'debug'](
@@ -257,10 +275,26 @@ export class Uplink implements Sink {
       );
       this.protocolVersion = 4;
       this.fellBackOnClose = true;
-    } else if (this.fellBackOnClose) {
+      return true;
+    }
+    if (this.fellBackOnClose) {
       this.protocolVersion = 5;
       this.fellBackOnClose = false;
     }
+    return false;
+  }
+
+  /** Failover: the next URL of the list, round and round (one URL: the same one). A node that
+   * comes back is not returned to: the uplink stays where it works. */
+  private nextNode(wasConnected: boolean): void {
+    if (this.urls.length < 2) return;
+    const from = this.currentUrl();
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
+    // A failover is news; a cluster away for hours cycling through its nodes is not.
+    this.o.logger[wasConnected ? 'info' : 'debug'](
+      { code: 'uplink-next-node', from: redact(from), to: redact(this.currentUrl()) },
+      'trying the next node of mqtt.uplink.url',
+    );
   }
 
   private password(): { password?: string } {

@@ -82,10 +82,22 @@ export const brokerSchema = z.strictObject({
     .prefault({}),
 });
 
+const uplinkUrl = z
+  .string()
+  .regex(/^(mqtts?|wss?|tcp|tls|ssl):\/\/[^\s/]+/, 'expected an mqtt://, mqtts://, ws:// or wss:// URL');
+
 export const uplinkSchema = z.strictObject({
   enabled: z.boolean().default(true),
-  /** mqtt://, mqtts://, ws:// or wss:// URL of central's broker */
-  url: z.string().regex(/^(mqtts?|wss?|tcp|tls|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
+  /** mqtt://, mqtts://, ws:// or wss:// URL of central's broker, or a list of them (the nodes of a
+   * cluster): the first is used until it fails, then the next (docs/mqtt.md, "Clustered brokers") */
+  url: z.union([
+    uplinkUrl,
+    z
+      .array(uplinkUrl)
+      .min(1, 'expected at least one URL')
+      .max(16, 'at most 16 URLs')
+      .refine((urls) => new Set(urls).size === urls.length, 'the same URL is listed twice'),
+  ]),
   username: z.string().min(1).optional(),
   password: z.string().optional(),
   /** name of an environment variable holding the password (keeps secrets out of the file) */

@@ -52,6 +52,13 @@ const RECENT = 12;
 
 export class CentralReader {
   readonly offices = new Map<string, OfficeView>();
+  /** every message received, by topic kind, repeats included (the benchmark's broker rate) */
+  readonly counts: Record<'state' | 'events' | 'status' | 'cmd/result', number> = {
+    state: 0,
+    events: 0,
+    status: 0,
+    'cmd/result': 0,
+  };
   private client: MqttClient | null = null;
   private connected = false;
   private connections = 0;
@@ -192,6 +199,7 @@ export class CentralReader {
   private message(topic: string, payload: Buffer): void {
     const t = parseTopic(topic);
     if (!t || t.kind === 'cmd') return;
+    this.counts[t.kind]++;
     let msg: unknown;
     try {
       msg = JSON.parse(payload.toString('utf8'));
