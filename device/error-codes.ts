@@ -87,6 +87,7 @@ export const MQTT_CODES = [
   'uplink-no-connack',
   'uplink-password-env-missing',
   'uplink-down',
+  'uplink-next-node',
   'session-write-failed',
   'outbox-read-failed',
   'event-publish-refused',
@@ -249,6 +250,17 @@ export const SIM_ERRORS = [
   'bad-json',
   'too-large',
   'central-accounts-invalid',
+  'central-keys-invalid',
+  'central-bad-command',
+  'central-offline',
+  'central-command-timeout',
+  'central-command-failed',
+  'central-subscribe-failed',
+  'central-bad-payload',
+  'ticket-link-invalid',
+  'ticket-day-over',
+  'ticket-office-unknown',
+  'alert-bad-phone',
 ] as const;
 export type SimErrorCode = (typeof SIM_ERRORS)[number];
 

@@ -127,7 +127,7 @@ export class CitizenPages {
         return sendJson(res, 200, { to: null });
       }
       if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
-        return sendJson(res, 415, { error: { code: 'central-json-only', message: 'send {"phone": …} as JSON' } });
+        return sendJson(res, 415, { error: { code: 'sim-json-only', message: 'send {"phone": …} as JSON' } });
       try {
         const body = await readJson(req, 1024);
         const to = this.o.alerts.subscribe(office, day, number, body.phone);
@@ -135,7 +135,7 @@ export class CitizenPages {
         return sendJson(res, 200, { to });
       } catch (err) {
         // The number itself is never logged, only that one was refused.
-        const code = err instanceof AlertError ? err.code : 'central-bad-json';
+        const code = err instanceof AlertError ? err.code : 'bad-json';
         this.o.logger.info({ code }, 'alert opt-in refused');
         return sendJson(res, 400, {
           error: { code, message: err instanceof AlertError ? err.message : 'expected {"phone": "010-…"}' },

@@ -146,7 +146,7 @@ export async function startCentral(
         // Commands from a page on another site must not reach the offices (DNS rebinding).
         if (!LOOPBACK_HOST.test(req.headers.host ?? ''))
           return sendJson(res, 403, {
-            error: { code: 'central-bad-host', message: 'open the page as http://127.0.0.1:<port>/' },
+            error: { code: 'sim-bad-host', message: 'open the page as http://127.0.0.1:<port>/' },
           });
         if (p === '/api/live' && req.method === 'GET') {
           const send = openSse(req, res, () => streams.delete(send));
@@ -172,7 +172,7 @@ export async function startCentral(
       if (m) return void (await sendFile(res, PAGE_DIR, m[1]!));
       sendJson(res, 404, { error: { code: 'not-found', message: `nothing at ${p}` } });
     } catch (err) {
-      logger.error({ code: 'central-page-error', err: String(err), path: p }, 'page request failed');
+      logger.error({ code: 'sim-page-error', err: String(err), path: p }, 'page request failed');
       if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal-error', message: 'central failed' } });
     }
   }
@@ -180,13 +180,13 @@ export async function startCentral(
   async function pageCommand(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!(req.headers['content-type'] ?? '').startsWith('application/json'))
       return sendJson(res, 415, {
-        error: { code: 'central-json-only', message: 'send the command as application/json' },
+        error: { code: 'sim-json-only', message: 'send the command as application/json' },
       });
     let body: Record<string, unknown>;
     try {
       body = await readJson(req);
     } catch (err) {
-      return sendJson(res, 400, { error: { code: 'central-bad-json', message: (err as Error).message } });
+      return sendJson(res, 400, { error: { code: 'bad-json', message: (err as Error).message } });
     }
     const office = body.office;
     const cmd = body.command as Record<string, unknown> | undefined;
