@@ -245,6 +245,7 @@ export const SIM_ERRORS = [
   'sim-no-sim-printer',
   'sim-core-down',
   'sim-real-inputs',
+  'sim-unknown-satellite',
   'not-found',
   'method-not-allowed',
   'bad-json',

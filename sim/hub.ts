@@ -6,6 +6,7 @@ import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { localTime } from '../device/util/time.ts';
 import { eventText } from './event-text.ts';
 import type { CoreMessage, OfficeLayout, SupervisorMessage } from './ipc-protocol.ts';
+import type { SatelliteCoreMessage, SatelliteLayout, SatelliteSupervisorMessage } from './satellite-ipc.ts';
 
 export type CoreState = 'starting' | 'up' | 'down';
 
@@ -27,6 +28,27 @@ export interface SimFiles {
   counters: Record<string, number>;
 }
 
+/** A satellite of the office (sim/satellites.ts), as the page shows it beside the main unit. */
+export interface SatelliteView {
+  device: string;
+  core: CoreState;
+  layout: SatelliteLayout | null;
+  /** cable: null when its link does not go through a simulator cable; online: linked and current */
+  link: { cable: boolean | null; online: boolean };
+  files: { board: number; counters: Record<string, number>; audio: string | null };
+  /** counter id -> what its last key did, as its display says it */
+  keys: Record<string, { ok: boolean; text: string }>;
+  restarts: number;
+}
+
+/** How the hub reaches a satellite's core. */
+export interface SatelliteHandle {
+  line(text: string): boolean;
+  send(msg: SatelliteSupervisorMessage): boolean;
+  powerCut(): void;
+  cable: { cut(): void; restore(): void } | null;
+}
+
 export interface PageState {
   core: CoreState;
   layout: OfficeLayout | null;
@@ -37,6 +59,8 @@ export interface PageState {
   faults: { unplugged: string[]; paperOut: boolean };
   files: SimFiles;
   restarts: number;
+  /** the office's satellites, in the order they were given */
+  satellites: SatelliteView[];
 }
 
 export interface CoreHandle {
@@ -82,7 +106,9 @@ export class SimHub {
     faults: { unplugged: [], paperOut: false },
     files: { board: 0, tickets: [], audio: null, counters: {} },
     restarts: 0,
+    satellites: [],
   };
+  private readonly satelliteHandles = new Map<string, SatelliteHandle>();
 
   constructor(
     private readonly core: CoreHandle,
@@ -159,6 +185,98 @@ export class SimHub {
     this.changed();
   }
 
+  // --- the satellites (sim/satellites.ts) -----------------------------------------------------
+  addSatellite(device: string, handle: SatelliteHandle): void {
+    this.satelliteHandles.set(device, handle);
+    this.state.satellites.push({
+      device,
+      core: 'starting',
+      layout: null,
+      link: { cable: handle.cable ? true : null, online: false },
+      files: { board: 0, counters: {}, audio: null },
+      keys: {},
+      restarts: 0,
+    });
+    this.changed();
+  }
+
+  satelliteState(device: string, s: CoreState, restart: boolean, why?: string): void {
+    const v = this.satellite(device);
+    if (s === 'starting' && restart) v.restarts++;
+    v.core = s;
+    if (s !== 'up') v.link.online = false;
+    if (why) this.note('system', `${device}: ${why}`);
+    this.changed();
+  }
+
+  fromSatellite(device: string, msg: SatelliteCoreMessage): void {
+    const v = this.satellite(device);
+    switch (msg.kind) {
+      case 'satellite-ready':
+        v.layout = msg.layout;
+        v.core = 'up';
+        this.note('system', v.restarts > 0 ? `${device}: 다시 켜짐` : `${device}: 위성 장치 시작`);
+        break;
+      case 'satellite-link':
+        v.link.online = msg.online;
+        this.note('system', msg.online ? `${device}: 본체 연결됨 (seq ${msg.seq})` : `${device}: 본체 연결 끊김`);
+        break;
+      case 'satellite-key': {
+        const o = msg.outcome;
+        v.keys[o.counter] = { ok: o.ok, text: o.text };
+        this.note(o.ok ? 'event' : 'refused', `${device} ${o.counter}번 창구 키: ${o.text}`);
+        break;
+      }
+    }
+    this.changed();
+  }
+
+  satelliteFiles(device: string, files: SatelliteView['files']): void {
+    this.satellite(device).files = files;
+    this.changed();
+  }
+
+  satelliteKey(device: unknown, req: KeyRequest): void {
+    const v = this.satelliteUp(device);
+    if (!v.layout!.keys.includes(req.counter)) {
+      throw new ActionError('sim-unknown-counter', `${v.device} has no keypad for counter "${String(req.counter)}"`);
+    }
+    if (!v.layout!.simKeys) throw new ActionError('sim-real-inputs', '실제 키패드가 연결된 위성 장치입니다', 409);
+    const words = keyWords(req);
+    if (!this.satelliteHandles.get(v.device)!.line(words)) {
+      throw new ActionError('sim-core-down', '위성 장치가 실행 중이 아닙니다', 503);
+    }
+  }
+
+  setSatelliteLink(device: unknown, connected: boolean): void {
+    const v = this.satellite(device);
+    const cable = this.satelliteHandles.get(v.device)!.cable;
+    if (!cable)
+      throw new ActionError('sim-no-cable', "this satellite's link does not go through the simulator cable", 409);
+    if (connected) cable.restore();
+    else cable.cut();
+    v.link.cable = connected;
+    this.note('system', `${v.device}: ${connected ? 'LAN 케이블 다시 연결' : 'LAN 케이블 뽑음'}`);
+    this.changed();
+  }
+
+  satellitePowerCut(device: unknown): void {
+    const v = this.satelliteUp(device);
+    this.satelliteHandles.get(v.device)!.powerCut();
+  }
+
+  private satellite(device: unknown): SatelliteView {
+    const v = this.state.satellites.find((x) => x.device === device);
+    if (!v) throw new ActionError('sim-unknown-satellite', `no satellite "${String(device)}"`);
+    return v;
+  }
+
+  private satelliteUp(device: unknown): SatelliteView {
+    const v = this.satellite(device);
+    if (v.core !== 'up' || !v.layout) throw new ActionError('sim-core-down', '위성 장치가 다시 시작하는 중입니다', 503);
+    return v;
+  }
+
   // --- from the page --------------------------------------------------------------------------
   press(button: unknown): void {
     const layout = this.requireSimInputs();
@@ -177,16 +295,7 @@ export class SimHub {
     if (this.state.faults.unplugged.includes(req.counter)) {
       throw new ActionError('sim-keypad-unplugged', `${req.counter}번 창구 키패드가 뽑혀 있습니다`, 409);
     }
-    let words = `key ${req.counter} ${req.action}`;
-    if (req.action === 'call') {
-      if (!req.number || !NUMBER.test(req.number)) throw new ActionError('sim-bad-number', '호출할 번호를 입력하세요');
-      words += ` ${req.number}`;
-    } else if (req.action === 'transfer') {
-      if (req.toService && ID.test(req.toService)) words += ` service ${req.toService}`;
-      else if (req.toCounter && ID.test(req.toCounter)) words += ` counter ${req.toCounter}`;
-      else throw new ActionError('sim-bad-transfer', '이관할 업무나 창구를 고르세요');
-    }
-    this.line(words);
+    this.line(keyWords(req));
   }
 
   setLink(connected: boolean): void {
@@ -254,4 +363,19 @@ export class SimHub {
     for (const counter of this.state.faults.unplugged) this.core.send({ kind: 'keypad-plug', counter, plugged: false });
     if (this.state.faults.paperOut) this.core.send({ kind: 'paper', state: 'out' });
   }
+}
+
+/** The terminal line of a keypad key (sim/terminal.ts, sim/satellite-terminal.ts). */
+function keyWords(req: KeyRequest): string {
+  if (!KEY_VERBS.has(req.action)) throw new ActionError('sim-unknown-key', `no keypad key "${String(req.action)}"`);
+  let words = `key ${req.counter} ${req.action}`;
+  if (req.action === 'call') {
+    if (!req.number || !NUMBER.test(req.number)) throw new ActionError('sim-bad-number', '호출할 번호를 입력하세요');
+    words += ` ${req.number}`;
+  } else if (req.action === 'transfer') {
+    if (req.toService && ID.test(req.toService)) words += ` service ${req.toService}`;
+    else if (req.toCounter && ID.test(req.toCounter)) words += ` counter ${req.toCounter}`;
+    else throw new ActionError('sim-bad-transfer', '이관할 업무나 창구를 고르세요');
+  }
+  return words;
 }

@@ -5,6 +5,8 @@
 //
 // Options of its own (stripped before the core sees the rest):
 //   --sim-port <port>   page port (env BEONHO_SIM_PORT, default 8080; 0 picks a free one)
+//   --satellite <file>  a satellite of the office (role: satellite), forked beside the core and
+//                       shown on the same page (sim/satellites.ts); repeat for more
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,19 +20,26 @@ import { SimHub } from './hub.ts';
 import type { CoreMessage, SupervisorMessage } from './ipc-protocol.ts';
 import { cableTarget, readConfigDoc, type UplinkTarget, writeCoreConfig } from './sim-config.ts';
 import { watchSimFiles } from './sim-files.ts';
+import { type Satellites, startSatellites } from './satellites.ts';
 import { type SimWeb, startSimWeb } from './web.ts';
 
 const CORE = fileURLToPath(new URL('../device/main.ts', import.meta.url));
 const POWER_OFF_MS = 1500;
 
 /** Splits our own options from the core's. */
-export function splitArgs(argv: string[], env: NodeJS.ProcessEnv): { simPort: number; core: string[]; stdin: boolean } {
+export function splitArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+): { simPort: number; core: string[]; stdin: boolean; satellites: string[] } {
   let simPort = env.BEONHO_SIM_PORT ? Number(env.BEONHO_SIM_PORT) : 8080;
   let stdin = true;
   const core: string[] = [];
+  const satellites: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--sim-port') simPort = Number(argv[++i]);
+    if (a === '--satellite' && argv[i + 1] !== undefined) satellites.push(argv[++i]!);
+    else if (a.startsWith('--satellite=')) satellites.push(a.slice('--satellite='.length));
+    else if (a === '--sim-port') simPort = Number(argv[++i]);
     else if (a.startsWith('--sim-port=')) simPort = Number(a.slice('--sim-port='.length));
     // The page talks to the core through its stdin: the core always reads it, we decide whether
     // the person's terminal is forwarded.
@@ -41,11 +50,11 @@ export function splitArgs(argv: string[], env: NodeJS.ProcessEnv): { simPort: nu
     process.stderr.write(`beonho: --sim-port: not a port number: ${String(simPort)}\n`);
     process.exit(2);
   }
-  return { simPort, core, stdin };
+  return { simPort, core, stdin, satellites };
 }
 
 async function main(): Promise<void> {
-  const { simPort, core: coreArgs, stdin } = splitArgs(process.argv.slice(2), process.env);
+  const { simPort, core: coreArgs, stdin, satellites } = splitArgs(process.argv.slice(2), process.env);
   if (coreArgs.includes('--help') || coreArgs.includes('-h')) printHelp();
   const cli = parseCli(['node', 'beonho', ...coreArgs]);
   const logger = createLogger({ level: cli.logLevel }).child({ component: 'sim-supervisor' });
@@ -71,6 +80,17 @@ async function main(): Promise<void> {
   const stopFiles = watchSimFiles(simDir, (f) => hub.files(f));
   const web = await startPage(hub, simDir, simPort, logger);
   core.spawn();
+  const sats: Satellites | null =
+    satellites.length > 0
+      ? await startSatellites({
+          configs: satellites,
+          dataDir: cli.dataDir,
+          coreArgs: cli.logLevel ? ['--log-level', cli.logLevel] : [],
+          hub,
+          logger,
+          fork: (o) => new CoreProcess(o),
+        })
+      : null;
   // Before anything is printed: whoever reads our output and stops us at once must find them.
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
@@ -81,6 +101,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     stopFiles();
+    await sats?.stop();
     await core.stop();
     await web.close();
     await cable?.close();
@@ -93,6 +114,7 @@ function printHelp(): void {
     'npm start: the simulator (this supervisor + the daemon core). Its own options:\n' +
       '  --sim-port <port>  the simulator page on 127.0.0.1 (env BEONHO_SIM_PORT, default 8080; 0: any free port)\n' +
       '  --no-stdin         do not forward this terminal to the core\n' +
+      '  --satellite <file> run a satellite of the office (role: satellite) beside it, on the same page; repeatable\n' +
       'Every other option goes to the core:\n\n',
   );
 }
@@ -154,7 +176,7 @@ interface CoreProcessOptions {
 
 /** The daemon core as a child process with an IPC channel, started again whenever it dies: after
  * POWER_OFF_MS when the page cut its power, after a growing backoff when it crashed. */
-class CoreProcess {
+export class CoreProcess {
   private child: ChildProcess | null = null;
   private stopping = false;
   private backoffMs = 1000;

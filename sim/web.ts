@@ -52,6 +52,14 @@ export async function startSimWeb(hub: SimHub, simDir: string, port: number, log
         return;
       }
       if (p === '/files/board.png') return sendFile(res, simDir, 'board.png', 'no-store');
+      // A satellite's frames and sounds, under <dataDir>/satellites/<device>/sim (sim/satellites.ts).
+      const sat =
+        /^\/files\/satellites\/([a-z0-9-]{1,40})\/(board\.png|counter-[A-Za-z0-9_-]+\.png|audio\/\d+\.wav)$/.exec(p);
+      if (sat && hub.state.satellites.some((x) => x.device === sat[1])) {
+        const dir = path.join(simDir, '..', 'satellites', sat[1]!, 'sim');
+        const [sub, name] = sat[2]!.startsWith('audio/') ? ['audio', sat[2]!.slice(6)] : ['', sat[2]!];
+        return sendFile(res, path.join(dir, sub), name, sub ? 'max-age=3600' : 'no-store');
+      }
       const c = /^\/files\/(counter-[A-Za-z0-9_-]+\.png)$/.exec(p);
       if (c) return sendFile(res, simDir, c[1]!, 'no-store');
       let m = /^\/files\/tickets\/([^/]+)$/.exec(p);
@@ -84,6 +92,15 @@ export async function startSimWeb(hub: SimHub, simDir: string, port: number, log
           break;
         case '/api/power-cut':
           hub.powerCut();
+          break;
+        case '/api/satellite/key':
+          hub.satelliteKey(body.satellite, body as unknown as KeyRequest);
+          break;
+        case '/api/satellite/link':
+          hub.setSatelliteLink(body.satellite, body.connected === true);
+          break;
+        case '/api/satellite/power-cut':
+          hub.satellitePowerCut(body.satellite);
           break;
         default:
           return sendJson(res, 404, { error: { code: 'not-found', message: `no action ${p}` } });

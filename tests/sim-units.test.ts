@@ -233,6 +233,11 @@ describe('the supervisor', () => {
       simPort: 0,
       core: ['-d', 'x', '--broker-port=1'],
       stdin: false,
+      satellites: [],
+    });
+    expect(splitArgs(['--satellite', 'a.yaml', '-d', 'x', '--satellite=b.yaml'], {})).toMatchObject({
+      core: ['-d', 'x'],
+      satellites: ['a.yaml', 'b.yaml'],
     });
     expect(splitArgs([], { BEONHO_SIM_PORT: '9090' }).simPort).toBe(9090);
     expect(splitArgs(['--sim-port=8181'], {}).simPort).toBe(8181);

@@ -10,10 +10,11 @@ import { startCentral } from '../central/main.ts';
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SUPERVISOR = fileURLToPath(new URL('../supervisor.ts', import.meta.url));
 
-/** The office configs pin their embedded broker ports (1891-1893, 9011-9013) and uplink to 1884. */
-const OFFICES = [
+/** The office configs pin their embedded broker ports (1891-1893, 9011-9013) and uplink to 1884.
+ * singok2 has a satellite upstairs (its passport desk), shown on the same page. */
+const OFFICES: Array<{ id: string; name: string; simPort: number; satellites?: string[] }> = [
   { id: 'cityhall', name: '시청 여권민원실', simPort: 8081 },
-  { id: 'singok2', name: '신곡2동 행정복지센터', simPort: 8082 },
+  { id: 'singok2', name: '신곡2동 행정복지센터', simPort: 8082, satellites: ['singok2-passport'] },
   { id: 'hoewon1', name: '호원1동 행정복지센터', simPort: 8083 },
 ];
 
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
         '--sim-port',
         String(o.simPort),
         '--no-stdin',
+        ...(o.satellites ?? []).flatMap((s) => ['--satellite', path.join(HERE, `${s}.yaml`)]),
       ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -57,7 +59,8 @@ async function main(): Promise<void> {
       });
     }
     child.on('exit', (code) => process.stderr.write(`[${o.id}] stopped (${code})\n`));
-    lines.push(`${o.name} (${o.id}): http://127.0.0.1:${o.simPort}/`);
+    const sats = o.satellites?.length ? ` (위성 장치 ${o.satellites.length}대)` : '';
+    lines.push(`${o.name} (${o.id}): http://127.0.0.1:${o.simPort}/${sats}`);
   }
   process.stdout.write(`beonho demo\n  ${lines.join('\n  ')}\n`);
 

@@ -284,6 +284,8 @@ function render(s) {
       ),
   );
 
+  renderSatellites(s.satellites ?? []);
+
   if (lastAudio === undefined) lastAudio = s.files.audio;
   else if (s.files.audio && s.files.audio !== lastAudio) {
     lastAudio = s.files.audio;
@@ -293,6 +295,160 @@ function render(s) {
     }
   }
 }
+
+// --- the satellites (npm start -- --satellite <config>) ---------------------------------------
+const SAT_KEYS = [
+  ['next', '다음'],
+  ['recall', '재호출'],
+  ['skip', '부재'],
+];
+let satBuiltFor = null;
+
+function buildSatellites(list) {
+  $('#satellites').replaceChildren(
+    ...list.map((v) => {
+      const L = v.layout;
+      const send = (path, body) => post(path, { satellite: v.device, ...body });
+      return el(
+        'article',
+        { class: 'satellite', 'data-satellite': v.device },
+        el(
+          'header',
+          {},
+          el('h3', { text: v.device }),
+          el('span', { class: 'pill', 'data-sat-link': '', text: '' }),
+          el('span', { class: 'sat-voice', text: voiceText(L?.voice) }),
+        ),
+        L?.board
+          ? el(
+              'div',
+              { class: `board-frame sat-board ${L.board}` },
+              el('img', { 'data-sat-board': '', alt: `${v.device} 현황판` }),
+            )
+          : null,
+        el(
+          'div',
+          { class: 'sat-counters' },
+          ...(L ? [...new Set([...L.displays, ...L.keys])] : []).map((c) =>
+            el(
+              'div',
+              { class: 'sat-counter', 'data-sat-counter': c },
+              L.displays.includes(c)
+                ? el('img', { class: 'counter-display', 'data-sat-display': c, alt: `${c}번 창구 표시기`, hidden: '' })
+                : el('span', { class: 'sat-name', text: `${c}번 창구` }),
+              L.keys.includes(c)
+                ? el(
+                    'div',
+                    { class: 'keys' },
+                    ...SAT_KEYS.map(([action, label]) =>
+                      el(
+                        'button',
+                        {
+                          type: 'button',
+                          class: `key sat-key ${action}`,
+                          'data-sat-key': action,
+                          onclick: () => send('/api/satellite/key', { counter: c, action }),
+                        },
+                        label,
+                      ),
+                    ),
+                  )
+                : null,
+              el('p', { class: 'sat-result', 'data-sat-result': c, text: '' }),
+            ),
+          ),
+        ),
+        el(
+          'div',
+          { class: 'fault-row' },
+          // its click handler is set by renderSatellites, with the current state
+          el('button', { type: 'button', class: 'fault', 'data-sat-cable': '' }),
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'fault danger',
+              'data-sat-power': '',
+              onclick: () => {
+                if (confirm(`${v.device}의 전원을 차단할까요?`)) send('/api/satellite/power-cut', {});
+              },
+            },
+            '전원 차단',
+          ),
+        ),
+      );
+    }),
+  );
+}
+
+function voiceText(voice) {
+  if (!voice) return '안내 방송 없음';
+  const parts = [...voice.counters.map((c) => `${c}번 창구`), ...voice.services];
+  return parts.length ? `안내 방송: ${parts.join(', ')}` : '안내 방송: 전체';
+}
+
+function renderSatellites(list) {
+  $('#satellites-panel').hidden = list.length === 0;
+  const shape = JSON.stringify(list.map((v) => [v.device, v.layout]));
+  if (shape !== satBuiltFor) {
+    buildSatellites(list);
+    satBuiltFor = shape;
+  }
+  for (const v of list) {
+    const card = document.querySelector(`[data-satellite="${CSS.escape(v.device)}"]`);
+    if (!card) continue;
+    // render() runs again for every state: refer to the current one in the handlers
+    card.querySelector('[data-sat-cable]').onclick = () =>
+      post('/api/satellite/link', { satellite: v.device, connected: v.link.cable === false });
+    const up = v.core === 'up';
+    const pill = card.querySelector('[data-sat-link]');
+    const [linkState, linkText] = !up
+      ? ['cut', v.core === 'down' ? '전원 꺼짐' : '켜는 중']
+      : v.link.cable === false
+        ? ['cut', 'LAN 끊김']
+        : v.link.online
+          ? ['online', '본체 연결됨']
+          : ['offline', '본체 연결 끊김'];
+    pill.dataset.state = linkState;
+    pill.textContent = linkText;
+    card.classList.toggle('offline', linkState !== 'online');
+    const cable = card.querySelector('[data-sat-cable]');
+    cable.disabled = v.link.cable === null;
+    cable.textContent = v.link.cable === false ? 'LAN 다시 연결' : 'LAN 케이블 뽑기';
+    cable.dataset.on = String(v.link.cable === false);
+    card.querySelector('[data-sat-power]').disabled = !up;
+    for (const b of card.querySelectorAll('[data-sat-key]')) b.disabled = !up || !v.layout?.simKeys;
+    const board = card.querySelector('[data-sat-board]');
+    if (board && v.files.board && board.dataset.v !== String(v.files.board)) {
+      board.src = `/files/satellites/${encodeURIComponent(v.device)}/board.png?v=${v.files.board}`;
+      board.dataset.v = String(v.files.board);
+    }
+    for (const img of card.querySelectorAll('[data-sat-display]')) {
+      const c = img.dataset.satDisplay;
+      const ver = v.files.counters?.[c];
+      if (ver && img.dataset.v !== String(ver)) {
+        img.src = `/files/satellites/${encodeURIComponent(v.device)}/counter-${encodeURIComponent(c)}.png?v=${ver}`;
+        img.dataset.v = String(ver);
+        img.hidden = false;
+      }
+    }
+    for (const p of card.querySelectorAll('[data-sat-result]')) {
+      const k = v.keys[p.dataset.satResult];
+      p.textContent = k ? k.text : '';
+      p.classList.toggle('refused', k ? !k.ok : false);
+    }
+    const lastAudio = satAudio.get(v.device);
+    if (lastAudio === undefined) satAudio.set(v.device, v.files.audio);
+    else if (v.files.audio && v.files.audio !== lastAudio) {
+      satAudio.set(v.device, v.files.audio);
+      if (soundOn) {
+        audioQueue.push(`/files/satellites/${encodeURIComponent(v.device)}/audio/${v.files.audio}`);
+        playNext();
+      }
+    }
+  }
+}
+const satAudio = new Map();
 
 function ticketCaption(name) {
   const m = /^(\d{4}-\d{2}-\d{2})-(.+)\.png$/.exec(name);
