@@ -12,7 +12,12 @@ import { isSatellite } from '../device/config/schema.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { SatelliteKeys } from '../device/satellite/keys.ts';
 import { StateMirror } from '../device/satellite/mirror.ts';
+import { healthy } from '../device/ports/health.ts';
+import type { DisplaySink, Frame } from '../device/ports/outputs.ts';
+import { MAIN_LINK_DOWN } from '../device/satellite/messages-ko.ts';
 import { areaFilter } from '../display/audio/extension.ts';
+import { BoardExtension } from '../display/board-extension.ts';
+import { REFERENCE } from '../display/board/render.ts';
 import { SimKeypads } from '../sim/keypads.ts';
 
 const silent = pino({ level: 'silent' });
@@ -349,5 +354,69 @@ describe("a satellite's keys", () => {
     r.keys.result(ok('counter-12:k3', 'counter.next', '1001'));
     expect(r.shown).toHaveLength(4);
     await r.keys.stop();
+  });
+});
+
+class MemorySink implements DisplaySink {
+  readonly kind = 'memory';
+  frames = 0;
+  async open(): Promise<void> {}
+  async write(_f: Frame): Promise<void> {
+    this.frames++;
+  }
+  async close(): Promise<void> {}
+  health() {
+    return healthy();
+  }
+}
+
+describe("a satellite's board (the main unit's BoardExtension over the mirror)", () => {
+  it("draws the mirror's state, a key's result on its counter, and the lost link on every display", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'Date'] });
+    try {
+      let t = Date.parse('2026-11-26T10:00:00+09:00');
+      const bus = new Bus();
+      const mirror = new StateMirror({ config: mirrorConfig, bus, now: () => t, logger: silent });
+      const wall = new MemorySink();
+      const c1 = new MemorySink();
+      const ext = new BoardExtension(
+        { config: mirrorConfig, bus, logger: silent, dataDir: '/nonexistent', now: () => t },
+        {
+          snapshot: () => mirror.snapshot(),
+          outputs: [
+            { sink: wall, target: { kind: 'board', layout: 'landscape' }, ...REFERENCE.landscape },
+            { sink: c1, target: { kind: 'counter', counterId: '1' }, ...REFERENCE.counter },
+          ],
+        },
+      );
+      await ext.start();
+      expect(ext.model()?.snapshot.seq).toBe(0); // the configured office before the main unit speaks
+      mirror.connected();
+      mirror.state({ ...state(7), open: true });
+      await ext.idle();
+      expect(ext.model()?.snapshot.seq).toBe(7);
+      const frames = c1.frames;
+      bus.emit('counterMessage', { counter: '1', message: '1035 호출', seconds: 5 });
+      await ext.idle();
+      expect(ext.model()?.counterNotes).toEqual({ '1': '1035 호출' });
+      expect(c1.frames).toBe(frames + 1);
+      bus.emit('mainLinkChanged', { online: false });
+      await ext.idle();
+      const m = ext.model()!;
+      expect(m.alert).toBe(MAIN_LINK_DOWN);
+      // the key's own message first, the lost link on the other counters
+      expect(m.counterNotes).toMatchObject({ '1': '1035 호출', '2': MAIN_LINK_DOWN, '4': MAIN_LINK_DOWN });
+      t += 5001;
+      vi.advanceTimersByTime(5001);
+      await ext.idle();
+      expect(ext.model()?.counterNotes?.['1']).toBe(MAIN_LINK_DOWN);
+      bus.emit('mainLinkChanged', { online: true });
+      await ext.idle();
+      expect(ext.model()?.counterNotes).toBeUndefined();
+      expect(ext.model()?.alert).toBeNull();
+      await ext.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
