@@ -79,9 +79,24 @@ afterAll(async () => {
 });
 
 function start(name: string): Daemon {
-  const d = new Daemon(['--config', path.join(dir, `${name}.yaml`), '--data-dir', path.join(dir, name)]);
+  // info: the voice's "call announced" lines say exactly what each unit announced
+  const d = new Daemon(['--config', path.join(dir, `${name}.yaml`), '--data-dir', path.join(dir, name)], {
+    BEONHO_LOG_LEVEL: 'info',
+  });
   running.push(d);
   return d;
+}
+
+/** The tickets a unit's voice announced, in order (its log's "call announced" lines). */
+function announced(...ds: Daemon[]): string[] {
+  const out: string[] = [];
+  for (const d of ds) {
+    for (const line of d.stderr.split('\n')) {
+      if (!line.includes('"call announced"')) continue;
+      out.push((JSON.parse(line) as { ticket: string }).ticket);
+    }
+  }
+  return out;
 }
 
 /** The announcements a unit wrote so far (sim/audio/<n>.wav). */
@@ -189,8 +204,13 @@ describe('an office with two satellites', () => {
       () => wavs('passport-2f'),
       (w) => w.length === 1,
     );
-    // Announcements are FIFO: had 1001 been queued upstairs, its file would be the first one.
-    expect(await wavs('passport-2f')).toHaveLength(1);
+    await until(
+      'the upstairs voice',
+      async () => announced(b),
+      (t) => t.length > 0,
+    );
+    expect(announced(b)).toEqual(['2001']);
+    expect(announced(main)).toEqual(['1001']);
     main.send('press resident');
     await main.waitFor(/^ticket 1002 /);
     a.send('key 2 next');
@@ -301,8 +321,15 @@ describe('an office with two satellites', () => {
       () => wavs('passport-2f'),
       (w) => w.length === upstairs.length + 1,
     );
-    // FIFO again: one new file, for 2003, and no replayed 2002 before it.
+    // One new announcement, for 2003: no replayed 2002 before it.
+    await until(
+      'the upstairs voice',
+      async () => announced(b),
+      (t) => t.includes('2003'),
+    );
+    expect(announced(b)).toEqual(['2001', '2002', '2003']);
     expect(await wavs('passport-2f')).toHaveLength(3);
+    expect(announced(main, again)).toEqual(['1001', '1002', '1003']); // the ground floor's only
     expect(since(b, fromB).filter((l) => l.startsWith('call '))).toEqual(['call 2003 -> counter 3']);
     from = a.lines.length;
     a.send('key 1 next');

@@ -124,6 +124,14 @@ export class SatelliteDaemon {
       opts.features ?? SATELLITE_FEATURES.filter((f) => f !== 'simPage' || runsUnderSupervisor()),
     );
     const ctx: FeatureContext = { config, bus, logger, dataDir: opts.dataDir, now };
+    const unused = [
+      config.hardware.buttons.driver !== 'sim' ? 'hardware.buttons' : null,
+      config.outputs.printer.driver === 'escpos' ? 'outputs.printer' : null,
+      config.mqtt.uplink ? 'mqtt.uplink' : null,
+    ].filter((x) => x !== null);
+    // A satellite's config is the office's: say so rather than leave a wired printer unexplained.
+    if (unused.length > 0)
+      logger.warn({ unused }, 'not used on a satellite (the main unit has the dispenser, printer and uplink)');
     const hw = opts.hardware ?? {};
     const mirror = new StateMirror({ config, bus, now, logger: logger.child({ component: 'mirror' }) });
 
