@@ -130,7 +130,8 @@ export const mqttSchema = z.strictObject({
     .strictObject({
       /** bigger command payloads are refused with `too-large` */
       maxBytes: z.number().int().min(256).max(65536).default(4096),
-      /** command ids remembered for idempotency (persisted) */
+      /** no longer used: every command id of the day and the day before is remembered (the store's
+       * command log, docs/mqtt.md "Idempotency"); kept so existing configuration files still load */
       remember: z.number().int().min(10).max(100000).default(2000),
     })
     .prefault({}),
