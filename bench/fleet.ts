@@ -43,7 +43,8 @@ const SERVICES: Array<[string, number]> = [
   ['welfare', 0.1],
 ];
 const COUNTERS = ['1', '2', '3', '4'];
-const CENTRAL_PW = 'central-pw';
+/** central's password on the benchmark's brokers */
+export const CENTRAL_PW = 'central-pw';
 
 export interface FleetOptions {
   offices: number;
@@ -304,7 +305,7 @@ function mosquittoPids(m: Mosquitto): number[] {
 
 // ---- one broker, start to finish ----
 
-interface Target {
+export interface Target {
   name: 'mosquitto' | 'rabbitmq';
   officeUrls(i: number): string[];
   centralUrls(): string[];
@@ -317,7 +318,9 @@ interface Target {
   destroy(): Promise<void>;
 }
 
-async function mosquittoTarget(n: number, downMs: number): Promise<Target> {
+/** A mosquitto with central's account and one account per office, each writing only under its own
+ * office and reading only its own commands. */
+export async function mosquittoTarget(n: number, downMs: number): Promise<Target> {
   if (!mosquittoAvailable()) throw new Error('the fleet benchmark needs mosquitto: apt-get install -y mosquitto');
   const users = [
     { username: 'central', password: CENTRAL_PW, acl: ['topic readwrite beonho/v1/#'] },
@@ -399,7 +402,13 @@ export interface BrokerResult {
   connectAllMs: number;
   window: { seconds: number; simulatedMinutes: number };
   /** messages the offices publish through the broker, per office per second */
-  perOffice: { measured: number; realSpeed: number; commandsIn: number; byKind: Record<string, number> };
+  perOffice: {
+    measured: number;
+    realSpeed: number;
+    commandsIn: number;
+    bytes: Record<string, number>;
+    byKind: Record<string, number>;
+  };
   latencyMs: { p50: number; p99: number; n: number };
   broker_: {
     idleRssMiB: number;
@@ -489,6 +498,7 @@ export async function runBroker(name: 'mosquitto' | 'rabbitmq', opts: FleetOptio
     await sleep(10_000); // past the first burst (state and status of every office on connect)
 
     const counts0 = { ...central.reader.counts };
+    const bytes0 = { ...central.reader.bytes };
     const cmd0 = fleet.online.size;
     const s0 = sample(target.pids());
     const me0 = process.cpuUsage();
@@ -500,6 +510,7 @@ export async function runBroker(name: 'mosquitto' | 'rabbitmq', opts: FleetOptio
     const s1 = sample(target.pids());
     const me1 = process.cpuUsage(me0);
     const counts1 = { ...central.reader.counts };
+    const bytes1 = { ...central.reader.bytes };
     const d = (k: keyof typeof counts0) => counts1[k] - counts0[k];
     const total = d('events') + d('state') + d('status') + d('cmd/result');
     const eventDriven = d('events') + d('state') + d('cmd/result');
@@ -537,6 +548,13 @@ export async function runBroker(name: 'mosquitto' | 'rabbitmq', opts: FleetOptio
         measured: round2(total / windowSec / n),
         realSpeed: round2((eventDriven / opts.speedup + d('status')) / windowSec / n),
         commandsIn: round2((fleet.online.size - cmd0) / windowSec / n),
+        /** mean payload bytes of each kind */
+        bytes: Object.fromEntries(
+          (['events', 'state', 'status', 'cmd/result'] as const).map((k) => [
+            k,
+            d(k) > 0 ? Math.round((bytes1[k] - bytes0[k]) / d(k)) : 0,
+          ]),
+        ),
         byKind: Object.fromEntries(
           (['events', 'state', 'status', 'cmd/result'] as const).map((k) => [k, round2(d(k) / windowSec / n)]),
         ),

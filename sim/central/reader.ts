@@ -59,6 +59,13 @@ export class CentralReader {
     status: 0,
     'cmd/result': 0,
   };
+  /** their payload bytes, by topic kind */
+  readonly bytes: Record<'state' | 'events' | 'status' | 'cmd/result', number> = {
+    state: 0,
+    events: 0,
+    status: 0,
+    'cmd/result': 0,
+  };
   private client: MqttClient | null = null;
   private connected = false;
   private connections = 0;
@@ -200,6 +207,7 @@ export class CentralReader {
     const t = parseTopic(topic);
     if (!t || t.kind === 'cmd') return;
     this.counts[t.kind]++;
+    this.bytes[t.kind] += payload.byteLength;
     let msg: unknown;
     try {
       msg = JSON.parse(payload.toString('utf8'));
