@@ -38,8 +38,12 @@ export class ClockGuard {
     this.anchorWall = wall >= deps.lastEventAt || this.synchronized() ? wall : deps.lastEventAt;
   }
 
+  /** set while pinned(): every reading inside one synchronous decision is the same instant */
+  private pin: number | null = null;
+
   /** The effective time, epoch ms. Never earlier than the last trusted reading. */
   now = (): number => {
+    if (this.pin !== null) return this.pin;
     const wall = this.deps.wall();
     const mono = this.deps.monotonic();
     const expected = this.anchorWall + (mono - this.anchorMono);
@@ -62,6 +66,18 @@ export class ClockGuard {
   shouldOpenDay(stateDay: string | null, timeZone: string): boolean {
     const today = localTime(this.now(), timeZone).date;
     return stateDay === null || today > stateDay;
+  }
+
+  /** Runs fn with the time read once: a decision that asks "is it a new date?" and then stamps its
+   * events must not see 23:59:59.999 for the first and 00:00:00.000 for the second. */
+  pinned<T>(fn: () => T): T {
+    if (this.pin !== null) return fn();
+    this.pin = this.now();
+    try {
+      return fn();
+    } finally {
+      this.pin = null;
+    }
   }
 
   private anchor(wall: number, mono: number): void {

@@ -144,4 +144,27 @@ describe('the day rolls before the first action of a new date', () => {
     expect(first.ok && first.ticket?.number).toBe('1001');
     expect(b.daemon.queue.state().day).toBe(NEXT_DAY);
   });
+
+  it('an action decided at the last instant of a day is not stamped with the first instant of the next', async () => {
+    // The clock crosses midnight between two of its readings inside one decision: after the first
+    // reading (the "new date?" check), or a little later.
+    for (const readsBefore of [1, 2, 3]) {
+      const { b, clock, events } = await lateEvening();
+      let reads = 0;
+      const now = clock.now;
+      clock.t = MIDNIGHT - 1;
+      clock.now = () => (++reads > readsBefore ? MIDNIGHT : MIDNIGHT - 1);
+      await b.daemon.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+      clock.now = now;
+      clock.t = MIDNIGHT;
+      // Numbered on the day the queue had open: its time must be on that date.
+      let day = DAY;
+      for (const e of events) {
+        if (e.type === 'day.opened') day = e.day;
+        if (e.type === 'ticket.issued') expect(e.at.slice(0, 10), `read ${readsBefore}: ${e.at}`).toBe(day);
+      }
+      await b.stop();
+      booted = null;
+    }
+  });
 });

@@ -49,7 +49,7 @@ export interface DurableQueueOptions {
   onFatal: (err: Error) => void;
   /** the disciplined clock: with `policy.autoOpen`, whether the office's date has passed the
    * queue's day. Absent: the queue never opens a day by itself. */
-  clock?: Pick<ClockGuard, 'shouldOpenDay'>;
+  clock?: Pick<ClockGuard, 'shouldOpenDay' | 'pinned'>;
 }
 
 interface Applied {
@@ -66,7 +66,7 @@ export class DurableQueue implements QueueService {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly onFatal: (err: Error) => void;
-  private readonly clock: Pick<ClockGuard, 'shouldOpenDay'> | null;
+  private readonly clock: Pick<ClockGuard, 'shouldOpenDay' | 'pinned'> | null;
 
   constructor(opts: DurableQueueOptions) {
     this.config = opts.config;
@@ -83,17 +83,23 @@ export class DurableQueue implements QueueService {
   async execute(action: Action, meta: ExecuteMeta = {}): Promise<ActionResult> {
     // The roll and the action are decided, and their appends queued, in this one synchronous step:
     // no other caller's action can come between them, and they reach the journal in this order.
-    const roll = this.rollDay(action);
-    const result = this.engine.execute(action);
-    const appended =
-      result.ok && result.events.length > 0
-        ? this.store.append(
-            result.events,
-            meta.cmdId === undefined
-              ? {}
-              : { cmd: { id: meta.cmdId, type: action.type, ...(meta.cmdDigest ? { digest: meta.cmdDigest } : {}) } },
-          )
-        : null;
+    // One reading of the clock for both, or an action at the last instant of a day could be
+    // judged "same day" and then stamped with the first instant of the next.
+    const decide = () => {
+      const roll = this.rollDay(action);
+      const result = this.engine.execute(action);
+      const appended =
+        result.ok && result.events.length > 0
+          ? this.store.append(
+              result.events,
+              meta.cmdId === undefined
+                ? {}
+                : { cmd: { id: meta.cmdId, type: action.type, ...(meta.cmdDigest ? { digest: meta.cmdDigest } : {}) } },
+            )
+          : null;
+      return { roll, result, appended };
+    };
+    const { roll, result, appended } = this.clock ? this.clock.pinned(decide) : decide();
     if (roll || appended) {
       try {
         await Promise.all([roll?.durable, appended]);

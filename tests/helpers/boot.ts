@@ -131,7 +131,7 @@ export async function bootDaemon(opts: BootOptions = {}): Promise<Booted> {
   const board = config.outputs.board;
   const daemon = buildDaemon(config, {
     logger: silent as Logger,
-    now: clock.now,
+    now: () => clock.now(),
     systemd: { env: {} },
     ...rest,
     dataDir,

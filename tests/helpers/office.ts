@@ -14,6 +14,7 @@ export function testConfig(patch: Partial<ConfigInput> = {}): Config {
 
 export class Clock {
   constructor(public t = NINE_AM) {}
+  /** a property, not a method: a test may replace it to script the readings one by one */
   now = (): number => this.t;
   advance(ms: number): void {
     this.t += ms;
