@@ -1,7 +1,8 @@
 // The line control of a satellite in the simulator: its keypads' keys, the state it mirrors, and
 // what it hears from the main unit. The same words as the main unit's terminal (sim/terminal.ts)
-// for what a satellite can do: `key <counter> …`, `state`, `help`. A key line waits for what came
-// of the key (the main unit's answer, a refusal, a time-out) before the next line runs.
+// for what a satellite can do: `key <counter> …`, `state`, `help`. A key line is a press: it does
+// not wait for the main unit's answer (a line behind it would otherwise be a key held back to be
+// sent later); what came of each key is printed when it is known.
 import * as readline from 'node:readline';
 import type { Bus } from '../device/bus.ts';
 import type { KeyOutcome, SatelliteKeys } from '../device/satellite/keys.ts';
@@ -36,7 +37,6 @@ export function startSatelliteTerminal(
 ): () => Promise<void> {
   const owner = {};
   let awaitingState = false;
-  let waiter: ((o: KeyOutcome) => void) | null = null;
   deps.bus.on('queueEvents', owner, ({ events }) => {
     for (const ev of events) {
       const text = describeEvent(ev);
@@ -55,14 +55,12 @@ export function startSatelliteTerminal(
     awaitingState = false;
     deps.write(`main unit: linked, state seq ${seq}`);
   });
+  let stopped = false;
   deps.keys.onOutcome((o) => {
-    deps.write(outcomeLine(o));
-    waiter?.(o);
+    if (!stopped) deps.write(outcomeLine(o));
   });
 
-  let stopped = false;
-  let running: Promise<void> = Promise.resolve();
-  const run = async (line: string): Promise<void> => {
+  const run = (line: string): void => {
     if (stopped) return;
     const [cmd, counter, ...rest] = line.trim().split(/\s+/).filter(Boolean);
     switch (cmd) {
@@ -75,19 +73,11 @@ export function startSatelliteTerminal(
         deps.write(formatState(deps.mirror));
         return;
       case 'key': {
-        if (!counter) return deps.write('usage: key <counter> <action>');
-        const action = parseKey(rest);
-        if (typeof action === 'string') return deps.write(action);
-        const outcome = new Promise<KeyOutcome>((resolve) => {
-          waiter = resolve;
-        });
-        if (!deps.keypads.input(counter, action)) {
-          waiter = null;
-          return deps.write(`no keypad at counter "${counter}" on this satellite (or it is unplugged)`);
+        const action = counter ? parseKey(rest) : 'usage: key <counter> <action>';
+        if (typeof action === 'string') deps.write(action);
+        else if (!deps.keypads.input(counter!, action)) {
+          deps.write(`no keypad at counter "${counter}" on this satellite (or it is unplugged)`);
         }
-        // Every key ends in an outcome: an answer, a refusal, the link's loss or the time-out.
-        await outcome;
-        waiter = null;
         return;
       }
       default:
@@ -96,13 +86,15 @@ export function startSatelliteTerminal(
   };
   const rl = readline.createInterface({ input, terminal: false });
   rl.on('line', (line) => {
-    running = running.then(() => run(line)).catch((err: Error) => deps.write(`error: ${err.message}`));
+    try {
+      run(line);
+    } catch (err) {
+      deps.write(`error: ${(err as Error).message}`);
+    }
   });
   return async () => {
     stopped = true;
     rl.close();
-    waiter?.({ counter: '', type: '', ok: false, code: null, text: '' });
-    await running;
     deps.bus.removeListeners(owner);
   };
 }

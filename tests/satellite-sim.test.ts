@@ -170,6 +170,7 @@ describe('npm start -- --satellite <config>', () => {
         satellite: {
           main: { url: `mqtt://127.0.0.1:${port}`, password: 'pw', reconnectMinMs: 100, reconnectMaxMs: 500 },
           counters: [3],
+          keyTimeoutMs: 10_000,
         },
         outputs: {
           board: { driver: 'sim', layout: 'portrait', counterDisplays: [{ counter: '3', driver: 'sim' }] },
@@ -206,10 +207,14 @@ describe('npm start -- --satellite <config>', () => {
     await until('the satellite linked', async () => (await state()).satellites[0]?.link.online === true, 30_000);
     const s = await state();
     expect(s.satellites[0]).toMatchObject({ device: 'passport-2f', layout: { ...LAYOUT, voice: null } });
-    await until('its frames', async () => {
-      const f = (await state()).satellites[0]!.files;
-      return f.board > 0 && (f.counters['3'] ?? 0) > 0;
-    });
+    await until(
+      'its frames',
+      async () => {
+        const f = (await state()).satellites[0]!.files;
+        return f.board > 0 && (f.counters['3'] ?? 0) > 0;
+      },
+      30_000,
+    );
     const board = await fetch(`${url}files/satellites/passport-2f/board.png`);
     expect(board.status).toBe(200);
     expect(board.headers.get('content-type')).toBe('image/png');
@@ -225,7 +230,7 @@ describe('npm start -- --satellite <config>', () => {
     expect((await post('api/satellite/key', { satellite: 'passport-2f', counter: '3', action: 'next' })).status).toBe(
       200,
     );
-    await until('the answer', async () => (await state()).satellites[0]!.keys['3']?.text === '2001 호출');
+    await until('the answer', async () => (await state()).satellites[0]!.keys['3']?.text === '2001 호출', 30_000);
     expect((await state()).snapshot?.counters.find((c) => c.id === '3')?.ticket).toBe('2001');
     const refused = await post('api/satellite/key', { satellite: 'passport-2f', counter: '1', action: 'next' });
     expect(refused.status).toBe(400);
