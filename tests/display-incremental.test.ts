@@ -105,7 +105,7 @@ describe('an incremental board frame equals a full redraw', () => {
     expect(painter.paint(structuredClone(m))).toBeNull();
     const tick = painter.paint({ ...m, now: FIXED_NOW + 60_000 })!;
     // only the rows of the clock's digits, inside the header's cell
-    const header = painter.cellRect('header');
+    const header = painter.partRect('header');
     expect(tick.changed!.length).toBeGreaterThan(0);
     for (const r of tick.changed!) {
       expect(r.y).toBeGreaterThanOrEqual(header.y);
@@ -114,6 +114,12 @@ describe('an incremental board frame equals a full redraw', () => {
     expect(tick.changed!.reduce((a, r) => a + r.h, 0)).toBeLessThan(80);
     // a second within the same minute changes nothing on the wall
     expect(painter.paint({ ...m, now: FIXED_NOW + 61_000 })).toBeNull();
+    // a ticket changes one waiting count: one row of the services table, right half of the board
+    const issued = structuredClone({ ...m, now: FIXED_NOW + 61_000 });
+    issued.snapshot.services[1]!.waiting++;
+    const row = painter.paint(issued)!;
+    expect(row.changed!.reduce((a, r) => a + r.h, 0)).toBeLessThan(90);
+    for (const r of row.changed!) expect(r.x).toBeGreaterThanOrEqual(960);
   });
 
   it('paints everything again after invalidate() (a sink that lost its pixels)', () => {

@@ -156,11 +156,11 @@ export function drawServices(ctx: Ctx, m: BoardModel, b: Box): void {
     align: 'right',
   });
   const services = m.snapshot.services;
-  const top = b.y + type.label + 24;
-  const rowH = Math.min(120, (b.h - (top - b.y)) / Math.max(1, services.length));
+  const rows = serviceRows(b, services.length);
+  const rowH = rows[0]?.h ?? 0;
   const scale = Math.min(1, rowH / 110);
   services.forEach((s, i) => {
-    const y = top + i * rowH;
+    const y = rows[i]!.y;
     rect(ctx, b.x, y + 5, b.w, rowH - 10, colors.panel, 12);
     const base = y + rowH / 2 + (type.serviceFigure * scale * DIGIT_HEIGHT) / 2;
     text(ctx, s.name, cols.name, base, {
@@ -198,15 +198,30 @@ export function drawServices(ctx: Ctx, m: BoardModel, b: Box): void {
   });
 }
 
+/** The rows of the services table: where drawServices draws each service, and what the board
+ * repaints when only that service changed. */
+export function serviceRows(b: Box, count: number): Box[] {
+  const top = b.y + type.label + 24;
+  const rowH = Math.min(120, (b.h - (top - b.y)) / Math.max(1, count));
+  return Array.from({ length: count }, (_, i) => ({ x: b.x, y: top + i * rowH, w: b.w, h: rowH }));
+}
+
+/** The counters' tiles, side by side: drawn by drawCounters, repainted one at a time. */
+export function counterTiles(b: Box, count: number): Box[] {
+  const gap = 16;
+  const tileW = (b.w - gap * (count - 1)) / count;
+  return Array.from({ length: count }, (_, i) => ({ x: b.x + i * (tileW + gap), y: b.y, w: tileW, h: b.h }));
+}
+
 /** One tile per counter: the number it serves, or that it stepped away / closed. */
 export function drawCounters(ctx: Ctx, m: BoardModel, b: Box): void {
   const list = m.snapshot.counters;
   if (list.length === 0) return;
-  const gap = 16;
-  const tileW = (b.w - gap * (list.length - 1)) / list.length;
+  const tiles = counterTiles(b, list.length);
+  const tileW = tiles[0]!.w;
   const px = Math.min(type.counterTile, b.h * 0.44);
   list.forEach((c, i) => {
-    const x = b.x + i * (tileW + gap);
+    const x = tiles[i]!.x;
     const away = c.status === 'paused' || c.status === 'closed';
     rect(ctx, x, b.y, tileW, b.h, away ? colors.ground : colors.panel, 14);
     strokeRect(ctx, x, b.y, tileW, b.h, away ? colors.muted : colors.panelLine, 3, 14);

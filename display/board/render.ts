@@ -7,7 +7,7 @@ import { loadFonts } from '../fonts/fonts.ts';
 import { type Box, type Ctx, closedIcon, fitPx, pauseIcon, rect, text } from './draw.ts';
 import { type BoardModel, clockTexts, counterName, counterStatusText, serviceName } from './model.ts';
 import { drawFooter, drawHeader } from './chrome.ts';
-import { drawCallBand, drawCounters, drawRecent, drawServices } from './parts.ts';
+import { counterTiles, drawCallBand, drawCounters, drawRecent, drawServices, serviceRows } from './parts.ts';
 import { DIGIT_HEIGHT, colors } from './theme.ts';
 
 export type BoardLayout = 'landscape' | 'portrait';
@@ -65,27 +65,30 @@ export class Surface {
 export const PARTS = ['header', 'call', 'recent', 'services', 'counters', 'footer'] as const;
 export type PartName = (typeof PARTS)[number];
 
-/** Where each part draws (`box`) and the cell of the reference area it owns (`cell`): the cells
- * tile the whole reference area and every part stays inside its box, so repainting the cells of
- * the parts that changed, with everything clipped to them, gives the pixels a full redraw gives. */
-export const BOARD_LAYOUT: Record<BoardLayout, Record<PartName, { box: Box; cell: Box }>> = {
+/** Where each part draws. Every part stays inside its box and nothing outside the boxes ever
+ * changes (the ground), so repainting the boxes of what changed, everything clipped to each in
+ * turn, gives the pixels a full redraw gives. */
+export const BOARD_LAYOUT: Record<BoardLayout, Record<PartName, { box: Box }>> = {
   landscape: {
-    header: { box: { x: 0, y: 0, w: 1920, h: 110 }, cell: { x: 0, y: 0, w: 1920, h: 122 } },
-    call: { box: { x: 40, y: 135, w: 1840, h: 340 }, cell: { x: 0, y: 122, w: 1920, h: 363 } },
-    recent: { box: { x: 40, y: 495, w: 900, h: 385 }, cell: { x: 0, y: 485, w: 960, h: 402 } },
-    services: { box: { x: 980, y: 495, w: 900, h: 385 }, cell: { x: 960, y: 485, w: 960, h: 402 } },
-    counters: { box: { x: 40, y: 893, w: 1840, h: 100 }, cell: { x: 0, y: 887, w: 1920, h: 112 } },
-    footer: { box: { x: 0, y: 1005, w: 1920, h: 75 }, cell: { x: 0, y: 999, w: 1920, h: 81 } },
+    header: { box: { x: 0, y: 0, w: 1920, h: 110 } },
+    call: { box: { x: 40, y: 135, w: 1840, h: 340 } },
+    recent: { box: { x: 40, y: 495, w: 900, h: 385 } },
+    services: { box: { x: 980, y: 495, w: 900, h: 385 } },
+    counters: { box: { x: 40, y: 893, w: 1840, h: 100 } },
+    footer: { box: { x: 0, y: 1005, w: 1920, h: 75 } },
   },
   portrait: {
-    header: { box: { x: 0, y: 0, w: 1080, h: 150 }, cell: { x: 0, y: 0, w: 1080, h: 162 } },
-    call: { box: { x: 30, y: 175, w: 1020, h: 540 }, cell: { x: 0, y: 162, w: 1080, h: 563 } },
-    recent: { box: { x: 30, y: 735, w: 1020, h: 450 }, cell: { x: 0, y: 725, w: 1080, h: 467 } },
-    services: { box: { x: 30, y: 1200, w: 1020, h: 410 }, cell: { x: 0, y: 1192, w: 1080, h: 427 } },
-    counters: { box: { x: 30, y: 1628, w: 1020, h: 130 }, cell: { x: 0, y: 1619, w: 1080, h: 147 } },
-    footer: { box: { x: 0, y: 1775, w: 1080, h: 145 }, cell: { x: 0, y: 1766, w: 1080, h: 154 } },
+    header: { box: { x: 0, y: 0, w: 1080, h: 150 } },
+    call: { box: { x: 30, y: 175, w: 1020, h: 540 } },
+    recent: { box: { x: 30, y: 735, w: 1020, h: 450 } },
+    services: { box: { x: 30, y: 1200, w: 1020, h: 410 } },
+    counters: { box: { x: 30, y: 1628, w: 1020, h: 130 } },
+    footer: { box: { x: 0, y: 1775, w: 1080, h: 145 } },
   },
 };
+
+/** Reference pixels around a box repainted with it (antialiased edges). */
+const MARGIN = 3;
 
 export function drawBoard(surface: Surface, m: BoardModel, layout: BoardLayout): void {
   const ref = REFERENCE[layout];
@@ -120,8 +123,9 @@ export function partKeys(m: BoardModel): Record<PartName, string> {
       call ? counterName(s, call.counter) : null,
     ]),
     recent: JSON.stringify([s.open, m.highlight?.ticket ?? s.recentCalls[0]?.ticket ?? null, s.recentCalls, names]),
-    services: JSON.stringify(s.services),
-    counters: JSON.stringify(s.counters),
+    // (services and counters are keyed row by row and tile by tile: boardRegions)
+    services: '',
+    counters: '',
     footer: JSON.stringify([m.alert, s.notice, m.online]),
   };
 }
@@ -133,9 +137,41 @@ export interface Rect {
   h: number;
 }
 
+/** A piece of the board repainted on its own: a part, or one service row or counter tile of it
+ * (a ticket changes one waiting count, a call one tile). */
+export interface Region {
+  id: string;
+  key: string;
+  box: Box;
+}
+
+export function boardRegions(m: BoardModel, layout: BoardLayout): Region[] {
+  const L = BOARD_LAYOUT[layout];
+  const keys = partKeys(m);
+  const s = m.snapshot;
+  const out: Region[] = [];
+  for (const p of PARTS) {
+    if (p === 'services') {
+      // the headings, and where the rows go, depend on how many services there are
+      out.push({ id: p, key: String(s.services.length), box: L[p].box });
+      serviceRows(L[p].box, s.services.length).forEach((box, i) => {
+        out.push({ id: `${p}.${i}`, key: JSON.stringify(s.services[i]), box });
+      });
+    } else if (p === 'counters') {
+      out.push({ id: p, key: String(s.counters.length), box: L[p].box });
+      counterTiles(L[p].box, s.counters.length).forEach((box, i) => {
+        out.push({ id: `${p}.${i}`, key: JSON.stringify(s.counters[i]), box });
+      });
+    } else {
+      out.push({ id: p, key: keys[p], box: L[p].box });
+    }
+  }
+  return out;
+}
+
 /**
  * A wall board that repaints only what changed. Each frame, the parts whose key changed are
- * redrawn with the canvas clipped to their cells, only those cells are read back from Skia, into
+ * redrawn with the canvas clipped to their boxes, only those boxes are read back from Skia, into
  * one RGBA frame kept between frames, and the frame says which rectangles changed so a sink
  * can convert and write only those rows. Reading the whole 1920x1080 canvas back costs more than
  * drawing a call; a call changes about half of it, a clock tick a tenth.
@@ -145,7 +181,7 @@ export class BoardPainter {
   private readonly data: Uint8ClampedArray;
   /** the same memory as plain bytes, for Buffer.compare */
   private readonly bytes: Uint8Array;
-  private keys: Record<PartName, string> | null = null;
+  private keys: Map<string, string> | null = null;
 
   constructor(
     readonly width: number,
@@ -166,18 +202,19 @@ export class BoardPainter {
    * lists exactly the rows that differ from the previous frame (none: the parts' keys changed
    * but not their pixels). */
   paint(m: BoardModel): Frame | null {
-    const keys = partKeys(m);
+    const regions = boardRegions(m, this.layout);
+    const keys = new Map(regions.map((r) => [r.id, r.key]));
     const prev = this.keys;
-    const dirty = prev ? PARTS.filter((p) => keys[p] !== prev[p]) : [...PARTS];
+    const dirty = prev ? regions.filter((r) => prev.get(r.id) !== r.key) : regions;
     if (dirty.length === 0) return null;
     let rects: Rect[];
-    if (dirty.length === PARTS.length) {
+    if (prev === null) {
       drawBoard(this.surface, m, this.layout);
       rects = [{ x: 0, y: 0, w: this.width, h: this.height }];
     } else {
-      rects = dirty.map((p) => this.cellRect(p));
+      rects = dirty.map((r) => this.toDevice(r.box));
       const ctx = this.surface.ctx;
-      // One pass per cell: Skia antialiases edges under a single rectangle clip exactly as with no
+      // One pass per box: Skia antialiases edges under a single rectangle clip exactly as with no
       // clip, but not under a union of rectangles (edge pixels then differ by a step or two).
       for (const r of rects) {
         ctx.save();
@@ -198,21 +235,24 @@ export class BoardPainter {
     return { width: this.width, height: this.height, data: this.data, changed };
   }
 
-  /** A part's cell in device pixels, grown to whole pixels plus one for antialiasing. */
-  cellRect(part: PartName): Rect {
+  /** A part's box in device pixels, with its margin, grown to whole pixels. */
+  partRect(part: PartName): Rect {
+    return this.toDevice(BOARD_LAYOUT[this.layout][part].box);
+  }
+
+  private toDevice(c: Box): Rect {
     const ref = REFERENCE[this.layout];
     const k = Math.min(this.width / ref.width, this.height / ref.height);
     const ox = (this.width - ref.width * k) / 2;
     const oy = (this.height - ref.height * k) / 2;
-    const c = BOARD_LAYOUT[this.layout][part].cell;
-    const x0 = Math.max(0, Math.floor(ox + c.x * k) - 1);
-    const y0 = Math.max(0, Math.floor(oy + c.y * k) - 1);
-    const x1 = Math.min(this.width, Math.ceil(ox + (c.x + c.w) * k) + 1);
-    const y1 = Math.min(this.height, Math.ceil(oy + (c.y + c.h) * k) + 1);
+    const x0 = Math.max(0, Math.floor(ox + (c.x - MARGIN) * k));
+    const y0 = Math.max(0, Math.floor(oy + (c.y - MARGIN) * k));
+    const x1 = Math.min(this.width, Math.ceil(ox + (c.x + c.w + MARGIN) * k));
+    const y1 = Math.min(this.height, Math.ceil(oy + (c.y + c.h + MARGIN) * k));
     return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
   }
 
-  /** Copies a repainted cell into the frame, a band of rows at a time (a whole 1080p frame read
+  /** Copies a repainted box into the frame, a band of rows at a time (a whole 1080p frame read
    * at once is an 8 MB allocation), and returns the runs of its rows that really changed. */
   private readBack(r: Rect): Rect[] {
     const changed: Rect[] = [];
