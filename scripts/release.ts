@@ -21,7 +21,6 @@ import {
   copyFileSync,
   cpSync,
   existsSync,
-  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -123,8 +122,16 @@ export function release(o: ReleaseOptions): ReleaseResult {
     }
   }
   native['@napi-rs/canvas'] = checkPresent(nm, canvasPackage(target), 'prebuilt (Node-API)');
-  native['node-hid'] = checkPresent(nm, `node-hid/prebuilds/HID_hidraw-linux-${target.gypArch}`, 'prebuilt (Node-API)');
-  native.koffi = checkPresent(nm, `@koromix/koffi-linux-${target.gypArch}`, 'prebuilt');
+  if (existsSync(path.join(nm, 'node-hid'))) {
+    native['node-hid'] = checkPresent(
+      nm,
+      `node-hid/prebuilds/HID_hidraw-linux-${target.gypArch}`,
+      'prebuilt (Node-API)',
+    );
+  }
+  if (existsSync(path.join(nm, 'koffi'))) {
+    native.koffi = checkPresent(nm, `@koromix/koffi-linux-${target.gypArch}`, 'prebuilt');
+  }
   prune(nm, target);
 
   // What ships beside the code.
@@ -245,6 +252,8 @@ function prune(nm: string, target: Target): void {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
+      // no links in a release: the tarball and the sums stay plain
+      else if (e.isSymbolicLink()) rmSync(p);
       else if (/\.(d\.[cm]?ts|map|tsbuildinfo)$/.test(e.name) || /(?<!\.d)\.[cm]?ts$/.test(e.name)) rmSync(p);
     }
   };
@@ -279,7 +288,6 @@ export function listFiles(dir: string, base = dir): string[] {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) out.push(...listFiles(p, base));
     else if (e.isFile()) out.push(path.relative(base, p));
-    else if (lstatSync(p).isSymbolicLink()) rmSync(p); // no links in a release: tar and sums stay simple
   }
   return out.sort();
 }
