@@ -9,6 +9,7 @@ import { Bus, type BusEvents } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { ConfigError, validateConfig } from '../device/config/load.ts';
 import { isSatellite } from '../device/config/schema.ts';
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { SatelliteKeys } from '../device/satellite/keys.ts';
 import { StateMirror } from '../device/satellite/mirror.ts';
@@ -243,6 +244,7 @@ describe("the satellite's mirror of the main unit", () => {
     const seen = listen(bus);
     m.connected();
     m.state({ ...state(3), office: 'other' });
+    m.state({ ...state(3), v: 2 } as unknown as Snapshot);
     m.event({ type: 'ticket.called' } as unknown as QueueEvent);
     expect(seen).toEqual([]);
     expect(m.known).toBe(false);

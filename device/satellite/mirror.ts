@@ -60,7 +60,9 @@ export class StateMirror {
   }
 
   state(s: Snapshot): void {
-    if (s.office !== this.o.config.office.id || typeof s.seq !== 'number' || !Array.isArray(s.counters)) return;
+    // Another office's, or a contract version this release does not draw: keep what is shown.
+    if (s.v !== 1 || s.office !== this.o.config.office.id || typeof s.seq !== 'number' || !Array.isArray(s.counters))
+      return;
     this.latest = s;
     const first = this.lastSeq === null;
     if (first) {
