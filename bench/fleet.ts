@@ -356,6 +356,9 @@ async function rabbitTarget(n: number): Promise<Target> {
   if (!rabbitmqAvailable())
     throw new Error('the fleet benchmark needs rabbitmq-server: apt-get install -y rabbitmq-server');
   const cluster = new RabbitCluster({
+    // central's one subscription carries the whole fleet: RabbitMQ's default of 10 unacknowledged
+    // deliveries holds it to one round trip per 10 messages (docs/scale.md)
+    prefetch: Number(process.env.FLEET_RMQ_PREFETCH ?? 100),
     users: [
       centralUser('central', CENTRAL_PW),
       ...Array.from({ length: n }, (_, i) => officeUser(officeId(i), officePassword(officeId(i)))),
@@ -424,6 +427,8 @@ export interface BrokerResult {
   oracle: {
     gaps: number;
     missing: number;
+    /** events that came after a later one of their office (and filled their hole) */
+    late: number;
     duplicatesDropped: number;
     onlineTickets: number;
     onlineIssuedTwice: number;
@@ -473,6 +478,17 @@ export async function runBroker(name: 'mosquitto' | 'rabbitmq', opts: FleetOptio
       if (ev.type === 'ticket.issued' && ev.ticket.ref)
         issuedRefs.set(`${v.id}:${ev.ticket.ref}`, (issuedRefs.get(`${v.id}:${ev.ticket.ref}`) ?? 0) + 1);
     });
+    if (process.env.FLEET_DEBUG) {
+      const last = new Map<string, number>();
+      central.reader.onEvent((v, ev) => {
+        const l = last.get(v.id);
+        if (l !== undefined && ev.seq !== l + 1)
+          log(
+            `${name}: ${v.id} seq ${ev.seq} after ${l} (${ev.seq < l ? 'late' : 'gap'}) at ${Math.round(performance.now())}`,
+          );
+        if (l === undefined || ev.seq > l) last.set(v.id, ev.seq);
+      });
+    }
     const latencies: number[] = [];
     let measuring = false;
     central.reader.onEvent((v, ev) => {
@@ -577,6 +593,7 @@ export async function runBroker(name: 'mosquitto' | 'rabbitmq', opts: FleetOptio
       oracle: {
         gaps: views.reduce((s, v) => s + v.gaps, 0),
         missing: views.reduce((s, v) => s + v.missing, 0),
+        late: views.reduce((s, v) => s + v.late, 0),
         duplicatesDropped: views.reduce((s, v) => s + v.duplicates, 0),
         onlineTickets: online.length,
         onlineIssuedTwice: [...issuedRefs.values()].filter((x) => x > 1).length,
@@ -608,6 +625,7 @@ async function storm(
     let cpu0 = sample(target.pids());
     const { affected, revive, downFor } = await target.storm(fleet, round);
     const tDown = performance.now();
+    log(`${target.name}: storm ${round} at ${Math.round(tDown)}`);
     await until(() => affected.every((o) => !o.bridge.parts.uplink!.connected()), 60_000, 'the offices to notice');
     let t0 = tDown;
     if (downFor > 0) {

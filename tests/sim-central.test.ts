@@ -2,12 +2,14 @@
 // (checked against the real engine over random days), the 알림톡 book (phones kept in central
 // only) and the ticket-link keys.
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../device/queue/actions.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { DEMO_TICKET_SECRET, ticketToken } from '../display/ticket/ticket-url.ts';
 import { AlertBook, maskPhone, normalizePhone } from '../sim/central/alerts.ts';
 import { demoKeys, deriveTicketSecret } from '../sim/central/keys.ts';
+import { CentralReader } from '../sim/central/reader.ts';
 import { estimateFor, TicketBook } from '../sim/central/tickets.ts';
 import { office } from './helpers/office.ts';
 
@@ -134,6 +136,45 @@ describe("central's copy of the waiting lines", () => {
     expect(estimateFor(2, { waiting: 5, estimatedWaitMin: 20 })).toBe(8);
     expect(estimateFor(5, { waiting: 5, estimatedWaitMin: 20 })).toBe(20);
     expect(estimateFor(3, { waiting: 0, estimatedWaitMin: 0 })).toBe(0);
+  });
+});
+
+describe("central's reader", () => {
+  it('dedupes by seq: a late event fills its hole, a repeat is dropped, a hole never filled stays missing', () => {
+    const reader = new CentralReader({
+      urls: ['mqtt://127.0.0.1:9'],
+      username: 'c',
+      password: 'c',
+      logger: pino({ level: 'silent' }),
+    });
+    const feed = (seq: number) =>
+      (reader as unknown as { message(topic: string, payload: Buffer): void }).message(
+        'beonho/v1/singok2/events',
+        Buffer.from(
+          JSON.stringify({
+            v: 1,
+            office: 'singok2',
+            seq,
+            id: `e${seq}`,
+            at: '2026-11-26T10:00:00.000+09:00',
+            type: 'notice.changed',
+            notice: '',
+          }),
+        ),
+      );
+    const seen: number[] = [];
+    reader.onEvent((_v, ev) => seen.push(ev.seq));
+    for (const seq of [1, 2, 4, 3, 4, 5, 8]) feed(seq);
+    const v = reader.offices.get('singok2')!;
+    expect(seen).toEqual([1, 2, 4, 3, 5, 8]);
+    expect({ gaps: v.gaps, late: v.late, missing: v.missing, duplicates: v.duplicates, lastSeq: v.lastSeq }).toEqual({
+      gaps: 2,
+      late: 1,
+      missing: 2,
+      duplicates: 1,
+      lastSeq: 8,
+    });
+    expect(reader.counts.events).toBe(7);
   });
 });
 

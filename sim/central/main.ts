@@ -64,6 +64,7 @@ function card(v: OfficeView) {
     lastSeq: v.lastSeq,
     gaps: v.gaps,
     missing: v.missing,
+    late: v.late,
     duplicates: v.duplicates,
     recent: v.recent.map((e) => ({
       seq: e.seq,

@@ -22,11 +22,16 @@ export interface OfficeView {
   devices: Map<string, DeviceStatus>;
   /** the highest seq received */
   lastSeq: number | null;
-  /** holes in the seq sequence (each hole once) and the events they miss */
+  /** holes in the seq sequence (each hole once) and the events still missing from them */
   gaps: number;
   missing: number;
+  /** events that came after a later one and filled their hole (a cluster may reorder across a
+   * failover: central dedupes by seq, not by the highest seq seen) */
+  late: number;
   /** repeats dropped (at-least-once delivery after a link cut) */
   duplicates: number;
+  /** the seqs of the holes (the newest 10,000) */
+  holes: Set<number>;
   /** the newest events, newest first */
   recent: QueueEvent[];
   book: TicketBook;
@@ -49,6 +54,8 @@ export interface CentralReaderOptions {
 type Listener<T extends unknown[]> = (...args: T) => void;
 
 const RECENT = 12;
+/** holes remembered per office: a late event older than these counts as a repeat */
+const HOLES = 10_000;
 
 export class CentralReader {
   readonly offices = new Map<string, OfficeView>();
@@ -194,7 +201,9 @@ export class CentralReader {
         lastSeq: null,
         gaps: 0,
         missing: 0,
+        late: 0,
         duplicates: 0,
+        holes: new Set(),
         recent: [],
         book: new TicketBook(),
       };
@@ -241,14 +250,21 @@ export class CentralReader {
     } else {
       const ev = msg as QueueEvent;
       if (v.lastSeq !== null && ev.seq <= v.lastSeq) {
-        v.duplicates++;
-        return;
+        if (!v.holes.delete(ev.seq)) {
+          v.duplicates++;
+          return;
+        }
+        v.late++;
+        v.missing--;
+      } else {
+        if (v.lastSeq !== null && ev.seq !== v.lastSeq + 1) {
+          v.gaps++;
+          v.missing += ev.seq - v.lastSeq - 1;
+          for (let s = Math.max(v.lastSeq + 1, ev.seq - HOLES); s < ev.seq; s++) v.holes.add(s);
+          if (v.holes.size > HOLES) for (const s of [...v.holes].slice(0, v.holes.size - HOLES)) v.holes.delete(s);
+        }
+        v.lastSeq = ev.seq;
       }
-      if (v.lastSeq !== null && ev.seq !== v.lastSeq + 1) {
-        v.gaps++;
-        v.missing += ev.seq - v.lastSeq - 1;
-      }
-      v.lastSeq = ev.seq;
       v.book.apply(ev);
       v.recent.unshift(ev);
       if (v.recent.length > RECENT) v.recent.length = RECENT;

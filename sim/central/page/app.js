@@ -49,7 +49,7 @@ function scheduleRender() {
 function render() {
   const list = [...offices.values()]
     .filter((o) => o.state)
-    .sort((a, b) => a.state.name.localeCompare(b.state.name, 'ko'));
+    .sort((a, b) => a.state.name.localeCompare(b.state.name, 'ko', { numeric: true }));
   $('#no-offices').hidden = list.length > 0;
   const host = $('#offices');
   let added = false;
