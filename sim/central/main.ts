@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { ListenError } from '../../bridge/broker/listeners.ts';
 import { createLogger } from '../../device/log.ts';
@@ -227,7 +227,7 @@ export async function startCentral(
 
 function port(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`not a port number: ${v}`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port number: ${v}`);
   return n;
 }
 
@@ -237,7 +237,8 @@ function urlList(v: string, prev: string[] = []): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  for (const u of urls) if (!/^(mqtts?|wss?|tcp):\/\/[^\s/]+/.test(u)) throw new Error(`not an mqtt:// URL: ${u}`);
+  for (const u of urls)
+    if (!/^(mqtts?|wss?|tcp):\/\/[^\s/]+/.test(u)) throw new InvalidArgumentError(`not an mqtt:// URL: ${u}`);
   return [...prev, ...urls];
 }
 
