@@ -20,6 +20,9 @@ export interface Sink {
   connected(): boolean;
   /** Resolves when the broker acknowledged (PUBACK for QoS 1); rejects if the link drops first. */
   publish<K extends TopicKind>(topic: Topic<K>, payload: PayloadOf<K>, opts: PublishOptions): Promise<void>;
+  /** How many QoS 1 publishes the broker lets this link have unacknowledged at once (MQTT 5's
+   * Receive Maximum from its CONNACK); undefined or null: no limit announced. */
+  receiveMaximum?(): number | null;
   /** Called on every (re)connect, after the command subscription is in place. */
   onConnect(fn: () => void): void;
   onDisconnect(fn: () => void): void;

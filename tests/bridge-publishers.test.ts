@@ -60,6 +60,11 @@ class FakeOutbox implements OutboxReader {
 class ManualSink implements Sink {
   readonly name = 'fake';
   up = true;
+  /** the broker's MQTT 5 Receive Maximum, as a CONNACK would announce it */
+  announced: number | null = null;
+  receiveMaximum() {
+    return this.announced;
+  }
   sent: Array<{ topic: string; payload: string; opts: PublishOptions; ack: () => void; fail: (e: Error) => void }> = [];
   private connects: Array<() => void> = [];
   private disconnects: Array<() => void> = [];
@@ -118,6 +123,29 @@ describe('events publisher', () => {
     expect(outbox.ackedSeq).toBe(10);
     expect(p.idle()).toBe(true);
     expect([...new Set(seqs(sink))]).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  });
+
+  it("keeps within the broker's Receive Maximum, leaving room for state, status and results", async () => {
+    const outbox = new FakeOutbox(Array.from({ length: 30 }, (_, i) => event(i + 1)));
+    const sink = new ManualSink();
+    sink.announced = 10;
+    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 500, batch: 100, logger });
+    p.kick();
+    await tick();
+    expect(seqs(sink)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // a broker that announces less than the reserve still gets one event at a time
+    sink.announced = 2;
+    let acked = 0;
+    while (acked < sink.sent.length) {
+      const unacked = sink.sent.slice(acked);
+      acked = sink.sent.length;
+      for (const s of unacked) s.ack();
+      await tick();
+      await tick();
+      // what the acks let through: never more than the window the broker allows now
+      expect(sink.sent.length - acked).toBeLessThanOrEqual(acked <= 7 ? 7 : 1);
+    }
+    expect(outbox.ackedSeq).toBe(30);
   });
 
   it('after a link cut resends from the last acknowledged seq, before anything newer', async () => {

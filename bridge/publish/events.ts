@@ -16,6 +16,9 @@ export interface EventsPublisherOptions {
   logger: Logger;
 }
 
+/** QoS 1 publishes other than events that may be in flight on one link: state, status, a result. */
+const RESERVED_FOR_OTHERS = 3;
+
 interface InFlight {
   seq: number;
   done: boolean;
@@ -79,9 +82,10 @@ export class EventsPublisher {
     try {
       do {
         this.again = false;
-        while (!this.stopped && this.o.sink.connected() && this.inflight.length < this.o.window) {
+        const window = this.window();
+        while (!this.stopped && this.o.sink.connected() && this.inflight.length < window) {
           const gen = this.generation;
-          const room = Math.min(this.o.batch, this.o.window - this.inflight.length);
+          const room = Math.min(this.o.batch, window - this.inflight.length);
           const events = await this.o.cursor.read(this.sentThrough, room);
           if (gen !== this.generation) break; // the link dropped while reading: start over
           if (events.length === 0) break;
@@ -126,7 +130,17 @@ export class EventsPublisher {
     while (this.inflight[0]?.done) through = this.inflight.shift()!.seq;
     if (through >= 0) this.o.cursor.ack(through);
     // Refill when half the window is free: one read per batch instead of one per PUBACK.
-    if (this.inflight.length <= this.o.window / 2) this.kick();
+    if (this.inflight.length <= this.window() / 2) this.kick();
+  }
+
+  /** The configured window, within what the broker announced it accepts unacknowledged (MQTT 5
+   * Receive Maximum: HiveMQ announces 10 by default, and a client that sends more is disconnected
+   * with 0x93). A few places stay free for the state, the status and command results, which share
+   * the link. mqtt.js does not enforce the limit itself. */
+  private window(): number {
+    const max = this.o.sink.receiveMaximum?.();
+    if (!max) return this.o.window;
+    return Math.max(1, Math.min(this.o.window, max - RESERVED_FOR_OTHERS));
   }
 
   private notifyIdle(): void {

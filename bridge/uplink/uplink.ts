@@ -47,6 +47,8 @@ export class Uplink implements Sink {
   private readonly connectFns: Array<() => void> = [];
   private readonly disconnectFns: Array<() => void> = [];
   session = 0;
+  /** MQTT 5 Receive Maximum from the last CONNACK (null: none announced, or MQTT 3.1.1) */
+  private brokerReceiveMaximum: number | null = null;
   private lastError: string | null = null;
   /** on 3.1.1 because an MQTT 5 attempt was closed before its CONNACK, and no 3.1.1 connection
    * has worked yet: a 3.1.1 attempt closed the same way goes back to MQTT 5 */
@@ -63,6 +65,10 @@ export class Uplink implements Sink {
   /** The node in use, or to be tried next. */
   currentUrl(): string {
     return this.urls[this.urlIndex]!;
+  }
+
+  receiveMaximum(): number | null {
+    return this.brokerReceiveMaximum;
   }
 
   connected(): boolean {
@@ -179,8 +185,9 @@ export class Uplink implements Sink {
     let connack = false;
     /** the broker was never reached (refused, unreachable, TLS failed) or never answered */
     let unreachable = false;
-    client.on('connect', () => {
+    client.on('connect', (packet) => {
       connack = true;
+      this.brokerReceiveMaximum = packet.properties?.receiveMaximum ?? null;
       if (client !== this.client) return;
       client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
         if (client !== this.client) return;
