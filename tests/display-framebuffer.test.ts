@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Frame } from '../device/ports/outputs.ts';
 import { Surface, drawCounterDisplay, prepareRenderer } from '../display/board/render.ts';
-import { FramebufferSink, readFbGeometry } from '../display/sinks/framebuffer.ts';
+import { FramebufferSink, packRows, readFbGeometry } from '../display/sinks/framebuffer.ts';
 import { changedRowRuns, convertRows, toRgba } from '../display/sinks/pixels.ts';
 import { morningModel } from '../bench/lib/board-morning.ts';
 
@@ -34,6 +34,19 @@ describe('pixel conversion', () => {
     const rgba = new Uint8Array(4);
     convertRows(f, 'rgba', rgba, 4);
     expect([...rgba]).toEqual([1, 2, 3, 255]);
+  });
+
+  it('packs opaque rows as convertRows does, byte for byte, with one byte of scratch to spare', () => {
+    const data = new Uint8Array(5 * 3 * 4);
+    for (let i = 0; i < data.length; i++) data[i] = i % 4 === 3 ? 255 : (i * 37) & 0xff;
+    const frame = { width: 5, height: 3, data };
+    for (const format of ['bgra', 'rgba'] as const) {
+      const want = new Uint8Array(data.length);
+      convertRows(frame, format, want, 5 * 4);
+      const scratch = new Uint8Array(data.length + 1);
+      expect([...packRows(data, format, scratch)]).toEqual([...want]);
+    }
+    expect(() => packRows(data, 'bgra', new Uint8Array(data.length))).toThrow(RangeError);
   });
 
   it('honours a stride wider than the row and leaves the padding alone', () => {

@@ -140,14 +140,22 @@ describe('the framebuffer writes only the changed rows, and holds the full frame
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const format of ['bgra', 'rgb565'] as const) {
-    it(`${format}: every frame of the day, written from hints, equals a full conversion`, async () => {
+  // padded lines, as some drivers have (converted pixel by pixel), and packed ones, the Pi's (32-bit
+  // rows copied and byte-swapped whole: packRows)
+  const cases = [
+    { format: 'bgra', pad: 64 },
+    { format: 'bgra', pad: 0 },
+    { format: 'rgba', pad: 0 },
+    { format: 'rgb565', pad: 64 },
+  ] as const;
+  for (const { format, pad } of cases) {
+    it(`${format}, ${pad ? 'padded' : 'packed'} lines: every frame of the day, written from hints, equals a full conversion`, async () => {
       const W = 1920;
       const H = 1080;
       const bpp = format === 'rgb565' ? 2 : 4;
-      const stride = W * bpp + 64; // padded lines, as some drivers have
-      const sysfs = join(dir, format, 'graphics');
-      const dev = join(dir, format, 'fb0');
+      const stride = W * bpp + pad;
+      const sysfs = join(dir, `${format}-${pad}`, 'graphics');
+      const dev = join(dir, `${format}-${pad}`, 'fb0');
       mkdirSync(join(sysfs, 'fb0'), { recursive: true });
       writeFileSync(join(sysfs, 'fb0', 'virtual_size'), `${W},${H}\n`);
       writeFileSync(join(sysfs, 'fb0', 'bits_per_pixel'), `${bpp * 8}\n`);
@@ -156,7 +164,7 @@ describe('the framebuffer writes only the changed rows, and holds the full frame
       const sink = new FramebufferSink({
         device: dev,
         sysfsRoot: sysfs,
-        pixelOrder: 'bgra',
+        pixelOrder: format === 'rgba' ? 'rgba' : 'bgra',
         logger: pino({ level: 'silent' }),
       });
       await sink.open();
