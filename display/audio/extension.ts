@@ -9,9 +9,9 @@ import { AplayAudioOut } from './alsa-out.ts';
 import { type AnnouncementResult, Announcer } from './announcer.ts';
 import { ClipVoice } from './clip-voice.ts';
 import { errorCode } from './errors.ts';
-import { EspeakVoice } from './espeak-voice.ts';
 import { FallbackVoice } from './fallback-voice.ts';
 import { SimAudioOut, simAudioDir } from './sim-out.ts';
+import { SpeechProcessVoice } from './speech-process.ts';
 import type { Voice } from './voice.ts';
 import { encodeWav, silence } from './wav.ts';
 
@@ -35,6 +35,7 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
   const cfg = ctx.config.outputs.audio;
   const logger = ctx.logger.child({ component: AUDIO_COMPONENT });
   let out: AudioOut | null = null;
+  let voice: Voice | null = null;
   let announcer: Announcer | null = null;
   let lastReported = '';
   // Failures before the output is reached (synthesis, a broken clip) are not in the output's own
@@ -70,7 +71,7 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
         (cfg.driver === 'alsa'
           ? new AplayAudioOut({ device: cfg.device, aplay: cfg.aplay, logger })
           : new SimAudioOut({ dir: simAudioDir(ctx.dataDir), logger }));
-      const voice = deps.voice ?? buildVoice(ctx, logger);
+      voice = deps.voice ?? buildVoice(ctx, logger);
       try {
         await voice.load();
       } catch (err) {
@@ -118,6 +119,8 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
       ctx.bus.removeListeners(ext);
       await announcer?.stop();
       announcer = null;
+      await voice?.close?.();
+      voice = null;
     },
 
     health(): ComponentHealth {
@@ -142,7 +145,8 @@ export function areaFilter(area: { counters?: string[]; services?: string[] } | 
 
 function buildVoice(ctx: FeatureContext, logger: FeatureContext['logger']): Voice {
   const cfg = ctx.config.outputs.audio;
-  const espeak = new EspeakVoice({ voice: 'ko', rate: cfg.rate, logger });
+  // in a process of its own, started on demand and ended when idle (speech-process.ts)
+  const espeak = new SpeechProcessVoice({ voice: 'ko', rate: cfg.rate, logger });
   if (cfg.voice !== 'clips' || !cfg.clipsDir) return espeak;
   const clips = new ClipVoice({ dir: path.resolve(cfg.clipsDir), logger });
   return new FallbackVoice(clips, espeak, logger);

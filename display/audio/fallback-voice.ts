@@ -41,6 +41,11 @@ export class FallbackVoice implements Voice {
     return this.fallback.synth(parts);
   }
 
+  async close(): Promise<void> {
+    await this.primary.close?.();
+    await this.fallback.close?.();
+  }
+
   private warn(err: unknown): void {
     const message = (err as Error).message;
     if (this.warned.has(message)) return;

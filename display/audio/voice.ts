@@ -8,4 +8,6 @@ export interface Voice {
   /** Prepare whatever is cheap to check early (e.g. index the clip pack); may throw AudioError. */
   load(): Promise<void>;
   synth(parts: SpokenPart[]): Promise<Pcm>;
+  /** Let go of what it holds (the speech process); the daemon stops. */
+  close?(): Promise<void>;
 }

@@ -1,0 +1,53 @@
+// The speech process: espeak-ng's WASM runs here, in a child of the daemon, not in the daemon
+// itself. A sentence costs the process ~100 MB while it is synthesised (the 18 MB module, a
+// fresh instance's 32 MB memory with the voice data copied in, the garbage of the instance
+// before), and a process can give all of it back by ending, which a heap cannot
+// (speech-process.ts starts it on demand and ends it when idle).
+//
+// Protocol (IPC, advanced serialisation): the parent sends SpeechRequest messages, one at a time;
+// each gets one SpeechReply. argv[2] is the voice's JSON settings. The process ends when its
+// parent goes (the IPC channel closes).
+import { pathToFileURL } from 'node:url';
+import { pino } from 'pino';
+import { errorCode } from './errors.ts';
+import { EspeakVoice } from './espeak-voice.ts';
+
+export interface SpeechSettings {
+  /** espeak voice name, "ko" */
+  voice: string;
+  /** words per minute */
+  rate: number;
+}
+
+export interface SpeechRequest {
+  id: number;
+  text: string;
+}
+
+export type SpeechReply =
+  | { id: number; ok: true; rate: number; samples: Int16Array }
+  | { id: number; ok: false; code: string; message: string };
+
+function serve(settings: SpeechSettings): void {
+  const voice = new EspeakVoice({ voice: settings.voice, rate: settings.rate, logger: pino({ enabled: false }) });
+  const send = (reply: SpeechReply): void => {
+    process.send?.(reply);
+  };
+  process.on('message', (req: SpeechRequest) => {
+    void voice
+      .speak(req.text)
+      .then(
+        (pcm) => send({ id: req.id, ok: true, rate: pcm.rate, samples: pcm.samples }),
+        (err: unknown) => send({ id: req.id, ok: false, code: errorCode(err), message: (err as Error).message }),
+      )
+      .finally(() => {
+        // the finished instance's memory (32 MB and more) goes now, not when the next one needs room
+        (globalThis as { gc?: () => void }).gc?.();
+      });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.send) {
+  serve(JSON.parse(process.argv[2] ?? '{}') as SpeechSettings);
+}

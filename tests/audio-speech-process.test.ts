@@ -1,0 +1,208 @@
+// The espeak voice runs in a child process (display/audio/speech-process.ts): started by the first
+// sentence, ended when idle, and never able to take the daemon down: a crash or a hang fails the
+// call it was speaking (espeak-failed), the board still shows the call, and the next call starts a
+// fresh process.
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Bus } from '../device/bus.ts';
+import { configSchema } from '../device/config/schema.ts';
+import { healthy } from '../device/ports/health.ts';
+import type { AudioOut, DisplaySink, Frame } from '../device/ports/outputs.ts';
+import type { QueueService } from '../device/queue/service.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import { callParts } from '../display/audio/call-sentence.ts';
+import { createAnnouncerExtension } from '../display/audio/extension.ts';
+import { SpeechProcessVoice } from '../display/audio/speech-process.ts';
+import { durationMs } from '../display/audio/wav.ts';
+import { BoardExtension } from '../display/board-extension.ts';
+import { prepareRenderer } from '../display/board/render.ts';
+import { morningSnapshot } from '../bench/lib/board-morning.ts';
+
+const logger = pino({ level: 'silent' });
+const FAKE = { entry: path.join(import.meta.dirname, 'support/speech-child-fake.ts'), execArgv: ['--import', 'tsx'] };
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The pid of the process the voice starts for a sentence just asked for. */
+async function startedPid(voice: SpeechProcessVoice): Promise<number> {
+  await until('the speech process', () => voice.pid !== null);
+  return voice.pid!;
+}
+
+const voices: SpeechProcessVoice[] = [];
+function speechVoice(o: Partial<ConstructorParameters<typeof SpeechProcessVoice>[0]> = {}): SpeechProcessVoice {
+  const v = new SpeechProcessVoice({ logger, ...o });
+  voices.push(v);
+  return v;
+}
+
+afterEach(async () => {
+  for (const v of voices.splice(0)) await v.close();
+});
+
+describe('the speech process', () => {
+  it('is started by the first sentence, speaks the Korean call, and ends when idle', async () => {
+    const voice = speechVoice({ idleMs: 300 });
+    expect(voice.pid).toBeNull();
+    const pcm = await voice.synth(callParts('1035', '3', '3번 창구'));
+    expect(pcm.rate).toBeGreaterThanOrEqual(16000);
+    expect(durationMs(pcm)).toBeGreaterThan(2000);
+    expect(durationMs(pcm)).toBeLessThan(8000);
+    const pid = voice.pid!;
+    expect(pid).not.toBe(process.pid);
+    expect(alive(pid)).toBe(true);
+    await until('the idle process to end', () => voice.pid === null && !alive(pid));
+    // the next sentence starts a new one
+    await voice.speak('일번 고객님');
+    expect(voice.started).toBe(2);
+    expect(voice.pid).not.toBe(pid);
+  });
+
+  it('stays up between sentences that come before it is idle', async () => {
+    const voice = speechVoice({ idleMs: 60_000 });
+    await voice.speak('일번 고객님');
+    const pid = voice.pid;
+    await voice.speak('이번 고객님');
+    expect(voice.pid).toBe(pid);
+    expect(voice.started).toBe(1);
+  });
+
+  it('fails only the sentence it was speaking when it is killed, and the next one starts it again', async () => {
+    const voice = speechVoice();
+    const said = voice.speak('일번 고객님');
+    // killed while it loads espeak (hundreds of ms before any answer)
+    process.kill(await startedPid(voice), 'SIGKILL');
+    await expect(said).rejects.toMatchObject({ code: 'espeak-failed', message: expect.stringContaining('SIGKILL') });
+    const pcm = await voice.speak('일번 고객님');
+    expect(pcm.samples.length).toBeGreaterThan(0);
+    expect(voice.started).toBe(2);
+  });
+
+  it('fails a sentence whose process crashes (fake child)', async () => {
+    const voice = speechVoice({ child: FAKE });
+    await expect(voice.speak('천삼십오번 고객님')).rejects.toMatchObject({
+      code: 'espeak-failed',
+      message: expect.stringContaining('exit code 3'),
+    });
+    expect(voice.pid).toBeNull();
+    expect((await voice.speak('일번 고객님')).samples.length).toBe(4410);
+  });
+
+  it('kills a process that does not answer within the timeout', async () => {
+    const voice = speechVoice({ child: FAKE, timeoutMs: 500 });
+    const said = voice.speak('멈춤');
+    const pid = await startedPid(voice);
+    await expect(said).rejects.toMatchObject({ code: 'espeak-failed', message: expect.stringContaining('no speech') });
+    await until('the hung process to be killed', () => !alive(pid));
+    expect((await voice.speak('일번 고객님')).samples.length).toBe(4410);
+  });
+
+  it('close() ends the process and refuses later sentences', async () => {
+    const voice = speechVoice({ child: FAKE });
+    await voice.speak('일번 고객님');
+    const pid = voice.pid!;
+    await voice.close();
+    expect(alive(pid)).toBe(false);
+    await expect(voice.speak('이번 고객님')).rejects.toMatchObject({ code: 'espeak-failed' });
+  });
+});
+
+describe('a crash of the speech process in the daemon', () => {
+  it('never stops the announcements, and the board still shows the call', async () => {
+    await prepareRenderer();
+    const config = configSchema.parse({
+      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
+      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
+      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
+      outputs: { audio: { driver: 'sim', chime: false } },
+    });
+    const bus = new Bus();
+    const snap = morningSnapshot();
+    const queue = { snapshot: () => structuredClone(snap) } as unknown as QueueService;
+    const ctx = { config, bus, queue, logger, dataDir: '/nonexistent', now: () => Date.now() };
+    const frames: Frame[] = [];
+    const sink: DisplaySink = {
+      kind: 'memory',
+      open: async () => {},
+      write: async (f) => {
+        frames.push(f);
+      },
+      close: async () => {},
+      health: () => healthy({}),
+    };
+    const played: string[] = [];
+    const out: AudioOut = {
+      kind: 'memory',
+      play: async (_wav, label) => {
+        played.push(label);
+      },
+      close: async () => {},
+      health: () => healthy({}),
+    };
+    const voice = speechVoice({ child: FAKE });
+    const board = new BoardExtension(ctx, {
+      outputs: [{ sink, target: { kind: 'board', layout: 'landscape' }, width: 1920, height: 1080 }],
+    });
+    const audio = createAnnouncerExtension(ctx, { out, voice });
+    await board.start();
+    await audio.start();
+    try {
+      const call = (ticket: string, seq: number): QueueEvent => ({
+        v: 1,
+        office: 'yeoksam1',
+        seq,
+        id: `e-${seq}`,
+        at: new Date().toISOString(),
+        type: 'ticket.called',
+        ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
+        counter: '3',
+      });
+      const framesBefore = frames.length;
+      bus.emit('queueEvents', { events: [call('1035', 901)] });
+      await board.idle();
+      await audio.idle();
+      expect(board.model()?.highlight?.ticket).toBe('1035');
+      expect(frames.length).toBeGreaterThan(framesBefore);
+      expect(audio.health()).toMatchObject({ failedCalls: 1, lastCallError: 'espeak-failed', announced: 0 });
+      expect(played).toEqual([]);
+      bus.emit('queueEvents', { events: [call('1036', 902)] });
+      await audio.idle();
+      expect(audio.health()).toMatchObject({ failedCalls: 1, announced: 1 });
+      expect(played).toEqual(['1036번 고객님, 3번 창구로 오십시오']);
+    } finally {
+      await audio.stop();
+      await board.stop();
+    }
+    expect(voice.pid).toBeNull();
+  });
+});
+
+describe('where no process can be started', () => {
+  it('speaks in the daemon process instead, and says so once', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    const voice = speechVoice({ logger: log, child: { ...FAKE, execPath: '/nonexistent/node' } });
+    // the real espeak answers, not the fake's 200 ms tone
+    expect(durationMs(await voice.speak('일번 고객님'))).toBeGreaterThan(400);
+    expect(durationMs(await voice.speak('이번 고객님'))).toBeGreaterThan(400);
+    expect(voice.pid).toBeNull();
+    expect(voice.started).toBe(0);
+    expect(lines.filter((l) => l.includes('the speech process cannot start'))).toHaveLength(1);
+  });
+});
