@@ -1,9 +1,12 @@
 // How lean the production daemon is (issue 13), measured on the compiled build (dist/, plain node):
 // - exec to ready, against a bare `node -e 0` (and the same daemon under tsx, as it ran before);
 // - peak RSS (VmHWM) of the daemon with the board on a framebuffer, after 1,000 tickets and 100
-//   spoken calls (the example office, its embedded broker on, espeak's Korean voice);
+//   spoken calls (the example office, its embedded broker on, espeak's Korean voice), run as the
+//   systemd unit runs it (its environment: deploy/unit.ts RUNTIME_ENV); and, apart, the peak of the
+//   speech process it starts for the calls (display/audio/speech-process.ts), and of the two
+//   together (sampled every 50 ms);
 // - the production install: dist/ plus node_modules of an x64 release (npm run release).
-//   npx tsx bench/lean.ts [--no-release]
+//   npx tsx bench/lean.ts [--no-release] [--env KEY=VALUE ...] (KEY= drops one of the unit's)
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -11,14 +14,23 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, stringify } from 'yaml';
+import { RUNTIME_ENV } from '../deploy/unit.ts';
 import { build, ROOT } from '../scripts/build.ts';
 import { release } from '../scripts/release.ts';
 
 export interface LeanResult {
   execToReadyMs: { dist: number; tsx: number; bareNode: number };
-  peakRssMiB: { idle: number; afterDay: number };
+  /** the daemon's own peak (VmHWM) at ready and after the day; at the end of the day, how much of
+   * its resident memory is private (heap, buffers) and how much file pages (node's binary, the
+   * native modules: shared, and dropped by the kernel under pressure) */
+  peakRssMiB: { idle: number; afterDay: number; anonAtEnd: number; fileAtEnd: number };
+  /** the speech process: its own peak, and the peak of the daemon and it together */
+  speechPeakMiB: number | null;
+  togetherPeakMiB: number;
+  speechProcesses: number;
   tickets: number;
   calls: number;
+  env: Record<string, string>;
   installMiB: { total: number; nodeModules: number; dist: number } | null;
 }
 
@@ -69,8 +81,8 @@ class Proc {
   private buf = '';
   private lines: string[] = [];
   private waiters: Array<{ re: RegExp; resolve: () => void }> = [];
-  constructor(cmd: string, args: string[], cwd: string) {
-    this.child = spawn(cmd, args, { cwd, env: { ...process.env, BEONHO_LOG_LEVEL: 'warn' } });
+  constructor(cmd: string, args: string[], cwd: string, env: Record<string, string> = {}) {
+    this.child = spawn(cmd, args, { cwd, env: { ...process.env, ...env, BEONHO_LOG_LEVEL: 'warn' } });
     this.child.stdout.on('data', (d: Buffer) => {
       this.buf += d.toString();
       let nl = this.buf.indexOf('\n');
@@ -102,23 +114,75 @@ class Proc {
   }
 }
 
-function vmHwmMiB(pid: number): number {
-  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
+/** A /proc/<pid>/status field in MiB (VmHWM, VmRSS, RssAnon, RssFile); NaN once the process is gone. */
+function statusMiB(pid: number, field: string): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
 }
 
-async function startToReady(cmd: string, args: string[], dir: string, config: string): Promise<number> {
+const vmHwmMiB = (pid: number): number => statusMiB(pid, 'VmHWM');
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Samples the daemon and its children (the speech process) until stopped: each child's own peak
+ * (read while it lives: it may end when idle) and the largest sum of the two. */
+class Sampler {
+  readonly childPeak = new Map<number, number>();
+  together = 0;
+  private timer: ReturnType<typeof setInterval>;
+  constructor(private readonly pid: number) {
+    this.timer = setInterval(() => this.sample(), 50);
+  }
+  sample(): void {
+    let sum = statusMiB(this.pid, 'VmRSS');
+    for (const c of childPids(this.pid)) {
+      const hwm = vmHwmMiB(c);
+      if (!Number.isNaN(hwm)) this.childPeak.set(c, Math.max(this.childPeak.get(c) ?? 0, hwm));
+      const rss = statusMiB(c, 'VmRSS');
+      if (!Number.isNaN(rss)) sum += rss;
+    }
+    if (!Number.isNaN(sum)) this.together = Math.max(this.together, sum);
+  }
+  stop(): void {
+    clearInterval(this.timer);
+    this.sample();
+  }
+}
+
+async function startToReady(
+  cmd: string,
+  args: string[],
+  dir: string,
+  config: string,
+  env: Record<string, string> = {},
+): Promise<number> {
   const data = mkdtempSync(path.join(dir, 'ready-'));
   const t = performance.now();
-  const p = new Proc(cmd, [...args, '--config', config, '--data-dir', data], ROOT);
+  const p = new Proc(cmd, [...args, '--config', config, '--data-dir', data], ROOT, env);
   await p.until(/simulator ready/);
   const ms = performance.now() - t;
   await p.stop();
   return ms;
 }
 
-export async function run(o: { release?: boolean } = {}): Promise<LeanResult> {
+export async function run(o: { release?: boolean; env?: Record<string, string> } = {}): Promise<LeanResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'beonho-bench-lean-'));
+  // the unit's environment, its compile cache (Node >= 22.1) in this run's directory
+  const env = Object.fromEntries(
+    Object.entries({ ...RUNTIME_ENV, NODE_COMPILE_CACHE: path.join(dir, 'compile-cache'), ...o.env }).filter(
+      ([, v]) => v !== '',
+    ),
+  );
   try {
     const dist = build({ outDir: path.join(ROOT, 'dist'), log: () => {} });
     const main = path.join(dist, 'device/main.js');
@@ -133,17 +197,18 @@ export async function run(o: { release?: boolean } = {}): Promise<LeanResult> {
     const fromDist: number[] = [];
     const fromTsx: number[] = [];
     for (let i = 0; i < 3; i++) {
-      fromDist.push(await startToReady(process.execPath, [main], dir, config));
+      fromDist.push(await startToReady(process.execPath, [main], dir, config, env));
       fromTsx.push(await startToReady(process.execPath, ['--import', 'tsx', 'device/main.ts'], dir, config));
     }
 
     // A day: 1,000 tickets over four services, a call after every tenth, each call spoken.
     const data = path.join(dir, 'day');
-    const p = new Proc(process.execPath, [main, '--config', config, '--data-dir', data], ROOT);
+    const p = new Proc(process.execPath, [main, '--config', config, '--data-dir', data], ROOT, env);
     await p.until(/simulator ready/);
     const pid = p.child.pid!;
     await new Promise((r) => setTimeout(r, 500));
     const idle = vmHwmMiB(pid);
+    const sampler = new Sampler(pid);
     const buttons = ['resident', 'passport', 'seal', 'welfare'];
     let calls = 0;
     for (let i = 0; i < 1000; i++) {
@@ -168,8 +233,12 @@ export async function run(o: { release?: boolean } = {}): Promise<LeanResult> {
       if (last && Number.parseInt(last, 10) >= calls) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    sampler.stop();
     const afterDay = vmHwmMiB(pid);
+    const anonAtEnd = statusMiB(pid, 'RssAnon');
+    const fileAtEnd = statusMiB(pid, 'RssFile');
     await p.stop();
+    const speechPeaks = [...sampler.childPeak.values()];
 
     let installMiB: LeanResult['installMiB'] = null;
     if (o.release !== false) {
@@ -188,9 +257,18 @@ export async function run(o: { release?: boolean } = {}): Promise<LeanResult> {
         tsx: round(median(fromTsx), 0),
         bareNode: round(median(bare), 0),
       },
-      peakRssMiB: { idle: round(idle), afterDay: round(afterDay) },
+      peakRssMiB: {
+        idle: round(idle),
+        afterDay: round(afterDay),
+        anonAtEnd: round(anonAtEnd),
+        fileAtEnd: round(fileAtEnd),
+      },
+      speechPeakMiB: speechPeaks.length > 0 ? round(Math.max(...speechPeaks)) : null,
+      togetherPeakMiB: round(sampler.together),
+      speechProcesses: speechPeaks.length,
       tickets: 1000,
       calls,
+      env,
       installMiB,
     };
   } finally {
@@ -199,15 +277,31 @@ export async function run(o: { release?: boolean } = {}): Promise<LeanResult> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = await run({ release: !process.argv.includes('--no-release') });
+  const extra: Record<string, string> = {};
+  process.argv.forEach((a, i) => {
+    const kv = a === '--env' ? process.argv[i + 1] : undefined;
+    if (kv?.includes('=')) extra[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
+  });
+  const r = await run({ release: !process.argv.includes('--no-release'), env: extra });
   const e = r.execToReadyMs;
+  const m = r.peakRssMiB;
   console.log('lean benchmark (the compiled daemon on plain node; baseline: a bare `node -e 0`)');
+  console.log(
+    `  environment                  ${
+      Object.entries(r.env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '(none)'
+    }`,
+  );
   console.log(
     `  exec -> ready                ${e.dist} ms   (bare node ${e.bareNode} ms: ${round(e.dist / e.bareNode)}x; under tsx ${e.tsx} ms)`,
   );
-  console.log(`  peak RSS after ready         ${r.peakRssMiB.idle} MiB`);
+  console.log(`  peak RSS after ready         ${m.idle} MiB`);
   console.log(
-    `  peak RSS, ${r.tickets} tickets + ${r.calls} spoken calls, board on a framebuffer: ${r.peakRssMiB.afterDay} MiB (goal <= 100)`,
+    `  peak RSS, ${r.tickets} tickets + ${r.calls} spoken calls, board on a framebuffer: ${m.afterDay} MiB (goal <= 100); at the end ${m.anonAtEnd} MiB private + ${m.fileAtEnd} MiB file pages`,
+  );
+  console.log(
+    `  the speech process           ${r.speechPeakMiB ?? '-'} MiB peak (${r.speechProcesses} started); daemon and speech process together: ${r.togetherPeakMiB} MiB`,
   );
   if (r.installMiB) {
     console.log(

@@ -19,6 +19,20 @@
 //   GPIO lines through /sys/class/gpio), MemoryDenyWriteExecute (V8's JIT).
 import { CONFIG_FILE, DATA_DIR, ENV_FILE, RECOVER_SERVICE, RECOVER_TIMER, SERVICE_USER, UNIT_NAME } from './paths.ts';
 
+/**
+ * How node runs the daemon in production (the unit's Environment=; bench/lean.ts runs the daemon
+ * the same way). Measured with `npm run bench -- lean` (README, docs/deploy.md):
+ * - --max-semi-space-size=1: V8's young generation at 1 MB a semi-space instead of 16. The daemon
+ *   makes little garbage at a time, and the default let the young generation hold ~30 MB of it.
+ *   NODE_OPTIONS, so the speech process (display/audio/speech-process.ts) gets it too.
+ * - MALLOC_ARENA_MAX=2: glibc makes a malloc arena per thread that allocates (libuv's file-system
+ *   threads, V8's compiler threads), each keeping what it once held; two are enough here.
+ */
+export const RUNTIME_ENV: Readonly<Record<string, string>> = {
+  NODE_OPTIONS: '--max-semi-space-size=1',
+  MALLOC_ARENA_MAX: '2',
+};
+
 export interface UnitOptions {
   /** absolute path of the release (dist/ and its production node_modules) */
   appDir: string;
@@ -81,6 +95,11 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
     `User=${SERVICE_USER}`,
     `Group=${SERVICE_USER}`,
     'Environment=NODE_ENV=production',
+    ...Object.entries(RUNTIME_ENV).map(([k, v]) => `Environment=${quoteArg(`${k}=${v}`)}`),
+    // Node >= 22.1 keeps the modules it compiled here and reads them at the next start (a Pi spends
+    // much of its start compiling the same JavaScript); older Node ignores it. Not /tmp: the unit's
+    // private /tmp is emptied at every stop.
+    `Environment=${quoteArg(`NODE_COMPILE_CACHE=${DATA_DIR}/compile-cache`)}`,
     `Environment=BEONHO_CONFIG=${CONFIG_FILE}`,
     `Environment=BEONHO_DATA_DIR=${DATA_DIR}`,
     // secrets such as the uplink password (mqtt.uplink.passwordEnv) stay out of config.yaml

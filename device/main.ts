@@ -1,15 +1,15 @@
 // Entry point: options, config, logger, then the daemon (app.ts builds it). Exit codes: 0 clean
 // stop, 1 runtime failure, 2 bad command line or config (systemd should not restart-loop on those).
-import { buildDaemon } from './app.ts';
+// Only the command line's parser is loaded before the options are read: `--help` or a bad option
+// answers without loading the daemon (the config's validators, the broker, the board's canvas), and
+// a bad config file without the daemon either.
 import { parseCli } from './cli.ts';
-import { ConfigError, loadConfig } from './config/load.ts';
-import { isSatellite } from './config/schema.ts';
 import { HardwareError } from './hw/errors.ts';
 import { LockedError } from './lock.ts';
-import { createLogger } from './log.ts';
 
 async function main(): Promise<void> {
   const cli = parseCli(process.argv);
+  const { ConfigError, loadConfig } = await import('./config/load.ts');
   let loaded: Awaited<ReturnType<typeof loadConfig>>;
   try {
     loaded = await loadConfig(cli.config);
@@ -21,6 +21,11 @@ async function main(): Promise<void> {
     throw err;
   }
   const { config, source } = loaded;
+  const [{ buildDaemon }, { isSatellite }, { createLogger }] = await Promise.all([
+    import('./app.ts'),
+    import('./config/schema.ts'),
+    import('./log.ts'),
+  ]);
   // Command-line ports win over the file (two daemons on one machine, tests).
   if (cli.brokerPort !== undefined) config.mqtt.broker.port = cli.brokerPort;
   if (cli.wsPort !== undefined) config.mqtt.broker.wsPort = cli.wsPort;

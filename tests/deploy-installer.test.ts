@@ -274,6 +274,18 @@ describe('the generated units', () => {
       '/usr/bin/node dist/device/main.js --config /etc/beonho/config.yaml --data-dir /var/lib/beonho --no-stdin',
     );
     expect(v('WorkingDirectory')).toBe(APP);
+    // node's memory settings (deploy/unit.ts RUNTIME_ENV: bench/lean.ts measures the daemon with them)
+    const env = service
+      .get('Service')
+      ?.filter(([k]) => k === 'Environment')
+      .map(([, x]) => x);
+    expect(env).toEqual(
+      expect.arrayContaining([
+        'NODE_OPTIONS=--max-semi-space-size=1',
+        'MALLOC_ARENA_MAX=2',
+        'NODE_COMPILE_CACHE=/var/lib/beonho/compile-cache',
+      ]),
+    );
     expect(v('User')).toBe('beonho');
     expect(v('EnvironmentFile')).toBe('-/etc/beonho/environment');
     expect(v('StateDirectory')).toBe('beonho');
