@@ -56,139 +56,221 @@ export interface BridgeOptions {
 }
 
 export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: BridgeOptions): Bridge {
-  const parts: Bridge['parts'] = { broker: null, uplink: null, state: null, events: [], commands: null };
-  let status: StatusPublisher | null = null;
-  let republisher: Republisher | null = null;
-  const cursors = new Map<Sink, OutboxReader>();
-  const owner = {};
+  return new MqttBridge(ctx, outbox, opts);
+}
 
-  const bridge: Bridge = {
-    name: 'mqtt',
-    parts,
-    async start() {
-      try {
-        await startParts();
-      } catch (err) {
-        // Leave nothing listening or connecting behind a failed start.
-        await bridge.stop().catch(() => undefined);
-        throw err;
-      }
-    },
+type LocalSink = Sink & { open(): void; shut(): void };
 
-    async stop() {
-      ctx.bus.removeListeners(owner);
-      parts.state?.stop();
-      republisher?.stop();
-      for (const p of parts.events) p.stop();
-      // The death half of the presence pair, retained, before the links close.
-      await status?.offline();
-      status = null;
-      await parts.uplink?.stop();
-      parts.uplink = null;
-      await parts.broker?.close();
-      parts.broker = null;
-      await Promise.all([...cursors.values()].map((c) => c.flush()));
-      cursors.clear();
-    },
-  };
-  return bridge;
+/** What the parts share once the bridge's config is read. */
+interface Setting {
+  office: string;
+  device: string;
+  topics: ReturnType<typeof officeTopics>;
+  logger: ExtensionContext['logger'];
+  isoNow: () => string;
+}
 
-  async function startParts(): Promise<void> {
-    const { config, logger: rootLogger, bus, queue, dataDir } = ctx;
-    const cfg = config.mqtt;
-    if (!cfg.enabled) return;
-    const logger = rootLogger.child({ part: 'mqtt' });
-    const office = config.office.id;
-    const device = config.device.id;
-    const topics = officeTopics(office);
-    const isoNow = () => localTime(ctx.now(), config.office.timeZone).iso;
+class MqttBridge implements Bridge {
+  readonly name = 'mqtt';
+  readonly parts: Bridge['parts'] = { broker: null, uplink: null, state: null, events: [], commands: null };
+  private status: StatusPublisher | null = null;
+  private republisher: Republisher | null = null;
+  private local: LocalSink | null = null;
+  private readonly cursors = new Map<Sink, OutboxReader>();
+  private readonly sessionOf = new Map<Sink, number>();
+  private readonly owner = {};
+  /** commands that arrive (a persistent session delivers at once) before the handler exists */
+  private handlerReady: () => void = () => undefined;
+  private readonly handlerBuilt = new Promise<void>((resolve) => {
+    this.handlerReady = resolve;
+  });
 
-    const sessions = new SessionCounter({ dir: dataDir, fs: opts.fs });
-    await sessions.load();
-    const memory = new CommandMemory({
-      log: opts.commands,
-      today: () => localTime(ctx.now(), config.office.timeZone).date,
-    });
-    const imported = await memory.importLegacy(opts.fs, join(dataDir, 'mqtt-commands.json'), logger);
-    if (imported > 0) logger.info({ imported }, 'command results of the old memory file moved to the command log');
+  constructor(
+    private readonly ctx: ExtensionContext,
+    private readonly outbox: Outbox,
+    private readonly opts: BridgeOptions,
+  ) {}
 
-    // Commands from either link, once the handler exists (below). The link acknowledges a command
-    // when the promise resolves: once its result is durable.
-    let handleCommand:
-      | ((sink: Sink, payload: Buffer, delivery: Delivery, packet?: IPublishPacket) => Promise<void>)
-      | null = null;
-    const waiting: Array<() => void> = [];
-    const onCommand = async (
-      sink: Sink,
-      payload: Buffer,
-      delivery: Delivery,
-      packet?: IPublishPacket,
-    ): Promise<void> => {
-      if (!handleCommand) await new Promise<void>((resolve) => waiting.push(resolve));
-      await handleCommand!(sink, payload, delivery, packet);
+  async start(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (err) {
+      // Leave nothing listening or connecting behind a failed start.
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const { parts } = this;
+    this.ctx.bus.removeListeners(this.owner);
+    parts.state?.stop();
+    this.republisher?.stop();
+    for (const p of parts.events) p.stop();
+    // The death half of the presence pair, retained, before the links close.
+    await this.status?.offline();
+    this.status = null;
+    await parts.uplink?.stop();
+    parts.uplink = null;
+    await parts.broker?.close();
+    parts.broker = null;
+    await Promise.all([...this.cursors.values()].map((c) => c.flush()));
+    this.cursors.clear();
+  }
+
+  private async startParts(): Promise<void> {
+    const { config, logger } = this.ctx;
+    if (!config.mqtt.enabled) return;
+    const set: Setting = {
+      office: config.office.id,
+      device: config.device.id,
+      topics: officeTopics(config.office.id),
+      logger: logger.child({ part: 'mqtt' }),
+      isoNow: () => localTime(this.ctx.now(), config.office.timeZone).iso,
     };
-
+    const sessions = new SessionCounter({ dir: this.ctx.dataDir, fs: this.opts.fs });
+    await sessions.load();
+    const memory = await this.openMemory(set);
     const sinks: Sink[] = [];
-    const sessionOf = new Map<Sink, number>();
-    let local: (Sink & { open(): void; shut(): void }) | null = null;
-    if (cfg.broker.enabled) {
-      const brokerSinkRef: { sink: Sink | null } = { sink: null };
-      parts.broker = await startBroker(cfg.broker, logger, {
-        commands: {
-          topic: topics.cmd,
-          run: (payload) => onCommand(brokerSinkRef.sink!, payload, { source: 'broker' }),
-          // Refused by the broker's ACL (a satellite's command for a counter not its own): it changed
-          // nothing, so it is not remembered; the satellite sends a new id for its next key.
-          refuse: ({ id, type, code, message }) =>
-            publishResult(
-              brokerSinkRef.sink!,
-              topics.cmdResult,
-              { v: 1, id, ...(type !== undefined ? { type } : {}), ok: false, at: isoNow(), error: { code, message } },
-              undefined,
-              office,
-              logger,
-            ),
-        },
-      });
-      local = brokerSink(parts.broker);
-      brokerSinkRef.sink = local;
-      sinks.push(local);
-      sessionOf.set(local, await sessions.next());
-    }
-    if (cfg.uplink?.enabled) {
-      const uplink = new Uplink({
-        cfg: cfg.uplink,
-        clientId: cfg.uplink.clientId ?? `beonho-${office}-${device}`,
-        cmdTopic: topics.cmd,
-        statusTopic: topics.status(device),
-        logger: logger.child({ sink: 'uplink' }),
-        nextSession: () => sessions.next(),
-        willPayload: (session) => willPayload(office, device, session),
-        onCommand: (topic, payload, packet) =>
-          topic === topics.cmd
-            ? onCommand(uplink, payload, { source: 'uplink', retained: packet.retain === true }, packet)
-            : Promise.resolve(),
-      });
-      parts.uplink = uplink;
-      sinks.push(uplink);
-      // The link's own health goes on the bus like any component's (npm run status, device status).
-      uplink.onConnect(() => {
-        bus.emit('linkChanged', { online: true });
-        bus.emit('healthChanged', { component: 'mqtt-uplink', health: healthy() });
-      });
-      uplink.onDisconnect(() => {
-        bus.emit('linkChanged', { online: false });
-        bus.emit('healthChanged', {
-          component: 'mqtt-uplink',
-          health: { connected: false, lastError: 'uplink-down', lastErrorAt: isoNow() },
-        });
-      });
-    }
+    if (config.mqtt.broker.enabled) sinks.push(await this.startLocalBroker(set, sessions));
+    if (config.mqtt.uplink?.enabled) sinks.push(this.createUplink(set, sessions));
+    const { state, status } = this.createPublishers(set, sinks);
+    this.parts.commands = new CommandHandler({
+      office: set.office,
+      maxBytes: config.mqtt.commands.maxBytes,
+      queue: this.ctx.queue,
+      memory,
+      logger: set.logger.child({ sink: 'commands' }),
+      republish: () => {
+        state.now();
+        status.now();
+      },
+      isoNow: set.isoNow,
+    });
+    this.handlerReady();
+    this.ctx.bus.on('queueEvents', this.owner, () => {
+      state.request();
+      for (const p of this.parts.events) p.kick();
+    });
+    this.ctx.bus.on('healthChanged', this.owner, ({ component, health }) => status.health(component, health));
+    this.local?.open();
+    status.start();
+    this.republisher = new Republisher({
+      intervalSec: config.mqtt.republishSec,
+      jobs: [() => state.now(), () => status.now()],
+    });
+    this.republisher.start();
+    this.parts.uplink?.start();
+  }
 
+  private async openMemory(set: Setting): Promise<CommandMemory> {
+    const { config, dataDir } = this.ctx;
+    const memory = new CommandMemory({
+      log: this.opts.commands,
+      today: () => localTime(this.ctx.now(), config.office.timeZone).date,
+    });
+    const imported = await memory.importLegacy(this.opts.fs, join(dataDir, 'mqtt-commands.json'), set.logger);
+    if (imported > 0) set.logger.info({ imported }, 'command results of the old memory file moved to the command log');
+    return memory;
+  }
+
+  /** A command from either link. The link acknowledges it when this resolves: once its result is
+   * durable. The result itself is not awaited: the uplink reads no PUBACK (of this result either)
+   * before the command is acknowledged, and a result lost with the link is published again when
+   * central retries, from the command log. */
+  private async onCommand(
+    set: Setting,
+    sink: Sink,
+    payload: Buffer,
+    delivery: Delivery,
+    packet?: IPublishPacket,
+  ): Promise<void> {
+    await this.handlerBuilt;
+    const result = await this.parts.commands!.handle(set.topics.cmd, payload, delivery);
+    void publishResult(sink, set.topics.cmdResult, result, packet, set.office, set.logger);
+  }
+
+  private async startLocalBroker(set: Setting, sessions: SessionCounter): Promise<Sink> {
+    const { topics } = set;
+    // Its listeners are open before the sink exists: anything that arrives that early waits for
+    // the handler, which is built after this sink.
+    let local: LocalSink | null = null;
+    const sink = async (): Promise<LocalSink> => {
+      await this.handlerBuilt;
+      return local!;
+    };
+    const broker = await startBroker(this.ctx.config.mqtt.broker, set.logger, {
+      commands: {
+        topic: topics.cmd,
+        run: async (payload) => this.onCommand(set, await sink(), payload, { source: 'broker' }),
+        // Refused by the broker's ACL (a satellite's command for a counter not its own): it changed
+        // nothing, so it is not remembered; the satellite sends a new id for its next key.
+        refuse: async ({ id, type, code, message }) =>
+          publishResult(
+            await sink(),
+            topics.cmdResult,
+            {
+              v: 1,
+              id,
+              ...(type !== undefined ? { type } : {}),
+              ok: false,
+              at: set.isoNow(),
+              error: { code, message },
+            },
+            undefined,
+            set.office,
+            set.logger,
+          ),
+      },
+    });
+    this.parts.broker = broker;
+    local = brokerSink(broker);
+    this.local = local;
+    this.sessionOf.set(local, await sessions.next());
+    return local;
+  }
+
+  private createUplink(set: Setting, sessions: SessionCounter): Uplink {
+    const cfg = this.ctx.config.mqtt.uplink!;
+    const { bus } = this.ctx;
+    const { office, device, topics } = set;
+    const uplink = new Uplink({
+      cfg,
+      clientId: cfg.clientId ?? `beonho-${office}-${device}`,
+      cmdTopic: topics.cmd,
+      statusTopic: topics.status(device),
+      logger: set.logger.child({ sink: 'uplink' }),
+      nextSession: () => sessions.next(),
+      willPayload: (session) => willPayload(office, device, session),
+      onCommand: (topic, payload, packet) =>
+        topic === topics.cmd
+          ? this.onCommand(set, uplink, payload, { source: 'uplink', retained: packet.retain === true }, packet)
+          : Promise.resolve(),
+    });
+    this.parts.uplink = uplink;
+    // The link's own health goes on the bus like any component's (npm run status, device status).
+    uplink.onConnect(() => {
+      bus.emit('linkChanged', { online: true });
+      bus.emit('healthChanged', { component: 'mqtt-uplink', health: healthy() });
+    });
+    uplink.onDisconnect(() => {
+      bus.emit('linkChanged', { online: false });
+      bus.emit('healthChanged', {
+        component: 'mqtt-uplink',
+        health: { connected: false, lastError: 'uplink-down', lastErrorAt: set.isoNow() },
+      });
+    });
+    return uplink;
+  }
+
+  /** One events publisher per link (each with its own outbox cursor), the state and the status. */
+  private createPublishers(set: Setting, sinks: Sink[]): { state: StatePublisher; status: StatusPublisher } {
+    const cfg = this.ctx.config.mqtt;
+    const { topics, logger } = set;
     for (const sink of sinks) {
-      const cursor = outbox.cursor(sink.name);
-      cursors.set(sink, cursor);
-      parts.events.push(
+      const cursor = this.outbox.cursor(sink.name);
+      this.cursors.set(sink, cursor);
+      this.parts.events.push(
         new EventsPublisher({
           sink,
           cursor,
@@ -201,64 +283,29 @@ export function createBridge(ctx: ExtensionContext, outbox: Outbox, opts: Bridge
     }
     const state = new StatePublisher({
       sinks,
-      snapshot: () => queue.snapshot(),
+      snapshot: () => this.ctx.queue.snapshot(),
       topic: topics.state,
       minIntervalMs: cfg.state.minIntervalMs,
       logger,
     });
-    parts.state = state;
-    status = new StatusPublisher({
-      office,
-      device,
+    this.parts.state = state;
+    const { uplink } = this.parts;
+    const status = new StatusPublisher({
+      office: set.office,
+      device: set.device,
       version: VERSION,
-      startedAt: isoNow(),
-      topic: topics.status(device),
-      isoNow,
-      cursor: (parts.uplink && cursors.get(parts.uplink)) ?? (local && cursors.get(local)) ?? null,
-      session: (sink) => (sink instanceof Uplink ? sink.session : (sessionOf.get(sink) ?? 0)),
+      startedAt: set.isoNow(),
+      topic: topics.status(set.device),
+      isoNow: set.isoNow,
+      cursor: (uplink && this.cursors.get(uplink)) ?? (this.local && this.cursors.get(this.local)) ?? null,
+      session: (sink) => (sink instanceof Uplink ? sink.session : (this.sessionOf.get(sink) ?? 0)),
       sinks,
       logger,
       intervalSec: cfg.statusIntervalSec,
-      ...(opts.deviceHealth ? { deviceHealth: opts.deviceHealth } : {}),
+      ...(this.opts.deviceHealth ? { deviceHealth: this.opts.deviceHealth } : {}),
     });
-    const statusRef = status;
-    const commands = new CommandHandler({
-      office,
-      maxBytes: cfg.commands.maxBytes,
-      queue,
-      memory,
-      logger: logger.child({ sink: 'commands' }),
-      republish: () => {
-        state.now();
-        statusRef.now();
-      },
-      isoNow,
-    });
-    parts.commands = commands;
-
-    handleCommand = async (sink, payload, delivery, packet) => {
-      const result = await commands.handle(topics.cmd, payload, delivery);
-      // Not awaited: the link acknowledges the command now that its result is durable, and the
-      // uplink reads no PUBACK (of this result either) before it has. A result lost with the link
-      // is published again when central retries, from the command log.
-      void publishResult(sink, topics.cmdResult, result, packet, office, logger);
-    };
-    for (const resolve of waiting.splice(0)) resolve();
-
-    bus.on('queueEvents', owner, () => {
-      state.request();
-      for (const p of parts.events) p.kick();
-    });
-    bus.on('healthChanged', owner, ({ component, health }) => statusRef.health(component, health));
-
-    local?.open();
-    status.start();
-    republisher = new Republisher({
-      intervalSec: cfg.republishSec,
-      jobs: [() => state.now(), () => statusRef.now()],
-    });
-    republisher.start();
-    parts.uplink?.start();
+    this.status = status;
+    return { state, status };
   }
 }
 
