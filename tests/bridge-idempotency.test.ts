@@ -105,10 +105,26 @@ describe('a retry gets the first answer', () => {
     expect(await o.send(issue('day-2'))).toEqual(day2);
     clock.advance(24 * 3600_000);
     await o.send({ id: 'open-3', type: 'day.open' });
-    // a command of the third day drops the first day's file
+    // a command of the third day drops the first day's file (its own line is written at the next sync)
     await o.send(issue('day-3'));
+    await o.store.commands.sync();
     expect((await readdir(commandsDir())).sort()).toEqual(['commands-2026-11-27.log', 'commands-2026-11-28.log']);
     expect(await o.send(issue('day-2'))).toEqual(day2);
+  });
+
+  it("writes online tickets' lines with the next sync (a prune, an answer, a stop), not one write each", async () => {
+    const clock = new Clock();
+    const o = await start(clock);
+    await o.send({ id: 'open', type: 'day.open' });
+    for (let i = 0; i < 20; i++) expect((await o.send(issue(`w-${i}`))).ok).toBe(true);
+    const file = path.join(commandsDir(), 'commands-2026-11-26.log');
+    const lines = async () => (await readFile(file).catch(() => Buffer.alloc(0))).toString().split('\n').length - 1;
+    expect(o.store.commands.unwritten).toBe(21);
+    expect(await lines()).toBe(0);
+    // what a snapshot does before it deletes journal segments
+    await o.store.prune();
+    expect(o.store.commands.unwritten).toBe(0);
+    expect(await lines()).toBe(21);
   });
 
   it('writes a few hundred bytes per online ticket, however many ids it holds', async () => {

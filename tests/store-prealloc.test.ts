@@ -140,6 +140,33 @@ describe('a preallocated journal segment', () => {
     expect(bytes.subarray(lastNl + 1).every((b) => b === 0)).toBe(true);
   });
 
+  it('starts a record in a fresh 4 KiB block rather than across two (one block per fdatasync)', async () => {
+    const j = await journalWith([]);
+    const sizes: number[] = [];
+    for (let s = 1; s <= 300; s++) {
+      // 1 to 3 events: 230 to 600 bytes, as an issue, an online issue, a call with a completion
+      const rec = encodeRecord(Array.from({ length: 1 + (s % 3) }, (_, i) => event(s * 10 + i)));
+      sizes.push(rec.length);
+      await j.append(rec);
+    }
+    await j.close();
+    expect(Math.max(...sizes)).toBeLessThan(640);
+    const bytes = await readFile(seg());
+    const { records, bad, goodBytes } = decodeSegment(bytes);
+    expect(bad).toBeNull();
+    expect(records).toHaveLength(300);
+    let crossing = 0;
+    let padded = 0;
+    for (let at = 0; at < goodBytes; ) {
+      const end = bytes.indexOf(0x0a, at) + 1;
+      if (Math.floor(at / 4096) !== Math.floor((end - 1) / 4096)) crossing++;
+      if (bytes[end - 2] === 0x20) padded++;
+      at = end;
+    }
+    expect(crossing).toBe(0);
+    expect(padded).toBeGreaterThan(10);
+  });
+
   it('is sized from how often snapshots rotate the journal', () => {
     expect(journalPreallocation(1000)).toBe(512_000);
     expect(journalPreallocation(1)).toBe(64 * 1024);

@@ -16,7 +16,9 @@
 // and block map, which on ext4 with 4 KiB blocks turned each 300-byte record into 17 KiB sent to
 // the card; in place it is the one 4 KiB data block (bench/sd-wear.ts). The zeros after the last
 // record mark the end of the data (JSON never holds a NUL byte). An older release reads the zeros
-// as a torn tail and cuts them off, so going back a version loses nothing.
+// as a torn tail and cuts them off, so going back a version loses nothing. A record that would
+// leave a block's last few hundred bytes is padded to the block's end (padToBlock), so the next
+// one does not straddle two blocks.
 import { crc32 } from 'node:zlib';
 import * as path from 'node:path';
 import type { QueueEvent } from '../queue/types.ts';
@@ -104,6 +106,27 @@ export function decodeSegment(buf: Buffer): { records: JournalRecord[]; goodByte
     off = nl + 1;
   }
   return { records, goodBytes: off, bad: null };
+}
+
+/** ext4's block on the card: a record written across a boundary sends two blocks, not one. */
+export const BLOCK = 4096;
+/** Less than this left in a block after a write: the write is padded to the block's end, so the
+ * next record starts a fresh block (records are 250-600 bytes: an issue, a call). */
+const PAD_BELOW = 640;
+
+/**
+ * Records to write at `offset` of a segment, the last one padded to the end of its 4 KiB block when
+ * less than PAD_BELOW would be left: one in ~14 kiosk records crossed a boundary and cost two
+ * blocks (4.4 KiB per ticket at the block device, bench/sd-wear.ts). The padding is spaces after
+ * the JSON, inside the line and its CRC (JSON allows them), so every release reads it as before.
+ */
+export function padToBlock(records: Buffer, offset: number): Buffer {
+  const left = (BLOCK - ((offset + records.length) % BLOCK)) % BLOCK;
+  if (left === 0 || left >= PAD_BELOW || records.length < 10) return records;
+  const start = records.lastIndexOf(0x0a, records.length - 2) + 1;
+  const json = `${records.subarray(start + 9, records.length - 1).toString('utf8')}${' '.repeat(left)}`;
+  const line = Buffer.from(`${crc32(json).toString(16).padStart(8, '0')} ${json}\n`, 'utf8');
+  return Buffer.concat([records.subarray(0, start), line]);
 }
 
 const ZEROS = Buffer.alloc(64 * 1024);
@@ -255,8 +278,10 @@ export class Journal {
   }
 
   /** Append records and fdatasync them: when this resolves, they survive a power cut. */
-  async append(buf: Buffer): Promise<void> {
+  async append(records: Buffer): Promise<void> {
+    let buf = records;
     if (this.slot) {
+      buf = padToBlock(records, this.offset);
       await this.slot.writeAt(buf, this.offset);
       await this.slot.datasync();
       this.offset += buf.length;
