@@ -6,21 +6,13 @@
 // rewrote its 2,000-entry memory file (temp file, fsync, rename, fsync of the directory) per command.
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { pino } from 'pino';
-import { CommandHandler } from '../bridge/commands/handler.ts';
-import { CommandMemory } from '../bridge/commands/memory.ts';
 import type { CommandResult } from '../bridge/contract/types.ts';
-import { Bus } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
-import { QueueEngine } from '../device/queue/engine.ts';
-import { DurableQueue } from '../device/queue/service.ts';
 import { nodeFs, writeDurable } from '../device/store/fs.ts';
-import { Store } from '../device/store/store.ts';
-import { localTime } from '../device/util/time.ts';
+import { openDurableOffice, sequentialIds } from './lib/durable-office.ts';
 import { ms, now, ratio, summarize } from './stats.ts';
 
-const TOPIC = 'beonho/v1/singok2/cmd';
 const PAIRS = 1000;
 const FILL = 3000;
 const LATE_PAIRS = 500;
@@ -42,52 +34,29 @@ function config() {
 }
 
 async function office(dir: string) {
-  const cfg = config();
-  // No snapshots: they cost the same whichever channel a ticket came from (bench/queue.ts and
-  // bench/wear.ts include them), and here they would land on one ticket or another at random.
-  const store = new Store({ dir, snapshotEvery: 1_000_000_000, outboxMaxEvents: cfg.store.outboxMaxEvents });
-  const { state } = await store.open(cfg);
-  let t = Date.parse('2026-11-26T08:00:00+09:00');
-  let id = 0;
-  const clock = () => t;
-  const engine = new QueueEngine(cfg, { now: clock, newId: () => `b${++id}` }, state);
-  const silent = pino({ level: 'silent' });
-  const queue = new DurableQueue({
-    config: cfg,
-    engine,
-    store,
-    bus: new Bus(),
-    logger: silent,
-    now: clock,
-    onFatal: (err) => {
-      throw err;
-    },
-  });
-  const iso = () => localTime(t, cfg.office.timeZone);
-  const handler = new CommandHandler({
-    office: 'singok2',
-    maxBytes: 4096,
-    queue,
-    memory: new CommandMemory({ log: store.commands, today: () => iso().date }),
-    logger: silent,
-    republish: () => undefined,
-    isoNow: () => iso().iso,
+  const { store, queue, clock, command } = await openDurableOffice({
+    dir,
+    config: config(),
+    start: Date.parse('2026-11-26T08:00:00+09:00'),
+    newId: sequentialIds('b'),
+    // No snapshots: they cost the same whichever channel a ticket came from (bench/queue.ts and
+    // bench/wear.ts include them), and here they would land on one ticket or another at random.
+    snapshotEvery: 1_000_000_000,
   });
   let n = 0;
   const online = (): Promise<CommandResult> => {
     n++;
-    t += 200;
-    const cmd = {
+    clock.t += 200;
+    return command({
       id: `c-${n}`,
       type: 'ticket.issue',
       service: 'passport',
       channel: 'online',
       ref: `web-${n.toString(36)}`,
-    };
-    return handler.handle(TOPIC, Buffer.from(JSON.stringify(cmd)), { source: 'bench' });
+    });
   };
   const kiosk = async () => {
-    t += 200;
+    clock.t += 200;
     const r = await queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
     if (!r.ok) throw new Error(r.error.code);
   };

@@ -10,16 +10,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pino } from 'pino';
-import { CommandHandler } from '../bridge/commands/handler.ts';
-import { CommandMemory } from '../bridge/commands/memory.ts';
-import { Bus } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
-import { QueueEngine } from '../device/queue/engine.ts';
-import { DurableQueue } from '../device/queue/service.ts';
-import { Store } from '../device/store/store.ts';
-import { localTime } from '../device/util/time.ts';
+import { openDurableOffice, sequentialIds } from './lib/durable-office.ts';
 
 export interface SdWearResult {
   tickets: number;
@@ -66,40 +59,14 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
   execFileSync('mount', ['-o', 'loop,noatime', img, mnt]);
   try {
     const dev = execFileSync('findmnt', ['-no', 'SOURCE', mnt], { encoding: 'utf8' }).trim();
-    const config = validateConfig({
-      ...simulatorDefault,
-      services: simulatorDefault.services.map(({ cutoff: _c, cap: _k, ...s }) => s),
-    });
-    const store = new Store({
+    const { store, engine, queue, clock, command } = await openDurableOffice({
       dir: path.join(mnt, 'data'),
-      snapshotEvery: config.store.snapshotEvery,
-      outboxMaxEvents: config.store.outboxMaxEvents,
-    });
-    const { state } = await store.open(config);
-    let t = Date.parse('2026-11-26T09:00:00+09:00');
-    let id = 0;
-    const engine = new QueueEngine(config, { now: () => t, newId: () => `s${String(++id).padStart(26, '0')}` }, state);
-    const silent = pino({ level: 'silent' });
-    const queue = new DurableQueue({
-      config,
-      engine,
-      store,
-      bus: new Bus(),
-      logger: silent,
-      now: () => t,
-      onFatal: (err) => {
-        throw err;
-      },
-    });
-    const local = () => localTime(t, config.office.timeZone);
-    const commands = new CommandHandler({
-      office: config.office.id,
-      maxBytes: 4096,
-      queue,
-      memory: new CommandMemory({ log: store.commands, today: () => local().date }),
-      logger: silent,
-      republish: () => undefined,
-      isoNow: () => local().iso,
+      config: validateConfig({
+        ...simulatorDefault,
+        services: simulatorDefault.services.map(({ cutoff: _c, cap: _k, ...s }) => s),
+      }),
+      start: Date.parse('2026-11-26T09:00:00+09:00'),
+      newId: sequentialIds('s', 26),
     });
     const outbox = store.outbox.cursor('uplink');
     await queue.execute({ type: 'day.open' });
@@ -108,7 +75,7 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
       execFileSync('sync', ['-f', mnt]);
       const before = sectorsWritten(dev);
       for (let i = 0; i < tickets; i++) {
-        t += 15_000;
+        clock.t += 15_000;
         await what();
         outbox.ack(engine.state.seq);
       }
@@ -125,9 +92,7 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
     const online = await measure(async () => {
       n++;
       const cmd = { id: `o-${n}`, type: 'ticket.issue', service: services[n % 4], channel: 'online', ref: `w${n}` };
-      const r = await commands.handle(`beonho/v1/${config.office.id}/cmd`, Buffer.from(JSON.stringify(cmd)), {
-        source: 'bench',
-      });
+      const r = await command(cmd);
       if (!r.ok) throw new Error(`online ticket refused: ${JSON.stringify(r)}`);
     });
     const cycle = await measure(async () => {
@@ -144,7 +109,7 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
       await new Promise((r) => setTimeout(r, 1500));
       const before = sectorsWritten(dev);
       for (let i = 0; i < count; i++) {
-        t += 20_000;
+        clock.t += 20_000;
         const r = await queue.execute({ type: 'ticket.issue', service: services[i % 4]!, channel: 'kiosk' });
         if (!r.ok) throw new Error(`issue refused: ${r.error.code}`);
         await new Promise((res) => setTimeout(res, 1500));

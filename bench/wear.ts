@@ -7,18 +7,11 @@
 // memory wrote per online ticket (its whole 2,000-entry file, rewritten per command).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { pino } from 'pino';
-import { CommandHandler } from '../bridge/commands/handler.ts';
-import { CommandMemory } from '../bridge/commands/memory.ts';
 import type { CommandResult } from '../bridge/contract/types.ts';
-import { Bus } from '../device/bus.ts';
 import { validateConfig } from '../device/config/load.ts';
 import { simulatorDefault } from '../device/config/default.ts';
-import { QueueEngine } from '../device/queue/engine.ts';
 import type { Action } from '../device/queue/actions.ts';
-import { DurableQueue } from '../device/queue/service.ts';
-import { Store } from '../device/store/store.ts';
-import { localTime } from '../device/util/time.ts';
+import { openDurableOffice, sequentialIds } from './lib/durable-office.ts';
 
 /** Bytes this process caused to be sent to the block layer (Linux), or null elsewhere. */
 async function ioWriteBytes(): Promise<number | null> {
@@ -46,37 +39,11 @@ const FORMER_MEMORY = 2000;
 export async function run(log: (line: string) => void = console.log): Promise<WearBench> {
   const root = await mkdtemp(path.join(path.resolve(import.meta.dirname, '..'), '.bench-wear-'));
   try {
-    const config = validateConfig(simulatorDefault);
-    const store = new Store({
+    const { store, engine, queue, clock, command } = await openDurableOffice({
       dir: root,
-      snapshotEvery: config.store.snapshotEvery,
-      outboxMaxEvents: config.store.outboxMaxEvents,
-    });
-    const { state } = await store.open(config);
-    let t = Date.parse('2026-11-26T09:00:00+09:00');
-    let id = 0;
-    const engine = new QueueEngine(config, { now: () => t, newId: () => `w${String(++id).padStart(26, '0')}` }, state);
-    const silent = pino({ level: 'silent' });
-    const queue = new DurableQueue({
-      config,
-      engine,
-      store,
-      bus: new Bus(),
-      logger: silent,
-      now: () => t,
-      onFatal: (err) => {
-        throw err;
-      },
-    });
-    const local = () => localTime(t, config.office.timeZone);
-    const commands = new CommandHandler({
-      office: config.office.id,
-      maxBytes: 4096,
-      queue,
-      memory: new CommandMemory({ log: store.commands, today: () => local().date }),
-      logger: silent,
-      republish: () => undefined,
-      isoNow: () => local().iso,
+      config: validateConfig(simulatorDefault),
+      start: Date.parse('2026-11-26T09:00:00+09:00'),
+      newId: sequentialIds('w', 26),
     });
     let lowdbBytes = 0;
     const exec = async (a: Action) => {
@@ -98,9 +65,7 @@ export async function run(log: (line: string) => void = console.log): Promise<We
         ref: `web-${cmdN.toString(36)}`,
       };
       const seqBefore = engine.state.seq;
-      const r = await commands.handle(`beonho/v1/${config.office.id}/cmd`, Buffer.from(JSON.stringify(cmd)), {
-        source: 'bench',
-      });
+      const r = await command(cmd);
       if (engine.state.seq > seqBefore) lowdbBytes += Buffer.byteLength(JSON.stringify(engine.state));
       former.push(r);
       if (former.length > FORMER_MEMORY) former.shift();
@@ -116,7 +81,7 @@ export async function run(log: (line: string) => void = console.log): Promise<We
     const services = ['resident', 'resident', 'seal', 'passport', 'welfare'];
     let issued = 0;
     for (let i = 0; i < 1500; i++) {
-      t += 20_000;
+      clock.t += 20_000;
       const service = services[i % services.length]!;
       const channel = i % 5 ? 'kiosk' : 'online';
       const ok =
