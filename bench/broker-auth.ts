@@ -14,11 +14,8 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { startBroker } from '../bridge/broker/broker.ts';
 import { hashPassword, verifyPassword } from '../bridge/broker/passwords.ts';
-import { simulatorDefault } from '../device/config/default.ts';
-import { validateConfig } from '../device/config/load.ts';
 import { brokerSchema } from '../device/config/mqtt-schema.ts';
-import { QueueEngine } from '../device/queue/engine.ts';
-import { Store } from '../device/store/store.ts';
+import { openJournal, sequentialIds, twoServiceConfig } from './lib/durable-office.ts';
 import { ms, now, ratio, summarize } from './stats.ts';
 
 const BURST = 300;
@@ -67,20 +64,13 @@ function attempt(port: number, packet: Buffer, localAddress?: string): Promise<n
 }
 
 async function office(dir: string) {
-  const cfg = validateConfig({
-    ...simulatorDefault,
-    services: [
-      { id: 'resident', name: '주민등록', numbers: { from: 1, to: 5000 } },
-      { id: 'seal', name: '인감', numbers: { from: 5001, to: 9999 } },
-    ],
-    counters: [{ id: '1', name: '1번 창구', services: ['resident', 'seal'] }],
-    dispenser: { buttons: [] },
+  const cfg = twoServiceConfig();
+  const { store, engine } = await openJournal({
+    dir,
+    config: cfg,
+    start: Date.parse('2026-11-26T09:00:00+09:00'),
+    newId: sequentialIds('b'),
   });
-  const store = new Store({ dir, snapshotEvery: cfg.store.snapshotEvery, outboxMaxEvents: cfg.store.outboxMaxEvents });
-  const { state } = await store.open(cfg);
-  const t = Date.parse('2026-11-26T09:00:00+09:00');
-  let id = 0;
-  const engine = new QueueEngine(cfg, { now: () => t, newId: () => `b${++id}` }, state);
   store.attach(() => engine.state);
   const open = engine.execute({ type: 'day.open' });
   if (open.ok) await store.append(open.events);

@@ -5,12 +5,10 @@ import { mkdtemp, open, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Low } from 'lowdb';
 import { JSONFile } from 'lowdb/node';
-import { validateConfig } from '../device/config/load.ts';
-import { simulatorDefault } from '../device/config/default.ts';
 import { QueueEngine } from '../device/queue/engine.ts';
 import type { ActionResult } from '../device/queue/actions.ts';
 import type { QueueEvent, QueueState } from '../device/queue/types.ts';
-import { Store } from '../device/store/store.ts';
+import { openJournal, sequentialIds, twoServiceConfig } from './lib/durable-office.ts';
 import { ms, now, ratio, summarize } from './stats.ts';
 
 const TICKETS = 1010;
@@ -19,19 +17,6 @@ const DAYS = 3;
 function eventsOf(r: ActionResult): QueueEvent[] {
   if (!r.ok) throw new Error(r.error.code);
   return r.events;
-}
-
-function config() {
-  // two services with a 1,000-number range each, so a day can hold 1,010 tickets
-  return validateConfig({
-    ...simulatorDefault,
-    services: [
-      { id: 'resident', name: '주민등록', numbers: { from: 1, to: 5000 } },
-      { id: 'seal', name: '인감', numbers: { from: 5001, to: 9999 } },
-    ],
-    counters: [{ id: '1', name: '1번 창구', services: ['resident', 'seal'] }],
-    dispenser: { buttons: [] },
-  });
 }
 
 async function bareFsync(dir: string, n: number): Promise<number[]> {
@@ -53,12 +38,13 @@ async function bareFsync(dir: string, n: number): Promise<number[]> {
 async function durableDays(
   dir: string,
 ): Promise<{ all: number[]; probe: number[]; byIndex: number[][]; burstPerSec: number }> {
-  const cfg = config();
-  const store = new Store({ dir, snapshotEvery: cfg.store.snapshotEvery, outboxMaxEvents: cfg.store.outboxMaxEvents });
-  const { state } = await store.open(cfg);
-  let t = Date.parse('2026-11-26T08:00:00+09:00');
-  let id = 0;
-  const engine = new QueueEngine(cfg, { now: () => t, newId: () => `b${++id}` }, state);
+  const { store, engine, clock } = await openJournal({
+    dir,
+    // two services of about 5,000 numbers each, so a day can hold 1,010 tickets
+    config: twoServiceConfig(),
+    start: Date.parse('2026-11-26T08:00:00+09:00'),
+    newId: sequentialIds('b'),
+  });
   store.attach(() => engine.state);
   const all: number[] = [];
   const probe: number[] = [];
@@ -79,9 +65,9 @@ async function durableDays(
       const dt = now() - start;
       all.push(dt);
       byIndex[i]!.push(dt);
-      t += 1000;
+      clock.t += 1000;
     }
-    t += 24 * 3600_000;
+    clock.t += 24 * 3600_000;
   }
   // a burst: 200 presses at once, written with group commit
   await store.append(eventsOf(engine.execute({ type: 'day.open' })));
@@ -99,7 +85,7 @@ async function durableDays(
 }
 
 async function naiveLowdb(dir: string): Promise<{ all: number[]; byIndex: number[][] }> {
-  const cfg = config();
+  const cfg = twoServiceConfig();
   const db = new Low<QueueState | null>(new JSONFile(path.join(dir, 'db.json')), null);
   let t = Date.parse('2026-11-26T08:00:00+09:00');
   let id = 0;

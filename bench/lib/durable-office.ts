@@ -7,11 +7,27 @@ import { CommandHandler } from '../../bridge/commands/handler.ts';
 import { CommandMemory } from '../../bridge/commands/memory.ts';
 import type { CommandResult } from '../../bridge/contract/types.ts';
 import { Bus } from '../../device/bus.ts';
+import { simulatorDefault } from '../../device/config/default.ts';
+import { validateConfig } from '../../device/config/load.ts';
 import type { Config } from '../../device/config/schema.ts';
 import { QueueEngine } from '../../device/queue/engine.ts';
 import { DurableQueue } from '../../device/queue/service.ts';
 import { Store } from '../../device/store/store.ts';
 import { localTime } from '../../device/util/time.ts';
+
+/** The simulator's office with two services of about 5,000 numbers each, one counter for both and
+ * no buttons: a day holds thousands of kiosk tickets. */
+export function twoServiceConfig(): Config {
+  return validateConfig({
+    ...simulatorDefault,
+    services: [
+      { id: 'resident', name: '주민등록', numbers: { from: 1, to: 5000 } },
+      { id: 'seal', name: '인감', numbers: { from: 5001, to: 9999 } },
+    ],
+    counters: [{ id: '1', name: '1번 창구', services: ['resident', 'seal'] }],
+    dispenser: { buttons: [] },
+  });
+}
 
 export interface JournalOptions {
   dir: string;
