@@ -1,50 +1,26 @@
 import { expect } from 'vitest';
 import pino, { type Logger } from 'pino';
 import { ulid } from 'ulid';
-import type { Bus } from '../device/bus.ts';
-import { simulatorDefault } from '../device/config/default.ts';
-import { validateConfig } from '../device/config/load.ts';
 import type { Config } from '../device/config/schema.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
-import type { QueueService } from '../device/queue/service.ts';
-import type { Store } from '../device/store/store.ts';
-import type { Bridge } from '../bridge/index.ts';
 import { validatorFor } from '../bridge/contract/schemas.ts';
 import type { TopicKind } from '../bridge/contract/topics.ts';
 import { parseTopic } from '../bridge/contract/topics.ts';
 import { bootDaemon } from './helpers/boot.ts';
 import { Clock } from './helpers/office.ts';
 import { tempDir } from '../bench/lib/mqtt-client.ts';
+import { type Office as BenchOffice, MORNING } from '../bench/lib/office.ts';
 
-// The MQTT client helpers live with the benchmarks, which use them too (bench/ never imports tests/).
+// The MQTT client helpers and the office's config live with the benchmarks, which use them too
+// (bench/ never imports tests/).
 export { connect, connectInbox, freePort, Inbox, tempDir, waitFor } from '../bench/lib/mqtt-client.ts';
+export { MORNING, officeConfig as testConfig } from '../bench/lib/office.ts';
 
 export const logger = pino({ level: process.env.BRIDGE_TEST_LOG ?? 'silent' });
 
-/** A weekday morning in Seoul: the office is open. */
-export const MORNING = Date.parse('2026-11-26T10:00:00+09:00');
-
-export function testConfig(mqttOverrides: Record<string, unknown> = {}): Config {
-  return validateConfig({
-    ...simulatorDefault,
-    mqtt: {
-      broker: { port: 0, wsPort: 0, demo: true },
-      state: { minIntervalMs: 0 },
-      statusIntervalSec: 3600,
-      ...mqttOverrides,
-    },
-  });
-}
-
-export interface Office {
-  config: Config;
-  bus: Bus;
-  queue: QueueService;
-  store: Store;
-  bridge: Bridge;
-  dataDir: string;
+/** The benchmarks' office, on a clock the test moves. */
+export interface Office extends BenchOffice {
   clock: { t: number };
-  stop(): Promise<void>;
 }
 
 /** The daemon (device/app.ts) with its store in dataDir and only the MQTT bridge among its
