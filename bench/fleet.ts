@@ -24,14 +24,14 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import { ulid } from 'ulid';
-import { buildDaemon, type Daemon } from '../device/app.ts';
+import type { Daemon } from '../device/app.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
 import type { Bridge } from '../bridge/index.ts';
 import { type Central, startCentral } from '../sim/central/main.ts';
 import { Mosquitto, mosquittoAvailable } from './lib/mosquitto.ts';
 import { tempDir } from './lib/mqtt-client.ts';
+import { buildBenchDaemon } from './lib/office.ts';
 import { centralUser, officeUser, RabbitCluster, rabbitmqAvailable } from './lib/rabbitmq.ts';
 import { summarize } from './stats.ts';
 
@@ -134,17 +134,7 @@ export class Fleet {
           },
         },
       });
-      const daemon = buildDaemon(config, {
-        dataDir: path.join(this.root, id),
-        logger,
-        now: this.now,
-        newId: () => ulid(),
-        features: ['mqtt'],
-        terminal: null,
-        onFatal: (err) => {
-          throw err;
-        },
-      });
+      const daemon = buildBenchDaemon(config, { dataDir: path.join(this.root, id), now: this.now, logger });
       await daemon.start();
       const office: FleetOffice = { id, daemon, bridge: daemon.parts.bridge!, connects: [] };
       daemon.bus.on('linkChanged', office, ({ online }) => {

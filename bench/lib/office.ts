@@ -1,9 +1,9 @@
 // An office for the benchmarks: the daemon as production builds it (device/app.ts), with only the
 // MQTT bridge among its features, its store in a data dir, at a fixed weekday morning (so a run at
 // night meets no cut-off).
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { ulid } from 'ulid';
-import { buildDaemon } from '../../device/app.ts';
+import { buildDaemon, type Daemon } from '../../device/app.ts';
 import type { Bus } from '../../device/bus.ts';
 import { simulatorDefault } from '../../device/config/default.ts';
 import { validateConfig } from '../../device/config/load.ts';
@@ -39,11 +39,21 @@ export interface Office {
   stop(): Promise<void>;
 }
 
-export async function startOffice(config: Config, dataDir = tempDir('beonho-bench-')): Promise<Office> {
-  const daemon = buildDaemon(config, {
-    dataDir,
-    logger: pino({ level: process.env.BENCH_LOG ?? 'silent' }),
-    now: () => MORNING,
+export interface BenchDaemonOptions {
+  dataDir: string;
+  /** the office's clock, epoch ms */
+  now: () => number;
+  /** default: silent, or the level in BENCH_LOG */
+  logger?: Logger;
+}
+
+/** The daemon (not started) with the MQTT bridge as its only feature, no terminal, and a disk
+ * failure thrown. */
+export function buildBenchDaemon(config: Config, o: BenchDaemonOptions): Daemon {
+  return buildDaemon(config, {
+    dataDir: o.dataDir,
+    logger: o.logger ?? pino({ level: process.env.BENCH_LOG ?? 'silent' }),
+    now: o.now,
     newId: () => ulid(),
     features: ['mqtt'],
     terminal: null,
@@ -51,6 +61,10 @@ export async function startOffice(config: Config, dataDir = tempDir('beonho-benc
       throw err;
     },
   });
+}
+
+export async function startOffice(config: Config, dataDir = tempDir('beonho-bench-')): Promise<Office> {
+  const daemon = buildBenchDaemon(config, { dataDir, now: () => MORNING });
   await daemon.start();
   return {
     config,
