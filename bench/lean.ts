@@ -9,7 +9,6 @@
 //   npx tsx bench/lean.ts [--no-release] [--env KEY=VALUE ...] (KEY= drops one of the unit's)
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +16,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { RUNTIME_ENV } from '../deploy/unit.ts';
 import { build, ROOT } from '../scripts/build.ts';
 import { release } from '../scripts/release.ts';
+import { freePort } from './lib/free-port.ts';
 
 export interface LeanResult {
   execToReadyMs: { dist: number; tsx: number; bareNode: number };
@@ -36,14 +36,6 @@ export interface LeanResult {
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** The example office with a framebuffer board (a file with a fake sysfs tree), sim printer and
  * sim audio (the same rendering and synthesis as the real drivers), the embedded broker on. */

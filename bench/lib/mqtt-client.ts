@@ -1,21 +1,14 @@
 // MQTT client helpers for the benchmarks and the bridge tests (which import them from here, so
 // bench/ never imports tests/): connect, collect messages, wait for a condition, a free port.
 import { mkdtempSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
+export { freePort } from './free-port.ts';
+
 export function tempDir(prefix = 'beonho-bridge-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
-}
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** Connect; `early` sees the client before CONNACK (to catch messages queued for a session). */

@@ -5,10 +5,10 @@
 // Each step throws (node:assert) with what it expected; the result carries the timings.
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { parse as parseYaml, stringify } from 'yaml';
+import { freePort } from '../../bench/lib/free-port.ts';
 import { Daemon } from '../helpers/daemon.ts';
 
 export interface ScenarioOptions {
@@ -284,12 +284,4 @@ export function parseWav(buf: Buffer): { seconds: number; peakAfter(sec: number)
     off += 8 + size + (size % 2);
   }
   throw new Error('WAV without a data chunk');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
