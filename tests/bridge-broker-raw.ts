@@ -3,7 +3,6 @@
 // and a socket that stops reading. Also a broker started alone, with its log lines captured.
 import { connect as netConnect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { startBroker, type EmbeddedBroker } from '../bridge/broker/broker.ts';
 import { brokerSchema } from '../device/config/mqtt-schema.ts';
@@ -163,23 +162,5 @@ export async function until(cond: () => boolean, what: string, ms = 10_000): Pro
   }
 }
 
-/** An mqtt.js client once connected (rejects on a refusal or a close before CONNACK). */
-export function mqttConnect(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
-  return new Promise((resolve, reject) => {
-    const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
-    const fail = (err: Error): void => {
-      c.end(true);
-      reject(err);
-    };
-    const onError = (err: Error): void => fail(err);
-    const onClose = (): void => fail(new Error('closed before CONNACK'));
-    c.once('error', onError);
-    c.once('close', onClose);
-    c.once('connect', () => {
-      c.off('error', onError);
-      c.off('close', onClose);
-      c.on('error', () => {});
-      resolve(c);
-    });
-  });
-}
+// An mqtt.js client once connected: the helper of bench/lib/mqtt-client.ts, by the name these tests use.
+export { connect as mqttConnect } from '../bench/lib/mqtt-client.ts';

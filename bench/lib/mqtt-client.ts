@@ -11,16 +11,18 @@ export function tempDir(prefix = 'beonho-bridge-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-/** Connect; `early` sees the client before CONNACK (to catch messages queued for a session). */
+/** Connect; `early` sees the client before CONNACK (to catch messages queued for a session). A
+ * refusal or a close before the CONNACK rejects, and ends the client (no reconnect behind it). */
 export function connect(url: string, opts: IClientOptions = {}, early?: (c: MqttClient) => void): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, ...opts });
     early?.(c);
-    const onError = (err: Error) => {
+    const fail = (err: Error) => {
       c.end(true);
       reject(err);
     };
-    const onClose = () => reject(new Error('closed before connect'));
+    const onError = (err: Error) => fail(err);
+    const onClose = () => fail(new Error('closed before CONNACK'));
     c.once('error', onError);
     c.once('close', onClose);
     c.once('connect', () => {
