@@ -11,7 +11,7 @@ import { StatusPublisher } from '../bridge/publish/status.ts';
 import { validatorFor } from '../bridge/contract/schemas.ts';
 import type { DeviceStatus } from '../bridge/contract/types.ts';
 import type { DeviceHealth } from '../device/health.ts';
-import { backoffDelay } from '../bridge/uplink/uplink.ts';
+import { backoffDelay } from '../bridge/uplink/client-common.ts';
 import type { PublishOptions, Sink } from '../bridge/sink.ts';
 import { encodePayload } from '../bridge/contract/payload.ts';
 import { officeTopics, type Topic, type TopicKind } from '../bridge/contract/topics.ts';

@@ -10,6 +10,7 @@ import { encodePayload } from '../contract/payload.ts';
 import type { Topic, TopicKind } from '../contract/topics.ts';
 import type { DeviceStatus, PayloadOf } from '../contract/types.ts';
 import type { PublishOptions, Sink } from '../sink.ts';
+import { backoffDelay, passwordOption, redactUrl } from './client-common.ts';
 
 export interface UplinkOptions {
   cfg: UplinkConfig;
@@ -165,7 +166,11 @@ export class Uplink implements Sink {
       },
       ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: cfg.sessionExpirySec } } : {}),
       ...(cfg.username ? { username: cfg.username } : {}),
-      ...this.password(),
+      ...passwordOption(cfg, {
+        env: this.o.env ?? process.env,
+        logger,
+        missingCode: 'uplink-password-env-missing',
+      }),
       ...this.tlsFiles,
     };
     let client: MqttClient;
@@ -206,7 +211,7 @@ export class Uplink implements Sink {
         this.session = session;
         this.up = true;
         logger.info(
-          { url: redact(this.currentUrl()), protocolVersion: this.protocolVersion, session },
+          { url: redactUrl(this.currentUrl()), protocolVersion: this.protocolVersion, session },
           'uplink connected',
         );
         for (const fn of this.connectFns) fn();
@@ -299,20 +304,9 @@ export class Uplink implements Sink {
     this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     // A failover is news; a cluster away for hours cycling through its nodes is not.
     this.o.logger[wasConnected ? 'info' : 'debug'](
-      { code: 'uplink-next-node', from: redact(from), to: redact(this.currentUrl()) },
+      { code: 'uplink-next-node', from: redactUrl(from), to: redactUrl(this.currentUrl()) },
       'trying the next node of mqtt.uplink.url',
     );
-  }
-
-  private password(): { password?: string } {
-    const { cfg } = this.o;
-    const env = this.o.env ?? process.env;
-    if (cfg.passwordEnv) {
-      const value = env[cfg.passwordEnv];
-      if (value !== undefined) return { password: value };
-      this.o.logger.warn({ code: 'uplink-password-env-missing', env: cfg.passwordEnv }, 'password variable not set');
-    }
-    return cfg.password !== undefined ? { password: cfg.password } : {};
   }
 
   private setDown(): void {
@@ -334,13 +328,4 @@ export class Uplink implements Sink {
       void this.connect();
     }, delay);
   }
-}
-
-export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: number): number {
-  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 20));
-  return base / 2 + random * (base / 2);
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

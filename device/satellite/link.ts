@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { encodePayload } from '../../bridge/contract/payload.ts';
 import { type OfficeTopics, officeTopics, parseTopic } from '../../bridge/contract/topics.ts';
 import type { Command, CommandResult, DeviceStatus } from '../../bridge/contract/types.ts';
+import { backoffDelay, passwordOption, redactUrl } from '../../bridge/uplink/client-common.ts';
 import type { SatelliteSection } from '../config/satellite-schema.ts';
 import type { Snapshot } from '../queue/snapshot-types.ts';
 import type { QueueEvent } from '../queue/types.ts';
@@ -153,7 +154,7 @@ export class MainLink {
       protocolVersion: 4,
       clientId: this.o.device,
       username: cfg.username ?? this.o.device,
-      ...this.password(),
+      ...passwordOption(cfg, { env: this.o.env ?? process.env, logger, missingCode: 'main-password-env-missing' }),
       clean: true,
       keepalive: cfg.keepaliveSec,
       reconnectPeriod: 0, // ours, with jitter (schedule()), each attempt a fresh client
@@ -195,7 +196,7 @@ export class MainLink {
         this.lastError = null;
         this.session = session;
         this.isUp = true;
-        logger.info({ url: redact(cfg.url), session }, 'linked to the main unit');
+        logger.info({ url: redactUrl(cfg.url), session }, 'linked to the main unit');
         void this.publishStatus(client, this.o.birth(session)).catch(() => undefined);
         this.o.handlers.up();
       });
@@ -258,28 +259,12 @@ export class MainLink {
   private schedule(): void {
     if (this.stopped || this.timer) return;
     const { reconnectMinMs, reconnectMaxMs } = this.o.cfg;
-    const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.attempt, 16));
+    // Equal jitter, so a floor of satellites does not reconnect at once.
+    const wait = backoffDelay(this.attempt, reconnectMinMs, reconnectMaxMs, (this.o.random ?? Math.random)());
     this.attempt++;
-    // Equal jitter: half fixed, half random, so a floor of satellites does not reconnect at once.
-    const wait = ceiling / 2 + (this.o.random ?? Math.random)() * (ceiling / 2);
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.connect();
     }, wait);
   }
-
-  private password(): { password?: string } {
-    const { cfg } = this.o;
-    const env = this.o.env ?? process.env;
-    if (cfg.passwordEnv) {
-      const value = env[cfg.passwordEnv];
-      if (value !== undefined) return { password: value };
-      this.o.logger.warn({ code: 'main-password-env-missing', env: cfg.passwordEnv }, 'password variable not set');
-    }
-    return cfg.password !== undefined ? { password: cfg.password } : {};
-  }
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

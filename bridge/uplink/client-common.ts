@@ -1,0 +1,36 @@
+// What our two MQTT client links share: central's uplink (uplink.ts) and a satellite's link to its
+// main unit (device/satellite/link.ts). Each link keeps its own error codes and connect options.
+import type { Logger } from 'pino';
+
+export interface PasswordConfig {
+  password?: string;
+  /** name of an environment variable holding the password */
+  passwordEnv?: string;
+}
+
+/** The password option of a connect: the variable named by passwordEnv when it is set, else the
+ * file's password, else none. A named variable that is not set is logged (warn) under the link's
+ * own `missingCode`, and the file's password, if any, is used. */
+export function passwordOption(
+  cfg: PasswordConfig,
+  o: { env: NodeJS.ProcessEnv; logger: Logger; missingCode: string },
+): { password?: string } {
+  if (cfg.passwordEnv) {
+    const value = o.env[cfg.passwordEnv];
+    if (value !== undefined) return { password: value };
+    o.logger.warn({ code: o.missingCode, env: cfg.passwordEnv }, 'password variable not set');
+  }
+  return cfg.password !== undefined ? { password: cfg.password } : {};
+}
+
+/** Exponential backoff with "equal jitter": half fixed, half random (random in [0, 1)), so the
+ * clients of one broker do not all reconnect in the same instant after it comes back. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, random: number): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 20));
+  return base / 2 + random * (base / 2);
+}
+
+/** The URL as logged: any user name and password in it hidden. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

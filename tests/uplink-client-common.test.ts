@@ -1,0 +1,54 @@
+// What central's uplink and a satellite's link share (bridge/uplink/client-common.ts): the password
+// from the environment or the file, each link's own code when the variable is missing, the URL as
+// logged.
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { passwordOption, redactUrl } from '../bridge/uplink/client-common.ts';
+
+function capture() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+describe('passwordOption', () => {
+  it('takes the named variable over the file, and logs nothing', () => {
+    const { logger, lines } = capture();
+    const o = { env: { PW: 'from-env' }, logger, missingCode: 'uplink-password-env-missing' };
+    expect(passwordOption({ password: 'from-file', passwordEnv: 'PW' }, o)).toEqual({ password: 'from-env' });
+    expect(passwordOption({ passwordEnv: 'PW' }, { ...o, env: { PW: '' } })).toEqual({ password: '' });
+    expect(lines).toEqual([]);
+  });
+
+  it("falls back to the file's password when the variable is not set, logging the link's own code", () => {
+    const { logger, lines } = capture();
+    const o = { env: {}, logger, missingCode: 'main-password-env-missing' };
+    expect(passwordOption({ password: 'from-file', passwordEnv: 'PW' }, o)).toEqual({ password: 'from-file' });
+    expect(passwordOption({ passwordEnv: 'PW' }, o)).toEqual({});
+    expect(lines.map((l) => [l.code, l.env, l.level])).toEqual([
+      ['main-password-env-missing', 'PW', 40],
+      ['main-password-env-missing', 'PW', 40],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('from-file');
+  });
+
+  it("uses the file's password, or none, when no variable is named", () => {
+    const { logger } = capture();
+    const o = { env: { PW: 'x' }, logger, missingCode: 'c' };
+    expect(passwordOption({ password: 'from-file' }, o)).toEqual({ password: 'from-file' });
+    expect(passwordOption({}, o)).toEqual({});
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides the credentials of a URL and leaves one without them alone', () => {
+    expect(redactUrl('mqtts://office:s3cret@central.example:8883')).toBe('mqtts://***@central.example:8883');
+    expect(redactUrl('mqtt://192.168.0.10:1883')).toBe('mqtt://192.168.0.10:1883');
+  });
+});
