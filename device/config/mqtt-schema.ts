@@ -82,6 +82,20 @@ export const brokerSchema = z.strictObject({
     .prefault({}),
 });
 
+/** A client's password and its trust in the broker's certificate: central's uplink (below) and a
+ * satellite's link to its main unit (satellite-schema.ts). */
+export const brokerClientFields = {
+  password: z.string().optional(),
+  /** name of an environment variable holding the password (keeps secrets out of the file) */
+  passwordEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
+  /** PEM file of the CA that signed the broker's certificate (mqtts://, wss://) */
+  ca: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+};
+
 const uplinkUrl = z
   .string()
   .regex(/^(mqtts?|wss?|tcp|tls|ssl):\/\/[^\s/]+/, 'expected an mqtt://, mqtts://, ws:// or wss:// URL');
@@ -99,17 +113,10 @@ export const uplinkSchema = z.strictObject({
       .refine((urls) => new Set(urls).size === urls.length, 'the same URL is listed twice'),
   ]),
   username: z.string().min(1).optional(),
-  password: z.string().optional(),
-  /** name of an environment variable holding the password (keeps secrets out of the file) */
-  passwordEnv: z
-    .string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-    .optional(),
-  /** PEM files */
-  ca: z.string().optional(),
+  ...brokerClientFields,
+  /** PEM files of this device's client certificate and its key (mutual TLS) */
   cert: z.string().optional(),
   key: z.string().optional(),
-  rejectUnauthorized: z.boolean().default(true),
   /** default beonho-{office}-{device} */
   clientId: z.string().min(1).max(64).optional(),
   /** 5 falls back to 4 (3.1.1) when the broker refuses MQTT 5 */

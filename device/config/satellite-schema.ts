@@ -2,6 +2,7 @@
 // main unit decides and sends its counters' keys there, over the office LAN. It keeps no queue.
 // Owned by device/satellite/; documented in docs/architecture.md ("Satellites") and docs/mqtt.md.
 import { z } from 'zod';
+import { brokerClientFields } from './mqtt-schema.ts';
 
 export const counterIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,16}$/, 'expected 1 to 16 letters, digits or -');
 
@@ -21,15 +22,8 @@ export const satelliteSchema = z.strictObject({
     /** this satellite's account at the main unit (role satellite); default: the device id. The
      * account may publish this device's status only, so the two must be the same. */
     username: z.string().optional(),
-    password: z.string().optional(),
-    /** name of an environment variable holding the password (keeps secrets out of the file) */
-    passwordEnv: z
-      .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-      .optional(),
-    /** PEM file of the CA that signed the main unit's certificate (mqtts://) */
-    ca: z.string().optional(),
-    rejectUnauthorized: z.boolean().default(true),
+    /** password or passwordEnv; ca: the CA that signed the main unit's certificate (mqtts://) */
+    ...brokerClientFields,
     /** a main unit that lost its power sends nothing: the link counts as down after 1.5 of these */
     keepaliveSec: z.number().int().min(2).max(60).default(5),
     reconnectMinMs: z.number().int().min(50).default(500),
