@@ -4,7 +4,6 @@
 // when none is configured, or whatever the caller hands in at the `hardware` seam), the printer
 // (built once, handed to the dispenser through its port), the features and their order. The
 // controller then runs that order. See docs/architecture.md.
-import type { Logger } from 'pino';
 import { type Bridge, createBridge } from '../bridge/index.ts';
 import { type AnnouncerExtension, createAnnouncerExtension } from '../display/audio/extension.ts';
 import { type BoardExtension, createBoardExtension } from '../display/board-extension.ts';
@@ -17,7 +16,7 @@ import { SimKeypads } from '../sim/keypads.ts';
 import { startTerminal } from '../sim/terminal.ts';
 import type { Bus } from './bus.ts';
 import { type Config, isSatellite, type SatelliteConfig } from './config/schema.ts';
-import { Controller, type Core } from './controller.ts';
+import { Controller, type ControllerOptions, type Core } from './controller.ts';
 import { Counters } from './counters.ts';
 import { DayRoll } from './day-roll.ts';
 import { Dispenser } from './dispenser.ts';
@@ -30,7 +29,6 @@ import type { KeypadSource } from './ports/keypad.ts';
 import type { AudioOut, TicketPrinter } from './ports/outputs.ts';
 import type { QueueService } from './queue/service.ts';
 import { SatelliteDaemon } from './satellite/satellite.ts';
-import type { StoreFs } from './store/fs.ts';
 import type { Store } from './store/store.ts';
 import { createSystemdExtension, type SystemdOptions } from './systemd.ts';
 
@@ -49,19 +47,11 @@ export interface Hardware {
   audio?: AudioOut;
 }
 
-export interface DaemonOptions {
-  dataDir: string;
-  logger: Logger;
-  /** the wall clock, epoch ms (tests inject one to run a day in milliseconds) */
-  now?: () => number;
-  monotonic?: () => number;
-  clockSynchronized?: () => boolean;
-  newId?: () => string;
-  storeFs?: StoreFs;
+/** The controller's options (data dir, logger, clocks, ids, the store's file system, onFatal) and
+ * what the composition adds; config and the parts are the daemon's own. */
+export interface DaemonOptions extends Omit<ControllerOptions, 'config' | 'parts'> {
   /** how often the day roll looks at the time; default 15 s */
   tickMs?: number;
-  /** the disk failed under the journal: the daemon must stop and recover on restart */
-  onFatal?: (err: Error) => void;
   hardware?: Hardware;
   /** the features to run; default all of them, the simulator page only under the supervisor */
   features?: readonly FeatureName[];
