@@ -9,7 +9,7 @@ import { parseTopic } from '../bridge/contract/topics.ts';
 import { bootDaemon } from './helpers/boot.ts';
 import { Clock } from './helpers/office.ts';
 import { tempDir } from '../bench/lib/mqtt-client.ts';
-import { type Office as BenchOffice, MORNING } from '../bench/lib/office.ts';
+import { type Office as BenchOffice, MORNING, officeOf } from '../bench/lib/office.ts';
 
 // The MQTT client helpers and the office's config live with the benchmarks, which use them too
 // (bench/ never imports tests/).
@@ -38,16 +38,7 @@ export async function startOffice(config: Config, dataDir = tempDir(), log: Logg
       throw err;
     },
   });
-  return {
-    config,
-    bus: daemon.bus,
-    queue: daemon.queue,
-    store: daemon.store,
-    bridge: daemon.parts.bridge!,
-    dataDir,
-    clock,
-    stop: () => daemon.stop(),
-  };
+  return { ...officeOf(config, daemon, dataDir), clock };
 }
 
 /** Every payload the device publishes must validate against the shipped schema of its topic. */

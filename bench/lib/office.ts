@@ -63,9 +63,8 @@ export function buildBenchDaemon(config: Config, o: BenchDaemonOptions): Daemon 
   });
 }
 
-export async function startOffice(config: Config, dataDir = tempDir('beonho-bench-')): Promise<Office> {
-  const daemon = buildBenchDaemon(config, { dataDir, now: () => MORNING });
-  await daemon.start();
+/** A started daemon with the MQTT bridge, as an Office. */
+export function officeOf(config: Config, daemon: Daemon, dataDir: string): Office {
   return {
     config,
     bus: daemon.bus,
@@ -75,4 +74,10 @@ export async function startOffice(config: Config, dataDir = tempDir('beonho-benc
     dataDir,
     stop: () => daemon.stop(),
   };
+}
+
+export async function startOffice(config: Config, dataDir = tempDir('beonho-bench-')): Promise<Office> {
+  const daemon = buildBenchDaemon(config, { dataDir, now: () => MORNING });
+  await daemon.start();
+  return officeOf(config, daemon, dataDir);
 }
