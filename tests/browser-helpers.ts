@@ -63,13 +63,22 @@ export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs
   }
 }
 
-/** The simulator office config with free ports and its uplink to the given central broker. */
-export async function writeOfficeConfig(file: string, centralMqttPort: number): Promise<string> {
+/** The simulator office config with free ports and its uplink to the given central broker;
+ * ticketUrl: the link the printed ticket's QR code carries. */
+export async function writeOfficeConfig(
+  file: string,
+  centralMqttPort: number,
+  opts: { ticketUrl?: string } = {},
+): Promise<string> {
   await writeFile(
     file,
     stringify({
       ...simulatorDefault,
-      outputs: { board: { driver: 'sim' }, printer: { driver: 'sim' }, audio: { driver: 'sim' } },
+      outputs: {
+        board: { driver: 'sim' },
+        printer: { driver: 'sim', ...(opts.ticketUrl ? { ticketUrl: opts.ticketUrl } : {}) },
+        audio: { driver: 'sim' },
+      },
       mqtt: {
         broker: { port: 0, wsPort: 0, demo: true },
         uplink: {

@@ -4,7 +4,7 @@
 // ticket's PNG (jsQR), opens the link on the "phone", watches its place drop as the clerk calls,
 // opts in to 알림톡 and is called. A forged link and a ticket of a closed day are refused; the
 // phone number never reaches a topic, the office's data dir or its log.
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,12 +14,18 @@ import { pino } from 'pino';
 import type { BrowserContext, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { connect, Inbox } from '../bench/lib/mqtt-client.ts';
-import { simulatorDefault } from '../device/config/default.ts';
 import { type Central, startCentral } from '../sim/central/main.ts';
 import type { PageState } from '../sim/hub.ts';
-import { chromiumAvailable, launchBrowser, ROOT, Simulator, screenshot, until } from './browser-helpers.ts';
+import {
+  chromiumAvailable,
+  launchBrowser,
+  ROOT,
+  Simulator,
+  screenshot,
+  until,
+  writeOfficeConfig,
+} from './browser-helpers.ts';
 
 const STEP_MS = 45_000;
 // jsQR is CommonJS with an `export default` typing: typed here as what it is at run time.
@@ -63,33 +69,9 @@ describe.skipIf(!chromiumAvailable())("the ticket's QR link on a phone", () => {
     wire = await connect(`mqtt://127.0.0.1:${central.ports.mqtt}`, { username: 'central', password: 'central' });
     topics = new Inbox(wire);
     await wire.subscribeAsync('#', { qos: 1 });
-    const config = path.join(dir, 'office.yaml');
-    await writeFile(
-      config,
-      stringify({
-        ...simulatorDefault,
-        outputs: {
-          board: { driver: 'sim' },
-          printer: {
-            driver: 'sim',
-            ticketUrl: `http://127.0.0.1:${central.ports.page}/q/{office}/{day}/{number}?t={token}`,
-          },
-          audio: { driver: 'sim' },
-        },
-        mqtt: {
-          broker: { port: 0, wsPort: 0, demo: true },
-          uplink: {
-            url: `mqtt://127.0.0.1:${central.ports.mqtt}`,
-            username: 'singok2',
-            password: 'singok2-uplink',
-            protocolVersion: 4,
-            keepaliveSec: 5,
-            reconnectMinMs: 100,
-            reconnectMaxMs: 500,
-          },
-        },
-      }),
-    );
+    const config = await writeOfficeConfig(path.join(dir, 'office.yaml'), central.ports.mqtt, {
+      ticketUrl: `http://127.0.0.1:${central.ports.page}/q/{office}/{day}/{number}?t={token}`,
+    });
     sim = new Simulator(['--config', config, '--data-dir', path.join(dir, 'data'), '--no-stdin']);
     simUrl = await sim.url;
     browser = await launchBrowser();
