@@ -20,7 +20,8 @@ import { prepareRenderer } from '../display/board/render.ts';
 import { morningSnapshot } from '../bench/lib/board-morning.ts';
 
 const logger = pino({ level: 'silent' });
-const FAKE = { entry: path.join(import.meta.dirname, 'support/speech-child-fake.ts'), execArgv: ['--import', 'tsx'] };
+// plain JavaScript: it starts in a few tens of milliseconds, well inside the timeouts below
+const FAKE = { entry: path.join(import.meta.dirname, 'support/speech-child-fake.mjs'), execArgv: [] };
 
 const alive = (pid: number): boolean => {
   try {
@@ -39,9 +40,9 @@ async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void
   }
 }
 
-/** The pid of the process the voice starts for a sentence just asked for. */
+/** The pid of the process the voice starts for a sentence just asked for, once it runs. */
 async function startedPid(voice: SpeechProcessVoice): Promise<number> {
-  await until('the speech process', () => voice.pid !== null);
+  await until('the speech process', () => voice.pid !== null && voice.childReady);
   return voice.pid!;
 }
 
@@ -84,13 +85,12 @@ describe('the speech process', () => {
   });
 
   it('fails only the sentence it was speaking when it is killed, and the next one starts it again', async () => {
-    const voice = speechVoice();
-    const said = voice.speak('일번 고객님');
-    // killed while it loads espeak (hundreds of ms before any answer)
+    const voice = speechVoice({ child: FAKE });
+    const said = voice.speak('느림');
+    // killed while it works on the sentence (the fake answers it after 5 s)
     process.kill(await startedPid(voice), 'SIGKILL');
     await expect(said).rejects.toMatchObject({ code: 'espeak-failed', message: expect.stringContaining('SIGKILL') });
-    const pcm = await voice.speak('일번 고객님');
-    expect(pcm.samples.length).toBeGreaterThan(0);
+    expect((await voice.speak('일번 고객님')).samples.length).toBe(4410);
     expect(voice.started).toBe(2);
   });
 
@@ -105,9 +105,11 @@ describe('the speech process', () => {
   });
 
   it('kills a process that does not answer within the timeout', async () => {
-    const voice = speechVoice({ child: FAKE, timeoutMs: 500 });
+    const voice = speechVoice({ child: FAKE, timeoutMs: 1500 });
     const said = voice.speak('멈춤');
-    const pid = await startedPid(voice);
+    // started or still starting when the timeout strikes: either way it is killed
+    await until('the speech process', () => voice.pid !== null);
+    const pid = voice.pid!;
     await expect(said).rejects.toMatchObject({ code: 'espeak-failed', message: expect.stringContaining('no speech') });
     await until('the hung process to be killed', () => !alive(pid));
     expect((await voice.speak('일번 고객님')).samples.length).toBe(4410);
@@ -194,6 +196,18 @@ describe('a crash of the speech process in the daemon', () => {
 });
 
 describe('where no process can be started', () => {
+  it('speaks in the daemon process when the process ends before it runs its code (qemu-user)', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    // node refuses the option and exits at once, as sh does for a foreign binary under qemu-user
+    const voice = speechVoice({ logger: log, child: { ...FAKE, execArgv: ['--no-such-node-option'] } });
+    expect(durationMs(await voice.speak('일번 고객님'))).toBeGreaterThan(400);
+    expect(voice.started).toBe(1);
+    expect(durationMs(await voice.speak('이번 고객님'))).toBeGreaterThan(400);
+    expect(voice.started).toBe(1);
+    expect(lines.filter((l) => l.includes('the speech process cannot start'))).toHaveLength(1);
+  });
+
   it('speaks in the daemon process instead, and says so once', async () => {
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });

@@ -4,8 +4,9 @@
 // before), and a process can give all of it back by ending, which a heap cannot
 // (speech-process.ts starts it on demand and ends it when idle).
 //
-// Protocol (IPC, advanced serialisation): the parent sends SpeechRequest messages, one at a time;
-// each gets one SpeechReply. argv[2] is the voice's JSON settings. The process ends when its
+// Protocol (IPC, advanced serialisation): the process says { ready: true } first; then the parent
+// sends SpeechRequest messages, one at a time, each answered by one reply. argv[2] is the voice's
+// JSON settings. The process ends when its
 // parent goes (the IPC channel closes).
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
@@ -25,6 +26,8 @@ export interface SpeechRequest {
 }
 
 export type SpeechReply =
+  /** the first message, before espeak loads: the process runs its code */
+  | { ready: true }
   | { id: number; ok: true; rate: number; samples: Int16Array }
   | { id: number; ok: false; code: string; message: string };
 
@@ -46,6 +49,7 @@ function serve(settings: SpeechSettings): void {
       });
   });
   process.on('disconnect', () => process.exit(0));
+  send({ ready: true });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.send) {

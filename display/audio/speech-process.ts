@@ -43,6 +43,7 @@ const CHILD_NODE_OPTIONS = ['--liftoff-only', '--max-semi-space-size=1', '--expo
 
 interface Pending {
   id: number;
+  text: string;
   resolve: (pcm: Pcm) => void;
   reject: (err: Error) => void;
   timer: ReturnType<typeof setTimeout>;
@@ -51,6 +52,8 @@ interface Pending {
 export class SpeechProcessVoice implements Voice {
   readonly kind = 'espeak';
   private child: ChildProcess | null = null;
+  /** the child said it runs (its first message): an exit after that is a crash, not a failed start */
+  private ready = new WeakSet<ChildProcess>();
   private pending: Pending | null = null;
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
   private nextId = 1;
@@ -71,6 +74,11 @@ export class SpeechProcessVoice implements Voice {
   /** The speech process's pid while it runs, else null. */
   get pid(): number | null {
     return this.child?.pid ?? null;
+  }
+
+  /** The speech process runs its code (it said so), as opposed to just started. */
+  get childReady(): boolean {
+    return this.child !== null && this.ready.has(this.child);
   }
 
   synth(parts: SpokenPart[]): Promise<Pcm> {
@@ -110,9 +118,10 @@ export class SpeechProcessVoice implements Voice {
         this.fail(child, `no speech after ${this.opts.timeoutMs ?? 30_000} ms; the speech process was killed`);
         child.kill('SIGKILL');
       }, this.opts.timeoutMs ?? 30_000);
-      this.pending = { id, resolve, reject, timer };
+      this.pending = { id, text, resolve, reject, timer };
       child.send({ id, text }, (err) => {
-        if (err) this.fail(child, `could not reach the speech process: ${err.message}`);
+        // a child that never ran: its exit follows, and decides (speaks in this process instead)
+        if (err && this.ready.has(child)) this.fail(child, `could not reach the speech process: ${err.message}`);
       });
     });
   }
@@ -144,19 +153,28 @@ export class SpeechProcessVoice implements Voice {
     child.on('error', (err) => this.fail(child, `the speech process failed: ${err.message}`));
     child.on('exit', (code, signal) => {
       const tail = this.stderrTail.trim().split('\n').at(-1);
-      this.fail(
-        child,
-        `the speech process ended (${signal ?? `exit code ${code}`}) before it spoke${tail ? `: ${tail}` : ''}`,
-      );
+      const why = `the speech process ended (${signal ?? `exit code ${code}`}) before it spoke${tail ? `: ${tail}` : ''}`;
+      const p = this.pending;
+      if (p && !this.ready.has(child)) {
+        // It never ran its code (node under qemu-user: exec of a foreign binary falls back to sh,
+        // which exits 2): not a crash of the synthesiser but a process that cannot start.
+        this.pending = null;
+        clearTimeout(p.timer);
+        if (this.child === child) this.child = null;
+        this.speakInProcess(p.text, new Error(why)).then(p.resolve, p.reject);
+        return;
+      }
+      this.fail(child, why);
       if (this.child === child) this.child = null;
     });
     this.opts.logger.debug({ speechPid: child.pid }, 'speech process started');
     return child;
   }
 
-  /** A system where the process cannot start at all (no fork allowed; node under qemu's user
-   * emulation, which cannot exec another foreign binary): the daemon speaks in its own process,
-   * as before the speech process existed, rather than not at all. Said once in the log. */
+  /** A system where the process cannot start (no fork allowed; node under qemu's user emulation,
+   * which cannot exec another foreign binary; a child that exits before it runs its code): the
+   * daemon speaks in its own process, as before the speech process existed, rather than not at
+   * all. Said once in the log. */
   private speakInProcess(text: string, why: Error): Promise<Pcm> {
     this.opts.logger.warn(
       { err: why.message },
@@ -171,6 +189,10 @@ export class SpeechProcessVoice implements Voice {
   }
 
   private onReply(child: ChildProcess, reply: SpeechReply): void {
+    if ('ready' in reply) {
+      this.ready.add(child);
+      return;
+    }
     const p = this.pending;
     if (!p || p.id !== reply.id || child !== this.child) return;
     this.pending = null;
