@@ -4,7 +4,7 @@
 // is not durable and not ordered across reconnects, so the outbox publisher resends from disk.
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { IClientOptions, IPublishPacket, MqttClient } from 'mqtt';
+import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { UplinkConfig } from '../../device/config/mqtt-schema.ts';
 import { encodePayload } from '../contract/payload.ts';
 import type { Topic, TopicKind } from '../contract/topics.ts';
@@ -33,6 +33,17 @@ const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
 /** Socket errors that mean the broker took the connection and then dropped it (not that it could
  * not be reached): a broker that cannot parse an MQTT 5 CONNECT may reset rather than close. */
 const DROPPED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
+
+/** One connection attempt: what its client has said so far. */
+interface Attempt {
+  client: MqttClient;
+  session: number;
+  /** a CONNACK came: accepting (connect) or refusing (an error with a numeric reason code) */
+  connack: boolean;
+  refusedProtocol: boolean;
+  /** the broker was never reached (refused, unreachable, TLS failed) or never answered */
+  unreachable: boolean;
+}
 
 export class Uplink implements Sink {
   readonly name = 'uplink';
@@ -137,7 +148,7 @@ export class Uplink implements Sink {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const { cfg, logger } = this.o;
+    const { logger } = this.o;
     let session: number;
     try {
       session = await this.o.nextSession();
@@ -148,7 +159,32 @@ export class Uplink implements Sink {
     }
     if (this.stopped) return;
     const mqtt = await import('mqtt');
-    const opts: IClientOptions = {
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(this.currentUrl(), this.clientOptions(session));
+    } catch (err) {
+      logger.error(
+        { code: 'uplink-connect-failed', reason: (err as Error).message },
+        'could not start a connection; retrying',
+      );
+      this.schedule();
+      return;
+    }
+    this.client = client;
+    const attempt: Attempt = { client, session, connack: false, refusedProtocol: false, unreachable: false };
+    client.on('connect', (packet) => this.onConnack(attempt, packet));
+    // Not the 'message' event, which mqtt.js emits before it acknowledges: handleMessage is called
+    // before the PUBACK goes out, and the PUBACK waits for its callback. A command is acknowledged
+    // to central's broker only once its result is durable; a power cut before that leaves it
+    // unacknowledged, and the broker delivers it again to the next session (clean: false).
+    client.handleMessage = (packet, done) => this.onMessage(client, packet, done);
+    client.on('error', (err: Error & { code?: number | string }) => this.onClientError(attempt, err));
+    client.on('close', () => this.onClientClose(attempt));
+  }
+
+  private clientOptions(session: number): IClientOptions {
+    const { cfg, logger } = this.o;
+    return {
       protocolVersion: this.protocolVersion,
       clientId: this.o.clientId,
       keepalive: cfg.keepaliveSec,
@@ -173,100 +209,84 @@ export class Uplink implements Sink {
       }),
       ...this.tlsFiles,
     };
-    let client: MqttClient;
-    try {
-      client = mqtt.connect(this.currentUrl(), opts);
-    } catch (err) {
-      logger.error(
-        { code: 'uplink-connect-failed', reason: (err as Error).message },
-        'could not start a connection; retrying',
+  }
+
+  /** Accepted: subscribe to cmd, and only then count the link as up. */
+  private onConnack(attempt: Attempt, packet: IConnackPacket): void {
+    const { client, session } = attempt;
+    const { logger } = this.o;
+    attempt.connack = true;
+    this.brokerReceiveMaximum = packet.properties?.receiveMaximum ?? null;
+    if (client !== this.client) return;
+    client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
+      if (client !== this.client) return;
+      if (err) {
+        logger.error({ code: 'uplink-subscribe-failed', err: err.message }, 'could not subscribe to cmd; reconnecting');
+        client.end(true);
+        return;
+      }
+      this.attempt = 0;
+      this.lastError = null;
+      this.fellBackOnClose = false;
+      this.noConnackStreak = 0;
+      this.session = session;
+      this.up = true;
+      logger.info(
+        { url: redactUrl(this.currentUrl()), protocolVersion: this.protocolVersion, session },
+        'uplink connected',
       );
-      this.schedule();
-      return;
+      for (const fn of this.connectFns) fn();
+    });
+  }
+
+  private onMessage(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {
+    // A message on a connection being replaced is left unacknowledged: the broker delivers it
+    // again to the next session.
+    if (client !== this.client) return;
+    this.o.onCommand(packet.topic, packet.payload as Buffer, packet).then(
+      () => done(),
+      // onCommand never rejects (the handler answers every failure); were it to, the command
+      // stays unacknowledged and the broker delivers it again after the reconnect.
+      (err: unknown) => {
+        this.o.logger.error({ code: 'internal-error', err: String(err) }, 'command not acknowledged');
+        client.end(true);
+      },
+    );
+  }
+
+  private onClientError(attempt: Attempt, err: Error & { code?: number | string }): void {
+    if (typeof err.code === 'number') {
+      attempt.connack = true;
+      if (UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5) attempt.refusedProtocol = true;
+    } else if (!attempt.connack && !(typeof err.code === 'string' && DROPPED_BY_PEER.has(err.code))) {
+      // connection refused, no route, DNS, TLS, or no CONNACK within connectTimeout: nothing
+      // about the protocol version
+      attempt.unreachable = true;
     }
-    this.client = client;
-    let refusedProtocol = false;
-    /** a CONNACK came: accepting (connect) or refusing (an error with a numeric reason code) */
-    let connack = false;
-    /** the broker was never reached (refused, unreachable, TLS failed) or never answered */
-    let unreachable = false;
-    client.on('connect', (packet) => {
-      connack = true;
-      this.brokerReceiveMaximum = packet.properties?.receiveMaximum ?? null;
-      if (client !== this.client) return;
-      client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
-        if (client !== this.client) return;
-        if (err) {
-          logger.error(
-            { code: 'uplink-subscribe-failed', err: err.message },
-            'could not subscribe to cmd; reconnecting',
-          );
-          client.end(true);
-          return;
-        }
-        this.attempt = 0;
-        this.lastError = null;
-        this.fellBackOnClose = false;
-        this.noConnackStreak = 0;
-        this.session = session;
-        this.up = true;
-        logger.info(
-          { url: redactUrl(this.currentUrl()), protocolVersion: this.protocolVersion, session },
-          'uplink connected',
-        );
-        for (const fn of this.connectFns) fn();
-      });
-    });
-    // Not the 'message' event, which mqtt.js emits before it acknowledges: handleMessage is called
-    // before the PUBACK goes out, and the PUBACK waits for its callback. A command is acknowledged
-    // to central's broker only once its result is durable; a power cut before that leaves it
-    // unacknowledged, and the broker delivers it again to the next session (clean: false).
-    client.handleMessage = (packet, done) => {
-      // A message on a connection being replaced is left unacknowledged: the broker delivers it
-      // again to the next session.
-      if (client !== this.client) return;
-      this.o.onCommand(packet.topic, packet.payload as Buffer, packet).then(
-        () => done(),
-        // onCommand never rejects (the handler answers every failure); were it to, the command
-        // stays unacknowledged and the broker delivers it again after the reconnect.
-        (err: unknown) => {
-          logger.error({ code: 'internal-error', err: String(err) }, 'command not acknowledged');
-          client.end(true);
-        },
-      );
-    };
-    client.on('error', (err: Error & { code?: number | string }) => {
-      if (typeof err.code === 'number') {
-        connack = true;
-        if (UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5) refusedProtocol = true;
-      } else if (!connack && !(typeof err.code === 'string' && DROPPED_BY_PEER.has(err.code))) {
-        // connection refused, no route, DNS, TLS, or no CONNACK within connectTimeout: nothing
-        // about the protocol version
-        unreachable = true;
-      }
-      // Central away for hours must not flood the log: a repeated reason goes to debug.
-      const level = err.message === this.lastError ? 'debug' : 'warn';
-      this.lastError = err.message;
-      logger[level]({ code: 'uplink-error', reason: err.message, attempt: this.attempt }, 'uplink error');
-    });
-    client.on('close', () => {
-      if (client !== this.client) return;
-      this.client = null;
-      client.removeAllListeners('message');
-      client.end(true);
-      const wasUp = this.up;
-      this.setDown();
-      if (refusedProtocol) {
-        logger.info({ code: 'uplink-mqtt5-refused' }, 'central refused MQTT 5; using 3.1.1');
-        this.protocolVersion = 4;
-        this.attempt = 0;
-        // the same node again, with 3.1.1
-      } else if (connack || unreachable || !this.closedBeforeConnack()) {
-        // The node died, dropped us or cannot be reached: the next attempt goes to the next node.
-        this.nextNode(wasUp);
-      }
-      this.schedule();
-    });
+    // Central away for hours must not flood the log: a repeated reason goes to debug.
+    const level = err.message === this.lastError ? 'debug' : 'warn';
+    this.lastError = err.message;
+    this.o.logger[level]({ code: 'uplink-error', reason: err.message, attempt: this.attempt }, 'uplink error');
+  }
+
+  private onClientClose(attempt: Attempt): void {
+    const { client } = attempt;
+    if (client !== this.client) return;
+    this.client = null;
+    client.removeAllListeners('message');
+    client.end(true);
+    const wasUp = this.up;
+    this.setDown();
+    if (attempt.refusedProtocol) {
+      this.o.logger.info({ code: 'uplink-mqtt5-refused' }, 'central refused MQTT 5; using 3.1.1');
+      this.protocolVersion = 4;
+      this.attempt = 0;
+      // the same node again, with 3.1.1
+    } else if (attempt.connack || attempt.unreachable || !this.closedBeforeConnack()) {
+      // The node died, dropped us or cannot be reached: the next attempt goes to the next node.
+      this.nextNode(wasUp);
+    }
+    this.schedule();
   }
 
   /** The broker took the connection and closed it without a CONNACK. Brokers that cannot parse an
