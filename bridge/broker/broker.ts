@@ -69,7 +69,7 @@ export async function startBroker(
   opts: { commands?: CommandGate } = {},
 ): Promise<EmbeddedBroker> {
   checkBrokerConfig(cfg);
-  const log = logger.child({ part: 'broker' });
+  const log = logger.child({ sink: 'broker' });
   const accounts = await loadAccounts(cfg);
   const byClient = new WeakMap<Client, Account>();
   const login = await createLogin(accounts, byClient, log);
