@@ -1,6 +1,6 @@
 // The few ioctl(2) calls beonho needs (EVIOCGRAB on a keypad's event node, KDSETMODE on the
-// board's virtual terminal). Node has no ioctl; koffi (an FFI with prebuilt binaries for x64 and
-// arm64 inside its npm packages, nothing compiled on install) calls libc's. It is loaded lazily,
+// board's virtual terminal). Node has no ioctl; koffi (an FFI with prebuilt binaries for x64, arm64
+// and armhf inside its npm packages, nothing compiled on install) calls libc's. It is loaded lazily,
 // like the other native modules, so the simulator never loads it. Everything above this file
 // talks to the `FdIo` interface, which is the tests' seam.
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
@@ -51,7 +51,7 @@ export function loadIoctl(): Promise<IoctlFn> {
       loaded = null;
       throw new HardwareError(
         'ioctl-module-unavailable',
-        `the ioctl module (koffi) cannot load: ${messageOf(err)}. Run "npm ci" on this machine (koffi ships binaries for x64 and arm64 Linux only).`,
+        `the ioctl module (koffi) cannot load: ${messageOf(err)}. Run "npm ci" on this machine (koffi ships binaries for x64, arm64 and armhf Linux).`,
         { cause: err },
       );
     }
