@@ -3,7 +3,7 @@
 // seeded random moments: while it runs, during start-up, during a command backlog, and across
 // midnight (Asia/Seoul, with libfaketime). The oracle (oracle.ts) judges what central saw.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -68,6 +68,8 @@ export interface SoakReport {
   midnights: { crossed: number; note: string | null };
   commands: { sent: number; attempts: number; acceptedByBroker: number; p50Ms: number; p99Ms: number; maxMs: number };
   printedKiosk: number;
+  /** the data dir after the last stop: power cuts must not leave litter that grows */
+  dataDir: { files: number; bytes: number };
   stats: OracleStats;
   violations: Violation[];
   durationMs: number;
@@ -160,6 +162,16 @@ async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
   return done;
 }
 
+async function sizeOf(dir: string): Promise<{ files: number; bytes: number }> {
+  const out = { files: 0, bytes: 0 };
+  for (const e of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    out.files++;
+    out.bytes += (await stat(join(e.parentPath, e.name))).size;
+  }
+  return out;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -204,6 +216,7 @@ export async function runSoak(opts: Partial<SoakOptions> & { cuts: number; seed:
   const readyTimes: number[] = [];
   let daemon: PoweredDaemon | null = null;
   let run = 0;
+  let dataDirSize = { files: 0, bytes: 0 };
 
   const fakeNow = (): number => Date.now() + offsetMs;
   const readyEstimate = (): number => {
@@ -347,6 +360,7 @@ export async function runSoak(opts: Partial<SoakOptions> & { cuts: number; seed:
     }
     await d.stop(15_000);
     await sleep(500); // what was in flight on the broker
+    dataDirSize = await sizeOf(dataDir);
   } finally {
     central.stopTraffic();
     if (daemon && (daemon as PoweredDaemon).alive()) await (daemon as PoweredDaemon).powerCut();
@@ -381,6 +395,7 @@ export async function runSoak(opts: Partial<SoakOptions> & { cuts: number; seed:
       maxMs: lat.at(-1) ?? 0,
     },
     printedKiosk: printed.length,
+    dataDir: dataDirSize,
     stats: verdict.stats,
     violations: [...failures, ...verdict.violations],
     durationMs: Date.now() - started,
@@ -398,7 +413,8 @@ export function formatReport(r: SoakReport, examples = 3): string {
     `  cuts:       ${Object.values(r.cuts).reduce((a, b) => a + b, 0)} (running ${r.cuts.running}, start-up ${r.cuts.startup} of which ${r.cutsBeforeReady} before ready, backlog ${r.cuts.backlog} (up to ${r.backlogMax} commands waiting), midnight ${r.cuts.midnight} (${r.midnights.crossed} crossed${r.midnights.note ? `; ${r.midnights.note}` : ''}))`,
     `  commands:   ${r.commands.sent} sent (${r.commands.attempts} publishes, ${r.commands.acceptedByBroker} accepted by the broker), ${s.answered} answered, ${s.retried} sent more than once (no result within the retry timeout); first send to result p50 ${r.commands.p50Ms} ms, p99 ${r.commands.p99Ms} ms, max ${r.commands.maxMs} ms`,
     `  tickets:    ${s.ticketsIssued.online} online issued (${s.acknowledgedTickets} acknowledged), ${s.ticketsIssued.kiosk} kiosk issued (${r.printedKiosk} printed)`,
-    `  events:     ${s.events} (last seq ${s.lastSeq}, ${s.repeats} repeats), days ${s.days.join(', ') || '-'}`,
+    `  events:     ${s.events} (last seq ${s.lastSeq}, ${s.repeats} repeats) over ${s.days.length} day(s)${s.days.length ? ` (${s.days[0]}${s.days.length > 1 ? ` to ${s.days.at(-1)}` : ''})` : ''}`,
+    `  data dir:   ${r.dataDir.files} files, ${(r.dataDir.bytes / 1024).toFixed(0)} KiB at the end`,
   ];
   if (r.workDir) lines.push(`  kept:       ${r.workDir}`);
   if (byKind.size === 0) lines.push('  violations: none', 'PASS');
