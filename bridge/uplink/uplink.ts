@@ -298,7 +298,7 @@ export class Uplink implements Sink {
     this.noConnackStreak++;
     logger[this.noConnackStreak === 1 ? 'warn' : 'debug'](
       { code: 'uplink-no-connack', protocolVersion: this.protocolVersion, attempts: this.noConnackStreak },
-      'central closed the connection without a CONNACK',
+      'central closed the connection before answering it (no CONNACK): is its MQTT broker running on that port, and does it speak this MQTT version?',
     );
     if (this.protocolVersion === 5) {
       logger.info(
