@@ -39,7 +39,7 @@ const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
 /** The example office with a framebuffer board (a file with a fake sysfs tree), sim printer and
  * sim audio (the same rendering and synthesis as the real drivers), the embedded broker on. */
-async function officeConfig(dir: string): Promise<string> {
+export async function officeConfig(dir: string): Promise<string> {
   const W = 1920;
   const H = 1080;
   const sysfs = path.join(dir, 'graphics');

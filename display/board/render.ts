@@ -48,17 +48,30 @@ export class Surface {
     return { width: this.width, height: this.height, data: img.data };
   }
 
-  /** Fit a reference-size drawing into this surface, centred, and run `draw` in reference units. */
-  drawScaled(refW: number, refH: number, draw: (ctx: Ctx) => void): void {
+  /** Fit a reference-size drawing into this surface, centred, and run `draw` in reference units.
+   * `view`: this canvas holds only a window of a larger target (the painter's bands): the target's
+   * size and where the window's top-left corner is in it. The offset is in whole device pixels,
+   * so each pixel is drawn exactly as on a canvas of the target's full size. */
+  drawScaled(refW: number, refH: number, draw: (ctx: Ctx) => void, view?: View): void {
     const ctx = this.ctx;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    rect(ctx, 0, 0, this.width, this.height, colors.ground);
-    const k = Math.min(this.width / refW, this.height / refH);
-    ctx.translate((this.width - refW * k) / 2, (this.height - refH * k) / 2);
+    const W = view?.width ?? this.width;
+    const H = view?.height ?? this.height;
+    ctx.setTransform(1, 0, 0, 1, -(view?.x ?? 0), -(view?.y ?? 0));
+    rect(ctx, 0, 0, W, H, colors.ground);
+    const k = Math.min(W / refW, H / refH);
+    ctx.translate((W - refW * k) / 2, (H - refH * k) / 2);
     ctx.scale(k, k);
     draw(ctx);
     ctx.setTransform(1, 0, 0, 1, 0, 0);
   }
+}
+
+/** A window of a larger drawing target: its full size, and the window's offset in it. */
+export interface View {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
 }
 
 /** The parts of a wall board, in drawing order. */
@@ -92,20 +105,25 @@ const MARGIN = 3;
 
 /** Draw the board, or only `only` of its parts over the ground (enough under a clip to one part's
  * box: no part draws outside its own, so the others would draw nothing there). */
-export function drawBoard(surface: Surface, m: BoardModel, layout: BoardLayout, only?: PartName): void {
+export function drawBoard(surface: Surface, m: BoardModel, layout: BoardLayout, only?: PartName, view?: View): void {
   const ref = REFERENCE[layout];
   const L = BOARD_LAYOUT[layout];
   const portrait = layout === 'portrait';
   const draws = (p: PartName): boolean => only === undefined || only === p;
-  surface.drawScaled(ref.width, ref.height, (ctx) => {
-    rect(ctx, 0, 0, ref.width, ref.height, colors.ground);
-    if (draws('header')) drawHeader(ctx, m, L.header.box, portrait);
-    if (draws('call')) drawCallBand(ctx, m, L.call.box, portrait);
-    if (draws('recent')) drawRecent(ctx, m, L.recent.box, 3);
-    if (draws('services')) drawServices(ctx, m, L.services.box);
-    if (draws('counters')) drawCounters(ctx, m, L.counters.box);
-    if (draws('footer')) drawFooter(ctx, m, L.footer.box);
-  });
+  surface.drawScaled(
+    ref.width,
+    ref.height,
+    (ctx) => {
+      rect(ctx, 0, 0, ref.width, ref.height, colors.ground);
+      if (draws('header')) drawHeader(ctx, m, L.header.box, portrait);
+      if (draws('call')) drawCallBand(ctx, m, L.call.box, portrait);
+      if (draws('recent')) drawRecent(ctx, m, L.recent.box, 3);
+      if (draws('services')) drawServices(ctx, m, L.services.box);
+      if (draws('counters')) drawCounters(ctx, m, L.counters.box);
+      if (draws('footer')) drawFooter(ctx, m, L.footer.box);
+    },
+    view,
+  );
 }
 
 /** What each part shows, as a key: equal keys, equal pixels in that part's box. Generous on
@@ -176,10 +194,18 @@ export function boardRegions(m: BoardModel, layout: BoardLayout): Region[] {
 
 /**
  * A wall board that repaints only what changed. Each frame, the parts whose key changed are
- * redrawn with the canvas clipped to their boxes, only those boxes are read back from Skia, into
- * one RGBA frame kept between frames, and the frame says which rectangles changed so a sink
- * can convert and write only those rows. Reading the whole 1920x1080 canvas back costs more than
- * drawing a call; a call changes about half of it, a clock tick a tenth.
+ * redrawn, each clipped to its box, on a scratch canvas the height of the tallest box (a window
+ * onto the board: drawScaled's view), read back from Skia into one RGBA frame kept between
+ * frames, and the frame says which rectangles changed so a sink can convert and write only those
+ * rows. The first frame is drawn the same way, in full-width bands cut between the parts: a
+ * shape cut by a clip or a canvas edge is antialiased differently all along its edges, not only
+ * at the cut, so no band edge may cross a part.
+ *
+ * Why a window and not a canvas of the whole board: the canvas binding pays for a read after a
+ * draw in proportion to the canvas's area, not the area read (it renders into a fresh bitmap of
+ * the canvas's size, allocated and zeroed each time: 1.6 ms and 8.3 MB for a 1080p canvas, kept
+ * by glibc's heap afterwards). A 1920x347 window costs a third of that, and a full-size canvas is
+ * never made.
  */
 export class BoardPainter {
   readonly surface: Surface;
@@ -187,13 +213,19 @@ export class BoardPainter {
   /** the same memory as plain bytes, for Buffer.compare */
   private readonly bytes: Uint8Array;
   private keys: Map<string, string> | null = null;
+  /** the first frame's bands, cut only where no part draws */
+  private readonly bands: Array<{ y: number; h: number }>;
 
   constructor(
     readonly width: number,
     readonly height: number,
     readonly layout: BoardLayout,
   ) {
-    this.surface = new Surface(width, height);
+    this.bands = wholeBands(
+      PARTS.map((p) => this.partRect(p)),
+      height,
+    );
+    this.surface = new Surface(width, Math.max(...this.bands.map((b) => b.h)));
     this.data = new Uint8ClampedArray(width * height * 4);
     this.bytes = new Uint8Array(this.data.buffer);
   }
@@ -212,34 +244,28 @@ export class BoardPainter {
     const prev = this.keys;
     const dirty = prev ? regions.filter((r) => prev.get(r.id) !== r.key) : regions;
     if (dirty.length === 0) return null;
-    let rects: Rect[];
+    const changed: Rect[] = [];
     if (prev === null) {
-      drawBoard(this.surface, m, this.layout);
-      rects = [{ x: 0, y: 0, w: this.width, h: this.height }];
+      for (const band of this.bands) {
+        const r = { x: 0, y: band.y, w: this.width, h: band.h };
+        this.drawWindow(m, r, band.y);
+        this.readBack(r, band.y);
+      }
     } else {
       // a whole part repainted covers its rows and tiles: those are not painted again
       const whole = new Set(dirty.filter((r) => r.id === r.part).map((r) => r.part));
-      const todo = dirty.filter((r) => r.id === r.part || !whole.has(r.part));
-      rects = todo.map((r) => this.toDevice(r.box));
-      const ctx = this.surface.ctx;
-      // One pass per box: Skia antialiases edges under a single rectangle clip exactly as with no
-      // clip, but not under a union of rectangles (edge pixels then differ by a step or two).
-      todo.forEach((region, i) => {
-        const r = rects[i]!;
-        ctx.save();
-        ctx.setTransform(1, 0, 0, 1, 0, 0);
-        ctx.beginPath();
-        ctx.rect(r.x, r.y, r.w, r.h);
-        ctx.clip();
-        drawBoard(this.surface, m, this.layout, region.part);
-        ctx.restore();
-      });
+      for (const region of dirty.filter((r) => r.id === r.part || !whole.has(r.part))) {
+        const r = this.toDevice(region.box);
+        const top = this.bandTop(r);
+        this.drawWindow(m, r, top, region.part);
+        changed.push(...this.readBack(r, top));
+      }
     }
-    const changed: Rect[] = [];
-    for (const r of rects) changed.push(...this.readBack(r));
     this.keys = keys;
     // the first frame (or one after invalidate()) is whole, whatever the frame held before
-    if (prev === null) return { width: this.width, height: this.height, data: this.data, changed: rects };
+    if (prev === null) {
+      return { width: this.width, height: this.height, data: this.data, changed: [this.wholeRect()] };
+    }
     if (changed.length === 0) return null;
     return { width: this.width, height: this.height, data: this.data, changed };
   }
@@ -247,6 +273,34 @@ export class BoardPainter {
   /** A part's box in device pixels, with its margin, grown to whole pixels. */
   partRect(part: PartName): Rect {
     return this.toDevice(BOARD_LAYOUT[this.layout][part].box);
+  }
+
+  private wholeRect(): Rect {
+    return { x: 0, y: 0, w: this.width, h: this.height };
+  }
+
+  /** The top row of the band that holds `r` (a part's rectangle, or one inside it). */
+  private bandTop(r: Rect): number {
+    const band = this.bands.find((b) => b.y <= r.y && r.y + r.h <= b.y + b.h);
+    if (!band) throw new Error(`board rectangle ${JSON.stringify(r)} crosses a band edge`);
+    return band.y;
+  }
+
+  /** Draws the board's rectangle `r` (device pixels) on the scratch canvas, which shows the band
+   * starting at row `top`, with everything clipped to it. A pixel is always drawn in its own
+   * band's window: at a scaled size the offset changes a transform's last bit, and with it, now
+   * and then, an antialiased pixel by one level; the same offset gives the same pixel. One
+   * rectangle a pass: Skia antialiases edges under a single rectangle clip exactly as with no
+   * clip, but not under a union of rectangles. */
+  private drawWindow(m: BoardModel, r: Rect, top: number, only?: PartName): void {
+    const ctx = this.surface.ctx;
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.beginPath();
+    ctx.rect(r.x, r.y - top, r.w, r.h);
+    ctx.clip();
+    drawBoard(this.surface, m, this.layout, only, { x: 0, y: top, width: this.width, height: this.height });
+    ctx.restore();
   }
 
   private toDevice(c: Box): Rect {
@@ -261,16 +315,17 @@ export class BoardPainter {
     return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
   }
 
-  /** Copies a repainted box into the frame, a band of rows at a time (a whole 1080p frame read
-   * at once is an 8 MB allocation), and returns the runs of its rows that really changed. */
-  private readBack(r: Rect): Rect[] {
+  /** Copies the board's rectangle `r`, just drawn on the scratch canvas (showing the band from row
+   * `top`), into the frame, a few rows at a time, and returns the runs of its rows that really
+   * changed. */
+  private readBack(r: Rect, top: number): Rect[] {
     const changed: Rect[] = [];
     const row = r.w * 4;
     let runStart = -1;
     const band = Math.max(1, Math.floor(READ_BAND_BYTES / row));
     for (let y0 = r.y; y0 < r.y + r.h; y0 += band) {
       const h = Math.min(band, r.y + r.h - y0);
-      const d = this.surface.ctx.getImageData(r.x, y0, r.w, h).data;
+      const d = this.surface.ctx.getImageData(r.x, y0 - top, r.w, h).data;
       const img = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
       for (let y = 0; y < h; y++) {
         const src = img.subarray(y * row, (y + 1) * row);
@@ -287,6 +342,24 @@ export class BoardPainter {
     if (runStart >= 0) changed.push({ x: r.x, y: runStart, w: r.w, h: r.y + r.h - runStart });
     return changed;
   }
+}
+
+/** Full-width bands that cover rows 0..height, none taller than the tallest part, each edge
+ * outside every part's rectangle (a row where only the ground is drawn, or a part's first row). */
+export function wholeBands(parts: Rect[], height: number): Array<{ y: number; h: number }> {
+  const limit = Math.max(1, ...parts.map((r) => r.h));
+  // a cut inside a part moves up to where that part starts (it is no taller than the limit)
+  const cut = (y: number): number => parts.find((r) => r.y < y && y < r.y + r.h)?.y ?? y;
+  const bands: Array<{ y: number; h: number }> = [];
+  for (let y = 0; y < height; ) {
+    let end = Math.min(height, y + limit);
+    if (end < height) end = cut(end);
+    // parts overlapping each other could leave no room: then cut where the limit falls
+    if (end <= y) end = Math.min(height, y + limit);
+    bands.push({ y, h: end - y });
+    y = end;
+  }
+  return bands;
 }
 
 /** Bytes read back from Skia at a time. Each getImageData() is a fresh buffer: kept under glibc's
