@@ -37,8 +37,9 @@ export interface LeanResult {
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 
-/** The example office with a framebuffer board (a file with a fake sysfs tree), sim printer and
- * sim audio (the same rendering and synthesis as the real drivers), the embedded broker on. */
+/** The example office with a framebuffer board (a file with a fake sysfs tree), the ESC/POS
+ * printer writing to /dev/null and sim audio (the same synthesis as ALSA's, into WAV files), the
+ * embedded broker on. */
 export async function officeConfig(dir: string): Promise<string> {
   const W = 1920;
   const H = 1080;
@@ -60,7 +61,13 @@ export async function officeConfig(dir: string): Promise<string> {
       mqtt: { broker: { port: await freePort(), wsPort: null, demo: true } },
       outputs: {
         board: { driver: 'framebuffer', device: path.join(dir, 'fb0'), sysfsRoot: sysfs, vt: 'none' },
-        printer: { driver: 'sim' },
+        // the Pi's printer path (render, dither, ESC/POS raster), its bytes to /dev/null
+        printer: {
+          driver: 'escpos',
+          device: '/dev/null',
+          statusQuery: false,
+          ticketSecret: 'bench-ticket-secret-0123456789',
+        },
         audio: { driver: 'sim', voice: 'espeak' },
       },
     }),

@@ -25,11 +25,14 @@ import { CONFIG_FILE, DATA_DIR, ENV_FILE, RECOVER_SERVICE, RECOVER_TIMER, SERVIC
  * - --max-semi-space-size=1: V8's young generation at 1 MB a semi-space instead of 16. The daemon
  *   makes little garbage at a time, and the default let the young generation hold ~30 MB of it.
  *   NODE_OPTIONS, so the speech process (display/audio/speech-process.ts) gets it too.
+ * - --expose-gc: lets the board and the printer ask for a collection once a frame is written or a
+ *   ticket printed (display/pixel-garbage.ts): their read-back pixels piled up as garbage
+ *   otherwise, most of the daemon's peak.
  * - MALLOC_ARENA_MAX=2: glibc makes a malloc arena per thread that allocates (libuv's file-system
  *   threads, V8's compiler threads), each keeping what it once held; two are enough here.
  */
 export const RUNTIME_ENV: Readonly<Record<string, string>> = {
-  NODE_OPTIONS: '--max-semi-space-size=1',
+  NODE_OPTIONS: '--max-semi-space-size=1 --expose-gc',
   MALLOC_ARENA_MAX: '2',
 };
 

@@ -13,6 +13,7 @@ import { MAIN_LINK_DOWN } from '../device/satellite/messages-ko.ts';
 import { type BoardModel, counterKey } from './board/model.ts';
 import { type BoardOutput, buildOutputs, outputSize } from './board/outputs.ts';
 import { BoardPainter, Surface, drawCounterDisplay, prepareRenderer } from './board/render.ts';
+import { collectPixelGarbage } from './pixel-garbage.ts';
 
 export interface BoardExtensionOptions {
   /** replaces the outputs built from config (tests, benchmark) */
@@ -248,6 +249,8 @@ export class BoardExtension implements Extension {
         await l.out.sink.write(frame);
         l.lastKey = key;
         this.framesWritten++;
+        // what was read back from the canvas for this frame is garbage now
+        collectPixelGarbage();
       } catch (err) {
         l.lastKey = null;
         l.painter?.invalidate();

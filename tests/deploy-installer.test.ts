@@ -281,7 +281,7 @@ describe('the generated units', () => {
       .map(([, x]) => x);
     expect(env).toEqual(
       expect.arrayContaining([
-        'NODE_OPTIONS=--max-semi-space-size=1',
+        '"NODE_OPTIONS=--max-semi-space-size=1 --expose-gc"',
         'MALLOC_ARENA_MAX=2',
         'NODE_COMPILE_CACHE=/var/lib/beonho/compile-cache',
       ]),

@@ -113,6 +113,24 @@ describe('board extension', () => {
     expect(snapshotCalls).toBe(1); // the clock does not recompute the queue's snapshot
   });
 
+  it('asks for a collection of the read-back pixels once a frame is written, not before', async () => {
+    const asked: number[] = [];
+    // node --expose-gc's gc(), as the unit runs it; records how many frames were written by then
+    vi.stubGlobal(
+      'gc',
+      vi.fn(async () => {
+        asked.push(board.frames.length);
+      }),
+    );
+    try {
+      await settle(60_000);
+      expect(board.frames).toHaveLength(2);
+      expect(asked).toEqual([2]);
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it('redraws the clock once when the minute turns', async () => {
     await settle(60_000);
     expect(board.frames).toHaveLength(2);

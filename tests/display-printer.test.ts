@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import ReceiptPrinterEncoder from '@point-of-sale/receipt-printer-encoder';
 import { PNG } from 'pngjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema } from '../device/config/schema.ts';
@@ -111,6 +112,40 @@ describe('ESC/POS raster', () => {
     mkdirSync(cache, { recursive: true });
     writeFileSync(join(cache, 'ticket-raster-decoded.png'), PNG.sync.write(png));
     expect(PNG.sync.write(png).length).toBeGreaterThan(1000);
+  });
+
+  // The raster is made by hand (escpos.ts rasterCommands: one pass, one buffer); the library's
+  // own image path, kept here as the reference, must give the very same bytes.
+  function libraryEncode(image: Frame, widthDots: number): Uint8Array {
+    const columns = [48, 44, 42, 35, 32].find((c) => c * 12 <= widthDots) ?? 32;
+    const encoder = new ReceiptPrinterEncoder({ language: 'esc-pos', imageMode: 'raster', columns, feedBeforeCut: 4 });
+    const data = new Uint8ClampedArray(image.data);
+    return encoder
+      .initialize()
+      .align('center')
+      .image({ data, width: image.width, height: image.height }, image.width, image.height, 'threshold', 128)
+      .cut('partial')
+      .encode();
+  }
+
+  it("gives the encoder library's own bytes: tickets, odd sizes, translucent pixels", () => {
+    const same = (frame: Frame, widthDots: number): void => {
+      expect(Buffer.from(encodeTicket(frame, widthDots)).equals(Buffer.from(libraryEncode(frame, widthDots)))).toBe(
+        true,
+      );
+    };
+    same(sampleTicket(), 576);
+    same(sampleTicket(384), 384);
+    // 13x300: neither side a multiple of 8, more rows than one GS v 0 band (255); every alpha and grey
+    let seed = 7;
+    const rnd = (): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % 256;
+    };
+    const width = 13;
+    const height = 300;
+    const data = new Uint8ClampedArray(width * height * 4).map(rnd);
+    same({ width, height, data }, 576);
   });
 
   it('refuses an image wider than the paper', () => {

@@ -192,6 +192,22 @@ export function boardRegions(m: BoardModel, layout: BoardLayout): Region[] {
   return out;
 }
 
+interface PaintStep {
+  /** the board's rectangle to repaint, in device pixels */
+  r: Rect;
+  /** the top row of the band it is drawn in */
+  top: number;
+  /** only this part (a first frame's bands draw them all) */
+  part?: PartName;
+}
+
+interface PaintJob {
+  keys: Map<string, string>;
+  whole: boolean;
+  steps: PaintStep[];
+  changed: Rect[];
+}
+
 /**
  * A wall board that repaints only what changed. Each frame, the parts whose key changed are
  * redrawn, each clipped to its box, on a scratch canvas the height of the tallest box (a window
@@ -239,35 +255,45 @@ export class BoardPainter {
    * lists exactly the rows that differ from the previous frame (none: the parts' keys changed
    * but not their pixels). */
   paint(m: BoardModel): Frame | null {
+    const job = this.plan(m);
+    if (!job) return null;
+    for (const step of job.steps) job.changed.push(...this.paintStep(m, step));
+    return this.finish(job);
+  }
+
+  /** What to repaint for `m`: whole bands for a first frame, else the boxes whose key changed. */
+  private plan(m: BoardModel): PaintJob | null {
     const regions = boardRegions(m, this.layout);
     const keys = new Map(regions.map((r) => [r.id, r.key]));
     const prev = this.keys;
     const dirty = prev ? regions.filter((r) => prev.get(r.id) !== r.key) : regions;
     if (dirty.length === 0) return null;
-    const changed: Rect[] = [];
     if (prev === null) {
-      for (const band of this.bands) {
-        const r = { x: 0, y: band.y, w: this.width, h: band.h };
-        this.drawWindow(m, r, band.y);
-        this.readBack(r, band.y);
-      }
-    } else {
-      // a whole part repainted covers its rows and tiles: those are not painted again
-      const whole = new Set(dirty.filter((r) => r.id === r.part).map((r) => r.part));
-      for (const region of dirty.filter((r) => r.id === r.part || !whole.has(r.part))) {
+      const steps = this.bands.map((band) => ({ r: { x: 0, y: band.y, w: this.width, h: band.h }, top: band.y }));
+      return { keys, whole: true, steps, changed: [] };
+    }
+    // a whole part repainted covers its rows and tiles: those are not painted again
+    const whole = new Set(dirty.filter((r) => r.id === r.part).map((r) => r.part));
+    const steps = dirty
+      .filter((r) => r.id === r.part || !whole.has(r.part))
+      .map((region) => {
         const r = this.toDevice(region.box);
-        const top = this.bandTop(r);
-        this.drawWindow(m, r, top, region.part);
-        changed.push(...this.readBack(r, top));
-      }
-    }
-    this.keys = keys;
+        return { r, top: this.bandTop(r), part: region.part };
+      });
+    return { keys, whole: false, steps, changed: [] };
+  }
+
+  private paintStep(m: BoardModel, step: PaintStep): Rect[] {
+    this.drawWindow(m, step.r, step.top, step.part);
+    return this.readBack(step.r, step.top);
+  }
+
+  private finish(job: PaintJob): Frame | null {
+    this.keys = job.keys;
     // the first frame (or one after invalidate()) is whole, whatever the frame held before
-    if (prev === null) {
-      return { width: this.width, height: this.height, data: this.data, changed: [this.wholeRect()] };
-    }
-    if (changed.length === 0) return null;
-    return { width: this.width, height: this.height, data: this.data, changed };
+    if (job.whole) return { width: this.width, height: this.height, data: this.data, changed: [this.wholeRect()] };
+    if (job.changed.length === 0) return null;
+    return { width: this.width, height: this.height, data: this.data, changed: job.changed };
   }
 
   /** A part's box in device pixels, with its margin, grown to whole pixels. */

@@ -5,34 +5,75 @@ import ReceiptPrinterEncoder from '@point-of-sale/receipt-printer-encoder';
 import type { PrinterErrorCode } from '../../device/error-codes.ts';
 import type { Frame, PaperState } from '../../device/ports/outputs.ts';
 
-/** Flatten RGBA onto white: the encoder thresholds luminance and ignores alpha. */
-function opaque(frame: Frame): Uint8ClampedArray {
-  const out = new Uint8ClampedArray(frame.data.length);
-  const d = frame.data;
-  for (let i = 0; i < d.length; i += 4) {
-    const a = d[i + 3]! / 255;
-    out[i] = d[i]! * a + 255 * (1 - a);
-    out[i + 1] = d[i + 1]! * a + 255 * (1 - a);
-    out[i + 2] = d[i + 2]! * a + 255 * (1 - a);
-    out[i + 3] = 255;
+/** Rows a GS v 0 command carries: the encoder's limit, which printers with small buffers need. */
+const RASTER_BAND_ROWS = 255;
+/** A pixel prints (a black dot) when its luminance, flattened onto white paper, is below this. */
+const THRESHOLD = 128;
+
+/**
+ * The ticket as GS v 0 raster commands, bands of up to 255 rows, one bit a dot (set: black). The
+ * same bytes as the encoder's `image(…, 'threshold', 128)` (tests/display-printer.test.ts checks
+ * it), made in one pass into one buffer: the encoder copies the 2.3 MB of RGBA several times and
+ * builds its output in plain arrays, tens of megabytes of garbage a ticket on a 512 MB board.
+ */
+export function rasterCommands(image: Frame): Uint8Array {
+  const { width, height, data } = image;
+  // the encoder pads both sides to whole bytes of dots (8); padding is white
+  const w = Math.ceil(width / 8) * 8;
+  const h = Math.ceil(height / 8) * 8;
+  const rowBytes = w / 8;
+  const bands = Math.ceil(h / RASTER_BAND_ROWS);
+  const out = new Uint8Array(bands * 8 + rowBytes * h);
+  let at = 0;
+  for (let y0 = 0; y0 < h; y0 += RASTER_BAND_ROWS) {
+    const rows = Math.min(RASTER_BAND_ROWS, h - y0);
+    out.set([0x1d, 0x76, 0x30, 0, rowBytes & 0xff, rowBytes >> 8, rows & 0xff, rows >> 8], at);
+    at += 8;
+    for (let y = y0; y < y0 + rows; y++, at += rowBytes) {
+      if (y >= height) continue;
+      for (let x = 0; x < width; x++) {
+        const i = (y * width + x) * 4;
+        if (luminanceOnWhite(data[i]!, data[i + 1]!, data[i + 2]!, data[i + 3]!) < THRESHOLD) {
+          out[at + (x >> 3)]! |= 0x80 >> (x & 7);
+        }
+      }
+    }
   }
   return out;
 }
 
+/** A pixel's luminance (ITU-R 601 weights) once composited onto white, as the encoder rounds it:
+ * the flattened channels are stored as bytes before the luminance is taken. */
+function luminanceOnWhite(r: number, g: number, b: number, a: number): number {
+  const k = 255 - a;
+  const flat = (c: number): number => Math.min(255, Math.max(0, Math.round((a * c + k * 255) / 255)));
+  return 0.299 * flat(r) + 0.587 * flat(g) + 0.114 * flat(b);
+}
+
 export function encodeTicket(image: Frame, widthDots: number): Uint8Array {
   if (image.width > widthDots) throw new RangeError(`ticket image is ${image.width} dots wide, the paper ${widthDots}`);
-  // The encoder knows a few column counts only (font A is 12 dots wide); the image size is explicit.
+  // The encoder knows a few column counts only (font A is 12 dots wide).
   const columns = [48, 44, 42, 35, 32].find((c) => c * 12 <= widthDots) ?? 32;
   const encoder = new ReceiptPrinterEncoder({ language: 'esc-pos', imageMode: 'raster', columns, feedBeforeCut: 4 });
-  // A plain object {data, width, height} is what the encoder accepts from Node (no DOM ImageData).
-  const input = { data: opaque(image), width: image.width, height: image.height };
-  return encoder
-    .initialize()
-    .align('center')
-    .image(input, image.width, image.height, 'threshold', 128)
-    .cut('partial')
-    .encode();
+  // The commands around the image are the encoder's; the image's bytes are ours (rasterCommands),
+  // laid out as the encoder's image() lays out its own: centred, then a line feed and left again.
+  const head = encoder.initialize().encode();
+  const tail = new ReceiptPrinterEncoder({ language: 'esc-pos', columns, feedBeforeCut: 4 }).cut('partial').encode();
+  const raster = rasterCommands(image);
+  const parts = [head, ESC_ALIGN_CENTER, raster, NEWLINE, ESC_ALIGN_LEFT, tail];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
+
+const ESC_ALIGN_CENTER = Uint8Array.of(0x1b, 0x61, 1);
+const ESC_ALIGN_LEFT = Uint8Array.of(0x1b, 0x61, 0);
+/** the encoder's newline ("\n\r") */
+const NEWLINE = Uint8Array.of(0x0a, 0x0d);
 
 /** DLE EOT n: real-time status. 1 printer, 2 offline cause, 4 roll paper sensor. */
 export const STATUS_QUERY = {

@@ -5,6 +5,7 @@ import type { Config } from '../../device/config/schema.ts';
 import type { PrinterStatus, TicketOutput, TicketPrinter } from '../../device/ports/outputs.ts';
 import type { QueueService } from '../../device/queue/service.ts';
 import { prepareRenderer } from '../board/render.ts';
+import { collectPixelGarbage } from '../pixel-garbage.ts';
 import { ticketJob } from '../ticket/ticket-job.ts';
 import { printerRefusal } from './messages.ts';
 
@@ -40,6 +41,11 @@ export class PrinterTicketOutput implements TicketOutput {
     // The queue's day, not the calendar's: a day opened before midnight keeps its date.
     const day = this.queue?.state().day ?? issuedAt.slice(0, 10);
     await prepareRenderer(); // a no-op once the printer feature has started
-    await this.printer.print(ticketJob(this.config, ticket, day, issuedAt));
+    try {
+      await this.printer.print(ticketJob(this.config, ticket, day, issuedAt));
+    } finally {
+      // the ticket's pixels (rendered, read back, encoded) are garbage now
+      collectPixelGarbage();
+    }
   }
 }
