@@ -61,16 +61,34 @@ describe('the authenticator', () => {
   it('refuses an unknown name without scrypt, after waiting as long as a verification', async () => {
     const { s, verify } = slowVerify();
     const waits: number[] = [];
+    let probes = 0;
+    let t = 0;
     const auth = await Authenticator.create({
       accounts: new Map([['central', account('h')]]),
       verify,
+      now: () => t,
+      probe: async () => {
+        probes++;
+        t += 40; // one derivation at the default cost
+      },
       sleep: async (ms) => void waits.push(ms),
     });
-    const r = await auth.login(request('nobody', 'central', '10.0.0.1'));
+    // nothing derived at start (16 MB while it runs, on a 512 MB board)
+    expect(probes).toBe(0);
+    // the first unknown name is timed by one derivation, which takes as long as a verification
+    expect(await auth.login(request('nobody', 'central', '10.0.0.1'))).toMatchObject({
+      ok: false,
+      returnCode: 4,
+      code: 'mqtt-auth-refused',
+    });
+    expect(probes).toBe(1);
+    expect(waits).toEqual([]);
+    // later ones wait that long without any derivation
+    const r = await auth.login(request('nobody2', 'central', '10.0.0.2'));
     expect(r).toMatchObject({ ok: false, returnCode: 4, code: 'mqtt-auth-refused' });
     expect(s.calls).toBe(0);
-    expect(waits).toHaveLength(1);
-    expect(waits[0]).toBeGreaterThan(0); // one scrypt at the default cost, measured at start
+    expect(probes).toBe(1);
+    expect(waits).toEqual([40]);
   });
 
   it('refuses a source whose logins keep failing, without scrypt, until its allowance refills', async () => {

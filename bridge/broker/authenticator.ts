@@ -31,6 +31,8 @@ export interface AuthenticatorOptions {
   refillMs?: number;
   /** seams for tests */
   verify?: (password: string, encoded: string) => Promise<boolean>;
+  /** one derivation at the default cost, to time it (default: hashPassword) */
+  probe?: () => Promise<unknown>;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
 }
@@ -46,23 +48,22 @@ export class Authenticator {
   private readonly verify: (password: string, encoded: string) => Promise<boolean>;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => number;
-  /** moving average of one verification at the default cost, in ms */
-  private verifyMs = 0;
+  /** moving average of one verification at the default cost, in ms; null until the first one */
+  private verifyMs: number | null = null;
+  private readonly probe: () => Promise<unknown>;
 
   private constructor(private readonly o: AuthenticatorOptions) {
     this.now = o.now ?? (() => performance.now());
     this.throttle = new SourceThrottle({ burst: o.burst ?? 10, refillMs: o.refillMs ?? 3000, now: o.now });
     this.verify = o.verify ?? verifyPassword;
     this.sleep = o.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.probe = o.probe ?? (() => hashPassword('probe'));
   }
 
-  /** Measures one verification at the default cost first (what an unknown name will wait). */
+  /** Nothing is derived at start: a derivation at the default cost holds 16 MB while it runs, the
+   * daemon's largest moment at start on a 512 MB board. The first login times one (below). */
   static async create(o: AuthenticatorOptions): Promise<Authenticator> {
-    const a = new Authenticator(o);
-    const t0 = a.now();
-    await hashPassword('probe'); // one derivation, as a verification is
-    a.verifyMs = a.now() - t0;
-    return a;
+    return new Authenticator(o);
   }
 
   async login(req: LoginRequest): Promise<LoginResult> {
@@ -79,15 +80,24 @@ export class Authenticator {
     if (cancelled()) return REFUSED;
     const account = this.o.accounts.get(username);
     if (!account) {
-      // Hold the queue as long as a verification would, without using the thread pool.
-      await this.sleep(this.verifyMs);
+      if (this.verifyMs === null) {
+        // Not timed yet: derive once at the default cost, which takes as long as a verification.
+        const t0 = this.now();
+        await this.probe().catch(() => undefined);
+        this.timed(this.now() - t0);
+      } else {
+        // Hold the queue as long as a verification would, without using the thread pool.
+        await this.sleep(this.verifyMs);
+      }
       return REFUSED;
     }
     const t0 = this.now();
     const ok = await this.verify(password.toString('utf8'), account.passwordHash).catch(() => false);
-    if (account.passwordHash.startsWith(`scrypt$${DEFAULT_COST}$`)) {
-      this.verifyMs = 0.8 * this.verifyMs + 0.2 * (this.now() - t0);
-    }
+    if (account.passwordHash.startsWith(`scrypt$${DEFAULT_COST}$`)) this.timed(this.now() - t0);
     return ok ? { ok: true, account } : REFUSED;
+  }
+
+  private timed(ms: number): void {
+    this.verifyMs = this.verifyMs === null ? ms : 0.8 * this.verifyMs + 0.2 * ms;
   }
 }
