@@ -13,7 +13,7 @@ import { MAIN_LINK_DOWN } from '../device/satellite/messages-ko.ts';
 import { type BoardModel, counterKey } from './board/model.ts';
 import { type BoardOutput, buildOutputs, outputSize } from './board/outputs.ts';
 import { BoardPainter, Surface, drawCounterDisplay, prepareRenderer } from './board/render.ts';
-import { collectPixelGarbage } from './pixel-garbage.ts';
+import { collectFrameGarbage, nextTurn } from './pixel-garbage.ts';
 
 export interface BoardExtensionOptions {
   /** replaces the outputs built from config (tests, benchmark) */
@@ -249,8 +249,11 @@ export class BoardExtension implements Extension {
         await l.out.sink.write(frame);
         l.lastKey = key;
         this.framesWritten++;
-        // what was read back from the canvas for this frame is garbage now
-        collectPixelGarbage();
+        // What was read back from the canvas for this frame is garbage now. The canvas binding
+        // frees its buffers in finalizers that run on a later turn of the event loop: one turn per
+        // frame, or a burst of frames with nothing else to wait for piles them all up.
+        collectFrameGarbage();
+        await nextTurn();
       } catch (err) {
         l.lastKey = null;
         l.painter?.invalidate();

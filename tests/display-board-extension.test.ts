@@ -113,12 +113,13 @@ describe('board extension', () => {
     expect(snapshotCalls).toBe(1); // the clock does not recompute the queue's snapshot
   });
 
-  it('asks for a collection of the read-back pixels once a frame is written, not before', async () => {
+  it('collects the young generation (the read-back pixels) once a frame is written, not before', async () => {
     const asked: number[] = [];
     // node --expose-gc's gc(), as the unit runs it; records how many frames were written by then
     vi.stubGlobal(
       'gc',
-      vi.fn(async () => {
+      vi.fn((options: { type?: string }) => {
+        expect(options).toEqual({ type: 'minor' });
         asked.push(board.frames.length);
       }),
     );

@@ -1,11 +1,11 @@
-// Frames and tickets leave megabytes of pixels as garbage; once one is written or printed the
-// daemon asks V8 (node --expose-gc, set by the unit) for one incremental full collection.
-import pino from 'pino';
+// Frames and tickets leave megabytes of pixels as garbage; once a frame is written the daemon
+// collects V8's young generation, once a ticket is printed it asks for one incremental full
+// collection (node --expose-gc, set by the unit).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../device/config/schema.ts';
 import type { PrintJob, TicketPrinter } from '../device/ports/outputs.ts';
 import { prepareRenderer } from '../display/board/render.ts';
-import { collectPixelGarbage } from '../display/pixel-garbage.ts';
+import { collectFrameGarbage, collectTicketGarbage } from '../display/pixel-garbage.ts';
 import { PrinterTicketOutput } from '../display/printer/ticket-output.ts';
 
 afterEach(() => {
@@ -26,15 +26,22 @@ function fakeGc() {
   return { calls, settle: () => settle() };
 }
 
-describe('collectPixelGarbage', () => {
-  it('asks for one incremental full collection at a time', async () => {
+describe('collecting pixel garbage', () => {
+  it('a frame: the young generation, every time', () => {
     const gc = fakeGc();
-    collectPixelGarbage();
-    collectPixelGarbage();
+    collectFrameGarbage();
+    collectFrameGarbage();
+    expect(gc.calls).toEqual([{ type: 'minor' }, { type: 'minor' }]);
+  });
+
+  it('a ticket: one incremental full collection at a time', async () => {
+    const gc = fakeGc();
+    collectTicketGarbage();
+    collectTicketGarbage();
     expect(gc.calls).toEqual([{ type: 'major', execution: 'async' }]);
     gc.settle();
     await new Promise((r) => setImmediate(r));
-    collectPixelGarbage();
+    collectTicketGarbage();
     expect(gc.calls).toHaveLength(2);
     gc.settle();
     await new Promise((r) => setImmediate(r));
@@ -42,7 +49,8 @@ describe('collectPixelGarbage', () => {
 
   it('does nothing without --expose-gc', () => {
     vi.stubGlobal('gc', undefined);
-    expect(() => collectPixelGarbage()).not.toThrow();
+    expect(() => collectFrameGarbage()).not.toThrow();
+    expect(() => collectTicketGarbage()).not.toThrow();
   });
 
   it('is asked for once a ticket has gone to the printer, and after a failed print too', async () => {
@@ -64,7 +72,14 @@ describe('collectPixelGarbage', () => {
     } as unknown as TicketPrinter;
     const gc = fakeGc();
     const out = new PrinterTicketOutput({ config, printer });
-    const ticket = { number: '7', service: 's', channel: 'kiosk' as const, priority: false, ahead: 0, estimatedWaitMin: 0 };
+    const ticket = {
+      number: '7',
+      service: 's',
+      channel: 'kiosk' as const,
+      priority: false,
+      ahead: 0,
+      estimatedWaitMin: 0,
+    };
     await out.print(ticket, '2026-12-01T09:00:00+09:00');
     expect(jobs).toHaveLength(1);
     expect(gc.calls).toEqual([{ type: 'major', execution: 'async' }]);

@@ -5,7 +5,7 @@ import type { Config } from '../../device/config/schema.ts';
 import type { PrinterStatus, TicketOutput, TicketPrinter } from '../../device/ports/outputs.ts';
 import type { QueueService } from '../../device/queue/service.ts';
 import { prepareRenderer } from '../board/render.ts';
-import { collectPixelGarbage } from '../pixel-garbage.ts';
+import { collectTicketGarbage } from '../pixel-garbage.ts';
 import { ticketJob } from '../ticket/ticket-job.ts';
 import { printerRefusal } from './messages.ts';
 
@@ -45,7 +45,7 @@ export class PrinterTicketOutput implements TicketOutput {
       await this.printer.print(ticketJob(this.config, ticket, day, issuedAt));
     } finally {
       // the ticket's pixels (rendered, read back, encoded) are garbage now
-      collectPixelGarbage();
+      collectTicketGarbage();
     }
   }
 }
