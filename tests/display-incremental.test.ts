@@ -127,7 +127,7 @@ describe('an incremental board frame equals a full redraw', () => {
           // its last bit and with it an antialiased pixel by one level (docs/display.md)
           const d = pixelDiff(frame!, oneCanvas);
           expect(d.level, `largest difference from one canvas after "${what}"`).toBeLessThanOrEqual(1);
-          expect(d.pixels, `pixels differing from one canvas after "${what}"`).toBeLessThan(50);
+          expect(d.pixels, `pixels differing from one canvas after "${what}"`).toBeLessThanOrEqual(10);
         }
       }
     });
