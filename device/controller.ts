@@ -72,14 +72,17 @@ export class Controller {
   /** The store's part of the device status: what recovery had to repair at start. */
   storeHealth(): ComponentHealth {
     const stats = this.store.stats();
+    const failing = this.store.commandLogError !== null;
+    const code = failing ? 'command-log-failed' : this.recovered.length > 0 ? 'state-recovered' : null;
     return {
       connected: true,
-      lastError: this.recovered.length > 0 ? 'state-recovered' : null,
-      lastErrorAt: this.recovered.length > 0 ? new Date(this.now()).toISOString() : null,
+      lastError: code,
+      lastErrorAt: code ? new Date(this.now()).toISOString() : null,
       recovered: this.recovered,
       seq: stats.durableSeq,
       snapshotSeq: stats.snapshotSeq,
       lastSnapshotError: this.store.lastSnapshotError,
+      commandLogError: this.store.commandLogError,
     };
   }
 
@@ -129,6 +132,8 @@ export class Controller {
       snapshotEvery: config.store.snapshotEvery,
       outboxMaxEvents: config.store.outboxMaxEvents,
       ...(this.opts.storeFs ? { fs: this.opts.storeFs } : {}),
+      // a snapshot or the command log failing later (a full card) shows in the status at once
+      onProblemChange: () => this.bus.emit('healthChanged', { component: 'store', health: this.storeHealth() }),
     });
     const { state, recovered, leftovers, reconciledCommands } = await this.store.open(config);
     this.recovered = recovered;

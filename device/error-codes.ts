@@ -105,6 +105,7 @@ export const DAEMON_CODES = [
   'state-too-new',
   'state-unrecoverable',
   'state-recovered',
+  'command-log-failed',
   'status-write-failed',
   'systemd-notify-failed',
   'watchdog-skipped',

@@ -130,9 +130,14 @@ interface Day {
   day: string;
   file: string;
   records: Map<string, CommandRecord>;
-  /** done records whose lines the next sync() writes (the journal holds them meanwhile) */
+  /** done records whose lines the next sync() writes (the journal holds them meanwhile), and the
+   * lines a failed write left unwritten */
   deferred: CommandRecord[];
   handle: Promise<FileHandleLike> | null;
+  /** bytes of the file made of whole lines: a failed write is cut back to this */
+  size: number;
+  /** a write to this file failed: its tail is unknown until repair() cuts it back */
+  broken: boolean;
 }
 
 export interface CommandLogOpen {
@@ -148,6 +153,8 @@ export class CommandLog {
   /** every append, in order (a handle's writes must not interleave) */
   private writes: Promise<void> = Promise.resolve();
   private writeError: Error | null = null;
+  /** the failure of the last sync(), until one succeeds (device status: store.commandLogError) */
+  lastError: string | null = null;
   private readonly dirty = new Set<FileHandleLike>();
   private syncing: Promise<void> | null = null;
   private nextSync: Promise<void> | null = null;
@@ -156,7 +163,15 @@ export class CommandLog {
   constructor(
     private readonly fs: StoreFs,
     private readonly dir: string,
+    /** told when lastError changes (the device status shows it) */
+    private readonly onLastError: () => void = () => {},
   ) {}
+
+  private setLastError(message: string | null): void {
+    if (message === this.lastError) return;
+    this.lastError = message;
+    this.onLastError();
+  }
 
   /** Load the kept days, repair a torn last line, and put back every command the journal holds
    * that the log lost (a power cut between the journal's fsync and this log's). Durable when it
@@ -173,6 +188,7 @@ export class CommandLog {
       const d = this.dayEntry(day);
       const buf = (await this.fs.readFile(d.file)) ?? Buffer.alloc(0);
       const { goodBytes, bad } = this.load(d, buf, problems);
+      d.size = goodBytes;
       if (bad) {
         // A power cut tears the last line only; cut it off so the next line starts clean.
         problems.push(`${path.basename(d.file)}: ${bad}; dropped ${buf.length - goodBytes} bytes`);
@@ -258,17 +274,30 @@ export class CommandLog {
   }
 
   /** Write the lines remembered so far and make them durable. Concurrent calls share fsyncs (group
-   * commit). */
+   * commit). After a failure (a full or failing card) each sync tries again: a file whose write
+   * failed is cut back to its last whole line and the lines it lacks are written again. */
   sync(): Promise<void> {
     if (this.nextSync) return this.nextSync;
     const run = async (): Promise<void> => {
       this.nextSync = null;
-      for (const d of this.days) for (const rec of d.deferred.splice(0)) this.write(d, rec);
-      await this.writes;
-      if (this.writeError) throw this.writeError;
-      const handles = [...this.dirty];
-      this.dirty.clear();
-      for (const h of handles) await h.datasync();
+      try {
+        if (this.writeError) await this.repair();
+        for (const d of this.days) for (const rec of d.deferred.splice(0)) this.write(d, rec);
+        await this.writes;
+        if (this.writeError) throw this.writeError;
+        const handles = [...this.dirty];
+        this.dirty.clear();
+        try {
+          for (const h of handles) await h.datasync();
+        } catch (err) {
+          for (const h of handles) this.dirty.add(h);
+          throw new Error(`command log sync failed: ${(err as Error).message}`);
+        }
+        this.setLastError(null);
+      } catch (err) {
+        this.setLastError((err as Error).message);
+        throw err;
+      }
     };
     if (!this.syncing) {
       this.syncing = run().finally(() => {
@@ -285,6 +314,30 @@ export class CommandLog {
         return this.syncing;
       });
     return this.nextSync;
+  }
+
+  /** After a failed write: close each broken file, cut it back to its last whole line, and let the
+   * next write open it again. Throws while the card still refuses. */
+  private async repair(): Promise<void> {
+    await this.writes;
+    for (const d of this.days) {
+      if (!d.broken) continue;
+      const h = d.handle;
+      d.handle = null;
+      const fh = h ? await h.catch(() => null) : null;
+      if (fh) {
+        this.dirty.delete(fh);
+        await fh.close().catch(() => undefined);
+      }
+      try {
+        await this.fs.truncate(d.file, d.size);
+      } catch (err) {
+        // a file whose creation failed has nothing to cut
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      d.broken = false;
+    }
+    this.writeError = null;
   }
 
   /** fsync and let go of the files (clean stop). */
@@ -318,7 +371,15 @@ export class CommandLog {
   private dayEntry(day: string): Day {
     let d = this.days.find((x) => x.day === day);
     if (!d) {
-      d = { day, file: path.join(this.dir, `commands-${day}.log`), records: new Map(), deferred: [], handle: null };
+      d = {
+        day,
+        file: path.join(this.dir, `commands-${day}.log`),
+        records: new Map(),
+        deferred: [],
+        handle: null,
+        size: 0,
+        broken: false,
+      };
       this.days.push(d);
       this.days.sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
     }
@@ -333,7 +394,11 @@ export class CommandLog {
   private write(d: Day, rec: CommandRecord): void {
     const buf = encode(rec);
     this.writes = this.writes.then(async () => {
-      if (this.writeError) return;
+      // After a failure no line may follow the unknown tail: held for the next sync's repair.
+      if (this.writeError) {
+        d.deferred.push(rec);
+        return;
+      }
       try {
         if (!d.handle) {
           const created = this.fs.openAppend(d.file);
@@ -344,11 +409,15 @@ export class CommandLog {
         }
         const h = await d.handle;
         await h.write(buf);
+        d.size += buf.length;
         this.dirty.add(h);
         this.bytesWritten += buf.length;
       } catch (err) {
-        // The file's tail is unknown now: no later line may follow it. sync() reports the failure.
+        // The file's tail is unknown now (part of the line may be in it). sync() reports the
+        // failure, and the next sync cuts the file back to d.size and writes the line again.
         this.writeError = new Error(`command log write failed: ${(err as Error).message}`);
+        d.broken = true;
+        d.deferred.push(rec);
       }
     });
   }

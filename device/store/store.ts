@@ -18,6 +18,8 @@ export interface StoreOptions {
   fs?: StoreFs;
   snapshotEvery: number;
   outboxMaxEvents: number;
+  /** told when lastSnapshotError or the command log's error changes (the device status) */
+  onProblemChange?: () => void;
 }
 
 export interface OpenResult {
@@ -78,7 +80,7 @@ export class Store {
       opts.outboxMaxEvents,
       () => this.durableSeq,
     );
-    this.commands = new CommandLog(this.fs, path.join(this.stateDir, 'commands'));
+    this.commands = new CommandLog(this.fs, path.join(this.stateDir, 'commands'), () => this.opts.onProblemChange?.());
   }
 
   async open(config: Config): Promise<OpenResult> {
@@ -215,16 +217,27 @@ export class Store {
       this.db.data = doc;
       await this.db.write();
       this.snapshotSeq = doc.seq;
-      this.lastSnapshotError = null;
+      this.setSnapshotError(null);
       await this.prune();
     } catch (err) {
       // A failed snapshot loses nothing: the journal still holds every event. Try again later.
       this.recordsSinceSnapshot = this.opts.snapshotEvery;
-      this.lastSnapshotError = (err as Error).message;
+      this.setSnapshotError((err as Error).message);
     }
   }
 
   lastSnapshotError: string | null = null;
+
+  private setSnapshotError(message: string | null): void {
+    if (message === this.lastSnapshotError) return;
+    this.lastSnapshotError = message;
+    this.opts.onProblemChange?.();
+  }
+
+  /** The command log's last failure (a full or failing card), until a sync succeeds again. */
+  get commandLogError(): string | null {
+    return this.commands.lastError;
+  }
 
   /** Remove journal segments no longer needed by any snapshot generation or outbox cursor. */
   async prune(): Promise<void> {

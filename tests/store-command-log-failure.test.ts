@@ -1,0 +1,132 @@
+// A full or failing card under the command log: a refused write is reported (the device status)
+// and does not stay broken until a restart. The next sync cuts the file back to its last whole
+// line and writes the lines it lacks again, so a retry of any of those commands still gets its
+// first answer, and the file reads back whole.
+import { appendFile, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CommandLog, type CommandRecord } from '../device/store/command-log.ts';
+import { type FileHandleLike, nodeFs, type StoreFs } from '../device/store/fs.ts';
+import { bootDaemon } from './helpers/boot.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'beonho-cmdlog-fail-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The real file system, whose appends can be made to fail as a full card does: half the line
+ * reaches the file, then ENOSPC; and whose fdatasync can fail (EIO). */
+function failingFs(): { fs: StoreFs; card: { full: boolean; ioError: boolean } } {
+  const card = { full: false, ioError: false };
+  const fs: StoreFs = {
+    ...nodeFs,
+    async openAppend(file) {
+      const h = await nodeFs.openAppend(file);
+      const wrapped: FileHandleLike = {
+        async write(data) {
+          if (card.full) {
+            await appendFile(file, data.subarray(0, Math.floor(data.length / 2)));
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+          }
+          await h.write(data);
+        },
+        async datasync() {
+          if (card.ioError) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+          await h.datasync();
+        },
+        close: () => h.close(),
+      };
+      return wrapped;
+    },
+  };
+  return { fs, card };
+}
+
+const answer = (id: string): CommandRecord => ({
+  id,
+  digest: `d-${id}`,
+  type: 'counter.next',
+  outcome: { kind: 'answer', result: { id, ok: false, error: { code: 'no-waiting-ticket' } } },
+});
+
+const DAY = '2026-12-01';
+const logDir = () => path.join(dir, 'commands');
+
+describe('the command log on a full card', () => {
+  it('reports the failure, then recovers by itself: the torn line is cut and every line written', async () => {
+    const { fs, card } = failingFs();
+    let told = 0;
+    const log = new CommandLog(fs, logDir(), () => told++);
+    await log.open([]);
+    await log.record(answer('a'), DAY);
+    expect(log.lastError).toBeNull();
+
+    card.full = true;
+    await expect(log.record(answer('b'), DAY)).rejects.toThrow(/command log write failed: ENOSPC/);
+    expect(log.lastError).toMatch(/ENOSPC/);
+    expect(told).toBe(1);
+    // still full: the next one fails too, and is not written after the torn tail
+    await expect(log.record(answer('c'), DAY)).rejects.toThrow(/ENOSPC/);
+    // every id is remembered meanwhile (a retry gets its answer from memory)
+    expect(['a', 'b', 'c'].map((id) => log.get(id)?.id)).toEqual(['a', 'b', 'c']);
+
+    card.full = false;
+    await log.record(answer('d'), DAY);
+    expect(log.lastError).toBeNull();
+    expect(told).toBe(2);
+    await log.close();
+
+    // read back from disk: whole lines only, every command once
+    const file = path.join(logDir(), `commands-${DAY}.log`);
+    const text = await readFile(file, 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    const again = new CommandLog(nodeFs, logDir());
+    const opened = await again.open([]);
+    expect(opened.problems).toEqual([]);
+    expect(['a', 'b', 'c', 'd'].map((id) => again.get(id)?.id)).toEqual(['a', 'b', 'c', 'd']);
+    expect(text.trim().split('\n')).toHaveLength(4);
+    await again.close();
+    expect(await readdir(logDir())).toEqual([`commands-${DAY}.log`]);
+  });
+
+  it('a failed fdatasync is reported and tried again at the next sync', async () => {
+    const { fs, card } = failingFs();
+    const log = new CommandLog(fs, logDir());
+    await log.open([]);
+    card.ioError = true;
+    await expect(log.record(answer('a'), DAY)).rejects.toThrow(/command log sync failed: EIO/);
+    expect(log.lastError).toMatch(/EIO/);
+    card.ioError = false;
+    await log.sync();
+    expect(log.lastError).toBeNull();
+    await log.close();
+    const again = new CommandLog(nodeFs, logDir());
+    await again.open([]);
+    expect(again.get('a')?.id).toBe('a');
+    await again.close();
+  });
+});
+
+describe('the device status', () => {
+  it("shows a failing command log as the store's error, and clears it once the log recovers", async () => {
+    const { fs, card } = failingFs();
+    const b = await bootDaemon({ storeFs: fs, features: ['health'] });
+    try {
+      const storeStatus = async () => (await b.daemon.parts.health!.current()).components.store;
+      expect((await storeStatus())?.lastError ?? null).toBeNull();
+      card.full = true;
+      // an answer to central (a refused command) is the log's own durable write
+      await expect(b.daemon.store.commands.record(answer('x'), DAY)).rejects.toThrow(/ENOSPC/);
+      expect(await storeStatus()).toMatchObject({ lastError: 'command-log-failed' });
+      card.full = false;
+      await b.daemon.store.commands.record(answer('y'), DAY);
+      expect((await storeStatus())?.lastError ?? null).toBeNull();
+    } finally {
+      await b.stop();
+    }
+  });
+});
