@@ -155,6 +155,7 @@ export class Daemon {
       queue: ctx.queue,
       keypads: inputs.keypads,
       logger: ctx.logger.child({ component: 'counters' }),
+      bus: ctx.bus,
     });
     const terminal = this.terminal(ctx, inputs.sim, () => Promise.all([dispenser.idle(), counters.idle()]));
     this.built = { ...f.parts, dispenser, counters, sim: inputs.sim, terminal: terminal !== null };

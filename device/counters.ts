@@ -1,6 +1,8 @@
 // The counters' keypads: each decoded key action becomes a queue action for that counter.
 import type { Logger } from 'pino';
+import type { Bus } from './bus.ts';
 import type { Extension } from './extension.ts';
+import { keyRefusalForClerks } from './messages-ko.ts';
 import type { KeypadAction, KeypadInput, KeypadSource } from './ports/keypad.ts';
 import type { Action } from './queue/actions.ts';
 import type { QueueService } from './queue/service.ts';
@@ -36,7 +38,12 @@ export interface CountersOptions {
   queue: QueueService;
   keypads: KeypadSource;
   logger: Logger;
+  /** where a refused key is told to the counter's display (as a satellite's keys are) */
+  bus?: Bus;
 }
+
+/** How long a refused key's line stays on the counter's display (a satellite's default too). */
+export const KEY_MESSAGE_SECONDS = 5;
 
 export class Counters implements Extension {
   readonly name = 'counters';
@@ -45,18 +52,31 @@ export class Counters implements Extension {
   private readonly queue: QueueService;
   private readonly keypads: KeypadSource;
   private readonly logger: Logger;
+  private readonly bus: Bus | null;
 
   constructor(opts: CountersOptions) {
     this.queue = opts.queue;
     this.keypads = opts.keypads;
     this.logger = opts.logger;
+    this.bus = opts.bus ?? null;
   }
 
   async start(): Promise<void> {
     await this.keypads.start((input) => {
       const action = keypadToAction(input);
       this.chain = this.chain
-        .then(() => this.queue.execute(action, { source: `keypad:${input.counter}` }))
+        .then(async () => {
+          const r = await this.queue.execute(action, { source: `keypad:${input.counter}` });
+          if (r.ok) return;
+          // Nothing changed on the board: without a word the clerk cannot tell a refused key from
+          // one that was not heard.
+          this.logger.info({ counter: input.counter, action: action.type, code: r.error.code }, 'key refused');
+          this.bus?.emit('counterMessage', {
+            counter: input.counter,
+            message: keyRefusalForClerks(r.error.code),
+            seconds: KEY_MESSAGE_SECONDS,
+          });
+        })
         .catch((err) => this.logger.error({ err, counter: input.counter }, 'keypad action failed'));
     });
   }

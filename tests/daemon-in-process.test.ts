@@ -62,6 +62,22 @@ describe('the daemon in-process over fake hardware', () => {
     }
   });
 
+  it("a refused key says why on that counter's display, as a satellite's does; a done key does not", async () => {
+    const b = await bootDaemon();
+    booted = b;
+    // nobody waits: "next" changes nothing on the board, so the counter's display says so
+    expect(b.hw.keypads.input('1', { type: 'next' })).toBe(true);
+    await b.settle();
+    expect(b.daemon.parts.board!.model()?.counterNotes).toEqual({ '1': '대기 없음' });
+    // a key that did something leaves no note (its counter shows the called number)
+    expect(b.hw.buttons.press('resident')).toBe(true);
+    await b.settle();
+    b.clock.t += 6_000; // the note's 5 s are over
+    expect(b.hw.keypads.input('2', { type: 'next' })).toBe(true);
+    await b.settle();
+    expect(b.daemon.parts.board!.model()?.counterNotes).toBeUndefined();
+  });
+
   it('paper out at the printer: no number, the board says why, the device status reports it', async () => {
     const b = await bootDaemon();
     booted = b;

@@ -2,6 +2,7 @@
 // front of the counter read it), and what its board says while the main unit is out of reach.
 import type { CommandResult } from '../../bridge/contract/types.ts';
 import type { SatelliteCode } from '../error-codes.ts';
+import { keyRefusalForClerks } from '../messages-ko.ts';
 
 /** The board's alert and each counter display's band while the link to the main unit is down. */
 export const MAIN_LINK_DOWN = '본체 연결 끊김';
@@ -24,7 +25,7 @@ export function keyProblemText(code: SatelliteCode): string {
 
 /** The main unit's answer to a key, in a few words. */
 export function resultText(type: string, result: CommandResult): string {
-  if (!result.ok) return refusalText(result.error.code);
+  if (!result.ok) return keyRefusalForClerks(result.error.code);
   const number = result.result.ticket?.number;
   switch (type) {
     case 'counter.next':
@@ -43,32 +44,5 @@ export function resultText(type: string, result: CommandResult): string {
       return '업무 종료';
     default:
       return '처리됨';
-  }
-}
-
-function refusalText(code: string): string {
-  switch (code) {
-    case 'no-waiting':
-      return '대기 없음';
-    case 'counter-idle':
-      return '호출 중인 번호 없음';
-    case 'counter-closed':
-      return '창구 업무 종료 상태';
-    case 'day-closed':
-    case 'clock-behind':
-      return '업무 시간 아님';
-    case 'unknown-ticket':
-    case 'not-callable':
-      return '호출할 수 없는 번호';
-    case 'hold-expired':
-      return '보류 시간이 지난 번호';
-    case 'invalid-transfer':
-      return '이관할 수 없음';
-    case 'counter-not-bound':
-      return '이 창구 권한 없음';
-    case 'unknown-counter':
-      return '없는 창구';
-    default:
-      return `처리 안 됨 (${code})`;
   }
 }
