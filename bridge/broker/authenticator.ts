@@ -1,7 +1,8 @@
 // Who may log in to the embedded broker, and at what cost to the office: one scrypt at a time
-// (./login-limits.ts), a failure allowance per source address, and no scrypt at all for an unknown
-// user name. An unknown name still waits, in the same queue, as long as a verification takes, so
-// the time to a refusal does not tell which names exist.
+// (./login-limits.ts), a failure allowance per source address, and no scrypt for an unknown user
+// name (but the first, before any verification was timed). An unknown name still waits, in the
+// same queue, as long as a verification takes, so the time to a refusal does not tell which names
+// exist.
 import type { Account } from './acl.ts';
 import { OneAtATime, SourceThrottle, sourceKey } from './login-limits.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
