@@ -220,8 +220,8 @@ interface PaintJob {
  * Why a window and not a canvas of the whole board: the canvas binding pays for a read after a
  * draw in proportion to the canvas's area, not the area read (it renders into a fresh bitmap of
  * the canvas's size, allocated and zeroed each time: 1.6 ms and 8.3 MB for a 1080p canvas, kept
- * by glibc's heap afterwards). A 1920x347 window costs a third of that, and a full-size canvas is
- * never made.
+ * by glibc's heap afterwards). A 1920x391 window costs about a third of that, and a full-size
+ * canvas is never made.
  */
 export class BoardPainter {
   readonly surface: Surface;

@@ -31,23 +31,24 @@ export function rasterCommands(image: Frame): Uint8Array {
     at += 8;
     for (let y = y0; y < y0 + rows; y++, at += rowBytes) {
       if (y >= height) continue;
-      for (let x = 0; x < width; x++) {
-        const i = (y * width + x) * 4;
-        if (luminanceOnWhite(data[i]!, data[i + 1]!, data[i + 2]!, data[i + 3]!) < THRESHOLD) {
-          out[at + (x >> 3)]! |= 0x80 >> (x & 7);
+      for (let x = 0, i = y * width * 4; x < width; x++, i += 4) {
+        let r = data[i]!;
+        let g = data[i + 1]!;
+        let b = data[i + 2]!;
+        const a = data[i + 3]!;
+        if (a !== 255) {
+          // composited onto white paper, each channel rounded to a byte first, as the encoder does
+          const paper = (255 - a) * 255;
+          r = Math.round((a * r + paper) / 255);
+          g = Math.round((a * g + paper) / 255);
+          b = Math.round((a * b + paper) / 255);
         }
+        // ITU-R 601 luminance, the encoder's
+        if (0.299 * r + 0.587 * g + 0.114 * b < THRESHOLD) out[at + (x >> 3)]! |= 0x80 >> (x & 7);
       }
     }
   }
   return out;
-}
-
-/** A pixel's luminance (ITU-R 601 weights) once composited onto white, as the encoder rounds it:
- * the flattened channels are stored as bytes before the luminance is taken. */
-function luminanceOnWhite(r: number, g: number, b: number, a: number): number {
-  const k = 255 - a;
-  const flat = (c: number): number => Math.min(255, Math.max(0, Math.round((a * c + k * 255) / 255)));
-  return 0.299 * flat(r) + 0.587 * flat(g) + 0.114 * flat(b);
 }
 
 export function encodeTicket(image: Frame, widthDots: number): Uint8Array {
