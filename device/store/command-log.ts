@@ -136,7 +136,10 @@ interface Day {
   handle: Promise<FileHandleLike> | null;
   /** bytes of the file made of whole lines: a failed write is cut back to this */
   size: number;
-  /** a write to this file failed: its tail is unknown until repair() cuts it back */
+  /** bytes of it known durable (fdatasync'd), and the lines written after them */
+  synced: number;
+  unsynced: CommandRecord[];
+  /** a write or an fdatasync of this file failed: its tail is unknown until repair() cuts it back */
   broken: boolean;
 }
 
@@ -189,6 +192,7 @@ export class CommandLog {
       const buf = (await this.fs.readFile(d.file)) ?? Buffer.alloc(0);
       const { goodBytes, bad } = this.load(d, buf, problems);
       d.size = goodBytes;
+      d.synced = goodBytes;
       if (bad) {
         // A power cut tears the last line only; cut it off so the next line starts clean.
         problems.push(`${path.basename(d.file)}: ${bad}; dropped ${buf.length - goodBytes} bytes`);
@@ -287,11 +291,27 @@ export class CommandLog {
         if (this.writeError) throw this.writeError;
         const handles = [...this.dirty];
         this.dirty.clear();
+        // what this sync covers: lines written later wait for the next one
+        const covered = this.days.map((d) => ({ d, size: d.size, lines: d.unsynced.length }));
         try {
           for (const h of handles) await h.datasync();
         } catch (err) {
-          for (const h of handles) this.dirty.add(h);
-          throw new Error(`command log sync failed: ${(err as Error).message}`);
+          // After a failed fdatasync the kernel may have dropped the pages it could not write and
+          // a second one would succeed without them: cut every file back to what is known durable
+          // and write its later lines again (repair(), at the next sync).
+          this.writeError = new Error(`command log sync failed: ${(err as Error).message}`);
+          await this.writes;
+          for (const d of this.days) {
+            if (d.size === d.synced) continue;
+            d.broken = true;
+            d.size = d.synced;
+            d.deferred.unshift(...d.unsynced.splice(0));
+          }
+          throw this.writeError;
+        }
+        for (const { d, size, lines } of covered) {
+          d.synced = size;
+          d.unsynced.splice(0, lines);
         }
         this.setLastError(null);
       } catch (err) {
@@ -378,6 +398,8 @@ export class CommandLog {
         deferred: [],
         handle: null,
         size: 0,
+        synced: 0,
+        unsynced: [],
         broken: false,
       };
       this.days.push(d);
@@ -410,6 +432,7 @@ export class CommandLog {
         const h = await d.handle;
         await h.write(buf);
         d.size += buf.length;
+        d.unsynced.push(rec);
         this.dirty.add(h);
         this.bytesWritten += buf.length;
       } catch (err) {
