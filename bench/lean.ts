@@ -13,7 +13,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, stringify } from 'yaml';
+import pino from 'pino';
 import { RUNTIME_ENV } from '../deploy/unit.ts';
+import { loadConfig } from '../device/config/load.ts';
+import { clipWords } from '../display/audio/clip-pack.ts';
+import { EspeakVoice } from '../display/audio/espeak-voice.ts';
+import { encodeWav } from '../display/audio/wav.ts';
 import { build, ROOT } from '../scripts/build.ts';
 import { release } from '../scripts/release.ts';
 import { freePort } from './lib/free-port.ts';
@@ -28,6 +33,8 @@ export interface LeanResult {
   speechPeakMiB: number | null;
   togetherPeakMiB: number;
   speechProcesses: number;
+  /** the same day with `voice: clips` (espeak's clips): the daemon's peak, with any child */
+  clipVoice: { peakRssMiB: number; togetherPeakMiB: number; speechProcesses: number };
   tickets: number;
   calls: number;
   env: Record<string, string>;
@@ -40,7 +47,7 @@ const round = (x: number, d = 1): number => Math.round(x * 10 ** d) / 10 ** d;
 /** The example office with a framebuffer board (a file with a fake sysfs tree), the ESC/POS
  * printer writing to /dev/null and sim audio (the same synthesis as ALSA's, into WAV files), the
  * embedded broker on. */
-export async function officeConfig(dir: string): Promise<string> {
+export async function officeConfig(dir: string, audio: Record<string, unknown> = { voice: 'espeak' }): Promise<string> {
   const W = 1920;
   const H = 1080;
   const sysfs = path.join(dir, 'graphics');
@@ -53,7 +60,7 @@ export async function officeConfig(dir: string): Promise<string> {
     services: Array<Record<string, unknown>>;
   };
   doc.services = doc.services.map(({ cutoff: _c, cap: _k, ...s }) => s);
-  const file = path.join(dir, 'office.yaml');
+  const file = path.join(dir, `office-${String(audio.voice)}.yaml`);
   writeFileSync(
     file,
     stringify({
@@ -68,7 +75,7 @@ export async function officeConfig(dir: string): Promise<string> {
           statusQuery: false,
           ticketSecret: 'bench-ticket-secret-0123456789',
         },
-        audio: { driver: 'sim', voice: 'espeak' },
+        audio: { driver: 'sim', ...audio },
       },
     }),
   );
@@ -174,6 +181,65 @@ async function startToReady(
   return ms;
 }
 
+/** A day of the daemon: 1,000 tickets over four services, a call after every tenth, each call
+ * spoken; its memory sampled throughout. */
+async function officeDay(main: string, config: string, data: string, env: Record<string, string>) {
+  const p = new Proc(process.execPath, [main, '--config', config, '--data-dir', data], ROOT, env);
+  await p.until(/simulator ready/);
+  const pid = p.child.pid!;
+  await new Promise((r) => setTimeout(r, 500));
+  const idle = vmHwmMiB(pid);
+  const sampler = new Sampler(pid);
+  const buttons = ['resident', 'passport', 'seal', 'welfare'];
+  let calls = 0;
+  for (let i = 0; i < 1000; i++) {
+    const answered = p.until(/^ticket /);
+    p.send(`press ${buttons[i % buttons.length]}`);
+    await answered;
+    if (i % 10 === 9) {
+      const counter = ['1', '2', '3'][calls % 3]!;
+      const called = p.until(/^call |^refused/);
+      p.send(`key ${counter} next`);
+      await called;
+      calls++;
+    }
+  }
+  // every call spoken: the simulated loudspeaker names its files by sequence
+  const audio = path.join(data, 'sim/audio');
+  for (let t = 0; t < 1200; t++) {
+    const last = readdirSync(audio)
+      .filter((f) => /^\d+\.wav$/.test(f))
+      .sort()
+      .at(-1);
+    if (last && Number.parseInt(last, 10) >= calls) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  sampler.stop();
+  const peakRssMiB = {
+    idle: round(idle),
+    afterDay: round(vmHwmMiB(pid)),
+    anonAtEnd: round(statusMiB(pid, 'RssAnon')),
+    fileAtEnd: round(statusMiB(pid, 'RssFile')),
+  };
+  await p.stop();
+  const speechPeaks = [...sampler.childPeak.values()];
+  return {
+    peakRssMiB,
+    speechPeakMiB: speechPeaks.length > 0 ? round(Math.max(...speechPeaks)) : null,
+    togetherPeakMiB: round(sampler.together),
+    speechProcesses: speechPeaks.length,
+    calls,
+  };
+}
+
+/** espeak's clips of every word the office's calls need (the starter pack of make-clip-pack.ts). */
+async function makeStarterPack(configFile: string, dir: string): Promise<void> {
+  const { config } = await loadConfig(configFile);
+  const voice = new EspeakVoice({ logger: pino({ level: 'silent' }) });
+  mkdirSync(dir, { recursive: true });
+  for (const w of clipWords(config)) writeFileSync(path.join(dir, `${w}.wav`), encodeWav(await voice.speak(w)));
+}
+
 export async function run(o: { release?: boolean; env?: Record<string, string> } = {}): Promise<LeanResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'beonho-bench-lean-'));
   // the unit's environment, its compile cache (Node >= 22.1) in this run's directory
@@ -200,44 +266,13 @@ export async function run(o: { release?: boolean; env?: Record<string, string> }
       fromTsx.push(await startToReady(process.execPath, ['--import', 'tsx', 'device/main.ts'], dir, config));
     }
 
-    // A day: 1,000 tickets over four services, a call after every tenth, each call spoken.
-    const data = path.join(dir, 'day');
-    const p = new Proc(process.execPath, [main, '--config', config, '--data-dir', data], ROOT, env);
-    await p.until(/simulator ready/);
-    const pid = p.child.pid!;
-    await new Promise((r) => setTimeout(r, 500));
-    const idle = vmHwmMiB(pid);
-    const sampler = new Sampler(pid);
-    const buttons = ['resident', 'passport', 'seal', 'welfare'];
-    let calls = 0;
-    for (let i = 0; i < 1000; i++) {
-      const answered = p.until(/^ticket /);
-      p.send(`press ${buttons[i % buttons.length]}`);
-      await answered;
-      if (i % 10 === 9) {
-        const counter = ['1', '2', '3'][calls % 3]!;
-        const called = p.until(/^call |^refused/);
-        p.send(`key ${counter} next`);
-        await called;
-        calls++;
-      }
-    }
-    // every call spoken: the simulated loudspeaker names its files by sequence
-    const audio = path.join(data, 'sim/audio');
-    for (let t = 0; t < 1200; t++) {
-      const last = readdirSync(audio)
-        .filter((f) => /^\d+\.wav$/.test(f))
-        .sort()
-        .at(-1);
-      if (last && Number.parseInt(last, 10) >= calls) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    sampler.stop();
-    const afterDay = vmHwmMiB(pid);
-    const anonAtEnd = statusMiB(pid, 'RssAnon');
-    const fileAtEnd = statusMiB(pid, 'RssFile');
-    await p.stop();
-    const speechPeaks = [...sampler.childPeak.values()];
+    const day = await officeDay(main, config, path.join(dir, 'day'), env);
+    // the same day with a clip voice made from espeak's (display/audio/make-clip-pack.ts): the
+    // calls are joined from clips in the daemon, and no speech process starts
+    const clipsDir = path.join(dir, 'clips');
+    await makeStarterPack(config, clipsDir);
+    const clipConfig = await officeConfig(dir, { voice: 'clips', clipsDir });
+    const clipDay = await officeDay(main, clipConfig, path.join(dir, 'clip-day'), env);
 
     let installMiB: LeanResult['installMiB'] = null;
     if (o.release !== false) {
@@ -256,17 +291,17 @@ export async function run(o: { release?: boolean; env?: Record<string, string> }
         tsx: round(median(fromTsx), 0),
         bareNode: round(median(bare), 0),
       },
-      peakRssMiB: {
-        idle: round(idle),
-        afterDay: round(afterDay),
-        anonAtEnd: round(anonAtEnd),
-        fileAtEnd: round(fileAtEnd),
+      peakRssMiB: day.peakRssMiB,
+      speechPeakMiB: day.speechPeakMiB,
+      togetherPeakMiB: day.togetherPeakMiB,
+      speechProcesses: day.speechProcesses,
+      clipVoice: {
+        peakRssMiB: clipDay.peakRssMiB.afterDay,
+        togetherPeakMiB: clipDay.togetherPeakMiB,
+        speechProcesses: clipDay.speechProcesses,
       },
-      speechPeakMiB: speechPeaks.length > 0 ? round(Math.max(...speechPeaks)) : null,
-      togetherPeakMiB: round(sampler.together),
-      speechProcesses: speechPeaks.length,
       tickets: 1000,
-      calls,
+      calls: day.calls,
       env,
       installMiB,
     };
@@ -301,6 +336,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   );
   console.log(
     `  the speech process           ${r.speechPeakMiB ?? '-'} MiB peak (${r.speechProcesses} started); daemon and speech process together: ${r.togetherPeakMiB} MiB`,
+  );
+  console.log(
+    `  the same day, voice: clips    ${r.clipVoice.peakRssMiB} MiB peak; with its children ${r.clipVoice.togetherPeakMiB} MiB (${r.clipVoice.speechProcesses} speech processes started)`,
   );
   if (r.installMiB) {
     console.log(
