@@ -2,6 +2,7 @@
 // from these zod schemas. Hardware, display and MQTT sections live in their own files so each part
 // of the daemon owns its settings.
 import { z } from 'zod';
+import { fixedOffsetMinutes } from '../util/zone.ts';
 import { hardwareProblems, hardwareSchema } from './hardware-schema.ts';
 import { outputsSchema } from './outputs-schema.ts';
 import { mqttSchema } from './mqtt-schema.ts';
@@ -12,6 +13,8 @@ const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (00:0
 
 const timeZone = z.string().refine(
   (tz) => {
+    // known without asking ICU (device/util/zone.ts), whose first use costs ~6 MiB of memory
+    if (fixedOffsetMinutes(tz) !== null) return true;
     try {
       new Intl.DateTimeFormat('en-US', { timeZone: tz });
       return true;

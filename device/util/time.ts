@@ -1,5 +1,7 @@
 // Office-local time without a date library: Intl knows every IANA zone, and the few operations the
-// queue needs (local date, minutes since midnight, ISO 8601 with offset) are small.
+// queue needs (local date, minutes since midnight, ISO 8601 with offset) are small. A zone with one
+// offset all year (Asia/Seoul) is computed without ICU (./zone.ts).
+import { fixedOffsetFields, fixedOffsetMinutes, type LocalFields } from './zone.ts';
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -31,22 +33,30 @@ export interface LocalTime {
 }
 
 export function localTime(ms: number, timeZone: string): LocalTime {
+  const msPart = ((ms % 1000) + 1000) % 1000;
+  const fixed = fixedOffsetMinutes(timeZone);
+  if (fixed !== null) return format(fixedOffsetFields(ms, fixed), msPart, fixed);
   const p: Record<string, string> = {};
   for (const part of formatter(timeZone).formatToParts(new Date(ms))) p[part.type] = part.value;
-  const y = Number(p.year);
-  const mo = Number(p.month);
-  const d = Number(p.day);
-  const h = Number(p.hour);
-  const mi = Number(p.minute);
-  const s = Number(p.second);
-  const msPart = ((ms % 1000) + 1000) % 1000;
-  const asUtc = Date.UTC(y, mo - 1, d, h, mi, s, msPart);
-  const offsetMin = Math.round((asUtc - ms) / 60000);
+  const f: LocalFields = {
+    year: Number(p.year),
+    month: Number(p.month),
+    day: Number(p.day),
+    hour: Number(p.hour),
+    minute: Number(p.minute),
+    second: Number(p.second),
+  };
+  const asUtc = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second, msPart);
+  return format(f, msPart, Math.round((asUtc - ms) / 60000));
+}
+
+function format(f: LocalFields, msPart: number, offsetMin: number): LocalTime {
   const sign = offsetMin >= 0 ? '+' : '-';
   const abs = Math.abs(offsetMin);
-  const date = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}`;
-  const iso = `${date}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}.${pad(msPart, 3)}${sign}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
-  return { date, minutes: h * 60 + mi, iso };
+  const date = `${pad(f.year, 4)}-${pad(f.month, 2)}-${pad(f.day, 2)}`;
+  const time = `${pad(f.hour, 2)}:${pad(f.minute, 2)}:${pad(f.second, 2)}.${pad(msPart, 3)}`;
+  const iso = `${date}T${time}${sign}${pad(Math.floor(abs / 60), 2)}:${pad(abs % 60, 2)}`;
+  return { date, minutes: f.hour * 60 + f.minute, iso };
 }
 
 /** "17:30" -> 1050 */

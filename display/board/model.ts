@@ -2,6 +2,7 @@
 // (which call is still highlighted, the link mark, a printer or dispenser message). A pure value,
 // so a frame is a function of its model and the golden tests can pin it.
 import type { CallSnapshot, CounterSnapshot, Snapshot } from '../../device/queue/snapshot-types.ts';
+import { fixedOffsetFields, fixedOffsetMinutes } from '../../device/util/zone.ts';
 
 export interface BoardModel {
   snapshot: Snapshot;
@@ -40,10 +41,26 @@ function clockFormat(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/** Korean weekday names, Sunday first, as ko-KR's short weekday gives them. */
+const WEEKDAYS_KO = ['일', '월', '화', '수', '목', '금', '토'];
+
 /** The local clock texts of a frame, in the office's zone. */
 export function clockTexts(now: number, timeZone: string): { date: string; time: string; minuteKey: string } {
   const parts: Record<string, string> = {};
-  for (const p of clockFormat(timeZone).formatToParts(new Date(now))) parts[p.type] = p.value;
+  const fixed = fixedOffsetMinutes(timeZone);
+  if (fixed !== null) {
+    // without ICU (device/util/zone.ts): the same texts as the formatter's below
+    const f = fixedOffsetFields(now, fixed);
+    Object.assign(parts, {
+      month: String(f.month),
+      day: String(f.day),
+      weekday: WEEKDAYS_KO[f.weekday],
+      hour: String(f.hour).padStart(2, '0'),
+      minute: String(f.minute).padStart(2, '0'),
+    });
+  } else {
+    for (const p of clockFormat(timeZone).formatToParts(new Date(now))) parts[p.type] = p.value;
+  }
   const date = `${parts.month}월 ${parts.day}일 (${parts.weekday})`;
   const time = `${parts.hour}:${parts.minute}`;
   return { date, time, minuteKey: `${date} ${time}` };
