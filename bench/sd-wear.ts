@@ -57,6 +57,9 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
     img,
   ]);
   execFileSync('mount', ['-o', 'loop,noatime', img, mnt]);
+  // closed before the unmount also when the run fails (an unmount of a busy file system would hide
+  // the run's own error)
+  let opened: { close(): Promise<void> } | null = null;
   try {
     const dev = execFileSync('findmnt', ['-no', 'SOURCE', mnt], { encoding: 'utf8' }).trim();
     const { store, engine, queue, clock, command } = await openDurableOffice({
@@ -68,6 +71,7 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
       start: Date.parse('2026-11-26T09:00:00+09:00'),
       newId: sequentialIds('s', 26),
     });
+    opened = store;
     const outbox = store.outbox.cursor('uplink');
     await queue.execute({ type: 'day.open' });
     const services = ['resident', 'passport', 'seal', 'welfare'];
@@ -117,6 +121,7 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
       return ((sectorsWritten(dev) - before) * 512) / count;
     };
     const pacedBytes = await paced('commit=1');
+    opened = null;
     await store.close();
     return {
       tickets,
@@ -127,6 +132,7 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
       pacedBytesPerTicket: Math.round(pacedBytes),
     };
   } finally {
+    await opened?.close().catch(() => undefined);
     execFileSync('umount', [mnt]);
     rmSync(root, { recursive: true, force: true });
   }
