@@ -33,9 +33,14 @@ export interface LocalTime {
 }
 
 export function localTime(ms: number, timeZone: string): LocalTime {
-  const msPart = ((ms % 1000) + 1000) % 1000;
   const fixed = fixedOffsetMinutes(timeZone);
-  if (fixed !== null) return format(fixedOffsetFields(ms, fixed), msPart, fixed);
+  if (fixed !== null) return format(fixedOffsetFields(ms, fixed), ((ms % 1000) + 1000) % 1000, fixed);
+  return localTimeByIntl(ms, timeZone);
+}
+
+/** localTime through Intl, for any zone (tests/zone.test.ts holds the fixed-offset path to it). */
+export function localTimeByIntl(ms: number, timeZone: string): LocalTime {
+  const msPart = ((ms % 1000) + 1000) % 1000;
   const p: Record<string, string> = {};
   for (const part of formatter(timeZone).formatToParts(new Date(ms))) p[part.type] = part.value;
   const f: LocalFields = {

@@ -46,21 +46,28 @@ const WEEKDAYS_KO = ['일', '월', '화', '수', '목', '금', '토'];
 
 /** The local clock texts of a frame, in the office's zone. */
 export function clockTexts(now: number, timeZone: string): { date: string; time: string; minuteKey: string } {
-  const parts: Record<string, string> = {};
   const fixed = fixedOffsetMinutes(timeZone);
-  if (fixed !== null) {
-    // without ICU (device/util/zone.ts): the same texts as the formatter's below
-    const f = fixedOffsetFields(now, fixed);
-    Object.assign(parts, {
-      month: String(f.month),
-      day: String(f.day),
-      weekday: WEEKDAYS_KO[f.weekday],
-      hour: String(f.hour).padStart(2, '0'),
-      minute: String(f.minute).padStart(2, '0'),
-    });
-  } else {
-    for (const p of clockFormat(timeZone).formatToParts(new Date(now))) parts[p.type] = p.value;
-  }
+  if (fixed === null) return clockTextsByIntl(now, timeZone);
+  // without ICU (device/util/zone.ts): the same texts as clockTextsByIntl's
+  const f = fixedOffsetFields(now, fixed);
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return clockParts({
+    month: String(f.month),
+    day: String(f.day),
+    weekday: WEEKDAYS_KO[f.weekday]!,
+    hour: pad(f.hour),
+    minute: pad(f.minute),
+  });
+}
+
+/** clockTexts through Intl, for any zone (tests/zone.test.ts holds the fixed-offset path to it). */
+export function clockTextsByIntl(now: number, timeZone: string): { date: string; time: string; minuteKey: string } {
+  const parts: Record<string, string> = {};
+  for (const p of clockFormat(timeZone).formatToParts(new Date(now))) parts[p.type] = p.value;
+  return clockParts(parts);
+}
+
+function clockParts(parts: Record<string, string>): { date: string; time: string; minuteKey: string } {
   const date = `${parts.month}월 ${parts.day}일 (${parts.weekday})`;
   const time = `${parts.hour}:${parts.minute}`;
   return { date, time, minuteKey: `${date} ${time}` };
