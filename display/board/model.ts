@@ -2,6 +2,7 @@
 // (which call is still highlighted, the link mark, a printer or dispenser message). A pure value,
 // so a frame is a function of its model and the golden tests can pin it.
 import type { CallSnapshot, CounterSnapshot, Snapshot } from '../../device/queue/snapshot-types.ts';
+import { cachedFormatter } from '../../device/util/time.ts';
 import { fixedOffsetFields, fixedOffsetMinutes } from '../../device/util/zone.ts';
 
 export interface BoardModel {
@@ -20,25 +21,16 @@ export interface BoardModel {
   counterNotes?: Readonly<Record<string, string>>;
 }
 
-const clockFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** One formatter per zone, kept: the clock is read every second, and building a formatter costs
- * ICU's locale and zone lookups each time (a fraction of a millisecond, and native memory). */
 function clockFormat(timeZone: string): Intl.DateTimeFormat {
-  let f = clockFormats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('ko-KR', {
-      timeZone,
-      month: 'numeric',
-      day: 'numeric',
-      weekday: 'short',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-    });
-    clockFormats.set(timeZone, f);
-  }
-  return f;
+  return cachedFormatter('ko-KR', {
+    timeZone,
+    month: 'numeric',
+    day: 'numeric',
+    weekday: 'short',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  });
 }
 
 /** Korean weekday names, Sunday first, as ko-KR's short weekday gives them. */
