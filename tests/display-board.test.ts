@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { font } from '../display/fonts/fonts.ts';
+import { fitPx, measure } from '../display/board/draw.ts';
 import { particleRo } from '../display/board/parts.ts';
 import { boardKey, clockTexts } from '../display/board/model.ts';
 import { REFERENCE, Surface, drawBoard, drawCounterDisplay, prepareRenderer } from '../display/board/render.ts';
@@ -106,5 +107,29 @@ describe('model', () => {
     expect(particleRo('창구 3')).toBe('으로');
     expect(particleRo('창구 7')).toBe('로');
     expect(particleRo('Desk A')).toBe('로');
+  });
+});
+
+describe('text widths', () => {
+  it('are remembered per font and text, and equal what the canvas measures', () => {
+    const ctx = new Surface(10, 10).ctx;
+    const direct = (value: string, weight: 400 | 700 | 900, px: number): number => {
+      ctx.font = font(weight, px);
+      return ctx.measureText(value).width;
+    };
+    for (let pass = 0; pass < 2; pass++) {
+      // the second pass is answered from what the first remembered
+      for (const [value, weight, px] of [
+        ['1234', 900, 250],
+        ['1234', 400, 250],
+        ['1234', 900, 120],
+        ['주민등록 등·초본', 700, 48],
+        ['주민등록 등·초본 ', 700, 48],
+      ] as const) {
+        expect(measure(ctx, value, weight, px)).toBe(direct(value, weight, px));
+      }
+    }
+    expect(measure(ctx, '1234', 900, 250)).toBeGreaterThan(measure(ctx, '1234', 400, 250));
+    expect(fitPx(ctx, '1234', 900, 250, measure(ctx, '1234', 900, 250) / 2)).toBeLessThan(130);
   });
 });

@@ -155,6 +155,11 @@ describe('an incremental board frame equals a full redraw', () => {
     const row = painter.paint(issued)!;
     expect(row.changed!.reduce((a, r) => a + r.h, 0)).toBeLessThan(90);
     for (const r of row.changed!) expect(r.x).toBeGreaterThanOrEqual(960);
+    // the window was cut to the row's box (from its band's top), not left as tall as the band
+    const services = painter.partRect('services');
+    const bottom = Math.max(...row.changed!.map((r) => r.y + r.h));
+    expect(painter.surface.height).toBeLessThan(services.h);
+    expect(services.y + painter.surface.height).toBeGreaterThanOrEqual(bottom);
   });
 
   it('draws on a window no taller than the tallest part, in bands that never cut a part', () => {

@@ -29,18 +29,39 @@ export function text(ctx: Ctx, value: string, x: number, y: number, style: TextS
     px = style.minPx;
     value = ellipsize(ctx, value, style.weight, px, style.maxWidth);
   }
-  ctx.font = font(style.weight, px);
+  const f = font(style.weight, px);
+  ctx.font = f;
   ctx.fillStyle = style.color;
   ctx.textAlign = style.align ?? 'left';
   ctx.textBaseline = 'alphabetic';
   ctx.fillText(value, x, y);
-  return ctx.measureText(value).width;
+  return widthOf(ctx, f, value);
+}
+
+/** Widths of text already measured, by font and text. A call on the board measures ~50 texts, most
+ * of them the same as last time (labels, names, numbers still shown), and each measureText() shapes
+ * the text anew in the canvas binding (~0.2 ms a frame). Every context draws with the same
+ * registered fonts, so a width does not depend on the context. */
+const widths = new Map<string, number>();
+const WIDTHS_KEPT = 4096;
+
+/** The width of `value` in font `f`, remembered; sets the context's font only to measure. */
+function widthOf(ctx: Ctx, f: string, value: string): number {
+  const key = `${f}\n${value}`;
+  let w = widths.get(key);
+  if (w === undefined) {
+    ctx.font = f;
+    w = ctx.measureText(value).width;
+    // a day's changing texts (numbers, clock) would grow it without end: start over instead
+    if (widths.size >= WIDTHS_KEPT) widths.clear();
+    widths.set(key, w);
+  }
+  return w;
 }
 
 /** The largest size up to `px` at which `value` is at most `maxWidth` wide. */
 export function fitPx(ctx: Ctx, value: string, weight: FontWeight, px: number, maxWidth: number): number {
-  ctx.font = font(weight, px);
-  const w = ctx.measureText(value).width;
+  const w = widthOf(ctx, font(weight, px), value);
   if (w <= maxWidth || w === 0) return px;
   return Math.max(8, Math.floor((px * maxWidth) / w));
 }
@@ -52,9 +73,10 @@ export function ellipsize(ctx: Ctx, value: string, weight: FontWeight, px: numbe
   return `${chars.join('').trimEnd()}…`;
 }
 
+/** The width of `value` at this weight and size (the context's font is left undefined: text() sets
+ * its own). */
 export function measure(ctx: Ctx, value: string, weight: FontWeight, px: number): number {
-  ctx.font = font(weight, px);
-  return ctx.measureText(value).width;
+  return widthOf(ctx, font(weight, px), value);
 }
 
 export function rect(ctx: Ctx, x: number, y: number, w: number, h: number, color: string, radius = 0): void {

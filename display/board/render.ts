@@ -37,10 +37,21 @@ export class Surface {
   readonly ctx: Ctx;
   constructor(
     readonly width: number,
-    readonly height: number,
+    private rows: number,
   ) {
-    this.canvas = newCanvas(width, height);
+    this.canvas = newCanvas(width, rows);
     this.ctx = this.canvas.getContext('2d');
+  }
+
+  get height(): number {
+    return this.rows;
+  }
+
+  /** A fresh, empty bitmap `height` rows tall (also when the height stays), the drawing state reset.
+   * The painter's reads cost less on a canvas just sized: see BoardPainter. */
+  resize(height: number): void {
+    this.canvas.height = height;
+    this.rows = height;
   }
 
   frame(): Frame {
@@ -221,7 +232,10 @@ interface PaintJob {
  * draw in proportion to the canvas's area, not the area read (it renders into a fresh bitmap of
  * the canvas's size, allocated and zeroed each time: 1.6 ms and 8.3 MB for a 1080p canvas, kept
  * by glibc's heap afterwards). A 1920x391 window costs about a third of that, and a full-size
- * canvas is never made.
+ * canvas is never made. And the window is cut to each box before it is drawn: its top stays the
+ * band's (the same transform), its bottom is the box's. A canvas just sized is a new, empty
+ * bitmap, and its first read costs only what was drawn (a counter tile's box: a 1920x113 window
+ * instead of 1920x391, and ~0.4 ms less for each box of a call).
  */
 export class BoardPainter {
   readonly surface: Surface;
@@ -319,6 +333,7 @@ export class BoardPainter {
    * rectangle a pass: Skia antialiases edges under a single rectangle clip exactly as with no
    * clip, but not under a union of rectangles. */
   private drawWindow(m: BoardModel, r: Rect, top: number, only?: PartName): void {
+    this.surface.resize(r.y + r.h - top);
     const ctx = this.surface.ctx;
     ctx.save();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
