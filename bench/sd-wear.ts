@@ -1,6 +1,8 @@
 // Blocks sent to the SD card per ticket, counted where the card would see them: the store on an
-// ext4 file system of its own (a loop device formatted as Raspberry Pi OS formats its root: 4 KiB
-// blocks, a journal, data=ordered, mounted noatime), reading the sectors the block device wrote.
+// ext4 file system of its own (a loop device: a journal, data=ordered, mounted noatime), reading
+// the sectors the block device wrote. Twice: formatted as Raspberry Pi OS formats its root (4 KiB
+// blocks), and as docs/deploy.md formats the data partition (1 KiB blocks: an fdatasync sends the
+// blocks a record dirtied, and a block is the least it can send).
 // That counts the file data and ext4's own journal commits (an fdatasync of a file that grew must
 // also commit its new size and block map), which /proc/self/io (bench/wear.ts) does not see.
 // Needs root (mount) and mkfs.ext4; prints a note and exits 0 without them.
@@ -16,6 +18,8 @@ import { openDurableOffice, sequentialIds } from './lib/durable-office.ts';
 
 export interface SdWearResult {
   tickets: number;
+  /** the file system's block size */
+  blockSize: number;
   /** bytes the block device wrote per ticket, issuing only */
   kioskBytesPerTicket: number;
   onlineBytesPerTicket: number;
@@ -37,7 +41,7 @@ function sectorsWritten(dev: string): number {
   return Number(stat[6]);
 }
 
-export async function run(tickets = 400): Promise<SdWearResult | null> {
+export async function run(tickets = 400, blockSize = 4096): Promise<SdWearResult | null> {
   if (process.getuid?.() !== 0) return null;
   const root = mkdtempSync(path.join(tmpdir(), 'beonho-sd-wear-'));
   const img = path.join(root, 'card.img');
@@ -49,7 +53,7 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
     '-q',
     '-F',
     '-b',
-    '4096',
+    String(blockSize),
     '-T',
     'default',
     '-E',
@@ -125,6 +129,7 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
     await store.close();
     return {
       tickets,
+      blockSize,
       kioskBytesPerTicket: Math.round(kiosk),
       onlineBytesPerTicket: Math.round(online),
       cycleBytesPerTicket: Math.round(cycle),
@@ -139,12 +144,19 @@ export async function run(tickets = 400): Promise<SdWearResult | null> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const r = await run();
-  if (!r) {
-    console.log('sd-wear: needs root (a loop-mounted ext4); skipped');
-  } else {
+  for (const [blockSize, what] of [
+    [4096, "Raspberry Pi OS's root (4 KiB blocks)"],
+    [1024, "docs/deploy.md's data partition (1 KiB blocks)"],
+  ] as const) {
+    const r = await run(400, blockSize);
+    if (!r) {
+      console.log('sd-wear: needs root (a loop-mounted ext4); skipped');
+      break;
+    }
     const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
-    console.log(`sd-wear: ${r.tickets} tickets of each kind, counted at the block device (ext4 on a loop device)`);
+    console.log(
+      `sd-wear: ${r.tickets} tickets of each kind, counted at the block device (ext4 on a loop device, as ${what})`,
+    );
     console.log(
       `  kiosk ticket issued       ${kib(r.kioskBytesPerTicket)} per ticket (its record: ${r.payloadBytesPerKioskTicket} B) (goal <= 4 KiB)`,
     );

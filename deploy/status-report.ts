@@ -108,7 +108,7 @@ export function renderStatus(r: StatusReport): string {
   rows.push([
     'disk (data dir)',
     disk
-      ? `${bytes(disk.freeBytes)} free of ${bytes(disk.totalBytes)} (${disk.freePct} %) on ${disk.path}`
+      ? `${bytes(disk.freeBytes)} free of ${bytes(disk.totalBytes)} (${disk.freePct} %) on ${disk.path}, ${disk.blockBytes}-byte blocks`
       : 'unknown (data dir missing?)',
   ]);
   rows.push([

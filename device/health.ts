@@ -22,8 +22,9 @@ export interface DeviceHealth {
   uptimeSec: number;
   /** seconds since the machine booted */
   systemUptimeSec: number;
-  /** the file system holding the data dir; null when it cannot be read */
-  disk: { path: string; freeBytes: number; totalBytes: number; freePct: number } | null;
+  /** the file system holding the data dir; null when it cannot be read. `blockBytes`: its block,
+   * the least an fdatasync sends to the card (docs/deploy.md, "SD-card wear") */
+  disk: { path: string; freeBytes: number; totalBytes: number; freePct: number; blockBytes: number } | null;
   memory: { rssBytes: number; heapUsedBytes: number; systemFreeBytes: number; systemTotalBytes: number };
   /** the SoC temperature in °C; null where the board exposes none */
   cpuTempC: number | null;
@@ -144,6 +145,7 @@ export async function diskFree(
       freeBytes,
       totalBytes,
       freePct: totalBytes > 0 ? Math.round((freeBytes / totalBytes) * 1000) / 10 : 0,
+      blockBytes: s.bsize,
     };
   } catch {
     return null;

@@ -258,7 +258,7 @@ describe('device status', () => {
           node: 'v20.20.2',
           uptimeSec: 3600,
           systemUptimeSec: 86400,
-          disk: { path: '/data', freeBytes: 5e9, totalBytes: 3e10, freePct: 16.7 },
+          disk: { path: '/data', freeBytes: 5e9, totalBytes: 3e10, freePct: 16.7, blockBytes: 4096 },
           memory: { rssBytes: 9e7, heapUsedBytes: 3e7, systemFreeBytes: 1e9, systemTotalBytes: 4e9 },
           cpuTempC: 51.5,
           writes: { bytesWritten: 1e6, ticketsIssued: 100, bytesPerTicket: 10000 },

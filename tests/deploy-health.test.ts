@@ -76,7 +76,13 @@ describe('collectHealth', () => {
       node: process.versions.node,
       uptimeSec: 3725,
       systemUptimeSec: 86401,
-      disk: { path: '/var/lib/beonho', freeBytes: 4_096_000_000, totalBytes: 16_384_000_000, freePct: 25 },
+      disk: {
+        path: '/var/lib/beonho',
+        freeBytes: 4_096_000_000,
+        totalBytes: 16_384_000_000,
+        freePct: 25,
+        blockBytes: 4096,
+      },
       memory: {
         rssBytes: 90_000_000,
         heapUsedBytes: 40_000_000,
@@ -146,7 +152,9 @@ describe('npm run status', () => {
     expect(text).toMatch(/^status file +.*run\/status\.json, written 12 s ago$/m);
     expect(text).toMatch(/^office \/ device +singok2 \/ main$/m);
     expect(text).toMatch(/^daemon uptime +1 h 1 min$/m);
-    expect(text).toMatch(/^disk \(data dir\) +3\.8 GiB free of 15\.3 GiB \(25 %\) on \/var\/lib\/beonho$/m);
+    expect(text).toMatch(
+      /^disk \(data dir\) +3\.8 GiB free of 15\.3 GiB \(25 %\) on \/var\/lib\/beonho, 4096-byte blocks$/m,
+    );
     expect(text).toMatch(/^CPU temperature +48\.2 °C$/m);
     expect(text).toMatch(/^writes \/ ticket +1\.5 KiB \(812 tickets, 1\.2 MiB since start\)$/m);
     expect(text).toMatch(/^ {2}printer +DISCONNECTED, last error printer-offline at 2026-11-26T10:01:00\.000\+09:00$/m);
