@@ -68,8 +68,7 @@ describe('a start that cannot work', () => {
 describe.runIf(mosquittoAvailable())('uplink over TLS', () => {
   it('verifies central against the configured CA and publishes over TLS', async () => {
     const broker = new Mosquitto([{ username: 'dev', password: 'dev-pw', acl: ['topic readwrite beonho/#'] }], {
-      cert,
-      key,
+      tls: { cert, key },
     });
     await broker.start();
     const office = await startOffice(
@@ -100,8 +99,7 @@ describe.runIf(mosquittoAvailable())('uplink over TLS', () => {
 
   it('does not connect to a central whose certificate it cannot verify', async () => {
     const broker = new Mosquitto([{ username: 'dev', password: 'dev-pw', acl: ['topic readwrite beonho/#'] }], {
-      cert,
-      key,
+      tls: { cert, key },
     });
     await broker.start();
     const office = await startOffice(

@@ -4,7 +4,7 @@
 // `npm run soak -- --cuts 1000`.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cutAll } from './soak/daemon.ts';
-import { mosquittoInstalled } from './soak/mosquitto.ts';
+import { mosquittoInstalled } from '../bench/lib/mosquitto.ts';
 import { check, type ObservedEvent, type Observations, type ViolationKind } from './soak/oracle.ts';
 import { Rng } from './soak/prng.ts';
 import { formatReport, planCuts, runSoak } from './soak/soak.ts';

@@ -1,7 +1,7 @@
-// A real mosquitto for the benchmarks and the bridge tests: started on a free loopback port with a
-// generated config, password file (mosquitto_passwd) and ACL file. In CI a missing mosquitto fails,
-// never skips. The tests import it from here (tests/bridge-mosquitto-server.ts), so bench/ never
-// imports tests/.
+// A real mosquitto for the benchmarks, the bridge tests and the power-cut soak: started on a free
+// loopback port with a generated config, password file (mosquitto_passwd) and ACL file. In CI a
+// missing mosquitto fails, never skips. The tests import it from here
+// (tests/bridge-mosquitto-server.ts, tests/soak/), so bench/ never imports tests/.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
@@ -9,10 +9,16 @@ import { join } from 'node:path';
 import { freePort, tempDir } from './mqtt-client.ts';
 
 export const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p)) ?? null;
+const PASSWD = '/usr/bin/mosquitto_passwd';
+
+/** Whether mosquitto and mosquitto_passwd are installed. */
+export function mosquittoInstalled(): boolean {
+  return MOSQUITTO !== null && existsSync(PASSWD);
+}
 
 /** In CI the mosquitto suite must run: a missing broker is a failure, not a skip. */
 export function mosquittoAvailable(): boolean {
-  if (MOSQUITTO && existsSync('/usr/bin/mosquitto_passwd')) return true;
+  if (mosquittoInstalled()) return true;
   if (process.env.CI)
     throw new Error('mosquitto is not installed but CI is set: apt-get install -y mosquitto mosquitto-clients');
   return false;
@@ -25,25 +31,49 @@ export interface MosquittoUser {
   acl: string[];
 }
 
+export interface MosquittoOptions {
+  /** a second listener with TLS */
+  tls?: { cert: string; key: string };
+  /** where its config, accounts and data go (default: a temp dir of its own) */
+  dir?: string;
+  /** the broker's settings after its listeners and accounts (default: persistence on disk, saved
+   * every second, and room for 100,000 queued messages per client) */
+  settings?: string[];
+}
+
+const DEFAULT_SETTINGS = ['persistence true', 'autosave_interval 1', 'max_queued_messages 100000'];
+
+const live = new Set<ChildProcess>();
+
+/** Stops every mosquitto still running, at once (a run interrupted by a signal). */
+export function stopAllMosquittos(): void {
+  for (const p of live) p.kill('SIGTERM');
+}
+
 export class Mosquitto {
   private proc: ChildProcess | null = null;
-  readonly dir = tempDir('beonho-mosquitto-');
+  readonly dir: string;
   port = 0;
   tlsPort = 0;
 
   constructor(
     private readonly users: MosquittoUser[],
-    private readonly tls?: { cert: string; key: string },
-  ) {}
+    private readonly o: MosquittoOptions = {},
+  ) {
+    this.dir = o.dir ?? tempDir('beonho-mosquitto-');
+  }
 
   async start(port?: number): Promise<void> {
+    if (!mosquittoInstalled())
+      throw new Error('mosquitto is not installed: apt-get install -y mosquitto mosquitto-clients');
     this.port = port ?? (this.port || (await freePort()));
-    if (this.tls && !this.tlsPort) this.tlsPort = await freePort();
+    const tls = this.o.tls;
+    if (tls && !this.tlsPort) this.tlsPort = await freePort();
     const pw = join(this.dir, 'passwd');
     const acl = join(this.dir, 'acl');
     if (!existsSync(pw)) {
       writeFileSync(pw, '');
-      for (const u of this.users) execFileSync('/usr/bin/mosquitto_passwd', ['-b', pw, u.username, u.password]);
+      for (const u of this.users) execFileSync(PASSWD, ['-b', pw, u.username, u.password]);
       writeFileSync(acl, this.users.map((u) => [`user ${u.username}`, ...u.acl, ''].join('\n')).join('\n'));
       // `user root` below keeps mosquitto from dropping to the mosquitto user, which could not read
       // files in our temp dir; the files stay private to whoever started it.
@@ -57,20 +87,19 @@ export class Mosquitto {
         'allow_anonymous false',
         `password_file ${pw}`,
         `acl_file ${acl}`,
-        'persistence true',
         `persistence_location ${this.dir}/`,
-        'autosave_interval 1',
-        'max_queued_messages 100000',
-        ...(this.tls
-          ? [`listener ${this.tlsPort} 127.0.0.1`, `certfile ${this.tls.cert}`, `keyfile ${this.tls.key}`]
-          : []),
+        ...(this.o.settings ?? DEFAULT_SETTINGS),
+        ...(tls ? [`listener ${this.tlsPort} 127.0.0.1`, `certfile ${tls.cert}`, `keyfile ${tls.key}`] : []),
         process.getuid?.() === 0 ? 'user root' : '',
         '',
       ].join('\n'),
     );
-    this.proc = spawn(MOSQUITTO!, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(MOSQUITTO!, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    live.add(proc);
+    proc.once('exit', () => live.delete(proc));
     let err = '';
-    this.proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     const end = Date.now() + 10_000;
     for (;;) {
       try {
@@ -83,7 +112,7 @@ export class Mosquitto {
         });
         return;
       } catch {
-        if (this.proc.exitCode !== null || Date.now() > end) throw new Error(`mosquitto did not start: ${err}`);
+        if (proc.exitCode !== null || Date.now() > end) throw new Error(`mosquitto did not start: ${err}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     }

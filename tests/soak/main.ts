@@ -3,7 +3,7 @@
 // harness that could not run (no mosquitto).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { cutAll } from './daemon.ts';
-import { stopAllBrokers } from './mosquitto.ts';
+import { stopAllMosquittos } from '../../bench/lib/mosquitto.ts';
 import { DEFAULTS, formatReport, runSoak } from './soak.ts';
 
 function int(min: number) {
@@ -63,7 +63,7 @@ const a = program.opts<{
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
   process.once(sig, () => {
     cutAll();
-    stopAllBrokers();
+    stopAllMosquittos();
     process.exit(130);
   });
 

@@ -11,7 +11,7 @@ import { localTime } from '../../device/util/time.ts';
 import { Central } from './central.ts';
 import { PoweredDaemon } from './daemon.ts';
 import { fakeTimeEnv, findLibfaketime, nextMidnight } from './faketime.ts';
-import { SoakBroker } from './mosquitto.ts';
+import { Mosquitto } from '../../bench/lib/mosquitto.ts';
 import { check, type OracleStats, type PrintedTicket, type Violation, type ViolationKind } from './oracle.ts';
 import { Rng } from './prng.ts';
 
@@ -193,10 +193,28 @@ export async function runSoak(opts: Partial<SoakOptions> & { cuts: number; seed:
   const work = await mkdtemp(join(tmpdir(), 'beonho-soak-'));
   const dataDir = join(work, 'data');
   await mkdir(join(work, 'broker'));
-  const broker = new SoakBroker(join(work, 'broker'), [
-    { username: 'dev-singok2', password: 'dev-pw', acl: [`topic readwrite beonho/v1/${OFFICE}/#`] },
-    { username: 'central', password: 'central-pw', acl: ['topic readwrite beonho/v1/#'] },
-  ]);
+  // Central's broker, with an ACL like central's (the device may touch only its own office's tree).
+  // It is never cut: the soak cuts the device's power, not central's.
+  const broker = new Mosquitto(
+    [
+      { username: 'dev-singok2', password: 'dev-pw', acl: [`topic readwrite beonho/v1/${OFFICE}/#`] },
+      { username: 'central', password: 'central-pw', acl: ['topic readwrite beonho/v1/#'] },
+    ],
+    {
+      dir: join(work, 'broker'),
+      settings: [
+        // the device's session (its cmd subscription) must outlive every power cut: commands sent
+        // while it is down wait here, which is the backlog the soak wants
+        'persistent_client_expiration 1d',
+        'max_queued_messages 1000000',
+        'max_queued_bytes 0',
+        `log_dest file ${join(work, 'broker', 'mosquitto.log')}`,
+        'log_type error',
+        'log_type warning',
+        'log_type notice',
+      ],
+    },
+  );
   const central = new Central({
     username: 'central',
     password: 'central-pw',
