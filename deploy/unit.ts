@@ -111,6 +111,10 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
     'TimeoutStartSec=120',
     'TimeoutStopSec=20',
     `WatchdogSec=${d.watchdogSec}`,
+    // On a 512 MB board the kernel's OOM killer picks the largest process: this one, with the
+    // queue, last. Its speech process raises its own score (display/audio/speech-child.ts): a call
+    // without voice is the cheaper loss.
+    'OOMScoreAdjust=-500',
     'Restart=on-failure',
     `RestartSec=${d.restartSec}`,
     // device/main.ts exits 2 for what a restart cannot fix (bad config, a state from a newer

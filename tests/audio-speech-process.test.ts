@@ -2,6 +2,7 @@
 // sentence, ended when idle, and never able to take the daemon down: a crash or a hang fails the
 // call it was speaking (espeak-failed), the board still shows the call, and the next call starts a
 // fresh process.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import type { QueueService } from '../device/queue/service.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { callParts } from '../display/audio/call-sentence.ts';
 import { createAnnouncerExtension } from '../display/audio/extension.ts';
+import { SPEECH_OOM_SCORE_ADJ } from '../display/audio/speech-child.ts';
 import { SpeechProcessVoice } from '../display/audio/speech-process.ts';
 import { durationMs } from '../display/audio/wav.ts';
 import { BoardExtension } from '../display/board-extension.ts';
@@ -68,6 +70,8 @@ describe('the speech process', () => {
     const pid = voice.pid!;
     expect(pid).not.toBe(process.pid);
     expect(alive(pid)).toBe(true);
+    // the first the kernel kills when memory runs out, before the daemon
+    expect(Number(readFileSync(`/proc/${pid}/oom_score_adj`, 'utf8'))).toBe(SPEECH_OOM_SCORE_ADJ);
     await until('the idle process to end', () => voice.pid === null && !alive(pid));
     // the next sentence starts a new one
     await voice.speak('일번 고객님');

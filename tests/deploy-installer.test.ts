@@ -99,6 +99,7 @@ const KNOWN: Record<string, string[]> = {
     'TimeoutStartSec',
     'TimeoutStopSec',
     'WatchdogSec',
+    'OOMScoreAdjust',
     'Restart',
     'RestartSec',
     'RestartPreventExitStatus',
@@ -258,6 +259,8 @@ describe('the generated units', () => {
     expect(v('Restart')).toBe('on-failure');
     expect(v('RestartSec')).toBe('5');
     expect(v('RestartPreventExitStatus')).toBe('2');
+    // the OOM killer takes the daemon, with the queue, last
+    expect(Number(v('OOMScoreAdjust'))).toBeLessThan(0);
     expect(unitValue(service, 'Unit', 'RequiresMountsFor')).toBe('/var/lib/beonho');
     expect(unitValue(service, 'Unit', 'StartLimitBurst')).toBe('10');
     expect(unitValue(service, 'Unit', 'StartLimitIntervalSec')).toBe('600');

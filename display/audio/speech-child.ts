@@ -8,6 +8,7 @@
 // sends SpeechRequest messages, one at a time, each answered by one reply. argv[2] is the voice's
 // JSON settings. The process ends when its
 // parent goes (the IPC channel closes).
+import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { errorCode } from './errors.ts';
@@ -31,7 +32,22 @@ export type SpeechReply =
   | { id: number; ok: true; rate: number; samples: Int16Array }
   | { id: number; ok: false; code: string; message: string };
 
+/** This process's oom_score_adj: when a small board runs out of memory, the kernel kills it
+ * before the daemon (which the unit sets to -500). A call then fails with `espeak-failed` and the
+ * next one starts a fresh process, while the queue runs on. */
+export const SPEECH_OOM_SCORE_ADJ = 500;
+
+function preferOomKill(): void {
+  try {
+    // raising one's own score needs no privilege
+    writeFileSync('/proc/self/oom_score_adj', String(SPEECH_OOM_SCORE_ADJ));
+  } catch {
+    // no /proc (not Linux): the kernel's own choice
+  }
+}
+
 function serve(settings: SpeechSettings): void {
+  preferOomKill();
   const voice = new EspeakVoice({ voice: settings.voice, rate: settings.rate, logger: pino({ enabled: false }) });
   const send = (reply: SpeechReply): void => {
     process.send?.(reply);
