@@ -35,6 +35,15 @@ describe('config validation', () => {
     expect(config.services.length).toBeGreaterThan(0);
   });
 
+  it("prints the simulator's and the demo's QR links to the simulated central's QR page", async () => {
+    const page = 'http://127.0.0.1:8090/q/{office}/{day}/{number}?t={token}';
+    expect(validateConfig(simulatorDefault).outputs.printer.ticketUrl).toBe(page);
+    for (const office of ['cityhall', 'singok2', 'hoewon1']) {
+      const { config } = await loadConfig(path.resolve(import.meta.dirname, `../sim/demo/${office}.yaml`));
+      expect(config.outputs.printer.ticketUrl, office).toBe(page);
+    }
+  });
+
   it('refuses a number range that starts at 0 (0 means "none issued yet" in the state)', () => {
     const services = structuredClone(base.services) as Array<Record<string, unknown>>;
     services[0]!.numbers = { from: 0, to: 999 };

@@ -27,6 +27,9 @@ export const simulatorDefault: ConfigInput = {
       { id: 'priority', service: 'resident', priority: true, label: '교통약자 우선' },
     ],
   },
+  // The ticket's QR code links to the simulated central's QR page (`npm run central`, port 8090;
+  // both sign and check with the demo ticket secret).
+  outputs: { printer: { ticketUrl: 'http://127.0.0.1:8090/q/{office}/{day}/{number}?t={token}' } },
   // The simulator uplinks to the simulated central (`npm run central`) on loopback; when central
   // is not running the uplink just retries and the outbox keeps the events. The embedded broker
   // accepts the demo account central/central (loopback only).
