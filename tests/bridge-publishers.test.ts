@@ -148,6 +148,46 @@ describe('events publisher', () => {
     expect(outbox.ackedSeq).toBe(30);
   });
 
+  it('reads the outbox a batch at a time however small the window the broker allows', async () => {
+    // mosquitto announces a Receive Maximum of 20; a journal read decodes a whole segment
+    const outbox = new FakeOutbox(Array.from({ length: 1000 }, (_, i) => event(i + 1)));
+    const read = vi.spyOn(outbox, 'read');
+    const sink = new ManualSink();
+    sink.announced = 20;
+    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 500, batch: 500, logger });
+    p.kick();
+    for (let acked = 0; outbox.ackedSeq < 1000; ) {
+      await tick();
+      // never more than the broker allows in flight
+      expect(sink.sent.length - acked).toBeLessThanOrEqual(17);
+      const unacked = sink.sent.slice(acked);
+      acked = sink.sent.length;
+      for (const s of unacked) s.ack();
+      await tick();
+    }
+    expect([...new Set(seqs(sink))]).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    // two batches of 500, not one read per half window (~110)
+    expect(read).toHaveBeenCalledTimes(2);
+    expect(p.idle()).toBe(true);
+  });
+
+  it('fills the window again at each PUBACK, without waiting for it to drain', async () => {
+    // Waiting for half the window stalled behind TCP against a broker without TCP_NODELAY
+    // (mosquitto): ~400 events/s. Each PUBACK lets the next event out at once.
+    const outbox = new FakeOutbox(Array.from({ length: 10 }, (_, i) => event(i + 1)));
+    const sink = new ManualSink();
+    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 4, batch: 100, logger });
+    p.kick();
+    await tick();
+    expect(seqs(sink)).toEqual([1, 2, 3, 4]);
+    sink.sent[0]!.ack();
+    await tick();
+    expect(seqs(sink)).toEqual([1, 2, 3, 4, 5]);
+    sink.sent[1]!.ack();
+    await tick();
+    expect(seqs(sink)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it('after a link cut resends from the last acknowledged seq, before anything newer', async () => {
     const outbox = new FakeOutbox(Array.from({ length: 6 }, (_, i) => event(i + 1)));
     const sink = new ManualSink();

@@ -218,6 +218,10 @@ export class Uplink implements Sink {
     attempt.connack = true;
     this.brokerReceiveMaximum = packet.properties?.receiveMaximum ?? null;
     if (client !== this.client) return;
+    // Small packets at once, not held by Nagle's algorithm until the last one is acknowledged:
+    // an event, a result, a PUBACK of a command each wait otherwise for the broker's (delayed)
+    // TCP acknowledgement. mqtt.js leaves the socket's default; a WebSocket stream has no such call.
+    (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
       if (client !== this.client) return;
       if (err) {
