@@ -97,11 +97,25 @@ class ManualSink implements Sink {
 const tick = () => new Promise((r) => setImmediate(r));
 const seqs = (sink: ManualSink) => sink.sent.map((s) => (JSON.parse(s.payload) as QueueEvent).seq);
 
+/** An outbox of events 1..n drained by a publisher to a sink whose PUBACKs the test releases. */
+function drain(n: number, o: { window: number; batch: number; announced?: number }) {
+  const outbox = new FakeOutbox(Array.from({ length: n }, (_, i) => event(i + 1)));
+  const sink = new ManualSink();
+  sink.announced = o.announced ?? null;
+  const p = new EventsPublisher({
+    sink,
+    cursor: outbox,
+    topic: topics.events,
+    window: o.window,
+    batch: o.batch,
+    logger,
+  });
+  return { outbox, sink, p };
+}
+
 describe('events publisher', () => {
   it('publishes in seq order within its window and acks only what was PUBACKed, in order', async () => {
-    const outbox = new FakeOutbox(Array.from({ length: 10 }, (_, i) => event(i + 1)));
-    const sink = new ManualSink();
-    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 4, batch: 100, logger });
+    const { outbox, sink, p } = drain(10, { window: 4, batch: 100 });
     p.kick();
     await tick();
     expect(seqs(sink)).toEqual([1, 2, 3, 4]);
@@ -126,10 +140,7 @@ describe('events publisher', () => {
   });
 
   it("keeps within the broker's Receive Maximum, leaving room for state, status and results", async () => {
-    const outbox = new FakeOutbox(Array.from({ length: 30 }, (_, i) => event(i + 1)));
-    const sink = new ManualSink();
-    sink.announced = 10;
-    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 500, batch: 100, logger });
+    const { outbox, sink, p } = drain(30, { window: 500, batch: 100, announced: 10 });
     p.kick();
     await tick();
     expect(seqs(sink)).toEqual([1, 2, 3, 4, 5, 6, 7]);
@@ -150,11 +161,8 @@ describe('events publisher', () => {
 
   it('reads the outbox a batch at a time however small the window the broker allows', async () => {
     // mosquitto announces a Receive Maximum of 20; a journal read decodes a whole segment
-    const outbox = new FakeOutbox(Array.from({ length: 1000 }, (_, i) => event(i + 1)));
+    const { outbox, sink, p } = drain(1000, { window: 500, batch: 500, announced: 20 });
     const read = vi.spyOn(outbox, 'read');
-    const sink = new ManualSink();
-    sink.announced = 20;
-    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 500, batch: 500, logger });
     p.kick();
     for (let acked = 0; outbox.ackedSeq < 1000; ) {
       await tick();
@@ -174,9 +182,7 @@ describe('events publisher', () => {
   it('fills the window again at each PUBACK, without waiting for it to drain', async () => {
     // Waiting for half the window stalled behind TCP against a broker without TCP_NODELAY
     // (mosquitto): ~400 events/s. Each PUBACK lets the next event out at once.
-    const outbox = new FakeOutbox(Array.from({ length: 10 }, (_, i) => event(i + 1)));
-    const sink = new ManualSink();
-    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 4, batch: 100, logger });
+    const { sink, p } = drain(10, { window: 4, batch: 100 });
     p.kick();
     await tick();
     expect(seqs(sink)).toEqual([1, 2, 3, 4]);
@@ -189,9 +195,7 @@ describe('events publisher', () => {
   });
 
   it('after a link cut resends from the last acknowledged seq, before anything newer', async () => {
-    const outbox = new FakeOutbox(Array.from({ length: 6 }, (_, i) => event(i + 1)));
-    const sink = new ManualSink();
-    const p = new EventsPublisher({ sink, cursor: outbox, topic: topics.events, window: 10, batch: 100, logger });
+    const { outbox, sink, p } = drain(6, { window: 10, batch: 100 });
     p.kick();
     await tick();
     sink.sent[0]!.ack();
