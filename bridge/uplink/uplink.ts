@@ -218,7 +218,7 @@ export class Uplink implements Sink {
     attempt.connack = true;
     this.brokerReceiveMaximum = packet.properties?.receiveMaximum ?? null;
     if (client !== this.client) return;
-    // Small packets at once, not held by Nagle's algorithm until the last one is acknowledged:
+    // Small packets at once, not held by Nagle's algorithm until the one before is acknowledged:
     // an event, a result, a PUBACK of a command each wait otherwise for the broker's (delayed)
     // TCP acknowledgement. mqtt.js leaves the socket's default; a WebSocket stream has no such call.
     (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
