@@ -108,7 +108,7 @@ export function renderStatus(r: StatusReport): string {
   rows.push([
     'disk (data dir)',
     disk
-      ? `${bytes(disk.freeBytes)} free of ${bytes(disk.totalBytes)} (${disk.freePct} %) on ${disk.path}, ${disk.blockBytes}-byte blocks`
+      ? `${bytes(disk.freeBytes)} free of ${bytes(disk.totalBytes)} (${disk.freePct} %) on ${disk.path}, ${disk.blockBytes}-byte blocks${disk.blockBytes > 1024 ? ' (1024-byte blocks send an SD card less: docs/deploy.md, "SD-card wear")' : ''}`
       : 'unknown (data dir missing?)',
   ]);
   rows.push([

@@ -153,12 +153,18 @@ describe('npm run status', () => {
     expect(text).toMatch(/^office \/ device +singok2 \/ main$/m);
     expect(text).toMatch(/^daemon uptime +1 h 1 min$/m);
     expect(text).toMatch(
-      /^disk \(data dir\) +3\.8 GiB free of 15\.3 GiB \(25 %\) on \/var\/lib\/beonho, 4096-byte blocks$/m,
+      /^disk \(data dir\) +3\.8 GiB free of 15\.3 GiB \(25 %\) on \/var\/lib\/beonho, 4096-byte blocks \(1024-byte blocks send an SD card less: docs\/deploy\.md, "SD-card wear"\)$/m,
     );
     expect(text).toMatch(/^CPU temperature +48\.2 °C$/m);
     expect(text).toMatch(/^writes \/ ticket +1\.5 KiB \(812 tickets, 1\.2 MiB since start\)$/m);
     expect(text).toMatch(/^ {2}printer +DISCONNECTED, last error printer-offline at 2026-11-26T10:01:00\.000\+09:00$/m);
     expect(text).toMatch(/^ {2}keypad-1 +connected$/m);
+    // a data partition formatted as docs/deploy.md says: no advice
+    const small = await gatherStatus(
+      { dirs: [join(dir, 'run')], dataDir: '/var/lib/beonho' },
+      deps({ statfs: async () => ({ bavail: 4_000_000, blocks: 16_000_000, bsize: 1024 }) }),
+    );
+    expect(renderStatus(small)).toMatch(/^disk \(data dir\) +.* on \/var\/lib\/beonho, 1024-byte blocks$/m);
   });
 
   it('flags a stale status and a missing one', async () => {
