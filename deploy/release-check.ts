@@ -63,7 +63,9 @@ export async function checkRelease(o: ReleaseCheckOptions): Promise<string[]> {
   // Loads every module the daemon imports at start: a Node too old for an API it uses, or a
   // damaged dependency, shows up here and not in a restart loop under systemd.
   await run(o.nodePath, ['dist/device/main.js', '--help'], o.dir).catch((err: Error & { stderr?: string }) => {
-    const why = (err.stderr ?? '').split('\n').find((l) => /Error/.test(l)) ?? err.message;
+    // the daemon's own one-line refusal (a Node too old: node-too-old), else the first error
+    const lines = (err.stderr ?? '').split('\n');
+    const why = lines.find((l) => l.startsWith('beonho: ')) ?? lines.find((l) => /Error/.test(l)) ?? err.message;
     fail('deploy-release-broken', `the daemon does not start with ${o.nodePath} (${version}): ${why.trim()}`);
   });
   return warnings;

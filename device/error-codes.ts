@@ -101,6 +101,7 @@ export type MqttCode = (typeof MQTT_CODES)[number];
 /** The daemon itself: start-up refusals (exit 2), the store, the health file, systemd. */
 export const DAEMON_CODES = [
   'config-invalid',
+  'node-too-old',
   'data-dir-locked',
   'state-too-new',
   'state-unrecoverable',

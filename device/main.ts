@@ -6,8 +6,15 @@
 import { parseCli } from './cli.ts';
 import { HardwareError } from './hw/errors.ts';
 import { LockedError } from './lock.ts';
+import { missingNodeApis, NODE_TOO_OLD, nodeTooOldMessage } from './node-support.ts';
 
 async function main(): Promise<void> {
+  // Before `--help` too: the installer runs `--help` with the service's Node to catch exactly this.
+  const missing = missingNodeApis();
+  if (missing.length > 0) {
+    process.stderr.write(`beonho: ${nodeTooOldMessage(missing)} [${NODE_TOO_OLD}]\n`);
+    process.exit(2);
+  }
   const cli = parseCli(process.argv);
   const { ConfigError, loadConfig } = await import('./config/load.ts');
   let loaded: Awaited<ReturnType<typeof loadConfig>>;

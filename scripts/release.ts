@@ -30,6 +30,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MIN_NODE_20 } from '../device/node-support.ts';
 import { build, ROOT } from './build.ts';
 import { type Arch, nodeFor, type Target, targetOf } from './targets.ts';
 
@@ -268,6 +269,12 @@ interface PackageJson {
   scripts: Record<string, string>;
 }
 
+/** The Node a release runs on: its major, and within it no older than the daemon needs. */
+export function releaseEngines(major: string): string {
+  const [minMajor] = MIN_NODE_20.split('.');
+  return major === minMajor ? `>=${MIN_NODE_20} <${Number(major) + 1}` : `^${major}`;
+}
+
 function releasePackageJson(pkg: PackageJson, node: { version: string }): Record<string, unknown> {
   const major = node.version.split('.')[0];
   return {
@@ -277,7 +284,7 @@ function releasePackageJson(pkg: PackageJson, node: { version: string }): Record
     type: 'module',
     private: true,
     license: pkg.license,
-    engines: { node: `^${major}` },
+    engines: { node: releaseEngines(major!) },
     scripts: Object.fromEntries(RELEASE_SCRIPTS.filter((s) => pkg.scripts[s]).map((s) => [s, pkg.scripts[s]])),
   };
 }

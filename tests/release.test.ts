@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkRelease } from '../deploy/release-check.ts';
-import { listFiles, type Manifest, type ReleaseResult, release } from '../scripts/release.ts';
+import { listFiles, type Manifest, type ReleaseResult, release, releaseEngines } from '../scripts/release.ts';
 import { runScenario } from './arm/scenario.ts';
 import { killAll } from './helpers/daemon.ts';
 
@@ -136,6 +136,26 @@ describe("the installer's release checks", () => {
     const dir = await fakeRelease({}, 'import { nope } from "node:zlib";');
     expect(await code(live(dir))).toBe('deploy-release-broken');
     await expect(live(dir)).rejects.toThrow(/SyntaxError.*nope/);
+  });
+
+  it('refuses a Node too old for an API the daemon uses, before it can restart-loop under systemd', async () => {
+    // this Node made to look older than 20.15 (no zlib.crc32), as the installer's --node would run it
+    const oldNode = path.join(work, 'old-node');
+    const hook = path.resolve('tests/fixtures/old-node/register.mjs');
+    await writeFile(oldNode, `#!/bin/sh\nexec '${process.execPath}' --import '${hook}' "$@"\n`, { mode: 0o755 });
+    const r = checkRelease({ dir: app, nodePath: oldNode, live: true });
+    expect(await code(r)).toBe('deploy-release-broken');
+    await expect(checkRelease({ dir: app, nodePath: oldNode, live: true })).rejects.toThrow(
+      /beonho: Node v[\d.]+ is too old for beonho: it lacks zlib\.crc32\. Install Node 20\.15\.0 or newer/,
+    );
+    expect(await code(checkRelease({ dir: app, nodePath: process.execPath, live: true }))).toBe('ok');
+  });
+
+  it('asks for Node 20.15 or newer in a Node 20 release, any patch of the major otherwise', async () => {
+    expect(releaseEngines('20')).toBe('>=20.15.0 <21');
+    expect(releaseEngines('22')).toBe('^22');
+    const pkg = JSON.parse(await readFile(path.join(app, 'package.json'), 'utf8'));
+    expect(pkg.engines.node).toBe(releaseEngines(process.versions.node.split('.')[0]!));
   });
 
   it('checks only the files when installing into another root', async () => {
