@@ -5,11 +5,12 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command as Cli } from 'commander';
 import { DeployError, install, uninstall } from './installer.ts';
-import { CONFIG_FILE } from './paths.ts';
+import { CONFIG_FILE, targetPath } from './paths.ts';
 import { dryRunner, execRunner, type Runner } from './runner.ts';
 import { parseUsbId, type UsbId } from './udev.ts';
 
-// dist/deploy/install.js in a release, deploy/install.ts in a checkout: the release is above dist/
+// dist/deploy/install.js in a release, deploy/install.ts in a checkout: the release is above dist/.
+// A host path; with --root it is turned into the target's path (targetPath).
 const here = dirname(fileURLToPath(import.meta.url));
 const appDefault = resolve(here, basename(dirname(here)) === 'dist' ? '../..' : '..');
 const out = (line: string): void => console.log(line);
@@ -46,7 +47,7 @@ cli
   .command('install')
   .option('--config <file>', "the office's config.yaml (copied to /etc/beonho/config.yaml)", CONFIG_FILE)
   .option('--root <dir>', 'install into this root instead of / (commands are then only printed)', '/')
-  .option('--app-dir <dir>', 'the release to run', appDefault)
+  .option('--app-dir <dir>', 'the release to run, as a path of the target system (default: this release)')
   .option('--node <path>', 'node binary for ExecStart', process.execPath)
   .option('--keypad <vid:pid>', "limit the hidraw rule to this keypad's USB id (repeat for more)", collect, [])
   .option('--printer <vid:pid>', 'give the service a libusb printer with this USB id (repeat for more)', collect, [])
@@ -67,7 +68,9 @@ cli
     const r = await install(
       {
         root,
-        appDir: resolve(o.appDir),
+        // a release unpacked inside the root is run from its place in the target, not from the
+        // host's path (which underRoot would put under the root a second time)
+        appDir: o.appDir === undefined ? targetPath(root, appDefault) : resolve(o.appDir),
         nodePath: o.node,
         configSource: resolve(o.config),
         systemdVersion: o.systemdVersion ? Number(o.systemdVersion) : detectSystemdVersion(root),
@@ -81,12 +84,21 @@ cli
       runner,
       out,
     );
-    out(`wrote ${r.files.join(', ')}${root === '/' ? '' : ` under ${root}`}`);
-    out(
-      o.start
-        ? 'check it with: npm run status   and   journalctl -u beonho -f'
-        : 'start it with: sudo systemctl enable --now beonho',
-    );
+    const files = `${r.files.join(', ')}${root === '/' ? '' : ` under ${root}`}`;
+    if (o.dryRun) {
+      out(`would write ${files}`);
+      out('nothing was written or run (--dry-run): run it again without --dry-run to install');
+    } else if (root !== '/') {
+      out(`wrote ${files}`);
+      out(`the commands above were only printed: run them on the system that boots from ${root}`);
+    } else {
+      out(`wrote ${files}`);
+      out(
+        o.start
+          ? 'check it with: npm run status   and   journalctl -u beonho -f'
+          : 'start it with: sudo systemctl enable --now beonho',
+      );
+    }
   });
 
 cli
@@ -101,7 +113,7 @@ cli
       pickRunner(root, Boolean(o.dryRun)),
       out,
     );
-    out(`removed ${r.removed.join(', ')}`);
+    out(`${o.dryRun ? 'would remove' : 'removed'} ${r.removed.join(', ')}`);
   });
 
 try {

@@ -1,10 +1,11 @@
 // Install and uninstall an office's service into a root directory: / on a device, a temporary
 // directory in the tests. Files are written directly; everything that changes the running system
 // (users, groups, ownership, udev, systemd) goes through the Runner.
-import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { configSchema } from '../device/config/schema.ts';
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { ConfigError, loadConfig } from '../device/config/load.ts';
+import type { Config } from '../device/config/schema.ts';
 import type { DeployErrorCode } from '../device/error-codes.ts';
 import {
   CONFIG_DIR,
@@ -52,6 +53,8 @@ export interface InstallOptions {
   role?: 'main' | 'satellite';
   /** write no file: print what would be written (commands go to the Runner as always) */
   dryRun?: boolean;
+  /** where the preflight looks for a running systemd (tests point it elsewhere) */
+  host?: HostProbe;
   unit?: Partial<
     Pick<UnitOptions, 'watchdogSec' | 'restartSec' | 'startLimitBurst' | 'startLimitIntervalSec' | 'recoverAfterSec'>
   >;
@@ -66,12 +69,14 @@ export interface InstallResult {
 
 export async function install(o: InstallOptions, runner: Runner, out: (line: string) => void): Promise<InstallResult> {
   const warnings: string[] = [];
+  // Everything that can refuse comes before the first change: a refusal leaves the system as it was.
+  if (o.root === '/' && !o.dryRun) await checkSystemd(o.host ?? defaultHost());
   await checkApp(o.appDir, o.root);
   warnings.push(
     ...(await checkRelease({ dir: underRoot(o.root, o.appDir), nodePath: o.nodePath, live: o.root === '/' })),
   );
-  const configText = await readConfig(o.configSource);
-  warnings.push(...checkRole(o, configText, out));
+  const { text: configText, config } = await readConfig(o.configSource);
+  warnings.push(...checkRole(o, config, out));
 
   const accounts = await readAccounts(o.root);
   const groups = HARDWARE_GROUPS.filter((g) => accounts.groups.has(g));
@@ -89,6 +94,8 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   files.push(...boot.files);
   warnings.push(...boot.warnings);
 
+  // The getty mask comes last: run from a login on the board's VT, it ends that session, so by then
+  // the service must be installed and running (docs/deploy.md, step 6).
   for (const c of [...systemCommands(o, { userExists: accounts.userExists, groups }), ...boot.commands])
     await runner.run(c);
   for (const w of warnings) out(`warning: ${w}`);
@@ -274,6 +281,53 @@ export async function uninstall(
   return { removed };
 }
 
+/** Where a running systemd shows: its runtime directory, and systemctl on the PATH. */
+export interface HostProbe {
+  /** sd_booted()'s test: the directory exists only when systemd is PID 1 */
+  runDir: string;
+  /** the PATH searched for systemctl */
+  path: string;
+}
+
+function defaultHost(): HostProbe {
+  return { runDir: '/run/systemd/system', path: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
+}
+
+/** The install ends with systemctl; a host without a running systemd (a container, a chroot, a
+ * non-systemd distribution) would be left with the user and the files but no service. */
+export async function checkSystemd(host: HostProbe): Promise<void> {
+  const onPath = async (cmd: string): Promise<boolean> => {
+    for (const dir of host.path.split(delimiter).filter(Boolean)) {
+      if (
+        await access(join(dir, cmd), constants.X_OK).then(
+          () => true,
+          () => false,
+        )
+      )
+        return true;
+    }
+    return false;
+  };
+  const why = !(await onPath('systemctl'))
+    ? 'no systemctl on the PATH'
+    : !(await isDirectory(host.runDir))
+      ? `systemd is not running (no ${host.runDir})`
+      : null;
+  if (why) {
+    throw new DeployError(
+      'deploy-no-systemd',
+      `${why}: the service needs a system booted with systemd (Raspberry Pi OS is); nothing was changed. --dry-run shows what would be done, --root DIR installs into a mounted image`,
+    );
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
 async function checkApp(appDir: string, root: string): Promise<void> {
   if (!isAbsolute(appDir))
     throw new DeployError('deploy-app-dir', `the release path must be absolute, got "${appDir}"`);
@@ -281,7 +335,7 @@ async function checkApp(appDir: string, root: string): Promise<void> {
   if (/^\/(home|root)(\/|$)/.test(appDir)) {
     throw new DeployError(
       'deploy-app-in-home',
-      `the release is in ${appDir}, which the sandboxed service cannot read: copy it to /opt/beonho and run the installer there (docs/deploy.md, step 5)`,
+      `the release is in ${appDir}, which the sandboxed service cannot read: copy it to /opt/beonho and run the installer there (docs/deploy.md, step 4)`,
     );
   }
   // The unit runs the compiled daemon with plain node: a release has dist/ and node_modules.
@@ -297,35 +351,30 @@ async function checkApp(appDir: string, root: string): Promise<void> {
   }
 }
 
-async function readConfig(path: string): Promise<string> {
+/** The config's text (copied as it is) and its validated form. Validated by the daemon's own loader,
+ * so the installer lists the same problems, in the same words, as the daemon would at start. */
+async function readConfig(path: string): Promise<{ text: string; config: Config }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
     throw new DeployError(
       'deploy-config-missing',
-      `no config at ${path}: write the office's config.yaml first (docs/deploy.md, step 6)`,
+      `no config at ${path}: write the office's config.yaml first (docs/deploy.md, step 5)`,
     );
   }
-  let parsed: unknown;
   try {
-    parsed = parseYaml(text);
+    return { text, config: (await loadConfig(path)).config };
   } catch (err) {
-    throw new DeployError('deploy-config-invalid', `${path} is not valid YAML: ${(err as Error).message}`);
+    if (!(err instanceof ConfigError)) throw err;
+    throw new DeployError('deploy-config-invalid', `${err.message}\nnothing was changed: fix these and run it again`);
   }
-  const r = configSchema.safeParse(parsed);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `  ${i.path.join('.') || '(top)'}: ${i.message}`).join('\n');
-    throw new DeployError('deploy-config-invalid', `${path} does not validate, fix these and run again:\n${issues}`);
-  }
-  return text;
 }
 
 /** A satellite is installed from the same release and unit as a main unit; only its config says
  * which it is. `--role` makes the person's intent explicit: a main unit's config given to a
  * satellite (or the reverse) is refused before anything is written. */
-function checkRole(o: InstallOptions, configText: string, out: (line: string) => void): string[] {
-  const c = configSchema.parse(parseYaml(configText));
+function checkRole(o: InstallOptions, c: Config, out: (line: string) => void): string[] {
   if (o.role && o.role !== c.role) {
     throw new DeployError(
       'deploy-role-mismatch',

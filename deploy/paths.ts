@@ -1,6 +1,6 @@
 // Where an installed office keeps its things. Fixed on purpose: the unit's sandbox (ReadWritePaths,
 // StateDirectory), the status command and docs/deploy.md all name these paths.
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 
 export const SERVICE_USER = 'beonho';
 export const UNIT_NAME = 'beonho.service';
@@ -24,4 +24,14 @@ export const HARDWARE_GROUPS = ['gpio', 'input', 'plugdev', 'lp', 'audio', 'vide
 /** A path of the target system, placed under the install root (`--root`, / on a real device). */
 export function underRoot(root: string, path: string): string {
   return root === '/' ? path : join(root, path);
+}
+
+/** The target's path of a host path that lies under the install root, e.g. /opt/beonho for
+ * /tmp/img/opt/beonho with root /tmp/img; a host path outside the root is kept as it is. */
+export function targetPath(root: string, hostPath: string): string {
+  if (root === '/') return hostPath;
+  const rel = relative(root, hostPath);
+  if (rel === '') return '/';
+  if (rel.startsWith('..') || isAbsolute(rel)) return hostPath;
+  return `/${rel.split(sep).join('/')}`;
 }

@@ -75,6 +75,7 @@ export const MQTT_CODES = [
   'mqtt-not-connect-first',
   'mqtt-too-much-before-login',
   'mqtt-too-many-pending',
+  'mqtt-pending-evicted',
   'mqtt-connect-timeout',
   'mqtt-client-too-slow',
   'mqtt-ws-subprotocol-missing',
@@ -197,6 +198,7 @@ export type AudioErrorCode = (typeof AUDIO_ERRORS)[number];
 /** The service installer (`npm run install-service`): printed as `error <code>: …`, exit 1. */
 export const DEPLOY_ERRORS = [
   'deploy-not-root',
+  'deploy-no-systemd',
   'deploy-app-dir',
   'deploy-app-in-home',
   'deploy-app-incomplete',

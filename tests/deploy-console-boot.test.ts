@@ -84,7 +84,11 @@ describe('install for a board on the framebuffer', () => {
     expect(await readFile(join(root, 'boot/firmware/cmdline.txt.beonho-previous'), 'utf8')).toBe(PI_CMDLINE);
     expect(r.files).toContain('/boot/firmware/cmdline.txt');
     expect(r.warnings.some((w) => /reboot once/.test(w))).toBe(true);
-    expect(runner.commands.map(formatCommand)).toContain('systemctl mask --now getty@tty1.service autovt@tty1.service');
+    // last, after the restart: run from a login on tty1 it ends that session (docs/deploy.md, step 6)
+    expect(runner.commands.map(formatCommand).slice(-2)).toEqual([
+      'systemctl restart beonho.service',
+      'systemctl mask --now getty@tty1.service autovt@tty1.service',
+    ]);
     expect(r.groups).toEqual(expect.arrayContaining(['tty', 'input', 'video']));
 
     // again: nothing more to add, and the original stays the one kept

@@ -6,11 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeployError, type InstallOptions, install, uninstall } from '../deploy/installer.ts';
+import { checkSystemd, DeployError, type InstallOptions, install, uninstall } from '../deploy/installer.ts';
+import { targetPath } from '../deploy/paths.ts';
 import { formatCommand, recordingRunner } from '../deploy/runner.ts';
 import { parseUsbId, udevRules } from '../deploy/udev.ts';
 import { parseUnitFile, unitValue } from './support/unit-parse.ts';
 import { serviceUnit } from '../deploy/unit.ts';
+import { ConfigError, loadConfig } from '../device/config/load.ts';
 
 const CONFIG = `office: { id: singok2, name: 신곡2동 행정복지센터 }
 services:
@@ -217,6 +219,56 @@ describe('install into a temporary root', () => {
     // a checkout with node_modules but never built: the unit would run a dist/ that is not there
     await rm(join(root, APP, 'dist'), { recursive: true });
     expect(await code(install(opts(), recordingRunner(), out))).toBe('deploy-app-incomplete');
+  });
+
+  it('lists config problems in the words of the daemon, one line each', async () => {
+    await writeFile(
+      join(work, 'office.yaml'),
+      `${CONFIG.replace('numbers: { from: 1001, to: 1999 }', 'numbers: { from: 1001, to: 1999 }, cutoff: "25:00"')}counter: 1\n`,
+    );
+    const err = (await install(opts(), recordingRunner(), out).catch((e: unknown) => e)) as DeployError;
+    expect(err.code).toBe('deploy-config-invalid');
+    // what the daemon prints at start (device/main.ts: "beonho: " and the ConfigError's message)
+    const daemon = (await loadConfig(join(work, 'office.yaml')).catch((e: unknown) => e)) as ConfigError;
+    expect(daemon).toBeInstanceOf(ConfigError);
+    expect(err.message.startsWith(daemon.message)).toBe(true);
+    expect(err.message).toContain('  services[0].cutoff: expected HH:MM (00:00 to 23:59), got "25:00"\n');
+    expect(err.message).toContain('  (top level): unknown key(s) "counter"\n');
+  });
+
+  it('refuses a host without a running systemd before it changes anything, unless it only prints', async () => {
+    const code = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: DeployError) => e.code,
+      );
+    const bin = join(work, 'bin');
+    await mkdir(bin);
+    const noSystemd = { runDir: join(work, 'run/systemd/system'), path: bin };
+    await expect(checkSystemd(noSystemd)).rejects.toThrow(/no systemctl on the PATH.*nothing was changed/);
+    await writeFile(join(bin, 'systemctl'), '#!/bin/sh\n', { mode: 0o755 });
+    await expect(checkSystemd(noSystemd)).rejects.toThrow(/systemd is not running \(no .*run\/systemd\/system\)/);
+    await mkdir(noSystemd.runDir, { recursive: true });
+    await expect(checkSystemd(noSystemd)).resolves.toBeUndefined();
+
+    // the real root: refused first. An app dir that does not exist makes sure nothing on this
+    // machine is touched should the check ever be skipped (deploy-app-incomplete then).
+    const host = { runDir: join(work, 'nope'), path: bin };
+    const onHost = { root: '/', appDir: '/nonexistent/beonho', host };
+    const runner = recordingRunner();
+    expect(await code(install(opts(onHost), runner, out))).toBe('deploy-no-systemd');
+    expect(runner.commands).toEqual([]);
+    // a dry run and another root change nothing on the host: no systemd needed
+    expect(await code(install(opts({ ...onHost, dryRun: true }), runner, out))).toBe('deploy-app-incomplete');
+    expect(await code(install(opts({ host }), runner, out))).toBe('ok');
+  });
+
+  it('takes a release unpacked inside --root for the path it has in the target', () => {
+    expect(targetPath('/tmp/x', '/tmp/x/opt/beonho')).toBe('/opt/beonho');
+    expect(targetPath('/tmp/x/', '/tmp/x/opt/beonho')).toBe('/opt/beonho');
+    expect(targetPath('/tmp/x', '/tmp/xy/opt/beonho')).toBe('/tmp/xy/opt/beonho');
+    expect(targetPath('/tmp/x', '/srv/beonho')).toBe('/srv/beonho');
+    expect(targetPath('/', '/opt/beonho')).toBe('/opt/beonho');
   });
 
   it('a dry run writes no file and prints what it would write', async () => {
@@ -441,7 +493,34 @@ describe('the command line', () => {
     );
     expect(r.stdout).toContain('would run: useradd --system');
     expect(r.stdout).toContain('would run: systemctl restart beonho.service');
+    expect(r.stdout).toContain('the commands above were only printed');
+    expect(r.stdout).not.toContain('npm run status');
     expect(await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8')).toContain('ATTRS{idVendor}=="1a2b"');
+  });
+
+  it('--dry-run says what it would write, and that nothing was written', async () => {
+    const r = await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'deploy/install.ts',
+        'install',
+        '--dry-run',
+        '--root',
+        root,
+        '--app-dir',
+        APP,
+        '--config',
+        join(work, 'office.yaml'),
+      ],
+      { cwd: join(import.meta.dirname, '..') },
+    );
+    expect(r.stdout).toMatch(/^would write \/etc\/systemd\/system\/beonho\.service, .* under /m);
+    expect(r.stdout).toContain('nothing was written or run (--dry-run)');
+    expect(r.stdout).not.toMatch(/^wrote /m);
+    expect(r.stdout).not.toContain('npm run status');
+    expect(existsSync(join(root, 'etc/systemd'))).toBe(false);
   });
 
   it('exits 1 with the error code when the config is invalid', async () => {
