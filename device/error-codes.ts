@@ -75,6 +75,7 @@ export const MQTT_CODES = [
   'mqtt-not-connect-first',
   'mqtt-too-much-before-login',
   'mqtt-too-many-pending',
+  'mqtt-pending-evicted',
   'mqtt-connect-timeout',
   'mqtt-client-too-slow',
   'mqtt-ws-subprotocol-missing',

@@ -34,8 +34,8 @@ afterEach(async () => {
   broker = null;
 });
 
-function raw(port: number): RawClient {
-  const r = new RawClient(port);
+function raw(port: number, localAddress?: string): RawClient {
+  const r = new RawClient(port, localAddress ? { localAddress } : {});
   raws.push(r);
   return r;
 }
@@ -108,6 +108,44 @@ describe('the login deadline and pending sockets', () => {
     await Promise.all([silent.closed, slow.closed]);
     expect(slow.received.length).toBe(0);
     expect(b.log.withCode('mqtt-connect-timeout').length).toBeGreaterThan(0);
+  });
+
+  it('lets no one source lock others out: a newcomer takes the oldest slot of the source holding the most', async () => {
+    // One stranger fills the listener (re-opening at each deadline would keep it full for good).
+    const b = await startTestBroker({ limits: { ...patient, pendingConnections: 4, pendingPerSource: 8 } });
+    broker = b.broker;
+    const stranger = [1, 2, 3, 4].map(() => raw(b.port, '127.0.0.2'));
+    await Promise.all(stranger.map((w) => w.opened));
+    // Another address still logs in: the stranger's oldest socket makes room for it.
+    const other = raw(b.port, '127.0.0.3');
+    await other.opened;
+    other.write(connectPacket({ clientId: 'central-other', username: 'central', password: 'central' }));
+    expect(await other.connack()).toBe(0);
+    await stranger[0]!.closed;
+    expect(stranger.slice(1).some((w) => w.isClosed)).toBe(false);
+    expect(b.log.withCode('mqtt-pending-evicted')).toHaveLength(1);
+    // Re-opening gets the stranger back the slot the login freed, and no more: a full listener
+    // does not evict a source's socket for the same source.
+    const back = raw(b.port, '127.0.0.2');
+    await back.opened;
+    const more = raw(b.port, '127.0.0.2');
+    await more.closed;
+    expect(back.isClosed).toBe(false);
+    expect(b.log.withCode('mqtt-too-many-pending')).toHaveLength(1);
+  });
+
+  it('holds at most pendingPerSource waiting sockets of one source, whatever room is left', async () => {
+    const b = await startTestBroker({ limits: { ...patient, pendingConnections: 32, pendingPerSource: 2 } });
+    broker = b.broker;
+    const two = [raw(b.port, '127.0.0.2'), raw(b.port, '127.0.0.2')];
+    await Promise.all(two.map((w) => w.opened));
+    const third = raw(b.port, '127.0.0.2');
+    await third.closed;
+    expect(two.some((w) => w.isClosed)).toBe(false);
+    const elsewhere = raw(b.port, '127.0.0.3');
+    await elsewhere.opened;
+    elsewhere.write(connectPacket({ clientId: 'central-x', username: 'central', password: 'central' }));
+    expect(await elsewhere.connack()).toBe(0);
   });
 
   it('closes at once the sockets over the per-listener bound, and frees a slot at login or close', async () => {

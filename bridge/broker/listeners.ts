@@ -45,6 +45,12 @@ const GUARD_MESSAGES: Record<GuardRefusal, string> = {
   'mqtt-client-too-slow': 'client stopped reading: connection closed',
 };
 
+const PENDING_MESSAGES = {
+  'mqtt-connect-timeout': 'no login before the deadline: connection closed',
+  'mqtt-too-many-pending': 'too many connections waiting to log in: connection closed',
+  'mqtt-pending-evicted': 'listener full: the oldest waiting socket of the source holding the most closed',
+} as const;
+
 const silent = pino({ level: 'silent' });
 
 export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Logger = silent): Promise<Listeners> {
@@ -112,15 +118,9 @@ class ListenerSet {
   private pending(name: ListenerName): PendingConnections {
     const pending = new PendingConnections({
       max: this.cfg.limits.pendingConnections,
+      maxPerSource: this.cfg.limits.pendingPerSource,
       timeoutMs: this.cfg.limits.connectTimeoutMs,
-      onRefused: (reason, details) =>
-        this.log.warn(
-          reason,
-          { listener: name, ...details },
-          reason === 'mqtt-connect-timeout'
-            ? 'no login before the deadline: connection closed'
-            : 'too many connections waiting to log in: connection closed',
-        ),
+      onRefused: (reason, details) => this.log.warn(reason, { listener: name, ...details }, PENDING_MESSAGES[reason]),
     });
     this.pendings.push(pending);
     return pending;

@@ -76,6 +76,9 @@ export const brokerSchema = z.strictObject({
       connectTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
       /** connections not yet logged in, per listener; more are closed at once */
       pendingConnections: z.number().int().min(1).max(10_000).default(32),
+      /** of those, from one source address (an IPv6 /64); when the listener is full, a newcomer
+       * takes a slot from the source holding the most */
+      pendingPerSource: z.number().int().min(1).max(10_000).default(8),
       /** bytes waiting to be sent to one client; a client that lets more pile up is dropped */
       clientBufferBytes: z.number().int().min(65_536).max(268_435_456).default(1_048_576),
     })
