@@ -43,7 +43,11 @@ export class PendingConnections {
     const source = sourceKey(raw.remoteAddress);
     const mine = this.bySource.get(source)?.length ?? 0;
     if (mine >= this.o.maxPerSource) {
-      return this.refuse(raw, { source: raw.remoteAddress, pendingFromSource: mine, maxPerSource: this.o.maxPerSource });
+      return this.refuse(raw, {
+        source: raw.remoteAddress,
+        pendingFromSource: mine,
+        maxPerSource: this.o.maxPerSource,
+      });
     }
     if (this.count >= this.o.max) {
       const victim = this.largestHolder();
