@@ -1,5 +1,6 @@
-// `npm run status [-- --json]`: the device's health for a person on site. Exit code 0 when the
-// daemon wrote its status recently, 2 when it did not (stale or missing), so a script can check too.
+// `npm run status`: the device's health for a person on site; `npm run -s status -- --json` for a
+// script (-s: npm's banner would come before the JSON). Exit code 0 when the daemon wrote its
+// status recently, 2 when it did not (stale or missing), so a script can check too.
 import { execFile } from 'node:child_process';
 import { Command as Cli } from 'commander';
 import { DATA_DIR, RUNTIME_DIR, UNIT_NAME } from './paths.ts';
@@ -16,7 +17,7 @@ function serviceState(): Promise<string> {
 
 const cli = new Cli('beonho-status')
   .description("print the device's health: the daemon's last status plus live disk and temperature")
-  .option('--json', 'print JSON instead of a table')
+  .option('--json', 'print JSON instead of a table (from npm: npm run -s status -- --json)')
   .option('--data-dir <dir>', 'the data dir', process.env.BEONHO_DATA_DIR ?? DATA_DIR)
   .option('--run-dir <dir>', 'the runtime dir where the daemon writes status.json', RUNTIME_DIR)
   .action(async (o: { json?: boolean; dataDir: string; runDir: string }) => {
