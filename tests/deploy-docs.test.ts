@@ -82,8 +82,8 @@ describe('docs/deploy.md as the deploy path uses it', () => {
     const yaml = /```yaml\n([\s\S]*?)```/.exec(stepText(5))?.[1];
     expect(yaml).toBeDefined();
     const config = validateConfig(parseYaml(yaml!.replace(/^ {3}/gm, '')), 'docs/deploy.md step 5');
-    const buttons = config.dispenser?.buttons ?? [];
-    for (const s of config.services) expect(buttons.map((b) => b.service), s.id).toContain(s.id);
+    const served = (config.dispenser?.buttons ?? []).map((b) => b.service);
+    for (const s of config.services) expect(served, s.id).toContain(s.id);
     // the simulator's drivers are the schema's defaults: a config that leaves one out gets files
     expect(config.hardware.buttons.driver).not.toBe('sim');
     expect(config.hardware.keypads.driver).not.toBe('sim');
