@@ -70,6 +70,28 @@ describe('npm run release -- --arch x64', () => {
     expect(pkg.scripts.status).toBe('node dist/deploy/status.js');
   });
 
+  it('runs what docs/deploy.md gives for a release: the log reader by its path, status as JSON alone', async () => {
+    // a release has no node_modules/.bin, so no npx: each tool is given by its path under /opt/beonho
+    const doc = await readFile('docs/deploy.md', 'utf8');
+    const tools = [...doc.matchAll(/node \/opt\/beonho\/(\S+)/g)].map((m) => m[1]!);
+    expect(tools).toContain('node_modules/pino-pretty/bin.js');
+    for (const t of tools) expect(existsSync(path.join(app, t)), t).toBe(true);
+    const log = `${JSON.stringify({ level: 30, time: 0, office: 'singok2', msg: 'beonho ready' })}\n`;
+    const pretty = await new Promise<string>((resolve, reject) => {
+      const child = execFile(process.execPath, [path.join(app, 'node_modules/pino-pretty/bin.js')], (err, stdout) =>
+        err ? reject(err) : resolve(stdout),
+      );
+      child.stdin?.end(log);
+    });
+    expect(pretty).toMatch(/INFO.*beonho ready/);
+    // exit 2: no daemon wrote a status here; stdout must still be the JSON and nothing else
+    const dir = await mkdtemp(path.join(work, 'status-'));
+    const r = await run('npm', ['run', '-s', 'status', '--', '--json', '--run-dir', dir, '--data-dir', dir], {
+      cwd: app,
+    }).catch((e: { code: number; stdout: string }) => e);
+    expect(JSON.parse(r.stdout)).toMatchObject({ stale: true });
+  });
+
   it("passes the installer's release checks with this node", async () => {
     expect(await checkRelease({ dir: app, nodePath: process.execPath, live: true })).toEqual([]);
   });
