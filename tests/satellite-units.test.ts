@@ -65,6 +65,21 @@ describe('a satellite account on the embedded broker', () => {
     for (const id of ['counter-34:x', 'counter-12', '01JCD7X2W3', 'counter-12x:y']) {
       expect(cmd({ id, type: 'counter.next', counter: '1' })?.code, id).toBe('foreign-command-id');
     }
+    // A refusal never carries another client's id (it would be the first result central or another
+    // satellite takes for its own command), nor free text: not in the id, the type or the message.
+    for (const id of ['c-7f3a', 'counter-3:01JD', '홍길동 010-1234-5678\u0000\n', 'counter-12:a b', 'counter-12:홍']) {
+      expect(cmd({ id, type: 'ticket.issue', counter: '1' }), id).toMatchObject({
+        id: null,
+        code: 'foreign-command-id',
+      });
+    }
+    const pd = cmd({ id: 'counter-12:p', type: '주민 900101-1234567', counter: '010-1234-5678' });
+    expect(pd).toMatchObject({ id: 'counter-12:p', code: 'command-not-allowed' });
+    expect(pd).not.toHaveProperty('type');
+    const far = cmd({ id: 'counter-12:q', type: 'counter.next', counter: '010-1234-5678' });
+    expect(far).toMatchObject({ code: 'counter-not-bound', type: 'counter.next' });
+    expect(far?.message).not.toMatch(/010/);
+    expect(cmd({ id: 'counter-12:r', type: 'counter.next', counter: '3' })?.message).toMatch(/counters 1, 2 only/);
     expect(satelliteCommandRefusal(sat, bytes('{not json'))).toMatchObject({ id: null, code: 'malformed' });
     expect(satelliteCommandRefusal(sat, bytes('[1]'))).toMatchObject({ id: null, code: 'not-an-object' });
     expect(satelliteCommandRefusal(sat, Buffer.from([0xff, 0xfe]))?.code).toBe('malformed');

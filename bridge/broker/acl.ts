@@ -5,6 +5,7 @@
 import type { AccountConfig } from '../../device/config/mqtt-schema.ts';
 import type { CommandErrorCode } from '../../device/error-codes.ts';
 import { parseTopic } from '../contract/topics.ts';
+import { COMMAND_TYPES } from '../contract/types.ts';
 
 export type Account = Pick<AccountConfig, 'username' | 'role' | 'offices' | 'counters'>;
 
@@ -19,6 +20,10 @@ export const SATELLITE_COMMANDS: ReadonlySet<string> = new Set([
   'counter.resume',
   'counter.close',
 ]);
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set(COMMAND_TYPES);
+/** the contract's command id (cmd.json) */
+const COMMAND_ID = /^[\x21-\x7e]{1,64}$/;
 
 /** A satellite's command ids begin with its user name and a colon, so they never meet central's
  * (ULIDs, UUIDs) in the command log, and a satellite receives only its own results. */
@@ -58,12 +63,19 @@ export function satelliteCommandRefusal(
     return { id: null, code: 'not-an-object', message: 'command must be a JSON object' };
   }
   const o = doc as Record<string, unknown>;
-  const id = typeof o.id === 'string' && o.id.length <= 64 ? o.id : null;
-  const type = typeof o.type === 'string' && o.type.length <= 64 ? o.type : undefined;
-  const echo = { id, ...(type !== undefined ? { type } : {}) };
   const prefix = satelliteIdPrefix(account.username);
-  if (id === null || !id.startsWith(prefix)) {
-    return { ...echo, code: 'foreign-command-id', message: `a satellite's command ids begin with "${prefix}"` };
+  // Echoed only when it is this satellite's own id in the contract's grammar: a result for another
+  // client's id would be the first result central (or another satellite) takes for its command,
+  // and free text (a name, a phone number) would reach cmd/result and the log.
+  const id = typeof o.id === 'string' && COMMAND_ID.test(o.id) && o.id.startsWith(prefix) ? o.id : null;
+  const type = typeof o.type === 'string' && KNOWN_TYPES.has(o.type) ? o.type : undefined;
+  const echo = { id, ...(type !== undefined ? { type } : {}) };
+  if (id === null) {
+    return {
+      ...echo,
+      code: 'foreign-command-id',
+      message: `a satellite's command ids are printable ASCII beginning with "${prefix}"`,
+    };
   }
   if (type === undefined || !SATELLITE_COMMANDS.has(type)) {
     return { ...echo, code: 'command-not-allowed', message: 'a satellite sends counter commands only' };
@@ -73,7 +85,8 @@ export function satelliteCommandRefusal(
     return {
       ...echo,
       code: 'counter-not-bound',
-      message: `account "${account.username}" may not command counter ${JSON.stringify(counter ?? null).slice(0, 20)}`,
+      // the value not echoed: free text here ("010-…") would reach cmd/result
+      message: `account "${account.username}" may command counters ${(account.counters ?? []).join(', ') || 'none'} only`,
     };
   }
   return null;

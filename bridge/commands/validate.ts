@@ -7,6 +7,8 @@ import { refusedRef } from './ref.ts';
 
 const KNOWN = new Set<string>(COMMAND_TYPES);
 const ID = /^[\x21-\x7e]{1,64}$/;
+/** what a field of the contract's commands looks like (an unknown key is echoed only then) */
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
 
 export type Validated =
   | { ok: true; command: Command }
@@ -81,8 +83,13 @@ function describe(errors: ErrorObject[], type: string): CommandError {
   const at = e.instancePath.replace(/^\//, '').split('/')[0] ?? '';
   switch (e.keyword) {
     case 'additionalProperties': {
-      const field = String((e.params as { additionalProperty: string }).additionalProperty);
-      return { code: 'unknown-field', message: `field "${field}" is not part of a ${type} command`, field };
+      // Named only when it looks like a field name: a key is free text (a name, a phone number)
+      // and the result is republished to every reader of cmd/result, and logged.
+      const key = String((e.params as { additionalProperty: string }).additionalProperty);
+      if (!FIELD_NAME.test(key)) {
+        return { code: 'unknown-field', message: `a field that is not part of a ${type} command (its name not shown)` };
+      }
+      return { code: 'unknown-field', message: `field "${key}" is not part of a ${type} command`, field: key };
     }
     case 'required': {
       const field = String((e.params as { missingProperty: string }).missingProperty);
