@@ -2,6 +2,7 @@
 // data dir, so we read what it wrote rather than open its store) plus the values we can measure
 // live from here (disk, temperature, memory), so a dead daemon still gets a useful screen.
 import { stat } from 'node:fs/promises';
+import { ConfigError, loadConfig } from '../device/config/load.ts';
 import {
   cpuTemperature,
   type DeviceHealth,
@@ -11,6 +12,7 @@ import {
   readStatusFile,
   type StatusFileRead,
 } from '../device/health.ts';
+import { type DriverChoice, driversOf } from '../device/simulated.ts';
 
 /** The daemon rewrites its status every 30 s; three missed writes mean it is not running. */
 export const STALE_AFTER_SEC = 90;
@@ -31,12 +33,16 @@ export interface StatusReport {
   };
   /** `systemctl is-active beonho`, when asked for */
   service?: string;
+  /** each part's driver as the installed config names it (`sim`: the simulator's), or why unknown */
+  drivers?: DriverChoice[] | { unknown: string };
 }
 
 export interface StatusOptions {
   /** where to look for status.json, in order: the runtime dir (tmpfs), then the data dir */
   dirs: string[];
   dataDir: string;
+  /** the installed config, for the drivers it names (the daemon reads the same file at start) */
+  configFile?: string;
 }
 
 export async function gatherStatus(o: StatusOptions, deps: Partial<HealthDeps> = {}): Promise<StatusReport> {
@@ -66,6 +72,7 @@ export async function gatherStatus(o: StatusOptions, deps: Partial<HealthDeps> =
   return {
     file,
     ageSec,
+    ...(o.configFile === undefined ? {} : { drivers: await configDrivers(o.configFile) }),
     stale: ageSec === null || ageSec > STALE_AFTER_SEC,
     installedVersion: d.version(),
     live: {
@@ -76,6 +83,23 @@ export async function gatherStatus(o: StatusOptions, deps: Partial<HealthDeps> =
       systemUptimeSec: Math.round(d.systemUptimeSec()),
     },
   };
+}
+
+async function configDrivers(file: string): Promise<DriverChoice[] | { unknown: string }> {
+  try {
+    return driversOf((await loadConfig(file)).config);
+  } catch (err) {
+    return { unknown: err instanceof ConfigError ? `${file}: ${err.problems[0]}` : (err as Error).message };
+  }
+}
+
+/** A simulated part reports itself connected, so the drivers line is where it shows. */
+function driversRow(d: NonNullable<StatusReport['drivers']>): string {
+  if (!Array.isArray(d)) return `unknown (${d.unknown})`;
+  const list = d.map((x) => `${x.part} ${x.driver === 'sim' ? 'SIMULATED' : x.driver}`).join(', ');
+  return d.some((x) => x.driver === 'sim')
+    ? `${list}  << the simulator's drivers: set hardware and outputs in the config (docs/deploy.md, step 5)`
+    : list;
 }
 
 export function renderStatus(r: StatusReport): string {
@@ -96,6 +120,7 @@ export function renderStatus(r: StatusReport): string {
     rows.push(['status file', `${r.file.path}: ${why}`]);
   }
   if (h?.office || h?.device) rows.push(['office / device', `${h.office ?? '?'} / ${h.device ?? '?'}`]);
+  if (r.drivers !== undefined) rows.push(['drivers', driversRow(r.drivers)]);
   rows.push([
     'version',
     h

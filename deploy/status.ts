@@ -3,7 +3,7 @@
 // status recently, 2 when it did not (stale or missing), so a script can check too.
 import { execFile } from 'node:child_process';
 import { Command as Cli } from 'commander';
-import { DATA_DIR, RUNTIME_DIR, UNIT_NAME } from './paths.ts';
+import { CONFIG_FILE, DATA_DIR, RUNTIME_DIR, UNIT_NAME } from './paths.ts';
 import { gatherStatus, renderStatus } from './status-report.ts';
 
 function serviceState(): Promise<string> {
@@ -20,8 +20,9 @@ const cli = new Cli('beonho-status')
   .option('--json', 'print JSON instead of a table (from npm: npm run -s status -- --json)')
   .option('--data-dir <dir>', 'the data dir', process.env.BEONHO_DATA_DIR ?? DATA_DIR)
   .option('--run-dir <dir>', 'the runtime dir where the daemon writes status.json', RUNTIME_DIR)
-  .action(async (o: { json?: boolean; dataDir: string; runDir: string }) => {
-    const report = await gatherStatus({ dirs: [o.runDir, o.dataDir], dataDir: o.dataDir });
+  .option('--config <file>', 'the installed config, for the drivers it names', CONFIG_FILE)
+  .action(async (o: { json?: boolean; dataDir: string; runDir: string; config: string }) => {
+    const report = await gatherStatus({ dirs: [o.runDir, o.dataDir], dataDir: o.dataDir, configFile: o.config });
     report.service = await serviceState();
     process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
     process.exitCode = report.stale ? 2 : 0;

@@ -20,6 +20,7 @@ import { Controller, type ControllerOptions, type Core } from './controller.ts';
 import { Counters } from './counters.ts';
 import { DayRoll } from './day-roll.ts';
 import { Dispenser } from './dispenser.ts';
+import { simulatedParts, simulatedWarning } from './simulated.ts';
 import type { Extension, ExtensionContext } from './extension.ts';
 import { createHealthExtension, type HealthExtension } from './health-extension.ts';
 import { createButtonSource, createKeypadSource } from './hw/factory.ts';
@@ -142,6 +143,11 @@ export class Daemon {
     const { ctx } = core;
     const on = new Set(this.opts.features ?? defaultFeatures());
     const inputs = await this.inputs(core);
+    // Simulated parts report themselves healthy, so a service whose config left out its hardware
+    // would look fine everywhere else. NOTIFY_SOCKET: systemd runs it (the unit is Type=notify).
+    const asService = (this.opts.systemd?.env ?? process.env).NOTIFY_SOCKET !== undefined && !runsUnderSupervisor();
+    const simWarning = simulatedWarning(ctx.config, asService);
+    if (simWarning) ctx.logger.warn({ simulated: simulatedParts(ctx.config) }, simWarning);
     const f = this.features(core, on, inputs.sim);
     const dispenser = new Dispenser({
       config: ctx.config,
