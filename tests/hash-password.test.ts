@@ -2,7 +2,6 @@
 // echo it, or (for old scripts) the argument; `--help` prints the usage, never a hash of "--help".
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
 import { verifyPassword } from '../bridge/broker/passwords.ts';
 

@@ -40,10 +40,15 @@ function askHidden(prompt: string): Promise<string> {
     };
     const onData = (s: string): void => {
       for (const ch of s) {
-        if (ch === '\r' || ch === '\n') return done(null);
-        // raw mode turns off the terminal's own Ctrl-C and Ctrl-D
-        if (ch === '\u0003') return done(new Error('interrupted'));
-        if (ch === '\u0004') return done(typed === '' ? new Error('no password given') : null);
+        // raw mode turns off the terminal's own Enter, Ctrl-C, Ctrl-D and erase
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          done(ch === '\u0004' && typed === '' ? new Error('no password given') : null);
+          return;
+        }
+        if (ch === '\u0003') {
+          done(new Error('interrupted'));
+          return;
+        }
         if (ch === '\u007f' || ch === '\b') typed = [...typed].slice(0, -1).join('');
         else if (ch >= ' ') typed += ch;
       }
