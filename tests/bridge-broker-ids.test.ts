@@ -16,7 +16,8 @@ beforeAll(async () => {
   const boardHash = await hashPassword('board-pw', { N: 1024, r: 8, p: 1 });
   const b = await startTestBroker({
     accounts: [{ username: 'board', passwordHash: boardHash, role: 'display' }],
-    limits: { maxPacketBytes: 131_072 },
+    // a burst of 100 logins from one address below: room for all of them to reach the password check
+    limits: { maxPacketBytes: 131_072, pendingConnections: 128, pendingPerSource: 128 },
   });
   ({ broker, log, port } = b);
   url = `mqtt://127.0.0.1:${port}`;

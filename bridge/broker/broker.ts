@@ -8,6 +8,7 @@ import { type ListenerPorts, type Listeners, openListeners } from './listeners.t
 import type { StoredAccount } from './authenticator.ts';
 import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
 import { createLogin, type Login } from './login.ts';
+import type { QueuePersistence } from './sessions.ts';
 import { hashPassword } from './passwords.ts';
 import { clip } from './rate-limited-log.ts';
 
@@ -72,8 +73,23 @@ export async function startBroker(
   const log = logger.child({ sink: 'broker' });
   const accounts = await loadAccounts(cfg);
   const byClient = new WeakMap<Client, Account>();
-  const login = await createLogin(accounts, byClient, log);
-  const aedes = await createAedes(cfg, { ...login.hooks, ...aclHooks(byClient, log, opts.commands) }, log);
+  const login = await createLogin(accounts, byClient, log, {
+    connectionsPerAccount: cfg.limits.connectionsPerAccount,
+    sessions: {
+      maxQueued: cfg.limits.sessionQueue,
+      expiryMs: cfg.limits.sessionExpiryMinutes * 60_000,
+      perAccount: cfg.limits.sessionsPerAccount,
+    },
+  });
+  // aedes's own default persistence (memory), its queues bounded (./sessions.ts)
+  const memoryPersistence = (await import('aedes-persistence')).default as unknown as () => QueuePersistence;
+  const persistence = login.sessions.wrap(memoryPersistence());
+  const aedes = await createAedes(
+    cfg,
+    { ...login.hooks, ...aclHooks(byClient, log, opts.commands) },
+    persistence as unknown as AedesOptions['persistence'],
+    log,
+  );
   aedes.on('clientDisconnect', login.clientGone);
   const listeners = await listenOrClose(cfg, aedes, log);
   log.info(
@@ -108,9 +124,18 @@ type Hooks = Pick<
   'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'
 >;
 
-async function createAedes(cfg: BrokerConfig, hooks: Hooks, log: Logger): Promise<Aedes> {
+async function createAedes(
+  cfg: BrokerConfig,
+  hooks: Hooks,
+  persistence: AedesOptions['persistence'],
+  log: Logger,
+): Promise<Aedes> {
   const { Aedes } = await import('aedes');
   const aedes = await Aedes.createBroker({
+    persistence,
+    // QoS 2 publishes a client may leave waiting for their PUBREL: each holds its packet (up to
+    // limits.maxPacketBytes), and aedes's 1,000 let one connection hold 64 MB
+    maxInflightInbound: cfg.limits.inflightInbound,
     // Only a fallback: the listeners' guard never lets aedes wait for a client's drain
     // (./connection-guard.ts drops a client that stops reading instead).
     drainTimeout: 10_000,

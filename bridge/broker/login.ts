@@ -8,6 +8,7 @@ import type { Account } from './acl.ts';
 import { Authenticator, type StoredAccount } from './authenticator.ts';
 import { ClientIdOwners, clientIdProblem } from './client-ids.ts';
 import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { type SessionLimits, Sessions } from './sessions.ts';
 
 const CONNACK_TEXT = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password' };
 type RefusalCode = keyof typeof CONNACK_TEXT;
@@ -22,21 +23,51 @@ export interface Login {
   hooks: Pick<AedesOptions, 'preConnect' | 'authenticate'>;
   /** aedes's clientDisconnect: a clean session's id is free again */
   clientGone(client: Client): void;
+  /** the bounded sessions: aedes's persistence goes through `sessions.wrap()` */
+  sessions: Sessions;
   close(): void;
+}
+
+export interface LoginLimits {
+  /** live connections of one account (its client ids differ); one more gets CONNACK 3 */
+  connectionsPerAccount: number;
+  sessions: SessionLimits;
 }
 
 export async function createLogin(
   accounts: ReadonlyMap<string, StoredAccount>,
   byClient: WeakMap<Client, Account>,
   logger: Logger,
+  limits: LoginLimits,
 ): Promise<Login> {
   const auth = await Authenticator.create({ accounts });
   const owners = new ClientIdOwners(accounts.keys());
   const log = new RateLimitedLog(logger);
-  // aedes replaces an empty id with a generated one before authenticate: keep what was sent.
-  const sentIds = new WeakMap<Client, string>();
   /** the connection that holds each id now (a takeover by the same account replaces it) */
   const live = new Map<string, Client>();
+  const sessions = new Sessions(limits.sessions, {
+    dropped: (clientId, dropped) =>
+      log.warn(
+        'mqtt-session-queue-full',
+        { clientId: clip(clientId), dropped, maxQueued: limits.sessions.maxQueued },
+        'a session away has a full queue: messages dropped for it',
+      ),
+    expired: (clientId, username) => {
+      if (!live.has(clientId)) owners.release(clientId);
+      logger.info(
+        { code: 'mqtt-session-expired', clientId: clip(clientId), username: clip(username) },
+        'a session away too long ended: its subscriptions, queue and client id are gone',
+      );
+    },
+  });
+  /** live connections of `username`, but the one `id` names (a takeover replaces it) */
+  const connectionsOf = (username: string, id: string): number => {
+    let n = 0;
+    for (const [liveId, c] of live) if (liveId !== id && byClient.get(c)?.username === username) n++;
+    return n;
+  };
+  // aedes replaces an empty id with a generated one before authenticate: keep what was sent.
+  const sentIds = new WeakMap<Client, string>();
 
   const refuse = (client: Client, username: string | undefined, returnCode: RefusalCode, code: string) => {
     const source = (client.conn as { remoteAddress?: string }).remoteAddress;
@@ -58,12 +89,20 @@ export async function createLogin(
         void auth.login({ username, password, source: conn.remoteAddress, cancelled }).then((r) => {
           if (!r.ok) return done(refuse(client, username, r.returnCode, r.code), false);
           // Checked only now: before the password, an answer would tell which names exist.
-          if (!owners.mayUse(client.id, r.account.username)) {
+          const name = r.account.username;
+          if (!owners.mayUse(client.id, name)) {
             return done(refuse(client, username, 2, 'mqtt-client-id-taken'), false);
           }
-          owners.hold(client.id, r.account.username);
+          if (connectionsOf(name, client.id) >= limits.connectionsPerAccount) {
+            return done(refuse(client, username, 3, 'mqtt-too-many-connections'), false);
+          }
+          if (!sessions.mayOpen(name, client.id, client.clean)) {
+            return done(refuse(client, username, 3, 'mqtt-too-many-sessions'), false);
+          }
+          owners.hold(client.id, name);
           live.set(client.id, client);
           byClient.set(client, r.account);
+          sessions.opened(client, name);
           done(null, true);
         });
       },
@@ -72,8 +111,11 @@ export async function createLogin(
       if (live.get(client.id) !== client) return; // taken over: the id lives on
       live.delete(client.id);
       if (client.clean) owners.release(client.id);
+      sessions.closed(client, byClient.get(client)?.username);
     },
+    sessions,
     close() {
+      sessions.close();
       log.close();
     },
   };

@@ -81,6 +81,16 @@ export const brokerSchema = z.strictObject({
       pendingPerSource: z.number().int().min(1).max(10_000).default(8),
       /** bytes waiting to be sent to one client; a client that lets more pile up is dropped */
       clientBufferBytes: z.number().int().min(65_536).max(268_435_456).default(1_048_576),
+      /** QoS 2 publishes one connection may leave waiting for their PUBREL; one more closes it */
+      inflightInbound: z.number().int().min(1).max(1000).default(16),
+      /** live connections of one account; one more gets CONNACK 3 */
+      connectionsPerAccount: z.number().int().min(1).max(10_000).default(16),
+      /** persistent sessions (clean: false) one account keeps, connected or away */
+      sessionsPerAccount: z.number().int().min(1).max(10_000).default(8),
+      /** messages queued for a persistent session while it is away; later ones are dropped for it */
+      sessionQueue: z.number().int().min(1).max(100_000).default(1000),
+      /** a persistent session away this long ends (its subscriptions, queue and client id go) */
+      sessionExpiryMinutes: z.number().int().min(1).max(10_080).default(120),
     })
     .prefault({}),
 });

@@ -1,0 +1,142 @@
+// Sessions that outlive their connection (clean: false) on the embedded broker, bounded as
+// mosquitto bounds them (max_queued_messages, persistent_client_expiration). aedes's memory
+// persistence queues every QoS 1 message that matches an absent session's subscriptions, with no
+// cap and no end (the ACL filters at delivery, not when queueing): 300 sessions that a read-only
+// display account opened on `#` and abandoned took the daemon from 265 to 586 MiB in 3,000
+// commands, and each held its client id for good. Here:
+//   - a session queues at most `maxQueued` messages while away; later ones are dropped for it
+//     (the retained state it gets on return is newer than any of them);
+//   - a session away longer than `expiryMs` ends: its subscriptions, its queue and its client id go;
+//   - an account keeps at most `perAccount` sessions; one more is refused at login (CONNACK 3).
+// The satellites' and the pages' clients use clean sessions and never meet these bounds.
+import type { Client } from 'aedes';
+
+export interface SessionLimits {
+  maxQueued: number;
+  expiryMs: number;
+  perAccount: number;
+}
+
+/** The part of aedes's persistence these bounds wrap (promise style, as aedes 1.x calls it). */
+export interface QueuePersistence {
+  outgoingEnqueue(sub: { clientId: string }, packet: unknown): Promise<void>;
+  outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: unknown): Promise<void>;
+  outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
+  outgoingStream(client: { id: string }): AsyncIterable<unknown>;
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+}
+
+export interface SessionEvents {
+  /** the first message dropped for a full queue (then once more per `maxQueued` dropped) */
+  dropped(clientId: string, droppedSoFar: number): void;
+  /** a session ended after `expiryMs` away: its id is free again */
+  expired(clientId: string, username: string): void;
+}
+
+export class Sessions {
+  private readonly queued = new Map<string, number>();
+  private readonly droppedFor = new Map<string, number>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** each account's persistent sessions, connected or away, by client id */
+  private readonly owned = new Map<string, Set<string>>();
+  private persistence: QueuePersistence | null = null;
+
+  constructor(
+    private readonly limits: SessionLimits,
+    private readonly events: SessionEvents,
+  ) {}
+
+  /** Bounds `p`'s queues; returns it (aedes takes it as its persistence). */
+  wrap<P extends QueuePersistence>(p: P): P {
+    this.persistence = p;
+    const enqueue = p.outgoingEnqueue.bind(p);
+    const combi = p.outgoingEnqueueCombi.bind(p);
+    const clear = p.outgoingClearMessageId.bind(p);
+    p.outgoingEnqueue = async (sub, packet) => {
+      if (this.take(sub.clientId)) await enqueue(sub, packet);
+    };
+    p.outgoingEnqueueCombi = async (subs, packet) => {
+      const room = subs.filter((s) => this.take(s.clientId));
+      if (room.length > 0) await combi(room, packet);
+    };
+    p.outgoingClearMessageId = async (client, packet) => {
+      const gone = await clear(client, packet);
+      if (gone) this.give(client.id);
+      return gone;
+    };
+    return p;
+  }
+
+  /** Whether `username` may log in with `clientId` (false: a new persistent session over its bound). */
+  mayOpen(username: string, clientId: string, clean: boolean): boolean {
+    if (clean) return true;
+    const mine = this.owned.get(username);
+    return mine?.has(clientId) === true || (mine?.size ?? 0) < this.limits.perAccount;
+  }
+
+  /** `client` logged in as `username`: a session coming back is no longer away. */
+  opened(client: Client, username: string): void {
+    this.stopTimer(client.id);
+    if (client.clean) {
+      // aedes ends the id's old session at this login (its queue drains as cleared)
+      for (const ids of this.owned.values()) ids.delete(client.id);
+      return;
+    }
+    const mine = this.owned.get(username) ?? new Set<string>();
+    mine.add(client.id);
+    this.owned.set(username, mine);
+  }
+
+  /** `client`'s connection ended; a persistent session now waits at most `expiryMs`. */
+  closed(client: Client, username: string | undefined): void {
+    if (client.clean || username === undefined) return;
+    this.stopTimer(client.id);
+    const timer = setTimeout(() => void this.expire(client.id, username), this.limits.expiryMs);
+    timer.unref();
+    this.timers.set(client.id, timer);
+  }
+
+  close(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private async expire(clientId: string, username: string): Promise<void> {
+    this.timers.delete(clientId);
+    const p = this.persistence;
+    if (p) {
+      const who = { id: clientId };
+      await p.cleanSubscriptions(who);
+      // each clear removes one queued packet (those never sent have no message id: any matches)
+      for await (const packet of p.outgoingStream(who)) await p.outgoingClearMessageId(who, packet);
+    }
+    this.queued.delete(clientId);
+    this.droppedFor.delete(clientId);
+    this.owned.get(username)?.delete(clientId);
+    this.events.expired(clientId, username);
+  }
+
+  private take(clientId: string): boolean {
+    const n = this.queued.get(clientId) ?? 0;
+    if (n < this.limits.maxQueued) {
+      this.queued.set(clientId, n + 1);
+      return true;
+    }
+    const dropped = (this.droppedFor.get(clientId) ?? 0) + 1;
+    this.droppedFor.set(clientId, dropped);
+    if (dropped % this.limits.maxQueued === 1) this.events.dropped(clientId, dropped);
+    return false;
+  }
+
+  private give(clientId: string): void {
+    const n = (this.queued.get(clientId) ?? 0) - 1;
+    if (n > 0) this.queued.set(clientId, n);
+    else this.queued.delete(clientId);
+  }
+
+  private stopTimer(clientId: string): void {
+    const t = this.timers.get(clientId);
+    if (t) clearTimeout(t);
+    this.timers.delete(clientId);
+  }
+}

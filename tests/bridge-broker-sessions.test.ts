@@ -1,0 +1,174 @@
+// What one account can make the embedded broker hold: persistent sessions bounded as mosquitto
+// bounds them (a queue per session while it is away, an end to a session away too long, a number
+// of sessions per account), live connections per account, and QoS 2 publishes left waiting for
+// their PUBREL. A display account that abandoned 300 sessions on `#` took the daemon from 265 to
+// 586 MiB; a satellite account that withheld PUBRELs held ~77 MiB per connection.
+import type { MqttClient } from 'mqtt';
+import aedesPersistence from 'aedes-persistence';
+import type { Client } from 'aedes';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { type QueuePersistence, Sessions } from '../bridge/broker/sessions.ts';
+import { connectInbox } from '../bench/lib/mqtt-client.ts';
+import { connectPacket, mqttConnect, RawClient, startTestBroker, varint } from './bridge-broker-raw.ts';
+
+const STATE = 'beonho/v1/singok2/state';
+const CMD = 'beonho/v1/singok2/cmd';
+const central = { username: 'central', password: 'central' };
+
+let broker: EmbeddedBroker | null = null;
+const clients: MqttClient[] = [];
+const raws: RawClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.end(true);
+  for (const r of raws.splice(0)) r.destroy();
+  await broker?.close();
+  broker = null;
+});
+
+async function client(url: string, opts: Record<string, unknown>): Promise<MqttClient> {
+  const c = await mqttConnect(url, { ...central, ...opts });
+  clients.push(c);
+  return c;
+}
+
+const refusal = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'connected',
+    (e: Error) => e.message,
+  );
+
+describe('a persistent session away', () => {
+  it('queues at most limits.sessionQueue messages, then drops later ones for it and says so', async () => {
+    const b = await startTestBroker({ limits: { sessionQueue: 5 } });
+    broker = b.broker;
+    const url = `mqtt://127.0.0.1:${b.port}`;
+    const away = await client(url, { clientId: 'central-away', clean: false });
+    await away.subscribeAsync(STATE, { qos: 1 });
+    await away.endAsync();
+    for (let i = 0; i < 20; i++) await b.broker.publish(STATE, `{"n":${i}}`, { qos: 1, retain: false });
+    expect(b.log.withCode('mqtt-session-queue-full')).toHaveLength(1);
+    const { client: back, inbox } = await connectInbox(url, { ...central, clientId: 'central-away', clean: false });
+    clients.push(back);
+    const got = () => inbox.messages.map((m) => (m.json as { n: unknown }).n);
+    await inbox.until(() => got().length >= 5, 10_000, 'the queued messages');
+    // a live message published once the queue is in comes after anything else the session held
+    await b.broker.publish(STATE, '{"n":"live"}', { qos: 1, retain: false });
+    await inbox.until(() => got().includes('live'), 10_000, 'the live message');
+    expect(got()).toEqual([0, 1, 2, 3, 4, 'live']);
+  });
+
+  it('ends after sessionExpiryMs away: subscriptions, queue and client id gone', async () => {
+    const memory = aedesPersistence as unknown as () => QueuePersistence & {
+      addSubscriptions(c: { id: string }, subs: Array<{ topic: string; qos: number }>): Promise<void>;
+      subscriptionsByClient(c: { id: string }): Promise<unknown[]>;
+    };
+    const expired: string[] = [];
+    const dropped: number[] = [];
+    const sessions = new Sessions(
+      { maxQueued: 3, expiryMs: 40, perAccount: 2 },
+      { dropped: (_id, n) => dropped.push(n), expired: (id) => expired.push(id) },
+    );
+    const p = sessions.wrap(memory());
+    const c = { id: 'board-1', clean: false } as Client;
+    sessions.opened(c, 'board');
+    await p.addSubscriptions({ id: c.id }, [{ topic: STATE, qos: 1 }]);
+    sessions.closed(c, 'board');
+    for (let i = 0; i < 7; i++) await p.outgoingEnqueueCombi([{ clientId: c.id }], packet(i));
+    expect(await queued(p, c.id)).toBe(3);
+    expect(dropped).toEqual([1, 4]); // the first dropped, then one in every maxQueued
+    await new Promise((r) => setTimeout(r, 120));
+    expect(expired).toEqual(['board-1']);
+    expect(await queued(p, c.id)).toBe(0);
+    expect(await p.subscriptionsByClient({ id: c.id })).toEqual([]);
+    // a session back in time is not ended
+    const d = { id: 'board-2', clean: false } as Client;
+    sessions.opened(d, 'board');
+    sessions.closed(d, 'board');
+    sessions.opened(d, 'board');
+    await new Promise((r) => setTimeout(r, 80));
+    expect(expired).toEqual(['board-1']);
+    sessions.close();
+  });
+
+  it('counts an account to sessionsPerAccount sessions; one more is refused, a clean one is not', async () => {
+    const b = await startTestBroker({ limits: { sessionsPerAccount: 2 } });
+    broker = b.broker;
+    const url = `mqtt://127.0.0.1:${b.port}`;
+    await client(url, { clientId: 'central-p1', clean: false });
+    const p2 = await client(url, { clientId: 'central-p2', clean: false });
+    await p2.endAsync(); // away, still a session
+    expect(await refusal(mqttConnect(url, { ...central, clientId: 'central-p3', clean: false }))).toMatch(
+      /unavailable/i,
+    );
+    expect(b.log.withCode('mqtt-too-many-sessions')).toHaveLength(1);
+    await client(url, { clientId: 'central-c', clean: true });
+    await client(url, { clientId: 'central-p2', clean: false }); // its own session comes back
+    // a clean login with a session's id ends that session, which frees its place
+    const p1 = clients[0]!;
+    await p1.endAsync();
+    await client(url, { clientId: 'central-p1', clean: true });
+    await client(url, { clientId: 'central-p3', clean: false });
+  });
+});
+
+describe('one account', () => {
+  it('holds at most connectionsPerAccount live connections; a takeover of its own id is not one more', async () => {
+    const b = await startTestBroker({ limits: { connectionsPerAccount: 2 } });
+    broker = b.broker;
+    const url = `mqtt://127.0.0.1:${b.port}`;
+    const one = await client(url, { clientId: 'central-1' });
+    await client(url, { clientId: 'central-2' });
+    expect(await refusal(mqttConnect(url, { ...central, clientId: 'central-3' }))).toMatch(/unavailable/i);
+    expect(b.log.withCode('mqtt-too-many-connections')).toHaveLength(1);
+    await client(url, { clientId: 'central-2' }); // takes over its own id
+    await one.endAsync();
+    await client(url, { clientId: 'central-3' });
+  });
+
+  it('may leave limits.inflightInbound QoS 2 publishes without PUBREL; one more closes the connection', async () => {
+    const b = await startTestBroker({ limits: { inflightInbound: 2 } });
+    broker = b.broker;
+    const r = new RawClient(b.port);
+    raws.push(r);
+    await r.opened;
+    r.write(connectPacket({ clientId: 'central-q2', ...central }));
+    expect(await r.connack()).toBe(0);
+    r.write(qos2Publish(CMD, 1));
+    r.write(qos2Publish(CMD, 2));
+    await new Promise((res) => setTimeout(res, 100));
+    expect(r.isClosed).toBe(false);
+    r.write(qos2Publish(CMD, 3));
+    await r.closed;
+  });
+});
+
+function packet(n: number) {
+  return {
+    cmd: 'publish',
+    topic: STATE,
+    payload: Buffer.from(String(n)),
+    qos: 1,
+    retain: false,
+    brokerId: 'b',
+    brokerCounter: n,
+  };
+}
+
+async function queued(p: QueuePersistence, id: string): Promise<number> {
+  let n = 0;
+  for await (const _ of p.outgoingStream({ id })) n++;
+  return n;
+}
+
+/** A QoS 2 PUBLISH (its PUBREL never follows). */
+function qos2Publish(topic: string, messageId: number): Buffer {
+  const t = Buffer.from(topic);
+  const body = Buffer.concat([
+    Buffer.from([t.length >> 8, t.length & 0xff]),
+    t,
+    Buffer.from([messageId >> 8, messageId & 0xff]),
+    Buffer.from(`{"id":"q${messageId}","type":"day.open"}`),
+  ]);
+  return Buffer.concat([Buffer.from([0x34]), varint(body.length), body]);
+}
