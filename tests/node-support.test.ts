@@ -30,7 +30,9 @@ describe('the Node the daemon runs on', () => {
       const r = await runMain(args, ['--import', OLD_NODE]);
       expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^beonho: Node v[\d.]+ is too old for beonho: it lacks zlib\.crc32\. .* \[node-too-old\]\n$/);
+      expect(r.stderr).toMatch(
+        /^beonho: Node v[\d.]+ is too old for beonho: it lacks zlib\.crc32\. .* \[node-too-old\]\n$/,
+      );
     }
   }, 60_000);
 
