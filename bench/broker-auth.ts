@@ -114,7 +114,7 @@ export async function run(): Promise<BrokerAuthBenchResult> {
     brokerSchema.parse({ port: 0, wsPort: null, accounts: [{ username: 'central', passwordHash, role: 'central' }] }),
     pino({ level: 'silent' }),
   );
-  const port = broker.ports.tcp;
+  const port = broker.ports.tcp!;
   try {
     for (let i = 0; i < 20; i++) await press(); // warm-up
     const idleSamples: number[] = [];

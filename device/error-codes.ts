@@ -62,6 +62,7 @@ export const MQTT_CODES = [
   'broker-open-listener',
   'broker-listen-failed',
   'broker-no-tls',
+  'broker-plaintext-lan',
   'mqtt-auth-refused',
   'mqtt-publish-denied',
   'mqtt-subscribe-denied',

@@ -151,7 +151,7 @@ export async function startTestBroker(
 ): Promise<{ broker: EmbeddedBroker; log: LogCapture; port: number }> {
   const log = new LogCapture();
   const broker = await startBroker(brokerSchema.parse({ port: 0, wsPort: 0, demo: true, ...overrides }), log.logger);
-  return { broker, log, port: broker.ports.tcp };
+  return { broker, log, port: broker.ports.tcp! };
 }
 
 export async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {

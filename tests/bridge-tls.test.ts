@@ -45,6 +45,37 @@ describe('embedded broker TLS listeners', () => {
   });
 });
 
+describe('TLS beyond loopback', () => {
+  it('warns while MQTT or WebSocket also listen in clear, and takes port: null for TLS alone', async () => {
+    const { hashPassword } = await import('../bridge/broker/passwords.ts');
+    const { startTestBroker } = await import('./bridge-broker-raw.ts');
+    const accounts = [
+      { username: 'central', role: 'central', passwordHash: await hashPassword('pw', { N: 1024, r: 8, p: 1 }) },
+    ];
+    const lan = { host: '0.0.0.0', demo: false, accounts, tls: { port: 0, cert, key } };
+    const both = await startTestBroker({ ...lan, port: 0, wsPort: null });
+    try {
+      expect(both.log.withCode('broker-plaintext-lan')).toHaveLength(1);
+      expect(both.log.withCode('broker-no-tls')).toHaveLength(0);
+    } finally {
+      await both.broker.close();
+    }
+    const only = await startTestBroker({ ...lan, port: null, wsPort: null });
+    try {
+      expect(only.broker.ports).toMatchObject({ tcp: null, ws: null });
+      expect(only.log.withCode('broker-plaintext-lan')).toHaveLength(0);
+      const c = await connect(`mqtts://127.0.0.1:${only.broker.ports.tls}`, {
+        username: 'central',
+        password: 'pw',
+        ca: readFileSync(cert),
+      });
+      await c.endAsync();
+    } finally {
+      await only.broker.close();
+    }
+  });
+});
+
 describe('a start that cannot work', () => {
   it('fails with uplink-tls-file and leaves no broker listening', async () => {
     const port = await freePort();

@@ -171,6 +171,10 @@ describe('satellite configuration', () => {
     expect(account({ username: 'counter-12', role: 'satellite', counters: [7] })).toEqual([
       'mqtt.broker.accounts[0].counters[0]: unknown counter "7"',
     ]);
+    // named as this unit, a satellite's retained status and will would overwrite the main unit's
+    expect(account({ username: 'main', role: 'satellite', counters: [1] })).toEqual([
+      `mqtt.broker.accounts[0].username: a satellite account cannot be named "main", this unit's own device.id (its status topic)`,
+    ]);
   });
 });
 

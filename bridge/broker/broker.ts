@@ -101,6 +101,11 @@ export async function startBroker(
       { code: 'broker-no-tls', host: cfg.host },
       'listening beyond loopback without TLS: passwords cross the LAN in clear',
     );
+  } else if (!isLoopback(cfg.host) && (listeners.ports.tcp !== null || listeners.ports.ws !== null)) {
+    log.warn(
+      { code: 'broker-plaintext-lan', host: cfg.host, tcp: listeners.ports.tcp, ws: listeners.ports.ws },
+      'TLS is on, but MQTT or WebSocket also listens in clear beyond loopback: a client that uses them sends its password in clear; set mqtt.broker.port and wsPort to null',
+    );
   }
   return brokerApi(aedes, listeners, login);
 }

@@ -18,7 +18,7 @@ import { clip, RateLimitedLog } from './rate-limited-log.ts';
 import { type UpgradeRefusal, upgradeRefusal } from './websocket-policy.ts';
 
 export interface ListenerPorts {
-  tcp: number;
+  tcp: number | null;
   ws: number | null;
   tls: number | null;
   wss: number | null;
@@ -56,7 +56,8 @@ const silent = pino({ level: 'silent' });
 export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Logger = silent): Promise<Listeners> {
   const set = new ListenerSet(cfg, aedes, logger);
   try {
-    const ports: ListenerPorts = { tcp: await set.listen('tcp', cfg.port), ws: null, tls: null, wss: null };
+    const ports: ListenerPorts = { tcp: null, ws: null, tls: null, wss: null };
+    if (cfg.port !== null) ports.tcp = await set.listen('tcp', cfg.port);
     if (cfg.wsPort !== null) ports.ws = await set.listen('ws', cfg.wsPort);
     if (cfg.tls) {
       const tls = createSecureContext({

@@ -44,8 +44,8 @@ export const brokerSchema = z.strictObject({
   enabled: z.boolean().default(true),
   /** bind address of every listener; anything but loopback requires accounts */
   host: z.string().min(1).default('127.0.0.1'),
-  /** MQTT over TCP; 0 picks a free port (tests) */
-  port: port.default(1883),
+  /** MQTT over TCP; 0 picks a free port (tests); null turns it off (TLS only: docs/mqtt.md) */
+  port: port.nullable().default(1883),
   /** MQTT over WebSocket (browser pages); null turns it off */
   wsPort: port.nullable().default(9001),
   /** MQTT over TLS, when a certificate and key are configured */

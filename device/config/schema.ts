@@ -230,6 +230,14 @@ function roleProblems(c: Config): Array<{ path: Array<string | number>; message:
       problems.push({ path: ['outputs', 'audio', 'area', 'services', i], message: `unknown service "${id}"` });
   });
   c.mqtt.broker.accounts.forEach((a, i) => {
+    // a satellite publishes devices/<username>/status (retained, and its will): named as this unit,
+    // it would overwrite the main unit's own status
+    if (a.role === 'satellite' && a.username === c.device.id) {
+      problems.push({
+        path: ['mqtt', 'broker', 'accounts', i, 'username'],
+        message: `a satellite account cannot be named "${a.username}", this unit's own device.id (its status topic)`,
+      });
+    }
     a.counters?.forEach((id, j) => {
       if (!counters.has(id))
         problems.push({ path: ['mqtt', 'broker', 'accounts', i, 'counters', j], message: `unknown counter "${id}"` });

@@ -95,7 +95,7 @@ export async function startCentralBroker(
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
   }
-  const tcp = listeners.ports.tcp;
+  const tcp = listeners.ports.tcp!;
   const ws = listeners.ports.ws!;
   log.info({ tcp, ws, accounts: accounts.size }, 'central broker listening');
   return {
