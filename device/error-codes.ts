@@ -77,6 +77,7 @@ export const MQTT_CODES = [
   'mqtt-too-much-before-login',
   'mqtt-too-many-pending',
   'mqtt-pending-evicted',
+  'mqtt-status-invalid',
   'mqtt-too-many-connections',
   'mqtt-too-many-sessions',
   'mqtt-session-queue-full',

@@ -3,7 +3,7 @@
 // announced, and the keys' rule that nothing is sent later.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mayPublish, mayRead, satelliteCommandRefusal } from '../bridge/broker/acl.ts';
+import { mayPublish, mayRead, satelliteCommandRefusal, satelliteStatusProblem } from '../bridge/broker/acl.ts';
 import type { Command, CommandResult } from '../bridge/contract/types.ts';
 import { Bus, type BusEvents } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
@@ -83,6 +83,21 @@ describe('a satellite account on the embedded broker', () => {
     expect(satelliteCommandRefusal(sat, bytes('{not json'))).toMatchObject({ id: null, code: 'malformed' });
     expect(satelliteCommandRefusal(sat, bytes('[1]'))).toMatchObject({ id: null, code: 'not-an-object' });
     expect(satelliteCommandRefusal(sat, Buffer.from([0xff, 0xfe]))?.code).toBe('malformed');
+  });
+
+  it('publishes on its status topic only a status of the contract, its own, and small', () => {
+    const topic = `${T}/devices/counter-12/status`;
+    const ok = { v: 1, office: 'singok2', device: 'counter-12', online: true, session: 3 };
+    expect(satelliteStatusProblem(sat, topic, bytes(ok))).toBeNull();
+    expect(satelliteStatusProblem(sat, topic, Buffer.alloc(0))).toBeNull(); // clears its retained status
+    expect(satelliteStatusProblem(sat, topic, bytes({ ...ok, note: '홍길동 010-1234-5678' }))).toMatch(/contract/);
+    expect(satelliteStatusProblem(sat, topic, bytes({ ...ok, device: 'main' }))).toMatch(/another office or device/);
+    expect(satelliteStatusProblem(sat, topic, bytes('not json'.repeat(2)))).toMatch(/contract|JSON/);
+    expect(satelliteStatusProblem(sat, topic, Buffer.from([0xff]))).toMatch(/JSON/);
+    const big = bytes({ ...ok, version: 'x'.repeat(60_000) });
+    expect(satelliteStatusProblem(sat, topic, big)).toMatch(/at most 8192/);
+    // central's and the daemon's publishes are not a satellite's
+    expect(satelliteStatusProblem({ ...sat, role: 'central' }, topic, big)).toBeNull();
   });
 
   it('reads state, events, status and the results of its own commands only', () => {

@@ -4,6 +4,7 @@
 // publishes in-process, which bypasses these checks. docs/mqtt.md, "Accounts and what they may do".
 import type { AccountConfig } from '../../device/config/mqtt-schema.ts';
 import type { CommandErrorCode } from '../../device/error-codes.ts';
+import { validatorFor } from '../contract/schemas.ts';
 import { parseTopic } from '../contract/topics.ts';
 import { COMMAND_TYPES } from '../contract/types.ts';
 
@@ -89,6 +90,31 @@ export function satelliteCommandRefusal(
       message: `account "${account.username}" may command counters ${(account.counters ?? []).join(', ') || 'none'} only`,
     };
   }
+  return null;
+}
+
+/** The most a status message may weigh: the daemon's own, with every hardware part, is ~1 KB. */
+export const MAX_STATUS_BYTES = 8192;
+
+/** Why a satellite's publish on its status topic is refused, or null: it is retained and read by
+ * every display and central, so it must be what the contract says a status is (status.json), for
+ * this office and this device, and small. An empty payload (clearing its own retained status) is
+ * allowed. A 60 KB free-text status once went through and was delivered to every reader. */
+export function satelliteStatusProblem(account: Account, topic: string, payload: Buffer | Uint8Array): string | null {
+  const t = parseTopic(topic);
+  if (account.role !== 'satellite' || t?.kind !== 'status' || payload.byteLength === 0) return null;
+  if (payload.byteLength > MAX_STATUS_BYTES)
+    return `status of ${payload.byteLength} bytes (at most ${MAX_STATUS_BYTES})`;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch {
+    return 'status is not UTF-8 JSON';
+  }
+  const validate = validatorFor('status');
+  if (!validate(doc)) return 'status does not match the contract (status.json)';
+  const s = doc as { office: string; device: string };
+  if (s.office !== t.office || s.device !== account.username) return 'status names another office or device';
   return null;
 }
 

@@ -3,7 +3,15 @@
 import type { Aedes, AedesOptions, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
-import { type Account, isRetainedCommand, mayPublish, mayRead, maySubscribe, satelliteCommandRefusal } from './acl.ts';
+import {
+  type Account,
+  isRetainedCommand,
+  mayPublish,
+  mayRead,
+  maySubscribe,
+  satelliteCommandRefusal,
+  satelliteStatusProblem,
+} from './acl.ts';
 import { type ListenerPorts, type Listeners, openListeners } from './listeners.ts';
 import type { StoredAccount } from './authenticator.ts';
 import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
@@ -167,14 +175,25 @@ function aclHooks(
       // Wills pass through here too (client null when it outlived its client): same rule for all.
       // A refusal closes the connection: MQTT 3.1.1 has no way to refuse a single publish.
       const account = client ? byClient.get(client) : undefined;
+      const badStatus = account ? satelliteStatusProblem(account, packet.topic, packet.payload as Buffer) : null;
       const refused =
         packet.topic.startsWith('$SYS/') || !account || !mayPublish(account, packet.topic)
           ? 'mqtt-publish-denied'
           : isRetainedCommand(packet.topic, packet.retain)
             ? 'mqtt-retained-command'
-            : null;
+            : badStatus
+              ? 'mqtt-status-invalid'
+              : null;
       if (refused) {
-        log.warn({ code: refused, clientId: clip(client?.id), topic: clip(packet.topic, 200) }, 'publish refused');
+        log.warn(
+          {
+            code: refused,
+            clientId: clip(client?.id),
+            topic: clip(packet.topic, 200),
+            ...(badStatus ? { why: badStatus } : {}),
+          },
+          'publish refused',
+        );
         callback(new Error('publish not authorized'));
         return;
       }
