@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
@@ -94,6 +94,23 @@ describe('packet size before login', () => {
     await closed;
     c.end(true);
     expect(got).toEqual([6000]);
+  });
+});
+
+describe('a connection that goes silent', () => {
+  it('is probed by TCP keepalive, whatever MQTT keepalive the client asked for (0: none)', async () => {
+    const { Socket } = await import('node:net');
+    const { TCP_KEEPALIVE_MS } = await import('../bridge/broker/listeners.ts');
+    const spy = vi.spyOn(Socket.prototype, 'setKeepAlive');
+    try {
+      const b = await startTestBroker({});
+      broker = b.broker;
+      const c = await connect(`mqtt://127.0.0.1:${b.port}`, { username: 'central', password: 'central', keepalive: 0 });
+      expect(spy).toHaveBeenCalledWith(true, TCP_KEEPALIVE_MS);
+      c.end(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
