@@ -2,7 +2,6 @@
 // composition root (app.ts) builds over that core, started in order and stopped in reverse. Like
 // zigbee2mqtt's controller it wires, it does not decide: the queue decides, the features react to
 // the bus. Which parts a daemon has is app.ts's business, not this file's.
-import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
@@ -10,7 +9,7 @@ import { Bus } from './bus.ts';
 import { ClockGuard } from './clock.ts';
 import type { Config } from './config/schema.ts';
 import type { Extension, ExtensionContext } from './extension.ts';
-import { acquireLock } from './lock.ts';
+import { claimDataDir, unwritableInDataDir } from './lock.ts';
 import type { ComponentHealth } from './ports/health.ts';
 import { QueueEngine } from './queue/engine.ts';
 import { DurableQueue, type QueueService } from './queue/service.ts';
@@ -88,8 +87,7 @@ export class Controller {
 
   async start(): Promise<void> {
     const { dataDir, logger } = this.opts;
-    await mkdir(dataDir, { recursive: true });
-    this.releaseLock = await acquireLock(dataDir);
+    this.releaseLock = await claimDataDir(dataDir);
     try {
       const core = await this.openCore();
       this.parts = [];
@@ -104,7 +102,7 @@ export class Controller {
       for (const r of this.recovered) this.bus.emit('storeRecovered', { detail: r });
     } catch (err) {
       await this.stop().catch(() => undefined);
-      throw err;
+      throw unwritableInDataDir(err, dataDir);
     }
   }
 

@@ -110,6 +110,7 @@ export const DAEMON_CODES = [
   'config-invalid',
   'node-too-old',
   'data-dir-locked',
+  'data-dir-unusable',
   'state-too-new',
   'state-unrecoverable',
   'state-recovered',

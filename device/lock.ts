@@ -1,11 +1,28 @@
 // One daemon per data dir. A pid file created with O_EXCL; a stale one (its process is gone, e.g.
 // after a power cut) is taken over. Not proper-lockfile: it keeps a lock fresh by rewriting its
 // mtime every few seconds, which is needless SD-card wear for a single host.
-import { open, readFile, unlink } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import * as path from 'node:path';
 
 export class LockedError extends Error {
   readonly code = 'data-dir-locked';
+}
+
+/** The data dir cannot be created or written: a restart cannot fix that, a person must. */
+export class DataDirError extends Error {
+  readonly code = 'data-dir-unusable';
+}
+
+/** Creates the data dir if it is missing and takes its lock; the release function gives it back. */
+export async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+  } catch (err) {
+    throw dataDirProblem(err, dataDir);
+  }
+  return acquireLock(dataDir);
 }
 
 export async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
@@ -20,17 +37,97 @@ export async function acquireLock(dataDir: string): Promise<() => Promise<void>>
         await unlink(file).catch(() => undefined);
       };
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw dataDirProblem(err, dataDir);
       const pid = Number.parseInt((await readFile(file, 'utf8').catch(() => '')).trim(), 10);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
         throw new LockedError(
           `another beonho (pid ${pid}) is already running on ${dataDir}; stop it first, or give this one another --data-dir`,
         );
       }
-      await unlink(file).catch(() => undefined);
+      // A stale pid file in a directory we may not write would otherwise end as "could not take
+      // the lock", which hides the reason.
+      await unlink(file).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw dataDirProblem(e, dataDir);
+      });
     }
   }
   throw new LockedError(`could not take the lock ${file}`);
+}
+
+/**
+ * The error a person can act on for a file-system error on the data dir, or `err` itself when the
+ * error is one a restart may cure (a full disk can be emptied by log rotation, say).
+ */
+export function dataDirProblem(err: unknown, dataDir: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  const dir = path.resolve(dataDir);
+  const where = e.path && path.resolve(e.path) !== dir ? ` (${e.code} on ${e.path})` : ` (${e.code})`;
+  const instead = 'or start beonho with another --data-dir';
+  switch (e.code) {
+    case 'EACCES':
+    case 'EPERM': {
+      const user = userName() ?? '<user>';
+      return new DataDirError(
+        e.syscall === 'mkdir'
+          ? `the data dir ${dir} cannot be created by ${whoAmI()}${where}: create it for that user (sudo install -d -o ${user} ${dir}), ${instead}`
+          : `the data dir ${dir} is not writable by ${whoAmI()}${where}: give that user a directory it can write (sudo chown -R ${user} ${dir}), ${instead}`,
+      );
+    }
+    case 'EEXIST':
+      return new DataDirError(`the data dir ${dir} is a file, not a directory${where}: move the file away, ${instead}`);
+    case 'ENOTDIR':
+      return new DataDirError(
+        `the data dir ${dir} cannot be created: ${fileInPath(dir) ?? 'a part of its path'} is a file, not a directory (${e.code}): move it away, ${instead}`,
+      );
+    case 'EROFS':
+      return new DataDirError(
+        `the data dir ${dir} is on a read-only file system${where}: mount a writable partition there (docs/deploy.md, "Read-only root"), ${instead}`,
+      );
+    default:
+      return err;
+  }
+}
+
+/**
+ * A file inside the data dir that cannot be opened for writing (the daemon was once started by
+ * root, say, and left root's files behind): the same person's problem as the directory itself.
+ */
+export function unwritableInDataDir(err: unknown, dataDir: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') || typeof e.path !== 'string') return err;
+  const rel = path.relative(path.resolve(dataDir), path.resolve(e.path));
+  return rel.startsWith('..') || path.isAbsolute(rel) ? err : dataDirProblem(err, dataDir);
+}
+
+/** The first component of `dir` that exists and is not a directory. */
+function fileInPath(dir: string): string | null {
+  const parts = dir.split(path.sep).filter(Boolean);
+  let cur = path.parse(dir).root;
+  for (const p of parts) {
+    cur = path.join(cur, p);
+    try {
+      if (!statSync(cur).isDirectory()) return cur;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+function userName(): string | null {
+  try {
+    return userInfo().username;
+  } catch {
+    // a uid without a passwd entry (a container)
+    return null;
+  }
+}
+
+function whoAmI(): string {
+  const uid = process.getuid?.();
+  const name = userName();
+  if (uid === undefined) return name ?? 'this user';
+  return name ? `user ${name} (uid ${uid})` : `uid ${uid}`;
 }
 
 function alive(pid: number): boolean {

@@ -1,11 +1,12 @@
 // Entry point: options, config, logger, then the daemon (app.ts builds it). Exit codes: 0 clean
-// stop, 1 runtime failure, 2 bad command line or config (systemd should not restart-loop on those).
+// stop, 1 runtime failure, 2 what a person must fix first (the command line, the config, the data
+// dir, ...: systemd should not restart-loop on those).
 // Only the command line's parser is loaded before the options are read: `--help` or a bad option
 // answers without loading the daemon (the config's validators, the broker, the board's canvas), and
 // a bad config file without the daemon either.
 import { parseCli } from './cli.ts';
 import { HardwareError } from './hw/errors.ts';
-import { LockedError } from './lock.ts';
+import { DataDirError, LockedError } from './lock.ts';
 import { missingNodeApis, NODE_TOO_OLD, nodeTooOldMessage } from './node-support.ts';
 
 async function main(): Promise<void> {
@@ -83,10 +84,11 @@ async function main(): Promise<void> {
     started = true;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    // Problems a person must fix (another daemon, a newer state, missing hardware): exit 2, so
-    // systemd does not restart-loop on them.
+    // Problems a person must fix (another daemon, a data dir it cannot write, a newer state,
+    // missing hardware): exit 2, so systemd does not restart-loop on them.
     if (
       err instanceof LockedError ||
+      err instanceof DataDirError ||
       err instanceof HardwareError ||
       code === 'state-too-new' ||
       code === 'state-unrecoverable' ||
@@ -97,6 +99,9 @@ async function main(): Promise<void> {
       process.exit(2);
     }
     logger.fatal({ err }, 'start failed');
+    // A restart may cure it (exit 1), but a person starting it by hand should not have to read the
+    // JSON line for the reason.
+    process.stderr.write(`beonho: ${oneLine(err)}\n`);
     process.exit(1);
   }
 
@@ -108,6 +113,11 @@ async function main(): Promise<void> {
     );
   }
   if (stopAsked) await shutdown(0);
+}
+
+function oneLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\s*\n\s*/g, ' ').trim() || 'start failed (no message; see the log line above)';
 }
 
 void main();

@@ -1,8 +1,10 @@
 // The daemon as a person runs it: the terminal control, a restart, the lock, clean shutdown.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DataDirError, dataDirProblem } from '../device/lock.ts';
 import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
 
 let dir: string;
@@ -75,6 +77,121 @@ describe('the daemon from the terminal', () => {
     const d = new Daemon(['--help']);
     expect(await d.exited).toBe(0);
     expect(d.lines.join('\n')).toMatch(/--data-dir <dir>.*\n?.*BEONHO_DATA_DIR/s);
+  });
+});
+
+/** The lines a person reads on stderr (the JSON log lines left out). */
+const plainLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{'));
+
+describe('a start that fails says why in one line', () => {
+  it.each([
+    ['is a file', (base: string) => base, /^beonho: the data dir \S+ is a file, not a directory .*--data-dir/],
+    [
+      'is below a file',
+      (base: string) => path.join(base, 'data'),
+      /^beonho: the data dir \S+ cannot be created: \S+\/not-a-dir-\w+ is a file, not a directory .*--data-dir/,
+    ],
+  ])('a data dir that %s: exit 2, no stack', async (_, dataDir, re) => {
+    const file = path.join(dir, `not-a-dir-${Math.random().toString(36).slice(2)}`);
+    await writeFile(file, 'x');
+    const d = new Daemon(['--config', config, '--data-dir', dataDir(file), '--no-stdin']);
+    expect(await d.exited).toBe(2);
+    expect(plainLines(d.stderr)).toEqual([expect.stringMatching(re)]);
+    expect(d.stderr).toMatch(/"code":"data-dir-unusable"/);
+    expect(d.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a data dir the service user cannot write: exit 2, naming the directory and what to do', async () => {
+    // As root a mode does not stop a write: then the daemon runs as nobody, as a service user would.
+    const asRoot = process.getuid?.() === 0;
+    const shared = path.join(dir, 'shared');
+    await mkdir(shared);
+    await chmod(dir, 0o755);
+    const file = await writeTestConfig(path.join(shared, 'config.yaml'));
+    const data = path.join(shared, 'root-owned');
+    await mkdir(data, { mode: 0o755 });
+    if (!asRoot) await chmod(data, 0o555);
+    const d = new Daemon(
+      ['--config', file, '--data-dir', data, '--no-stdin'],
+      {},
+      asRoot ? { uid: 65534, gid: 65534 } : {},
+    );
+    expect(await d.exited).toBe(2);
+    expect(plainLines(d.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^beonho: the data dir ${data} is not writable by .*\\(EACCES on ${data}/beonho\\.pid\\).*chown -R .*--data-dir`,
+        ),
+      ),
+    ]);
+    expect(d.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a data dir with files the service user cannot write (root's, from a start by hand): exit 2", async () => {
+    const asRoot = process.getuid?.() === 0;
+    const shared = path.join(dir, 'shared2');
+    await mkdir(shared, { mode: 0o755 });
+    await chmod(dir, 0o755);
+    const file = await writeTestConfig(path.join(shared, 'config.yaml'));
+    const data = path.join(shared, 'data');
+    const first = new Daemon(['--config', file, '--data-dir', data]);
+    await first.waitFor(/simulator ready/);
+    first.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    // the directory is the service user's, the files in it are not
+    const state = path.join(data, 'state');
+    const modes = async (file: number, dirs: number): Promise<void> => {
+      for (const e of await readdir(state, { withFileTypes: true, recursive: true }))
+        await chmod(path.join(e.parentPath, e.name), e.isDirectory() ? dirs : file);
+      await chmod(state, dirs);
+    };
+    if (asRoot) await chown(data, 65534, 65534);
+    else await modes(0o444, 0o555);
+    const d = new Daemon(
+      ['--config', file, '--data-dir', data, '--no-stdin'],
+      {},
+      asRoot ? { uid: 65534, gid: 65534 } : {},
+    );
+    expect(await d.exited).toBe(2);
+    expect(plainLines(d.stderr)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^beonho: the data dir ${data} is not writable by .*\\(EACCES on ${data}/state/.*chown -R `),
+      ),
+    ]);
+    if (!asRoot) await modes(0o644, 0o755);
+  });
+
+  it('names a read-only file system', () => {
+    const err = Object.assign(new Error("EROFS: read-only file system, mkdir '/srv/q'"), {
+      code: 'EROFS',
+      syscall: 'mkdir',
+      path: '/srv/q',
+    });
+    const problem = dataDirProblem(err, '/srv/q');
+    expect(problem).toBeInstanceOf(DataDirError);
+    expect((problem as Error).message).toMatch(/^the data dir \/srv\/q is on a read-only file system \(EROFS\): mount/);
+    // not the data dir's problem: passed through, exit 1
+    const full = Object.assign(new Error('ENOSPC'), { code: 'ENOSPC', path: '/srv/q/beonho.pid' });
+    expect(dataDirProblem(full, '/srv/q')).toBe(full);
+  });
+
+  it('a failure a restart may cure: exit 1, the JSON log line and one plain line', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const file = await writeTestConfig(path.join(dir, 'port-taken.yaml'), {
+        mqtt: { broker: { port, wsPort: null } },
+      });
+      const d = new Daemon(['--config', file, '--data-dir', path.join(dir, 'd6'), '--no-stdin']);
+      expect(await d.exited).toBe(1);
+      expect(plainLines(d.stderr)).toEqual([
+        expect.stringMatching(new RegExp(`^beonho: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`)),
+      ]);
+      expect(d.stderr).toMatch(/"msg":"start failed"/);
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -4,7 +4,6 @@
 // and its keypads send the contract's counter commands to the main unit (./keys.ts) over its own
 // account (./link.ts). docs/architecture.md, "Satellites".
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
 import type { DeviceStatus } from '../../bridge/contract/types.ts';
@@ -21,7 +20,7 @@ import type { SatelliteConfig } from '../config/schema.ts';
 import type { Extension, FeatureContext } from '../extension.ts';
 import { createHealthExtension, type HealthExtension } from '../health-extension.ts';
 import { createKeypadSource } from '../hw/factory.ts';
-import { acquireLock } from '../lock.ts';
+import { claimDataDir } from '../lock.ts';
 import { type ComponentHealth, healthy } from '../ports/health.ts';
 import type { KeypadSource } from '../ports/keypad.ts';
 import { nodeFs } from '../store/fs.ts';
@@ -93,8 +92,7 @@ export class SatelliteDaemon {
   /** The data dir and its lock (one daemon per data dir), then the parts in order; a part that
    * fails stops the ones already started. */
   async start(): Promise<void> {
-    await mkdir(this.opts.dataDir, { recursive: true });
-    this.releaseLock = await acquireLock(this.opts.dataDir);
+    this.releaseLock = await claimDataDir(this.opts.dataDir);
     try {
       const parts = await this.buildParts();
       for (const p of parts) {

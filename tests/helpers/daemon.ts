@@ -21,6 +21,9 @@ export interface DaemonOptions {
   /** the command that is node: default this node; e.g. an emulator and a node built for another CPU */
   node?: string[];
   cwd?: string;
+  /** run as this user and group (the test runs as root): what a service user sees */
+  uid?: number;
+  gid?: number;
 }
 
 const running = new Set<Daemon>();
@@ -48,6 +51,8 @@ export class Daemon {
     const [cmd, ...pre] = opts.node ?? [process.execPath];
     this.child = spawn(cmd!, [...pre, ...loader, ...nodeArgs, entry, ...args], {
       cwd: opts.cwd ?? ROOT,
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
       env: { ...process.env, BEONHO_LOG_LEVEL: 'warn', BEONHO_LOG_FORMAT: 'json', ...env },
     });
     let buf = '';
