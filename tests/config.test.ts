@@ -57,14 +57,17 @@ describe('config validation', () => {
     services[2]!.cutoff = '25:00';
     services[1]!.colour = 'red';
     expect(problems({ ...base, services })).toEqual([
-      'services[1]: unknown key(s) "colour"',
+      'services[1]: unknown key "colour"',
       'services[2].cutoff: expected HH:MM (00:00 to 23:59), got "25:00"',
     ]);
   });
 
   it.each([
     [{ office: { id: 'Bad Id', name: 'x' } }, /^office\.id: expected a slug.*got "Bad Id"/],
-    [{ office: { id: 'a', name: 'x', timeZone: 'Mars/Base' } }, /^office\.timeZone: expected an IANA time zone/],
+    [
+      { office: { id: 'a', name: 'x', timeZone: 'Mars/Base' } },
+      /^office\.timeZone: expected an IANA time zone.*got "Mars\/Base"$/,
+    ],
     [{ services: [] }, /^services: /],
     [{ policy: { priority: 'sometimes' } }, /^policy\.priority: .*got "sometimes"/],
     [{ policy: { near: [-1] } }, /^policy\.near\[0\]: /],
@@ -72,13 +75,73 @@ describe('config validation', () => {
       { counters: [{ id: '1', name: 'x', services: ['nope'] }] },
       /^counters\[0\]\.services\[0\]: unknown service "nope"/,
     ],
-    [{ unknownTop: 1 }, /^\(top level\): unknown key\(s\) "unknownTop"/],
+    [{ unknownTop: 1 }, /^\(top level\): unknown key "unknownTop"$/],
   ] as const)('refuses %j', (patch, re) => {
     const out = problems({ ...base, ...patch });
     expect(
       out.some((p) => re.test(p)),
       out.join('\n'),
     ).toBe(true);
+  });
+
+  it('shows the value a custom rule refused, once', () => {
+    const services = structuredClone(base.services) as Array<Record<string, unknown>>;
+    services[0]!.numbers = { from: 500, to: 5 };
+    expect(problems({ ...base, office: { ...base.office, timeZone: 'Asia/Seol' }, services })).toEqual([
+      'office.timeZone: expected an IANA time zone such as Asia/Seoul, got "Asia/Seol"',
+      'services[0].numbers.to: must be >= from (500), got 5',
+    ]);
+    // a rule whose message names the value already does not repeat it
+    expect(problems({ ...base, counters: [{ id: '1', name: 'x', services: ['nope'] }] })).toEqual([
+      'counters[0].services[0]: unknown service "nope"',
+    ]);
+  });
+
+  it('cuts a long value short, and never shows a password, a hash or a secret', () => {
+    const [line] = problems({ ...base, office: { ...base.office, timeZone: `Asia/${'x'.repeat(200)}` } });
+    expect(line).toMatch(/, got "Asia\/x+\.\.\."$/);
+    expect(line!.length).toBeLessThan(140);
+    const out = problems({
+      ...base,
+      mqtt: {
+        uplink: { url: 'mqtt://central:1883', password: 12345678 },
+        broker: { accounts: [{ username: 'c', passwordHash: 'hunter2', role: 'central' }] },
+      },
+    });
+    expect(out).toEqual([
+      'mqtt.broker.accounts[0].passwordHash: expected a hash from `npm run hash-password`, got (hidden)',
+      'mqtt.uplink.password: expected a text, got (hidden)',
+    ]);
+  });
+
+  it('says plainly that a required key is missing, and which known key a typo meant', () => {
+    const { counters, ...rest } = base;
+    expect(problems({ ...rest, counter: counters })).toEqual([
+      'counters: required (a list of counters), missing',
+      '(top level): unknown key "counter": did you mean "counters"?',
+    ]);
+    const { timeZone: _, ...office } = base.office;
+    expect(problems({ ...base, office: { ...office, timezone: 'Asia/Seoul' } })).toEqual([
+      'office: unknown key "timezone": did you mean "timeZone"?',
+    ]);
+    expect(problems({ ...base, store: { snapshot_every: 100 } })).toEqual([
+      'store: unknown key "snapshot_every": did you mean "snapshotEvery"?',
+    ]);
+    // a key written twice, once right: no guess; each unknown key is a line of its own
+    expect(problems({ ...base, service: [], zzz: 1 })).toEqual([
+      '(top level): unknown key "service"',
+      '(top level): unknown key "zzz"',
+    ]);
+    expect(problems({ ...base, services: 'resident' })).toEqual([
+      'services: expected a list of services, got "resident"',
+    ]);
+  });
+
+  it('says that a key written without a value is empty', async () => {
+    const file = path.join(dir, 'empty-key.yaml');
+    await writeFile(file, 'office: { id: singok2, name: x }\nservices:\ncounters: []\n');
+    const err = (await loadConfig(file).catch((e: unknown) => e)) as ConfigError;
+    expect(err.problems).toContain('services: expected a list of services, but the key is empty');
   });
 
   it('refuses overlapping number ranges and duplicate ids', () => {

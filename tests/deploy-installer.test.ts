@@ -233,7 +233,7 @@ describe('install into a temporary root', () => {
     expect(daemon).toBeInstanceOf(ConfigError);
     expect(err.message.startsWith(daemon.message)).toBe(true);
     expect(err.message).toContain('  services[0].cutoff: expected HH:MM (00:00 to 23:59), got "25:00"\n');
-    expect(err.message).toContain('  (top level): unknown key(s) "counter"\n');
+    expect(err.message).toContain('  (top level): unknown key "counter"\n');
   });
 
   it('refuses a host without a running systemd before it changes anything, unless it only prints', async () => {

@@ -175,13 +175,13 @@ describe('satellite configuration', () => {
     const account = (a: Record<string, unknown>) =>
       problems({ ...office, mqtt: { broker: { accounts: [{ passwordHash: HASH, offices: ['singok2'], ...a }] } } });
     expect(account({ username: 'board', role: 'display', counters: [1] })).toEqual([
-      'mqtt.broker.accounts[0].counters: counters are for role satellite only',
+      'mqtt.broker.accounts[0].counters: counters are for role satellite only, got [1]',
     ]);
     expect(account({ username: 'Counter 12', role: 'satellite', counters: [1] })[0]).toMatch(
       /^mqtt\.broker\.accounts\[0\]\.username: a satellite account is named after its device id/,
     );
     expect(account({ username: 'counter-12', role: 'satellite', offices: ['*'], counters: [1] })).toEqual([
-      'mqtt.broker.accounts[0].offices: a satellite belongs to exactly one office',
+      'mqtt.broker.accounts[0].offices: a satellite belongs to exactly one office, got ["*"]',
     ]);
     expect(account({ username: 'counter-12', role: 'satellite', counters: [7] })).toEqual([
       'mqtt.broker.accounts[0].counters[0]: unknown counter "7"',

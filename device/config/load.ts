@@ -39,25 +39,71 @@ export async function loadConfig(file?: string): Promise<{ config: Config; sourc
   return { config: validateConfig(doc ?? {}, file), source: file };
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown): string[] {
-  return issues.map((issue) => {
-    const path = formatPath(issue.path);
+export function formatIssues(
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  schema: z.ZodType = configSchema,
+): string[] {
+  return issues.flatMap((issue) => {
+    const at = formatPath(issue.path) || '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+      // One line per key: each is a problem of its own, and each may have its own likely fix.
+      const present = valueAt(input, issue.path);
+      const known = keysAt(schema, issue.path).filter((k) => !(isRecord(present) && present[k] !== undefined));
+      return issue.keys.map((key) => {
+        const near = closest(key, known);
+        return `${at}: unknown key "${key}"${near ? `: did you mean "${near}"?` : ''}`;
+      });
+    }
+    const key = issue.path.at(-1);
     const got = valueAt(input, issue.path);
-    // Cross-field checks name the offending value in their message already.
-    const suffix =
-      issue.code === 'custom'
-        ? ''
-        : got === undefined
-          ? issue.code === 'invalid_type'
-            ? ', got nothing'
-            : ''
-          : `, got ${show(got)}`;
-    const message =
-      issue.code === 'unrecognized_keys'
-        ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message;
-    return `${path || '(top level)'}: ${message}${issue.code === 'unrecognized_keys' ? '' : suffix}`;
+    // zod's own wording ("Invalid input: expected array, received undefined") names a JavaScript
+    // type; a person editing YAML needs to hear that a key is missing, or what to write instead.
+    if (issue.code === 'invalid_type' && issue.message.startsWith('Invalid input')) {
+      const what = describeType(issue.expected, key);
+      if (got === undefined) return [`${at}: required (${what}), missing`];
+      if (got === null) return [`${at}: expected ${what}, but the key is empty`];
+      return [`${at}: expected ${what}, got ${show(got, key)}`];
+    }
+    return [`${at}: ${issue.message}${gotSuffix(issue, got, key)}`];
   });
+}
+
+/** ", got <value>" where the line does not show the value already. */
+function gotSuffix(issue: z.core.$ZodIssue, got: unknown, key: PropertyKey | undefined): string {
+  if (got === undefined) return '';
+  if (issue.code === 'custom') {
+    // A rule over a whole section (two ranges overlap) describes it better than its JSON would.
+    if (isRecord(got)) return '';
+    if (mentions(issue.message, got)) return '';
+  }
+  return `, got ${show(got, key)}`;
+}
+
+function mentions(message: string, v: unknown): boolean {
+  if (typeof v === 'string') return message.includes(JSON.stringify(v)) || message.includes(`"${v}"`);
+  if (typeof v === 'number' || typeof v === 'boolean')
+    return new RegExp(`(^|[^\\w.])${String(v).replace('.', '\\.')}($|[^\\w.])`).test(message);
+  return false;
+}
+
+function describeType(expected: string, key: PropertyKey | undefined): string {
+  switch (expected) {
+    case 'array':
+      // "a list of counters"; "a list of near" would not be English
+      return typeof key === 'string' && key.endsWith('s') ? `a list of ${key}` : 'a list';
+    case 'object':
+      return typeof key === 'number' ? 'an entry of keys' : 'a section of keys';
+    case 'string':
+      return 'a text';
+    case 'boolean':
+      return 'true or false';
+    case 'number':
+    case 'int':
+      return 'a number';
+    default:
+      return `a ${expected}`;
+  }
 }
 
 function formatPath(path: readonly PropertyKey[]): string {
@@ -75,8 +121,85 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return cur;
 }
 
-function show(v: unknown): string {
-  const s = JSON.stringify(v);
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+// A config holds account passwords and hashes and the ticket secret: a problem line goes to the
+// journal and into support mails, so it says that such a value is wrong, never what it is.
+const SECRET = /^(password|passwordHash)$|secret/i;
+
+function show(v: unknown, key?: PropertyKey): string {
+  if (typeof key === 'string' && SECRET.test(key)) return '(hidden)';
+  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  const s = JSON.stringify(v, (k, val) => (k && SECRET.test(k) ? '(hidden)' : val));
   if (s === undefined) return String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** The keys the schema knows at `path` (through defaults, optionals, pipes and unions). */
+function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let level: z.core.$ZodType[] = [schema];
+  for (const p of [...path, null]) {
+    const next: z.core.$ZodType[] = [];
+    const keys: string[] = [];
+    const visit = (t: z.core.$ZodType): void => {
+      const def = t._zod.def as z.core.$ZodTypeDef & Record<string, unknown>;
+      switch (def.type) {
+        case 'object': {
+          const shape = def.shape as Record<string, z.core.$ZodType>;
+          if (p === null) keys.push(...Object.keys(shape));
+          else if (typeof p === 'string' && shape[p]) next.push(shape[p]);
+          return;
+        }
+        case 'array':
+          if (typeof p === 'number') next.push(def.element as z.core.$ZodType);
+          return;
+        case 'union':
+          for (const o of def.options as z.core.$ZodType[]) visit(o);
+          return;
+        case 'pipe':
+          visit(def.in as z.core.$ZodType);
+          return;
+        default:
+          if (def.innerType) visit(def.innerType as z.core.$ZodType);
+      }
+    };
+    for (const t of level) visit(t);
+    if (p === null) return [...new Set(keys)];
+    level = next;
+  }
+  return [];
+}
+
+/** The known key a typo most likely meant: the same but for case, _ or -, or a letter or two off. */
+function closest(key: string, known: readonly string[]): string | null {
+  const norm = (k: string): string => k.toLowerCase().replace(/[-_]/g, '');
+  const limit = key.length <= 4 ? 1 : 2;
+  let best: string | null = null;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const d = norm(k) === norm(key) ? 0 : distance(norm(k), norm(key));
+    if (d <= limit && d < bestDistance) {
+      best = k;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Optimal string alignment distance: Levenshtein plus a swap of two neighbours as one edit. */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }

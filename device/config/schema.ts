@@ -39,7 +39,11 @@ export const numberRangeSchema = z
     /** digits shown, zero-padded; defaults to the digits of `to` */
     width: z.number().int().min(1).max(5).optional(),
   })
-  .refine((r) => r.to >= r.from, { message: '`to` must be >= `from`', path: ['to'] });
+  .refine((r) => r.to >= r.from, {
+    path: ['to'],
+    // the line shows `to`'s value; `from`'s is the other half of the mistake
+    error: (issue) => `must be >= from (${(issue.input as { from: number }).from})`,
+  });
 
 export const serviceSchema = z.strictObject({
   id: slug,
