@@ -142,7 +142,8 @@ describe('a burst of refused logins on the broker', () => {
     const b = await startTestBroker({
       demo: false,
       accounts: [{ username: 'central', passwordHash: hash, role: 'central' }],
-      limits: { pendingConnections: 100 },
+      // all 50 reach the password check: this is about the allowance, not the pending bound
+      limits: { pendingConnections: 100, pendingPerSource: 100 },
     });
     const raws: RawClient[] = [];
     try {
