@@ -18,6 +18,15 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** The daemon as a service user would run it: as root a mode stops no write, so then as nobody. */
+function asServiceUser(config: string, data: string): Daemon {
+  return new Daemon(
+    ['--config', config, '--data-dir', data, '--no-stdin'],
+    {},
+    process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {},
+  );
+}
+
 describe('the daemon from the terminal', () => {
   it('press and key commands work, state shows them, and a restart resumes', async () => {
     const data = path.join(dir, 'd1');
@@ -111,11 +120,7 @@ describe('a start that fails says why in one line', () => {
     const data = path.join(shared, 'root-owned');
     await mkdir(data, { mode: 0o755 });
     if (!asRoot) await chmod(data, 0o555);
-    const d = new Daemon(
-      ['--config', file, '--data-dir', data, '--no-stdin'],
-      {},
-      asRoot ? { uid: 65534, gid: 65534 } : {},
-    );
+    const d = asServiceUser(file, data);
     expect(await d.exited).toBe(2);
     expect(plainLines(d.stderr)).toEqual([
       expect.stringMatching(
@@ -147,11 +152,7 @@ describe('a start that fails says why in one line', () => {
     };
     if (asRoot) await chown(data, 65534, 65534);
     else await modes(0o444, 0o555);
-    const d = new Daemon(
-      ['--config', file, '--data-dir', data, '--no-stdin'],
-      {},
-      asRoot ? { uid: 65534, gid: 65534 } : {},
-    );
+    const d = asServiceUser(file, data);
     expect(await d.exited).toBe(2);
     expect(plainLines(d.stderr)).toEqual([
       expect.stringMatching(

@@ -472,25 +472,28 @@ describe('uninstall', () => {
 });
 
 describe('the command line', () => {
-  it('npm run install-service -- --root DIR prints the commands instead of running them', async () => {
-    const r = await promisify(execFile)(
+  /** `npm run install-service -- install --root <root> --app-dir APP --config office.yaml …` */
+  const installCli = (...extra: string[]) =>
+    promisify(execFile)(
       process.execPath,
       [
         '--import',
         'tsx',
         'deploy/install.ts',
         'install',
+        ...extra,
         '--root',
         root,
         '--app-dir',
         APP,
         '--config',
         join(work, 'office.yaml'),
-        '--keypad',
-        '1a2b:3c4d',
       ],
       { cwd: join(import.meta.dirname, '..') },
     );
+
+  it('npm run install-service -- --root DIR prints the commands instead of running them', async () => {
+    const r = await installCli('--keypad', '1a2b:3c4d');
     expect(r.stdout).toContain('would run: useradd --system');
     expect(r.stdout).toContain('would run: systemctl restart beonho.service');
     expect(r.stdout).toContain('the commands above were only printed');
@@ -499,23 +502,7 @@ describe('the command line', () => {
   });
 
   it('--dry-run says what it would write, and that nothing was written', async () => {
-    const r = await promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'deploy/install.ts',
-        'install',
-        '--dry-run',
-        '--root',
-        root,
-        '--app-dir',
-        APP,
-        '--config',
-        join(work, 'office.yaml'),
-      ],
-      { cwd: join(import.meta.dirname, '..') },
-    );
+    const r = await installCli('--dry-run');
     expect(r.stdout).toMatch(/^would write \/etc\/systemd\/system\/beonho\.service, .* under /m);
     expect(r.stdout).toContain('nothing was written or run (--dry-run)');
     expect(r.stdout).not.toMatch(/^wrote /m);
@@ -525,22 +512,7 @@ describe('the command line', () => {
 
   it('exits 1 with the error code when the config is invalid', async () => {
     await writeFile(join(work, 'office.yaml'), 'nope: 1\n');
-    const r = await promisify(execFile)(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'deploy/install.ts',
-        'install',
-        '--root',
-        root,
-        '--app-dir',
-        APP,
-        '--config',
-        join(work, 'office.yaml'),
-      ],
-      { cwd: join(import.meta.dirname, '..') },
-    ).then(
+    const r = await installCli().then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => e,
     );
