@@ -8,7 +8,10 @@ import aedesPersistence from 'aedes-persistence';
 import type { Client } from 'aedes';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { createLogin } from '../bridge/broker/login.ts';
+import { hashPassword } from '../bridge/broker/passwords.ts';
 import { type QueuePersistence, Sessions } from '../bridge/broker/sessions.ts';
+import pino from 'pino';
 import { connectInbox } from '../bench/lib/mqtt-client.ts';
 import { connectPacket, mqttConnect, RawClient, startTestBroker, varint } from './bridge-broker-raw.ts';
 
@@ -124,6 +127,40 @@ describe('one account', () => {
     await client(url, { clientId: 'central-2' }); // takes over its own id
     await one.endAsync();
     await client(url, { clientId: 'central-3' });
+  });
+
+  it('does not count a connection closed between its password check and its registration', async () => {
+    // aedes never registers such a client, so no clientDisconnect ever comes for it
+    const accounts = new Map([
+      [
+        'board',
+        {
+          username: 'board',
+          role: 'display' as const,
+          offices: ['*'],
+          passwordHash: await hashPassword('pw', { N: 1024, r: 8, p: 1 }),
+        },
+      ],
+    ]);
+    const login = await createLogin(accounts, new WeakMap(), pino({ level: 'silent' }), {
+      connectionsPerAccount: 1,
+      sessions: { maxQueued: 10, expiryMs: 60_000, perAccount: 1 },
+    });
+    const fake = (id: string) =>
+      ({ id, clean: true, closed: false, conn: { remoteAddress: '127.0.0.1', destroyed: false } }) as unknown as Client;
+    const auth = (c: Client) =>
+      new Promise<boolean>((resolve) =>
+        login.hooks.authenticate!(c, 'board', Buffer.from('pw'), (err, ok) => resolve(!err && ok === true)),
+      );
+    try {
+      const first = fake('board-1');
+      expect(await auth(first)).toBe(true);
+      expect(await auth(fake('board-2'))).toBe(false); // the account's one connection is live
+      (first as { closed: boolean }).closed = true; // gone before aedes registered it
+      expect(await auth(fake('board-3'))).toBe(true);
+    } finally {
+      login.close();
+    }
   });
 
   it('may leave limits.inflightInbound QoS 2 publishes without PUBREL; one more closes the connection', async () => {

@@ -60,10 +60,22 @@ export async function createLogin(
       );
     },
   });
-  /** live connections of `username`, but the one `id` names (a takeover replaces it) */
+  /** `client`'s connection ended: a clean session's id is free again, a persistent one waits. */
+  const gone = (client: Client): void => {
+    if (live.get(client.id) !== client) return; // taken over: the id lives on
+    live.delete(client.id);
+    if (client.clean) owners.release(client.id);
+    sessions.closed(client, byClient.get(client)?.username);
+  };
+  /** live connections of `username`, but the one `id` names (a takeover replaces it). A client
+   * closed between its password check and its registration never gets aedes's clientDisconnect:
+   * it is let go here, or it would count against its account for good. */
   const connectionsOf = (username: string, id: string): number => {
     let n = 0;
-    for (const [liveId, c] of live) if (liveId !== id && byClient.get(c)?.username === username) n++;
+    for (const [liveId, c] of [...live]) {
+      if (c.closed) gone(c);
+      else if (liveId !== id && byClient.get(c)?.username === username) n++;
+    }
     return n;
   };
   // aedes replaces an empty id with a generated one before authenticate: keep what was sent.
@@ -88,6 +100,8 @@ export async function createLogin(
         const cancelled = () => client.closed || conn.destroyed === true;
         void auth.login({ username, password, source: conn.remoteAddress, cancelled }).then((r) => {
           if (!r.ok) return done(refuse(client, username, r.returnCode, r.code), false);
+          // closed while its password was checked: aedes registers it no more, so nor do we
+          if (cancelled()) return done(authError(3), false);
           // Checked only now: before the password, an answer would tell which names exist.
           const name = r.account.username;
           if (!owners.mayUse(client.id, name)) {
@@ -107,12 +121,7 @@ export async function createLogin(
         });
       },
     },
-    clientGone(client) {
-      if (live.get(client.id) !== client) return; // taken over: the id lives on
-      live.delete(client.id);
-      if (client.clean) owners.release(client.id);
-      sessions.closed(client, byClient.get(client)?.username);
-    },
+    clientGone: gone,
     sessions,
     close() {
       sessions.close();
