@@ -89,8 +89,11 @@ export async function startCentralBroker(
   });
   let listeners: Listeners;
   try {
-    // The same listeners as the office's embedded broker (loopback only here).
-    listeners = await openListeners(brokerSchema.parse({ port: opts.tcpPort, wsPort: opts.wsPort }), aedes);
+    // The same listeners as the office's embedded broker (loopback only here). Every simulated
+    // office comes from 127.0.0.1, where a city's offices come from addresses of their own: one
+    // source may fill the pending bound, as before it was shared per source.
+    const limits = { pendingPerSource: 32, pendingConnections: 32 };
+    listeners = await openListeners(brokerSchema.parse({ port: opts.tcpPort, wsPort: opts.wsPort, limits }), aedes);
   } catch (err) {
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
