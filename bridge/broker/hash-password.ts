@@ -24,8 +24,9 @@ async function readPipe(): Promise<string> {
  * write. The prompt goes to stderr, so stdout carries the hash alone. */
 function askHidden(prompt: string): Promise<string> {
   const tty = process.stdin;
-  process.stderr.write(prompt);
+  // raw mode before the prompt: what is typed as soon as the prompt shows is never echoed
   tty.setRawMode(true);
+  process.stderr.write(prompt);
   tty.resume();
   tty.setEncoding('utf8');
   return new Promise((resolve, reject) => {
