@@ -1,6 +1,7 @@
 // Reading and validating the config: YAML in, a typed Config out, or one line per problem naming
 // the field ("services[2].cutoff: expected HH:MM (00:00 to 23:59), got "25:00"").
 import { readFile } from 'node:fs/promises';
+import leven from 'leven';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { simulatorDefault } from './default.ts';
@@ -172,34 +173,19 @@ function keysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
   return [];
 }
 
-/** The known key a typo most likely meant: the same but for case, _ or -, or a letter or two off. */
+/** The known key a typo most likely meant: the same but for case, _ or -, or a letter or two off
+ * (Levenshtein distance, so two swapped letters count as two). */
 function closest(key: string, known: readonly string[]): string | null {
   const norm = (k: string): string => k.toLowerCase().replace(/[-_]/g, '');
   const limit = key.length <= 4 ? 1 : 2;
   let best: string | null = null;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const k of known) {
-    const d = norm(k) === norm(key) ? 0 : distance(norm(k), norm(key));
+    const d = leven(norm(k), norm(key));
     if (d <= limit && d < bestDistance) {
       best = k;
       bestDistance = d;
     }
   }
   return best;
-}
-
-/** Optimal string alignment distance: Levenshtein plus a swap of two neighbours as one edit. */
-function distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
 }
