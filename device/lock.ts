@@ -25,7 +25,7 @@ export async function claimDataDir(dataDir: string): Promise<() => Promise<void>
   return acquireLock(dataDir);
 }
 
-export async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
+async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
   const file = path.join(dataDir, 'beonho.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
