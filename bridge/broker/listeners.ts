@@ -48,7 +48,8 @@ const GUARD_MESSAGES: Record<GuardRefusal, string> = {
 const PENDING_MESSAGES = {
   'mqtt-connect-timeout': 'no login before the deadline: connection closed',
   'mqtt-too-many-pending': 'too many connections waiting to log in: connection closed',
-  'mqtt-pending-evicted': 'listener full: closed the oldest waiting connection of the address holding the most, to make room for another address',
+  'mqtt-pending-evicted':
+    'listener full: closed the oldest waiting connection of the address holding the most, to make room for another address',
 } as const;
 
 /** Idle time before the kernel probes a connection (then every 75 s, 9 times: Linux's defaults). */
