@@ -80,6 +80,7 @@ export const MQTT_CODES = [
   'mqtt-status-invalid',
   'mqtt-too-many-connections',
   'mqtt-too-many-sessions',
+  'mqtt-too-many-subscriptions',
   'mqtt-session-queue-full',
   'mqtt-session-expired',
   'mqtt-connect-timeout',

@@ -180,6 +180,79 @@ describe('one account', () => {
   });
 });
 
+describe('the topic filters of one connection', () => {
+  const status = (i: number) => `beonho/v1/singok2/devices/d${i}/status`;
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => status(from + i));
+  /** SUBACK's return codes, in the order of `topics` (mqtt.js rejects a SUBACK holding a 0x80) */
+  async function suback(c: MqttClient, topics: string[], qos: 0 | 1 = 1): Promise<number[]> {
+    try {
+      return (await c.subscribeAsync(Object.fromEntries(topics.map((t) => [t, { qos }])))).map((g) => g.qos);
+    } catch (err) {
+      const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
+      if (!granted) throw err;
+      return granted;
+    }
+  }
+  const refusedOf = (topics: string[], codes: number[]) => topics.filter((_, i) => codes[i] === 128);
+  const grantedOf = (topics: string[], codes: number[]) => topics.filter((_, i) => codes[i] !== 128);
+
+  it('are at most limits.subscriptionsPerClient; each one more gets SUBACK 0x80, logged once, the connection stays', async () => {
+    const b = await startTestBroker({ limits: { subscriptionsPerClient: 10 } });
+    broker = b.broker;
+    const c = await client(`mqtt://127.0.0.1:${b.port}`, { clientId: 'central-subs' });
+    const topics = range(0, 100);
+    const codes = await suback(c, topics);
+    expect(refusedOf(topics, codes)).toHaveLength(90);
+    expect(b.log.withCode('mqtt-too-many-subscriptions')).toHaveLength(1);
+    const granted = grantedOf(topics, codes);
+    // the same filter again (another QoS) is not one more; one unsubscribed makes room for another
+    expect(await suback(c, [granted[0]!], 0)).toEqual([0]);
+    expect(await suback(c, [status(500)])).toEqual([128]);
+    await c.unsubscribeAsync(granted.slice(0, 2));
+    expect(await suback(c, range(500, 503))).toEqual([1, 1, 128]);
+    expect(c.connected).toBe(true);
+  });
+
+  it('are refused, and not counted, when they match nothing the account may read', async () => {
+    const b = await startTestBroker({ limits: { subscriptionsPerClient: 2 } });
+    broker = b.broker;
+    const c = await client(`mqtt://127.0.0.1:${b.port}`, { clientId: 'central-narrow' });
+    const topics = [
+      'beonho/v1/singok2/x/1',
+      'beonho/v1/singok2/state/x',
+      'somewhere/else',
+      STATE,
+      'beonho/v1/+/events',
+    ];
+    expect(await suback(c, topics)).toEqual([128, 128, 128, 1, 1]);
+    expect(b.log.withCode('mqtt-subscribe-denied')).toHaveLength(1);
+    expect(b.log.withCode('mqtt-too-many-subscriptions')).toHaveLength(0);
+  });
+
+  it('of a persistent session: only the granted ones are kept while it is away', async () => {
+    const b = await startTestBroker({ limits: { subscriptionsPerClient: 10 } });
+    broker = b.broker;
+    const url = `mqtt://127.0.0.1:${b.port}`;
+    const away = await client(url, { clientId: 'central-kept', clean: false });
+    const topics = range(0, 30);
+    const codes = await suback(away, topics);
+    const granted = grantedOf(topics, codes);
+    const refused = refusedOf(topics, codes);
+    expect([granted.length, refused.length]).toEqual([10, 20]);
+    await away.endAsync();
+    // aedes stored every filter of the packet: a message on a refused one was queued for it
+    await b.broker.publish(refused[0]!, '{"n":"refused"}', { qos: 1, retain: false });
+    await b.broker.publish(granted[0]!, '{"n":"granted"}', { qos: 1, retain: false });
+    const { client: back, inbox } = await connectInbox(url, { ...central, clientId: 'central-kept', clean: false });
+    clients.push(back);
+    // restored: its 10 granted filters (one more would be refused), and a message on one of them
+    await b.broker.publish(granted[1]!, '{"n":"live"}', { qos: 1, retain: false });
+    const got = () => inbox.messages.map((m) => (m.json as { n: string }).n);
+    await inbox.until(() => got().includes('live'), 10_000, 'the live message');
+    expect(got()).toEqual(['granted', 'live']);
+  });
+});
+
 function packet(n: number) {
   return {
     cmd: 'publish',

@@ -122,6 +122,45 @@ describe('ACL', () => {
     expect(maySubscribe(board, '$SYS/#')).toBe(false);
     expect(maySubscribe(board, 'beonho/v1/#')).toBe(true);
   });
+  it('grants a filter only when it can match a topic the account may read', () => {
+    const sat = { username: 'counter-12', role: 'satellite' as const, offices: ['singok2'], counters: ['1'] };
+    const display = { username: 'b', role: 'display' as const, offices: ['singok2'] };
+    for (const f of [
+      '#',
+      'beonho/#',
+      '+/+/+/state',
+      'beonho/v1/+/state',
+      'beonho/v1/singok2/state',
+      'beonho/v1/singok2/state/#',
+      'beonho/v1/singok2/events',
+      'beonho/v1/singok2/devices/+/status',
+      'beonho/v1/singok2/devices/main/status',
+      'beonho/v1/singok2/+',
+    ]) {
+      expect(maySubscribe(display, f), f).toBe(true);
+    }
+    for (const f of [
+      '',
+      '$SYS/#',
+      'foo/#',
+      'beonho/v2/#',
+      'beonho/v1/other/#',
+      'beonho/v1/singok2/cmd',
+      'beonho/v1/singok2/cmd/result',
+      'beonho/v1/singok2/x0/1',
+      'beonho/v1/singok2/state/x',
+      'beonho/v1/singok2/devices/Main/status',
+      'beonho/v1/singok2/devices/main/status/x',
+      'beonho/v1/singok2/devices/main',
+    ]) {
+      expect(maySubscribe(display, f), f).toBe(false);
+    }
+    expect(maySubscribe(sat, 'beonho/v1/singok2/cmd/result')).toBe(true);
+    expect(maySubscribe(sat, 'beonho/v1/singok2/cmd')).toBe(false);
+    expect(maySubscribe(central, 'beonho/v1/singok2/cmd')).toBe(true);
+    expect(maySubscribe(central, 'beonho/v1/other/state')).toBe(false);
+    expect(maySubscribe(any, 'beonho/v1/other/state')).toBe(true);
+  });
 });
 
 describe('mqtt config', () => {

@@ -5,7 +5,7 @@
 import type { AccountConfig } from '../../device/config/mqtt-schema.ts';
 import type { CommandErrorCode } from '../../device/error-codes.ts';
 import { validatorFor } from '../contract/schemas.ts';
-import { parseTopic } from '../contract/topics.ts';
+import { ROOT, SLUG, parseTopic } from '../contract/topics.ts';
 import { COMMAND_TYPES } from '../contract/types.ts';
 
 export type Account = Pick<AccountConfig, 'username' | 'role' | 'offices' | 'counters'>;
@@ -124,10 +124,49 @@ export function isRetainedCommand(topic: string, retain: boolean): boolean {
   return retain && parseTopic(topic)?.kind === 'cmd';
 }
 
-/** Filters are accepted unless reserved ($SYS/...); what a client actually receives is decided
- * per message by mayRead, which also covers wildcard filters. */
-export function maySubscribe(_account: Account, filter: string): boolean {
-  return !filter.startsWith('$') && filter.length > 0;
+const OFFICE = Symbol('office');
+const DEVICE = Symbol('device');
+type Level = string | typeof OFFICE | typeof DEVICE;
+const TOPIC_LEVELS: Record<'state' | 'events' | 'cmd' | 'cmd/result' | 'status', Level[]> = {
+  state: [...ROOT.split('/'), OFFICE, 'state'],
+  events: [...ROOT.split('/'), OFFICE, 'events'],
+  cmd: [...ROOT.split('/'), OFFICE, 'cmd'],
+  'cmd/result': [...ROOT.split('/'), OFFICE, 'cmd', 'result'],
+  status: [...ROOT.split('/'), OFFICE, 'devices', DEVICE, 'status'],
+};
+
+/** The kinds of topic `account` may ever receive (mayRead). */
+function readableKinds(account: Account): Array<keyof typeof TOPIC_LEVELS> {
+  if (account.role === 'central') return ['state', 'events', 'cmd', 'cmd/result', 'status'];
+  if (account.role === 'satellite') return ['state', 'events', 'status', 'cmd/result'];
+  return ['state', 'events', 'status'];
+}
+
+/** Whether `filter` matches some topic of the shape `levels` that `account` may read. */
+function filterReaches(account: Account, filter: string[], levels: Level[]): boolean {
+  for (let i = 0; i < filter.length; i++) {
+    const f = filter[i]!;
+    if (f === '#') return true; // the rest, and the level above it
+    const level = levels[i];
+    if (level === undefined) return false;
+    if (f === '+') continue;
+    if (level === OFFICE) {
+      if (!SLUG.test(f) || !officeAllowed(account, f)) return false;
+    } else if (level === DEVICE) {
+      if (!SLUG.test(f)) return false;
+    } else if (f !== level) return false;
+  }
+  return filter.length === levels.length;
+}
+
+/** A filter is granted only when it can match a topic the account may read: not a `$` topic, not
+ * another office's, not a topic outside the contract. Each one granted costs the broker memory
+ * (and is counted against limits.subscriptionsPerClient), so none is granted for nothing. What a
+ * client actually receives is still decided per message by mayRead (a wildcard reaches further). */
+export function maySubscribe(account: Account, filter: string): boolean {
+  if (filter.length === 0 || filter.startsWith('$')) return false;
+  const levels = filter.split('/');
+  return readableKinds(account).some((kind) => filterReaches(account, levels, TOPIC_LEVELS[kind]));
 }
 
 /** central reads everything of its offices; display, keypad and satellite accounts read state,

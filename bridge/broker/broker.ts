@@ -15,10 +15,11 @@ import {
 import { type ListenerPorts, type Listeners, openListeners } from './listeners.ts';
 import type { StoredAccount } from './authenticator.ts';
 import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
-import { createLogin, type Login } from './login.ts';
+import { createLogin } from './login.ts';
 import type { QueuePersistence } from './sessions.ts';
 import { hashPassword } from './passwords.ts';
-import { clip } from './rate-limited-log.ts';
+import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { SubscriptionLimit } from './subscriptions.ts';
 
 export interface EmbeddedBroker {
   readonly ports: ListenerPorts;
@@ -91,14 +92,17 @@ export async function startBroker(
   });
   // aedes's own default persistence (memory), its queues bounded (./sessions.ts)
   const memoryPersistence = (await import('aedes-persistence')).default as unknown as () => QueuePersistence;
-  const persistence = login.sessions.wrap(memoryPersistence());
+  const subscriptions = new SubscriptionLimit(cfg.limits.subscriptionsPerClient);
+  const persistence = storeGrantedOnly(login.sessions.wrap(memoryPersistence()), subscriptions);
+  const subscribeLog = new RateLimitedLog(log);
   const aedes = await createAedes(
     cfg,
-    { ...login.hooks, ...aclHooks(byClient, log, opts.commands) },
+    { ...login.hooks, ...aclHooks({ byClient, log, subscriptions, subscribeLog, commands: opts.commands }) },
     persistence as unknown as AedesOptions['persistence'],
     log,
   );
   aedes.on('clientDisconnect', login.clientGone);
+  aedes.on('unsubscribe', (filters, client) => subscriptions.release(client, filters));
   const listeners = await listenOrClose(cfg, aedes, log);
   log.info(
     { host: cfg.host, ...listeners.ports, accounts: accounts.size, demo: cfg.demo },
@@ -115,7 +119,19 @@ export async function startBroker(
       'TLS is on, but MQTT or WebSocket also listens in clear beyond loopback: a client that uses them sends its password in clear; set mqtt.broker.port and wsPort to null',
     );
   }
-  return brokerApi(aedes, listeners, login);
+  return brokerApi(aedes, listeners, () => {
+    login.close();
+    subscribeLog.close();
+  });
+}
+
+/** aedes stores every filter of a persistent session's SUBSCRIBE packet, those it refused too
+ * (aedes 1.2, storeSubscriptions): only the granted ones are kept here. */
+function storeGrantedOnly<P extends QueuePersistence>(p: P, subscriptions: SubscriptionLimit): P {
+  const q = p as P & { addSubscriptions(client: Client, subs: Array<{ topic: string }>): Promise<void> };
+  const add = q.addSubscriptions.bind(q);
+  q.addSubscriptions = (client, subs) => add(client, subscriptions.grantedOf(client, subs));
+  return q;
 }
 
 /** The configured accounts, and the simulator's demo account when it is on. */
@@ -165,11 +181,15 @@ async function createAedes(
 }
 
 /** The ACL of ./acl.ts, applied to each publish, subscription and delivery. */
-function aclHooks(
-  byClient: WeakMap<Client, Account>,
-  log: Logger,
-  commands?: CommandGate,
-): Omit<Hooks, 'preConnect' | 'authenticate'> {
+function aclHooks(o: {
+  byClient: WeakMap<Client, Account>;
+  log: Logger;
+  subscriptions: SubscriptionLimit;
+  /** a client chooses how many filters it is refused: their warnings are summed up */
+  subscribeLog: RateLimitedLog;
+  commands?: CommandGate | undefined;
+}): Omit<Hooks, 'preConnect' | 'authenticate'> {
+  const { byClient, log, commands } = o;
   return {
     authorizePublish(client, packet, callback) {
       // Wills pass through here too (client null when it outlived its client): same rule for all.
@@ -228,10 +248,19 @@ function aclHooks(
     },
     authorizeSubscribe(client, sub, callback) {
       const account = byClient.get(client);
-      if (!account || !maySubscribe(account, sub.topic)) {
-        log.warn(
-          { code: 'mqtt-subscribe-denied', clientId: clip(client.id), topic: clip(sub.topic, 200) },
-          'subscribe denied',
+      const refused =
+        !account || !maySubscribe(account, sub.topic)
+          ? 'mqtt-subscribe-denied'
+          : !o.subscriptions.take(client, sub.topic)
+            ? 'mqtt-too-many-subscriptions'
+            : null;
+      if (refused) {
+        o.subscribeLog.warn(
+          refused,
+          { clientId: clip(client.id), topic: clip(sub.topic, 200) },
+          refused === 'mqtt-subscribe-denied'
+            ? 'subscribe denied: the filter matches nothing this account may read'
+            : 'subscribe denied: the connection holds limits.subscriptionsPerClient filters already',
         );
         callback(null, null); // SUBACK 0x80 for this filter, connection stays
         return;
@@ -255,7 +284,8 @@ async function listenOrClose(cfg: BrokerConfig, aedes: Aedes, log: Logger): Prom
 }
 
 /** What the bridge sees: in-process publish and subscribe, and close. */
-function brokerApi(aedes: Aedes, listeners: Listeners, login: Login): EmbeddedBroker {
+/** `closed`: let go of what the broker's hooks hold (timers, pending log summaries). */
+function brokerApi(aedes: Aedes, listeners: Listeners, closed: () => void): EmbeddedBroker {
   return {
     ports: listeners.ports,
     publish(topic, payload, opts) {
@@ -289,7 +319,7 @@ function brokerApi(aedes: Aedes, listeners: Listeners, login: Login): EmbeddedBr
       // Clients first (aedes.close ends every connection), then the listening sockets.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await listeners.close();
-      login.close();
+      closed();
     },
   };
 }

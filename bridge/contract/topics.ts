@@ -51,7 +51,8 @@ export interface ParsedTopic {
   device?: string;
 }
 
-const SLUG = /^[a-z0-9-]{1,40}$/;
+/** an office id or a device id as it appears in a topic */
+export const SLUG = /^[a-z0-9-]{1,40}$/;
 
 /** The contract topic a concrete topic name is, or null when it is not one of ours. */
 export function parseTopic(topic: string): ParsedTopic | null {

@@ -91,6 +91,8 @@ export const brokerSchema = z.strictObject({
       sessionQueue: z.number().int().min(1).max(100_000).default(1000),
       /** a persistent session away this long ends (its subscriptions, queue and client id go) */
       sessionExpiryMinutes: z.number().int().min(1).max(10_080).default(120),
+      /** topic filters one connection may hold (a satellite needs 4); more get SUBACK 0x80 */
+      subscriptionsPerClient: z.number().int().min(1).max(100_000).default(64),
     })
     .prefault({}),
 });
