@@ -221,6 +221,8 @@ export interface UninstallOptions {
   dryRun?: boolean;
   /** also remove /etc/beonho, /var/lib/beonho (the day's state and the outbox) and the user */
   purge: boolean;
+  /** where to look for a running systemd (tests) */
+  host?: HostProbe;
 }
 
 export async function uninstall(
@@ -228,6 +230,8 @@ export async function uninstall(
   runner: Runner,
   out: (line: string) => void,
 ): Promise<{ removed: string[] }> {
+  // it ends with systemctl too: without systemd it would remove the units and then fail
+  if (o.root === '/' && !o.dryRun) await checkSystemd(o.host ?? defaultHost());
   const fsw = o.dryRun ? dryFs(out) : realFs;
   const removed: string[] = [];
   await runner.run({
@@ -316,7 +320,7 @@ export async function checkSystemd(host: HostProbe): Promise<void> {
   if (why) {
     throw new DeployError(
       'deploy-no-systemd',
-      `${why}: the service needs a system booted with systemd (Raspberry Pi OS is); nothing was changed. --dry-run shows what would be done, --root DIR installs into a mounted image`,
+      `${why}: the service needs a system booted with systemd (Raspberry Pi OS is); nothing was changed. --dry-run shows what would be done, --root DIR works on a mounted image`,
     );
   }
 }

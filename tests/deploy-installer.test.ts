@@ -460,6 +460,22 @@ describe('uninstall', () => {
     expect(lines.join('\n')).toMatch(/kept \/etc\/beonho and \/var\/lib\/beonho/);
   });
 
+  it('refuses a host without a running systemd before removing anything', async () => {
+    const bin = join(work, 'bin-none');
+    await mkdir(bin);
+    const host = { runDir: join(work, 'nope'), path: bin };
+    const runner = recordingRunner();
+    // on "/", with a recording runner: were the check skipped, only units this machine does not
+    // have would be removed (no purge)
+    const refused = await uninstall({ root: '/', purge: false, host }, runner, out).then(
+      () => 'ok',
+      (e: DeployError) => e.code,
+    );
+    expect(refused).toBe('deploy-no-systemd');
+    expect(runner.commands).toEqual([]);
+    expect(lines.join('\n')).not.toMatch(/remov/);
+  });
+
   it('--purge removes the data, the config and the user', async () => {
     await install(opts(), recordingRunner(), out);
     await writeFile(join(root, 'etc/passwd'), 'beonho:x:998:998::/var/lib/beonho:/usr/sbin/nologin\n');
