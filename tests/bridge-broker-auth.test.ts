@@ -118,6 +118,33 @@ describe('the authenticator', () => {
     expect(await later).toMatchObject({ ok: true });
   });
 
+  it('counts good logins from beyond loopback too: a known password cannot keep the queue busy', async () => {
+    const { s, verify } = slowVerify();
+    const auth = await Authenticator.create({
+      accounts: new Map([['board', account('h')]]),
+      verify,
+      now: () => 0,
+      burst: 3,
+      refillMs: 1000,
+    });
+    // one after another, as a client that logs in, drops and logs in again
+    const codes = async (source: string): Promise<number[]> => {
+      const out: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const login = auth.login(request('board', 'right', source));
+        await drain(s, [login]);
+        const r = await login;
+        out.push(r.ok ? 0 : r.returnCode);
+      }
+      return out;
+    };
+    // log in, drop, log in again: from the LAN, each one is a scrypt and takes a token
+    expect(await codes('192.168.0.66')).toEqual([0, 0, 0, 3, 3, 3]);
+    // on the device itself (the simulator, tools) a good login gives its token back
+    expect(await codes('127.0.0.1')).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(await codes('::1')).toEqual([0, 0, 0, 0, 0, 0]);
+  });
+
   it('skips the verification of a login whose socket closed while it waited', async () => {
     const { s, verify } = slowVerify();
     const auth = await Authenticator.create({ accounts: new Map([['central', account('h')]]), verify });

@@ -4,7 +4,7 @@
 // same queue, as long as a verification takes, so the time to a refusal does not tell which names
 // exist.
 import type { Account } from './acl.ts';
-import { OneAtATime, SourceThrottle, sourceKey } from './login-limits.ts';
+import { isLoopbackSource, OneAtATime, SourceThrottle, sourceKey } from './login-limits.ts';
 import { hashPassword, verifyPassword } from './passwords.ts';
 
 export interface StoredAccount extends Account {
@@ -73,7 +73,11 @@ export class Authenticator {
     // Nothing to hide without a user name: refused at once (it still counts against the source).
     if (req.username === undefined || !req.password) return REFUSED;
     const result = await this.gate.run(() => this.check(req.username!, req.password!, req.cancelled));
-    if (result.ok) this.throttle.refund(source);
+    // Only on loopback does a good login give its token back. Beyond it, a client holding a weak
+    // secret (a board's password) that logged in, dropped and logged in again from a few addresses
+    // kept the one-at-a-time queue full of scrypt runs and a satellite's login waited 2.5 s here
+    // (past the 5 s login deadline on a Pi). A real client logs in once per connection.
+    if (result.ok && isLoopbackSource(source)) this.throttle.refund(source);
     return result;
   }
 

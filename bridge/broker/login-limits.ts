@@ -80,6 +80,11 @@ export class SourceThrottle {
 
 /** The key a source is throttled by: an IPv4 address, or the /64 prefix of an IPv6 address (a
  * host on an IPv6 LAN can pick any address of its prefix). */
+/** A source key (sourceKey) of this machine itself: 127.0.0.0/8 or ::1's /64. */
+export function isLoopbackSource(key: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(key) || key === '0:0:0:0::/64';
+}
+
 export function sourceKey(address: string | undefined): string {
   if (!address) return 'unknown';
   const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
