@@ -116,6 +116,7 @@ class MqttBridge implements Bridge {
     parts.broker = null;
     await Promise.all([...this.cursors.values()].map((c) => c.flush()));
     this.cursors.clear();
+    parts.commands?.close();
   }
 
   private async startParts(): Promise<void> {

@@ -81,6 +81,7 @@ export const MQTT_CODES = [
   'mqtt-too-many-connections',
   'mqtt-too-many-sessions',
   'mqtt-too-many-subscriptions',
+  'mqtt-publish-rate',
   'mqtt-session-queue-full',
   'mqtt-session-expired',
   'mqtt-connect-timeout',

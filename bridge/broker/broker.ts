@@ -12,6 +12,7 @@ import {
   satelliteCommandRefusal,
   satelliteStatusProblem,
 } from './acl.ts';
+import { parseTopic } from '../contract/topics.ts';
 import { type ListenerPorts, type Listeners, openListeners } from './listeners.ts';
 import type { StoredAccount } from './authenticator.ts';
 import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
@@ -19,6 +20,7 @@ import { createLogin } from './login.ts';
 import type { QueuePersistence } from './sessions.ts';
 import { hashPassword } from './passwords.ts';
 import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { SatelliteRates } from './satellite-rates.ts';
 import { SubscriptionLimit } from './subscriptions.ts';
 
 export interface EmbeddedBroker {
@@ -94,10 +96,22 @@ export async function startBroker(
   const memoryPersistence = (await import('aedes-persistence')).default as unknown as () => QueuePersistence;
   const subscriptions = new SubscriptionLimit(cfg.limits.subscriptionsPerClient);
   const persistence = storeGrantedOnly(login.sessions.wrap(memoryPersistence()), subscriptions);
-  const subscribeLog = new RateLimitedLog(log);
+  const clientLog = new RateLimitedLog(log);
   const aedes = await createAedes(
     cfg,
-    { ...login.hooks, ...aclHooks({ byClient, log, subscriptions, subscribeLog, commands: opts.commands }) },
+    {
+      ...login.hooks,
+      ...aclHooks({
+        byClient,
+        subscriptions,
+        clientLog,
+        satelliteRates: new SatelliteRates({
+          commandBurst: cfg.limits.satelliteCommandBurst,
+          commandsPerMinute: cfg.limits.satelliteCommandsPerMinute,
+        }),
+        commands: opts.commands,
+      }),
+    },
     persistence as unknown as AedesOptions['persistence'],
     log,
   );
@@ -121,7 +135,7 @@ export async function startBroker(
   }
   return brokerApi(aedes, listeners, () => {
     login.close();
-    subscribeLog.close();
+    clientLog.close();
   });
 }
 
@@ -183,13 +197,13 @@ async function createAedes(
 /** The ACL of ./acl.ts, applied to each publish, subscription and delivery. */
 function aclHooks(o: {
   byClient: WeakMap<Client, Account>;
-  log: Logger;
   subscriptions: SubscriptionLimit;
-  /** a client chooses how many filters it is refused: their warnings are summed up */
-  subscribeLog: RateLimitedLog;
+  satelliteRates: SatelliteRates;
+  /** a client chooses how often it is refused: these warnings are summed up, not one a refusal */
+  clientLog: RateLimitedLog;
   commands?: CommandGate | undefined;
 }): Omit<Hooks, 'preConnect' | 'authenticate'> {
-  const { byClient, log, commands } = o;
+  const { byClient, clientLog: log, commands } = o;
   return {
     authorizePublish(client, packet, callback) {
       // Wills pass through here too (client null when it outlived its client): same rule for all.
@@ -206,8 +220,8 @@ function aclHooks(o: {
               : null;
       if (refused) {
         log.warn(
+          refused,
           {
-            code: refused,
             clientId: clip(client?.id),
             topic: clip(packet.topic, 200),
             ...(badStatus ? { why: badStatus } : {}),
@@ -217,17 +231,25 @@ function aclHooks(o: {
         callback(new Error('publish not authorized'));
         return;
       }
+      const kind = account?.role === 'satellite' ? parseTopic(packet.topic)?.kind : undefined;
+      if ((kind === 'cmd' || kind === 'status') && !o.satelliteRates.take(account!.username, kind)) {
+        log.warn(
+          'mqtt-publish-rate',
+          { clientId: clip(client?.id), user: clip(account!.username), topic: clip(packet.topic, 200) },
+          kind === 'cmd'
+            ? 'satellite over its command rate (limits.satelliteCommandsPerMinute): connection closed'
+            : 'satellite over its status rate: connection closed',
+        );
+        callback(new Error('publish rate exceeded'));
+        return;
+      }
       if (commands && packet.topic === commands.topic && account?.role === 'satellite') {
         // A satellite commands only its own counters: checked in the payload, not only the topic.
         const refusal = satelliteCommandRefusal(account, packet.payload as Buffer);
         if (refusal) {
           log.warn(
-            {
-              code: refusal.code,
-              clientId: clip(client?.id),
-              user: clip(account.username),
-              cmdId: clip(refusal.id ?? undefined),
-            },
+            refusal.code,
+            { clientId: clip(client?.id), user: clip(account.username), cmdId: clip(refusal.id ?? undefined) },
             'satellite command refused',
           );
           commands.refuse(refusal).then(
@@ -255,7 +277,7 @@ function aclHooks(o: {
             ? 'mqtt-too-many-subscriptions'
             : null;
       if (refused) {
-        o.subscribeLog.warn(
+        log.warn(
           refused,
           { clientId: clip(client.id), topic: clip(sub.topic, 200) },
           refused === 'mqtt-subscribe-denied'

@@ -22,6 +22,13 @@ export type GuardRefusal =
 export interface GuardOptions {
   maxPacketBytes: number;
   clientBufferBytes: number;
+  /** packets a second a logged-in client may send, after a burst of as many: past them its socket
+   * is not read until the allowance is back */
+  packetsPerSecond: number;
+  /** seams for tests */
+  now?: () => number;
+  /** runs `fn` after `ms`; returns what cancels it */
+  setTimer?: (fn: () => void, ms: number) => () => void;
   /** bytes queued below the guard that the inner stream does not count (a WebSocket's own buffer) */
   extraBuffered?: () => number;
   /** the socket's source address (a WebSocket stream does not carry it) */
@@ -86,12 +93,25 @@ export class FixedHeaderScanner {
   }
 }
 
+function unrefTimer(fn: () => void, ms: number): () => void {
+  const t = setTimeout(fn, ms);
+  t.unref();
+  return () => clearTimeout(t);
+}
+
 /** What aedes reads and writes instead of the socket. `loggedIn()` lifts the pre-login budget. */
 export class GuardedConnection extends Duplex {
   private readonly scanner: FixedHeaderScanner;
   private beforeLogin = 0;
   private login = false;
   private refused = false;
+  /** the packet allowance (a token bucket of packetsPerSecond, as deep): may go below zero by
+   * what one read brought, which is then waited for */
+  private tokens: number;
+  private tokensAt: number;
+  private counted = 0;
+  /** not read until the allowance is back: what cancels that wait */
+  private throttled: (() => void) | null = null;
 
   constructor(
     private readonly inner: Duplex,
@@ -99,6 +119,8 @@ export class GuardedConnection extends Duplex {
   ) {
     super({ allowHalfOpen: false });
     this.scanner = new FixedHeaderScanner(o.maxPacketBytes);
+    this.tokens = o.packetsPerSecond;
+    this.tokensAt = this.now();
     inner.on('data', (chunk: Buffer) => this.fromClient(chunk));
     inner.once('end', () => this.push(null));
     inner.on('error', (err) => this.destroy(err));
@@ -113,6 +135,9 @@ export class GuardedConnection extends Duplex {
   loggedIn(): void {
     if (this.login) return;
     this.login = true;
+    // the allowance starts now: what came before the login had its own budget
+    this.counted = this.scanner.packets;
+    this.tokensAt = this.now();
     this.o.onLoggedIn();
   }
 
@@ -142,11 +167,35 @@ export class GuardedConnection extends Duplex {
         return;
       }
     }
+    if (this.login) this.spend();
     if (!this.push(chunk)) this.inner.pause();
   }
 
+  private now(): number {
+    return this.o.now?.() ?? performance.now();
+  }
+
+  /** Charges the packets of the chunk just scanned. aedes answers a read's packets in one go (a
+   * 64 KiB read of PINGREQs is 32,000 answers): past the allowance the socket is left unread for
+   * as long as those packets are worth, so one connection cannot hold the event loop. */
+  private spend(): void {
+    const rate = this.o.packetsPerSecond;
+    const t = this.now();
+    this.tokens = Math.min(rate, this.tokens + ((t - this.tokensAt) * rate) / 1000);
+    this.tokensAt = t;
+    this.tokens -= this.scanner.packets - this.counted;
+    this.counted = this.scanner.packets;
+    if (this.tokens >= 0 || this.throttled) return;
+    this.inner.pause();
+    const wait = Math.ceil((-this.tokens * 1000) / rate);
+    this.throttled = (this.o.setTimer ?? unrefTimer)(() => {
+      this.throttled = null;
+      if (!this.refused && !this.destroyed) this.inner.resume();
+    }, wait);
+  }
+
   override _read(): void {
-    this.inner.resume();
+    if (this.throttled === null) this.inner.resume();
   }
 
   // Accept every write at once, so aedes never waits on this client's drain (that wait holds a
@@ -167,6 +216,8 @@ export class GuardedConnection extends Duplex {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.throttled?.();
+    this.throttled = null;
     this.inner.destroy();
     cb(err);
   }

@@ -139,6 +139,7 @@ class ListenerSet {
     return new GuardedConnection(inner, {
       maxPacketBytes: this.cfg.limits.maxPacketBytes,
       clientBufferBytes: this.cfg.limits.clientBufferBytes,
+      packetsPerSecond: this.cfg.limits.packetsPerSecond,
       remoteAddress: source,
       extraBuffered: extra,
       onLoggedIn: () => slot.release(),

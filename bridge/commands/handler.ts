@@ -2,6 +2,7 @@
 // build the result. handle() resolves once the result is durable: only then may the link
 // acknowledge the command (PUBACK), so a command the broker counts as delivered is never lost to a
 // power cut (docs/mqtt.md, "Idempotency").
+import { clip, RateLimitedLog } from '../broker/rate-limited-log.ts';
 import type { Logger } from 'pino';
 import type { Action } from '../../device/queue/actions.ts';
 import type { QueueService } from '../../device/queue/service.ts';
@@ -35,7 +36,18 @@ export class CommandHandler {
   /** commands being carried out, by id: a copy that arrives meanwhile waits for the first's result */
   private readonly inFlight = new Map<string, Promise<CommandResult>>();
 
-  constructor(private readonly o: CommandHandlerOptions) {}
+  /** refusals a client can repeat at will: summed up, not one warning each (a satellite's flood of
+   * invalid commands once wrote 900 KiB of log a second) */
+  private readonly refusals: RateLimitedLog;
+
+  constructor(private readonly o: CommandHandlerOptions) {
+    this.refusals = new RateLimitedLog(o.logger);
+  }
+
+  /** Writes the refusals' pending summaries (at stop). */
+  close(): void {
+    this.refusals.close();
+  }
 
   /** Handle one `cmd` message. Never throws: every outcome is a result, and it is durable (or
    * needs no durability: a refusal by validation, `internal-error`) when the promise resolves.
@@ -57,7 +69,7 @@ export class CommandHandler {
     const id = v.ok ? v.command.id : v.id;
     const type = v.ok ? v.command.type : v.type;
     if (parsed?.kind !== 'cmd' || parsed.office !== this.o.office) {
-      log.warn({ code: 'wrong-office', topic, cmdId: id, source }, 'command refused');
+      this.refusals.warn('wrong-office', { topic: clip(topic, 200), cmdId: id, source }, 'command refused');
       return this.failure(
         id,
         type,
@@ -73,7 +85,7 @@ export class CommandHandler {
         log.info({ cmdId: id, type, source }, 'retained copy of an answered command: first result returned');
         return seen.result;
       }
-      log.warn({ code: 'retained-command', cmdId: id, type, source }, 'retained command refused, not executed');
+      this.refusals.warn('retained-command', { cmdId: id, type, source }, 'retained command refused, not executed');
       return this.failure(
         id,
         type,
@@ -82,8 +94,9 @@ export class CommandHandler {
       );
     }
     if (!v.ok) {
-      log.warn(
-        { code: v.error.code, field: v.error.field, cmdId: v.id, type: v.type, source, bytes: payload.byteLength },
+      this.refusals.warn(
+        v.error.code,
+        { field: v.error.field, cmdId: v.id, type: v.type, source, bytes: payload.byteLength },
         'command refused',
       );
       return { v: 1, id: v.id, ...(v.type ? { type: v.type } : {}), ok: false, at: this.o.isoNow(), error: v.error };

@@ -1,0 +1,45 @@
+// How often a satellite account may publish. A satellite is a clerk's keypad and a screen: a few
+// keys a minute, and a status when a part's health changes (coalesced to one a second). Its
+// password sits on a device in a public room, so its account is the likeliest in a stranger's
+// hands, and without a bound one satellite made the main unit run 3,000 refused commands a second
+// (each remembered for two days by id and fsync'd: 157 MiB more and 89 MB of command log in 90 s,
+// reloaded at every start), or toggled its counter's pause 495 times a second (every event
+// journaled and sent to every reader), or sent 8 KB statuses to every reader at 8.5 MiB/s.
+// Past its allowance a publish is refused, which in MQTT 3.1.1 closes the connection: reconnecting
+// then costs a login token (./login-limits.ts), so a flood slows itself down.
+import { SourceThrottle } from './login-limits.ts';
+
+export interface SatelliteRateLimits {
+  /** commands in a row before the rate applies */
+  commandBurst: number;
+  /** commands a minute after the burst */
+  commandsPerMinute: number;
+}
+
+/** Statuses: the birth at each connection, and the health changes coalesced to one a second; a
+ * keypad plugged in and out for a while stays under it. */
+const STATUS_BURST = 10;
+const STATUSES_PER_MINUTE = 30;
+
+export class SatelliteRates {
+  private readonly commands: SourceThrottle;
+  private readonly statuses: SourceThrottle;
+
+  constructor(limits: SatelliteRateLimits, now?: () => number) {
+    this.commands = new SourceThrottle({
+      burst: limits.commandBurst,
+      refillMs: 60_000 / limits.commandsPerMinute,
+      ...(now ? { now } : {}),
+    });
+    this.statuses = new SourceThrottle({
+      burst: STATUS_BURST,
+      refillMs: 60_000 / STATUSES_PER_MINUTE,
+      ...(now ? { now } : {}),
+    });
+  }
+
+  /** Whether `username` may publish one more of `kind` now (and counts it). */
+  take(username: string, kind: 'cmd' | 'status'): boolean {
+    return (kind === 'cmd' ? this.commands : this.statuses).take(username);
+  }
+}

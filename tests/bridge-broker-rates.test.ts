@@ -1,0 +1,224 @@
+// How fast one client may make the embedded broker work: packets a second per connection (a board's
+// account sending PINGREQs as fast as TCP allows once delayed central's ticket to 17 s), commands
+// and statuses a minute per satellite account (one satellite once ran 3,000 refused commands a
+// second, each remembered and fsync'd), and the refusals a client provokes at will summed up in
+// the log instead of one warning each.
+import { PassThrough } from 'node:stream';
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
+import { hashPassword } from '../bridge/broker/passwords.ts';
+import { CommandHandler } from '../bridge/commands/handler.ts';
+import type { CommandMemory } from '../bridge/commands/memory.ts';
+import { connectPacket, LogCapture, mqttConnect, RawClient, startTestBroker, until } from './bridge-broker-raw.ts';
+
+const OFFICE = 'singok2';
+const CMD = `beonho/v1/${OFFICE}/cmd`;
+const PINGREQ = Buffer.from([0xc0, 0x00]);
+
+let broker: EmbeddedBroker | null = null;
+const clients: MqttClient[] = [];
+const raws: RawClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.end(true);
+  for (const r of raws.splice(0)) r.destroy();
+  await broker?.close();
+  broker = null;
+});
+
+describe('packets a second of one connection', () => {
+  function guarded(packetsPerSecond: number) {
+    const inner = new PassThrough();
+    let t = 0;
+    const timers: Array<{ fn: () => void; ms: number; cancelled: boolean }> = [];
+    const conn = new GuardedConnection(inner, {
+      maxPacketBytes: 65_536,
+      clientBufferBytes: 1 << 20,
+      packetsPerSecond,
+      remoteAddress: '192.0.2.9',
+      onLoggedIn: () => undefined,
+      onRefused: () => undefined,
+      now: () => t,
+      setTimer: (fn, ms) => {
+        const timer = { fn, ms, cancelled: false };
+        timers.push(timer);
+        return () => {
+          timer.cancelled = true;
+        };
+      },
+    });
+    conn.resume(); // aedes reads all it is given
+    return { inner, conn, timers, advance: (ms: number) => (t += ms) };
+  }
+  const connect = connectPacket({ clientId: 'x', username: 'u', password: 'p' });
+
+  it('stops reading a client past its allowance for as long as the excess is worth, then reads again', () => {
+    const g = guarded(10);
+    g.inner.write(connect);
+    g.conn.loggedIn();
+    // the allowance: one second's worth, read at once
+    g.inner.write(Buffer.concat(Array.from({ length: 10 }, () => PINGREQ)));
+    expect(g.inner.isPaused()).toBe(false);
+    expect(g.timers).toEqual([]);
+    // 100 more in one read: all of it goes to aedes, then 10 s of silence
+    g.inner.write(Buffer.concat(Array.from({ length: 100 }, () => PINGREQ)));
+    expect(g.inner.isPaused()).toBe(true);
+    expect(g.timers.map((x) => x.ms)).toEqual([10_000]);
+    g.advance(10_000);
+    g.timers[0]!.fn();
+    expect(g.inner.isPaused()).toBe(false);
+    // a client within its rate is never held: 5 a second for a while
+    for (let i = 0; i < 20; i++) {
+      g.advance(1000);
+      g.inner.write(Buffer.concat(Array.from({ length: 5 }, () => PINGREQ)));
+    }
+    expect(g.timers).toHaveLength(1);
+    g.conn.destroy();
+  });
+
+  it('counts nothing before the login (that has its own byte budget), and a close cancels the wait', () => {
+    const g = guarded(10);
+    g.inner.write(connect);
+    g.conn.loggedIn();
+    expect(g.timers).toEqual([]);
+    g.inner.write(Buffer.concat(Array.from({ length: 50 }, () => PINGREQ)));
+    expect(g.timers).toHaveLength(1);
+    g.conn.destroy();
+    expect(g.timers[0]!.cancelled).toBe(true);
+  });
+
+  it('on the broker: a PINGREQ flood is answered up to the allowance, then the socket waits', async () => {
+    const b = await startTestBroker({ limits: { packetsPerSecond: 10 } });
+    broker = b.broker;
+    const r = new RawClient(b.port);
+    raws.push(r);
+    await r.opened;
+    r.write(connectPacket({ clientId: 'central-ping', username: 'central', password: 'central' }));
+    expect(await r.connack()).toBe(0);
+    r.write(Buffer.concat(Array.from({ length: 10 }, () => PINGREQ)));
+    await r.receivedAtLeast(4 + 10 * 2);
+    // 300 more: whatever TCP delivered in the first read is answered, the rest waits ~30 s
+    r.write(Buffer.concat(Array.from({ length: 300 }, () => PINGREQ)));
+    await new Promise((res) => setTimeout(res, 300));
+    r.write(PINGREQ);
+    await new Promise((res) => setTimeout(res, 500));
+    expect(r.receivedBytes).toBeLessThan(4 + 311 * 2);
+    expect(r.isClosed).toBe(false);
+  });
+});
+
+describe('a satellite account', () => {
+  async function satelliteBroker(limits: Record<string, number>) {
+    const b = await startTestBroker({
+      accounts: [
+        {
+          username: 'counter-12',
+          passwordHash: await hashPassword('sat-pw', { N: 1024, r: 8, p: 1 }),
+          role: 'satellite',
+          offices: [OFFICE],
+          counters: ['1'],
+        },
+      ],
+      limits,
+    });
+    broker = b.broker;
+    return b;
+  }
+  async function satellite(port: number): Promise<MqttClient> {
+    const c = await mqttConnect(`mqtt://127.0.0.1:${port}`, {
+      username: 'counter-12',
+      password: 'sat-pw',
+      clientId: 'counter-12',
+      reconnectPeriod: 0,
+    });
+    clients.push(c);
+    return c;
+  }
+  const key = (n: number) => JSON.stringify({ id: `counter-12:${n}`, type: 'counter.next', counter: '1' });
+
+  it('sends satelliteCommandBurst commands in a row; one more closes its connection, logged once', async () => {
+    const b = await satelliteBroker({ satelliteCommandBurst: 5, satelliteCommandsPerMinute: 1 });
+    const c = await satellite(b.port);
+    for (let i = 0; i < 5; i++) await c.publishAsync(CMD, key(i), { qos: 1 });
+    expect(c.connected).toBe(true);
+    const closed = new Promise<void>((res) => c.once('close', () => res()));
+    c.publish(CMD, key(5), { qos: 1 });
+    await closed;
+    expect(b.log.withCode('mqtt-publish-rate')).toHaveLength(1);
+    // the allowance is the account's, not the connection's: a new one is still over it
+    const again = await satellite(b.port);
+    const closedAgain = new Promise<void>((res) => again.once('close', () => res()));
+    again.publish(CMD, key(6), { qos: 1 });
+    await closedAgain;
+  });
+
+  it('sends at most 10 statuses in a row', async () => {
+    const b = await satelliteBroker({});
+    const c = await satellite(b.port);
+    const topic = `beonho/v1/${OFFICE}/devices/counter-12/status`;
+    const status = JSON.stringify({ v: 1, office: OFFICE, device: 'counter-12', online: true, session: 1 });
+    for (let i = 0; i < 10; i++) await c.publishAsync(topic, status, { qos: 1, retain: true });
+    const closed = new Promise<void>((res) => c.once('close', () => res()));
+    c.publish(topic, status, { qos: 1, retain: true });
+    await closed;
+    expect(b.log.withCode('mqtt-publish-rate')).toHaveLength(1);
+  });
+});
+
+describe('refusals a client provokes at will', () => {
+  it('are one warning per code and 10 s, and a summary of the rest', async () => {
+    const log = new LogCapture();
+    const handler = new CommandHandler({
+      office: OFFICE,
+      maxBytes: 4096,
+      queue: { execute: async () => Promise.reject(new Error('not reached')), state: () => ({ seq: 0 }) } as never,
+      memory: {} as CommandMemory,
+      logger: log.logger,
+      republish: () => undefined,
+      isoNow: () => '2026-12-02T00:00:00.000Z',
+    });
+    for (let i = 0; i < 100; i++) {
+      const r = await handler.handle(CMD, Buffer.from(`{"id":"c${i}","type":"counter.transfer"}`), 'broker');
+      expect(r.ok).toBe(false);
+    }
+    const refused = () =>
+      log.lines.filter((l) => l.msg === 'command refused' || String(l.msg).startsWith('command refused:'));
+    expect(refused()).toHaveLength(1);
+    handler.close();
+    expect(refused()).toHaveLength(2);
+    expect(refused()[1]).toMatchObject({ suppressed: 99 });
+  });
+
+  it("a satellite's refused commands and a display's refused publishes are summed up alike", async () => {
+    const b = await startTestBroker({
+      accounts: [
+        {
+          username: 'board',
+          passwordHash: await hashPassword('display-pw', { N: 1024, r: 8, p: 1 }),
+          role: 'display',
+          offices: [OFFICE],
+        },
+      ],
+      limits: { pendingPerSource: 32 },
+    });
+    broker = b.broker;
+    for (let i = 0; i < 5; i++) {
+      const c = await mqttConnect(`mqtt://127.0.0.1:${b.port}`, {
+        username: 'board',
+        password: 'display-pw',
+        clientId: `board-${i}`,
+        reconnectPeriod: 0,
+      });
+      clients.push(c);
+      const closed = new Promise<void>((res) => c.once('close', () => res()));
+      c.publish(CMD, '{}', { qos: 1 });
+      await closed;
+    }
+    await until(() => b.log.withCode('mqtt-publish-denied').length >= 1, 'the first refusal');
+    expect(b.log.withCode('mqtt-publish-denied')).toHaveLength(1);
+    await b.broker.close();
+    broker = null;
+    expect(b.log.withCode('mqtt-publish-denied')).toMatchObject([{}, { suppressed: 4 }]);
+  });
+});
