@@ -77,6 +77,18 @@ describe('packets a second of one connection', () => {
     g.conn.destroy();
   });
 
+  it('counts a read that ends no packet as one (a client sending a byte at a time)', () => {
+    const g = guarded(10);
+    g.inner.write(connect);
+    g.conn.loggedIn();
+    const publish = Buffer.concat([Buffer.from([0x30, 20, 0, 4]), Buffer.from('t/op'), Buffer.alloc(14, 0x61)]);
+    // ten reads use the allowance, the eleventh takes the socket a tenth of a second past it
+    for (const byte of publish.subarray(0, 12)) g.inner.write(Buffer.from([byte]));
+    expect(g.inner.isPaused()).toBe(true);
+    expect(g.timers.map((x) => x.ms)).toEqual([100]);
+    g.conn.destroy();
+  });
+
   it('counts nothing before the login (that has its own byte budget), and a close cancels the wait', () => {
     const g = guarded(10);
     g.inner.write(connect);

@@ -22,8 +22,8 @@ export type GuardRefusal =
 export interface GuardOptions {
   maxPacketBytes: number;
   clientBufferBytes: number;
-  /** packets a second a logged-in client may send, after a burst of as many: past them its socket
-   * is not read until the allowance is back */
+  /** packets a second a logged-in client may send (a read that ends none counts as one), after a
+   * burst of as many: past them its socket is not read until the allowance is back */
   packetsPerSecond: number;
   /** seams for tests */
   now?: () => number;
@@ -183,7 +183,9 @@ export class GuardedConnection extends Duplex {
     const t = this.now();
     this.tokens = Math.min(rate, this.tokens + ((t - this.tokensAt) * rate) / 1000);
     this.tokensAt = t;
-    this.tokens -= this.scanner.packets - this.counted;
+    // A read costs at least one: a WebSocket client sending its packets a byte a frame makes
+    // each frame a read of its own, and every read is work however few packets it ends.
+    this.tokens -= Math.max(1, this.scanner.packets - this.counted);
     this.counted = this.scanner.packets;
     if (this.tokens >= 0 || this.throttled) return;
     this.inner.pause();
