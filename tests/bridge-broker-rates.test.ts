@@ -5,27 +5,26 @@
 // the log instead of one warning each.
 import { PassThrough } from 'node:stream';
 import type { MqttClient } from 'mqtt';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { describe, expect, it } from 'vitest';
 import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
 import { hashPassword } from '../bridge/broker/passwords.ts';
 import { CommandHandler } from '../bridge/commands/handler.ts';
 import type { CommandMemory } from '../bridge/commands/memory.ts';
-import { connectPacket, LogCapture, mqttConnect, RawClient, startTestBroker, until } from './bridge-broker-raw.ts';
+import {
+  brokerTestScope,
+  connectPacket,
+  LogCapture,
+  mqttConnect,
+  RawClient,
+  startTestBroker,
+  until,
+} from './bridge-broker-raw.ts';
 
 const OFFICE = 'singok2';
 const CMD = `beonho/v1/${OFFICE}/cmd`;
 const PINGREQ = Buffer.from([0xc0, 0x00]);
 
-let broker: EmbeddedBroker | null = null;
-const clients: MqttClient[] = [];
-const raws: RawClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.end(true);
-  for (const r of raws.splice(0)) r.destroy();
-  await broker?.close();
-  broker = null;
-});
+const scope = brokerTestScope();
 
 describe('packets a second of one connection', () => {
   function guarded(packetsPerSecond: number) {
@@ -102,9 +101,9 @@ describe('packets a second of one connection', () => {
 
   it('on the broker: a PINGREQ flood is answered up to the allowance, then the socket waits', async () => {
     const b = await startTestBroker({ limits: { packetsPerSecond: 10 } });
-    broker = b.broker;
+    scope.broker = b.broker;
     const r = new RawClient(b.port);
-    raws.push(r);
+    scope.raws.push(r);
     await r.opened;
     r.write(connectPacket({ clientId: 'central-ping', username: 'central', password: 'central' }));
     expect(await r.connack()).toBe(0);
@@ -134,7 +133,7 @@ describe('a satellite account', () => {
       ],
       limits,
     });
-    broker = b.broker;
+    scope.broker = b.broker;
     return b;
   }
   async function satellite(port: number): Promise<MqttClient> {
@@ -144,7 +143,7 @@ describe('a satellite account', () => {
       clientId: 'counter-12',
       reconnectPeriod: 0,
     });
-    clients.push(c);
+    scope.clients.push(c);
     return c;
   }
   const key = (n: number) => JSON.stringify({ id: `counter-12:${n}`, type: 'counter.next', counter: '1' });
@@ -214,7 +213,7 @@ describe('refusals a client provokes at will', () => {
       ],
       limits: { pendingPerSource: 32 },
     });
-    broker = b.broker;
+    scope.broker = b.broker;
     for (let i = 0; i < 5; i++) {
       const c = await mqttConnect(`mqtt://127.0.0.1:${b.port}`, {
         username: 'board',
@@ -222,7 +221,7 @@ describe('refusals a client provokes at will', () => {
         clientId: `board-${i}`,
         reconnectPeriod: 0,
       });
-      clients.push(c);
+      scope.clients.push(c);
       const closed = new Promise<void>((res) => c.once('close', () => res()));
       c.publish(CMD, '{}', { qos: 1 });
       await closed;
@@ -230,7 +229,7 @@ describe('refusals a client provokes at will', () => {
     await until(() => b.log.withCode('mqtt-publish-denied').length >= 1, 'the first refusal');
     expect(b.log.withCode('mqtt-publish-denied')).toHaveLength(1);
     await b.broker.close();
-    broker = null;
+    scope.broker = null;
     expect(b.log.withCode('mqtt-publish-denied')).toMatchObject([{}, { suppressed: 4 }]);
   });
 });

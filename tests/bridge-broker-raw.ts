@@ -3,7 +3,9 @@
 // and a socket that stops reading. Also a broker started alone, with its log lines captured.
 import { connect as netConnect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
+import type { MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
+import { afterEach } from 'vitest';
 import { startBroker, type EmbeddedBroker } from '../bridge/broker/broker.ts';
 import { brokerSchema } from '../device/config/mqtt-schema.ts';
 
@@ -144,6 +146,18 @@ export class LogCapture {
   withCode(code: string): Array<Record<string, unknown>> {
     return this.lines.filter((l) => l.code === code);
   }
+}
+
+/** What a test of the file opens (a broker, mqtt.js clients, raw sockets), closed after each test. */
+export function brokerTestScope(): { broker: EmbeddedBroker | null; clients: MqttClient[]; raws: RawClient[] } {
+  const scope = { broker: null as EmbeddedBroker | null, clients: [] as MqttClient[], raws: [] as RawClient[] };
+  afterEach(async () => {
+    for (const c of scope.clients.splice(0)) c.end(true);
+    for (const r of scope.raws.splice(0)) r.destroy();
+    await scope.broker?.close();
+    scope.broker = null;
+  });
+  return scope;
 }
 
 export async function startTestBroker(

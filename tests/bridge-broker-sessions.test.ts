@@ -6,32 +6,30 @@
 import type { MqttClient } from 'mqtt';
 import aedesPersistence from 'aedes-persistence';
 import type { Client } from 'aedes';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { describe, expect, it } from 'vitest';
 import { createLogin } from '../bridge/broker/login.ts';
 import { hashPassword } from '../bridge/broker/passwords.ts';
 import { type QueuePersistence, Sessions } from '../bridge/broker/sessions.ts';
 import pino from 'pino';
 import { connectInbox } from '../bench/lib/mqtt-client.ts';
-import { connectPacket, mqttConnect, RawClient, startTestBroker, varint } from './bridge-broker-raw.ts';
+import {
+  brokerTestScope,
+  connectPacket,
+  mqttConnect,
+  RawClient,
+  startTestBroker,
+  varint,
+} from './bridge-broker-raw.ts';
 
 const STATE = 'beonho/v1/singok2/state';
 const CMD = 'beonho/v1/singok2/cmd';
 const central = { username: 'central', password: 'central' };
 
-let broker: EmbeddedBroker | null = null;
-const clients: MqttClient[] = [];
-const raws: RawClient[] = [];
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.end(true);
-  for (const r of raws.splice(0)) r.destroy();
-  await broker?.close();
-  broker = null;
-});
+const scope = brokerTestScope();
 
 async function client(url: string, opts: Record<string, unknown>): Promise<MqttClient> {
   const c = await mqttConnect(url, { ...central, ...opts });
-  clients.push(c);
+  scope.clients.push(c);
   return c;
 }
 
@@ -44,7 +42,7 @@ const refusal = (p: Promise<unknown>): Promise<string> =>
 describe('a persistent session away', () => {
   it('queues at most limits.sessionQueue messages, then drops later ones for it and says so', async () => {
     const b = await startTestBroker({ limits: { sessionQueue: 5 } });
-    broker = b.broker;
+    scope.broker = b.broker;
     const url = `mqtt://127.0.0.1:${b.port}`;
     const away = await client(url, { clientId: 'central-away', clean: false });
     await away.subscribeAsync(STATE, { qos: 1 });
@@ -52,7 +50,7 @@ describe('a persistent session away', () => {
     for (let i = 0; i < 20; i++) await b.broker.publish(STATE, `{"n":${i}}`, { qos: 1, retain: false });
     expect(b.log.withCode('mqtt-session-queue-full')).toHaveLength(1);
     const { client: back, inbox } = await connectInbox(url, { ...central, clientId: 'central-away', clean: false });
-    clients.push(back);
+    scope.clients.push(back);
     const got = () => inbox.messages.map((m) => (m.json as { n: unknown }).n);
     await inbox.until(() => got().length >= 5, 10_000, 'the queued messages');
     // a live message published once the queue is in comes after anything else the session held
@@ -96,7 +94,7 @@ describe('a persistent session away', () => {
 
   it('counts an account to sessionsPerAccount sessions; one more is refused, a clean one is not', async () => {
     const b = await startTestBroker({ limits: { sessionsPerAccount: 2 } });
-    broker = b.broker;
+    scope.broker = b.broker;
     const url = `mqtt://127.0.0.1:${b.port}`;
     await client(url, { clientId: 'central-p1', clean: false });
     const p2 = await client(url, { clientId: 'central-p2', clean: false });
@@ -108,7 +106,7 @@ describe('a persistent session away', () => {
     await client(url, { clientId: 'central-c', clean: true });
     await client(url, { clientId: 'central-p2', clean: false }); // its own session comes back
     // a clean login with a session's id ends that session, which frees its place
-    const p1 = clients[0]!;
+    const p1 = scope.clients[0]!;
     await p1.endAsync();
     await client(url, { clientId: 'central-p1', clean: true });
     await client(url, { clientId: 'central-p3', clean: false });
@@ -118,7 +116,7 @@ describe('a persistent session away', () => {
 describe('one account', () => {
   it('holds at most connectionsPerAccount live connections; a takeover of its own id is not one more', async () => {
     const b = await startTestBroker({ limits: { connectionsPerAccount: 2 } });
-    broker = b.broker;
+    scope.broker = b.broker;
     const url = `mqtt://127.0.0.1:${b.port}`;
     const one = await client(url, { clientId: 'central-1' });
     await client(url, { clientId: 'central-2' });
@@ -165,9 +163,9 @@ describe('one account', () => {
 
   it('may leave limits.inflightInbound QoS 2 publishes without PUBREL; one more closes the connection', async () => {
     const b = await startTestBroker({ limits: { inflightInbound: 2 } });
-    broker = b.broker;
+    scope.broker = b.broker;
     const r = new RawClient(b.port);
-    raws.push(r);
+    scope.raws.push(r);
     await r.opened;
     r.write(connectPacket({ clientId: 'central-q2', ...central }));
     expect(await r.connack()).toBe(0);
@@ -198,7 +196,7 @@ describe('the topic filters of one connection', () => {
 
   it('are at most limits.subscriptionsPerClient; each one more gets SUBACK 0x80, logged once, the connection stays', async () => {
     const b = await startTestBroker({ limits: { subscriptionsPerClient: 10 } });
-    broker = b.broker;
+    scope.broker = b.broker;
     const c = await client(`mqtt://127.0.0.1:${b.port}`, { clientId: 'central-subs' });
     const topics = range(0, 100);
     const codes = await suback(c, topics);
@@ -215,7 +213,7 @@ describe('the topic filters of one connection', () => {
 
   it('are refused, and not counted, when they match nothing the account may read', async () => {
     const b = await startTestBroker({ limits: { subscriptionsPerClient: 2 } });
-    broker = b.broker;
+    scope.broker = b.broker;
     const c = await client(`mqtt://127.0.0.1:${b.port}`, { clientId: 'central-narrow' });
     const topics = [
       'beonho/v1/singok2/x/1',
@@ -231,7 +229,7 @@ describe('the topic filters of one connection', () => {
 
   it('of a persistent session: only the granted ones are kept while it is away', async () => {
     const b = await startTestBroker({ limits: { subscriptionsPerClient: 10 } });
-    broker = b.broker;
+    scope.broker = b.broker;
     const url = `mqtt://127.0.0.1:${b.port}`;
     const away = await client(url, { clientId: 'central-kept', clean: false });
     const topics = range(0, 30);
@@ -244,7 +242,7 @@ describe('the topic filters of one connection', () => {
     await b.broker.publish(refused[0]!, '{"n":"refused"}', { qos: 1, retain: false });
     await b.broker.publish(granted[0]!, '{"n":"granted"}', { qos: 1, retain: false });
     const { client: back, inbox } = await connectInbox(url, { ...central, clientId: 'central-kept', clean: false });
-    clients.push(back);
+    scope.clients.push(back);
     // restored: its 10 granted filters (one more would be refused), and a message on one of them
     await b.broker.publish(granted[1]!, '{"n":"live"}', { qos: 1, retain: false });
     const got = () => inbox.messages.map((m) => (m.json as { n: string }).n);
