@@ -82,6 +82,7 @@ export const MQTT_CODES = [
   'mqtt-too-many-sessions',
   'mqtt-too-many-subscriptions',
   'mqtt-publish-rate',
+  'mqtt-ws-frame-refused',
   'mqtt-session-queue-full',
   'mqtt-session-expired',
   'mqtt-connect-timeout',

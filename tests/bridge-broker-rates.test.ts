@@ -8,6 +8,7 @@ import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
 import { hashPassword } from '../bridge/broker/passwords.ts';
+import { SatelliteRates } from '../bridge/broker/satellite-rates.ts';
 import { CommandHandler } from '../bridge/commands/handler.ts';
 import type { CommandMemory } from '../bridge/commands/memory.ts';
 import {
@@ -88,6 +89,17 @@ describe('packets a second of one connection', () => {
     g.conn.destroy();
   });
 
+  it('charges a SUBSCRIBE or UNSUBSCRIBE for the filters it can hold (aedes answers each)', () => {
+    const g = guarded(500);
+    g.inner.write(connect);
+    g.conn.loggedIn();
+    // 4 KiB of SUBSCRIBE: room for ~1,000 filters, charged as ~1,000 packets
+    const body = Buffer.alloc(4096, 0x61);
+    g.inner.write(Buffer.concat([Buffer.from([0x82, 0x80, 0x20]), body]));
+    expect(g.timers.map((x) => x.ms)).toEqual([1048]);
+    g.conn.destroy();
+  });
+
   it('counts nothing before the login (that has its own byte budget), and a close cancels the wait', () => {
     const g = guarded(10);
     g.inner.write(connect);
@@ -164,16 +176,37 @@ describe('a satellite account', () => {
     await closedAgain;
   });
 
-  it('sends at most 10 statuses in a row', async () => {
+  it('sends at most 20 statuses in a row', async () => {
     const b = await satelliteBroker({});
     const c = await satellite(b.port);
     const topic = `beonho/v1/${OFFICE}/devices/counter-12/status`;
     const status = JSON.stringify({ v: 1, office: OFFICE, device: 'counter-12', online: true, session: 1 });
-    for (let i = 0; i < 10; i++) await c.publishAsync(topic, status, { qos: 1, retain: true });
+    // at once: the allowance refills at two a second
     const closed = new Promise<void>((res) => c.once('close', () => res()));
-    c.publish(topic, status, { qos: 1, retain: true });
+    for (let i = 0; i < 30; i++) c.publish(topic, status, { qos: 1, retain: true });
     await closed;
     expect(b.log.withCode('mqtt-publish-rate')).toHaveLength(1);
+  });
+});
+
+describe("a satellite's allowance over time", () => {
+  it('never cuts off a satellite whose health flaps every second, reconnecting now and then', () => {
+    let t = 0;
+    const rates = new SatelliteRates({ commandBurst: 20, commandsPerMinute: 6 }, () => t);
+    // ten minutes: a status each second (the coalesced health), and every minute a reconnect's
+    // will and birth on top; a key every 10 s
+    for (let s = 0; s < 600; s++) {
+      t = s * 1000;
+      expect(rates.take('counter-12', 'status'), `status at ${s} s`).toBe(true);
+      if (s % 60 === 59) {
+        expect(rates.take('counter-12', 'status')).toBe(true);
+        expect(rates.take('counter-12', 'status')).toBe(true);
+      }
+      if (s % 10 === 0) expect(rates.take('counter-12', 'cmd'), `key at ${s} s`).toBe(true);
+    }
+    // a flood is not: 20 in a row, then one every half second
+    const flood = Array.from({ length: 40 }, () => rates.take('counter-3', 'status'));
+    expect(flood.filter(Boolean)).toHaveLength(20);
   });
 });
 

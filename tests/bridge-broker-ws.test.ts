@@ -86,3 +86,52 @@ describe('origin rules', () => {
     expect(originAllowed('null', allowed)).toBe(false);
   });
 });
+
+describe('frames no MQTT client sends', () => {
+  const closed = (ws: WebSocket) => new Promise<void>((resolve) => ws.once('close', () => resolve()));
+
+  it('closes a client sending an empty message, before or after its login (it cost no read)', async () => {
+    const before = (await open(['mqtt'])).ws!;
+    const gone = closed(before);
+    before.send(Buffer.alloc(0));
+    await gone;
+    const after = (await open(['mqtt'])).ws!;
+    expect(await login(after)).toBe(0);
+    const goneAfter = closed(after);
+    after.send(Buffer.alloc(0));
+    await goneAfter;
+    expect(log.withCode('mqtt-ws-frame-refused').length).toBeGreaterThan(0);
+  });
+
+  it('counts each message before the login as 1 KiB at least: a stranger gets ~64, not 65,000', async () => {
+    const ws = (await open(['mqtt'])).ws!;
+    const gone = closed(ws);
+    let sent = 0;
+    // a CONNECT's first byte and then more one-byte messages, never a whole packet
+    for (; sent < 200 && ws.readyState === WebSocket.OPEN; sent++) ws.send(Buffer.from([sent === 0 ? 0x10 : 0x7f]));
+    await gone;
+    expect(log.withCode('mqtt-too-much-before-login').length).toBeGreaterThan(0);
+  });
+
+  it('closes a client sending pongs nobody asked for, past a few', async () => {
+    const ws = (await open(['mqtt'])).ws!;
+    expect(await login(ws)).toBe(0);
+    const gone = closed(ws);
+    for (let i = 0; i < 16; i++) ws.pong();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    for (let i = 0; i < 10; i++) ws.pong();
+    await gone;
+  });
+
+  it('answers a plain HTTP request once and closes: pipelined ones are not answered', async () => {
+    const { connect: tcp } = await import('node:net');
+    const s = tcp({ port: broker.ports.ws!, host: '127.0.0.1' });
+    let got = '';
+    s.on('data', (d) => (got += d.toString('latin1')));
+    const end = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50));
+    await end;
+    expect(got.match(/HTTP\/1\.1 426/g)).toHaveLength(1);
+  });
+});

@@ -17,7 +17,9 @@ export type GuardRefusal =
   /** more than one packet's worth of bytes before the login finished */
   | 'mqtt-too-much-before-login'
   /** more than clientBufferBytes waiting to be sent: the client stopped reading */
-  | 'mqtt-client-too-slow';
+  | 'mqtt-client-too-slow'
+  /** an empty WebSocket message, or pongs nobody asked for: nothing an MQTT client sends */
+  | 'mqtt-ws-frame-refused';
 
 export interface GuardOptions {
   maxPacketBytes: number;
@@ -39,8 +41,15 @@ export interface GuardOptions {
 }
 
 const CONNECT = 1;
+const SUBSCRIBE = 8;
+const UNSUBSCRIBE = 10;
 /** The fixed header: one type byte and at most four bytes of remaining length. */
 const MAX_HEADER = 5;
+/** What a WebSocket message costs of the budget before login at least: an MQTT client sends its
+ * CONNECT in one, and a stranger's thousands of 1-byte messages are each the receiver's work. */
+const WS_MESSAGE_BYTES = 1024;
+/** The broker never pings a WebSocket client, so a pong answers nothing: a few are tolerated. */
+const MAX_PONGS = 16;
 
 /** Walks packet boundaries across chunks without keeping any body bytes. */
 export class FixedHeaderScanner {
@@ -50,6 +59,10 @@ export class FixedHeaderScanner {
   private lengthBytes = 0;
   private bodyLeft = 0;
   packets = 0;
+  /** the work the packets so far ask of the broker: one each, a SUBSCRIBE or UNSUBSCRIBE one per
+   * topic filter it can hold (at least 4 bytes each: a 64 KiB one carries ~11,000 filters, each
+   * authorised, answered and logged by aedes) */
+  units = 0;
 
   constructor(private readonly maxPacketBytes: number) {}
 
@@ -86,6 +99,7 @@ export class FixedHeaderScanner {
         };
       }
       this.packets++;
+      this.units += this.type === SUBSCRIBE || this.type === UNSUBSCRIBE ? Math.max(1, this.length >> 2) : 1;
       this.bodyLeft = this.length;
       this.state = this.length > 0 ? 'body' : 'type';
     }
@@ -110,6 +124,7 @@ export class GuardedConnection extends Duplex {
   private tokens: number;
   private tokensAt: number;
   private counted = 0;
+  private pongs = 0;
   /** not read until the allowance is back: what cancels that wait */
   private throttled: (() => void) | null = null;
 
@@ -136,7 +151,7 @@ export class GuardedConnection extends Duplex {
     if (this.login) return;
     this.login = true;
     // the allowance starts now: what came before the login had its own budget
-    this.counted = this.scanner.packets;
+    this.counted = this.scanner.units;
     this.tokensAt = this.now();
     this.o.onLoggedIn();
   }
@@ -151,6 +166,31 @@ export class GuardedConnection extends Duplex {
     this.destroy();
   }
 
+  /** A WebSocket message of `bytes` arrived (its bytes come to fromClient as a read of their own).
+   * An empty one makes no read, so it would cost nothing: MQTT never sends one, it is refused. */
+  webSocketMessage(bytes: number): void {
+    if (this.refused) return;
+    if (bytes === 0) {
+      this.refuse('mqtt-ws-frame-refused', { frame: 'empty message' });
+      return;
+    }
+    if (!this.login) this.chargeBeforeLogin(Math.max(0, WS_MESSAGE_BYTES - bytes));
+  }
+
+  /** A WebSocket pong arrived (the broker sends no pings). */
+  webSocketPong(): void {
+    if (!this.refused && ++this.pongs > MAX_PONGS) this.refuse('mqtt-ws-frame-refused', { frame: 'pong' });
+  }
+
+  /** Counts `bytes` against what may arrive before the login; false (and closed) past it. */
+  private chargeBeforeLogin(bytes: number): boolean {
+    this.beforeLogin += bytes;
+    const budget = this.o.maxPacketBytes + MAX_HEADER;
+    if (this.beforeLogin <= budget) return true;
+    this.refuse('mqtt-too-much-before-login', { bytes: this.beforeLogin, max: budget });
+    return false;
+  }
+
   private fromClient(chunk: Buffer): void {
     if (this.refused) return;
     const bad = this.scanner.scan(chunk);
@@ -158,15 +198,8 @@ export class GuardedConnection extends Duplex {
       this.refuse(bad.reason, bad.details);
       return;
     }
-    if (!this.login) {
-      // CONNECT (or anything pipelined behind it) while the login runs: at most one packet's worth.
-      this.beforeLogin += chunk.length;
-      const budget = this.o.maxPacketBytes + MAX_HEADER;
-      if (this.beforeLogin > budget) {
-        this.refuse('mqtt-too-much-before-login', { bytes: this.beforeLogin, max: budget });
-        return;
-      }
-    }
+    // CONNECT (or anything pipelined behind it) while the login runs: at most one packet's worth.
+    if (!this.login && !this.chargeBeforeLogin(chunk.length)) return;
     if (this.login) this.spend();
     if (!this.push(chunk)) this.inner.pause();
   }
@@ -185,8 +218,8 @@ export class GuardedConnection extends Duplex {
     this.tokensAt = t;
     // A read costs at least one: a WebSocket client sending its packets a byte a frame makes
     // each frame a read of its own, and every read is work however few packets it ends.
-    this.tokens -= Math.max(1, this.scanner.packets - this.counted);
-    this.counted = this.scanner.packets;
+    this.tokens -= Math.max(1, this.scanner.units - this.counted);
+    this.counted = this.scanner.units;
     if (this.tokens >= 0 || this.throttled) return;
     this.inner.pause();
     const wait = Math.ceil((-this.tokens * 1000) / rate);

@@ -43,6 +43,8 @@ const GUARD_MESSAGES: Record<GuardRefusal, string> = {
   'mqtt-not-connect-first': 'first packet is not a CONNECT: connection closed',
   'mqtt-too-much-before-login': 'too much data before login: connection closed',
   'mqtt-client-too-slow': 'client stopped reading: connection closed',
+  'mqtt-ws-frame-refused':
+    'WebSocket frame no MQTT client sends (an empty message, an unasked pong): connection closed',
 };
 
 const PENDING_MESSAGES = {
@@ -160,6 +162,11 @@ class ListenerSet {
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.cfg.limits.maxPacketBytes + 5,
+      // An MQTT client sends a packet in one frame; ws's default of 16,384 fragments a message let
+      // a stranger make the receiver walk 16,000 empty frames for one byte, before any login.
+      maxFragments: 4,
+      // One message a turn of the event loop, not all of a read's: others' work runs between them.
+      allowSynchronousEvents: false,
       handleProtocols: () => 'mqtt', // upgradeRefusal made sure it was asked for
     });
     this.websockets.push(wss);
@@ -175,7 +182,12 @@ class ListenerSet {
         return refuseUpgrade(socket, refusal);
       }
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const stream = this.guard(name, createWebSocketStream(ws), held.slot, held.source, () => ws.bufferedAmount);
+        // a small read buffer: its messages are taken off the socket until it is full, whatever
+        // the guard's allowance says (4,096 one-byte messages, not 16,384)
+        const inner = createWebSocketStream(ws, { readableHighWaterMark: 4096 });
+        const stream = this.guard(name, inner, held.slot, held.source, () => ws.bufferedAmount);
+        ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => stream.webSocketMessage(messageBytes(data)));
+        ws.on('pong', () => stream.webSocketPong());
         this.aedes.handle(stream, req);
       });
     });
@@ -206,8 +218,18 @@ function refuseUpgrade(socket: Duplex, r: UpgradeRefusal): void {
   );
 }
 
-function upgradeOnly(_req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket only\n');
+/** Anything but an upgrade is answered once and the socket closed: kept alive, requests pipelined
+ * by a stranger were answered ~88,000 times a second until the login deadline. */
+function upgradeOnly(req: IncomingMessage, res: ServerResponse): void {
+  res.shouldKeepAlive = false;
+  res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('MQTT over WebSocket only\n', () => {
+    req.socket.destroy();
+  });
+}
+
+function messageBytes(data: Buffer | ArrayBuffer | Buffer[]): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data.byteLength;
 }
 
 function bind(server: Server, port: number, host: string): Promise<number> {
