@@ -83,6 +83,7 @@ export const MQTT_CODES = [
   'mqtt-too-many-subscriptions',
   'mqtt-publish-rate',
   'mqtt-ws-frame-refused',
+  'mqtt-ws-bad-request',
   'mqtt-session-queue-full',
   'mqtt-session-expired',
   'mqtt-connect-timeout',

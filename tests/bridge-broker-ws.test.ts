@@ -124,14 +124,21 @@ describe('frames no MQTT client sends', () => {
     await gone;
   });
 
-  it('answers a plain HTTP request once and closes: pipelined ones are not answered', async () => {
+  it('answers a plain HTTP request once and closes; pipelined requests, a big head: one answer and closed', async () => {
     const { connect: tcp } = await import('node:net');
-    const s = tcp({ port: broker.ports.ws!, host: '127.0.0.1' });
-    let got = '';
-    s.on('data', (d) => (got += d.toString('latin1')));
-    const end = new Promise<void>((resolve) => s.once('close', () => resolve()));
-    s.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50));
-    await end;
-    expect(got.match(/HTTP\/1\.1 426/g)).toHaveLength(1);
+    const exchange = (bytes: string): Promise<string> => {
+      const s = tcp({ port: broker.ports.ws!, host: '127.0.0.1' });
+      let got = '';
+      s.on('data', (d) => (got += d.toString('latin1')));
+      s.on('error', () => undefined);
+      s.write(bytes);
+      return new Promise((resolve) => s.once('close', () => resolve(got)));
+    };
+    const statuses = (text: string) => text.match(/^HTTP\/1\.1 \d+/gm) ?? [];
+    expect(statuses(await exchange('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).toEqual(['HTTP/1.1 426']);
+    expect(statuses(await exchange('GET / HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(50)))).toEqual(['HTTP/1.1 400']);
+    expect(statuses(await exchange(`GET / HTTP/1.1\r\nX: ${'a'.repeat(9000)}`))).toEqual(['HTTP/1.1 431']);
+    expect(statuses(await exchange('BREW /pot HTCPCP/1.0\r\n\r\n'))).toEqual(['HTTP/1.1 400']);
+    expect(log.withCode('mqtt-ws-bad-request').length).toBeGreaterThan(0);
   });
 });

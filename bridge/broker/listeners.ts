@@ -4,7 +4,7 @@
 // before any TLS handshake or HTTP upgrade; TLS and HTTP are layered on the accepted socket here.
 // What reaches aedes is a GuardedConnection (./connection-guard.ts: packet-size cap, send bound).
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
@@ -15,6 +15,7 @@ import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
 import { GuardedConnection, type GuardRefusal } from './connection-guard.ts';
 import { type PendingSlot, PendingConnections } from './pending-connections.ts';
 import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { readUpgradeRequest } from './upgrade-request.ts';
 import { type UpgradeRefusal, upgradeRefusal } from './websocket-policy.ts';
 
 export interface ListenerPorts {
@@ -170,30 +171,34 @@ class ListenerSet {
       handleProtocols: () => 'mqtt', // upgradeRefusal made sure it was asked for
     });
     this.websockets.push(wss);
-    const slots = new WeakMap<Duplex, { slot: PendingSlot; source: string | undefined }>();
-    const http = createHttpServer(upgradeOnly);
-    http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      const held = slots.get(req.socket);
-      if (!held) return socket.destroy();
-      const refusal = upgradeRefusal(req, this.cfg.wsOrigins);
-      if (refusal) {
-        const origin = clip(req.headers.origin, 200);
-        this.log.warn(refusal.code, { listener: name, source: held.source, origin }, 'WebSocket upgrade refused');
-        return refuseUpgrade(socket, refusal);
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        // a small read buffer: its messages are taken off the socket until it is full, whatever
-        // the guard's allowance says (4,096 one-byte messages, not 16,384)
-        const inner = createWebSocketStream(ws, { readableHighWaterMark: 4096 });
-        const stream = this.guard(name, inner, held.slot, held.source, () => ws.bufferedAmount);
-        ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => stream.webSocketMessage(messageBytes(data)));
-        ws.on('pong', () => stream.webSocketPong());
-        this.aedes.handle(stream, req);
-      });
-    });
     return (socket, slot, source) => {
-      slots.set(socket, { slot, source });
-      http.emit('connection', socket);
+      readUpgradeRequest(
+        socket,
+        (req) => {
+          const refusal = upgradeRefusal(req, this.cfg.wsOrigins);
+          if (refusal) {
+            const origin = clip(req.headers.origin, 200);
+            this.log.warn(refusal.code, { listener: name, source, origin }, 'WebSocket upgrade refused');
+            return refuseUpgrade(socket, refusal);
+          }
+          // synchronously, from the read that ended the request: ws reads the socket from here on
+          wss.handleUpgrade(req as unknown as IncomingMessage, socket, Buffer.alloc(0), (ws) => {
+            // a small read buffer: its messages are taken off the socket until it is full, whatever
+            // the guard's allowance says (4,096 one-byte messages, not 16,384)
+            const inner = createWebSocketStream(ws, { readableHighWaterMark: 4096 });
+            const stream = this.guard(name, inner, slot, source, () => ws.bufferedAmount);
+            ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => stream.webSocketMessage(messageBytes(data)));
+            ws.on('pong', () => stream.webSocketPong());
+            this.aedes.handle(stream, req as unknown as IncomingMessage);
+          });
+        },
+        (problem) =>
+          this.log.warn(
+            'mqtt-ws-bad-request',
+            { listener: name, source, status: problem.status },
+            `WebSocket listener: ${problem.message}; connection closed`,
+          ),
+      );
     };
   }
 
@@ -216,15 +221,6 @@ function refuseUpgrade(socket: Duplex, r: UpgradeRefusal): void {
   socket.end(
     `HTTP/1.1 ${r.status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
-}
-
-/** Anything but an upgrade is answered once and the socket closed: kept alive, requests pipelined
- * by a stranger were answered ~88,000 times a second until the login deadline. */
-function upgradeOnly(req: IncomingMessage, res: ServerResponse): void {
-  res.shouldKeepAlive = false;
-  res.writeHead(426, { 'content-type': 'text/plain', connection: 'close' }).end('MQTT over WebSocket only\n', () => {
-    req.socket.destroy();
-  });
 }
 
 function messageBytes(data: Buffer | ArrayBuffer | Buffer[]): number {

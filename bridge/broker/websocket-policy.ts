@@ -3,7 +3,7 @@
 // known account (the demo's) and send commands. The browser does say which page asks, in the
 // Origin header: the upgrade must come from an allowed page, and ask for the `mqtt` subprotocol
 // (what MQTT clients send). Tools that are not browsers send no Origin and are let through.
-import type { IncomingMessage } from 'node:http';
+import type { UpgradeRequest } from './upgrade-request.ts';
 
 export interface UpgradeRefusal {
   status: 400 | 403;
@@ -30,7 +30,7 @@ export function originAllowed(origin: string, allowed: readonly string[]): boole
   });
 }
 
-export function subprotocols(req: IncomingMessage): string[] {
+export function subprotocols(req: Pick<UpgradeRequest, 'headers'>): string[] {
   const header = req.headers['sec-websocket-protocol'];
   return (header ?? '')
     .split(',')
@@ -38,7 +38,10 @@ export function subprotocols(req: IncomingMessage): string[] {
     .filter(Boolean);
 }
 
-export function upgradeRefusal(req: IncomingMessage, allowed: readonly string[]): UpgradeRefusal | null {
+export function upgradeRefusal(
+  req: Pick<UpgradeRequest, 'headers'>,
+  allowed: readonly string[],
+): UpgradeRefusal | null {
   if (!subprotocols(req).includes('mqtt')) {
     return { status: 400, code: 'mqtt-ws-subprotocol-missing', message: 'ask for the "mqtt" WebSocket subprotocol' };
   }
