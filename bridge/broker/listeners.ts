@@ -15,8 +15,8 @@ import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
 import { GuardedConnection, type GuardRefusal } from './connection-guard.ts';
 import { type PendingSlot, PendingConnections } from './pending-connections.ts';
 import { clip, RateLimitedLog } from './rate-limited-log.ts';
-import { readUpgradeRequest } from './upgrade-request.ts';
-import { type UpgradeRefusal, upgradeRefusal } from './websocket-policy.ts';
+import { answerAndClose, readUpgradeRequest } from './upgrade-request.ts';
+import { upgradeRefusal } from './websocket-policy.ts';
 
 export interface ListenerPorts {
   tcp: number | null;
@@ -179,7 +179,7 @@ class ListenerSet {
           if (refusal) {
             const origin = clip(req.headers.origin, 200);
             this.log.warn(refusal.code, { listener: name, source, origin }, 'WebSocket upgrade refused');
-            return refuseUpgrade(socket, refusal);
+            return answerAndClose(socket, refusal.status, refusal.message);
           }
           // synchronously, from the read that ended the request: ws reads the socket from here on
           wss.handleUpgrade(req as unknown as IncomingMessage, socket, Buffer.alloc(0), (ws) => {
@@ -213,14 +213,6 @@ class ListenerSet {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.log.close();
   }
-}
-
-function refuseUpgrade(socket: Duplex, r: UpgradeRefusal): void {
-  const body = `${r.message}\n`;
-  const reason = r.status === 400 ? 'Bad Request' : 'Forbidden';
-  socket.end(
-    `HTTP/1.1 ${r.status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }
 
 function messageBytes(data: Buffer | ArrayBuffer | Buffer[]): number {

@@ -20,6 +20,21 @@ export type HeadProblem = { status: 400 | 426 | 431; message: string };
 export const MAX_HEAD_BYTES = 8192;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+const REASONS = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  426: 'Upgrade Required',
+  431: 'Request Header Fields Too Large',
+} as const;
+
+/** The one answer a refused request gets, and the end of its socket. */
+export function answerAndClose(socket: Duplex, status: keyof typeof REASONS, message: string): void {
+  const body = `${message}\n`;
+  socket.end(
+    `HTTP/1.1 ${status} ${REASONS[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
 /** Parses a request head (without its final blank line). */
 export function parseRequestHead(head: string, socket: Duplex): UpgradeRequest | HeadProblem {
   const lines = head.split('\r\n');
@@ -53,11 +68,7 @@ export function readUpgradeRequest(
   const refuse = (p: HeadProblem): void => {
     socket.off('data', onData);
     onProblem(p);
-    const body = `${p.message}\n`;
-    const reason = { 400: 'Bad Request', 426: 'Upgrade Required', 431: 'Request Header Fields Too Large' }[p.status];
-    socket.end(
-      `HTTP/1.1 ${p.status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
+    answerAndClose(socket, p.status, p.message);
   };
   const onData = (chunk: Buffer): void => {
     got = got.length === 0 ? chunk : Buffer.concat([got, chunk]);
