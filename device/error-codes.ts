@@ -84,6 +84,7 @@ export const MQTT_CODES = [
   'mqtt-publish-rate',
   'mqtt-ws-frame-refused',
   'mqtt-ws-bad-request',
+  'mqtt-accept-rate',
   'mqtt-session-queue-full',
   'mqtt-session-expired',
   'mqtt-connect-timeout',

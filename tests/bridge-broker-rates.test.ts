@@ -6,6 +6,7 @@
 import { PassThrough } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
+import { AcceptRate } from '../bridge/broker/accept-rate.ts';
 import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
 import { hashPassword } from '../bridge/broker/passwords.ts';
 import { SatelliteRates } from '../bridge/broker/satellite-rates.ts';
@@ -186,6 +187,25 @@ describe('a satellite account', () => {
     for (let i = 0; i < 30; i++) c.publish(topic, status, { qos: 1, retain: true });
     await closed;
     expect(b.log.withCode('mqtt-publish-rate')).toHaveLength(1);
+  });
+});
+
+describe('new connections from one address', () => {
+  it('are 20 in a row then acceptsPerSecond beyond loopback; loopback is not counted', () => {
+    let t = 0;
+    const rate = new AcceptRate(5, () => t);
+    const burst = Array.from({ length: 30 }, () => rate.admit('192.0.2.9'));
+    expect(burst.filter(Boolean)).toHaveLength(20);
+    // another address, and the same /64 of IPv6 counted as one
+    expect(rate.admit('192.0.2.10')).toBe(true);
+    for (let i = 0; i < 20; i++) rate.admit(`2001:db8:1:2::${i + 1}`);
+    expect(rate.admit('2001:db8:1:2::ff')).toBe(false);
+    // five a second come back
+    t += 1000;
+    expect(Array.from({ length: 6 }, () => rate.admit('192.0.2.9')).filter(Boolean)).toHaveLength(5);
+    for (const local of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
+      expect(Array.from({ length: 100 }, () => rate.admit(local)).every(Boolean), local).toBe(true);
+    }
   });
 });
 

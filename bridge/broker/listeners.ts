@@ -16,6 +16,7 @@ import { GuardedConnection, type GuardRefusal } from './connection-guard.ts';
 import { type PendingSlot, PendingConnections } from './pending-connections.ts';
 import { clip, RateLimitedLog } from './rate-limited-log.ts';
 import { answerAndClose, readUpgradeRequest } from './upgrade-request.ts';
+import { AcceptRate } from './accept-rate.ts';
 import { upgradeRefusal } from './websocket-policy.ts';
 
 export interface ListenerPorts {
@@ -85,6 +86,8 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
 /** The servers, the sockets they accepted, and what closes them all. */
 class ListenerSet {
   private readonly log: RateLimitedLog;
+  /** new connections a second per source address (./accept-rate.ts) */
+  private readonly accepts: AcceptRate;
   private readonly servers: Server[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly pendings: PendingConnections[] = [];
@@ -99,6 +102,7 @@ class ListenerSet {
     logger: Logger,
   ) {
     this.log = new RateLimitedLog(logger);
+    this.accepts = new AcceptRate(cfg.limits.acceptsPerSecond);
     aedes.on('connackSent', this.onConnack);
   }
 
@@ -113,6 +117,15 @@ class ListenerSet {
       this.sockets.add(raw);
       raw.once('close', () => this.sockets.delete(raw));
       raw.on('error', () => raw.destroy());
+      if (!this.accepts.admit(raw.remoteAddress)) {
+        this.log.warn(
+          'mqtt-accept-rate',
+          { listener: name, source: raw.remoteAddress },
+          'too many new connections from this address (limits.acceptsPerSecond): closed',
+        );
+        raw.destroy();
+        return;
+      }
       const slot = pending.admit(raw);
       if (!slot) return;
       const source = raw.remoteAddress;

@@ -100,6 +100,9 @@ export const brokerSchema = z.strictObject({
       /** packets a second one logged-in connection may send (after a burst of as many); past them
        * its socket is not read for a while */
       packetsPerSecond: z.number().int().min(10).max(1_000_000).default(500),
+      /** new connections a second from one address beyond loopback, after 20 in a row; more are
+       * closed at once */
+      acceptsPerSecond: z.number().min(0.1).max(10_000).default(5),
     })
     .prefault({}),
 });
