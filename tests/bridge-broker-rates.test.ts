@@ -286,3 +286,43 @@ describe('refusals a client provokes at will', () => {
     expect(b.log.withCode('mqtt-publish-denied')).toMatchObject([{}, { suppressed: 4 }]);
   });
 });
+
+describe('what a board or a satellite reads of a device status', () => {
+  it('is the status without its system part (memory, disk, uptime); central reads it whole', async () => {
+    const b = await startTestBroker({
+      accounts: [
+        {
+          username: 'board',
+          passwordHash: await hashPassword('display-pw', { N: 1024, r: 8, p: 1 }),
+          role: 'display',
+          offices: [OFFICE],
+        },
+      ],
+    });
+    scope.broker = b.broker;
+    const url = `mqtt://127.0.0.1:${b.port}`;
+    const topic = `beonho/v1/${OFFICE}/devices/main/status`;
+    const status = {
+      v: 1,
+      office: OFFICE,
+      device: 'main',
+      online: true,
+      session: 3,
+      system: { rssBytes: 140_000_000, diskFreePct: 61 },
+      hardware: { 'mqtt-uplink': { connected: true, lastError: null, lastErrorAt: null } },
+    };
+    await b.broker.publish(topic, JSON.stringify(status), { qos: 1, retain: true });
+    const read = async (user: string, password: string): Promise<Record<string, unknown>> => {
+      const c = await mqttConnect(url, { username: user, password, clientId: `${user}-status` });
+      scope.clients.push(c);
+      const got = new Promise<Record<string, unknown>>((resolve) =>
+        c.once('message', (_t, p) => resolve(JSON.parse(p.toString()) as Record<string, unknown>)),
+      );
+      await c.subscribeAsync(topic, { qos: 1 });
+      return got;
+    };
+    const { system: _system, ...withoutSystem } = status;
+    expect(await read('board', 'display-pw')).toEqual(withoutSystem);
+    expect(await read('central', 'central')).toEqual(status);
+  });
+});

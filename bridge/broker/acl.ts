@@ -181,6 +181,22 @@ export function mayRead(account: Account, topic: string, payload?: Buffer | Uint
   return t.kind === 'state' || t.kind === 'events' || t.kind === 'status';
 }
 
+/** What `account` receives of a message it may read: a device status without its `system` part
+ * (memory, disk, uptime) unless it is central's. Boards and satellites show none of it, and to a
+ * stranger holding their password it was live feedback on how an attack went. */
+export function payloadFor(account: Account, topic: string, payload: Buffer): Buffer {
+  if (account.role === 'central' || parseTopic(topic)?.kind !== 'status') return payload;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(payload.toString('utf8'));
+  } catch {
+    return payload;
+  }
+  if (doc === null || typeof doc !== 'object' || !('system' in doc)) return payload;
+  const { system: _system, ...rest } = doc as Record<string, unknown>;
+  return Buffer.from(JSON.stringify(rest));
+}
+
 function ownResult(account: Account, payload: Buffer | Uint8Array | string): boolean {
   try {
     const text = typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8');

@@ -9,6 +9,7 @@ import {
   mayPublish,
   mayRead,
   maySubscribe,
+  payloadFor,
   satelliteCommandRefusal,
   satelliteStatusProblem,
 } from './acl.ts';
@@ -291,7 +292,10 @@ function aclHooks(o: {
     },
     authorizeForward(client, packet) {
       const account = byClient.get(client);
-      return account && mayRead(account, packet.topic, packet.payload) ? packet : null;
+      if (!account || !mayRead(account, packet.topic, packet.payload)) return null;
+      const payload = payloadFor(account, packet.topic, packet.payload as Buffer);
+      // a copy: the same packet goes on to the other subscribers
+      return payload === packet.payload ? packet : { ...packet, payload };
     },
   };
 }
