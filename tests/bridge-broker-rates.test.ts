@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { AcceptRate } from '../bridge/broker/accept-rate.ts';
 import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
 import { hashPassword } from '../bridge/broker/passwords.ts';
+import { PendingConnections } from '../bridge/broker/pending-connections.ts';
 import { SatelliteRates } from '../bridge/broker/satellite-rates.ts';
 import { CommandHandler } from '../bridge/commands/handler.ts';
 import type { CommandMemory } from '../bridge/commands/memory.ts';
@@ -324,5 +325,45 @@ describe('what a board or a satellite reads of a device status', () => {
     const { system: _system, ...withoutSystem } = status;
     expect(await read('board', 'display-pw')).toEqual(withoutSystem);
     expect(await read('central', 'central')).toEqual(status);
+  });
+});
+
+describe('a full listener', () => {
+  function fakeSocket(address: string) {
+    const s = {
+      remoteAddress: address,
+      destroyed: false,
+      destroy: () => {
+        s.destroyed = true;
+      },
+      once: () => s,
+    };
+    return s;
+  }
+
+  it('gives a newcomer holding nothing the slot of a source holding one, and a source that logged in before the slot of a stranger', () => {
+    const known = new Set(['192.0.2.60']);
+    const refused: string[] = [];
+    const pending = new PendingConnections({
+      max: 4,
+      maxPerSource: 8,
+      timeoutMs: 60_000,
+      isKnown: (source) => known.has(source),
+      onRefused: (reason) => refused.push(reason),
+    });
+    // four strangers, one idle socket each: the listener is full
+    const strangers = [20, 21, 22, 23].map((n) => fakeSocket(`192.0.2.${n}`));
+    for (const s of strangers) expect(pending.admit(s as never)).not.toBeNull();
+    // a fifth holding none takes a slot; one already holding one does not
+    const fifth = fakeSocket('192.0.2.24');
+    expect(pending.admit(fifth as never)).not.toBeNull();
+    expect(strangers.filter((s) => s.destroyed)).toHaveLength(1);
+    expect(pending.admit(fakeSocket('192.0.2.24') as never)).toBeNull();
+    // the office's own satellite gets in, twice: strangers' slots go
+    expect(pending.admit(fakeSocket('192.0.2.60') as never)).not.toBeNull();
+    expect(pending.admit(fakeSocket('192.0.2.60') as never)).not.toBeNull();
+    expect(strangers.filter((s) => s.destroyed).length + (fifth.destroyed ? 1 : 0)).toBe(3);
+    expect(refused.filter((r) => r === 'mqtt-pending-evicted')).toHaveLength(3);
+    pending.close();
   });
 });

@@ -17,6 +17,7 @@ import { type PendingSlot, PendingConnections } from './pending-connections.ts';
 import { clip, RateLimitedLog } from './rate-limited-log.ts';
 import { answerAndClose, readUpgradeRequest } from './upgrade-request.ts';
 import { AcceptRate } from './accept-rate.ts';
+import { sourceKey } from './login-limits.ts';
 import { upgradeRefusal } from './websocket-policy.ts';
 
 export interface ListenerPorts {
@@ -38,6 +39,9 @@ export class ListenError extends Error {
 type ListenerName = keyof ListenerPorts;
 /** Hands an accepted (and admitted) socket to MQTT or to the WebSocket upgrade. */
 type OnSocket = (socket: Socket | TLSSocket, slot: PendingSlot, source: string | undefined) => void;
+
+/** sources remembered as having logged in: an office has a few dozen clients */
+const MAX_KNOWN_SOURCES = 1024;
 
 const GUARD_MESSAGES: Record<GuardRefusal, string> = {
   'mqtt-packet-too-large': 'packet over the size limit: connection closed',
@@ -92,8 +96,17 @@ class ListenerSet {
   private readonly sockets = new Set<Socket>();
   private readonly pendings: PendingConnections[] = [];
   private readonly websockets: WebSocketServer[] = [];
+  /** sources that have logged in (the office's boards and satellites), newest last: a full
+   * listener still admits them (./pending-connections.ts) */
+  private readonly known = new Set<string>();
+
   private readonly onConnack = (packet: ConnackPacket, client: Client): void => {
-    if (packet.returnCode === 0 && client.conn instanceof GuardedConnection) client.conn.loggedIn();
+    if (packet.returnCode !== 0 || !(client.conn instanceof GuardedConnection)) return;
+    client.conn.loggedIn();
+    const key = sourceKey(client.conn.remoteAddress);
+    this.known.delete(key);
+    this.known.add(key);
+    if (this.known.size > MAX_KNOWN_SOURCES) this.known.delete(this.known.values().next().value!);
   };
 
   constructor(
@@ -144,6 +157,7 @@ class ListenerSet {
       max: this.cfg.limits.pendingConnections,
       maxPerSource: this.cfg.limits.pendingPerSource,
       timeoutMs: this.cfg.limits.connectTimeoutMs,
+      isKnown: (source) => this.known.has(source),
       onRefused: (reason, details) => this.log.warn(reason, { listener: name, ...details }, PENDING_MESSAGES[reason]),
     });
     this.pendings.push(pending);

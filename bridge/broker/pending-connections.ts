@@ -5,9 +5,12 @@
 // The bound is shared, so it is shared fairly: one source (an IPv4 address, an IPv6 /64:
 // ./login-limits.ts sourceKey) holds at most `maxPerSource` of the slots, and when the listener is
 // full a newcomer takes the oldest slot of the source holding the most, if that source holds more
-// than the newcomer would. A stranger who keeps 32 idle sockets open (re-opened at each deadline)
+// than the newcomer does. A stranger who keeps 32 idle sockets open (re-opened at each deadline)
 // used to lock every client out of every listener; now a client from any other address still gets
 // a slot, and it needs one for only the few milliseconds of its login.
+// Spread over 32 addresses, one idle socket each, the same stranger locked everyone out again
+// (no holder held more than a newcomer would): so a source that has logged in before (`isKnown`:
+// the office's boards and satellites) takes a slot of a source that never has, whatever it holds.
 import type { Socket } from 'node:net';
 import { sourceKey } from './login-limits.ts';
 
@@ -20,6 +23,8 @@ export interface PendingOptions {
   max: number;
   maxPerSource: number;
   timeoutMs: number;
+  /** a source that has logged in before */
+  isKnown?: (source: string) => boolean;
   onRefused(
     reason: 'mqtt-too-many-pending' | 'mqtt-connect-timeout' | 'mqtt-pending-evicted',
     details: Record<string, unknown>,
@@ -50,8 +55,8 @@ export class PendingConnections {
       });
     }
     if (this.count >= this.o.max) {
-      const victim = this.largestHolder();
-      if (!victim || victim.entries.length <= mine + 1) {
+      const victim = this.victimFor(source, mine);
+      if (!victim) {
         return this.refuse(raw, { source: raw.remoteAddress, pending: this.count, max: this.o.max });
       }
       const oldest = victim.entries[0]!;
@@ -76,10 +81,23 @@ export class PendingConnections {
     return null;
   }
 
-  private largestHolder(): { source: string; entries: Entry[] } | null {
+  /** Whose oldest slot a newcomer from `source` (holding `mine`) takes on a full listener: a source
+   * that never logged in, if the newcomer has; else the source holding the most, if that is more
+   * than the newcomer holds. */
+  private victimFor(source: string, mine: number): { source: string; entries: Entry[] } | null {
+    const known = this.o.isKnown ?? (() => false);
+    if (known(source)) {
+      const stranger = this.largestHolder((s) => !known(s));
+      if (stranger) return stranger;
+    }
+    const largest = this.largestHolder((s) => s !== source);
+    return largest && largest.entries.length > mine ? largest : null;
+  }
+
+  private largestHolder(eligible: (source: string) => boolean): { source: string; entries: Entry[] } | null {
     let best: { source: string; entries: Entry[] } | null = null;
     for (const [source, entries] of this.bySource) {
-      if (!best || entries.length > best.entries.length) best = { source, entries };
+      if (eligible(source) && (!best || entries.length > best.entries.length)) best = { source, entries };
     }
     return best;
   }
