@@ -320,8 +320,16 @@ describe('an office with two satellites', () => {
       (w) => w.length === 2,
     );
     const again = start('main');
+    let mainState = 'running';
+    void again.exited.then((code) => (mainState = `exited with ${code}`));
     await again.waitFor(/simulator ready/, WAIT);
-    await Promise.all([lineAfter(a, fromA, /^main unit: linked/), lineAfter(b, fromB, /^main unit: linked/)]);
+    // This wait failed twice under a loaded machine (a satellite never linked, or linked without its
+    // first state): say what the restarted main unit was doing, not only the satellite.
+    await Promise.all([lineAfter(a, fromA, /^main unit: linked/), lineAfter(b, fromB, /^main unit: linked/)]).catch(
+      (err: Error) => {
+        throw new Error(`${err.message}\n--- the restarted main unit (${mainState}): ${again.stderr.slice(-3000)}`);
+      },
+    );
     await shows(b, '  3번 창구: serving 2002');
     expect(await counters(b)).toEqual(await counters(again));
     // Nothing of before the restart is spoken or shown as a new call, whatever the main unit replays.
