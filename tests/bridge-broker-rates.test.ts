@@ -54,11 +54,16 @@ describe('packets a second of one connection', () => {
     return { inner, conn, timers, advance: (ms: number) => (t += ms) };
   }
   const connect = connectPacket({ clientId: 'x', username: 'u', password: 'p' });
-
-  it('stops reading a client past its allowance for as long as the excess is worth, then reads again', () => {
-    const g = guarded(10);
+  /** a guarded connection past its login */
+  function loggedIn(packetsPerSecond: number) {
+    const g = guarded(packetsPerSecond);
     g.inner.write(connect);
     g.conn.loggedIn();
+    return g;
+  }
+
+  it('stops reading a client past its allowance for as long as the excess is worth, then reads again', () => {
+    const g = loggedIn(10);
     // the allowance: one second's worth, read at once
     g.inner.write(Buffer.concat(Array.from({ length: 10 }, () => PINGREQ)));
     expect(g.inner.isPaused()).toBe(false);
@@ -80,9 +85,7 @@ describe('packets a second of one connection', () => {
   });
 
   it('counts a read that ends no packet as one (a client sending a byte at a time)', () => {
-    const g = guarded(10);
-    g.inner.write(connect);
-    g.conn.loggedIn();
+    const g = loggedIn(10);
     const publish = Buffer.concat([Buffer.from([0x30, 20, 0, 4]), Buffer.from('t/op'), Buffer.alloc(14, 0x61)]);
     // ten reads use the allowance, the eleventh takes the socket a tenth of a second past it
     for (const byte of publish.subarray(0, 12)) g.inner.write(Buffer.from([byte]));
@@ -92,9 +95,7 @@ describe('packets a second of one connection', () => {
   });
 
   it('charges a SUBSCRIBE or UNSUBSCRIBE for the filters it can hold (aedes answers each)', () => {
-    const g = guarded(500);
-    g.inner.write(connect);
-    g.conn.loggedIn();
+    const g = loggedIn(500);
     // 4 KiB of SUBSCRIBE: room for ~1,000 filters, charged as ~1,000 packets
     const body = Buffer.alloc(4096, 0x61);
     g.inner.write(Buffer.concat([Buffer.from([0x82, 0x80, 0x20]), body]));
@@ -103,9 +104,7 @@ describe('packets a second of one connection', () => {
   });
 
   it('counts nothing before the login (that has its own byte budget), and a close cancels the wait', () => {
-    const g = guarded(10);
-    g.inner.write(connect);
-    g.conn.loggedIn();
+    const g = loggedIn(10);
     expect(g.timers).toEqual([]);
     g.inner.write(Buffer.concat(Array.from({ length: 50 }, () => PINGREQ)));
     expect(g.timers).toHaveLength(1);
