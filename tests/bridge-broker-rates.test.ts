@@ -29,6 +29,16 @@ const PINGREQ = Buffer.from([0xc0, 0x00]);
 
 const scope = brokerTestScope();
 
+/** The office's board account (role display, password display-pw). */
+async function boardAccount() {
+  return {
+    username: 'board',
+    passwordHash: await hashPassword('display-pw', { N: 1024, r: 8, p: 1 }),
+    role: 'display',
+    offices: [OFFICE],
+  };
+}
+
 describe('packets a second of one connection', () => {
   function guarded(packetsPerSecond: number) {
     const inner = new PassThrough();
@@ -256,14 +266,7 @@ describe('refusals a client provokes at will', () => {
 
   it("a satellite's refused commands and a display's refused publishes are summed up alike", async () => {
     const b = await startTestBroker({
-      accounts: [
-        {
-          username: 'board',
-          passwordHash: await hashPassword('display-pw', { N: 1024, r: 8, p: 1 }),
-          role: 'display',
-          offices: [OFFICE],
-        },
-      ],
+      accounts: [await boardAccount()],
       limits: { pendingPerSource: 32 },
     });
     scope.broker = b.broker;
@@ -290,14 +293,7 @@ describe('refusals a client provokes at will', () => {
 describe('what a board or a satellite reads of a device status', () => {
   it('is the status without its system part (memory, disk, uptime); central reads it whole', async () => {
     const b = await startTestBroker({
-      accounts: [
-        {
-          username: 'board',
-          passwordHash: await hashPassword('display-pw', { N: 1024, r: 8, p: 1 }),
-          role: 'display',
-          offices: [OFFICE],
-        },
-      ],
+      accounts: [await boardAccount()],
     });
     scope.broker = b.broker;
     const url = `mqtt://127.0.0.1:${b.port}`;
