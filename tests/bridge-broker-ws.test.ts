@@ -1,8 +1,10 @@
 // The WebSocket listener checks who asks (issue 12, defect 8): the `mqtt` subprotocol, and for a
 // browser an allowed Origin, so a page from another site cannot use the office's broker.
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { readUpgradeRequest, type UpgradeRequest } from '../bridge/broker/upgrade-request.ts';
 import { originAllowed } from '../bridge/broker/websocket-policy.ts';
 import { connectPacket, type LogCapture, mqttConnect, startTestBroker } from './bridge-broker-raw.ts';
 
@@ -140,5 +142,40 @@ describe('frames no MQTT client sends', () => {
     expect(statuses(await exchange(`GET / HTTP/1.1\r\nX: ${'a'.repeat(9000)}`))).toEqual(['HTTP/1.1 431']);
     expect(statuses(await exchange('BREW /pot HTCPCP/1.0\r\n\r\n'))).toEqual(['HTTP/1.1 400']);
     expect(log.withCode('mqtt-ws-bad-request').length).toBeGreaterThan(0);
+  });
+});
+
+describe('the upgrade request reader', () => {
+  const head =
+    'GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n__proto__: p\r\nSec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Protocol: mqttv3.1\r\n\r\n';
+
+  function read(parts: string[]): { req: UpgradeRequest | null; problems: number[] } {
+    const socket = new PassThrough();
+    const out = { req: null as UpgradeRequest | null, problems: [] as number[] };
+    readUpgradeRequest(
+      socket,
+      (req) => {
+        out.req = req;
+      },
+      (p) => out.problems.push(p.status),
+    );
+    for (const part of parts) socket.write(part);
+    socket.destroy();
+    return out;
+  }
+
+  it('reads a head that comes a byte at a time, its end split across reads', () => {
+    const { req, problems } = read([...head]);
+    expect(problems).toEqual([]);
+    expect(req).toMatchObject({ method: 'GET', url: '/mqtt' });
+    expect(req!.headers['sec-websocket-protocol']).toBe('mqtt, mqttv3.1');
+    // any header name is only a header
+    expect(Object.getOwnPropertyDescriptor(req!.headers, '__proto__')?.value).toBe('p');
+    expect(Object.getPrototypeOf(req!.headers)).toBeNull();
+  });
+
+  it('refuses what follows the head before the upgrade, and a head over 8 KiB, however it is cut', () => {
+    expect(read([head.slice(0, -3), `${head.slice(-3)}x`]).problems).toEqual([400]);
+    expect(read(Array.from({ length: 9 }, () => `X-Pad: ${'a'.repeat(1000)}\r\n`)).problems).toEqual([431]);
   });
 });
