@@ -21,6 +21,7 @@ import { createLogin } from './login.ts';
 import type { QueuePersistence } from './sessions.ts';
 import { hashPassword } from './passwords.ts';
 import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { RepeatDeliveries } from './repeat-deliveries.ts';
 import { SatelliteRates } from './satellite-rates.ts';
 import { SubscriptionLimit } from './subscriptions.ts';
 
@@ -98,13 +99,19 @@ export async function startBroker(
   const subscriptions = new SubscriptionLimit(cfg.limits.subscriptionsPerClient);
   const persistence = storeGrantedOnly(login.sessions.wrap(memoryPersistence()), subscriptions);
   const clientLog = new RateLimitedLog(log);
+  const repeats = new RepeatDeliveries();
   const aedes = await createAedes(
     cfg,
     {
       ...login.hooks,
+      preConnect(client, packet, done) {
+        repeats.adopt(client);
+        login.hooks.preConnect!(client, packet, done);
+      },
       ...aclHooks({
         byClient,
         subscriptions,
+        repeats,
         clientLog,
         satelliteRates: new SatelliteRates({
           commandBurst: cfg.limits.satelliteCommandBurst,
@@ -199,6 +206,7 @@ async function createAedes(
 function aclHooks(o: {
   byClient: WeakMap<Client, Account>;
   subscriptions: SubscriptionLimit;
+  repeats: RepeatDeliveries;
   satelliteRates: SatelliteRates;
   /** a client chooses how often it is refused: these warnings are summed up, not one a refusal */
   clientLog: RateLimitedLog;
@@ -291,6 +299,7 @@ function aclHooks(o: {
       callback(null, sub);
     },
     authorizeForward(client, packet) {
+      if (o.repeats.isRepeat(client, packet)) return null;
       const account = byClient.get(client);
       if (!account || !mayRead(account, packet.topic, packet.payload)) return null;
       const payload = payloadFor(account, packet.topic, packet.payload as Buffer);
