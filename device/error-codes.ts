@@ -233,6 +233,7 @@ export type DeployErrorCode = (typeof DEPLOY_ERRORS)[number];
 export const SATELLITE_CODES = [
   'main-link-down',
   'main-link-error',
+  'main-link-reset',
   'main-password-env-missing',
   'main-tls-file',
   'main-config-differs',

@@ -293,12 +293,16 @@ describe("a satellite's keys", () => {
   function rig(up = true) {
     const bus = new Bus();
     const sent: Command[] = [];
+    const aborted: string[] = [];
     const link = {
       up,
       send(cmd: Command): Promise<void> | null {
         if (!this.up) return null;
         sent.push(cmd);
         return Promise.resolve();
+      },
+      abort(reason: string): void {
+        aborted.push(reason);
       },
     };
     const keypads = new SimKeypads(['1', '2']);
@@ -315,7 +319,7 @@ describe("a satellite's keys", () => {
     });
     const shown: Array<{ counter: string; message: string }> = [];
     bus.on('counterMessage', shown, ({ counter, message }) => shown.push({ counter, message }));
-    return { keys, keypads, link, sent, shown };
+    return { keys, keypads, link, sent, shown, aborted };
   }
 
   const ok = (id: string, type: string, number?: string): CommandResult => ({
@@ -384,8 +388,11 @@ describe("a satellite's keys", () => {
       { counter: '2', message: '연결 끊김 — 처리 여부 확인' },
     ]);
     r.keypads.input('1', { type: 'next' });
+    expect(r.aborted).toEqual([]);
     vi.advanceTimersByTime(4000);
     expect(r.shown.at(-1)).toEqual({ counter: '1', message: '응답 없음 — 처리 여부 확인' });
+    // the link is reset: a command it still held is never delivered late (satellite-stall.test.ts)
+    expect(r.aborted).toEqual(['key-timeout']);
     // an answer after the time-out changes nothing shown
     r.keys.result(ok('counter-12:k3', 'counter.next', '1001'));
     expect(r.shown).toHaveLength(4);

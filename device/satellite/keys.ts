@@ -18,6 +18,8 @@ import { keyProblemText, resultText } from './messages-ko.ts';
 /** What the keys need of the link (./link.ts). */
 export interface CommandLink {
   send(cmd: Command): Promise<void> | null;
+  /** Drops the connection with a TCP reset: a command it still holds unsent is never delivered. */
+  abort(reason: string): void;
 }
 
 export interface SatelliteKeysOptions {
@@ -91,7 +93,7 @@ export class SatelliteKeys implements Extension {
       return;
     }
     this.busy.add(counter);
-    const timer = setTimeout(() => this.settle(id, null, 'key-timeout'), this.o.timeoutMs);
+    const timer = setTimeout(() => this.timedOut(id), this.o.timeoutMs);
     this.pending.set(id, { counter, type: action.type, timer });
     this.o.logger.info({ cmdId: id, type: action.type, counter }, 'key sent to the main unit');
     // A publish that fails is a link that dropped: linkDown() settles it.
@@ -101,6 +103,18 @@ export class SatelliteKeys implements Extension {
   /** A cmd/result from the main unit: ours when its id is pending. */
   result(r: CommandResult): void {
     if (typeof r.id === 'string') this.settle(r.id, r, null);
+  }
+
+  /** No answer in time. A link that went silent (a cable pulled, a switch without power) still
+   * looks up for seconds, and TCP keeps resending what it holds: the key's command would reach the
+   * main unit once the path is back and be carried out long after the clerk was told it failed,
+   * and the clerk's second key with it (a citizen called and passed over at once). So the link is
+   * reset: what it had not delivered is dropped with it, and the other counters' keys still waiting
+   * are told their link was lost. */
+  private timedOut(id: string): void {
+    if (!this.pending.has(id)) return;
+    this.settle(id, null, 'key-timeout');
+    this.o.link.abort('key-timeout');
   }
 
   /** The link dropped: every key still waiting may or may not have been carried out. */

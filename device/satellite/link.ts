@@ -8,6 +8,8 @@
 // never sent again by mqtt.js on the next connection (a late "next" would call someone nobody is
 // waiting for). A command is published only while the link is up; otherwise send() says so at once.
 import { readFileSync } from 'node:fs';
+import { connect as connectTcp, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { encodePayload } from '../../bridge/contract/payload.ts';
@@ -53,6 +55,8 @@ export interface MainLinkOptions {
 
 export class MainLink {
   private client: MqttClient | null = null;
+  /** the client's TCP socket, to reset it (abort()); null over WebSocket */
+  private socket: Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
   private attempt = 0;
@@ -119,6 +123,28 @@ export class MainLink {
     });
   }
 
+  /**
+   * Drops the connection now with a TCP reset (then reconnects as after any drop). A plain close
+   * would still let the kernel send, and resend, whatever the connection holds: a command the
+   * network did not carry yet would reach the main unit whenever the path comes back. A reset
+   * throws it away. Over WebSocket the socket is ws's: it is only closed.
+   */
+  abort(reason: string): void {
+    const client = this.client;
+    if (!client) return;
+    this.lastError = reason;
+    this.o.logger.warn({ code: 'main-link-reset', reason }, 'link to the main unit reset');
+    try {
+      if (this.socket && !this.socket.destroyed) {
+        this.socket.resetAndDestroy();
+        return;
+      }
+    } catch {
+      // a socket that is not TCP: close it below
+    }
+    client.end(true);
+  }
+
   /** Our presence again (a component's health changed). Nothing while the link is down. */
   republish(): void {
     const client = this.client;
@@ -173,14 +199,20 @@ export class MainLink {
       },
     };
     let client: MqttClient;
+    let socket: Socket | null = null;
     try {
-      client = mqtt.connect(cfg.url, opts);
+      // Over TLS the TCP socket is ours, handed to the TLS layer, so abort() can reset it.
+      socket = tlsTarget(cfg.url);
+      client = mqtt.connect(cfg.url, socket ? ({ ...opts, socket } as IClientOptions) : opts);
     } catch (err) {
+      socket?.destroy();
       this.error(`could not start a connection: ${(err as Error).message}`);
       this.schedule();
       return;
     }
     this.client = client;
+    this.socket =
+      socket ?? (client.stream instanceof Socket && !(client.stream instanceof TLSSocket) ? client.stream : null);
     client.on('connect', () => {
       if (client !== this.client) return;
       this.o.handlers.connected();
@@ -210,6 +242,7 @@ export class MainLink {
     client.on('close', () => {
       if (client !== this.client) return;
       this.client = null;
+      this.socket = null;
       // Never reused: what mqtt.js still holds for it (an unacknowledged key) dies with it.
       client.end(true);
       if (this.isUp) {
@@ -267,4 +300,12 @@ export class MainLink {
       void this.connect();
     }, wait);
   }
+}
+
+/** For an mqtts:// (tls://, ssl://) URL, a TCP connection to its host and port; null otherwise. */
+function tlsTarget(url: string): Socket | null {
+  const u = new URL(url);
+  if (!['mqtts:', 'tls:', 'ssl:'].includes(u.protocol)) return null;
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return connectTcp({ host, port: u.port ? Number(u.port) : 8883 });
 }

@@ -154,7 +154,7 @@ export class SatelliteDaemon {
     let link: MainLink | null = null;
     const keys = new SatelliteKeys({
       keypads,
-      link: { send: (cmd) => link?.send(cmd) ?? null },
+      link: { send: (cmd) => link?.send(cmd) ?? null, abort: (reason) => link?.abort(reason) },
       bus,
       logger: logger.child({ component: 'keys' }),
       username: sat.main.username ?? device,
