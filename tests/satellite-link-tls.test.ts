@@ -1,0 +1,69 @@
+// A satellite's link to the main unit over TLS: the satellite opens the TCP socket itself and hands
+// it to the TLS layer, so that a key with no answer can reset it (device/satellite/link.ts abort()).
+// It links, verifies the main unit's certificate, resets and links again.
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { hashPassword } from '../bridge/broker/passwords.ts';
+import { satelliteSchema } from '../device/config/satellite-schema.ts';
+import { MainLink, type MainLinkHandlers } from '../device/satellite/link.ts';
+import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
+
+const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.meta.url));
+const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
+
+describe('a satellite linked over TLS', () => {
+  const scope = brokerTestScope();
+
+  it('links, resets its TCP socket on abort(), and links again', async () => {
+    const { broker, log } = await startTestBroker({
+      port: null,
+      wsPort: null,
+      tls: { port: 0, cert, key },
+      accounts: [
+        {
+          username: 'counter-12',
+          role: 'satellite',
+          offices: ['singok2'],
+          counters: ['1'],
+          passwordHash: await hashPassword('pw-12', { N: 1024, r: 8, p: 1 }),
+        },
+      ],
+    });
+    scope.broker = broker;
+    const seen: string[] = [];
+    const handlers: MainLinkHandlers = {
+      connected: () => seen.push('connected'),
+      up: () => seen.push('up'),
+      down: () => seen.push('down'),
+      state: () => undefined,
+      event: () => undefined,
+      result: () => undefined,
+      status: () => undefined,
+    };
+    let session = 0;
+    const link = new MainLink({
+      cfg: satelliteSchema.parse({
+        main: { url: `mqtts://127.0.0.1:${broker.ports.tls}`, password: 'pw-12', ca: cert, reconnectMinMs: 50 },
+      }).main,
+      office: 'singok2',
+      device: 'counter-12',
+      logger: pino({ level: 'silent' }),
+      handlers,
+      nextSession: async () => ++session,
+      birth: (s) => ({ v: 1, office: 'singok2', device: 'counter-12', online: true, session: s }),
+    });
+    link.start();
+    try {
+      await until(() => seen.includes('up'), 'the link up');
+      expect(link.up).toBe(true);
+      link.abort('key-timeout');
+      await until(() => seen.filter((s) => s === 'up').length === 2, 'the link up again');
+      expect(seen).toEqual(['connected', 'up', 'down', 'connected', 'up']);
+      // a reset, not a close: the broker read ECONNRESET
+      expect(log.lines.filter((l) => l.msg === 'client error').map((l) => l.err)).toEqual(['read ECONNRESET']);
+    } finally {
+      await link.stop();
+    }
+  });
+});
