@@ -143,7 +143,7 @@ describe('packets a second of one connection', () => {
 });
 
 describe('a satellite account', () => {
-  async function satelliteBroker(limits: Record<string, number>) {
+  async function satelliteBroker(limits: Record<string, number>, counters = ['1']) {
     const b = await startTestBroker({
       accounts: [
         {
@@ -151,7 +151,7 @@ describe('a satellite account', () => {
           passwordHash: await hashPassword('sat-pw', { N: 1024, r: 8, p: 1 }),
           role: 'satellite',
           offices: [OFFICE],
-          counters: ['1'],
+          counters,
         },
       ],
       limits,
@@ -185,6 +185,17 @@ describe('a satellite account', () => {
     const closedAgain = new Promise<void>((res) => again.once('close', () => res()));
     again.publish(CMD, key(6), { qos: 1 });
     await closedAgain;
+  });
+
+  it("has one clerk's command allowance per counter it carries", async () => {
+    const b = await satelliteBroker({ satelliteCommandBurst: 5, satelliteCommandsPerMinute: 1 }, ['1', '2']);
+    const c = await satellite(b.port);
+    for (let i = 0; i < 10; i++) await c.publishAsync(CMD, key(i), { qos: 1 });
+    expect(c.connected).toBe(true);
+    const closed = new Promise<void>((res) => c.once('close', () => res()));
+    c.publish(CMD, key(10), { qos: 1 });
+    await closed;
+    expect(b.log.withCode('mqtt-publish-rate')).toHaveLength(1);
   });
 
   it('sends at most 20 statuses in a row', async () => {
@@ -237,6 +248,28 @@ describe("a satellite's allowance over time", () => {
     // a flood is not: 20 in a row, then one every half second
     const flood = Array.from({ length: 40 }, () => rates.take('counter-3', 'status'));
     expect(flood.filter(Boolean)).toHaveLength(20);
+  });
+
+  it("gives a unit one clerk's command allowance per counter it carries", () => {
+    let t = 0;
+    const rates = new SatelliteRates({ commandBurst: 20, commandsPerMinute: 6 }, () => t);
+    const keys = (user: string, counters: number, n: number) =>
+      Array.from({ length: n }, () => rates.take(user, 'cmd', counters)).filter(Boolean).length;
+    expect(keys('one', 1, 30)).toBe(20);
+    expect(keys('none', 0, 30)).toBe(20); // a board and voice upstairs: no keys, one clerk's bound
+    expect(keys('four', 4, 100)).toBe(80);
+    // then 6 a minute per counter: 24 in the next minute for four counters
+    t = 60_000;
+    expect(keys('four', 4, 30)).toBe(24);
+    expect(keys('one', 1, 30)).toBe(6);
+    // two clerks of one unit, a key each a second for 20 s (a chaos review's pace: one clerk's
+    // allowance cut them off at the 24th key), then a key each every 10 s for ten minutes
+    const two: boolean[] = [];
+    for (let s = 0; s < 620; s++) {
+      t = 120_000 + s * 1000;
+      if (s < 20 || s % 10 === 0) two.push(rates.take('two', 'cmd', 2), rates.take('two', 'cmd', 2));
+    }
+    expect(two.filter((ok) => !ok)).toEqual([]);
   });
 });
 

@@ -241,7 +241,10 @@ function aclHooks(o: {
         return;
       }
       const kind = account?.role === 'satellite' ? parseTopic(packet.topic)?.kind : undefined;
-      if ((kind === 'cmd' || kind === 'status') && !o.satelliteRates.take(account!.username, kind)) {
+      if (
+        (kind === 'cmd' || kind === 'status') &&
+        !o.satelliteRates.take(account!.username, kind, account!.counters?.length ?? 0)
+      ) {
         log.warn(
           'mqtt-publish-rate',
           { clientId: clip(client?.id), user: clip(account!.username), topic: clip(packet.topic, 200) },

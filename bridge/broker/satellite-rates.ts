@@ -10,9 +10,9 @@
 import { SourceThrottle } from './login-limits.ts';
 
 export interface SatelliteRateLimits {
-  /** commands in a row before the rate applies */
+  /** commands in a row before the rate applies, per counter the account carries */
   commandBurst: number;
-  /** commands a minute after the burst */
+  /** commands a minute after the burst, per counter the account carries */
   commandsPerMinute: number;
 }
 
@@ -40,8 +40,12 @@ export class SatelliteRates {
     });
   }
 
-  /** Whether `username` may publish one more of `kind` now (and counts it). */
-  take(username: string, kind: 'cmd' | 'status'): boolean {
-    return (kind === 'cmd' ? this.commands : this.statuses).take(username);
+  /** Whether `username` may publish one more of `kind` now (and counts it). A unit carrying the
+   * keypads of `counters` counters has as many clerks: its command allowance is that many times
+   * one clerk's (at least one's). Over the allowance the whole unit's connection is closed, every
+   * clerk's key with it: two clerks of one unit, a key each a second, were cut off at the 24th. */
+  take(username: string, kind: 'cmd' | 'status', counters = 1): boolean {
+    if (kind === 'status') return this.statuses.take(username);
+    return this.commands.take(username, 1 / Math.max(1, counters));
   }
 }

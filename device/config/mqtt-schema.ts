@@ -93,8 +93,9 @@ export const brokerSchema = z.strictObject({
       sessionExpiryMinutes: z.number().int().min(1).max(10_080).default(120),
       /** topic filters one connection may hold (a satellite needs 4); more get SUBACK 0x80 */
       subscriptionsPerClient: z.number().int().min(1).max(100_000).default(64),
-      /** a satellite account's commands in a row, then `satelliteCommandsPerMinute`; past them a
-       * command closes its connection (a clerk presses a few keys a minute) */
+      /** a satellite account's commands in a row, then `satelliteCommandsPerMinute`, each per
+       * counter of the account; past them a command closes its connection (a clerk presses a few
+       * keys a minute) */
       satelliteCommandBurst: z.number().int().min(1).max(10_000).default(20),
       satelliteCommandsPerMinute: z.number().int().min(1).max(60_000).default(6),
       /** packets a second one logged-in connection may send (after a burst of as many); past them
