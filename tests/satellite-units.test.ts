@@ -272,6 +272,22 @@ describe("the satellite's mirror of the main unit", () => {
     expect(m.current).toBe(true);
   });
 
+  it('keeps the newest state of a connection when an older one comes after it', () => {
+    const bus = new Bus();
+    const m = new StateMirror({ config: mirrorConfig, bus, now: () => 0, logger: silent });
+    m.connected();
+    m.state(state(7));
+    m.state(state(5));
+    expect(m.snapshot().seq).toBe(7);
+    m.state(state(7)); // the same state again (a republish) is taken
+    m.state(state(8));
+    expect(m.snapshot().seq).toBe(8);
+    // a new connection takes its first state whatever its seq (a main unit with new data)
+    m.connected();
+    m.state(state(2));
+    expect(m.snapshot().seq).toBe(2);
+  });
+
   it("ignores another office's state and what is not an event", () => {
     const bus = new Bus();
     const m = new StateMirror({ config: mirrorConfig, bus, now: () => 0, logger: silent });

@@ -63,6 +63,10 @@ export class StateMirror {
     // Another office's, or a contract version this release does not draw: keep what is shown.
     if (s.v !== 1 || s.office !== this.o.config.office.id || typeof s.seq !== 'number' || !Array.isArray(s.counters))
       return;
+    // One main unit's states on one connection only go forward: an older one (delivered late, or
+    // a retained copy behind a live one) would be shown as current until the next change. A new
+    // connection takes its first state whatever its seq (a main unit whose data was replaced).
+    if (this.lastSeq !== null && this.latest && s.seq < this.latest.seq) return;
     this.latest = s;
     const first = this.lastSeq === null;
     if (first) {
