@@ -12,6 +12,7 @@ import { isSatellite } from '../device/config/schema.ts';
 import { ActionError, type PageState, type SatelliteHandle, SimHub } from '../sim/hub.ts';
 import type { SatelliteLayout } from '../sim/satellite-ipc.ts';
 import { freePort, tempDir } from './bridge-helpers.ts';
+import { mainBroker, satelliteAccount } from './helpers/satellite-accounts.ts';
 import { chromiumAvailable, launchBrowser, ROOT, Simulator, screenshot, until } from './browser-helpers.ts';
 
 const LAYOUT: SatelliteLayout = {
@@ -133,7 +134,6 @@ describe('npm start -- --satellite <config>', () => {
   beforeAll(async () => {
     dir = tempDir('beonho-satellite-sim-');
     const port = await freePort();
-    const { hashPassword } = await import('../bridge/broker/passwords.ts');
     await writeFile(
       path.join(dir, 'office.yaml'),
       stringify({
@@ -141,20 +141,7 @@ describe('npm start -- --satellite <config>', () => {
         services,
         outputs: { board: { driver: 'sim' }, printer: { driver: 'sim' }, audio: { driver: 'none' } },
         mqtt: {
-          broker: {
-            port,
-            wsPort: null,
-            demo: true,
-            accounts: [
-              {
-                username: 'passport-2f',
-                passwordHash: await hashPassword('pw', { N: 1024, r: 8, p: 1 }),
-                role: 'satellite',
-                offices: ['singok2'],
-                counters: [3],
-              },
-            ],
-          },
+          broker: mainBroker(port, [await satelliteAccount('passport-2f', 'pw', [3])]),
         },
       }),
     );

@@ -6,11 +6,11 @@
 import * as path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../bridge/broker/passwords.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { type Cable, startCable } from '../sim/cable.ts';
 import { freePort, tempDir } from './bridge-helpers.ts';
 import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
+import { mainBroker, satelliteAccount } from './helpers/satellite-accounts.ts';
 
 const services = simulatorDefault.services.map(({ cutoff: _c, ...s }) => s);
 const WAIT = 30_000;
@@ -23,22 +23,7 @@ beforeAll(async () => {
   cable = await startCable({ host: '127.0.0.1', port });
   await writeTestConfig(path.join(dir, 'main.yaml'), {
     services,
-    mqtt: {
-      broker: {
-        port,
-        wsPort: null,
-        demo: true,
-        accounts: [
-          {
-            role: 'satellite',
-            offices: ['singok2'],
-            username: 'counter-12',
-            passwordHash: await hashPassword('pw-12', { N: 1024, r: 8, p: 1 }),
-            counters: [1, 2],
-          },
-        ],
-      },
-    },
+    mqtt: { broker: mainBroker(port, [await satelliteAccount('counter-12', 'pw-12', [1, 2])]) },
     outputs: { board: { driver: 'none' }, audio: { driver: 'none' }, printer: { driver: 'none' } },
   });
   await writeTestConfig(path.join(dir, 'counter-12.yaml'), {

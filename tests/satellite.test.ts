@@ -6,11 +6,11 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hashPassword } from '../bridge/broker/passwords.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { type Cable, startCable } from '../sim/cable.ts';
 import { connect, freePort, tempDir } from './bridge-helpers.ts';
 import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
+import { mainBroker, satelliteAccount } from './helpers/satellite-accounts.ts';
 
 const T = 'beonho/v1/singok2';
 // Cut-off times would make the result depend on the hour the suite runs.
@@ -27,20 +27,13 @@ beforeAll(async () => {
   dir = tempDir('beonho-satellite-');
   port = await freePort();
   cable = await startCable({ host: '127.0.0.1', port });
-  const hash = (pw: string) => hashPassword(pw, { N: 1024, r: 8, p: 1 });
-  const account = { role: 'satellite', offices: ['singok2'] };
   await writeTestConfig(path.join(dir, 'main.yaml'), {
     services,
     mqtt: {
-      broker: {
-        port,
-        wsPort: null,
-        demo: true,
-        accounts: [
-          { ...account, username: 'counter-12', passwordHash: await hash('pw-12'), counters: [1, 2] },
-          { ...account, username: 'passport-2f', passwordHash: await hash('pw-2f'), counters: [] },
-        ],
-      },
+      broker: mainBroker(port, [
+        await satelliteAccount('counter-12', 'pw-12', [1, 2]),
+        await satelliteAccount('passport-2f', 'pw-2f', []),
+      ]),
     },
     outputs: {
       board: { driver: 'sim', simCounterFrames: false },
