@@ -140,7 +140,10 @@ export class SatelliteKeys implements Extension {
   }
 
   private problem(counter: string, type: string, code: SatelliteCode, cmdId?: string): void {
-    this.o.logger.warn({ code, counter, type, ...(cmdId ? { cmdId } : {}) }, 'key not carried out');
+    // A key that was sent (it has an id) and got no answer may have been carried out: the log must
+    // not tell the IT admin otherwise.
+    const msg = cmdId ? 'key sent, outcome unknown (the counter display tells)' : 'key not carried out';
+    this.o.logger.warn({ code, counter, type, ...(cmdId ? { cmdId } : {}) }, msg);
     this.show({ counter, type, ok: false, code, text: keyProblemText(code) });
   }
 
