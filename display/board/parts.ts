@@ -144,22 +144,31 @@ export function drawRecent(ctx: Ctx, m: BoardModel, b: Box, rows: number): void 
   });
 }
 
-/** Waiting people and the estimated wait of each service; cut-off shown in words. */
-export function drawServices(ctx: Ctx, m: BoardModel, b: Box): void {
-  text(ctx, '대기 현황', b.x, b.y + type.label, { weight: 700, px: type.label, color: colors.dim });
+/** Waiting people and the estimated wait of each service; cut-off shown in words. `only`: just
+ * that row (the board repaints one row's box: the headings and the other rows draw nothing in it). */
+export function drawServices(ctx: Ctx, m: BoardModel, b: Box, only?: number): void {
   const cols = { name: b.x + 24, waiting: b.x + b.w * 0.68, wait: b.x + b.w - 24 };
-  text(ctx, '대기', cols.waiting, b.y + type.label, { weight: 400, px: type.small, color: colors.dim, align: 'right' });
-  text(ctx, '예상 대기', cols.wait, b.y + type.label, {
-    weight: 400,
-    px: type.small,
-    color: colors.dim,
-    align: 'right',
-  });
+  if (only === undefined) {
+    text(ctx, '대기 현황', b.x, b.y + type.label, { weight: 700, px: type.label, color: colors.dim });
+    text(ctx, '대기', cols.waiting, b.y + type.label, {
+      weight: 400,
+      px: type.small,
+      color: colors.dim,
+      align: 'right',
+    });
+    text(ctx, '예상 대기', cols.wait, b.y + type.label, {
+      weight: 400,
+      px: type.small,
+      color: colors.dim,
+      align: 'right',
+    });
+  }
   const services = m.snapshot.services;
   const rows = serviceRows(b, services.length);
   const rowH = rows[0]?.h ?? 0;
   const scale = Math.min(1, rowH / 110);
   services.forEach((s, i) => {
+    if (only !== undefined && i !== only) return;
     const y = rows[i]!.y;
     rect(ctx, b.x, y + 5, b.w, rowH - 10, colors.panel, 12);
     const base = y + rowH / 2 + (type.serviceFigure * scale * DIGIT_HEIGHT) / 2;
@@ -213,14 +222,16 @@ export function counterTiles(b: Box, count: number): Box[] {
   return Array.from({ length: count }, (_, i) => ({ x: b.x + i * (tileW + gap), y: b.y, w: tileW, h: b.h }));
 }
 
-/** One tile per counter: the number it serves, or that it stepped away / closed. */
-export function drawCounters(ctx: Ctx, m: BoardModel, b: Box): void {
+/** One tile per counter: the number it serves, or that it stepped away / closed. `only`: just
+ * that tile (the board repaints one tile's box). */
+export function drawCounters(ctx: Ctx, m: BoardModel, b: Box, only?: number): void {
   const list = m.snapshot.counters;
   if (list.length === 0) return;
   const tiles = counterTiles(b, list.length);
   const tileW = tiles[0]!.w;
   const px = Math.min(type.counterTile, b.h * 0.44);
   list.forEach((c, i) => {
+    if (only !== undefined && i !== only) return;
     const x = tiles[i]!.x;
     const away = c.status === 'paused' || c.status === 'closed';
     rect(ctx, x, b.y, tileW, b.h, away ? colors.ground : colors.panel, 14);

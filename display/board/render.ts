@@ -115,8 +115,16 @@ export const BOARD_LAYOUT: Record<BoardLayout, Record<PartName, { box: Box }>> =
 const MARGIN = 3;
 
 /** Draw the board, or only `only` of its parts over the ground (enough under a clip to one part's
- * box: no part draws outside its own, so the others would draw nothing there). */
-export function drawBoard(surface: Surface, m: BoardModel, layout: BoardLayout, only?: PartName, view?: View): void {
+ * box: no part draws outside its own, so the others would draw nothing there); `item`: of that
+ * part, only that service row or counter tile (under a clip to its box). */
+export function drawBoard(
+  surface: Surface,
+  m: BoardModel,
+  layout: BoardLayout,
+  only?: PartName,
+  view?: View,
+  item?: number,
+): void {
   const ref = REFERENCE[layout];
   const L = BOARD_LAYOUT[layout];
   const portrait = layout === 'portrait';
@@ -129,8 +137,8 @@ export function drawBoard(surface: Surface, m: BoardModel, layout: BoardLayout, 
       if (draws('header')) drawHeader(ctx, m, L.header.box, portrait);
       if (draws('call')) drawCallBand(ctx, m, L.call.box, portrait);
       if (draws('recent')) drawRecent(ctx, m, L.recent.box, 3);
-      if (draws('services')) drawServices(ctx, m, L.services.box);
-      if (draws('counters')) drawCounters(ctx, m, L.counters.box);
+      if (draws('services')) drawServices(ctx, m, L.services.box, item);
+      if (draws('counters')) drawCounters(ctx, m, L.counters.box, item);
       if (draws('footer')) drawFooter(ctx, m, L.footer.box);
     },
     view,
@@ -175,6 +183,8 @@ export interface Region {
   id: string;
   /** the part it belongs to (what draws it) */
   part: PartName;
+  /** its index in that part (a service row, a counter tile); absent for the part itself */
+  item?: number;
   key: string;
   box: Box;
 }
@@ -189,12 +199,12 @@ export function boardRegions(m: BoardModel, layout: BoardLayout): Region[] {
       // the headings, and where the rows go, depend on how many services there are
       out.push({ id: p, part: p, key: String(s.services.length), box: L[p].box });
       serviceRows(L[p].box, s.services.length).forEach((box, i) => {
-        out.push({ id: `${p}.${i}`, part: p, key: JSON.stringify(s.services[i]), box });
+        out.push({ id: `${p}.${i}`, part: p, item: i, key: JSON.stringify(s.services[i]), box });
       });
     } else if (p === 'counters') {
       out.push({ id: p, part: p, key: String(s.counters.length), box: L[p].box });
       counterTiles(L[p].box, s.counters.length).forEach((box, i) => {
-        out.push({ id: `${p}.${i}`, part: p, key: JSON.stringify(s.counters[i]), box });
+        out.push({ id: `${p}.${i}`, part: p, item: i, key: JSON.stringify(s.counters[i]), box });
       });
     } else {
       out.push({ id: p, part: p, key: keys[p], box: L[p].box });
@@ -210,6 +220,8 @@ interface PaintStep {
   top: number;
   /** only this part (a first frame's bands draw them all) */
   part?: PartName;
+  /** only this row or tile of the part */
+  item?: number;
 }
 
 interface PaintJob {
@@ -292,13 +304,13 @@ export class BoardPainter {
       .filter((r) => r.id === r.part || !whole.has(r.part))
       .map((region) => {
         const r = this.toDevice(region.box);
-        return { r, top: this.bandTop(r), part: region.part };
+        return { r, top: this.bandTop(r), part: region.part, item: region.item };
       });
     return { keys, whole: false, steps, changed: [] };
   }
 
   private paintStep(m: BoardModel, step: PaintStep): Rect[] {
-    this.drawWindow(m, step.r, step.top, step.part);
+    this.drawWindow(m, step.r, step.top, step.part, step.item);
     return this.readBack(step.r, step.top);
   }
 
@@ -332,7 +344,7 @@ export class BoardPainter {
    * and then, an antialiased pixel by one level; the same offset gives the same pixel. One
    * rectangle a pass: Skia antialiases edges under a single rectangle clip exactly as with no
    * clip, but not under a union of rectangles. */
-  private drawWindow(m: BoardModel, r: Rect, top: number, only?: PartName): void {
+  private drawWindow(m: BoardModel, r: Rect, top: number, only?: PartName, item?: number): void {
     this.surface.resize(r.y + r.h - top);
     const ctx = this.surface.ctx;
     ctx.save();
@@ -340,7 +352,7 @@ export class BoardPainter {
     ctx.beginPath();
     ctx.rect(r.x, r.y - top, r.w, r.h);
     ctx.clip();
-    drawBoard(this.surface, m, this.layout, only, { x: 0, y: top, width: this.width, height: this.height });
+    drawBoard(this.surface, m, this.layout, only, { x: 0, y: top, width: this.width, height: this.height }, item);
     ctx.restore();
   }
 
@@ -357,27 +369,26 @@ export class BoardPainter {
   }
 
   /** Copies the board's rectangle `r`, just drawn on the scratch canvas (showing the band from row
-   * `top`), into the frame, a few rows at a time, and returns the runs of its rows that really
-   * changed. */
+   * `top`), into the frame, and returns the runs of its rows that really changed. The canvas's
+   * stored pixels are read as they are (`data()`): the board is opaque, so its premultiplied
+   * pixels are its pixels, and getImageData()'s conversion back from premultiplied, and its
+   * buffer per call, cost a call ~0.5 ms (bench/display.ts). */
   private readBack(r: Rect, top: number): Rect[] {
     const changed: Rect[] = [];
     const row = r.w * 4;
+    const windowRow = this.width * 4;
+    const stored = this.surface.canvas.data();
     let runStart = -1;
-    const band = Math.max(1, Math.floor(READ_BAND_BYTES / row));
-    for (let y0 = r.y; y0 < r.y + r.h; y0 += band) {
-      const h = Math.min(band, r.y + r.h - y0);
-      const d = this.surface.ctx.getImageData(r.x, y0 - top, r.w, h).data;
-      const img = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
-      for (let y = 0; y < h; y++) {
-        const src = img.subarray(y * row, (y + 1) * row);
-        const at = ((y0 + y) * this.width + r.x) * 4;
-        const differs = Buffer.compare(src, this.bytes.subarray(at, at + row)) !== 0;
-        if (differs) this.data.set(src, at);
-        if (differs && runStart < 0) runStart = y0 + y;
-        if (!differs && runStart >= 0) {
-          changed.push({ x: r.x, y: runStart, w: r.w, h: y0 + y - runStart });
-          runStart = -1;
-        }
+    for (let y = r.y; y < r.y + r.h; y++) {
+      const from = (y - top) * windowRow + r.x * 4;
+      const src = stored.subarray(from, from + row);
+      const at = (y * this.width + r.x) * 4;
+      const differs = Buffer.compare(src, this.bytes.subarray(at, at + row)) !== 0;
+      if (differs) this.data.set(src, at);
+      if (differs && runStart < 0) runStart = y;
+      if (!differs && runStart >= 0) {
+        changed.push({ x: r.x, y: runStart, w: r.w, h: y - runStart });
+        runStart = -1;
       }
     }
     if (runStart >= 0) changed.push({ x: r.x, y: runStart, w: r.w, h: r.y + r.h - runStart });
@@ -402,12 +413,6 @@ export function wholeBands(parts: Rect[], height: number): Array<{ y: number; h:
   }
   return bands;
 }
-
-/** Bytes read back from Skia at a time. Each getImageData() is a fresh buffer: kept under glibc's
- * mmap threshold (128 KiB) it comes from the heap and reuses the pages of the band before; above
- * it, every band is a new mapping whose pages fault in one by one (a call's 526 rows read in
- * 128-row bands of a 1840-pixel box took ~11 ms, in 12-row bands ~1 ms). */
-const READ_BAND_BYTES = 96 * 1024;
 
 /** The small display above one counter: its name, the number it serves, and its state. */
 export function drawCounterDisplay(surface: Surface, m: BoardModel, counterId: string): void {
