@@ -36,21 +36,27 @@ export class Surface {
   readonly canvas: Canvas;
   readonly ctx: Ctx;
   constructor(
-    readonly width: number,
+    private cols: number,
     private rows: number,
   ) {
-    this.canvas = newCanvas(width, rows);
+    this.canvas = newCanvas(cols, rows);
     this.ctx = this.canvas.getContext('2d');
+  }
+
+  get width(): number {
+    return this.cols;
   }
 
   get height(): number {
     return this.rows;
   }
 
-  /** A fresh, empty bitmap `height` rows tall (also when the height stays), the drawing state reset.
-   * The painter's reads cost less on a canvas just sized: see BoardPainter. */
-  resize(height: number): void {
+  /** A fresh, empty bitmap `height` rows tall and `width` wide (also when the size stays), the
+   * drawing state reset. The painter's reads cost less on a canvas just sized: see BoardPainter. */
+  resize(height: number, width = this.cols): void {
+    if (width !== this.cols) this.canvas.width = width;
     this.canvas.height = height;
+    this.cols = width;
     this.rows = height;
   }
 
@@ -245,9 +251,11 @@ interface PaintJob {
  * bitmap for a 1080p canvas, kept by glibc's heap afterwards; likely a copy of the whole bitmap
  * that the binding's snapshot of it forces). A 1920x391 window costs about a third of that, and a
  * full-size canvas is never made. And the window is cut to each box before it is drawn: its top
- * stays the band's (the same transform), its bottom is the box's. The first read of a canvas just
- * sized costs only what was drawn (a counter tile's box: a 1920x113 window instead of 1920x391,
- * and ~0.4 ms less for each box of a call).
+ * stays the band's and its left edge the board's (the same transform: a shape moved sideways by
+ * whole pixels is still antialiased differently, measured), its bottom and right edges are the
+ * box's. The first read of a canvas just sized costs only what was drawn (a counter tile's box: a
+ * 1920x113 window instead of 1920x391, and ~0.4 ms less for each box of a call; the recent calls,
+ * on the left half, a window half as wide).
  */
 export class BoardPainter {
   readonly surface: Surface;
@@ -345,7 +353,7 @@ export class BoardPainter {
    * rectangle a pass: Skia antialiases edges under a single rectangle clip exactly as with no
    * clip, but not under a union of rectangles. */
   private drawWindow(m: BoardModel, r: Rect, top: number, only?: PartName, item?: number): void {
-    this.surface.resize(r.y + r.h - top);
+    this.surface.resize(r.y + r.h - top, r.x + r.w);
     const ctx = this.surface.ctx;
     ctx.save();
     ctx.setTransform(1, 0, 0, 1, 0, 0);
@@ -376,7 +384,7 @@ export class BoardPainter {
   private readBack(r: Rect, top: number): Rect[] {
     const changed: Rect[] = [];
     const row = r.w * 4;
-    const windowRow = this.width * 4;
+    const windowRow = this.surface.width * 4;
     const stored = this.surface.canvas.data();
     let runStart = -1;
     for (let y = r.y; y < r.y + r.h; y++) {
