@@ -1,13 +1,10 @@
-// The MQTT bridge as a daemon extension: the embedded broker and the uplink to central, each a
-// sink for the retained state, the device status and the events drained from the durable outbox,
-// and each a source of commands. See docs/mqtt.md.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
 import type { Extension, ExtensionContext } from '../device/extension.ts';
 import type { CommandLog } from '../device/store/command-log.ts';
 import type { StoreFs } from '../device/store/fs.ts';
 import type { Outbox, OutboxReader } from '../device/store/outbox-types.ts';
+import { packageVersion } from '../device/util/build-root.ts';
 import { localTime } from '../device/util/time.ts';
 import type { DeviceHealth } from '../device/health.ts';
 import { healthy } from '../device/ports/health.ts';
@@ -34,15 +31,6 @@ export interface Bridge extends Extension {
     commands: CommandHandler | null;
   };
 }
-
-const VERSION = (() => {
-  try {
-    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
-      .version;
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 export interface BridgeOptions {
   /** the store's file system: the bridge's own files (command memory, session number) are written
@@ -294,7 +282,7 @@ class MqttBridge implements Bridge {
     const status = new StatusPublisher({
       office: set.office,
       device: set.device,
-      version: VERSION,
+      version: packageVersion(),
       startedAt: set.isoNow(),
       topic: topics.status(set.device),
       isoNow: set.isoNow,

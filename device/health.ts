@@ -1,13 +1,9 @@
-// The device's own health, for the MQTT status topic and for `npm run status` on site: version,
-// uptime, free disk on the data dir, memory, CPU temperature, SD-card writes per ticket and the last
-// error of each component. Everything that touches the machine is injectable so a test can pin it.
-import { readFileSync } from 'node:fs';
 import { mkdir, readFile, statfs } from 'node:fs/promises';
 import * as os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ComponentHealth } from './ports/health.ts';
 import { replaceFile } from './store/fs.ts';
+import { packageVersion } from './util/build-root.ts';
 
 export interface DeviceHealth {
   v: 1;
@@ -75,21 +71,6 @@ export const defaultHealthDeps: HealthDeps = {
   systemUptimeSec: os.uptime,
   version: packageVersion,
 };
-
-let cachedVersion: string | null = null;
-
-/** The version in the release's package.json (read once). */
-export function packageVersion(): string {
-  if (cachedVersion === null) {
-    const path = join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json');
-    try {
-      cachedVersion = String((JSON.parse(readFileSync(path, 'utf8')) as { version?: string }).version ?? 'unknown');
-    } catch {
-      cachedVersion = 'unknown';
-    }
-  }
-  return cachedVersion;
-}
 
 export async function collectHealth(input: HealthInput, deps: Partial<HealthDeps> = {}): Promise<DeviceHealth> {
   const d = { ...defaultHealthDeps, ...deps };

@@ -249,6 +249,7 @@ function prune(nm: string, target: Target): void {
   // node-hid's C sources (hidapi) and the nan headers only served a build from source
   for (const d of ['node-hid/hidapi', 'node-hid/src', 'nan'])
     rmSync(path.join(nm, d), { recursive: true, force: true });
+  for (const pkg of packageDirs(nm)) pruneExtras(pkg);
   const walk = (dir: string): void => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
@@ -259,6 +260,38 @@ function prune(nm: string, target: Target): void {
     }
   };
   walk(nm);
+}
+
+/** Every package folder in node_modules (scoped ones too, and those nested under a package). */
+function packageDirs(nm: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(nm, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name.startsWith('.')) continue;
+    const p = path.join(nm, e.name);
+    if (e.name.startsWith('@')) {
+      for (const s of readdirSync(p, { withFileTypes: true })) if (s.isDirectory()) out.push(path.join(p, s.name));
+    } else out.push(p);
+  }
+  for (const p of [...out])
+    if (existsSync(path.join(p, 'node_modules'))) out.push(...packageDirs(path.join(p, 'node_modules')));
+  return out;
+}
+
+/** A package's own tests, examples and benchmarks (~4 MiB in all: pino's, aedes's, firmata's…),
+ * unless its package.json points into one of them. */
+const EXTRA_DIRS = ['test', 'tests', '__tests__', 'example', 'examples', 'benchmark', 'benchmarks'];
+function pruneExtras(pkg: string): void {
+  let manifest = '';
+  try {
+    const j = JSON.parse(readFileSync(path.join(pkg, 'package.json'), 'utf8')) as Record<string, unknown>;
+    manifest = JSON.stringify([j.main, j.module, j.exports, j.bin, j.browser, j.files]);
+  } catch {
+    return;
+  }
+  for (const d of EXTRA_DIRS) {
+    if (manifest.includes(`${d}/`) || manifest.includes(`"./${d}"`)) continue;
+    rmSync(path.join(pkg, d), { recursive: true, force: true });
+  }
 }
 
 interface PackageJson {

@@ -68,8 +68,8 @@ describe('the compiled daemon', () => {
         '--input-type=module',
         '-e',
         `const s = await import(${JSON.stringify(path.join(app, 'dist/bridge/contract/schemas.js'))});
-         const h = await import(${JSON.stringify(path.join(app, 'dist/device/health.js'))});
-         console.log(JSON.stringify({ schemas: s.loadSchemaFiles().size, version: h.packageVersion() }));`,
+         const b = await import(${JSON.stringify(path.join(app, 'dist/device/util/build-root.js'))});
+         console.log(JSON.stringify({ schemas: s.loadSchemaFiles().size, version: b.packageVersion() }));`,
       ],
       { cwd: app },
     );
@@ -77,5 +77,27 @@ describe('the compiled daemon', () => {
     const out = JSON.parse(r.stdout);
     expect(out.schemas).toBeGreaterThan(10);
     expect(out.version).toBe(root.version);
+  });
+
+  it('runs the daemon from a bundle, with native and worker packages left in node_modules', async () => {
+    const dir = path.join(app, 'dist/device');
+    const files = ['main.js', ...(await readdir(path.join(dir, 'bundle'))).map((f) => `bundle/${f}`)];
+    const text = (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+    // no module of ours is loaded one by one beside the bundle: main.js imports only its chunks
+    const relative = [...text.matchAll(/(?:from\s*|import\()\s*["'](\.{1,2}\/[^"']*)["']/g)].map((m) => m[1]);
+    expect(relative.length).toBeGreaterThan(0);
+    for (const r of relative) expect(r).toMatch(/^\.\/(?:bundle\/)?[\w-]+\.js$/);
+    // the pure-JavaScript packages are inside it; the native ones, and pino, are imported by name
+    for (const pkg of ['zod', 'ajv', 'aedes', 'mqtt', 'ws', 'yaml', 'commander', 'lowdb', 'qrcode']) {
+      expect(text, pkg).not.toMatch(new RegExp(`(?:from\\s*|import\\()\\s*["']${pkg}["']`));
+    }
+    for (const pkg of ['@napi-rs/canvas', 'pino']) expect(text, pkg).toContain(`"${pkg}"`);
+    // a bundle names nothing of the build by its own folder: the daemon reads its schemas and version
+    // from the build's root (the office day above runs the commands and the voice that use them)
+    expect(text).not.toMatch(/new URL\(\s*["']\.{1,2}\//);
+    // main.js checks the Node it runs on before the daemon's chunks are linked (the release test
+    // runs that check with an older Node): it imports no API newer than 20.0 statically
+    const main = await readFile(path.join(dir, 'main.js'), 'utf8');
+    expect(main).not.toMatch(/import\s*\{[^}]*\bcrc32\b[^}]*\}\s*from\s*["']node:zlib["']/);
   });
 });

@@ -1,9 +1,9 @@
 // Loads the shipped JSON Schemas (./schemas/*.json) into one ajv instance. Commands are validated
 // with them at run time; tests validate every outgoing payload with them too.
 import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { buildFile } from '../../device/util/build-root.ts';
 import type { TopicKind } from './topics.ts';
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable sits on `.default`.
@@ -11,7 +11,8 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
   ajv: Ajv,
 ) => Ajv;
 
-export const SCHEMA_DIR = fileURLToPath(new URL('./schemas/', import.meta.url));
+/** The shipped schemas' folder (found from the build's root: the daemon runs as one bundle). */
+export const SCHEMA_DIR = `${buildFile('bridge/contract/schemas')}/`;
 
 /** schema file name -> parsed JSON, exactly as shipped */
 export function loadSchemaFiles(): Map<string, Record<string, unknown>> {

@@ -1,9 +1,3 @@
-// A satellite unit (`role: satellite`): the same daemon on a small board by a counter or in a second
-// waiting area. It has no store, queue, journal or numbering: its board and voice are the main
-// unit's features, fed from the main unit's retained state and events through the bus (./mirror.ts),
-// and its keypads send the contract's counter commands to the main unit (./keys.ts) over its own
-// account (./link.ts). docs/architecture.md, "Satellites".
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
 import type { DeviceStatus } from '../../bridge/contract/types.ts';
@@ -25,6 +19,7 @@ import { type ComponentHealth, healthy } from '../ports/health.ts';
 import type { KeypadSource } from '../ports/keypad.ts';
 import { nodeFs } from '../store/fs.ts';
 import { type SystemdOptions, createSystemdExtension } from '../systemd.ts';
+import { packageVersion } from '../util/build-root.ts';
 import { localTime } from '../util/time.ts';
 import { SatelliteKeys } from './keys.ts';
 import { MainLink } from './link.ts';
@@ -59,15 +54,6 @@ export interface SatelliteParts {
 
 /** The main unit's link component in health and status. */
 export const LINK_COMPONENT = 'main-link';
-
-const VERSION = (() => {
-  try {
-    const pkg = new URL('../../package.json', import.meta.url);
-    return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-})();
 
 export class SatelliteDaemon {
   readonly bus = new Bus();
@@ -203,7 +189,7 @@ export class SatelliteDaemon {
       online: true,
       session,
       at: p.isoNow(),
-      version: VERSION,
+      version: packageVersion(),
       startedAt: p.startedAt,
       hardware: { ...p.hardware },
     });

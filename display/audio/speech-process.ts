@@ -8,6 +8,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { buildFile } from '../../device/util/build-root.ts';
 import { type SpokenPart, spokenText } from './call-sentence.ts';
 import { AudioError } from './errors.ts';
 import { EspeakVoice } from './espeak-voice.ts';
@@ -32,8 +33,9 @@ export interface SpeechProcessOptions {
 }
 
 const HERE = fileURLToPath(import.meta.url);
-/** the child of this build: .js in dist/, .ts under tsx */
-const CHILD_ENTRY = path.join(path.dirname(HERE), `speech-child${path.extname(HERE)}`);
+/** the child of this build: .js in dist/, .ts under tsx; found from the build's root, as the
+ * daemon runs as one bundle in another folder than this module's */
+const CHILD_ENTRY = buildFile(`display/audio/speech-child${path.extname(HERE)}`);
 /** The child's memory (its peak, measured: 171 MiB with none of these but gc, 138 with all):
  * - --liftoff-only: espeak's WASM stays with V8's baseline compiler; the optimising tier compiled
  *   it again in the background for ~30 MiB more, and a sentence took no less time (~0.1 s);
