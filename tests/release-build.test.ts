@@ -1,6 +1,7 @@
 // `npm run build`: the compiled daemon runs on plain node, with node_modules that lack every
 // development tool (tsx, esbuild, typescript, vitest), from start to ready through a whole day.
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,10 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { build, ROOT } from '../scripts/build.ts';
 import { runScenario } from './arm/scenario.ts';
-import { killAll } from './helpers/daemon.ts';
+import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
+import { mainBroker, satelliteAccount } from './helpers/satellite-accounts.ts';
+import { connectInbox, freePort } from './bridge-helpers.ts';
+import { simulatorDefault } from '../device/config/default.ts';
 
 const DEV_ONLY = new Set(['tsx', 'esbuild', '@esbuild', 'typescript', 'vitest', '@vitest', '@biomejs', '.bin']);
 
@@ -57,6 +61,57 @@ describe('the compiled daemon', () => {
       const r = await runScenario({ appDir: app, configFile: path.join(ROOT, 'config/example.yaml'), work });
       expect(r.wavSeconds).toBeGreaterThan(3);
     } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("links from the bundle: central's uplink, and a satellite to its main unit (mqtt.js loaded lazily)", async () => {
+    const work = await mkdtemp(path.join(tmpdir(), 'beonho-build-links-'));
+    // central: a bare aedes broker; the daemon's uplink publishes the office's retained state there
+    const { Aedes } = await import('aedes');
+    const central = await Aedes.createBroker();
+    const server = createServer(central.handle);
+    const up = await freePort();
+    await new Promise<void>((r) => server.listen(up, '127.0.0.1', () => r()));
+    const { client, inbox } = await connectInbox(`mqtt://127.0.0.1:${up}`);
+    try {
+      await client.subscribeAsync('beonho/v1/+/state');
+      const port = await freePort();
+      const services = simulatorDefault.services.map(({ cutoff: _c, ...x }) => x);
+      await writeTestConfig(path.join(work, 'main.yaml'), {
+        services,
+        mqtt: {
+          broker: mainBroker(port, [await satelliteAccount('counter-12', 'pw-12', [1, 2])]),
+          uplink: { url: `mqtt://127.0.0.1:${up}`, reconnectMinMs: 50, reconnectMaxMs: 400 },
+        },
+      });
+      await writeTestConfig(path.join(work, 'counter-12.yaml'), {
+        services,
+        role: 'satellite',
+        device: { id: 'counter-12' },
+        dispenser: undefined,
+        satellite: {
+          main: { url: `mqtt://127.0.0.1:${port}`, password: 'pw-12', reconnectMinMs: 100, reconnectMaxMs: 500 },
+          counters: [1, 2],
+        },
+      });
+      const run = (name: string) =>
+        new Daemon(
+          ['--config', path.join(work, `${name}.yaml`), '--data-dir', path.join(work, name)],
+          { BEONHO_LOG_LEVEL: 'info' },
+          { entry: path.join(app, 'dist/device/main.js'), cwd: app },
+        );
+      const main = run('main');
+      await main.waitFor(/simulator ready/, 30_000);
+      const sat = run('counter-12');
+      await sat.waitFor(/^main unit: linked/, 30_000);
+      await inbox.until(() => inbox.on('/singok2/state').length > 0, 30_000, "the uplink's state");
+      expect(await sat.kill('SIGTERM')).toBe(0);
+      expect(await main.kill('SIGTERM')).toBe(0);
+    } finally {
+      await client.endAsync();
+      await new Promise<void>((r) => central.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
       await rm(work, { recursive: true, force: true });
     }
   }, 120_000);

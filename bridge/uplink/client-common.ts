@@ -2,6 +2,15 @@
 // main unit (device/satellite/link.ts). Each link keeps its own error codes and connect options.
 import type { Logger } from 'pino';
 
+type MqttModule = typeof import('mqtt');
+
+/** mqtt.js, loaded when a link first connects. Node's own loader gives its CommonJS exports as named
+ * ones (`connect`); the daemon's bundle (scripts/build.ts) gives them under `default` only. */
+export async function loadMqtt(): Promise<MqttModule> {
+  const m = (await import('mqtt')) as MqttModule & { default?: MqttModule };
+  return typeof m.connect === 'function' ? m : (m.default as MqttModule);
+}
+
 export interface PasswordConfig {
   password?: string;
   /** name of an environment variable holding the password */

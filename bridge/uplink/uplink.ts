@@ -10,7 +10,7 @@ import { encodePayload } from '../contract/payload.ts';
 import type { Topic, TopicKind } from '../contract/topics.ts';
 import type { DeviceStatus, PayloadOf } from '../contract/types.ts';
 import type { PublishOptions, Sink } from '../sink.ts';
-import { backoffDelay, passwordOption, redactUrl } from './client-common.ts';
+import { backoffDelay, loadMqtt, passwordOption, redactUrl } from './client-common.ts';
 
 export interface UplinkOptions {
   cfg: UplinkConfig;
@@ -158,7 +158,7 @@ export class Uplink implements Sink {
       return;
     }
     if (this.stopped) return;
-    const mqtt = await import('mqtt');
+    const mqtt = await loadMqtt();
     let client: MqttClient;
     try {
       client = mqtt.connect(this.currentUrl(), this.clientOptions(session));

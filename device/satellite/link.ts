@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { encodePayload } from '../../bridge/contract/payload.ts';
 import { type OfficeTopics, officeTopics, parseTopic } from '../../bridge/contract/topics.ts';
 import type { Command, CommandResult, DeviceStatus } from '../../bridge/contract/types.ts';
-import { backoffDelay, passwordOption, redactUrl } from '../../bridge/uplink/client-common.ts';
+import { backoffDelay, loadMqtt, passwordOption, redactUrl } from '../../bridge/uplink/client-common.ts';
 import type { SatelliteSection } from '../config/satellite-schema.ts';
 import type { Snapshot } from '../queue/snapshot-types.ts';
 import type { QueueEvent } from '../queue/types.ts';
@@ -175,7 +175,7 @@ export class MainLink {
       return;
     }
     if (this.stopped) return;
-    const mqtt = await import('mqtt');
+    const mqtt = await loadMqtt();
     const opts: IClientOptions = {
       protocolVersion: 4,
       clientId: this.o.device,

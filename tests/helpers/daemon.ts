@@ -16,7 +16,9 @@ export async function writeTestConfig(file: string, patch: Record<string, unknow
 
 export interface DaemonOptions {
   nodeArgs?: string[];
-  /** the script; default device/main.ts through tsx; a .js one (dist/device/main.js) runs on plain node */
+  /** the script; default device/main.ts through tsx, or BEONHO_TEST_ENTRY when set (e.g.
+   * dist/device/main.js after `npm run build`: every suite that starts daemons, run against the
+   * bundle); a .js one runs on plain node */
   entry?: string;
   /** the command that is node: default this node; e.g. an emulator and a node built for another CPU */
   node?: string[];
@@ -46,8 +48,9 @@ export class Daemon {
   /** args go to the daemon; opts.nodeArgs to node itself, before the script */
   constructor(args: string[], env: Record<string, string> = {}, opts: DaemonOptions = {}) {
     const nodeArgs = opts.nodeArgs ?? [];
-    const entry = opts.entry ?? path.join(ROOT, 'device/main.ts');
-    const loader = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const entry = opts.entry ?? path.resolve(ROOT, process.env.BEONHO_TEST_ENTRY ?? 'device/main.ts');
+    // tsx for a TypeScript entry, or for a TypeScript module the test preloads (--import x.ts)
+    const loader = [entry, ...nodeArgs].some((a) => a.endsWith('.ts')) ? ['--import', 'tsx'] : [];
     const [cmd, ...pre] = opts.node ?? [process.execPath];
     this.child = spawn(cmd!, [...pre, ...loader, ...nodeArgs, entry, ...args], {
       cwd: opts.cwd ?? ROOT,
