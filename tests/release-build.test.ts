@@ -65,7 +65,7 @@ describe('the compiled daemon', () => {
     }
   }, 120_000);
 
-  it("links from the bundle: central's uplink, and a satellite to its main unit (mqtt.js loaded lazily)", async () => {
+  it("links from the bundle: central's uplink, a satellite to its main unit (mqtt.js loaded lazily), a page over WebSocket", async () => {
     const work = await mkdtemp(path.join(tmpdir(), 'beonho-build-links-'));
     // central: a bare aedes broker; the daemon's uplink publishes the office's retained state there
     const { Aedes } = await import('aedes');
@@ -77,11 +77,12 @@ describe('the compiled daemon', () => {
     try {
       await client.subscribeAsync('beonho/v1/+/state');
       const port = await freePort();
+      const wsPort = await freePort();
       const services = simulatorDefault.services.map(({ cutoff: _c, ...x }) => x);
       await writeTestConfig(path.join(work, 'main.yaml'), {
         services,
         mqtt: {
-          broker: mainBroker(port, [await satelliteAccount('counter-12', 'pw-12', [1, 2])]),
+          broker: { ...mainBroker(port, [await satelliteAccount('counter-12', 'pw-12', [1, 2])]), wsPort },
           uplink: { url: `mqtt://127.0.0.1:${up}`, reconnectMinMs: 50, reconnectMaxMs: 400 },
         },
       });
@@ -106,6 +107,14 @@ describe('the compiled daemon', () => {
       const sat = run('counter-12');
       await sat.waitFor(/^main unit: linked/, 30_000);
       await inbox.until(() => inbox.on('/singok2/state').length > 0, 30_000, "the uplink's state");
+      // and a browser's way in: MQTT over the embedded broker's WebSocket port (ws, bundled)
+      const page = await connectInbox(`ws://127.0.0.1:${wsPort}`, { username: 'central', password: 'central' });
+      try {
+        await page.client.subscribeAsync('beonho/v1/singok2/state');
+        await page.inbox.until(() => page.inbox.on('/singok2/state').length > 0, 30_000, 'the state over WebSocket');
+      } finally {
+        await page.client.endAsync();
+      }
       expect(await sat.kill('SIGTERM')).toBe(0);
       expect(await main.kill('SIGTERM')).toBe(0);
     } finally {
