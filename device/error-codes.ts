@@ -50,6 +50,7 @@ export const COMMAND_ERRORS = [
   'foreign-command-id',
   'command-not-allowed',
   'counter-not-bound',
+  'rate-limited',
 ] as const;
 export type CommandErrorCode = (typeof COMMAND_ERRORS)[number];
 

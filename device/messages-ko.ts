@@ -45,6 +45,8 @@ export function keyRefusalForClerks(code: string): string {
       return '이 창구 권한 없음';
     case 'unknown-counter':
       return '없는 창구';
+    case 'rate-limited':
+      return '키 입력이 너무 잦음 — 잠시 후 다시';
     default:
       return `처리 안 됨 (${code})`;
   }

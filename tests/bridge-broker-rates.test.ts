@@ -7,6 +7,8 @@ import { PassThrough } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { AcceptRate } from '../bridge/broker/accept-rate.ts';
+import type { CommandGate } from '../bridge/broker/broker.ts';
+import { keyRefusalForClerks } from '../device/messages-ko.ts';
 import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
 import { hashPassword } from '../bridge/broker/passwords.ts';
 import { PendingConnections } from '../bridge/broker/pending-connections.ts';
@@ -143,19 +145,22 @@ describe('packets a second of one connection', () => {
 });
 
 describe('a satellite account', () => {
-  async function satelliteBroker(limits: Record<string, number>, counters = ['1']) {
-    const b = await startTestBroker({
-      accounts: [
-        {
-          username: 'counter-12',
-          passwordHash: await hashPassword('sat-pw', { N: 1024, r: 8, p: 1 }),
-          role: 'satellite',
-          offices: [OFFICE],
-          counters,
-        },
-      ],
-      limits,
-    });
+  async function satelliteBroker(limits: Record<string, number>, counters = ['1'], commands?: CommandGate) {
+    const b = await startTestBroker(
+      {
+        accounts: [
+          {
+            username: 'counter-12',
+            passwordHash: await hashPassword('sat-pw', { N: 1024, r: 8, p: 1 }),
+            role: 'satellite',
+            offices: [OFFICE],
+            counters,
+          },
+        ],
+        limits,
+      },
+      commands ? { commands } : {},
+    );
     scope.broker = b.broker;
     return b;
   }
@@ -185,6 +190,44 @@ describe('a satellite account', () => {
     const closedAgain = new Promise<void>((res) => again.once('close', () => res()));
     again.publish(CMD, key(6), { qos: 1 });
     await closedAgain;
+  });
+
+  it('is answered rate-limited on cmd/result for its first keys over the allowance, then closed', async () => {
+    // the main unit's gate: what ran, and what was refused (answered on cmd/result, not run)
+    const ran: string[] = [];
+    const refused: Array<{ id: string | null; type?: string; code: string }> = [];
+    const gate: CommandGate = {
+      topic: CMD,
+      run: async (payload) => {
+        ran.push(JSON.parse(payload.toString()).id);
+      },
+      refuse: async (r) => {
+        refused.push({ id: r.id, ...(r.type !== undefined ? { type: r.type } : {}), code: r.code });
+      },
+    };
+    const b = await satelliteBroker({ satelliteCommandBurst: 2, satelliteCommandsPerMinute: 1 }, ['1'], gate);
+    const c = await satellite(b.port);
+    for (let i = 0; i < 2; i++) await c.publishAsync(CMD, key(i), { qos: 1 });
+    // over the allowance: acknowledged, not run, answered; the clerk's display says why
+    for (let i = 2; i < 5; i++) await c.publishAsync(CMD, key(i), { qos: 1 });
+    expect(c.connected).toBe(true);
+    expect(ran).toEqual(['counter-12:0', 'counter-12:1']);
+    expect(refused).toEqual(
+      [2, 3, 4].map((i) => ({ id: `counter-12:${i}`, type: 'counter.next', code: 'rate-limited' })),
+    );
+    // a flood: the next one closes the connection, as any refused publish
+    const closed = new Promise<void>((res) => c.once('close', () => res()));
+    c.publish(CMD, key(5), { qos: 1 });
+    await closed;
+    expect(refused).toHaveLength(3);
+    expect(ran).toHaveLength(2);
+    // a command whose id is not the satellite's own is never answered (its id is not echoed): closed
+    const again = await satellite(b.port);
+    const closedAgain = new Promise<void>((res) => again.once('close', () => res()));
+    again.publish(CMD, JSON.stringify({ id: 'c-7f3a', type: 'counter.next', counter: '1' }), { qos: 1 });
+    await closedAgain;
+    expect(refused).toHaveLength(3);
+    expect(keyRefusalForClerks('rate-limited')).toBe('키 입력이 너무 잦음 — 잠시 후 다시');
   });
 
   it("has one clerk's command allowance per counter it carries", async () => {

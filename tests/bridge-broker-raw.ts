@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { MqttClient } from 'mqtt';
 import pino, { type Logger } from 'pino';
 import { afterEach } from 'vitest';
-import { startBroker, type EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { type CommandGate, startBroker, type EmbeddedBroker } from '../bridge/broker/broker.ts';
 import { brokerSchema } from '../device/config/mqtt-schema.ts';
 
 export function varint(n: number): Buffer {
@@ -162,9 +162,14 @@ export function brokerTestScope(): { broker: EmbeddedBroker | null; clients: Mqt
 
 export async function startTestBroker(
   overrides: Record<string, unknown> = {},
+  opts: { commands?: CommandGate } = {},
 ): Promise<{ broker: EmbeddedBroker; log: LogCapture; port: number }> {
   const log = new LogCapture();
-  const broker = await startBroker(brokerSchema.parse({ port: 0, wsPort: 0, demo: true, ...overrides }), log.logger);
+  const broker = await startBroker(
+    brokerSchema.parse({ port: 0, wsPort: 0, demo: true, ...overrides }),
+    log.logger,
+    opts,
+  );
   return { broker, log, port: broker.ports.tcp! };
 }
 

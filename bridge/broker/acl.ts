@@ -50,10 +50,54 @@ export function mayPublish(account: Account, topic: string): boolean {
 /** Why a satellite's command is refused before it reaches the queue, or null when it may run: only
  * a counter command, only for a counter its account is bound to, only with an id of its own. The
  * id and type are echoed in the refusal's cmd/result when they could be read. */
-export function satelliteCommandRefusal(
+export function satelliteCommandRefusal(account: Account, payload: Buffer | Uint8Array): SatelliteRefusal | null {
+  const read = readSatelliteCommand(account, payload);
+  if ('code' in read) return read;
+  const { doc: o, echo } = read;
+  const { id, type } = echo;
+  if (id === null) {
+    return {
+      ...echo,
+      code: 'foreign-command-id',
+      message: `a satellite's command ids are printable ASCII beginning with "${satelliteIdPrefix(account.username)}"`,
+    };
+  }
+  if (type === undefined || !SATELLITE_COMMANDS.has(type)) {
+    return { ...echo, code: 'command-not-allowed', message: 'a satellite sends counter commands only' };
+  }
+  const counter = typeof o.counter === 'number' ? String(o.counter) : o.counter;
+  if (typeof counter !== 'string' || !(account.counters ?? []).includes(counter)) {
+    return {
+      ...echo,
+      code: 'counter-not-bound',
+      // the value not echoed: free text here ("010-…") would reach cmd/result
+      message: `account "${account.username}" may command counters ${(account.counters ?? []).join(', ') || 'none'} only`,
+    };
+  }
+  return null;
+}
+
+/** A satellite's command refused by the broker, with its id and type when they could be read. */
+export interface SatelliteRefusal {
+  id: string | null;
+  type?: string;
+  code: CommandErrorCode;
+  message: string;
+}
+
+/** What a refusal of this satellite command echoes: its id and type, when they are its own. */
+export function satelliteCommandEcho(
   account: Account,
   payload: Buffer | Uint8Array,
-): { id: string | null; type?: string; code: CommandErrorCode; message: string } | null {
+): { id: string | null; type?: string } {
+  const read = readSatelliteCommand(account, payload);
+  return 'code' in read ? { id: null } : read.echo;
+}
+
+function readSatelliteCommand(
+  account: Account,
+  payload: Buffer | Uint8Array,
+): SatelliteRefusal | { doc: Record<string, unknown>; echo: { id: string | null; type?: string } } {
   let doc: unknown;
   try {
     doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
@@ -70,27 +114,7 @@ export function satelliteCommandRefusal(
   // and free text (a name, a phone number) would reach cmd/result and the log.
   const id = typeof o.id === 'string' && COMMAND_ID.test(o.id) && o.id.startsWith(prefix) ? o.id : null;
   const type = typeof o.type === 'string' && KNOWN_TYPES.has(o.type) ? o.type : undefined;
-  const echo = { id, ...(type !== undefined ? { type } : {}) };
-  if (id === null) {
-    return {
-      ...echo,
-      code: 'foreign-command-id',
-      message: `a satellite's command ids are printable ASCII beginning with "${prefix}"`,
-    };
-  }
-  if (type === undefined || !SATELLITE_COMMANDS.has(type)) {
-    return { ...echo, code: 'command-not-allowed', message: 'a satellite sends counter commands only' };
-  }
-  const counter = typeof o.counter === 'number' ? String(o.counter) : o.counter;
-  if (typeof counter !== 'string' || !(account.counters ?? []).includes(counter)) {
-    return {
-      ...echo,
-      code: 'counter-not-bound',
-      // the value not echoed: free text here ("010-…") would reach cmd/result
-      message: `account "${account.username}" may command counters ${(account.counters ?? []).join(', ') || 'none'} only`,
-    };
-  }
-  return null;
+  return { doc: o, echo: { id, ...(type !== undefined ? { type } : {}) } };
 }
 
 /** The most a status message may weigh: the daemon's own, with every hardware part, is ~1 KB. */

@@ -10,6 +10,8 @@ import {
   mayRead,
   maySubscribe,
   payloadFor,
+  type SatelliteRefusal,
+  satelliteCommandEcho,
   satelliteCommandRefusal,
   satelliteStatusProblem,
 } from './acl.ts';
@@ -75,7 +77,12 @@ export interface CommandGate {
   refuse(refusal: CommandRefusal): Promise<void>;
 }
 
-export type CommandRefusal = NonNullable<ReturnType<typeof satelliteCommandRefusal>>;
+export type CommandRefusal = SatelliteRefusal;
+
+/** Over its command allowance, a satellite's first keys on a connection are answered on cmd/result
+ * (`rate-limited`: the clerk reads that the key was not carried out, and why) and the connection
+ * stays; the next one closes it, as any refused publish does. A flood pays a login for each few. */
+const RATE_REFUSALS_ANSWERED = 3;
 
 export async function startBroker(
   cfg: BrokerConfig,
@@ -213,6 +220,20 @@ function aclHooks(o: {
   commands?: CommandGate | undefined;
 }): Omit<Hooks, 'preConnect' | 'authenticate'> {
   const { byClient, clientLog: log, commands } = o;
+  const rateAnswers = new WeakMap<Client, number>();
+  /** The refusal to answer for a satellite's command over its allowance, or null: close instead. */
+  const rateRefusal = (client: Client | null, account: Account, payload: Buffer): SatelliteRefusal | null => {
+    if (!client || !commands) return null;
+    const answered = rateAnswers.get(client) ?? 0;
+    const echo = satelliteCommandEcho(account, payload);
+    if (answered >= RATE_REFUSALS_ANSWERED || echo.id === null) return null;
+    rateAnswers.set(client, answered + 1);
+    return {
+      ...echo,
+      code: 'rate-limited',
+      message: `keys faster than this unit's allowance (limits.satelliteCommandsPerMinute per counter): not carried out`,
+    };
+  };
   return {
     authorizePublish(client, packet, callback) {
       // Wills pass through here too (client null when it outlived its client): same rule for all.
@@ -245,6 +266,22 @@ function aclHooks(o: {
         (kind === 'cmd' || kind === 'status') &&
         !o.satelliteRates.take(account!.username, kind, account!.counters?.length ?? 0)
       ) {
+        const answer =
+          kind === 'cmd' && packet.topic === commands?.topic
+            ? rateRefusal(client, account!, packet.payload as Buffer)
+            : null;
+        if (answer && commands) {
+          log.warn(
+            'mqtt-publish-rate',
+            { clientId: clip(client?.id), user: clip(account!.username), cmdId: clip(answer.id ?? undefined) },
+            'satellite over its command rate (limits.satelliteCommandsPerMinute): refused on cmd/result',
+          );
+          commands.refuse(answer).then(
+            () => callback(null),
+            (err: Error) => callback(err),
+          );
+          return;
+        }
         log.warn(
           'mqtt-publish-rate',
           { clientId: clip(client?.id), user: clip(account!.username), topic: clip(packet.topic, 200) },
