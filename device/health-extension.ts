@@ -1,4 +1,7 @@
-// Keeps the device's health current and writes it to status.json every 30 s for `npm run status`.
+// Keeps the device's health current and writes it to status.json every 30 s for `npm run status`,
+// and within a second of a component's connection or error changing (a satellite's link to its
+// main unit, a printer out of paper): an admin who runs `npm run status` after a cable was pulled
+// must not read the state of half a minute before.
 // It learns component errors from the bus (healthChanged) and counts issued tickets from the queue's
 // events, so the only thing it needs from outside is the store's byte counter.
 import type { Logger } from 'pino';
@@ -28,6 +31,9 @@ export interface HealthExtension extends Extension {
 
 export const STATUS_EVERY_MS = 30_000;
 
+/** How soon a component's change reaches status.json; several changes in that time are one write. */
+export const STATUS_CHANGE_DELAY_MS = 1_000;
+
 export function createHealthExtension(ctx: FeatureContext, opts: HealthExtensionOptions): HealthExtension {
   const log: Logger = ctx.logger.child({ component: 'health' });
   const env = opts.env ?? process.env;
@@ -38,6 +44,7 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
   const owner = {};
   let ticketsIssued = 0;
   let timer: NodeJS.Timeout | null = null;
+  let soon: NodeJS.Timeout | null = null;
   let failing = false;
   let writing: Promise<void> = Promise.resolve();
 
@@ -80,7 +87,16 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
     current,
     async start() {
       ctx.bus.on('healthChanged', owner, ({ component, health }) => {
+        const before = components.get(component);
         components.set(component, health);
+        const changed = before?.connected !== health.connected || before?.lastError !== health.lastError;
+        if (changed && timer && !soon) {
+          soon = setTimeout(() => {
+            soon = null;
+            void write();
+          }, STATUS_CHANGE_DELAY_MS);
+          soon.unref();
+        }
       });
       ctx.bus.on('queueEvents', owner, ({ events }) => {
         for (const e of events) if (e.type === 'ticket.issued') ticketsIssued += 1;
@@ -92,6 +108,8 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
     async stop() {
       if (timer) clearInterval(timer);
       timer = null;
+      if (soon) clearTimeout(soon);
+      soon = null;
       ctx.bus.removeListeners(owner);
       await write();
     },

@@ -217,12 +217,16 @@ describe('the health extension', () => {
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
   };
+  /** Until `fn` was called `n` times: a write waits for the one before it, whose file I/O is real. */
+  const calledTimes = async (fn: { mock: { calls: unknown[] } }, n: number): Promise<void> => {
+    for (let i = 0; i < 10_000 && fn.mock.calls.length < n; i++) await new Promise((r) => setImmediate(r));
+  };
   afterEach(() => {
     vi.useRealTimers();
   });
 
   it('writes status.json on start, every 30 s and on stop, counting tickets and errors from the bus', async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
     const c = ctx();
     let bytes = 0;
     const statfs = vi.fn(async () => ({ bavail: 1, blocks: 2, bsize: 4096 }));
@@ -244,25 +248,69 @@ describe('the health extension', () => {
       health: { connected: false, lastError: 'printer-offline', lastErrorAt: null },
     });
     bytes = 3000;
-    vi.advanceTimersByTime(29_999);
-    await settle();
-    expect(statfs).toHaveBeenCalledTimes(1);
-    vi.advanceTimersByTime(1);
+    // the printer's change is written within a second (below); then the next is the 30 s one
+    vi.advanceTimersByTime(1_000);
+    await calledTimes(statfs, 2);
+    expect(statfs).toHaveBeenCalledTimes(2);
+    vi.advanceTimersByTime(28_999);
     await settle();
     expect(statfs).toHaveBeenCalledTimes(2);
+    vi.advanceTimersByTime(1);
+    await calledTimes(statfs, 3);
+    expect(statfs).toHaveBeenCalledTimes(3);
     // the write itself is real file I/O: wait for it to land
     let second = await readStatusFile(join(dir, 'run'));
-    for (let i = 0; i < 200 && !(second.ok && second.health.writes.bytesWritten === 3000); i++) {
-      await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 10_000 && !(second.ok && second.health.writes.bytesWritten === 3000); i++) {
+      await new Promise((r) => setImmediate(r));
       second = await readStatusFile(join(dir, 'run'));
     }
     expect(second.ok && second.health.writes).toEqual({ bytesWritten: 3000, ticketsIssued: 2, bytesPerTicket: 1500 });
     expect(second.ok && second.health.components.printer?.lastError).toBe('printer-offline');
 
     await ext.stop();
-    expect(statfs).toHaveBeenCalledTimes(3);
+    expect(statfs).toHaveBeenCalledTimes(4);
     c.bus.emit('queueEvents', { events: [issued] });
     expect((await ext.current()).writes.ticketsIssued).toBe(2);
+  });
+
+  it("writes within a second of a component's connection or error changing, not at every report", async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    const c = ctx();
+    const statfs = vi.fn(async () => ({ bavail: 1, blocks: 2, bsize: 4096 }));
+    const ext = createHealthExtension(c, { bytesWritten: () => 0, dir: join(dir, 'run'), deps: deps({ statfs }) });
+    await ext.start();
+    expect(statfs).toHaveBeenCalledTimes(1);
+    const link = (connected: boolean, lastError: string | null) =>
+      c.bus.emit('healthChanged', { component: 'main-link', health: { connected, lastError, lastErrorAt: null } });
+    // a satellite's link drops (the cable pulled), and a moment later says why: one write
+    link(false, null);
+    link(false, 'main-link-reset');
+    vi.advanceTimersByTime(999);
+    await settle();
+    expect(statfs).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    await calledTimes(statfs, 2);
+    expect(statfs).toHaveBeenCalledTimes(2);
+    let read = await readStatusFile(join(dir, 'run'));
+    for (let i = 0; i < 10_000 && !(read.ok && read.health.components['main-link']?.lastError); i++) {
+      await new Promise((r) => setImmediate(r));
+      read = await readStatusFile(join(dir, 'run'));
+    }
+    expect(read.ok && read.health.components['main-link']).toMatchObject({
+      connected: false,
+      lastError: 'main-link-reset',
+    });
+    // the same again (a component that reports each attempt) changes nothing: no write before the 30 s one
+    link(false, 'main-link-reset');
+    vi.advanceTimersByTime(5_000);
+    await settle();
+    expect(statfs).toHaveBeenCalledTimes(2);
+    // linked again: written
+    link(true, 'main-link-reset');
+    vi.advanceTimersByTime(1_000);
+    await calledTimes(statfs, 3);
+    expect(statfs).toHaveBeenCalledTimes(3);
+    await ext.stop();
   });
 
   it("goes to systemd's runtime dir by default, else to the data dir", async () => {
