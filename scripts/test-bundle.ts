@@ -8,13 +8,18 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, ROOT } from './build.ts';
 
-/** The test files that start daemons through the helper. */
+/** The test files that start daemons through the helper (tests/helpers/daemon.ts), and the power-cut
+ * soak's (tests/soak/daemon.ts): both start BEONHO_TEST_ENTRY when it is set. */
 export function daemonSuites(): string[] {
   const dir = path.join(ROOT, 'tests');
   return readdirSync(dir)
     .filter((f) => f.endsWith('.test.ts'))
-    .filter((f) => /from '\.\/helpers\/daemon\.ts'/.test(readFileSync(path.join(dir, f), 'utf8')))
-    .filter((f) => /new Daemon\(/.test(readFileSync(path.join(dir, f), 'utf8')))
+    .filter((f) => {
+      const text = readFileSync(path.join(dir, f), 'utf8');
+      return (
+        (/from '\.\/helpers\/daemon\.ts'/.test(text) && /new Daemon\(/.test(text)) || /from '\.\/soak\//.test(text)
+      );
+    })
     .map((f) => path.join('tests', f));
 }
 

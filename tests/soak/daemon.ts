@@ -32,6 +32,13 @@ export function cutAll(): void {
   }
 }
 
+/** The daemon's sources under tsx, or BEONHO_TEST_ENTRY when set (the build's bundle: `npm run
+ * test:bundle` runs the soak's suite against it too). */
+function daemonEntry(): string[] {
+  const entry = process.env.BEONHO_TEST_ENTRY;
+  return entry ? [path.resolve(ROOT, entry)] : ['--import', 'tsx', path.join(ROOT, 'device/main.ts')];
+}
+
 export class PoweredDaemon {
   readonly child: ChildProcessWithoutNullStreams;
   readonly spawnedAt = Date.now();
@@ -46,15 +53,11 @@ export class PoweredDaemon {
   private stderrTail = '';
 
   constructor(o: DaemonOptions) {
-    this.child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'device/main.ts'), '--config', o.config, '--data-dir', o.dataDir],
-      {
-        cwd: ROOT,
-        detached: true,
-        env: { ...process.env, BEONHO_LOG_LEVEL: o.logLevel, BEONHO_LOG_FORMAT: 'json', ...o.env },
-      },
-    );
+    this.child = spawn(process.execPath, [...daemonEntry(), '--config', o.config, '--data-dir', o.dataDir], {
+      cwd: ROOT,
+      detached: true,
+      env: { ...process.env, BEONHO_LOG_LEVEL: o.logLevel, BEONHO_LOG_FORMAT: 'json', ...o.env },
+    });
     let markReady: () => void = () => undefined;
     this.ready = new Promise((resolve) => {
       markReady = resolve;
