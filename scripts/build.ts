@@ -5,9 +5,10 @@
 // `.ts` imports rewritten (`rewriteRelativeImportExtensions`), so dist/ mirrors the source tree: the
 // tools (`status`, `install-service`, `hw`, `hash-password`) and the speech process run from it.
 // Then esbuild bundles the daemon's entry, dist/device/main.js, with the pure-JavaScript packages
-// it loads, into that same file (`bundleDaemon`). Measured (bench/lean.ts, a day of 1,000 tickets
-// and 100 spoken calls): hundreds of modules loaded one by one cost ~5 MiB of the daemon's peak
-// and ~25 % of its start (573 -> 427 ms to ready here; a Pi reads each file from its SD card).
+// it loads, into main.js and a few chunks (`bundleDaemon`). Measured (bench/lean.ts, a day of 1,000
+// tickets and 100 spoken calls): some 630 modules loaded one by one cost a few MiB of the daemon's
+// peak and a fifth of its start (448-531 -> 396-405 ms to ready here; a Pi reads each file from
+// its SD card).
 // The bundle keeps its identifiers, so a stack trace names the functions. Two things a bundle
 // changes are handled in the code: every module's import.meta.url is the bundle's, so the files
 // the code reads at run time (the contract's schemas, the speech child, package.json) are found
@@ -24,7 +25,8 @@ import { buildSync } from 'esbuild';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Files the code reads at run time relative to itself, copied beside the emitted JavaScript. */
+/** Files the code reads at run time, copied to the same place under dist/ as in the sources (the
+ * code finds them from the build's root: device/util/build-root.ts). */
 const ASSETS = ['bridge/contract/schemas'];
 
 export interface BuildOptions {
@@ -44,8 +46,8 @@ export function build(o: BuildOptions = {}): string {
   });
   for (const a of ASSETS) cpSync(path.join(ROOT, a), path.join(outDir, a), { recursive: true });
   bundleDaemon(outDir);
-  // dist/package.json: the version that device/health.ts and bridge/index.ts read from `../package.json`
-  // of their own folder, and "type": "module" for the emitted .js wherever dist/ is copied.
+  // dist/package.json: what marks the build's root (device/util/build-root.ts), with the version
+  // the daemon reports, and "type": "module" for the emitted .js wherever dist/ is copied.
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
   writeFileSync(
     path.join(outDir, 'package.json'),
