@@ -223,10 +223,11 @@ function aclHooks(o: {
   const rateAnswers = new WeakMap<Client, number>();
   /** The refusal to answer for a satellite's command over its allowance, or null: close instead. */
   const rateRefusal = (client: Client | null, account: Account, payload: Buffer): SatelliteRefusal | null => {
-    if (!client || !commands) return null;
-    const answered = rateAnswers.get(client) ?? 0;
+    const answered = client ? (rateAnswers.get(client) ?? 0) : RATE_REFUSALS_ANSWERED;
+    if (!client || !commands || answered >= RATE_REFUSALS_ANSWERED) return null;
+    // only a command of its own is answered: the id is echoed on cmd/result
     const echo = satelliteCommandEcho(account, payload);
-    if (answered >= RATE_REFUSALS_ANSWERED || echo.id === null) return null;
+    if (echo.id === null) return null;
     rateAnswers.set(client, answered + 1);
     return {
       ...echo,
