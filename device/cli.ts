@@ -1,6 +1,10 @@
 // Command-line options of the daemon. Every option has an environment variable too, for systemd
 // units and containers.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+/** pino's levels: another word ("warning", "verbose") in the unit's environment file would stop
+ * the start with a stack trace and exit 1, which systemd restarts for ever. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export interface CliOptions {
   config?: string;
@@ -32,15 +36,19 @@ export function parseCli(argv: string[]): CliOptions {
       new Option('--ws-port <port>', 'embedded MQTT broker WebSocket port').env('BEONHO_WS_PORT').argParser(port),
     )
     .addOption(new Option('--no-stdin', 'do not read simulator commands from the terminal'))
-    .addOption(new Option('--log-level <level>', 'trace | debug | info | warn | error').env('BEONHO_LOG_LEVEL'))
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).env('BEONHO_LOG_LEVEL'))
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   program.parse(argv);
   return program.opts<CliOptions>();
 }
 
+/** A bad port is the command line's problem: exit 2 with commander's one line, not a stack trace
+ * and exit 1 (which systemd would restart). */
 function port(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`not a port number: ${v}`);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new InvalidArgumentError('not a port number (0-65535).');
+  }
   return n;
 }

@@ -82,6 +82,18 @@ describe('the daemon from the terminal', () => {
     });
   });
 
+  it.each([
+    [['--log-level', 'warning'], {}, /--log-level.*warning.*Allowed choices are trace, debug, info, warn, error/],
+    [[], { BEONHO_LOG_LEVEL: 'verbose' }, /'verbose' from env 'BEONHO_LOG_LEVEL' is invalid\. Allowed choices/],
+    [['--broker-port', 'x'], {}, /--broker-port.*'x' is invalid\. not a port number/],
+    [[], { BEONHO_WS_PORT: '70000' }, /'70000' from env 'BEONHO_WS_PORT' is invalid\. not a port number/],
+  ])('a bad option or its variable (%j %j): exit 2 and one line, never a restart loop', async (args, env, re) => {
+    const d = new Daemon([...args, '--no-stdin'], { ...env });
+    expect(await d.exited).toBe(2);
+    expect(plainLines(d.stderr)).toEqual([expect.stringMatching(re)]);
+    expect(d.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('--help prints the options', async () => {
     const d = new Daemon(['--help']);
     expect(await d.exited).toBe(0);
