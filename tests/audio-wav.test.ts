@@ -198,6 +198,35 @@ describe('the espeak voice (listen-free)', () => {
     expect(durationMs(long)).toBeGreaterThan(durationMs(short) + 500);
   });
 
+  it("speaks from a release unpacked under a Korean folder name (node's script path is not ASCII)", async () => {
+    const script = process.argv[1];
+    process.argv[1] = '/home/민원/다운로드/beonho/dist/device/main.js';
+    try {
+      const pcm = await new EspeakVoice({ logger }).speak('일번 고객님');
+      expect(pcm.samples.length).toBeGreaterThan(1000);
+    } finally {
+      process.argv[1] = script!;
+    }
+  });
+
+  it('turns an abort inside espeak into a rejection: nothing escapes into the process', async () => {
+    const escaped: unknown[] = [];
+    const onError = (err: unknown) => escaped.push(err);
+    process.on('uncaughtException', onError);
+    process.on('unhandledRejection', onError);
+    try {
+      // a program name that is not ASCII makes espeak's start-up assert, and abort
+      const aborting = new EspeakVoice({ logger, program: '/tmp/다운로드/node' });
+      await expect(aborting.speak('일번 고객님')).rejects.toMatchObject({ code: 'espeak-failed' });
+      // what an abort throws after rejecting would come on a later turn
+      await new Promise((r) => setTimeout(r, 50));
+      expect(escaped).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onError);
+      process.off('unhandledRejection', onError);
+    }
+  });
+
   it('reports a bad voice as espeak-failed without touching process.exitCode', async () => {
     const before = process.exitCode;
     const bad = new EspeakVoice({ logger, voice: 'zz-nope' });

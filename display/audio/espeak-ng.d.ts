@@ -4,6 +4,8 @@ declare module 'espeak-ng' {
   interface ESpeakModuleOptions {
     /** the CLI's argv, without the program name */
     arguments: string[];
+    /** argv[0] and the `_` of its environment; default: node's process.argv[1] */
+    thisProgram?: string;
     print?: (text: string) => void;
     printErr?: (text: string) => void;
     /** called by exit(); the default sets process.exitCode */

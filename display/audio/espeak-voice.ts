@@ -18,6 +18,8 @@ export interface EspeakVoiceOptions {
   /** words per minute */
   rate?: number;
   logger: Logger;
+  /** the program name espeak's main() sees (argv[0]); tests give a bad one to make it abort */
+  program?: string;
 }
 
 type Factory = typeof import('espeak-ng').default;
@@ -49,9 +51,17 @@ export class EspeakVoice implements Voice {
     // A leading "-" would be taken for an option by the CLI's argument parser.
     const safeText = text.replace(/^[\s-]+/, '');
     let espeak: Awaited<ReturnType<Factory>>;
+    // a failed instantiation never calls receive(): without this the factory's promise would wait
+    let instantiateFailed: (err: unknown) => void = () => {};
+    const failed = new Promise<never>((_, reject) => {
+      instantiateFailed = reject;
+    });
     try {
-      espeak = await factory({
+      const running = factory({
         arguments: ['-v', this.opts.voice ?? 'ko', '-s', String(this.opts.rate ?? 150), '-w', OUT_FILE, safeText],
+        // Not node's script path, the default: espeak copies it into its environment and asserts it
+        // is ASCII, so a release unpacked under a Korean folder name (다운로드) aborted every call.
+        thisProgram: this.opts.program ?? 'espeak-ng',
         print: () => {},
         printErr: (line) => {
           if (errors.length < 5) errors.push(line);
@@ -59,10 +69,15 @@ export class EspeakVoice implements Voice {
         // The default exit handler sets process.exitCode: not something a voice may do to the daemon.
         quit: () => {},
         instantiateWasm: (imports, receive) => {
-          WebAssembly.instantiate(wasm, imports).then((instance) => receive(instance, wasm));
+          WebAssembly.instantiate(wasm, imports)
+            .then((instance) => receive(instance, wasm), instantiateFailed)
+            // espeak's abort() rejects the factory's promise and then throws from receive(): that
+            // throw must not escape (in the daemon's own process it was an uncaught exception)
+            .catch(() => {});
           return {};
         },
       });
+      espeak = await Promise.race([running, failed]);
     } catch (err) {
       throw new AudioError('espeak-failed', `espeak-ng failed to run: ${String(err)}`, { cause: err });
     }
