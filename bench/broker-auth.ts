@@ -17,6 +17,7 @@ import { hashPassword, verifyPassword } from '../bridge/broker/passwords.ts';
 import { brokerSchema } from '../device/config/mqtt-schema.ts';
 import { openJournal, sequentialIds, twoServiceConfig } from './lib/durable-office.ts';
 import { ms, now, ratio, summarize } from './stats.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 const BURST = 300;
 const IDLE_PRESSES = 200;
@@ -172,7 +173,7 @@ export async function run(): Promise<BrokerAuthBenchResult> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   const r = await run();
   console.log(
     `  baseline: a press on an idle broker (${r.idle.presses})   p50 ${ms(r.idle.p50)}  p99 ${ms(r.idle.p99)}`,

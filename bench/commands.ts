@@ -12,6 +12,7 @@ import { validateConfig } from '../device/config/load.ts';
 import { nodeFs, writeDurable } from '../device/store/fs.ts';
 import { openDurableOffice, sequentialIds } from './lib/durable-office.ts';
 import { ms, now, ratio, summarize } from './stats.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 const PAIRS = 1000;
 const FILL = 3000;
@@ -200,4 +201,4 @@ export async function run(log: (line: string) => void = console.log): Promise<Co
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (isMainModule(import.meta.url)) await run();

@@ -7,7 +7,6 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { RUNTIME_ENV } from '../deploy/unit.ts';
 import { Bus } from '../device/bus.ts';
@@ -19,6 +18,7 @@ import { BoardExtension } from '../display/board-extension.ts';
 import { Surface, drawBoard, prepareRenderer } from '../display/board/render.ts';
 import { FramebufferSink } from '../display/sinks/framebuffer.ts';
 import { morningModel, morningSnapshot } from './lib/board-morning.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 export interface DisplayBenchResult {
   iterations: number;
@@ -193,16 +193,16 @@ export async function run(iterations = 200): Promise<DisplayBenchResult> {
  * figures' causes, so the board is measured as the unit runs it. */
 const UNIT_ENV_MARK = 'BEONHO_BENCH_UNIT_ENV';
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && !process.env[UNIT_ENV_MARK]) {
+if (isMainModule(import.meta.url) && !process.env[UNIT_ENV_MARK]) {
   const nodeOptions = [process.env.NODE_OPTIONS, RUNTIME_ENV.NODE_OPTIONS].filter(Boolean).join(' ');
-  const again = spawnSync(process.execPath, [...process.execArgv, process.argv[1]], {
+  const again = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
     stdio: 'inherit',
     env: { ...process.env, ...RUNTIME_ENV, NODE_OPTIONS: nodeOptions, [UNIT_ENV_MARK]: '1' },
   });
   process.exit(again.status ?? 1);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const r = await run();
   const b = r.frameCopyMs.p50;
   console.log(`display benchmark (${r.iterations} iterations; baseline = copy of one 1920x1080 frame, ${b} ms)`);

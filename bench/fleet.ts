@@ -22,7 +22,6 @@
 //   FLEET_PAGE=8090 (keep the central page on that port)   FLEET_SCREENSHOT=file.png (of that page)
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import type { Daemon } from '../device/app.ts';
 import { simulatorDefault } from '../device/config/default.ts';
@@ -34,6 +33,7 @@ import { tempDir } from './lib/mqtt-client.ts';
 import { buildBenchDaemon } from './lib/office.ts';
 import { centralUser, officeUser, RabbitCluster, rabbitmqAvailable } from './lib/rabbitmq.ts';
 import { summarize } from './stats.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 const DAY0 = Date.parse('2026-11-26T09:00:00+09:00');
 const SERVICES: Array<[string, number]> = [
@@ -679,7 +679,7 @@ export async function run(opts = fleetOptions()): Promise<BrokerResult[]> {
   return out;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMainModule(import.meta.url)) {
   run().then(
     (r) => {
       console.log(JSON.stringify(r, null, 2));

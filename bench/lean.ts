@@ -11,7 +11,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, stringify } from 'yaml';
 import pino from 'pino';
 import { RUNTIME_ENV } from '../deploy/unit.ts';
@@ -22,6 +21,7 @@ import { encodeWav } from '../display/audio/wav.ts';
 import { build, ROOT } from '../scripts/build.ts';
 import { release } from '../scripts/release.ts';
 import { freePort } from './lib/free-port.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 export interface LeanResult {
   execToReadyMs: { dist: number; tsx: number; bareNode: number };
@@ -310,7 +310,7 @@ export async function run(o: { release?: boolean; env?: Record<string, string> }
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   const extra: Record<string, string> = {};
   process.argv.forEach((a, i) => {
     const kv = a === '--env' ? process.argv[i + 1] : undefined;

@@ -5,11 +5,12 @@
 //  3. state coalescing under a burst of 100 presses in one second (state messages per second).
 //   npx tsx bench/mqtt.ts
 import { spawn } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { mqttSchema } from '../device/config/mqtt-schema.ts';
 import { Mosquitto, mosquittoAvailable } from './lib/mosquitto.ts';
 import { connect, Inbox, tempDir, waitFor } from './lib/mqtt-client.ts';
 import { type Office, officeConfig, startOffice } from './lib/office.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 export interface MqttBenchResult {
   events: number;
@@ -203,7 +204,7 @@ export async function run(): Promise<MqttBenchResult> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMainModule(import.meta.url)) {
   run().then(
     (r) => {
       console.log(JSON.stringify(r, null, 2));

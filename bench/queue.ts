@@ -10,6 +10,7 @@ import type { ActionResult } from '../device/queue/actions.ts';
 import type { QueueEvent, QueueState } from '../device/queue/types.ts';
 import { openJournal, sequentialIds, twoServiceConfig } from './lib/durable-office.ts';
 import { ms, now, ratio, summarize } from './stats.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 const TICKETS = 1010;
 const DAYS = 3;
@@ -168,4 +169,4 @@ export async function run(log: (line: string) => void = console.log): Promise<Qu
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (isMainModule(import.meta.url)) await run();

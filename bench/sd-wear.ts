@@ -11,10 +11,10 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
 import { openDurableOffice, sequentialIds } from './lib/durable-office.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 export interface SdWearResult {
   tickets: number;
@@ -143,7 +143,7 @@ export async function run(tickets = 400, blockSize = 4096): Promise<SdWearResult
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isMainModule(import.meta.url)) {
   for (const [blockSize, what] of [
     [4096, "Raspberry Pi OS's root (4 KiB blocks)"],
     [1024, "docs/deploy.md's data partition (1 KiB blocks)"],

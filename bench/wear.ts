@@ -12,6 +12,7 @@ import { validateConfig } from '../device/config/load.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import type { Action } from '../device/queue/actions.ts';
 import { openDurableOffice, sequentialIds } from './lib/durable-office.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 export interface WearBench {
   tickets: number;
@@ -122,4 +123,4 @@ export async function run(log: (line: string) => void = console.log): Promise<We
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (isMainModule(import.meta.url)) await run();

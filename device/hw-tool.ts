@@ -19,6 +19,7 @@ import { KeypadGrab } from './hw/keypad-grab.ts';
 import { KeypadInterpreter, numberResolver } from './hw/keymap.ts';
 import { type GpioModule, type HidModule, loadNodeHid, loadOnoff } from './hw/native.ts';
 import { LevelDebouncer } from './hw/press-filter.ts';
+import { isMainModule } from './util/main-module.ts';
 
 export interface ToolDeps {
   out: (line: string) => void;
@@ -263,7 +264,7 @@ async function main(argv: string[]): Promise<void> {
   await program.parseAsync(argv);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   main(process.argv).catch((err: unknown) => {
     console.error(err instanceof HardwareError ? err.message : `error: ${messageOf(err)}`);
     process.exit(1);

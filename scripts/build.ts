@@ -22,6 +22,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } 
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
+import { isMainModule } from '../device/util/main-module.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -142,7 +143,7 @@ function countJs(dir: string): number {
   return n;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMainModule(import.meta.url)) {
   const i = process.argv.indexOf('--out-dir');
   const outDir = i > 0 ? process.argv[i + 1] : undefined;
   build(outDir ? { outDir } : {});

@@ -29,10 +29,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MIN_NODE_20 } from '../device/node-support.ts';
 import { build, ROOT } from './build.ts';
 import { type Arch, nodeFor, type Target, targetOf } from './targets.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 export interface ReleaseOptions {
   arch: Arch;
@@ -369,7 +369,7 @@ function commitTime(): number | null {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+if (isMainModule(import.meta.url)) {
   const arg = (flag: string): string | undefined => {
     const i = process.argv.indexOf(flag);
     return i > 0 ? process.argv[i + 1] : undefined;

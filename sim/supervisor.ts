@@ -22,6 +22,7 @@ import { cableTarget, readConfigDoc, type UplinkTarget, writeCoreConfig } from '
 import { watchSimFiles } from './sim-files.ts';
 import { type Satellites, startSatellites } from './satellites.ts';
 import { type SimWeb, startSimWeb } from './web.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 
 const CORE = fileURLToPath(new URL('../device/main.ts', import.meta.url));
 const POWER_OFF_MS = 1500;
@@ -250,4 +251,4 @@ export class CoreProcess {
   }
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();
+if (isMainModule(import.meta.url)) void main();

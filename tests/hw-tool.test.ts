@@ -1,11 +1,14 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keypadsHardwareSchema } from '../device/config/hardware-schema.ts';
 import { HardwareError } from '../device/hw/errors.ts';
 import { numberResolver } from '../device/hw/keymap.ts';
 import { listHardware, type ToolDeps, watchGpio, watchKeypad } from '../device/hw-tool.ts';
+import { isMainModule } from '../device/util/main-module.ts';
 import { FakeHid, FakeInputKernel, fakeGpio, fakeHidrawSysfs } from './hw-fakes.ts';
 
 function pi4Sysfs(): string {
@@ -220,5 +223,41 @@ describe('npm run hw -- keypad with the office config', () => {
       '    => {"type":"skip"}',
       '    => {"type":"call","number":"A007"}',
     ]);
+  });
+});
+
+describe('a tool started by a path that is not its real one', () => {
+  const ROOT = join(import.meta.dirname, '..');
+  let dir: string;
+  beforeEach(() => {
+    // a release reached through a symlink (/opt/beonho -> /opt/beonho-0.1.0), in a folder with a
+    // space and Hangul in its name (a Korean desktop's 다운로드)
+    dir = mkdtempSync(join(tmpdir(), '다운로드 beonho-'));
+    symlinkSync(ROOT, join(dir, 'beonho'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('knows it is the script node started (isMainModule)', () => {
+    const real = join(dir, 'tool.js');
+    writeFileSync(real, '');
+    symlinkSync(real, join(dir, 'link.js'));
+    const url = pathToFileURL(real).href;
+    expect(isMainModule(url, real)).toBe(true);
+    expect(isMainModule(url, join(dir, 'link.js'))).toBe(true);
+    expect(isMainModule(url, join(dir, 'other.js'))).toBe(false);
+    expect(isMainModule(url, undefined)).toBe(false);
+    // the comparison that missed it
+    expect(url).not.toBe(`file://${join(dir, 'link.js')}`);
+  });
+
+  it('npm run hw -- list prints the hardware through a symlinked, Korean-named path', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(dir, 'beonho', 'device', 'hw-tool.ts'), 'list'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/USB HID devices/);
+    expect(r.stdout).toMatch(/GPIO/);
   });
 });

@@ -9,10 +9,10 @@
 // JSON settings. The process ends when its
 // parent goes (the IPC channel closes).
 import { writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
 import { errorCode } from './errors.ts';
 import { EspeakVoice } from './espeak-voice.ts';
+import { isMainModule } from '../../device/util/main-module.ts';
 
 export interface SpeechSettings {
   /** espeak voice name, "ko" */
@@ -68,6 +68,6 @@ function serve(settings: SpeechSettings): void {
   send({ ready: true });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href && process.send) {
+if (isMainModule(import.meta.url) && process.send) {
   serve(JSON.parse(process.argv[2] ?? '{}') as SpeechSettings);
 }

@@ -17,6 +17,7 @@ import { type CentralBroker, readAccounts, startCentralBroker } from './broker.t
 import { CitizenPages } from './citizen.ts';
 import { demoKeys, readTicketKeys } from './keys.ts';
 import { CentralReader, isOnline, type OfficeView } from './reader.ts';
+import { isMainModule } from '../../device/util/main-module.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const PAGE_DIR = path.join(HERE, 'page');
@@ -304,4 +305,4 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();
+if (isMainModule(import.meta.url)) void main();
