@@ -46,14 +46,16 @@ export function build(o: BuildOptions = {}): string {
     stdio: 'inherit',
   });
   for (const a of ASSETS) cpSync(path.join(ROOT, a), path.join(outDir, a), { recursive: true });
-  bundleDaemon(outDir);
   // dist/package.json: what marks the build's root (device/util/build-root.ts), with the version
-  // the daemon reports, and "type": "module" for the emitted .js wherever dist/ is copied.
+  // the daemon reports, and "type": "module" for the emitted .js wherever dist/ is copied. Before
+  // the bundle: esbuild reads it to treat dist/ as ES modules, and so imports CommonJS packages by
+  // Node's rules (a default import is module.exports), in a release's stage as in the repository.
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
   writeFileSync(
     path.join(outDir, 'package.json'),
     `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', private: true }, null, 2)}\n`,
   );
+  bundleDaemon(outDir);
   const missing = checkRuntimeFiles(outDir);
   if (missing.length > 0) {
     throw new Error(`the build misses files the code reads at run time:\n  ${missing.join('\n  ')}`);

@@ -159,6 +159,12 @@ describe('the compiled daemon', () => {
     // a bundle names nothing of the build by its own folder: the daemon reads its schemas and version
     // from the build's root (the office day above runs the commands and the voice that use them)
     expect(text).not.toMatch(/new URL\(\s*["']\.{1,2}\//);
+    // CommonJS packages imported by Node's rules (a default import is module.exports), also when the
+    // build is not inside the repository (a release's stage, this test's folder): esbuild marks each
+    // such import with Node's flag only when it knows dist/ is ES modules (dist/package.json)
+    const cjs = [...text.matchAll(/__toESM\((require_\w+\(\))(,\s*1)?\)/g)];
+    expect(cjs.length).toBeGreaterThan(0);
+    expect(cjs.filter((m) => !m[2]).map((m) => m[1])).toEqual([]);
     // main.js checks the Node it runs on before the daemon's chunks are linked (the release test
     // runs that check with an older Node): it imports no API newer than 20.0 statically
     const main = await readFile(path.join(dir, 'main.js'), 'utf8');
