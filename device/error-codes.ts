@@ -63,6 +63,7 @@ export const MQTT_CODES = [
   'broker-open-listener',
   'broker-listen-failed',
   'broker-no-tls',
+  'broker-tls-file',
   'broker-plaintext-lan',
   'mqtt-auth-refused',
   'mqtt-publish-denied',

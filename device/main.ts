@@ -92,7 +92,8 @@ async function main(): Promise<void> {
       err instanceof HardwareError ||
       code === 'state-too-new' ||
       code === 'state-unrecoverable' ||
-      code === 'main-tls-file'
+      code === 'main-tls-file' ||
+      code === 'broker-tls-file'
     ) {
       logger.fatal({ code }, (err as Error).message);
       process.stderr.write(`beonho: ${(err as Error).message}\n`);

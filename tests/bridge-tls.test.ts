@@ -94,6 +94,36 @@ describe('a start that cannot work', () => {
     });
     again.close();
   });
+
+  it.each([
+    [
+      'a key that is not there',
+      { cert, key: '/nonexistent/server.key' },
+      /^mqtt\.broker\.tls\.key: cannot read \/nonexistent\/server\.key \(ENOENT\)/,
+    ],
+    ['a CA that is a directory', { cert, key, ca: '/' }, /^mqtt\.broker\.tls\.ca: cannot read \/ \(EISDIR\)/],
+    [
+      'a certificate and a key that do not match',
+      { cert: key, key: cert },
+      /^mqtt\.broker\.tls: the certificate and key .* cannot be used/,
+    ],
+  ])('fails with broker-tls-file for %s, naming the field, and leaves no listener', async (_, files, message) => {
+    const port = await freePort();
+    const err = await startOffice(
+      testConfig({ broker: { port, wsPort: null, demo: true, tls: { port: 0, wsPort: null, ...files } } }),
+    ).then(
+      () => null,
+      (e: Error & { code?: string }) => e,
+    );
+    expect(err?.code).toBe('broker-tls-file');
+    expect(err?.message).toMatch(message);
+    const again = createServer();
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', () => resolve());
+    });
+    again.close();
+  });
 });
 
 describe.runIf(mosquittoAvailable())('uplink over TLS', () => {

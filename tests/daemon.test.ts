@@ -122,6 +122,25 @@ describe('a start that fails says why in one line', () => {
     expect(d.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('a broker TLS key it cannot read: exit 2, naming the field (systemd does not restart it for ever)', async () => {
+    const file = await writeTestConfig(path.join(dir, 'tls-missing.yaml'), {
+      mqtt: {
+        broker: {
+          port: 0,
+          wsPort: null,
+          demo: true,
+          tls: { port: 0, cert: '/nonexistent/a.crt', key: '/nonexistent/a.key' },
+        },
+      },
+    });
+    const d = new Daemon(['--config', file, '--data-dir', path.join(dir, 'tls-data'), '--no-stdin']);
+    expect(await d.exited).toBe(2);
+    expect(plainLines(d.stderr)).toEqual([
+      expect.stringMatching(/^beonho: mqtt\.broker\.tls\.cert: cannot read \/nonexistent\/a\.crt \(ENOENT\)/),
+    ]);
+    expect(d.stderr).toMatch(/"code":"broker-tls-file"/);
+  });
+
   it('a data dir the service user cannot write: exit 2, naming the directory and what to do', async () => {
     // As root a mode does not stop a write: then the daemon runs as nobody, as a service user would.
     const asRoot = process.getuid?.() === 0;

@@ -36,6 +36,36 @@ export class ListenError extends Error {
   readonly code = 'broker-listen-failed';
 }
 
+/** The broker's certificate, key or CA cannot be read or used: a person must fix the file or its
+ * path (the daemon exits 2, so systemd does not restart it for ever). */
+export class TlsFileError extends Error {
+  readonly code = 'broker-tls-file';
+}
+
+function tlsContext(tls: NonNullable<BrokerConfig['tls']>): SecureContext {
+  const read = (field: 'cert' | 'key' | 'ca', file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (err) {
+      throw new TlsFileError(
+        `mqtt.broker.tls.${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): check the path, and that the service user may read it`,
+      );
+    }
+  };
+  const files = {
+    cert: read('cert', tls.cert),
+    key: read('key', tls.key),
+    ...(tls.ca ? { ca: read('ca', tls.ca) } : {}),
+  };
+  try {
+    return createSecureContext(files);
+  } catch (err) {
+    throw new TlsFileError(
+      `mqtt.broker.tls: the certificate and key in ${tls.cert} and ${tls.key} cannot be used (${(err as Error).message}): give a PEM certificate and its own private key`,
+    );
+  }
+}
+
 type ListenerName = keyof ListenerPorts;
 /** Hands an accepted (and admitted) socket to MQTT or to the WebSocket upgrade. */
 type OnSocket = (socket: Socket | TLSSocket, slot: PendingSlot, source: string | undefined) => void;
@@ -72,11 +102,7 @@ export async function openListeners(cfg: BrokerConfig, aedes: Aedes, logger: Log
     if (cfg.port !== null) ports.tcp = await set.listen('tcp', cfg.port);
     if (cfg.wsPort !== null) ports.ws = await set.listen('ws', cfg.wsPort);
     if (cfg.tls) {
-      const tls = createSecureContext({
-        cert: readFileSync(cfg.tls.cert),
-        key: readFileSync(cfg.tls.key),
-        ...(cfg.tls.ca ? { ca: readFileSync(cfg.tls.ca) } : {}),
-      });
+      const tls = tlsContext(cfg.tls);
       ports.tls = await set.listen('tls', cfg.tls.port, tls);
       if (cfg.tls.wsPort !== null) ports.wss = await set.listen('wss', cfg.tls.wsPort, tls);
     }
