@@ -11,13 +11,11 @@ const NAME = 'beonho';
 
 let root: string | null = null;
 
-function packageName(dir: string): string | null {
+function holdsOurPackage(dir: string): boolean {
   try {
-    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === NAME
-      ? NAME
-      : null;
+    return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === NAME;
   } catch {
-    return null;
+    return false;
   }
 }
 
@@ -26,7 +24,7 @@ export function buildRoot(): string {
   if (root !== null) return root;
   const here = path.dirname(fileURLToPath(import.meta.url));
   for (let dir = here; ; dir = path.dirname(dir)) {
-    if (packageName(dir)) {
+    if (holdsOurPackage(dir)) {
       root = dir;
       return dir;
     }
