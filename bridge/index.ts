@@ -1,3 +1,6 @@
+// The MQTT bridge as a daemon extension: the embedded broker and the uplink to central, each a
+// sink for the retained state, the device status and the events drained from the durable outbox,
+// and each a source of commands. See docs/mqtt.md.
 import { join } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
 import type { Extension, ExtensionContext } from '../device/extension.ts';

@@ -1,3 +1,6 @@
+// The device's own health, for the MQTT status topic and for `npm run status` on site: version,
+// uptime, free disk on the data dir, memory, CPU temperature, SD-card writes per ticket and the last
+// error of each component. Everything that touches the machine is injectable so a test can pin it.
 import { mkdir, readFile, statfs } from 'node:fs/promises';
 import * as os from 'node:os';
 import { join } from 'node:path';

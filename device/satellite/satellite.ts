@@ -1,3 +1,8 @@
+// A satellite unit (`role: satellite`): the same daemon on a small board by a counter or in a second
+// waiting area. It has no store, queue, journal or numbering: its board and voice are the main
+// unit's features, fed from the main unit's retained state and events through the bus (./mirror.ts),
+// and its keypads send the contract's counter commands to the main unit (./keys.ts) over its own
+// account (./link.ts). docs/architecture.md, "Satellites".
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
 import type { DeviceStatus } from '../../bridge/contract/types.ts';
