@@ -93,7 +93,8 @@ async function main(): Promise<void> {
       code === 'state-too-new' ||
       code === 'state-unrecoverable' ||
       code === 'main-tls-file' ||
-      code === 'broker-tls-file'
+      code === 'broker-tls-file' ||
+      code === 'uplink-tls-file'
     ) {
       logger.fatal({ code }, (err as Error).message);
       process.stderr.write(`beonho: ${(err as Error).message}\n`);

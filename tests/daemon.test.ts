@@ -141,6 +141,21 @@ describe('a start that fails says why in one line', () => {
     expect(d.stderr).toMatch(/"code":"broker-tls-file"/);
   });
 
+  it('an uplink CA it cannot read: exit 2, naming the field', async () => {
+    const file = await writeTestConfig(path.join(dir, 'uplink-ca.yaml'), {
+      mqtt: {
+        broker: { port: 0, wsPort: null, demo: true },
+        uplink: { url: 'mqtts://127.0.0.1:9', ca: '/nonexistent/ca.pem' },
+      },
+    });
+    const d = new Daemon(['--config', file, '--data-dir', path.join(dir, 'uplink-data'), '--no-stdin']);
+    expect(await d.exited).toBe(2);
+    expect(plainLines(d.stderr)).toEqual([
+      expect.stringMatching(/^beonho: cannot read mqtt\.uplink\.ca \(\/nonexistent\/ca\.pem\)/),
+    ]);
+    expect(d.stderr).toMatch(/"code":"uplink-tls-file"/);
+  });
+
   it('a data dir the service user cannot write: exit 2, naming the directory and what to do', async () => {
     // As root a mode does not stop a write: then the daemon runs as nobody, as a service user would.
     const asRoot = process.getuid?.() === 0;
