@@ -1,5 +1,5 @@
 // Frames and tickets are megabytes of pixels that are garbage a moment later, and V8 frees them
-// late. The canvas binding's getImageData() buffers are external memory: V8 counts them, but lets
+// late. The canvas binding's read-back buffers (data(), getImageData()) are external memory: V8 counts them, but lets
 // them pile up to its external-memory limit (~64 MB over the last collection) before it collects,
 // and they are freed by finalizers that run on a later turn of the event loop. A call on the board
 // reads back about 4 MB, a ticket 2.3 MB (and the printer's copies). In bench/lean.ts that floating
