@@ -3,7 +3,13 @@
 // announced, and the keys' rule that nothing is sent later.
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mayPublish, mayRead, satelliteCommandRefusal, satelliteStatusProblem } from '../bridge/broker/acl.ts';
+import {
+  mayPublish,
+  mayRead,
+  satelliteCommandRefusal,
+  satelliteIdPrefix,
+  satelliteStatusProblem,
+} from '../bridge/broker/acl.ts';
 import type { Command, CommandResult } from '../bridge/contract/types.ts';
 import { Bus, type BusEvents } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
@@ -180,6 +186,17 @@ describe('satellite configuration', () => {
     expect(account({ username: 'Counter 12', role: 'satellite', counters: [1] })[0]).toMatch(
       /^mqtt\.broker\.accounts\[0\]\.username: a satellite account is named after its device id/,
     );
+    // its command ids are the name, ':' and a 26-character ULID, and the broker takes at most 64:
+    // a 38-character name, which a slug allows, could never send a key
+    const long = 'x'.repeat(38);
+    expect(account({ username: long, role: 'satellite', counters: [1] })[0]).toMatch(/1 to 37 long: its command ids/);
+    expect(account({ username: 'x'.repeat(37), role: 'satellite', counters: [1] })).toEqual([]);
+    expect(satelliteIdPrefix('x'.repeat(37)).length + 26).toBe(64);
+    expect(
+      problems({ ...office, role: 'satellite', device: { id: long }, satellite: { main: { url: 'mqtt://m:1883' } } }),
+    ).toEqual([
+      `device.id: a satellite's device id is at most 37 long: its command ids are the name, a colon and 26 characters, at most 64, got "${long}"`,
+    ]);
     expect(account({ username: 'counter-12', role: 'satellite', offices: ['*'], counters: [1] })).toEqual([
       'mqtt.broker.accounts[0].offices: a satellite belongs to exactly one office, got ["*"]',
     ]);

@@ -3,6 +3,13 @@
 import { z } from 'zod';
 
 const port = z.number().int().min(0).max(65535);
+/** A satellite's name (its device id and its account): its command ids are the name, ':' and a
+ * 26-character ULID, and the broker takes ids of at most 64 characters (bridge/broker/acl.ts). A
+ * 40-character name, which a slug allows, could send no key at all. */
+export const SATELLITE_NAME_MAX = 64 - 1 - 26;
+export const SATELLITE_NAME = new RegExp(`^[a-z0-9-]{1,${SATELLITE_NAME_MAX}}$`);
+export const SATELLITE_NAME_WHY = 'its command ids are the name, a colon and 26 characters, at most 64';
+
 const slugOrAll = z.union([z.literal('*'), z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected an office slug or "*"')]);
 
 export const accountSchema = z
@@ -30,11 +37,11 @@ export const accountSchema = z
       return;
     }
     // Its command ids begin with "<username>:" and it publishes devices/<username>/status.
-    if (!/^[a-z0-9-]{1,40}$/.test(a.username))
+    if (!SATELLITE_NAME.test(a.username))
       ctx.addIssue({
         code: 'custom',
         path: ['username'],
-        message: 'a satellite account is named after its device id (a slug of a-z, 0-9 and -, 1 to 40 long)',
+        message: `a satellite account is named after its device id (a slug of a-z, 0-9 and -, 1 to ${SATELLITE_NAME_MAX} long: ${SATELLITE_NAME_WHY})`,
       });
     if (a.offices.length !== 1 || a.offices[0] === '*')
       ctx.addIssue({ code: 'custom', path: ['offices'], message: 'a satellite belongs to exactly one office' });

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { fixedOffsetMinutes } from '../util/zone.ts';
 import { hardwareProblems, hardwareSchema } from './hardware-schema.ts';
 import { outputsSchema } from './outputs-schema.ts';
-import { mqttSchema } from './mqtt-schema.ts';
+import { mqttSchema, SATELLITE_NAME, SATELLITE_NAME_MAX, SATELLITE_NAME_WHY } from './mqtt-schema.ts';
 import { type SatelliteSection, satelliteSchema } from './satellite-schema.ts';
 
 export const slug = z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a slug of a-z, 0-9 and -, 1 to 40 long');
@@ -200,6 +200,12 @@ function roleProblems(c: Config): Array<{ path: Array<string | number>; message:
   }
   if (c.role === 'main' && c.satellite) {
     problems.push({ path: ['satellite'], message: 'a satellite section needs role: satellite' });
+  }
+  if (c.role === 'satellite' && !SATELLITE_NAME.test(c.device.id)) {
+    problems.push({
+      path: ['device', 'id'],
+      message: `a satellite's device id is at most ${SATELLITE_NAME_MAX} long: ${SATELLITE_NAME_WHY}`,
+    });
   }
   const sat = c.satellite;
   if (sat) {
