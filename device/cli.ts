@@ -47,7 +47,8 @@ export function parseCli(argv: string[]): CliOptions {
  * and exit 1 (which systemd would restart). */
 function port(v: string): number {
   const n = Number(v);
-  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) {
+  // digits only: Number() also takes "0x50" (port 80), "1e3" and "8080.0"
+  if (!/^\d{1,5}$/.test(v) || n > 65535) {
     throw new InvalidArgumentError('not a port number (0-65535).');
   }
   return n;

@@ -64,6 +64,7 @@ export const MQTT_CODES = [
   'broker-listen-failed',
   'broker-no-tls',
   'broker-tls-file',
+  'mqtt-rate-answered',
   'broker-plaintext-lan',
   'mqtt-auth-refused',
   'mqtt-publish-denied',

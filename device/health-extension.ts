@@ -47,6 +47,9 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
   let soon: NodeJS.Timeout | null = null;
   let failing = false;
   let writing: Promise<void> = Promise.resolve();
+  /** a write waits behind the one running: it reads the health when it runs, so it stands for
+   * every request made meanwhile (a stalling card and a flapping part must not queue up writes) */
+  let queued = false;
 
   const current = (): Promise<DeviceHealth> =>
     collectHealth(
@@ -64,7 +67,10 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
 
   const write = (): Promise<void> => {
     // one write at a time: a slow card must not stack up writers
+    if (queued) return writing;
+    queued = true;
     writing = writing.then(async () => {
+      queued = false;
       try {
         await writeStatusFile(dir, await current());
         if (failing) log.info({ code: 'status-write-failed', dir }, 'status file written again');

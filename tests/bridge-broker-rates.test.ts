@@ -221,6 +221,9 @@ describe('a satellite account', () => {
     await closed;
     expect(refused).toHaveLength(3);
     expect(ran).toHaveLength(2);
+    // the log tells an answered key from a closed connection: each has its code (summed apart)
+    expect(b.log.withCode('mqtt-rate-answered').length).toBeGreaterThan(0);
+    expect(b.log.withCode('mqtt-publish-rate')).toHaveLength(1);
     // a command whose id is not the satellite's own is never answered (its id is not echoed): closed
     const again = await satellite(b.port);
     const closedAgain = new Promise<void>((res) => again.once('close', () => res()));

@@ -1,6 +1,9 @@
 // TLS on both sides: the embedded broker's TLS listener, and the uplink to a mosquitto TLS
 // listener verified against a private CA (the test certificate in fixtures/bridge-tls).
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
@@ -10,6 +13,18 @@ import { Mosquitto, mosquittoAvailable } from './bridge-mosquitto-server.ts';
 const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.meta.url));
 const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
 const T = 'beonho/v1/singok2';
+
+/** A private key stored with a passphrase, as `openssl genpkey -aes256` writes one. */
+function encryptedKey(): string {
+  const { privateKey } = generateKeyPairSync('ec', {
+    namedCurve: 'P-256',
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'secret' },
+  });
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'beonho-tls-key-')), 'server.key');
+  writeFileSync(file, privateKey);
+  return file;
+}
 
 describe('embedded broker TLS listeners', () => {
   it('accepts an authenticated client over TLS and wss, and refuses a client that does not trust it', async () => {
@@ -106,6 +121,11 @@ describe('a start that cannot work', () => {
       'a certificate and a key that do not match',
       { cert: key, key: cert },
       /^mqtt\.broker\.tls: the certificate and key .* cannot be used/,
+    ],
+    [
+      'a key with a passphrase',
+      { cert, key: encryptedKey() },
+      /^mqtt\.broker\.tls\.key: the key in \S+ is encrypted .*openssl pkey/,
     ],
   ])('fails with broker-tls-file for %s, naming the field, and leaves no listener', async (_, files, message) => {
     const port = await freePort();

@@ -86,6 +86,8 @@ describe('the daemon from the terminal', () => {
     [['--log-level', 'warning'], {}, /--log-level.*warning.*Allowed choices are trace, debug, info, warn, error/],
     [[], { BEONHO_LOG_LEVEL: 'verbose' }, /'verbose' from env 'BEONHO_LOG_LEVEL' is invalid\. Allowed choices/],
     [['--broker-port', 'x'], {}, /--broker-port.*'x' is invalid\. not a port number/],
+    // Number() would take it as port 80
+    [['--broker-port', '0x50'], {}, /--broker-port.*'0x50' is invalid\. not a port number/],
     [[], { BEONHO_WS_PORT: '70000' }, /'70000' from env 'BEONHO_WS_PORT' is invalid\. not a port number/],
   ])('a bad option or its variable (%j %j): exit 2 and one line, never a restart loop', async (args, env, re) => {
     const d = new Daemon([...args, '--no-stdin'], { ...env });

@@ -313,6 +313,38 @@ describe('the health extension', () => {
     await ext.stop();
   });
 
+  it('queues at most one write behind a slow one, however often a part flaps meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    const c = ctx();
+    // a card that stalls: each write's statfs waits until the test lets it go
+    let stall = false;
+    const waiting: Array<() => void> = [];
+    const statfs = vi.fn(async () => {
+      if (stall) await new Promise<void>((r) => waiting.push(r));
+      return { bavail: 1, blocks: 2, bsize: 4096 };
+    });
+    const ext = createHealthExtension(c, { bytesWritten: () => 0, dir: join(dir, 'run'), deps: deps({ statfs }) });
+    await ext.start();
+    stall = true;
+    for (let i = 0; i < 40; i++) {
+      c.bus.emit('healthChanged', {
+        component: 'printer',
+        health: { connected: i % 2 === 0, lastError: i % 2 === 0 ? null : 'printer-offline', lastErrorAt: null },
+      });
+      vi.advanceTimersByTime(1_000);
+      await settle();
+    }
+    // one write stalled in statfs, one queued behind it: not forty
+    expect(statfs).toHaveBeenCalledTimes(2);
+    stall = false;
+    waiting.splice(0).forEach((go) => go());
+    await calledTimes(statfs, 3);
+    await settle();
+    expect(statfs).toHaveBeenCalledTimes(3);
+    await ext.stop();
+    expect(statfs).toHaveBeenCalledTimes(4);
+  });
+
   it("goes to systemd's runtime dir by default, else to the data dir", async () => {
     const a = createHealthExtension(ctx(), {
       bytesWritten: () => 0,

@@ -272,10 +272,11 @@ function aclHooks(o: {
             ? rateRefusal(client, account!, packet.payload as Buffer)
             : null;
         if (answer && commands) {
+          // its own code: summed up apart from the closes (one summary per code and 10 s)
           log.warn(
-            'mqtt-publish-rate',
+            'mqtt-rate-answered',
             { clientId: clip(client?.id), user: clip(account!.username), cmdId: clip(answer.id ?? undefined) },
-            'satellite over its command rate (limits.satelliteCommandsPerMinute): refused on cmd/result',
+            'satellite over its command rate (limits.satelliteCommandsPerMinute): refused on cmd/result, still connected',
           );
           commands.refuse(answer).then(
             () => callback(null),

@@ -60,6 +60,11 @@ function tlsContext(tls: NonNullable<BrokerConfig['tls']>): SecureContext {
   try {
     return createSecureContext(files);
   } catch (err) {
+    if (/bad decrypt|passphrase|encrypted/i.test((err as Error).message)) {
+      throw new TlsFileError(
+        `mqtt.broker.tls.key: the key in ${tls.key} is encrypted (it has a passphrase, which the broker cannot ask for): store it unencrypted, readable by the service user only (openssl pkey -in ${tls.key} -out <new file>)`,
+      );
+    }
     throw new TlsFileError(
       `mqtt.broker.tls: the certificate and key in ${tls.cert} and ${tls.key} cannot be used (${(err as Error).message}): give a PEM certificate and its own private key`,
     );
