@@ -337,7 +337,7 @@ describe('the health extension', () => {
     // one write stalled in statfs, one queued behind it: not forty
     expect(statfs).toHaveBeenCalledTimes(2);
     stall = false;
-    waiting.splice(0).forEach((go) => go());
+    for (const go of waiting.splice(0)) go();
     await calledTimes(statfs, 3);
     await settle();
     expect(statfs).toHaveBeenCalledTimes(3);
