@@ -63,6 +63,8 @@ const input = {
   ]),
 };
 
+// node's own, kept before a test fakes the timers: waiting for real file I/O needs real time
+const realSetTimeout = globalThis.setTimeout;
 describe('collectHealth', () => {
   it('gathers version, uptime, disk, memory, temperature, writes per ticket and component errors', async () => {
     const h = await collectHealth(input, deps());
@@ -217,10 +219,15 @@ describe('the health extension', () => {
   const settle = async (): Promise<void> => {
     for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
   };
-  /** Until `fn` was called `n` times: a write waits for the one before it, whose file I/O is real. */
-  const calledTimes = async (fn: { mock: { calls: unknown[] } }, n: number): Promise<void> => {
-    for (let i = 0; i < 10_000 && fn.mock.calls.length < n; i++) await new Promise((r) => setImmediate(r));
+  /** Until `cond` holds, in real time (these tests fake the timers; the file I/O is real and may be
+   * slow on a busy machine), at most 10 s. */
+  const until = async (cond: () => boolean | Promise<boolean>): Promise<void> => {
+    const end = Date.now() + 10_000;
+    while (!(await cond()) && Date.now() < end) await new Promise((r) => realSetTimeout(r, 5));
   };
+  /** Until `fn` was called `n` times: a write waits for the one before it, whose file I/O is real. */
+  const calledTimes = (fn: { mock: { calls: unknown[] } }, n: number): Promise<void> =>
+    until(() => fn.mock.calls.length >= n);
   afterEach(() => {
     vi.useRealTimers();
   });
@@ -260,10 +267,10 @@ describe('the health extension', () => {
     expect(statfs).toHaveBeenCalledTimes(3);
     // the write itself is real file I/O: wait for it to land
     let second = await readStatusFile(join(dir, 'run'));
-    for (let i = 0; i < 10_000 && !(second.ok && second.health.writes.bytesWritten === 3000); i++) {
-      await new Promise((r) => setImmediate(r));
+    await until(async () => {
       second = await readStatusFile(join(dir, 'run'));
-    }
+      return second.ok && second.health.writes.bytesWritten === 3000;
+    });
     expect(second.ok && second.health.writes).toEqual({ bytesWritten: 3000, ticketsIssued: 2, bytesPerTicket: 1500 });
     expect(second.ok && second.health.components.printer?.lastError).toBe('printer-offline');
 
@@ -292,10 +299,10 @@ describe('the health extension', () => {
     await calledTimes(statfs, 2);
     expect(statfs).toHaveBeenCalledTimes(2);
     let read = await readStatusFile(join(dir, 'run'));
-    for (let i = 0; i < 10_000 && !(read.ok && read.health.components['main-link']?.lastError); i++) {
-      await new Promise((r) => setImmediate(r));
+    await until(async () => {
       read = await readStatusFile(join(dir, 'run'));
-    }
+      return read.ok && Boolean(read.health.components['main-link']?.lastError);
+    });
     expect(read.ok && read.health.components['main-link']).toMatchObject({
       connected: false,
       lastError: 'main-link-reset',
