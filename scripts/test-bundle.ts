@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { isMainModule } from '../device/util/main-module.ts';
 import { build, ROOT } from './build.ts';
 
 /** The test files that start daemons through the helper (tests/helpers/daemon.ts), and the power-cut
@@ -23,12 +24,14 @@ export function daemonSuites(): string[] {
     .map((f) => path.join('tests', f));
 }
 
-const outDir = build({ outDir: path.join(ROOT, 'dist') });
-const suites = daemonSuites();
-process.stderr.write(`test:bundle: ${suites.length} suites against ${path.relative(ROOT, outDir)}/device/main.js\n`);
-const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', ...suites], {
-  cwd: ROOT,
-  stdio: 'inherit',
-  env: { ...process.env, BEONHO_TEST_ENTRY: path.join(outDir, 'device/main.js') },
-});
-process.exit(r.status ?? 1);
+if (isMainModule(import.meta.url)) {
+  const outDir = build({ outDir: path.join(ROOT, 'dist') });
+  const suites = daemonSuites();
+  process.stderr.write(`test:bundle: ${suites.length} suites against ${path.relative(ROOT, outDir)}/device/main.js\n`);
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', ...suites], {
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, BEONHO_TEST_ENTRY: path.join(outDir, 'device/main.js') },
+  });
+  process.exit(r.status ?? 1);
+}
