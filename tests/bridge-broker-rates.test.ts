@@ -24,6 +24,7 @@ import {
   startTestBroker,
   until,
 } from './bridge-broker-raw.ts';
+import { connectInbox, startOffice, testConfig } from './bridge-helpers.ts';
 
 const OFFICE = 'singok2';
 const CMD = `beonho/v1/${OFFICE}/cmd`;
@@ -439,5 +440,59 @@ describe('a full listener', () => {
     expect(strangers.filter((s) => s.destroyed).length + (fifth.destroyed ? 1 : 0)).toBe(3);
     expect(refused.filter((r) => r === 'mqtt-pending-evicted')).toHaveLength(3);
     pending.close();
+  });
+});
+
+describe('a satellite past its allowance, on the main unit', () => {
+  it('gets an id that already ran answered with its first result, and a new one rate-limited', async () => {
+    const office = await startOffice(
+      testConfig({
+        broker: {
+          port: 0,
+          wsPort: null,
+          demo: true,
+          accounts: [
+            {
+              username: 'counter-12',
+              passwordHash: await hashPassword('sat-pw', { N: 1024, r: 8, p: 1 }),
+              role: 'satellite',
+              offices: [OFFICE],
+              counters: ['1'],
+            },
+          ],
+          limits: { satelliteCommandBurst: 1, satelliteCommandsPerMinute: 1 },
+        },
+      }),
+    );
+    const port = office.bridge.parts.broker!.ports.tcp!;
+    const { client, inbox } = await connectInbox(`mqtt://127.0.0.1:${port}`, {
+      username: 'counter-12',
+      password: 'sat-pw',
+      clientId: 'counter-12',
+    });
+    try {
+      await office.queue.execute({ type: 'day.open' });
+      await office.queue.execute({ type: 'ticket.issue', service: 'seal', channel: 'kiosk' });
+      await client.subscribeAsync(`${CMD}/result`, { qos: 1 });
+      const key = (id: string) => JSON.stringify({ v: 1, id, type: 'counter.next', counter: '1' });
+      const results = () => inbox.on('cmd/result');
+      await client.publishAsync(CMD, key('counter-12:a'), { qos: 1 });
+      await inbox.until(() => results().length === 1, 10_000, 'the first result');
+      const first = results()[0]!;
+      expect(first).toMatchObject({ id: 'counter-12:a', ok: true });
+      // past the allowance: the same id again gets that same answer, not a refusal (no second call)
+      const calls = office.queue.state().seq;
+      await client.publishAsync(CMD, key('counter-12:a'), { qos: 1 });
+      await inbox.until(() => results().length === 2, 10_000, 'the repeated answer');
+      expect(results()[1]).toEqual(first);
+      // a new id is refused, and the queue did not move
+      await client.publishAsync(CMD, key('counter-12:b'), { qos: 1 });
+      await inbox.until(() => results().length === 3, 10_000, 'the refusal');
+      expect(results()[2]).toMatchObject({ id: 'counter-12:b', ok: false, error: { code: 'rate-limited' } });
+      expect(office.queue.state().seq).toBe(calls);
+    } finally {
+      await client.endAsync();
+      await office.stop();
+    }
   });
 });
