@@ -9,6 +9,16 @@ import { HardwareError } from './hw/errors.ts';
 import { DataDirError, LockedError } from './lock.ts';
 import { missingNodeApis, NODE_TOO_OLD, nodeTooOldMessage } from './node-support.ts';
 
+/** Start failures by code that a restart cannot cure: a newer or broken state, a certificate file
+ * that cannot be read. */
+const FOR_A_PERSON = new Set([
+  'state-too-new',
+  'state-unrecoverable',
+  'main-tls-file',
+  'broker-tls-file',
+  'uplink-tls-file',
+]);
+
 async function main(): Promise<void> {
   // Before `--help` too: the installer runs `--help` with the service's Node to catch exactly this.
   const missing = missingNodeApis();
@@ -90,11 +100,7 @@ async function main(): Promise<void> {
       err instanceof LockedError ||
       err instanceof DataDirError ||
       err instanceof HardwareError ||
-      code === 'state-too-new' ||
-      code === 'state-unrecoverable' ||
-      code === 'main-tls-file' ||
-      code === 'broker-tls-file' ||
-      code === 'uplink-tls-file'
+      (code !== undefined && FOR_A_PERSON.has(code))
     ) {
       logger.fatal({ code }, (err as Error).message);
       process.stderr.write(`beonho: ${(err as Error).message}\n`);

@@ -25,6 +25,7 @@ import {
   until,
 } from './bridge-broker-raw.ts';
 import { connectInbox, startOffice, testConfig } from './bridge-helpers.ts';
+import { satelliteAccount } from './helpers/satellite-accounts.ts';
 
 const OFFICE = 'singok2';
 const CMD = `beonho/v1/${OFFICE}/cmd`;
@@ -451,15 +452,7 @@ describe('a satellite past its allowance, on the main unit', () => {
           port: 0,
           wsPort: null,
           demo: true,
-          accounts: [
-            {
-              username: 'counter-12',
-              passwordHash: await hashPassword('sat-pw', { N: 1024, r: 8, p: 1 }),
-              role: 'satellite',
-              offices: [OFFICE],
-              counters: ['1'],
-            },
-          ],
+          accounts: [await satelliteAccount('counter-12', 'sat-pw', ['1'])],
           limits: { satelliteCommandBurst: 1, satelliteCommandsPerMinute: 1 },
         },
       }),

@@ -225,6 +225,15 @@ describe('the health extension', () => {
     const end = Date.now() + 10_000;
     while (!(await cond()) && Date.now() < end) await new Promise((r) => realSetTimeout(r, 5));
   };
+  /** The status file once `ok` holds for it (the write is real file I/O). */
+  const statusWhen = async (ok: (h: DeviceHealth) => boolean): Promise<Awaited<ReturnType<typeof readStatusFile>>> => {
+    let read = await readStatusFile(join(dir, 'run'));
+    await until(async () => {
+      read = await readStatusFile(join(dir, 'run'));
+      return read.ok && ok(read.health);
+    });
+    return read;
+  };
   /** Until `fn` was called `n` times: a write waits for the one before it, whose file I/O is real. */
   const calledTimes = (fn: { mock: { calls: unknown[] } }, n: number): Promise<void> =>
     until(() => fn.mock.calls.length >= n);
@@ -266,11 +275,7 @@ describe('the health extension', () => {
     await calledTimes(statfs, 3);
     expect(statfs).toHaveBeenCalledTimes(3);
     // the write itself is real file I/O: wait for it to land
-    let second = await readStatusFile(join(dir, 'run'));
-    await until(async () => {
-      second = await readStatusFile(join(dir, 'run'));
-      return second.ok && second.health.writes.bytesWritten === 3000;
-    });
+    const second = await statusWhen((h) => h.writes.bytesWritten === 3000);
     expect(second.ok && second.health.writes).toEqual({ bytesWritten: 3000, ticketsIssued: 2, bytesPerTicket: 1500 });
     expect(second.ok && second.health.components.printer?.lastError).toBe('printer-offline');
 
@@ -298,11 +303,7 @@ describe('the health extension', () => {
     vi.advanceTimersByTime(1);
     await calledTimes(statfs, 2);
     expect(statfs).toHaveBeenCalledTimes(2);
-    let read = await readStatusFile(join(dir, 'run'));
-    await until(async () => {
-      read = await readStatusFile(join(dir, 'run'));
-      return read.ok && Boolean(read.health.components['main-link']?.lastError);
-    });
+    const read = await statusWhen((h) => Boolean(h.components['main-link']?.lastError));
     expect(read.ok && read.health.components['main-link']).toMatchObject({
       connected: false,
       lastError: 'main-link-reset',
