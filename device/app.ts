@@ -15,7 +15,8 @@ import { createSimIpcExtension, runsUnderSupervisor, type SimPorts } from '../si
 import { SimKeypads } from '../sim/keypads.ts';
 import { startTerminal } from '../sim/terminal.ts';
 import type { Bus } from './bus.ts';
-import { type Config, isSatellite, type SatelliteConfig } from './config/schema.ts';
+import { isSatellite } from './config/role.ts';
+import type { Config, SatelliteConfig } from './config/schema.ts';
 import { Controller, type ControllerOptions, type Core } from './controller.ts';
 import { Counters } from './counters.ts';
 import { DayRoll } from './day-roll.ts';

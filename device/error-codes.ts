@@ -116,6 +116,7 @@ export type MqttCode = (typeof MQTT_CODES)[number];
 /** The daemon itself: start-up refusals (exit 2), the store, the health file, systemd. */
 export const DAEMON_CODES = [
   'config-invalid',
+  'config-worker',
   'node-too-old',
   'data-dir-locked',
   'data-dir-unusable',

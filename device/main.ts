@@ -2,8 +2,10 @@
 // stop, 1 runtime failure, 2 what a person must fix first (the command line, the config, the data
 // dir, ...: systemd should not restart-loop on those).
 // Only the command line's parser is loaded before the options are read: `--help` or a bad option
-// answers without loading the daemon (the config's validators, the broker, the board's canvas), and
-// a bad config file without the daemon either.
+// answers without loading the daemon (the config's validators, the broker, the board's canvas).
+// The config is validated in a worker thread (config/load-isolated.ts: the validator's memory ends
+// with it) while the daemon's modules load in this one; a bad config is refused before anything
+// starts.
 import { parseCli } from './cli.ts';
 import { HardwareError } from './hw/errors.ts';
 import { DataDirError, LockedError } from './lock.ts';
@@ -27,10 +29,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const cli = parseCli(process.argv);
-  const { ConfigError, loadConfig } = await import('./config/load.ts');
-  let loaded: Awaited<ReturnType<typeof loadConfig>>;
+  const [{ ConfigError }, { loadConfigIsolated }] = await Promise.all([
+    import('./config/config-error.ts'),
+    import('./config/load-isolated.ts'),
+  ]);
+  // The daemon's modules load while the worker validates the config (another thread).
+  const modules = Promise.all([import('./app.ts'), import('./config/role.ts'), import('./log.ts')]);
+  let loaded: Awaited<ReturnType<typeof loadConfigIsolated>>;
   try {
-    loaded = await loadConfig(cli.config);
+    loaded = await loadConfigIsolated(cli.config);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`beonho: ${err.message}\n`);
@@ -38,12 +45,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const { config, source } = loaded;
-  const [{ buildDaemon }, { isSatellite }, { createLogger }] = await Promise.all([
-    import('./app.ts'),
-    import('./config/schema.ts'),
-    import('./log.ts'),
-  ]);
+  const { config, source, fallback } = loaded;
+  const [{ buildDaemon }, { isSatellite }, { createLogger }] = await modules;
   // Command-line ports win over the file (two daemons on one machine, tests).
   if (cli.brokerPort !== undefined) config.mqtt.broker.port = cli.brokerPort;
   if (cli.wsPort !== undefined) config.mqtt.broker.wsPort = cli.wsPort;
@@ -53,6 +56,7 @@ async function main(): Promise<void> {
     ...(cli.logLevel ? { level: cli.logLevel } : {}),
   });
   logger.info({ config: source, dataDir: cli.dataDir }, 'beonho starting');
+  if (fallback) logger.warn({ code: 'config-worker', err: fallback }, 'the config was validated in the main thread');
 
   let stopping = false;
   // Everything else (which inputs, printer, features, in what order) is the composition root's.

@@ -4,10 +4,11 @@
 // Two steps. tsc (TypeScript 7, already a devDependency) emits one .js per .ts with the relative
 // `.ts` imports rewritten (`rewriteRelativeImportExtensions`), so dist/ mirrors the source tree: the
 // tools (`status`, `install-service`, `hw`, `hash-password`) and the speech process run from it.
-// Then esbuild bundles the daemon's entry, dist/device/main.js, with the pure-JavaScript packages
-// it loads, into main.js and a few chunks (`bundleDaemon`). Measured (bench/lean.ts, a day of 1,000
-// tickets and 100 spoken calls): some 630 modules loaded one by one cost a few MiB of the daemon's
-// peak and a fifth of its start (448-531 -> 396-405 ms to ready here; a Pi reads each file from
+// Then esbuild bundles the daemon's entry, dist/device/main.js, and its config worker
+// (dist/device/config/config-worker.js, device/config/load-isolated.ts), with the pure-JavaScript
+// packages they load, into those two files and a few chunks (`bundleDaemon`). Measured
+// (bench/lean.ts, a day of 1,000 tickets and 100 spoken calls): some 630 modules loaded one by one
+// cost a few MiB of the daemon's peak and a fifth of its start (448-531 -> 396-405 ms to ready here; a Pi reads each file from
 // its SD card).
 // The bundle keeps its identifiers, so a stack trace names the functions. Two things a bundle
 // changes are handled in the code: every module's import.meta.url is the bundle's, so the files
@@ -80,12 +81,18 @@ export const NOT_BUNDLED = [
   'thread-stream',
 ];
 
-/** dist/device/main.js becomes a bundle of the modules it loads (see the header): main.js itself
- * with what it imports statically, and chunks in dist/device/bundle/ for what it imports lazily. */
+/** The daemon's entry points: main.js, and the worker it validates its config in. */
+export const DAEMON_ENTRIES = ['device/main.js', 'device/config/config-worker.js'];
+
+/** dist/device/main.js and the config worker become bundles of the modules they load (see the
+ * header): each with what it imports statically, and chunks in dist/device/bundle/ for what they
+ * share or import lazily. */
 export function bundleDaemon(outDir: string): void {
-  const entry = path.join(outDir, 'device/main.js');
+  const entry = path.join(outDir, DAEMON_ENTRIES[0]!);
   const r = buildSync({
-    entryPoints: [entry],
+    entryPoints: DAEMON_ENTRIES.map((e) => path.join(outDir, e)),
+    // the entries keep their places under dist/device/
+    outbase: path.dirname(entry),
     outdir: path.dirname(entry),
     // what main.js imports dynamically stays a chunk of its own, loaded when main.js asks for it:
     // main.js checks the Node it runs on before the daemon's modules (and their imports of newer

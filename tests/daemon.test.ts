@@ -269,6 +269,50 @@ describe('the simulator needs no native module', () => {
   });
 });
 
+describe('the config is validated in a worker thread', () => {
+  const spy = (...preloads: string[]): string[] =>
+    ['zod-spy.ts', ...preloads].flatMap((f) => ['--import', path.join(import.meta.dirname, 'fixtures', f)]);
+
+  it("zod never loads in the daemon's main thread; a bad config still exits 2 with its lines", async () => {
+    const d = new Daemon(['--data-dir', path.join(dir, 'zod-1')], {}, { nodeArgs: spy() });
+    await d.waitFor(/simulator ready/);
+    d.send('press resident');
+    await d.waitFor(/^ticket 1001 /);
+    d.child.kill('SIGUSR2');
+    expect(await d.waitFor(/^ZOD-IN-MAIN /)).toBe('ZOD-IN-MAIN false');
+    expect(d.stderr).not.toContain('"config-worker"');
+    d.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+
+    const bad = await writeTestConfig(path.join(dir, 'zod-bad.yaml'), { counters: 'three' });
+    const refused = new Daemon(['--config', bad, '--data-dir', path.join(dir, 'zod-2')], {}, { nodeArgs: spy() });
+    expect(await refused.exited).toBe(2);
+    expect(plainLines(refused.stderr)).toEqual([
+      `beonho: ${bad}: 1 problem(s) in the configuration:`,
+      expect.stringMatching(/^ {2}counters: /),
+    ]);
+  });
+
+  it('without worker threads it validates in place, says so in the log, and runs', async () => {
+    const d = new Daemon(['--data-dir', path.join(dir, 'zod-3')], {}, { nodeArgs: spy('no-worker-threads.ts') });
+    await d.waitFor(/simulator ready/);
+    // the log (stderr in this mode) says why
+    const warned = d.stderr.split('\n').find((l) => l.includes('"config-worker"'));
+    expect(JSON.parse(warned ?? '{}')).toMatchObject({
+      level: 40,
+      code: 'config-worker',
+      err: expect.stringMatching(/no worker threads/),
+    });
+    d.send('press resident');
+    await d.waitFor(/^ticket 1001 /);
+    // the spy sees zod where it ran: it can tell
+    d.child.kill('SIGUSR2');
+    expect(await d.waitFor(/^ZOD-IN-MAIN /)).toBe('ZOD-IN-MAIN true');
+    d.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  });
+});
+
 describe('hardware this machine does not have', () => {
   it('a config naming GPIO buttons stops the start with a message an admin can act on', async () => {
     const file = await writeTestConfig(path.join(dir, 'gpio.yaml'), {

@@ -1,8 +1,8 @@
-// The entry point loads the daemon only once it has options and a config: `--help`, a bad option or
-// a bad config file answer without loading the canvas, the broker and the validators (issue 13: a
-// `--help` took 1 s and 118 MiB).
+// The entry point loads the daemon only once it has its options: `--help` or a bad option answer
+// without loading the canvas, the broker and the validators (issue 13: a `--help` took 1 s and
+// 118 MiB), and a bad config file is refused before anything starts.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,18 +11,23 @@ const ROOT = path.join(import.meta.dirname, '..');
 const dir = mkdtempSync(path.join(tmpdir(), 'beonho-lazy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function loaded(args: string[]): { status: number | null; modules: string[] } {
+function loaded(args: string[]): { status: number | null; modules: string[]; packages: string[] } {
   const record = path.join(dir, `imports-${Math.random().toString(36).slice(2)}.txt`);
   const r = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--import', './tests/support/record-imports.mjs', 'device/main.ts', ...args],
     { cwd: ROOT, env: { ...process.env, RECORD_IMPORTS: record }, encoding: 'utf8', timeout: 60_000 },
   );
-  const modules = readFileSync(record, 'utf8')
+  const urls = readFileSync(record, 'utf8')
     .split('\n')
-    .filter((u) => u.startsWith('file:') && !u.includes('/node_modules/'))
+    .filter((u) => u.startsWith('file:'));
+  const modules = urls
+    .filter((u) => !u.includes('/node_modules/'))
     .map((u) => path.relative(ROOT, new URL(u).pathname));
-  return { status: r.status, modules };
+  const packages = [
+    ...new Set(urls.map((u) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p) => p !== undefined)),
+  ];
+  return { status: r.status, modules, packages };
 }
 
 describe('the entry point', () => {
@@ -34,13 +39,20 @@ describe('the entry point', () => {
     expect(modules).not.toContain('device/config/load.ts');
   });
 
-  it('refuses a bad config file without loading the daemon', () => {
+  it('refuses a bad config file before the daemon starts anything, with the validator in its worker', () => {
     const bad = path.join(dir, 'bad.yaml');
     writeFileSync(bad, 'office: { id: "Not A Slug" }\n');
-    const { status, modules } = loaded(['--config', bad, '--data-dir', path.join(dir, 'data')]);
+    const data = path.join(dir, 'data');
+    const { status, modules, packages } = loaded(['--config', bad, '--data-dir', data]);
     expect(status).toBe(2);
-    expect(modules).toContain('device/config/load.ts');
-    expect(modules).not.toContain('device/app.ts');
+    // the daemon's modules load while the worker validates (device/main.ts), but nothing starts:
+    // no canvas, no broker, no client, no data dir
+    for (const p of ['@napi-rs/canvas', 'aedes', 'mqtt', 'espeak-ng']) expect(packages).not.toContain(p);
+    expect(existsSync(data)).toBe(false);
+    // the validator ran in its worker thread, not in the daemon's
+    expect(modules).toContain('device/config/load-isolated.ts');
+    expect(modules).not.toContain('device/config/load.ts');
+    expect(packages).not.toContain('zod');
   });
 
   it('loads the daemon for a real start (the check above can fail)', () => {

@@ -147,10 +147,16 @@ describe('the compiled daemon', () => {
     const dir = path.join(app, 'dist/device');
     const files = ['main.js', ...(await readdir(path.join(dir, 'bundle'))).map((f) => `bundle/${f}`)];
     const text = (await Promise.all(files.map((f) => readFile(path.join(dir, f), 'utf8')))).join('\n');
+    const relativeImports = (code: string): string[] =>
+      [...code.matchAll(/(?:from\s*|import\()\s*["'](\.{1,2}\/[^"']*)["']/g)].map((m) => m[1]!);
     // no module of ours is loaded one by one beside the bundle: main.js imports only its chunks
-    const relative = [...text.matchAll(/(?:from\s*|import\()\s*["'](\.{1,2}\/[^"']*)["']/g)].map((m) => m[1]);
+    const relative = relativeImports(text);
     expect(relative.length).toBeGreaterThan(0);
     for (const r of relative) expect(r).toMatch(/^\.\/(?:bundle\/)?[\w-]+\.js$/);
+    // and so does the worker the daemon validates its config in (zod is in its chunks, not main's)
+    const worker = await readFile(path.join(dir, 'config/config-worker.js'), 'utf8');
+    expect(relativeImports(worker).length).toBeGreaterThan(0);
+    for (const r of relativeImports(worker)) expect(r).toMatch(/^\.\.\/bundle\/[\w-]+\.js$/);
     // the pure-JavaScript packages are inside it; the native ones, and pino, are imported by name
     for (const pkg of ['zod', 'ajv', 'aedes', 'mqtt', 'ws', 'yaml', 'commander', 'lowdb', 'qrcode']) {
       expect(text, pkg).not.toMatch(new RegExp(`(?:from\\s*|import\\()\\s*["']${pkg}["']`));

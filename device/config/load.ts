@@ -5,17 +5,10 @@ import leven from 'leven';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { simulatorDefault } from './default.ts';
+import { ConfigError } from './config-error.ts';
 import { type Config, configSchema } from './schema.ts';
 
-export class ConfigError extends Error {
-  readonly code = 'config-invalid';
-  constructor(
-    readonly source: string,
-    readonly problems: string[],
-  ) {
-    super(`${source}: ${problems.length} problem(s) in the configuration:\n  ${problems.join('\n  ')}`);
-  }
-}
+export { ConfigError };
 
 export function validateConfig(input: unknown, source = 'config'): Config {
   const result = configSchema.safeParse(input);

@@ -133,9 +133,7 @@ export type PolicyConfig = Config['policy'];
 /** A config whose role is satellite (device/satellite): it always has its section. */
 export type SatelliteConfig = Config & { role: 'satellite'; satellite: SatelliteSection };
 
-export function isSatellite(config: Config): config is SatelliteConfig {
-  return config.role === 'satellite' && config.satellite !== undefined;
-}
+export { isSatellite } from './role.ts';
 
 type Ctx = z.RefinementCtx;
 

@@ -2,7 +2,7 @@
 // loads its own in start(), so with the simulator default (or on a machine without the hardware)
 // onoff, node-hid and serialport are never loaded.
 import type { Logger } from 'pino';
-import { hardwareProblems } from '../config/hardware-schema.ts';
+import { hardwareProblems } from '../config/hardware-problems.ts';
 import type { Config } from '../config/schema.ts';
 import type { ButtonSource } from '../ports/buttons.ts';
 import type { ComponentHealth } from '../ports/health.ts';
