@@ -3,6 +3,7 @@
 // 1280x720 or 3840x2160 panel shows the same picture.
 import type { Canvas } from '@napi-rs/canvas';
 import type { Frame } from '../../device/ports/outputs.ts';
+import { loadCanvasBinding } from '../canvas-binding.ts';
 import { loadFonts } from '../fonts/fonts.ts';
 import { type Box, type Ctx, closedIcon, fitPx, pauseIcon, rect, text } from './draw.ts';
 import { type BoardModel, clockTexts, counterName, counterStatusText, serviceName } from './model.ts';
@@ -22,7 +23,7 @@ let canvasModule: typeof import('@napi-rs/canvas') | null = null;
 
 /** Load the canvas binding and the font; call once before rendering. */
 export async function prepareRenderer(): Promise<void> {
-  canvasModule ??= await import('@napi-rs/canvas');
+  canvasModule ??= await loadCanvasBinding();
   await loadFonts();
 }
 

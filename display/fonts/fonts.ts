@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { loadCanvasBinding } from '../canvas-binding.ts';
 
 /** The family name every layout uses; registered under our own alias so a system font of the same
  * name can never take its place. */
@@ -30,7 +31,7 @@ function fontDir(): string {
 /** Register the board font once per process. Safe to call from every renderer. */
 export function loadFonts(): Promise<void> {
   loaded ??= (async () => {
-    const { GlobalFonts } = await import('@napi-rs/canvas');
+    const { GlobalFonts } = await loadCanvasBinding();
     const dir = fontDir();
     for (const weight of FONT_WEIGHTS) {
       const file = join(dir, `noto-sans-kr-korean-${weight}.woff2`);

@@ -5,10 +5,11 @@ import { dirname } from 'node:path';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { DisplaySink, Frame } from '../../device/ports/outputs.ts';
 import { replaceFile } from '../../device/store/fs.ts';
+import { loadCanvasBinding } from '../canvas-binding.ts';
 
 /** Encode an RGBA frame as PNG with the canvas binding (off the main thread). */
 export async function encodePng(frame: Frame): Promise<Buffer> {
-  const { createCanvas, ImageData } = await import('@napi-rs/canvas');
+  const { createCanvas, ImageData } = await loadCanvasBinding();
   const canvas = createCanvas(frame.width, frame.height);
   const data = new Uint8ClampedArray(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
   canvas.getContext('2d').putImageData(new ImageData(data, frame.width, frame.height), 0, 0);
