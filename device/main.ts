@@ -35,6 +35,9 @@ async function main(): Promise<void> {
   ]);
   // The daemon's modules load while the worker validates the config (another thread).
   const modules = Promise.all([import('./app.ts'), import('./config/role.ts'), import('./log.ts')]);
+  // awaited below, once the config is in: a failure to load is thrown there, after a config
+  // problem is reported, not as an unhandled rejection while the worker still runs
+  modules.catch(() => {});
   let loaded: Awaited<ReturnType<typeof loadConfigIsolated>>;
   try {
     loaded = await loadConfigIsolated(cli.config);

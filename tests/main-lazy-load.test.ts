@@ -55,6 +55,32 @@ describe('the entry point', () => {
     expect(packages).not.toContain('zod');
   });
 
+  it("reports a bad config first when the daemon's modules cannot load either, and the load failure otherwise", () => {
+    const bad = path.join(dir, 'bad-and-broken.yaml');
+    writeFileSync(bad, 'office: { id: "Not A Slug" }\n');
+    const args = (config: string[]) => [
+      '--import',
+      'tsx',
+      '--import',
+      './tests/support/fail-app-import.mjs',
+      'device/main.ts',
+      ...config,
+      '--data-dir',
+      path.join(dir, 'broken'),
+      '--no-stdin',
+    ];
+    const refused = spawnSync(process.execPath, args(['--config', bad]), {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/^beonho: .*bad-and-broken\.yaml: \d+ problem\(s\)/m);
+    const broken = spawnSync(process.execPath, args([]), { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(broken.status).toBe(1);
+    expect(broken.stderr).toContain('app.ts cannot be loaded');
+  });
+
   it('loads the daemon for a real start (the check above can fail)', () => {
     // `--data-dir` on a file: the start fails after the daemon was loaded
     const file = path.join(dir, 'not-a-dir');
