@@ -1,7 +1,7 @@
 // The installer generates into a temporary root; commands are collected, never run.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -524,6 +524,16 @@ describe('the command line', () => {
     expect(r.stdout).not.toMatch(/^wrote /m);
     expect(r.stdout).not.toContain('npm run status');
     expect(existsSync(join(root, 'etc/systemd'))).toBe(false);
+  });
+
+  it('--app-dir through a symlink names the link in the unit: switching the link switches the release', async () => {
+    // releases side by side, the service's path a link to one of them (docs/deploy.md, Upgrades)
+    await rename(join(root, APP), join(root, `${APP}-0.1.0`));
+    await symlink('beonho-0.1.0', join(root, APP));
+    await installCli();
+    const unit = await readFile(join(root, 'etc/systemd/system/beonho.service'), 'utf8');
+    expect(unit).toMatch(/^WorkingDirectory=\/opt\/beonho$/m);
+    expect(unit).not.toContain('beonho-0.1.0');
   });
 
   it('exits 1 with the error code when the config is invalid', async () => {
