@@ -28,6 +28,19 @@ function problems(input: unknown): string[] {
 const base = simulatorDefault as Record<string, unknown> & typeof simulatorDefault;
 
 describe('config validation', () => {
+  it('names a value that contains itself through a YAML alias, instead of failing on it', async () => {
+    const file = path.join(dir, 'self-alias.yaml');
+    await writeFile(file, 'office: &o\n  id: singok2\n  name: *o\n');
+    const err = await loadConfig(file).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toContain(
+      'office.name: expected a text, got (a value that contains itself, through a YAML alias)',
+    );
+  });
+
   it('accepts the built-in simulator office and the documented example', async () => {
     expect(problems(simulatorDefault)).toEqual([]);
     const { config } = await loadConfig(path.resolve(import.meta.dirname, '../config/example.yaml'));

@@ -293,6 +293,23 @@ describe('the config is validated in a worker thread', () => {
     ]);
   });
 
+  it('starts with a NODE_OPTIONS preload that keeps a timer (a monitoring agent): it runs in the worker too', async () => {
+    const agent = path.join(dir, 'agent.cjs');
+    await writeFile(agent, 'setInterval(() => {}, 10_000);\n');
+    const nodeOptions = [process.env.NODE_OPTIONS, `--require ${agent}`].filter(Boolean).join(' ');
+    const d = new Daemon(
+      ['--data-dir', path.join(dir, 'zod-agent')],
+      { NODE_OPTIONS: nodeOptions },
+      { nodeArgs: spy() },
+    );
+    await d.waitFor(/simulator ready/);
+    d.child.kill('SIGUSR2');
+    expect(await d.waitFor(/^ZOD-IN-MAIN /)).toBe('ZOD-IN-MAIN false');
+    expect(d.stderr).not.toContain('"config-worker"');
+    d.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  });
+
   it('without worker threads it validates in place, says so in the log, and runs', async () => {
     const d = new Daemon(['--data-dir', path.join(dir, 'zod-3')], {}, { nodeArgs: spy('no-worker-threads.ts') });
     await d.waitFor(/simulator ready/);

@@ -126,7 +126,13 @@ const SECRET = /^(password|passwordHash)$|secret/i;
 function show(v: unknown, key?: PropertyKey): string {
   if (typeof key === 'string' && SECRET.test(key)) return '(hidden)';
   if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
-  const s = JSON.stringify(v, (k, val) => (k && SECRET.test(k) ? '(hidden)' : val));
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v, (k, val) => (k && SECRET.test(k) ? '(hidden)' : val));
+  } catch {
+    // a YAML alias inside the node it names (`office: &o {name: *o}`) makes a value contain itself
+    return '(a value that contains itself, through a YAML alias)';
+  }
   if (s === undefined) return String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
