@@ -94,9 +94,24 @@ export class RabbitCluster {
     this.home = join(this.dir, 'home');
   }
 
-  /** Starts every node, clusters them and waits until each takes MQTT connections. ~20 s on 2 cores. */
+  /** Starts every node, clusters them and waits until each takes MQTT connections. ~20 s on 2 cores.
+   * A second try, from scratch on new ports, when the first fails: a port found free can be taken
+   * by another process before the node binds it (the test suites run in parallel), and a node
+   * that could not bind its port is gone by the time it is joined to the cluster. */
   async start(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.startOnce();
+        return;
+      } catch (err) {
+        if (attempt >= 2) throw err;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     const n = this.o.nodes ?? 3;
+    this.nodes.length = 0;
     mkdirSync(this.home, { recursive: true });
     // One cookie for the nodes and the CLI: that is what makes them one cluster.
     writeFileSync(join(this.home, '.erlang.cookie'), randomBytes(20).toString('hex'), { mode: 0o400 });
