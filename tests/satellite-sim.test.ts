@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify } from 'yaml';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
-import { isSatellite } from '../device/config/schema.ts';
+import { isSatellite } from '../device/config/role.ts';
 import { ActionError, type PageState, type SatelliteHandle, SimHub } from '../sim/hub.ts';
 import type { SatelliteLayout } from '../sim/satellite-ipc.ts';
 import { freePort, tempDir } from './bridge-helpers.ts';

@@ -14,7 +14,7 @@ import type { Command, CommandResult } from '../bridge/contract/types.ts';
 import { Bus, type BusEvents } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { ConfigError, validateConfig } from '../device/config/load.ts';
-import { isSatellite } from '../device/config/schema.ts';
+import { isSatellite } from '../device/config/role.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { SatelliteKeys } from '../device/satellite/keys.ts';

@@ -166,5 +166,3 @@ export type GpioButtonsConfig = z.infer<typeof gpioButtons>;
 export type FirmataButtonsConfig = z.infer<typeof firmataButtons>;
 export type HidKeypadsConfig = z.infer<typeof hidKeypads>;
 export type KeypadBinding = z.infer<typeof keypadBinding>;
-
-export { hardwareProblems } from './hardware-problems.ts';

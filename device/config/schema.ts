@@ -3,7 +3,8 @@
 // of the daemon owns its settings.
 import { z } from 'zod';
 import { fixedOffsetMinutes } from '../util/zone.ts';
-import { hardwareProblems, hardwareSchema } from './hardware-schema.ts';
+import { hardwareProblems } from './hardware-problems.ts';
+import { hardwareSchema } from './hardware-schema.ts';
 import { outputsSchema } from './outputs-schema.ts';
 import { mqttSchema, SATELLITE_NAME, SATELLITE_NAME_MAX, SATELLITE_NAME_WHY } from './mqtt-schema.ts';
 import { type SatelliteSection, satelliteSchema } from './satellite-schema.ts';
@@ -132,8 +133,6 @@ export type CounterConfig = Config['counters'][number];
 export type PolicyConfig = Config['policy'];
 /** A config whose role is satellite (device/satellite): it always has its section. */
 export type SatelliteConfig = Config & { role: 'satellite'; satellite: SatelliteSection };
-
-export { isSatellite } from './role.ts';
 
 type Ctx = z.RefinementCtx;
 
