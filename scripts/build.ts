@@ -8,8 +8,8 @@
 // (dist/device/config/config-worker.js, device/config/load-isolated.ts), with the pure-JavaScript
 // packages they load, into those two files and a few chunks (`bundleDaemon`). Measured
 // (bench/lean.ts, a day of 1,000 tickets and 100 spoken calls): some 630 modules loaded one by one
-// cost a few MiB of the daemon's peak and a fifth of its start (448-531 -> 396-405 ms to ready here; a Pi reads each file from
-// its SD card).
+// cost a few MiB of the daemon's peak and a fifth of its start (448-531 -> 396-405 ms to ready
+// here; a Pi reads each file from its SD card).
 // The bundle keeps its identifiers, so a stack trace names the functions. Two things a bundle
 // changes are handled in the code: every module's import.meta.url is the bundle's, so the files
 // the code reads at run time (the contract's schemas, the speech child, package.json) are found
