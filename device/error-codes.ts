@@ -117,6 +117,7 @@ export type MqttCode = (typeof MQTT_CODES)[number];
 export const DAEMON_CODES = [
   'config-invalid',
   'config-worker',
+  'config-yaml-warning',
   'node-too-old',
   'data-dir-locked',
   'data-dir-unusable',

@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const { config, source, fallback } = loaded;
+  const { config, source, warnings, fallback } = loaded;
   const [{ buildDaemon }, { isSatellite }, { createLogger }] = await modules;
   // Command-line ports win over the file (two daemons on one machine, tests).
   if (cli.brokerPort !== undefined) config.mqtt.broker.port = cli.brokerPort;
@@ -60,6 +60,8 @@ async function main(): Promise<void> {
   });
   logger.info({ config: source, dataDir: cli.dataDir }, 'beonho starting');
   if (fallback) logger.warn({ code: 'config-worker', err: fallback }, 'the config was validated in the main thread');
+  for (const warning of warnings)
+    logger.warn({ code: 'config-yaml-warning', warning }, 'the config file has a YAML warning');
 
   let stopping = false;
   // Everything else (which inputs, printer, features, in what order) is the composition root's.

@@ -47,7 +47,17 @@ describe('the config validated in a worker thread', () => {
       expect(inWorker.fallback, String(file)).toBeNull();
       expect(inWorker.config, String(file)).toEqual((await loadConfig(file)).config);
       expect(inWorker.source, String(file)).toBe((await loadConfig(file)).source);
+      expect(inWorker.warnings, String(file)).toEqual([]);
     }
+  });
+
+  it("passes on the YAML parser's warnings, one line each without the file's text", async () => {
+    const tagged = path.join(dir, 'tagged.yaml');
+    await writeFile(tagged, stringify(simulatorDefault).replace(/^( {2}name: )/m, '$1!foo '));
+    const inWorker = await loadConfigIsolated(tagged);
+    expect(inWorker.warnings).toEqual([expect.stringMatching(/^Unresolved tag: !foo at line \d+, column \d+$/)]);
+    expect(inWorker.warnings).toEqual((await loadConfig(tagged)).warnings);
+    expect(inWorker.config.office.name).toBe(simulatorDefault.office.name);
   });
 
   it('refuses a bad config with the same ConfigError and lines as load.ts, naming no secret', async () => {

@@ -1,5 +1,5 @@
 // The daemon as a person runs it: the terminal control, a restart, the lock, clean shutdown.
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -306,6 +306,25 @@ describe('the config is validated in a worker thread', () => {
     d.child.kill('SIGUSR2');
     expect(await d.waitFor(/^ZOD-IN-MAIN /)).toBe('ZOD-IN-MAIN false');
     expect(d.stderr).not.toContain('"config-worker"');
+    d.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  });
+
+  it("logs the YAML parser's warnings as its own lines, without the file's text", async () => {
+    const file = await writeTestConfig(path.join(dir, 'tagged.yaml'), {});
+    const text = await readFile(file, 'utf8');
+    // an unknown tag: the value is read as a plain text, and the parser warns
+    await writeFile(file, text.replace(/^( {2}name: )/m, '$1!foo '));
+    const d = new Daemon(['--config', file, '--data-dir', path.join(dir, 'zod-tag')]);
+    await d.waitFor(/simulator ready/);
+    const lines = d.stderr.split('\n').filter((l) => l.includes('config-yaml-warning'));
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 40,
+      code: 'config-yaml-warning',
+      warning: expect.stringMatching(/^Unresolved tag: !foo at line \d+, column \d+$/),
+    });
+    expect(d.stderr).not.toContain('YAMLWarning');
     d.kill('SIGTERM');
     expect(await d.exited).toBe(0);
   });

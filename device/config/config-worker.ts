@@ -2,13 +2,10 @@
 // it): it posts the config, or the problems, and ends, and the validator's code and data end with
 // it.
 import { parentPort, workerData } from 'node:worker_threads';
-import { ConfigError, loadConfig } from './load.ts';
-import type { Config } from './schema.ts';
+import { ConfigError, type LoadedFile, loadConfig } from './load.ts';
 
 /** What the worker posts: the validated config, or why there is none. */
-export type ConfigAnswer =
-  | { ok: true; config: Config; source: string }
-  | { ok: false; source: string; problems: string[] };
+export type ConfigAnswer = ({ ok: true } & LoadedFile) | { ok: false; source: string; problems: string[] };
 
 const { file } = workerData as { file?: string };
 let answer: ConfigAnswer;

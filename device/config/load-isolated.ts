@@ -13,14 +13,12 @@ import { Worker } from 'node:worker_threads';
 import { buildFile } from '../util/build-root.ts';
 import { ConfigError } from './config-error.ts';
 import type { ConfigAnswer } from './config-worker.ts';
-import type { Config } from './schema.ts';
+import type { LoadedFile } from './load.ts';
 
 const HERE = fileURLToPath(import.meta.url);
 const WORKER_ENTRY = buildFile(`device/config/config-worker${path.extname(HERE)}`);
 
-export interface LoadedConfig {
-  config: Config;
-  source: string;
+export interface LoadedConfig extends LoadedFile {
   /** why the config was validated in this thread instead (the worker could not run), or null */
   fallback: string | null;
 }
@@ -40,7 +38,7 @@ export async function loadConfigIsolated(file?: string, entry = WORKER_ENTRY): P
     return { ...(await loadConfig(file)), fallback: (err as Error).message };
   }
   if (!answer.ok) throw new ConfigError(answer.source, answer.problems);
-  return { config: answer.config, source: answer.source, fallback: null };
+  return { config: answer.config, source: answer.source, warnings: answer.warnings, fallback: null };
 }
 
 /** How long the worker may take to answer before the config is validated in this thread instead

@@ -2,7 +2,7 @@
 // the field ("services[2].cutoff: expected HH:MM (00:00 to 23:59), got "25:00"").
 import { readFile } from 'node:fs/promises';
 import leven from 'leven';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { simulatorDefault } from './default.ts';
 import { ConfigError } from './config-error.ts';
@@ -16,8 +16,19 @@ export function validateConfig(input: unknown, source = 'config'): Config {
   throw new ConfigError(source, formatIssues(result.error.issues, input));
 }
 
-export async function loadConfig(file?: string): Promise<{ config: Config; source: string }> {
-  if (!file) return { config: validateConfig(simulatorDefault, 'built-in simulator config'), source: 'built-in' };
+/** A config read from its file: the config, where it came from, and what the YAML parser warned
+ * of in a file it could read (an unknown tag: `!foo x` is read as the text "x"). */
+export interface LoadedFile {
+  config: Config;
+  source: string;
+  /** one line each, without the file's text (a line of it may hold a password) */
+  warnings: string[];
+}
+
+export async function loadConfig(file?: string): Promise<LoadedFile> {
+  if (!file) {
+    return { config: validateConfig(simulatorDefault, 'built-in simulator config'), source: 'built-in', warnings: [] };
+  }
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -25,12 +36,18 @@ export async function loadConfig(file?: string): Promise<{ config: Config; sourc
     throw new ConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
   }
   let doc: unknown;
+  let warnings: string[];
   try {
-    doc = parseYaml(text, { prettyErrors: true });
+    // parseDocument, not parse: parse() prints its warnings itself, as Node's multi-line warning
+    // blocks on stderr, beside the daemon's JSON log lines; the daemon logs them as its own
+    const parsed = parseDocument(text, { prettyErrors: true });
+    if (parsed.errors.length > 0) throw parsed.errors[0];
+    warnings = parsed.warnings.map((w) => w.message.split('\n')[0]!.replace(/:$/, ''));
+    doc = parsed.toJS();
   } catch (err) {
     throw new ConfigError(file, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
   }
-  return { config: validateConfig(doc ?? {}, file), source: file };
+  return { config: validateConfig(doc ?? {}, file), source: file, warnings };
 }
 
 export function formatIssues(
