@@ -75,7 +75,8 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   warnings.push(
     ...(await checkRelease({ dir: underRoot(o.root, o.appDir), nodePath: o.nodePath, live: o.root === '/' })),
   );
-  const { text: configText, config } = await readConfig(o.configSource);
+  const { text: configText, config, yamlWarnings } = await readConfig(o.configSource);
+  warnings.push(...yamlWarnings.map((w) => `the config file: ${w}`));
   warnings.push(...checkRole(o, config, out));
 
   const accounts = await readAccounts(o.root);
@@ -355,9 +356,10 @@ async function checkApp(appDir: string, root: string): Promise<void> {
   }
 }
 
-/** The config's text (copied as it is) and its validated form. Validated by the daemon's own loader,
- * so the installer lists the same problems, in the same words, as the daemon would at start. */
-async function readConfig(path: string): Promise<{ text: string; config: Config }> {
+/** The config's text (copied as it is), its validated form and the YAML parser's warnings.
+ * Validated by the daemon's own loader, so the installer lists the same problems, in the same
+ * words, as the daemon would at start. */
+async function readConfig(path: string): Promise<{ text: string; config: Config; yamlWarnings: string[] }> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -368,7 +370,8 @@ async function readConfig(path: string): Promise<{ text: string; config: Config 
     );
   }
   try {
-    return { text, config: (await loadConfig(path)).config };
+    const loaded = await loadConfig(path);
+    return { text, config: loaded.config, yamlWarnings: loaded.warnings };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     throw new DeployError('deploy-config-invalid', `${err.message}\nnothing was changed: fix these and run it again`);

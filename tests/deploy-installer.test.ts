@@ -487,6 +487,17 @@ describe('uninstall', () => {
   });
 });
 
+describe('the config it installs', () => {
+  it("passes on the YAML parser's warnings among its own, naming no value", async () => {
+    await writeFile(join(work, 'office.yaml'), CONFIG.replace('name: 신곡2동', 'name: !foo 신곡2동'));
+    const r = await install(opts({ start: false }), recordingRunner(), out);
+    expect(r.warnings).toContainEqual(
+      expect.stringMatching(/^the config file: Unresolved tag: !foo at line 1, column \d+$/),
+    );
+    expect(r.warnings.join('\n')).not.toContain('신곡2동');
+  });
+});
+
 describe('the command line', () => {
   /** `npm run install-service -- install --root <root> --app-dir APP --config office.yaml …` */
   const installCli = (...extra: string[]) =>
