@@ -30,6 +30,13 @@ function loaded(args: string[]): { status: number | null; modules: string[]; pac
   return { status: r.status, modules, packages };
 }
 
+/** A config file with problems (exit 2), named `name` in the test's folder. */
+function badConfig(name: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, 'office: { id: "Not A Slug" }\n');
+  return file;
+}
+
 describe('the entry point', () => {
   it('answers --help with the command line parser alone', () => {
     const { status, modules } = loaded(['--help']);
@@ -40,8 +47,7 @@ describe('the entry point', () => {
   });
 
   it('refuses a bad config file before the daemon starts anything, with the validator in its worker', () => {
-    const bad = path.join(dir, 'bad.yaml');
-    writeFileSync(bad, 'office: { id: "Not A Slug" }\n');
+    const bad = badConfig('bad.yaml');
     const data = path.join(dir, 'data');
     const { status, modules, packages } = loaded(['--config', bad, '--data-dir', data]);
     expect(status).toBe(2);
@@ -56,8 +62,7 @@ describe('the entry point', () => {
   });
 
   it("reports a bad config first when the daemon's modules cannot load either, and the load failure otherwise", () => {
-    const bad = path.join(dir, 'bad-and-broken.yaml');
-    writeFileSync(bad, 'office: { id: "Not A Slug" }\n');
+    const bad = badConfig('bad-and-broken.yaml');
     const args = (config: string[]) => [
       '--import',
       'tsx',
