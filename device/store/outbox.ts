@@ -88,6 +88,7 @@ export class OutboxCursors implements Outbox {
   private async read(afterSeq: number, limit: number): Promise<QueueEvent[]> {
     const first = this.recent[0];
     if (first && first.seq <= afterSeq + 1) {
+      this.journal.forgetReads();
       const i = afterSeq + 1 - first.seq;
       return this.recent.slice(i, i + limit);
     }
