@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Extension, FeatureContext } from '../device/extension.ts';
 import type { ComponentHealth } from '../device/ports/health.ts';
-import type { Frame } from '../device/ports/outputs.ts';
+import type { Frame, PatchFrame } from '../device/ports/outputs.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import type { CallSnapshot, Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
@@ -228,7 +228,7 @@ export class BoardExtension implements Extension {
       if (!l.open && !(await this.openOutput(l))) continue;
       const t = l.out.target;
       const size = outputSize(l.out);
-      let frame: Frame | null;
+      let frame: Frame | PatchFrame | null;
       let key: string | null = null;
       if (t.kind === 'board') {
         if (!l.painter || l.painter.width !== size.width || l.painter.height !== size.height) {

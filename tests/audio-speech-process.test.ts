@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import { healthy } from '../device/ports/health.ts';
-import type { AudioOut, DisplaySink, Frame } from '../device/ports/outputs.ts';
+import type { AudioOut, DisplaySink, Frame, PatchFrame } from '../device/ports/outputs.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { callParts } from '../display/audio/call-sentence.ts';
@@ -142,7 +142,7 @@ describe('a crash of the speech process in the daemon', () => {
     const snap = morningSnapshot();
     const queue = { snapshot: () => structuredClone(snap) } as unknown as QueueService;
     const ctx = { config, bus, queue, logger, dataDir: '/nonexistent', now: () => Date.now() };
-    const frames: Frame[] = [];
+    const frames: Array<Frame | PatchFrame> = [];
     const sink: DisplaySink = {
       kind: 'memory',
       open: async () => {},

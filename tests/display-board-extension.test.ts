@@ -4,17 +4,20 @@ import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import type { ExtensionContext } from '../device/extension.ts';
 import { healthy } from '../device/ports/health.ts';
-import type { DisplaySink, Frame } from '../device/ports/outputs.ts';
+import type { DisplaySink, Frame, PatchFrame } from '../device/ports/outputs.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { BoardExtension } from '../display/board-extension.ts';
 import { prepareRenderer } from '../display/board/render.ts';
+import { WholeFrame } from '../display/sinks/patches.ts';
 import { FIXED_NOW, morningSnapshot } from '../bench/lib/board-morning.ts';
 
 class MemorySink implements DisplaySink {
   readonly kind = 'memory';
+  /** the picture after each frame */
   frames: Frame[] = [];
+  private picture = new WholeFrame();
   failOpen = 0;
   async open() {
     if (this.failOpen > 0) {
@@ -22,8 +25,9 @@ class MemorySink implements DisplaySink {
       throw Object.assign(new Error('no display'), { code: 'display-fb-open' });
     }
   }
-  async write(f: Frame) {
-    this.frames.push({ ...f, data: f.data.slice() });
+  async write(f: Frame | PatchFrame) {
+    const whole = this.picture.update(f);
+    this.frames.push({ ...whole, data: whole.data.slice() });
   }
   async close() {}
   health() {

@@ -1,12 +1,13 @@
-// The board repaints only the parts that changed (BoardPainter) and the framebuffer writes only the
-// rows that changed: every incremental frame must equal a full redraw of the same model, pixel for
-// pixel, and the framebuffer must hold exactly what a full write would have put there.
+// The board repaints only the parts that changed (BoardPainter) and hands its sinks only those boxes
+// with their pixels (patches), keeping no picture of the whole board: the picture they make, frame
+// after frame, must equal a full redraw of the same model, pixel for pixel, and the framebuffer must
+// hold exactly what a full write would have put there.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Frame } from '../device/ports/outputs.ts';
+import type { Frame, PatchFrame } from '../device/ports/outputs.ts';
 import type { BoardModel } from '../display/board/model.ts';
 import {
   BoardPainter,
@@ -19,6 +20,7 @@ import {
   wholeBands,
 } from '../display/board/render.ts';
 import { FramebufferSink } from '../display/sinks/framebuffer.ts';
+import { WholeFrame } from '../display/sinks/patches.ts';
 import { convertRows } from '../display/sinks/pixels.ts';
 import { closedModel, FIXED_NOW, morningModel } from '../bench/lib/board-morning.ts';
 
@@ -80,6 +82,23 @@ function fullFrame(width: number, height: number, m: BoardModel, layout: BoardLa
   return s.frame();
 }
 
+/** The rows a change covers, counted once each. */
+function rowsOf(f: PatchFrame): number {
+  const rows = new Set<number>();
+  for (const p of f.patches) for (let y = p.y; y < p.y + p.h; y++) rows.add(y);
+  return rows.size;
+}
+
+/** A first frame: full-width bands, top to bottom, covering the screen once. */
+function coversScreen(f: PatchFrame): boolean {
+  let y = 0;
+  for (const p of f.patches) {
+    if (p.x !== 0 || p.w !== f.width || p.y !== y) return false;
+    y += p.h;
+  }
+  return y === f.height;
+}
+
 function samePixels(a: Frame, b: Frame): number {
   const x = Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);
   const y = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
@@ -117,20 +136,25 @@ describe('an incremental board frame equals a full redraw', () => {
   for (const [layout, w, h, bound] of sizes) {
     it(`${layout} ${w}x${h}, through a whole day`, () => {
       const painter = new BoardPainter(w, h, layout);
+      // the picture a sink makes of the patches it is given, frame after frame
+      const wall = new WholeFrame();
       const atReference = w === REFERENCE[layout].width && h === REFERENCE[layout].height;
       for (const [what, m] of day()) {
-        const frame = painter.paint(m);
-        expect(frame, what).not.toBeNull();
+        const change = painter.paint(m);
+        expect(change, what).not.toBeNull();
+        const frame = wall.update(change!);
         // a painter that never saw the day paints the same state whole
-        const fresh = new BoardPainter(w, h, layout).paint(m)!;
-        expect(samePixels(frame!, fresh), `pixels differing from a whole paint after "${what}"`).toBe(0);
+        const first = new BoardPainter(w, h, layout).paint(m)!;
+        expect(coversScreen(first), what).toBe(true);
+        const fresh = new WholeFrame().update(first);
+        expect(samePixels(frame, fresh), `pixels differing from a whole paint after "${what}"`).toBe(0);
         const oneCanvas = fullFrame(w, h, m, layout);
         if (atReference) {
-          expect(samePixels(frame!, oneCanvas), `pixels differing from one canvas after "${what}"`).toBe(0);
+          expect(samePixels(frame, oneCanvas), `pixels differing from one canvas after "${what}"`).toBe(0);
         } else {
           // scaled: the painter's band windows shift the transform by whole pixels, which may change
           // its last bit and with it an antialiased pixel by one level (docs/display.md)
-          const d = pixelDiff(frame!, oneCanvas);
+          const d = pixelDiff(frame, oneCanvas);
           expect(d.level, `largest difference from one canvas after "${what}"`).toBeLessThanOrEqual(bound!.level);
           expect(d.pixels, `pixels differing from one canvas after "${what}"`).toBeLessThanOrEqual(bound!.pixels);
         }
@@ -141,30 +165,55 @@ describe('an incremental board frame equals a full redraw', () => {
   it('repaints only the parts that changed, and nothing when nothing did', () => {
     const painter = new BoardPainter(1920, 1080, 'landscape');
     const m = morningModel();
-    expect(painter.paint(m)!.changed).toEqual([{ x: 0, y: 0, w: 1920, h: 1080 }]);
+    expect(coversScreen(painter.paint(m)!)).toBe(true);
     expect(painter.paint(structuredClone(m))).toBeNull();
     const tick = painter.paint({ ...m, now: FIXED_NOW + 60_000 })!;
-    // only the rows of the clock's digits, inside the header's cell
+    // the header's rows, alone on them: whole rows, ground and all
     const header = painter.partRect('header');
-    expect(tick.changed!.length).toBeGreaterThan(0);
-    for (const r of tick.changed!) {
-      expect(r.y).toBeGreaterThanOrEqual(header.y);
-      expect(r.y + r.h).toBeLessThanOrEqual(header.y + header.h);
-    }
-    expect(tick.changed!.reduce((a, r) => a + r.h, 0)).toBeLessThan(80);
+    expect(tick.patches).toEqual([expect.objectContaining({ x: 0, y: header.y, w: 1920, h: header.h })]);
+    expect(rowsOf(tick)).toBeLessThan(130);
     // a second within the same minute changes nothing on the wall
     expect(painter.paint({ ...m, now: FIXED_NOW + 61_000 })).toBeNull();
     // a ticket changes one waiting count: one row of the services table, right half of the board
     const issued = structuredClone({ ...m, now: FIXED_NOW + 61_000 });
     issued.snapshot.services[1]!.waiting++;
     const row = painter.paint(issued)!;
-    expect(row.changed!.reduce((a, r) => a + r.h, 0)).toBeLessThan(90);
-    for (const r of row.changed!) expect(r.x).toBeGreaterThanOrEqual(960);
+    expect(row.patches).toHaveLength(1);
+    expect(rowsOf(row)).toBeLessThan(90);
+    for (const p of row.patches) expect(p.x).toBeGreaterThanOrEqual(960);
     // the window was cut to the row's box (from its band's top), not left as tall as the band
     const services = painter.partRect('services');
-    const bottom = Math.max(...row.changed!.map((r) => r.y + r.h));
+    const bottom = Math.max(...row.patches.map((p) => p.y + p.h));
     expect(painter.surface.height).toBeLessThan(services.h);
     expect(services.y + painter.surface.height).toBeGreaterThanOrEqual(bottom);
+  });
+
+  it('repaints a part alone on its rows as whole rows, and a part beside another as its box', () => {
+    const painter = new BoardPainter(1920, 1080, 'landscape');
+    const m = morningModel();
+    painter.paint(m);
+    const call = { ticket: '1036', service: 'resident', counter: '1', at: '2026-11-26T10:42:30.000+09:00' };
+    const next = structuredClone(m);
+    next.snapshot.recentCalls = [call, ...next.snapshot.recentCalls];
+    const f = painter.paint({ ...next, highlight: call })!;
+    const band = painter.partRect('call');
+    const recent = painter.partRect('recent');
+    // the call band: the ground on either side of its box is repainted with it, as whole rows
+    expect(band.x).toBeGreaterThan(0);
+    expect(f.patches).toContainEqual(expect.objectContaining({ x: 0, y: band.y, w: 1920, h: band.h }));
+    // the recent calls share their rows with the services table: their box alone
+    expect(f.patches).toContainEqual(expect.objectContaining({ x: recent.x, y: recent.y, w: recent.w, h: recent.h }));
+    // each patch's pixels are its own: nothing of one is overwritten by painting the next
+    const whole = new WholeFrame().update(
+      new BoardPainter(1920, 1080, 'landscape').paint({ ...next, highlight: call })!,
+    );
+    for (const p of f.patches) {
+      for (const y of [0, p.h - 1]) {
+        const got = Buffer.from(p.data.buffer, p.data.byteOffset + p.offset + y * p.stride, p.w * 4);
+        const want = Buffer.from(whole.data.buffer, ((p.y + y) * 1920 + p.x) * 4, p.w * 4);
+        expect(got.equals(want), `row ${p.y + y} of the patch at ${p.x},${p.y}`).toBe(true);
+      }
+    }
   });
 
   it('draws on a window no taller than the tallest part, in bands that never cut a part', () => {
@@ -218,7 +267,7 @@ describe('an incremental board frame equals a full redraw', () => {
     calls.snapshot.recentCalls[1]!.counter = '1';
     const recent = painter.partRect('recent');
     const f = painter.paint(calls)!;
-    expect(f.changed!.every((r) => r.x === recent.x && r.x + r.w === recent.x + recent.w)).toBe(true);
+    expect(f.patches.every((p) => p.x === recent.x && p.x + p.w === recent.x + recent.w)).toBe(true);
     expect(painter.surface.width).toBe(recent.x + recent.w);
     expect(painter.surface.width).toBeLessThan(1920 / 2);
     // a shape moved sideways is antialiased differently: the window always starts at column 0, so
@@ -231,11 +280,11 @@ describe('an incremental board frame equals a full redraw', () => {
     const m = morningModel();
     painter.paint(m);
     painter.invalidate();
-    expect(painter.paint(m)!.changed).toEqual([{ x: 0, y: 0, w: 1920, h: 1080 }]);
+    expect(coversScreen(painter.paint(m)!)).toBe(true);
   });
 });
 
-describe('the framebuffer writes only the changed rows, and holds the full frame', () => {
+describe('the framebuffer writes only the patches, and holds the full frame', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'beonho-fb-incr-'));
@@ -253,7 +302,7 @@ describe('the framebuffer writes only the changed rows, and holds the full frame
     { format: 'rgb565', pad: 64 },
   ] as const;
   for (const { format, pad } of cases) {
-    it(`${format}, ${pad ? 'padded' : 'packed'} lines: every frame of the day, written from hints, equals a full conversion`, async () => {
+    it(`${format}, ${pad ? 'padded' : 'packed'} lines: every frame of the day, written from its patches, equals a full conversion`, async () => {
       const W = 1920;
       const H = 1080;
       const bpp = format === 'rgb565' ? 2 : 4;

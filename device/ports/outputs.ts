@@ -7,16 +7,36 @@ export interface Frame {
   width: number;
   height: number;
   data: Uint8Array | Uint8ClampedArray;
-  /** the rectangles that may differ from the previous frame given to the same sink (a hint for
-   * sinks that keep the last frame, such as a framebuffer); absent: any pixel may have changed */
-  changed?: Array<{ x: number; y: number; w: number; h: number }>;
+}
+
+/** A rectangle of a screen and its pixels: `h` rows of `w` RGBA pixels, the first at byte `offset`
+ * of `data`, each `stride` bytes after the one before (a window of a larger canvas). */
+export interface Patch {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+  data: Uint8Array | Uint8ClampedArray;
+  offset: number;
+  stride: number;
+}
+
+/** A change of a screen: the rectangles that may differ from the last frame given to the same
+ * sink, each with its pixels, and nothing else of the screen (the wall board's painter keeps no
+ * copy of it: 8.3 MB at 1080p). A first frame's patches cover the whole screen. A sink that needs
+ * the whole picture keeps it itself (display/sinks/patches.ts). */
+export interface PatchFrame {
+  width: number;
+  height: number;
+  patches: Patch[];
 }
 
 export interface DisplaySink {
   readonly kind: string;
   open(): Promise<void>;
-  /** Write a full frame; a sink may write only the rows that changed. */
-  write(frame: Frame): Promise<void>;
+  /** Write a whole frame (a sink may write only the rows that changed since the last one), or the
+   * patches of a change. */
+  write(frame: Frame | PatchFrame): Promise<void>;
   close(): Promise<void>;
   health(): ComponentHealth;
 }

@@ -2,7 +2,7 @@
 // is drawn at a reference size and scaled uniformly to the target resolution (letterboxed), so a
 // 1280x720 or 3840x2160 panel shows the same picture.
 import type { Canvas } from '@napi-rs/canvas';
-import type { Frame } from '../../device/ports/outputs.ts';
+import type { Frame, Patch, PatchFrame } from '../../device/ports/outputs.ts';
 import { loadCanvasBinding } from '../canvas-binding.ts';
 import { loadFonts } from '../fonts/fonts.ts';
 import { type Box, type Ctx, closedIcon, fitPx, pauseIcon, rect, text } from './draw.ts';
@@ -233,19 +233,19 @@ interface PaintStep {
 
 interface PaintJob {
   keys: Map<string, string>;
-  whole: boolean;
   steps: PaintStep[];
-  changed: Rect[];
 }
 
 /**
  * A wall board that repaints only what changed. Each frame, the parts whose key changed are
  * redrawn, each clipped to its box, on a scratch canvas the height of the tallest box (a window
- * onto the board: drawScaled's view), read back from Skia into one RGBA frame kept between
- * frames, and the frame says which rectangles changed so a sink can convert and write only those
- * rows. The first frame is drawn the same way, in full-width bands cut between the parts: a
- * shape cut by a clip or a canvas edge is antialiased differently all along its edges, not only
- * at the cut, so no band edge may cross a part.
+ * onto the board: drawScaled's view), and the frame is those boxes with their pixels as the canvas
+ * gives them back (patches, device/ports/outputs.ts): the painter keeps no picture of the whole
+ * board (8.3 MB at 1080p), and a sink writes each box's rows. A part alone on its rows (the call
+ * band, the header, the footer) is repainted as whole rows, ground and all, which a framebuffer
+ * writes 64 rows at a time. The first frame is drawn the same way, in full-width bands cut
+ * between the parts: a shape cut by a clip or a canvas edge is antialiased differently all along
+ * its edges, not only at the cut, so no band edge may cross a part.
  *
  * Why a window and not a canvas of the whole board: the canvas binding pays for a read after a
  * draw in proportion to the canvas's area, not the area read (measured: 1.6 ms and a new 8.3 MB
@@ -260,9 +260,6 @@ interface PaintJob {
  */
 export class BoardPainter {
   readonly surface: Surface;
-  private readonly data: Uint8ClampedArray;
-  /** the same memory as plain bytes, for Buffer.compare */
-  private readonly bytes: Uint8Array;
   private keys: Map<string, string> | null = null;
   /** the first frame's bands, cut only where no part draws */
   private readonly bands: Array<{ y: number; h: number }>;
@@ -277,8 +274,6 @@ export class BoardPainter {
       height,
     );
     this.surface = new Surface(width, Math.max(...this.bands.map((b) => b.h)));
-    this.data = new Uint8ClampedArray(width * height * 4);
-    this.bytes = new Uint8Array(this.data.buffer);
   }
 
   /** Forget what is on screen: the next paint draws everything (a sink that lost its pixels). */
@@ -286,14 +281,14 @@ export class BoardPainter {
     this.keys = null;
   }
 
-  /** The frame for `m`, or null when it shows exactly what the last one showed. Its `changed`
-   * lists exactly the rows that differ from the previous frame (none: the parts' keys changed
-   * but not their pixels). */
-  paint(m: BoardModel): Frame | null {
+  /** The change for `m`: the boxes whose key changed, or every band of the board for the first
+   * frame; null when every part shows what it showed in the last frame. */
+  paint(m: BoardModel): PatchFrame | null {
     const job = this.plan(m);
     if (!job) return null;
-    for (const step of job.steps) job.changed.push(...this.paintStep(m, step));
-    return this.finish(job);
+    const patches = job.steps.map((step) => this.paintStep(m, step));
+    this.keys = job.keys;
+    return { width: this.width, height: this.height, patches };
   }
 
   /** What to repaint for `m`: whole bands for a first frame, else the boxes whose key changed. */
@@ -305,7 +300,7 @@ export class BoardPainter {
     if (dirty.length === 0) return null;
     if (prev === null) {
       const steps = this.bands.map((band) => ({ r: { x: 0, y: band.y, w: this.width, h: band.h }, top: band.y }));
-      return { keys, whole: true, steps, changed: [] };
+      return { keys, steps };
     }
     // a whole part repainted covers its rows and tiles: those are not painted again
     const whole = new Set(dirty.filter((r) => r.id === r.part).map((r) => r.part));
@@ -313,31 +308,40 @@ export class BoardPainter {
       .filter((r) => r.id === r.part || !whole.has(r.part))
       .map((region) => {
         const r = this.toDevice(region.box);
-        return { r, top: this.bandTop(r), part: region.part, item: region.item };
+        const rows = region.item === undefined && this.aloneOnRows(region.part, r) ? this.fullRows(r) : r;
+        return { r: rows, top: this.bandTop(rows), part: region.part, item: region.item };
       });
-    return { keys, whole: false, steps, changed: [] };
+    return { keys, steps };
   }
 
-  private paintStep(m: BoardModel, step: PaintStep): Rect[] {
-    this.drawWindow(m, step.r, step.top, step.part, step.item);
-    return this.readBack(step.r, step.top);
+  /** Draws a step's rectangle and returns it with its pixels: the canvas's stored pixels as they
+   * are (`data()`: the board is opaque, so its premultiplied pixels are its pixels, and
+   * getImageData()'s conversion back from premultiplied, and its buffer per call, cost a call ~0.5
+   * ms, bench/display.ts). The window starts at the board's left edge and at the band's top. */
+  private paintStep(m: BoardModel, step: PaintStep): Patch {
+    const { r, top } = step;
+    this.drawWindow(m, r, top, step.part, step.item);
+    const stride = this.surface.width * 4;
+    return { ...r, data: this.surface.canvas.data(), offset: (r.y - top) * stride + r.x * 4, stride };
   }
 
-  private finish(job: PaintJob): Frame | null {
-    this.keys = job.keys;
-    // the first frame (or one after invalidate()) is whole, whatever the frame held before
-    if (job.whole) return { width: this.width, height: this.height, data: this.data, changed: [this.wholeRect()] };
-    if (job.changed.length === 0) return null;
-    return { width: this.width, height: this.height, data: this.data, changed: job.changed };
+  /** No other part draws on the rows of `r` (a part's rectangle): then the part is repainted as
+   * whole rows, the ground beside it included, and a sink writes them as one run. */
+  private aloneOnRows(part: PartName, r: Rect): boolean {
+    return PARTS.every((p) => {
+      if (p === part) return true;
+      const o = this.partRect(p);
+      return o.y + o.h <= r.y || r.y + r.h <= o.y;
+    });
+  }
+
+  private fullRows(r: Rect): Rect {
+    return { x: 0, y: r.y, w: this.width, h: r.h };
   }
 
   /** A part's box in device pixels, with its margin, grown to whole pixels. */
   partRect(part: PartName): Rect {
     return this.toDevice(BOARD_LAYOUT[this.layout][part].box);
-  }
-
-  private wholeRect(): Rect {
-    return { x: 0, y: 0, w: this.width, h: this.height };
   }
 
   /** The top row of the band that holds `r` (a part's rectangle, or one inside it). */
@@ -375,33 +379,6 @@ export class BoardPainter {
     const x1 = Math.min(this.width, Math.ceil(ox + (c.x + c.w + MARGIN) * k));
     const y1 = Math.min(this.height, Math.ceil(oy + (c.y + c.h + MARGIN) * k));
     return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
-  }
-
-  /** Copies the board's rectangle `r`, just drawn on the scratch canvas (showing the band from row
-   * `top`), into the frame, and returns the runs of its rows that really changed. The canvas's
-   * stored pixels are read as they are (`data()`): the board is opaque, so its premultiplied
-   * pixels are its pixels, and getImageData()'s conversion back from premultiplied, and its
-   * buffer per call, cost a call ~0.5 ms (bench/display.ts). */
-  private readBack(r: Rect, top: number): Rect[] {
-    const changed: Rect[] = [];
-    const row = r.w * 4;
-    const windowRow = this.surface.width * 4;
-    const stored = this.surface.canvas.data();
-    let runStart = -1;
-    for (let y = r.y; y < r.y + r.h; y++) {
-      const from = (y - top) * windowRow + r.x * 4;
-      const src = stored.subarray(from, from + row);
-      const at = (y * this.width + r.x) * 4;
-      const differs = Buffer.compare(src, this.bytes.subarray(at, at + row)) !== 0;
-      if (differs) this.data.set(src, at);
-      if (differs && runStart < 0) runStart = y;
-      if (!differs && runStart >= 0) {
-        changed.push({ x: r.x, y: runStart, w: r.w, h: y - runStart });
-        runStart = -1;
-      }
-    }
-    if (runStart >= 0) changed.push({ x: r.x, y: runStart, w: r.w, h: r.y + r.h - runStart });
-    return changed;
   }
 }
 

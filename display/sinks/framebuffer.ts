@@ -1,6 +1,7 @@
 // The Linux framebuffer (/dev/fbN) as a display sink: geometry, line length and depth come from
-// sysfs (/sys/class/graphics/fbN), frames are converted to the device's pixel format, and only the
-// rows that changed since the last frame are written (a clock tick rewrites ~70 of 1080 rows).
+// sysfs (/sys/class/graphics/fbN), frames are converted to the device's pixel format, and only what
+// changed is written: the wall board's patches (a clock tick rewrites the header's ~120 of 1080
+// rows), or the rows of a whole frame (a counter display) that differ from the last one.
 // The wall board's sink also owns the virtual terminal shown on its screen (vt-console.ts): graphics
 // mode while it is open, text mode again when it closes or fails to open.
 import { writeSync } from 'node:fs';
@@ -9,7 +10,8 @@ import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DisplayErrorCode } from '../../device/error-codes.ts';
 import type { ComponentHealth } from '../../device/ports/health.ts';
-import type { DisplaySink, Frame } from '../../device/ports/outputs.ts';
+import type { DisplaySink, Frame, PatchFrame } from '../../device/ports/outputs.ts';
+import { checkPatches, isPatchFrame, patchRow } from './patches.ts';
 import { type PixelFormat, bytesPerPixel, changedRowRuns, convertRows } from './pixels.ts';
 import type { VtConsole } from './vt-console.ts';
 
@@ -94,17 +96,18 @@ export async function readFbGeometry(
   return { width, height, stride, bitsPerPixel, format };
 }
 
-/** Rows converted and written at a time when a frame names its changed rows. */
+/** Rows of a patch converted and written at a time. */
 const WRITE_ROWS = 64;
 
 export class FramebufferSink implements DisplaySink {
   readonly kind = 'framebuffer';
   private fh: FileHandle | null = null;
   private geo: FbGeometry | null = null;
+  /** the last whole frame, to find the rows a whole frame changed */
   private prev: Uint8Array | null = null;
-  /** the device's bytes, kept for frames that do not say what changed (allocated on first use) */
+  /** the device's bytes, for whole frames (allocated on first use) */
   private buf: Uint8Array | null = null;
-  /** rows converted for writeChanged(), kept between frames: a fresh buffer each frame is a new
+  /** rows converted for writePatches(), kept between frames: a fresh buffer each frame is a new
    * mapping whose pages fault in again */
   private scratch: Uint8Array | null = null;
   private state: ComponentHealth & { frames: number; rowsWritten: number } = {
@@ -156,7 +159,7 @@ export class FramebufferSink implements DisplaySink {
     return this.geo;
   }
 
-  async write(frame: Frame): Promise<void> {
+  async write(frame: Frame | PatchFrame): Promise<void> {
     const { fh, geo } = this;
     if (!fh || !geo) throw new DisplayError('display-fb-closed', 'framebuffer sink written before open()');
     if (frame.width !== geo.width || frame.height !== geo.height) {
@@ -165,12 +168,12 @@ export class FramebufferSink implements DisplaySink {
         `frame ${frame.width}x${frame.height} does not match ${this.opts.device} ${geo.width}x${geo.height}`,
       );
     }
-    // Canvas hands out a Uint8ClampedArray; compare and copy through a plain byte view.
-    const rgba = new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
-    if (frame.changed) {
-      await this.writeChanged(frame, fh, geo);
+    if (isPatchFrame(frame)) {
+      this.writePatches(frame, fh, geo);
       return;
     }
+    // Canvas hands out a Uint8ClampedArray; compare and copy through a plain byte view.
+    const rgba = new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
     const runs = changedRowRuns(this.prev, rgba, frame.width * 4, frame.height);
     this.buf ??= new Uint8Array(geo.stride * geo.height);
     const buf = this.buf;
@@ -193,47 +196,52 @@ export class FramebufferSink implements DisplaySink {
     this.state.frames++;
   }
 
-  /** The frame names the rows that changed (the board's painter compares them as it reads them
-   * back): convert and write just those, a few rows at a time, keeping no copy of the screen.
+  /** Converts and writes each patch's rows, keeping no copy of the screen: whole rows (a patch as
+   * wide as the screen) a few at a time, a narrower patch row by row, each row where it goes.
    * Written synchronously: a framebuffer is memory, a write is a copy into it (~1 ms for a call's
-   * 520 rows), and the thread pool's round trip for each of a call's 9 writes cost more than the
-   * copy (bench/display.ts: p50 6.2 -> 4.6 ms). */
-  private async writeChanged(frame: Frame, fh: FileHandle, geo: FbGeometry): Promise<void> {
-    const dirty = new Uint8Array(frame.height);
-    for (const r of frame.changed ?? []) dirty.fill(1, Math.max(0, r.y), Math.min(frame.height, r.y + r.h));
-    // a later frame without hints must not trust a copy that these writes made stale
+   * rows), and the thread pool's round trip for each write cost more than the copy
+   * (bench/display.ts: p50 6.2 -> 4.6 ms, when a call took 9 writes). */
+  private writePatches(frame: PatchFrame, fh: FileHandle, geo: FbGeometry): void {
+    try {
+      checkPatches(frame);
+    } catch (err) {
+      throw new DisplayError('display-frame-size', (err as Error).message);
+    }
+    // a later whole frame must not be compared with a copy that these writes made stale
     this.prev = null;
-    const rowBytes = frame.width * 4;
-    // one byte more than the rows: the byte-swapping path below writes from offset 1
+    const bpp = bytesPerPixel(geo.format);
+    // one byte more than the rows: the byte-swapping path of packRows writes from offset 1
     const size = geo.stride * Math.min(WRITE_ROWS, frame.height) + 4;
     if (this.scratch?.length !== size) this.scratch = new Uint8Array(size);
     const scratch = this.scratch;
-    const rgbaBytes = new Uint8Array(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength);
-    const packed = geo.stride === rowBytes && geo.format !== 'rgb565' ? geo.format : null;
+    const packed = geo.format === 'rgb565' ? null : geo.format;
     try {
-      let y = 0;
-      while (y < frame.height) {
-        if (!dirty[y]) {
-          y++;
-          continue;
-        }
-        const y0 = y;
-        while (y < frame.height && dirty[y] && y - y0 < WRITE_ROWS) y++;
-        if (packed) {
-          const n = (y - y0) * rowBytes;
-          writeSync(
-            fh.fd,
-            packRows(rgbaBytes.subarray(y0 * rowBytes, y * rowBytes), packed, scratch),
-            0,
-            n,
-            y0 * geo.stride,
-          );
+      for (const p of frame.patches) {
+        if (p.x === 0 && p.w === frame.width && p.stride === p.w * 4) {
+          for (let y = 0; y < p.h; y += WRITE_ROWS) {
+            const n = Math.min(WRITE_ROWS, p.h - y);
+            const at = (p.y + y) * geo.stride;
+            const rows = new Uint8Array(p.data.buffer, p.data.byteOffset + p.offset + y * p.stride, n * p.stride);
+            if (packed && geo.stride === p.stride) {
+              writeSync(fh.fd, packRows(rows, packed, scratch), 0, rows.length, at);
+            } else {
+              convertRows({ width: p.w, height: n, data: aligned(rows) }, geo.format, scratch, geo.stride);
+              writeSync(fh.fd, scratch, 0, n * geo.stride, at);
+            }
+          }
         } else {
-          const rows = { width: frame.width, height: y - y0, data: frame.data.subarray(y0 * rowBytes, y * rowBytes) };
-          convertRows(rows, geo.format, scratch, geo.stride);
-          writeSync(fh.fd, scratch, 0, rows.height * geo.stride, y0 * geo.stride);
+          for (let row = 0; row < p.h; row++) {
+            const src = patchRow(p, row);
+            const at = (p.y + row) * geo.stride + p.x * bpp;
+            if (packed) {
+              writeSync(fh.fd, packRows(src, packed, scratch), 0, src.length, at);
+            } else {
+              convertRows({ width: p.w, height: 1, data: aligned(src) }, geo.format, scratch, p.w * bpp);
+              writeSync(fh.fd, scratch, 0, p.w * bpp, at);
+            }
+          }
         }
-        this.state.rowsWritten += y - y0;
+        this.state.rowsWritten += p.h;
       }
     } catch (err) {
       const e = new DisplayError('display-fb-write', `writing ${this.opts.device} failed: ${(err as Error).message}`);
@@ -282,4 +290,9 @@ export function packRows(rgba: Uint8Array, format: 'bgra' | 'rgba', scratch: Uin
   Buffer.from(scratch.buffer, scratch.byteOffset, n).swap32();
   scratch[n] = 0xff;
   return scratch.subarray(1, n + 1);
+}
+
+/** `bytes` on a 4-byte boundary (convertRows reads pixels as 32-bit words): as it is, or copied. */
+function aligned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
 }

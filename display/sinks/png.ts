@@ -1,11 +1,13 @@
 // A PNG file as a display sink: the simulator's board (sim/board.png) and counter displays. The
 // file is replaced atomically (temp file + rename), so the simulator page never reads half a frame.
+// A file holds the whole picture, so the sink keeps it and paints the board's patches into it.
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ComponentHealth } from '../../device/ports/health.ts';
-import type { DisplaySink, Frame } from '../../device/ports/outputs.ts';
+import type { DisplaySink, Frame, PatchFrame } from '../../device/ports/outputs.ts';
 import { replaceFile } from '../../device/store/fs.ts';
 import { loadCanvasBinding } from '../canvas-binding.ts';
+import { WholeFrame } from './patches.ts';
 
 /** Encode an RGBA frame as PNG with the canvas binding (off the main thread). */
 export async function encodePng(frame: Frame): Promise<Buffer> {
@@ -32,6 +34,8 @@ export class PngSink implements DisplaySink {
     frames: 0,
   };
 
+  private readonly picture = new WholeFrame();
+
   constructor(readonly path: string) {}
 
   async open(): Promise<void> {
@@ -39,9 +43,9 @@ export class PngSink implements DisplaySink {
     this.state.connected = true;
   }
 
-  async write(frame: Frame): Promise<void> {
+  async write(frame: Frame | PatchFrame): Promise<void> {
     try {
-      await writeFileAtomic(this.path, await encodePng(frame));
+      await writeFileAtomic(this.path, await encodePng(this.picture.update(frame)));
       this.state.frames++;
     } catch (err) {
       this.state.lastError = 'display-png-write';

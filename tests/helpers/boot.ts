@@ -16,6 +16,7 @@ import type {
   AudioOut,
   DisplaySink,
   Frame,
+  PatchFrame,
   PaperState,
   PrintJob,
   PrinterStatus,
@@ -52,10 +53,10 @@ export class FakePrinter implements TicketPrinter {
 export class FakeDisplay implements DisplaySink {
   readonly kind = 'fake';
   frames = 0;
-  last: Frame | null = null;
+  last: Frame | PatchFrame | null = null;
 
   async open(): Promise<void> {}
-  async write(frame: Frame): Promise<void> {
+  async write(frame: Frame | PatchFrame): Promise<void> {
     this.frames++;
     this.last = frame;
   }
