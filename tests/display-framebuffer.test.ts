@@ -189,6 +189,63 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
     await sink.close();
   });
 
+  it('writes a patch only in its own columns and rows, in each pixel format, from a window of a wider canvas', async () => {
+    for (const [bits, order, stride] of [
+      ['32', 'bgra', 40],
+      ['32', 'bgra', 32],
+      ['32', 'rgba', 32],
+      ['16', 'bgra', 24],
+    ] as const) {
+      const width = 8;
+      const height = 6;
+      fakeFb({ virtual_size: `${width},${height}`, bits_per_pixel: bits, stride: String(stride) }, stride * height);
+      const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: order, logger });
+      await sink.open();
+      // a window 7 pixels wide (the canvas reaches the patch's right edge), rows 1-4 of the screen;
+      // the patch is its columns 2-6 of rows 2-3
+      const window = solid(7, 4, [0xff, 0, 0, 255]);
+      for (const row of [1, 2]) {
+        for (let x = 2; x < 7; x++) window.data.set([0x11, 0x22, 0x33, 255], (row * 7 + x) * 4);
+      }
+      const patch = { x: 2, y: 2, w: 5, h: 2, data: window.data, offset: (1 * 7 + 2) * 4, stride: 7 * 4 };
+      await sink.write({ width, height, patches: [patch] });
+      const bytes = readFileSync(dev);
+      const bpp = bits === '16' ? 2 : 4;
+      const ink = bits === '16' ? [0x06, 0x11] : order === 'bgra' ? [0x33, 0x22, 0x11, 255] : [0x11, 0x22, 0x33, 255];
+      for (let y = 0; y < height; y++) {
+        for (let x = 0; x < width; x++) {
+          const got = [...bytes.subarray(y * stride + x * bpp, y * stride + (x + 1) * bpp)];
+          const inside = y >= 2 && y < 4 && x >= 2 && x < 7;
+          expect(got, `${bits} ${order} ${stride}: pixel ${x},${y}`).toEqual(inside ? ink : Array(bpp).fill(0xee));
+        }
+      }
+      expect(sink.health().rowsWritten).toBe(2);
+      await sink.close();
+    }
+  });
+
+  it('refuses a patch outside the screen or outside its own bytes, and writes nothing of that frame', async () => {
+    fakeFb({ virtual_size: '4,2', bits_per_pixel: '32' }, 32);
+    const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });
+    await sink.open();
+    const data = new Uint8Array(4 * 2 * 4);
+    const good = { x: 0, y: 0, w: 4, h: 1, data, offset: 0, stride: 16 };
+    for (const bad of [
+      { ...good, x: 1 },
+      { ...good, y: 2 },
+      { ...good, h: 3 },
+      { ...good, offset: 20 },
+      { ...good, stride: 8, h: 2 },
+    ]) {
+      await expect(sink.write({ width: 4, height: 2, patches: [good, bad] })).rejects.toMatchObject({
+        code: 'display-frame-size',
+      });
+    }
+    expect([...readFileSync(dev)]).toEqual(Array(32).fill(0xee));
+    expect(sink.health().rowsWritten).toBe(0);
+    await sink.close();
+  });
+
   it('rejects a frame of the wrong size', async () => {
     fakeFb({ virtual_size: '4,2', bits_per_pixel: '32' }, 32);
     const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });

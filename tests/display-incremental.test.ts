@@ -21,6 +21,7 @@ import {
 } from '../display/board/render.ts';
 import { FramebufferSink } from '../display/sinks/framebuffer.ts';
 import { WholeFrame } from '../display/sinks/patches.ts';
+import { PngSink } from '../display/sinks/png.ts';
 import { convertRows } from '../display/sinks/pixels.ts';
 import { closedModel, FIXED_NOW, morningModel } from '../bench/lib/board-morning.ts';
 
@@ -281,6 +282,29 @@ describe('an incremental board frame equals a full redraw', () => {
     painter.paint(m);
     painter.invalidate();
     expect(coversScreen(painter.paint(m)!)).toBe(true);
+  });
+});
+
+describe("the simulator's PNG sink keeps the whole picture", () => {
+  it('its file after each change of the day equals a full redraw of the same state', async () => {
+    const { PNG } = await import('pngjs');
+    const dir = mkdtempSync(join(tmpdir(), 'beonho-png-incr-'));
+    try {
+      const file = join(dir, 'board.png');
+      const sink = new PngSink(file);
+      await sink.open();
+      const painter = new BoardPainter(1920, 1080, 'landscape');
+      for (const [what, m] of day().slice(0, 5)) {
+        await sink.write(painter.paint(m)!);
+        const png = PNG.sync.read(readFileSync(file));
+        const want = fullFrame(1920, 1080, m, 'landscape');
+        const got: Frame = { width: png.width, height: png.height, data: png.data };
+        expect(samePixels(got, want), `pixels of board.png differing from a full redraw after "${what}"`).toBe(0);
+      }
+      await sink.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
