@@ -17,6 +17,7 @@ import {
   prepareRenderer,
   REFERENCE,
   Surface,
+  sideBySideRows,
   wholeBands,
 } from '../display/board/render.ts';
 import { FramebufferSink } from '../display/sinks/framebuffer.ts';
@@ -175,21 +176,26 @@ describe('an incremental board frame equals a full redraw', () => {
     expect(rowsOf(tick)).toBeLessThan(130);
     // a second within the same minute changes nothing on the wall
     expect(painter.paint({ ...m, now: FIXED_NOW + 61_000 })).toBeNull();
-    // a ticket changes one waiting count: one row of the services table, right half of the board
+    // a ticket changes one waiting count: one row of the services table, right half of the board,
+    // handed on as the whole rows of it that changed, from the rows the painter keeps
     const issued = structuredClone({ ...m, now: FIXED_NOW + 61_000 });
     issued.snapshot.services[1]!.waiting++;
     const row = painter.paint(issued)!;
-    expect(row.patches).toHaveLength(1);
-    expect(rowsOf(row)).toBeLessThan(90);
-    for (const p of row.patches) expect(p.x).toBeGreaterThanOrEqual(960);
-    // the window was cut to the row's box (from its band's top), not left as tall as the band
     const services = painter.partRect('services');
+    expect(rowsOf(row)).toBeGreaterThan(0);
+    expect(rowsOf(row)).toBeLessThan(90);
+    for (const p of row.patches) {
+      expect(p).toMatchObject({ x: 0, w: 1920 });
+      expect(p.y).toBeGreaterThanOrEqual(services.y);
+      expect(p.y + p.h).toBeLessThanOrEqual(services.y + services.h);
+    }
+    // the window was cut to the row's box (from its band's top), not left as tall as the band
     const bottom = Math.max(...row.patches.map((p) => p.y + p.h));
     expect(painter.surface.height).toBeLessThan(services.h);
     expect(services.y + painter.surface.height).toBeGreaterThanOrEqual(bottom);
   });
 
-  it('repaints a part alone on its rows as whole rows, and a part beside another as its box', () => {
+  it('hands on whole rows: a part alone on its rows as drawn, a box beside another from the rows it keeps', () => {
     const painter = new BoardPainter(1920, 1080, 'landscape');
     const m = morningModel();
     painter.paint(m);
@@ -202,18 +208,47 @@ describe('an incremental board frame equals a full redraw', () => {
     // the call band: the ground on either side of its box is repainted with it, as whole rows
     expect(band.x).toBeGreaterThan(0);
     expect(f.patches).toContainEqual(expect.objectContaining({ x: 0, y: band.y, w: 1920, h: band.h }));
-    // the recent calls share their rows with the services table: their box alone
-    expect(f.patches).toContainEqual(expect.objectContaining({ x: recent.x, y: recent.y, w: recent.w, h: recent.h }));
-    // each patch's pixels are its own: nothing of one is overwritten by painting the next
+    // the recent calls share their rows with the services table: the rows of theirs that changed
+    expect(f.patches.every((p) => p.x === 0 && p.w === 1920)).toBe(true);
+    const recentRows = f.patches.filter((p) => p.y >= recent.y && p.y + p.h <= recent.y + recent.h);
+    expect(recentRows.length).toBeGreaterThan(0);
+    // every row handed on is the screen's row, the services beside the recent calls included
     const whole = new WholeFrame().update(
       new BoardPainter(1920, 1080, 'landscape').paint({ ...next, highlight: call })!,
     );
     for (const p of f.patches) {
-      for (const y of [0, p.h - 1]) {
+      for (let y = 0; y < p.h; y++) {
         const got = Buffer.from(p.data.buffer, p.data.byteOffset + p.offset + y * p.stride, p.w * 4);
         const want = Buffer.from(whole.data.buffer, ((p.y + y) * 1920 + p.x) * 4, p.w * 4);
-        expect(got.equals(want), `row ${p.y + y} of the patch at ${p.x},${p.y}`).toBe(true);
+        if (!got.equals(want)) expect.fail(`row ${p.y + y} of the patch at ${p.x},${p.y}`);
       }
+    }
+  });
+
+  it('keeps only the rows where boxes sit side by side, well under the whole board', () => {
+    for (const [layout, w, h] of [
+      ['landscape', 1920, 1080],
+      ['portrait', 1080, 1920],
+    ] as const) {
+      const painter = new BoardPainter(w, h, layout);
+      const rects = PARTS.map((p) => ({ part: p, r: painter.partRect(p) }));
+      const kept = sideBySideRows(rects);
+      // the services table and the counter tiles, and the recent calls beside the services
+      for (const part of ['services', 'counters'] as const) {
+        const r = painter.partRect(part);
+        expect(
+          kept.some((k) => k.y <= r.y && r.y + r.h <= k.y + k.h),
+          `${layout}: ${part}`,
+        ).toBe(true);
+      }
+      for (const part of ['header', 'call', 'footer'] as const) {
+        const r = painter.partRect(part);
+        expect(
+          kept.some((k) => r.y < k.y + k.h && k.y < r.y + r.h),
+          `${layout}: ${part}`,
+        ).toBe(false);
+      }
+      expect(kept.reduce((a, k) => a + k.h, 0)).toBeLessThan(h / 2);
     }
   });
 
@@ -268,7 +303,7 @@ describe('an incremental board frame equals a full redraw', () => {
     calls.snapshot.recentCalls[1]!.counter = '1';
     const recent = painter.partRect('recent');
     const f = painter.paint(calls)!;
-    expect(f.patches.every((p) => p.x === recent.x && p.x + p.w === recent.x + recent.w)).toBe(true);
+    expect(f.patches.every((p) => p.y >= recent.y && p.y + p.h <= recent.y + recent.h)).toBe(true);
     expect(painter.surface.width).toBe(recent.x + recent.w);
     expect(painter.surface.width).toBeLessThan(1920 / 2);
     // a shape moved sideways is antialiased differently: the window always starts at column 0, so

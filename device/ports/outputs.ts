@@ -23,8 +23,9 @@ export interface Patch {
 
 /** A change of a screen: the rectangles that may differ from the last frame given to the same
  * sink, each with its pixels, and nothing else of the screen (the wall board's painter keeps no
- * copy of it: 8.3 MB at 1080p). A first frame's patches cover the whole screen. A sink that needs
- * the whole picture keeps it itself (display/sinks/patches.ts). */
+ * whole picture of it: 8.3 MB at 1080p). A first frame's patches cover the whole screen. The
+ * pixels are valid until the producer's next frame; a sink that needs the whole picture keeps it
+ * itself (display/sinks/patches.ts). */
 export interface PatchFrame {
   width: number;
   height: number;

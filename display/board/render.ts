@@ -4,6 +4,7 @@
 import type { Canvas } from '@napi-rs/canvas';
 import type { Frame, Patch, PatchFrame } from '../../device/ports/outputs.ts';
 import { loadCanvasBinding } from '../canvas-binding.ts';
+import { patchRow } from '../sinks/patches.ts';
 import { loadFonts } from '../fonts/fonts.ts';
 import { type Box, type Ctx, closedIcon, fitPx, pauseIcon, rect, text } from './draw.ts';
 import { type BoardModel, clockTexts, counterName, counterStatusText, serviceName } from './model.ts';
@@ -231,6 +232,36 @@ interface PaintStep {
   item?: number;
 }
 
+/** Rows of the board kept as the screen shows them (RGBA), and which of them changed this frame. */
+interface KeptRows {
+  y: number;
+  h: number;
+  data: Uint8Array;
+  dirty: Uint8Array;
+}
+
+/** The parts repainted a service row or a counter tile at a time. */
+const ITEMS: ReadonlySet<PartName> = new Set(['services', 'counters']);
+
+/** The rows of the parts that may be repainted narrower than the board (those with items, and
+ * those that share rows with another part), merged where they touch. */
+export function sideBySideRows(parts: Array<{ part: PartName; r: Rect }>): Array<{ y: number; h: number }> {
+  const spans = parts
+    .filter(
+      ({ part, r }) =>
+        ITEMS.has(part) || parts.some((o) => o.part !== part && o.r.y < r.y + r.h && r.y < o.r.y + o.r.h),
+    )
+    .map(({ r }) => ({ y0: r.y, y1: r.y + r.h }))
+    .sort((a, b) => a.y0 - b.y0);
+  const merged: Array<{ y0: number; y1: number }> = [];
+  for (const s of spans) {
+    const last = merged.at(-1);
+    if (last && s.y0 <= last.y1) last.y1 = Math.max(last.y1, s.y1);
+    else merged.push({ ...s });
+  }
+  return merged.map(({ y0, y1 }) => ({ y: y0, h: y1 - y0 }));
+}
+
 interface PaintJob {
   keys: Map<string, string>;
   steps: PaintStep[];
@@ -239,13 +270,17 @@ interface PaintJob {
 /**
  * A wall board that repaints only what changed. Each frame, the parts whose key changed are
  * redrawn, each clipped to its box, on a scratch canvas the height of the tallest box (a window
- * onto the board: drawScaled's view), and the frame is those boxes with their pixels as the canvas
- * gives them back (patches, device/ports/outputs.ts): the painter keeps no picture of the whole
- * board (8.3 MB at 1080p), and a sink writes each box's rows. A part alone on its rows (the call
- * band, the header, the footer) is repainted as whole rows, ground and all, which a framebuffer
- * writes 64 rows at a time. The first frame is drawn the same way, in full-width bands cut
- * between the parts: a shape cut by a clip or a canvas edge is antialiased differently all along
- * its edges, not only at the cut, so no band edge may cross a part.
+ * onto the board: drawScaled's view), and the frame is whole rows of the board with their pixels
+ * (patches, device/ports/outputs.ts), which a framebuffer writes 64 rows at a time. A part alone
+ * on its rows (the call band, the header, the footer) is repainted as whole rows, ground and all,
+ * and handed on as the canvas gives it back. A box beside another on its rows (the recent calls
+ * beside the services, a service row, a counter tile) is copied into the rows the painter keeps
+ * of those parts (~3.8 MB at 1080p landscape, not a picture of the whole board: 8.3 MB), and the
+ * rows whose pixels changed are handed on from there: a box narrower than the board would cost a
+ * write per row (~2 us each, ~0.5 ms a call more, bench/display.ts). The first frame is drawn the
+ * same way, in full-width bands cut between the parts: a shape cut by a clip or a canvas edge is
+ * antialiased differently all along its edges, not only at the cut, so no band edge may cross a
+ * part. A frame's pixels are valid until the next paint (the kept rows change).
  *
  * Why a window and not a canvas of the whole board: the canvas binding pays for a read after a
  * draw in proportion to the canvas's area, not the area read (measured: 1.6 ms and a new 8.3 MB
@@ -263,6 +298,8 @@ export class BoardPainter {
   private keys: Map<string, string> | null = null;
   /** the first frame's bands, cut only where no part draws */
   private readonly bands: Array<{ y: number; h: number }>;
+  /** the board's rows where boxes sit side by side, as the screen shows them (see the class) */
+  private readonly kept: KeptRows[];
 
   constructor(
     readonly width: number,
@@ -274,6 +311,12 @@ export class BoardPainter {
       height,
     );
     this.surface = new Surface(width, Math.max(...this.bands.map((b) => b.h)));
+    this.kept = sideBySideRows(PARTS.map((p) => ({ part: p, r: this.partRect(p) }))).map(({ y, h }) => ({
+      y,
+      h,
+      data: new Uint8Array(width * h * 4),
+      dirty: new Uint8Array(h),
+    }));
   }
 
   /** Forget what is on screen: the next paint draws everything (a sink that lost its pixels). */
@@ -286,9 +329,61 @@ export class BoardPainter {
   paint(m: BoardModel): PatchFrame | null {
     const job = this.plan(m);
     if (!job) return null;
-    const patches = job.steps.map((step) => this.paintStep(m, step));
+    const patches: Patch[] = [];
+    for (const step of job.steps) {
+      const p = this.paintStep(m, step);
+      const band = this.keptBand(p);
+      if (band && p.w < this.width) {
+        this.keep(band, p, false);
+        continue;
+      }
+      // whole rows (a first frame's bands among them): as they are, and into the rows kept
+      for (const k of this.kept) if (p.y < k.y + k.h && k.y < p.y + p.h) this.keep(k, p, true);
+      patches.push(p);
+    }
+    for (const k of this.kept) patches.push(...this.changedRows(k));
     this.keys = job.keys;
     return { width: this.width, height: this.height, patches };
+  }
+
+  /** The rows kept that hold all of `p`, if any. */
+  private keptBand(p: Rect): KeptRows | undefined {
+    return this.kept.find((k) => k.y <= p.y && p.y + p.h <= k.y + k.h);
+  }
+
+  /** Copies the part of `p` on `k`'s rows into them; unless `whole` (the patch goes on as it is),
+   * marks the rows whose pixels changed. */
+  private keep(k: KeptRows, p: Patch, whole: boolean): void {
+    const y0 = Math.max(p.y, k.y);
+    const y1 = Math.min(p.y + p.h, k.y + k.h);
+    const row = this.width * 4;
+    for (let y = y0; y < y1; y++) {
+      const at = (y - k.y) * row + p.x * 4;
+      const src = patchRow(p, y - p.y);
+      if (whole) {
+        k.data.set(src, at);
+      } else if (Buffer.compare(src, k.data.subarray(at, at + src.length)) !== 0) {
+        k.data.set(src, at);
+        k.dirty[y - k.y] = 1;
+      }
+    }
+  }
+
+  /** The kept rows marked changed since the last frame, as whole-row patches, and the marks cleared. */
+  private changedRows(k: KeptRows): Patch[] {
+    const out: Patch[] = [];
+    const row = this.width * 4;
+    for (let i = 0; i < k.h; ) {
+      if (!k.dirty[i]) {
+        i++;
+        continue;
+      }
+      const start = i;
+      while (i < k.h && k.dirty[i]) i++;
+      out.push({ x: 0, y: k.y + start, w: this.width, h: i - start, data: k.data, offset: start * row, stride: row });
+    }
+    k.dirty.fill(0);
+    return out;
   }
 
   /** What to repaint for `m`: whole bands for a first frame, else the boxes whose key changed. */
