@@ -169,6 +169,11 @@ describe('an incremental board frame equals a full redraw', () => {
     const m = morningModel();
     expect(coversScreen(painter.paint(m)!)).toBe(true);
     expect(painter.paint(structuredClone(m))).toBeNull();
+    // a service row's key changes with what the board does not draw (the last number issued):
+    // repainted, compared with the rows kept, and nothing handed on
+    const unseen = structuredClone(m);
+    unseen.snapshot.services[1]!.lastIssued = '2999';
+    expect(painter.paint(unseen)).toBeNull();
     const tick = painter.paint({ ...m, now: FIXED_NOW + 60_000 })!;
     // the header's rows, alone on them: whole rows, ground and all
     const header = painter.partRect('header');

@@ -324,8 +324,9 @@ export class BoardPainter {
     this.keys = null;
   }
 
-  /** The change for `m`: the boxes whose key changed, or every band of the board for the first
-   * frame; null when every part shows what it showed in the last frame. */
+  /** The change for `m`: the rows of the boxes whose key changed (of a box beside another, only
+   * the rows whose pixels changed), or every band of the board for the first frame; null when
+   * nothing on the screen changes. */
   paint(m: BoardModel): PatchFrame | null {
     const job = this.plan(m);
     if (!job) return null;
@@ -343,7 +344,7 @@ export class BoardPainter {
     }
     for (const k of this.kept) patches.push(...this.changedRows(k));
     this.keys = job.keys;
-    return { width: this.width, height: this.height, patches };
+    return patches.length > 0 ? { width: this.width, height: this.height, patches } : null;
   }
 
   /** The rows kept that hold all of `p`, if any. */
