@@ -21,7 +21,9 @@ export const CMDLINE_FILES = ['/boot/firmware/cmdline.txt', '/boot/cmdline.txt']
 
 /** The VT the board is shown on, e.g. "tty1", or null when the board owns none. */
 export function boardVt(configText: string): string | null {
-  const board = configSchema.parse(parseYaml(configText)).outputs.board;
+  // the installer has validated this text and passed on the parser's warnings already: not again,
+  // as Node's multi-line warning on stderr
+  const board = configSchema.parse(parseYaml(configText, { logLevel: 'error' })).outputs.board;
   if (board.driver !== 'framebuffer' || board.vt === 'none') return null;
   return basename(board.vt);
 }
