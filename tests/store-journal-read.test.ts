@@ -5,9 +5,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { QueueEvent } from '../device/queue/types.ts';
 import { type StoreFs, nodeFs } from '../device/store/fs.ts';
 import { encodeRecord, Journal, segmentName } from '../device/store/journal.ts';
+import { issuedEvent } from './helpers/journal-events.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -16,18 +16,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function event(seq: number): QueueEvent {
-  return {
-    v: 1,
-    office: 'test',
-    seq,
-    id: `e${seq}`,
-    at: '2026-11-26T10:00:00.000+09:00',
-    type: 'ticket.issued',
-    ticket: { number: String(1000 + seq), service: 'resident', channel: 'kiosk', priority: false },
-  } as unknown as QueueEvent;
-}
 
 /** The node file system, counting the reads of each file. */
 function countingFs(): { fs: StoreFs; reads: Map<string, number> } {
@@ -50,7 +38,7 @@ async function journal(fs: StoreFs, segments: number): Promise<Journal> {
     if (s === 0) await j.openLast(first);
     else await j.rotate(first);
     for (let seq = first; seq < first + 100; seq += s === 1 ? 2 : 1) {
-      await j.append(encodeRecord(s === 1 ? [event(seq), event(seq + 1)] : [event(seq)]));
+      await j.append(encodeRecord(s === 1 ? [issuedEvent(seq), issuedEvent(seq + 1)] : [issuedEvent(seq)]));
     }
   }
   return j;
@@ -103,7 +91,7 @@ describe('reading a backlog from the journal a batch at a time', () => {
     const { fs } = countingFs();
     const j = await journal(fs, 2);
     expect((await j.read(150, 1000)).map((e) => e.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 151 + i));
-    await j.append(encodeRecord([event(201)]));
+    await j.append(encodeRecord([issuedEvent(201)]));
     expect((await j.read(150, 1000)).map((e) => e.seq).at(-1)).toBe(201);
     await j.close();
   });
@@ -132,9 +120,9 @@ describe('reading a backlog from the journal a batch at a time', () => {
     const reader = new Journal(slowFs, dir);
     const early = reader.read(0, 1000);
     await vi.waitFor(() => expect(held).toBe(true));
-    await j.append(encodeRecord([event(101)]));
+    await j.append(encodeRecord([issuedEvent(101)]));
     await j.rotate(102);
-    await j.append(encodeRecord([event(102)]));
+    await j.append(encodeRecord([issuedEvent(102)]));
     release();
     expect((await early).map((e) => e.seq).at(-1)).toBe(100);
     expect((await reader.read(100, 1000)).map((e) => e.seq)).toEqual([101, 102]);

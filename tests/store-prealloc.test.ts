@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeFs } from '../device/store/fs.ts';
 import { decodeSegment, encodeRecord, Journal, segmentName } from '../device/store/journal.ts';
 import { journalPreallocation } from '../device/store/store.ts';
-import type { QueueEvent } from '../device/queue/types.ts';
+import { issuedEvent } from './helpers/journal-events.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -21,22 +21,10 @@ afterEach(async () => {
 
 const SIZE = 64 * 1024;
 
-function event(seq: number): QueueEvent {
-  return {
-    v: 1,
-    office: 'test',
-    seq,
-    id: `e${seq}`,
-    at: '2026-11-26T10:00:00.000+09:00',
-    type: 'ticket.issued',
-    ticket: { number: String(1000 + seq), service: 'resident', channel: 'kiosk', priority: false },
-  } as unknown as QueueEvent;
-}
-
 async function journalWith(seqs: number[]): Promise<Journal> {
   const j = new Journal(nodeFs, dir, { preallocate: SIZE });
   await j.openLast(1);
-  for (const s of seqs) await j.append(encodeRecord([event(s)]));
+  for (const s of seqs) await j.append(encodeRecord([issuedEvent(s)]));
   return j;
 }
 
@@ -46,7 +34,7 @@ describe('a preallocated journal segment', () => {
   it('is full-size from the start and does not grow while records fit', async () => {
     const j = await journalWith([]);
     expect((await stat(seg())).size).toBe(SIZE);
-    for (let s = 1; s <= 50; s++) await j.append(encodeRecord([event(s)]));
+    for (let s = 1; s <= 50; s++) await j.append(encodeRecord([issuedEvent(s)]));
     expect((await stat(seg())).size).toBe(SIZE);
     await j.close();
     const { records, goodBytes, bad } = decodeSegment(await readFile(seg()));
@@ -61,14 +49,14 @@ describe('a preallocated journal segment', () => {
     const scan = await j.scan(0);
     expect(scan.problems).toEqual([]);
     await j.openLast(4);
-    await j.append(encodeRecord([event(4)]));
+    await j.append(encodeRecord([issuedEvent(4)]));
     await j.close();
     expect((await new Journal(nodeFs, dir).scan(0)).events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
   });
 
   it('writes past its end when the records outgrow it', async () => {
     const j = await journalWith([]);
-    const big = encodeRecord(Array.from({ length: 40 }, (_, i) => event(i + 1)));
+    const big = encodeRecord(Array.from({ length: 40 }, (_, i) => issuedEvent(i + 1)));
     for (let i = 0; i * big.length < SIZE * 1.5; i++) await j.append(big);
     await j.close();
     expect((await stat(seg())).size).toBeGreaterThan(SIZE);
@@ -81,7 +69,7 @@ describe('a preallocated journal segment', () => {
     await (await journalWith([1, 2])).close();
     const bytes = await readFile(seg());
     const end = bytes.indexOf(0);
-    const torn = encodeRecord([event(3)]).subarray(0, 20);
+    const torn = encodeRecord([issuedEvent(3)]).subarray(0, 20);
     bytes.set(torn, end);
     await writeFile(seg(), bytes);
     const j = new Journal(nodeFs, dir, { preallocate: SIZE });
@@ -89,7 +77,7 @@ describe('a preallocated journal segment', () => {
     expect(scan.events.map((e) => e.seq)).toEqual([1, 2]);
     expect(scan.problems.join()).toMatch(/torn last record \(20 bytes without newline\); dropped 20 bytes/);
     await j.openLast(3);
-    await j.append(encodeRecord([event(3)]));
+    await j.append(encodeRecord([issuedEvent(3)]));
     await j.close();
     const again = await new Journal(nodeFs, dir).scan(0);
     expect(again.problems).toEqual([]);
@@ -100,7 +88,7 @@ describe('a preallocated journal segment', () => {
     await (await journalWith([1, 2])).close();
     const bytes = await readFile(seg());
     const end = bytes.indexOf(0);
-    const rec = encodeRecord([event(3)]);
+    const rec = encodeRecord([issuedEvent(3)]);
     bytes.set(rec.subarray(10), end + 10); // the first 10 bytes never landed
     await writeFile(seg(), bytes);
     const j = new Journal(nodeFs, dir, { preallocate: SIZE });
@@ -108,20 +96,20 @@ describe('a preallocated journal segment', () => {
     expect(scan.events.map((e) => e.seq)).toEqual([1, 2]);
     expect(scan.problems.join()).toMatch(/zero bytes inside the records/);
     await j.openLast(3);
-    await j.append(encodeRecord([event(3)]));
+    await j.append(encodeRecord([issuedEvent(3)]));
     await j.close();
     expect((await new Journal(nodeFs, dir).scan(0)).events.map((e) => e.seq)).toEqual([1, 2, 3]);
   });
 
   it('continues a segment of the former append-only journal in place', async () => {
     // what an older release left: records, no zeros
-    const old = Buffer.concat([encodeRecord([event(1)]), encodeRecord([event(2)])]);
+    const old = Buffer.concat([encodeRecord([issuedEvent(1)]), encodeRecord([issuedEvent(2)])]);
     await writeFile(seg(), old);
     const j = new Journal(nodeFs, dir, { preallocate: SIZE });
     expect((await j.scan(0)).problems).toEqual([]);
     await j.openLast(3);
     expect((await stat(seg())).size).toBe(SIZE);
-    await j.append(encodeRecord([event(3)]));
+    await j.append(encodeRecord([issuedEvent(3)]));
     await j.close();
     expect((await new Journal(nodeFs, dir).scan(0)).events.map((e) => e.seq)).toEqual([1, 2, 3]);
   });
@@ -145,7 +133,7 @@ describe('a preallocated journal segment', () => {
     const sizes: number[] = [];
     for (let s = 1; s <= 300; s++) {
       // 1 to 3 events: 230 to 600 bytes, as an issue, an online issue, a call with a completion
-      const rec = encodeRecord(Array.from({ length: 1 + (s % 3) }, (_, i) => event(s * 10 + i)));
+      const rec = encodeRecord(Array.from({ length: 1 + (s % 3) }, (_, i) => issuedEvent(s * 10 + i)));
       sizes.push(rec.length);
       await j.append(rec);
     }
