@@ -1,0 +1,69 @@
+// The daemon's runtime environment (deploy/unit.ts RUNTIME_ENV) as the canvas binding's allocator
+// (mimalloc) sees it: no transparent huge pages. With them, mimalloc asks the kernel for 2 MiB
+// pages for its arenas, and a ticket's read-back pixels were committed 2 MiB at a time. Each case
+// runs in a process of its own: mimalloc reads its options once, when the binding loads.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { RUNTIME_ENV } from '../deploy/unit.ts';
+
+const ROOT = path.join(import.meta.dirname, '..');
+const run = promisify(execFile);
+
+/** The process's environment with the unit's settings, or with one of them left out. */
+function env(without?: string): NodeJS.ProcessEnv {
+  const e: NodeJS.ProcessEnv = { ...process.env, ...RUNTIME_ENV };
+  if (without) delete e[without];
+  return e;
+}
+
+/** Ticket-sized canvases (576x1000) drawn and read back, three alive at a time, as a burst of
+ * presses makes them; then the KiB of the process's memory in transparent huge pages. */
+const TICKETS = `
+  const { createCanvas } = require('@napi-rs/canvas');
+  const alive = [];
+  for (let i = 0; i < 20; i++) {
+    const c = createCanvas(576, 1000);
+    const ctx = c.getContext('2d');
+    ctx.fillRect(0, 0, 576, 1000);
+    alive.push(ctx.getImageData(0, 0, 576, 1000));
+    if (alive.length > 3) alive.shift();
+  }
+  const smaps = require('node:fs').readFileSync('/proc/self/smaps', 'utf8');
+  let kib = 0;
+  for (const m of smaps.matchAll(/^AnonHugePages:\\s+(\\d+) kB/gm)) kib += Number(m[1]);
+  console.log(kib);`;
+
+async function hugePagesKiB(e: NodeJS.ProcessEnv): Promise<number> {
+  const r = await run(process.execPath, ['-e', TICKETS], { cwd: ROOT, env: e });
+  return Number(r.stdout.trim());
+}
+
+/** Whether this kernel hands out transparent huge pages at all (to a process that asks). */
+function kernelOffersThp(): boolean {
+  try {
+    return /\[(always|madvise)\]/.test(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+describe("the unit's runtime environment and the canvas binding's allocator", () => {
+  it('turns off transparent huge pages in mimalloc (the option as mimalloc reads it)', async () => {
+    const probe = `require('@napi-rs/canvas').createCanvas(8, 8).getContext('2d').getImageData(0, 0, 8, 8)`;
+    const verbose = async (e: NodeJS.ProcessEnv) =>
+      (await run(process.execPath, ['-e', probe], { cwd: ROOT, env: { ...e, MIMALLOC_VERBOSE: '1' } })).stderr;
+    expect(await verbose(env())).toMatch(/option 'allow_thp': 0\b/);
+    // the binding's default, which the setting changes
+    expect(await verbose(env('MIMALLOC_ALLOW_THP'))).toMatch(/option 'allow_thp': 1\b/);
+  });
+
+  it('leaves no huge page in the process after a burst of ticket-sized reads', async () => {
+    expect(await hugePagesKiB(env())).toBe(0);
+    // On a kernel that offers them, the same reads without the setting do take huge pages: what
+    // the setting saves is real here. (A kernel without THP cannot take them either way.)
+    if (kernelOffersThp()) expect(await hugePagesKiB(env('MIMALLOC_ALLOW_THP'))).toBeGreaterThan(0);
+  });
+});
