@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { RUNTIME_ENV } from '../deploy/unit.ts';
+import { RUNTIME_ENV } from '../device/runtime-env.ts';
 import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import type { DisplaySink } from '../device/ports/outputs.ts';

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import pino from 'pino';
-import { RUNTIME_ENV } from '../deploy/unit.ts';
+import { RUNTIME_ENV } from '../device/runtime-env.ts';
 import { loadConfig } from '../device/config/load.ts';
 import { clipWords } from '../display/audio/clip-pack.ts';
 import { EspeakVoice } from '../display/audio/espeak-voice.ts';

@@ -17,29 +17,8 @@
 //   DeviceAllow and ProtectClock (which implies a DeviceAllow rule, closing every other device, and
 //   filters the clock syscalls the clock discipline may read), ProtectKernelTunables (onoff exports
 //   GPIO lines through /sys/class/gpio), MemoryDenyWriteExecute (V8's JIT).
+import { RUNTIME_ENV } from '../device/runtime-env.ts';
 import { CONFIG_FILE, DATA_DIR, ENV_FILE, RECOVER_SERVICE, RECOVER_TIMER, SERVICE_USER, UNIT_NAME } from './paths.ts';
-
-/**
- * How node runs the daemon in production (the unit's Environment=; bench/lean.ts runs the daemon
- * the same way). Measured with `npm run bench -- lean` (README, docs/deploy.md):
- * - --max-semi-space-size=1: V8's young generation at 1 MB a semi-space instead of 16. The daemon
- *   makes little garbage at a time, and the default let the young generation hold ~30 MB of it.
- *   NODE_OPTIONS, so the speech process (display/audio/speech-process.ts) gets it too.
- * - --expose-gc: lets the board and the printer ask for a collection once a frame is written or a
- *   ticket printed (display/pixel-garbage.ts): their read-back pixels piled up as garbage
- *   otherwise, most of the daemon's peak.
- * - MALLOC_ARENA_MAX=2: glibc makes a malloc arena per thread that allocates (libuv's file-system
- *   threads, V8's compiler threads), each keeping what it once held; two are enough here.
- * - MIMALLOC_ALLOW_THP=0: the canvas binding's allocator (mimalloc) otherwise asks the kernel for
- *   transparent huge pages (madvise), so a ticket's or a window's read-back pixels are committed
- *   2 MiB at a time and a freed one stays whole; 2-4 MiB of the daemon's peak after a day, ~10 MiB
- *   in a loop of ticket-sized reads (tests/runtime-env.test.ts). Other allocators are untouched.
- */
-export const RUNTIME_ENV: Readonly<Record<string, string>> = {
-  NODE_OPTIONS: '--max-semi-space-size=1 --expose-gc',
-  MALLOC_ARENA_MAX: '2',
-  MIMALLOC_ALLOW_THP: '0',
-};
 
 export interface UnitOptions {
   /** absolute path of the release (dist/ and its production node_modules) */

@@ -128,6 +128,7 @@ export const DAEMON_CODES = [
   'status-write-failed',
   'systemd-notify-failed',
   'watchdog-skipped',
+  'unit-outdated',
 ] as const;
 export type DaemonCode = (typeof DAEMON_CODES)[number];
 

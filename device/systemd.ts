@@ -18,6 +18,7 @@ import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { DaemonCode } from './error-codes.ts';
 import type { Extension, FeatureContext } from './extension.ts';
+import { missingRuntimeEnv, runtimeEnvWarning } from './runtime-env.ts';
 
 export interface NotifySender {
   /** Sends one datagram of KEY=VALUE lines. Rejects when it could not be delivered. */
@@ -28,6 +29,8 @@ export interface SystemdEnv {
   NOTIFY_SOCKET?: string;
   WATCHDOG_USEC?: string;
   WATCHDOG_PID?: string;
+  /** the rest of the service's environment: the unit's runtime settings (device/runtime-env.ts) */
+  [key: string]: string | undefined;
 }
 
 /** Sends through the `systemd-notify` tool (see the top of this file for why). */
@@ -71,6 +74,7 @@ export interface SystemdOptions {
 }
 
 const SEND_FAILED: DaemonCode = 'systemd-notify-failed';
+const UNIT_OUTDATED: DaemonCode = 'unit-outdated';
 
 export function createSystemdExtension(ctx: FeatureContext, opts: SystemdOptions = {}): Extension {
   const env = opts.env ?? (process.env as SystemdEnv);
@@ -142,6 +146,15 @@ export function createSystemdExtension(ctx: FeatureContext, opts: SystemdOptions
       if (!sender) {
         log.debug('NOTIFY_SOCKET unset: not running under systemd, nothing to notify');
         return;
+      }
+      // Said before this extension listens to the bus: it is not the daemon's last error for
+      // systemd's status line, which names what goes wrong while it runs.
+      const missing = missingRuntimeEnv(env);
+      if (missing.length > 0) {
+        log.warn({ code: UNIT_OUTDATED, missing }, runtimeEnvWarning(missing));
+        const at = new Date(ctx.now()).toISOString();
+        const health = { connected: true, lastError: UNIT_OUTDATED, lastErrorAt: at, missing: missing.join(' ') };
+        ctx.bus.emit('healthChanged', { component: 'runtime', health });
       }
       ctx.bus.on('linkChanged', owner, ({ online }) => {
         facts.link = online;

@@ -1,13 +1,21 @@
-// The daemon's runtime environment (deploy/unit.ts RUNTIME_ENV) as the canvas binding's allocator
-// (mimalloc) sees it: no transparent huge pages. With them, mimalloc asks the kernel for 2 MiB
-// pages for its arenas, and a ticket's read-back pixels were committed 2 MiB at a time. Each case
-// runs in a process of its own: mimalloc reads its options once, when the binding loads.
+// The daemon's runtime environment (device/runtime-env.ts RUNTIME_ENV, the unit's Environment=):
+// the service says so when it runs without it (a unit from an older release's installer), and the
+// canvas binding's allocator (mimalloc) takes no transparent huge pages under it. With them,
+// mimalloc asks the kernel for 2 MiB pages for its arenas, and a ticket's read-back pixels were
+// committed 2 MiB at a time. The allocator's cases run in a process of their own: mimalloc reads
+// its options once, when the binding loads.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { RUNTIME_ENV } from '../deploy/unit.ts';
+import { gatherStatus, renderStatus } from '../deploy/status-report.ts';
+import { readStatusFile } from '../device/health.ts';
+import { missingRuntimeEnv, RUNTIME_ENV } from '../device/runtime-env.ts';
+import { bootConfig, bootDaemon } from './helpers/boot.ts';
+import { captureLogger } from './hw-fakes.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -75,5 +83,73 @@ describe("the unit's runtime environment and the canvas binding's allocator", ()
     }
     // "always": the kernel may give any large mapping of the process huge pages (V8's, glibc's),
     // asked or not; mimalloc's option is checked above.
+  });
+});
+
+describe('a service started without the runtime settings of its release', () => {
+  it('lists each setting the environment lacks, NODE_OPTIONS flag by flag', () => {
+    expect(missingRuntimeEnv(RUNTIME_ENV)).toEqual([]);
+    // an admin's own flags beside the release's are no problem
+    expect(
+      missingRuntimeEnv({ ...RUNTIME_ENV, NODE_OPTIONS: `--max-old-space-size=200 ${RUNTIME_ENV.NODE_OPTIONS}` }),
+    ).toEqual([]);
+    expect(missingRuntimeEnv({})).toEqual([
+      'NODE_OPTIONS=--max-semi-space-size=1',
+      'NODE_OPTIONS=--expose-gc',
+      'MALLOC_ARENA_MAX=2',
+      'MIMALLOC_ALLOW_THP=0',
+    ]);
+    // the unit an installer wrote before MIMALLOC_ALLOW_THP existed, and a changed value
+    expect(missingRuntimeEnv({ NODE_OPTIONS: '--max-semi-space-size=1 --expose-gc', MALLOC_ARENA_MAX: '2' })).toEqual([
+      'MIMALLOC_ALLOW_THP=0',
+    ]);
+    expect(missingRuntimeEnv({ ...RUNTIME_ENV, NODE_OPTIONS: '--expose-gc', MALLOC_ARENA_MAX: '8' })).toEqual([
+      'NODE_OPTIONS=--max-semi-space-size=1',
+      'MALLOC_ARENA_MAX=2',
+    ]);
+  });
+
+  it('logs unit-outdated at start and shows it in the status, only under systemd and only when a setting lacks', async () => {
+    const OLD_UNIT = { NODE_OPTIONS: '--max-semi-space-size=1 --expose-gc', MALLOC_ARENA_MAX: '2' };
+    const cases = [
+      { env: { NOTIFY_SOCKET: '/run/systemd/notify', ...OLD_UNIT }, outdated: true },
+      { env: { NOTIFY_SOCKET: '/run/systemd/notify', ...RUNTIME_ENV }, outdated: false },
+      // a terminal, the tests: no unit to compare with
+      { env: { ...OLD_UNIT }, outdated: false },
+    ];
+    for (const { env, outdated } of cases) {
+      const dataDir = await mkdtemp(path.join(tmpdir(), 'beonho-runtime-env-'));
+      try {
+        const { logger, lines } = captureLogger();
+        const booted = await bootDaemon({
+          config: bootConfig(),
+          dataDir,
+          logger,
+          systemd: { env, sender: { send: async () => {} } },
+          features: ['health', 'systemd'],
+        });
+        await booted.stop();
+        const warned = lines.filter((l) => l.code === 'unit-outdated');
+        const status = await readStatusFile(dataDir);
+        if (!status.ok) throw new Error(`no status file: ${status.reason}`);
+        if (outdated) {
+          expect(warned).toHaveLength(1);
+          expect(warned[0]).toMatchObject({ level: 40, missing: ['MIMALLOC_ALLOW_THP=0'] });
+          expect(String(warned[0]!.msg)).toMatch(/run the installer again \(docs\/deploy\.md, "Upgrades", step 4\)/);
+          expect(status.health.components.runtime).toMatchObject({
+            connected: true,
+            lastError: 'unit-outdated',
+            missing: 'MIMALLOC_ALLOW_THP=0',
+          });
+          const shown = renderStatus(await gatherStatus({ dirs: [dataDir], dataDir }));
+          expect(shown).toMatch(/^ {2}runtime +connected, last error unit-outdated at /m);
+        } else {
+          expect(warned).toEqual([]);
+          expect(status.health.components.runtime).toBeUndefined();
+        }
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    }
   });
 });
