@@ -207,7 +207,7 @@ if (isMainModule(import.meta.url)) {
   const b = r.frameCopyMs.p50;
   console.log(`display benchmark (${r.iterations} iterations; baseline = copy of one 1920x1080 frame, ${b} ms)`);
   console.log(
-    `  environment                  NODE_OPTIONS=${process.env.NODE_OPTIONS} MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX} MIMALLOC_ALLOW_THP=${process.env.MIMALLOC_ALLOW_THP} (the unit's)`,
+    `  environment                  NODE_OPTIONS=${process.env.NODE_OPTIONS} MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX} (the unit's)`,
   );
   console.log(`  frame copy into fb file      p50 ${r.frameCopyMs.p50} ms  p99 ${r.frameCopyMs.p99} ms   (1.00x)`);
   console.log(

@@ -15,15 +15,14 @@
  *   otherwise, most of the daemon's peak.
  * - MALLOC_ARENA_MAX=2: glibc makes a malloc arena per thread that allocates (libuv's file-system
  *   threads, V8's compiler threads), each keeping what it once held; two are enough here.
- * - MIMALLOC_ALLOW_THP=0: the canvas binding's allocator (mimalloc) otherwise asks the kernel for
- *   transparent huge pages (madvise), so a ticket's or a window's read-back pixels are committed
- *   2 MiB at a time and a freed one stays whole; 2-4 MiB of the daemon's peak after a day, ~10 MiB
- *   in a loop of ticket-sized reads (tests/runtime-env.test.ts). Other allocators are untouched.
+ *
+ * Only what must be set before node starts is here. A setting the daemon can make itself, before
+ * the code that reads it loads, is made there (the canvas binding's: display/canvas-binding.ts),
+ * so it holds under any unit, in the simulator and in the tests.
  */
 export const RUNTIME_ENV: Readonly<Record<string, string>> = {
   NODE_OPTIONS: '--max-semi-space-size=1 --expose-gc',
   MALLOC_ARENA_MAX: '2',
-  MIMALLOC_ALLOW_THP: '0',
 };
 
 /** The settings of RUNTIME_ENV this process runs without, as `KEY=value` (NODE_OPTIONS: each

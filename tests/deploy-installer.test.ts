@@ -338,7 +338,6 @@ describe('the generated units', () => {
       expect.arrayContaining([
         '"NODE_OPTIONS=--max-semi-space-size=1 --expose-gc"',
         'MALLOC_ARENA_MAX=2',
-        'MIMALLOC_ALLOW_THP=0',
         'NODE_COMPILE_CACHE=/var/lib/beonho/compile-cache',
       ]),
     );
