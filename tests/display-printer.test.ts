@@ -146,6 +146,28 @@ describe('ESC/POS raster', () => {
     const height = 300;
     const data = new Uint8ClampedArray(width * height * 4).map(rnd);
     same({ width, height, data }, 576);
+    // pixels one byte away from opaque paper or ink, beside paper and ink: red, green and blue ink,
+    // ink and paper all but transparent, grey at the threshold
+    const near = [
+      [255, 0, 0, 255],
+      [0, 255, 0, 255],
+      [0, 0, 255, 255],
+      [255, 255, 254, 255],
+      [0, 0, 0, 254],
+      [0, 0, 0, 1],
+      [255, 255, 255, 0],
+      [127, 127, 127, 255],
+      [128, 128, 128, 255],
+      [255, 255, 255, 255],
+      [0, 0, 0, 255],
+    ];
+    const row = near.flat();
+    same({ width: near.length, height: 2, data: Uint8ClampedArray.from([...row, ...row.reverse()]) }, 576);
+    // pixels whose bytes do not start on a word (no 32-bit view of them): each pixel weighed alone
+    const ticket = sampleTicket();
+    const shifted = new Uint8ClampedArray(ticket.data.length + 1).subarray(1);
+    shifted.set(ticket.data);
+    same({ ...ticket, data: shifted }, 576);
   });
 
   it('refuses an image wider than the paper', () => {
