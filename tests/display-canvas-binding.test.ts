@@ -29,13 +29,17 @@ beforeAll(async () => {
 });
 afterAll(() => rm(home, { recursive: true, force: true }));
 
+/** The expression that loads the binding in a probe: as beonho loads it, or directly. */
+function loadExpression(how: 'beonho' | 'direct'): string {
+  return how === 'beonho'
+    ? `(await import(${JSON.stringify(path.join(ROOT, 'display/canvas-binding.ts'))})).loadCanvasBinding()`
+    : `import('@napi-rs/canvas')`;
+}
+
 /** In a new process: the families the binding lists, and a hash of text drawn in beonho's font
  * (with characters that font lacks: ∑, 漢, 똠). `how` loads the binding as beonho does, or directly. */
 async function probe(how: 'beonho' | 'direct', env: Record<string, string> = {}) {
-  const load =
-    how === 'beonho'
-      ? `(await import(${JSON.stringify(path.join(ROOT, 'display/canvas-binding.ts'))})).loadCanvasBinding()`
-      : `import('@napi-rs/canvas')`;
+  const load = loadExpression(how);
   const code = `
     const canvas = await ${load};
     const { loadFonts, font } = await import(${JSON.stringify(path.join(ROOT, 'display/fonts/fonts.ts'))});
@@ -86,10 +90,7 @@ describe('the canvas binding', () => {
  * as mimalloc reports it, and the KiB of the process in transparent huge pages after ticket-sized
  * canvases (576x1000) drawn and read back, three alive at a time, as a burst of presses makes them. */
 async function allocatorProbe(how: 'beonho' | 'direct', env: Record<string, string> = {}) {
-  const load =
-    how === 'beonho'
-      ? `(await import(${JSON.stringify(path.join(ROOT, 'display/canvas-binding.ts'))})).loadCanvasBinding()`
-      : `import('@napi-rs/canvas')`;
+  const load = loadExpression(how);
   const code = `
     const { createCanvas } = await ${load};
     const alive = [];
