@@ -97,6 +97,9 @@ export class Controller {
         await part.start();
         logger.debug({ extension: part.name }, 'started');
       }
+      // Every sink that mirrors the journal has opened its cursor: from now on a cursor on disk
+      // that none opened no longer holds the journal back (store/outbox.ts).
+      this.store.outbox.settle();
       // Reported once everything listens: the device status (MQTT, `npm run status`) shows it.
       this.bus.emit('healthChanged', { component: 'store', health: this.storeHealth() });
       for (const r of this.recovered) this.bus.emit('storeRecovered', { detail: r });

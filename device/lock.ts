@@ -1,7 +1,13 @@
 // One daemon per data dir. A pid file created with O_EXCL; a stale one (its process is gone, e.g.
 // after a power cut) is taken over. Not proper-lockfile: it keeps a lock fresh by rewriting its
 // mtime every few seconds, which is needless SD-card wear for a single host.
-import { statSync } from 'node:fs';
+//
+// A pid alone does not name a process for long: after a power cut the file names a pid of the
+// boot before, which this boot may have given to any other process, and taking that for a running
+// beonho kept the office down for good (exit 2: systemd does not restart). So the file also holds
+// the kernel's boot id and the process's start time, and a pid file whose process is not that one
+// is stale.
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import * as path from 'node:path';
@@ -30,7 +36,8 @@ async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fh = await open(file, 'wx');
-      await fh.writeFile(`${process.pid}\n`);
+      const me = processIdentity(process.pid);
+      await fh.writeFile(`${process.pid}\n${me ? `${me}\n` : ''}`);
       await fh.sync();
       await fh.close();
       return async () => {
@@ -38,8 +45,9 @@ async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw dataDirProblem(err, dataDir);
-      const pid = Number.parseInt((await readFile(file, 'utf8').catch(() => '')).trim(), 10);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+      const [first = '', identity = ''] = (await readFile(file, 'utf8').catch(() => '')).split('\n');
+      const pid = Number.parseInt(first.trim(), 10);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && holder(pid, identity.trim())) {
         throw new LockedError(
           `another beonho (pid ${pid}) is already running on ${dataDir}; stop it first, or give this one another --data-dir`,
         );
@@ -128,6 +136,42 @@ function whoAmI(): string {
   const name = userName();
   if (uid === undefined) return name ?? 'this user';
   return name ? `user ${name} (uid ${uid})` : `uid ${uid}`;
+}
+
+/** Whether the process `pid` is the one that wrote the pid file (`identity`: its boot id and start
+ * time, or empty from a release before them or a system without /proc). */
+function holder(pid: number, identity: string): boolean {
+  if (identity === '') return alive(pid);
+  const [boot] = identity.split(' ');
+  const bootNow = bootId();
+  // a process of an earlier boot cannot run now, whoever has its pid
+  if (bootNow !== null && boot !== bootNow) return false;
+  const now = processIdentity(pid);
+  // /proc hides other users' processes (hidepid): only the pid can tell
+  return now === null ? alive(pid) : now === identity;
+}
+
+/** `<boot id> <start time>` of a process: unique to it across boots and pid reuse (Linux). */
+export function processIdentity(pid: number): string | null {
+  const boot = bootId();
+  if (boot === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the command name, in parentheses, may hold spaces: fields count from after its ')'; the
+    // start time (clock ticks after boot) is field 22, the 20th after the name
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return start && /^\d+$/.test(start) ? `${boot} ${start}` : null;
+  } catch {
+    return null;
+  }
+}
+
+function bootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
 }
 
 function alive(pid: number): boolean {

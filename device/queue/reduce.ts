@@ -57,6 +57,11 @@ function freshService(id: string, avgServiceSec: number): ServiceState {
   };
 }
 
+/** Whether this version can fold an event of this type (a newer release's journal may hold others). */
+export function knownEventType(type: string): type is EventType {
+  return Object.hasOwn(REDUCERS, type);
+}
+
 export function applyEvent(state: QueueState, ev: QueueEvent, opts: ReduceOptions): void {
   if (ev.seq !== state.seq + 1) {
     throw new Error(`event seq ${ev.seq} does not follow state seq ${state.seq}`);

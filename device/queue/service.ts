@@ -100,13 +100,13 @@ export class DurableQueue implements QueueService {
       return { roll, result, appended };
     };
     const { roll, result, appended } = this.clock ? this.clock.pinned(decide) : decide();
-    if (roll || appended) {
-      try {
-        await Promise.all([roll?.durable, appended]);
-      } catch (err) {
-        this.onFatal(err as Error);
-        throw err;
-      }
+    try {
+      // Without an append of its own (refused, or nothing to do), the answer still rests on the
+      // state the appends before it made: it waits until that state is durable.
+      await Promise.all([roll?.durable, appended ?? this.store.whenDurable()]);
+    } catch (err) {
+      this.onFatal(err as Error);
+      throw err;
     }
     if (roll) this.emitApplied({ type: 'day.open' }, 'day-roll', roll.events);
     if (!result.ok) {

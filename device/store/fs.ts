@@ -93,8 +93,16 @@ export const nodeFs: StoreFs = {
     }
   },
   truncate: (file, length) => fsp.truncate(file, length),
-  mkdirp: async (dir) => {
-    await fsp.mkdir(dir, { recursive: true });
+  async mkdirp(dir) {
+    const first = await fsp.mkdir(dir, { recursive: true });
+    if (first === undefined) return;
+    // A new directory's entry is durable only once its parent is synced: without it, a power cut
+    // soon after the first start can lose the directory with the synced files in it.
+    const top = path.resolve(first);
+    for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+      await nodeFs.syncDir(path.dirname(d));
+      if (d === top || path.dirname(d) === d) break;
+    }
   },
   async openPreallocated(file, bytes) {
     // O_RDWR | O_CREAT, not O_APPEND: writes land where they are told, never at the end

@@ -39,6 +39,9 @@ export interface JournalScan {
   /** the commands in every kept segment, with the events they caused (the command log is
    * reconciled with them at start: see command-log.ts) */
   commands: Map<string, JournaledCommand>;
+  /** the first seq of the first segment read for events (null: no segment): it must hold
+   * `afterSeq + 1`, even when it holds no event yet, or events are missing */
+  from: number | null;
 }
 
 export function segmentName(firstSeq: number): string {
@@ -146,6 +149,17 @@ function nonZeroBytes(buf: Buffer, from: number): number {
   return n;
 }
 
+/** A segment opened for writing: in place (`slot`) or appended to (`handle`). */
+interface OpenSegment {
+  slot?: SlotFileLike;
+  handle?: FileHandleLike;
+  offset: number;
+  close(): Promise<void>;
+}
+
+/** The card is full, or the user's quota is. */
+const NO_ROOM: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+
 export interface JournalOptions {
   /** bytes each new segment is made in advance (0: append, growing the file) */
   preallocate?: number;
@@ -183,6 +197,7 @@ export class Journal {
     const events: QueueEvent[] = [];
     const commands = new Map<string, JournaledCommand>();
     const segs = await this.segments();
+    let from: number | null = null;
     for (let i = 0; i < segs.length; i++) {
       const seg = segs[i]!;
       const next = segs[i + 1];
@@ -199,6 +214,7 @@ export class Journal {
       }
       // Segments the snapshot already holds are read for their command ids only, never repaired.
       if (next && next.firstSeq <= afterSeq + 1) continue;
+      from ??= seg.firstSeq;
       for (const rec of records) for (const ev of rec.e) if (ev.seq > afterSeq) events.push(ev);
       if (bad) {
         problems.push(
@@ -216,7 +232,7 @@ export class Journal {
         break;
       }
     }
-    return { events, problems, commands };
+    return { events, problems, commands, from };
   }
 
   /** Events with seq > afterSeq from disk, at most limit (the outbox reading old backlog). */
@@ -254,41 +270,67 @@ export class Journal {
     this.readCache = null;
   }
 
-  /** Start a new segment whose first event will be `firstSeq`. */
+  /** Start a new segment whose first event will be `firstSeq`. When the new segment cannot be
+   * made (a full card), it is removed and the current one stays open: records still land there. */
   async rotate(firstSeq: number): Promise<void> {
     this.readCache = null;
-    await this.closeFile();
     const file = path.join(this.dir, segmentName(firstSeq));
-    await this.openFile(file);
+    let opened: OpenSegment | null = null;
+    try {
+      // never appended to instead: the current segment's own room is worth more on a full card
+      opened = await this.openSegment(file, 0, false);
+      // The new file's directory entry must be durable too, or a power cut can lose the whole segment.
+      await this.fs.syncDir(this.dir);
+    } catch (err) {
+      // Left behind, an empty segment would be the last one at the next start, opened there to
+      // be made full-size again on the same full card.
+      await opened?.close().catch(() => undefined);
+      await this.fs.unlink(file).catch(() => undefined);
+      throw err;
+    }
+    await this.closeFile();
+    this.use(opened);
     this.current = { file, firstSeq };
-    // The new file's directory entry must be durable too, or a power cut can lose the whole segment.
-    await this.fs.syncDir(this.dir);
   }
 
   async openLast(nextSeq: number): Promise<void> {
     const segs = await this.segments();
     const last = segs[segs.length - 1];
     if (last) {
-      await this.openFile(last.file);
+      const had = (await this.fs.size(last.file)) ?? 0;
+      const good = had > 0 ? decodeSegment((await this.fs.readFile(last.file)) ?? Buffer.alloc(0)).goodBytes : 0;
+      this.use(await this.openSegment(last.file, good, true));
       this.current = last;
     } else {
       await this.rotate(nextSeq);
     }
   }
 
-  /** Opens a segment for the next records: in place after its last record when the file system
-   * can preallocate (scan() has already cut a torn tail back), else for appending. */
-  private async openFile(file: string): Promise<void> {
+  /** Opens a segment for the next records, which go at `good` (after its last record; scan() has
+   * already cut a torn tail back): in place when the file system can preallocate, else appended.
+   * `orAppend`: a segment that cannot be made full-size (no room left on the card) is appended to
+   * instead, from its last record on, so a restart on a full card still issues while a record fits. */
+  private async openSegment(file: string, good: number, orAppend: boolean): Promise<OpenSegment> {
     const bytes = this.opts.preallocate ?? 0;
     if (bytes > 0 && this.fs.openPreallocated) {
-      const had = (await this.fs.size(file)) ?? 0;
-      const { file: slot, zeroed } = await this.fs.openPreallocated(file, bytes);
-      this.slot = slot;
-      this.bytesWritten += zeroed;
-      this.offset = had > 0 ? decodeSegment((await this.fs.readFile(file)) ?? Buffer.alloc(0)).goodBytes : 0;
-    } else {
-      this.handle = await this.fs.openAppend(file);
+      try {
+        const { file: slot, zeroed } = await this.fs.openPreallocated(file, bytes);
+        this.bytesWritten += zeroed;
+        return { slot, offset: good, close: () => slot.close() };
+      } catch (err) {
+        if (!orAppend || !NO_ROOM.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+        // the zeros written before the card filled would sit between the records and the next
+        await this.fs.truncate(file, good);
+      }
     }
+    const handle = await this.fs.openAppend(file);
+    return { handle, offset: good, close: () => handle.close() };
+  }
+
+  private use(opened: OpenSegment): void {
+    this.slot = opened.slot ?? null;
+    this.handle = opened.handle ?? null;
+    this.offset = opened.offset;
   }
 
   private async closeFile(): Promise<void> {

@@ -24,9 +24,13 @@ interface CursorData {
 
 export class OutboxCursors implements Outbox {
   private readonly cursors = new Map<string, CursorData>();
-  /** cursors opened in this run: only these hold the journal back. A cursor left on disk by a
-   * sink that is now turned off (an uplink removed from the config) must not keep events forever. */
+  /** cursors opened in this run. Once the daemon's parts have started (settle()), only these hold
+   * the journal back: a cursor left on disk by a sink that is now turned off (an uplink removed
+   * from the config) must not keep events forever. Until then every cursor on disk does: the first
+   * action after a restart (the day roll's tick) can snapshot and prune before the bridge has
+   * opened its cursor, and would delete the backlog central has not received. */
   private readonly active = new Set<string>();
+  private settled = false;
   private readonly dirty = new Set<string>();
   private pendingAcks = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -92,12 +96,26 @@ export class OutboxCursors implements Outbox {
       const i = afterSeq + 1 - first.seq;
       return this.recent.slice(i, i + limit);
     }
-    return this.journal.read(afterSeq, limit);
+    // The disk also holds records written but not yet fdatasync'd (the page cache shows them): an
+    // event published before it is durable could be lost to a power cut and its seq given to
+    // another event, which central, deduplicating by seq, would then drop.
+    const durable = this.lastSeq();
+    const events = await this.journal.read(afterSeq, limit);
+    const end = events.findIndex((ev) => ev.seq > durable);
+    return end < 0 ? events : events.slice(0, end);
+  }
+
+  /** The daemon's parts have started: the sinks that mirror the journal have opened their
+   * cursors, and a cursor not opened by now belongs to a sink turned off (see `active`). */
+  settle(): void {
+    this.settled = true;
   }
 
   minAcked(durableSeq: number): number {
     let min = durableSeq;
-    for (const name of this.active) min = Math.min(min, this.cursors.get(name)!.acked);
+    for (const name of this.settled ? this.active : this.cursors.keys()) {
+      min = Math.min(min, this.cursors.get(name)!.acked);
+    }
     return min;
   }
 

@@ -5,11 +5,11 @@ import * as path from 'node:path';
 import { Low } from 'lowdb';
 import type { Config } from '../config/schema.ts';
 import { migrateState } from './migrations.ts';
-import { replay, STATE_SCHEMA } from '../queue/reduce.ts';
+import { knownEventType, replay, STATE_SCHEMA } from '../queue/reduce.ts';
 import type { QueueEvent, QueueState } from '../queue/types.ts';
 import { CommandLog } from './command-log.ts';
 import { type Leftovers, nodeFs, removeLeftovers, type StoreFs } from './fs.ts';
-import { type CommandMeta, encodeRecord, Journal } from './journal.ts';
+import { type CommandMeta, encodeRecord, Journal, type JournalScan } from './journal.ts';
 import { OutboxCursors } from './outbox.ts';
 import { type SnapshotDoc, SnapshotAdapter } from './snapshot-adapter.ts';
 
@@ -36,6 +36,11 @@ export class StoreUnrecoverableError extends Error {
   readonly code = 'state-unrecoverable';
 }
 
+/** The journal holds what only a newer version knows (the snapshot's counterpart: StateTooNewError). */
+export class JournalTooNewError extends Error {
+  readonly code = 'state-too-new';
+}
+
 interface Pending {
   buf: Buffer;
   lastSeq: number;
@@ -60,6 +65,10 @@ export class Store {
   private writing: Promise<void> | null = null;
   private snapshotting: Promise<void> | null = null;
   private durableSeq = 0;
+  /** the last seq handed to append() */
+  private queuedSeq = 0;
+  /** callers of whenDurable(), each until this seq is durable */
+  private waiters: Array<{ seq: number; resolve: () => void; reject: (err: Error) => void }> = [];
   private snapshotSeq = 0;
   private recordsSinceSnapshot = 0;
   private getState: (() => QueueState) | null = null;
@@ -102,7 +111,8 @@ export class Store {
     const recovered: string[] = [];
     await this.db.read();
     const doc = this.db.data && 'state' in this.db.data ? this.db.data : null;
-    for (const s of this.snapshots.skipped) recovered.push(`snapshot ${s}; fell back to an older generation`);
+    const fellBack = doc ? 'fell back to an older generation' : 'no older generation is readable';
+    for (const s of this.snapshots.skipped) recovered.push(`snapshot ${s}; ${fellBack}`);
     let base: QueueState | undefined;
     let baseSeq = 0;
     if (doc) {
@@ -111,16 +121,10 @@ export class Store {
     }
     const scan = await this.journal.scan(baseSeq);
     recovered.push(...scan.problems);
-    const first = scan.events[0];
-    if (first && first.seq !== baseSeq + 1) {
-      throw new StoreUnrecoverableError(
-        `the journal starts at event ${first.seq} but the newest readable snapshot ends at ${baseSeq}: ` +
-          `events are missing, so numbers could repeat. Move ${this.stateDir} aside and start again, ` +
-          'or restore it from a backup.',
-      );
-    }
+    this.checkJournal(scan, baseSeq, doc !== null);
     const state = replay(config, scan.events, base);
     this.durableSeq = state.seq;
+    this.queuedSeq = state.seq;
     this.snapshotSeq = baseSeq;
     this.recordsSinceSnapshot = scan.events.length > 0 ? this.opts.snapshotEvery : 0;
     // Before anything can append, prune or send a command: every command the journal holds is in
@@ -131,6 +135,38 @@ export class Store {
     await this.outbox.open(state.seq);
     this.outbox.remember(scan.events);
     return { state, recovered, leftovers, reconciledCommands: commands.reconciled };
+  }
+
+  /** Refuses to fold a journal that does not continue the snapshot event by event, or that holds
+   * events this version does not know: starting anyway would give out numbers already given out
+   * (the events missing held them) or drop what a newer release recorded. */
+  private checkJournal(scan: JournalScan, baseSeq: number, fromSnapshot: boolean): void {
+    const since = fromSnapshot ? `the newest readable snapshot ends at event ${baseSeq}` : 'no snapshot is readable';
+    const instead = `Move ${this.stateDir} aside and start again, or restore it from a backup.`;
+    // An empty segment counts too: after a clean stop the journal is one empty segment named for
+    // the event after the snapshot, and a lost snapshot must not turn that into a fresh start.
+    if (scan.from !== null && scan.from > baseSeq + 1) {
+      throw new StoreUnrecoverableError(
+        `the journal starts at event ${scan.from} but ${since}: events ${baseSeq + 1} to ${scan.from - 1} are ` +
+          `missing, so numbers could repeat. ${instead}`,
+      );
+    }
+    let expected = baseSeq + 1;
+    for (const ev of scan.events) {
+      if (ev.seq !== expected) {
+        throw new StoreUnrecoverableError(
+          `the journal jumps from event ${expected - 1} to ${ev.seq} (${since}): events are missing, so numbers ` +
+            `could repeat. ${instead}`,
+        );
+      }
+      if (!knownEventType(ev.type)) {
+        throw new JournalTooNewError(
+          `the journal holds an event of type "${ev.type}" (event ${ev.seq}), which this version of beonho does ` +
+            'not know: a newer version wrote it. Install that version again, or a newer one; nothing was changed on disk.',
+        );
+      }
+      expected++;
+    }
   }
 
   /** The live state, read for snapshots while no append is in flight. */
@@ -144,6 +180,7 @@ export class Store {
   append(events: QueueEvent[], meta: { cmd?: CommandMeta } = {}): Promise<void> {
     if (this.failed) return Promise.reject(this.failed);
     if (events.length === 0) return Promise.resolve();
+    this.queuedSeq = events[events.length - 1]!.seq;
     return new Promise((resolve, reject) => {
       this.queue.push({
         buf: encodeRecord(events, meta.cmd),
@@ -157,6 +194,15 @@ export class Store {
     });
   }
 
+  /** Resolves once every append made before this call is durable: a decision that changed nothing
+   * (a refusal, an action with nothing to do) was still read from a state those appends made, and
+   * must not be answered, remembered or published before that state would survive a power cut. */
+  whenDurable(): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (this.queuedSeq <= this.durableSeq) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ seq: this.queuedSeq, resolve, reject }));
+  }
+
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {
@@ -167,38 +213,48 @@ export class Store {
           // After a failed write the journal's tail is unknown: stop accepting, let the daemon
           // restart and recover from what is on disk.
           this.failed = new Error(`journal write failed: ${(err as Error).message}`);
-          for (const p of [...batch, ...this.queue.splice(0)]) p.reject(this.failed);
+          for (const p of [...batch, ...this.queue.splice(0), ...this.waiters.splice(0)]) p.reject(this.failed);
           return;
         }
         this.durableSeq = batch[batch.length - 1]!.lastSeq;
+        this.waiters = this.waiters.filter((w) => w.seq > this.durableSeq || void w.resolve());
         this.recordsSinceSnapshot += batch.length;
         for (const p of batch) this.outbox.remember(p.events);
         // Remembered before the caller hears back, so a retry that follows at once finds it.
         for (const p of batch) if (p.cmd) this.commands.noteJournaled({ ...p.cmd, events: p.events });
         for (const p of batch) p.resolve();
-        try {
-          await this.maybeSnapshot();
-        } catch (err) {
-          this.failed = new Error(`journal rotation failed: ${(err as Error).message}`);
-          for (const p of this.queue.splice(0)) p.reject(this.failed);
-          return;
-        }
+        await this.maybeSnapshot();
       }
     } finally {
       this.writing = null;
     }
   }
 
-  /** Called inside drain(), so no append runs while the journal rotates. */
+  /** Called inside drain(), so no append runs while the journal rotates. A rotation that fails (a
+   * full card) keeps the current segment, whose room made in advance still takes records: the
+   * office goes on issuing, the status shows the error, and the snapshot is tried again later. */
   private async maybeSnapshot(): Promise<void> {
     if (this.snapshotting || this.recordsSinceSnapshot < this.opts.snapshotEvery) return;
     const doc = this.capture();
     if (!doc) return;
     this.recordsSinceSnapshot = 0;
-    await this.journal.rotate(doc.seq + 1);
+    try {
+      await this.journal.rotate(doc.seq + 1);
+    } catch (err) {
+      this.snapshotFailed(`journal rotation failed: ${(err as Error).message}`);
+      return;
+    }
     this.snapshotting = this.saveSnapshot(doc).finally(() => {
       this.snapshotting = null;
     });
+  }
+
+  /** A snapshot (or the rotation before it) failed: it loses nothing, the journal still holds
+   * every event. Tried again after a few more records, not at every one: on a full or failing card
+   * each try writes a segment's zeros or a whole state until it fails. */
+  private snapshotFailed(message: string): void {
+    this.recordsSinceSnapshot = Math.max(0, this.opts.snapshotEvery - SNAPSHOT_RETRY_RECORDS);
+    this.setSnapshotError(message);
   }
 
   private capture(): SnapshotDoc | null {
@@ -220,9 +276,7 @@ export class Store {
       this.setSnapshotError(null);
       await this.prune();
     } catch (err) {
-      // A failed snapshot loses nothing: the journal still holds every event. Try again later.
-      this.recordsSinceSnapshot = this.opts.snapshotEvery;
-      this.setSnapshotError((err as Error).message);
+      this.snapshotFailed((err as Error).message);
     }
   }
 
@@ -289,6 +343,9 @@ export class Store {
     };
   }
 }
+
+/** Records after a failed snapshot before the next try. */
+const SNAPSHOT_RETRY_RECORDS = 50;
 
 /** Bytes made in advance for each journal segment. A segment holds the records between two
  * snapshots (snapshotEvery of them, 300 to 600 bytes each: an issue, a call with the completion
