@@ -179,7 +179,7 @@ class MqttBridge implements Bridge {
   ): Promise<void> {
     await this.handlerBuilt;
     const result = await this.parts.commands!.handle(set.topics.cmd, payload, delivery);
-    void publishResult(sink, set.topics.cmdResult, result, packet, set.office, set.logger);
+    void publishResult(sink, set.topics.cmdResult, result, packet, set.logger);
   }
 
   private async startLocalBroker(set: Setting, sessions: SessionCounter, memory: CommandMemory): Promise<Sink> {
@@ -212,7 +212,6 @@ class MqttBridge implements Bridge {
               error: { code, message },
             },
             undefined,
-            set.office,
             set.logger,
           ),
       },
@@ -309,14 +308,13 @@ async function publishResult(
   resultTopic: Topic<'cmd/result'>,
   result: CommandResult,
   packet: IPublishPacket | undefined,
-  office: string,
   logger: ExtensionContext['logger'],
 ): Promise<void> {
   const jobs = [sink.publish(resultTopic, result, { qos: 1, retain: false })];
   const named = packet?.properties?.responseTopic;
   if (named) {
-    // Never let a command make us publish into our own contract topics or a wildcard.
-    const extra = responseTopic(named, office);
+    // Never let a command make us publish into beonho's topics or a wildcard.
+    const extra = responseTopic(named);
     if (!extra) {
       logger.warn(
         { code: 'bad-response-topic', cmdId: result.id },

@@ -100,6 +100,7 @@ export const MQTT_CODES = [
   'uplink-error',
   'uplink-mqtt5-refused',
   'uplink-no-connack',
+  'uplink-packet-too-large',
   'uplink-password-env-missing',
   'uplink-down',
   'uplink-next-node',

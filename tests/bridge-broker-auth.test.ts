@@ -152,7 +152,16 @@ describe('the authenticator', () => {
     const gone = auth.login({ ...request('central', 'right', '10.0.0.2'), cancelled: () => true });
     await drain(s, [first, gone]);
     expect(s.calls).toBe(1);
-    expect(await gone).toMatchObject({ ok: false });
+    // not a wrong password (not logged as one), and not one of its source's guesses
+    expect(await gone).toEqual({ ok: false, returnCode: 3, cancelled: true });
+    for (let i = 0; i < 10; i++) {
+      const again = auth.login({ ...request('central', 'right', '10.0.0.2'), cancelled: () => true });
+      await drain(s, [again]);
+      expect(await again).toEqual({ ok: false, returnCode: 3, cancelled: true });
+    }
+    const last = auth.login(request('central', 'right', '10.0.0.2'));
+    await drain(s, [last]);
+    expect(await last).toMatchObject({ ok: true });
   });
 
   it('throttles IPv6 sources by their /64 prefix, and IPv4-mapped addresses as IPv4', () => {

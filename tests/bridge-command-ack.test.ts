@@ -1,8 +1,10 @@
 // A command is acknowledged (PUBACK) only once its result is durable, on the embedded broker and on
 // the uplink alike: with the disk's fsync held, the publisher's (or the device's) PUBACK does not go
-// out; once the fsync completes, it does. And retained commands on the uplink: never carried out.
+// out; once the fsync completes, it does. Retained commands on the uplink: never carried out. A packet
+// larger than the uplink takes: dropped at its header.
 import { Aedes } from 'aedes';
 import { type AddressInfo, createServer } from 'node:net';
+import pino from 'pino';
 import { ulid } from 'ulid';
 import { describe, expect, it } from 'vitest';
 import type { CommandResult } from '../bridge/contract/types.ts';
@@ -183,6 +185,54 @@ describe('retained commands on the uplink', () => {
       expect(answers('never')).toHaveLength(1);
       expect(refs().filter((r) => r === 'r-once')).toHaveLength(1);
       expect(refs().filter((r) => r === 'r-never')).toHaveLength(0);
+    } finally {
+      await c.endAsync();
+      await stop();
+      await new Promise<void>((r) => central.close(() => r()));
+      server.close();
+    }
+  });
+});
+
+describe('a packet larger than the uplink takes', () => {
+  it('drops the connection at its header, logs it, and the next command after the reconnect runs', async () => {
+    const central = await Aedes.createBroker();
+    const server = createServer(central.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const lines: string[] = [];
+    const config = testConfig({
+      broker: { enabled: false },
+      uplink: { url, protocolVersion: 4, reconnectMinMs: 20, reconnectMaxMs: 100 },
+    });
+    const { daemon, stop } = await bootDaemon({
+      config,
+      clock: new Clock(MORNING),
+      newId: () => ulid(),
+      features: ['mqtt'],
+      logger: pino({ level: 'info' }, { write: (l: string) => lines.push(l) }),
+    });
+    const uplink = daemon.parts.bridge!.parts.uplink!;
+    const c = await connect(url);
+    const results = new Inbox(c);
+    const closes: number[] = [];
+    central.on('clientDisconnect', () => closes.push(Date.now()));
+    try {
+      await c.subscribeAsync(`${T}/cmd/result`, { qos: 1 });
+      await waitFor(() => uplink.connected(), 10_000, 'uplink');
+      await daemon.queue.execute({ type: 'day.open' });
+      // at QoS 0, so central's broker does not send it again at the next connection
+      await c.publishAsync(CMD, Buffer.alloc(200 * 1024, 0x20), { qos: 0 });
+      await waitFor(() => lines.some((l) => l.includes('"uplink-packet-too-large"')), 10_000, 'the log line');
+      const line = JSON.parse(lines.find((l) => l.includes('"uplink-packet-too-large"'))!);
+      expect(line).toMatchObject({ level: 50, reason: 'mqtt-packet-too-large', max: 64 * 1024 });
+      expect(line.announced).toBeGreaterThan(200 * 1024);
+      expect(closes.length).toBeGreaterThan(0);
+      // a command the size of a command, after the device has connected again
+      await waitFor(() => uplink.connected(), 10_000, 'the uplink back');
+      await c.publishAsync(CMD, issue('after-big'), { qos: 1 });
+      await results.until(() => results.messages.length > 0, 10_000, 'the result');
+      expect(results.messages[0]!.json).toMatchObject({ id: 'after-big', ok: true });
     } finally {
       await c.endAsync();
       await stop();

@@ -71,6 +71,14 @@ describe('bad commands over the embedded broker', () => {
     ['unknown service', json({ ...ok, id: 'us', service: 'tax' }), 'unknown-service'],
     ['unknown counter', json({ id: 'uc', type: 'counter.next', counter: '99' }), 'unknown-counter'],
     ['cancel unknown ticket', json({ id: 'ct', type: 'ticket.cancel', number: '1999' }), 'unknown-ticket'],
+    // the patterns of a service and a counter id allow a phone number: it is not echoed back
+    ['phone number as service', json({ ...ok, id: 'ps', service: '010-1234-5678' }), 'unknown-service'],
+    ['phone number as counter', json({ id: 'pc', type: 'counter.next', counter: '01012345678' }), 'unknown-counter'],
+    [
+      'phone number as the service to stop',
+      json({ id: 'pt', type: 'service.accepting', service: '010-9876-5432', accepting: false }),
+      'unknown-service',
+    ],
   ];
 
   it(`answers each of ${table.length} bad payloads with its code and changes nothing`, async () => {
@@ -89,6 +97,8 @@ describe('bad commands over the embedded broker', () => {
       assertContract(`${T}/cmd/result`, r);
       expect(r.ok, name).toBe(false);
       if (!r.ok) expect(r.error.code, name).toBe(code);
+      // no part of what the payload carried comes back in free text (the id aside)
+      expect(JSON.stringify(r), name).not.toMatch(/1234-?5678|9876-?5432|홍길동|xxxxx/);
       expect(office.queue.state().seq, name).toBe(seq);
     }
     expect(comparable(office)).toEqual(before);

@@ -36,10 +36,15 @@ describe('topics', () => {
     }
   });
 
-  it("takes a response topic a command names only outside the office's own contract topics", () => {
-    expect(responseTopic('central/replies/7', 'singok2')).toBe('central/replies/7');
-    expect(responseTopic(officeTopics('other').cmdResult, 'singok2')).toBe('beonho/v1/other/cmd/result');
+  it("takes a response topic a command names only outside beonho's tree", () => {
+    expect(responseTopic('central/replies/7')).toBe('central/replies/7');
+    expect(responseTopic('beonhox/replies')).toBe('beonhox/replies');
     for (const bad of [
+      officeTopics('other').cmdResult,
+      officeTopics('other').state,
+      officeTopics('other').cmd,
+      'beonho/v2/singok2/cmd',
+      'beonho',
       '',
       'central/+/x',
       'central/#',
@@ -50,7 +55,7 @@ describe('topics', () => {
       'beonho/v1/singok2/devices/x/anything',
       'beonho/v1/singok2',
     ]) {
-      expect(responseTopic(bad, 'singok2'), bad).toBeNull();
+      expect(responseTopic(bad), bad).toBeNull();
     }
   });
 

@@ -23,7 +23,9 @@ export interface LoginRequest {
 export type LoginResult =
   | { ok: true; account: StoredAccount }
   /** 4: bad user name or password; 3: server unavailable (this source must wait) */
-  | { ok: false; returnCode: 3 | 4; code: 'mqtt-auth-refused' | 'mqtt-auth-throttled' };
+  | { ok: false; returnCode: 3 | 4; code: 'mqtt-auth-refused' | 'mqtt-auth-throttled' }
+  /** the socket closed before the login's turn: nothing was checked, nobody waits for the answer */
+  | { ok: false; returnCode: 3; cancelled: true };
 
 export interface AuthenticatorOptions {
   accounts: ReadonlyMap<string, StoredAccount>;
@@ -40,6 +42,7 @@ export interface AuthenticatorOptions {
 
 const REFUSED = { ok: false, returnCode: 4, code: 'mqtt-auth-refused' } as const;
 const THROTTLED = { ok: false, returnCode: 3, code: 'mqtt-auth-throttled' } as const;
+const CANCELLED = { ok: false, returnCode: 3, cancelled: true } as const;
 /** The cost `npm run hash-password` uses: the time an unknown name waits is measured on it. */
 const DEFAULT_COST = '16384$8$1';
 
@@ -78,11 +81,13 @@ export class Authenticator {
     // kept the one-at-a-time queue full of scrypt runs and a satellite's login waited 2.5 s here
     // (past the 5 s login deadline on a Pi). A real client logs in once per connection.
     if (result.ok && isLoopbackSource(source)) this.throttle.refund(source);
+    // No password was tried: the attempt is not one of the source's guesses.
+    else if ('cancelled' in result) this.throttle.refund(source);
     return result;
   }
 
   private async check(username: string, password: Buffer, cancelled: () => boolean): Promise<LoginResult> {
-    if (cancelled()) return REFUSED;
+    if (cancelled()) return CANCELLED;
     const account = this.o.accounts.get(username);
     if (!account) {
       if (this.verifyMs === null) {

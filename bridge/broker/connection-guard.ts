@@ -64,7 +64,12 @@ export class FixedHeaderScanner {
    * authorised, answered and logged by aedes) */
   units = 0;
 
-  constructor(private readonly maxPacketBytes: number) {}
+  /** `first`: the type the first packet must have (a CONNECT from a client; a CONNACK from a broker
+   * when the scanner reads what a broker sends) */
+  constructor(
+    private readonly maxPacketBytes: number,
+    private readonly first = CONNECT,
+  ) {}
 
   /** null when the chunk is acceptable, else why not (and what was announced). */
   scan(chunk: Buffer): { reason: GuardRefusal; details: Record<string, unknown> } | null {
@@ -80,7 +85,7 @@ export class FixedHeaderScanner {
       const byte = chunk[i++]!;
       if (this.state === 'type') {
         this.type = byte >> 4;
-        if (this.packets === 0 && this.type !== CONNECT)
+        if (this.packets === 0 && this.type !== this.first)
           return { reason: 'mqtt-not-connect-first', details: { type: this.type } };
         this.state = 'length';
         this.length = 0;

@@ -99,6 +99,8 @@ export async function createLogin(
         const conn = client.conn as { remoteAddress?: string; destroyed?: boolean };
         const cancelled = () => client.closed || conn.destroyed === true;
         void auth.login({ username, password, source: conn.remoteAddress, cancelled }).then((r) => {
+          // a socket closed while its login waited is not a refused login: nothing to log
+          if (!r.ok && 'cancelled' in r) return done(authError(r.returnCode), false);
           if (!r.ok) return done(refuse(client, username, r.returnCode, r.code), false);
           // closed while its password was checked: aedes registers it no more, so nor do we
           if (cancelled()) return done(authError(3), false);

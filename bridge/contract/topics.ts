@@ -34,14 +34,16 @@ export function officeTopics(office: string): OfficeTopics {
 }
 
 /** The MQTT 5 response topic a command named: it carries that command's cmd/result. Null when it is
- * one a command must not make us publish on: a wildcard, a `$` system topic, or one of the office's
- * own contract topics (a command could otherwise forge state, events or status). */
-export function responseTopic(name: string, office: string): Topic<'cmd/result'> | null {
+ * one a command must not make us publish on: a wildcard, a `$` system topic, or a topic of beonho's
+ * tree (a command could otherwise forge state, events, status or another office's commands). */
+export function responseTopic(name: string): Topic<'cmd/result'> | null {
   if (name === '' || /[#+]/.test(name) || name.startsWith('$')) return null;
-  // Anywhere in our own tree, not only the contract's topics: a command must never make the device
-  // write where its subscribers (boards, keypads, central) read.
-  const ownTree = `${ROOT}/${office}`;
-  if (name === ownTree || name.startsWith(`${ownTree}/`)) return null;
+  // Anywhere in beonho's tree, not only our own office's contract topics: a command must never make
+  // the device write where subscribers read (its boards and keypads; central, which reads every
+  // office's state; another office's devices, which take their commands there). A reply topic is
+  // central's own.
+  const root = ROOT.split('/')[0]!;
+  if (name === root || name.startsWith(`${root}/`)) return null;
   return name as Topic<'cmd/result'>;
 }
 

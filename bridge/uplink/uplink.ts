@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { IClientOptions, IConnackPacket, IPublishPacket, MqttClient } from 'mqtt';
 import type { UplinkConfig } from '../../device/config/mqtt-schema.ts';
+import { FixedHeaderScanner } from '../broker/connection-guard.ts';
 import { encodePayload } from '../contract/payload.ts';
 import type { Topic, TopicKind } from '../contract/topics.ts';
 import type { DeviceStatus, PayloadOf } from '../contract/types.ts';
@@ -33,6 +34,11 @@ const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
 /** Socket errors that mean the broker took the connection and then dropped it (not that it could
  * not be reached): a broker that cannot parse an MQTT 5 CONNECT may reset rather than close. */
 const DROPPED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
+/** The largest packet taken from central: a command is at most 4 KiB (docs/mqtt.md), with its topic
+ * and MQTT 5 properties far below this. */
+const MAX_INCOMING_BYTES = 64 * 1024;
+/** MQTT's CONNACK packet type: the first thing a broker sends. */
+const CONNACK = 2;
 
 /** One connection attempt: what its client has said so far. */
 interface Attempt {
@@ -171,6 +177,7 @@ export class Uplink implements Sink {
       return;
     }
     this.client = client;
+    this.capIncoming(client);
     const attempt: Attempt = { client, session, connack: false, refusedProtocol: false, unreachable: false };
     client.on('connect', (packet) => this.onConnack(attempt, packet));
     // Not the 'message' event, which mqtt.js emits before it acknowledges: handleMessage is called
@@ -180,6 +187,31 @@ export class Uplink implements Sink {
     client.handleMessage = (packet, done) => this.onMessage(client, packet, done);
     client.on('error', (err: Error & { code?: number | string }) => this.onClientError(attempt, err));
     client.on('close', () => this.onClientClose(attempt));
+  }
+
+  /** mqtt.js reads every packet whole, whatever size its header announces: a 100 MiB publish on
+   * the office's cmd at central's broker (anyone central lets publish there) would be read into a
+   * Pi's memory before the command's own 4 KiB limit could refuse it. Each packet's fixed header is
+   * read as it arrives, and the connection is dropped at one that announces more than
+   * MAX_INCOMING_BYTES; the broker delivers the command again at the next connection, where it is
+   * dropped again, and the log says so. Over MQTT 5 the broker is also told the limit (CONNECT's
+   * Maximum Packet Size), and a broker that keeps it discards such a packet instead of sending it. */
+  private capIncoming(client: MqttClient): void {
+    const stream = client.stream as NodeJS.ReadableStream | undefined;
+    if (!stream) return;
+    const scanner = new FixedHeaderScanner(MAX_INCOMING_BYTES, CONNACK);
+    const onData = (chunk: Buffer): void => {
+      const refused = scanner.scan(chunk);
+      if (!refused) return;
+      stream.removeListener('data', onData);
+      this.o.logger.error(
+        { code: 'uplink-packet-too-large', reason: refused.reason, ...refused.details },
+        'central sent a packet larger than the uplink takes; connection dropped',
+      );
+      client.end(true);
+      (stream as { destroy?: () => void }).destroy?.();
+    };
+    stream.on('data', onData);
   }
 
   private clientOptions(session: number): IClientOptions {
@@ -200,7 +232,9 @@ export class Uplink implements Sink {
         qos: 1,
         retain: true,
       },
-      ...(this.protocolVersion === 5 ? { properties: { sessionExpiryInterval: cfg.sessionExpirySec } } : {}),
+      ...(this.protocolVersion === 5
+        ? { properties: { sessionExpiryInterval: cfg.sessionExpirySec, maximumPacketSize: MAX_INCOMING_BYTES } }
+        : {}),
       ...(cfg.username ? { username: cfg.username } : {}),
       ...passwordOption(cfg, {
         env: this.o.env ?? process.env,

@@ -36,6 +36,12 @@ class Refusal extends Error {
   }
 }
 
+// An unknown id is not repeated in the message: it came from the caller (central's command, a
+// satellite's key), and the message goes to cmd/result and the log, where a phone number typed
+// into a service or counter field must not (both patterns allow one).
+const NO_SUCH_SERVICE = 'no such service in this office';
+const NO_SUCH_COUNTER = 'no such counter in this office';
+
 function refuse(code: QueueErrorCode, message: string): never {
   throw new Refusal(code, message);
 }
@@ -196,12 +202,12 @@ export class QueueEngine {
       refuse('invalid-transfer', 'give exactly one of toService or toCounter');
     }
     if (a.toService !== undefined) {
-      if (!this.services.has(a.toService)) refuse('unknown-service', `no service "${a.toService}"`);
+      if (!this.services.has(a.toService)) refuse('unknown-service', NO_SUCH_SERVICE);
       this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toService: a.toService });
       this.touched.add(a.toService);
     } else {
       const to = a.toCounter!;
-      if (!this.counters.has(to)) refuse('unknown-counter', `no counter "${to}"`);
+      if (!this.counters.has(to)) refuse('unknown-counter', NO_SUCH_COUNTER);
       if (to === a.counter) refuse('invalid-transfer', 'a ticket cannot be transferred to its own counter');
       this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toCounter: to });
     }
@@ -243,7 +249,7 @@ export class QueueEngine {
   }
 
   private issue(serviceId: string, channel: TicketInfo['channel'], priority: boolean, ref?: string): TicketInfo {
-    const cfg = this.services.get(serviceId) ?? refuse('unknown-service', `no service "${serviceId}"`);
+    const cfg = this.services.get(serviceId) ?? refuse('unknown-service', NO_SUCH_SERVICE);
     const s = this.serviceState(serviceId);
     const closed = closedReason(cfg, s, this.state, this.localNow());
     if (closed) refuse(REFUSAL_WHEN_CLOSED[closed], closedMessage(closed, cfg));
@@ -421,7 +427,7 @@ export class QueueEngine {
   }
 
   private counterOf(id: string): QueueState['counters'][string] {
-    if (!this.counters.has(id)) refuse('unknown-counter', `no counter "${id}"`);
+    if (!this.counters.has(id)) refuse('unknown-counter', NO_SUCH_COUNTER);
     return this.state.counters[id]!;
   }
 
@@ -437,7 +443,7 @@ export class QueueEngine {
   }
 
   private serviceState(id: string): QueueState['services'][string] {
-    if (!this.services.has(id)) refuse('unknown-service', `no service "${id}"`);
+    if (!this.services.has(id)) refuse('unknown-service', NO_SUCH_SERVICE);
     return this.state.services[id]!;
   }
 
