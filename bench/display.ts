@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { RUNTIME_ENV } from '../device/runtime-env.ts';
+import { RUNTIME_ARGS, RUNTIME_ENV } from '../device/runtime-env.ts';
 import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import type { DisplaySink } from '../device/ports/outputs.ts';
@@ -188,14 +188,14 @@ export async function run(iterations = 200): Promise<DisplayBenchResult> {
   }
 }
 
-/** Marks the process as started with the unit's environment (deploy/unit.ts RUNTIME_ENV): the
+/** Marks the process as started with the unit's environment and flags (device/runtime-env.ts): the
  * board's garbage collection needs --expose-gc, and the young generation's size is one of the
  * figures' causes, so the board is measured as the unit runs it. */
 const UNIT_ENV_MARK = 'BEONHO_BENCH_UNIT_ENV';
 
 if (isMainModule(import.meta.url) && !process.env[UNIT_ENV_MARK]) {
   const nodeOptions = [process.env.NODE_OPTIONS, RUNTIME_ENV.NODE_OPTIONS].filter(Boolean).join(' ');
-  const again = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
+  const again = spawnSync(process.execPath, [...RUNTIME_ARGS, ...process.execArgv, process.argv[1]!], {
     stdio: 'inherit',
     env: { ...process.env, ...RUNTIME_ENV, NODE_OPTIONS: nodeOptions, [UNIT_ENV_MARK]: '1' },
   });
@@ -207,7 +207,7 @@ if (isMainModule(import.meta.url)) {
   const b = r.frameCopyMs.p50;
   console.log(`display benchmark (${r.iterations} iterations; baseline = copy of one 1920x1080 frame, ${b} ms)`);
   console.log(
-    `  environment                  NODE_OPTIONS=${process.env.NODE_OPTIONS} MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX} (the unit's)`,
+    `  environment                  NODE_OPTIONS=${process.env.NODE_OPTIONS} MALLOC_ARENA_MAX=${process.env.MALLOC_ARENA_MAX}; node ${process.execArgv.filter((a) => RUNTIME_ARGS.includes(a)).join(' ')} (the unit's)`,
   );
   console.log(`  frame copy into fb file      p50 ${r.frameCopyMs.p50} ms  p99 ${r.frameCopyMs.p99} ms   (1.00x)`);
   console.log(

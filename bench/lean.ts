@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml, stringify } from 'yaml';
 import pino from 'pino';
-import { RUNTIME_ENV } from '../device/runtime-env.ts';
+import { RUNTIME_ARGS, RUNTIME_ENV } from '../device/runtime-env.ts';
 import { loadConfig } from '../device/config/load.ts';
 import { clipWords } from '../display/audio/clip-pack.ts';
 import { EspeakVoice } from '../display/audio/espeak-voice.ts';
@@ -38,6 +38,8 @@ export interface LeanResult {
   tickets: number;
   calls: number;
   env: Record<string, string>;
+  /** node's flags before the script */
+  nodeArgs: readonly string[];
   installMiB: { total: number; nodeModules: number; dist: number } | null;
 }
 
@@ -183,8 +185,8 @@ async function startToReady(
 
 /** A day of the daemon: 1,000 tickets over four services, a call after every tenth, each call
  * spoken; its memory sampled throughout. */
-async function officeDay(main: string, config: string, data: string, env: Record<string, string>) {
-  const p = new Proc(process.execPath, [main, '--config', config, '--data-dir', data], ROOT, env);
+async function officeDay(main: string[], config: string, data: string, env: Record<string, string>) {
+  const p = new Proc(process.execPath, [...main, '--config', config, '--data-dir', data], ROOT, env);
   await p.until(/simulator ready/);
   const pid = p.child.pid!;
   await new Promise((r) => setTimeout(r, 500));
@@ -240,7 +242,9 @@ async function makeStarterPack(configFile: string, dir: string): Promise<void> {
   for (const w of clipWords(config)) writeFileSync(path.join(dir, `${w}.wav`), encodeWav(await voice.speak(w)));
 }
 
-export async function run(o: { release?: boolean; env?: Record<string, string> } = {}): Promise<LeanResult> {
+export async function run(
+  o: { release?: boolean; env?: Record<string, string>; args?: readonly string[] } = {},
+): Promise<LeanResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'beonho-bench-lean-'));
   // the unit's environment, its compile cache (Node >= 22.1) in this run's directory
   const env = Object.fromEntries(
@@ -250,7 +254,8 @@ export async function run(o: { release?: boolean; env?: Record<string, string> }
   );
   try {
     const dist = build({ outDir: path.join(ROOT, 'dist'), log: () => {} });
-    const main = path.join(dist, 'device/main.js');
+    // node's flags as the unit gives them, then the script
+    const main = [...(o.args ?? RUNTIME_ARGS), path.join(dist, 'device/main.js')];
     const config = await officeConfig(dir);
 
     const bare: number[] = [];
@@ -262,7 +267,7 @@ export async function run(o: { release?: boolean; env?: Record<string, string> }
     const fromDist: number[] = [];
     const fromTsx: number[] = [];
     for (let i = 0; i < 3; i++) {
-      fromDist.push(await startToReady(process.execPath, [main], dir, config, env));
+      fromDist.push(await startToReady(process.execPath, main, dir, config, env));
       fromTsx.push(await startToReady(process.execPath, ['--import', 'tsx', 'device/main.ts'], dir, config));
     }
 
@@ -303,6 +308,7 @@ export async function run(o: { release?: boolean; env?: Record<string, string> }
       tickets: 1000,
       calls: day.calls,
       env,
+      nodeArgs: main.slice(0, -1),
       installMiB,
     };
   } finally {
@@ -316,7 +322,10 @@ if (isMainModule(import.meta.url)) {
     const kv = a === '--env' ? process.argv[i + 1] : undefined;
     if (kv?.includes('=')) extra[kv.slice(0, kv.indexOf('='))] = kv.slice(kv.indexOf('=') + 1);
   });
-  const r = await run({ release: !process.argv.includes('--no-release'), env: extra });
+  // --node-args '<flags>': node's flags instead of the unit's (RUNTIME_ARGS), '' for none
+  const at = process.argv.indexOf('--node-args');
+  const args = at > 0 ? (process.argv[at + 1] ?? '').split(/\s+/).filter(Boolean) : undefined;
+  const r = await run({ release: !process.argv.includes('--no-release'), env: extra, ...(args ? { args } : {}) });
   const e = r.execToReadyMs;
   const m = r.peakRssMiB;
   console.log('lean benchmark (the compiled daemon on plain node; baseline: a bare `node -e 0`)');
@@ -325,7 +334,7 @@ if (isMainModule(import.meta.url)) {
       Object.entries(r.env)
         .map(([k, v]) => `${k}=${v}`)
         .join(' ') || '(none)'
-    }`,
+    }; node ${r.nodeArgs.join(' ') || '(no flags)'}`,
   );
   console.log(
     `  exec -> ready                ${e.dist} ms   (bare node ${e.bareNode} ms: ${round(e.dist / e.bareNode)}x; under tsx ${e.tsx} ms)`,

@@ -17,7 +17,7 @@
 //   DeviceAllow and ProtectClock (which implies a DeviceAllow rule, closing every other device, and
 //   filters the clock syscalls the clock discipline may read), ProtectKernelTunables (onoff exports
 //   GPIO lines through /sys/class/gpio), MemoryDenyWriteExecute (V8's JIT).
-import { RUNTIME_ENV } from '../device/runtime-env.ts';
+import { RUNTIME_ARGS, RUNTIME_ENV } from '../device/runtime-env.ts';
 import { CONFIG_FILE, DATA_DIR, ENV_FILE, RECOVER_SERVICE, RECOVER_TIMER, SERVICE_USER, UNIT_NAME } from './paths.ts';
 
 export interface UnitOptions {
@@ -58,7 +58,16 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
   const d = { ...UNIT_DEFAULTS, ...stripUndefined(o) };
   // --no-stdin: the simulator's terminal has no place under systemd (stdin is /dev/null)
   // plain node on the compiled release (npm run build): no transpiler in the office
-  const exec = [o.nodePath, 'dist/device/main.js', '--config', CONFIG_FILE, '--data-dir', DATA_DIR, '--no-stdin']
+  const exec = [
+    o.nodePath,
+    ...RUNTIME_ARGS,
+    'dist/device/main.js',
+    '--config',
+    CONFIG_FILE,
+    '--data-dir',
+    DATA_DIR,
+    '--no-stdin',
+  ]
     .map(quoteArg)
     .join(' ');
   const lines = [

@@ -66,6 +66,8 @@ export interface SystemdOptions {
   pid?: number;
   /** default: systemd-notify on $NOTIFY_SOCKET */
   sender?: NotifySender;
+  /** node's own flags (default: process.execArgv): the unit's runtime flags are checked in them */
+  execArgv?: readonly string[];
   /**
    * Asked before each ping; false skips it, so a daemon whose loop runs but whose core is wedged
    * (e.g. the store cannot write) is restarted too. Default: always alive.
@@ -149,7 +151,7 @@ export function createSystemdExtension(ctx: FeatureContext, opts: SystemdOptions
       }
       // Said before this extension listens to the bus: it is not the daemon's last error for
       // systemd's status line, which names what goes wrong while it runs.
-      const missing = missingRuntimeEnv(env);
+      const missing = missingRuntimeEnv(env, opts.execArgv ?? process.execArgv);
       if (missing.length > 0) {
         log.warn({ code: UNIT_OUTDATED, missing }, runtimeEnvWarning(missing));
         const at = new Date(ctx.now()).toISOString();

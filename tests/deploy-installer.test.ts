@@ -326,7 +326,7 @@ describe('the generated units', () => {
         .map(([, x]) => x),
     ).toEqual(['/usr/bin/systemctl reset-failed beonho.service', '/usr/bin/systemctl start --no-block beonho.service']);
     expect(v('ExecStart')).toBe(
-      '/usr/bin/node dist/device/main.js --config /etc/beonho/config.yaml --data-dir /var/lib/beonho --no-stdin',
+      '/usr/bin/node --optimize-for-size dist/device/main.js --config /etc/beonho/config.yaml --data-dir /var/lib/beonho --no-stdin',
     );
     expect(v('WorkingDirectory')).toBe(APP);
     // node's memory settings (deploy/unit.ts RUNTIME_ENV: bench/lean.ts measures the daemon with them)
@@ -383,7 +383,9 @@ describe('the generated units', () => {
     const u = parseUnitFile(
       serviceUnit({ appDir: '/opt/beonho', nodePath: '/opt/node 20/bin/node', systemdVersion: 252 }).text,
     );
-    expect(unitValue(u, 'Service', 'ExecStart')).toMatch(/^"\/opt\/node 20\/bin\/node" dist\/device\/main\.js /);
+    expect(unitValue(u, 'Service', 'ExecStart')).toMatch(
+      /^"\/opt\/node 20\/bin\/node" --optimize-for-size dist\/device\/main\.js /,
+    );
   });
 
   const analyze = (() => {
