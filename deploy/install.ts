@@ -60,7 +60,7 @@ cli
   .option('--systemd-version <n>', 'systemd version of the target (default: detected)')
   .option('--no-start', 'write everything but do not enable or start the service')
   .option('--dry-run', 'print the commands instead of running them')
-  .action(async (o) => {
+  .action(async (o, command: { getOptionValueSource(key: string): string | undefined }) => {
     const root = resolve(o.root);
     if (o.role !== undefined && o.role !== 'main' && o.role !== 'satellite')
       throw new DeployError('deploy-role-mismatch', `--role is main or satellite, got "${o.role}"`);
@@ -77,6 +77,8 @@ cli
         keypads: o.keypad,
         printers: o.printer,
         admin: o.admin,
+        // the user who ran sudo, not named: may have no login in a --root image
+        adminFromSudo: command.getOptionValueSource('admin') === 'default',
         start: o.start,
         dryRun: Boolean(o.dryRun),
         ...(o.role ? { role: o.role } : {}),

@@ -47,6 +47,9 @@ export interface InstallOptions {
   printers: UsbId[];
   /** a person's account added to the beonho group so `npm run status` can read the status file */
   admin?: string;
+  /** `admin` is the user who ran sudo, not a name given: when the target has no such login (an
+   * image made under --root on another machine) it is skipped with a warning, not refused */
+  adminFromSudo?: boolean;
   /** enable and (re)start the service at the end */
   start: boolean;
   /** the unit this is, checked against the config's `role` (`--role`); default: the config's */
@@ -80,6 +83,19 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   warnings.push(...checkRole(o, config, out));
 
   const accounts = await readAccounts(o.root);
+  // `usermod` for the admin runs after the units and the config are written: a misspelt name
+  // would fail half-way through
+  let admin = o.admin;
+  if (admin && admin !== 'root' && !accounts.users.has(admin) && o.adminFromSudo) {
+    warnings.push(`${admin} (who ran sudo) has no login on the target: not added to the beonho group (--admin USER)`);
+    admin = undefined;
+  }
+  if (admin && admin !== 'root' && !accounts.users.has(admin)) {
+    throw new DeployError(
+      'deploy-admin-unknown',
+      `--admin ${admin}: no such user in ${underRoot(o.root, '/etc/passwd')}; give the login of the person who runs \`npm run status\`, or leave --admin out`,
+    );
+  }
   const groups = HARDWARE_GROUPS.filter((g) => accounts.groups.has(g));
   const missing = HARDWARE_GROUPS.filter((g) => !accounts.groups.has(g));
   if (missing.length > 0) {
@@ -97,19 +113,21 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
 
   // The getty mask comes last: run from a login on the board's VT, it ends that session, so by then
   // the service must be installed and running (docs/deploy.md, step 6).
-  for (const c of [...systemCommands(o, { userExists: accounts.userExists, groups }), ...boot.commands])
+  for (const c of [...systemCommands({ ...o, admin }, { userExists: accounts.userExists, groups }), ...boot.commands])
     await runner.run(c);
   for (const w of warnings) out(`warning: ${w}`);
   return { files, groups, warnings };
 }
 
 /** The target's groups and whether the service user exists, from its /etc/group and /etc/passwd. */
-async function readAccounts(root: string): Promise<{ groups: Set<string>; userExists: boolean }> {
+async function readAccounts(root: string): Promise<{ groups: Set<string>; users: Set<string>; userExists: boolean }> {
   const passwd = await readLines(underRoot(root, '/etc/passwd'));
   const groupFile = await readLines(underRoot(root, '/etc/group'));
+  const users = new Set(passwd.map((l) => l.split(':')[0] ?? ''));
   return {
     groups: new Set(groupFile.map((l) => l.split(':')[0] ?? '')),
-    userExists: passwd.some((l) => l.split(':')[0] === SERVICE_USER),
+    users,
+    userExists: users.has(SERVICE_USER),
   };
 }
 

@@ -148,7 +148,7 @@ export class Daemon {
     // would look fine everywhere else. NOTIFY_SOCKET: systemd runs it (the unit is Type=notify).
     const asService = (this.opts.systemd?.env ?? process.env).NOTIFY_SOCKET !== undefined && !runsUnderSupervisor();
     const simWarning = simulatedWarning(ctx.config, asService);
-    if (simWarning) ctx.logger.warn({ simulated: simulatedParts(ctx.config) }, simWarning);
+    if (simWarning) ctx.logger.warn({ code: 'simulated-drivers', simulated: simulatedParts(ctx.config) }, simWarning);
     const f = this.features(core, on, inputs.sim);
     const dispenser = new Dispenser({
       config: ctx.config,

@@ -130,6 +130,7 @@ export const DAEMON_CODES = [
   'systemd-notify-failed',
   'watchdog-skipped',
   'unit-outdated',
+  'simulated-drivers',
 ] as const;
 export type DaemonCode = (typeof DAEMON_CODES)[number];
 
@@ -228,6 +229,7 @@ export const DEPLOY_ERRORS = [
   'deploy-node-abi',
   'deploy-config-missing',
   'deploy-config-invalid',
+  'deploy-admin-unknown',
   'deploy-role-mismatch',
   'deploy-bad-usb-id',
   'deploy-command-failed',

@@ -14,6 +14,8 @@ import { missingNodeApis, NODE_TOO_OLD, nodeTooOldMessage } from './node-support
 /** Start failures by code that a restart cannot cure: a newer or broken state, a certificate file
  * that cannot be read. */
 const FOR_A_PERSON = new Set([
+  // the config names a ticket link but the service has no secret for it: a restart cannot fix that
+  'printer-ticket-secret-missing',
   'state-too-new',
   'state-unrecoverable',
   'main-tls-file',
@@ -115,7 +117,8 @@ async function main(): Promise<void> {
       process.stderr.write(`beonho: ${(err as Error).message}\n`);
       process.exit(2);
     }
-    logger.fatal({ err }, 'start failed');
+    // the error's code at the top of the line too, where alerts and `code` filters look
+    logger.fatal({ ...(code !== undefined ? { code } : {}), err }, 'start failed');
     // A restart may cure it (exit 1), but a person starting it by hand should not have to read the
     // JSON line for the reason.
     process.stderr.write(`beonho: ${oneLine(err)}\n`);

@@ -381,6 +381,13 @@ if (isMainModule(import.meta.url)) {
   }
   const node = arg('--node');
   const outDir = arg('--out');
-  const r = release({ arch: targetOf(arch).arch, ...(node ? { node } : {}), ...(outDir ? { outDir } : {}) });
-  process.stdout.write(`${r.tarball}\n`);
+  try {
+    const r = release({ arch: targetOf(arch).arch, ...(node ? { node } : {}), ...(outDir ? { outDir } : {}) });
+    process.stdout.write(`${r.tarball}\n`);
+  } catch (err) {
+    // one line an admin can act on (an unknown --arch, a Node version the registry does not have),
+    // not a stack trace
+    process.stderr.write(`release: ${(err as Error).message.split('\n')[0]}\n`);
+    process.exit(1);
+  }
 }

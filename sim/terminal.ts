@@ -115,6 +115,13 @@ export function describeEvent(ev: QueueEvent): string | null {
       return `day ${ev.day} ${ev.resumed ? 're-opened' : 'opened'}`;
     case 'day.closed':
       return `day ${ev.day} closed: ${ev.issued} issued, ${ev.completed} served`;
+    // a counter that serves a ticket was told above, by the call
+    case 'counter.changed':
+      return ev.counter.status === 'serving' ? null : `counter ${ev.counter.id} ${ev.counter.status}`;
+    case 'service.changed':
+      return `service ${ev.service.id} ${ev.service.accepting ? 'accepting again' : `not accepting (${ev.service.reason})`}`;
+    case 'notice.changed':
+      return ev.notice ? `notice: ${ev.notice}` : 'notice cleared';
     default:
       return null;
   }

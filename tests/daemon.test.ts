@@ -44,6 +44,11 @@ describe('the daemon from the terminal', () => {
     await d.waitFor(/no keypad at counter "9"/);
     d.send('key 3 next');
     await d.waitFor(/^refused \(no-waiting\)/);
+    // every key answers, also those that only change the counter
+    d.send('key 3 pause');
+    await d.waitFor(/^counter 3 paused$/);
+    d.send('key 3 resume');
+    await d.waitFor(/^counter 3 idle$/);
     d.send('state');
     await d.waitFor(/1번 창구: serving 1002/);
     d.send('help');
@@ -237,10 +242,24 @@ describe('a start that fails says why in one line', () => {
       expect(plainLines(d.stderr)).toEqual([
         expect.stringMatching(new RegExp(`^beonho: cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`)),
       ]);
-      expect(d.stderr).toMatch(/"msg":"start failed"/);
+      const fatal = d.stderr.split('\n').find((l) => l.includes('"msg":"start failed"'));
+      // the code at the top of the line, where a `code` filter or an alert looks
+      expect(JSON.parse(fatal!)).toMatchObject({ level: 60, code: 'broker-listen-failed' });
     } finally {
       taken.close();
     }
+  });
+
+  it('a ticket link without its secret is for a person: exit 2, not a restart loop', async () => {
+    const file = await writeTestConfig(path.join(dir, 'no-secret.yaml'), {
+      outputs: { audio: { driver: 'none' }, board: { driver: 'none' }, printer: { driver: 'escpos' } },
+    });
+    const d = new Daemon(['--config', file, '--data-dir', path.join(dir, 'd7'), '--no-stdin'], {
+      BEONHO_TICKET_SECRET: '',
+    });
+    expect(await d.exited).toBe(2);
+    expect(plainLines(d.stderr)).toEqual([expect.stringMatching(/^beonho: the ticket QR secret is missing/)]);
+    expect(d.stderr).toMatch(/"code":"printer-ticket-secret-missing"/);
   });
 });
 

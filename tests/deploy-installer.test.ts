@@ -46,7 +46,7 @@ beforeEach(async () => {
   lines.length = 0;
   await mkdir(join(root, 'etc'), { recursive: true });
   await writeFile(join(root, 'etc/group'), `${PI_GROUPS.join('\n')}\n`);
-  await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\n');
+  await writeFile(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\npi:x:1000:1000:,,,:/home/pi:/bin/bash\n');
   // an unpacked release: the compiled daemon and its production node_modules
   await mkdir(join(root, APP, 'node_modules/commander'), { recursive: true });
   await writeFile(join(root, APP, 'node_modules/commander/package.json'), '{}');
@@ -215,6 +215,16 @@ describe('install into a temporary root', () => {
       'deploy-config-missing',
     );
     expect(await code(install(opts({ appDir: '/home/pi/beonho' }), recordingRunner(), out))).toBe('deploy-app-in-home');
+    // an admin login that is not on the system: refused before anything is written
+    const runner = recordingRunner();
+    expect(await code(install(opts({ admin: 'nosuchuser' }), runner, out))).toBe('deploy-admin-unknown');
+    expect(runner.commands).toEqual([]);
+    expect(existsSync(join(root, 'etc/systemd'))).toBe(false);
+    // the user who ran sudo, not named, without a login in the target (an image made elsewhere)
+    const imaging = recordingRunner();
+    const made = await install(opts({ admin: 'kim', adminFromSudo: true }), imaging, out);
+    expect(made.warnings).toContainEqual(expect.stringMatching(/^kim \(who ran sudo\) has no login on the target/));
+    expect(imaging.commands.map((c) => c.args.join(' '))).not.toContainEqual(expect.stringContaining('kim'));
     expect(await code(install(opts({ appDir: '/srv/beonho' }), recordingRunner(), out))).toBe('deploy-app-incomplete');
     // a checkout with node_modules but never built: the unit would run a dist/ that is not there
     await rm(join(root, APP, 'dist'), { recursive: true });

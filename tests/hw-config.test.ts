@@ -16,12 +16,12 @@ const office = {
   office: { id: 'test', name: '테스트동 행정복지센터' },
   services: [
     { id: 'resident', name: '주민등록', numbers: { from: 1001, to: 1999 } },
-    { id: 'certificate', name: '제증명', numbers: { from: 2001, to: 2999 } },
+    { id: 'seal', name: '인감', numbers: { from: 2001, to: 2999 } },
   ],
   counters: [
     { id: '1', name: '1번 창구', services: ['resident'] },
-    { id: '2', name: '2번 창구', services: ['resident', 'certificate'] },
-    { id: '3', name: '3번 창구', services: ['certificate'] },
+    { id: '2', name: '2번 창구', services: ['resident', 'seal'] },
+    { id: '3', name: '3번 창구', services: ['seal'] },
   ],
 };
 
@@ -57,6 +57,13 @@ describe('hardware config', () => {
       kinds.push(b?.kind ?? k?.kind ?? 'none');
     }
     expect(kinds.sort()).toEqual(['firmata', 'gpio', 'hid']);
+  });
+
+  it("fits each example of docs/hardware.md into the example office's config (its services and counters)", () => {
+    const example = parseYaml(readFileSync(join(import.meta.dirname, '..', 'config', 'example.yaml'), 'utf8'));
+    for (const [name, part] of docExamples()) {
+      expect(() => validateConfig({ ...example, ...part }, `docs/hardware.md example: ${name}`), name).not.toThrow();
+    }
   });
 
   it('rejects a keypad binding with two ways of matching, and an unknown key name', () => {

@@ -69,7 +69,11 @@ describe('simulated drivers', () => {
       const warned = lines.filter((l) => /simulator's drivers/.test(String(l.msg)));
       if (env.NOTIFY_SOCKET) {
         expect(warned).toHaveLength(1);
-        expect(warned[0]).toMatchObject({ level: 40, simulated: ['buttons', 'keypads', 'board', 'printer', 'audio'] });
+        expect(warned[0]).toMatchObject({
+          level: 40,
+          code: 'simulated-drivers',
+          simulated: ['buttons', 'keypads', 'board', 'printer', 'audio'],
+        });
       } else {
         expect(warned).toEqual([]);
       }
