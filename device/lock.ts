@@ -45,13 +45,8 @@ async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
       };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw dataDirProblem(err, dataDir);
-      const [first = '', identity = ''] = (await readFile(file, 'utf8').catch(() => '')).split('\n');
-      const pid = Number.parseInt(first.trim(), 10);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && holder(pid, identity.trim())) {
-        throw new LockedError(
-          `another beonho (pid ${pid}) is already running on ${dataDir}; stop it first, or give this one another --data-dir`,
-        );
-      }
+      const pid = await lockHolder(dataDir);
+      if (pid !== null) throw new LockedError(lockedMessage(pid, dataDir));
       // A stale pid file in a directory we may not write would otherwise end as "could not take
       // the lock", which hides the reason.
       await unlink(file).catch((e: NodeJS.ErrnoException) => {
@@ -60,6 +55,18 @@ async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
     }
   }
   throw new LockedError(`could not take the lock ${file}`);
+}
+
+/** The pid of another process that holds the data dir's lock, or null (none, or a stale file). */
+export async function lockHolder(dataDir: string): Promise<number | null> {
+  const text = await readFile(path.join(dataDir, 'beonho.pid'), 'utf8').catch(() => '');
+  const [first = '', identity = ''] = text.split('\n');
+  const pid = Number.parseInt(first.trim(), 10);
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && holder(pid, identity.trim()) ? pid : null;
+}
+
+export function lockedMessage(pid: number, dataDir: string): string {
+  return `another beonho (pid ${pid}) is already running on ${dataDir}; stop it first, or give this one another --data-dir`;
 }
 
 /**

@@ -14,6 +14,9 @@ import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { type CliOptions, parseCli } from '../device/cli.ts';
+import { ConfigError } from '../device/config/config-error.ts';
+import { loadConfig } from '../device/config/load.ts';
+import { lockHolder, lockedMessage } from '../device/lock.ts';
 import { createLogger } from '../device/log.ts';
 import { type Cable, startCable } from './cable.ts';
 import { SimHub } from './hub.ts';
@@ -32,7 +35,8 @@ export function splitArgs(
   argv: string[],
   env: NodeJS.ProcessEnv,
 ): { simPort: number; core: string[]; stdin: boolean; satellites: string[] } {
-  let simPort = env.BEONHO_SIM_PORT ? Number(env.BEONHO_SIM_PORT) : 8080;
+  // the text as given and where it came from, for a message that names both
+  let port = { text: env.BEONHO_SIM_PORT || '8080', from: env.BEONHO_SIM_PORT ? "env 'BEONHO_SIM_PORT'" : '' };
   let stdin = true;
   const core: string[] = [];
   const satellites: string[] = [];
@@ -40,15 +44,18 @@ export function splitArgs(
     const a = argv[i]!;
     if (a === '--satellite' && argv[i + 1] !== undefined) satellites.push(argv[++i]!);
     else if (a.startsWith('--satellite=')) satellites.push(a.slice('--satellite='.length));
-    else if (a === '--sim-port') simPort = Number(argv[++i]);
-    else if (a.startsWith('--sim-port=')) simPort = Number(a.slice('--sim-port='.length));
+    else if (a === '--sim-port') port = { text: argv[++i] ?? '', from: '--sim-port' };
+    else if (a.startsWith('--sim-port=')) port = { text: a.slice('--sim-port='.length), from: '--sim-port' };
     // The page talks to the core through its stdin: the core always reads it, we decide whether
     // the person's terminal is forwarded.
     else if (a === '--no-stdin') stdin = false;
     else core.push(a);
   }
-  if (!Number.isInteger(simPort) || simPort < 0 || simPort > 65535) {
-    process.stderr.write(`beonho: --sim-port: not a port number: ${String(simPort)}\n`);
+  const simPort = /^\d{1,5}$/.test(port.text) ? Number(port.text) : Number.NaN;
+  if (!Number.isInteger(simPort) || simPort > 65535) {
+    process.stderr.write(
+      `beonho: the simulator page's port '${port.text}' from ${port.from} is not a port number (0-65535)\n`,
+    );
     process.exit(2);
   }
   return { simPort, core, stdin, satellites };
@@ -59,6 +66,14 @@ async function main(): Promise<void> {
   if (coreArgs.includes('--help') || coreArgs.includes('-h')) printHelp();
   const cli = parseCli(['node', 'beonho', ...coreArgs]);
   const logger = createLogger({ level: cli.logLevel }).child({ component: 'sim-supervisor' });
+  // Refused here, before anything is written into the data dir: the core would refuse too, but
+  // only after this supervisor had rewritten the running one's sim/core-config.yaml.
+  const holder = await lockHolder(cli.dataDir);
+  if (holder !== null) {
+    process.stderr.write(`beonho: ${lockedMessage(holder, cli.dataDir)}\n`);
+    process.exit(2);
+  }
+  await checkConfig(cli.config);
   const simDir = path.join(cli.dataDir, 'sim');
   await mkdir(simDir, { recursive: true });
   const { target, cable, coreConfig } = await prepareCore(cli);
@@ -118,6 +133,18 @@ function printHelp(): void {
       '  --satellite <file> run a satellite of the office (role: satellite) beside it, on the same page; repeatable\n' +
       'Every other option goes to the core:\n\n',
   );
+}
+
+/** The person's config, validated as the core validates it, so a mistake names their file, not the
+ * copy the core runs with (sim/core-config.yaml), and nothing is written for a config that fails. */
+async function checkConfig(file: string | undefined): Promise<void> {
+  try {
+    await loadConfig(file);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`beonho: ${err.message}\n`);
+    process.exit(2);
+  }
 }
 
 /** The core's config: the office's, with the uplink (if any) through the simulator cable, whose
