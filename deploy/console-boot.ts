@@ -8,7 +8,7 @@
 //   it) are masked, so nobody's shell runs where the board is shown.
 // Only for a board on a framebuffer with a VT (outputs.board.driver framebuffer, vt not "none").
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat } from 'node:fs/promises';
+import { open, readdir, readFile, readlink, rename, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema } from '../device/config/schema.ts';
@@ -40,6 +40,20 @@ export function withConsoleHints(cmdline: string): string {
   }
   // the firmware reads one line: a second one would be ignored, or break the boot
   return `${tokens.join(' ')}\n`;
+}
+
+/** The VTs whose login prompt is masked on the target (getty@ttyN linked to /dev/null in
+ * /etc/systemd/system, as `systemctl mask` leaves it): an earlier install may have masked one for a
+ * board the config has since moved off (uninstall unmasks them all, not only the config's). */
+export async function maskedVts(root: string): Promise<string[]> {
+  const dir = underRoot(root, '/etc/systemd/system');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const vts: string[] = [];
+  for (const name of names) {
+    const m = /^getty@(tty\d+)\.service$/.exec(name);
+    if (m && (await readlink(join(dir, name)).catch(() => '')) === '/dev/null') vts.push(m[1]!);
+  }
+  return vts.sort();
 }
 
 export function gettyUnits(vt: string): string[] {

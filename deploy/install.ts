@@ -70,7 +70,8 @@ cli
         root,
         // a release unpacked inside the root is run from its place in the target, not from the
         // host's path (which underRoot would put under the root a second time)
-        appDir: o.appDir === undefined ? targetPath(root, appDefault) : resolve(o.appDir),
+        // as given: a path of the target, which must be absolute (deploy-app-dir), not one of here
+        appDir: o.appDir === undefined ? targetPath(root, appDefault) : o.appDir,
         nodePath: o.node,
         configSource: resolve(o.config),
         systemdVersion: o.systemdVersion ? Number(o.systemdVersion) : detectSystemdVersion(root),

@@ -20,7 +20,7 @@ import {
   UNIT_NAME,
   underRoot,
 } from './paths.ts';
-import { boardVt, consoleBootSetup, gettyUnits } from './console-boot.ts';
+import { boardVt, consoleBootSetup, gettyUnits, maskedVts } from './console-boot.ts';
 import { checkRelease } from './release-check.ts';
 import type { Command, Runner } from './runner.ts';
 import { udevRules, type UsbId } from './udev.ts';
@@ -169,7 +169,6 @@ async function writeConfig(
 
 /** What changes the running system, in order: the user and its groups, ownership, udev, systemd. */
 function systemCommands(o: InstallOptions, accounts: { userExists: boolean; groups: string[] }): Command[] {
-  const p = (path: string): string => underRoot(o.root, path);
   const { groups } = accounts;
   const cmds: Command[] = [];
   if (!accounts.userExists) {
@@ -205,10 +204,11 @@ function systemCommands(o: InstallOptions, accounts: { userExists: boolean; grou
   cmds.push(
     {
       cmd: 'chown',
-      args: [`root:${SERVICE_USER}`, p(CONFIG_DIR), p(CONFIG_FILE)],
+      // paths of the target: under --root these are printed to run on the system that boots from it
+      args: [`root:${SERVICE_USER}`, CONFIG_DIR, CONFIG_FILE],
       why: 'config: root writes, the service reads',
     },
-    { cmd: 'chown', args: [`${SERVICE_USER}:${SERVICE_USER}`, p(DATA_DIR)], why: 'data dir: owned by the service' },
+    { cmd: 'chown', args: [`${SERVICE_USER}:${SERVICE_USER}`, DATA_DIR], why: 'data dir: owned by the service' },
     { cmd: 'udevadm', args: ['control', '--reload-rules'], why: 'load the new udev rules', optional: true },
     {
       cmd: 'udevadm',
@@ -277,15 +277,16 @@ export async function uninstall(
     why: 'forget the udev rules',
     optional: true,
   });
-  // the login prompt comes back on the board's VT (the kernel command line hints stay: harmless)
+  // the login prompt comes back on the board's VT (the kernel command line hints stay: harmless),
+  // and on one an earlier install masked for a board the config has since moved off
   const vt = await readFile(underRoot(o.root, CONFIG_FILE), 'utf8')
     .then(boardVt, () => null)
     .catch(() => null);
-  if (vt) {
+  for (const t of [...new Set([...(vt ? [vt] : []), ...(await maskedVts(o.root))])]) {
     await runner.run({
       cmd: 'systemctl',
-      args: ['unmask', ...gettyUnits(vt)],
-      why: `login prompt on ${vt} again`,
+      args: ['unmask', ...gettyUnits(t)],
+      why: `login prompt on ${t} again`,
       optional: true,
     });
   }
@@ -362,13 +363,14 @@ async function checkApp(appDir: string, root: string): Promise<void> {
     );
   }
   // The unit runs the compiled daemon with plain node: a release has dist/ and node_modules.
+  const here = underRoot(root, appDir);
   for (const part of ['dist/device/main.js', 'node_modules/commander/package.json']) {
     try {
-      await stat(join(underRoot(root, appDir), part));
+      await stat(join(here, part));
     } catch {
       throw new DeployError(
         'deploy-app-incomplete',
-        `${appDir} has no ${part.split('/')[0]}/: unpack a release tarball there (npm run release), or in a checkout run \`npm ci && npm run build\``,
+        `${appDir}${here === appDir ? '' : ` (${here} on this machine)`} has no ${part.split('/')[0]}/: unpack a release tarball there (npm run release), or in a checkout run \`npm ci && npm run build\``,
       );
     }
   }

@@ -1,6 +1,6 @@
 // The installer sets what the board's screen needs at boot: kernel command line hints and no
 // getty on the board's VT (deploy/console-boot.ts). Into a temporary root; commands are collected.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -99,6 +99,19 @@ describe('install for a board on the framebuffer', () => {
     const un = recordingRunner();
     await uninstall({ root, purge: false }, un, out);
     expect(un.commands.map(formatCommand)).toContain('systemctl unmask getty@tty1.service autovt@tty1.service');
+  });
+
+  it('uninstall unmasks a VT an earlier install masked, after the board moved off it', async () => {
+    // as `systemctl mask` left it, then the config changed to a board without a framebuffer
+    await mkdir(join(root, 'etc/systemd/system'), { recursive: true });
+    await symlink('/dev/null', join(root, 'etc/systemd/system/getty@tty1.service'));
+    await symlink('/dev/null', join(root, 'etc/systemd/system/autovt@tty1.service'));
+    await install(await opts(OFFICE), recordingRunner(), out);
+    const un = recordingRunner();
+    await uninstall({ root, purge: false }, un, out);
+    expect(un.commands.map(formatCommand).filter((c) => c.includes('unmask'))).toEqual([
+      'systemctl unmask getty@tty1.service autovt@tty1.service',
+    ]);
   });
 
   it('a dry run only says what it would write', async () => {

@@ -162,8 +162,9 @@ describe('install into a temporary root', () => {
       'useradd --system --user-group --home-dir /var/lib/beonho --no-create-home --shell /usr/sbin/nologin beonho',
       'usermod --append --groups gpio,input,plugdev,lp,audio,video,dialout,tty beonho',
       'usermod --append --groups beonho pi',
-      `chown root:beonho ${root}/etc/beonho ${root}/etc/beonho/config.yaml`,
-      `chown beonho:beonho ${root}/var/lib/beonho`,
+      // as the target names them: under --root they are run on the system that boots from it
+      'chown root:beonho /etc/beonho /etc/beonho/config.yaml',
+      'chown beonho:beonho /var/lib/beonho',
       'udevadm control --reload-rules',
       'udevadm trigger --subsystem-match=hidraw --subsystem-match=usbmisc --subsystem-match=usb --subsystem-match=graphics --subsystem-match=gpio',
       'systemctl daemon-reload',
@@ -226,6 +227,10 @@ describe('install into a temporary root', () => {
     expect(made.warnings).toContainEqual(expect.stringMatching(/^kim \(who ran sudo\) has no login on the target/));
     expect(imaging.commands.map((c) => c.args.join(' '))).not.toContainEqual(expect.stringContaining('kim'));
     expect(await code(install(opts({ appDir: '/srv/beonho' }), recordingRunner(), out))).toBe('deploy-app-incomplete');
+    // a path of the target is absolute; the message names where it was looked for here
+    expect(await code(install(opts({ appDir: 'opt/beonho' }), recordingRunner(), out))).toBe('deploy-app-dir');
+    const missing = await install(opts({ appDir: '/srv/beonho' }), recordingRunner(), out).catch((e: Error) => e);
+    expect((missing as Error).message).toContain(`/srv/beonho (${root}/srv/beonho on this machine) has no dist/`);
     // a checkout with node_modules but never built: the unit would run a dist/ that is not there
     await rm(join(root, APP, 'dist'), { recursive: true });
     expect(await code(install(opts(), recordingRunner(), out))).toBe('deploy-app-incomplete');
