@@ -1,11 +1,12 @@
 // An in-memory file system that forgets what was not made durable, for power-cut tests (the idea
 // of SQLite's test VFS and Jepsen's LazyFS, without FUSE). On crash():
-//  - a file keeps what was fdatasync'd, plus possibly a torn prefix of what was written after;
+//  - a file keeps what was fdatasync'd, plus possibly a torn prefix of what was written after
+//    (appended, or written in place over a preallocated segment's zeros: `preallocate`);
 //  - a directory entry created, renamed or removed since the directory's last fsync may or may not
 //    have reached the disk, independently of the file's data (a rename can land before the data).
 // Handles opened before a crash fail afterwards, like the processes that held them.
 import * as path from 'node:path';
-import type { FileHandleLike, StoreFs } from '../../device/store/fs.ts';
+import type { FileHandleLike, SlotFileLike, StoreFs } from '../../device/store/fs.ts';
 
 interface Inode {
   data: Buffer;
@@ -21,7 +22,55 @@ export class LossyFs implements StoreFs {
   private epoch = 0;
   syncs = 0;
 
-  constructor(private rand: () => number = Math.random) {}
+  /** Present with `preallocate`: the journal then writes its segments in place, as on a Pi. */
+  openPreallocated?: (file: string, bytes: number) => Promise<{ file: SlotFileLike; zeroed: number }>;
+
+  constructor(
+    private rand: () => number = Math.random,
+    opts: { preallocate?: boolean } = {},
+  ) {
+    if (opts.preallocate) this.openPreallocated = (file, bytes) => this.preallocated(file, bytes);
+  }
+
+  /** As nodeFs's: made at least `bytes` long with zeros, synced; then writes in place. */
+  private async preallocated(file: string, bytes: number): Promise<{ file: SlotFileLike; zeroed: number }> {
+    const d = this.dir(path.dirname(file));
+    let inode = d.cur.get(path.basename(file));
+    if (!inode) {
+      inode = { data: Buffer.alloc(0), synced: Buffer.alloc(0) };
+      d.cur.set(path.basename(file), inode);
+    }
+    const i = inode;
+    let zeroed = 0;
+    if (i.data.length < bytes) {
+      zeroed = bytes - i.data.length;
+      i.data = Buffer.concat([i.data, Buffer.alloc(zeroed)]);
+      i.synced = Buffer.from(i.data);
+      this.syncs++;
+    }
+    const epoch = this.epoch;
+    const alive = () => {
+      if (epoch !== this.epoch) throw new Error('EIO: the power went out');
+    };
+    return {
+      zeroed,
+      file: {
+        writeAt: async (data, position) => {
+          alive();
+          const end = position + data.length;
+          if (end > i.data.length) i.data = Buffer.concat([i.data, Buffer.alloc(end - i.data.length)]);
+          else i.data = Buffer.from(i.data);
+          i.data.set(data, position);
+        },
+        datasync: async () => {
+          alive();
+          i.synced = Buffer.from(i.data);
+          this.syncs++;
+        },
+        close: async () => undefined,
+      },
+    };
+  }
 
   private dir(d: string, create = false): Dir {
     let dir = this.dirs.get(d);
@@ -112,7 +161,7 @@ export class LossyFs implements StoreFs {
   }
 
   async mkdirp(dir: string): Promise<void> {
-    // Directories are made once, at first start, and synced by mkdir's caller in real life.
+    // Durable at once: nodeFs.mkdirp syncs the parent of every directory it makes.
     for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
       if (!this.dirs.has(d)) {
         this.dir(d, true);
@@ -140,13 +189,19 @@ export class LossyFs implements StoreFs {
       for (const i of next.values()) kept.add(i);
     }
     for (const i of kept) {
-      const extra = i.data.length - i.synced.length;
-      const prefixOk = extra > 0 && i.data.subarray(0, i.synced.length).equals(i.synced);
-      const torn = prefixOk ? Math.floor(this.rand() * (extra + 1)) : 0;
-      i.data = Buffer.concat([
-        i.synced,
-        prefixOk ? i.data.subarray(i.synced.length, i.synced.length + torn) : Buffer.alloc(0),
-      ]);
+      // what changed since the last sync starts at `from`: an append after the synced bytes, or a
+      // write in place over them; a torn prefix of it may have reached the disk
+      const from = firstDifference(i.synced, i.data);
+      const changed = changedEnd(i.synced, i.data) - from;
+      const torn = changed > 0 && from <= i.synced.length ? Math.floor(this.rand() * (changed + 1)) : 0;
+      const out = Buffer.from(i.synced);
+      const kept = torn > 0 ? i.data.subarray(from, from + torn) : Buffer.alloc(0);
+      if (from + kept.length <= out.length) {
+        out.set(kept, from);
+        i.data = out;
+      } else {
+        i.data = Buffer.concat([out.subarray(0, from), kept]);
+      }
       i.synced = Buffer.from(i.data);
     }
   }
@@ -158,4 +213,18 @@ export class LossyFs implements StoreFs {
     i.data = fn(Buffer.from(i.data));
     i.synced = Buffer.from(i.data);
   }
+}
+
+/** The first index where `b` differs from `a` (where one ends, if the other goes on). */
+function firstDifference(a: Buffer, b: Buffer): number {
+  const n = Math.min(a.length, b.length);
+  for (let k = 0; k < n; k++) if (a[k] !== b[k]) return k;
+  return n;
+}
+
+/** One past the last byte where `b` differs from `a` (the end of `b` when it is the longer). */
+function changedEnd(a: Buffer, b: Buffer): number {
+  if (b.length > a.length) return b.length;
+  for (let k = b.length - 1; k >= 0; k--) if (a[k] !== b[k]) return k + 1;
+  return 0;
 }
