@@ -59,6 +59,19 @@ class HeldFs implements StoreFs {
   }
 }
 
+/** Central's broker: an aedes on a loopback port. */
+async function centralBroker(): Promise<{ central: Aedes; url: string; close: () => Promise<void> }> {
+  const central = await Aedes.createBroker();
+  const server = createServer(central.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = async (): Promise<void> => {
+    await new Promise<void>((r) => central.close(() => r()));
+    await new Promise<void>((r) => server.close(() => r()));
+  };
+  return { central, url, close };
+}
+
 /** Long enough for a PUBACK written before the fsync to have crossed loopback: what this test
  * would see if the acknowledgement came first. It never makes a correct build fail. */
 const grace = () => new Promise((r) => setTimeout(r, 150));
@@ -108,10 +121,7 @@ describe('a command is acknowledged once its result is durable', () => {
   });
 
   it("on the uplink: central's broker gets the device's PUBACK only after the fsync", async () => {
-    const central = await Aedes.createBroker();
-    const server = createServer(central.handle);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { central, url, close } = await centralBroker();
     const fs = new HeldFs();
     const config = testConfig({
       broker: { enabled: false },
@@ -141,18 +151,14 @@ describe('a command is acknowledged once its result is durable', () => {
       fs.release();
       await c.endAsync();
       await stop();
-      await new Promise<void>((r) => central.close(() => r()));
-      server.close();
+      await close();
     }
   });
 });
 
 describe('retained commands on the uplink', () => {
   it('are never carried out: an unanswered id gets retained-command, an answered one its first result', async () => {
-    const central = await Aedes.createBroker();
-    const server = createServer(central.handle);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { url, close } = await centralBroker();
     const c = await connect(url);
     const results = new Inbox(c);
     await c.subscribeAsync(`${T}/cmd/result`, { qos: 1 });
@@ -188,18 +194,14 @@ describe('retained commands on the uplink', () => {
     } finally {
       await c.endAsync();
       await stop();
-      await new Promise<void>((r) => central.close(() => r()));
-      server.close();
+      await close();
     }
   });
 });
 
 describe('a packet larger than the uplink takes', () => {
   it('drops the connection at its header, logs it, and the next command after the reconnect runs', async () => {
-    const central = await Aedes.createBroker();
-    const server = createServer(central.handle);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { central, url, close } = await centralBroker();
     const lines: string[] = [];
     const config = testConfig({
       broker: { enabled: false },
@@ -236,8 +238,7 @@ describe('a packet larger than the uplink takes', () => {
     } finally {
       await c.endAsync();
       await stop();
-      await new Promise<void>((r) => central.close(() => r()));
-      server.close();
+      await close();
     }
   });
 });

@@ -1,35 +1,22 @@
 // The data dir's lock after a power cut: the pid file names a process of the boot before, and this
 // boot may have given its pid to any other process. Only the process that wrote the file holds it.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { claimDataDir, processIdentity } from '../device/lock.ts';
+import { idleProcess, stopIdleProcesses } from './helpers/idle-process.ts';
 
 let dir: string;
-let other: ChildProcess | null = null;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'beonho-lock-'));
 });
 afterEach(async () => {
-  if (other && other.exitCode === null && other.signalCode === null) {
-    const gone = new Promise((r) => other!.once('exit', r));
-    other.kill('SIGKILL');
-    await gone;
-  }
-  other = null;
+  await stopIdleProcesses();
   await rm(dir, { recursive: true, force: true });
 });
 
 const pidFile = () => path.join(dir, 'beonho.pid');
-
-/** Another live process (not a beonho): the one a reused pid would name. */
-async function liveProcess(): Promise<number> {
-  other = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-  await new Promise((r) => other!.once('spawn', r));
-  return other.pid!;
-}
 
 describe('the data dir lock', () => {
   it('writes its pid and its identity (boot id and start time)', async () => {
@@ -42,7 +29,7 @@ describe('the data dir lock', () => {
   });
 
   it('is refused while the process that wrote it runs', async () => {
-    const pid = await liveProcess();
+    const pid = await idleProcess();
     await writeFile(pidFile(), `${pid}\n${processIdentity(pid)}\n`);
     await expect(claimDataDir(dir)).rejects.toMatchObject({
       code: 'data-dir-locked',
@@ -60,7 +47,7 @@ describe('the data dir lock', () => {
   });
 
   it('is taken over when its pid now belongs to another process of this boot', async () => {
-    const pid = await liveProcess();
+    const pid = await idleProcess();
     const [boot, start] = processIdentity(pid)!.split(' ');
     await writeFile(pidFile(), `${pid}\n${boot} ${Number(start) - 1}\n`);
     const release = await claimDataDir(dir);
@@ -69,7 +56,7 @@ describe('the data dir lock', () => {
   });
 
   it("an older release's file (a pid alone) of a live process is still refused", async () => {
-    const pid = await liveProcess();
+    const pid = await idleProcess();
     await writeFile(pidFile(), `${pid}\n`);
     await expect(claimDataDir(dir)).rejects.toMatchObject({ code: 'data-dir-locked' });
   });

@@ -1,7 +1,7 @@
 // `npm start` refusing what the core would refuse, before it writes anything into the data dir:
 // another daemon on it (a second supervisor rewrote the running one's sim/core-config.yaml first),
 // a bad config (named as the person's file, not the copy the core runs with), a bad page port.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,19 +9,14 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { processIdentity } from '../device/lock.ts';
 import { ROOT } from './helpers/daemon.ts';
+import { idleProcess, stopIdleProcesses } from './helpers/idle-process.ts';
 
 let dir: string;
-let holder: ChildProcess | null = null;
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'beonho-sim-refusals-'));
 });
 afterEach(async () => {
-  if (holder && holder.exitCode === null && holder.signalCode === null) {
-    const gone = new Promise((r) => holder!.once('exit', r));
-    holder.kill('SIGKILL');
-    await gone;
-  }
-  holder = null;
+  await stopIdleProcesses();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -45,14 +40,13 @@ function supervisor(
 
 describe('npm start refuses before it writes into the data dir', () => {
   it('while another beonho holds the data dir', async () => {
-    holder = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    await new Promise((r) => holder!.once('spawn', r));
+    const holder = await idleProcess();
     const data = path.join(dir, 'data');
     await mkdir(data);
-    await writeFile(path.join(data, 'beonho.pid'), `${holder.pid}\n${processIdentity(holder.pid!)}\n`);
+    await writeFile(path.join(data, 'beonho.pid'), `${holder}\n${processIdentity(holder)}\n`);
     const r = await supervisor(['-d', data, '--sim-port', '0', '--broker-port', '0', '--ws-port', '0']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`beonho: another beonho (pid ${holder.pid}) is already running on ${data}`);
+    expect(r.stderr).toContain(`beonho: another beonho (pid ${holder}) is already running on ${data}`);
     expect(existsSync(path.join(data, 'sim'))).toBe(false);
   });
 
