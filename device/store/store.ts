@@ -217,7 +217,9 @@ export class Store {
           return;
         }
         this.durableSeq = batch[batch.length - 1]!.lastSeq;
-        this.waiters = this.waiters.filter((w) => w.seq > this.durableSeq || void w.resolve());
+        const durable = this.durableSeq;
+        for (const w of this.waiters) if (w.seq <= durable) w.resolve();
+        this.waiters = this.waiters.filter((w) => w.seq > durable);
         this.recordsSinceSnapshot += batch.length;
         for (const p of batch) this.outbox.remember(p.events);
         // Remembered before the caller hears back, so a retry that follows at once finds it.
