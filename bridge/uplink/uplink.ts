@@ -34,6 +34,8 @@ const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
 /** Socket errors that mean the broker took the connection and then dropped it (not that it could
  * not be reached): a broker that cannot parse an MQTT 5 CONNECT may reset rather than close. */
 const DROPPED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
+/** How long a stop waits for central to acknowledge the publishes in flight before it drops them. */
+const STOP_GRACE_MS = 3000;
 /** The largest packet taken from central: a command is at most 4 KiB (docs/mqtt.md), with its topic
  * and MQTT 5 properties far below this. */
 const MAX_INCOMING_BYTES = 64 * 1024;
@@ -148,8 +150,7 @@ export class Uplink implements Sink {
     const wasUp = this.up;
     this.client = null;
     this.setDown();
-    // Connected: a clean DISCONNECT (no will). Still connecting: drop the attempt at once.
-    if (client) await new Promise<void>((resolve) => client.end(!wasUp, {}, () => resolve()));
+    if (client) await endClient(client, wasUp);
   }
 
   private async connect(): Promise<void> {
@@ -165,6 +166,8 @@ export class Uplink implements Sink {
     }
     if (this.stopped) return;
     const mqtt = await loadMqtt();
+    // stopped while the client library loaded: a client made now would connect after the stop
+    if (this.stopped) return;
     let client: MqttClient;
     try {
       client = mqtt.connect(this.currentUrl(), this.clientOptions(session));
@@ -386,4 +389,31 @@ export class Uplink implements Sink {
       void this.connect();
     }, delay);
   }
+}
+
+/**
+ * Ends a client at stop. Connected: a clean DISCONNECT (no will), which mqtt.js sends only once
+ * every QoS 1 publish in flight is acknowledged, and on a link that died meanwhile never does: its
+ * callback never came, and the daemon's whole stop hung until systemd killed it (no checkpoint, no
+ * cursor written). So the publishes get STOP_GRACE_MS, or until the connection closes, and are then
+ * dropped with the connection: events are resent from the journal at the next start, and a result
+ * or a status is published again there. Still connecting: dropped at once.
+ */
+async function endClient(client: MqttClient, connected: boolean): Promise<void> {
+  const inFlight = (): number => Object.keys(client.outgoing).length;
+  if (connected && inFlight() > 0 && client.connected) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.removeListener('outgoingEmpty', done);
+        client.removeListener('close', done);
+        resolve();
+      };
+      const timer = setTimeout(done, STOP_GRACE_MS);
+      client.once('outgoingEmpty', done);
+      client.once('close', done);
+    });
+  }
+  const clean = connected && client.connected && inFlight() === 0;
+  await new Promise<void>((resolve) => client.end(!clean, {}, () => resolve()));
 }
