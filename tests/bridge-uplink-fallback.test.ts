@@ -7,11 +7,9 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { officeTopics } from '../bridge/contract/topics.ts';
-import { willPayload } from '../bridge/publish/status.ts';
-import { Uplink } from '../bridge/uplink/uplink.ts';
-import { mqttSchema } from '../device/config/mqtt-schema.ts';
+import type { Uplink } from '../bridge/uplink/uplink.ts';
 import { freePort, waitFor } from './bridge-helpers.ts';
+import { testUplink } from './helpers/uplink.ts';
 
 interface LogLine {
   level: number;
@@ -78,19 +76,7 @@ async function closingBroker(closeOn: Set<number>) {
 }
 
 function uplink(url: string, logger: ReturnType<typeof capture>['logger']): Uplink {
-  const cfg = mqttSchema.parse({ uplink: { url, reconnectMinMs: 10, reconnectMaxMs: 100 } }).uplink!;
-  const topics = officeTopics('singok2');
-  let session = 0;
-  return new Uplink({
-    cfg,
-    clientId: 'beonho-singok2-main',
-    cmdTopic: topics.cmd,
-    statusTopic: topics.status('main'),
-    logger,
-    nextSession: async () => ++session,
-    willPayload: (s) => willPayload('singok2', 'main', s),
-    onCommand: async () => undefined,
-  });
+  return testUplink(url, { logger });
 }
 
 const cleanup: Array<() => Promise<void>> = [];

@@ -7,9 +7,7 @@ import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { officeTopics } from '../bridge/contract/topics.ts';
-import { willPayload } from '../bridge/publish/status.ts';
-import { Uplink } from '../bridge/uplink/uplink.ts';
-import { mqttSchema } from '../device/config/mqtt-schema.ts';
+import { testUplink } from './helpers/uplink.ts';
 
 vi.mock('../bridge/uplink/client-common.ts', async (orig) => {
   const actual = (await orig()) as typeof import('../bridge/uplink/client-common.ts');
@@ -57,19 +55,7 @@ async function broker(holdEvents: boolean) {
 }
 
 function uplink(url: string) {
-  const cfg = mqttSchema.parse({ uplink: { url, protocolVersion: 4, reconnectMinMs: 10, reconnectMaxMs: 100 } })
-    .uplink!;
-  let session = 0;
-  return new Uplink({
-    cfg,
-    clientId: 'beonho-singok2-main',
-    cmdTopic: topics.cmd,
-    statusTopic: topics.status('main'),
-    logger,
-    nextSession: async () => ++session,
-    willPayload: (s) => willPayload('singok2', 'main', s),
-    onCommand: async () => undefined,
-  });
+  return testUplink(url, { logger, protocolVersion: 4 });
 }
 
 const cleanup: Array<() => Promise<void>> = [];

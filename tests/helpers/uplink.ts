@@ -1,0 +1,30 @@
+// An uplink to a test broker as the bridge builds one for office singok2's main unit, reconnecting
+// within 100 ms, with its session number counted in memory.
+import type { Logger } from 'pino';
+import { officeTopics } from '../../bridge/contract/topics.ts';
+import { willPayload } from '../../bridge/publish/status.ts';
+import { Uplink } from '../../bridge/uplink/uplink.ts';
+import { mqttSchema } from '../../device/config/mqtt-schema.ts';
+
+export function testUplink(url: string, o: { logger: Logger; protocolVersion?: 4 | 5 }): Uplink {
+  const cfg = mqttSchema.parse({
+    uplink: {
+      url,
+      reconnectMinMs: 10,
+      reconnectMaxMs: 100,
+      ...(o.protocolVersion ? { protocolVersion: o.protocolVersion } : {}),
+    },
+  }).uplink!;
+  const topics = officeTopics('singok2');
+  let session = 0;
+  return new Uplink({
+    cfg,
+    clientId: 'beonho-singok2-main',
+    cmdTopic: topics.cmd,
+    statusTopic: topics.status('main'),
+    logger: o.logger,
+    nextSession: async () => ++session,
+    willPayload: (s) => willPayload('singok2', 'main', s),
+    onCommand: async () => undefined,
+  });
+}
