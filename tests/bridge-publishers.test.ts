@@ -194,6 +194,56 @@ describe('events publisher', () => {
     expect(seqs(sink)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
+  it('an event central refused is sent again a minute later on the same connection, never skipped', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { outbox, sink, p } = drain(3, { window: 10, batch: 100 });
+      p.kick();
+      await tick();
+      expect(seqs(sink)).toEqual([1, 2, 3]);
+      // a quota exceeded for 1; 2 and 3 go through but cannot be acknowledged past 1
+      sink.sent[0]!.fail(Object.assign(new Error('quota exceeded'), { code: 0x97 }));
+      sink.sent[1]!.ack();
+      sink.sent[2]!.ack();
+      await tick();
+      expect(outbox.acks).toEqual([]);
+      vi.advanceTimersByTime(59_000);
+      await tick();
+      expect(seqs(sink)).toEqual([1, 2, 3]);
+      vi.advanceTimersByTime(1_000);
+      await tick();
+      expect(seqs(sink)).toEqual([1, 2, 3, 1, 2, 3]);
+      for (const sent of sink.sent.slice(3)) sent.ack();
+      await tick();
+      expect(outbox.ackedSeq).toBe(3);
+      expect(p.idle()).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a failed read of the outbox is tried again by itself, with no new event', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { outbox, sink, p } = drain(2, { window: 10, batch: 100 });
+      const read = outbox.read.bind(outbox);
+      let fails = 1;
+      outbox.read = async (after, limit) => {
+        if (fails-- > 0) throw new Error('EIO: the card');
+        return read(after, limit);
+      };
+      p.kick();
+      await tick();
+      expect(seqs(sink)).toEqual([]);
+      vi.advanceTimersByTime(5_000);
+      await tick();
+      expect(seqs(sink)).toEqual([1, 2]);
+      p.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('after a link cut resends from the last acknowledged seq, before anything newer', async () => {
     const { outbox, sink, p } = drain(6, { window: 10, batch: 100 });
     p.kick();

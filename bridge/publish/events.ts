@@ -19,6 +19,12 @@ export interface EventsPublisherOptions {
 
 /** QoS 1 publishes other than events that may be in flight on one link: state, status, a result. */
 const RESERVED_FOR_OTHERS = 3;
+/** After a failed read of the outbox: tried again then, not only at the next event (an idle office
+ * with a backlog would keep it). */
+const READ_RETRY_MS = 5_000;
+/** After central refused an event: the window is sent again then, on the same connection (a
+ * refusal such as MQTT 5's quota exceeded passes; one that does not is logged again). */
+const REFUSED_RETRY_MS = 60_000;
 
 interface InFlight {
   seq: number;
@@ -39,6 +45,11 @@ export class EventsPublisher {
   private generation = 0;
   private stopped = false;
   private refusedIn = -1;
+  /** pending retries: of a failed read, of a refused window */
+  private readonly retries: { read: NodeJS.Timeout | null; refused: NodeJS.Timeout | null } = {
+    read: null,
+    refused: null,
+  };
   private waiters: Array<() => void> = [];
   published = 0;
 
@@ -64,6 +75,10 @@ export class EventsPublisher {
   stop(): void {
     this.stopped = true;
     this.generation++;
+    for (const k of ['read', 'refused'] as const) {
+      if (this.retries[k]) clearTimeout(this.retries[k]);
+      this.retries[k] = null;
+    }
   }
 
   /** Everything on disk has been acknowledged by this sink. */
@@ -111,7 +126,11 @@ export class EventsPublisher {
         }
       } while (this.again && !this.stopped);
     } catch (err) {
-      this.o.logger.error({ code: 'outbox-read-failed', err }, 'reading the outbox failed; retrying on the next event');
+      this.o.logger.error(
+        { code: 'outbox-read-failed', err },
+        `reading the outbox failed; retrying in ${READ_RETRY_MS / 1000} s or at the next event`,
+      );
+      this.later('read', READ_RETRY_MS, () => this.kick());
     } finally {
       this.pumping = false;
       this.notifyIdle();
@@ -119,17 +138,34 @@ export class EventsPublisher {
   }
 
   /** A publish failed while its link is still up: the broker refused it (an MQTT 5 PUBACK with
-   * a reason code, e.g. 0x87 not authorized). The event stays in the outbox — it is never skipped —
-   * so the window stalls until the next connection; say so loudly, once per connection. */
+   * a reason code, e.g. 0x87 not authorized, 0x97 quota exceeded). The event stays in the outbox —
+   * it is never skipped — so the window stalls; it is sent again from the last acknowledged event
+   * REFUSED_RETRY_MS later (or at the next connection). Said loudly, once per try. */
   private failed(seq: number, gen: number, err: unknown): void {
     if (gen !== this.generation) return; // the link dropped: resent after reconnect
+    if (!this.o.sink.connected()) return; // the link is being dropped: the same
     if (this.refusedIn === gen) return;
     this.refusedIn = gen;
     const reasonCode = (err as { code?: unknown }).code;
     this.o.logger.error(
       { code: 'event-publish-refused', seq, reasonCode, reason: String(err) },
-      'central refused an event; events wait in the outbox (check the device account may publish on events)',
+      `central refused an event; events wait in the outbox and are sent again in ${REFUSED_RETRY_MS / 1000} s (check the device account may publish on events)`,
     );
+    this.later('refused', REFUSED_RETRY_MS, () => {
+      if (gen !== this.generation) return; // reconnected meanwhile: sent again already
+      this.reset();
+      this.kick();
+    });
+  }
+
+  private later(kind: 'read' | 'refused', ms: number, fn: () => void): void {
+    if (this.retries[kind] || this.stopped) return;
+    const timer = setTimeout(() => {
+      this.retries[kind] = null;
+      fn();
+    }, ms);
+    timer.unref();
+    this.retries[kind] = timer;
   }
 
   private acked(slot: InFlight, gen: number): void {

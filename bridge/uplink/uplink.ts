@@ -92,7 +92,9 @@ export class Uplink implements Sink {
   }
 
   connected(): boolean {
-    return this.up;
+    // a client being ended (a packet too large, a stop) takes no more publishes: they would fail
+    // with mqtt.js's "client disconnecting", which is not central refusing them
+    return this.up && this.client?.disconnecting !== true;
   }
 
   onConnect(fn: () => void): void {
