@@ -73,15 +73,21 @@ const ev = {
   notice: 'x',
 } as never;
 
+/** An uplink connected to a broker that never acknowledges events, with one event in flight. */
+async function upWithEventInFlight() {
+  const b = await broker(true);
+  cleanup.push(b.close);
+  const u = uplink(b.url);
+  u.start();
+  await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
+  void u.publish(topics.events, ev, { qos: 1, retain: false }).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 100));
+  return { b, u };
+}
+
 describe('the uplink stops', () => {
   it('with a publish in flight on a link that then dies', async () => {
-    const b = await broker(true);
-    cleanup.push(b.close);
-    const u = uplink(b.url);
-    u.start();
-    await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
-    void u.publish(topics.events, ev, { qos: 1, retain: false }).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    const { b, u } = await upWithEventInFlight();
     let stopped = false;
     const stopping = u.stop().then(() => {
       stopped = true;
@@ -94,13 +100,7 @@ describe('the uplink stops', () => {
   });
 
   it('with a publish central never acknowledges, after a grace', async () => {
-    const b = await broker(true);
-    cleanup.push(b.close);
-    const u = uplink(b.url);
-    u.start();
-    await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
-    void u.publish(topics.events, ev, { qos: 1, retain: false }).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    const { u } = await upWithEventInFlight();
     await u.stop();
     expect(u.connected()).toBe(false);
   }, 15_000);
