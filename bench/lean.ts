@@ -185,8 +185,8 @@ async function startToReady(
 
 /** A day of the daemon: 1,000 tickets over four services, a call after every tenth, each call
  * spoken; its memory sampled throughout. */
-async function officeDay(main: string[], config: string, data: string, env: Record<string, string>) {
-  const p = new Proc(process.execPath, [...main, '--config', config, '--data-dir', data], ROOT, env);
+async function officeDay(daemon: string[], config: string, data: string, env: Record<string, string>) {
+  const p = new Proc(process.execPath, [...daemon, '--config', config, '--data-dir', data], ROOT, env);
   await p.until(/simulator ready/);
   const pid = p.child.pid!;
   await new Promise((r) => setTimeout(r, 500));
@@ -255,7 +255,7 @@ export async function run(
   try {
     const dist = build({ outDir: path.join(ROOT, 'dist'), log: () => {} });
     // node's flags as the unit gives them, then the script
-    const main = [...(o.args ?? RUNTIME_ARGS), path.join(dist, 'device/main.js')];
+    const daemon = [...(o.args ?? RUNTIME_ARGS), path.join(dist, 'device/main.js')];
     const config = await officeConfig(dir);
 
     const bare: number[] = [];
@@ -267,17 +267,17 @@ export async function run(
     const fromDist: number[] = [];
     const fromTsx: number[] = [];
     for (let i = 0; i < 3; i++) {
-      fromDist.push(await startToReady(process.execPath, main, dir, config, env));
+      fromDist.push(await startToReady(process.execPath, daemon, dir, config, env));
       fromTsx.push(await startToReady(process.execPath, ['--import', 'tsx', 'device/main.ts'], dir, config));
     }
 
-    const day = await officeDay(main, config, path.join(dir, 'day'), env);
+    const day = await officeDay(daemon, config, path.join(dir, 'day'), env);
     // the same day with a clip voice made from espeak's (display/audio/make-clip-pack.ts): the
     // calls are joined from clips in the daemon, and no speech process starts
     const clipsDir = path.join(dir, 'clips');
     await makeStarterPack(config, clipsDir);
     const clipConfig = await officeConfig(dir, { voice: 'clips', clipsDir });
-    const clipDay = await officeDay(main, clipConfig, path.join(dir, 'clip-day'), env);
+    const clipDay = await officeDay(daemon, clipConfig, path.join(dir, 'clip-day'), env);
 
     let installMiB: LeanResult['installMiB'] = null;
     if (o.release !== false) {
@@ -308,7 +308,7 @@ export async function run(
       tickets: 1000,
       calls: day.calls,
       env,
-      nodeArgs: main.slice(0, -1),
+      nodeArgs: daemon.slice(0, -1),
       installMiB,
     };
   } finally {

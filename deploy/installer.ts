@@ -86,15 +86,15 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   // `usermod` for the admin runs after the units and the config are written: a misspelt name
   // would fail half-way through
   let admin = o.admin;
-  if (admin && admin !== 'root' && !accounts.users.has(admin) && o.adminFromSudo) {
+  if (admin && admin !== 'root' && !accounts.users.has(admin)) {
+    if (!o.adminFromSudo) {
+      throw new DeployError(
+        'deploy-admin-unknown',
+        `--admin ${admin}: no such user in ${underRoot(o.root, '/etc/passwd')}; give the login of the person who runs \`npm run status\`, or leave --admin out`,
+      );
+    }
     warnings.push(`${admin} (who ran sudo) has no login on the target: not added to the beonho group (--admin USER)`);
     admin = undefined;
-  }
-  if (admin && admin !== 'root' && !accounts.users.has(admin)) {
-    throw new DeployError(
-      'deploy-admin-unknown',
-      `--admin ${admin}: no such user in ${underRoot(o.root, '/etc/passwd')}; give the login of the person who runs \`npm run status\`, or leave --admin out`,
-    );
   }
   const groups = HARDWARE_GROUPS.filter((g) => accounts.groups.has(g));
   const missing = HARDWARE_GROUPS.filter((g) => !accounts.groups.has(g));

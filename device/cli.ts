@@ -43,13 +43,16 @@ export function parseCli(argv: string[]): CliOptions {
   return program.opts<CliOptions>();
 }
 
+/** A TCP port written as digits, or null: Number() alone also takes "0x50" (port 80), "1e3" and
+ * "8080.0". */
+export function portNumber(v: string): number | null {
+  return /^\d{1,5}$/.test(v) && Number(v) <= 65535 ? Number(v) : null;
+}
+
 /** A bad port is the command line's problem: exit 2 with commander's one line, not a stack trace
  * and exit 1 (which systemd would restart). */
 function port(v: string): number {
-  const n = Number(v);
-  // digits only: Number() also takes "0x50" (port 80), "1e3" and "8080.0"
-  if (!/^\d{1,5}$/.test(v) || n > 65535) {
-    throw new InvalidArgumentError('not a port number (0-65535).');
-  }
+  const n = portNumber(v);
+  if (n === null) throw new InvalidArgumentError('not a port number (0-65535).');
   return n;
 }

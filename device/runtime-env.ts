@@ -29,8 +29,9 @@ export const RUNTIME_ENV: Readonly<Record<string, string>> = {
  * node's flags that NODE_OPTIONS refuses, on the unit's command line before the script (deploy/
  * unit.ts; the benches run the daemon with them too):
  * - --optimize-for-size: V8 grows its heap by less before it collects, and favours size where it
- *   has the choice. 4-6 MiB off the daemon's peak after an office day (106.5-108.9 against 112.9
- *   MiB, alternating runs); a call to pixels, a ticket's render and raster no slower (measured).
+ *   has the choice. ~4 MiB off the daemon's peak after an office day on average (107.2-110.3
+ *   against 109.6-113.3 MiB, alternating runs of bench/lean.ts); a call to pixels, a ticket's
+ *   render and raster no slower (measured).
  */
 export const RUNTIME_ARGS: readonly string[] = ['--optimize-for-size'];
 

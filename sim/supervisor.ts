@@ -13,7 +13,7 @@ import path from 'node:path';
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { type CliOptions, parseCli } from '../device/cli.ts';
+import { type CliOptions, parseCli, portNumber } from '../device/cli.ts';
 import { ConfigError } from '../device/config/config-error.ts';
 import { loadConfig } from '../device/config/load.ts';
 import { lockHolder, lockedMessage } from '../device/lock.ts';
@@ -51,8 +51,8 @@ export function splitArgs(
     else if (a === '--no-stdin') stdin = false;
     else core.push(a);
   }
-  const simPort = /^\d{1,5}$/.test(port.text) ? Number(port.text) : Number.NaN;
-  if (!Number.isInteger(simPort) || simPort > 65535) {
+  const simPort = portNumber(port.text);
+  if (simPort === null) {
     process.stderr.write(
       `beonho: the simulator page's port '${port.text}' from ${port.from} is not a port number (0-65535)\n`,
     );

@@ -209,6 +209,8 @@ export class Uplink implements Sink {
       const refused = scanner.scan(chunk);
       if (!refused) return;
       stream.removeListener('data', onData);
+      // a malformed header is mqtt.js's parser's to refuse, as before: the cap is about size
+      if (refused.reason !== 'mqtt-packet-too-large') return;
       this.o.logger.error(
         { code: 'uplink-packet-too-large', reason: refused.reason, ...refused.details },
         'central sent a packet larger than the uplink takes; connection dropped',
