@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import ReceiptPrinterEncoder from '@point-of-sale/receipt-printer-encoder';
 import { PNG } from 'pngjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { configSchema } from '../device/config/schema.ts';
 import type { Frame } from '../device/ports/outputs.ts';
 import { prepareRenderer } from '../display/board/render.ts';
@@ -13,7 +13,7 @@ import { EscposPrinter } from '../display/printer/escpos-printer.ts';
 import { STATUS_QUERY, decodeStatus, encodeTicket } from '../display/printer/escpos.ts';
 import { printerRefusal } from '../display/printer/messages.ts';
 import { SimPrinter } from '../display/printer/sim-printer.ts';
-import { DeviceTransport, type PrinterTransport } from '../display/printer/transport.ts';
+import { type DeviceHandle, DeviceTransport, type PrinterTransport } from '../display/printer/transport.ts';
 import { renderTicket } from '../display/ticket/render-ticket.ts';
 import { GOLDEN_DIR, compareGolden } from './golden/compare.ts';
 
@@ -277,6 +277,89 @@ describe('device transport on a file posing as /dev/usb/lp0', () => {
     expect(await t.query(STATUS_QUERY.printer, 30)).toBeNull();
     await t.close();
     expect([...readFileSync(dev)]).toEqual([1, 2, 3, 0x10, 0x04, 0x01]);
+  });
+});
+
+/** A printer behind a non-blocking descriptor: its line takes `bytesPerSec` (in the test's fake
+ * time) into a buffer of `room` bytes; a write finding the buffer full fails with EAGAIN, as
+ * write(2) on a tty or usblp opened O_NONBLOCK does. `bytesPerSec: 0`: it takes nothing. */
+class LineHandle implements DeviceHandle {
+  taken: number[] = [];
+  private queued = 0;
+  private at = Date.now();
+  constructor(
+    private readonly bytesPerSec: number,
+    private readonly room = 4096,
+  ) {}
+  async write(buffer: Uint8Array, offset: number, length: number) {
+    const now = Date.now();
+    this.queued = Math.max(0, this.queued - ((now - this.at) * this.bytesPerSec) / 1000);
+    this.at = now;
+    const n = Math.min(length, Math.floor(this.room - this.queued));
+    if (n <= 0) throw Object.assign(new Error('EAGAIN: resource temporarily unavailable'), { code: 'EAGAIN' });
+    this.queued += n;
+    this.taken.push(...buffer.subarray(offset, offset + n));
+    return { bytesWritten: n };
+  }
+  async read() {
+    return { bytesRead: 0 };
+  }
+  async close() {}
+}
+
+describe('device transport on a slow or stuck line (fake time)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('sends a ticket that takes longer than the stall time over a slow serial line', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    // 19200 baud 8N1: 1920 bytes a second; a ticket is ~72 KB, ~38 s on that line
+    const line = new LineHandle(1920);
+    const t = new DeviceTransport('/dev/ttyUSB0', { openDevice: async () => line });
+    await t.open();
+    const bytes = encodeTicket(sampleTicket(), 576);
+    let result: string | null = null;
+    t.write(bytes).then(
+      () => (result = 'sent'),
+      (err: Error) => (result = err.message),
+    );
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(result).toBe('sent');
+    expect(line.taken).toHaveLength(bytes.length);
+    await t.close();
+  });
+
+  it('fails a write once the printer has taken nothing for the stall time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const line = new LineHandle(0, 1000);
+    const t = new DeviceTransport('/dev/usb/lp0', { openDevice: async () => line, writeTimeoutMs: 5000 });
+    await t.open();
+    let result: string | null = null;
+    t.write(new Uint8Array(3000)).then(
+      () => (result = 'sent'),
+      (err: Error) => (result = err.message),
+    );
+    await vi.advanceTimersByTimeAsync(4000);
+    expect(result).toBeNull();
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(result).toBe('printer accepted 1000 of 3000 bytes and then stalled');
+    await t.close();
+  });
+
+  it('a status query to a printer that takes no byte is no answer within the query time, not the write stall time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const line = new LineHandle(0, 0);
+    const t = new DeviceTransport('/dev/usb/lp0', { openDevice: async () => line });
+    await t.open();
+    let answer: number | null | string = 'pending';
+    t.query(STATUS_QUERY.printer, 400).then(
+      (a) => (answer = a),
+      (err: Error) => (answer = err.message),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(answer).toBeNull();
+    await t.close();
   });
 });
 

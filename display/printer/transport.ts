@@ -3,7 +3,7 @@
 // thread forever in read(2); writes retry on EAGAIN while the printer's buffer is full.
 import { execFile } from 'node:child_process';
 import { constants } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
 export interface PrinterTransport {
@@ -17,17 +17,41 @@ export interface PrinterTransport {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** What the transport does with an open device: a FileHandle's calls (tests hand in a printer). */
+export interface DeviceHandle {
+  write(buffer: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  read(buffer: Buffer, offset: number, length: number, position: null): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+export interface DeviceTransportOptions {
+  baudRate?: number | undefined;
+  /** a write fails when the printer has taken no byte for this long (default 30 s) */
+  writeTimeoutMs?: number;
+  /** opens the device; default: the file, read-write, non-blocking */
+  openDevice?: (path: string) => Promise<DeviceHandle>;
+}
+
+const openFile = (path: string): Promise<DeviceHandle> =>
+  open(path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+
 function isAgain(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'EAGAIN' || code === 'EWOULDBLOCK';
 }
 
+class StalledError extends Error {
+  constructor(accepted: number, total: number) {
+    super(`printer accepted ${accepted} of ${total} bytes and then stalled`);
+  }
+}
+
 export class DeviceTransport implements PrinterTransport {
-  private fh: FileHandle | null = null;
+  private fh: DeviceHandle | null = null;
 
   constructor(
     private readonly path: string,
-    private readonly opts: { baudRate?: number | undefined; writeTimeoutMs?: number } = {},
+    private readonly opts: DeviceTransportOptions = {},
   ) {}
 
   get isOpen(): boolean {
@@ -50,23 +74,11 @@ export class DeviceTransport implements PrinterTransport {
         '-ixon',
       ]);
     }
-    this.fh = await open(this.path, constants.O_RDWR | constants.O_NOCTTY | constants.O_NONBLOCK);
+    this.fh = await (this.opts.openDevice ?? openFile)(this.path);
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
-    const fh = this.need();
-    const deadline = Date.now() + (this.opts.writeTimeoutMs ?? 30_000);
-    let off = 0;
-    while (off < bytes.length) {
-      try {
-        const { bytesWritten } = await fh.write(bytes, off, bytes.length - off);
-        off += bytesWritten;
-      } catch (err) {
-        if (!isAgain(err)) throw err;
-        if (Date.now() > deadline) throw new Error(`printer accepted ${off} of ${bytes.length} bytes and then stalled`);
-        await sleep(10);
-      }
-    }
+  write(bytes: Uint8Array): Promise<void> {
+    return this.send(bytes, this.opts.writeTimeoutMs ?? 30_000);
   }
 
   async query(command: readonly number[], timeoutMs: number): Promise<number | null> {
@@ -77,7 +89,14 @@ export class DeviceTransport implements PrinterTransport {
       const n = await this.readSome(fh, one);
       if (n <= 0) break;
     }
-    await this.write(Uint8Array.from(command));
+    // A printer whose buffer is full takes no query either: that is no answer, in the query's own
+    // time, not a ticket's stall time (a press waits for this).
+    try {
+      await this.send(Uint8Array.from(command), timeoutMs);
+    } catch (err) {
+      if (err instanceof StalledError) return null;
+      throw err;
+    }
     const deadline = Date.now() + timeoutMs;
     while (Date.now() <= deadline) {
       const n = await this.readSome(fh, one);
@@ -93,12 +112,36 @@ export class DeviceTransport implements PrinterTransport {
     await fh?.close();
   }
 
-  private need(): FileHandle {
+  /** Writes all of `bytes`, failing once the printer has taken nothing for `stallMs`. The time
+   * counts from the last byte taken, not from the start: a serial line at 19200 baud needs ~38 s
+   * for a ticket's 72 KB, and a whole-write deadline failed every ticket there. */
+  private async send(bytes: Uint8Array, stallMs: number): Promise<void> {
+    const fh = this.need();
+    let deadline = Date.now() + stallMs;
+    let off = 0;
+    while (off < bytes.length) {
+      let taken = 0;
+      try {
+        taken = (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
+      } catch (err) {
+        if (!isAgain(err)) throw err;
+      }
+      if (taken > 0) {
+        off += taken;
+        deadline = Date.now() + stallMs;
+        continue;
+      }
+      if (Date.now() > deadline) throw new StalledError(off, bytes.length);
+      await sleep(10);
+    }
+  }
+
+  private need(): DeviceHandle {
     if (!this.fh) throw new Error(`${this.path} is not open`);
     return this.fh;
   }
 
-  private async readSome(fh: FileHandle, buf: Buffer): Promise<number> {
+  private async readSome(fh: DeviceHandle, buf: Buffer): Promise<number> {
     try {
       return (await fh.read(buf, 0, buf.length, null)).bytesRead;
     } catch (err) {
