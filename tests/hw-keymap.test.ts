@@ -158,6 +158,27 @@ describe('the default keypad layout', () => {
     expect(p.rejected).toEqual([{ type: 'next' }]);
   });
 
+  it('after the wall clock steps back, the same action twice is not taken for a double press', () => {
+    const p = pad();
+    t = 10 * 3_600_000;
+    p.type('+');
+    t -= 3_600_000; // NTP steps the clock back an hour
+    p.type('+');
+    t += 5000;
+    p.type('+');
+    expect(p.actions).toEqual([{ type: 'next' }, { type: 'next' }, { type: 'next' }]);
+    expect(p.rejected).toEqual([]);
+  });
+
+  it('after the wall clock steps back, a number half-typed before the step is forgotten', () => {
+    const p = pad();
+    t = 10 * 3_600_000;
+    p.type('4 4');
+    t -= 3_600_000;
+    p.type('1 0 2 0 enter');
+    expect(p.actions).toEqual([{ type: 'call', number: '1020' }]);
+  });
+
   it('ignores keys without a role (NumLock, unknown usages) and reports them', () => {
     const p = pad();
     p.type('numlock f1 1 0 0 2 enter');

@@ -70,3 +70,19 @@ describe('RateLimiter', () => {
     expect(r.rejected).toBe(4);
   });
 });
+
+describe('RateLimiter and the wall clock', () => {
+  it('keeps accepting presses after the clock is stepped back an hour (NTP after a boot without RTC)', () => {
+    let t = 10 * 3_600_000;
+    const r = new RateLimiter(1500, () => t);
+    expect(r.allow()).toBe(true);
+    t -= 3_600_000;
+    expect(r.allow()).toBe(true);
+    // and the interval holds again from the new time
+    t += 200;
+    expect(r.allow()).toBe(false);
+    t += 1500;
+    expect(r.allow()).toBe(true);
+    expect(r.rejected).toBe(1);
+  });
+});

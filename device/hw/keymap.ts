@@ -129,7 +129,10 @@ export class KeypadInterpreter {
 
   private tap(usage: number, key: KeyName): void {
     const now = this.o.now();
-    if (now - this.lastKeyAt > this.o.entryTimeoutMs) this.clearEntry();
+    const sinceKey = now - this.lastKeyAt;
+    // A wall clock stepped back makes the gap negative: the half-typed number is then of unknown
+    // age, and forgetting it is the safe side.
+    if (sinceKey < 0 || sinceKey > this.o.entryTimeoutMs) this.clearEntry();
     this.lastKeyAt = now;
     const digits = DIGITS[key];
     const role = this.keys[key];
@@ -189,7 +192,10 @@ export class KeypadInterpreter {
   private emit(action: KeypadAction): void {
     const now = this.o.now();
     const sig = JSON.stringify(action);
-    if (this.last && this.last.sig === sig && now - this.last.at < this.o.repeatGuardMs) {
+    const since = this.last ? now - this.last.at : Number.POSITIVE_INFINITY;
+    // `since >= 0`: after the wall clock steps back, every repeat of an action (next, next, …)
+    // would otherwise be taken for a double press until the clock caught up.
+    if (this.last?.sig === sig && since >= 0 && since < this.o.repeatGuardMs) {
       this.o.onRejected?.(action);
       return;
     }

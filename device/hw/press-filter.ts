@@ -50,7 +50,11 @@ export class RateLimiter {
 
   allow(): boolean {
     const t = this.now();
-    if (t - this.last < this.intervalMs) {
+    const since = t - this.last;
+    // The default clock is the wall clock, which NTP may step back (a Pi boots without a real-time
+    // clock): the time since the last press is then negative, and without `since >= 0` every press
+    // would be refused until the clock caught up with it, an hour for a one-hour step.
+    if (since >= 0 && since < this.intervalMs) {
       this.rejected += 1;
       return false;
     }
