@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -243,6 +243,41 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
     }
     expect([...readFileSync(dev)]).toEqual(Array(32).fill(0xee));
     expect(sink.health().rowsWritten).toBe(0);
+    await sink.close();
+  });
+
+  // /dev/full fails every write (ENOSPC), as a framebuffer whose display went away fails them
+  // (ENODEV); the symlink is the device node, removed and made again as the display comes back.
+  it('a device that fails a write is opened again when it is back, with its geometry read anew', async () => {
+    fakeFb({ virtual_size: '4,2', bits_per_pixel: '32' }, 32);
+    rmSync(dev);
+    symlinkSync('/dev/full', dev);
+    const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });
+    await sink.open();
+    const frame = solid(4, 2, [0x11, 0x22, 0x33, 255]);
+    await expect(sink.write(frame)).rejects.toMatchObject({ code: 'display-fb-write' });
+    expect(sink.health()).toMatchObject({ connected: false, lastError: 'display-fb-write' });
+    // a patch frame fails the same way, and drops the device too
+    const row = { x: 0, y: 0, w: 4, h: 1, data: frame.data, offset: 0, stride: 16 };
+    await expect(sink.write({ width: 4, height: 2, patches: [row] })).rejects.toMatchObject({
+      code: 'display-fb-write',
+    });
+
+    // gone: each frame fails with the same code, nothing is written anywhere
+    rmSync(dev);
+    await expect(sink.write(frame)).rejects.toMatchObject({ code: 'display-fb-write' });
+    expect(sink.health().connected).toBe(false);
+
+    // back, in another mode (a display plugged back in): the board learns the new size from
+    // geometry() after one refused frame, and the next frame is written whole
+    fakeFb({ virtual_size: '8,6', bits_per_pixel: '16' }, 8 * 6 * 2);
+    await expect(sink.write(frame)).rejects.toMatchObject({ code: 'display-frame-size' });
+    expect(sink.geometry()).toMatchObject({ width: 8, height: 6, format: 'rgb565' });
+    expect(sink.health().connected).toBe(true);
+    await sink.write(solid(8, 6, [0, 0, 0xff, 255]));
+    const bytes = readFileSync(dev);
+    expect([...bytes.subarray(0, 2)]).toEqual([0x1f, 0x00]);
+    expect([...bytes.subarray(94, 96)]).toEqual([0x1f, 0x00]);
     await sink.close();
   });
 

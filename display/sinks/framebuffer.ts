@@ -118,6 +118,10 @@ export class FramebufferSink implements DisplaySink {
     rowsWritten: 0,
   };
 
+  /** a write failed (the device gone: a USB or SPI display unplugged, its driver reloaded): the
+   * descriptor is dropped and the next frame opens the device again */
+  private lost = false;
+
   constructor(private readonly opts: FramebufferOptions) {}
 
   async open(): Promise<void> {
@@ -160,6 +164,8 @@ export class FramebufferSink implements DisplaySink {
   }
 
   async write(frame: Frame | PatchFrame): Promise<void> {
+    // The board repaints in full after a failed write, so this frame covers the whole screen.
+    if (this.lost) await this.reopen();
     const { fh, geo } = this;
     if (!fh || !geo) throw new DisplayError('display-fb-closed', 'framebuffer sink written before open()');
     if (frame.width !== geo.width || frame.height !== geo.height) {
@@ -169,7 +175,12 @@ export class FramebufferSink implements DisplaySink {
       );
     }
     if (isPatchFrame(frame)) {
-      this.writePatches(frame, fh, geo);
+      try {
+        this.writePatches(frame, fh, geo);
+      } catch (err) {
+        if ((err as DisplayError).code === 'display-fb-write') await this.drop(fh);
+        throw err;
+      }
       return;
     }
     // Canvas hands out a Uint8ClampedArray; compare and copy through a plain byte view.
@@ -189,6 +200,7 @@ export class FramebufferSink implements DisplaySink {
       const e = new DisplayError('display-fb-write', `writing ${this.opts.device} failed: ${(err as Error).message}`);
       this.prev = null; // the device may hold half a frame: repaint all of the next one
       this.fail(e);
+      await this.drop(fh);
       throw e;
     }
     if (!this.prev || this.prev.length !== rgba.length) this.prev = new Uint8Array(rgba.length);
@@ -251,7 +263,40 @@ export class FramebufferSink implements DisplaySink {
     this.state.frames++;
   }
 
+  /** The descriptor of a device that failed a write: a device that went away and came back is a
+   * new one, which this descriptor would never reach. */
+  private async drop(fh: FileHandle): Promise<void> {
+    this.lost = true;
+    this.fh = null;
+    this.state.connected = false;
+    await fh.close().catch(() => {});
+  }
+
+  /** Opens the device again after a failed write, with its geometry read anew (a display plugged
+   * back in may have another mode). Logged once when it comes back, not at every failed try. */
+  private async reopen(): Promise<void> {
+    let geo: FbGeometry;
+    let fh: FileHandle;
+    try {
+      geo = await readFbGeometry(this.opts.sysfsRoot, this.opts.device, this.opts.pixelOrder);
+      fh = await open(this.opts.device, 'r+');
+    } catch (err) {
+      throw new DisplayError(
+        'display-fb-write',
+        `${this.opts.device} is still unavailable since a write failed: ${(err as Error).message}`,
+      );
+    }
+    this.lost = false;
+    this.fh = fh;
+    this.geo = geo;
+    this.buf = null;
+    this.prev = null;
+    this.state.connected = true;
+    this.opts.logger.info({ device: this.opts.device, ...geo }, 'framebuffer back');
+  }
+
   async close(): Promise<void> {
+    this.lost = false;
     try {
       await this.fh?.close();
     } finally {
