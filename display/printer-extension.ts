@@ -56,6 +56,18 @@ export class PrinterExtension implements Extension {
       printer: this.printer,
       queue,
       onStatus: (s) => this.report(s),
+      onPrintFailed: () => this.printFailed(),
+    });
+  }
+
+  /** A ticket issued but not printed: the citizen holds nothing. The device status shows it now
+   * (it changes no ready/paper/error of its own, so report() would keep it to itself), and the
+   * printer is asked at once, so the board tells the citizen to ask staff at this ticket rather
+   * than at the next poll. */
+  private printFailed(): void {
+    this.emitHealth(this.last ?? { online: false, paper: 'unknown', ready: false, error: null });
+    void this.poll().catch((err: unknown) => {
+      this.log.error({ code: 'printer-offline', err: (err as Error).message }, 'printer status failed');
     });
   }
 
@@ -86,6 +98,11 @@ export class PrinterExtension implements Extension {
     const refusal = printerRefusal(s);
     if (s.ready) this.log.info({ paper: s.paper }, 'printer ready');
     else this.log.warn({ code: refusal?.code, paper: s.paper, online: s.online }, 'printer cannot print');
+    this.emitHealth(s);
+  }
+
+  private emitHealth(s: PrinterStatus): void {
+    const refusal = printerRefusal(s);
     this.ctx.bus.emit('healthChanged', {
       component: 'printer',
       health: {

@@ -16,6 +16,8 @@ export interface PrinterTicketOutputOptions {
   queue?: Pick<QueueService, 'state'> | null;
   /** told every status seen, so the board learns of paper-out at the press that found it */
   onStatus?: ((s: PrinterStatus) => void) | null;
+  /** told when an issued ticket could not be printed (the error is still thrown to the caller) */
+  onPrintFailed?: ((err: unknown) => void) | null;
 }
 
 export class PrinterTicketOutput implements TicketOutput {
@@ -23,12 +25,14 @@ export class PrinterTicketOutput implements TicketOutput {
   private readonly printer: TicketPrinter;
   private readonly queue: Pick<QueueService, 'state'> | null;
   private readonly onStatus: ((s: PrinterStatus) => void) | null;
+  private readonly onPrintFailed: ((err: unknown) => void) | null;
 
   constructor(opts: PrinterTicketOutputOptions) {
     this.config = opts.config;
     this.printer = opts.printer;
     this.queue = opts.queue ?? null;
     this.onStatus = opts.onStatus ?? null;
+    this.onPrintFailed = opts.onPrintFailed ?? null;
   }
 
   async unavailable(): Promise<{ code: string; message: string } | null> {
@@ -43,6 +47,9 @@ export class PrinterTicketOutput implements TicketOutput {
     await prepareRenderer(); // a no-op once the printer feature has started
     try {
       await this.printer.print(ticketJob(this.config, ticket, day, issuedAt));
+    } catch (err) {
+      this.onPrintFailed?.(err);
+      throw err;
     } finally {
       // the ticket's pixels (rendered, read back, encoded) are garbage now
       collectTicketGarbage();
