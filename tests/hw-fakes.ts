@@ -132,13 +132,16 @@ const MockFirmata = (require('mock-firmata') as { Firmata: new (opts?: object) =
 
 /**
  * mock-firmata's board with digital reads working as firmata.js does them (a "digital-read-N"
- * listener per pin), and "connect"/"ready" raised on the next tick like a real IO plugin.
+ * listener per pin), and "connect"/"ready" raised on the next tick like a real IO plugin. As
+ * StandardFirmata does, the board answers a pin's first read with the level the pin has then
+ * (idle: 1, the pull-up, unless the test set it), so a button held at that moment is seen.
  */
 export class TestFirmata extends (MockFirmata as unknown as new (
   opts?: object,
 ) => NodeJS.EventEmitter & Record<string, unknown>) {
   modes = new Map<number, number>();
   writes: Array<[number, number]> = [];
+  levels = new Map<number, 0 | 1>();
   constructor(ready = true) {
     super();
     if (ready) {
@@ -153,11 +156,13 @@ export class TestFirmata extends (MockFirmata as unknown as new (
   }
   digitalRead(pin: number, cb: (v: number) => void): void {
     this.on(`digital-read-${pin}`, cb);
+    process.nextTick(() => this.emit(`digital-read-${pin}`, this.levels.get(pin) ?? 1));
   }
   digitalWrite(pin: number, value: number): void {
     this.writes.push([pin, value]);
   }
   setPin(pin: number, v: 0 | 1): void {
+    this.levels.set(pin, v);
     this.emit(`digital-read-${pin}`, v);
   }
 }

@@ -152,6 +152,79 @@ describe('Firmata buttons', () => {
     expect(s.src.health().connected).toBe(false);
   });
 
+  it('stop during a reconnect attempt leaves no timer, and a board answering afterwards attaches nothing', async () => {
+    let calls = 0;
+    const s = source({ reconnectMinMs: 1000, readyTimeoutMs: 15_000 }, () => {
+      calls += 1;
+      const b = new TestFirmata(calls === 1);
+      // attempt 2: the port opens (johnny-five starts its own wait for "ready"), the board is silent
+      if (calls === 2) process.nextTick(() => b.emit('connect'));
+      return b;
+    });
+    await s.start();
+    s.boards[0]!.emit('close');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toBe(2);
+    await s.src.stop();
+    expect(vi.getTimerCount()).toBe(0);
+    const late = s.boards[1]!;
+    late.emit('ready');
+    await vi.advanceTimersByTimeAsync(10);
+    await press(late, 2);
+    expect(s.presses).toEqual([]);
+    expect(s.src.health().connected).toBe(false);
+  });
+
+  it('an Arduino that resets with the port open (its version announced again) is set up again', async () => {
+    const s = source({ reconnectMinMs: 1000 });
+    await s.start();
+    const first = s.boards[0]!;
+    first.emit('reportversion');
+    expect(s.src.health()).toMatchObject({ connected: false, lastError: 'firmata-board-lost' });
+    expect(s.lines.some((l) => l.code === 'firmata-board-lost' && /restarted/.test(String(l.msg)))).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(s.boards).toHaveLength(2);
+    expect(s.src.health()).toMatchObject({ connected: true });
+    // the pull-ups and reporting are set on the board as it is now
+    expect(s.boards[1]!.modes.get(2)).toBe(INPUT);
+    await press(first, 2);
+    await press(s.boards[1]!, 2);
+    expect(s.presses).toEqual(['resident']);
+    await s.src.stop();
+  });
+
+  it('a button held down while the board (re)connects is not a press; its next press is', async () => {
+    const held = new TestFirmata();
+    held.levels.set(2, 0); // leaned on, or jammed, as the board starts reporting
+    const s = source({}, () => held);
+    await s.start();
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.presses).toEqual([]);
+    held.setPin(2, 1);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(s.presses).toEqual([]);
+    await press(held, 2);
+    expect(s.presses).toEqual(['resident']);
+    await s.src.stop();
+  });
+
+  it('reconnect attempts to a missing Arduino do not pile up boards in johnny-five', async () => {
+    const five = await loadJohnnyFive();
+    const before = five.Board.cache?.length ?? 0;
+    let calls = 0;
+    const s = source({ reconnectMinMs: 1000, reconnectMaxMs: 1000, readyTimeoutMs: 1000 }, () => {
+      calls += 1;
+      return new TestFirmata(calls === 1);
+    });
+    await s.start();
+    s.boards[0]!.emit('disconnect');
+    await vi.advanceTimersByTimeAsync(20 * 2000); // ten attempts, each timing out
+    expect(calls).toBeGreaterThanOrEqual(10);
+    expect(s.src.health()).toMatchObject({ connected: false, lastError: 'firmata-timeout' });
+    await s.src.stop();
+    expect(five.Board.cache?.length).toBe(before);
+  });
+
   it('times out with a clear message when the board never answers', async () => {
     const s = source({ readyTimeoutMs: 5000 }, () => new TestFirmata(false));
     const started = s.start().then(

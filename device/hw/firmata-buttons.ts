@@ -34,6 +34,8 @@ export class FirmataButtonSource implements ButtonSource {
   private attached: Attached | null = null;
   private onPress: ((p: ButtonPress) => void) | null = null;
   private retry: ReturnType<typeof setTimeout> | null = null;
+  /** gives up the connect in progress: stop() must not leave a board to attach after it */
+  private pending: (() => void) | null = null;
   private backoffMs: number;
   private stopped = false;
   private readonly state: ButtonHealth;
@@ -90,19 +92,36 @@ export class FirmataButtonSource implements ButtonSource {
       const fail = (err: unknown): void => {
         if (settled) return;
         settled = true;
+        this.pending = null;
         clearTimeout(timer);
         this.teardown({ board, buttons: [] });
         reject(this.classify(err));
+      };
+      this.pending = () => {
+        if (settled) return;
+        settled = true;
+        this.pending = null;
+        clearTimeout(timer);
+        this.teardown({ board, buttons: [] });
+        resolve();
       };
       board.on('error', fail);
       board.on('ready', () => {
         if (settled) return;
         settled = true;
+        this.pending = null;
         clearTimeout(timer);
         board.removeListener('error', fail);
         this.attached = this.wire(board);
         const lost = (why: unknown): void => this.lost(board, why);
         for (const ev of ['close', 'disconnect', 'error', 'exit']) board.on(ev, lost);
+        // An Arduino that resets (its reset button, a brown-out, a static discharge down a button
+        // cable, a program probing the port) keeps the serial port open but comes back with its
+        // pins as plain inputs and nothing reported: the buttons would be dead behind a healthy
+        // status. StandardFirmata announces its version when it starts, which is how the reset
+        // shows; the board is then set up again as after a loss.
+        const io = board.io as { on?: (ev: string, cb: () => void) => unknown } | undefined;
+        io?.on?.('reportversion', () => lost(new Error('the Arduino restarted')));
         this.backoffMs = config.reconnectMinMs;
         logger.info({ port: config.port, pins: config.pins.map((p) => p.pin) }, 'Firmata buttons attached');
         this.state.connect();
@@ -132,6 +151,13 @@ export class FirmataButtonSource implements ButtonSource {
       });
       button.on('down', () => filter.debouncer.edge());
       button.on('up', () => filter.debouncer.edge());
+      // The board's first report of a pin is its level when reporting starts. A button down then
+      // (jammed, or leaned on while the board reconnected) is where it rests, not a press: as the
+      // GPIO driver's level at start, or every reconnect would print a ticket.
+      const io = board.io as { once?: (ev: string, cb: () => void) => unknown } | undefined;
+      io?.once?.(`digital-read-${pin}`, () => {
+        if (button.isDown) filter.debouncer.cancel(true);
+      });
       return { pin, button, filter };
     });
     return { board, buttons };
@@ -158,6 +184,7 @@ export class FirmataButtonSource implements ButtonSource {
       this.retry = null;
       if (this.stopped) return;
       this.connect().catch((err: HardwareError) => {
+        if (this.stopped) return;
         this.state.fail(err.code, err.message, this.o.logger);
         this.scheduleReconnect();
       });
@@ -181,6 +208,15 @@ export class FirmataButtonSource implements ButtonSource {
     a.board.removeAllListeners();
     // A late error from a dropped board must not become an uncaught exception.
     a.board.on('error', () => {});
+    // johnny-five's own wait for "ready" would fire readyTimeoutMs later and hold the process.
+    const jfTimer = (a.board as { timer?: ReturnType<typeof setTimeout> | null }).timer;
+    if (jfTimer) clearTimeout(jfTimer);
+    // johnny-five keeps every Board it made in a module-level list: with the Arduino unplugged for
+    // a weekend, one board (its Firmata io and serial port object) per reconnect attempt, every
+    // 30 s, would pile up until the Pi ran out of memory.
+    const cache = this.five?.Board.cache;
+    const at = cache?.indexOf(a.board) ?? -1;
+    if (at >= 0) cache?.splice(at, 1);
     const transport = (
       a.board.io as { transport?: { isOpen?: boolean; close?: (cb?: () => void) => void } } | undefined
     )?.transport;
@@ -213,6 +249,7 @@ export class FirmataButtonSource implements ButtonSource {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     this.retry = null;
+    this.pending?.();
     if (this.attached) this.teardown(this.attached);
     this.attached = null;
     this.state.disconnect();

@@ -100,7 +100,8 @@ export interface FiveButton {
   readonly isDown: boolean;
 }
 export interface FiveModule {
-  Board: new (options: Record<string, unknown>) => FiveBoard;
+  /** `cache`: johnny-five's list of every Board ever made, which it never shrinks */
+  Board: (new (options: Record<string, unknown>) => FiveBoard) & { readonly cache?: FiveBoard[] };
   Button: new (options: Record<string, unknown>) => FiveButton;
 }
 
