@@ -345,6 +345,42 @@ describe('keypad errors an admin can act on', () => {
     });
   });
 
+  it('two counters bound to the same keypad (one model by vendor:product, a serial twice) are refused, naming the field', async () => {
+    const hid = new FakeHid();
+    hid.plug(keypadA);
+    hid.plug(keypadB);
+    for (const [devices, field, value] of [
+      [
+        [
+          { counter: '1', usb: '1a2c:0e24' },
+          { counter: '2', usb: '1A2C:0E24' },
+        ],
+        'devices.1.usb',
+        '1A2C:0E24',
+      ],
+      [
+        [
+          { counter: '1', serial: 'KP-1' },
+          { counter: '2', port: '1-1.3' },
+          { counter: '3', serial: 'KP-1' },
+        ],
+        'devices.2.serial',
+        'KP-1',
+      ],
+    ] as const) {
+      await expect(
+        createKeypadSource(officeConfig({ devices }), captureLogger().logger, {
+          ...noKernel,
+          load: { nodeHid: async () => hid.module },
+        }),
+      ).rejects.toMatchObject({
+        code: 'hw-config-invalid',
+        message: expect.stringContaining(`hardware.keypads.${field}: "${value}" is also the keypad of counter "1"`),
+      });
+    }
+    expect(hid.opened).toEqual([]);
+  });
+
   it('node-hid that cannot load: start fails and the health of every keypad says why', async () => {
     const { logger } = captureLogger();
     const src = (await createKeypadSource(
