@@ -40,7 +40,7 @@ describe('ALSA output (aplay)', () => {
     const bytes = wav(200);
     await out.play(bytes, 'test');
     expect(new Uint8Array(await readFile(got))).toEqual(bytes);
-    expect((await readFile(args, 'utf8')).trim()).toBe('-q -D plughw:1,0 -t wav -');
+    expect((await readFile(args, 'utf8')).trim()).toBe('-q -N -D plughw:1,0 -t wav -');
     expect(out.health()).toMatchObject({ connected: true, lastError: null, played: 1, device: 'plughw:1,0' });
   });
 
@@ -80,6 +80,22 @@ describe('ALSA output (aplay)', () => {
       code: 'audio-play-failed',
       message: expect.stringContaining('something else'),
     });
+  });
+
+  it('a device another program holds fails at once as audio-device-busy, not after the time-out', async () => {
+    // aplay on a held device: a blocking open waits until the device is free, a non-blocking one
+    // (-N) fails with EBUSY; the time-out is long, so only the second gives the busy code
+    const held = await script(
+      'held',
+      `case " $* " in *" -N "*) echo 'aplay: main:852: audio open error: Device or resource busy' >&2; exit 1;; esac
+exec sleep 30`,
+    );
+    const out = new AplayAudioOut({ device: 'hw:0,0', aplay: held, logger, graceMs: 20_000 });
+    await expect(out.play(wav(10), 't')).rejects.toMatchObject({
+      code: 'audio-device-busy',
+      message: expect.stringContaining('busy'),
+    });
+    await out.close();
   });
 
   it('kills an aplay that never ends: audio-play-timeout', async () => {

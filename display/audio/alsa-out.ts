@@ -79,7 +79,10 @@ export class AplayAudioOut implements AudioOut {
       };
       let child: ChildProcess;
       try {
-        child = spawn(aplay, ['-q', '-D', device, '-t', 'wav', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+        // -N: ALSA's blocking open waits for a device another program holds, so a call waited out
+        // its time-out and was killed (audio-play-timeout) or played late; non-blocking, the open
+        // fails at once with EBUSY (audio-device-busy). aplay plays and drains the same way.
+        child = spawn(aplay, ['-q', '-N', '-D', device, '-t', 'wav', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
       } catch (err) {
         finish(spawnError(aplay, err));
         return;
