@@ -117,6 +117,26 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
     });
   });
 
+  it('takes the mode shown (mode) over the list of modes, and never a mode larger than the virtual screen', async () => {
+    // a USB display lists every mode of its EDID, the largest first, and shows another
+    fakeFb(
+      { virtual_size: '1280,720', bits_per_pixel: '32', stride: '5120', modes: 'U:1920x1080p-60\nU:1280x720p-60' },
+      16,
+    );
+    expect(await readFbGeometry(sysfs, dev, 'bgra')).toMatchObject({ width: 1280, height: 720, stride: 5120 });
+    fakeFb(
+      {
+        virtual_size: '1280,1440',
+        bits_per_pixel: '32',
+        stride: '5120',
+        mode: 'U:1280x720p-60',
+        modes: 'U:1024x768p-60\nU:1280x720p-60',
+      },
+      16,
+    );
+    expect(await readFbGeometry(sysfs, dev, 'bgra')).toMatchObject({ width: 1280, height: 720 });
+  });
+
   it('falls back to width x bytes when sysfs has no stride; 16 bpp is RGB565', async () => {
     fakeFb({ virtual_size: '320,240', bits_per_pixel: '16' }, 320 * 240 * 2);
     expect(await readFbGeometry(sysfs, dev, 'bgra')).toMatchObject({ stride: 640, format: 'rgb565' });

@@ -70,8 +70,12 @@ export async function readFbGeometry(
     );
   }
   let [width, height] = virt.split(',').map(Number) as [number, number];
-  const mode = (await sysfs(dir, 'modes'))?.split('\n')[0]?.match(/(\d+)x(\d+)/);
-  if (mode) {
+  // `mode` is the mode shown; `modes` lists every mode the driver knows (a USB display's EDID
+  // gives several), so its first line is only a guess, and a mode larger than the virtual screen
+  // cannot be the one shown.
+  const current = (await sysfs(dir, 'mode')) || (await sysfs(dir, 'modes'))?.split('\n')[0];
+  const mode = current?.match(/(\d+)x(\d+)/);
+  if (mode && Number(mode[1]) <= width && Number(mode[2]) <= height) {
     width = Number(mode[1]);
     height = Number(mode[2]);
   }
