@@ -310,7 +310,7 @@ async function publishResult(
   packet: IPublishPacket | undefined,
   logger: ExtensionContext['logger'],
 ): Promise<void> {
-  const jobs = [sink.publish(resultTopic, result, { qos: 1, retain: false })];
+  const jobs = [sink.publish(resultTopic, result, { qos: 1, retain: false, answer: true })];
   const named = packet?.properties?.responseTopic;
   if (named) {
     // Never let a command make us publish into beonho's topics or a wildcard.
@@ -326,6 +326,7 @@ async function publishResult(
         sink.publish(extra, result, {
           qos: 1,
           retain: false,
+          answer: true,
           ...(correlationData ? { properties: { correlationData } } : {}),
         }),
       );

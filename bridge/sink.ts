@@ -13,6 +13,8 @@ export interface PublishOptions {
   retain: boolean;
   /** MQTT 5 properties (uplink only), e.g. correlationData on a response topic */
   properties?: { correlationData?: Buffer };
+  /** a command's result: never held behind the broker's Receive Maximum (bridge/uplink/in-flight-gate.ts) */
+  answer?: boolean;
 }
 
 export interface Sink {

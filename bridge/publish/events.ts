@@ -17,7 +17,8 @@ export interface EventsPublisherOptions {
   logger: Logger;
 }
 
-/** QoS 1 publishes other than events that may be in flight on one link: state, status, a result. */
+/** Places of the broker's Receive Maximum left to the state, the status and results, so that they
+ * need not wait behind a full window of events (the uplink holds any publish past the limit). */
 const RESERVED_FOR_OTHERS = 3;
 /** After a failed read of the outbox: tried again then, not only at the next event (an idle office
  * with a backlog would keep it). */
@@ -186,7 +187,7 @@ export class EventsPublisher {
   /** The configured window, within what the broker announced it accepts unacknowledged (MQTT 5
    * Receive Maximum: HiveMQ announces 10 by default, and a client that sends more is disconnected
    * with 0x93). A few places stay free for the state, the status and command results, which share
-   * the link. mqtt.js does not enforce the limit itself. */
+   * the link; the uplink keeps the limit for all of them (bridge/uplink/in-flight-gate.ts). */
   private window(): number {
     const max = this.o.sink.receiveMaximum?.();
     if (!max) return this.o.window;

@@ -12,6 +12,7 @@ import type { Topic, TopicKind } from '../contract/topics.ts';
 import type { DeviceStatus, PayloadOf } from '../contract/types.ts';
 import type { PublishOptions, Sink } from '../sink.ts';
 import { backoffDelay, loadMqtt, passwordOption, redactUrl } from './client-common.ts';
+import { InFlightGate } from './in-flight-gate.ts';
 
 export interface UplinkOptions {
   cfg: UplinkConfig;
@@ -69,6 +70,8 @@ export class Uplink implements Sink {
   session = 0;
   /** MQTT 5 Receive Maximum from the last CONNACK (null: none announced, or MQTT 3.1.1) */
   private brokerReceiveMaximum: number | null = null;
+  /** the connection's QoS 1 publishes within that Receive Maximum; made at its CONNACK */
+  private gate: InFlightGate | null = null;
   private lastError: string | null = null;
   /** on 3.1.1 because an MQTT 5 attempt was closed before its CONNACK, and no 3.1.1 connection
    * has worked yet: a 3.1.1 attempt closed the same way goes back to MQTT 5 */
@@ -134,12 +137,26 @@ export class Uplink implements Sink {
     // results must go out (their PUBACKs follow them on the same connection).
     if (!client || !(this.up || client.connected)) return Promise.reject(new Error('uplink offline'));
     const properties = this.protocolVersion === 5 && opts.properties ? opts.properties : undefined;
-    return new Promise((resolve, reject) => {
+    const send = (done: (err?: Error) => void): void => {
       client.publish(
         topic,
         encodePayload(payload),
         { qos: opts.qos, retain: opts.retain, ...(properties ? { properties } : {}) },
-        (err) => (err ? reject(err) : resolve()),
+        (err) => done(err),
+      );
+    };
+    const gate = this.gate;
+    return new Promise((resolve, reject) => {
+      if (opts.qos === 0 || !gate) return send((err) => (err ? reject(err) : resolve()));
+      gate.acquire(
+        () =>
+          send((err) => {
+            gate.release(reject);
+            if (err) reject(err);
+            else resolve();
+          }),
+        reject,
+        opts.answer,
       );
     });
   }
@@ -151,6 +168,7 @@ export class Uplink implements Sink {
     const client = this.client;
     const wasUp = this.up;
     this.client = null;
+    this.closeGate();
     this.setDown();
     if (client) await endClient(client, wasUp);
   }
@@ -259,6 +277,8 @@ export class Uplink implements Sink {
     attempt.connack = true;
     this.brokerReceiveMaximum = packet.properties?.receiveMaximum ?? null;
     if (client !== this.client) return;
+    this.closeGate();
+    this.gate = new InFlightGate(this.brokerReceiveMaximum);
     // Small packets at once, not held by Nagle's algorithm until the one before is acknowledged:
     // an event, a result, a PUBACK of a command each wait otherwise for the broker's (delayed)
     // TCP acknowledgement. mqtt.js leaves the socket's default; a WebSocket stream has no such call.
@@ -318,6 +338,7 @@ export class Uplink implements Sink {
     const { client } = attempt;
     if (client !== this.client) return;
     this.client = null;
+    this.closeGate();
     client.removeAllListeners('message');
     client.end(true);
     const wasUp = this.up;
@@ -372,6 +393,11 @@ export class Uplink implements Sink {
       { code: 'uplink-next-node', from: redactUrl(from), to: redactUrl(this.currentUrl()) },
       'trying the next node of mqtt.uplink.url',
     );
+  }
+
+  private closeGate(): void {
+    this.gate?.close();
+    this.gate = null;
   }
 
   private setDown(): void {
