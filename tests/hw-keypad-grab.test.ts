@@ -123,6 +123,48 @@ describe('a configured keypad is grabbed', () => {
     await src.stop();
   });
 
+  it('replugged before udev has given its nodes to the daemon: opened and grabbed a poll later, no permission error', async () => {
+    const { hid, kernel, src, lines, press, inputs } = await start();
+    hid.unplug('/dev/hidraw0');
+    hid.unplug('/dev/hidraw1');
+    // the kernel makes the nodes root's; udev sets the hidraw node's group first, the evdev nodes' next
+    hid.openError['/dev/hidraw0'] = new Error('cannot open device with path /dev/hidraw0: Permission denied');
+    kernel.denied.add('/dev/input/event3');
+    hid.plug(keys);
+    hid.plug(extras);
+    await vi.advanceTimersByTimeAsync(500); // the hidraw node is refused
+    delete hid.openError['/dev/hidraw0'];
+    await vi.advanceTimersByTimeAsync(500); // opened; its evdev node is refused
+    kernel.denied.delete('/dev/input/event3');
+    await vi.advanceTimersByTimeAsync(500); // grabbed
+    expect(src.health()['1']).toMatchObject({ connected: true, exclusive: true, lastError: 'keypad-unplugged' });
+    expect(lines.filter((l) => l.code === 'hid-permission' || l.code === 'keypad-grab-denied')).toEqual([]);
+    press(0x57, '+');
+    expect(inputs.at(-1)).toEqual({ counter: '1', action: { type: 'next' } });
+    expect(kernel.console).toEqual([]);
+    await src.stop();
+  });
+
+  it('replugged, a node that stays refused is still reported, on the second look', async () => {
+    const { hid, kernel, src, lines } = await start();
+    hid.unplug('/dev/hidraw0');
+    hid.unplug('/dev/hidraw1');
+    kernel.denied.add('/dev/input/event3');
+    hid.plug(keys);
+    hid.plug(extras);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(src.health()['1']).toMatchObject({ connected: true, exclusive: false, lastError: 'keypad-grab-denied' });
+    expect(lines.filter((l) => l.code === 'keypad-grab-denied')).toHaveLength(1);
+    hid.openError['/dev/hidraw0'] = new Error('cannot open device with path /dev/hidraw0: Permission denied');
+    hid.unplug('/dev/hidraw0');
+    hid.unplug('/dev/hidraw1');
+    hid.plug(keys);
+    hid.plug(extras);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(src.health()['1']).toMatchObject({ connected: false, lastError: 'hid-permission' });
+    await src.stop();
+  });
+
   it('a keypad another program holds is reported, and grabbed once that program lets go', async () => {
     const kernel = new FakeInputKernel();
     const letGo = kernel.grabElsewhere('/dev/input/event3');

@@ -52,6 +52,8 @@ interface Pad {
   grab: KeypadGrab | null;
   /** the grab problem last reported, so a retry every poll logs it once */
   grabCode: string | null;
+  /** attached by a poll, not at start: a refused grab is tried once more before it is reported */
+  grabGrace: boolean;
   health: {
     connected: boolean;
     lastError: string | null;
@@ -75,6 +77,8 @@ export class HidKeypadSource implements KeypadSource {
   private onInput: ((input: KeypadInput) => void) | null = null;
   private io: FdIo | null = null;
   private ioProblem: string | undefined;
+  /** hidraw paths refused once since they appeared (udev may not have set their group yet) */
+  private readonly refusedOnce = new Set<string>();
 
   constructor(private readonly o: HidKeypadsOptions) {}
 
@@ -127,6 +131,7 @@ export class HidKeypadSource implements KeypadSource {
       links: [],
       grab: null,
       grabCode: null,
+      grabGrace: false,
       interpreter: undefined as unknown as KeypadInterpreter,
       health: {
         connected: false,
@@ -183,6 +188,7 @@ export class HidKeypadSource implements KeypadSource {
     }
     const candidates = keyboardCandidates(list);
     const present = new Set(candidates.map((d) => d.path));
+    for (const p of this.refusedOnce) if (!present.has(p)) this.refusedOnce.delete(p);
     for (const pad of this.pads) {
       if (pad.links.some((l) => !present.has(l.info.path)))
         this.detach(pad, 'keypad-unplugged', 'the keypad was unplugged');
@@ -230,6 +236,14 @@ export class HidKeypadSource implements KeypadSource {
           continue;
         }
         const denied = errnoOf(err) === 'EACCES' || /permission|denied|EACCES/i.test(messageOf(err));
+        // A keypad plugged in is listed as soon as the kernel makes its node, root's alone until
+        // udev has applied the rule a few ms later: refused on that first look, it is opened on
+        // the next one, and telling the installer to add a udev rule that is there would mislead.
+        const hotPlugged = this.timer !== null;
+        if (denied && hotPlugged && info.path && !this.refusedOnce.has(info.path)) {
+          this.refusedOnce.add(info.path);
+          return false;
+        }
         this.fail(
           pad,
           denied ? 'hid-permission' : 'keypad-open-failed',
@@ -239,6 +253,7 @@ export class HidKeypadSource implements KeypadSource {
         );
         return false;
       }
+      if (info.path) this.refusedOnce.delete(info.path);
       const link: Link = { info, device, keys: [], layouts: this.layoutsOf(info.path) };
       links.push(link);
       device.on('data', (data: Buffer) => {
@@ -264,6 +279,8 @@ export class HidKeypadSource implements KeypadSource {
       'keypad attached',
     );
     this.changed(pad);
+    // its evdev nodes get their group from udev after the hidraw node, as above
+    pad.grabGrace = this.timer !== null;
     this.grab(pad);
     return true;
   }
@@ -287,8 +304,12 @@ export class HidKeypadSource implements KeypadSource {
       sysfsRoot: this.o.sysfsRoot,
     });
     const r = pad.grab.grab(pad.links.map((l) => l.info.path!));
+    const grace = pad.grabGrace;
+    pad.grabGrace = false;
     const was = pad.health.exclusive;
     pad.health.exclusive = r.exclusive;
+    // refused right after a hot-plug: the next poll tries again (exclusive stays false)
+    if (r.problem?.code === 'keypad-grab-denied' && grace) return;
     if (r.problem) {
       if (pad.grabCode === r.problem.code) return;
       pad.grabCode = r.problem.code;
