@@ -120,7 +120,12 @@ class MqttBridge implements Bridge {
       logger: logger.child({ part: 'mqtt' }),
       isoNow: () => localTime(this.ctx.now(), config.office.timeZone).iso,
     };
-    const sessions = new SessionCounter({ dir: this.ctx.dataDir, fs: this.opts.fs });
+    const sessions = new SessionCounter({
+      dir: this.ctx.dataDir,
+      fs: this.opts.fs,
+      logger: set.logger,
+      now: this.ctx.now,
+    });
     await sessions.load();
     const memory = await this.openMemory(set);
     const sinks: Sink[] = [];

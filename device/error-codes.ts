@@ -105,6 +105,7 @@ export const MQTT_CODES = [
   'uplink-down',
   'uplink-next-node',
   'session-write-failed',
+  'session-file-damaged',
   'outbox-read-failed',
   'event-publish-refused',
   'bad-response-topic',

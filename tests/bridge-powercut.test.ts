@@ -3,6 +3,7 @@
 // directory, an append) must leave files that parse, and a restart must go on from there: the
 // session number never goes back, every command acknowledged before the cut gets its first answer
 // again and no command gets a second ticket, no cursor moves back behind a position it made durable.
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { CommandResult } from '../bridge/contract/types.ts';
 import { SessionCounter } from '../bridge/uplink/session.ts';
@@ -12,6 +13,8 @@ import { openDurable } from './helpers/durable.ts';
 import { LossyFs } from './helpers/lossy-fs.ts';
 import { Clock, testConfig } from './helpers/office.ts';
 import { CutFs, cutModels } from './support/cut-fs.ts';
+
+const silent = pino({ level: 'silent' });
 
 const DIR = '/data';
 
@@ -51,12 +54,12 @@ describe('power cuts under the session number', () => {
       const file = `${DIR}/mqtt-session.json`;
       const steps = await everyCut(async (cutAt) => {
         const disk = await freshDisk(model.rand);
-        const before = new SessionCounter({ dir: DIR, fs: disk });
+        const before = new SessionCounter({ dir: DIR, fs: disk, logger: silent });
         await before.load();
         for (let i = 0; i < 4; i++) await before.next();
         let acked = 4;
         const cut = await cutDuring(disk, cutAt, async (fs) => {
-          const c = new SessionCounter({ dir: DIR, fs });
+          const c = new SessionCounter({ dir: DIR, fs, logger: silent });
           await c.load();
           fs.arm();
           for (let i = 0; i < 3; i++) acked = await c.next();
@@ -66,7 +69,7 @@ describe('power cuts under the session number', () => {
         expect([acked, acked + 1], `cut at step ${cutAt}`).toContain(on);
 
         await restartCleanup(disk, DIR);
-        const after = new SessionCounter({ dir: DIR, fs: disk });
+        const after = new SessionCounter({ dir: DIR, fs: disk, logger: silent });
         await after.load();
         expect(after.current()).toBeGreaterThanOrEqual(acked);
         expect(await after.next()).toBeGreaterThan(acked);

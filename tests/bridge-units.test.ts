@@ -14,6 +14,7 @@ import { mqttSchema } from '../device/config/mqtt-schema.ts';
 import { CommandLog } from '../device/store/command-log.ts';
 import { nodeFs } from '../device/store/fs.ts';
 import { logger, tempDir } from './bridge-helpers.ts';
+import { captureLogger } from './hw-fakes.ts';
 
 describe('topics', () => {
   it('builds and parses every contract topic, and nothing else', () => {
@@ -200,14 +201,29 @@ describe('mqtt config', () => {
 describe('session counter', () => {
   it('grows with every call and survives a restart', async () => {
     const dir = tempDir();
-    const a = new SessionCounter({ dir, fs: nodeFs });
+    const a = new SessionCounter({ dir, fs: nodeFs, logger });
     await a.load();
     expect(await a.next()).toBe(1);
     expect(await a.next()).toBe(2);
-    const b = new SessionCounter({ dir, fs: nodeFs });
+    const b = new SessionCounter({ dir, fs: nodeFs, logger });
     await b.load();
     expect(b.current()).toBe(2);
     expect(await b.next()).toBe(3);
+  });
+
+  it('goes on from the clock, not from 1, when its file is damaged, and says so', async () => {
+    for (const damaged of ['{"session":4', 'null', '{"session":-1}', '{"session":"7"}', '']) {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'mqtt-session.json'), damaged);
+      const log = captureLogger();
+      const c = new SessionCounter({ dir, fs: nodeFs, logger: log.logger, now: () => 1_795_000_000_123 });
+      await c.load();
+      expect(await c.next(), damaged).toBe(1_795_000_001);
+      expect(
+        log.lines.filter((l) => l.code === 'session-file-damaged'),
+        damaged,
+      ).toHaveLength(1);
+    }
   });
 });
 

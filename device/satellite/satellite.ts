@@ -184,7 +184,7 @@ export class SatelliteDaemon {
     const office = config.office.id;
     const device = config.device.id;
     const logger = opts.logger.child({ component: LINK_COMPONENT });
-    const sessions = new SessionCounter({ dir: opts.dataDir, fs: nodeFs });
+    const sessions = new SessionCounter({ dir: opts.dataDir, fs: nodeFs, logger });
     const owner = {};
     let republish: NodeJS.Timeout | null = null;
     const birth = (session: number): DeviceStatus => ({
