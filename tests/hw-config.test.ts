@@ -151,19 +151,36 @@ describe('a config naming hardware this machine does not have', () => {
     expect(err.message).toMatch(/Raspberry Pi|npm install/);
   });
 
-  it('Firmata: fails start naming the missing serial port', async () => {
+  it('Firmata: reports the missing serial port by name and goes on (the Arduino may be plugged in later)', async () => {
     const config = parse({ ...docExamples().get('firmata') });
     const src = (await createButtonSource(config, captureLogger().logger))!;
-    const err = await codeOf(() => src.start(() => {}));
-    expect(err.code).toBe('firmata-port-missing');
-    expect(err.message).toMatch(/\/dev\/serial\/by-id\/usb-Arduino.*npm run hw -- list/);
+    await src.start(() => {});
+    expect(src.health()).toMatchObject({
+      connected: false,
+      lastError: 'firmata-port-missing',
+      lastErrorMessage: expect.stringMatching(/\/dev\/serial\/by-id\/usb-Arduino.*npm run hw -- list/),
+    });
+    await src.stop();
   });
 
-  it('USB keypads: fails start saying what to install or that none is plugged in', async () => {
+  it('USB keypads: fails start saying what to install, or reports that none is plugged in and goes on', async () => {
     const config = parse({ ...docExamples().get('hid') });
-    const src = (await createKeypadSource(config, captureLogger().logger))!;
-    const err = await codeOf(() => src.start(() => {}));
-    expect(['hid-module-unavailable', 'keypad-none-found']).toContain(err.code);
-    expect(err.message).toMatch(/libusb-1\.0-0|none of the 3 configured keypads/);
+    const log = captureLogger();
+    const src = (await createKeypadSource(config, log.logger))!;
+    const err = await src
+      .start(() => {})
+      .then(
+        () => null,
+        (e: unknown) => e as HardwareError,
+      );
+    await src.stop();
+    if (err) {
+      // node-hid cannot load here (no libusb)
+      expect(err.code).toBe('hid-module-unavailable');
+      expect(err.message).toMatch(/libusb-1\.0-0/);
+    } else {
+      const said = log.lines.find((l) => l.code === 'keypad-none-found');
+      expect(said?.msg).toMatch(/none of the 3 configured keypads/);
+    }
   });
 });

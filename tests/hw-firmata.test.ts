@@ -3,7 +3,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { FirmataButtonsConfig } from '../device/config/hardware-schema.ts';
 import { hardwareSchema } from '../device/config/hardware-schema.ts';
-import { HardwareError } from '../device/hw/errors.ts';
 import { FirmataButtonSource } from '../device/hw/firmata-buttons.ts';
 import { loadJohnnyFive } from '../device/hw/native.ts';
 import { captureLogger, TestFirmata } from './hw-fakes.ts';
@@ -225,29 +224,61 @@ describe('Firmata buttons', () => {
     expect(five.Board.cache?.length).toBe(before);
   });
 
-  it('times out with a clear message when the board never answers', async () => {
-    const s = source({ readyTimeoutMs: 5000 }, () => new TestFirmata(false));
+  it('a board that never answers at start is reported, and the office starts; it is attached once it answers', async () => {
+    // the first two connects get no answer (StandardFirmata not yet running); the third does
+    let calls = 0;
+    const s = source({ readyTimeoutMs: 5000, reconnectMinMs: 1000 }, () => {
+      calls += 1;
+      return new TestFirmata(calls > 2);
+    });
     const started = s.start().then(
       () => null,
       (e: unknown) => e,
     );
     await vi.advanceTimersByTimeAsync(5000);
-    const err = (await started) as HardwareError;
-    expect(err).toBeInstanceOf(HardwareError);
-    expect(err.code).toBe('firmata-timeout');
-    expect(err.message).toMatch(/StandardFirmata/);
+    expect(await started).toBeNull();
+    expect(s.src.health()).toMatchObject({
+      connected: false,
+      lastError: 'firmata-timeout',
+      lastErrorMessage: expect.stringMatching(/StandardFirmata/),
+    });
+    expect(s.lines.some((l) => l.code === 'firmata-timeout')).toBe(true);
+    await vi.advanceTimersByTimeAsync(1000 + 5000); // attempt 2: no answer either
+    expect(calls).toBe(2);
+    await vi.advanceTimersByTimeAsync(2000); // attempt 3 answers
+    expect(calls).toBe(3);
+    expect(s.src.health()).toMatchObject({ connected: true });
+    await press(s.boards[2]!, 2);
+    expect(s.presses).toEqual(['resident']);
+    await s.src.stop();
+    expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('a serial port that does not exist fails start with an admin-readable error', async () => {
+  it('a serial port that does not exist at start is reported with what to do, and tried again', async () => {
+    const { logger, lines } = captureLogger();
     const src = new FirmataButtonSource({
-      config: firmataConfig({ port: '/dev/ttyACM-nonexistent' }),
-      logger: captureLogger().logger,
+      config: firmataConfig({ port: '/dev/ttyACM-nonexistent', reconnectMinMs: 1000 }),
+      logger,
       load: loadJohnnyFive,
     });
-    await expect(src.start(() => {})).rejects.toMatchObject({
-      code: 'firmata-port-missing',
-      message: expect.stringMatching(/npm run hw -- list/),
+    await src.start(() => {});
+    expect(src.health()).toMatchObject({
+      connected: false,
+      lastError: 'firmata-port-missing',
+      lastErrorMessage: expect.stringMatching(/npm run hw -- list/),
     });
-    expect(src.health()).toMatchObject({ connected: false, lastError: 'firmata-port-missing' });
+    expect(lines.some((l) => l.code === 'firmata-port-missing')).toBe(true);
+    expect(lines.some((l) => l.msg === 'Firmata reconnect scheduled')).toBe(true);
+    await src.stop();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a port the daemon may not open still stops the start (no retry mends a missing group)', async () => {
+    // serialport's words, which also say "cannot open": not taken for a missing port
+    const s = source({}, () => {
+      throw new Error('Error: Permission denied, cannot open /dev/ttyACM0');
+    });
+    await expect(s.start()).rejects.toMatchObject({ code: 'firmata-port-denied' });
+    expect(vi.getTimerCount()).toBe(0);
   });
 });

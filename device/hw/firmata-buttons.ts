@@ -23,6 +23,9 @@ export interface FirmataButtonsOptions {
   onHealth?: (health: ComponentHealth) => void;
 }
 
+/** Failures at start that a cable or a moment mends: reported, then retried. */
+const RETRIED_AT_START = new Set<HardwareErrorCode>(['firmata-port-missing', 'firmata-timeout', 'firmata-error']);
+
 interface Attached {
   board: FiveBoard;
   buttons: Array<{ pin: number; button: FiveButton; filter: ButtonFilter }>;
@@ -61,7 +64,12 @@ export class FirmataButtonSource implements ButtonSource {
     } catch (err) {
       const e = err instanceof HardwareError ? err : new HardwareError('firmata-error', messageOf(err), { cause: err });
       this.state.fail(e.code, e.message, logger);
-      throw e;
+      // An Arduino unplugged or not answering at start is a cable, not a reason to keep the office
+      // shut (its board, keypads and online tickets work without the dispenser): it is reported
+      // and tried again as after a loss. What no retry mends stops the start: johnny-five missing,
+      // the port's permissions.
+      if (!this.five || !RETRIED_AT_START.has(e.code)) throw e;
+      this.scheduleReconnect();
     }
   }
 
@@ -233,12 +241,13 @@ export class FirmataButtonSource implements ButtonSource {
     const port = this.o.config.port;
     let code: HardwareErrorCode = 'firmata-error';
     let hint = 'check the cable and that StandardFirmata is uploaded to the Arduino';
-    if (/ENOENT|No such file|cannot open/i.test(msg)) {
-      code = 'firmata-port-missing';
-      hint = `plug in the Arduino, or find its port with "npm run hw -- list"`;
-    } else if (/EACCES|Permission denied/i.test(msg)) {
+    // serialport says "Permission denied, cannot open <port>": the permission first
+    if (/EACCES|Permission denied/i.test(msg)) {
       code = 'firmata-port-denied';
       hint = `add the daemon's user to the "dialout" group (sudo usermod -aG dialout <user>)`;
+    } else if (/ENOENT|No such file|cannot open/i.test(msg)) {
+      code = 'firmata-port-missing';
+      hint = `plug in the Arduino, or find its port with "npm run hw -- list"`;
     } else if (/timeout/i.test(msg)) {
       code = 'firmata-timeout';
     }
