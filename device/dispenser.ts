@@ -23,6 +23,8 @@ export class Dispenser implements Extension {
   readonly name = 'dispenser';
   /** presses that arrive while one is being handled are served in order, never in parallel */
   private chain: Promise<void> = Promise.resolve();
+  /** buttons with a press queued or being served */
+  private readonly serving = new Set<string>();
   private readonly config: Config;
   private readonly queue: QueueService;
   private readonly bus: Bus;
@@ -41,11 +43,21 @@ export class Dispenser implements Extension {
 
   async start(): Promise<void> {
     await this.buttons.start((press) => {
+      // A press of a button whose last press is still being served (its ticket issued and printed)
+      // is not another ticket: a printer taking 30 s over a slip (a stall, a slow serial line)
+      // left the citizen pressing again, and each press queued became a ticket once it printed.
+      // Another button's press waits its turn as before: that is someone else.
+      if (this.serving.has(press.button)) {
+        this.logger.info({ button: press.button }, 'press while this button is still served; not another ticket');
+        return;
+      }
+      this.serving.add(press.button);
       this.chain = this.chain
         .then(() => this.handle(press))
         .catch((err) => {
           this.logger.error({ err, button: press.button }, 'dispenser press failed');
-        });
+        })
+        .finally(() => this.serving.delete(press.button));
     });
   }
 
