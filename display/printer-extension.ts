@@ -38,8 +38,8 @@ export class PrinterExtension implements Extension {
         'printer not available',
       );
     }
-    await this.poll();
-    this.timer = setInterval(() => void this.poll(), this.ctx.config.outputs.printer.statusIntervalSec * 1000);
+    await this.pollLogged();
+    this.timer = setInterval(() => void this.pollLogged(), this.ctx.config.outputs.printer.statusIntervalSec * 1000);
   }
 
   async stop(): Promise<void> {
@@ -66,9 +66,18 @@ export class PrinterExtension implements Extension {
    * than at the next poll. */
   private printFailed(): void {
     this.emitHealth(this.last ?? { online: false, paper: 'unknown', ready: false, error: null });
-    void this.poll().catch((err: unknown) => {
-      this.log.error({ code: 'printer-offline', err: (err as Error).message }, 'printer status failed');
-    });
+    void this.pollLogged();
+  }
+
+  /** A poll nobody awaits: a printer whose status query throws (one handed in through the hardware
+   * seam; ours answer a status) is logged, not an unhandled rejection that ends the daemon. */
+  private pollLogged(): Promise<void> {
+    return this.poll().then(
+      () => undefined,
+      (err: unknown) => {
+        this.log.error({ code: 'printer-offline', err: (err as Error).message }, 'printer status failed');
+      },
+    );
   }
 
   /** The last status seen, without asking the printer. */

@@ -2,7 +2,7 @@
 // valid (the dispenser never issues it again), and the device status and the board learn of it at
 // that ticket, not at the next status poll.
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import type { ComponentHealth } from '../device/ports/health.ts';
@@ -82,6 +82,47 @@ describe('printer feature, a ticket that could not be printed', () => {
       });
     } finally {
       await ext.stop();
+    }
+  });
+});
+
+describe('printer feature, a printer whose status query throws', () => {
+  it('starts, logs each failed poll and keeps running (no unhandled rejection)', async () => {
+    await prepareRenderer();
+    vi.useFakeTimers();
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'error' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    let asked = 0;
+    const printer = {
+      kind: 'test',
+      open: async () => {},
+      status: async () => {
+        asked += 1;
+        throw new Error('status read failed');
+      },
+      print: async () => {},
+      close: async () => {},
+      health: () => ({ connected: true, lastError: null, lastErrorAt: null }),
+    };
+    const ext = createPrinterExtension(
+      {
+        config,
+        bus: new Bus(),
+        queue: { state: () => ({ day: '2026-11-26' }) } as never,
+        logger: log,
+        dataDir: '/nonexistent',
+        now: () => Date.parse('2026-11-26T01:00:00Z'),
+      },
+      printer as never,
+    );
+    try {
+      await ext.start();
+      await vi.advanceTimersByTimeAsync(config.outputs.printer.statusIntervalSec * 1000 * 2);
+      expect(asked).toBe(3);
+      expect(lines.filter((l) => l.code === 'printer-offline')).toHaveLength(3);
+    } finally {
+      await ext.stop();
+      vi.useRealTimers();
     }
   });
 });
