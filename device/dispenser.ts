@@ -25,6 +25,8 @@ export class Dispenser implements Extension {
   private chain: Promise<void> = Promise.resolve();
   /** buttons with a press queued or being served */
   private readonly serving = new Set<string>();
+  /** a ticket is being sent to the printer */
+  private printing = false;
   private readonly config: Config;
   private readonly queue: QueueService;
   private readonly bus: Bus;
@@ -43,12 +45,16 @@ export class Dispenser implements Extension {
 
   async start(): Promise<void> {
     await this.buttons.start((press) => {
-      // A press of a button whose last press is still being served (its ticket issued and printed)
-      // is not another ticket: a printer taking 30 s over a slip (a stall, a slow serial line)
-      // left the citizen pressing again, and each press queued became a ticket once it printed.
-      // Another button's press waits its turn as before: that is someone else.
-      if (this.serving.has(press.button)) {
-        this.logger.info({ button: press.button }, 'press while this button is still served; not another ticket');
+      // While a ticket prints, a press of a button that already has one queued or printing is
+      // not another ticket: a printer taking 30 s over a slip (a stall, a slow serial line) left
+      // the citizen pressing again, and each press queued became a ticket once it printed. Another
+      // button's first press is someone else: it waits its turn. (Presses before any print starts
+      // are kept: the rate limit of each button's driver already spaces them.)
+      if (this.printing && this.serving.has(press.button)) {
+        this.logger.info(
+          { button: press.button },
+          'press while a ticket prints and this button is served; not another ticket',
+        );
         return;
       }
       this.serving.add(press.button);
@@ -100,6 +106,7 @@ export class Dispenser implements Extension {
       'ticket issued',
     );
     if (!this.output) return;
+    this.printing = true;
     try {
       await this.output.print(issued.ticket, issued.at);
     } catch (err) {
@@ -108,6 +115,8 @@ export class Dispenser implements Extension {
         { err, ticket: issued.ticket.number },
         'ticket issued but printing failed (jam?); the number stays valid',
       );
+    } finally {
+      this.printing = false;
     }
   }
 }
