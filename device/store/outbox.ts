@@ -137,10 +137,13 @@ export class OutboxCursors implements Outbox {
   private markDirty(name: string, now: boolean): void {
     this.dirty.add(name);
     this.pendingAcks++;
+    // Not awaited: a failed write keeps its cursors dirty for the next flush, and the pruning
+    // awaits that one (Store.prune), so the failure shows as the snapshot error. Unhandled here it
+    // ended the daemon.
     if (now || this.pendingAcks >= FLUSH_AFTER_ACKS) {
-      void this.flush();
+      this.flush().catch(() => undefined);
     } else if (!this.timer) {
-      this.timer = setTimeout(() => void this.flush(), FLUSH_AFTER_MS);
+      this.timer = setTimeout(() => this.flush().catch(() => undefined), FLUSH_AFTER_MS);
       this.timer.unref();
     }
   }
@@ -156,17 +159,27 @@ export class OutboxCursors implements Outbox {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.pendingAcks = 0;
-    // Flushes run one after another so an older position never overwrites a newer one.
-    this.flushing = this.flushing.then(async () => {
-      const names = [...this.dirty];
-      this.dirty.clear();
-      for (const name of names) {
-        const data = Buffer.from(JSON.stringify(this.cursors.get(name)), 'utf8');
-        await this.fs.mkdirp(this.dir);
-        await writeDurable(this.fs, path.join(this.dir, `cursor-${name}.json`), data);
-        this.bytesWritten += data.length;
-      }
-    });
+    // Flushes run one after another so an older position never overwrites a newer one. Each goes
+    // on after a failed one (a full or failing card): chained to its rejection, every later flush
+    // failed with it, and so did every pruning (enforceBound), so the journal kept every segment
+    // until a restart.
+    this.flushing = this.flushing
+      .catch(() => undefined)
+      .then(async () => {
+        const names = [...this.dirty];
+        this.dirty.clear();
+        for (const [i, name] of names.entries()) {
+          const data = Buffer.from(JSON.stringify(this.cursors.get(name)), 'utf8');
+          try {
+            await this.fs.mkdirp(this.dir);
+            await writeDurable(this.fs, path.join(this.dir, `cursor-${name}.json`), data);
+          } catch (err) {
+            for (const left of names.slice(i)) this.dirty.add(left);
+            throw err;
+          }
+          this.bytesWritten += data.length;
+        }
+      });
     return this.flushing;
   }
 }

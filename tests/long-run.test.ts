@@ -1,0 +1,57 @@
+// What grows over months of running on a 512 MB board with a small SD card: each case runs the
+// operation many times (or once past a failure) and checks that a count stays bounded: files in a
+// data dir, entries a store keeps. Counts, not RSS: nothing here depends on the machine's speed.
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nodeFs, type StoreFs } from '../device/store/fs.ts';
+import { openDurable } from './helpers/durable.ts';
+import { Clock, testConfig } from './helpers/office.ts';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'beonho-long-run-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const enospc = () => Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+const issue = { type: 'ticket.issue', service: 'resident', channel: 'kiosk' } as const;
+
+describe('the journal on the card', () => {
+  it('is pruned again once an outbox cursor can be written again after a failed write', async () => {
+    // The card refuses the cursor's temp file for a while (full, or a transient error), then
+    // takes it again, as when the logs that filled it are rotated away.
+    let full = false;
+    const fs: StoreFs = {
+      ...nodeFs,
+      async createExclusive(file, mode) {
+        if (full && path.basename(file).startsWith('cursor-')) throw enospc();
+        return nodeFs.createExclusive(file, mode);
+      },
+    };
+    const q = await openDurable({ config: testConfig(), dir, fs, clock: new Clock(), snapshotEvery: 10 });
+    const cursor = q.store.outbox.cursor('uplink');
+    q.store.outbox.settle();
+    await q.execute({ type: 'day.open' });
+    full = true;
+    for (let i = 0; i < 5; i++) await q.execute(issue);
+    cursor.ack(q.engine.state.seq);
+    await expect(cursor.flush()).rejects.toThrow(/ENOSPC/);
+    full = false;
+    // central acknowledges everything as it comes: every segment behind the snapshots may go
+    for (let i = 0; i < 200; i++) {
+      await q.execute(issue);
+      cursor.ack(q.engine.state.seq);
+    }
+    await cursor.flush();
+    await q.store.checkpoint();
+    const segments = (await readdir(path.join(dir, 'state', 'journal'))).filter((n) => n.endsWith('.log'));
+    // three snapshot generations and the segments after the oldest, not one per 10 records since
+    expect(segments.length).toBeLessThanOrEqual(4);
+    expect(q.store.lastSnapshotError).toBeNull();
+    await q.store.close();
+  });
+});
