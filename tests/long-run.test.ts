@@ -4,7 +4,10 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Client } from 'aedes';
+import aedesPersistence from 'aedes-persistence';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type QueuePersistence, Sessions } from '../bridge/broker/sessions.ts';
 import { nodeFs, type StoreFs } from '../device/store/fs.ts';
 import { openDurable } from './helpers/durable.ts';
 import { Clock, testConfig } from './helpers/office.ts';
@@ -53,5 +56,54 @@ describe('the journal on the card', () => {
     expect(segments.length).toBeLessThanOrEqual(4);
     expect(q.store.lastSnapshotError).toBeNull();
     await q.store.close();
+  });
+});
+
+describe('the embedded broker, one session after another', () => {
+  it('lets go of the QoS 2 publishes a persistent session left unreleased once it expires', async () => {
+    vi.useFakeTimers();
+    try {
+      type Incoming = QueuePersistence & {
+        incomingStorePacket(c: { id: string }, p: unknown): Promise<void>;
+        incomingGetPacket(c: { id: string }, p: { messageId: number }): Promise<unknown>;
+      };
+      const p = (aedesPersistence as unknown as () => Incoming)();
+      const expired: string[] = [];
+      const sessions = new Sessions(
+        { maxQueued: 10, expiryMs: 60_000, perAccount: 8 },
+        { dropped: () => undefined, expired: (id) => expired.push(id) },
+      );
+      sessions.wrap(p);
+      // An account whose password sits in a public room: sessions of fresh ids, each left with a
+      // connection's worth of QoS 2 publishes whose PUBREL never comes, never resumed.
+      const ids = Array.from({ length: 50 }, (_, i) => `sat-${i}`);
+      const inflight = 16;
+      for (const id of ids) {
+        const c = { id, clean: false } as Client;
+        sessions.opened(c, 'sat');
+        for (let m = 1; m <= inflight; m++) {
+          await p.incomingStorePacket(
+            { id },
+            { cmd: 'publish', topic: 'x', payload: Buffer.alloc(1024), qos: 2, retain: false, messageId: m },
+          );
+        }
+        sessions.closed(c, 'sat');
+      }
+      await vi.advanceTimersByTimeAsync(60_001);
+      expect(expired).toHaveLength(ids.length);
+      let held = 0;
+      for (const id of ids) {
+        for (let m = 1; m <= inflight; m++) {
+          held += await p.incomingGetPacket({ id }, { messageId: m }).then(
+            () => 1,
+            () => 0,
+          );
+        }
+      }
+      expect(held).toBe(0);
+      sessions.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -24,6 +24,8 @@ export interface QueuePersistence {
   outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
   cleanSubscriptions(client: { id: string }): Promise<void>;
+  /** the session's QoS 2 publishes still waiting for their PUBREL (aedes-persistence 11) */
+  cleanIncoming?(client: { id: string }): Promise<void>;
 }
 
 export interface SessionEvents {
@@ -107,6 +109,10 @@ export class Sessions {
     if (p) {
       const who = { id: clientId };
       await p.cleanSubscriptions(who);
+      // aedes drops these only when the id logs in again with a clean session: a session left with
+      // QoS 2 publishes unreleased and never resumed held them (up to inflightInbound packets of
+      // maxPacketBytes) for good, one more set per session an account let expire
+      await p.cleanIncoming?.(who);
       // each clear removes one queued packet (those never sent have no message id: any matches)
       for await (const packet of p.outgoingStream(who)) await p.outgoingClearMessageId(who, packet);
     }
