@@ -209,6 +209,11 @@ export class QueueEngine {
       const to = a.toCounter!;
       if (!this.counters.has(to)) refuse('unknown-counter', NO_SUCH_COUNTER);
       if (to === a.counter) refuse('invalid-transfer', 'a ticket cannot be transferred to its own counter');
+      // Nobody calls a closed counter's tickets until someone resumes it, maybe not today: the
+      // citizen would sit waiting for a dark counter. A paused one comes back (`next` resumes it).
+      if (this.state.counters[to]!.status === 'closed') {
+        refuse('invalid-transfer', `counter ${to} is closed; transfer to its service or an open counter`);
+      }
       this.emit({ type: 'ticket.transferred', ticket: info(current), counter: a.counter, toCounter: to });
     }
     return info(current);
@@ -221,8 +226,19 @@ export class QueueEngine {
     if (c.status === target) return undefined;
     const current = this.currentTicket(counter);
     if (current) this.complete(current, counter);
+    if (target === 'closed') this.releasePinned(counter);
     this.setStatus(counter, target);
     return undefined;
+  }
+
+  /** A closing counter's transferred tickets go back to the front of their services, in the order
+   * they were sent: only this counter would ever call them, and it may not open again today. */
+  private releasePinned(counter: string): void {
+    for (const number of [...(this.state.pinned[counter] ?? [])]) {
+      const rec = this.state.tickets[number]!;
+      this.emit({ type: 'ticket.transferred', ticket: info(rec), counter, toService: rec.service });
+      this.touched.add(rec.service);
+    }
   }
 
   private resume(counter: string): undefined {

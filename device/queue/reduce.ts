@@ -151,6 +151,10 @@ const REDUCERS: { [T in EventType]: Reducer<EventOf<T>> } = {
   },
   'ticket.transferred': (state, ev) => {
     const rec = state.tickets[ev.ticket.number]!;
+    // A ticket waiting for a counter that closes comes off that counter's list (the engine sends
+    // it back to its service); every other transfer moves the ticket being served.
+    unlist(state, rec);
+    delete rec.pin;
     rec.status = 'waiting';
     delete rec.counter;
     delete rec.calledAt;

@@ -1,0 +1,71 @@
+// Queue rules at their edges, as a clerk, a citizen and central meet them (docs/queue.md).
+import { describe, expect, it } from 'vitest';
+import { replay } from '../device/queue/reduce.ts';
+import { buildSnapshot } from '../device/queue/snapshot.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import { office, ok, types } from './helpers/office.ts';
+
+/** An open office whose every event is kept, so a test can check that a replay agrees. */
+function recorded(...args: Parameters<typeof office>) {
+  const o = office(args[0], { ...args[1], open: false });
+  const log: QueueEvent[] = [];
+  const run = (a: Parameters<typeof o.run>[0]) => {
+    const r = o.run(a);
+    if (r.ok) log.push(...r.events);
+    return r;
+  };
+  const must = (a: Parameters<typeof o.run>[0]) => ok(run(a));
+  const issue = (service = 'resident', priority = false) =>
+    must({ type: 'ticket.issue', service, channel: 'kiosk', priority }).ticket!.number;
+  must({ type: 'day.open' });
+  return { ...o, run, must, issue, log, replayed: () => replay(o.config, log) };
+}
+
+describe('transfer to a counter', () => {
+  it('is refused when that counter is closed, and changes nothing', () => {
+    const o = office();
+    o.issue();
+    o.must({ type: 'counter.next', counter: '1' }); // 1001
+    o.must({ type: 'counter.close', counter: '4' });
+    const before = JSON.stringify(o.state);
+    expect(o.run({ type: 'counter.transfer', counter: '1', toCounter: '4' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-transfer' },
+    });
+    expect(JSON.stringify(o.state)).toBe(before);
+    expect(o.state.counters['1']).toMatchObject({ status: 'serving', ticket: '1001' });
+  });
+
+  it('is allowed to a paused counter, which calls the ticket when it comes back', () => {
+    const o = office();
+    o.issue();
+    o.issue();
+    o.must({ type: 'counter.next', counter: '1' }); // 1001
+    o.must({ type: 'counter.pause', counter: '4' });
+    o.must({ type: 'counter.transfer', counter: '1', toCounter: '4' });
+    expect(o.must({ type: 'counter.next', counter: '4' }).ticket?.number).toBe('1001');
+  });
+
+  it('a counter that closes sends its transferred tickets back to the front of their services', () => {
+    const o = recorded();
+    for (let i = 0; i < 4; i++) o.issue(); // 1001..1004
+    o.must({ type: 'counter.next', counter: '1' }); // 1001
+    o.must({ type: 'counter.next', counter: '2' }); // 1002
+    o.must({ type: 'counter.transfer', counter: '1', toCounter: '4' });
+    o.must({ type: 'counter.transfer', counter: '2', toCounter: '4' });
+    const r = o.run({ type: 'counter.close', counter: '4' });
+    expect(types(r).filter((t) => t !== 'ticket.near')).toEqual([
+      'ticket.transferred',
+      'ticket.transferred',
+      'counter.changed',
+    ]);
+    expect(r.ok && r.events[0]).toMatchObject({ ticket: { number: '1001' }, counter: '4', toService: 'resident' });
+    expect(o.state.pinned['4']).toEqual([]);
+    expect(o.state.services.resident!.waiting).toEqual(['1001', '1002', '1003', '1004']);
+    expect(o.state.tickets['1001']!.pin).toBeUndefined();
+    // still counted once on the board, and called by the next counter of the service
+    expect(buildSnapshot(o.config, o.state, o.clock.t).services[0]).toMatchObject({ id: 'resident', waiting: 4 });
+    expect(o.run({ type: 'counter.next', counter: '3' })).toMatchObject({ ticket: { number: '1001' } });
+    expect(o.replayed()).toEqual(o.state);
+  });
+});
