@@ -1,13 +1,15 @@
 // What grows over months of running on a 512 MB board with a small SD card: each case runs the
 // operation many times (or once past a failure) and checks that a count stays bounded: files in a
 // data dir, entries a store keeps. Counts, not RSS: nothing here depends on the machine's speed.
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Client } from 'aedes';
 import aedesPersistence from 'aedes-persistence';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type QueuePersistence, Sessions } from '../bridge/broker/sessions.ts';
+import pino from 'pino';
+import { SimPrinter } from '../display/printer/sim-printer.ts';
 import { nodeFs, type StoreFs } from '../device/store/fs.ts';
 import { openDurable } from './helpers/durable.ts';
 import { Clock, testConfig } from './helpers/office.ts';
@@ -105,5 +107,28 @@ describe('the embedded broker, one session after another', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("the simulator's printer (the config's default)", () => {
+  it('keeps only the newest tickets on the card, those an older version left included', async () => {
+    const tickets = path.join(dir, 'sim', 'tickets');
+    await mkdir(tickets, { recursive: true });
+    // what an older version left: a file per ticket of days gone
+    for (let i = 0; i < 10; i++) {
+      const old = path.join(tickets, `2026-11-${10 + i}-${1001 + i}.png`);
+      await writeFile(old, 'png');
+      await utimes(old, 1_700_000_000 + i, 1_700_000_000 + i);
+    }
+    const printer = new SimPrinter(tickets, pino({ level: 'silent' }), 5);
+    const image = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 4) };
+    const numbers = Array.from({ length: 30 }, (_, i) => String(1001 + i));
+    for (const number of numbers) await printer.print({ image, day: '2026-11-26', number });
+    // a reprint of a number already on the card is one file, the newest
+    await printer.print({ image, day: '2026-11-26', number: '1026' });
+    await printer.close();
+    expect((await readdir(tickets)).sort()).toEqual(
+      ['1027', '1028', '1029', '1030', '1026'].map((n) => `2026-11-26-${n}.png`).sort(),
+    );
   });
 });
