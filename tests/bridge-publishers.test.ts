@@ -374,4 +374,46 @@ describe('device status', () => {
     await status.offline();
     expect(JSON.parse(published.at(-1)!)).toMatchObject({ online: false, session: 4 });
   });
+
+  it('a clean stop is the last word: a status being built when it comes is not published after it', async () => {
+    const published: Array<{ online: boolean }> = [];
+    let connect: () => void = () => {};
+    const sink: Sink = {
+      name: 's',
+      connected: () => true,
+      publish: async (_t, payload) => {
+        published.push(payload as { online: boolean });
+      },
+      onConnect: (fn) => {
+        connect = fn;
+      },
+      onDisconnect: () => {},
+    };
+    // the first health read (the connect's status) is slow: the stop comes while it is built
+    let slow: (() => void) | null = null;
+    let reads = 0;
+    const health = { components: {}, memory: { rssBytes: 1 }, writes: {} } as unknown as DeviceHealth;
+    const status = new StatusPublisher({
+      office: 'singok2',
+      device: 'main',
+      version: '1.2.3',
+      startedAt: '2026-11-26T09:00:00.000+09:00',
+      topic: officeTopics('singok2').status('main'),
+      isoNow: () => '2026-11-26T10:00:00.000+09:00',
+      cursor: null,
+      session: () => 4,
+      sinks: [sink],
+      logger,
+      intervalSec: 30,
+      deviceHealth: () =>
+        (reads += 1) === 1 ? new Promise<DeviceHealth>((r) => (slow = () => r(health))) : Promise.resolve(health),
+    });
+    connect();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(slow).not.toBeNull();
+    await status.offline();
+    slow!();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(published.map((p) => p.online)).toEqual([false]);
+  });
 });

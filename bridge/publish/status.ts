@@ -53,6 +53,8 @@ export class StatusPublisher {
   private ticker: NodeJS.Timeout | null = null;
   private lastOutbox = '';
   private chain: Promise<void> = Promise.resolve();
+  /** stopped (the clean stop's online:false is published or on its way): no status after it */
+  private stopped = false;
 
   constructor(private readonly o: StatusPublisherOptions) {
     this.coalescer = new Coalescer(() => this.publishAll(), 1000, o.timers ?? realTimers);
@@ -135,6 +137,7 @@ export class StatusPublisher {
   }
 
   stop(): void {
+    this.stopped = true;
     this.coalescer.cancel();
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = null;
@@ -145,11 +148,14 @@ export class StatusPublisher {
   }
 
   private publishTo(sink: Sink, online: boolean): void {
-    if (!sink.connected()) return;
+    if (this.stopped || !sink.connected()) return;
     // Statuses are built asynchronously; chain them per publisher so they leave in order.
     this.chain = this.chain.then(async () => {
-      if (!sink.connected()) return;
+      if (this.stopped || !sink.connected()) return;
       const status = await this.build(sink, online);
+      // A stop while this one was built: the stop's online:false is the last word, and an
+      // online:true retained after it would show a stopped device present until its next start.
+      if (this.stopped) return;
       if (status.outbox) this.lastOutbox = JSON.stringify(status.outbox);
       // Not awaited: the order is fixed once publish() is called; a PUBACK must not hold the chain.
       sink.publish(this.o.topic, status, { qos: 1, retain: true }).catch((err: unknown) => {
