@@ -69,3 +69,40 @@ describe('transfer to a counter', () => {
     expect(o.replayed()).toEqual(o.state);
   });
 });
+
+describe('a service that runs out of tickets', () => {
+  const config = {
+    services: [
+      { id: 'resident', name: '주민등록', numbers: { from: 1, to: 3 } },
+      { id: 'passport', name: '여권', numbers: { from: 10, to: 99 }, cap: 2 },
+    ],
+    counters: [{ id: '1', name: '1번 창구', services: ['resident', 'passport'] }],
+    dispenser: { buttons: [] },
+  };
+
+  it('tells central by a service.changed event when its cap or its range is reached, once', () => {
+    const o = office(config);
+    expect(types(o.run({ type: 'ticket.issue', service: 'passport', channel: 'online' }))).not.toContain(
+      'service.changed',
+    );
+    const last = o.must({ type: 'ticket.issue', service: 'passport', channel: 'online' });
+    expect(last.events.filter((e) => e.type === 'service.changed')).toMatchObject([
+      { service: { id: 'passport', accepting: false, reason: 'cap' } },
+    ]);
+    o.issue('resident');
+    o.issue('resident');
+    const end = o.must({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    expect(end.ticket?.number).toBe('3');
+    expect(end.events.filter((e) => e.type === 'service.changed')).toMatchObject([
+      { service: { id: 'resident', accepting: false, reason: 'exhausted' } },
+    ]);
+    // the snapshot says the same, and the refusal changes nothing
+    const snap = buildSnapshot(o.config, o.state, o.clock.t);
+    expect(snap.services.map((s) => s.closedReason)).toEqual(['exhausted', 'cap']);
+    const before = JSON.stringify(o.state);
+    expect(o.run({ type: 'ticket.issue', service: 'passport', channel: 'online' })).toMatchObject({
+      error: { code: 'cap-reached' },
+    });
+    expect(JSON.stringify(o.state)).toBe(before);
+  });
+});

@@ -287,6 +287,12 @@ export class QueueEngine {
     if (ref !== undefined) ticket.ref = ref;
     this.emit({ type: 'ticket.issued', ticket });
     this.touched.add(serviceId);
+    // The last ticket of the cap or the range closes the service as a cut-off does: told to
+    // central by event (the contract's service.changed reasons), not only in the next snapshot.
+    const now = closedReason(cfg, s, this.state, this.localNow());
+    if (now === 'cap' || now === 'exhausted') {
+      this.emit({ type: 'service.changed', service: { id: serviceId, accepting: false, reason: now } });
+    }
     return ticket;
   }
 
