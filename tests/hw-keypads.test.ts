@@ -382,15 +382,24 @@ describe('keypad errors an admin can act on', () => {
         'KP-1',
       ],
     ] as const) {
+      const said = `hardware.keypads.${field}: "${value}" is also the keypad of counter "1"`;
+      // by the config check (the daemon's start, the installer's, `npm run status`)
+      let issues: Array<{ path: PropertyKey[]; message: string }> = [];
+      try {
+        officeConfig({ devices });
+      } catch (err) {
+        issues = (err as { issues: typeof issues }).issues;
+      }
+      expect(issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toContainEqual(expect.stringContaining(said));
+      // and by the factory again, for a config that did not come through it
+      const config = officeConfig({ devices: [{ counter: '1', usb: '0000:0001' }] });
+      (config.hardware.keypads as { devices: unknown }).devices = devices;
       await expect(
-        createKeypadSource(officeConfig({ devices }), captureLogger().logger, {
+        createKeypadSource(config, captureLogger().logger, {
           ...noKernel,
           load: { nodeHid: async () => hid.module },
         }),
-      ).rejects.toMatchObject({
-        code: 'hw-config-invalid',
-        message: expect.stringContaining(`hardware.keypads.${field}: "${value}" is also the keypad of counter "1"`),
-      });
+      ).rejects.toMatchObject({ code: 'hw-config-invalid', message: expect.stringContaining(said) });
     }
     expect(hid.opened).toEqual([]);
   });

@@ -35,5 +35,40 @@ export function hardwareProblems(cfg: {
         });
     });
   }
+  problems.push(...keypadBindingProblems(cfg.hardware));
+  return problems;
+}
+
+/**
+ * Two counters bound to the same keypad (the same serial, port, path, or the same vendor:product
+ * for two keypads of one model, the easy copy-paste): each counter would get whichever keypad the
+ * USB list named first, so a clerk's "next" could call at the counter next door, and swap after a
+ * reboot. Refused like any other bad reference.
+ */
+function keypadBindingProblems(hardware: HardwareConfig): Array<{ path: Array<string | number>; message: string }> {
+  const hw = hardware.keypads;
+  if (hw.driver === 'sim') return [];
+  const problems: Array<{ path: Array<string | number>; message: string }> = [];
+  const seen = new Map<string, number>();
+  hw.devices.forEach((d, i) => {
+    for (const how of ['serial', 'port', 'usb', 'path'] as const) {
+      const value = d[how];
+      if (value === undefined) continue;
+      const key = `${how}=${how === 'usb' ? value.toLowerCase() : value}`;
+      const first = seen.get(key);
+      if (first === undefined) {
+        seen.set(key, i);
+        continue;
+      }
+      const hint =
+        how === 'usb'
+          ? 'keypads of the same model are told apart by serial or port ("npm run hw -- list")'
+          : 'each counter needs its own keypad';
+      problems.push({
+        path: ['hardware', 'keypads', 'devices', i, how],
+        message: `"${value}" is also the keypad of counter "${hw.devices[first]!.counter}" (devices.${first}): ${hint}`,
+      });
+    }
+  });
   return problems;
 }
