@@ -106,3 +106,25 @@ describe('a service that runs out of tickets', () => {
     expect(JSON.stringify(o.state)).toBe(before);
   });
 });
+
+describe('calling a number by its digits', () => {
+  it('names the tickets the digits could be when several services have that number', () => {
+    const o = office({
+      services: [
+        { id: 'a', name: '가', numbers: { prefix: 'A', from: 1, to: 999 } },
+        { id: 'b', name: '나', numbers: { prefix: 'B', from: 1, to: 999 } },
+      ],
+      counters: [{ id: '1', name: '1번 창구', services: ['a', 'b'] }],
+      dispenser: { buttons: [] },
+    });
+    o.issue('a');
+    o.issue('b');
+    const r = o.run({ type: 'counter.call', counter: '1', number: '1' });
+    expect(r).toMatchObject({ ok: false, error: { code: 'unknown-ticket' } });
+    expect(!r.ok && r.error.message).toContain('A001, B001');
+    expect(o.run({ type: 'counter.call', counter: '1', number: '2' })).toMatchObject({
+      error: { code: 'unknown-ticket', message: 'no ticket 2 today' },
+    });
+    expect(o.must({ type: 'counter.call', counter: '1', number: 'B001' }).ticket?.number).toBe('B001');
+  });
+});

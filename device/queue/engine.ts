@@ -477,6 +477,10 @@ export class QueueEngine {
       const n = Number(number);
       const hits = Object.values(this.state.tickets).filter((t) => t.n === n && t.number !== String(t.n));
       if (hits.length === 1) return hits[0]!;
+      if (hits.length > 1) {
+        const all = hits.map((t) => t.number).sort();
+        refuse('unknown-ticket', `${number} could be ${all.join(', ')}; give the number with its letters`);
+      }
     }
     return refuse('unknown-ticket', `no ticket ${number} today`);
   }
