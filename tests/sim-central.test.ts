@@ -29,6 +29,9 @@ const action = fc.oneof(
     arbitrary: fc.record({ transfer: fc.constantFrom(...COUNTERS), toCounter: fc.constantFrom(...COUNTERS) }),
   },
   { weight: 1, arbitrary: fc.record({ cancel: fc.nat(30) }) },
+  // a counter closing sends the tickets held for it back to their services; resumed later
+  { weight: 1, arbitrary: fc.record({ close: fc.constantFrom(...COUNTERS) }) },
+  { weight: 1, arbitrary: fc.record({ resume: fc.constantFrom(...COUNTERS) }) },
   { weight: 1, arbitrary: fc.record({ callBack: fc.constantFrom(...COUNTERS), nth: fc.nat(30) }) },
 );
 
@@ -41,6 +44,8 @@ function toAction(a: Record<string, unknown>, issued: string[]): Action {
     return { type: 'counter.transfer', counter: a.transfer as string, toService: a.toService as string };
   if ('toCounter' in a)
     return { type: 'counter.transfer', counter: a.transfer as string, toCounter: a.toCounter as string };
+  if ('close' in a) return { type: 'counter.close', counter: a.close as string };
+  if ('resume' in a) return { type: 'counter.resume', counter: a.resume as string };
   if ('cancel' in a)
     return { type: 'ticket.cancel', number: issued[(a.cancel as number) % Math.max(1, issued.length)] ?? '1001' };
   return {
@@ -115,6 +120,23 @@ describe("central's copy of the waiting lines", () => {
     const seal = o.engine.state.services.seal!.waiting;
     expect(seal.slice(0, 2)).toEqual(['1001', '1002']);
     for (const n of seal) expect(book.place(n)).toMatchObject({ status: 'waiting', ahead: seal.indexOf(n) });
+  });
+
+  it('a ticket held for a counter that closes is back in its service line, held for no counter', () => {
+    const o = office({}, { open: false });
+    const book = new TicketBook();
+    const run = (a: Action) => {
+      for (const e of o.must(a).events) book.apply(e);
+    };
+    run({ type: 'day.open' });
+    for (const service of ['resident', 'resident']) run({ type: 'ticket.issue', service, channel: 'kiosk' });
+    run({ type: 'counter.next', counter: '1' });
+    run({ type: 'counter.transfer', counter: '1', toCounter: '2' });
+    expect(book.place('1001')).toMatchObject({ status: 'waiting', counter: '2' });
+    run({ type: 'counter.close', counter: '2' });
+    const resident = o.engine.state.services.resident!.waiting;
+    expect(resident[0]).toBe('1001');
+    expect(book.place('1001')).toEqual({ status: 'waiting', service: 'resident', ahead: 0 });
   });
 
   it('a copy started mid-day knows only what it saw, and says so', () => {

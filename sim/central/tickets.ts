@@ -84,6 +84,8 @@ export class TicketBook {
         t.status = 'waiting';
         t.front = true;
         delete t.counter;
+        // held for a counter no more (sent on to a service, or back when that counter closed)
+        delete t.pin;
         if (ev.toCounter !== undefined) {
           t.pin = ev.toCounter;
           const pinned = this.pinned.get(ev.toCounter) ?? [];
