@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import { Dispenser } from '../device/dispenser.ts';
-import type { ButtonPress, ButtonSource } from '../device/ports/buttons.ts';
 import type { TicketOutput } from '../device/ports/outputs.ts';
 import type { QueueService } from '../device/queue/service.ts';
+import { handButtons } from './helpers/buttons.ts';
 
 const config = configSchema.parse({
   office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
@@ -27,14 +27,7 @@ const config = configSchema.parse({
 
 describe('the dispenser while a ticket prints', () => {
   it('takes presses of the button being served for nothing, and serves the other buttons', async () => {
-    let onPress: (p: ButtonPress) => void = () => {};
-    const buttons = {
-      kind: 'test',
-      start: async (cb: (p: ButtonPress) => void) => {
-        onPress = cb;
-      },
-      stop: async () => {},
-    } as unknown as ButtonSource;
+    const { buttons, press } = handButtons();
     const issued: string[] = [];
     let n = 0;
     const queue = {
@@ -58,7 +51,6 @@ describe('the dispenser while a ticket prints', () => {
     const bus = { emit: () => {} } as unknown as Bus;
     const dispenser = new Dispenser({ config, queue, bus, buttons, output, logger: pino({ level: 'silent' }) });
     await dispenser.start();
-    const press = (button: string) => onPress({ button, at: new Date().toISOString() } as ButtonPress);
 
     press('resident');
     await new Promise((r) => setImmediate(r)); // the first is being printed

@@ -9,12 +9,12 @@ import { describe, expect, it } from 'vitest';
 import type { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import { Dispenser } from '../device/dispenser.ts';
-import type { ButtonPress, ButtonSource } from '../device/ports/buttons.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import { EscposPrinter } from '../display/printer/escpos-printer.ts';
 import { STATUS_QUERY } from '../display/printer/escpos.ts';
 import { PrinterTicketOutput } from '../display/printer/ticket-output.ts';
 import type { PrinterTransport } from '../display/printer/transport.ts';
+import { handButtons } from './helpers/buttons.ts';
 
 const DIR = join(import.meta.dirname, 'fixtures', 'printer');
 const logger = pino({ level: 'silent' });
@@ -66,14 +66,7 @@ async function press(wire: ModelWire, statusQuery: boolean) {
     { device: '/dev/usb/lp0', widthDots: 576, statusTimeoutMs: 50, statusQuery },
     logger,
   );
-  let onPress: (p: ButtonPress) => void = () => {};
-  const buttons = {
-    kind: 'test',
-    start: async (cb: (p: ButtonPress) => void) => {
-      onPress = cb;
-    },
-    stop: async () => {},
-  } as unknown as ButtonSource;
+  const { buttons, press: pressButton } = handButtons();
   const issued: unknown[] = [];
   // Issuing a number is the queue's execute; it answers with no event so nothing gets printed.
   const queue = {
@@ -93,7 +86,7 @@ async function press(wire: ModelWire, statusQuery: boolean) {
   const output = new PrinterTicketOutput({ config, printer, queue, onStatus: (s) => seen.push(s.ready) });
   const dispenser = new Dispenser({ config, queue, bus, buttons, output, logger });
   await dispenser.start();
-  onPress({ button: 'resident', at: new Date().toISOString() } as ButtonPress);
+  pressButton('resident');
   await dispenser.idle();
   await dispenser.stop();
   return { issued, refused, seen, health: printer.health() };
