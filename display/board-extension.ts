@@ -35,9 +35,16 @@ interface Live {
   lastKey: string | null;
   open: boolean;
   nextOpenAt: number;
+  /** the code of the write failure under way (a display unplugged), null while frames are written */
+  failing: string | null;
+  /** no frame is drawn for this output before then while it fails */
+  writeRetryAt: number;
 }
 
 const REOPEN_MS = 30_000;
+/** A display whose writes fail is tried again this often, not at every clock tick: each try drew a
+ * whole board and logged an error, every second of an outage. */
+const WRITE_RETRY_MS = 5_000;
 
 export class BoardExtension implements Extension {
   readonly name = 'board';
@@ -79,6 +86,8 @@ export class BoardExtension implements Extension {
       lastKey: null,
       open: false,
       nextOpenAt: 0,
+      failing: null,
+      writeRetryAt: 0,
     }));
     for (const l of this.live) await this.openOutput(l);
     const bus = this.ctx.bus;
@@ -144,7 +153,7 @@ export class BoardExtension implements Extension {
     const sinks = this.live.map((l) => ({ kind: l.out.sink.kind, ...l.out.sink.health() }));
     const bad = sinks.find((s) => s.lastError);
     return {
-      connected: this.live.length > 0 && this.live.every((l) => l.open),
+      connected: this.live.length > 0 && this.live.every((l) => l.open && l.failing === null),
       lastError: bad?.lastError ?? null,
       lastErrorAt: bad?.lastErrorAt ?? null,
       framesWritten: this.framesWritten,
@@ -226,6 +235,7 @@ export class BoardExtension implements Extension {
     if (!m) return;
     for (const l of this.live) {
       if (!l.open && !(await this.openOutput(l))) continue;
+      if (l.failing !== null && this.ctx.now() < l.writeRetryAt) continue;
       const t = l.out.target;
       const size = outputSize(l.out);
       let frame: Frame | PatchFrame | null;
@@ -249,6 +259,11 @@ export class BoardExtension implements Extension {
         await l.out.sink.write(frame);
         l.lastKey = key;
         this.framesWritten++;
+        if (l.failing !== null) {
+          l.failing = null;
+          this.log.info({ sink: l.out.sink.kind }, 'board frames written again');
+          this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+        }
         // What was read back from the canvas for this frame is garbage now. The canvas binding
         // frees its buffers in finalizers that run on a later turn of the event loop: one turn per
         // frame, or a burst of frames with nothing else to wait for piles them all up.
@@ -257,15 +272,17 @@ export class BoardExtension implements Extension {
       } catch (err) {
         l.lastKey = null;
         l.painter?.invalidate();
-        this.log.error(
-          {
-            code: (err as { code?: string }).code ?? 'display-write',
-            sink: l.out.sink.kind,
-            err: (err as Error).message,
-          },
-          'board frame not written',
+        const code = (err as { code?: string }).code ?? 'display-write';
+        l.writeRetryAt = this.ctx.now() + WRITE_RETRY_MS;
+        // Said once per outage (and per change of cause), then tried quietly every WRITE_RETRY_MS:
+        // a display unplugged over a weekend must not write a log line every few seconds.
+        const news = l.failing !== code;
+        l.failing = code;
+        this.log[news ? 'error' : 'debug'](
+          { code, sink: l.out.sink.kind, err: (err as Error).message },
+          news ? `board frame not written; trying again every ${WRITE_RETRY_MS / 1000} s` : 'board frame not written',
         );
-        this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+        if (news) this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
       }
     }
   }

@@ -235,6 +235,58 @@ describe('board extension with a missing display', () => {
   });
 });
 
+describe('board extension with a display unplugged while it runs', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('says so once, tries again every few seconds, not at every tick, and reports it back', async () => {
+    await prepareRenderer();
+    vi.useFakeTimers({ now: FIXED_NOW });
+    const bus = new Bus();
+    const health: boolean[] = [];
+    bus.on('healthChanged', {}, ({ component, health: h }) => {
+      if (component === 'board') health.push(h.connected);
+    });
+    const lines: Array<{ level: number; code?: string }> = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    let unplugged = false;
+    let tries = 0;
+    const sink = new MemorySink();
+    const write = sink.write.bind(sink);
+    sink.write = async (f) => {
+      if (unplugged) {
+        tries++;
+        throw Object.assign(new Error('ENODEV'), { code: 'display-fb-write' });
+      }
+      await write(f);
+    };
+    const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
+    const ext = new BoardExtension(
+      { config, bus, queue, logger, dataDir: '/nonexistent', now: () => Date.now() },
+      { outputs: [{ sink, target: { kind: 'board', layout: 'landscape' }, width: 640, height: 360 }] },
+    );
+    const started = ext.start();
+    await vi.advanceTimersByTimeAsync(0);
+    await started;
+    expect(sink.frames).toHaveLength(1);
+    unplugged = true;
+    bus.emit('linkChanged', { online: false }); // something to draw
+    await vi.advanceTimersByTimeAsync(60_000);
+    await ext.idle();
+    expect(tries).toBeGreaterThanOrEqual(10);
+    expect(tries).toBeLessThanOrEqual(14); // every 5 s, not every second
+    expect(lines.filter((l) => l.code === 'display-fb-write' && l.level === 50)).toHaveLength(1);
+    expect(ext.health().connected).toBe(false);
+    unplugged = false;
+    await vi.advanceTimersByTimeAsync(6_000);
+    await ext.idle();
+    expect(sink.frames).toHaveLength(2);
+    expect(ext.health().connected).toBe(true);
+    expect(health.at(-2)).toBe(false);
+    expect(health.at(-1)).toBe(true);
+    await ext.stop();
+  });
+});
+
 describe('sim board outputs', () => {
   it('writes <dataDir>/sim/board.png and counter-<id>.png', async () => {
     const { mkdtempSync, existsSync, readFileSync, rmSync } = await import('node:fs');
