@@ -302,12 +302,14 @@ export class BoardExtension implements Extension {
       return true;
     } catch (err) {
       // Never fatal: the queue runs without a board; retry now and then (a monitor switched on late).
+      // Said at the first try only: a board missing for a week is one line, not one every 30 s.
+      const first = l.nextOpenAt === 0;
       l.nextOpenAt = now + REOPEN_MS;
-      this.log.error(
+      this.log[first ? 'error' : 'debug'](
         { code: (err as { code?: string }).code ?? 'display-open', sink: l.out.sink.kind, err: (err as Error).message },
-        'board output not available',
+        first ? `board output not available; trying again every ${REOPEN_MS / 1000} s` : 'board output not available',
       );
-      this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+      if (first) this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
       return false;
     }
   }

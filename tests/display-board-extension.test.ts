@@ -217,10 +217,12 @@ describe('board extension with a missing display', () => {
     const seen: string[] = [];
     bus.on('healthChanged', {}, ({ component }) => seen.push(component));
     const sink = new MemorySink();
-    sink.failOpen = 1;
+    sink.failOpen = 3;
+    const lines: Array<{ level: number; code?: string }> = [];
+    const logger = pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) });
     const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
     const ext = new BoardExtension(
-      { config, bus, queue, logger: pino({ level: 'silent' }), dataDir: '/nonexistent', now: () => Date.now() },
+      { config, bus, queue, logger, dataDir: '/nonexistent', now: () => Date.now() },
       { outputs: [{ sink, target: { kind: 'board', layout: 'landscape' }, width: 640, height: 360 }] },
     );
     const started = ext.start();
@@ -228,9 +230,11 @@ describe('board extension with a missing display', () => {
     await started;
     expect(seen).toContain('board');
     expect(sink.frames).toHaveLength(0);
-    await vi.advanceTimersByTimeAsync(31_000);
+    await vi.advanceTimersByTimeAsync(91_000);
     await ext.idle();
     expect(sink.frames).toHaveLength(1);
+    // three failed opens, one error line: a display missing for a week does not fill the journal
+    expect(lines.filter((l) => l.code === 'display-fb-open').map((l) => l.level)).toEqual([50, 20, 20]);
     await ext.stop();
   });
 });
