@@ -257,6 +257,25 @@ describe('ESC/POS printer', () => {
     expect(p.health()).toMatchObject({ failed: 1, lastError: 'printer-write-failed' });
   });
 
+  it('says a failing status query once per outage, not at every poll', async () => {
+    const wire = new FakeWire();
+    let failing = true;
+    wire.query = async () => {
+      if (failing) throw new Error('EIO: i/o error, read');
+      return 0x12;
+    };
+    const lines: Array<{ level: number; code?: string }> = [];
+    const log = pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const p = new EscposPrinter(wire, opts, log);
+    for (let i = 0; i < 5; i++) expect(await p.status()).toMatchObject({ ready: false, error: 'printer-offline' });
+    failing = false;
+    expect(await p.status()).toMatchObject({ ready: true });
+    failing = true;
+    await p.status();
+    const said = lines.filter((l) => l.code === 'printer-offline').map((l) => l.level);
+    expect(said).toEqual([40, 20, 20, 20, 20, 40]);
+  });
+
   it('reports a printer that cannot be opened as offline, not as an exception', async () => {
     const p = new EscposPrinter(new DeviceTransport('/nonexistent/lp9'), opts, logger);
     expect(await p.status()).toMatchObject({ online: false, ready: false, error: 'printer-offline' });

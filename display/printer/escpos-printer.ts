@@ -29,6 +29,8 @@ export class EscposPrinter implements TicketPrinter {
   readonly kind = 'escpos';
   private chain: Promise<unknown> = Promise.resolve();
   private last: PrinterStatus = { online: false, paper: 'unknown', ready: false, error: 'printer-not-open' };
+  /** the last status query failed (said once, then at debug until one answers) */
+  private queryFailing = false;
   private state: ComponentHealth & { printed: number; failed: number } = {
     connected: false,
     lastError: null,
@@ -63,15 +65,19 @@ export class EscposPrinter implements TicketPrinter {
         // A printer that ignores DLE EOT 1 will ignore the others too: don't wait three times.
         const offline = printer === null ? null : await this.transport.query(STATUS_QUERY.offline, t);
         const paper = printer === null ? null : await this.transport.query(STATUS_QUERY.paper, t);
+        this.queryFailing = false;
         const d = decodeStatus(printer, offline, paper);
         const ready = d.online && d.paper !== 'out' && d.error === null;
         return this.record({ online: d.online, paper: d.paper, ready, error: d.error });
       } catch (err) {
         await this.transport.close().catch(() => {});
-        this.logger.warn(
+        // Once per outage: the status is asked every statusIntervalSec (10 s), and a printer
+        // failing the same way over a weekend wrote a line each time.
+        this.logger[this.queryFailing ? 'debug' : 'warn'](
           { code: 'printer-offline', device: this.opts.device, err: (err as Error).message },
           'printer status query failed',
         );
+        this.queryFailing = true;
         return this.record({ online: false, paper: 'unknown', ready: false, error: 'printer-offline' });
       }
     });
