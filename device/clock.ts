@@ -30,6 +30,10 @@ export class ClockGuard {
   private readonly synchronized: () => boolean;
   /** the last step that was ignored, for the device status */
   lastIgnoredJumpMs = 0;
+  /** wall minus effective time while a step is being ignored: every later reading disagrees by
+   * the same amount until NTP answers, which may be days on a network that blocks it, and is the
+   * same step, not a new one to report */
+  private ignoredOffset: number | null = null;
 
   constructor(private readonly deps: ClockDeps) {
     this.synchronized = deps.synchronized ?? (() => existsSync(TIMESYNC_FLAG));
@@ -48,15 +52,19 @@ export class ClockGuard {
     const mono = this.deps.monotonic();
     const expected = this.anchorWall + (mono - this.anchorMono);
     if (Math.abs(wall - expected) <= TOLERANCE_MS) {
+      this.ignoredOffset = null;
       this.anchor(wall, mono);
       return wall;
     }
     const accepted = this.synchronized();
-    this.deps.onJump?.({ wall, expected, accepted });
+    const same = this.ignoredOffset !== null && Math.abs(wall - expected - this.ignoredOffset) <= TOLERANCE_MS;
+    if (accepted || !same) this.deps.onJump?.({ wall, expected, accepted });
     if (accepted) {
+      this.ignoredOffset = null;
       this.anchor(wall, mono);
       return wall;
     }
+    this.ignoredOffset = wall - expected;
     this.lastIgnoredJumpMs = wall - expected;
     this.anchor(expected, mono);
     return expected;

@@ -26,9 +26,10 @@ afterEach(async () => {
 async function daemon(start: { wall: number; mono?: number; synced?: boolean }) {
   const t = { wall: start.wall, mono: start.mono ?? 0, synced: start.synced ?? false };
   const events: QueueEvent[] = [];
+  const logs: Array<{ component?: string; msg: string }> = [];
   const c = buildDaemon(testConfig(), {
     dataDir: dir,
-    logger: pino({ level: 'silent' }),
+    logger: pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) }),
     now: () => t.wall,
     monotonic: () => t.mono,
     clockSynchronized: () => t.synced,
@@ -47,7 +48,7 @@ async function daemon(start: { wall: number; mono?: number; synced?: boolean }) 
     t.wall += ms;
     t.mono += ms;
   };
-  return { c, t, events, issue, pass };
+  return { c, t, events, logs, issue, pass };
 }
 
 describe('clock jumps in the middle of a day', () => {
@@ -102,6 +103,60 @@ describe('clock jumps in the middle of a day', () => {
     expect(d.c.queue.state().day).toBe(DAY);
     expect(await d.issue()).toBe('1004');
     await d.c.stop();
+  });
+});
+
+describe('the log while the clock cannot be trusted', () => {
+  const clockLines = (logs: Array<{ component?: string; msg: string }>) => logs.filter((l) => l.component === 'clock');
+
+  it('a boot in 1970 on a network that blocks NTP says so once, not at every reading for days', async () => {
+    const first = await daemon({ wall: NINE_AM + HOUR });
+    await first.issue();
+    await first.c.stop();
+    const d = await daemon({ wall: 10_000, mono: 0 });
+    // three days of the day roll's ticks (every 15 s), NTP never answering
+    for (let i = 0; i < 3 * 24 * 240; i++) {
+      d.pass(15_000);
+      await d.c.parts.dayRoll!.tick();
+    }
+    expect(clockLines(d.logs)).toHaveLength(1);
+    expect(clockLines(d.logs)[0]!.msg).toMatch(/ignored/);
+    // NTP at last: the step is news again, once
+    d.t.wall = NINE_AM + 3 * 24 * HOUR + 2 * HOUR;
+    d.t.synced = true;
+    for (let i = 0; i < 10; i++) await d.c.parts.dayRoll!.tick();
+    expect(clockLines(d.logs).map((l) => l.msg)).toEqual([
+      'clock jumped without synchronisation: ignored',
+      'clock stepped (synchronised): following it',
+    ]);
+    await d.c.stop();
+  });
+
+  it('a second step while one is ignored is reported too', () => {
+    let wall = NINE_AM;
+    let mono = 0;
+    const jumps: number[] = [];
+    const g = new ClockGuard({
+      wall: () => wall,
+      monotonic: () => mono,
+      synchronized: () => false,
+      lastEventAt: 0,
+      onJump: (j) => jumps.push(j.wall - j.expected),
+    });
+    wall += 10 * HOUR;
+    for (let i = 0; i < 100; i++) {
+      wall += 1000;
+      mono += 1000;
+      g.now();
+    }
+    wall -= 20 * HOUR;
+    for (let i = 0; i < 100; i++) {
+      wall += 1000;
+      mono += 1000;
+      g.now();
+    }
+    expect(jumps).toEqual([10 * HOUR, -10 * HOUR]);
+    expect(g.now()).toBe(NINE_AM + 200_000);
   });
 });
 
