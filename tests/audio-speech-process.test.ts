@@ -212,6 +212,23 @@ describe('where no process can be started', () => {
     expect(lines.filter((l) => l.includes('the speech process cannot start'))).toHaveLength(1);
   });
 
+  it('a process killed before it runs (the OOM killer) fails the sentence, and espeak stays out of the daemon', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    const voice = speechVoice({
+      logger: log,
+      child: { entry: path.join(import.meta.dirname, 'support/speech-child-killed.mjs'), execArgv: [] },
+    });
+    for (const text of ['일번 고객님', '이번 고객님']) {
+      await expect(voice.speak(text)).rejects.toMatchObject({
+        code: 'espeak-failed',
+        message: expect.stringContaining('SIGKILL'),
+      });
+    }
+    expect(voice.started).toBe(2); // a fresh process each time, none in the daemon
+    expect(lines.filter((l) => l.includes('the speech process cannot start'))).toHaveLength(0);
+  });
+
   it('speaks in the daemon process instead, and says so once', async () => {
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });

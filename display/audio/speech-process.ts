@@ -157,7 +157,11 @@ export class SpeechProcessVoice implements Voice {
       const tail = this.stderrTail.trim().split('\n').at(-1);
       const why = `the speech process ended (${signal ?? `exit code ${code}`}) before it spoke${tail ? `: ${tail}` : ''}`;
       const p = this.pending;
-      if (p && !this.ready.has(child)) {
+      // Killed by a signal before it said it runs: the kernel's OOM killer on a board short of
+      // memory (the child is its first choice), or someone's kill. Not a system where no process
+      // can start: espeak's ~100 MB in the daemon itself would only move the next kill there. The
+      // sentence fails, and the next starts a fresh process.
+      if (p && !this.ready.has(child) && signal === null) {
         // It never ran its code (node under qemu-user: exec of a foreign binary falls back to sh,
         // which exits 2): not a crash of the synthesiser but a process that cannot start.
         this.pending = null;
