@@ -49,6 +49,7 @@ export async function gatherStatus(o: StatusOptions, deps: Partial<HealthDeps> =
   const d = { ...defaultHealthDeps, ...deps };
   let file: StatusFileRead | null = null;
   let newest = -Infinity;
+  let writtenAt = 0;
   for (const dir of o.dirs) {
     const r = await readStatusFile(dir);
     if (file === null) file = r;
@@ -61,6 +62,7 @@ export async function gatherStatus(o: StatusOptions, deps: Partial<HealthDeps> =
       if (at > newest) {
         newest = at;
         file = r;
+        writtenAt = mtime;
       }
     } else if (!file.ok && file.reason === 'missing' && r.reason !== 'missing') {
       file = r; // "denied" or "corrupt" says more than "missing"
@@ -68,7 +70,13 @@ export async function gatherStatus(o: StatusOptions, deps: Partial<HealthDeps> =
   }
   if (file === null) file = await readStatusFile(o.dataDir);
   const now = d.now();
-  const ageSec = file.ok ? Math.max(0, Math.round((now - Date.parse(file.health.at)) / 1000)) : null;
+  // The age by the file's mtime, which the kernel stamps from the same system clock we read now:
+  // the `at` inside is the daemon's disciplined time (device/clock.ts), which keeps away from the
+  // system clock for as long as a step goes unsynchronised (a boot at 1970 or behind the last
+  // event on a network without NTP; a step made by chrony or ntpd, which the daemon cannot see).
+  // Against our clock it made a dead daemon look fresh for ever, or a running one stale.
+  const stamp = writtenAt > 0 ? writtenAt : file.ok ? Date.parse(file.health.at) : Number.NaN;
+  const ageSec = file.ok ? Math.max(0, Math.round((now - stamp) / 1000)) : null;
   return {
     file,
     ageSec,

@@ -139,9 +139,11 @@ describe('the status file', () => {
 });
 
 describe('npm run status', () => {
-  async function written(at: number, where = join(dir, 'run')): Promise<DeviceHealth> {
+  /** a status file the daemon wrote at `at` by its own clock, at `mtime` by the system's */
+  async function written(at: number, where = join(dir, 'run'), mtime = at): Promise<DeviceHealth> {
     const h = await collectHealth(input, deps({ now: () => at }));
     await writeStatusFile(where, h);
+    await utimes(join(where, STATUS_FILE), mtime / 1000, mtime / 1000);
     return h;
   }
 
@@ -178,6 +180,19 @@ describe('npm run status', () => {
     expect(none.stale).toBe(true);
     expect(renderStatus(none)).toMatch(/empty\/status\.json: none yet/);
     expect(renderStatus(none)).toMatch(/^CPU temperature +48\.2 °C$/m);
+  });
+
+  it("tells fresh from stale by the system's clock when the daemon's own time keeps away from it", async () => {
+    // A board booted at 1970 whose NTP never answers: the daemon goes on from its last event, hours
+    // ahead of the system clock. Dead for five minutes, it must not look fresh.
+    await written(NOW + 9 * 3600_000, join(dir, 'run'), NOW - 5 * 60_000);
+    const dead = await gatherStatus({ dirs: [join(dir, 'run')], dataDir: dir }, deps());
+    expect(dead).toMatchObject({ stale: true, ageSec: 300 });
+    // A step made by chrony, which the daemon does not follow (no timesyncd flag): its time is
+    // hours behind the system's. Written 10 s ago, it is running.
+    await written(NOW - 8 * 3600_000, join(dir, 'run'), NOW - 10_000);
+    const running = await gatherStatus({ dirs: [join(dir, 'run')], dataDir: dir }, deps());
+    expect(running).toMatchObject({ stale: false, ageSec: 10 });
   });
 
   it('takes the newest of the runtime dir and the data dir', async () => {
