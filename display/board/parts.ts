@@ -172,14 +172,18 @@ export function drawServices(ctx: Ctx, m: BoardModel, b: Box, only?: number): vo
     const y = rows[i]!.y;
     rect(ctx, b.x, y + 5, b.w, rowH - 10, colors.panel, 12);
     const base = y + rowH / 2 + (type.serviceFigure * scale * DIGIT_HEIGHT) / 2;
+    const figure = `${s.waiting}명`;
+    // The name's room ends where the count begins: 150 px holds "99명", but "150명" is wider and a
+    // long name ran into it (the count is what the citizen reads there).
+    const figureRoom = Math.max(150 * scale, measure(ctx, figure, 900, type.serviceFigure * scale) + 24 * scale);
     text(ctx, s.name, cols.name, base, {
       weight: 700,
       px: type.serviceName * scale,
       color: colors.text,
-      maxWidth: cols.waiting - cols.name - 150 * scale,
+      maxWidth: cols.waiting - cols.name - figureRoom,
       minPx: type.serviceName * scale * 0.75,
     });
-    text(ctx, `${s.waiting}명`, cols.waiting, base, {
+    text(ctx, figure, cols.waiting, base, {
       weight: 900,
       px: type.serviceFigure * scale,
       color: colors.accent,
