@@ -51,6 +51,8 @@ export class BoardExtension implements Extension {
   private live: Live[] = [];
   private snapshot: Snapshot | null = null;
   private highlight: { call: CallSnapshot; until: number } | null = null;
+  /** counter id -> its own newest call while highlighted (its display's, see BoardModel) */
+  private counterHighlights = new Map<string, { call: CallSnapshot; until: number }>();
   private refusal: { message: string; until: number } | null = null;
   private printerAlert: string | null = null;
   private online: boolean | null = null;
@@ -169,6 +171,11 @@ export class BoardExtension implements Extension {
     const notes: Record<string, string> = {};
     for (const [counter, n] of this.notes) if (now < n.until) notes[counter] = n.message;
     if (this.mainDown) for (const c of this.snapshot.counters) notes[c.id] ??= MAIN_LINK_DOWN;
+    const counterCalls: Record<string, CallSnapshot> = {};
+    for (const [counter, h] of this.counterHighlights) {
+      if (now < h.until) counterCalls[counter] = h.call;
+      else this.counterHighlights.delete(counter);
+    }
     return {
       snapshot: this.snapshot,
       now,
@@ -177,6 +184,7 @@ export class BoardExtension implements Extension {
       online: this.online,
       alert: this.mainDown ? MAIN_LINK_DOWN : (refusal ?? this.printerAlert),
       ...(Object.keys(notes).length > 0 ? { counterNotes: notes } : {}),
+      ...(Object.keys(counterCalls).length > 0 ? { counterCalls } : {}),
     };
   }
 
@@ -188,6 +196,7 @@ export class BoardExtension implements Extension {
           call: { ticket: e.ticket.number, service: e.ticket.service, counter: e.counter, at: e.at },
           until: this.ctx.now() + holdMs,
         };
+        this.counterHighlights.set(e.counter, this.highlight);
         this.after(holdMs);
       }
     }

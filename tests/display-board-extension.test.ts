@@ -163,6 +163,29 @@ describe('board extension', () => {
     expect(counter.frames).toHaveLength(3);
   });
 
+  it("a counter's display stays highlighted when another counter calls in the same frame", async () => {
+    // the counter display's ground, 400x240 here: amber (#FFC933) while it calls, navy otherwise
+    const ground = (): number[] => {
+      const f = counter.frames.at(-1)!;
+      const at = (120 * f.width + 5) * 4;
+      return [...f.data.subarray(at, at + 3)];
+    };
+    expect(ground()).not.toEqual([0xff, 0xc9, 0x33]);
+    const at = '2026-11-26T10:42:00.000+09:00';
+    snap.recentCalls.unshift(
+      { ticket: '2009', service: 'seal', counter: '2', at },
+      { ticket: '1036', service: 'resident', counter: '3', at },
+    );
+    snap.counters[2]!.ticket = '1036';
+    snap.counters[1]!.ticket = '2009';
+    bus.emit('queueEvents', { events: [called('1036', '3', at), called('2009', '2', at)] });
+    await settle();
+    expect(ext.model()!.highlight?.ticket).toBe('2009');
+    expect(ground()).toEqual([0xff, 0xc9, 0x33]);
+    await settle(8_100);
+    expect(ground()).not.toEqual([0xff, 0xc9, 0x33]);
+  });
+
   it('coalesces a burst of events into one frame', async () => {
     for (let i = 0; i < 5; i++) {
       snap.services[0]!.waiting++;

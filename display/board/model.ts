@@ -19,6 +19,15 @@ export interface BoardModel {
   /** counter id -> a short line at the foot of that counter's display (a satellite's key result,
    * its lost link to the main unit); absent: none */
   counterNotes?: Readonly<Record<string, string>>;
+  /** counter id -> that counter's own call while it is highlighted. `highlight` is only the
+   * newest call of all: a call at another counter a second later would put out this counter's
+   * display, the one its citizen looks for. Absent: `highlight` alone. */
+  counterCalls?: Readonly<Record<string, CallSnapshot>>;
+}
+
+/** The call a counter's display highlights, if any. */
+export function counterCall(m: BoardModel, counterId: string): CallSnapshot | null {
+  return m.counterCalls?.[counterId] ?? (m.highlight?.counter === counterId ? m.highlight : null);
 }
 
 function clockFormat(timeZone: string): Intl.DateTimeFormat {
@@ -123,6 +132,6 @@ export function boardKey(m: BoardModel): string {
 /** The key of one counter display's frame. */
 export function counterKey(m: BoardModel, counterId: string): string {
   const c = m.snapshot.counters.find((x) => x.id === counterId) ?? null;
-  const lit = m.highlight?.counter === counterId ? m.highlight.at : null;
+  const lit = counterCall(m, counterId)?.at ?? null;
   return JSON.stringify([c, lit, m.snapshot.open, m.counterNotes?.[counterId] ?? null]);
 }

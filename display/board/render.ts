@@ -7,7 +7,7 @@ import { loadCanvasBinding } from '../canvas-binding.ts';
 import { patchRow } from '../sinks/patches.ts';
 import { loadFonts } from '../fonts/fonts.ts';
 import { type Box, type Ctx, closedIcon, fitPx, pauseIcon, rect, text } from './draw.ts';
-import { type BoardModel, clockTexts, counterName, counterStatusText, serviceName } from './model.ts';
+import { type BoardModel, clockTexts, counterCall, counterName, counterStatusText, serviceName } from './model.ts';
 import { drawFooter, drawHeader } from './chrome.ts';
 import { counterTiles, drawCallBand, drawCounters, drawRecent, drawServices, serviceRows } from './parts.ts';
 import { DIGIT_HEIGHT, colors } from './theme.ts';
@@ -500,7 +500,8 @@ export function wholeBands(parts: Rect[], height: number): Array<{ y: number; h:
 export function drawCounterDisplay(surface: Surface, m: BoardModel, counterId: string): void {
   const ref = REFERENCE.counter;
   const c = m.snapshot.counters.find((x) => x.id === counterId);
-  const lit = m.highlight?.counter === counterId && c?.ticket === m.highlight.ticket;
+  const call = counterCall(m, counterId);
+  const lit = call !== null && c?.ticket === call.ticket;
   const note = m.counterNotes?.[counterId];
   surface.drawScaled(ref.width, ref.height, (ctx) => {
     drawCounterBody(ctx, m, counterId, c, lit);
