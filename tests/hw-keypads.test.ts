@@ -256,6 +256,29 @@ describe('hot-plug', () => {
     await src.stop();
   });
 
+  it('a keypad listed whose reads keep failing is tried again less and less often, and said once', async () => {
+    const hid = new FakeHid();
+    hid.plug(keypadA);
+    const { src, lines } = await startPads({ devices: [{ counter: '1', path: '/dev/hidraw0' }] }, hid);
+    // a bad cable: every read fails just after the keypad is opened, and it stays listed
+    for (let ms = 0; ms < 120_000; ms += 500) {
+      if (hid.open.has('/dev/hidraw0') && src.health()['1']?.connected)
+        hid.device('/dev/hidraw0').fail(new Error('EIO'));
+      await vi.advanceTimersByTimeAsync(500);
+    }
+    // once a poll (500 ms) it was 240 attaches; backing off to a minute apart, a handful
+    expect(hid.opened.length).toBeGreaterThan(3);
+    expect(hid.opened.length).toBeLessThan(12);
+    const said = lines.filter((l) => (l.level as number) >= 30 && l.counter === '1');
+    expect(said.length).toBeLessThanOrEqual(4);
+    // a good cable again: attached at its next try, and it stays
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(src.health()['1']).toMatchObject({ connected: true });
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(src.health()['1']).toMatchObject({ connected: true });
+    await src.stop();
+  });
+
   it('a configured keypad missing at start is reported, and attached when plugged in', async () => {
     const hid = new FakeHid();
     hid.plug(keypadA);

@@ -54,6 +54,11 @@ interface Pad {
   grabCode: string | null;
   /** attached by a poll, not at start: a refused grab is tried once more before it is reported */
   grabGrace: boolean;
+  /** when it was last attached, and how many of its attaches in a row failed within FLAP_MS */
+  attachedAt: number;
+  flaps: number;
+  /** a flapping keypad is not attached again before this */
+  retryAt: number;
   health: {
     connected: boolean;
     lastError: string | null;
@@ -68,6 +73,11 @@ interface Pad {
     ignoredKeys: number;
   };
 }
+
+/** An attach that fails again within this is a flap (a keypad listed whose reads keep failing: a
+ * bad cable, a failing device): each one is retried later, up to FLAP_MAX_MS apart, and said once. */
+const FLAP_MS = 5_000;
+const FLAP_MAX_MS = 60_000;
 
 export class HidKeypadSource implements KeypadSource {
   readonly kind = 'hid';
@@ -134,6 +144,9 @@ export class HidKeypadSource implements KeypadSource {
       grab: null,
       grabCode: null,
       grabGrace: false,
+      attachedAt: 0,
+      flaps: 0,
+      retryAt: 0,
       interpreter: undefined as unknown as KeypadInterpreter,
       health: {
         connected: false,
@@ -203,6 +216,7 @@ export class HidKeypadSource implements KeypadSource {
         if (!pad.health.exclusive) this.grab(pad);
         continue;
       }
+      if (this.now() < pad.retryAt) continue;
       const first = candidates.find((d) => !claimed.has(d.path) && matches(pad.binding, d, portOf));
       if (!first) {
         if (!pad.health.lastError) this.fail(pad, 'keypad-missing', `no keypad matches ${describe(pad.binding)}`);
@@ -262,8 +276,11 @@ export class HidKeypadSource implements KeypadSource {
         if (pad.links.includes(link)) this.report(pad, link, data);
       });
       device.on('error', (err: unknown) => {
-        if (pad.links.includes(link))
-          this.detach(pad, 'keypad-unplugged', `the keypad stopped answering (${messageOf(err)})`);
+        if (!pad.links.includes(link)) return;
+        // still listed: not pulled out but failing (a bad cable, a failing device), which a
+        // re-attach at every poll would only repeat
+        const failing = this.listed(link.info.path);
+        this.detach(pad, 'keypad-unplugged', `the keypad stopped answering (${messageOf(err)})`, false, failing);
       });
     }
     const info = links[0]!.info;
@@ -271,7 +288,8 @@ export class HidKeypadSource implements KeypadSource {
     pad.health.connected = true;
     pad.health.device = `${usbId(info)} ${info.product ?? ''}`.trim();
     pad.health.attaches += 1;
-    this.o.logger.info(
+    pad.attachedAt = this.now();
+    this.o.logger[pad.flaps > 0 ? 'debug' : 'info'](
       {
         counter: pad.binding.counter,
         device: pad.health.device,
@@ -318,11 +336,18 @@ export class HidKeypadSource implements KeypadSource {
       pad.health.lastError = r.problem.code;
       pad.health.lastErrorMessage = r.problem.message;
       pad.health.lastErrorAt = new Date((this.o.now ?? Date.now)()).toISOString();
-      this.o.logger.warn({ counter: pad.binding.counter, code: r.problem.code }, r.problem.message);
+      // said at its first attach; a flapping keypad's next attaches find the same problem
+      this.o.logger[pad.flaps > 0 ? 'debug' : 'warn'](
+        { counter: pad.binding.counter, code: r.problem.code },
+        r.problem.message,
+      );
       this.changed(pad);
     } else if (!was) {
       pad.grabCode = null;
-      this.o.logger.info({ counter: pad.binding.counter, grabbed: r.nodes }, 'keypad keys go to beonho only');
+      this.o.logger[pad.flaps > 0 ? 'debug' : 'info'](
+        { counter: pad.binding.counter, grabbed: r.nodes },
+        'keypad keys go to beonho only',
+      );
       this.changed(pad);
     }
   }
@@ -337,7 +362,21 @@ export class HidKeypadSource implements KeypadSource {
     for (const k of r.down) pad.interpreter.keyDown(k.usage, k.key);
   }
 
-  private detach(pad: Pad, code: 'keypad-unplugged' | 'keypad-missing', message: string, quiet = false): void {
+  private listed(path: string | undefined): boolean {
+    try {
+      return this.hid!.devices().some((d) => d.path === path);
+    } catch {
+      return false;
+    }
+  }
+
+  private detach(
+    pad: Pad,
+    code: 'keypad-unplugged' | 'keypad-missing',
+    message: string,
+    quiet = false,
+    failing = false,
+  ): void {
     const links = pad.links;
     pad.links = [];
     // Whatever was half-pressed or half-typed belongs to a keypad that is gone.
@@ -358,11 +397,24 @@ export class HidKeypadSource implements KeypadSource {
       return;
     }
     pad.health.unplugs += 1;
-    this.fail(pad, code, message);
+    const now = this.now();
+    if (failing && now - pad.attachedAt < FLAP_MS) {
+      pad.flaps += 1;
+      pad.retryAt = now + Math.min(FLAP_MAX_MS, 1000 * 2 ** (pad.flaps - 1));
+    } else {
+      pad.flaps = 0;
+      pad.retryAt = 0;
+    }
+    this.fail(pad, code, message, pad.flaps > 1);
   }
 
-  private fail(pad: Pad, code: string, message: string): void {
-    const repeated = pad.health.lastError === code && !pad.health.connected;
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  /** quiet: a flap after the first, which the log has already said */
+  private fail(pad: Pad, code: string, message: string, quiet = false): void {
+    const repeated = quiet || (pad.health.lastError === code && !pad.health.connected);
     pad.health.connected = false;
     pad.health.lastError = code;
     pad.health.lastErrorMessage = message;
