@@ -3,6 +3,7 @@
 //   npm run hw -- keypad <path>    each key pressed, decoded, and the action it would send
 //   npm run hw -- gpio <pin>       a BCM pin's level and edges, and the presses they make
 // See docs/hardware.md.
+import { existsSync } from 'node:fs';
 import { readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -160,6 +161,10 @@ export async function watchGpio(
     );
   }
   const n = sysfsNumber(bcm, await gpioBase({ sysfsRoot: d.sysfsRoot, override: opts.base }));
+  // Exported already: most likely by the running service, whose buttons read it. Unexported by
+  // this tool at its end, the service's interrupt handler would fail and the service stop: the pin
+  // is left as it was found.
+  const sharedWith = existsSync(join(d.sysfsRoot ?? '/sys/class/gpio', `gpio${n}`));
   const gpio = new Gpio(n, 'in', 'both');
   const active = opts.activeHigh ? 1 : 0;
   const t0 = d.now();
@@ -171,6 +176,7 @@ export async function watchGpio(
   d.out(`GPIO${bcm} (sysfs ${n}) reads ${gpio.readSync()} now; idle should be ${1 - active} (Ctrl-C to stop)`);
   if (!opts.activeHigh)
     d.out('  if it idles at 0, the pull-up is missing: see docs/hardware.md (gpio=...=ip,pu in config.txt)');
+  if (sharedWith) d.out('  the pin was exported already (the service reads it?): it is left exported at the end');
   gpio.watch((err, value) => {
     if (err) d.out(`  error: ${messageOf(err)}`);
     else d.out(`  ${d.now() - t0} ms  edge -> ${value}`);
@@ -179,7 +185,7 @@ export async function watchGpio(
   return () => {
     debouncer.cancel();
     gpio.unwatchAll();
-    gpio.unexport();
+    if (!sharedWith) gpio.unexport();
   };
 }
 

@@ -189,6 +189,17 @@ describe('npm run hw -- gpio <pin>', () => {
     expect(lines.filter((l) => l.includes('PRESS'))).toHaveLength(1);
   });
 
+  it('leaves a pin the service has exported as it found it (unexported, the service would fail)', async () => {
+    const gpio = fakeGpio();
+    const root = pi4Sysfs();
+    mkdirSync(join(root, 'gpio529')); // exported by the running service
+    const { d, lines } = deps({ loadGpio: async () => gpio.module, sysfsRoot: root });
+    const stop = await watchGpio(d, 17, {});
+    stop();
+    expect(gpio.pins.get(529)!.exported).toBe(true);
+    expect(lines.some((l) => l.includes('left exported'))).toBe(true);
+  });
+
   it('says why when GPIO is not there', async () => {
     const { d } = deps({ loadGpio: async () => fakeGpio({ accessible: false }).module });
     await expect(watchGpio(d, 17, {})).rejects.toMatchObject({ code: 'gpio-not-accessible' });
