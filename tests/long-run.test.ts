@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { Client } from 'aedes';
 import aedesPersistence from 'aedes-persistence';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RateLimitedLog } from '../bridge/broker/rate-limited-log.ts';
 import { type QueuePersistence, Sessions } from '../bridge/broker/sessions.ts';
 import pino from 'pino';
 import { SimPrinter } from '../display/printer/sim-printer.ts';
@@ -104,6 +105,35 @@ describe('the embedded broker, one session after another', () => {
       }
       expect(held).toBe(0);
       sessions.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe('the log of a broker a stranger hammers', () => {
+  it('sums up a refusal that goes on for days in a few lines an hour, counting every one', async () => {
+    vi.useFakeTimers();
+    try {
+      const lines: Array<{ code?: string; suppressed?: number; msg: string }> = [];
+      const log = new RateLimitedLog(pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) }));
+      // a client retrying a wrong password twice a second, for three days
+      const attempts = 3 * 24 * 3600 * 2;
+      for (let i = 0; i < attempts; i++) {
+        log.warn('mqtt-auth-bad-password', { clientId: 'x' }, 'connection refused');
+        await vi.advanceTimersByTimeAsync(500);
+      }
+      // the stranger gives up: what was left is summed up, and after a quiet window the next
+      // refusal is news again, logged in full
+      await vi.advanceTimersByTimeAsync(2 * 3_600_000);
+      log.warn('mqtt-auth-bad-password', { clientId: 'y' }, 'connection refused');
+      expect(lines.at(-1)).toMatchObject({ clientId: 'y', msg: 'connection refused' });
+      expect(lines.at(-1)!.suppressed).toBeUndefined();
+      const counted = lines.reduce((n, l) => n + (l.suppressed ?? 1), 0);
+      expect(counted).toBe(attempts + 1);
+      // an hour's summary once it has gone on for a while: not one line pair per 10 s (51,840)
+      expect(lines.length).toBeLessThanOrEqual(3 * 24 + 10);
+      log.close();
     } finally {
       vi.useRealTimers();
     }
