@@ -3,11 +3,14 @@
 // cluster): the uplink starts on the first, moves to the second within its backoff when the first
 // stops, drains its outbox there, and stays there when the first comes back.
 import type { MqttClient } from 'mqtt';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
-import { connect, Inbox, type Office, startOffice, testConfig, waitFor } from './bridge-helpers.ts';
+import { connect, freePort, Inbox, type Office, startOffice, testConfig, waitFor } from './bridge-helpers.ts';
 import { MOSQUITTO_USERS, Mosquitto, mosquittoAvailable } from './bridge-mosquitto-server.ts';
+import { testUplink } from './helpers/uplink.ts';
 
 const T = 'beonho/v1/singok2';
 
@@ -30,6 +33,31 @@ describe('mqtt.uplink.url as a list', () => {
     expect(problems([])).toEqual(['mqtt.uplink.url: expected at least one URL, got []']);
     expect(problems(['mqtt://a:1', 'mqtt://a:1'])[0]).toMatch(/^mqtt\.uplink\.url: the same URL is listed twice/);
     expect(problems('mqtt://')[0]).toMatch(/^mqtt\.uplink\.url: expected an mqtt:\/\//);
+  });
+});
+
+describe('central away, every node of the list unreachable', () => {
+  it('warns once per reason, not at every attempt as the uplink goes round the nodes', async () => {
+    const lines: Array<{ level: number; code?: string; reason?: string }> = [];
+    const stream = new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    // nothing listens on these: each attempt is refused, with the node's address in the reason
+    const urls = [`mqtt://127.0.0.1:${await freePort()}`, `mqtt://127.0.0.1:${await freePort()}`];
+    const uplink = testUplink(urls, { logger: pino({ level: 'debug' }, stream) });
+    const errors = () => lines.filter((l) => l.code === 'uplink-error');
+    try {
+      uplink.start();
+      await waitFor(() => errors().length >= 30, 20_000, 'thirty attempts');
+    } finally {
+      await uplink.stop();
+    }
+    const warned = errors().filter((l) => l.level >= 40);
+    expect(new Set(warned.map((l) => l.reason)).size).toBe(2);
+    expect(warned).toHaveLength(2);
   });
 });
 

@@ -73,6 +73,10 @@ export class Uplink implements Sink {
   /** the connection's QoS 1 publishes within that Receive Maximum; made at its CONNACK */
   private gate: InFlightGate | null = null;
   private lastError: string | null = null;
+  /** the reasons already logged at warn since the link was last up: the nodes of a cluster each
+   * fail with their own (their address is in it), so "the same as the last one" never held while
+   * the uplink went round them, and each attempt was a warning for as long as central was away */
+  private readonly reasonsSeen = new Set<string>();
   /** on 3.1.1 because an MQTT 5 attempt was closed before its CONNACK, and no 3.1.1 connection
    * has worked yet: a 3.1.1 attempt closed the same way goes back to MQTT 5 */
   private fellBackOnClose = false;
@@ -292,6 +296,7 @@ export class Uplink implements Sink {
       }
       this.attempt = 0;
       this.lastError = null;
+      this.reasonsSeen.clear();
       this.fellBackOnClose = false;
       this.noConnackStreak = 0;
       this.session = session;
@@ -328,8 +333,11 @@ export class Uplink implements Sink {
       // about the protocol version
       attempt.unreachable = true;
     }
-    // Central away for hours must not flood the log: a repeated reason goes to debug.
-    const level = err.message === this.lastError ? 'debug' : 'warn';
+    // Central away for hours must not flood the log: a repeated reason goes to debug (a bounded
+    // memory of them: a reason with a changing part in it is not kept for ever).
+    const repeated = err.message === this.lastError || this.reasonsSeen.has(err.message) || this.reasonsSeen.size >= 16;
+    const level = repeated ? 'debug' : 'warn';
+    if (!repeated) this.reasonsSeen.add(err.message);
     this.lastError = err.message;
     this.o.logger[level]({ code: 'uplink-error', reason: err.message, attempt: this.attempt }, 'uplink error');
   }

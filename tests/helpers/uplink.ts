@@ -6,7 +6,7 @@ import { willPayload } from '../../bridge/publish/status.ts';
 import { Uplink } from '../../bridge/uplink/uplink.ts';
 import { mqttSchema } from '../../device/config/mqtt-schema.ts';
 
-export function testUplink(url: string, o: { logger: Logger; protocolVersion?: 4 | 5 }): Uplink {
+export function testUplink(url: string | string[], o: { logger: Logger; protocolVersion?: 4 | 5 }): Uplink {
   const cfg = mqttSchema.parse({
     uplink: {
       url,
