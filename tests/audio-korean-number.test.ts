@@ -181,4 +181,15 @@ describe('the call sentence', () => {
     expect(speakableText('3번 창구')).toBe('삼번 창구');
     expect(speakableText('B-10')).toBe('비-십');
   });
+
+  it('a sub-counter such as 3-1 is said 삼 다시 일, not 삼일 (counter 31)', () => {
+    expect(speakableText('3-1번 창구')).toBe('삼 다시 일번 창구');
+    expect(spokenText(callParts('1001', '3-1', '3-1번 창구'))).toBe('천일번 고객님, 삼 다시 일번 창구로 오십시오');
+    expect(speakableText('12 - 2번')).toBe('십이 다시 이번');
+  });
+
+  it('a name in brackets is said without them, the particle after its last word', () => {
+    expect(spokenText(callParts('A001', '7', '민원실(2층)'))).toBe('에이 일번 고객님, 민원실 이층으로 오십시오');
+    expect(spokenText(callParts('1035', '8', '상담실 (B동)'))).toBe('천삼십오번 고객님, 상담실 비동으로 오십시오');
+  });
 });

@@ -20,7 +20,11 @@ export function particleRo(word: string): '로' | '으로' {
 /** How a counter is spoken: its configured name ("3번 창구" → 삼번 창구), or "<id>번 창구". */
 export function counterReading(counterId: string, counterName: string | undefined): string {
   const name = counterName?.trim() || `${counterId}번 창구`;
-  return speakableText(name);
+  // Brackets are not heard: "민원실(2층)" is said 민원실 이층, and the particle then follows 층
+  // (이층으로), not the bracket (이층)로, said apart as a stray 로.
+  return speakableText(name)
+    .replace(/[()[\]]/g, ' ')
+    .trim();
 }
 
 /** The call as spoken words and pauses. */

@@ -100,10 +100,15 @@ function readCharacters(text: string): string {
 
 /**
  * Free text as it should be spoken: runs of digits become Korean numbers ("3번 창구" → 삼번 창구),
- * Latin letters their names ("A창구" → 에이창구). Other characters stay as they are.
+ * Latin letters their names ("A창구" → 에이창구), a dash between digits 다시 ("3-1" → 삼 다시 일).
+ * Other characters stay as they are.
  */
 export function speakableText(text: string): string {
-  return text
-    .replace(/\d+/g, (digits) => (digits.length <= 15 ? koreanNumber(Number(digits)) : readCharacters(digits)))
-    .replace(/[A-Za-z]/g, (c) => LETTER_NAMES[c.toUpperCase()] ?? c);
+  return (
+    text
+      // "3-1번 창구" is said 삼 다시 일: read as one run, 삼일 was heard as counter 31
+      .replace(/(\d)\s*-\s*(?=\d)/g, '$1 다시 ')
+      .replace(/\d+/g, (digits) => (digits.length <= 15 ? koreanNumber(Number(digits)) : readCharacters(digits)))
+      .replace(/[A-Za-z]/g, (c) => LETTER_NAMES[c.toUpperCase()] ?? c)
+  );
 }
