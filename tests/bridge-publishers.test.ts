@@ -222,6 +222,43 @@ describe('events publisher', () => {
     }
   });
 
+  it('a refusal that goes on for a day is logged once an hour, not at every retry', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const lines: Array<{ level: number; code?: string; msg: string }> = [];
+      const outbox = new FakeOutbox([event(1)]);
+      const sink = new ManualSink();
+      const p = new EventsPublisher({
+        sink,
+        cursor: outbox,
+        topic: topics.events,
+        window: 10,
+        batch: 100,
+        logger: pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l)) }),
+      });
+      p.kick();
+      await tick();
+      // central's ACL refuses the device's events all day: every retry is refused again
+      const refuse = () => sink.sent.at(-1)!.fail(Object.assign(new Error('not authorized'), { code: 0x87 }));
+      for (let minute = 0; minute < 24 * 60; minute++) {
+        refuse();
+        await tick();
+        vi.advanceTimersByTime(60_000);
+        await tick();
+      }
+      const errors = lines.filter((l) => l.code === 'event-publish-refused' && l.level >= 50);
+      expect(errors.length).toBeGreaterThanOrEqual(24);
+      expect(errors.length).toBeLessThanOrEqual(25);
+      // fixed at central: said once, and the next refusal is news again
+      sink.sent.at(-1)!.ack();
+      await tick();
+      expect(outbox.ackedSeq).toBe(1);
+      expect(lines.at(-1)).toMatchObject({ level: 30, msg: 'central takes events again after refusing them' });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a failed read of the outbox is tried again by itself, with no new event', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {

@@ -26,6 +26,10 @@ const READ_RETRY_MS = 5_000;
 /** After central refused an event: the window is sent again then, on the same connection (a
  * refusal such as MQTT 5's quota exceeded passes; one that does not is logged again). */
 const REFUSED_RETRY_MS = 60_000;
+/** A refusal that goes on (central's ACL wrong for the device's account until someone there fixes
+ * it, maybe days) is logged in full the first time and then once an hour of retries, the rest at
+ * debug: an error a minute per office filled the journal on the card. */
+const REFUSED_REMIND_EVERY = 60;
 
 interface InFlight {
   seq: number;
@@ -46,6 +50,9 @@ export class EventsPublisher {
   private generation = 0;
   private stopped = false;
   private refusedIn = -1;
+  /** refusals in a row since central last acknowledged an event, and the last one's reason */
+  private refusedStreak = 0;
+  private refusedReason: string | null = null;
   /** pending retries: of a failed read, of a refused window */
   private readonly retries: { read: NodeJS.Timeout | null; refused: NodeJS.Timeout | null } = {
     read: null,
@@ -148,8 +155,12 @@ export class EventsPublisher {
     if (this.refusedIn === gen) return;
     this.refusedIn = gen;
     const reasonCode = (err as { code?: unknown }).code;
-    this.o.logger.error(
-      { code: 'event-publish-refused', seq, reasonCode, reason: String(err) },
+    const reason = String(err);
+    this.refusedStreak++;
+    const news = reason !== this.refusedReason || this.refusedStreak % REFUSED_REMIND_EVERY === 1;
+    this.refusedReason = reason;
+    this.o.logger[news ? 'error' : 'debug'](
+      { code: 'event-publish-refused', seq, reasonCode, reason, refusals: this.refusedStreak },
       `central refused an event; events wait in the outbox and are sent again in ${REFUSED_RETRY_MS / 1000} s (check the device account may publish on events)`,
     );
     this.later('refused', REFUSED_RETRY_MS, () => {
@@ -176,6 +187,15 @@ export class EventsPublisher {
     let through = -1;
     while (this.inflight[0]?.done) through = this.inflight.shift()!.seq;
     if (through >= 0) this.o.cursor.ack(through);
+    // the event it refused went through at last (a later one acknowledged alone proves nothing)
+    if (through >= 0 && this.refusedStreak > 0) {
+      this.o.logger.info(
+        { code: 'event-publish-refused', refusals: this.refusedStreak },
+        'central takes events again after refusing them',
+      );
+      this.refusedStreak = 0;
+      this.refusedReason = null;
+    }
     // Refill at once: the outbox is read a batch at a time (`ahead`), so a PUBACK costs no read.
     // Waiting for half the window to drain stalled behind TCP: a broker without TCP_NODELAY
     // (mosquitto's default) holds its later PUBACKs until we acknowledge the first, and with nothing
