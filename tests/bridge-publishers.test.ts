@@ -442,8 +442,13 @@ describe('device status', () => {
       sinks: [sink],
       logger,
       intervalSec: 30,
-      deviceHealth: () =>
-        (reads += 1) === 1 ? new Promise<DeviceHealth>((r) => (slow = () => r(health))) : Promise.resolve(health),
+      deviceHealth: () => {
+        reads += 1;
+        if (reads > 1) return Promise.resolve(health);
+        return new Promise<DeviceHealth>((r) => {
+          slow = () => r(health);
+        });
+      },
     });
     connect();
     await new Promise((r) => setTimeout(r, 5));
