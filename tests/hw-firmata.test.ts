@@ -224,6 +224,32 @@ describe('Firmata buttons', () => {
     expect(five.Board.cache?.length).toBe(before);
   });
 
+  it('an Arduino away for hours is said once, not at every attempt; its return is said too', async () => {
+    let calls = 0;
+    let back = false;
+    const s = source({ reconnectMinMs: 1000, reconnectMaxMs: 30_000, readyTimeoutMs: 1000 }, () => {
+      calls += 1;
+      return new TestFirmata(calls === 1 || back);
+    });
+    await s.start();
+    s.boards[0]!.emit('disconnect');
+    await vi.advanceTimersByTimeAsync(6 * 3600_000);
+    expect(calls).toBeGreaterThan(600);
+    const said = () => s.lines.filter((l) => (l.level as number) >= 30).map((l) => l.code ?? l.msg);
+    expect(said()).toEqual([
+      'Firmata buttons attached',
+      'firmata-board-lost',
+      'Firmata reconnect scheduled',
+      'firmata-timeout',
+    ]);
+    expect(s.src.health()).toMatchObject({ connected: false, lastError: 'firmata-timeout' });
+    back = true;
+    await vi.advanceTimersByTimeAsync(31_000);
+    expect(s.src.health()).toMatchObject({ connected: true });
+    expect(said().at(-1)).toBe('Firmata buttons attached');
+    await s.src.stop();
+  });
+
   it('a board that never answers at start is reported, and the office starts; it is attached once it answers', async () => {
     // the first two connects get no answer (StandardFirmata not yet running); the third does
     let calls = 0;

@@ -30,7 +30,10 @@ export class ButtonHealth {
   }
 
   fail(code: string, message: string, logger: Logger): void {
-    logger.error({ code }, message);
+    // a retry that fails as the one before it (an Arduino unplugged over a weekend, tried every
+    // 30 s) is the same problem, already said and in the status: not an error line per attempt
+    const repeated = !this.connected && this.lastError === code;
+    logger[repeated ? 'debug' : 'error']({ code }, message);
     this.connected = false;
     this.lastError = code;
     this.lastErrorMessage = message;

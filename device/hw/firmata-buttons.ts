@@ -187,7 +187,12 @@ export class FirmataButtonSource implements ButtonSource {
     if (this.stopped) return;
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, this.o.config.reconnectMaxMs);
-    this.o.logger.info({ port: this.o.config.port, delayMs: delay }, 'Firmata reconnect scheduled');
+    // the first retry of an outage is news; the rest of a week-long one are not
+    const first = delay === this.o.config.reconnectMinMs;
+    this.o.logger[first ? 'info' : 'debug'](
+      { port: this.o.config.port, delayMs: delay },
+      'Firmata reconnect scheduled',
+    );
     this.retry = setTimeout(() => {
       this.retry = null;
       if (this.stopped) return;
