@@ -279,6 +279,24 @@ describe('hot-plug', () => {
     await src.stop();
   });
 
+  it('a device list that keeps failing is said once, not at every poll', async () => {
+    const hid = new FakeHid();
+    hid.plug(keypadA);
+    const { src, lines } = await startPads({ devices: [{ counter: '1', path: '/dev/hidraw0' }] }, hid);
+    const devices = hid.module.devices;
+    hid.module.devices = () => {
+      throw new Error('hid_enumerate failed');
+    };
+    await vi.advanceTimersByTimeAsync(3600_000);
+    const said = () => lines.filter((l) => (l.level as number) >= 30 && String(l.msg).startsWith('listing USB'));
+    expect(said().map((l) => l.msg)).toEqual(['listing USB devices failed']);
+    hid.module.devices = devices;
+    await vi.advanceTimersByTimeAsync(500);
+    expect(said().map((l) => l.msg)).toEqual(['listing USB devices failed', 'listing USB devices works again']);
+    expect(src.health()['1']).toMatchObject({ connected: true });
+    await src.stop();
+  });
+
   it('a configured keypad missing at start is reported, and attached when plugged in', async () => {
     const hid = new FakeHid();
     hid.plug(keypadA);

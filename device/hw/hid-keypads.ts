@@ -89,6 +89,8 @@ export class HidKeypadSource implements KeypadSource {
   private ioProblem: string | undefined;
   /** hidraw paths refused once since they appeared (udev may not have set their group yet) */
   private readonly refusedOnce = new Set<string>();
+  /** the device list failed at the last look: said once, not at every poll (twice a second) */
+  private listFailing = false;
 
   constructor(private readonly o: HidKeypadsOptions) {}
 
@@ -198,9 +200,12 @@ export class HidKeypadSource implements KeypadSource {
     try {
       list = this.hid!.devices();
     } catch (err) {
-      this.o.logger.warn({ err: messageOf(err) }, 'listing USB devices failed');
+      this.o.logger[this.listFailing ? 'debug' : 'warn']({ err: messageOf(err) }, 'listing USB devices failed');
+      this.listFailing = true;
       return [];
     }
+    if (this.listFailing) this.o.logger.info('listing USB devices works again');
+    this.listFailing = false;
     const candidates = keyboardCandidates(list);
     const present = new Set(candidates.map((d) => d.path));
     for (const p of this.refusedOnce) if (!present.has(p)) this.refusedOnce.delete(p);
