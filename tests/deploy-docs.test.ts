@@ -108,6 +108,17 @@ describe('docs/deploy.md as the deploy path uses it', () => {
 });
 
 describe('config/example.yaml', () => {
+  it('goes back from an upgrade with commands that work on a data dir of its own partition', () => {
+    const start = DEPLOY.indexOf('## Upgrades');
+    const section = DEPLOY.slice(start, DEPLOY.indexOf('\n## ', start + 1));
+    // the state copy of step 2, and the way back: into the mount point, never in its place
+    expect(section).toContain('sudo cp -a /var/lib/beonho /var/lib/beonho.before-0.2.0');
+    expect(section).toContain('sudo cp -a /var/lib/beonho.before-0.2.0/. /var/lib/beonho/');
+    expect(section).not.toMatch(/(rm -rf|mv) \/var\/lib\/beonho(\s|$)/m);
+    // the old release's own units, as step 4 writes the new one's
+    expect(section).toMatch(/the old release's units/);
+  });
+
   it('names only docs that exist (the release ships docs/ and README.md beside it)', () => {
     const text = read('config/example.yaml');
     const named = [...text.matchAll(/\b(docs\/[\w./-]+\.md|README\.md)\b/g)].map((m) => m[1]!);
