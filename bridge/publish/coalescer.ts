@@ -8,7 +8,9 @@ export interface Timers {
 }
 
 export const realTimers: Timers = {
-  now: () => Date.now(),
+  // Monotonic: the wall clock steps (NTP at a boot without RTC, an admin's date -s), and a step
+  // back of N hours held every state and status publish for N hours.
+  now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
