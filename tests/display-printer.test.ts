@@ -332,7 +332,7 @@ describe('device transport on a slow or stuck line (fake time)', () => {
   });
 
   it('sends a ticket that takes longer than the stall time over a slow serial line', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     // 19200 baud 8N1: 1920 bytes a second; a ticket is ~72 KB, ~38 s on that line
     const line = new LineHandle(1920);
     const t = new DeviceTransport('/dev/ttyUSB0', { openDevice: async () => line });
@@ -350,7 +350,7 @@ describe('device transport on a slow or stuck line (fake time)', () => {
   });
 
   it('fails a write once the printer has taken nothing for the stall time', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const line = new LineHandle(0, 1000);
     const t = new DeviceTransport('/dev/usb/lp0', { openDevice: async () => line, writeTimeoutMs: 5000 });
     await t.open();
@@ -366,8 +366,25 @@ describe('device transport on a slow or stuck line (fake time)', () => {
     await t.close();
   });
 
+  it('fails a stalled write after the stall time though the wall clock stepped back an hour meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const line = new LineHandle(0, 1000);
+    const t = new DeviceTransport('/dev/usb/lp0', { openDevice: async () => line, writeTimeoutMs: 5000 });
+    await t.open();
+    let result: string | null = null;
+    t.write(new Uint8Array(3000)).then(
+      () => (result = 'sent'),
+      (err: Error) => (result = err.message),
+    );
+    await vi.advanceTimersByTimeAsync(100);
+    vi.setSystemTime(Date.now() - 3_600_000); // NTP, or an admin's date -s
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(result).toBe('printer accepted 1000 of 3000 bytes and then stalled');
+    await t.close();
+  });
+
   it('a status query to a printer that takes no byte is no answer within the query time, not the write stall time', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const line = new LineHandle(0, 0);
     const t = new DeviceTransport('/dev/usb/lp0', { openDevice: async () => line });
     await t.open();

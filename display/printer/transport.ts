@@ -97,8 +97,8 @@ export class DeviceTransport implements PrinterTransport {
       if (err instanceof StalledError) return null;
       throw err;
     }
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() <= deadline) {
+    const deadline = performance.now() + timeoutMs;
+    while (performance.now() <= deadline) {
       const n = await this.readSome(fh, one);
       if (n > 0) return one[n - 1]!;
       await sleep(10);
@@ -117,7 +117,7 @@ export class DeviceTransport implements PrinterTransport {
    * for a ticket's 72 KB, and a whole-write deadline failed every ticket there. */
   private async send(bytes: Uint8Array, stallMs: number): Promise<void> {
     const fh = this.need();
-    let deadline = Date.now() + stallMs;
+    let deadline = performance.now() + stallMs;
     let off = 0;
     while (off < bytes.length) {
       let taken = 0;
@@ -128,10 +128,10 @@ export class DeviceTransport implements PrinterTransport {
       }
       if (taken > 0) {
         off += taken;
-        deadline = Date.now() + stallMs;
+        deadline = performance.now() + stallMs;
         continue;
       }
-      if (Date.now() > deadline) throw new StalledError(off, bytes.length);
+      if (performance.now() > deadline) throw new StalledError(off, bytes.length);
       await sleep(10);
     }
   }
