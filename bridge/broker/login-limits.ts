@@ -35,7 +35,9 @@ export class SourceThrottle {
   private readonly now: () => number;
 
   constructor(private readonly o: ThrottleOptions) {
-    this.now = o.now ?? Date.now;
+    // monotonic: a wall clock stepped back (NTP at a boot without RTC) made the refill negative,
+    // and every source (a satellite's logins and commands included) waited as long as the step
+    this.now = o.now ?? (() => performance.now());
   }
 
   /** Takes a token (or `cost` of one) for `source`; false when the source must wait. */
@@ -61,7 +63,7 @@ export class SourceThrottle {
       b = { tokens: this.o.burst, at: t };
       this.buckets.set(source, b);
     }
-    b.tokens = Math.min(this.o.burst, b.tokens + (t - b.at) / this.o.refillMs);
+    b.tokens = Math.min(this.o.burst, b.tokens + Math.max(0, t - b.at) / this.o.refillMs);
     b.at = t;
     return b;
   }
