@@ -221,7 +221,7 @@ export class HidKeypadSource implements KeypadSource {
         if (!pad.health.exclusive) this.grab(pad);
         continue;
       }
-      if (this.now() < pad.retryAt) continue;
+      if (performance.now() < pad.retryAt) continue;
       const first = candidates.find((d) => !claimed.has(d.path) && matches(pad.binding, d, portOf));
       if (!first) {
         if (!pad.health.lastError) this.fail(pad, 'keypad-missing', `no keypad matches ${describe(pad.binding)}`);
@@ -293,7 +293,7 @@ export class HidKeypadSource implements KeypadSource {
     pad.health.connected = true;
     pad.health.device = `${usbId(info)} ${info.product ?? ''}`.trim();
     pad.health.attaches += 1;
-    pad.attachedAt = this.now();
+    pad.attachedAt = performance.now();
     this.o.logger[pad.flaps > 0 ? 'debug' : 'info'](
       {
         counter: pad.binding.counter,
@@ -402,7 +402,8 @@ export class HidKeypadSource implements KeypadSource {
       return;
     }
     pad.health.unplugs += 1;
-    const now = this.now();
+    // intervals on the monotonic clock: a wall clock stepped back would hold the retry that long
+    const now = performance.now();
     if (failing && now - pad.attachedAt < FLAP_MS) {
       pad.flaps += 1;
       pad.retryAt = now + Math.min(FLAP_MAX_MS, 1000 * 2 ** (pad.flaps - 1));
@@ -411,10 +412,6 @@ export class HidKeypadSource implements KeypadSource {
       pad.retryAt = 0;
     }
     this.fail(pad, code, message, pad.flaps > 1);
-  }
-
-  private now(): number {
-    return (this.o.now ?? Date.now)();
   }
 
   /** quiet: a flap after the first, which the log has already said */
