@@ -242,6 +242,7 @@ export type DeployErrorCode = (typeof DEPLOY_ERRORS)[number];
  * key codes are shown on the counter's display in Korean (device/satellite/messages-ko.ts). */
 export const SATELLITE_CODES = [
   'main-link-down',
+  'main-link-flapping',
   'main-link-error',
   'main-link-reset',
   'main-password-env-missing',

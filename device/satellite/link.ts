@@ -53,6 +53,11 @@ export interface MainLinkOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A link up for less than this before it drops is a flap. */
+const FLAP_MS = 10_000;
+/** Flaps in a row before the log names the likely cause. */
+const FLAPS_TO_SAY = 3;
+
 export class MainLink {
   private client: MqttClient | null = null;
   /** the client's TCP socket, to reset it (abort()); null over WebSocket */
@@ -63,6 +68,9 @@ export class MainLink {
   private session = 0;
   private lastError: string | null = null;
   private isUp = false;
+  /** when the link last came up, and how many times in a row it dropped within FLAP_MS of that */
+  private upAt = 0;
+  private flaps = 0;
   private readonly topics: OfficeTopics;
   private readonly tls: { ca?: Buffer };
 
@@ -228,7 +236,8 @@ export class MainLink {
         this.lastError = null;
         this.session = session;
         this.isUp = true;
-        logger.info({ url: redactUrl(cfg.url), session }, 'linked to the main unit');
+        this.upAt = performance.now();
+        logger[this.flaps > 0 ? 'debug' : 'info']({ url: redactUrl(cfg.url), session }, 'linked to the main unit');
         void this.publishStatus(client, this.o.birth(session)).catch(() => undefined);
         this.o.handlers.up();
       });
@@ -247,7 +256,8 @@ export class MainLink {
       client.end(true);
       if (this.isUp) {
         this.isUp = false;
-        logger.warn({ code: 'main-link-down' }, 'link to the main unit lost');
+        this.flapped();
+        logger[this.flaps > 1 ? 'debug' : 'warn']({ code: 'main-link-down' }, 'link to the main unit lost');
         this.o.handlers.down(this.lastError ?? 'closed');
       }
       this.schedule();
@@ -280,6 +290,21 @@ export class MainLink {
         h.status(doc as DeviceStatus);
         break;
     }
+  }
+
+  /** A link that drops again within FLAP_MS of coming up, again and again (two satellites given
+   * one device id take the client id from each other; a main unit refusing us after the CONNACK):
+   * each reconnect waits longer, as failed attempts do, and it is said once, not three lines and a
+   * session write to the card every second. */
+  private flapped(): void {
+    this.flaps = performance.now() - this.upAt < FLAP_MS ? this.flaps + 1 : 0;
+    if (this.flaps === 0) return;
+    this.attempt = this.flaps;
+    if (this.flaps === FLAPS_TO_SAY)
+      this.o.logger.error(
+        { code: 'main-link-flapping', device: this.o.device },
+        `the link to the main unit drops right after it is made, again and again: is another satellite configured with the device id "${this.o.device}"? Two devices with one id take the link from each other`,
+      );
   }
 
   private error(reason: string): void {
