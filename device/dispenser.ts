@@ -19,14 +19,18 @@ export interface DispenserOptions {
   logger: Logger;
 }
 
+/** Longer than a ticket takes on a healthy printer (about a second on USB), as long as the drivers'
+ * default rate limit between two tickets of one button. */
+const SLOW_PRINT_MS = 1500;
+
 export class Dispenser implements Extension {
   readonly name = 'dispenser';
   /** presses that arrive while one is being handled are served in order, never in parallel */
   private chain: Promise<void> = Promise.resolve();
   /** buttons with a press queued or being served */
   private readonly serving = new Set<string>();
-  /** a ticket is being sent to the printer */
-  private printing = false;
+  /** when the ticket being sent to the printer started (performance.now()), null when none is */
+  private printingSince: number | null = null;
   private readonly config: Config;
   private readonly queue: QueueService;
   private readonly bus: Bus;
@@ -45,15 +49,16 @@ export class Dispenser implements Extension {
 
   async start(): Promise<void> {
     await this.buttons.start((press) => {
-      // While a ticket prints, a press of a button that already has one queued or printing is
-      // not another ticket: a printer taking 30 s over a slip (a stall, a slow serial line) left
-      // the citizen pressing again, and each press queued became a ticket once it printed. Another
-      // button's first press is someone else: it waits its turn. (Presses before any print starts
-      // are kept: the rate limit of each button's driver already spaces them.)
-      if (this.printing && this.serving.has(press.button)) {
+      // While a ticket has been printing for longer than a print takes, a press of a button that
+      // already has one queued or printing is not another ticket: a printer taking 30 s over a
+      // slip (a stall, a slow serial line) left the citizen pressing again, and each press queued
+      // became a ticket once it printed. Another button's first press is someone else: it waits
+      // its turn. Presses while prints go at their pace are kept (the drivers' rate limit already
+      // spaces a real button's; the simulator's may come faster).
+      if (this.printingSlowly() && this.serving.has(press.button)) {
         this.logger.info(
           { button: press.button },
-          'press while a ticket prints and this button is served; not another ticket',
+          'press while a slow print is under way and this button is served; not another ticket',
         );
         return;
       }
@@ -65,6 +70,10 @@ export class Dispenser implements Extension {
         })
         .finally(() => this.serving.delete(press.button));
     });
+  }
+
+  private printingSlowly(): boolean {
+    return this.printingSince !== null && performance.now() - this.printingSince >= SLOW_PRINT_MS;
   }
 
   async stop(): Promise<void> {
@@ -106,7 +115,7 @@ export class Dispenser implements Extension {
       'ticket issued',
     );
     if (!this.output) return;
-    this.printing = true;
+    this.printingSince = performance.now();
     try {
       await this.output.print(issued.ticket, issued.at);
     } catch (err) {
@@ -116,7 +125,7 @@ export class Dispenser implements Extension {
         'ticket issued but printing failed (jam?); the number stays valid',
       );
     } finally {
-      this.printing = false;
+      this.printingSince = null;
     }
   }
 }
