@@ -173,6 +173,17 @@ describe('config validation', () => {
     expect(out).toContain('services[2].id: duplicate service id "a"');
   });
 
+  it('refuses two dispenser buttons with one id (a copied line whose id was left as it was)', () => {
+    const buttons = [
+      ...base.dispenser!.buttons,
+      // a second priority button, for passports: its press would issue the first one's service
+      { id: 'priority', service: 'passport', priority: true, label: '여권 우선' },
+    ];
+    expect(problems({ ...base, dispenser: { buttons } })).toEqual([
+      'dispenser.buttons[5].id: duplicate button id "priority" (also dispenser.buttons[4]): give each button its own id',
+    ]);
+  });
+
   it('reports unreadable files and bad YAML', async () => {
     await expect(loadConfig(path.join(dir, 'missing.yaml'))).rejects.toThrow(/cannot read the file: ENOENT/);
     const bad = path.join(dir, 'bad.yaml');

@@ -174,7 +174,18 @@ function crossCheck(cfg: z.infer<z.ZodObject<Record<string, z.ZodType>>> & Recor
         ctx.addIssue({ code: 'custom', path: ['counters', i, 'services', j], message: `unknown service "${s}"` });
     });
   });
+  const buttonIds = new Map<string, number>();
   c.dispenser?.buttons.forEach((b, i) => {
+    // A press names its button by id and the first with that id answers: a copied line whose id
+    // was left as it was would issue the other button's service.
+    const first = buttonIds.get(b.id);
+    if (first !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dispenser', 'buttons', i, 'id'],
+        message: `duplicate button id "${b.id}" (also dispenser.buttons[${first}]): give each button its own id`,
+      });
+    else buttonIds.set(b.id, i);
     if (!ids.has(b.service))
       ctx.addIssue({
         code: 'custom',
