@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -181,6 +181,27 @@ describe('config validation', () => {
     ];
     expect(problems({ ...base, dispenser: { buttons } })).toEqual([
       'dispenser.buttons[5].id: duplicate button id "priority" (also dispenser.buttons[4]): give each button its own id',
+    ]);
+  });
+
+  it('takes a counter id written without quotes (YAML reads `id: 5` as a number), as its references do', async () => {
+    const file = path.join(dir, 'counter-number.yaml');
+    const example = await readFile(path.resolve(import.meta.dirname, '../config/example.yaml'), 'utf8');
+    const text = example
+      .replace('{ id: "4", name: 4번 창구', '{ id: 4, name: 4번 창구')
+      .concat('hardware:\n  keypads:\n    driver: hid\n    devices:\n      - { counter: 4, port: "1-1.4" }\n');
+    await writeFile(file, text);
+    const { config } = await loadConfig(file);
+    expect(config.counters.map((c) => c.id)).toEqual(['1', '2', '3', '4']);
+    const keypads = config.hardware.keypads;
+    expect(keypads.driver === 'hid' && keypads.devices.map((d) => d.counter)).toEqual(['4']);
+    // what is neither a text nor a whole number is refused in the words of the text it should be
+    const counters = structuredClone(base.counters) as Array<Record<string, unknown>>;
+    counters[0]!.id = true;
+    counters[1]!.id = null;
+    expect(problems({ ...base, counters })).toEqual([
+      'counters[0].id: expected a text, got true',
+      'counters[1].id: expected a text, but the key is empty',
     ]);
   });
 

@@ -4,7 +4,12 @@
 import { z } from 'zod';
 
 const buttonId = z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a dispenser button id (dispenser.buttons[].id)');
-const counterId = z.string().regex(/^[A-Za-z0-9-]{1,16}$/, 'expected a counter id (counters[].id)');
+// `counter: 3` as well as `counter: "3"`: YAML reads an unquoted 3 as a number, and counters[].id,
+// satellite.counters and the audio area take it too
+const counterId = z.preprocess(
+  (v) => (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : v),
+  z.string().regex(/^[A-Za-z0-9-]{1,16}$/, 'expected a counter id (counters[].id)'),
+);
 
 /** Filters every button driver shares. */
 const pressTiming = {

@@ -6,8 +6,15 @@ import { brokerClientFields } from './mqtt-schema.ts';
 
 export const counterIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,16}$/, 'expected 1 to 16 letters, digits or -');
 
-/** A counter id as people write it in YAML: `1` or `"1"`. */
-export const counterRefSchema = z.union([z.number().int().min(0).transform(String), z.string()]).pipe(counterIdSchema);
+/** A counter id as people write it in YAML: `1` or `"1"`. A preprocess, not a union: a value that
+ * is neither is refused in the words of the text it should be ("expected a text, got true"), where
+ * a union says only "Invalid input". */
+export const counterRefSchema = z.preprocess(integerAsText, counterIdSchema);
+
+/** An unquoted whole number as the text YAML read it from (`3`, not `"3"`); anything else as it is. */
+export function integerAsText(v: unknown): unknown {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : v;
+}
 
 export const satelliteSchema = z.strictObject({
   /** the main unit's embedded broker and this satellite's account there */

@@ -7,7 +7,7 @@ import { hardwareProblems } from './hardware-problems.ts';
 import { hardwareSchema } from './hardware-schema.ts';
 import { outputsSchema } from './outputs-schema.ts';
 import { mqttSchema, SATELLITE_NAME, SATELLITE_NAME_MAX, SATELLITE_NAME_WHY } from './mqtt-schema.ts';
-import { type SatelliteSection, satelliteSchema } from './satellite-schema.ts';
+import { counterRefSchema, type SatelliteSection, satelliteSchema } from './satellite-schema.ts';
 
 export const slug = z.string().regex(/^[a-z0-9-]{1,40}$/, 'expected a slug of a-z, 0-9 and -, 1 to 40 long');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected HH:MM (00:00 to 23:59)');
@@ -61,7 +61,9 @@ export const serviceSchema = z.strictObject({
 });
 
 export const counterSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9-]{1,16}$/, 'expected 1 to 16 letters, digits or -'),
+  // `id: 5` as well as `id: "5"`: YAML reads an unquoted 5 as a number, and the references to a
+  // counter (satellite.counters, the audio area, accounts) take one already
+  id: counterRefSchema,
   name: z.string().min(1).max(20),
   /** services this counter serves, in order of preference */
   services: z.array(slug).min(1),
