@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { simulatorDefault } from '../device/config/default.ts';
-import { ConfigError, loadConfig, validateConfig } from '../device/config/load.ts';
+import { ConfigError, loadConfig, MAX_CONFIG_BYTES, validateConfig } from '../device/config/load.ts';
 import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
 
 let dir: string;
@@ -14,6 +14,16 @@ afterEach(killAll);
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+async function problemsOfFile(file: string): Promise<string[]> {
+  try {
+    await loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
 
 function problems(input: unknown): string[] {
   try {
@@ -210,6 +220,51 @@ describe('config validation', () => {
     const bad = path.join(dir, 'bad.yaml');
     await writeFile(bad, 'office: [unclosed');
     await expect(loadConfig(bad)).rejects.toThrow(/not valid YAML/);
+    const tabs = path.join(dir, 'tabs.yaml');
+    await writeFile(tabs, 'office:\n\tid: singok2\n');
+    // the parser's first line ends with a colon that introduced the quoted lines, left out
+    expect(await problemsOfFile(tabs)).toEqual([
+      'not valid YAML: Tabs are not allowed as indentation at line 2, column 1',
+    ]);
+    expect(await problemsOfFile(dir)).toEqual(['this is a directory: give the config file in it']);
+  });
+
+  it('says an empty file is empty, rather than listing every required key', async () => {
+    const file = path.join(dir, 'empty.yaml');
+    for (const text of ['', '\n', '# only a comment\n', '---\n']) {
+      await writeFile(file, text);
+      expect(await problemsOfFile(file), JSON.stringify(text)).toEqual([
+        'the file has no settings (it is empty or only comments): start from config/example.yaml',
+      ]);
+    }
+  });
+
+  it('refuses a file that is not UTF-8 (saved as EUC-KR or UTF-16 on Windows) instead of garbling its Korean', async () => {
+    const euckr = path.join(dir, 'euc-kr.yaml');
+    // 신곡 in EUC-KR (CP949): read as UTF-8 it was two U+FFFD marks on the board and the ticket
+    const name = Buffer.from([0xbd, 0xc5, 0xb0, 0xee]);
+    await writeFile(euckr, Buffer.concat([Buffer.from('office:\n  id: singok2\n  name: '), name, Buffer.from('2\n')]));
+    expect(await problemsOfFile(euckr)).toEqual([
+      'line 3: the file is not UTF-8 text (Korean saved as EUC-KR/CP949, "ANSI"?): save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)',
+    ]);
+    const utf16 = path.join(dir, 'utf-16.yaml');
+    await writeFile(utf16, Buffer.from('\ufeffoffice:\n  id: singok2\n', 'utf16le'));
+    expect(await problemsOfFile(utf16)).toEqual([
+      'the file is UTF-16 text: save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)',
+    ]);
+    // UTF-8 with a byte-order mark, as Notepad writes it, is fine
+    const bom = path.join(dir, 'bom.yaml');
+    const example = await readFile(path.resolve(import.meta.dirname, '../config/example.yaml'), 'utf8');
+    await writeFile(bom, `\ufeff${example}`);
+    expect((await loadConfig(bom)).config.office.name).toBe('신곡2동 행정복지센터');
+  });
+
+  it('refuses a file far larger than a config without parsing it (a tarball given to --config)', async () => {
+    const file = path.join(dir, 'huge.yaml');
+    await writeFile(file, '# x\n'.repeat(MAX_CONFIG_BYTES / 4 + 1));
+    expect(await problemsOfFile(file)).toEqual([
+      'the file is 1.0 MB, where a config is a few KB: is it the right file?',
+    ]);
   });
 
   it('the daemon stops at start with one line per problem and exit code 2', async () => {

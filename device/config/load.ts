@@ -1,6 +1,6 @@
 // Reading and validating the config: YAML in, a typed Config out, or one line per problem naming
 // the field ("services[2].cutoff: expected HH:MM (00:00 to 23:59), got "25:00"").
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import leven from 'leven';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -29,12 +29,7 @@ export async function loadConfig(file?: string): Promise<LoadedFile> {
   if (!file) {
     return { config: validateConfig(simulatorDefault, 'built-in simulator config'), source: 'built-in', warnings: [] };
   }
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [`cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
-  }
+  const text = decodeText(file, await readConfigFile(file));
   let doc: unknown;
   let warnings: string[];
   try {
@@ -45,9 +40,60 @@ export async function loadConfig(file?: string): Promise<LoadedFile> {
     warnings = parsed.warnings.map((w) => w.message.split('\n')[0]!.replace(/:$/, ''));
     doc = parsed.toJS();
   } catch (err) {
-    throw new ConfigError(file, [`not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
+    // the first line only (the lines after it quote the file, which may hold a password), without
+    // the colon that introduced them
+    throw new ConfigError(file, [`not valid YAML: ${(err as Error).message.split('\n')[0]!.replace(/:$/, '')}`]);
   }
-  return { config: validateConfig(doc ?? {}, file), source: file, warnings };
+  // an empty file (a copy that failed, a disk that was full) would be a list of every required key
+  if (doc === null || doc === undefined)
+    throw new ConfigError(file, [
+      'the file has no settings (it is empty or only comments): start from config/example.yaml',
+    ]);
+  return { config: validateConfig(doc, file), source: file, warnings };
+}
+
+/** A config is a few KB (a city hall's with every account, ~20 KB). A file far larger is not one (a
+ * release tarball, a log given to --config by mistake), and reading it whole could take the memory
+ * of a 512 MB board. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+async function readConfigFile(file: string): Promise<Buffer> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, 'r');
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw new ConfigError(file, ['this is a directory: give the config file in it']);
+    if (stat.size > MAX_CONFIG_BYTES)
+      throw new ConfigError(file, [
+        `the file is ${(stat.size / 1024 / 1024).toFixed(1)} MB, where a config is a few KB: is it the right file?`,
+      ]);
+    return await handle.readFile();
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(file, [`cannot read the file: ${code ?? String(err)}`]);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** The file's text, which must be UTF-8. Read as UTF-8 regardless, a file saved as EUC-KR (CP949,
+ * "ANSI" of an editor on Korean Windows) loaded with every Korean name replaced by U+FFFD, and the
+ * board and the tickets showed the replacement marks. */
+function decodeText(file: string, bytes: Buffer): string {
+  const SAVE_AS = 'save it as UTF-8 (in Notepad: Save as, Encoding UTF-8)';
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+    throw new ConfigError(file, [`the file is UTF-16 text: ${SAVE_AS}`]);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const lossy = bytes.toString('utf8');
+    const at = lossy.indexOf('\uFFFD');
+    const line = lossy.slice(0, Math.max(at, 0)).split('\n').length;
+    throw new ConfigError(file, [
+      `line ${line}: the file is not UTF-8 text (Korean saved as EUC-KR/CP949, "ANSI"?): ${SAVE_AS}`,
+    ]);
+  }
 }
 
 export function formatIssues(
