@@ -5,7 +5,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startCentral } from '../central/main.ts';
+import { type Central, type CentralOptions, startCentral } from '../central/main.ts';
+import { isMainModule } from '../../device/util/main-module.ts';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const SUPERVISOR = fileURLToPath(new URL('../supervisor.ts', import.meta.url));
@@ -18,14 +19,29 @@ const OFFICES: Array<{ id: string; name: string; simPort: number; satellites?: s
   { id: 'hoewon1', name: '호원1동 행정복지센터', simPort: 8083 },
 ];
 
+const CENTRAL_PORTS = { mqttPort: 1884, wsPort: 9002, port: 8090 };
+
+/** The demo's central on its fixed ports. A port taken is nearly always a demo or central still
+ * running, and the listeners' own hints name options (--broker-port, --sim-port) the demo does not
+ * take: the refusal says what the demo needs instead. */
+export async function startDemoCentral(
+  ports: Pick<CentralOptions, 'mqttPort' | 'wsPort' | 'port'> = CENTRAL_PORTS,
+): Promise<Central> {
+  try {
+    return await startCentral({ ...ports, accounts: path.join(HERE, '..', 'central', 'accounts.yaml') });
+  } catch (err) {
+    const message = (err as Error).message;
+    if (!/^cannot listen on /.test(message)) throw err;
+    throw new Error(
+      `${message.replace(/: another (broker|program).*$/, '')}: is another \`npm run demo\` or \`npm run central\` still running? ` +
+        `The demo needs ports 8090, 1884 and 9002 (central), 8081-8083 (the office pages), 1891-1893 and 9011-9013 (their brokers)`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const dataRoot = process.env.BEONHO_DEMO_DATA ?? path.resolve('data', 'demo');
-  const central = await startCentral({
-    mqttPort: 1884,
-    wsPort: 9002,
-    port: 8090,
-    accounts: path.join(HERE, '..', 'central', 'accounts.yaml'),
-  }).catch((err: Error) => {
+  const central = await startDemoCentral().catch((err: Error) => {
     process.stderr.write(`beonho demo: ${err.message}\n`);
     process.exit(2);
   });
@@ -85,4 +101,4 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
 }
 
-void main();
+if (isMainModule(import.meta.url)) void main();
