@@ -194,6 +194,19 @@ describe('config validation', () => {
     ]);
   });
 
+  it('refuses two broker accounts with one username (a copied satellite account whose name was left)', () => {
+    const hash = 'scrypt$1024$8$1$c2FsdHNhbHRzYWx0c2FsdA==$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=';
+    const satellite = { passwordHash: hash, role: 'satellite', offices: ['singok2'] };
+    const accounts = [
+      { ...satellite, username: 'counter-3', counters: [3] },
+      // meant for counter 4's satellite: the broker kept this one, and counter 3's could not log in
+      { ...satellite, username: 'counter-3', counters: [4] },
+    ];
+    expect(problems({ ...base, mqtt: { broker: { accounts } } })).toEqual([
+      'mqtt.broker.accounts[1].username: duplicate account "counter-3" (also mqtt.broker.accounts[0]): give each client its own account',
+    ]);
+  });
+
   it('takes a counter id written without quotes (YAML reads `id: 5` as a number), as its references do', async () => {
     const file = path.join(dir, 'counter-number.yaml');
     const example = await readFile(path.resolve(import.meta.dirname, '../config/example.yaml'), 'utf8');

@@ -249,7 +249,17 @@ function roleProblems(c: Config): Array<{ path: Array<string | number>; message:
     if (!services.has(id))
       problems.push({ path: ['outputs', 'audio', 'area', 'services', i], message: `unknown service "${id}"` });
   });
+  const usernames = new Map<string, number>();
   c.mqtt.broker.accounts.forEach((a, i) => {
+    // The broker keeps one account per name, the last: a copied account whose username was left as
+    // it was would lock the first one's client out with the second's password.
+    const first = usernames.get(a.username);
+    if (first !== undefined)
+      problems.push({
+        path: ['mqtt', 'broker', 'accounts', i, 'username'],
+        message: `duplicate account "${a.username}" (also mqtt.broker.accounts[${first}]): give each client its own account`,
+      });
+    else usernames.set(a.username, i);
     // a satellite publishes devices/<username>/status (retained, and its will): named as this unit,
     // it would overwrite the main unit's own status
     if (a.role === 'satellite' && a.username === c.device.id) {
