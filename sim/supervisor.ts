@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     message: (msg) => hub.fromCore(msg),
     down: (text) => hub.coreState('down', text),
     refused: () => void shutdown(2),
+    stopIfFirstStartFails: true,
   });
   const hub = new SimHub({
     line: (text) => core.line(text),
@@ -200,6 +201,10 @@ interface CoreProcessOptions {
   down: (text: string) => void;
   /** the core refused its config or data dir (exit 2): restarting would only repeat that */
   refused: () => void;
+  /** a core that fails before it was ever ready is refused too: a person is watching the terminal,
+   * and what stops a first start (the embedded broker's port taken by a mosquitto, say) is still
+   * there a restart later; restarting it every 10 s for ever only repeated the reason */
+  stopIfFirstStartFails?: boolean;
 }
 
 /** The daemon core as a child process with an IPC channel, started again whenever it dies: after
@@ -209,6 +214,7 @@ export class CoreProcess {
   private stopping = false;
   private backoffMs = 1000;
   private started = 0;
+  private everReady = false;
 
   constructor(private readonly opts: CoreProcessOptions) {}
 
@@ -238,7 +244,12 @@ export class CoreProcess {
     });
     this.child = c;
     c.on('message', (msg) => {
-      if ((msg as CoreMessage).kind === 'ready') this.backoffMs = 1000;
+      const kind = (msg as { kind?: unknown }).kind;
+      // a satellite's core says it as satellite-ready
+      if (kind === 'ready' || kind === 'satellite-ready') {
+        this.backoffMs = 1000;
+        this.everReady = true;
+      }
       this.opts.message(msg as CoreMessage);
     });
     c.stdin?.on('error', () => {}); // a dying core closes its stdin under our feet
@@ -251,6 +262,11 @@ export class CoreProcess {
   private restart(code: number | null, signal: NodeJS.Signals | null): void {
     if (code === 2) {
       this.opts.logger.error({ code }, 'the core stopped on a problem a person must fix; see above');
+      this.opts.refused();
+      return;
+    }
+    if (this.opts.stopIfFirstStartFails && !this.everReady && code !== null && code !== 0) {
+      this.opts.logger.error({ code }, 'the core failed to start; see above');
       this.opts.refused();
       return;
     }

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -68,5 +69,45 @@ describe('npm start refuses before it writes into the data dir', () => {
     const r = await supervisor([...args, '-d', path.join(dir, 'data')], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(re);
+  });
+});
+
+describe('npm start stops instead of restarting for ever', () => {
+  // A mosquitto already on 1883 (likely on an evaluator's machine): the core exits 1, which
+  // systemd may retry, but the supervisor restarted it every 10 s for ever and never stopped.
+  it('when the core fails its first start (the broker port taken)', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const taken = (holder.address() as AddressInfo).port;
+    const refusal = `beonho: cannot listen on 127.0.0.1:${taken} (EADDRINUSE)`;
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'sim/supervisor.ts'),
+        '--no-stdin',
+        ...['-d', path.join(dir, 'data'), '--sim-port', '0', '--broker-port', String(taken), '--ws-port', '0'],
+      ],
+      { cwd: ROOT, env: { ...process.env, BEONHO_LOG_LEVEL: 'warn' } },
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.stdout.resume();
+    try {
+      // Its exit, or a second start failing the same way (the restart it should not make).
+      const code = await new Promise<number | null | 'restarted'>((resolve) => {
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => {
+          stderr += d.toString('utf8');
+          if (stderr.split(refusal).length > 2) resolve('restarted');
+        });
+        void exited.then(resolve);
+      });
+      expect(code).toBe(2);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
