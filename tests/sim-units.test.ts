@@ -8,6 +8,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { simulatorDefault } from '../device/config/default.ts';
+import { CLOSED_REASONS } from '../device/queue/types.ts';
+import { closedReasonText, counterStatusText } from '../display/board/model.ts';
 import { loadConfig } from '../device/config/load.ts';
 import { startCable } from '../sim/cable.ts';
 import { mayPublish, mayRead } from '../sim/central/acl.ts';
@@ -16,6 +18,7 @@ import { eventText } from '../sim/event-text.ts';
 import { ActionError, type CoreHandle, SimHub } from '../sim/hub.ts';
 import type { OfficeLayout, SupervisorMessage } from '../sim/ipc-protocol.ts';
 import { cableTarget, readConfigDoc, writeCoreConfig } from '../sim/sim-config.ts';
+import { COUNTER_STATUS, serviceLine } from '../sim/page/words.js';
 import { splitArgs } from '../sim/supervisor.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 
@@ -158,6 +161,22 @@ describe('SimHub', () => {
     expect(
       eventText({ ...base, type: 'counter.changed', counter: { id: '1', status: 'idle', ticket: null } }, name),
     ).toBeNull();
+  });
+});
+
+describe("the page's words", () => {
+  // The counter card sits beside its display's frame, the dispenser buttons beside the board.
+  it("say each counter's and each service's state as the board does", () => {
+    for (const status of ['idle', 'serving', 'paused', 'closed'] as const) {
+      expect(COUNTER_STATUS[status]).toBe(counterStatusText({ id: '1', status, ticket: null } as never));
+    }
+    for (const reason of [...CLOSED_REASONS, undefined]) {
+      expect(serviceLine({ accepting: false, closedReason: reason, waiting: 3, estimatedWaitMin: 6 })).toBe(
+        closedReasonText(reason),
+      );
+    }
+    expect(serviceLine({ accepting: true, waiting: 0, estimatedWaitMin: 0 })).toBe('대기 0명 · 바로');
+    expect(serviceLine({ accepting: true, waiting: 3, estimatedWaitMin: 6 })).toBe('대기 3명 · 약 6분');
   });
 });
 

@@ -1,8 +1,9 @@
 // The simulator page: draws the office from the supervisor's state (Server-Sent Events on
 // /api/live) and sends the page's controls as small JSON POSTs. No build step, no framework.
+import { COUNTER_STATUS, serviceLine } from './words.js';
+
 const $ = (sel) => document.querySelector(sel);
 
-const STATUS = { idle: '대기', serving: '상담 중', paused: '자리 비움', closed: '마감' };
 const KEYS = [
   ['next', '다음'],
   ['recall', '재호출'],
@@ -209,13 +210,13 @@ function render(s) {
   if (snap) {
     for (const w of document.querySelectorAll('[data-waiting]')) {
       const svc = snap.services.find((x) => x.id === w.dataset.waiting);
-      w.textContent = svc ? (svc.accepting ? `대기 ${svc.waiting}명 · 약 ${svc.estimatedWaitMin}분` : '발권 마감') : '';
+      w.textContent = svc ? serviceLine(svc) : '';
     }
     for (const card of document.querySelectorAll('[data-counter]')) {
       const c = snap.counters.find((x) => x.id === card.dataset.counter);
       if (!c) continue;
       card.dataset.state = c.status;
-      card.querySelector('[data-status]').textContent = STATUS[c.status] ?? c.status;
+      card.querySelector('[data-status]').textContent = COUNTER_STATUS[c.status] ?? c.status;
       card.querySelector('[data-current]').textContent = c.ticket ? `${c.ticket}번` : '';
       const pause = card.querySelector('[data-key="pause"]');
       pause.dataset.next = c.status === 'paused' || c.status === 'closed' ? 'resume' : 'pause';

@@ -1,0 +1,11 @@
+// Types of ./words.js (a plain browser module, also imported by the tests).
+import type { ClosedReason, CounterStatus } from '../../device/queue/types.ts';
+
+export const COUNTER_STATUS: Record<CounterStatus, string>;
+export function closedReasonText(reason: ClosedReason | undefined): string;
+export function serviceLine(svc: {
+  accepting: boolean;
+  closedReason?: ClosedReason;
+  waiting: number;
+  estimatedWaitMin: number;
+}): string;

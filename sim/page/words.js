@@ -1,0 +1,28 @@
+// The page's Korean for what the board also shows, in the board's own words
+// (display/board/model.ts): the counter card sat beside its display's frame saying another word
+// for the same state (대기 / 대기 중, 상담 중 / 업무 중, 마감 / 업무 종료), and every stopped
+// service read 발권 마감 where the board said 오늘 번호표 소진 or 발권 중지.
+// tests/sim-units.test.ts holds the two together.
+
+/** A counter's status, as its display and the board say it. */
+export const COUNTER_STATUS = { idle: '대기 중', serving: '업무 중', paused: '잠시 자리 비움', closed: '업무 종료' };
+
+/** Why a service takes no tickets, as the board says it. */
+export function closedReasonText(reason) {
+  switch (reason) {
+    case 'cutoff':
+    case 'day-closed':
+      return '발권 마감';
+    case 'cap':
+    case 'exhausted':
+      return '오늘 번호표 소진';
+    default:
+      return '발권 중지';
+  }
+}
+
+/** The line under a dispenser button: the board's waiting count and wait (바로 for none). */
+export function serviceLine(svc) {
+  if (!svc.accepting) return closedReasonText(svc.closedReason);
+  return `대기 ${svc.waiting}명 · ${svc.waiting === 0 ? '바로' : `약 ${svc.estimatedWaitMin}분`}`;
+}
