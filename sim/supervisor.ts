@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
   announce(web.url, cable && target ? { target, cable } : null);
-  if (stdin) forwardTerminal(core);
+  if (stdin) forwardTerminal(process.stdin, core, (text) => process.stderr.write(`${text}\n`));
 
   async function shutdown(code: number): Promise<void> {
     if (stopping) return;
@@ -182,11 +182,17 @@ function announce(pageUrl: string, uplink: { target: UplinkTarget; cable: Cable 
     );
 }
 
-/** The person's terminal goes to the core's terminal control, line by line. */
-function forwardTerminal(core: CoreProcess): void {
-  const rl = readline.createInterface({ input: process.stdin, terminal: false });
+/** The person's terminal goes to the core's terminal control, line by line. A line typed while the
+ * core is off (a power cut, a restart) has no one to read it: say so, or it is gone without a word. */
+export function forwardTerminal(
+  input: NodeJS.ReadableStream,
+  core: Pick<CoreProcess, 'line'>,
+  write: (text: string) => void,
+): void {
+  const rl = readline.createInterface({ input, terminal: false });
   rl.on('line', (line) => {
-    core.line(line);
+    if (!core.line(line) && line.trim() !== '')
+      write(`the core is off (power cut or restart): "${line.trim()}" was not run; type it again once it is back`);
   });
 }
 

@@ -4,6 +4,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -19,7 +20,7 @@ import { ActionError, type CoreHandle, SimHub } from '../sim/hub.ts';
 import type { OfficeLayout, SupervisorMessage } from '../sim/ipc-protocol.ts';
 import { cableTarget, readConfigDoc, writeCoreConfig } from '../sim/sim-config.ts';
 import { COUNTER_STATUS, serviceLine } from '../sim/page/words.js';
-import { splitArgs } from '../sim/supervisor.ts';
+import { forwardTerminal, splitArgs } from '../sim/supervisor.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 
 const layout: OfficeLayout = {
@@ -245,6 +246,23 @@ describe('the supervisor', () => {
   let dir: string | undefined;
   afterEach(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('says so when a line typed while the core is off is not run', async () => {
+    const input = new PassThrough();
+    let up = true;
+    const sent: string[] = [];
+    const said: string[] = [];
+    forwardTerminal(input, { line: (t) => up && sent.push(t) > 0 }, (t) => said.push(t));
+    input.write('press resident\n');
+    up = false;
+    input.end('key 1 next\n\n');
+    await new Promise((resolve) => input.once('end', resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).toEqual(['press resident']);
+    expect(said).toEqual([
+      'the core is off (power cut or restart): "key 1 next" was not run; type it again once it is back',
+    ]);
   });
 
   it('keeps its own options and hands the rest to the core', () => {
