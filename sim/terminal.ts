@@ -82,12 +82,29 @@ export function handleLine(line: string, deps: TerminalDeps): string | null {
   }
 }
 
+/** Hangul and other wide characters take two columns of a terminal. */
+const WIDE =
+  /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u;
+
+function columnsOf(text: string): number {
+  let width = 0;
+  for (const ch of text) width += WIDE.test(ch) ? 2 : 1;
+  return width;
+}
+
+/** Pads to `columns` terminal columns: String.padEnd counts 여권 as 2, the terminal shows 4, and the
+ * state's waiting column went ragged under Korean service names. */
+function padColumns(text: string, columns: number): string {
+  return text + ' '.repeat(Math.max(0, columns - columnsOf(text)));
+}
+
 export function formatState(queue: Pick<QueueService, 'snapshot'>): string {
   const s = queue.snapshot();
   const lines = [`${s.name} ${s.day ?? '-'} ${s.open ? '(open)' : '(closed)'} seq ${s.seq}`];
+  const nameColumns = Math.max(8, ...s.services.map((v) => columnsOf(v.name)));
   for (const v of s.services) {
     lines.push(
-      `  ${v.name.padEnd(8)} waiting ${String(v.waiting).padStart(3)}  last issued ${v.lastIssued ?? '-'}  last called ${v.lastCalled ?? '-'}  ~${v.estimatedWaitMin} min${v.accepting ? '' : ` (not issuing: ${v.closedReason})`}`,
+      `  ${padColumns(v.name, nameColumns)} waiting ${String(v.waiting).padStart(3)}  last issued ${v.lastIssued ?? '-'}  last called ${v.lastCalled ?? '-'}  ~${v.estimatedWaitMin} min${v.accepting ? '' : ` (not issuing: ${v.closedReason})`}`,
     );
   }
   for (const c of s.counters) lines.push(`  ${c.name}: ${c.status}${c.ticket ? ` ${c.ticket}` : ''}`);

@@ -9,6 +9,8 @@ import { type Logger, pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildDaemon, type Daemon } from '../device/app.ts';
 import type { PrinterStatus } from '../device/ports/outputs.ts';
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
+import { formatState } from '../sim/terminal.ts';
 import { bootConfig, FakePrinter } from './helpers/boot.ts';
 import { Clock } from './helpers/office.ts';
 
@@ -155,5 +157,38 @@ describe('the terminal control', () => {
     await stopped;
     daemon = null;
     expect(lines.filter((l) => /^(ticket|call|refused)/.test(l))).toEqual([expect.stringMatching(/^ticket 1001 /)]);
+  });
+});
+
+describe('state', () => {
+  // Hangul takes two terminal columns; padded by characters, 여권's line began its count two
+  // columns left of 주민등록's.
+  it('lines the waiting counts up under Korean service names', () => {
+    const service = (name: string, waiting: number) => ({
+      id: name,
+      name,
+      waiting,
+      lastIssued: null,
+      lastCalled: null,
+      estimatedWaitMin: 0,
+      accepting: true,
+    });
+    const snapshot = {
+      name: '신곡2동 행정복지센터',
+      day: '2026-12-03',
+      open: true,
+      seq: 5,
+      services: [service('주민등록', 1), service('여권', 12), service('인감/제증명', 0), service('ab', 3)],
+      counters: [],
+      notice: null,
+    } as unknown as Snapshot;
+    const columns = formatState({ snapshot: () => snapshot })
+      .split('\n')
+      .slice(1)
+      .map((line) => {
+        const before = line.slice(0, line.indexOf(' waiting'));
+        return [...before].reduce((n, ch) => n + (/[\uac00-\ud7a3]/.test(ch) ? 2 : 1), 0);
+      });
+    expect(new Set(columns).size).toBe(1);
   });
 });
