@@ -34,6 +34,7 @@ export interface SatelliteProcessOptions {
   message: (msg: unknown) => void;
   down: (text: string) => void;
   refused: () => void;
+  output: (line: string) => void;
 }
 
 export interface SatelliteOptions {
@@ -72,6 +73,9 @@ export async function startSatellites(o: SatelliteOptions): Promise<Satellites> 
       message: (msg) => o.hub.fromSatellite(p.device, msg as SatelliteCoreMessage),
       down: (text) => o.hub.satelliteState(p.device, 'down', true, text),
       refused: () => o.hub.satelliteState(p.device, 'down', false, '설정 오류로 멈췄습니다 (로그 참조)'),
+      // It mirrors the main unit's queue and prints each event as the main core does: on the one
+      // terminal, unmarked, every ticket and call read twice, as if issued twice.
+      output: (line) => process.stdout.write(`[${p.device}] ${line}\n`),
     });
     const handle: SatelliteHandle = {
       line: (text) => proc.line(text),

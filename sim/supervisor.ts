@@ -211,6 +211,8 @@ interface CoreProcessOptions {
    * and what stops a first start (the embedded broker's port taken by a mosquitto, say) is still
    * there a restart later; restarting it every 10 s for ever only repeated the reason */
   stopIfFirstStartFails?: boolean;
+  /** each line the core prints, when not straight to our stdout (a satellite's, prefixed) */
+  output?: (line: string) => void;
 }
 
 /** The daemon core as a child process with an IPC channel, started again whenever it dies: after
@@ -246,9 +248,11 @@ export class CoreProcess {
     this.opts.starting(this.started++ > 0);
     const c = fork(CORE, this.opts.args, {
       env: { ...process.env, BEONHO_SIM_SUPERVISOR: '1' },
-      stdio: ['pipe', 'inherit', 'inherit', 'ipc'],
+      stdio: ['pipe', this.opts.output ? 'pipe' : 'inherit', 'inherit', 'ipc'],
     });
     this.child = c;
+    const output = this.opts.output;
+    if (output && c.stdout) readline.createInterface({ input: c.stdout }).on('line', output);
     c.on('message', (msg) => {
       const kind = (msg as { kind?: unknown }).kind;
       // a satellite's core says it as satellite-ready

@@ -218,6 +218,10 @@ describe('npm start -- --satellite <config>', () => {
       200,
     );
     await until('the answer', async () => (await state()).satellites[0]!.keys['3']?.text === '2001 호출', 30_000);
+    // The satellite's terminal lines are marked as its own: the main unit's ticket is printed once.
+    await until('its lines', () => sim.output.includes('[passport-2f] key 3 counter.next: 2001 호출'));
+    await until('its copy of the ticket', () => /^\[passport-2f\] ticket 2001 \(passport\)/m.test(sim.output));
+    expect(sim.output.match(/^ticket 2001 \(passport\)/gm)).toHaveLength(1);
     expect((await state()).snapshot?.counters.find((c) => c.id === '3')?.ticket).toBe('2001');
     const refused = await post('api/satellite/key', { satellite: 'passport-2f', counter: '1', action: 'next' });
     expect(refused.status).toBe(400);
