@@ -71,6 +71,21 @@ describe('bad commands over the embedded broker', () => {
     ['unknown service', json({ ...ok, id: 'us', service: 'tax' }), 'unknown-service'],
     ['unknown counter', json({ id: 'uc', type: 'counter.next', counter: '99' }), 'unknown-counter'],
     ['cancel unknown ticket', json({ id: 'ct', type: 'ticket.cancel', number: '1999' }), 'unknown-ticket'],
+    [
+      "cancel of another day's ticket",
+      json({ id: 'cd', type: 'ticket.cancel', number: '1001', day: '2020-01-01' }),
+      'unknown-ticket',
+    ],
+    [
+      'cancel with a day not a date',
+      json({ id: 'cf', type: 'ticket.cancel', number: '1001', day: '1/1' }),
+      'invalid-field',
+    ],
+    [
+      'phone number as the ref of a cancel',
+      json({ id: 'cp', type: 'ticket.cancel', number: '1001', ref: '010-1234-5678' }),
+      'personal-data',
+    ],
     // the patterns of a service and a counter id allow a phone number: it is not echoed back
     ['phone number as service', json({ ...ok, id: 'ps', service: '010-1234-5678' }), 'unknown-service'],
     ['phone number as counter', json({ id: 'pc', type: 'counter.next', counter: '01012345678' }), 'unknown-counter'],

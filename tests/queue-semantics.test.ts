@@ -128,3 +128,28 @@ describe('calling a number by its digits', () => {
     expect(o.must({ type: 'counter.call', counter: '1', number: 'B001' }).ticket?.number).toBe('B001');
   });
 });
+
+describe("a cancel that names the ticket's day and ref", () => {
+  it("never takes today's ticket of that number for yesterday's, nor another online ticket's", () => {
+    const o = office();
+    const day = o.state.day;
+    o.must({ type: 'ticket.issue', service: 'resident', channel: 'online', ref: 'web-a' }); // 1001
+    o.must({ type: 'ticket.issue', service: 'resident', channel: 'online', ref: 'web-b' }); // 1002
+    const before = JSON.stringify(o.state);
+    // central's cancel of yesterday's 1001, delivered after midnight
+    expect(o.run({ type: 'ticket.cancel', number: '1001', day: '2020-01-01' })).toMatchObject({
+      ok: false,
+      error: { code: 'unknown-ticket', message: expect.stringContaining('numbers start again each day') },
+    });
+    expect(o.run({ type: 'ticket.cancel', number: '1001', ref: 'web-b' })).toMatchObject({
+      ok: false,
+      error: { code: 'unknown-ticket' },
+    });
+    expect(JSON.stringify(o.state)).toBe(before);
+    // its own day and ref: cancelled
+    expect(o.run({ type: 'ticket.cancel', number: '1001', day: day!, ref: 'web-a' })).toMatchObject({ ok: true });
+    expect(o.state.tickets['1001']!.status).toBe('cancelled');
+    // without them, as before
+    expect(o.run({ type: 'ticket.cancel', number: '1002' })).toMatchObject({ ok: true });
+  });
+});

@@ -5,7 +5,9 @@ import type { Channel, QueueEvent, TicketInfo } from './types.ts';
 
 export type Action =
   | { type: 'ticket.issue'; service: string; channel: Channel; priority?: boolean; ref?: string }
-  | { type: 'ticket.cancel'; number: string }
+  /** day and ref, when given, must be the ticket's: numbers start again each day, so a cancel
+   * that reaches the device after midnight would otherwise cancel today's ticket of that number */
+  | { type: 'ticket.cancel'; number: string; day?: string; ref?: string }
   | { type: 'counter.next'; counter: string }
   | { type: 'counter.recall'; counter: string }
   | { type: 'counter.skip'; counter: string }

@@ -95,7 +95,7 @@ export class QueueEngine {
   /** One handler per action type: what the action means, as events (and the ticket it concerns). */
   private readonly handlers: { [T in ActionType]: (a: ActionOf<T>) => TicketInfo | undefined } = {
     'ticket.issue': (a) => this.issue(a.service, a.channel, a.priority ?? false, a.ref),
-    'ticket.cancel': (a) => this.cancel(a.number),
+    'ticket.cancel': (a) => this.cancel(a.number, a.day, a.ref),
     'counter.next': (a) => this.next(a.counter),
     'counter.recall': (a) => this.recall(a.counter),
     'counter.skip': (a) => this.skip(a.counter),
@@ -125,8 +125,16 @@ export class QueueEngine {
     return (this.handlers[a.type] as (a: Action) => TicketInfo | undefined)(a);
   }
 
-  private cancel(number: string): TicketInfo {
+  private cancel(number: string, day?: string, ref?: string): TicketInfo {
+    // Numbers start again each day: a cancel for yesterday's ticket (central's, delivered after
+    // midnight) must not take today's citizen with that number off the line.
+    if (day !== undefined && day !== this.state.day) {
+      refuse('unknown-ticket', `no ticket ${number} of ${day} today (${this.state.day}): numbers start again each day`);
+    }
     const rec = this.findTicket(number);
+    if (ref !== undefined && rec.ref !== ref) {
+      refuse('unknown-ticket', `ticket ${rec.number} was not issued with that ref`);
+    }
     if (rec.status !== 'waiting' && rec.status !== 'skipped') {
       refuse(
         'not-cancellable',
