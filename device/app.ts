@@ -105,7 +105,7 @@ export class Daemon {
       config,
       dataDir: opts.dataDir,
       logger: opts.logger,
-      ...pick(opts, ['now', 'monotonic', 'clockSynchronized', 'newId', 'storeFs', 'onFatal']),
+      ...pick(opts, ['now', 'monotonic', 'clockSynchronized', 'newId', 'storeFs', 'onFatal', 'stopBudgetMs']),
       parts: (core) => this.buildParts(core),
     });
   }

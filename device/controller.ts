@@ -42,7 +42,18 @@ export interface ControllerOptions {
   onFatal?: (err: Error) => void;
   /** builds the parts over the opened core, in start order (app.ts's buildDaemon) */
   parts: (core: Core) => Promise<Extension[]> | Extension[];
+  /** how long the parts together may take to stop before the rest go on without the slow one;
+   * default STOP_BUDGET_MS */
+  stopBudgetMs?: number;
 }
+
+/** The parts' share of a stop. systemd SIGKILLs after TimeoutStopSec=20 (deploy/unit.ts), and a
+ * stop that ends so counts as a failure: OnFailure's timer then starts the daemon again ten
+ * minutes after `systemctl stop`, and the store's checkpoint and the lock never happen. 12 s leaves
+ * the voice its 10 s to finish a sentence and the store its checkpoint. */
+export const STOP_BUDGET_MS = 12_000;
+/** What a part still gets once the budget is spent: its stop is still asked for, but not awaited. */
+const STOP_GRACE_MS = 500;
 
 export class Controller {
   readonly bus = new Bus();
@@ -110,12 +121,19 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
+    const { logger } = this.opts;
+    const deadline = performance.now() + (this.opts.stopBudgetMs ?? STOP_BUDGET_MS);
     for (const part of [...this.parts].reverse()) {
+      const waitMs = Math.max(STOP_GRACE_MS, deadline - performance.now());
       try {
-        await part.stop();
-        this.opts.logger.debug({ extension: part.name }, 'stopped');
+        if (await within(part.stop(), waitMs)) logger.debug({ extension: part.name }, 'stopped');
+        else
+          logger.error(
+            { code: 'stop-timeout', extension: part.name, waitedMs: Math.round(waitMs) },
+            `${part.name} did not stop in time; stopping the rest without it`,
+          );
       } catch (err) {
-        this.opts.logger.error({ err, extension: part.name }, 'stop failed');
+        logger.error({ err, extension: part.name }, 'stop failed');
       }
     }
     this.parts = [];
@@ -181,5 +199,18 @@ export class Controller {
           j.accepted ? 'clock stepped (synchronised): following it' : 'clock jumped without synchronisation: ignored',
         ),
     });
+  }
+}
+
+/** Whether `p` settled within `ms`; its rejection is thrown. */
+async function within(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -116,6 +116,41 @@ describe('controller', () => {
     const again = await boot(new Clock());
     await again.stop();
   });
+
+  it('a part whose stop hangs is named with a code, and the rest, the store and the lock still stop', async () => {
+    const lines: Array<{ msg: string; code?: string; extension?: string }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const stopped: string[] = [];
+    const part = (name: string, hang = false) => ({
+      name,
+      start: async () => undefined,
+      // a printer whose USB write never returns, say
+      stop: () => (hang ? new Promise<void>(() => undefined) : Promise.resolve(void stopped.push(name))),
+    });
+    const b = await boot(new Clock(), {
+      features: ['dayRoll'],
+      logger: pino({ level: 'debug' }, sink),
+      stopBudgetMs: 50,
+      extraFeatures: () => [part('before'), part('hung', true), part('after')],
+    });
+    await b.daemon.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+    await b.stop();
+    expect(stopped).toEqual(['after', 'before']);
+    expect(lines.filter((l) => l.code === 'stop-timeout')).toEqual([
+      expect.objectContaining({ extension: 'hung', msg: expect.stringMatching(/^hung did not stop in time/) }),
+    ]);
+    expect(lines.filter((l) => l.msg === 'stopped').map((l) => l.extension)).toContain('day-roll');
+    // the store was checkpointed and the lock released: the next daemon starts where this one was
+    const again = await boot(new Clock());
+    expect(again.daemon.queue.state().services.resident!.lastIssued).toBe(1001);
+    expect(again.daemon.store.stats().snapshotSeq).toBe(again.daemon.store.stats().durableSeq);
+    await again.stop();
+  });
 });
 
 describe('dispenser refusals', () => {
