@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     logger.warn({ code: 'config-yaml-warning', warning }, 'the config file has a YAML warning');
 
   let stopping = false;
+  let started = false;
   // Everything else (which inputs, printer, features, in what order) is the composition root's.
   const options = {
     dataDir: cli.dataDir,
@@ -80,25 +81,55 @@ async function main(): Promise<void> {
   // A satellite (role: satellite) is built from the same root with other parts: no store or queue.
   const daemon = isSatellite(config) ? buildDaemon(config, options) : buildDaemon(config, options);
 
+  // The lowest code asked for wins: a `systemctl stop` that comes during a stop for a failure must
+  // still end with 0, or systemd counts the stop as failed and OnFailure's timer starts us again.
+  let exitCode: number | null = null;
   async function shutdown(code: number): Promise<void> {
+    exitCode = Math.min(exitCode ?? code, code);
     if (stopping) return;
     stopping = true;
     logger.info('beonho stopping');
-    await daemon.stop();
-    logger.flush?.();
-    process.exit(code);
+    try {
+      await daemon.stop();
+    } catch (err) {
+      logger.error({ err }, 'stop failed');
+    } finally {
+      logger.flush?.();
+      process.exit(exitCode);
+    }
   }
 
   // Handlers before anything can announce readiness: a supervisor that reads "ready" and stops us
   // at once must find them in place. A signal during start stops us right after it.
-  let started = false;
-  let stopAsked = false;
-  const onSignal = (): void => {
-    if (started) void shutdown(0);
-    else stopAsked = true;
+  let afterStart: number | null = null;
+  const onSignal = (code: number): void => {
+    if (started) void shutdown(code);
+    else afterStart = Math.min(afterStart ?? code, code);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', () => onSignal(0));
+  process.on('SIGTERM', () => onSignal(0));
+  // Left to Node, SIGHUP ends the process at once, and systemd counts death by SIGHUP as a clean
+  // exit: Restart=on-failure does not restart it and the office stays dark. There is no live
+  // reload, so a SIGHUP (`kill -HUP`, a closed terminal) stops cleanly and exits 1, which systemd
+  // restarts: the config file is read again.
+  process.on('SIGHUP', () => {
+    logger.warn({ code: 'sighup-restart' }, 'SIGHUP: no live reload; stopping so that systemd starts beonho again');
+    onSignal(1);
+  });
+  // Left to Node, an error no part caught prints a stack trace and exits without a log line a
+  // `code` filter sees, leaving the board's console, the broker's clients and the store unclosed.
+  const onCrash = (err: unknown): void => {
+    logger.fatal({ code: 'uncaught-error', err }, 'a part failed unexpectedly; stopping so a restart starts clean');
+    if (stopping) return;
+    // half-started parts cannot be stopped in order: the journal on disk is what the restart reads
+    if (!started) {
+      logger.flush?.();
+      process.exit(1);
+    }
+    void shutdown(1);
+  };
+  process.on('uncaughtException', onCrash);
+  process.on('unhandledRejection', onCrash);
 
   try {
     await daemon.start();
@@ -132,7 +163,7 @@ async function main(): Promise<void> {
         : 'beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n',
     );
   }
-  if (stopAsked) await shutdown(0);
+  if (afterStart !== null) await shutdown(afterStart);
 }
 
 function oneLine(err: unknown): string {

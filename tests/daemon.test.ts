@@ -263,6 +263,49 @@ describe('a start that fails says why in one line', () => {
   });
 });
 
+describe('signals and errors at run time', () => {
+  const pidFile = (data: string) => path.join(data, 'beonho.pid');
+  const logLine = (d: Daemon, code: string) =>
+    d.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.code === code);
+
+  it('SIGHUP stops cleanly and exits 1, so systemd starts it again (death by SIGHUP is a clean exit to systemd)', async () => {
+    const data = path.join(dir, 'hup');
+    const d = new Daemon(['--config', config, '--data-dir', data]);
+    await d.waitFor(/simulator ready/);
+    d.kill('SIGHUP');
+    expect({ code: await d.exited, signal: d.signal }).toEqual({ code: 1, signal: null });
+    expect(logLine(d, 'sighup-restart')).toMatchObject({ level: 40 });
+    // a clean stop: the lock is given back
+    await expect(readFile(pidFile(data))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it.each(['throw', 'reject'])(
+    'an error no part caught (%s): one fatal line with a code, a clean stop, exit 1',
+    async (kind) => {
+      const data = path.join(dir, `crash-${kind}`);
+      const d = new Daemon(
+        ['--config', config, '--data-dir', data],
+        { BEONHO_TEST_CRASH: kind },
+        { nodeArgs: ['--import', path.join(import.meta.dirname, 'fixtures/crash-on-signal.ts')] },
+      );
+      await d.waitFor(/simulator ready/);
+      d.child.kill('SIGUSR2');
+      expect({ code: await d.exited, signal: d.signal }).toEqual({ code: 1, signal: null });
+      expect(logLine(d, 'uncaught-error')).toMatchObject({
+        level: 60,
+        err: { message: 'a part failed at run time' },
+      });
+      // no stack trace outside the JSON line
+      expect(plainLines(d.stderr)).toEqual([]);
+      await expect(readFile(pidFile(data))).rejects.toMatchObject({ code: 'ENOENT' });
+    },
+  );
+});
+
 describe('the simulator needs no native module', () => {
   it('npm start in simulator mode never loads onoff, node-hid or serialport', async () => {
     const file = await writeTestConfig(path.join(dir, 'sim-native.yaml'), {
