@@ -170,6 +170,7 @@ export class Controller {
     this.clock = this.disciplinedClock(state.lastAt);
     const newId = this.opts.newId ?? monotonicFactory();
     const idFn = this.opts.newId ? newId : () => (newId as (t?: number) => string)(this.now());
+    let journalFailed = false;
     this.engine = new QueueEngine(config, { now: this.now, newId: idFn }, state);
     this.queue = new DurableQueue({
       config,
@@ -178,7 +179,16 @@ export class Controller {
       bus: this.bus,
       logger: logger.child({ component: 'queue' }),
       now: this.now,
-      onFatal: this.opts.onFatal ?? ((err: Error) => logger.fatal({ err }, 'journal write failed')),
+      onFatal: (err: Error) => {
+        // Every action after the failure fails with it: one line, with the code an alert looks for.
+        if (!journalFailed)
+          logger.fatal(
+            { code: 'journal-write-failed', err },
+            'the journal cannot be written; stopping so a restart recovers from disk',
+          );
+        journalFailed = true;
+        this.opts.onFatal?.(err);
+      },
       clock: this.clock,
     });
     logger.info({ seq: state.seq, day: state.day, open: state.open, dataDir: path.resolve(dataDir) }, 'queue loaded');

@@ -73,10 +73,8 @@ async function main(): Promise<void> {
     logger,
     terminal: cli.stdin ? { input: process.stdin, write: (line: string) => process.stdout.write(`${line}\n`) } : null,
     systemd: { alive: () => !stopping },
-    onFatal: (err: Error) => {
-      logger.fatal({ err }, 'the journal cannot be written; stopping so a restart recovers from disk');
-      void shutdown(1);
-    },
+    // the controller logs it (journal-write-failed)
+    onFatal: () => void shutdown(1),
   };
   // A satellite (role: satellite) is built from the same root with other parts: no store or queue.
   const daemon = isSatellite(config) ? buildDaemon(config, options) : buildDaemon(config, options);

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { refusalForCitizens } from '../device/messages-ko.ts';
 import type { ComponentHealth } from '../device/ports/health.ts';
+import { nodeFs, type StoreFs } from '../device/store/fs.ts';
 import { type BootOptions, bootConfig, bootDaemon } from './helpers/boot.ts';
 import { Clock, testConfig } from './helpers/office.ts';
 
@@ -150,6 +151,47 @@ describe('controller', () => {
     expect(again.daemon.queue.state().services.resident!.lastIssued).toBe(1001);
     expect(again.daemon.store.stats().snapshotSeq).toBe(again.daemon.store.stats().durableSeq);
     await again.stop();
+  });
+  it('a journal that cannot be written is one fatal line with a code, and the daemon is told to stop', async () => {
+    const lines: Array<{ msg: string; code?: string; level: number }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const card = { full: false };
+    const full = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    // the journal's segments, written in place as on a Pi, on a card that fills up
+    const storeFs: StoreFs = {
+      ...nodeFs,
+      async openPreallocated(file, bytes) {
+        const { file: slot, zeroed } = await nodeFs.openPreallocated!(file, bytes);
+        const writeAt: typeof slot.writeAt = (data, at) =>
+          card.full ? Promise.reject(full()) : slot.writeAt(data, at);
+        return { file: { ...slot, writeAt, datasync: () => slot.datasync(), close: () => slot.close() }, zeroed };
+      },
+    };
+    const fatal: Error[] = [];
+    const b = await boot(new Clock(), {
+      storeFs,
+      logger: pino({ level: 'info' }, sink),
+      onFatal: (err) => void fatal.push(err),
+    });
+    card.full = true;
+    for (let i = 0; i < 3; i++)
+      await expect(
+        b.daemon.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' }),
+      ).rejects.toThrow(/journal write failed: ENOSPC/);
+    expect(fatal.length).toBeGreaterThan(0);
+    expect(lines.filter((l) => l.level === 60)).toEqual([
+      expect.objectContaining({
+        code: 'journal-write-failed',
+        msg: expect.stringMatching(/journal cannot be written/),
+      }),
+    ]);
+    card.full = false;
+    await b.stop();
   });
 });
 
