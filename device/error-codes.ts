@@ -127,9 +127,13 @@ export const DAEMON_CODES = [
   'state-unrecoverable',
   'state-recovered',
   'command-log-failed',
+  'journal-write-failed',
   'status-write-failed',
   'systemd-notify-failed',
   'watchdog-skipped',
+  'stop-timeout',
+  'sighup-restart',
+  'uncaught-error',
   'unit-outdated',
   'simulated-drivers',
 ] as const;
