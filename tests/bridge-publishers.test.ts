@@ -7,7 +7,7 @@ import type { QueueEvent } from '../device/queue/types.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { EventsPublisher } from '../bridge/publish/events.ts';
 import { StatePublisher } from '../bridge/publish/state.ts';
-import { StatusPublisher } from '../bridge/publish/status.ts';
+import { StatusPublisher, type StatusPublisherOptions } from '../bridge/publish/status.ts';
 import { validatorFor } from '../bridge/contract/schemas.ts';
 import type { DeviceStatus } from '../bridge/contract/types.ts';
 import type { DeviceHealth } from '../device/health.ts';
@@ -357,6 +357,23 @@ describe('reconnect backoff', () => {
   });
 });
 
+/** singok2's main unit's status publisher on one sink, at session 4, the clock stopped at 10:00. */
+function statusPublisher(sink: Sink, o: Pick<StatusPublisherOptions, 'cursor' | 'deviceHealth'>): StatusPublisher {
+  return new StatusPublisher({
+    office: 'singok2',
+    device: 'main',
+    version: '1.2.3',
+    startedAt: '2026-11-26T09:00:00.000+09:00',
+    topic: officeTopics('singok2').status('main'),
+    isoNow: () => '2026-11-26T10:00:00.000+09:00',
+    session: () => 4,
+    sinks: [sink],
+    logger,
+    intervalSec: 30,
+    ...o,
+  });
+}
+
 describe('device status', () => {
   it('carries the machine health and early components from the health collector, per the schema', async () => {
     const published: string[] = [];
@@ -369,18 +386,8 @@ describe('device status', () => {
       onConnect: () => {},
       onDisconnect: () => {},
     };
-    const status = new StatusPublisher({
-      office: 'singok2',
-      device: 'main',
-      version: '1.2.3',
-      startedAt: '2026-11-26T09:00:00.000+09:00',
-      topic: officeTopics('singok2').status('main'),
-      isoNow: () => '2026-11-26T10:00:00.000+09:00',
+    const status = statusPublisher(sink, {
       cursor: new FakeOutbox([event(1), event(2)]),
-      session: () => 4,
-      sinks: [sink],
-      logger,
-      intervalSec: 30,
       deviceHealth: async () =>
         ({
           v: 1,
@@ -430,18 +437,8 @@ describe('device status', () => {
     let slow: (() => void) | null = null;
     let reads = 0;
     const health = { components: {}, memory: { rssBytes: 1 }, writes: {} } as unknown as DeviceHealth;
-    const status = new StatusPublisher({
-      office: 'singok2',
-      device: 'main',
-      version: '1.2.3',
-      startedAt: '2026-11-26T09:00:00.000+09:00',
-      topic: officeTopics('singok2').status('main'),
-      isoNow: () => '2026-11-26T10:00:00.000+09:00',
+    const status = statusPublisher(sink, {
       cursor: null,
-      session: () => 4,
-      sinks: [sink],
-      logger,
-      intervalSec: 30,
       deviceHealth: () => {
         reads += 1;
         if (reads > 1) return Promise.resolve(health);

@@ -349,38 +349,37 @@ describe('device transport on a slow or stuck line (fake time)', () => {
     await t.close();
   });
 
-  it('fails a write once the printer has taken nothing for the stall time', async () => {
+  /** A write of 3,000 bytes to a printer that takes 1,000 and then nothing, 5 s allowed without
+   * progress; what it came to so far. */
+  async function stalledWrite() {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const line = new LineHandle(0, 1000);
     const t = new DeviceTransport('/dev/usb/lp0', { openDevice: async () => line, writeTimeoutMs: 5000 });
     await t.open();
-    let result: string | null = null;
+    const w = { result: null as string | null, close: () => t.close() };
     t.write(new Uint8Array(3000)).then(
-      () => (result = 'sent'),
-      (err: Error) => (result = err.message),
+      () => (w.result = 'sent'),
+      (err: Error) => (w.result = err.message),
     );
+    return w;
+  }
+
+  it('fails a write once the printer has taken nothing for the stall time', async () => {
+    const w = await stalledWrite();
     await vi.advanceTimersByTimeAsync(4000);
-    expect(result).toBeNull();
+    expect(w.result).toBeNull();
     await vi.advanceTimersByTimeAsync(2000);
-    expect(result).toBe('printer accepted 1000 of 3000 bytes and then stalled');
-    await t.close();
+    expect(w.result).toBe('printer accepted 1000 of 3000 bytes and then stalled');
+    await w.close();
   });
 
   it('fails a stalled write after the stall time though the wall clock stepped back an hour meanwhile', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
-    const line = new LineHandle(0, 1000);
-    const t = new DeviceTransport('/dev/usb/lp0', { openDevice: async () => line, writeTimeoutMs: 5000 });
-    await t.open();
-    let result: string | null = null;
-    t.write(new Uint8Array(3000)).then(
-      () => (result = 'sent'),
-      (err: Error) => (result = err.message),
-    );
+    const w = await stalledWrite();
     await vi.advanceTimersByTimeAsync(100);
     vi.setSystemTime(Date.now() - 3_600_000); // NTP, or an admin's date -s
     await vi.advanceTimersByTimeAsync(6000);
-    expect(result).toBe('printer accepted 1000 of 3000 bytes and then stalled');
-    await t.close();
+    expect(w.result).toBe('printer accepted 1000 of 3000 bytes and then stalled');
+    await w.close();
   });
 
   it('a status query to a printer that takes no byte is no answer within the query time, not the write stall time', async () => {
