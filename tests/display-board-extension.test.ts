@@ -230,28 +230,37 @@ describe('board extension', () => {
   });
 });
 
+/** A started board on one 640x360 landscape output, logging at debug into `lines`; the board's
+ * health changes land in `health`. */
+async function boardOn(sink: MemorySink) {
+  await prepareRenderer();
+  vi.useFakeTimers({ now: FIXED_NOW });
+  const bus = new Bus();
+  const health: boolean[] = [];
+  bus.on('healthChanged', {}, ({ component, health: h }) => {
+    if (component === 'board') health.push(h.connected);
+  });
+  const lines: Array<{ level: number; code?: string }> = [];
+  const logger = pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
+  const ext = new BoardExtension(
+    { config, bus, queue, logger, dataDir: '/nonexistent', now: () => Date.now() },
+    { outputs: [{ sink, target: { kind: 'board', layout: 'landscape' }, width: 640, height: 360 }] },
+  );
+  const started = ext.start();
+  await vi.advanceTimersByTimeAsync(0);
+  await started;
+  return { ext, bus, health, lines };
+}
+
 describe('board extension with a missing display', () => {
   afterEach(() => vi.useRealTimers());
 
   it('starts anyway, reports the error, and retries the display later', async () => {
-    await prepareRenderer();
-    vi.useFakeTimers({ now: FIXED_NOW });
-    const bus = new Bus();
-    const seen: string[] = [];
-    bus.on('healthChanged', {}, ({ component }) => seen.push(component));
     const sink = new MemorySink();
     sink.failOpen = 3;
-    const lines: Array<{ level: number; code?: string }> = [];
-    const logger = pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) });
-    const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
-    const ext = new BoardExtension(
-      { config, bus, queue, logger, dataDir: '/nonexistent', now: () => Date.now() },
-      { outputs: [{ sink, target: { kind: 'board', layout: 'landscape' }, width: 640, height: 360 }] },
-    );
-    const started = ext.start();
-    await vi.advanceTimersByTimeAsync(0);
-    await started;
-    expect(seen).toContain('board');
+    const { ext, health, lines } = await boardOn(sink);
+    expect(health).toContain(false); // reported
     expect(sink.frames).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(91_000);
     await ext.idle();
@@ -266,15 +275,6 @@ describe('board extension with a display unplugged while it runs', () => {
   afterEach(() => vi.useRealTimers());
 
   it('says so once, tries again every few seconds, not at every tick, and reports it back', async () => {
-    await prepareRenderer();
-    vi.useFakeTimers({ now: FIXED_NOW });
-    const bus = new Bus();
-    const health: boolean[] = [];
-    bus.on('healthChanged', {}, ({ component, health: h }) => {
-      if (component === 'board') health.push(h.connected);
-    });
-    const lines: Array<{ level: number; code?: string }> = [];
-    const logger = pino({ level: 'debug' }, { write: (l: string) => lines.push(JSON.parse(l)) });
     let unplugged = false;
     let tries = 0;
     const sink = new MemorySink();
@@ -286,14 +286,7 @@ describe('board extension with a display unplugged while it runs', () => {
       }
       await write(f);
     };
-    const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
-    const ext = new BoardExtension(
-      { config, bus, queue, logger, dataDir: '/nonexistent', now: () => Date.now() },
-      { outputs: [{ sink, target: { kind: 'board', layout: 'landscape' }, width: 640, height: 360 }] },
-    );
-    const started = ext.start();
-    await vi.advanceTimersByTimeAsync(0);
-    await started;
+    const { ext, bus, health, lines } = await boardOn(sink);
     expect(sink.frames).toHaveLength(1);
     unplugged = true;
     bus.emit('linkChanged', { online: false }); // something to draw
