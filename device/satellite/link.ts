@@ -19,6 +19,7 @@ import { backoffDelay, loadMqtt, passwordOption, redactUrl } from '../../bridge/
 import type { SatelliteSection } from '../config/satellite-schema.ts';
 import type { Snapshot } from '../queue/snapshot-types.ts';
 import type { QueueEvent } from '../queue/types.ts';
+import { within } from './time-limit.ts';
 
 export class LinkConfigError extends Error {
   readonly code = 'main-tls-file';
@@ -57,6 +58,8 @@ export interface MainLinkOptions {
 const FLAP_MS = 10_000;
 /** Flaps in a row before the log names the likely cause. */
 const FLAPS_TO_SAY = 3;
+/** How long a stop waits for the main unit to acknowledge our offline status. */
+const GOODBYE_MS = 1000;
 
 export class MainLink {
   private client: MqttClient | null = null;
@@ -105,16 +108,23 @@ export class MainLink {
     const wasUp = this.isUp;
     this.isUp = false;
     if (!client) return;
-    // Connected: say offline ourselves (retained), then a clean DISCONNECT (no will).
-    if (wasUp)
-      await this.publishStatus(client, {
+    // Connected: say offline ourselves (retained), then a clean DISCONNECT (no will). A main unit
+    // gone silent (a cable pulled without a word) never acknowledges it, and mqtt.js keeps waiting
+    // until its keepalive gives up (1.5 x keepaliveSec, up to 90 s), past systemd's stop timeout;
+    // a clean DISCONNECT waits for every publish in flight too. So it gets GOODBYE_MS, then the
+    // connection is dropped: the broker then publishes our will, which says offline as well.
+    if (wasUp && client.connected) {
+      const offline = this.publishStatus(client, {
         v: 1,
         office: this.o.office,
         device: this.o.device,
         online: false,
         session: this.session,
       }).catch(() => undefined);
-    await new Promise<void>((resolve) => client.end(!wasUp, {}, () => resolve()));
+      await within(offline, GOODBYE_MS);
+    }
+    const clean = wasUp && client.connected && Object.keys(client.outgoing).length === 0;
+    await new Promise<void>((resolve) => client.end(!clean, {}, () => resolve()));
   }
 
   /**
@@ -184,6 +194,9 @@ export class MainLink {
     }
     if (this.stopped) return;
     const mqtt = await loadMqtt();
+    // Stopped while the client library loaded (the first attempt, right after the start): a client
+    // made now would link and say we are online after the stop.
+    if (this.stopped) return;
     const opts: IClientOptions = {
       protocolVersion: 4,
       clientId: this.o.device,
