@@ -33,6 +33,8 @@ export interface MainLinkHandlers {
   up(): void;
   /** the link was up and is not any more */
   down(reason: string): void;
+  /** the main unit refused our login (user name or password): a person must fix the config */
+  refused?(): void;
   state(snapshot: Snapshot): void;
   event(event: QueueEvent): void;
   result(result: CommandResult): void;
@@ -74,6 +76,8 @@ export class MainLink {
   /** when the link last came up, and how many times in a row it dropped within FLAP_MS of that */
   private upAt = 0;
   private flaps = 0;
+  /** a refused login was said since the link was last up */
+  private refusalSaid = false;
   private readonly topics: OfficeTopics;
   private readonly tls: { ca?: Buffer };
 
@@ -247,6 +251,7 @@ export class MainLink {
         }
         this.attempt = 0;
         this.lastError = null;
+        this.refusalSaid = false;
         this.session = session;
         this.isUp = true;
         this.upAt = performance.now();
@@ -258,8 +263,11 @@ export class MainLink {
     client.on('message', (topic, payload) => {
       if (client === this.client) this.message(topic, payload);
     });
-    client.on('error', (err) => {
-      if (client === this.client) this.error(err.message);
+    client.on('error', (err: Error & { code?: unknown }) => {
+      if (client !== this.client) return;
+      // CONNACK 4 (bad user name or password) or 5 (not authorized)
+      if (err.code === 4 || err.code === 5) this.refused(err.message);
+      else this.error(err.message);
     });
     client.on('close', () => {
       if (client !== this.client) return;
@@ -318,6 +326,20 @@ export class MainLink {
         { code: 'main-link-flapping', device: this.o.device },
         `the link to the main unit drops right after it is made, again and again: is another satellite configured with the device id "${this.o.device}"? Two devices with one id take the link from each other`,
       );
+  }
+
+  /** A wrong password retries for ever and never fixes itself: an installer reading `npm run status`
+   * saw only DISCONNECTED, as for a cable, and the log's one warning among the retries. Said once
+   * at error level with what to check, and reported to the status. */
+  private refused(reason: string): void {
+    const username = this.o.cfg.username ?? this.o.device;
+    this.lastError = reason;
+    this.o.logger[this.refusalSaid ? 'debug' : 'error'](
+      { code: 'main-link-refused', reason, username },
+      `the main unit refused this satellite's login as "${username}": check satellite.main.password (or the variable passwordEnv names) against that account's passwordHash on the main unit, and that the account exists there`,
+    );
+    this.refusalSaid = true;
+    this.o.handlers.refused?.();
   }
 
   private error(reason: string): void {

@@ -243,6 +243,11 @@ export class SatelliteDaemon {
             health: { connected: false, lastError: 'main-link-down', lastErrorAt: p.isoNow() },
           });
         },
+        refused: () =>
+          bus.emit('healthChanged', {
+            component: LINK_COMPONENT,
+            health: { connected: false, lastError: 'main-link-refused', lastErrorAt: p.isoNow() },
+          }),
         state: (s) => p.mirror.state(s),
         event: (e) => p.mirror.event(e),
         result: (r) => p.keys.result(r),

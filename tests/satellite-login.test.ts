@@ -1,0 +1,71 @@
+// A satellite whose password the main unit refuses retries for ever, and nothing fixes it but a
+// person. The installer's `npm run status` showed only `main-link DISCONNECTED`, as for a pulled
+// cable, and the log one warning among the retries; the refusal is now the link's last error in
+// the status, and said once at error level with what to check.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { hashPassword } from '../bridge/broker/passwords.ts';
+import { simulatorDefault } from '../device/config/default.ts';
+import { validateConfig } from '../device/config/load.ts';
+import type { SatelliteConfig } from '../device/config/schema.ts';
+import { LINK_COMPONENT, SatelliteDaemon } from '../device/satellite/satellite.ts';
+import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
+
+describe('a satellite given the wrong password', () => {
+  const scope = brokerTestScope();
+
+  it('says so once, with what to check, and in its status', async () => {
+    const { broker, port } = await startTestBroker({
+      wsPort: null,
+      accounts: [
+        {
+          username: 'counter-12',
+          role: 'satellite',
+          offices: ['singok2'],
+          counters: ['1'],
+          passwordHash: await hashPassword('pw-12', { N: 1024, r: 8, p: 1 }),
+        },
+      ],
+    });
+    scope.broker = broker;
+    const lines: Array<{ level: number; msg: string; code?: string }> = [];
+    const logger = pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk, _enc, done) {
+          for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+          done();
+        },
+      }),
+    );
+    const config = validateConfig({
+      ...simulatorDefault,
+      role: 'satellite',
+      device: { id: 'counter-12' },
+      satellite: {
+        main: { url: `mqtt://127.0.0.1:${port}`, password: 'pw-21', reconnectMinMs: 50, reconnectMaxMs: 100 },
+        counters: [1],
+      },
+    }) as SatelliteConfig;
+    const dataDir = await mkdtemp(join(tmpdir(), 'beonho-sat-login-'));
+    const daemon = new SatelliteDaemon(config, { dataDir, logger, features: ['health', 'mqtt'], terminal: null });
+    try {
+      await daemon.start();
+      const refusals = () => lines.filter((l) => l.code === 'main-link-refused');
+      await until(() => refusals().length >= 3, 'three refused logins');
+      expect(refusals().filter((l) => l.level >= 40)).toEqual([
+        expect.objectContaining({ level: 50, msg: expect.stringContaining('"counter-12"') }),
+      ]);
+      expect(refusals()[0]?.msg).toMatch(/satellite\.main\.password/);
+      const status = await daemon.parts.health!.current();
+      expect(status.components[LINK_COMPONENT]).toMatchObject({ connected: false, lastError: 'main-link-refused' });
+    } finally {
+      await daemon.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
