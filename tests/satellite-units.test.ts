@@ -316,6 +316,27 @@ describe("the satellite's mirror of the main unit", () => {
     expect(seen).toEqual([]);
     expect(m.known).toBe(false);
   });
+
+  it("says once, not at every reconnection, that the main unit's office differs from its config", () => {
+    const said: Array<{ level: number; code?: string }> = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void said.push(JSON.parse(line)) });
+    const m = new StateMirror({ config: mirrorConfig, bus: new Bus(), now: () => 0, logger });
+    const differs = () => said.filter((l) => l.code === 'main-config-differs' && l.level >= 40).length;
+    const extra = { id: '9', name: '9번 창구', services: [] } as unknown as Snapshot['counters'][number];
+    const other = (seq: number) => ({ ...state(seq), counters: [...state(seq).counters, extra] });
+    // a link that reconnects all day (Wi-Fi, a key's reset)
+    for (let seq = 1; seq <= 5; seq++) {
+      m.connected();
+      m.state(other(seq));
+    }
+    expect(differs()).toBe(1);
+    // the same office again, then another difference: each said
+    m.connected();
+    m.state(state(6));
+    m.connected();
+    m.state(other(7));
+    expect(differs()).toBe(2);
+  });
 });
 
 describe("a satellite's keys", () => {

@@ -31,6 +31,9 @@ export class StateMirror {
   /** seq of the last event handed on, on this connection; null until its first state */
   private lastSeq: number | null = null;
   private pending: QueueEvent[] = [];
+  /** the difference with the main unit's office last said, so a link that reconnects all day
+   * (Wi-Fi, a key's reset) does not repeat it at every connection */
+  private saidDiffers: string | null = null;
   private readonly placeholder: Snapshot;
 
   constructor(private readonly o: StateMirrorOptions) {
@@ -86,8 +89,14 @@ export class StateMirror {
   private compare(s: Snapshot): void {
     const ids = (xs: Array<{ id: string }>) => xs.map((x) => x.id).join(',');
     const c = this.o.config;
-    if (ids(s.counters) === ids(c.counters) && ids(s.services) === ids(c.services)) return;
-    this.o.logger.warn(
+    const key = `${ids(s.counters)}|${ids(s.services)}`;
+    if (ids(s.counters) === ids(c.counters) && ids(s.services) === ids(c.services)) {
+      this.saidDiffers = null;
+      return;
+    }
+    const level = key === this.saidDiffers ? 'debug' : 'warn';
+    this.saidDiffers = key;
+    this.o.logger[level](
       {
         code: 'main-config-differs',
         main: { counters: ids(s.counters), services: ids(s.services) },
