@@ -248,6 +248,7 @@ export const SATELLITE_CODES = [
   'main-link-down',
   'main-link-flapping',
   'main-link-error',
+  'main-link-refused',
   'main-link-reset',
   'main-password-env-missing',
   'main-tls-file',
