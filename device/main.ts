@@ -122,6 +122,8 @@ async function main(): Promise<void> {
     // half-started parts cannot be stopped in order: the journal on disk is what the restart reads
     if (!started) {
       logger.flush?.();
+      // a failed start, as any other: one line for the person starting it by hand
+      process.stderr.write(`beonho: ${oneLine(err)}\n`);
       process.exit(1);
     }
     void shutdown(1);
