@@ -15,6 +15,7 @@ import { QueueEngine } from './queue/engine.ts';
 import { DurableQueue, type QueueService } from './queue/service.ts';
 import type { StoreFs } from './store/fs.ts';
 import { Store } from './store/store.ts';
+import { stopParts } from './util/stop-parts.ts';
 
 /** What the parts are built over: the durable queue and its clock, opened from the data dir. */
 export interface Core {
@@ -43,17 +44,9 @@ export interface ControllerOptions {
   /** builds the parts over the opened core, in start order (app.ts's buildDaemon) */
   parts: (core: Core) => Promise<Extension[]> | Extension[];
   /** how long the parts together may take to stop before the rest go on without the slow one;
-   * default STOP_BUDGET_MS */
+   * default STOP_BUDGET_MS (device/util/stop-parts.ts) */
   stopBudgetMs?: number;
 }
-
-/** The parts' share of a stop. systemd SIGKILLs after TimeoutStopSec=20 (deploy/unit.ts), and a
- * stop that ends so counts as a failure: OnFailure's timer then starts the daemon again ten
- * minutes after `systemctl stop`, and the store's checkpoint and the lock never happen. 12 s leaves
- * the voice its 10 s to finish a sentence and the store its checkpoint. */
-export const STOP_BUDGET_MS = 12_000;
-/** What a part still gets once the budget is spent: its stop is still asked for, but not awaited. */
-const STOP_GRACE_MS = 500;
 
 export class Controller {
   readonly bus = new Bus();
@@ -121,21 +114,7 @@ export class Controller {
   }
 
   async stop(): Promise<void> {
-    const { logger } = this.opts;
-    const deadline = performance.now() + (this.opts.stopBudgetMs ?? STOP_BUDGET_MS);
-    for (const part of [...this.parts].reverse()) {
-      const waitMs = Math.max(STOP_GRACE_MS, deadline - performance.now());
-      try {
-        if (await within(part.stop(), waitMs)) logger.debug({ extension: part.name }, 'stopped');
-        else
-          logger.error(
-            { code: 'stop-timeout', extension: part.name, waitedMs: Math.round(waitMs) },
-            `${part.name} did not stop in time; stopping the rest without it`,
-          );
-      } catch (err) {
-        logger.error({ err, extension: part.name }, 'stop failed');
-      }
-    }
+    await stopParts(this.parts, this.opts.logger, this.opts.stopBudgetMs);
     this.parts = [];
     await this.store?.close().catch((err) => this.opts.logger.error({ err }, 'store close failed'));
     await this.releaseLock?.();
@@ -209,18 +188,5 @@ export class Controller {
           j.accepted ? 'clock stepped (synchronised): following it' : 'clock jumped without synchronisation: ignored',
         ),
     });
-  }
-}
-
-/** Whether `p` settled within `ms`; its rejection is thrown. */
-async function within(p: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true as const), late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

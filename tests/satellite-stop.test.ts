@@ -1,4 +1,4 @@
-// A satellite's stop is bounded like the main unit's (device/controller.ts STOP_BUDGET_MS): a part
+// A satellite's stop is bounded like the main unit's (STOP_BUDGET_MS, device/util/stop-parts.ts): a part
 // whose stop never returned (a keypad's USB read, say) held the whole stop until systemd's SIGKILL,
 // which counts as a failure, and left the data dir locked; a main unit gone silent held the link's
 // goodbye until mqtt.js's keepalive gave up (up to 90 s); and a stop while the client library still

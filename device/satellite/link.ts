@@ -19,7 +19,7 @@ import { backoffDelay, loadMqtt, passwordOption, redactUrl } from '../../bridge/
 import type { SatelliteSection } from '../config/satellite-schema.ts';
 import type { Snapshot } from '../queue/snapshot-types.ts';
 import type { QueueEvent } from '../queue/types.ts';
-import { within } from './time-limit.ts';
+import { within } from '../util/stop-parts.ts';
 
 export class LinkConfigError extends Error {
   readonly code = 'main-tls-file';

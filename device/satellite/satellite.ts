@@ -16,7 +16,6 @@ import { SimKeypads } from '../../sim/keypads.ts';
 import type { FeatureName, Hardware } from '../app.ts';
 import { Bus } from '../bus.ts';
 import type { SatelliteConfig } from '../config/schema.ts';
-import { STOP_BUDGET_MS } from '../controller.ts';
 import type { Extension, FeatureContext } from '../extension.ts';
 import { createHealthExtension, type HealthExtension } from '../health-extension.ts';
 import { createKeypadSource } from '../hw/factory.ts';
@@ -26,16 +25,14 @@ import type { KeypadSource } from '../ports/keypad.ts';
 import { nodeFs } from '../store/fs.ts';
 import { type SystemdOptions, createSystemdExtension } from '../systemd.ts';
 import { packageVersion } from '../util/build-root.ts';
+import { stopParts } from '../util/stop-parts.ts';
 import { localTime } from '../util/time.ts';
 import { SatelliteKeys } from './keys.ts';
 import { MainLink } from './link.ts';
 import { StateMirror } from './mirror.ts';
-import { within } from './time-limit.ts';
 
 /** The features a satellite can run, in start order ('mqtt' is its link to the main unit). */
 const SATELLITE_FEATURES = ['health', 'board', 'audio', 'mqtt', 'simPage', 'systemd'] as const;
-/** What a part still gets once the stop budget is spent: its stop is asked for, not awaited. */
-const STOP_GRACE_MS = 500;
 
 export interface SatelliteOptions {
   dataDir: string;
@@ -48,7 +45,7 @@ export interface SatelliteOptions {
   systemd?: SystemdOptions;
   env?: NodeJS.ProcessEnv;
   /** how long the parts together may take to stop before the rest go on without the slow one;
-   * default the main unit's STOP_BUDGET_MS (the same unit file, the same TimeoutStopSec) */
+   * default STOP_BUDGET_MS, as the main unit's (the same unit file, the same TimeoutStopSec) */
   stopBudgetMs?: number;
 }
 
@@ -109,20 +106,7 @@ export class SatelliteDaemon {
    * the satellite again after `systemctl stop`) and left the lock behind. A late part is named and
    * the rest go on without it. */
   async stop(): Promise<void> {
-    const { logger } = this.opts;
-    const deadline = performance.now() + (this.opts.stopBudgetMs ?? STOP_BUDGET_MS);
-    for (const p of this.running.splice(0).reverse()) {
-      const waitMs = Math.max(STOP_GRACE_MS, deadline - performance.now());
-      try {
-        if (!(await within(p.stop(), waitMs)))
-          logger.error(
-            { code: 'stop-timeout', extension: p.name, waitedMs: Math.round(waitMs) },
-            `${p.name} did not stop in time; stopping the rest without it`,
-          );
-      } catch (err) {
-        logger.error({ err, part: p.name }, 'stop failed');
-      }
-    }
+    await stopParts(this.running.splice(0), this.opts.logger, this.opts.stopBudgetMs);
     await this.releaseLock?.();
     this.releaseLock = null;
   }
