@@ -2,13 +2,11 @@
 // broker: each connection is dropped as the other one links. They went on doing so every
 // reconnectMinMs, three log lines and a durable session write a time; now each reconnect waits
 // longer, the drops go to debug, and the log names the likely cause once.
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { hashPassword } from '../bridge/broker/passwords.ts';
 import { satelliteSchema } from '../device/config/satellite-schema.ts';
 import { MainLink, type MainLinkHandlers } from '../device/satellite/link.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
+import { debugLog, satelliteAccount } from './helpers/satellite-link.ts';
 
 describe('two satellites with one device id', () => {
   const scope = brokerTestScope();
@@ -16,27 +14,10 @@ describe('two satellites with one device id', () => {
   it('back off from each other and say so once, not at every drop', async () => {
     const { broker, port } = await startTestBroker({
       wsPort: null,
-      accounts: [
-        {
-          username: 'counter-12',
-          role: 'satellite',
-          offices: ['singok2'],
-          counters: ['1'],
-          passwordHash: await hashPassword('pw-12', { N: 1024, r: 8, p: 1 }),
-        },
-      ],
+      accounts: [await satelliteAccount()],
     });
     scope.broker = broker;
-    const lines: Array<{ level: number; code?: string; msg: string }> = [];
-    const logger = pino(
-      { level: 'debug' },
-      new Writable({
-        write(chunk, _enc, done) {
-          for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-          done();
-        },
-      }),
-    );
+    const { lines, logger } = debugLog();
     let downs = 0;
     const handlers = (): MainLinkHandlers => ({
       connected: () => undefined,

@@ -5,10 +5,10 @@ import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { hashPassword } from '../bridge/broker/passwords.ts';
 import { satelliteSchema } from '../device/config/satellite-schema.ts';
 import { MainLink, type MainLinkHandlers } from '../device/satellite/link.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
+import { satelliteAccount } from './helpers/satellite-link.ts';
 
 const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.meta.url));
 const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
@@ -21,15 +21,7 @@ describe('a satellite linked over TLS', () => {
       port: null,
       wsPort: null,
       tls: { port: 0, cert, key },
-      accounts: [
-        {
-          username: 'counter-12',
-          role: 'satellite',
-          offices: ['singok2'],
-          counters: ['1'],
-          passwordHash: await hashPassword('pw-12', { N: 1024, r: 8, p: 1 }),
-        },
-      ],
+      accounts: [await satelliteAccount()],
     });
     scope.broker = broker;
     const seen: string[] = [];

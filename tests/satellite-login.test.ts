@@ -5,15 +5,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { hashPassword } from '../bridge/broker/passwords.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
 import type { SatelliteConfig } from '../device/config/schema.ts';
 import { LINK_COMPONENT, SatelliteDaemon } from '../device/satellite/satellite.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
+import { debugLog, satelliteAccount } from './helpers/satellite-link.ts';
 
 describe('a satellite given the wrong password', () => {
   const scope = brokerTestScope();
@@ -21,27 +19,10 @@ describe('a satellite given the wrong password', () => {
   it('says so once, with what to check, and in its status', async () => {
     const { broker, port } = await startTestBroker({
       wsPort: null,
-      accounts: [
-        {
-          username: 'counter-12',
-          role: 'satellite',
-          offices: ['singok2'],
-          counters: ['1'],
-          passwordHash: await hashPassword('pw-12', { N: 1024, r: 8, p: 1 }),
-        },
-      ],
+      accounts: [await satelliteAccount()],
     });
     scope.broker = broker;
-    const lines: Array<{ level: number; msg: string; code?: string }> = [];
-    const logger = pino(
-      { level: 'debug' },
-      new Writable({
-        write(chunk, _enc, done) {
-          for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-          done();
-        },
-      }),
-    );
+    const { lines, logger } = debugLog();
     const config = validateConfig({
       ...simulatorDefault,
       role: 'satellite',

@@ -6,10 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { hashPassword } from '../bridge/broker/passwords.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
 import type { SatelliteConfig } from '../device/config/schema.ts';
@@ -20,6 +18,7 @@ import { MainLink, type MainLinkHandlers } from '../device/satellite/link.ts';
 import { SatelliteDaemon } from '../device/satellite/satellite.ts';
 import { startCable } from '../sim/cable.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
+import { debugLog, satelliteAccount } from './helpers/satellite-link.ts';
 
 vi.mock('../bridge/uplink/client-common.ts', async (orig) => {
   const actual = (await orig()) as typeof import('../bridge/uplink/client-common.ts');
@@ -32,30 +31,6 @@ vi.mock('../bridge/uplink/client-common.ts', async (orig) => {
     },
   };
 });
-
-function capture() {
-  const lines: Array<{ level: number; msg: string; code?: string; extension?: string }> = [];
-  const logger = pino(
-    { level: 'debug' },
-    new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
-        done();
-      },
-    }),
-  );
-  return { lines, logger };
-}
-
-async function account() {
-  return {
-    username: 'counter-12',
-    role: 'satellite',
-    offices: ['singok2'],
-    counters: ['1'],
-    passwordHash: await hashPassword('pw-12', { N: 1024, r: 8, p: 1 }),
-  };
-}
 
 function link(port: number, handlers: Partial<MainLinkHandlers>, keepaliveSec = 5) {
   const nothing = () => undefined;
@@ -98,7 +73,7 @@ describe("a satellite's stop", () => {
 
   it('names a part that does not stop, goes on without it and releases the data dir', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'beonho-sat-stop-'));
-    const { lines, logger } = capture();
+    const { lines, logger } = debugLog();
     const config = validateConfig({
       ...simulatorDefault,
       role: 'satellite',
@@ -140,7 +115,7 @@ describe("a satellite's stop", () => {
   });
 
   it('does not wait for a main unit gone silent to acknowledge its goodbye', async () => {
-    const { broker, port } = await startTestBroker({ wsPort: null, accounts: [await account()] });
+    const { broker, port } = await startTestBroker({ wsPort: null, accounts: [await satelliteAccount()] });
     scope.broker = broker;
     const cable = await startCable({ host: '127.0.0.1', port });
     let up = false;
@@ -158,7 +133,7 @@ describe("a satellite's stop", () => {
   });
 
   it('stopped while the client library loads, never links', async () => {
-    const { broker, port } = await startTestBroker({ wsPort: null, accounts: [await account()] });
+    const { broker, port } = await startTestBroker({ wsPort: null, accounts: [await satelliteAccount()] });
     scope.broker = broker;
     const seen: string[] = [];
     (globalThis as { LOAD_DELAY?: number }).LOAD_DELAY = 200;

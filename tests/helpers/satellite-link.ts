@@ -1,0 +1,38 @@
+// What the satellite link tests share: the account of satellite counter-12 of singok2 (password
+// pw-12) on a test broker, and a logger whose lines the test reads.
+import { Writable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import { hashPassword } from '../../bridge/broker/passwords.ts';
+
+/** counter-12's broker account: a satellite of singok2 with counter 1. */
+export async function satelliteAccount() {
+  return {
+    username: 'counter-12',
+    role: 'satellite',
+    offices: ['singok2'],
+    counters: ['1'],
+    passwordHash: await hashPassword('pw-12', { N: 1024, r: 8, p: 1 }),
+  };
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  code?: string;
+  extension?: string;
+}
+
+/** A logger at debug whose parsed lines land in `lines`. */
+export function debugLog(): { lines: LogLine[]; logger: Logger } {
+  const lines: LogLine[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split('\n')) if (l) lines.push(JSON.parse(l));
+        done();
+      },
+    }),
+  );
+  return { lines, logger };
+}
