@@ -103,6 +103,10 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
     // Loading the state, the font and opening the devices can take a while on a Pi 4's SD card.
     'TimeoutStartSec=120',
     'TimeoutStopSec=20',
+    // The stop's SIGTERM to the daemon alone: it ends its speech process and aplay itself, after
+    // the sentence under way (the voice's grace); systemd's default sent it to them at once, cutting
+    // that sentence. What is left when the daemon has exited is killed, as before.
+    'KillMode=mixed',
     `WatchdogSec=${d.watchdogSec}`,
     // On a 512 MB board the kernel's OOM killer picks the largest process: this one, with the
     // queue, last. Its speech process raises its own score (display/audio/speech-child.ts): a call

@@ -100,6 +100,7 @@ const KNOWN: Record<string, string[]> = {
     'EnvironmentFile',
     'TimeoutStartSec',
     'TimeoutStopSec',
+    'KillMode',
     'WatchdogSec',
     'OOMScoreAdjust',
     'Restart',
@@ -326,6 +327,8 @@ describe('the generated units', () => {
     expect(v('Restart')).toBe('on-failure');
     expect(v('RestartSec')).toBe('5');
     expect(v('RestartPreventExitStatus')).toBe('2');
+    // a stop's SIGTERM to the daemon alone: it ends the voice's processes after the sentence
+    expect(v('KillMode')).toBe('mixed');
     // the OOM killer takes the daemon, with the queue, last
     expect(Number(v('OOMScoreAdjust'))).toBeLessThan(0);
     expect(unitValue(service, 'Unit', 'RequiresMountsFor')).toBe('/var/lib/beonho');
