@@ -11,6 +11,7 @@ import {
   CONFIG_DIR,
   CONFIG_FILE,
   DATA_DIR,
+  ENV_FILE,
   HARDWARE_GROUPS,
   RECOVER_SERVICE,
   RECOVER_TIMER,
@@ -81,6 +82,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   const { text: configText, config, yamlWarnings } = await readConfig(o.configSource);
   warnings.push(...yamlWarnings.map((w) => `the config file: ${w}`));
   warnings.push(...checkRole(o, config, out));
+  warnings.push(...uplinkPasswordNote(config));
 
   const accounts = await readAccounts(o.root);
   // `usermod` for the admin runs after the units and the config are written: a misspelt name
@@ -414,11 +416,20 @@ function checkRole(o: InstallOptions, c: Config, out: (line: string) => void): s
   const warnings: string[] = [];
   if (main.passwordEnv)
     warnings.push(
-      `the satellite's password comes from ${main.passwordEnv}: put ${main.passwordEnv}=... in /etc/beonho/environment (mode 600)`,
+      `the satellite's password comes from ${main.passwordEnv}: put ${main.passwordEnv}=... in ${ENV_FILE} (mode 600)`,
     );
   else if (main.password === undefined)
     warnings.push('satellite.main has no password: the main unit refuses logins without one');
   return warnings;
+}
+
+/** The installer writes the unit that reads the environment file, not the secret in it: an uplink
+ * whose password variable is not there retries central for ever (uplink-password-env-missing in
+ * the log only), as a satellite's would. Said at install, as for a satellite. */
+function uplinkPasswordNote(c: Config): string[] {
+  const up = c.mqtt.uplink;
+  if (!up?.enabled || !up.passwordEnv) return [];
+  return [`the uplink's password comes from ${up.passwordEnv}: put ${up.passwordEnv}=... in ${ENV_FILE} (mode 600)`];
 }
 
 async function readLines(path: string): Promise<string[]> {

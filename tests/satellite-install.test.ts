@@ -93,6 +93,17 @@ describe('installing a satellite', () => {
     }
   });
 
+  it("says where a main unit's uplink password goes, as for a satellite's", async () => {
+    await writeFile(
+      join(work, 'uplinked.yaml'),
+      `${OFFICE}mqtt:\n  uplink: { url: "mqtts://central.example.go.kr:8883", username: singok2, passwordEnv: BEONHO_UPLINK_PASSWORD }\n`,
+    );
+    const r = await install(opts('uplinked.yaml', { role: 'main' }), recordingRunner(), (l) => lines.push(l));
+    expect(r.warnings).toContain(
+      "the uplink's password comes from BEONHO_UPLINK_PASSWORD: put BEONHO_UPLINK_PASSWORD=... in /etc/beonho/environment (mode 600)",
+    );
+  });
+
   it('installs a main unit without a word about satellites', async () => {
     const r = await install(opts('office.yaml', { role: 'main' }), recordingRunner(), (l) => lines.push(l));
     expect(lines.filter((l) => l.includes('satellite'))).toEqual([]);
