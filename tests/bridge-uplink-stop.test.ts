@@ -8,18 +8,11 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { officeTopics } from '../bridge/contract/topics.ts';
 import { testUplink } from './helpers/uplink.ts';
+import { setMqttLoadDelay } from './helpers/slow-mqtt-load.ts';
 
-vi.mock('../bridge/uplink/client-common.ts', async (orig) => {
-  const actual = (await orig()) as typeof import('../bridge/uplink/client-common.ts');
-  return {
-    ...actual,
-    loadMqtt: async () => {
-      const m = await actual.loadMqtt();
-      await new Promise((r) => setTimeout(r, (globalThis as { LOAD_DELAY?: number }).LOAD_DELAY ?? 0));
-      return m;
-    },
-  };
-});
+vi.mock('../bridge/uplink/client-common.ts', async (orig) =>
+  (await import('./helpers/slow-mqtt-load.ts')).slowMqttLoad(orig),
+);
 
 const logger = pino({ level: 'silent' });
 const topics = officeTopics('singok2');
@@ -106,7 +99,7 @@ describe('the uplink stops', () => {
   }, 15_000);
 
   it('while the client library loads: no connection is made after the stop', async () => {
-    (globalThis as { LOAD_DELAY?: number }).LOAD_DELAY = 200;
+    setMqttLoadDelay(200);
     try {
       const b = await broker(false);
       cleanup.push(b.close);
@@ -118,7 +111,7 @@ describe('the uplink stops', () => {
       expect(b.connects()).toBe(0);
       expect(u.connected()).toBe(false);
     } finally {
-      (globalThis as { LOAD_DELAY?: number }).LOAD_DELAY = 0;
+      setMqttLoadDelay(0);
     }
   });
 });

@@ -19,18 +19,11 @@ import { SatelliteDaemon } from '../device/satellite/satellite.ts';
 import { startCable } from '../sim/cable.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
 import { debugLog, satelliteAccount } from './helpers/satellite-link.ts';
+import { setMqttLoadDelay } from './helpers/slow-mqtt-load.ts';
 
-vi.mock('../bridge/uplink/client-common.ts', async (orig) => {
-  const actual = (await orig()) as typeof import('../bridge/uplink/client-common.ts');
-  return {
-    ...actual,
-    loadMqtt: async () => {
-      const m = await actual.loadMqtt();
-      await new Promise((r) => setTimeout(r, (globalThis as { LOAD_DELAY?: number }).LOAD_DELAY ?? 0));
-      return m;
-    },
-  };
-});
+vi.mock('../bridge/uplink/client-common.ts', async (orig) =>
+  (await import('./helpers/slow-mqtt-load.ts')).slowMqttLoad(orig),
+);
 
 function link(port: number, handlers: Partial<MainLinkHandlers>, keepaliveSec = 5) {
   const nothing = () => undefined;
@@ -136,7 +129,7 @@ describe("a satellite's stop", () => {
     const { broker, port } = await startTestBroker({ wsPort: null, accounts: [await satelliteAccount()] });
     scope.broker = broker;
     const seen: string[] = [];
-    (globalThis as { LOAD_DELAY?: number }).LOAD_DELAY = 200;
+    setMqttLoadDelay(200);
     const l = link(port, { connected: () => seen.push('connected') });
     try {
       l.start();
@@ -146,7 +139,7 @@ describe("a satellite's stop", () => {
       await new Promise((r) => setTimeout(r, 600));
       expect(seen).toEqual([]);
     } finally {
-      (globalThis as { LOAD_DELAY?: number }).LOAD_DELAY = 0;
+      setMqttLoadDelay(0);
       await l.stop();
     }
   });
