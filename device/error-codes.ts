@@ -29,6 +29,7 @@ export const QUEUE_ERRORS = [
   'not-cancellable',
   'invalid-transfer',
   'invalid-argument',
+  'duplicate-ref',
 ] as const;
 export type QueueErrorCode = (typeof QUEUE_ERRORS)[number];
 

@@ -73,6 +73,22 @@ describe('a retry gets the first answer', () => {
     expect(await third.send(issue('c-43'))).toMatchObject({ ok: true, result: { ticket: { number: '2002' } } });
   });
 
+  it('a booking resent under a new id is refused (its ref holds a ticket), also across a power cut; the first id is still answered', async () => {
+    const clock = new Clock();
+    const first = await start(clock);
+    await first.send({ id: 'open', type: 'day.open' });
+    const r1 = await first.send(issue('c-1', 'web-kx-7'));
+    expect(r1).toMatchObject({ ok: true, result: { ticket: { number: '2001' } } });
+    const dup = await first.send(issue('c-2', 'web-kx-7'));
+    expect(dup).toMatchObject({ ok: false, id: 'c-2', error: { code: 'duplicate-ref' } });
+    await cut(first);
+
+    const second = await start(clock);
+    expect(await second.send(issue('c-3', 'web-kx-7'))).toMatchObject({ ok: false, error: { code: 'duplicate-ref' } });
+    expect(await second.send(issue('c-1', 'web-kx-7'))).toEqual(r1);
+    expect(ticketsByRef(second).get('web-kx-7')).toEqual(['2001']);
+  });
+
   it('after more than 2,000 other command ids, also across a restart', async () => {
     const clock = new Clock();
     const o = await start(clock, 200);

@@ -14,6 +14,30 @@ describe('issuing', () => {
     expect(r.ticket!.estimatedWaitMin).toBe(Math.ceil((2 * 4) / 3));
   });
 
+  it('issues one ticket per ref a day: a second booking under the same ref is refused, whatever its service or state', () => {
+    const clock = new Clock();
+    const o = office({}, { clock });
+    const online = (service: string, ref: string) => o.run({ type: 'ticket.issue', service, channel: 'online', ref });
+    expect(ok(online('resident', 'web-kx-1')).ticket!.number).toBe('1001');
+    const seq = o.state.seq;
+    const again = online('resident', 'web-kx-1');
+    expect(again).toMatchObject({ ok: false, error: { code: 'duplicate-ref' } });
+    expect(again.ok ? '' : again.error.message).toContain('1001');
+    expect(online('passport', 'web-kx-1')).toMatchObject({ error: { code: 'duplicate-ref' } });
+    expect(o.state.seq).toBe(seq);
+    expect(Object.keys(o.state.tickets)).toEqual(['1001']);
+    // a cancelled booking's ref stays taken: a new booking is a new ref
+    o.must({ type: 'ticket.cancel', number: '1001', ref: 'web-kx-1' });
+    expect(online('resident', 'web-kx-1')).toMatchObject({ error: { code: 'duplicate-ref' } });
+    expect(ok(online('resident', 'web-kx-2')).ticket!.number).toBe('1002');
+    // kiosk tickets carry no ref and are never held back by one
+    expect(o.issue()).toBe('1003');
+    // refs start again with the day, as numbers do
+    clock.t += 24 * 3600_000;
+    o.must({ type: 'day.open' });
+    expect(ok(online('resident', 'web-kx-1')).ticket!.number).toBe('1001');
+  });
+
   it('formats letter prefixes and widths', () => {
     const o = office({
       services: [{ id: 'a', name: '가', numbers: { prefix: 'A', from: 1, to: 999 } }],

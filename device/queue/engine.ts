@@ -281,6 +281,7 @@ export class QueueEngine {
     if (ref !== undefined && textLength(ref) > REF_MAX_LENGTH) {
       refuse('invalid-argument', `ref is longer than ${REF_MAX_LENGTH} characters`);
     }
+    if (ref !== undefined) this.refuseReusedRef(ref);
 
     const front = priority && this.priorityFirst(cfg) ? this.frontLength(s.waiting, 1) : s.waiting.length;
     const ahead = front;
@@ -475,6 +476,15 @@ export class QueueEngine {
   private serviceState(id: string): QueueState['services'][string] {
     if (!this.services.has(id)) refuse('unknown-service', NO_SUCH_SERVICE);
     return this.state.services[id]!;
+  }
+
+  /** A ref names one online booking: a second ticket for it (central retrying under a new command
+   * id after a crash, a double submit) would put one citizen in the line twice. Today's tickets
+   * only: numbers and refs start again each day. */
+  private refuseReusedRef(ref: string): void {
+    for (const t of Object.values(this.state.tickets)) {
+      if (t.ref === ref) refuse('duplicate-ref', `ref already holds ticket ${t.number} today (${t.status})`);
+    }
   }
 
   /** Exact number first; a keypad can only type digits, so "35" finds "A035" when that is unique. */

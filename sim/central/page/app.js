@@ -200,6 +200,12 @@ function fillServices() {
 }
 
 let n = 0;
+// A ref is one booking's (the device refuses a second ticket for it the same day): the counter
+// alone would start again at web-1 when the page is reloaded. Letters only: a ref holds at most
+// six digits (the contract's rule against phone numbers).
+const REF_PREFIX = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) =>
+  String.fromCharCode(97 + (b % 26)),
+).join('');
 /** Through central's server (/api/cmd): it publishes on the office's cmd topic and answers with
  * the office's cmd/result. */
 async function command(officeId, out, body, done) {
@@ -234,7 +240,7 @@ $('#issue-form').addEventListener('submit', (e) => {
   if (!f.office.value || !f.service.value) return;
   $('#issue-result').textContent = '발급 요청 중…';
   const office = f.office.value;
-  const body = { type: 'ticket.issue', service: f.service.value, channel: 'online', ref: `web-${++n}` };
+  const body = { type: 'ticket.issue', service: f.service.value, channel: 'online', ref: `web-${REF_PREFIX}-${++n}` };
   if (f.priority.checked) body.priority = true;
   command(office, $('#issue-result'), body, (msg) => {
     const t = msg.result.ticket;
