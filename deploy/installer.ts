@@ -11,6 +11,7 @@ import {
   CONFIG_DIR,
   CONFIG_FILE,
   DATA_DIR,
+  DROPPED_GROUPS,
   ENV_FILE,
   HARDWARE_GROUPS,
   RECOVER_SERVICE,
@@ -24,7 +25,7 @@ import {
 import { boardVt, consoleBootSetup, gettyUnits, maskedVts } from './console-boot.ts';
 import { checkRelease } from './release-check.ts';
 import type { Command, Runner } from './runner.ts';
-import { udevRules, type UsbId } from './udev.ts';
+import { isVtName, udevRules, type UsbId } from './udev.ts';
 import { allUnits, type UnitOptions } from './unit.ts';
 
 export class DeployError extends Error {
@@ -104,8 +105,15 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
     warnings.push(`groups not on this system, skipped: ${missing.join(', ')} (normal off Raspberry Pi OS for gpio)`);
   }
 
+  // the board's VT is the one tty the service may open: given to its group by a udev rule
+  const vt = boardVt(configText);
+  if (vt && !isVtName(vt)) {
+    warnings.push(
+      `outputs.board.vt ${vt} is not a virtual terminal (tty1 to tty63): no udev rule for it, the board keeps the text console (display-vt-permission)`,
+    );
+  }
   const fsw = o.dryRun ? dryFs(out) : realFs;
-  const files = await writeUnitsAndRules(o, fsw, accounts.groups.has('gpio'));
+  const files = await writeUnitsAndRules(o, fsw, accounts.groups.has('gpio'), vt && isVtName(vt) ? vt : null);
   files.push(...(await writeConfig(o, fsw, configText, warnings)));
   await fsw.mkdir(underRoot(o.root, DATA_DIR), 0o750);
   // the board's screen: kernel command line hints, no getty on its VT (console-boot.ts)
@@ -115,26 +123,40 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
 
   // The getty mask comes last: run from a login on the board's VT, it ends that session, so by then
   // the service must be installed and running (docs/deploy.md, step 6).
-  for (const c of [...systemCommands({ ...o, admin }, { userExists: accounts.userExists, groups }), ...boot.commands])
-    await runner.run(c);
+  const dropGroups = DROPPED_GROUPS.filter((g) => accounts.members.get(g)?.has(SERVICE_USER));
+  const sys = systemCommands({ ...o, admin }, { userExists: accounts.userExists, groups, dropGroups, vt });
+  for (const c of [...sys, ...boot.commands]) await runner.run(c);
   for (const w of warnings) out(`warning: ${w}`);
   return { files, groups, warnings };
 }
 
-/** The target's groups and whether the service user exists, from its /etc/group and /etc/passwd. */
-async function readAccounts(root: string): Promise<{ groups: Set<string>; users: Set<string>; userExists: boolean }> {
+/** The target's groups (with their listed members) and whether the service user exists, from its
+ * /etc/group and /etc/passwd. */
+async function readAccounts(root: string): Promise<{
+  groups: Set<string>;
+  members: Map<string, Set<string>>;
+  users: Set<string>;
+  userExists: boolean;
+}> {
   const passwd = await readLines(underRoot(root, '/etc/passwd'));
   const groupFile = await readLines(underRoot(root, '/etc/group'));
   const users = new Set(passwd.map((l) => l.split(':')[0] ?? ''));
-  return {
-    groups: new Set(groupFile.map((l) => l.split(':')[0] ?? '')),
-    users,
-    userExists: users.has(SERVICE_USER),
-  };
+  const members = new Map(
+    groupFile.map((l) => {
+      const f = l.split(':');
+      return [f[0] ?? '', new Set((f[3] ?? '').split(',').filter(Boolean))] as const;
+    }),
+  );
+  return { groups: new Set(members.keys()), members, users, userExists: users.has(SERVICE_USER) };
 }
 
 /** The systemd units and the udev rules; returns the files written, as paths of the target. */
-async function writeUnitsAndRules(o: InstallOptions, fsw: FileWriter, hasGpioGroup: boolean): Promise<string[]> {
+async function writeUnitsAndRules(
+  o: InstallOptions,
+  fsw: FileWriter,
+  hasGpioGroup: boolean,
+  vt: string | null,
+): Promise<string[]> {
   const files: string[] = [];
   const put = async (path: string, text: string, mode: number): Promise<void> => {
     const real = underRoot(o.root, path);
@@ -144,7 +166,7 @@ async function writeUnitsAndRules(o: InstallOptions, fsw: FileWriter, hasGpioGro
   };
   const unitOpts: UnitOptions = { ...o.unit, appDir: o.appDir, nodePath: o.nodePath, systemdVersion: o.systemdVersion };
   for (const u of allUnits(unitOpts)) await put(`${UNIT_DIR}/${u.name}`, u.text, 0o644);
-  await put(UDEV_RULES_FILE, udevRules({ keypads: o.keypads, printers: o.printers, hasGpioGroup }), 0o644);
+  await put(UDEV_RULES_FILE, udevRules({ keypads: o.keypads, printers: o.printers, hasGpioGroup, vt }), 0o644);
   return files;
 }
 
@@ -170,8 +192,11 @@ async function writeConfig(
 }
 
 /** What changes the running system, in order: the user and its groups, ownership, udev, systemd. */
-function systemCommands(o: InstallOptions, accounts: { userExists: boolean; groups: string[] }): Command[] {
-  const { groups } = accounts;
+function systemCommands(
+  o: InstallOptions,
+  accounts: { userExists: boolean; groups: string[]; dropGroups: string[]; vt: string | null },
+): Command[] {
+  const { groups, vt } = accounts;
   const cmds: Command[] = [];
   if (!accounts.userExists) {
     cmds.push({
@@ -194,6 +219,13 @@ function systemCommands(o: InstallOptions, accounts: { userExists: boolean; grou
       cmd: 'usermod',
       args: ['--append', '--groups', groups.join(','), SERVICE_USER],
       why: `device access: ${groups.join(', ')}`,
+    });
+  }
+  for (const g of accounts.dropGroups) {
+    cmds.push({
+      cmd: 'gpasswd',
+      args: ['--delete', SERVICE_USER, g],
+      why: `an earlier install's ${g} group opened every VT and terminal; the board's VT comes from the udev rules now`,
     });
   }
   if (o.admin && o.admin !== 'root') {
@@ -225,6 +257,16 @@ function systemCommands(o: InstallOptions, accounts: { userExists: boolean; grou
       why: 'apply them to devices already plugged in',
       optional: true,
     },
+    ...(vt && isVtName(vt)
+      ? [
+          {
+            cmd: 'udevadm',
+            args: ['trigger', '--subsystem-match=tty', `--sysname-match=${vt}`],
+            why: "apply them to the board's VT",
+            optional: true,
+          },
+        ]
+      : []),
     { cmd: 'systemctl', args: ['daemon-reload'], why: 'load the new units' },
   );
   if (o.start) {

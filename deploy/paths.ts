@@ -18,8 +18,12 @@ export const UNIT_DIR = '/etc/systemd/system';
 export const UDEV_RULES_FILE = '/etc/udev/rules.d/99-beonho.rules';
 
 /** Groups the hardware needs; the ones a system lacks (gpio off Raspberry Pi OS) are skipped.
- * input: the keypads' evdev nodes, grabbed so their keys skip the console; tty: the board's VT. */
-export const HARDWARE_GROUPS = ['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout', 'tty'] as const;
+ * input: the keypads' evdev nodes, grabbed so their keys skip the console. Not `tty`: it opens every
+ * VT and terminal (and reads every console's screen through /dev/vcs*); the board's one VT is
+ * given to the service's group by the udev rules (deploy/udev.ts) instead. */
+export const HARDWARE_GROUPS = ['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout'] as const;
+/** Groups an earlier release's installer added and this one takes the service user out of. */
+export const DROPPED_GROUPS = ['tty'] as const;
 
 /** A path of the target system, placed under the install root (`--root`, / on a real device). */
 export function underRoot(root: string, path: string): string {

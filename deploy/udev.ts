@@ -17,6 +17,13 @@ export interface UdevOptions {
   printers: UsbId[];
   /** the target has a `gpio` group (Raspberry Pi OS does, with rules of its own) */
   hasGpioGroup: boolean;
+  /** the board's VT ("tty1"), the one tty the service may open; null: the board has none */
+  vt?: string | null;
+}
+
+/** A VT's kernel name as udev knows it: tty1 … tty63. */
+export function isVtName(name: string): boolean {
+  return /^tty([1-9]|[1-5][0-9]|6[0-3])$/.test(name);
 }
 
 export function parseUsbId(text: string): UsbId {
@@ -63,6 +70,15 @@ export function udevRules(o: UdevOptions): string {
     lines.push("# The gpio group's own rules (Raspberry Pi OS: 99-com.rules) already cover gpiochip and gpiomem.");
   } else {
     lines.push(`SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="${g}", MODE="0660"`);
+  }
+  if (o.vt && isVtName(o.vt)) {
+    lines.push(
+      '',
+      "# The board's VT: the daemon writes its console codes there and sets graphics mode (KDSETMODE,",
+      '# with CAP_SYS_TTY_CONFIG). This VT alone: the `tty` group would open every VT and terminal,',
+      "# and read every console's screen through /dev/vcs*.",
+      `SUBSYSTEM=="tty", KERNEL=="${o.vt}", GROUP="${g}", MODE="0620"`,
+    );
   }
   lines.push('');
   return lines.join('\n');

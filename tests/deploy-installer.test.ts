@@ -152,7 +152,7 @@ describe('install into a temporary root', () => {
     expect(await mode('etc/beonho/config.yaml')).toBe('640');
     expect(await mode('var/lib/beonho')).toBe('750');
     expect(await readFile(join(root, 'etc/beonho/config.yaml'), 'utf8')).toBe(CONFIG);
-    expect(r.groups).toEqual(['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout', 'tty']);
+    expect(r.groups).toEqual(['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout']);
   });
 
   it('creates the user in the hardware groups and hands over the directories through the runner', async () => {
@@ -161,7 +161,7 @@ describe('install into a temporary root', () => {
     const cmds = runner.commands.map(formatCommand);
     expect(cmds).toEqual([
       'useradd --system --user-group --home-dir /var/lib/beonho --no-create-home --shell /usr/sbin/nologin beonho',
-      'usermod --append --groups gpio,input,plugdev,lp,audio,video,dialout,tty beonho',
+      'usermod --append --groups gpio,input,plugdev,lp,audio,video,dialout beonho',
       'usermod --append --groups beonho pi',
       // as the target names them: under --root they are run on the system that boots from it
       'chown root:beonho /etc/beonho /etc/beonho/config.yaml',
@@ -453,6 +453,38 @@ describe('udev rules', () => {
     for (const text of [generic, listed]) {
       for (const line of text.split('\n').filter((l) => l && !l.startsWith('#'))) expect(line).toMatch(RULE);
     }
+  });
+
+  it("give the service the board's VT alone, not the tty group (every VT, terminal and console screen)", async () => {
+    const RULE_LINE = /^(\w+(\{\w+\})?(==|=|\+=)"[^"]*")(, \w+(\{\w+\})?(==|=|\+=)"[^"]*")*$/;
+    await writeFile(join(work, 'office.yaml'), `${CONFIG}outputs:\n  board: { driver: framebuffer, vt: /dev/tty2 }\n`);
+    // an earlier release's installer put the service user in tty
+    await writeFile(
+      join(root, 'etc/passwd'),
+      'root:x:0:0::/root:/bin/bash\nbeonho:x:998:998::/var/lib/beonho:/usr/sbin/nologin\n',
+    );
+    await writeFile(join(root, 'etc/group'), `${PI_GROUPS.join('\n').replace('tty:x:5:', 'tty:x:5:beonho')}\n`);
+    const runner = recordingRunner();
+    const r = await install(opts(), runner, out);
+    expect(r.groups).not.toContain('tty');
+    const rules = await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8');
+    const ttyRules = rules.split('\n').filter((l) => l.startsWith('SUBSYSTEM=="tty"'));
+    expect(ttyRules).toEqual(['SUBSYSTEM=="tty", KERNEL=="tty2", GROUP="beonho", MODE="0620"']);
+    expect(ttyRules[0]).toMatch(RULE_LINE);
+    const cmds = runner.commands.map(formatCommand);
+    expect(cmds.filter((c) => /\btty\b/.test(c) && c.startsWith('usermod'))).toEqual([]);
+    expect(cmds).toContain('gpasswd --delete beonho tty');
+    expect(cmds).toContain('udevadm trigger --subsystem-match=tty --sysname-match=tty2');
+    // before the units are loaded and the service restarted with its new groups
+    expect(cmds.indexOf('gpasswd --delete beonho tty')).toBeLessThan(cmds.indexOf('systemctl restart beonho.service'));
+
+    // a board without a VT (the simulator's here): no tty at all, and nothing to take back
+    await writeFile(join(work, 'office.yaml'), CONFIG);
+    await writeFile(join(root, 'etc/group'), `${PI_GROUPS.join('\n')}\n`);
+    const plain = recordingRunner();
+    await install(opts(), plain, out);
+    expect(await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8')).not.toContain('SUBSYSTEM=="tty"');
+    expect(plain.commands.map(formatCommand).filter((c) => /\btty\b/.test(c))).toEqual([]);
   });
 
   it('refuse a malformed USB id with an actionable message', () => {
