@@ -25,7 +25,7 @@ import {
 import { boardVt, consoleBootSetup, gettyUnits, maskedVts } from './console-boot.ts';
 import { checkRelease } from './release-check.ts';
 import type { Command, Runner } from './runner.ts';
-import { isVtName, udevRules, type UsbId } from './udev.ts';
+import { type HidrawMatch, isVtName, parseUsbId, udevRules, type UsbId } from './udev.ts';
 import { allUnits, type UnitOptions } from './unit.ts';
 
 export class DeployError extends Error {
@@ -112,8 +112,18 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
       `outputs.board.vt ${vt} is not a virtual terminal (tty1 to tty63): no udev rule for it, the board keeps the text console (display-vt-permission)`,
     );
   }
+  const keypads = configKeypads(config);
+  if (o.keypads.length === 0 && keypads === 'all') {
+    warnings.push(
+      'hardware.keypads names a keypad by its path: every /dev/hidraw* node (keyboards too) goes to group beonho; bind the keypads by usb, serial or port, or give --keypad VID:PID',
+    );
+  }
   const fsw = o.dryRun ? dryFs(out) : realFs;
-  const files = await writeUnitsAndRules(o, fsw, accounts.groups.has('gpio'), vt && isVtName(vt) ? vt : null);
+  const files = await writeUnitsAndRules(o, fsw, {
+    hasGpioGroup: accounts.groups.has('gpio'),
+    vt: vt && isVtName(vt) ? vt : null,
+    keypads,
+  });
   files.push(...(await writeConfig(o, fsw, configText, warnings)));
   await fsw.mkdir(underRoot(o.root, DATA_DIR), 0o750);
   // the board's screen: kernel command line hints, no getty on its VT (console-boot.ts)
@@ -154,8 +164,7 @@ async function readAccounts(root: string): Promise<{
 async function writeUnitsAndRules(
   o: InstallOptions,
   fsw: FileWriter,
-  hasGpioGroup: boolean,
-  vt: string | null,
+  target: { hasGpioGroup: boolean; vt: string | null; keypads: HidrawMatch[] | 'all' },
 ): Promise<string[]> {
   const files: string[] = [];
   const put = async (path: string, text: string, mode: number): Promise<void> => {
@@ -166,8 +175,25 @@ async function writeUnitsAndRules(
   };
   const unitOpts: UnitOptions = { ...o.unit, appDir: o.appDir, nodePath: o.nodePath, systemdVersion: o.systemdVersion };
   for (const u of allUnits(unitOpts)) await put(`${UNIT_DIR}/${u.name}`, u.text, 0o644);
-  await put(UDEV_RULES_FILE, udevRules({ keypads: o.keypads, printers: o.printers, hasGpioGroup, vt }), 0o644);
+  const { hasGpioGroup, vt, keypads } = target;
+  const rules = udevRules({ keypads: o.keypads, configKeypads: keypads, printers: o.printers, hasGpioGroup, vt });
+  await put(UDEV_RULES_FILE, rules, 0o644);
   return files;
+}
+
+/** The config's USB keypads as the udev rules can name them; 'all' when one is bound by its path
+ * (/dev/hidrawN changes on a replug: no rule can follow it). */
+function configKeypads(c: Config): HidrawMatch[] | 'all' {
+  const k = c.hardware.keypads;
+  if (k.driver !== 'hid') return [];
+  const matches: HidrawMatch[] = [];
+  for (const d of k.devices) {
+    if (d.usb !== undefined) matches.push({ usb: parseUsbId(d.usb) });
+    else if (d.serial !== undefined) matches.push({ serial: d.serial });
+    else if (d.port !== undefined) matches.push({ port: d.port });
+    else return 'all';
+  }
+  return matches;
 }
 
 /** /etc/beonho/config.yaml, keeping a different previous one as config.yaml.previous. */

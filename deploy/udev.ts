@@ -10,9 +10,15 @@ export interface UsbId {
   product: string;
 }
 
+/** A keypad as a udev rule can name it: the config's `usb`, `serial` or `port` binding. */
+export type HidrawMatch = { usb: UsbId } | { serial: string } | { port: string };
+
 export interface UdevOptions {
-  /** the keypads' USB ids; empty: every hidraw node goes to the service user's group */
+  /** the keypads' USB ids (--keypad); empty: the keypads `configKeypads` names */
   keypads: UsbId[];
+  /** the config's keypads (hardware.keypads.devices); empty: no keypad, no hidraw node for the
+   * service; 'all' (the default): every hidraw node, when the config names one by its `path` */
+  configKeypads?: HidrawMatch[] | 'all';
   /** USB printers driven through libusb rather than /dev/usb/lp*; their usb_device nodes */
   printers: UsbId[];
   /** the target has a `gpio` group (Raspberry Pi OS does, with rules of its own) */
@@ -43,14 +49,15 @@ export function udevRules(o: UdevOptions): string {
     '',
     '# Counter keypads (USB HID), read through /dev/hidraw* by node-hid.',
   ];
-  if (o.keypads.length === 0) {
+  // Only the keypads: the group reads every node it is given, and a keyboard's or a security key's
+  // hidraw node is as readable as a keypad's (the group is also the one `npm run status` needs).
+  const matches = o.keypads.length > 0 ? o.keypads.map((usb) => ({ usb })) : (o.configKeypads ?? 'all');
+  if (matches === 'all') {
     lines.push(`SUBSYSTEM=="hidraw", KERNEL=="hidraw*", GROUP="${g}", MODE="0660"`);
+  } else if (matches.length === 0) {
+    lines.push('# None: the config has no USB keypads (hardware.keypads).');
   } else {
-    for (const id of o.keypads) {
-      lines.push(
-        `SUBSYSTEM=="hidraw", ATTRS{idVendor}=="${id.vendor}", ATTRS{idProduct}=="${id.product}", GROUP="${g}", MODE="0660"`,
-      );
-    }
+    for (const m of matches) lines.push(`SUBSYSTEM=="hidraw", ${hidrawMatch(m)}, GROUP="${g}", MODE="0660"`);
   }
   lines.push(
     "# Their input nodes (/dev/input/event*) keep Debian's root:input 0660: the service user is in",
@@ -82,4 +89,13 @@ export function udevRules(o: UdevOptions): string {
   }
   lines.push('');
   return lines.join('\n');
+}
+
+function hidrawMatch(m: HidrawMatch): string {
+  if ('usb' in m) return `ATTRS{idVendor}=="${m.usb.vendor}", ATTRS{idProduct}=="${m.usb.product}"`;
+  // the USB device the keypad's node hangs off ("1-1.3"), as `npm run hw -- list` shows its port
+  if ('port' in m) return `KERNELS=="${m.port}"`;
+  // a serial number is any text: a character udev would read as a pattern or the value's end
+  // matches any one character (?) instead
+  return `ATTRS{serial}=="${m.serial.replace(/[^A-Za-z0-9 ._:+-]/g, '?')}"`;
 }

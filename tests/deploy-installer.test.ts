@@ -487,6 +487,54 @@ describe('udev rules', () => {
     expect(plain.commands.map(formatCommand).filter((c) => /\btty\b/.test(c))).toEqual([]);
   });
 
+  it("give only the config's keypads, as it binds them, to the service group: not every hidraw node", async () => {
+    const RULE_LINE = /^(\w+(\{\w+\})?(==|=|\+=)"[^"]*")(, \w+(\{\w+\})?(==|=|\+=)"[^"]*")*$/;
+    const office = (devices: string[]) =>
+      `${CONFIG.replace(
+        '  - { id: "1", name: 1번 창구, services: [resident] }\n',
+        ['1', '2', '3'].map((c) => `  - { id: "${c}", name: ${c}번 창구, services: [resident] }\n`).join(''),
+      )}hardware:\n  keypads:\n    driver: hid\n    devices:\n${devices.map((d) => `      - ${d}\n`).join('')}`;
+    const hidraw = async () =>
+      (await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8'))
+        .split('\n')
+        .filter((l) => l.startsWith('SUBSYSTEM=="hidraw"'));
+
+    await writeFile(
+      join(work, 'office.yaml'),
+      office([
+        '{ counter: "1", usb: "1A2B:3c4d" }',
+        '{ counter: "2", serial: \'KP-0042"*\' }',
+        '{ counter: "3", port: "1-1.3" }',
+      ]),
+    );
+    const r = await install(opts(), recordingRunner(), out);
+    expect(await hidraw()).toEqual([
+      'SUBSYSTEM=="hidraw", ATTRS{idVendor}=="1a2b", ATTRS{idProduct}=="3c4d", GROUP="beonho", MODE="0660"',
+      // a quote or a pattern character in a serial number cannot end the value or widen the match
+      'SUBSYSTEM=="hidraw", ATTRS{serial}=="KP-0042??", GROUP="beonho", MODE="0660"',
+      'SUBSYSTEM=="hidraw", KERNELS=="1-1.3", GROUP="beonho", MODE="0660"',
+    ]);
+    for (const line of await hidraw()) expect(line).toMatch(RULE_LINE);
+    expect(r.warnings.join('\n')).not.toMatch(/hidraw/);
+
+    // --keypad ids replace the config's
+    await install(opts({ keypads: [parseUsbId('0e24:1a2c')] }), recordingRunner(), out);
+    expect(await hidraw()).toEqual([
+      'SUBSYSTEM=="hidraw", ATTRS{idVendor}=="0e24", ATTRS{idProduct}=="1a2c", GROUP="beonho", MODE="0660"',
+    ]);
+
+    // no USB keypad in the config: no hidraw node at all
+    await writeFile(join(work, 'office.yaml'), CONFIG);
+    await install(opts(), recordingRunner(), out);
+    expect(await hidraw()).toEqual([]);
+
+    // a keypad bound by its path (hidrawN changes on a replug): every node, and a warning that says so
+    await writeFile(join(work, 'office.yaml'), office(['{ counter: "1", path: /dev/hidraw3 }']));
+    const byPath = await install(opts(), recordingRunner(), out);
+    expect(await hidraw()).toEqual(['SUBSYSTEM=="hidraw", KERNEL=="hidraw*", GROUP="beonho", MODE="0660"']);
+    expect(byPath.warnings).toContainEqual(expect.stringMatching(/by its path: every \/dev\/hidraw\* node/));
+  });
+
   it('refuse a malformed USB id with an actionable message', () => {
     expect(() => parseUsbId('1a2b-3c4d')).toThrow(/VVVV:PPPP/);
   });
