@@ -4,6 +4,8 @@
 // when none is configured, or whatever the caller hands in at the `hardware` seam), the printer
 // (built once, handed to the dispenser through its port), the features and their order. The
 // controller then runs that order. See docs/architecture.md.
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
 import { type Bridge, createBridge } from '../bridge/index.ts';
 import { type AnnouncerExtension, createAnnouncerExtension } from '../display/audio/extension.ts';
 import { type BoardExtension, createBoardExtension } from '../display/board-extension.ts';
@@ -19,6 +21,9 @@ import { isSatellite } from './config/role.ts';
 import type { Config, SatelliteConfig } from './config/schema.ts';
 import { Controller, type ControllerOptions, type Core } from './controller.ts';
 import { Counters } from './counters.ts';
+import { type BootClockOutcome, type BootClockWaitOptions, waitForBootClock } from './boot-clock-wait.ts';
+import { TIMESYNC_FLAG, timesyncdInUse } from './clock.ts';
+import { createClockStatus } from './clock-status.ts';
 import { DayRoll } from './day-roll.ts';
 import { Dispenser } from './dispenser.ts';
 import { simulatedParts, simulatedWarning } from './simulated.ts';
@@ -32,7 +37,7 @@ import type { AudioOut, TicketPrinter } from './ports/outputs.ts';
 import type { QueueService } from './queue/service.ts';
 import { SatelliteDaemon } from './satellite/satellite.ts';
 import type { Store } from './store/store.ts';
-import { createSystemdExtension, type SystemdOptions } from './systemd.ts';
+import { createSystemdExtension, type SystemdOptions, systemdNotifySender } from './systemd.ts';
 
 /** The optional features, in start order. The dispenser and the counters are always there. */
 export const FEATURES = ['dayRoll', 'health', 'printer', 'board', 'audio', 'mqtt', 'simPage', 'systemd'] as const;
@@ -62,6 +67,9 @@ export interface DaemonOptions extends Omit<ControllerOptions, 'config' | 'parts
   /** the line control (sim/terminal.ts), when the inputs are the simulator's */
   terminal?: { input: NodeJS.ReadableStream; write: (line: string) => void } | null;
   systemd?: SystemdOptions;
+  /** the boot's wait for NTP (device/boot-clock-wait.ts), replaceable for tests: the machine's
+   * uptime, the sleep between polls */
+  bootClock?: Partial<Pick<BootClockWaitOptions, 'timesyncd' | 'systemUptimeSec' | 'sleep' | 'pollMs' | 'monotonic'>>;
 }
 
 /** The parts of a started daemon, for the entry point and the tests. */
@@ -96,6 +104,8 @@ export function buildDaemon(config: Config, opts: DaemonOptions): Daemon | Satel
 export class Daemon {
   readonly controller: Controller;
   private built: DaemonParts | null = null;
+  private bootClock: BootClockOutcome | null = null;
+  private stopping = false;
 
   constructor(
     readonly config: Config,
@@ -129,12 +139,50 @@ export class Daemon {
     return this.built;
   }
 
-  start(): Promise<void> {
-    return this.controller.start();
+  async start(): Promise<void> {
+    if (this.asService) this.bootClock = await this.waitForBootClock();
+    if (this.stopping) return;
+    await this.controller.start();
   }
 
   stop(): Promise<void> {
+    this.stopping = true;
     return this.controller.stop();
+  }
+
+  /** A stop asked for while start() runs: a start still waiting for NTP ends without starting. */
+  cancelStart(): void {
+    this.stopping = true;
+  }
+
+  /** NOTIFY_SOCKET: systemd runs it (the unit is Type=notify); the simulator's core is not a service. */
+  private get asService(): boolean {
+    return (this.opts.systemd?.env ?? process.env).NOTIFY_SOCKET !== undefined && !runsUnderSupervisor();
+  }
+
+  private get synchronized(): () => boolean {
+    return this.opts.clockSynchronized ?? (() => existsSync(TIMESYNC_FLAG));
+  }
+
+  /** a test that hands in the flag stands for timesyncd */
+  private get timesyncd(): () => boolean {
+    return this.opts.bootClock?.timesyncd ?? (this.opts.clockSynchronized ? () => true : timesyncdInUse);
+  }
+
+  private waitForBootClock(): Promise<BootClockOutcome> {
+    const socket = (this.opts.systemd?.env ?? process.env).NOTIFY_SOCKET;
+    const sender = this.opts.systemd?.sender ?? (socket ? systemdNotifySender(socket) : null);
+    return waitForBootClock({
+      maxWaitMs: this.config.policy.bootClockWaitSeconds * 1000,
+      synchronized: this.synchronized,
+      timesyncd: this.timesyncd,
+      systemUptimeSec: os.uptime,
+      logger: this.opts.logger,
+      // best effort: the systemd extension reports a notify failure once it runs
+      status: (text) => void sender?.send([`STATUS=${text}`]).catch(() => {}),
+      stopping: () => this.stopping,
+      ...this.opts.bootClock,
+    });
   }
 
   /** The parts over the opened core, in start order: the day first (a press never meets
@@ -145,8 +193,8 @@ export class Daemon {
     const on = new Set(this.opts.features ?? defaultFeatures());
     const inputs = await this.inputs(core);
     // Simulated parts report themselves healthy, so a service whose config left out its hardware
-    // would look fine everywhere else. NOTIFY_SOCKET: systemd runs it (the unit is Type=notify).
-    const asService = (this.opts.systemd?.env ?? process.env).NOTIFY_SOCKET !== undefined && !runsUnderSupervisor();
+    // would look fine everywhere else.
+    const asService = this.asService;
     const simWarning = simulatedWarning(ctx.config, asService);
     if (simWarning) ctx.logger.warn({ code: 'simulated-drivers', simulated: simulatedParts(ctx.config) }, simWarning);
     const f = this.features(core, on, inputs.sim);
@@ -166,8 +214,19 @@ export class Daemon {
     });
     const terminal = this.terminal(ctx, inputs.sim, () => Promise.all([dispenser.idle(), counters.idle()]));
     this.built = { ...f.parts, dispenser, counters, sim: inputs.sim, terminal: terminal !== null };
+    // The clock's synchronisation in the device status: read from systemd-timesyncd, so only
+    // where systemd runs us.
+    const clockStatus =
+      asService && this.timesyncd()
+        ? createClockStatus(ctx, {
+            synchronized: this.synchronized,
+            ignoredStepMs: () => core.clock.lastIgnoredJumpMs,
+            alreadySaid: this.bootClock === 'timed-out',
+          })
+        : null;
     return [
       ...f.list,
+      ...(clockStatus ? [clockStatus] : []),
       ...(this.opts.extraFeatures?.(ctx) ?? []),
       dispenser,
       counters,

@@ -14,6 +14,15 @@ import { localTime } from './util/time.ts';
 
 const TOLERANCE_MS = 2 * 60_000;
 export const TIMESYNC_FLAG = '/run/systemd/timesync/synchronized';
+/** where systemd-timesyncd saves the time at each synchronisation and at shutdown */
+export const TIMESYNC_CLOCK_FILE = '/var/lib/systemd/timesync/clock';
+
+/** Whether systemd-timesyncd keeps this machine's time: only then does its flag's absence mean
+ * "not synchronised yet" (under chrony, in a container or on a developer's machine it says
+ * nothing). */
+export function timesyncdInUse(): boolean {
+  return existsSync(TIMESYNC_FLAG) || existsSync(TIMESYNC_CLOCK_FILE);
+}
 
 export interface ClockDeps {
   wall: () => number;

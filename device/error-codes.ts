@@ -129,6 +129,7 @@ export const DAEMON_CODES = [
   'state-recovered',
   'command-log-failed',
   'journal-write-failed',
+  'clock-unsynchronised',
   'status-write-failed',
   'systemd-notify-failed',
   'watchdog-skipped',

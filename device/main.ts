@@ -102,7 +102,11 @@ async function main(): Promise<void> {
   let afterStart: number | null = null;
   const onSignal = (code: number): void => {
     if (started) void shutdown(code);
-    else afterStart = Math.min(afterStart ?? code, code);
+    else {
+      afterStart = Math.min(afterStart ?? code, code);
+      // a start still waiting (for NTP after a boot) gives up at once rather than hold the stop
+      if ('cancelStart' in daemon) daemon.cancelStart();
+    }
   };
   process.on('SIGINT', () => onSignal(0));
   process.on('SIGTERM', () => onSignal(0));
@@ -156,6 +160,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  if (afterStart !== null) return shutdown(afterStart);
   if (daemon.parts.terminal) {
     process.stdout.write(
       isSatellite(config)
@@ -163,7 +168,6 @@ async function main(): Promise<void> {
         : 'beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n',
     );
   }
-  if (afterStart !== null) await shutdown(afterStart);
 }
 
 function oneLine(err: unknown): string {

@@ -83,6 +83,10 @@ export const policySchema = z.strictObject({
   near: z.array(z.number().int().min(0).max(100)).default([10, 3, 1]),
   /** open a new day by itself when the office's date changes (and the clock can be trusted) */
   autoOpen: z.boolean().default(true),
+  /** a service started just after a boot on a clock NTP has not yet synchronised waits this long
+   * for it before opening the queue (device/boot-clock-wait.ts); 0: never wait. At most 90: the
+   * unit gives the start 120 s. */
+  bootClockWaitSeconds: z.number().int().min(0).max(90).default(60),
   /** EWMA weight of the newest service time */
   ewmaAlpha: z.number().gt(0).max(1).default(0.2),
 });
