@@ -4,8 +4,8 @@
 // A checkout built with `npm run build` has no manifest: only the start check applies to it.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import type { DeployErrorCode } from '../device/error-codes.ts';
 
 export interface ReleaseManifest {
@@ -85,7 +85,11 @@ export async function readManifest(dir: string): Promise<ReleaseManifest | null>
   }
 }
 
-/** Every file against SHA256SUMS (`sha256sum -c` format). */
+/** What node loads: a file here that SHA256SUMS does not list is code nobody checked. */
+const CODE_PATHS = ['dist/', 'node_modules/', 'package.json'];
+
+/** Every file against SHA256SUMS (`sha256sum -c` format): each a plain file inside the release (a
+ * release has no links: scripts/release.ts leaves none), and no unlisted code beside them. */
 async function checkSums(dir: string): Promise<void> {
   let sums: string;
   try {
@@ -94,22 +98,58 @@ async function checkSums(dir: string): Promise<void> {
     return fail('deploy-release-damaged', `${dir} has a manifest.json but no SHA256SUMS: copy the release again`);
   }
   const bad: string[] = [];
+  const listed = new Set<string>();
   for (const line of sums.split('\n')) {
     const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
     if (!m) continue;
-    const [, want, file] = m;
-    const got = await readFile(join(dir, file!)).then(
+    const [, want, file] = m as unknown as [string, string, string];
+    // a name that leaves the release (../, /etc/…) is not one of its files: never read
+    if (posix.isAbsolute(file) || posix.normalize(file) !== file || file.split('/').includes('..')) {
+      bad.push(`${file} (outside the release)`);
+      continue;
+    }
+    listed.add(file);
+    const kind = await lstat(join(dir, file)).then(
+      (st) => (st.isFile() ? 'file' : st.isSymbolicLink() ? 'a link' : 'not a file'),
+      () => 'missing',
+    );
+    if (kind !== 'file') {
+      bad.push(`${file} (${kind})`);
+      continue;
+    }
+    const got = await readFile(join(dir, file)).then(
       (b) => createHash('sha256').update(b).digest('hex'),
       () => 'missing',
     );
     if (got !== want) bad.push(`${file}${got === 'missing' ? ' (missing)' : ''}`);
   }
+  if (listed.size === 0) {
+    fail('deploy-release-damaged', `${dir}/SHA256SUMS lists no file: copy the release again`);
+  }
+  for (const file of await unlisted(dir, listed)) if (!bad.includes(file)) bad.push(file);
   if (bad.length > 0) {
     fail(
       'deploy-release-damaged',
       `${bad.length} file(s) of the release differ from SHA256SUMS, e.g. ${bad.slice(0, 3).join(', ')}: copy and unpack the release again`,
     );
   }
+}
+
+/** The release's links anywhere, and its code files SHA256SUMS does not list. */
+async function unlisted(dir: string, listed: Set<string>): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
+      const path = rel === '' ? e.name : `${rel}/${e.name}`;
+      if (e.isSymbolicLink()) found.push(`${path} (a link)`);
+      else if (e.isDirectory()) await walk(path);
+      else if (!listed.has(path) && path !== 'SHA256SUMS' && CODE_PATHS.some((p) => path.startsWith(p))) {
+        found.push(`${path} (not in SHA256SUMS)`);
+      }
+    }
+  };
+  await walk('');
+  return found.sort();
 }
 
 function run(cmd: string, args: string[], cwd: string): Promise<string> {

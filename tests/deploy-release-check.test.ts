@@ -1,0 +1,89 @@
+// The installer's check of an unpacked release against its SHA256SUMS, on a tiny release made here
+// (tests/release.test.ts builds a real one): a name in the sums that leaves the release is never
+// read, a link is refused wherever it is, and code beside the listed files is refused.
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { checkRelease } from '../deploy/release-check.ts';
+
+let work: string;
+let app: string;
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+/** The release's files and SHA256SUMS listing them, plus `extra` lines as they are. */
+async function release(files: Record<string, string>, extra: string[] = []): Promise<void> {
+  const lines: string[] = [];
+  for (const [path, text] of Object.entries({ 'manifest.json': '{"name":"beonho-0.0.0-linux-x64"}', ...files })) {
+    await mkdir(join(app, path, '..'), { recursive: true });
+    await writeFile(join(app, path), text);
+    lines.push(`${sha(text)}  ${path}`);
+  }
+  await writeFile(join(app, 'SHA256SUMS'), `${[...lines, ...extra].join('\n')}\n`);
+}
+
+const check = () =>
+  checkRelease({ dir: app, nodePath: '/nonexistent/node', live: false }).then(
+    () => 'ok',
+    (e: Error & { code?: string }) => `${e.code}: ${e.message}`,
+  );
+
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), 'beonho-relcheck-'));
+  app = join(work, 'opt/beonho');
+  await mkdir(app, { recursive: true });
+});
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe("the installer's check of a release's files", () => {
+  it('accepts the files SHA256SUMS lists, and files beside them that are not code', async () => {
+    await release({ 'dist/device/main.js': 'main', 'node_modules/a/index.js': 'a', 'package.json': '{}' });
+    await writeFile(join(app, 'docs-note.txt'), 'a note of the person who unpacked it');
+    expect(await check()).toBe('ok');
+  });
+
+  it('never reads a file SHA256SUMS names outside the release', async () => {
+    // a file outside whose sum is known: were it read, it would pass
+    const secret = 'root:$y$j9T$...:19000:0:99999:7:::\n';
+    await writeFile(join(work, 'shadow'), secret);
+    await release({ 'dist/device/main.js': 'main' }, [
+      `${sha(secret)}  ../../shadow`,
+      `${sha(secret)}  ${join(work, 'shadow')}`,
+      `${sha(secret)}  dist/../../../shadow`,
+    ]);
+    const r = await check();
+    expect(r).toMatch(/^deploy-release-damaged: /);
+    expect(r).toContain('../../shadow (outside the release)');
+  });
+
+  it('refuses a link in the release, listed or not, even one whose target has the listed sum', async () => {
+    await release({ 'dist/device/main.js': 'main', 'node_modules/a/index.js': 'a' });
+    // main.js replaced by a link to a file of the same text elsewhere, which anyone could change later
+    await writeFile(join(work, 'main.js'), 'main');
+    await rm(join(app, 'dist/device/main.js'));
+    await symlink(join(work, 'main.js'), join(app, 'dist/device/main.js'));
+    expect(await check()).toMatch(/^deploy-release-damaged: .*dist\/device\/main\.js \(a link\)/);
+
+    await rm(join(app, 'dist/device/main.js'));
+    await writeFile(join(app, 'dist/device/main.js'), 'main');
+    await symlink(work, join(app, 'node_modules/b'));
+    expect(await check()).toMatch(/^deploy-release-damaged: .*node_modules\/b \(a link\)/);
+  });
+
+  it('refuses code that SHA256SUMS does not list, and sums that list nothing', async () => {
+    await release({ 'dist/device/main.js': 'main', 'node_modules/a/index.js': 'a' });
+    await writeFile(join(app, 'node_modules/a/preload.js'), 'process.env.X = 1');
+    expect(await check()).toMatch(/^deploy-release-damaged: .*node_modules\/a\/preload\.js \(not in SHA256SUMS\)/);
+    await rm(join(app, 'node_modules/a/preload.js'));
+    expect(await check()).toBe('ok');
+
+    // a SHA256SUMS with no line in its format (emptied, or another tool's) checked nothing
+    const sums = await readFile(join(app, 'SHA256SUMS'), 'utf8');
+    await writeFile(join(app, 'SHA256SUMS'), sums.replace(/ {2}/g, ' *'));
+    expect(await check()).toMatch(/^deploy-release-damaged: .*lists no file/);
+  });
+});
