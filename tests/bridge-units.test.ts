@@ -9,7 +9,7 @@ import { officeTopics, parseTopic, responseTopic } from '../bridge/contract/topi
 import type { CommandResult, DeviceStatus } from '../bridge/contract/types.ts';
 import { brokerSink } from '../bridge/sink.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
-import { SessionCounter } from '../bridge/uplink/session.ts';
+import { SESSION_BLOCK, SessionCounter } from '../bridge/uplink/session.ts';
 import { mqttSchema } from '../device/config/mqtt-schema.ts';
 import { CommandLog } from '../device/store/command-log.ts';
 import { nodeFs } from '../device/store/fs.ts';
@@ -199,7 +199,7 @@ describe('mqtt config', () => {
 });
 
 describe('session counter', () => {
-  it('grows with every call and survives a restart', async () => {
+  it('grows with every call and goes on above every number it handed out after a restart', async () => {
     const dir = tempDir();
     const a = new SessionCounter({ dir, fs: nodeFs, logger });
     await a.load();
@@ -207,8 +207,50 @@ describe('session counter', () => {
     expect(await a.next()).toBe(2);
     const b = new SessionCounter({ dir, fs: nodeFs, logger });
     await b.load();
-    expect(b.current()).toBe(2);
-    expect(await b.next()).toBe(3);
+    expect(b.current()).toBeGreaterThanOrEqual(2);
+    expect(await b.next()).toBe(SESSION_BLOCK + 1);
+  });
+
+  it('writes the card once per block of numbers, not once per connection attempt', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'mqtt-session.json');
+    const onDisk = () => (JSON.parse(readFileSync(file, 'utf8')) as { session: number }).session;
+    let writes = 0;
+    const counting = {
+      ...nodeFs,
+      rename: (a: string, b: string) => {
+        writes++;
+        return nodeFs.rename(a, b);
+      },
+    };
+    const c = new SessionCounter({ dir, fs: counting, logger });
+    await c.load();
+    const handed: number[] = [];
+    for (let i = 0; i < 2 * SESSION_BLOCK + 1; i++) {
+      handed.push(await c.next());
+      expect(onDisk()).toBeGreaterThanOrEqual(handed.at(-1)!);
+    }
+    expect(handed).toEqual(Array.from({ length: 2 * SESSION_BLOCK + 1 }, (_, i) => i + 1));
+    expect(writes).toBe(3);
+  });
+
+  it('a failed write hands out no number of its block, and the next call writes again', async () => {
+    const dir = tempDir();
+    let fail = true;
+    const flaky = {
+      ...nodeFs,
+      rename: (a: string, b: string) => (fail ? Promise.reject(new Error('EIO')) : nodeFs.rename(a, b)),
+    };
+    const c = new SessionCounter({ dir, fs: flaky, logger });
+    await c.load();
+    await expect(c.next()).rejects.toThrow('EIO');
+    await expect(c.next()).rejects.toThrow('EIO');
+    fail = false;
+    const n = await c.next();
+    expect(n).toBe(3);
+    const after = new SessionCounter({ dir, fs: nodeFs, logger });
+    await after.load();
+    expect(await after.next()).toBeGreaterThan(n);
   });
 
   it('goes on from the clock, not from 1, when its file is damaged, and says so', async () => {
