@@ -2,7 +2,7 @@
 // directory in the tests. Files are written directly; everything that changes the running system
 // (users, groups, ownership, udev, systemd) goes through the Runner.
 import { constants } from 'node:fs';
-import { access, chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { ConfigError, loadConfig } from '../device/config/load.ts';
 import type { Config } from '../device/config/schema.ts';
@@ -125,6 +125,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
     keypads,
   });
   files.push(...(await writeConfig(o, fsw, configText, warnings)));
+  const envFile = await secureEnvFile(o, fsw, warnings);
   await fsw.mkdir(underRoot(o.root, DATA_DIR), 0o750);
   // the board's screen: kernel command line hints, no getty on its VT (console-boot.ts)
   const boot = await consoleBootSetup({ root: o.root, configText, dryRun: o.dryRun, out });
@@ -134,7 +135,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   // The getty mask comes last: run from a login on the board's VT, it ends that session, so by then
   // the service must be installed and running (docs/deploy.md, step 6).
   const dropGroups = DROPPED_GROUPS.filter((g) => accounts.members.get(g)?.has(SERVICE_USER));
-  const sys = systemCommands({ ...o, admin }, { userExists: accounts.userExists, groups, dropGroups, vt });
+  const sys = systemCommands({ ...o, admin }, { userExists: accounts.userExists, groups, dropGroups, vt, envFile });
   for (const c of [...sys, ...boot.commands]) await runner.run(c);
   for (const w of warnings) out(`warning: ${w}`);
   return { files, groups, warnings };
@@ -217,10 +218,31 @@ async function writeConfig(
   return [CONFIG_FILE];
 }
 
+/** /etc/beonho/environment holds the secrets (the uplink's and a satellite's password, the ticket
+ * secret). systemd reads it as root: nobody else needs it. One written by hand (`sudo tee`, the
+ * default umask) is 0644, which the group beonho (every admin added for `npm run status`) could
+ * read. Made root's, mode 0600; returns whether there is one to give to root. */
+async function secureEnvFile(o: InstallOptions, fsw: FileWriter, warnings: string[]): Promise<boolean> {
+  const real = underRoot(o.root, ENV_FILE);
+  const st = await lstat(real).catch(() => null);
+  if (st === null) return false;
+  if (!st.isFile()) {
+    warnings.push(`${ENV_FILE} is not a plain file (a link?): left as it is; make it a file of root's, mode 600`);
+    return false;
+  }
+  if ((st.mode & 0o077) !== 0) {
+    await fsw.chmod(real, 0o600);
+    warnings.push(
+      `${ENV_FILE} (the secrets) was mode ${(st.mode & 0o777).toString(8)}, readable beyond root: ${o.dryRun ? 'would be made' : 'now'} 600`,
+    );
+  }
+  return true;
+}
+
 /** What changes the running system, in order: the user and its groups, ownership, udev, systemd. */
 function systemCommands(
   o: InstallOptions,
-  accounts: { userExists: boolean; groups: string[]; dropGroups: string[]; vt: string | null },
+  accounts: { userExists: boolean; groups: string[]; dropGroups: string[]; vt: string | null; envFile: boolean },
 ): Command[] {
   const { groups, vt } = accounts;
   const cmds: Command[] = [];
@@ -268,6 +290,9 @@ function systemCommands(
       args: [`root:${SERVICE_USER}`, CONFIG_DIR, CONFIG_FILE],
       why: 'config: root writes, the service reads',
     },
+    ...(accounts.envFile
+      ? [{ cmd: 'chown', args: ['root:root', ENV_FILE], why: 'the secrets: read by systemd as root, by nobody else' }]
+      : []),
     { cmd: 'chown', args: [`${SERVICE_USER}:${SERVICE_USER}`, DATA_DIR], why: 'data dir: owned by the service' },
     { cmd: 'udevadm', args: ['control', '--reload-rules'], why: 'load the new udev rules', optional: true },
     {
@@ -510,6 +535,7 @@ async function readLines(path: string): Promise<string[]> {
 
 interface FileWriter {
   mkdir(path: string, mode?: number): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
   write(path: string, text: string, mode: number): Promise<void>;
   remove(path: string): Promise<void>;
 }
@@ -518,6 +544,9 @@ const realFs: FileWriter = {
   async mkdir(path, mode) {
     await mkdir(path, { recursive: true });
     if (mode !== undefined) await chmod(path, mode);
+  },
+  async chmod(path, mode) {
+    await chmod(path, mode);
   },
   async write(path, text, mode) {
     await writeFile(path, text);
@@ -533,6 +562,9 @@ function dryFs(out: (line: string) => void): FileWriter {
   return {
     async mkdir(path, mode) {
       if (mode !== undefined) out(`would create ${path}/ (mode ${mode.toString(8)})`);
+    },
+    async chmod(path, mode) {
+      out(`would chmod ${mode.toString(8)} ${path}`);
     },
     async write(path, text, mode) {
       out(`would write ${path} (${Buffer.byteLength(text)} bytes, mode ${mode.toString(8)})`);

@@ -1,7 +1,7 @@
 // The installer generates into a temporary root; commands are collected, never run.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -194,6 +194,35 @@ describe('install into a temporary root', () => {
     expect(await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8')).toContain(
       'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="beonho", MODE="0660"',
     );
+  });
+
+  it('gives the environment file (the secrets) to root alone, mode 600, without a word of what it holds', async () => {
+    await mkdir(join(root, 'etc/beonho'), { recursive: true });
+    // written as step 5 shows, the chmod forgotten: the default umask's 0644
+    const env = join(root, 'etc/beonho/environment');
+    await writeFile(env, 'BEONHO_UPLINK_PASSWORD=hunter2-uplink\n', { mode: 0o644 });
+    await chmod(env, 0o644);
+
+    // a dry run only says so
+    const dry = await install(opts({ dryRun: true }), recordingRunner(), out);
+    expect(await mode('etc/beonho/environment')).toBe('644');
+    expect(dry.warnings).toContainEqual(
+      expect.stringMatching(/environment \(the secrets\) was mode 644.*would be made 600/),
+    );
+
+    const runner = recordingRunner();
+    const r = await install(opts(), runner, out);
+    expect(await mode('etc/beonho/environment')).toBe('600');
+    expect(r.warnings).toContainEqual(
+      expect.stringMatching(/^\/etc\/beonho\/environment \(the secrets\) was mode 644/),
+    );
+    expect(runner.commands.map(formatCommand)).toContain('chown root:root /etc/beonho/environment');
+    expect([...lines, ...r.warnings, ...runner.commands.map(formatCommand)].join('\n')).not.toContain('hunter2');
+    expect(await readFile(env, 'utf8')).toBe('BEONHO_UPLINK_PASSWORD=hunter2-uplink\n');
+
+    // already right: given to root again, nothing to say
+    const again = await install(opts(), recordingRunner(), out);
+    expect(again.warnings.join('\n')).not.toMatch(/environment/);
   });
 
   it('refuses an invalid config and writes nothing', async () => {
