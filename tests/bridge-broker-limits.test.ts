@@ -2,18 +2,21 @@
 // TLS, WebSocket) read from the fixed header, a deadline for the login, and a bound on how many
 // sockets may wait for it (issue 12, defect 1).
 import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import WebSocket from 'ws';
 import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
 import {
   connectPacket,
   mqttConnect as connect,
   publishPacket,
   RawClient,
   startTestBroker,
+  subscribePacket,
   until,
   varint,
 } from './bridge-broker-raw.ts';
@@ -204,5 +207,108 @@ describe('the login deadline and pending sockets', () => {
     );
     expect(await r.connack()).toBe(0);
     await until(() => got.length === 1, 'the pipelined publish');
+  });
+});
+
+describe('packets behind the CONNECT', () => {
+  // aedes handled a packet that came in a read of its own right behind the CONNECT before it had
+  // started the password check: a PUBLISH or SUBSCRIBE from a client with no id and no account,
+  // whose refusal threw in its log line. One socket with no password ended the daemon.
+  const handledBeforeLogin = (log: { withCode(code: string): unknown[] }) =>
+    ['mqtt-publish-denied', 'mqtt-subscribe-denied'].flatMap((code) => log.withCode(code));
+
+  it('are not handled before the password is checked: a CONNECT filling a 64 KiB read, a PUBLISH behind it', async () => {
+    const b = await startTestBroker({ limits: patient });
+    broker = b.broker;
+    // 65,536 bytes (a whole read of the socket) and 5 more: one packet's worth before login
+    const withPassword = (n: number) => connectPacket({ clientId: 'x', username: 'central', password: 'p'.repeat(n) });
+    const big = withPassword(65_000 + 65_536 - withPassword(65_000).length);
+    expect(big.length).toBe(65_536);
+    for (let i = 0; i < 3; i++) {
+      const r = raw(b.port);
+      await r.opened;
+      r.write(Buffer.concat([big, publishPacket({ topic: 'a', payload: '' })]));
+      expect(await r.connack()).toBe(4);
+      await r.closed;
+    }
+    expect(handledBeforeLogin(b.log)).toEqual([]);
+    expect(b.log.withCode('mqtt-auth-refused').length).toBeGreaterThan(0);
+  });
+
+  it('are not handled before the password is checked on TLS (each its own record), and after a login they are', async () => {
+    const PUBACK_1 = Buffer.from([0x40, 0x02, 0x00, 0x01]);
+    const SUBACK_1 = Buffer.from([0x90, 0x03, 0x00, 0x01, 0x00]); // granted QoS 0
+    const ran: string[] = [];
+    const b = await startTestBroker(
+      { wsPort: null, tls: { port: 0, cert, key }, limits: patient },
+      {
+        commands: {
+          topic: 'beonho/v1/singok2/cmd',
+          run: async (p) => void ran.push(p.toString()),
+          refuse: async () => {},
+        },
+      },
+    );
+    broker = b.broker;
+    const session = async (password: string, n: number): Promise<number> => {
+      const s = tlsConnect({
+        host: '127.0.0.1',
+        port: b.broker.ports.tls!,
+        ca: readFileSync(cert),
+        servername: 'localhost',
+      });
+      s.on('error', () => {});
+      const chunks: Buffer[] = [];
+      s.on('data', (d: Buffer) => chunks.push(d));
+      await new Promise<void>((resolve) => s.once('secureConnect', () => resolve()));
+      s.setNoDelay(true);
+      s.write(connectPacket({ clientId: `central-tls-${n}`, username: 'central', password }));
+      s.write(publishPacket({ topic: 'beonho/v1/singok2/cmd', payload: `cmd-${n}`, qos: 1 }));
+      s.write(subscribePacket('beonho/v1/singok2/#'));
+      await until(() => Buffer.concat(chunks).length >= 4, 'a CONNACK');
+      const received = (): Buffer => Buffer.concat(chunks);
+      if (received()[3] === 0)
+        await until(() => received().includes(PUBACK_1) && received().includes(SUBACK_1), 'PUBACK and SUBACK');
+      s.destroy();
+      return received()[3]!;
+    };
+    for (let i = 0; i < 3; i++) expect(await session('wrong', i)).toBe(4);
+    expect(handledBeforeLogin(b.log)).toEqual([]);
+    expect(ran).toEqual([]);
+    expect(await session('central', 9)).toBe(0);
+    expect(ran).toEqual(['cmd-9']);
+  });
+
+  it('wait in the guard until CONNACK 0: aedes reads the CONNECT alone, however the bytes are cut', async () => {
+    const connect = connectPacket({ clientId: 'c', username: 'central', password: 'central' });
+    const behind = Buffer.concat([publishPacket({ topic: 'a', payload: 'x' }), Buffer.from([0xc0, 0x00])]);
+    const all = Buffer.concat([connect, behind]);
+    for (const cuts of [[], [3], [connect.length], [connect.length - 1, connect.length + 2], [1, 2, 20]]) {
+      const inner = new PassThrough();
+      const guard = new GuardedConnection(inner, {
+        maxPacketBytes: 65_536,
+        clientBufferBytes: 1 << 20,
+        packetsPerSecond: 500,
+        remoteAddress: '127.0.0.1',
+        onLoggedIn: () => {},
+        onRefused: () => {},
+      });
+      let at = 0;
+      for (const cut of [...cuts, all.length]) {
+        inner.write(all.subarray(at, cut));
+        at = cut;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const read = (): Buffer => {
+        const parts: Buffer[] = [];
+        for (let c = guard.read() as Buffer | null; c; c = guard.read() as Buffer | null) parts.push(c);
+        return Buffer.concat(parts);
+      };
+      expect(read(), `cut at ${cuts.join(',')}`).toEqual(connect);
+      guard.loggedIn();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(read()).toEqual(behind);
+      guard.destroy();
+    }
   });
 });

@@ -58,7 +58,12 @@ export class FixedHeaderScanner {
   private length = 0;
   private lengthBytes = 0;
   private bodyLeft = 0;
+  /** bytes scanned before the current chunk */
+  private offset = 0;
   packets = 0;
+  /** where the first packet ends, in bytes from the start of the stream (null until its header is
+   * read) */
+  firstPacketEnd: number | null = null;
   /** the work the packets so far ask of the broker: one each, a SUBSCRIBE or UNSUBSCRIBE one per
    * topic filter it can hold (at least 4 bytes each: a 64 KiB one carries ~11,000 filters, each
    * authorised, answered and logged by aedes) */
@@ -103,11 +108,12 @@ export class FixedHeaderScanner {
           details: { type: this.type, announced: this.length, max: this.maxPacketBytes },
         };
       }
-      this.packets++;
+      if (this.packets++ === 0) this.firstPacketEnd = this.offset + i + this.length;
       this.units += this.type === SUBSCRIBE || this.type === UNSUBSCRIBE ? Math.max(1, this.length >> 2) : 1;
       this.bodyLeft = this.length;
       this.state = this.length > 0 ? 'body' : 'type';
     }
+    this.offset += chunk.length;
     return null;
   }
 }
@@ -122,6 +128,10 @@ function unrefTimer(fn: () => void, ms: number): () => void {
 export class GuardedConnection extends Duplex {
   private readonly scanner: FixedHeaderScanner;
   private beforeLogin = 0;
+  /** bytes read before the login */
+  private readBeforeLogin = 0;
+  /** what came behind the CONNECT before the login: handed to aedes once it has sent CONNACK 0 */
+  private held: Buffer[] = [];
   private login = false;
   private refused = false;
   /** the packet allowance (a token bucket of packetsPerSecond, as deep): may go below zero by
@@ -159,6 +169,9 @@ export class GuardedConnection extends Duplex {
     this.counted = this.scanner.units;
     this.tokensAt = this.now();
     this.o.onLoggedIn();
+    const held = this.held;
+    this.held = [];
+    if (held.length > 0 && !this.refused && !this.push(Buffer.concat(held))) this.inner.pause();
   }
 
   private refuse(reason: GuardRefusal, details: Record<string, unknown>): void {
@@ -203,10 +216,27 @@ export class GuardedConnection extends Duplex {
       this.refuse(bad.reason, bad.details);
       return;
     }
-    // CONNECT (or anything pipelined behind it) while the login runs: at most one packet's worth.
-    if (!this.login && !this.chargeBeforeLogin(chunk.length)) return;
-    if (this.login) this.spend();
+    if (!this.login) {
+      // CONNECT (or anything pipelined behind it) while the login runs: at most one packet's worth.
+      if (!this.chargeBeforeLogin(chunk.length)) return;
+      this.beforeLoginRead(chunk);
+      return;
+    }
+    this.spend();
     if (!this.push(chunk)) this.inner.pause();
+  }
+
+  /** aedes gets the CONNECT alone until the login: it handled a packet that came in a read of its
+   * own right behind the CONNECT (a second TLS record, the rest of a full 64 KiB read) before it
+   * even started the password check, as a client with no id and no account; refusing it threw, and
+   * one connection with no password ended the daemon. What follows the CONNECT waits here. */
+  private beforeLoginRead(chunk: Buffer): void {
+    const start = this.readBeforeLogin;
+    this.readBeforeLogin += chunk.length;
+    const end = this.scanner.firstPacketEnd;
+    const cut = end === null ? chunk.length : Math.max(0, Math.min(chunk.length, end - start));
+    if (cut < chunk.length) this.held.push(chunk.subarray(cut));
+    if (cut > 0 && !this.push(chunk.subarray(0, cut))) this.inner.pause();
   }
 
   private now(): number {

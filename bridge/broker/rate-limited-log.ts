@@ -66,8 +66,11 @@ export class RateLimitedLog {
   }
 }
 
-/** A client-chosen string cut for a log line (ids and user names may be 65,535 bytes long). */
-export function clip(s: string | undefined, max = 64): string | undefined {
-  if (s === undefined || s.length <= max) return s;
+/** A client-chosen string cut for a log line (ids and user names may be 65,535 bytes long). aedes
+ * types a client's id as a string, but it is null until the CONNECT has been read: a log line must
+ * never throw for it. */
+export function clip(s: string | null | undefined, max = 64): string | undefined {
+  if (s === undefined || s === null) return undefined;
+  if (s.length <= max) return s;
   return `${s.slice(0, max)}…(+${s.length - max})`;
 }
