@@ -77,7 +77,7 @@ export class VtConsole {
         return {
           ok: false,
           code: 'display-vt-permission',
-          message: `cannot open ${tty} (${code}): add the service user to the "tty" group (npm run install-service does), or set outputs.board.vt: none`,
+          message: `cannot open ${tty} (${code}): run npm run install-service again (its udev rule gives this VT to group beonho), or set outputs.board.vt: none`,
         };
       }
       return {
