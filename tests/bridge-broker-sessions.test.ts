@@ -6,7 +6,7 @@
 import type { MqttClient } from 'mqtt';
 import aedesPersistence from 'aedes-persistence';
 import type { Client } from 'aedes';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createLogin } from '../bridge/broker/login.ts';
 import { hashPassword } from '../bridge/broker/passwords.ts';
 import { type QueuePersistence, Sessions } from '../bridge/broker/sessions.ts';
@@ -18,6 +18,7 @@ import {
   mqttConnect,
   RawClient,
   startTestBroker,
+  until,
   varint,
 } from './bridge-broker-raw.ts';
 
@@ -110,6 +111,50 @@ describe('a persistent session away', () => {
     await p1.endAsync();
     await client(url, { clientId: 'central-p1', clean: true });
     await client(url, { clientId: 'central-p3', clean: false });
+  });
+});
+
+describe('acknowledgements of messages nobody queued', () => {
+  it('leave nothing in the store: a clean session’s PUBACK and PUBCOMP, however many client ids', async () => {
+    // aedes-persistence's memory store made an empty queue for each id that acknowledged anything
+    // and kept it for good: a board's password, a new id and one PUBACK a login grew the daemon.
+    const proto = Object.getPrototypeOf((aedesPersistence as unknown as () => QueuePersistence)()) as QueuePersistence;
+    const store = vi.spyOn(proto, 'outgoingClearMessageId');
+    try {
+      const b = await startTestBroker({});
+      scope.broker = b.broker;
+      for (let i = 0; i < 20; i++) {
+        const r = new RawClient(b.port);
+        scope.raws.push(r);
+        await r.opened;
+        r.write(connectPacket({ clientId: `central-ack-${i}`, ...central }));
+        expect(await r.connack()).toBe(0);
+        // PUBACK 1, PUBCOMP 2, then a PINGREQ: its PINGRESP comes once the others were handled
+        r.write(Buffer.from([0x40, 0x02, 0x00, 0x01, 0x70, 0x02, 0x00, 0x02, 0xc0, 0x00]));
+        await r.receivedAtLeast(4 + 2);
+        expect(r.received.subarray(4)).toEqual(Buffer.from([0xd0, 0x00]));
+        r.destroy();
+      }
+      expect(store.mock.calls.map(([c]) => c.id).filter((id) => id.startsWith('central-ack-'))).toEqual([]);
+      // what a persistent session was queued is still cleared by its acknowledgement
+      const away = await client(`mqtt://127.0.0.1:${b.port}`, { clientId: 'central-queued', clean: false });
+      await away.subscribeAsync(STATE, { qos: 1 });
+      await away.endAsync();
+      await b.broker.publish(STATE, '{"n":1}', { qos: 1, retain: false });
+      const { client: back, inbox } = await connectInbox(`mqtt://127.0.0.1:${b.port}`, {
+        ...central,
+        clientId: 'central-queued',
+        clean: false,
+      });
+      scope.clients.push(back);
+      await inbox.until(() => inbox.messages.length > 0, 10_000, 'the queued message');
+      await until(
+        () => store.mock.calls.some(([c]) => c.id === 'central-queued'),
+        'the acknowledgement of the queued message',
+      );
+    } finally {
+      store.mockRestore();
+    }
   });
 });
 

@@ -62,6 +62,11 @@ export class Sessions {
       if (room.length > 0) await combi(room, packet);
     };
     p.outgoingClearMessageId = async (client, packet) => {
+      // Nothing queued for this id (a clean session's PUBACK or PUBCOMP, any acknowledgement of a
+      // message the broker never queued): nothing to clear. aedes-persistence's memory store made
+      // an empty queue for the id and kept it for good, so a board's account logging in with a new
+      // id and acknowledging one message grew the daemon by ~300 bytes each time, without end.
+      if (!this.queued.has(client.id)) return undefined;
       const gone = await clear(client, packet);
       if (gone) this.give(client.id);
       return gone;
