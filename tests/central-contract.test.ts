@@ -1,8 +1,17 @@
 // The contract as central reads it (docs/mqtt.md, bridge/contract/schemas): a central that checks
 // its commands against cmd.json before sending must get the same verdict as the device.
-import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { validateCommand } from '../bridge/commands/validate.ts';
 import { validator } from '../bridge/contract/schemas.ts';
+import { COMMAND_TYPES, type CommandResult } from '../bridge/contract/types.ts';
+import { type CommandOffice, openCommandOffice } from './helpers/command-office.ts';
+import { Clock, testConfig } from './helpers/office.ts';
+
+const ROOT = path.join(import.meta.dirname, '..');
 
 const opts = { office: 'singok2', maxBytes: 4096 };
 const deviceTakes = (cmd: Record<string, unknown>) => validateCommand(Buffer.from(JSON.stringify(cmd)), opts).ok;
@@ -31,5 +40,90 @@ describe('cmd.json says what the device takes', () => {
   it.each(refs)('ticket.issue with ref %j: the schema and the device agree', (ref) => {
     const issue = { id: 'c-1', type: 'ticket.issue', service: 'passport', channel: 'online', ref };
     expect(schemaTakes(issue)).toBe(deviceTakes(issue));
+  });
+});
+
+/** Rows of the markdown table that follows `marker` in `doc`, as trimmed cells (header and rule dropped). */
+function tableAfter(doc: string, marker: string): string[][] {
+  const start = doc.indexOf(marker);
+  if (start < 0) throw new Error(`no "${marker}" in docs/mqtt.md`);
+  const rows: string[][] = [];
+  for (const line of doc.slice(start).split('\n').slice(1)) {
+    if (!line.startsWith('|')) {
+      if (rows.length > 0) break;
+      continue;
+    }
+    rows.push(
+      line
+        .slice(1, -1)
+        .split('|')
+        .map((c) => c.trim()),
+    );
+  }
+  return rows.slice(2);
+}
+const ticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+
+describe('docs/mqtt.md says which ticket a result carries', () => {
+  let dir: string;
+  let office: CommandOffice;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'beonho-central-'));
+    office = await openCommandOffice({ config: testConfig({ mqtt: { enabled: false } }), dir, clock: new Clock() });
+    await office.send({ id: 'open', type: 'day.open' });
+  });
+  afterEach(async () => {
+    await office.store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a row for every command type, and the rows central would misread hold', async () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'mqtt.md'), 'utf8');
+    const rows = tableAfter(doc, '`result.ticket` is the ticket');
+    const named = rows.flatMap((r) => ticked(r[0]!));
+    const rest = rows.find((r) => r[0] === 'every other type');
+    expect(rest?.[1]).toBe('none');
+    for (const t of named) expect(COMMAND_TYPES).toContain(t);
+    const none = COMMAND_TYPES.filter((t) => !named.includes(t));
+    const ticketOfResult = (r: CommandResult) => (r.ok ? r.result.ticket : undefined);
+
+    const send = (cmd: Record<string, unknown>) => office.send(cmd);
+    await send({ id: 'i-1', type: 'ticket.issue', service: 'passport', channel: 'kiosk' });
+    await send({ id: 'i-2', type: 'ticket.issue', service: 'passport', channel: 'online', ref: 'r-b' });
+    expect(ticketOfResult(await send({ id: 'n-1', type: 'counter.next', counter: '3' }))?.number).toBe('2001');
+    // skip: the ticket called next, not the one skipped
+    const skip = await send({ id: 's-1', type: 'counter.skip', counter: '3' });
+    expect(ticketOfResult(skip)).toEqual({
+      number: '2002',
+      service: 'passport',
+      channel: 'online',
+      priority: false,
+      ref: 'r-b',
+    });
+    expect(ticketOfResult(await send({ id: 'rc-1', type: 'counter.recall', counter: '3' }))?.number).toBe('2002');
+    // transfer: the ticket with the service it had before
+    const moved = await send({ id: 't-1', type: 'counter.transfer', counter: '3', toService: 'resident' });
+    expect(ticketOfResult(moved)).toMatchObject({ number: '2002', service: 'passport' });
+    // skip with nobody waiting: none
+    await send({ id: 'n-2', type: 'counter.next', counter: '1' });
+    const lastSkip = await send({ id: 's-2', type: 'counter.skip', counter: '1' });
+    expect(lastSkip.ok && ticketOfResult(lastSkip)).toBeUndefined();
+    expect(ticketOfResult(await send({ id: 'c-1', type: 'ticket.cancel', number: '2002' }))?.number).toBe('2002');
+    // the types the table gives none
+    const others: Record<string, Record<string, unknown>> = {
+      'counter.pause': { counter: '2' },
+      'counter.resume': { counter: '2' },
+      'counter.close': { counter: '4' },
+      'service.accepting': { service: 'seal', accepting: false },
+      'notice.set': { text: 'x' },
+      'state.publish': {},
+      'day.close': {},
+      'day.open': {},
+    };
+    for (const t of none) {
+      const r = await send({ id: `o-${t}`, type: t, ...others[t] });
+      expect(r.ok, t).toBe(true);
+      expect(ticketOfResult(r), t).toBeUndefined();
+    }
   });
 });
