@@ -127,3 +127,34 @@ describe('docs/mqtt.md says which ticket a result carries', () => {
     }
   });
 });
+
+describe("the docs' examples are what the device sends", () => {
+  it("the status example's system.node is written as the device writes it (process.versions.node, no v)", () => {
+    const doc = readFileSync(path.join(ROOT, 'docs', 'mqtt.md'), 'utf8');
+    const node = /"node": "([^"]*)"/.exec(doc)?.[1];
+    const shape = (v: string) => v.replace(/\d+/g, '9');
+    expect(node && shape(node)).toBe(shape(process.versions.node));
+  });
+
+  it("the refusal examples carry the device's own message for an unknown service", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'beonho-central-'));
+    const office = await openCommandOffice({
+      config: testConfig({ mqtt: { enabled: false } }),
+      dir,
+      clock: new Clock(),
+    });
+    try {
+      await office.send({ id: 'open', type: 'day.open' });
+      const r = await office.send({ id: 'c-7f3b', type: 'ticket.issue', service: 'tax', channel: 'online' });
+      expect(r.ok).toBe(false);
+      const message = r.ok ? '' : r.error.message;
+      const mqtt = readFileSync(path.join(ROOT, 'docs', 'mqtt.md'), 'utf8');
+      expect(mqtt).toContain(`"error":{"code":"unknown-service","message":${JSON.stringify(message)}}`);
+      const asyncapi = readFileSync(path.join(ROOT, 'docs', 'asyncapi.yaml'), 'utf8');
+      expect(asyncapi).toContain(`error: { code: unknown-service, message: ${message} }`);
+    } finally {
+      await office.store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
