@@ -158,3 +158,37 @@ describe("the docs' examples are what the device sends", () => {
     }
   });
 });
+
+describe("docs/mqtt.md's ref examples and their reasons hold", () => {
+  const doc = readFileSync(path.join(ROOT, 'docs', 'mqtt.md'), 'utf8');
+  const para = doc.slice(doc.indexOf('**`ref`** is central'), doc.indexOf('**One ticket per `ref` a day.**'));
+  const code = (ref: string) => {
+    const v = validateCommand(
+      Buffer.from(JSON.stringify({ id: 'c-1', type: 'ticket.issue', service: 'passport', channel: 'online', ref })),
+      opts,
+    );
+    return v.ok ? 'ok' : v.error.code;
+  };
+
+  it('the good tokens are taken', () => {
+    const good = ticked(para.slice(para.indexOf('Good:'), para.indexOf('Refused:')));
+    expect(good.length).toBeGreaterThan(2);
+    for (const ref of good) expect(code(ref), ref).toBe('ok');
+  });
+
+  it('the refused ones get the code given, for the reason given', () => {
+    const refused = para.slice(para.indexOf('Refused:'));
+    expect(refused).toContain('`web-20261201-ab12`');
+    expect(code('web-20261201-ab12')).toBe('personal-data');
+    for (const ref of ['café', 'ｗｅｂ-1']) expect(code(ref), ref).toBe('invalid-field');
+    // the reason the doc gives for ｗｅｂ-1: NFKC makes it plain ASCII, so it is refused for not
+    // being ASCII as sent (a central normalising first would have taken it)
+    const reason = refused.slice(
+      refused.indexOf('`ｗｅｂ-1` ('),
+      refused.indexOf(')', refused.indexOf('`ｗｅｂ-1` (')),
+    );
+    expect('ｗｅｂ-1'.normalize('NFKC')).toBe('web-1');
+    expect(reason).not.toMatch(/not ASCII after NFKC/);
+    expect(reason).toMatch(/as sent/);
+  });
+});

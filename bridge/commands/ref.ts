@@ -2,10 +2,13 @@
 // subscriber (boards, pages, other offices' dashboards), so it must never carry personal data. A
 // list of bad patterns (phone numbers, resident registration numbers) is always one separator
 // style short (tel:010-1234-5678, en dashes, full-width digits, 0082-10-…, 900101.1234567, …).
-// So the contract is a grammar for an opaque token instead, checked after Unicode NFKC
-// normalisation (full-width and other compatibility forms become what they look like):
+// So the contract is a grammar for an opaque token instead:
 //
-//   1-64 characters, each an ASCII letter, a digit or one of - _ . :, and at most 6 digits in all.
+//   1-64 characters as sent, each an ASCII letter, a digit or one of - _ . :, and at most 6
+//   digits in all, counted after Unicode NFKC normalisation (full-width and other compatibility
+//   digits count as the digits they stand for, in any script).
+//
+// A ref that is not ASCII as sent is refused even when NFKC would make it ASCII (ｗｅｂ-1).
 //
 // Every Korean phone number has 9 or more digits and a resident registration number 13, so none
 // can be written in a ref, whatever separators, prefixes or widths are used: the rule counts
