@@ -192,3 +192,52 @@ describe("docs/mqtt.md's ref examples and their reasons hold", () => {
     expect(reason).toMatch(/as sent/);
   });
 });
+
+describe("ticket.cancel's day is the queue's day, not the date of the event's at", () => {
+  it('a day that runs past midnight (policy.autoOpen: false): the docs say which date to send', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'beonho-central-'));
+    const clock = new Clock(Date.parse('2026-11-26T23:50:00+09:00'));
+    const config = testConfig({ mqtt: { enabled: false }, policy: { autoOpen: false } });
+    const office = await openCommandOffice({ config, dir, clock });
+    try {
+      await office.send({ id: 'open', type: 'day.open' });
+      clock.minutes(20);
+      const issued = await office.send({
+        id: 'i-1',
+        type: 'ticket.issue',
+        service: 'seal',
+        channel: 'online',
+        ref: 'r-1',
+      });
+      expect(issued.ok && issued.at?.slice(0, 10)).toBe('2026-11-27');
+      const byAt = await office.send({
+        id: 'x-1',
+        type: 'ticket.cancel',
+        number: '3001',
+        day: '2026-11-27',
+        ref: 'r-1',
+      });
+      expect(byAt).toMatchObject({ ok: false, error: { code: 'unknown-ticket' } });
+      const byDay = await office.send({
+        id: 'x-2',
+        type: 'ticket.cancel',
+        number: '3001',
+        day: '2026-11-26',
+        ref: 'r-1',
+      });
+      expect(byDay.ok).toBe(true);
+      // what central is told to send
+      const row = readFileSync(path.join(ROOT, 'docs', 'mqtt.md'), 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('| `ticket.cancel`'));
+      expect(row).toMatch(/not the date of/);
+      const cmd = validator('cmd.json#/definitions/ticket.cancel').schema as {
+        properties: { day: { description: string } };
+      };
+      expect(cmd.properties.day.description).toMatch(/not the date of/);
+    } finally {
+      await office.store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
