@@ -223,6 +223,59 @@ describe('one account', () => {
   });
 });
 
+describe('QoS 2 publishes of a persistent session waiting for their PUBREL', () => {
+  it('are at most limits.inflightInbound across its connections: resuming it does not start again from none', async () => {
+    // aedes counts them per connection: a session resumed again and again kept every connection's
+    // (200 of 60 KB held 20 MiB after 100 logins; up to 65,535 packets of 64 KiB a session)
+    const b = await startTestBroker({ limits: { inflightInbound: 2 } });
+    scope.broker = b.broker;
+    const resume = async (): Promise<RawClient> => {
+      const r = new RawClient(b.port);
+      scope.raws.push(r);
+      await r.opened;
+      r.write(connectPacket({ clientId: 'central-q2s', ...central, clean: false }));
+      expect(await r.connack()).toBe(0);
+      return r;
+    };
+    const pubrec = (id: number) => Buffer.from([0x50, 0x02, id >> 8, id & 0xff]);
+    const first = await resume();
+    first.write(Buffer.concat([qos2Publish(CMD, 1), qos2Publish(CMD, 2)]));
+    await until(() => first.received.includes(pubrec(2)) && first.received.includes(pubrec(1)), 'two PUBRECs');
+    first.destroy();
+    await first.closed;
+    // the session holds 1 and 2: a new one closes the next connection, logged
+    const second = await resume();
+    second.write(qos2Publish(CMD, 3));
+    await until(() => second.isClosed || second.received.includes(pubrec(3)), 'a close or PUBREC 3');
+    expect(second.received.includes(pubrec(3))).toBe(false);
+    await second.closed;
+    expect(b.log.withCode('mqtt-inflight-full')).toEqual([
+      expect.objectContaining({ clientId: 'central-q2s', held: 2, max: 2 }),
+    ]);
+    // one released (PUBREL 1, answered PUBCOMP 1) makes room; 2 sent again is not one more
+    const third = await resume();
+    third.write(Buffer.from([0x62, 0x02, 0x00, 0x01]));
+    await until(() => third.received.includes(Buffer.from([0x70, 0x02, 0x00, 0x01])), 'PUBCOMP 1');
+    third.write(Buffer.concat([qos2Publish(CMD, 2), qos2Publish(CMD, 3)]));
+    await until(() => third.received.includes(pubrec(3)) && third.received.includes(pubrec(2)), 'PUBRECs 2 and 3');
+    expect(third.isClosed).toBe(false);
+    third.destroy();
+    await third.closed;
+    // a clean login with the id ends the session and what it held
+    const clean = new RawClient(b.port);
+    scope.raws.push(clean);
+    await clean.opened;
+    clean.write(connectPacket({ clientId: 'central-q2s', ...central }));
+    expect(await clean.connack()).toBe(0);
+    clean.destroy();
+    await clean.closed;
+    const fresh = await resume();
+    fresh.write(Buffer.concat([qos2Publish(CMD, 7), qos2Publish(CMD, 8)]));
+    await until(() => fresh.received.includes(pubrec(8)) && fresh.received.includes(pubrec(7)), 'PUBRECs 7 and 8');
+    expect(fresh.isClosed).toBe(false);
+  });
+});
+
 describe('the topic filters of one connection', () => {
   const status = (i: number) => `beonho/v1/singok2/devices/d${i}/status`;
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => status(from + i));

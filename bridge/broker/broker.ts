@@ -99,6 +99,7 @@ export async function startBroker(
       maxQueued: cfg.limits.sessionQueue,
       expiryMs: cfg.limits.sessionExpiryMinutes * 60_000,
       perAccount: cfg.limits.sessionsPerAccount,
+      maxUnreleased: cfg.limits.inflightInbound,
     },
   });
   // aedes's own default persistence (memory), its queues bounded (./sessions.ts)
@@ -192,8 +193,10 @@ async function createAedes(
   const aedes = await Aedes.createBroker({
     persistence,
     // QoS 2 publishes a client may leave waiting for their PUBREL: each holds its packet (up to
-    // limits.maxPacketBytes), and aedes's 1,000 let one connection hold 64 MB
-    maxInflightInbound: cfg.limits.inflightInbound,
+    // limits.maxPacketBytes), and aedes's 1,000 let one connection hold 64 MB. aedes counts them
+    // per connection; ./sessions.ts counts them per session (what a resumed session kept counts),
+    // refuses first and logs it: aedes's bound, one above, is only a backstop.
+    maxInflightInbound: cfg.limits.inflightInbound + 1,
     // Only a fallback: the listeners' guard never lets aedes wait for a client's drain
     // (./connection-guard.ts drops a client that stops reading instead).
     drainTimeout: 10_000,

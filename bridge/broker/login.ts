@@ -52,6 +52,12 @@ export async function createLogin(
         { clientId: clip(clientId), dropped, maxQueued: limits.sessions.maxQueued },
         'a session away has a full queue: messages dropped for it',
       ),
+    unreleasedFull: (clientId, held) =>
+      log.warn(
+        'mqtt-inflight-full',
+        { clientId: clip(clientId), held, max: limits.sessions.maxUnreleased },
+        'a session holds limits.inflightInbound QoS 2 publishes waiting for their PUBREL: one more refused, connection closed',
+      ),
     expired: (clientId, username) => {
       if (!live.has(clientId)) owners.release(clientId);
       logger.info(

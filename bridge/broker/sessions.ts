@@ -7,7 +7,10 @@
 //   - a session queues at most `maxQueued` messages while away; later ones are dropped for it
 //     (the retained state it gets on return is newer than any of them);
 //   - a session away longer than `expiryMs` ends: its subscriptions, its queue and its client id go;
-//   - an account keeps at most `perAccount` sessions; one more is refused at login (CONNACK 3).
+//   - an account keeps at most `perAccount` sessions; one more is refused at login (CONNACK 3);
+//   - a session holds at most `maxUnreleased` QoS 2 publishes waiting for their PUBREL, across its
+//     connections: aedes bounds them per connection only, and a session resumed again and again
+//     (clean: false) kept each connection's, up to 65,535 packets of up to 64 KiB.
 // The satellites' and the pages' clients use clean sessions and never meet these bounds.
 import type { Client } from 'aedes';
 
@@ -15,6 +18,8 @@ export interface SessionLimits {
   maxQueued: number;
   expiryMs: number;
   perAccount: number;
+  /** QoS 2 publishes one session may leave waiting for their PUBREL (absent: no bound here) */
+  maxUnreleased?: number;
 }
 
 /** The part of aedes's persistence these bounds wrap (promise style, as aedes 1.x calls it). */
@@ -26,6 +31,8 @@ export interface QueuePersistence {
   cleanSubscriptions(client: { id: string }): Promise<void>;
   /** the session's QoS 2 publishes still waiting for their PUBREL (aedes-persistence 11) */
   cleanIncoming?(client: { id: string }): Promise<void>;
+  incomingStorePacket?(client: { id: string }, packet: { messageId?: number }): Promise<void>;
+  incomingDelPacket?(client: { id: string }, packet: { messageId?: number }): Promise<void>;
 }
 
 export interface SessionEvents {
@@ -33,6 +40,8 @@ export interface SessionEvents {
   dropped(clientId: string, droppedSoFar: number): void;
   /** a session ended after `expiryMs` away: its id is free again */
   expired(clientId: string, username: string): void;
+  /** a session holding `maxUnreleased` QoS 2 publishes sent one more: refused (its connection closes) */
+  unreleasedFull?(clientId: string, held: number): void;
 }
 
 export class Sessions {
@@ -41,6 +50,8 @@ export class Sessions {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** each account's persistent sessions, connected or away, by client id */
   private readonly owned = new Map<string, Set<string>>();
+  /** the packet ids of each session's QoS 2 publishes stored until their PUBREL */
+  private readonly unreleased = new Map<string, Set<number>>();
   private persistence: QueuePersistence | null = null;
 
   constructor(
@@ -71,7 +82,47 @@ export class Sessions {
       if (gone) this.give(client.id);
       return gone;
     };
+    this.boundUnreleased(p);
     return p;
+  }
+
+  /** Counts each session's QoS 2 publishes stored until their PUBREL, and refuses one more past
+   * `maxUnreleased`: the store's refusal closes the connection (aedes's own bound is per
+   * connection, and a connection resuming the session starts again from none). */
+  private boundUnreleased(p: QueuePersistence): void {
+    const max = this.limits.maxUnreleased;
+    const store = p.incomingStorePacket?.bind(p);
+    const del = p.incomingDelPacket?.bind(p);
+    const clean = p.cleanIncoming?.bind(p);
+    if (max === undefined || !store || !del || !clean) return;
+    p.incomingStorePacket = async (client, packet) => {
+      const ids = this.unreleased.get(client.id) ?? new Set<number>();
+      const id = packet.messageId ?? 0;
+      if (!ids.has(id) && ids.size >= max) {
+        this.events.unreleasedFull?.(client.id, ids.size);
+        throw new Error(`the session holds ${ids.size} QoS 2 publishes waiting for their PUBREL`);
+      }
+      // taken before the store: the publishes of one read are stored concurrently
+      const added = !ids.has(id);
+      ids.add(id);
+      this.unreleased.set(client.id, ids);
+      try {
+        await store(client, packet);
+      } catch (err) {
+        if (added) ids.delete(id);
+        throw err;
+      }
+    };
+    p.incomingDelPacket = async (client, packet) => {
+      await del(client, packet);
+      const ids = this.unreleased.get(client.id);
+      ids?.delete(packet.messageId ?? 0);
+      if (ids?.size === 0) this.unreleased.delete(client.id);
+    };
+    p.cleanIncoming = async (client) => {
+      this.unreleased.delete(client.id);
+      await clean(client);
+    };
   }
 
   /** Whether `username` may log in with `clientId` (false: a new persistent session over its bound). */
