@@ -91,6 +91,7 @@ export const MQTT_CODES = [
   'mqtt-accept-rate',
   'mqtt-session-queue-full',
   'mqtt-session-expired',
+  'mqtt-inflight-full',
   'mqtt-connect-timeout',
   'mqtt-client-too-slow',
   'mqtt-ws-subprotocol-missing',
