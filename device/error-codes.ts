@@ -167,6 +167,7 @@ export const HARDWARE_ERRORS = [
   'keypad-grab-denied',
   'keypad-grab-busy',
   'keypad-grab-unavailable',
+  'keypad-ambiguous',
 ] as const satisfies readonly HardwareErrorCode[];
 // The drivers' own union (device/hw/errors.ts) must be listed here in full.
 type _HardwareListed = Exclude<HardwareErrorCode, (typeof HARDWARE_ERRORS)[number]> extends never ? true : never;

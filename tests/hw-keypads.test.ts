@@ -179,6 +179,49 @@ describe('keypad binding', () => {
     await src.stop();
   });
 
+  it('a port binding keeps its keypad from a vendor:product binding listed before it, and an ambiguous binding is said once', async () => {
+    const hid = new FakeHid();
+    // counter 2's keypad (port 1-1.3) is listed first: the old order gave it to counter 1
+    hid.plug(keypadB);
+    hid.plug(keypadA);
+    const ports: Record<string, string> = { '/dev/hidraw0': '1-1.2', '/dev/hidraw1': '1-1.3' };
+    const { logger, lines } = captureLogger();
+    const src = (await createKeypadSource(
+      officeConfig({
+        devices: [
+          { counter: '1', usb: '1a2c:0e24' },
+          { counter: '2', port: '1-1.3' },
+        ],
+      }),
+      logger,
+      { ...noKernel, load: { nodeHid: async () => hid.module }, usbPort: (p) => (p ? ports[p] : undefined) },
+    ))!;
+    const inputs: KeypadInput[] = [];
+    await src.start((i) => inputs.push(i));
+    hid.device('/dev/hidraw1').send('00 00 57 00 00 00 00 00');
+    hid.device('/dev/hidraw0').send('00 00 56 00 00 00 00 00');
+    expect(inputs).toEqual([
+      { counter: '2', action: { type: 'next' } },
+      { counter: '1', action: { type: 'recall' } },
+    ]);
+    expect(lines.filter((l) => l.code === 'keypad-ambiguous')).toEqual([]);
+    await src.stop();
+
+    // two of the model, one counter bound by it: it takes one and says the binding is ambiguous, once
+    const alone = captureLogger();
+    const one = (await createKeypadSource(
+      officeConfig({ devices: [{ counter: '1', usb: '1a2c:0e24' }] }),
+      alone.logger,
+      { ...noKernel, load: { nodeHid: async () => hid.module }, usbPort: (p) => (p ? ports[p] : undefined) },
+    ))!;
+    await one.start(() => {});
+    await vi.advanceTimersByTimeAsync(5_000);
+    const said = alone.lines.filter((l) => l.code === 'keypad-ambiguous');
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatchObject({ level: 40, counter: '1', took: '1-1.3', alsoMatching: ['1-1.2'] });
+    await one.stop();
+  });
+
   it('binds by serial number and by vendor:product, using the keyboard interface of a composite device', async () => {
     const hid = new FakeHid();
     hid.plug({ ...keypadA, path: '/dev/hidraw5', serialNumber: 'KP-0001', usagePage: 0x0c, usage: 1 }); // its consumer keys

@@ -24,6 +24,7 @@ export type HardwareErrorCode =
   | 'keypad-grab-denied'
   | 'keypad-grab-busy'
   | 'keypad-grab-unavailable'
+  | 'keypad-ambiguous'
   | 'ioctl-module-unavailable';
 
 export class HardwareError extends Error {

@@ -59,6 +59,8 @@ interface Pad {
   flaps: number;
   /** a flapping keypad is not attached again before this */
   retryAt: number;
+  /** its binding matched more keypads than the one it took, and that was said */
+  ambiguousSaid: boolean;
   health: {
     connected: boolean;
     lastError: string | null;
@@ -97,7 +99,11 @@ export class HidKeypadSource implements KeypadSource {
   async start(onInput: (input: KeypadInput) => void): Promise<void> {
     const { config, logger } = this.o;
     this.onInput = onInput;
-    this.pads = config.devices.map((binding) => this.makePad(binding));
+    // The most specific bindings choose first: a counter bound by vendor:product must not take the
+    // keypad another counter is bound to by its port or serial, whichever the config lists first.
+    this.pads = [...config.devices]
+      .sort((a, b) => BINDING_ORDER.indexOf(bindingKind(a)) - BINDING_ORDER.indexOf(bindingKind(b)))
+      .map((binding) => this.makePad(binding));
     try {
       this.hid = await (this.o.load ?? loadNodeHid)(config.backend);
     } catch (err) {
@@ -149,6 +155,7 @@ export class HidKeypadSource implements KeypadSource {
       attachedAt: 0,
       flaps: 0,
       retryAt: 0,
+      ambiguousSaid: false,
       interpreter: undefined as unknown as KeypadInterpreter,
       health: {
         connected: false,
@@ -232,9 +239,38 @@ export class HidKeypadSource implements KeypadSource {
         pad.binding.path !== undefined
           ? [first]
           : [first, ...candidates.filter((d) => d !== first && !claimed.has(d.path) && sameDevice(first, d, portOf))];
-      if (this.attach(pad, group)) for (const l of pad.links) claimed.add(l.info.path);
+      if (this.attach(pad, group)) {
+        for (const l of pad.links) claimed.add(l.info.path);
+        this.warnIfAmbiguous(pad, candidates, claimed, portOf);
+      }
     }
     return list;
+  }
+
+  /** A vendor:product or serial binding that more keypads match (two of one cheap model, which
+   * often share a serial too): it took the first the USB list named, which may be another after a
+   * reboot or a replug. Said once per counter; the port binds such keypads for good. */
+  private warnIfAmbiguous(
+    pad: Pad,
+    candidates: HidDeviceInfo[],
+    claimed: Set<string | undefined>,
+    portOf: (path: string | undefined) => string | undefined,
+  ): void {
+    const kind = bindingKind(pad.binding);
+    if (pad.ambiguousSaid || (kind !== 'usb' && kind !== 'serial')) return;
+    const others = candidates.filter((d) => !claimed.has(d.path) && matches(pad.binding, d, portOf));
+    if (others.length === 0) return;
+    pad.ambiguousSaid = true;
+    const took = pad.links[0]!.info;
+    this.o.logger.warn(
+      {
+        code: 'keypad-ambiguous',
+        counter: pad.binding.counter,
+        took: portOf(took.path) ?? took.path,
+        alsoMatching: [...new Set(others.map((d) => portOf(d.path) ?? d.path))],
+      },
+      `more than one keypad matches ${describe(pad.binding)}: counter ${pad.binding.counter} took the first listed, which may change after a reboot; bind it by port (npm run hw -- list shows each keypad's port)`,
+    );
   }
 
   private portOf(): (path: string | undefined) => string | undefined {
@@ -456,6 +492,16 @@ function sameDevice(
     a.productId === b.productId &&
     (a.serialNumber ?? '') === (b.serialNumber ?? '')
   );
+}
+
+/** From the most specific binding to the least. */
+const BINDING_ORDER = ['path', 'port', 'serial', 'usb'] as const;
+
+function bindingKind(b: KeypadBinding): (typeof BINDING_ORDER)[number] {
+  if (b.path !== undefined) return 'path';
+  if (b.port !== undefined) return 'port';
+  if (b.serial !== undefined) return 'serial';
+  return 'usb';
 }
 
 function describe(b: KeypadBinding): string {
