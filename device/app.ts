@@ -6,6 +6,7 @@
 // controller then runs that order. See docs/architecture.md.
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { type Bridge, createBridge } from '../bridge/index.ts';
 import { type AnnouncerExtension, createAnnouncerExtension } from '../display/audio/extension.ts';
 import { type BoardExtension, createBoardExtension } from '../display/board-extension.ts';
@@ -69,7 +70,9 @@ export interface DaemonOptions extends Omit<ControllerOptions, 'config' | 'parts
   systemd?: SystemdOptions;
   /** the boot's wait for NTP (device/boot-clock-wait.ts), replaceable for tests: the machine's
    * uptime, the sleep between polls */
-  bootClock?: Partial<Pick<BootClockWaitOptions, 'timesyncd' | 'systemUptimeSec' | 'sleep' | 'pollMs' | 'monotonic'>>;
+  bootClock?: Partial<
+    Pick<BootClockWaitOptions, 'timesyncd' | 'systemUptimeSec' | 'hasState' | 'sleep' | 'pollMs' | 'monotonic'>
+  >;
 }
 
 /** The parts of a started daemon, for the entry point and the tests. */
@@ -177,6 +180,7 @@ export class Daemon {
       synchronized: this.synchronized,
       timesyncd: this.timesyncd,
       systemUptimeSec: os.uptime,
+      hasState: () => existsSync(path.join(this.opts.dataDir, 'state')),
       logger: this.opts.logger,
       // best effort: the systemd extension reports a notify failure once it runs
       status: (text) => void sender?.send([`STATUS=${text}`]).catch(() => {}),

@@ -26,6 +26,8 @@ export interface BootClockWaitOptions {
   timesyncd: () => boolean;
   /** seconds since the machine booted */
   systemUptimeSec: () => number;
+  /** whether the data dir holds a queue: a fresh one has no day to continue, so nothing to wait for */
+  hasState: () => boolean;
   logger: Logger;
   /** told while waiting, for `systemctl status` (systemd's STATUS=) */
   status?: (text: string) => void;
@@ -36,13 +38,21 @@ export interface BootClockWaitOptions {
   stopping?: () => boolean;
 }
 
-export type BootClockOutcome = 'synchronised' | 'no-timesyncd' | 'not-booting' | 'off' | 'timed-out' | 'stopped';
+export type BootClockOutcome =
+  | 'synchronised'
+  | 'no-timesyncd'
+  | 'not-booting'
+  | 'no-state'
+  | 'off'
+  | 'timed-out'
+  | 'stopped';
 
 export async function waitForBootClock(o: BootClockWaitOptions): Promise<BootClockOutcome> {
   if (o.synchronized()) return 'synchronised';
   if (o.maxWaitMs <= 0) return 'off';
   if (!o.timesyncd()) return 'no-timesyncd';
   if (o.systemUptimeSec() > BOOT_WINDOW_SEC) return 'not-booting';
+  if (!o.hasState()) return 'no-state';
   const log = o.logger.child({ component: 'clock' });
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const mono = o.monotonic ?? (() => performance.now());

@@ -37,6 +37,7 @@ describe('the boot wait for NTP', () => {
     maxWaitMs: 60_000,
     timesyncd: () => true,
     systemUptimeSec: () => 40,
+    hasState: () => true,
     logger,
     pollMs: 500,
   });
@@ -71,7 +72,7 @@ describe('the boot wait for NTP', () => {
     expect(warned[0]).toMatchObject({ level: 40 });
   });
 
-  it('does not wait when the clock is synchronised, the boot is long past, timesyncd is not in use, or it is turned off', async () => {
+  it('does not wait when the clock is synchronised, the boot is long past, timesyncd is not in use, the data dir is new, or it is turned off', async () => {
     const { logger, lines } = captureLogger();
     const never = () => {
       throw new Error('must not sleep');
@@ -80,6 +81,7 @@ describe('the boot wait for NTP', () => {
     expect(await waitForBootClock({ ...no, synchronized: () => true })).toBe('synchronised');
     expect(await waitForBootClock({ ...no, systemUptimeSec: () => 3600 })).toBe('not-booting');
     expect(await waitForBootClock({ ...no, timesyncd: () => false })).toBe('no-timesyncd');
+    expect(await waitForBootClock({ ...no, hasState: () => false })).toBe('no-state');
     expect(await waitForBootClock({ ...no, maxWaitMs: 0 })).toBe('off');
     expect(lines).toEqual([]);
   });
@@ -239,6 +241,7 @@ describe('a morning boot on yesterday evening’s saved time', () => {
       systemd: { env: { NOTIFY_SOCKET: '/run/systemd/notify' }, sender: { send: async () => {} } },
       bootClock: {
         systemUptimeSec: () => 35,
+        hasState: () => true,
         sleep: async () => {
           polls += 1;
           if (polls === 2) daemon.cancelStart();
