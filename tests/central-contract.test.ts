@@ -10,6 +10,7 @@ import { validator } from '../bridge/contract/schemas.ts';
 import { COMMAND_TYPES, type CommandResult } from '../bridge/contract/types.ts';
 import { type CommandOffice, openCommandOffice } from './helpers/command-office.ts';
 import { Clock, testConfig } from './helpers/office.ts';
+import { tableAfter, ticked } from './helpers/markdown.ts';
 
 const ROOT = path.join(import.meta.dirname, '..');
 
@@ -42,27 +43,6 @@ describe('cmd.json says what the device takes', () => {
     expect(schemaTakes(issue)).toBe(deviceTakes(issue));
   });
 });
-
-/** Rows of the markdown table that follows `marker` in `doc`, as trimmed cells (header and rule dropped). */
-function tableAfter(doc: string, marker: string): string[][] {
-  const start = doc.indexOf(marker);
-  if (start < 0) throw new Error(`no "${marker}" in docs/mqtt.md`);
-  const rows: string[][] = [];
-  for (const line of doc.slice(start).split('\n').slice(1)) {
-    if (!line.startsWith('|')) {
-      if (rows.length > 0) break;
-      continue;
-    }
-    rows.push(
-      line
-        .slice(1, -1)
-        .split('|')
-        .map((c) => c.trim()),
-    );
-  }
-  return rows.slice(2);
-}
-const ticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 
 describe('docs/mqtt.md says which ticket a result carries', () => {
   let dir: string;

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { CODE_LISTS, COMMAND_ERRORS, QUEUE_ERRORS } from '../device/error-codes.ts';
 import { REFUSAL_WHEN_CLOSED } from '../device/queue/closed.ts';
 import { CLOSED_REASONS } from '../device/queue/types.ts';
+import { tableAfter, ticked } from './helpers/markdown.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const SOURCE_DIRS = ['device', 'bridge', 'display', 'deploy', 'sim'];
@@ -14,28 +15,6 @@ const REGISTRY = join('device', 'error-codes.ts');
 const KEBAB = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const PLACES = new Set(['log', 'cmd/result', 'status', 'exit', 'stderr', 'http']);
 type Area = keyof typeof CODE_LISTS;
-
-/** Rows of the markdown table that follows `heading`, as trimmed cells. */
-function tableAfter(doc: string, heading: string): string[][] {
-  const start = doc.indexOf(heading);
-  if (start < 0) throw new Error(`no "${heading}" in the document`);
-  const rows: string[][] = [];
-  for (const line of doc.slice(start).split('\n').slice(1)) {
-    if (!line.startsWith('|')) {
-      if (rows.length > 0) break;
-      continue;
-    }
-    rows.push(
-      line
-        .slice(1, -1)
-        .split('|')
-        .map((c) => c.trim()),
-    );
-  }
-  return rows.slice(2); // header and rule
-}
-
-const ticked = (cell: string): string[] => [...cell.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 
 function sourceFiles(): string[] {
   const out: string[] = [];

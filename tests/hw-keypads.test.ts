@@ -3,6 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Config, configSchema } from '../device/config/schema.ts';
 import { HardwareError } from '../device/hw/errors.ts';
@@ -150,24 +151,30 @@ describe('recorded keypad reports', () => {
   }
 });
 
+/** Two identical keypads at USB ports 1-1.2 (hidraw0) and 1-1.3 (hidraw1): the port comes from
+ * sysfs on a real machine; the fake list has none, so it is injected. */
+const PORTS: Record<string, string> = { '/dev/hidraw0': '1-1.2', '/dev/hidraw1': '1-1.3' };
+async function sourceOverPorts(hid: FakeHid, devices: unknown[], logger: Logger): Promise<KeypadSource> {
+  return (await createKeypadSource(officeConfig({ devices }), logger, {
+    ...noKernel,
+    load: { nodeHid: async () => hid.module },
+    usbPort: (p) => (p ? PORTS[p] : undefined),
+  }))!;
+}
+
 describe('keypad binding', () => {
   it('binds identical keypads by USB port, and each input carries its counter', async () => {
     const hid = new FakeHid();
     hid.plug(keypadA);
     hid.plug(keypadB);
-    const ports: Record<string, string> = { '/dev/hidraw0': '1-1.2', '/dev/hidraw1': '1-1.3' };
-    const { logger } = captureLogger();
-    const src = (await createKeypadSource(
-      officeConfig({
-        devices: [
-          { counter: '2', port: '1-1.3' },
-          { counter: '1', port: '1-1.2' },
-        ],
-      }),
-      logger,
-      // the port comes from sysfs on a real machine; the fake list has none, so it is injected
-      { ...noKernel, load: { nodeHid: async () => hid.module }, usbPort: (p) => (p ? ports[p] : undefined) },
-    ))!;
+    const src = await sourceOverPorts(
+      hid,
+      [
+        { counter: '2', port: '1-1.3' },
+        { counter: '1', port: '1-1.2' },
+      ],
+      captureLogger().logger,
+    );
     const inputs: KeypadInput[] = [];
     await src.start((i) => inputs.push(i));
     hid.device('/dev/hidraw1').send('00 00 57 00 00 00 00 00');
@@ -184,18 +191,15 @@ describe('keypad binding', () => {
     // counter 2's keypad (port 1-1.3) is listed first: the old order gave it to counter 1
     hid.plug(keypadB);
     hid.plug(keypadA);
-    const ports: Record<string, string> = { '/dev/hidraw0': '1-1.2', '/dev/hidraw1': '1-1.3' };
     const { logger, lines } = captureLogger();
-    const src = (await createKeypadSource(
-      officeConfig({
-        devices: [
-          { counter: '1', usb: '1a2c:0e24' },
-          { counter: '2', port: '1-1.3' },
-        ],
-      }),
+    const src = await sourceOverPorts(
+      hid,
+      [
+        { counter: '1', usb: '1a2c:0e24' },
+        { counter: '2', port: '1-1.3' },
+      ],
       logger,
-      { ...noKernel, load: { nodeHid: async () => hid.module }, usbPort: (p) => (p ? ports[p] : undefined) },
-    ))!;
+    );
     const inputs: KeypadInput[] = [];
     await src.start((i) => inputs.push(i));
     hid.device('/dev/hidraw1').send('00 00 57 00 00 00 00 00');
@@ -209,11 +213,7 @@ describe('keypad binding', () => {
 
     // two of the model, one counter bound by it: it takes one and says the binding is ambiguous, once
     const alone = captureLogger();
-    const one = (await createKeypadSource(
-      officeConfig({ devices: [{ counter: '1', usb: '1a2c:0e24' }] }),
-      alone.logger,
-      { ...noKernel, load: { nodeHid: async () => hid.module }, usbPort: (p) => (p ? ports[p] : undefined) },
-    ))!;
+    const one = await sourceOverPorts(hid, [{ counter: '1', usb: '1a2c:0e24' }], alone.logger);
     await one.start(() => {});
     await vi.advanceTimersByTimeAsync(5_000);
     const said = alone.lines.filter((l) => l.code === 'keypad-ambiguous');
