@@ -163,55 +163,40 @@ async function sourceOverPorts(hid: FakeHid, devices: unknown[], logger: Logger)
 }
 
 describe('keypad binding', () => {
-  it('binds identical keypads by USB port, and each input carries its counter', async () => {
-    const hid = new FakeHid();
-    hid.plug(keypadA);
-    hid.plug(keypadB);
-    const src = await sourceOverPorts(
-      hid,
+  it('binds identical keypads by USB port, before a vendor:product binding listed first; each input carries its counter', async () => {
+    for (const devices of [
       [
         { counter: '2', port: '1-1.3' },
         { counter: '1', port: '1-1.2' },
       ],
-      captureLogger().logger,
-    );
-    const inputs: KeypadInput[] = [];
-    await src.start((i) => inputs.push(i));
-    hid.device('/dev/hidraw1').send('00 00 57 00 00 00 00 00');
-    hid.device('/dev/hidraw0').send('00 00 56 00 00 00 00 00');
-    expect(inputs).toEqual([
-      { counter: '2', action: { type: 'next' } },
-      { counter: '1', action: { type: 'recall' } },
-    ]);
-    await src.stop();
-  });
-
-  it('a port binding keeps its keypad from a vendor:product binding listed before it, and an ambiguous binding is said once', async () => {
-    const hid = new FakeHid();
-    // counter 2's keypad (port 1-1.3) is listed first: the old order gave it to counter 1
-    hid.plug(keypadB);
-    hid.plug(keypadA);
-    const { logger, lines } = captureLogger();
-    const src = await sourceOverPorts(
-      hid,
+      // counter 2's keypad is listed first by USB: the config's order gave it to counter 1
       [
         { counter: '1', usb: '1a2c:0e24' },
         { counter: '2', port: '1-1.3' },
       ],
-      logger,
-    );
-    const inputs: KeypadInput[] = [];
-    await src.start((i) => inputs.push(i));
-    hid.device('/dev/hidraw1').send('00 00 57 00 00 00 00 00');
-    hid.device('/dev/hidraw0').send('00 00 56 00 00 00 00 00');
-    expect(inputs).toEqual([
-      { counter: '2', action: { type: 'next' } },
-      { counter: '1', action: { type: 'recall' } },
-    ]);
-    expect(lines.filter((l) => l.code === 'keypad-ambiguous')).toEqual([]);
-    await src.stop();
+    ]) {
+      const hid = new FakeHid();
+      hid.plug(keypadB);
+      hid.plug(keypadA);
+      const { logger, lines } = captureLogger();
+      const src = await sourceOverPorts(hid, devices, logger);
+      const inputs: KeypadInput[] = [];
+      await src.start((i) => inputs.push(i));
+      hid.device('/dev/hidraw1').send('00 00 57 00 00 00 00 00');
+      hid.device('/dev/hidraw0').send('00 00 56 00 00 00 00 00');
+      expect(inputs).toEqual([
+        { counter: '2', action: { type: 'next' } },
+        { counter: '1', action: { type: 'recall' } },
+      ]);
+      expect(lines.filter((l) => l.code === 'keypad-ambiguous')).toEqual([]);
+      await src.stop();
+    }
+  });
 
-    // two of the model, one counter bound by it: it takes one and says the binding is ambiguous, once
+  it('a vendor:product binding that matches two plugged keypads takes one and says so once', async () => {
+    const hid = new FakeHid();
+    hid.plug(keypadB);
+    hid.plug(keypadA);
     const alone = captureLogger();
     const one = await sourceOverPorts(hid, [{ counter: '1', usb: '1a2c:0e24' }], alone.logger);
     await one.start(() => {});
