@@ -322,7 +322,13 @@ describe("the satellite's mirror of the main unit", () => {
     const logger = pino({ level: 'debug' }, { write: (line: string) => void said.push(JSON.parse(line)) });
     const m = new StateMirror({ config: mirrorConfig, bus: new Bus(), now: () => 0, logger });
     const differs = () => said.filter((l) => l.code === 'main-config-differs' && l.level >= 40).length;
-    const extra = { id: '9', name: '9번 창구', services: [] } as unknown as Snapshot['counters'][number];
+    const extra = {
+      id: '9',
+      name: '9번 창구',
+      status: 'closed',
+      ticket: null,
+      services: [],
+    } as Snapshot['counters'][number];
     const other = (seq: number) => ({ ...state(seq), counters: [...state(seq).counters, extra] });
     // a link that reconnects all day (Wi-Fi, a key's reset)
     for (let seq = 1; seq <= 5; seq++) {

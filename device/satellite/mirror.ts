@@ -14,6 +14,7 @@ import { initialState } from '../queue/reduce.ts';
 import { buildSnapshot } from '../queue/snapshot.ts';
 import type { Snapshot } from '../queue/snapshot-types.ts';
 import type { QueueEvent } from '../queue/types.ts';
+import { stateProblem } from './payloads.ts';
 
 /** Events kept while a connection waits for its first state: a restarted main unit replays at most
  * a window of its outbox before its state, and more than this is a main unit to be wary of. */
@@ -34,6 +35,8 @@ export class StateMirror {
   /** the difference with the main unit's office last said, so a link that reconnects all day
    * (Wi-Fi, a key's reset) does not repeat it at every connection */
   private saidDiffers: string | null = null;
+  /** an unreadable state was said since the last readable one */
+  private saidInvalid = false;
   private readonly placeholder: Snapshot;
 
   constructor(private readonly o: StateMirrorOptions) {
@@ -63,9 +66,21 @@ export class StateMirror {
   }
 
   state(s: Snapshot): void {
-    // Another office's, or a contract version this release does not draw: keep what is shown.
-    if (s.v !== 1 || s.office !== this.o.config.office.id || typeof s.seq !== 'number' || !Array.isArray(s.counters))
+    // Another office's: not ours to show.
+    if (s.office !== this.o.config.office.id) return;
+    // Not the contract's state (damaged, another contract version, a field this release draws
+    // missing): the board and the compare below read it as one, and threw (the satellite ended).
+    // Keep what is shown; fields this release does not know are dropped, not refused.
+    const problem = stateProblem(s);
+    if (problem) {
+      this.o.logger[this.saidInvalid ? 'debug' : 'warn'](
+        { code: 'main-state-invalid', problem, seq: (s as { seq?: unknown }).seq },
+        "the main unit's state is not one this release can show; keeping the last one shown",
+      );
+      this.saidInvalid = true;
       return;
+    }
+    this.saidInvalid = false;
     // One main unit's states on one connection only go forward: an older one (delivered late, or
     // a retained copy behind a live one) would be shown as current until the next change. A new
     // connection takes its first state whatever its seq (a main unit whose data was replaced).

@@ -1,0 +1,92 @@
+// What a satellite does with a state from the main unit that is not the contract's (a damaged
+// payload, a main unit of another release): it threw reading it, in the link's message handler or
+// the board's render, and an uncaught exception ends the satellite (a retained one again at every
+// restart). Now it keeps what it shows and says so once; a field this release does not know is
+// dropped, not refused.
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Bus } from '../device/bus.ts';
+import { simulatorDefault } from '../device/config/default.ts';
+import { validateConfig } from '../device/config/load.ts';
+import type { Snapshot } from '../device/queue/snapshot-types.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import { StateMirror } from '../device/satellite/mirror.ts';
+import { debugLog } from './helpers/satellite-link.ts';
+
+const config = validateConfig({ ...simulatorDefault, mqtt: { enabled: false } });
+const silent = pino({ level: 'silent' });
+const T0 = Date.parse('2026-11-26T10:00:00+09:00');
+
+function state(seq: number): Snapshot {
+  const m = new StateMirror({ config, bus: new Bus(), now: () => T0, logger: silent });
+  return { ...structuredClone(m.snapshot()), seq };
+}
+
+function called(seq: number, number: string): QueueEvent {
+  return {
+    v: 1,
+    office: 'singok2',
+    seq,
+    id: `e${seq}`,
+    at: '2026-11-26T10:00:00.000+09:00',
+    type: 'ticket.called',
+    ticket: { number, service: 'resident', channel: 'kiosk', priority: false },
+    counter: '1',
+  } as unknown as QueueEvent;
+}
+
+/** A state as it arrives from the broker: whatever JSON the main unit published. */
+const broken = (seq: number, change: (s: Record<string, unknown>) => void): Snapshot => {
+  const s = state(seq) as unknown as Record<string, unknown>;
+  change(s);
+  return s as unknown as Snapshot;
+};
+
+describe("a satellite's mirror given a state that is not the contract's", () => {
+  it('keeps what it shows, says so once, and takes the next readable state', () => {
+    const bus = new Bus();
+    const { lines, logger } = debugLog();
+    const m = new StateMirror({ config, bus, now: () => T0, logger });
+    const spoken: number[] = [];
+    bus.on('queueEvents', spoken, ({ events }) => spoken.push(...events.map((e) => e.seq)));
+    m.connected();
+    m.state(state(3));
+    m.connected(); // a reconnection: its first state is unreadable
+    m.event(called(4, '1001'));
+    const bad = [
+      broken(5, (s) => delete s.services), // threw in the config comparison
+      broken(5, (s) => (s.counters = [null])),
+      broken(5, (s) => delete s.recentCalls), // threw in the board's render
+      broken(5, (s) => (s.counters = [{ id: '1' }])),
+      broken(5, (s) => (s.v = 2)),
+    ];
+    for (const s of bad) expect(() => m.state(s)).not.toThrow();
+    expect(m.snapshot().seq).toBe(3);
+    expect(m.current).toBe(false); // nothing on this connection is trusted yet
+    expect(spoken).toEqual([]);
+    const said = lines.filter((l) => l.code === 'main-state-invalid');
+    expect(said).toHaveLength(bad.length);
+    expect(said.filter((l) => l.level >= 40)).toHaveLength(1);
+    // a readable state: shown, and the calls after it spoken
+    m.state(state(4));
+    m.event(called(5, '1002'));
+    expect(m.snapshot().seq).toBe(4);
+    expect(spoken).toEqual([5]);
+    // said again the next time, once
+    m.state(broken(6, (s) => delete s.counters));
+    expect(lines.filter((l) => l.code === 'main-state-invalid' && l.level >= 40)).toHaveLength(2);
+  });
+
+  it('takes a state of a later release, without the fields it does not know', () => {
+    const m = new StateMirror({ config, bus: new Bus(), now: () => T0, logger: silent });
+    m.connected();
+    const s = broken(9, (x) => {
+      x.weather = 'sunny';
+      (x.counters as Array<Record<string, unknown>>)[0]!.mood = 'busy';
+    });
+    m.state(s);
+    expect(m.snapshot().seq).toBe(9);
+    expect(m.snapshot()).not.toHaveProperty('weather');
+    expect(m.snapshot().counters[0]).not.toHaveProperty('mood');
+  });
+});
