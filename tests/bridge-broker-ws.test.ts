@@ -4,9 +4,10 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
+import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
 import { readUpgradeRequest, type UpgradeRequest } from '../bridge/broker/upgrade-request.ts';
 import { originAllowed } from '../bridge/broker/websocket-policy.ts';
-import { connectPacket, type LogCapture, mqttConnect, startTestBroker } from './bridge-broker-raw.ts';
+import { connectPacket, type LogCapture, mqttConnect, startTestBroker, until } from './bridge-broker-raw.ts';
 
 let broker: EmbeddedBroker;
 let log: LogCapture;
@@ -142,6 +143,59 @@ describe('frames no MQTT client sends', () => {
     expect(statuses(await exchange(`GET / HTTP/1.1\r\nX: ${'a'.repeat(9000)}`))).toEqual(['HTTP/1.1 431']);
     expect(statuses(await exchange('BREW /pot HTCPCP/1.0\r\n\r\n'))).toEqual(['HTTP/1.1 400']);
     expect(log.withCode('mqtt-ws-bad-request').length).toBeGreaterThan(0);
+  });
+});
+
+describe('WebSocket pings', () => {
+  it('cost a message of the budget before the login: a stranger pinging away is closed', async () => {
+    const ws = (await open(['mqtt'])).ws!;
+    let closed = false;
+    ws.once('close', () => (closed = true));
+    let pongs = 0;
+    ws.on('pong', () => pongs++);
+    // in rounds of 16, each answered before the next (ws drops a client owed over 60 pongs)
+    let sent = 0;
+    while (!closed && sent < 1000) {
+      for (let i = 0; i < 16; i++) ws.ping();
+      sent += 16;
+      await until(() => closed || pongs >= sent, `pong ${sent}`);
+    }
+    expect(closed).toBe(true);
+    expect(sent).toBeLessThan(100); // ~64 of them, the budget being one packet's worth
+    expect(log.withCode('mqtt-too-much-before-login').at(-1)).toMatchObject({ listener: 'ws' });
+  });
+
+  it('count as packets after the login: past the allowance the WebSocket is not read until it is back', () => {
+    const inner = new PassThrough();
+    const holds: boolean[] = [];
+    const timers: Array<() => void> = [];
+    const guard = new GuardedConnection(inner, {
+      maxPacketBytes: 65_536,
+      clientBufferBytes: 1 << 20,
+      packetsPerSecond: 10,
+      remoteAddress: '192.0.2.9',
+      onLoggedIn: () => undefined,
+      onRefused: () => undefined,
+      now: () => 0,
+      setTimer: (fn) => {
+        timers.push(fn);
+        return () => undefined;
+      },
+      holdSource: (hold) => holds.push(hold),
+    });
+    guard.resume();
+    inner.write(connectPacket({ clientId: 'x', username: 'u', password: 'p' }));
+    guard.loggedIn();
+    for (let i = 0; i < 10; i++) guard.webSocketPing();
+    expect(holds).toEqual([]);
+    guard.webSocketPing();
+    // the pings reach no read of the stream: the socket below it is what stops being read
+    expect(holds).toEqual([true]);
+    expect(inner.isPaused()).toBe(true);
+    timers[0]!();
+    expect(holds).toEqual([true, false]);
+    expect(inner.isPaused()).toBe(false);
+    guard.destroy();
   });
 });
 

@@ -33,6 +33,10 @@ export interface GuardOptions {
   setTimer?: (fn: () => void, ms: number) => () => void;
   /** bytes queued below the guard that the inner stream does not count (a WebSocket's own buffer) */
   extraBuffered?: () => number;
+  /** stops (true) or restarts (false) reading below the inner stream while the client is held past
+   * its allowance: a WebSocket's pings make no reads of its stream, so pausing that stream does not
+   * stop them */
+  holdSource?: (hold: boolean) => void;
   /** the socket's source address (a WebSocket stream does not carry it) */
   remoteAddress: string | undefined;
   /** the broker sent CONNACK 0 */
@@ -195,6 +199,15 @@ export class GuardedConnection extends Duplex {
     if (!this.login) this.chargeBeforeLogin(Math.max(0, WS_MESSAGE_BYTES - bytes));
   }
 
+  /** A WebSocket ping arrived, which ws has answered with a pong: work that no packet counts. A
+   * stranger's pings cost nothing before, and a socket never logging in kept the daemon at a full
+   * core; a ping now costs what a message does before the login, a packet of the allowance after. */
+  webSocketPing(): void {
+    if (this.refused) return;
+    if (!this.login) this.chargeBeforeLogin(WS_MESSAGE_BYTES);
+    else this.spend(1);
+  }
+
   /** A WebSocket pong arrived (the broker sends no pings). */
   webSocketPong(): void {
     if (!this.refused && ++this.pongs > MAX_PONGS) this.refuse('mqtt-ws-frame-refused', { frame: 'pong' });
@@ -222,7 +235,10 @@ export class GuardedConnection extends Duplex {
       this.beforeLoginRead(chunk);
       return;
     }
-    this.spend();
+    // A read costs at least one: a WebSocket client sending its packets a byte a frame makes
+    // each frame a read of its own, and every read is work however few packets it ends.
+    this.spend(Math.max(1, this.scanner.units - this.counted));
+    this.counted = this.scanner.units;
     if (!this.push(chunk)) this.inner.pause();
   }
 
@@ -243,24 +259,25 @@ export class GuardedConnection extends Duplex {
     return this.o.now?.() ?? performance.now();
   }
 
-  /** Charges the packets of the chunk just scanned. aedes answers a read's packets in one go (a
-   * 64 KiB read of PINGREQs is 32,000 answers): past the allowance the socket is left unread for
-   * as long as those packets are worth, so one connection cannot hold the event loop. */
-  private spend(): void {
+  /** Charges `units` packets (those of the chunk just scanned, or a WebSocket ping). aedes answers
+   * a read's packets in one go (a 64 KiB read of PINGREQs is 32,000 answers): past the allowance
+   * the socket is left unread for as long as those packets are worth, so one connection cannot
+   * hold the event loop. */
+  private spend(units: number): void {
     const rate = this.o.packetsPerSecond;
     const t = this.now();
     this.tokens = Math.min(rate, this.tokens + ((t - this.tokensAt) * rate) / 1000);
     this.tokensAt = t;
-    // A read costs at least one: a WebSocket client sending its packets a byte a frame makes
-    // each frame a read of its own, and every read is work however few packets it ends.
-    this.tokens -= Math.max(1, this.scanner.units - this.counted);
-    this.counted = this.scanner.units;
+    this.tokens -= units;
     if (this.tokens >= 0 || this.throttled) return;
     this.inner.pause();
+    this.o.holdSource?.(true);
     const wait = Math.ceil((-this.tokens * 1000) / rate);
     this.throttled = (this.o.setTimer ?? unrefTimer)(() => {
       this.throttled = null;
-      if (!this.refused && !this.destroyed) this.inner.resume();
+      if (this.refused || this.destroyed) return;
+      this.o.holdSource?.(false);
+      this.inner.resume();
     }, wait);
   }
 

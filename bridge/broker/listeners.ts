@@ -12,7 +12,7 @@ import type { Aedes, Client, ConnackPacket } from 'aedes';
 import pino, { type Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
-import { GuardedConnection, type GuardRefusal } from './connection-guard.ts';
+import { GuardedConnection, type GuardOptions, type GuardRefusal } from './connection-guard.ts';
 import { type PendingSlot, PendingConnections } from './pending-connections.ts';
 import { clip, RateLimitedLog } from './rate-limited-log.ts';
 import { answerAndClose, readUpgradeRequest } from './upgrade-request.ts';
@@ -196,13 +196,19 @@ class ListenerSet {
   }
 
   /** The stream aedes gets: the guard around the socket (or around the WebSocket's stream). */
-  private guard(name: ListenerName, inner: Duplex, slot: PendingSlot, source?: string, extra?: () => number) {
+  private guard(
+    name: ListenerName,
+    inner: Duplex,
+    slot: PendingSlot,
+    source?: string,
+    below?: Pick<GuardOptions, 'extraBuffered' | 'holdSource'>,
+  ) {
     return new GuardedConnection(inner, {
+      ...below,
       maxPacketBytes: this.cfg.limits.maxPacketBytes,
       clientBufferBytes: this.cfg.limits.clientBufferBytes,
       packetsPerSecond: this.cfg.limits.packetsPerSecond,
       remoteAddress: source,
-      extraBuffered: extra,
       onLoggedIn: () => slot.release(),
       onRefused: (reason, details) =>
         this.log.warn(reason, { listener: name, source, ...details }, GUARD_MESSAGES[reason]),
@@ -245,8 +251,13 @@ class ListenerSet {
             // a small read buffer: its messages are taken off the socket until it is full, whatever
             // the guard's allowance says (4,096 one-byte messages, not 16,384)
             const inner = createWebSocketStream(ws, { readableHighWaterMark: 4096 });
-            const stream = this.guard(name, inner, slot, source, () => ws.bufferedAmount);
+            const stream = this.guard(name, inner, slot, source, {
+              extraBuffered: () => ws.bufferedAmount,
+              holdSource: (hold) => (hold ? ws.pause() : ws.resume()),
+            });
             ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => stream.webSocketMessage(messageBytes(data)));
+            // ws answers each ping itself (and drops a client owed over 60 pongs): each still counts
+            ws.on('ping', () => stream.webSocketPing());
             ws.on('pong', () => stream.webSocketPong());
             this.aedes.handle(stream, req as unknown as IncomingMessage);
           });
