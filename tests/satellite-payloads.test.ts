@@ -1,16 +1,19 @@
-// What a satellite does with a state from the main unit that is not the contract's (a damaged
-// payload, a main unit of another release): it threw reading it, in the link's message handler or
-// the board's render, and an uncaught exception ends the satellite (a retained one again at every
-// restart). Now it keeps what it shows and says so once; a field this release does not know is
-// dropped, not refused.
+// What a satellite does with a state or a command result from the main unit that is not the
+// contract's (a damaged payload, a main unit of another release): it threw reading it, in the
+// link's message handler or the board's render, and an uncaught exception ends the satellite (a
+// retained one again at every restart). Now it keeps what it shows, says so once, and shows a key
+// so answered as unknown; a field this release does not know is dropped, not refused.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { Command, CommandResult } from '../bridge/contract/types.ts';
 import { Bus } from '../device/bus.ts';
 import { simulatorDefault } from '../device/config/default.ts';
 import { validateConfig } from '../device/config/load.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
+import { SatelliteKeys } from '../device/satellite/keys.ts';
 import { StateMirror } from '../device/satellite/mirror.ts';
+import { SimKeypads } from '../sim/keypads.ts';
 import { debugLog } from './helpers/satellite-link.ts';
 
 const config = validateConfig({ ...simulatorDefault, mqtt: { enabled: false } });
@@ -88,5 +91,69 @@ describe("a satellite's mirror given a state that is not the contract's", () => 
     expect(m.snapshot().seq).toBe(9);
     expect(m.snapshot()).not.toHaveProperty('weather');
     expect(m.snapshot().counters[0]).not.toHaveProperty('mood');
+  });
+});
+
+describe("a satellite's keys given an answer that is not the contract's", () => {
+  function rig() {
+    const bus = new Bus();
+    const sent: Command[] = [];
+    const keypads = new SimKeypads(['1', '2']);
+    const { lines, logger } = debugLog();
+    let n = 0;
+    const keys = new SatelliteKeys({
+      keypads,
+      link: {
+        send: (cmd) => {
+          sent.push(cmd);
+          return Promise.resolve();
+        },
+        abort: () => undefined,
+      },
+      bus,
+      logger,
+      username: 'counter-12',
+      newId: () => `k${++n}`,
+      timeoutMs: 60_000,
+      messageSeconds: 5,
+    });
+    const shown: Array<{ counter: string; message: string }> = [];
+    bus.on('counterMessage', shown, ({ counter, message }) => shown.push({ counter, message }));
+    return { keys, keypads, sent, shown, lines };
+  }
+
+  it('shows the key as unknown and says why, rather than ending the satellite', async () => {
+    const r = rig();
+    await r.keys.start();
+    try {
+      r.keypads.input('1', { type: 'next' });
+      r.keypads.input('2', { type: 'next' });
+      const [a, b] = r.sent.map((c) => c.id);
+      // ok without its result; a refusal without its code
+      const answers = [
+        { v: 1, id: a, type: 'counter.next', ok: true },
+        { v: 1, id: b, type: 'counter.next', ok: false },
+      ] as unknown as CommandResult[];
+      for (const x of answers) expect(() => r.keys.result(x)).not.toThrow();
+      expect(r.shown).toEqual([
+        { counter: '1', message: '응답 오류 — 처리 여부 확인' },
+        { counter: '2', message: '응답 오류 — 처리 여부 확인' },
+      ]);
+      expect(r.keys.inFlight).toBe(0);
+      expect(r.lines.filter((l) => l.code === 'key-result-invalid' && l.level === 40)).toHaveLength(2);
+      // an answer with a field this release does not know is read as usual
+      r.keypads.input('1', { type: 'next' });
+      r.keys.result({
+        v: 1,
+        id: r.sent[2]!.id,
+        type: 'counter.next',
+        ok: true,
+        result: { ticket: { number: '1035', service: 'resident', channel: 'kiosk', priority: false }, seq: 9 },
+        lane: 'fast',
+      } as unknown as CommandResult);
+      expect(r.shown.at(-1)).toEqual({ counter: '1', message: '1035 호출' });
+    } finally {
+      await r.keys.stop();
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { SatelliteCode } from '../error-codes.ts';
 import type { Extension } from '../extension.ts';
 import type { KeypadInput, KeypadSource } from '../ports/keypad.ts';
 import { keyProblemText, resultText } from './messages-ko.ts';
+import { resultProblem } from './payloads.ts';
 
 /** What the keys need of the link (./link.ts). */
 export interface CommandLink {
@@ -102,7 +103,15 @@ export class SatelliteKeys implements Extension {
 
   /** A cmd/result from the main unit: ours when its id is pending. */
   result(r: CommandResult): void {
-    if (typeof r.id === 'string') this.settle(r.id, r, null);
+    if (typeof r.id !== 'string' || !this.pending.has(r.id)) return;
+    // An answer that is not the contract's (ok without its result, a refusal without its code: a
+    // damaged payload, another release) threw reading it, and ended the satellite. It says the
+    // main unit answered, not what it did: shown as unknown, the display's number tells.
+    if (resultProblem(r)) {
+      this.settle(r.id, null, 'key-result-invalid');
+      return;
+    }
+    this.settle(r.id, r, null);
   }
 
   /** No answer in time. A link that went silent (a cable pulled, a switch without power) still

@@ -16,6 +16,8 @@ export function keyProblemText(code: SatelliteCode): string {
       return '연결 끊김 — 처리 여부 확인';
     case 'key-timeout':
       return '응답 없음 — 처리 여부 확인';
+    case 'key-result-invalid':
+      return '응답 오류 — 처리 여부 확인';
     case 'key-busy':
       return '이전 키 처리 중';
     default:

@@ -1,5 +1,5 @@
 // What the main unit sends a satellite, checked against the contract (bridge/contract/schemas)
-// before the board, the voice or the keys read it. A state that is not the contract's
+// before the board, the voice or the keys read it. A state or a result that is not the contract's
 // (a damaged payload, a main unit of another release missing a field) threw in the link's message
 // handler or in the board's render, and an uncaught exception ends the satellite: one such state,
 // retained, ended it again at every restart.
@@ -33,6 +33,11 @@ function schema(name: string): ValidateFunction {
 /** Why `doc` is not a state of the contract (its fields unknown to this release dropped), or null. */
 export function stateProblem(doc: unknown): string | null {
   return problem(schema('state.json'), doc);
+}
+
+/** Why `doc` is not a command result of the contract (unknown fields dropped), or null. */
+export function resultProblem(doc: unknown): string | null {
+  return problem(schema('cmd-result.json'), doc);
 }
 
 function problem(validate: ValidateFunction, doc: unknown): string | null {
