@@ -342,6 +342,18 @@ describe("the satellite's mirror of the main unit", () => {
     m.connected();
     m.state(other(7));
     expect(differs()).toBe(2);
+    // a counter renamed on the main unit: the board shows its new name, the voice says this
+    // satellite's config's (the announcer names counters from it)
+    const renamed = (seq: number) => {
+      const s = state(seq);
+      return { ...s, counters: s.counters.map((c) => (c.id === '3' ? { ...c, name: '여권 창구' } : c)) };
+    };
+    m.connected();
+    m.state(renamed(8));
+    m.connected();
+    m.state(renamed(9));
+    expect(differs()).toBe(3);
+    expect(said.at(-1)).toMatchObject({ renamed: ['3: "3번 창구" -> "여권 창구"'] });
   });
 });
 

@@ -100,12 +100,17 @@ export class StateMirror {
   }
 
   /** The voice names counters and the keypads transfer to services from this satellite's own
-   * config: say so when the main unit's office has changed under it. */
+   * config: say so when the main unit's office has changed under it. A counter renamed on the main
+   * unit counts: the board showed the main unit's name and the voice called citizens to the old one. */
   private compare(s: Snapshot): void {
     const ids = (xs: Array<{ id: string }>) => xs.map((x) => x.id).join(',');
     const c = this.o.config;
-    const key = `${ids(s.counters)}|${ids(s.services)}`;
-    if (ids(s.counters) === ids(c.counters) && ids(s.services) === ids(c.services)) {
+    const renamed = s.counters.flatMap((m) => {
+      const here = c.counters.find((x) => x.id === m.id);
+      return here && here.name !== m.name ? [`${m.id}: "${here.name}" -> "${m.name}"`] : [];
+    });
+    const key = `${ids(s.counters)}|${ids(s.services)}|${renamed.join('|')}`;
+    if (ids(s.counters) === ids(c.counters) && ids(s.services) === ids(c.services) && renamed.length === 0) {
       this.saidDiffers = null;
       return;
     }
@@ -116,6 +121,7 @@ export class StateMirror {
         code: 'main-config-differs',
         main: { counters: ids(s.counters), services: ids(s.services) },
         here: { counters: ids(c.counters), services: ids(c.services) },
+        ...(renamed.length > 0 ? { renamed } : {}),
       },
       "the main unit's counters or services differ from this satellite's config",
     );
