@@ -199,6 +199,54 @@ describe('WebSocket pings', () => {
   });
 });
 
+describe('what ws refuses itself', () => {
+  const head = (method: string, key: string, version: string) =>
+    `${method} / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: ${version}\r\n\r\n`;
+  const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+
+  /** Sends `request`, then `frame` once the 101 came: what came back before the broker closed. */
+  async function exchange(port: number, request: string, frame?: Buffer): Promise<string> {
+    const { connect: tcp } = await import('node:net');
+    const s = tcp({ port, host: '127.0.0.1' });
+    let got = '';
+    s.on('data', (d) => {
+      if (got === '' && frame) s.write(frame);
+      got += d.toString('latin1');
+    });
+    s.on('error', () => undefined);
+    s.write(request);
+    await new Promise((resolve) => s.once('close', resolve));
+    return got;
+  }
+
+  it('is answered once and logged: a bad key or version, not a GET; a frame over the cap, unmasked', async () => {
+    const b = await startTestBroker({ limits: { connectTimeoutMs: 60_000 } });
+    try {
+      const port = b.broker.ports.ws!;
+      expect(await exchange(port, head('GET', 'short', '13'))).toMatch(/^HTTP\/1\.1 400 /);
+      expect(await exchange(port, head('GET', KEY, '7'))).toMatch(/^HTTP\/1\.1 400 /);
+      expect(await exchange(port, head('POST', KEY, '13'))).toMatch(/^HTTP\/1\.1 405 /);
+      expect(b.log.withCode('mqtt-ws-bad-request')[0]).toMatchObject({ listener: 'ws', status: 400 });
+      // a binary frame announcing 2^40 bytes, then one sent without a mask: each closes the socket
+      const huge = Buffer.from([0x82, 0xff, 0, 0, 1, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
+      expect(await exchange(port, head('GET', KEY, '13'), huge)).toMatch(/^HTTP\/1\.1 101 /);
+      expect(await exchange(port, head('GET', KEY, '13'), Buffer.from([0x82, 0x02, 0x10, 0x00]))).toMatch(
+        /^HTTP\/1\.1 101 /,
+      );
+      expect(b.log.withCode('mqtt-ws-frame-refused')[0]).toMatchObject({
+        listener: 'ws',
+        frame: 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH',
+      });
+      await b.broker.close();
+      // once per code and window, summed up at the end: the second of each is counted
+      expect(b.log.withCode('mqtt-ws-bad-request').at(-1)).toMatchObject({ suppressed: 2 });
+      expect(b.log.withCode('mqtt-ws-frame-refused').at(-1)).toMatchObject({ suppressed: 1 });
+    } finally {
+      await b.broker.close();
+    }
+  });
+});
+
 describe('the upgrade request reader', () => {
   const head =
     'GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n__proto__: p\r\nSec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Protocol: mqttv3.1\r\n\r\n';

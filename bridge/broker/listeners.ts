@@ -236,6 +236,18 @@ class ListenerSet {
       handleProtocols: () => 'mqtt', // upgradeRefusal made sure it was asked for
     });
     this.websockets.push(wss);
+    // What ws refuses itself, in the upgrade (a bad Sec-WebSocket-Key or -Version, not a GET, a
+    // malformed subprotocol list) or in a frame (over maxPayload, unmasked, an unknown opcode, bad
+    // UTF-8 in a text frame): ws answered or closed without a word in the log.
+    wss.on('wsClientError', (err: Error, socket: Duplex, req: IncomingMessage) => {
+      const status = req.method === 'GET' ? 400 : 405;
+      this.log.warn(
+        'mqtt-ws-bad-request',
+        { listener: name, source: req.socket.remoteAddress, status },
+        `WebSocket listener: ${err.message}; connection closed`,
+      );
+      answerAndClose(socket, status, err.message);
+    });
     return (socket, slot, source) => {
       readUpgradeRequest(
         socket,
@@ -255,6 +267,13 @@ class ListenerSet {
               extraBuffered: () => ws.bufferedAmount,
               holdSource: (hold) => (hold ? ws.pause() : ws.resume()),
             });
+            ws.once('error', (err: Error & { code?: string }) =>
+              this.log.warn(
+                'mqtt-ws-frame-refused',
+                { listener: name, source, frame: err.code, error: err.message },
+                'WebSocket frame refused by the WebSocket layer: connection closed',
+              ),
+            );
             ws.on('message', (data: Buffer | ArrayBuffer | Buffer[]) => stream.webSocketMessage(messageBytes(data)));
             // ws answers each ping itself (and drops a client owed over 60 pongs): each still counts
             ws.on('ping', () => stream.webSocketPing());

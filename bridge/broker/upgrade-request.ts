@@ -23,6 +23,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const REASONS = {
   400: 'Bad Request',
   403: 'Forbidden',
+  405: 'Method Not Allowed',
   426: 'Upgrade Required',
   431: 'Request Header Fields Too Large',
 } as const;
