@@ -100,6 +100,31 @@ describe('packet size before login', () => {
   });
 });
 
+describe('a TLS listener', () => {
+  it('logs a handshake that fails (plain MQTT or HTTP on the TLS port), once a window', async () => {
+    const b = await startTestBroker({ wsPort: null, tls: { port: 0, wsPort: 0, cert, key }, limits: patient });
+    broker = b.broker;
+    const mqtt = raw(b.broker.ports.tls!);
+    mqtt.write(connectPacket({ clientId: 'sat', username: 'central', password: 'central' }));
+    await mqtt.closed;
+    expect(mqtt.received.length).toBe(0);
+    expect(b.log.withCode('mqtt-tls-handshake-failed')).toEqual([
+      expect.objectContaining({ listener: 'tls', source: '127.0.0.1', reason: 'ERR_SSL_WRONG_VERSION_NUMBER' }),
+    ]);
+    const http = raw(b.broker.ports.wss!);
+    http.write(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    await http.closed;
+    // a reset before any handshake is the network's: not counted
+    const reset = raw(b.broker.ports.tls!);
+    await reset.opened;
+    reset.socket.resetAndDestroy();
+    await reset.closed;
+    await b.broker.close();
+    broker = null;
+    expect(b.log.withCode('mqtt-tls-handshake-failed').at(-1)).toMatchObject({ suppressed: 1 });
+  });
+});
+
 describe('a connection that goes silent', () => {
   it('is probed by TCP keepalive, whatever MQTT keepalive the client asked for (0: none)', async () => {
     const { Socket } = await import('node:net');

@@ -175,7 +175,23 @@ class ListenerSet {
       const source = raw.remoteAddress;
       if (!tls) return onSocket(raw, slot, source);
       const secure = new TLSSocket(raw, { isServer: true, secureContext: tls });
-      secure.on('error', () => secure.destroy());
+      let established = false;
+      secure.once('secure', () => {
+        established = true;
+      });
+      secure.on('error', (err: NodeJS.ErrnoException) => {
+        // A handshake that failed used to close without a word: plain MQTT or HTTP on a TLS port
+        // (a satellite given mqtt:// for 8883), a TLS version or cipher the client cannot do.
+        // A reset is the network's, not a handshake's.
+        if (!established && err.code !== 'ECONNRESET' && err.code !== 'EPIPE') {
+          this.log.warn(
+            'mqtt-tls-handshake-failed',
+            { listener: name, source, reason: err.code ?? clip(err.message, 200) },
+            'TLS handshake failed (not TLS, or nothing in common with the client): connection closed',
+          );
+        }
+        secure.destroy();
+      });
       onSocket(secure, slot, source);
     });
     const bound = await bind(server, port, this.cfg.host);
