@@ -1,8 +1,9 @@
-// What a satellite does with a state or a command result from the main unit that is not the
-// contract's (a damaged payload, a main unit of another release): it threw reading it, in the
-// link's message handler or the board's render, and an uncaught exception ends the satellite (a
-// retained one again at every restart). Now it keeps what it shows, says so once, and shows a key
-// so answered as unknown; a field this release does not know is dropped, not refused.
+// What a satellite does with a state, an event or a command result from the main unit that is not
+// the contract's (a damaged payload, a main unit of another release): a state or a result threw
+// reading it, in the link's message handler or the board's render, and an uncaught exception ends
+// the satellite (a retained state again at every restart); an event was drawn and announced as it
+// was. Now it keeps what it shows, skips the event, says so once, and shows a key so answered as
+// unknown; a field this release does not know is dropped, not refused.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Command, CommandResult } from '../bridge/contract/types.ts';
@@ -91,6 +92,36 @@ describe("a satellite's mirror given a state that is not the contract's", () => 
     expect(m.snapshot().seq).toBe(9);
     expect(m.snapshot()).not.toHaveProperty('weather');
     expect(m.snapshot().counters[0]).not.toHaveProperty('mood');
+  });
+});
+
+describe("a satellite's mirror given an event that is not the contract's", () => {
+  it('neither draws nor announces it, says so once per type, and hands on the next readable one', () => {
+    const bus = new Bus();
+    const { lines, logger } = debugLog();
+    const m = new StateMirror({ config, bus, now: () => T0, logger });
+    const handed: QueueEvent[] = [];
+    bus.on('queueEvents', handed, ({ events }) => handed.push(...events));
+    m.connected();
+    m.state(state(3));
+    const odd = (seq: number, change: (e: Record<string, unknown>) => void): QueueEvent => {
+      const e = called(seq, '1001') as unknown as Record<string, unknown>;
+      change(e);
+      return e as unknown as QueueEvent;
+    };
+    // a call with no counter was announced: "천일번 고객님, 유엔디이에프아이엔이디번 창구로 오십시오"
+    m.event(odd(4, (e) => delete e.counter));
+    m.event(odd(5, (e) => (e.ticket = { number: 1002 })));
+    m.event(odd(6, (e) => (e.type = 'ticket.teleported'))); // a later release's
+    m.event(odd(7, (e) => (e.type = 'ticket.teleported')));
+    expect(handed).toEqual([]);
+    const said = lines.filter((l) => l.code === 'main-event-invalid');
+    expect(said).toHaveLength(4);
+    expect(said.filter((l) => l.level >= 40)).toHaveLength(2); // once per type
+    // a readable event after them, with a field this release does not know dropped
+    m.event(odd(8, (e) => (e.lane = 'fast')));
+    expect(handed.map((e) => e.seq)).toEqual([8]);
+    expect(handed[0]).not.toHaveProperty('lane');
   });
 });
 

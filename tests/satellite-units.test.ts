@@ -226,6 +226,8 @@ const mirrorConfig = validateConfig({ ...simulatorDefault, mqtt: { enabled: fals
 
 function called(seq: number, number: string, counter = '1'): QueueEvent {
   return {
+    v: 1,
+    office: 'singok2',
     seq,
     id: `e${seq}`,
     at: '2026-11-26T10:00:00.000+09:00',

@@ -14,11 +14,13 @@ import { initialState } from '../queue/reduce.ts';
 import { buildSnapshot } from '../queue/snapshot.ts';
 import type { Snapshot } from '../queue/snapshot-types.ts';
 import type { QueueEvent } from '../queue/types.ts';
-import { stateProblem } from './payloads.ts';
+import { eventProblem, stateProblem } from './payloads.ts';
 
 /** Events kept while a connection waits for its first state: a restarted main unit replays at most
  * a window of its outbox before its state, and more than this is a main unit to be wary of. */
 const PENDING_MAX = 2000;
+/** Types of unreadable event said at warn: more is a main unit sending garbage, said at debug. */
+const SAID_EVENT_TYPES = 16;
 
 export interface StateMirrorOptions {
   config: Config;
@@ -37,6 +39,8 @@ export class StateMirror {
   private saidDiffers: string | null = null;
   /** an unreadable state was said since the last readable one */
   private saidInvalid = false;
+  /** the types of the unreadable events said */
+  private readonly saidEvents = new Set<string>();
   private readonly placeholder: Snapshot;
 
   constructor(private readonly o: StateMirrorOptions) {
@@ -129,6 +133,18 @@ export class StateMirror {
 
   event(e: QueueEvent): void {
     if (typeof e.seq !== 'number' || typeof e.type !== 'string') return;
+    // Not the contract's event (damaged, another release): the board and the voice would draw and
+    // say it as it is. Said once per type (a later release's new type comes again and again).
+    const problem = eventProblem(e);
+    if (problem) {
+      const news = !this.saidEvents.has(e.type) && this.saidEvents.size < SAID_EVENT_TYPES;
+      if (news) this.saidEvents.add(e.type);
+      this.o.logger[news ? 'warn' : 'debug'](
+        { code: 'main-event-invalid', problem, seq: e.seq },
+        'an event from the main unit is not one this release can show or announce; skipped',
+      );
+      return;
+    }
     if (this.lastSeq === null) {
       if (this.pending.length < PENDING_MAX) this.pending.push(e);
       return;
