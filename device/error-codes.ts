@@ -96,6 +96,7 @@ export const MQTT_CODES = [
   'mqtt-client-too-slow',
   'mqtt-ws-subprotocol-missing',
   'mqtt-ws-origin-refused',
+  'mqtt-tls-handshake-failed',
   'uplink-tls-file',
   'uplink-connect-failed',
   'uplink-subscribe-failed',
@@ -257,10 +258,13 @@ export const SATELLITE_CODES = [
   'main-password-env-missing',
   'main-tls-file',
   'main-config-differs',
+  'main-state-invalid',
+  'main-event-invalid',
   'key-link-down',
   'key-link-lost',
   'key-timeout',
   'key-busy',
+  'key-result-invalid',
 ] as const;
 export type SatelliteCode = (typeof SATELLITE_CODES)[number];
 
