@@ -36,6 +36,8 @@ describe('a satellite given the wrong password', () => {
     const daemon = new SatelliteDaemon(config, { dataDir, logger, features: ['health', 'mqtt'], terminal: null });
     try {
       await daemon.start();
+      // the link is among the parts once started (it is made when its part starts)
+      expect(daemon.parts.link).not.toBeNull();
       const refusals = () => lines.filter((l) => l.code === 'main-link-refused');
       await until(() => refusals().length >= 3, 'three refused logins');
       expect(refusals().filter((l) => l.level >= 40)).toEqual([

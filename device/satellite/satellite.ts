@@ -167,7 +167,19 @@ export class SatelliteDaemon {
 
     const simPage = on.has('simPage') ? createSatelliteIpcExtension(ctx, { mirror, keys, keypads: sim.keypads }) : null;
     const terminal = this.terminal(mirror, keys, sim.keypads);
-    this.built = { health, board, audio, link, mirror, keys, sim, terminal: terminal !== null };
+    this.built = {
+      health,
+      board,
+      audio,
+      // made when the link part starts, after this
+      get link() {
+        return link;
+      },
+      mirror,
+      keys,
+      sim,
+      terminal: terminal !== null,
+    };
     return [
       ...[health, board, audio, linkPart, simPage].filter((x) => x !== null),
       keys,
