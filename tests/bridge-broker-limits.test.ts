@@ -123,6 +123,32 @@ describe('a TLS listener', () => {
     broker = null;
     expect(b.log.withCode('mqtt-tls-handshake-failed').at(-1)).toMatchObject({ suppressed: 1 });
   });
+
+  it('refuses a TLS 1.2 renegotiation (a full handshake on the event loop, asked again and again)', async () => {
+    const b = await startTestBroker({ wsPort: null, tls: { port: 0, cert, key }, limits: patient });
+    broker = b.broker;
+    const s = tlsConnect({
+      host: '127.0.0.1',
+      port: b.broker.ports.tls!,
+      ca: readFileSync(cert),
+      servername: 'localhost',
+      maxVersion: 'TLSv1.2',
+    });
+    s.on('error', () => {});
+    const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
+    await new Promise<void>((resolve) => s.once('secureConnect', () => resolve()));
+    // asked, then a login: refused, the client's next write fails and the connection ends (a
+    // renegotiation done would have called back with no error first)
+    let renegotiated: Error | null | undefined;
+    s.renegotiate({ rejectUnauthorized: true }, (err) => {
+      renegotiated = err ?? null;
+    });
+    const failed = new Promise<NodeJS.ErrnoException>((resolve) => s.once('error', resolve));
+    s.write(connectPacket({ clientId: 'reneg', username: 'central', password: 'central' }));
+    expect((await failed).message).toMatch(/no renegotiation/);
+    await closed;
+    expect(renegotiated).not.toBe(null);
+  });
 });
 
 describe('a connection that goes silent', () => {

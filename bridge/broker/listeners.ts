@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { constants as cryptoConstants } from 'node:crypto';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Aedes, Client, ConnackPacket } from 'aedes';
 import pino, { type Logger } from 'pino';
@@ -58,7 +59,10 @@ function tlsContext(tls: NonNullable<BrokerConfig['tls']>): SecureContext {
     ...(tls.ca ? { ca: read('ca', tls.ca) } : {}),
   };
   try {
-    return createSecureContext(files);
+    // No TLS 1.2 renegotiation: each is a full handshake (a signature with the key) on the event
+    // loop, and a client may ask for one after another on a socket that never logs in; Node's own
+    // limit does not hold for a TLSSocket made over a raw socket, as ours are (TLS 1.3 has none).
+    return createSecureContext({ ...files, secureOptions: cryptoConstants.SSL_OP_NO_RENEGOTIATION });
   } catch (err) {
     if (/bad decrypt|passphrase|encrypted/i.test((err as Error).message)) {
       throw new TlsFileError(
