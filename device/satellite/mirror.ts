@@ -103,9 +103,9 @@ export class StateMirror {
     }
   }
 
-  /** The voice names counters and the keypads transfer to services from this satellite's own
-   * config: say so when the main unit's office has changed under it. A counter renamed on the main
-   * unit counts: the board showed the main unit's name and the voice called citizens to the old one. */
+  /** The keypads transfer to services and the area is drawn from this satellite's own config: say
+   * so when the main unit's office has changed under it. A counter renamed on the main unit counts
+   * too (the board and the voice take the main unit's name; the config is out of date). */
   private compare(s: Snapshot): void {
     const ids = (xs: Array<{ id: string }>) => xs.map((x) => x.id).join(',');
     const c = this.o.config;

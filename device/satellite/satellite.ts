@@ -135,7 +135,13 @@ export class SatelliteDaemon {
     const board = on.has('board')
       ? createBoardExtension(ctx, { snapshot: () => mirror.snapshot(), ...(hw.board ? { outputs: hw.board } : {}) })
       : null;
-    const audio = on.has('audio') ? createAnnouncerExtension(ctx, hw.audio ? { out: hw.audio } : {}) : null;
+    // The voice names a counter as the board shows it, from the main unit's state: a counter
+    // renamed there is called by its new name, not the one in this unit's config.
+    const counterName = (id: string): string | undefined =>
+      mirror.snapshot().counters.find((c) => c.id === id)?.name ?? config.counters.find((c) => c.id === id)?.name;
+    const audio = on.has('audio')
+      ? createAnnouncerExtension(ctx, { counterName, ...(hw.audio ? { out: hw.audio } : {}) })
+      : null;
 
     const onHealth = (component: string, h: ComponentHealth) => bus.emit('healthChanged', { component, health: h });
     const sim: SatelliteParts['sim'] = {};

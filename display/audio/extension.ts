@@ -29,6 +29,8 @@ export interface AnnouncerDeps {
   out?: AudioOut;
   /** replace the voice (tests); default: from config */
   voice?: Voice;
+  /** a counter's name as the board shows it (a satellite's: the main unit's); default: from config */
+  counterName?: (id: string) => string | undefined;
 }
 
 export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDeps = {}): AnnouncerExtension {
@@ -85,7 +87,7 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
         voice,
         out,
         logger,
-        counterName: (id) => ctx.config.counters.find((c) => c.id === id)?.name,
+        counterName: deps.counterName ?? ((id) => ctx.config.counters.find((c) => c.id === id)?.name),
         chime: cfg.chime,
         volume: cfg.volume,
         repeat: cfg.repeat,
