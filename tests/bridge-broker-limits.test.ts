@@ -3,7 +3,7 @@
 // sockets may wait for it (issue 12, defect 1).
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import { connect as tlsConnect } from 'node:tls';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MqttClient } from 'mqtt';
@@ -23,6 +23,14 @@ import {
 
 const cert = fileURLToPath(new URL('./fixtures/bridge-tls/server.crt', import.meta.url));
 const key = fileURLToPath(new URL('./fixtures/bridge-tls/server.key', import.meta.url));
+
+/** A TLS client of the test broker's TLS port, trusting its certificate; errors are the test's to
+ * read from 'close'. */
+function tlsClient(port: number, extra: { maxVersion?: 'TLSv1.2' } = {}): TLSSocket {
+  const s = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(cert), servername: 'localhost', ...extra });
+  s.on('error', () => {});
+  return s;
+}
 const HUGE = 200 * 1024 * 1024;
 /** A CONNECT's fixed header announcing 200 MiB, and the first bytes of its body. */
 const hugeConnect = Buffer.concat([Buffer.from([0x10]), varint(HUGE), Buffer.alloc(1024, 0x61)]);
@@ -58,13 +66,7 @@ describe('packet size before login', () => {
   it('does the same on the TLS listener', async () => {
     const b = await startTestBroker({ wsPort: null, tls: { port: 0, cert, key }, limits: patient });
     broker = b.broker;
-    const s = tlsConnect({
-      host: '127.0.0.1',
-      port: b.broker.ports.tls!,
-      ca: readFileSync(cert),
-      servername: 'localhost',
-    });
-    s.on('error', () => {});
+    const s = tlsClient(b.broker.ports.tls!);
     const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
     await new Promise<void>((resolve) => s.once('secureConnect', () => resolve()));
     s.write(hugeConnect);
@@ -127,14 +129,7 @@ describe('a TLS listener', () => {
   it('refuses a TLS 1.2 renegotiation (a full handshake on the event loop, asked again and again)', async () => {
     const b = await startTestBroker({ wsPort: null, tls: { port: 0, cert, key }, limits: patient });
     broker = b.broker;
-    const s = tlsConnect({
-      host: '127.0.0.1',
-      port: b.broker.ports.tls!,
-      ca: readFileSync(cert),
-      servername: 'localhost',
-      maxVersion: 'TLSv1.2',
-    });
-    s.on('error', () => {});
+    const s = tlsClient(b.broker.ports.tls!, { maxVersion: 'TLSv1.2' });
     const closed = new Promise<void>((resolve) => s.once('close', () => resolve()));
     await new Promise<void>((resolve) => s.once('secureConnect', () => resolve()));
     // asked, then a login: refused, the client's next write fails and the connection ends (a
@@ -302,13 +297,7 @@ describe('packets behind the CONNECT', () => {
     );
     broker = b.broker;
     const session = async (password: string, n: number): Promise<number> => {
-      const s = tlsConnect({
-        host: '127.0.0.1',
-        port: b.broker.ports.tls!,
-        ca: readFileSync(cert),
-        servername: 'localhost',
-      });
-      s.on('error', () => {});
+      const s = tlsClient(b.broker.ports.tls!);
       const chunks: Buffer[] = [];
       s.on('data', (d: Buffer) => chunks.push(d));
       await new Promise<void>((resolve) => s.once('secureConnect', () => resolve()));

@@ -15,7 +15,7 @@ import type { QueueEvent } from '../device/queue/types.ts';
 import { SatelliteKeys } from '../device/satellite/keys.ts';
 import { StateMirror } from '../device/satellite/mirror.ts';
 import { SimKeypads } from '../sim/keypads.ts';
-import { debugLog } from './helpers/satellite-link.ts';
+import { calledEvent, debugLog } from './helpers/satellite-link.ts';
 
 const config = validateConfig({ ...simulatorDefault, mqtt: { enabled: false } });
 const silent = pino({ level: 'silent' });
@@ -24,19 +24,6 @@ const T0 = Date.parse('2026-11-26T10:00:00+09:00');
 function state(seq: number): Snapshot {
   const m = new StateMirror({ config, bus: new Bus(), now: () => T0, logger: silent });
   return { ...structuredClone(m.snapshot()), seq };
-}
-
-function called(seq: number, number: string): QueueEvent {
-  return {
-    v: 1,
-    office: 'singok2',
-    seq,
-    id: `e${seq}`,
-    at: '2026-11-26T10:00:00.000+09:00',
-    type: 'ticket.called',
-    ticket: { number, service: 'resident', channel: 'kiosk', priority: false },
-    counter: '1',
-  } as unknown as QueueEvent;
 }
 
 /** A state as it arrives from the broker: whatever JSON the main unit published. */
@@ -56,7 +43,7 @@ describe("a satellite's mirror given a state that is not the contract's", () => 
     m.connected();
     m.state(state(3));
     m.connected(); // a reconnection: its first state is unreadable
-    m.event(called(4, '1001'));
+    m.event(calledEvent(4, '1001'));
     const bad = [
       broken(5, (s) => delete s.services), // threw in the config comparison
       broken(5, (s) => (s.counters = [null])),
@@ -73,7 +60,7 @@ describe("a satellite's mirror given a state that is not the contract's", () => 
     expect(said.filter((l) => l.level >= 40)).toHaveLength(1);
     // a readable state: shown, and the calls after it spoken
     m.state(state(4));
-    m.event(called(5, '1002'));
+    m.event(calledEvent(5, '1002'));
     expect(m.snapshot().seq).toBe(4);
     expect(spoken).toEqual([5]);
     // said again the next time, once
@@ -105,7 +92,7 @@ describe("a satellite's mirror given an event that is not the contract's", () =>
     m.connected();
     m.state(state(3));
     const odd = (seq: number, change: (e: Record<string, unknown>) => void): QueueEvent => {
-      const e = called(seq, '1001') as unknown as Record<string, unknown>;
+      const e = calledEvent(seq, '1001') as unknown as Record<string, unknown>;
       change(e);
       return e as unknown as QueueEvent;
     };

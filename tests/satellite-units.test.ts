@@ -26,6 +26,7 @@ import { areaFilter } from '../display/audio/extension.ts';
 import { BoardExtension } from '../display/board-extension.ts';
 import { REFERENCE } from '../display/board/render.ts';
 import { SimKeypads } from '../sim/keypads.ts';
+import { calledEvent } from './helpers/satellite-link.ts';
 
 const silent = pino({ level: 'silent' });
 const HASH = 'scrypt$1024$8$1$c2FsdHNhbHRzYWx0c2FsdA==$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=';
@@ -224,19 +225,6 @@ describe("a unit's voice area", () => {
 
 const mirrorConfig = validateConfig({ ...simulatorDefault, mqtt: { enabled: false } });
 
-function called(seq: number, number: string, counter = '1'): QueueEvent {
-  return {
-    v: 1,
-    office: 'singok2',
-    seq,
-    id: `e${seq}`,
-    at: '2026-11-26T10:00:00.000+09:00',
-    type: 'ticket.called',
-    ticket: { number, service: 'resident', channel: 'kiosk', priority: false },
-    counter,
-  } as unknown as QueueEvent;
-}
-
 function state(seq: number) {
   const m = new StateMirror({ config: mirrorConfig, bus: new Bus(), now: () => 0, logger: silent });
   return { ...m.snapshot(), seq };
@@ -263,15 +251,15 @@ describe("the satellite's mirror of the main unit", () => {
     const seen = listen(bus);
     m.connected();
     // a restarted main unit replays its outbox before its state: held, then dropped as old
-    m.event(called(4, '1001'));
-    m.event(called(6, '1002'));
+    m.event(calledEvent(4, '1001'));
+    m.event(calledEvent(6, '1002'));
     m.state(state(5));
     expect(seen).toEqual([
       ['snapshotChanged', 5],
       ['queueEvents', [6]],
     ]);
-    m.event(called(6, '1002')); // a repeat (at-least-once)
-    m.event(called(7, '1003'));
+    m.event(calledEvent(6, '1002')); // a repeat (at-least-once)
+    m.event(calledEvent(7, '1003'));
     m.state(state(7));
     expect(seen.slice(2)).toEqual([
       ['queueEvents', [7]],
@@ -281,9 +269,9 @@ describe("the satellite's mirror of the main unit", () => {
     // the link returns: calls made meanwhile are in the new state, never spoken
     m.connected();
     expect(m.current).toBe(false);
-    m.event(called(9, '1005'));
+    m.event(calledEvent(9, '1005'));
     m.state(state(10));
-    m.event(called(11, '1006'));
+    m.event(calledEvent(11, '1006'));
     expect(seen.slice(4)).toEqual([
       ['snapshotChanged', 10],
       ['queueEvents', [11]],

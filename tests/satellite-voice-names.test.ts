@@ -14,7 +14,7 @@ import { SatelliteDaemon } from '../device/satellite/satellite.ts';
 import { StateMirror } from '../device/satellite/mirror.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
 import { FakeSpeaker } from './helpers/boot.ts';
-import { debugLog, satelliteAccount } from './helpers/satellite-link.ts';
+import { calledEvent, debugLog, satelliteAccount } from './helpers/satellite-link.ts';
 
 describe("a satellite's voice", () => {
   const scope = brokerTestScope();
@@ -52,16 +52,7 @@ describe("a satellite's voice", () => {
     try {
       await daemon.start();
       await until(() => daemon.parts.mirror.known, 'the main unit’s state');
-      const event = {
-        v: 1,
-        office: 'singok2',
-        seq: 6,
-        id: 'e6',
-        at: new Date().toISOString(),
-        type: 'ticket.called',
-        ticket: { number: '1001', service: 'resident', channel: 'kiosk', priority: false },
-        counter: '1',
-      };
+      const event = { ...calledEvent(6, '1001'), at: new Date().toISOString() };
       await broker.publish('beonho/v1/singok2/events', JSON.stringify(event), { qos: 1, retain: false });
       await until(() => speaker.played.length > 0, 'the call announced', 15_000);
       await daemon.parts.audio!.idle();

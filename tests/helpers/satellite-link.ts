@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { hashPassword } from '../../bridge/broker/passwords.ts';
+import type { QueueEvent } from '../../device/queue/types.ts';
 
 /** counter-12's broker account: a satellite of singok2 with counter 1. */
 export async function satelliteAccount() {
@@ -35,4 +36,18 @@ export function debugLog(): { lines: LogLine[]; logger: Logger } {
     }),
   );
   return { lines, logger };
+}
+
+/** A call as the main unit's events topic carries it (counter 1 unless told). */
+export function calledEvent(seq: number, number: string, counter = '1'): QueueEvent {
+  return {
+    v: 1,
+    office: 'singok2',
+    seq,
+    id: `e${seq}`,
+    at: '2026-11-26T10:00:00.000+09:00',
+    type: 'ticket.called',
+    ticket: { number, service: 'resident', channel: 'kiosk', priority: false },
+    counter,
+  } as unknown as QueueEvent;
 }
