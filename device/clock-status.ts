@@ -53,12 +53,13 @@ export function createClockStatus(ctx: FeatureContext, o: ClockStatusOptions): C
 
   const check = (): void => {
     const synced = o.synchronized();
+    const stepSec = synced ? 0 : Math.round(o.ignoredStepMs() / 1000);
     if (!synced && since === null) since = { mono: mono(), iso: new Date(ctx.now()).toISOString() };
     if (!synced && !said && mono() - since!.mono >= CLOCK_GRACE_MS) {
       said = true;
       log.warn(
-        { code: CLOCK_UNSYNCHRONISED, ignoredStepSec: Math.round(o.ignoredStepMs() / 1000) },
-        'the clock is not synchronised (NTP does not answer): the queue keeps the day of its last event and the board its time until it does; let UDP 123 out, or set the city NTP server in /etc/systemd/timesyncd.conf',
+        { code: CLOCK_UNSYNCHRONISED, ignoredStepSec: stepSec },
+        'the clock is not synchronised (NTP does not answer): the queue keeps the day of its last event until it does; let UDP 123 out, or set the city NTP server in /etc/systemd/timesyncd.conf',
       );
     }
     if (synced && since !== null) {
@@ -67,7 +68,6 @@ export function createClockStatus(ctx: FeatureContext, o: ClockStatusOptions): C
       said = false;
     }
     // reported when it changes: the status keeps the last report between changes
-    const stepSec = synced ? 0 : Math.round(o.ignoredStepMs() / 1000);
     if (last === null || synced !== last.synced || stepSec !== last.stepSec) report(synced, stepSec);
     last = { synced, stepSec };
   };
