@@ -17,7 +17,7 @@ import { ConfigError, validateConfig } from '../device/config/load.ts';
 import { isSatellite } from '../device/config/role.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
-import { SatelliteKeys } from '../device/satellite/keys.ts';
+import { RATE_HOLD_MS, SatelliteKeys } from '../device/satellite/keys.ts';
 import { StateMirror } from '../device/satellite/mirror.ts';
 import { healthy } from '../device/ports/health.ts';
 import type { DisplaySink, Frame } from '../device/ports/outputs.ts';
@@ -352,7 +352,7 @@ describe("a satellite's keys", () => {
     vi.useRealTimers();
   });
 
-  function rig(up = true) {
+  function rig(up = true, clock = { t: 0 }) {
     const bus = new Bus();
     const sent: Command[] = [];
     const aborted: string[] = [];
@@ -378,6 +378,7 @@ describe("a satellite's keys", () => {
       newId: () => `k${++n}`,
       timeoutMs: 4000,
       messageSeconds: 5,
+      monotonic: () => clock.t,
     });
     const shown: Array<{ counter: string; message: string }> = [];
     bus.on('counterMessage', shown, ({ counter, message }) => shown.push({ counter, message }));
@@ -393,6 +394,27 @@ describe("a satellite's keys", () => {
       ...(number ? { ticket: { number, service: 'resident', channel: 'kiosk', priority: false } } : {}),
       seq: 9,
     },
+  });
+
+  it("holds every counter's keys here for a while after a rate-limited answer, so the fourth does not cut the unit off", async () => {
+    const clock = { t: 0 };
+    const r = rig(true, clock);
+    await r.keys.start();
+    r.keypads.input('1', { type: 'next' });
+    r.keys.result({ v: 1, id: 'counter-12:k1', ok: false, error: { code: 'rate-limited', message: 'x' } });
+    clock.t += RATE_HOLD_MS - 1;
+    r.keypads.input('2', { type: 'next' });
+    r.keypads.input('1', { type: 'recall' });
+    expect(r.sent).toHaveLength(1);
+    expect(r.shown.map((m) => m.message)).toEqual([
+      '키 입력이 너무 잦음 — 잠시 후 다시',
+      '키 입력이 너무 잦음 — 잠시 후 다시',
+      '키 입력이 너무 잦음 — 잠시 후 다시',
+    ]);
+    clock.t += 1;
+    r.keypads.input('2', { type: 'next' });
+    expect(r.sent.map((c) => c.id)).toEqual(['counter-12:k1', 'counter-12:k2']);
+    await r.keys.stop();
   });
 
   it("sends the contract's command and shows the main unit's answer on that counter", async () => {

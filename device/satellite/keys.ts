@@ -13,6 +13,7 @@ import { keypadToAction } from '../counters.ts';
 import type { SatelliteCode } from '../error-codes.ts';
 import type { Extension } from '../extension.ts';
 import type { KeypadInput, KeypadSource } from '../ports/keypad.ts';
+import { keyRefusalForClerks } from '../messages-ko.ts';
 import { keyProblemText, resultText } from './messages-ko.ts';
 import { resultProblem } from './payloads.ts';
 
@@ -33,7 +34,14 @@ export interface SatelliteKeysOptions {
   newId: () => string;
   timeoutMs: number;
   messageSeconds: number;
+  /** a monotonic clock, ms (default performance.now) */
+  monotonic?: () => number;
 }
+
+/** After the main unit answers `rate-limited`, keys are refused here for this long (the allowance
+ * gives a counter a key each 10 s): the broker closes the connection at the fourth command past
+ * the allowance, which would cut every counter of this unit off for a reconnection. */
+export const RATE_HOLD_MS = 10_000;
 
 /** What became of one key (the terminal prints it; tests read it). */
 export interface KeyOutcome {
@@ -55,6 +63,8 @@ export class SatelliteKeys implements Extension {
   readonly name = 'keys';
   private readonly pending = new Map<string, Pending>();
   private readonly busy = new Set<string>();
+  /** keys are refused here until then (monotonic ms): the main unit said we went past the allowance */
+  private holdUntil = 0;
   private readonly outcomeFns: Array<(o: KeyOutcome) => void> = [];
 
   constructor(private readonly o: SatelliteKeysOptions) {}
@@ -84,6 +94,17 @@ export class SatelliteKeys implements Extension {
     const { counter } = input;
     if (this.busy.has(counter)) {
       this.problem(counter, action.type, 'key-busy');
+      return;
+    }
+    if (this.now() < this.holdUntil) {
+      this.o.logger.info({ counter, type: action.type, code: 'rate-limited' }, 'key not sent: past the allowance');
+      this.show({
+        counter,
+        type: action.type,
+        ok: false,
+        code: 'rate-limited',
+        text: keyRefusalForClerks('rate-limited'),
+      });
       return;
     }
     const id = `${this.o.username}:${this.o.newId()}`;
@@ -143,9 +164,14 @@ export class SatelliteKeys implements Extension {
     }
     const text = resultText(p.type, r);
     const code = r.ok ? null : r.error.code;
+    if (code === 'rate-limited') this.holdUntil = this.now() + RATE_HOLD_MS;
     if (r.ok) this.o.logger.info({ cmdId: id, type: p.type, counter: p.counter }, 'key done');
     else this.o.logger.info({ cmdId: id, type: p.type, counter: p.counter, code }, 'key refused by the main unit');
     this.show({ counter: p.counter, type: p.type, ok: r.ok, code, text });
+  }
+
+  private now(): number {
+    return (this.o.monotonic ?? performance.now.bind(performance))();
   }
 
   private problem(counter: string, type: string, code: SatelliteCode, cmdId?: string): void {
