@@ -155,10 +155,22 @@ export class MainLink {
     const client = this.client;
     if (!client) return;
     this.lastError = reason;
-    this.o.logger.warn({ code: 'main-link-reset', reason }, 'link to the main unit reset');
+    // the TCP socket as it is now: mqtt.js may have made its stream after the connect call
+    const stream = client.stream;
+    const tcp =
+      this.socket && !this.socket.destroyed
+        ? this.socket
+        : stream instanceof Socket && !(stream instanceof TLSSocket) && !stream.destroyed
+          ? stream
+          : null;
+    // `how` says whether what the connection held was thrown away (reset) or may still be sent (close)
+    this.o.logger.warn(
+      { code: 'main-link-reset', reason, how: tcp ? 'reset' : 'close' },
+      'link to the main unit reset',
+    );
     try {
-      if (this.socket && !this.socket.destroyed) {
-        this.socket.resetAndDestroy();
+      if (tcp) {
+        tcp.resetAndDestroy();
         return;
       }
     } catch {
