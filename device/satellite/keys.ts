@@ -143,8 +143,10 @@ export class SatelliteKeys implements Extension {
    * are told their link was lost. */
   private timedOut(id: string): void {
     if (!this.pending.has(id)) return;
-    this.settle(id, null, 'key-timeout');
+    // The reset first, then the clerk is told: told first, a path that came back in between (the
+    // cable plugged in again) could still carry the key to the main unit after it showed as failed.
     this.o.link.abort('key-timeout');
+    if (this.pending.has(id)) this.settle(id, null, 'key-timeout');
   }
 
   /** The link dropped: every key still waiting may or may not have been carried out. */
