@@ -23,7 +23,7 @@ import type { Config, SatelliteConfig } from './config/schema.ts';
 import { Controller, type ControllerOptions, type Core } from './controller.ts';
 import { Counters } from './counters.ts';
 import { type BootClockOutcome, type BootClockWaitOptions, waitForBootClock } from './boot-clock-wait.ts';
-import { TIMESYNC_FLAG, timesyncdInUse } from './clock.ts';
+import { timesyncdInUse, timesyncSynchronized } from './clock.ts';
 import { createClockStatus } from './clock-status.ts';
 import { DayRoll } from './day-roll.ts';
 import { Dispenser } from './dispenser.ts';
@@ -164,7 +164,7 @@ export class Daemon {
   }
 
   private get synchronized(): () => boolean {
-    return this.opts.clockSynchronized ?? (() => existsSync(TIMESYNC_FLAG));
+    return this.opts.clockSynchronized ?? timesyncSynchronized;
   }
 
   /** a test that hands in the flag stands for timesyncd */

@@ -17,6 +17,11 @@ export const TIMESYNC_FLAG = '/run/systemd/timesync/synchronized';
 /** where systemd-timesyncd saves the time at each synchronisation and at shutdown */
 export const TIMESYNC_CLOCK_FILE = '/var/lib/systemd/timesync/clock';
 
+/** Whether systemd-timesyncd says the system clock is synchronised. */
+export function timesyncSynchronized(): boolean {
+  return existsSync(TIMESYNC_FLAG);
+}
+
 /** Whether systemd-timesyncd keeps this machine's time: only then does its flag's absence mean
  * "not synchronised yet" (under chrony, in a container or on a developer's machine it says
  * nothing). */
@@ -45,7 +50,7 @@ export class ClockGuard {
   private ignoredOffset: number | null = null;
 
   constructor(private readonly deps: ClockDeps) {
-    this.synchronized = deps.synchronized ?? (() => existsSync(TIMESYNC_FLAG));
+    this.synchronized = deps.synchronized ?? timesyncSynchronized;
     const wall = deps.wall();
     this.anchorMono = deps.monotonic();
     this.anchorWall = wall >= deps.lastEventAt || this.synchronized() ? wall : deps.lastEventAt;
