@@ -6,12 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { simulatorDefault } from '../device/config/default.ts';
-import { validateConfig } from '../device/config/load.ts';
-import type { SatelliteConfig } from '../device/config/schema.ts';
 import { LINK_COMPONENT, SatelliteDaemon } from '../device/satellite/satellite.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
-import { debugLog, satelliteAccount } from './helpers/satellite-link.ts';
+import { debugLog, satelliteAccount, satelliteConfigFor } from './helpers/satellite-link.ts';
 
 describe('a satellite given the wrong password', () => {
   const scope = brokerTestScope();
@@ -23,15 +20,7 @@ describe('a satellite given the wrong password', () => {
     });
     scope.broker = broker;
     const { lines, logger } = debugLog();
-    const config = validateConfig({
-      ...simulatorDefault,
-      role: 'satellite',
-      device: { id: 'counter-12' },
-      satellite: {
-        main: { url: `mqtt://127.0.0.1:${port}`, password: 'pw-21', reconnectMinMs: 50, reconnectMaxMs: 100 },
-        counters: [1],
-      },
-    }) as SatelliteConfig;
+    const config = satelliteConfigFor(port, 'pw-21');
     const dataDir = await mkdtemp(join(tmpdir(), 'beonho-sat-login-'));
     const daemon = new SatelliteDaemon(config, { dataDir, logger, features: ['health', 'mqtt'], terminal: null });
     try {

@@ -7,14 +7,11 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Bus } from '../device/bus.ts';
-import { simulatorDefault } from '../device/config/default.ts';
-import { validateConfig } from '../device/config/load.ts';
-import type { SatelliteConfig } from '../device/config/schema.ts';
 import { SatelliteDaemon } from '../device/satellite/satellite.ts';
 import { StateMirror } from '../device/satellite/mirror.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
 import { FakeSpeaker } from './helpers/boot.ts';
-import { calledEvent, debugLog, satelliteAccount } from './helpers/satellite-link.ts';
+import { calledEvent, debugLog, satelliteAccount, satelliteConfigFor } from './helpers/satellite-link.ts';
 
 describe("a satellite's voice", () => {
   const scope = brokerTestScope();
@@ -22,15 +19,7 @@ describe("a satellite's voice", () => {
   it('calls citizens to the counter by the name the main unit gives it', async () => {
     const { broker, port } = await startTestBroker({ wsPort: null, accounts: [await satelliteAccount()] });
     scope.broker = broker;
-    const config = validateConfig({
-      ...simulatorDefault,
-      role: 'satellite',
-      device: { id: 'counter-12' },
-      satellite: {
-        main: { url: `mqtt://127.0.0.1:${port}`, password: 'pw-12', reconnectMinMs: 50, reconnectMaxMs: 100 },
-        counters: [1],
-      },
-    }) as SatelliteConfig;
+    const config = satelliteConfigFor(port, 'pw-12');
     // the main unit's state, with counter 1 renamed there
     const mirror = new StateMirror({ config, bus: new Bus(), now: Date.now, logger: pino({ level: 'silent' }) });
     const state = structuredClone(mirror.snapshot());

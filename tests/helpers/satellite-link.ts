@@ -3,6 +3,9 @@
 import { Writable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import { hashPassword } from '../../bridge/broker/passwords.ts';
+import { simulatorDefault } from '../../device/config/default.ts';
+import { validateConfig } from '../../device/config/load.ts';
+import type { SatelliteConfig } from '../../device/config/schema.ts';
 import type { QueueEvent } from '../../device/queue/types.ts';
 
 /** counter-12's broker account: a satellite of singok2 with counter 1. */
@@ -50,4 +53,18 @@ export function calledEvent(seq: number, number: string, counter = '1'): QueueEv
     ticket: { number, service: 'resident', channel: 'kiosk', priority: false },
     counter,
   } as unknown as QueueEvent;
+}
+
+/** The simulator's office as satelliteAccount()'s unit (counter 1), linking to a test broker on
+ * loopback with quick reconnects. */
+export function satelliteConfigFor(port: number, password: string): SatelliteConfig {
+  return validateConfig({
+    ...simulatorDefault,
+    role: 'satellite',
+    device: { id: 'counter-12' },
+    satellite: {
+      main: { url: `mqtt://127.0.0.1:${port}`, password, reconnectMinMs: 50, reconnectMaxMs: 100 },
+      counters: [1],
+    },
+  }) as SatelliteConfig;
 }
