@@ -59,6 +59,8 @@ interface Setting {
   topics: ReturnType<typeof officeTopics>;
   logger: ExtensionContext['logger'];
   isoNow: () => string;
+  /** an instant as office-local ISO 8601 */
+  localIso: (ms: number) => string;
 }
 
 class MqttBridge implements Bridge {
@@ -119,6 +121,7 @@ class MqttBridge implements Bridge {
       topics: officeTopics(config.office.id),
       logger: logger.child({ part: 'mqtt' }),
       isoNow: () => localTime(this.ctx.now(), config.office.timeZone).iso,
+      localIso: (ms) => localTime(ms, config.office.timeZone).iso,
     };
     const sessions = new SessionCounter({
       dir: this.ctx.dataDir,
@@ -295,6 +298,7 @@ class MqttBridge implements Bridge {
       startedAt: set.isoNow(),
       topic: topics.status(set.device),
       isoNow: set.isoNow,
+      localIso: set.localIso,
       cursor: (uplink && this.cursors.get(uplink)) ?? (this.local && this.cursors.get(this.local)) ?? null,
       session: (sink) => (sink instanceof Uplink ? sink.session : (this.sessionOf.get(sink) ?? 0)),
       sinks,

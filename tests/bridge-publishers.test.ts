@@ -14,6 +14,7 @@ import type { DeviceHealth } from '../device/health.ts';
 import { backoffDelay } from '../bridge/uplink/client-common.ts';
 import type { PublishOptions, Sink } from '../bridge/sink.ts';
 import { encodePayload } from '../bridge/contract/payload.ts';
+import { localTime } from '../device/util/time.ts';
 import { officeTopics, type Topic, type TopicKind } from '../bridge/contract/topics.ts';
 import type { PayloadOf } from '../bridge/contract/types.ts';
 
@@ -366,6 +367,7 @@ function statusPublisher(sink: Sink, o: Pick<StatusPublisherOptions, 'cursor' | 
     startedAt: '2026-11-26T09:00:00.000+09:00',
     topic: officeTopics('singok2').status('main'),
     isoNow: () => '2026-11-26T10:00:00.000+09:00',
+    localIso: (ms) => localTime(ms, 'Asia/Seoul').iso,
     session: () => 4,
     sinks: [sink],
     logger,
@@ -417,6 +419,49 @@ describe('device status', () => {
     expect(Object.keys(s.hardware ?? {}).sort()).toEqual(['keypads', 'printer']);
     await status.offline();
     expect(JSON.parse(published.at(-1)!)).toMatchObject({ online: false, session: 4 });
+  });
+
+  it("gives every component's lastErrorAt in office-local time, as `at`, whatever form its driver stamped", async () => {
+    const published: DeviceStatus[] = [];
+    const sink: Sink = {
+      name: 's',
+      connected: () => true,
+      publish: async (_t, payload) => {
+        published.push(payload as DeviceStatus);
+      },
+      onConnect: () => {},
+      onDisconnect: () => {},
+    };
+    const status = statusPublisher(sink, {
+      cursor: null,
+      deviceHealth: async () =>
+        ({
+          components: {
+            printer: { connected: false, lastError: 'printer-offline', lastErrorAt: '2026-11-26T00:59:00.000Z' },
+          },
+          memory: { rssBytes: 1 },
+          writes: {},
+        }) as unknown as DeviceHealth,
+    });
+    status.health('board', {
+      connected: false,
+      lastError: 'display-fb-write',
+      lastErrorAt: '2026-11-26T00:58:00.500Z',
+    });
+    status.health('keypad:1', {
+      connected: false,
+      lastError: 'keypad-gone',
+      lastErrorAt: '2026-11-26T09:57:00.000+09:00',
+    });
+    status.health('audio', { connected: true, lastError: null, lastErrorAt: null });
+    status.now();
+    await new Promise((r) => setTimeout(r, 10));
+    const hw = published.at(-1)!.hardware!;
+    expect(hw.printer!.lastErrorAt).toBe('2026-11-26T09:59:00.000+09:00');
+    expect(hw.board!.lastErrorAt).toBe('2026-11-26T09:58:00.500+09:00');
+    expect(hw['keypad:1']!.lastErrorAt).toBe('2026-11-26T09:57:00.000+09:00');
+    expect(hw.audio!.lastErrorAt).toBeNull();
+    await status.offline();
   });
 
   it('a clean stop is the last word: a status being built when it comes is not published after it', async () => {

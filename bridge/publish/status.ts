@@ -16,6 +16,9 @@ export interface StatusPublisherOptions {
   startedAt: string;
   topic: Topic<'status'>;
   isoNow: () => string;
+  /** an instant as office-local ISO 8601, as `at` is: the components' `lastErrorAt` (drivers
+   * stamp theirs in UTC or local; central gets one form) */
+  localIso: (ms: number) => string;
   /** the cursor whose backlog central cares about (the uplink's, else the broker's) */
   cursor: OutboxReader | null;
   /** session number per sink name, set when the sink connects */
@@ -45,6 +48,20 @@ export function outboxStatus(cursor: OutboxReader): OutboxStatus {
 /** The death half of the presence pair, as the broker publishes it when the link dies. */
 export function willPayload(office: string, device: string, session: number): DeviceStatus {
   return { v: 1, office, device, online: false, session };
+}
+
+/** The components with `lastErrorAt` as office-local time, like every other time in a status:
+ * drivers stamp theirs in UTC or local, central reads one form. */
+export function localErrorTimes(
+  hardware: Record<string, ComponentHealth>,
+  localIso: (ms: number) => string,
+): Record<string, ComponentHealth> {
+  const out: Record<string, ComponentHealth> = {};
+  for (const [name, h] of Object.entries(hardware)) {
+    const ms = h.lastErrorAt === null ? Number.NaN : Date.parse(h.lastErrorAt);
+    out[name] = Number.isFinite(ms) ? { ...h, lastErrorAt: localIso(ms) } : h;
+  }
+  return out;
 }
 
 export class StatusPublisher {
@@ -110,7 +127,7 @@ export class StatusPublisher {
       at: this.o.isoNow(),
       version: this.o.version,
       startedAt: this.o.startedAt,
-      hardware: { ...components, ...this.hardware },
+      hardware: localErrorTimes({ ...components, ...this.hardware }, this.o.localIso),
       ...(system ? { system } : {}),
       ...(outbox ? { outbox } : {}),
     };

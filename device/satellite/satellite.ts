@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
 import type { DeviceStatus } from '../../bridge/contract/types.ts';
 import { SessionCounter } from '../../bridge/uplink/session.ts';
+import { localErrorTimes } from '../../bridge/publish/status.ts';
 import { type AnnouncerExtension, createAnnouncerExtension } from '../../display/audio/extension.ts';
 import { type BoardExtension, createBoardExtension } from '../../display/board-extension.ts';
 import { createSatelliteIpcExtension } from '../../sim/satellite-ipc.ts';
@@ -221,7 +222,7 @@ export class SatelliteDaemon {
       at: p.isoNow(),
       version: packageVersion(),
       startedAt: p.startedAt,
-      hardware: { ...p.hardware },
+      hardware: localErrorTimes(p.hardware, (ms) => localTime(ms, config.office.timeZone).iso),
     });
     const link = new MainLink({
       cfg: sat.main,
