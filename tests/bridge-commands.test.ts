@@ -43,6 +43,8 @@ describe('bad commands over the embedded broker', () => {
     ['unknown type', json({ id: 'ut', type: 'ticket.print' }), 'unknown-type'],
     ['internal action tick', json({ id: 'tk', type: 'tick' }), 'unknown-type'],
     ['type not a string', json({ id: 'tn', type: 7 }), 'unknown-type'],
+    // an unknown type is not echoed in the result's `type`
+    ['phone number as type', json({ id: 'tp', type: '010-1234-5678' }), 'unknown-type'],
     ['personal data field', json({ ...ok, id: 'pd', name: '홍길동' }), 'unknown-field'],
     ['phone field', json({ ...ok, id: 'ph', phone: '010-1234-5678' }), 'unknown-field'],
     ['missing service', json({ id: 'ms', type: 'ticket.issue', channel: 'online' }), 'missing-field'],

@@ -221,3 +221,23 @@ describe("ticket.cancel's day is the queue's day, not the date of the event's at
     }
   });
 });
+
+describe('the event schemas say what the device sends', () => {
+  it('a ticket.transferred names exactly one target: a service or a counter', () => {
+    const take = validator('event.ticket.transferred.json');
+    const base = {
+      v: 1,
+      office: 'singok2',
+      seq: 9,
+      id: 'e9',
+      at: '2026-11-26T10:00:00.000+09:00',
+      type: 'ticket.transferred',
+      ticket: { number: '1001', service: 'resident', channel: 'kiosk', priority: false },
+      counter: '1',
+    };
+    expect(take({ ...base, toService: 'passport' })).toBe(true);
+    expect(take({ ...base, toCounter: '2' })).toBe(true);
+    expect(take(base)).toBe(false);
+    expect(take({ ...base, toService: 'passport', toCounter: '2' })).toBe(false);
+  });
+});
