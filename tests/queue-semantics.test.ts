@@ -153,3 +153,24 @@ describe("a cancel that names the ticket's day and ref", () => {
     expect(o.run({ type: 'ticket.cancel', number: '1002' })).toMatchObject({ ok: true });
   });
 });
+
+describe('stopping a service', () => {
+  it('is refused on a closed day (the next day would drop the switch) and changes nothing', () => {
+    const o = recorded();
+    o.must({ type: 'day.close' });
+    const before = JSON.stringify(o.state);
+    for (const accepting of [false, true]) {
+      expect(o.run({ type: 'service.accepting', service: 'passport', accepting })).toMatchObject({
+        ok: false,
+        error: { code: 'day-closed' },
+      });
+    }
+    expect(JSON.stringify(o.state)).toBe(before);
+    // the same day opened again: the switch works, and holds
+    o.must({ type: 'day.open' });
+    o.must({ type: 'service.accepting', service: 'passport', accepting: false });
+    expect(o.run({ type: 'ticket.issue', service: 'passport', channel: 'kiosk' })).toMatchObject({
+      error: { code: 'not-accepting' },
+    });
+  });
+});

@@ -258,6 +258,9 @@ export class QueueEngine {
 
   private setAccepting(service: string, accepting: boolean): undefined {
     const s = this.serviceState(service);
+    // A switch set on a closed day would be answered, announced as accepting, and then dropped by
+    // the next day's opening (a new day starts accepting): refused, as resuming a counter is.
+    if (!this.state.open) refuse('day-closed', 'the office day is closed; open the day first');
     if (s.accepting !== accepting) {
       this.emit({ type: 'service.changed', service: { id: service, accepting, reason: 'manual' } });
     }
