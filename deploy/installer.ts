@@ -4,6 +4,7 @@
 import { constants } from 'node:fs';
 import { access, chmod, lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { configAdvice } from '../device/config/advice.ts';
 import { ConfigError, loadConfig } from '../device/config/load.ts';
 import type { Config } from '../device/config/schema.ts';
 import type { DeployErrorCode } from '../device/error-codes.ts';
@@ -82,6 +83,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   );
   const { text: configText, config, yamlWarnings } = await readConfig(o.configSource);
   warnings.push(...yamlWarnings.map((w) => `the config file: ${w}`));
+  warnings.push(...configAdvice(config).map((a) => `the config: ${a}`));
   warnings.push(...checkRole(o, config, out));
   warnings.push(...uplinkPasswordNote(config));
 

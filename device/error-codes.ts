@@ -123,6 +123,7 @@ export const DAEMON_CODES = [
   'config-invalid',
   'config-worker',
   'config-yaml-warning',
+  'config-advice',
   'node-too-old',
   'data-dir-locked',
   'data-dir-unusable',

@@ -36,7 +36,12 @@ async function main(): Promise<void> {
     import('./config/load-isolated.ts'),
   ]);
   // The daemon's modules load while the worker validates the config (another thread).
-  const modules = Promise.all([import('./app.ts'), import('./config/role.ts'), import('./log.ts')]);
+  const modules = Promise.all([
+    import('./app.ts'),
+    import('./config/role.ts'),
+    import('./log.ts'),
+    import('./config/advice.ts'),
+  ]);
   // awaited below, once the config is in: a failure to load is thrown there, after a config
   // problem is reported, not as an unhandled rejection while the worker still runs
   modules.catch(() => {});
@@ -51,7 +56,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const { config, source, warnings, fallback } = loaded;
-  const [{ buildDaemon }, { isSatellite }, { createLogger }] = await modules;
+  const [{ buildDaemon }, { isSatellite }, { createLogger }, { configAdvice }] = await modules;
   // Command-line ports win over the file (two daemons on one machine, tests).
   if (cli.brokerPort !== undefined) config.mqtt.broker.port = cli.brokerPort;
   if (cli.wsPort !== undefined) config.mqtt.broker.wsPort = cli.wsPort;
@@ -64,6 +69,7 @@ async function main(): Promise<void> {
   if (fallback) logger.warn({ code: 'config-worker', err: fallback }, 'the config was validated in the main thread');
   for (const warning of warnings)
     logger.warn({ code: 'config-yaml-warning', warning }, 'the config file has a YAML warning');
+  for (const advice of configAdvice(config)) logger.warn({ code: 'config-advice', advice }, `config: ${advice}`);
 
   let stopping = false;
   let started = false;

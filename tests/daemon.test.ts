@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { simulatorDefault } from '../device/config/default.ts';
 import { DataDirError, dataDirProblem } from '../device/lock.ts';
 import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
 
@@ -387,6 +388,20 @@ describe('the config is validated in a worker thread', () => {
       warning: expect.stringMatching(/^Unresolved tag: !foo at line \d+, column \d+$/),
     });
     expect(d.stderr).not.toContain('YAMLWarning');
+    d.kill('SIGTERM');
+    expect(await d.exited).toBe(0);
+  });
+
+  it('says at its start what the config likely gets wrong (config-advice), and runs', async () => {
+    const file = await writeTestConfig(path.join(dir, 'utc.yaml'), {
+      office: { ...simulatorDefault.office, timeZone: 'UTC' },
+    });
+    const d = new Daemon(['--config', file, '--data-dir', path.join(dir, 'zod-advice')]);
+    await d.waitFor(/simulator ready/);
+    const lines = d.stderr.split('\n').filter((l) => l.includes('"config-advice"'));
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ level: 40, advice: expect.stringMatching(/^office.timeZone "UTC" is UTC\+00:00/) }),
+    ]);
     d.kill('SIGTERM');
     expect(await d.exited).toBe(0);
   });

@@ -634,6 +634,22 @@ describe('the config it installs', () => {
   });
 });
 
+describe('the config it installs, read for an office', () => {
+  it('lists what a valid config likely gets wrong: another time zone, a service no counter serves', async () => {
+    const config = CONFIG.replace('office: { id: singok2,', 'office: { id: singok2, timeZone: UTC,').replace(
+      'counters:',
+      '  - { id: passport, name: 여권, numbers: { from: 2001, to: 2999 } }\ncounters:',
+    );
+    await writeFile(join(work, 'office.yaml'), config);
+    const r = await install(opts({ start: false }), recordingRunner(), out);
+    expect(r.warnings).toContainEqual(expect.stringMatching(/^the config: office.timeZone "UTC" is UTC\+00:00/));
+    expect(r.warnings).toContainEqual(
+      expect.stringMatching(/^the config: service "passport" is in no counter's services/),
+    );
+    expect(r.warnings.join('\n')).not.toMatch(/"resident"/);
+  });
+});
+
 describe('the command line', () => {
   /** `npm run install-service -- install --root <root> --app-dir APP --config office.yaml …` */
   const installCli = (...extra: string[]) =>
