@@ -124,6 +124,9 @@ async function main(): Promise<void> {
     logger.warn({ code: 'sighup-restart' }, 'SIGHUP: no live reload; stopping so that systemd starts beonho again');
     onSignal(1);
   });
+  // Ctrl-D at the terminal the simulator was started from: the person typing is done, as with
+  // Ctrl-C. The end of a stdin that is no terminal (a pipe, /dev/null, a service) changes nothing.
+  if (cli.stdin && process.stdin.isTTY) process.stdin.once('end', () => onSignal(0));
   // Left to Node, an error no part caught prints a stack trace and exits without a log line a
   // `code` filter sees, leaving the board's console, the broker's clients and the store unclosed.
   const onCrash = (err: unknown): void => {

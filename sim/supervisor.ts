@@ -112,7 +112,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
   announce(web.url, cable && target ? { target, cable } : null);
-  if (stdin) forwardTerminal(process.stdin, core, (text) => process.stderr.write(`${text}\n`));
+  if (stdin) {
+    // Ctrl-D at the terminal: the person typing is done, as with Ctrl-C; a piped stdin's end is not
+    const end = process.stdin.isTTY ? () => void shutdown(0) : undefined;
+    forwardTerminal(process.stdin, core, (text) => process.stderr.write(`${text}\n`), end);
+  }
 
   async function shutdown(code: number): Promise<void> {
     if (stopping) return;
@@ -188,12 +192,15 @@ export function forwardTerminal(
   input: NodeJS.ReadableStream,
   core: Pick<CoreProcess, 'line'>,
   write: (text: string) => void,
+  /** the input ended (Ctrl-D at a terminal) */
+  end?: () => void,
 ): void {
   const rl = readline.createInterface({ input, terminal: false });
   rl.on('line', (line) => {
     if (!core.line(line) && line.trim() !== '')
       write(`the core is off (power cut or restart): "${line.trim()}" was not run; type it again once it is back`);
   });
+  if (end) rl.once('close', end);
 }
 
 interface CoreProcessOptions {
