@@ -12,7 +12,7 @@
 //   (RestartSteps/RestartMaxDelaySec); bookworm ships 252, which does not know those keys.
 // - Sandbox: the whole file system read-only but the data dir (ProtectSystem=strict), no new
 //   privileges, private /tmp, no capability but CAP_SYS_TTY_CONFIG (the board's VT in graphics
-//   mode). Deliberately NOT set, because they break the
+//   mode), no kernel log, other users' processes hidden in /proc. Deliberately NOT set, because they break the
 //   hardware: PrivateDevices (hidraw keypads, /dev/usb/lp*, /dev/fb0, gpiochip), DevicePolicy /
 //   DeviceAllow and ProtectClock (which implies a DeviceAllow rule, closing every other device, and
 //   filters the clock syscalls the clock discipline may read), ProtectKernelTunables (onoff exports
@@ -135,6 +135,10 @@ export function serviceUnit(o: UnitOptions): GeneratedUnit {
     'PrivateTmp=yes',
     'ProtectControlGroups=yes',
     'ProtectKernelModules=yes',
+    // the kernel's log (its ring buffer names devices and addresses), and other users' processes
+    // in /proc (the lock's check of a pid then asks kill(0), device/lock.ts)
+    ...(o.systemdVersion >= 244 ? ['ProtectKernelLogs=yes'] : []),
+    ...(o.systemdVersion >= 247 ? ['ProtectProc=invisible'] : []),
     'ProtectHostname=yes',
     'RestrictRealtime=yes',
     'RestrictSUIDSGID=yes',

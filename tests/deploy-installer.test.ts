@@ -121,6 +121,8 @@ const KNOWN: Record<string, string[]> = {
     'PrivateTmp',
     'ProtectControlGroups',
     'ProtectKernelModules',
+    'ProtectKernelLogs',
+    'ProtectProc',
     'ProtectHostname',
     'RestrictRealtime',
     'RestrictSUIDSGID',
@@ -404,6 +406,8 @@ describe('the generated units', () => {
     expect(v('NoNewPrivileges')).toBe('yes');
     expect(v('PrivateTmp')).toBe('yes');
     expect(v('ProtectHome')).toBe('yes');
+    expect(v('ProtectKernelLogs')).toBe('yes');
+    expect(v('ProtectProc')).toBe('invisible');
     // one capability: KDSETMODE on the board's VT (docs/display.md, "The console")
     expect(v('CapabilityBoundingSet')).toBe('CAP_SYS_TTY_CONFIG');
     expect(v('AmbientCapabilities')).toBe('CAP_SYS_TTY_CONFIG');
@@ -417,6 +421,15 @@ describe('the generated units', () => {
     ]) {
       expect(v(k), k).toBeUndefined();
     }
+  });
+
+  it('leave out the sandbox keys an older systemd does not know', () => {
+    const on = (systemdVersion: number) =>
+      parseUnitFile(serviceUnit({ appDir: APP, nodePath: '/usr/bin/node', systemdVersion }).text);
+    expect(unitValue(on(243), 'Service', 'ProtectKernelLogs')).toBeUndefined();
+    expect(unitValue(on(246), 'Service', 'ProtectKernelLogs')).toBe('yes');
+    expect(unitValue(on(246), 'Service', 'ProtectProc')).toBeUndefined();
+    expect(unitValue(on(247), 'Service', 'ProtectProc')).toBe('invisible');
   });
 
   it('grow the restart delay themselves on systemd >= 254 only', async () => {
