@@ -12,11 +12,12 @@
 //   (RestartSteps/RestartMaxDelaySec); bookworm ships 252, which does not know those keys.
 // - Sandbox: the whole file system read-only but the data dir (ProtectSystem=strict), no new
 //   privileges, private /tmp, no capability but CAP_SYS_TTY_CONFIG (the board's VT in graphics
-//   mode), no kernel log, other users' processes hidden in /proc. Deliberately NOT set, because they break the
-//   hardware: PrivateDevices (hidraw keypads, /dev/usb/lp*, /dev/fb0, gpiochip), DevicePolicy /
-//   DeviceAllow and ProtectClock (which implies a DeviceAllow rule, closing every other device, and
-//   filters the clock syscalls the clock discipline may read), ProtectKernelTunables (onoff exports
-//   GPIO lines through /sys/class/gpio), MemoryDenyWriteExecute (V8's JIT).
+//   mode), no kernel log, other users' processes hidden in /proc. Deliberately NOT set, because
+//   they break the hardware: PrivateDevices (hidraw keypads, /dev/usb/lp*, /dev/fb0, gpiochip),
+//   DevicePolicy / DeviceAllow and ProtectClock (which implies a DeviceAllow rule, closing every
+//   other device, and filters the clock syscalls the clock discipline may read),
+//   ProtectKernelTunables (onoff exports GPIO lines through /sys/class/gpio),
+//   MemoryDenyWriteExecute (V8's JIT).
 import { RUNTIME_ARGS, RUNTIME_ENV } from '../device/runtime-env.ts';
 import { CONFIG_FILE, DATA_DIR, ENV_FILE, RECOVER_SERVICE, RECOVER_TIMER, SERVICE_USER, UNIT_NAME } from './paths.ts';
 

@@ -69,7 +69,8 @@ async function main(): Promise<void> {
   if (fallback) logger.warn({ code: 'config-worker', err: fallback }, 'the config was validated in the main thread');
   for (const warning of warnings)
     logger.warn({ code: 'config-yaml-warning', warning }, 'the config file has a YAML warning');
-  for (const advice of configAdvice(config)) logger.warn({ code: 'config-advice', advice }, `config: ${advice}`);
+  for (const advice of configAdvice(config))
+    logger.warn({ code: 'config-advice', advice }, 'the config is valid but may be wrong for the office');
 
   let stopping = false;
   let started = false;
