@@ -24,5 +24,27 @@ export function configAdvice(config: Config, now = Date.now()): string[] {
       );
     }
   }
+  out.push(...sharedCounters(config));
   return out;
+}
+
+/** Counters whose keys come from more than one place (a keypad of this unit, satellites' accounts):
+ * each place holds its own double-press guard, so two "next" a moment apart, one from each, call
+ * two tickets, and the first citizen is marked served. */
+function sharedCounters(config: Config): string[] {
+  const sources = new Map<string, string[]>();
+  const add = (counter: string, source: string): void => {
+    sources.set(counter, [...(sources.get(counter) ?? []), source]);
+  };
+  const keypads = config.hardware.keypads;
+  if (keypads.driver === 'hid') for (const d of keypads.devices) add(d.counter, 'a keypad of this unit');
+  for (const a of config.mqtt.broker.accounts) {
+    if (a.role === 'satellite') for (const c of a.counters ?? []) add(c, `satellite ${a.username}`);
+  }
+  return [...sources]
+    .filter(([, from]) => from.length > 1)
+    .map(
+      ([counter, from]) =>
+        `counter "${counter}" takes keys from ${from.join(' and ')}: two "next" a moment apart, one from each, call two tickets (bind each counter to one keypad)`,
+    );
 }
