@@ -250,10 +250,18 @@ class MqttBridge implements Bridge {
     });
     this.parts.uplink = uplink;
     // The link's own health goes on the bus like any component's (npm run status, device status).
+    // Up, or up with its cmd subscription refused by central's ACL (events flow, commands do not).
+    const upHealth = (): void => {
+      const health = uplink.commandsRefused()
+        ? { connected: true, lastError: 'uplink-subscribe-failed', lastErrorAt: set.isoNow(), commands: 'refused' }
+        : healthy();
+      bus.emit('healthChanged', { component: 'mqtt-uplink', health });
+    };
     uplink.onConnect(() => {
       bus.emit('linkChanged', { online: true });
-      bus.emit('healthChanged', { component: 'mqtt-uplink', health: healthy() });
+      upHealth();
     });
+    uplink.onCommandsChanged(upHealth);
     uplink.onDisconnect(() => {
       bus.emit('linkChanged', { online: false });
       bus.emit('healthChanged', {

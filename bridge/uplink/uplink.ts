@@ -28,6 +28,8 @@ export interface UplinkOptions {
   onCommand: (topic: string, payload: Buffer, packet: IPublishPacket) => Promise<void>;
   random?: () => number;
   env?: NodeJS.ProcessEnv;
+  /** how often a refused cmd subscription is asked for again (default RESUBSCRIBE_MS) */
+  resubscribeMs?: number;
 }
 
 /** Connection refused for the protocol version: 1 under 3.1.1, 0x84 under MQTT 5. */
@@ -42,6 +44,17 @@ const STOP_GRACE_MS = 3000;
 const MAX_INCOMING_BYTES = 64 * 1024;
 /** MQTT's CONNACK packet type: the first thing a broker sends. */
 const CONNACK = 2;
+/** How often a cmd subscription central refused is asked for again, on the same connection. */
+export const RESUBSCRIBE_MS = 60_000;
+
+/** The return code of a SUBACK that refuses (0x80 or more), from mqtt.js's error (which carries
+ * the SUBACK): central's broker is up and took the connection, its ACL does not let the device
+ * read cmd. Null for any other failure. */
+function refusalCode(err: Error & { packet?: { cmd?: string; granted?: unknown[] } }): number | null {
+  const granted = err.packet?.cmd === 'suback' ? err.packet.granted : undefined;
+  const code = granted?.find((g): g is number => typeof g === 'number' && g >= 0x80);
+  return code ?? null;
+}
 
 /** One connection attempt: what its client has said so far. */
 interface Attempt {
@@ -83,6 +96,10 @@ export class Uplink implements Sink {
   /** connections closed before a CONNACK in a row (the first is logged at warn) */
   private noConnackStreak = 0;
   private tlsFiles: { ca?: Buffer; cert?: Buffer; key?: Buffer } = {};
+  /** central refused the cmd subscription (and has not taken it since): up for publishing, deaf */
+  private refused = false;
+  private resubscribeTimer: NodeJS.Timeout | null = null;
+  private readonly commandsFns: Array<() => void> = [];
 
   constructor(private readonly o: UplinkOptions) {
     this.protocolVersion = o.cfg.protocolVersion;
@@ -110,6 +127,17 @@ export class Uplink implements Sink {
 
   onDisconnect(fn: () => void): void {
     this.disconnectFns.push(fn);
+  }
+
+  /** Whether central refuses the device its cmd subscription: the link is up for events, state
+   * and status, and no command arrives. */
+  commandsRefused(): boolean {
+    return this.refused;
+  }
+
+  /** Called when commandsRefused() changes while the link is up. */
+  onCommandsChanged(fn: () => void): void {
+    this.commandsFns.push(fn);
   }
 
   /** Starts connecting; never waits for central (the office works without it). Throws only for
@@ -169,6 +197,7 @@ export class Uplink implements Sink {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.clearResubscribe();
     const client = this.client;
     const wasUp = this.up;
     this.client = null;
@@ -289,10 +318,20 @@ export class Uplink implements Sink {
     (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
     client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
       if (client !== this.client) return;
-      if (err) {
+      if (err && refusalCode(err) === null) {
         logger.error({ code: 'uplink-subscribe-failed', err: err.message }, 'could not subscribe to cmd; reconnecting');
         client.end(true);
         return;
+      }
+      // A refusal is central's ACL, not a broken link: reconnecting would only cut the events,
+      // state and status central does take. Up, then, and the subscription asked for again.
+      if (err) this.subscriptionRefused(client, err);
+      else if (this.refused) {
+        this.refused = false;
+        logger.info(
+          { code: 'uplink-subscribe-failed' },
+          'central took the cmd subscription: its commands arrive again',
+        );
       }
       this.attempt = 0;
       this.lastError = null;
@@ -307,6 +346,44 @@ export class Uplink implements Sink {
       );
       for (const fn of this.connectFns) fn();
     });
+  }
+
+  /** Says once (until central takes it) that the cmd subscription is refused, and asks again in
+   * RESUBSCRIBE_MS on the same connection. */
+  private subscriptionRefused(client: MqttClient, err: Error): void {
+    const { logger } = this.o;
+    if (!this.refused) {
+      logger.error(
+        { code: 'uplink-subscribe-failed', reason: err.message, returnCode: refusalCode(err) },
+        `central refused the cmd subscription: events, state and status go out, central's commands do not arrive; asked again every ${(this.o.resubscribeMs ?? RESUBSCRIBE_MS) / 1000} s (the device's account at central must be allowed to read ${this.o.cmdTopic})`,
+      );
+    } else {
+      logger.debug({ code: 'uplink-subscribe-failed', reason: err.message }, 'cmd subscription refused again');
+    }
+    const changed = !this.refused;
+    this.refused = true;
+    if (changed && this.up) for (const fn of this.commandsFns) fn();
+    this.clearResubscribe();
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = null;
+      if (client !== this.client) return;
+      client.subscribe(this.o.cmdTopic, { qos: 1 }, (again) => {
+        if (client !== this.client) return;
+        if (again && refusalCode(again) !== null) return this.subscriptionRefused(client, again);
+        if (again) return void client.end(true);
+        this.refused = false;
+        logger.info(
+          { code: 'uplink-subscribe-failed' },
+          'central took the cmd subscription: its commands arrive again',
+        );
+        for (const fn of this.commandsFns) fn();
+      });
+    }, this.o.resubscribeMs ?? RESUBSCRIBE_MS);
+  }
+
+  private clearResubscribe(): void {
+    if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer);
+    this.resubscribeTimer = null;
   }
 
   private onMessage(client: MqttClient, packet: IPublishPacket, done: (err?: Error) => void): void {
@@ -347,6 +424,7 @@ export class Uplink implements Sink {
     if (client !== this.client) return;
     this.client = null;
     this.closeGate();
+    this.clearResubscribe();
     client.removeAllListeners('message');
     client.end(true);
     const wasUp = this.up;

@@ -6,7 +6,15 @@ import { willPayload } from '../../bridge/publish/status.ts';
 import { Uplink } from '../../bridge/uplink/uplink.ts';
 import { mqttSchema } from '../../device/config/mqtt-schema.ts';
 
-export function testUplink(url: string | string[], o: { logger: Logger; protocolVersion?: 4 | 5 }): Uplink {
+export function testUplink(
+  url: string | string[],
+  o: {
+    logger: Logger;
+    protocolVersion?: 4 | 5;
+    onCommand?: (topic: string, payload: Buffer) => Promise<void>;
+    resubscribeMs?: number;
+  },
+): Uplink {
   const cfg = mqttSchema.parse({
     uplink: {
       url,
@@ -25,6 +33,7 @@ export function testUplink(url: string | string[], o: { logger: Logger; protocol
     logger: o.logger,
     nextSession: async () => ++session,
     willPayload: (s) => willPayload('singok2', 'main', s),
-    onCommand: async () => undefined,
+    onCommand: o.onCommand ?? (async () => undefined),
+    ...(o.resubscribeMs ? { resubscribeMs: o.resubscribeMs } : {}),
   });
 }
