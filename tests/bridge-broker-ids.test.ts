@@ -4,6 +4,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../bridge/broker/passwords.ts';
+import { clipName } from '../bridge/broker/rate-limited-log.ts';
 import { connectPacket, type LogCapture, mqttConnect, RawClient, startTestBroker } from './bridge-broker-raw.ts';
 import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
 
@@ -107,6 +108,52 @@ describe('client ids tied to accounts', () => {
 
   it('answers a wrong password with CONNACK 4 whatever the id, so ids reveal no account names', async () => {
     expect(await connack(connectPacket({ clientId: 'central-x', username: 'board', password: 'wrong' }))).toBe(4);
+  });
+});
+
+describe('personal data in the names a client chooses', () => {
+  it('keeps a phone or resident number typed as a client id, a user name or a topic out of the log', async () => {
+    // its own broker: the shared one's rate-limited log has already said these codes in full
+    const own = await startTestBroker({
+      accounts: [
+        { username: 'board', passwordHash: await hashPassword('board-pw', { N: 1024, r: 8, p: 1 }), role: 'display' },
+      ],
+    });
+    try {
+      const at = (p: Buffer) => {
+        const r = new RawClient(own.port);
+        return r.opened
+          .then(() => r.write(p))
+          .then(() => r.connack())
+          .finally(() => r.destroy());
+      };
+      expect(await at(connectPacket({ clientId: '010-1234-5678', username: '900101-1234567', password: 'x' }))).toBe(4);
+      expect(await at(connectPacket({ clientId: '김민수', username: '홍길동', password: 'x' }))).toBe(4);
+      const c = await mqttConnect(`mqtt://127.0.0.1:${own.port}`, { ...board, clientId: 'board-01012345678' });
+      await c.subscribeAsync('beonho/v1/01012345678/cmd').catch(() => undefined);
+      c.end(true);
+    } finally {
+      await own.broker.close();
+    }
+    const text = JSON.stringify(own.log.lines);
+    for (const personal of ['1234', '5678', '1234567', '01012345678', '김민수', '홍길동']) {
+      expect(text).not.toContain(personal);
+    }
+    const refused = own.log.lines.find((l) => String(l.code).startsWith('mqtt-auth-'))!;
+    expect(refused).toMatchObject({ clientId: '###-####-####', username: '######-#######' });
+    expect(own.log.withCode('mqtt-subscribe-denied')[0]).toMatchObject({
+      clientId: 'board-###########',
+      topic: 'beonho/v#/###########/cmd', // counted over the whole topic: 010/1234/5678 is caught too
+    });
+  });
+
+  it('leaves slugs and short digit runs as they are, and cuts long names first', () => {
+    expect(clipName('beonho-singok2-main')).toBe('beonho-singok2-main');
+    expect(clipName('beonho/v1/singok2/devices/sat-1/status', 200)).toBe('beonho/v1/singok2/devices/sat-1/status');
+    expect(clipName('mqttjs_3f9a8b2c')).toBe('mqttjs_3f9a8b2c');
+    expect(clipName('tel:０１０-１２３４-５６７８')).toBe('tel:???-????-????'); // full-width digits count
+    expect(clipName(`${'a'.repeat(64)}01012345678`)).toBe(`${'a'.repeat(64)}…(+11)`);
+    expect(clipName(null)).toBeUndefined();
   });
 });
 

@@ -22,7 +22,7 @@ import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
 import { createLogin } from './login.ts';
 import type { QueuePersistence } from './sessions.ts';
 import { hashPassword } from './passwords.ts';
-import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { clip, clipName, RateLimitedLog } from './rate-limited-log.ts';
 import { RepeatDeliveries } from './repeat-deliveries.ts';
 import { SatelliteRates } from './satellite-rates.ts';
 import { SubscriptionLimit } from './subscriptions.ts';
@@ -207,7 +207,7 @@ async function createAedes(
   });
   aedes.on('clientError', (client, err) => {
     if ('errorCode' in err) return; // a refused login: ./login.ts logged it
-    log.debug({ clientId: clip(client.id), err: err.message }, 'client error');
+    log.debug({ clientId: clipName(client.id), err: err.message }, 'client error');
   });
   return aedes;
 }
@@ -256,8 +256,8 @@ function aclHooks(o: {
         log.warn(
           refused,
           {
-            clientId: clip(client?.id),
-            topic: clip(packet.topic, 200),
+            clientId: clipName(client?.id),
+            topic: clipName(packet.topic, 200),
             ...(badStatus ? { why: badStatus } : {}),
           },
           'publish refused',
@@ -278,7 +278,7 @@ function aclHooks(o: {
           // its own code: summed up apart from the closes (one summary per code and 10 s)
           log.warn(
             'mqtt-rate-answered',
-            { clientId: clip(client?.id), user: clip(account!.username), cmdId: clip(answer.id ?? undefined) },
+            { clientId: clipName(client?.id), user: clip(account!.username), cmdId: clip(answer.id ?? undefined) },
             'satellite over its command rate (limits.satelliteCommandsPerMinute): refused on cmd/result, still connected',
           );
           commands.refuse(answer).then(
@@ -289,7 +289,7 @@ function aclHooks(o: {
         }
         log.warn(
           'mqtt-publish-rate',
-          { clientId: clip(client?.id), user: clip(account!.username), topic: clip(packet.topic, 200) },
+          { clientId: clipName(client?.id), user: clip(account!.username), topic: clipName(packet.topic, 200) },
           kind === 'cmd'
             ? 'satellite over its command rate (limits.satelliteCommandsPerMinute): connection closed'
             : 'satellite over its status rate: connection closed',
@@ -303,7 +303,7 @@ function aclHooks(o: {
         if (refusal) {
           log.warn(
             refusal.code,
-            { clientId: clip(client?.id), user: clip(account.username), cmdId: clip(refusal.id ?? undefined) },
+            { clientId: clipName(client?.id), user: clip(account.username), cmdId: clip(refusal.id ?? undefined) },
             'satellite command refused',
           );
           commands.refuse(refusal).then(
@@ -333,7 +333,7 @@ function aclHooks(o: {
       if (refused) {
         log.warn(
           refused,
-          { clientId: clip(client.id), topic: clip(sub.topic, 200) },
+          { clientId: clipName(client.id), topic: clipName(sub.topic, 200) },
           refused === 'mqtt-subscribe-denied'
             ? 'subscribe denied: the filter matches nothing this account may read'
             : 'subscribe denied: the connection holds limits.subscriptionsPerClient filters already',

@@ -5,7 +5,7 @@
 // the cap. It also bounds what waits to be sent to the client: aedes would otherwise wait for a
 // frozen client's socket to drain while every other client's deliveries queue behind it.
 import { Duplex } from 'node:stream';
-import { clip } from './rate-limited-log.ts';
+import { clipName } from './rate-limited-log.ts';
 
 export type GuardRefusal =
   /** a packet's fixed header announces more than maxPacketBytes */
@@ -183,7 +183,7 @@ export class GuardedConnection extends Duplex {
     this.refused = true;
     // aedes hangs its Client on the stream it reads (conn.client): name it when there is one.
     const clientId = (this as { client?: { id?: string | null } }).client?.id ?? undefined;
-    this.o.onRefused(reason, clientId ? { clientId: clip(clientId), ...details } : details);
+    this.o.onRefused(reason, clientId ? { clientId: clipName(clientId), ...details } : details);
     this.inner.destroy();
     this.destroy();
   }

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { Account } from './acl.ts';
 import { Authenticator, type StoredAccount } from './authenticator.ts';
 import { ClientIdOwners, clientIdProblem } from './client-ids.ts';
-import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { clip, clipName, RateLimitedLog } from './rate-limited-log.ts';
 import { type SessionLimits, Sessions } from './sessions.ts';
 
 const CONNACK_TEXT = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password' };
@@ -49,19 +49,19 @@ export async function createLogin(
     dropped: (clientId, dropped) =>
       log.warn(
         'mqtt-session-queue-full',
-        { clientId: clip(clientId), dropped, maxQueued: limits.sessions.maxQueued },
+        { clientId: clipName(clientId), dropped, maxQueued: limits.sessions.maxQueued },
         'a session away has a full queue: messages dropped for it',
       ),
     unreleasedFull: (clientId, held) =>
       log.warn(
         'mqtt-inflight-full',
-        { clientId: clip(clientId), held, max: limits.sessions.maxUnreleased },
+        { clientId: clipName(clientId), held, max: limits.sessions.maxUnreleased },
         'a session holds limits.inflightInbound QoS 2 publishes waiting for their PUBREL: one more refused, connection closed',
       ),
     expired: (clientId, username) => {
       if (!live.has(clientId)) owners.release(clientId);
       logger.info(
-        { code: 'mqtt-session-expired', clientId: clip(clientId), username: clip(username) },
+        { code: 'mqtt-session-expired', clientId: clipName(clientId), username: clip(username) },
         'a session away too long ended: its subscriptions, queue and client id are gone',
       );
     },
@@ -89,7 +89,11 @@ export async function createLogin(
 
   const refuse = (client: Client, username: string | undefined, returnCode: RefusalCode, code: string) => {
     const source = (client.conn as { remoteAddress?: string }).remoteAddress;
-    log.warn(code, { clientId: clip(client.id), username: clip(username), source, returnCode }, 'connection refused');
+    log.warn(
+      code,
+      { clientId: clipName(client.id), username: clipName(username), source, returnCode },
+      'connection refused',
+    );
     return authError(returnCode);
   };
 
