@@ -187,7 +187,14 @@ describe('an unknown field', () => {
   it('is named in the refusal when it looks like a field name, and never when it is free text', () => {
     const named = check({ id: 'u0', type: 'day.open', force: true });
     expect(named).toMatchObject({ ok: false, error: { code: 'unknown-field', field: 'force' } });
-    for (const key of ['홍길동 010-1234-5678', '900101-1234567', 'a'.repeat(4000), 'x y']) {
+    for (const key of [
+      '홍길동 010-1234-5678',
+      '900101-1234567',
+      'a'.repeat(4000),
+      'x y',
+      'tel01012345678',
+      'p9001011234567',
+    ]) {
       const r = check({ id: 'u1', type: 'day.open', [key]: 1 });
       expect(r, key.slice(0, 20)).toMatchObject({ ok: false, error: { code: 'unknown-field' } });
       const text = JSON.stringify(r);

@@ -7,8 +7,9 @@ import { refusedRef } from './ref.ts';
 
 const KNOWN = new Set<string>(COMMAND_TYPES);
 const ID = /^[\x21-\x7e]{1,64}$/;
-/** what a field of the contract's commands looks like (an unknown key is echoed only then) */
-const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+/** what a field of the contract's commands looks like (an unknown key is echoed only then): no
+ * digits, as none of the contract's has any; a key with digits may be data (`tel01012345678`) */
+const FIELD_NAME = /^[A-Za-z][A-Za-z_]{0,31}$/;
 
 export type Validated =
   | { ok: true; command: Command }
