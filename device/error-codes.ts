@@ -114,6 +114,7 @@ export const MQTT_CODES = [
   'bad-response-topic',
   'result-publish-failed',
   'cmd-id-reused',
+  'cmd-repeated',
   'cmd-memory-unreadable',
 ] as const;
 export type MqttCode = (typeof MQTT_CODES)[number];

@@ -202,6 +202,34 @@ describe('an id reused for a different command', () => {
   });
 });
 
+describe('a command id sent again and again', () => {
+  it('is summed up in the log, not a line per repeat', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const office = await startOffice(testConfig({ broker: { enabled: false } }), tempDir(), log);
+    const cmd = Buffer.from(JSON.stringify({ id: 'loop', type: 'ticket.issue', service: 'seal', channel: 'online' }));
+    const other = Buffer.from(JSON.stringify({ id: 'loop', type: 'day.close' }));
+    try {
+      await office.queue.execute({ type: 'day.open' });
+      const h = office.bridge.parts.commands!;
+      const first = await h.handle(CMD, cmd, 't');
+      // nothing bounds a central account's repeats on the office's broker but this
+      for (let i = 0; i < 400; i++) expect(await h.handle(CMD, i % 2 ? other : cmd, 't')).toEqual(first);
+    } finally {
+      await office.stop(); // writes the pending summaries
+    }
+    for (const code of ['cmd-repeated', 'cmd-id-reused']) {
+      const said = lines.filter((l) => l.code === code);
+      expect(said.length, code).toBeLessThanOrEqual(2); // the first in full, then one summary
+      expect(
+        said.reduce((n, l) => n + ((l.suppressed as number | undefined) ?? 1), 0),
+        code,
+      ).toBe(200);
+    }
+    expect(lines.find((l) => l.code === 'cmd-repeated')).toMatchObject({ level: 30, cmdId: 'loop' });
+  });
+});
+
 describe('fuzzing the command handler', () => {
   let office: Office;
   beforeAll(async () => {

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { REF_MAX_DIGITS } from '../commands/ref.ts';
 
 interface Window {
+  level: 'warn' | 'info';
   msg: string;
   suppressed: number;
   ms: number;
@@ -28,13 +29,22 @@ export class RateLimitedLog {
   ) {}
 
   warn(code: string, fields: Record<string, unknown>, msg: string): void {
+    this.say('warn', code, fields, msg);
+  }
+
+  /** The same for news that is no fault (a command repeated, as at-least-once delivery does). */
+  info(code: string, fields: Record<string, unknown>, msg: string): void {
+    this.say('info', code, fields, msg);
+  }
+
+  private say(level: Window['level'], code: string, fields: Record<string, unknown>, msg: string): void {
     const w = this.windows.get(code);
     if (w) {
       w.suppressed++;
       return;
     }
-    this.log.warn({ code, ...fields }, msg);
-    this.windows.set(code, { msg, suppressed: 0, ms: this.intervalMs, timer: this.arm(code, this.intervalMs) });
+    this.log[level]({ code, ...fields }, msg);
+    this.windows.set(code, { level, msg, suppressed: 0, ms: this.intervalMs, timer: this.arm(code, this.intervalMs) });
   }
 
   private arm(code: string, ms: number): NodeJS.Timeout {
@@ -50,7 +60,7 @@ export class RateLimitedLog {
     if (w.suppressed === 0 || !goOn) this.windows.delete(code);
     if (w.suppressed > 0) {
       const intervalSec = w.ms / 1000;
-      this.log.warn(
+      this.log[w.level](
         { code, suppressed: w.suppressed, intervalSec },
         `${w.msg}: ${w.suppressed} more in the last ${intervalSec} s`,
       );

@@ -36,8 +36,8 @@ export class CommandHandler {
   /** commands being carried out, by id: a copy that arrives meanwhile waits for the first's result */
   private readonly inFlight = new Map<string, Promise<CommandResult>>();
 
-  /** refusals a client can repeat at will: summed up, not one warning each (a satellite's flood of
-   * invalid commands once wrote 900 KiB of log a second) */
+  /** refusals and repeated ids a client can send at will: summed up, not one line each (a
+   * satellite's flood of invalid commands once wrote 900 KiB of log a second) */
   private readonly refusals: RateLimitedLog;
 
   constructor(private readonly o: CommandHandlerOptions) {
@@ -108,14 +108,22 @@ export class CommandHandler {
     const seen = running ? null : this.o.memory.get(cmd.id, cmd.type);
     if (running || seen) {
       const first = seen ? seen.result : await running!;
+      // Summed up like the refusals: a repeat costs a client nothing (no queue, no disk), and a
+      // central account on the office's broker has no command allowance: a line per repeat was as
+      // many lines as the broker takes packets.
       if (seen && seen.digest !== null && seen.digest !== digest) {
         // Central reused an id for a different command: still the first answer, but say so.
-        log.warn(
-          { code: 'cmd-id-reused', cmdId: cmd.id, type: cmd.type, source },
+        this.refusals.warn(
+          'cmd-id-reused',
+          { cmdId: cmd.id, type: cmd.type, source },
           'command id reused for a different command; first result returned',
         );
       } else {
-        log.info({ cmdId: cmd.id, type: cmd.type, source }, 'repeated command id: first result returned');
+        this.refusals.info(
+          'cmd-repeated',
+          { cmdId: cmd.id, type: cmd.type, source },
+          'repeated command id: first result returned',
+        );
       }
       return first;
     }
