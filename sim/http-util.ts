@@ -60,7 +60,14 @@ export async function readJson(req: IncomingMessage, max = 16_384): Promise<Reco
     chunks.push(chunk as Buffer);
   }
   if (chunks.length === 0) return {};
-  const doc = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    // V8's message quotes the body ("…" is not valid JSON), and the pages log the message: a
+    // phone number typed into a form would reach the log.
+    throw Object.assign(new Error('the request body is not JSON'), { code: 'bad-json' });
+  }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc))
     throw Object.assign(new Error('expected a JSON object'), { code: 'bad-json' });
   return doc as Record<string, unknown>;

@@ -117,7 +117,9 @@ export async function startSimWeb(hub: SimHub, simDir: string, port: number, log
         return;
       }
       const code = (err as { code?: string }).code ?? 'sim-page-error';
-      logger.warn({ code, err: (err as Error).message, path: req.url }, 'simulator page request failed');
+      // the path without its query: the page sends none, and what a form puts there is no log's
+      const at = (req.url ?? '').split('?')[0];
+      logger.warn({ code, err: (err as Error).message, path: at }, 'simulator page request failed');
       if (!res.headersSent) sendJson(res, 400, { error: { code, message: (err as Error).message } });
     });
   }, port);

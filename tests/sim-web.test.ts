@@ -34,10 +34,10 @@ function http(
   port: number,
   method: string,
   p: string,
-  opts: { body?: unknown; host?: string; json?: boolean } = {},
+  opts: { body?: unknown; raw?: string; host?: string; json?: boolean } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const payload = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
     const req = request(
       {
         host: '127.0.0.1',
@@ -101,6 +101,19 @@ describe('the simulator page server', () => {
     const plain = await http(web.port, 'POST', '/api/press', { body: { button: 'resident' }, json: false });
     expect(plain.status).toBe(415);
     expect(JSON.parse(plain.body).error.code).toBe('sim-json-only');
+  });
+
+  it('keeps what a malformed post carries (body, query) out of the log', async () => {
+    const said: string[] = [];
+    const logged = await startSimWeb(hub, dir, 0, pino({ level: 'info' }, { write: (l: string) => said.push(l) }));
+    try {
+      const r = await http(logged.port, 'POST', '/api/press?phone=01012345678', { raw: '홍길동 010-1234-5678' });
+      expect([r.status, JSON.parse(r.body).error.code]).toEqual([400, 'bad-json']);
+    } finally {
+      await logged.close();
+    }
+    expect(said.join('\n')).toContain('simulator page request failed');
+    for (const personal of ['홍길동', '010-1234-5678', '01012345678']) expect(said.join('\n')).not.toContain(personal);
   });
 
   it('hands controls to the hub and answers refusals with a code', async () => {
