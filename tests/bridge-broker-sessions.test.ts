@@ -93,6 +93,28 @@ describe('a persistent session away', () => {
     sessions.close();
   });
 
+  it('leaves nothing counted for a session that a clean login with its id ended, however many ids', async () => {
+    // a session that overflowed kept its count of dropped messages after a clean login ended it
+    // (no expiry comes for it then): one entry more per id, for as long as the daemon ran
+    const sessions = new Sessions(
+      { maxQueued: 2, expiryMs: 60_000, perAccount: 8 },
+      { dropped: () => undefined, expired: () => undefined },
+    );
+    const p = sessions.wrap((aedesPersistence as unknown as () => QueuePersistence)());
+    for (let i = 0; i < 200; i++) {
+      const id = `board-${i}`;
+      sessions.opened({ id, clean: false } as Client, 'board');
+      sessions.closed({ id, clean: false } as Client, 'board');
+      for (let n = 0; n < 3; n++) await p.outgoingEnqueueCombi([{ clientId: id }], packet(n));
+      sessions.opened({ id, clean: true } as Client, 'board');
+      // what aedes does with a clean login's queue: each packet cleared
+      for await (const queuedPacket of p.outgoingStream({ id })) await p.outgoingClearMessageId({ id }, queuedPacket);
+    }
+    const held = sessions as unknown as Record<'queued' | 'droppedFor' | 'timers', Map<string, unknown>>;
+    expect([held.queued.size, held.droppedFor.size, held.timers.size]).toEqual([0, 0, 0]);
+    sessions.close();
+  });
+
   it('counts an account to sessionsPerAccount sessions; one more is refused, a clean one is not', async () => {
     const b = await startTestBroker({ limits: { sessionsPerAccount: 2 } });
     scope.broker = b.broker;

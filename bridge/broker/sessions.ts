@@ -136,8 +136,11 @@ export class Sessions {
   opened(client: Client, username: string): void {
     this.stopTimer(client.id);
     if (client.clean) {
-      // aedes ends the id's old session at this login (its queue drains as cleared)
+      // aedes ends the id's old session at this login (its queue drains as cleared); no expiry
+      // will come for it, so what was counted for it goes now: a session that overflowed, then a
+      // clean login with its id, left its count behind for good, one more per id
       for (const ids of this.owned.values()) ids.delete(client.id);
+      this.droppedFor.delete(client.id);
       return;
     }
     const mine = this.owned.get(username) ?? new Set<string>();
