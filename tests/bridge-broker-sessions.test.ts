@@ -110,8 +110,8 @@ describe('a persistent session away', () => {
       // what aedes does with a clean login's queue: each packet cleared
       for await (const queuedPacket of p.outgoingStream({ id })) await p.outgoingClearMessageId({ id }, queuedPacket);
     }
-    const held = sessions as unknown as Record<'queued' | 'droppedFor' | 'timers', Map<string, unknown>>;
-    expect([held.queued.size, held.droppedFor.size, held.timers.size]).toEqual([0, 0, 0]);
+    const held = sessions as unknown as Record<'queues' | 'droppedFor' | 'timers', Map<string, unknown>>;
+    expect([held.queues.size, held.droppedFor.size, held.timers.size]).toEqual([0, 0, 0]);
     sessions.close();
   });
 
@@ -170,12 +170,63 @@ describe('acknowledgements of messages nobody queued', () => {
       });
       scope.clients.push(back);
       await inbox.until(() => inbox.messages.length > 0, 10_000, 'the queued message');
-      await until(
-        () => store.mock.calls.some(([c]) => c.id === 'central-queued'),
-        'the acknowledgement of the queued message',
-      );
+      await back.endAsync();
+      // acknowledged, so cleared: back again, the session has nothing left to send
+      const again = new RawClient(b.port);
+      scope.raws.push(again);
+      await again.opened;
+      again.write(connectPacket({ clientId: 'central-queued', ...central, clean: false }));
+      expect(await again.connack()).toBe(0);
+      again.write(Buffer.from([0xc0, 0x00]));
+      await again.receivedAtLeast(4 + 2);
+      expect(again.received.subarray(4)).toEqual(Buffer.from([0xd0, 0x00]));
     } finally {
       store.mockRestore();
+    }
+  });
+});
+
+describe('the queues of persistent sessions', () => {
+  it('are not kept in the memory store, which never lets an id’s queue go: one left per session ever opened', async () => {
+    // aedes-persistence's memory store made a queue for every id that had a message queued, or sent
+    // a PUBREC for a packet id it never had, and has no call that removes one: a board's account
+    // opening persistent sessions with new ids (and ending them with a clean login) grew the
+    // daemon by one empty queue each, for as long as it ran.
+    const proto = Object.getPrototypeOf((aedesPersistence as unknown as () => QueuePersistence)()) as QueuePersistence;
+    const calls = (
+      ['outgoingEnqueue', 'outgoingEnqueueCombi', 'outgoingUpdate', 'outgoingClearMessageId'] as const
+    ).map((name) => vi.spyOn(proto, name));
+    try {
+      const b = await startTestBroker({});
+      scope.broker = b.broker;
+      const url = `mqtt://127.0.0.1:${b.port}`;
+      for (let i = 0; i < 10; i++) {
+        const clientId = `central-gone-${i}`;
+        const away = await client(url, { clientId, clean: false });
+        await away.subscribeAsync(STATE, { qos: 1 });
+        await away.endAsync();
+        await b.broker.publish(STATE, `{"n":${i}}`, { qos: 1, retain: false });
+        const { client: back, inbox } = await connectInbox(url, { ...central, clientId, clean: false });
+        scope.clients.push(back);
+        await inbox.until(() => inbox.messages.length > 0, 10_000, 'the queued message');
+        await back.endAsync();
+        // a PUBREC for a packet id never sent, then a PINGREQ
+        const r = new RawClient(b.port);
+        scope.raws.push(r);
+        await r.opened;
+        r.write(connectPacket({ clientId, ...central, clean: false }));
+        expect(await r.connack()).toBe(0);
+        r.write(Buffer.from([0x50, 0x02, 0x12, 0x34, 0xc0, 0x00]));
+        await Promise.race([r.closed, r.receivedAtLeast(4 + 2)]);
+        r.destroy();
+        // a clean login with the id ends the session
+        await (await client(url, { clientId, clean: true })).endAsync();
+      }
+      const whom = (c: { clientId: string } | { id: string }): string => ('clientId' in c ? c.clientId : c.id);
+      const ids = calls.flatMap((spy) => spy.mock.calls.flatMap(([c]) => [c].flat().map(whom)));
+      expect(ids.filter((id) => String(id).startsWith('central-gone-'))).toEqual([]);
+    } finally {
+      for (const spy of calls) spy.mockRestore();
     }
   });
 });

@@ -10,8 +10,12 @@
 //   - an account keeps at most `perAccount` sessions; one more is refused at login (CONNACK 3);
 //   - a session holds at most `maxUnreleased` QoS 2 publishes waiting for their PUBREL, across its
 //     connections: aedes bounds them per connection only, and a session resumed again and again
-//     (clean: false) kept each connection's, up to 65,535 packets of up to 64 KiB.
+//     (clean: false) kept each connection's, up to 65,535 packets of up to 64 KiB;
+//   - the sessions' queues are kept here, not in the memory store: it has no call that removes an
+//     id's queue, so every id that ever had one kept an empty one for good, one more per persistent
+//     session ever opened (or PUBREC with a made-up packet id), as long as the daemon ran.
 // The satellites' and the pages' clients use clean sessions and never meet these bounds.
+import { Readable } from 'node:stream';
 import type { Client } from 'aedes';
 
 export interface SessionLimits {
@@ -27,6 +31,7 @@ export interface QueuePersistence {
   outgoingEnqueue(sub: { clientId: string }, packet: unknown): Promise<void>;
   outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: unknown): Promise<void>;
   outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<unknown>;
+  outgoingUpdate(client: { id: string }, packet: unknown): Promise<void>;
   outgoingStream(client: { id: string }): AsyncIterable<unknown>;
   cleanSubscriptions(client: { id: string }): Promise<void>;
   /** the session's QoS 2 publishes still waiting for their PUBREL (aedes-persistence 11) */
@@ -44,8 +49,17 @@ export interface SessionEvents {
   unreleasedFull?(clientId: string, held: number): void;
 }
 
+/** A message queued for a session: aedes matches its delivery by broker id and counter, and its
+ * acknowledgement by the packet id the delivery gave it. */
+interface Queued {
+  brokerId?: string;
+  brokerCounter?: number;
+  messageId?: number;
+}
+
 export class Sessions {
-  private readonly queued = new Map<string, number>();
+  /** each session's queue, oldest first; an id whose queue empties is let go */
+  private readonly queues = new Map<string, Queued[]>();
   private readonly droppedFor = new Map<string, number>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** each account's persistent sessions, connected or away, by client id */
@@ -59,29 +73,44 @@ export class Sessions {
     private readonly events: SessionEvents,
   ) {}
 
-  /** Bounds `p`'s queues; returns it (aedes takes it as its persistence). */
+  /** Bounds `p`'s queues and keeps them here; returns it (aedes takes it as its persistence). The
+   * store's own outgoing calls are not used: what they do is done here, on a map that lets go. */
   wrap<P extends QueuePersistence>(p: P): P {
     this.persistence = p;
-    const enqueue = p.outgoingEnqueue.bind(p);
-    const combi = p.outgoingEnqueueCombi.bind(p);
-    const clear = p.outgoingClearMessageId.bind(p);
-    p.outgoingEnqueue = async (sub, packet) => {
-      if (this.take(sub.clientId)) await enqueue(sub, packet);
-    };
+    p.outgoingEnqueue = async (sub, packet) => this.enqueue(sub.clientId, packet as Queued);
     p.outgoingEnqueueCombi = async (subs, packet) => {
-      const room = subs.filter((s) => this.take(s.clientId));
-      if (room.length > 0) await combi(room, packet);
+      for (const sub of subs) this.enqueue(sub.clientId, packet as Queued);
+    };
+    p.outgoingUpdate = async (client, packet) => {
+      // the memory store's rule: a delivery by broker id and counter, a PUBREL by its packet id
+      const update = packet as Queued;
+      const q = this.queues.get(client.id) ?? [];
+      for (let i = 0; i < q.length; i++) {
+        const queued = q[i]!;
+        if (queued.brokerId === update.brokerId) {
+          if (queued.brokerCounter === update.brokerCounter) {
+            queued.messageId = update.messageId;
+            return;
+          }
+        } else if (queued.messageId === update.messageId) {
+          q[i] = update;
+          return;
+        }
+      }
+      throw new Error('no such packet');
     };
     p.outgoingClearMessageId = async (client, packet) => {
       // Nothing queued for this id (a clean session's PUBACK or PUBCOMP, any acknowledgement of a
-      // message the broker never queued): nothing to clear. aedes-persistence's memory store made
-      // an empty queue for the id and kept it for good, so a board's account logging in with a new
-      // id and acknowledging one message grew the daemon by ~300 bytes each time, without end.
-      if (!this.queued.has(client.id)) return undefined;
-      const gone = await clear(client, packet);
-      if (gone) this.give(client.id);
+      // message the broker never queued): nothing to clear, and nothing made for it.
+      const q = this.queues.get(client.id);
+      const at = q?.findIndex((queued) => queued.messageId === (packet as Queued).messageId) ?? -1;
+      if (!q || at < 0) return undefined;
+      const [gone] = q.splice(at, 1);
+      if (q.length === 0) this.queues.delete(client.id);
       return gone;
     };
+    // a snapshot: aedes clears entries of the queue while it reads the stream
+    p.outgoingStream = (client) => Readable.from([...(this.queues.get(client.id) ?? [])]);
     this.boundUnreleased(p);
     return p;
   }
@@ -172,31 +201,25 @@ export class Sessions {
       // QoS 2 publishes unreleased and never resumed held them (up to inflightInbound packets of
       // maxPacketBytes) for good, one more set per session an account let expire
       await p.cleanIncoming?.(who);
-      // each clear removes one queued packet (those never sent have no message id: any matches)
-      for await (const packet of p.outgoingStream(who)) await p.outgoingClearMessageId(who, packet);
     }
-    this.queued.delete(clientId);
+    this.queues.delete(clientId);
     this.droppedFor.delete(clientId);
     this.owned.get(username)?.delete(clientId);
     this.events.expired(clientId, username);
   }
 
-  private take(clientId: string): boolean {
-    const n = this.queued.get(clientId) ?? 0;
-    if (n < this.limits.maxQueued) {
-      this.queued.set(clientId, n + 1);
-      return true;
+  private enqueue(clientId: string, packet: Queued): void {
+    const q = this.queues.get(clientId) ?? [];
+    if (q.length >= this.limits.maxQueued) {
+      const dropped = (this.droppedFor.get(clientId) ?? 0) + 1;
+      this.droppedFor.set(clientId, dropped);
+      if (dropped % this.limits.maxQueued === 1) this.events.dropped(clientId, dropped);
+      return;
     }
-    const dropped = (this.droppedFor.get(clientId) ?? 0) + 1;
-    this.droppedFor.set(clientId, dropped);
-    if (dropped % this.limits.maxQueued === 1) this.events.dropped(clientId, dropped);
-    return false;
-  }
-
-  private give(clientId: string): void {
-    const n = (this.queued.get(clientId) ?? 0) - 1;
-    if (n > 0) this.queued.set(clientId, n);
-    else this.queued.delete(clientId);
+    // A copy for each session, without a packet id: its delivery gives it one of the session's own
+    // (the memory store copied it alike).
+    q.push({ ...packet, messageId: undefined });
+    this.queues.set(clientId, q);
   }
 
   private stopTimer(clientId: string): void {
