@@ -73,6 +73,11 @@ export async function readJson(req: IncomingMessage, max = 16_384): Promise<Reco
   return doc as Record<string, unknown>;
 }
 
+/** What one stream may hold unsent. A page that stopped reading (a frozen tab, a script on
+ * loopback that never reads) was sent every state regardless, and node kept each one in memory
+ * for it, without end; past this it is dropped, and EventSource reconnects to the whole state. */
+export const SSE_MAX_UNSENT_BYTES = 1 << 20;
+
 /** An SSE stream: `send(event, data)`; it closes with the request. */
 export function openSse(
   req: IncomingMessage,
@@ -85,15 +90,18 @@ export function openSse(
     connection: 'keep-alive',
   });
   res.write('retry: 1000\n\n');
+  const write = (text: string): void => {
+    if (res.destroyed) return;
+    if (res.writableLength > SSE_MAX_UNSENT_BYTES) res.destroy();
+    else res.write(text);
+  };
   // A comment now and then keeps proxies and idle timers from closing a quiet stream.
-  const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+  const ping = setInterval(() => write(': ping\n\n'), 15_000);
   req.on('close', () => {
     clearInterval(ping);
     onClose();
   });
-  return (event, data) => {
-    res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  };
+  return (event, data) => write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
 export async function listen(

@@ -2,6 +2,7 @@
 // controls and their refusals, and the guards (loopback Host, JSON only, no path walking).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -152,5 +153,29 @@ describe('the simulator page server', () => {
     });
     await done;
     expect(JSON.parse(events[1]!.split('data: ')[1]!).core).toBe('down');
+  });
+
+  it('drops a stream whose reader stopped reading, once it holds more than it may unsent', async () => {
+    // every state was written to it regardless, and kept in memory for it, without end
+    const reader = connect(web.port, '127.0.0.1');
+    reader.on('error', () => undefined);
+    let closed = false;
+    reader.on('close', () => {
+      closed = true;
+    });
+    await new Promise((resolve) => reader.once('connect', resolve));
+    reader.write(`GET /api/live HTTP/1.1\r\nhost: 127.0.0.1:${web.port}\r\n\r\n`);
+    reader.pause();
+    // a state of 1 MiB, sent again at each change while nobody reads
+    hub.fromCore({ kind: 'ready', layout, snapshot: { seq: 1, pad: 'x'.repeat(1 << 20) } as unknown as Snapshot });
+    for (let i = 0; i < 24 && !closed; i++) {
+      hub.coreState(i % 2 === 0 ? 'down' : 'up', '전원 차단');
+      await new Promise((r) => setTimeout(r, 50)); // past the 30 ms the page's states are coalesced over
+    }
+    reader.resume();
+    const t0 = Date.now();
+    while (!closed && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 20));
+    reader.destroy();
+    expect(closed).toBe(true);
   });
 });
