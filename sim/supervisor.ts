@@ -204,6 +204,8 @@ export function forwardTerminal(
 }
 
 interface CoreProcessOptions {
+  /** the module to fork (default: the daemon core, device/main.ts); tests fork a stand-in */
+  entry?: string;
   /** the core's command line (device/main.ts) */
   args: string[];
   logger: Logger;
@@ -253,7 +255,7 @@ export class CoreProcess {
 
   spawn(): void {
     this.opts.starting(this.started++ > 0);
-    const c = fork(CORE, this.opts.args, {
+    const c = fork(this.opts.entry ?? CORE, this.opts.args, {
       env: { ...process.env, BEONHO_SIM_SUPERVISOR: '1' },
       stdio: ['pipe', this.opts.output ? 'pipe' : 'inherit', 'inherit', 'ipc'],
     });
@@ -270,6 +272,20 @@ export class CoreProcess {
       this.opts.message(msg as CoreMessage);
     });
     c.stdin?.on('error', () => {}); // a dying core closes its stdin under our feet
+    // A message to a core that has just died (its channel still counted as open: the page's fault
+    // switches re-sent at its "ready") fails with EPIPE, and a core that could not be started at
+    // all (fork: EAGAIN) says so only here. Unheard, either one ended the supervisor.
+    c.on('error', (err) => {
+      const started = c.pid !== undefined;
+      this.opts.logger.warn(
+        { code: 'sim-core-down', err: err.message },
+        started ? 'a message or signal to the core failed: it has stopped' : 'the core could not be started',
+      );
+      // no 'exit' follows a process that never ran: it is started again from here
+      if (started || this.child !== c) return;
+      this.child = null;
+      if (!this.stopping) this.restart(null, null);
+    });
     c.on('exit', (code, signal) => {
       if (this.child === c) this.child = null;
       if (!this.stopping) this.restart(code, signal);
@@ -289,7 +305,9 @@ export class CoreProcess {
     }
     const powerCut = signal === 'SIGKILL';
     this.opts.down(
-      powerCut ? '전원 차단: 코어가 꺼졌습니다' : `코어가 멈췄습니다 (종료 코드 ${code ?? signal}); 다시 시작합니다`,
+      powerCut
+        ? '전원 차단: 코어가 꺼졌습니다'
+        : `코어가 멈췄습니다 (종료 코드 ${code ?? signal ?? '없음: 시작 실패'}); 다시 시작합니다`,
     );
     const wait = powerCut ? POWER_OFF_MS : this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, 10_000);

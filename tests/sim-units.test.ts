@@ -1,7 +1,8 @@
 // The simulator's parts without a browser: the page hub (validation, fault switches that survive a
 // restart), the network cable, the simulated central's ACL, the core config rewrite, the
 // supervisor's own options.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { PassThrough } from 'node:stream';
@@ -20,7 +21,8 @@ import { ActionError, type CoreHandle, SimHub } from '../sim/hub.ts';
 import type { OfficeLayout, SupervisorMessage } from '../sim/ipc-protocol.ts';
 import { cableTarget, readConfigDoc, writeCoreConfig } from '../sim/sim-config.ts';
 import { COUNTER_STATUS, serviceLine } from '../sim/page/words.js';
-import { forwardTerminal, splitArgs } from '../sim/supervisor.ts';
+import { CoreProcess, forwardTerminal, splitArgs } from '../sim/supervisor.ts';
+import { captureLogger } from './hw-fakes.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 
 const layout: OfficeLayout = {
@@ -263,6 +265,62 @@ describe('the supervisor', () => {
     expect(said).toEqual([
       'the core is off (power cut or restart): "key 1 next" was not run; type it again once it is back',
     ]);
+  });
+
+  // A core that says it is ready and dies at once (a crash right after its start): the supervisor
+  // reads the "ready" after the core's channel has closed, still counted as open, and re-sends the
+  // page's fault switches (paper out) into a broken pipe. That EPIPE came as an 'error' event
+  // nobody listened to, and ended the supervisor: the whole simulator stopped.
+  it('survives a message to a core that has just died, and starts it again', async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'beonho-simcore-'));
+    const entry = path.join(dir, 'core.mjs');
+    const gone = path.join(dir, 'channel-closed');
+    // Its channel closes before its process ends, so the pipe is broken before the supervisor
+    // hears of any exit (which comes in a race with the channel otherwise).
+    await writeFile(
+      entry,
+      `import { writeFileSync } from 'node:fs';
+process.send(${JSON.stringify({ kind: 'ready', layout, snapshot })}, () => {
+  process.disconnect();
+  setImmediate(() => writeFileSync(${JSON.stringify(gone)}, ''));
+  setTimeout(() => process.exit(0), 300);
+});
+`,
+    );
+    const { logger, lines } = captureLogger();
+    const downs: string[] = [];
+    let starts = 0;
+    const core: CoreProcess = new CoreProcess({
+      entry,
+      args: [],
+      logger,
+      starting: () => {
+        starts++;
+      },
+      message: (msg) => hub.fromCore(msg),
+      down: (text) => downs.push(text),
+      refused: () => undefined,
+    });
+    const hub = new SimHub({
+      line: (t) => core.line(t),
+      send: (m) => core.send(m),
+      powerCut: () => core.powerCut(),
+      cable: null,
+    });
+    hub.state.faults.paperOut = true;
+    try {
+      core.spawn();
+      // Nothing is read from the core until its channel has closed: its "ready" and the end of the
+      // channel wait in the socket together.
+      const until = Date.now() + 10_000;
+      while (!existsSync(gone) && Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      await expect.poll(() => downs.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(lines.some((l) => l.code === 'sim-core-down' && /EPIPE/.test(String(l.err)))).toBe(true);
+      // and it is started again, as after any crash
+      await expect.poll(() => starts, { timeout: 10_000 }).toBeGreaterThan(1);
+    } finally {
+      await core.stop();
+    }
   });
 
   it('keeps its own options and hands the rest to the core', () => {
