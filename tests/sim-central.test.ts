@@ -3,13 +3,16 @@
 // only) and the ticket-link keys.
 import fc from 'fast-check';
 import { pino } from 'pino';
+import mqtt from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../device/queue/actions.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { DEMO_TICKET_SECRET, ticketToken } from '../display/ticket/ticket-url.ts';
 import { AlertBook, maskPhone, normalizePhone } from '../sim/central/alerts.ts';
 import { demoKeys, deriveTicketSecret } from '../sim/central/keys.ts';
+import { startCentral } from '../sim/central/main.ts';
 import { CentralReader } from '../sim/central/reader.ts';
+import { captureLogger } from './hw-fakes.ts';
 import { estimateFor, TicketBook } from '../sim/central/tickets.ts';
 import { office } from './helpers/office.ts';
 
@@ -197,6 +200,42 @@ describe("central's reader", () => {
       lastSeq: 8,
     });
     expect(reader.counts.events).toBe(7);
+  });
+});
+
+describe("central's reader, against what an office sends", () => {
+  // What any account that may publish on an office's topics sends (another release, a broken or
+  // hostile client; at a city's cluster, whatever it lets publish there): it was folded as it came,
+  // and an event with no ticket threw in the reader's message handler, which ended central.
+  it('ignores a message that is not the contract and goes on with the next', async () => {
+    const { logger, lines } = captureLogger();
+    const central = await startCentral({ port: 0, mqttPort: 0, wsPort: 0 }, logger);
+    const office = await mqtt.connectAsync(`mqtt://127.0.0.1:${central.ports.mqtt}`, {
+      username: 'singok2',
+      password: 'singok2-uplink',
+      reconnectPeriod: 0,
+    });
+    try {
+      const event = (seq: number, rest: Record<string, unknown>) =>
+        JSON.stringify({ v: 1, office: 'singok2', seq, id: `e${seq}`, at: '2026-11-26T10:00:00.000+09:00', ...rest });
+      const events = 'beonho/v1/singok2/events';
+      await office.publishAsync(events, event(1, { type: 'ticket.issued', ticket: null }), { qos: 1 });
+      await office.publishAsync(events, event(2, { type: 'ticket.called', counter: '1' }), { qos: 1 });
+      await office.publishAsync('beonho/v1/singok2/state', JSON.stringify({ seq: 'x' }), { qos: 1 });
+      await office.publishAsync(events, event(3, { type: 'notice.changed', notice: '' }), { qos: 1 });
+      await expect.poll(() => central.reader.offices.get('singok2')?.lastSeq, { timeout: 10_000 }).toBe(3);
+      const v = central.reader.offices.get('singok2')!;
+      expect(v.recent.map((e) => e.seq)).toEqual([3]);
+      expect(v.state).toBeNull();
+      expect(lines.filter((l) => l.code === 'central-bad-payload').map((l) => l.topic)).toEqual([
+        events,
+        events,
+        'beonho/v1/singok2/state',
+      ]);
+    } finally {
+      await office.endAsync(true);
+      await central.close();
+    }
   });
 });
 

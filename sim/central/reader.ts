@@ -13,6 +13,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { officeTopics, parseTopic } from '../../bridge/contract/topics.ts';
 import type { CommandResult, DeviceStatus } from '../../bridge/contract/types.ts';
 import type { Snapshot } from '../../device/queue/snapshot-types.ts';
+import { eventProblem, resultProblem, stateProblem } from '../../device/satellite/payloads.ts';
 import type { QueueEvent } from '../../device/queue/types.ts';
 import { TicketBook } from './tickets.ts';
 
@@ -225,6 +226,14 @@ export class CentralReader {
       return;
     }
     if (!msg || typeof msg !== 'object') return;
+    // Folded and drawn as read: anything that may publish on an office's topics (another release,
+    // a broken client; at a city's cluster, whatever it lets publish there) could otherwise throw
+    // in this handler, and that ended central. A status is read only where nothing can throw.
+    const problem = this.problem(t.kind, msg);
+    if (problem) {
+      this.o.logger.warn({ code: 'central-bad-payload', topic, problem }, 'payload is not the contract; ignored');
+      return;
+    }
     if (t.kind === 'cmd/result') {
       const r = msg as CommandResult;
       const p = r.id ? this.pending.get(r.id) : undefined;
@@ -271,6 +280,14 @@ export class CentralReader {
       for (const fn of this.eventFns) fn(v, ev);
     }
     for (const fn of this.officeFns) fn(v);
+  }
+
+  private problem(kind: string, msg: object): string | null {
+    if (kind === 'state') return stateProblem(msg);
+    if (kind === 'cmd/result') return resultProblem(msg);
+    if (kind !== 'events') return null;
+    const type = (msg as { type?: unknown }).type;
+    return typeof type === 'string' ? eventProblem(msg as { type: string }) : 'an event without a type';
   }
 }
 
