@@ -81,7 +81,9 @@ export class ClockGuard {
     this.ignoredOffset = wall - expected;
     this.lastIgnoredJumpMs = wall - expected;
     this.anchor(expected, mono);
-    return expected;
+    // whole milliseconds, as the wall clock gives: the monotonic clock's fractions would reach every
+    // event's `at` ("…00.413.79+09:00"), which central's and the satellites' schemas refuse
+    return Math.floor(expected);
   };
 
   /** Whether a new day should open now: only when the office's date is later than the queue's. */

@@ -161,6 +161,19 @@ describe('the log while the clock cannot be trusted', () => {
 });
 
 describe('ClockGuard', () => {
+  it('gives whole milliseconds while it ignores a step (the monotonic clock has fractions)', () => {
+    let wall = 1_000_000;
+    let mono = 5.25;
+    const g = new ClockGuard({ wall: () => wall, monotonic: () => mono, synchronized: () => false, lastEventAt: 0 });
+    wall -= 10 * HOUR; // stepped back, not synchronised: ignored
+    mono += 1000.7939453125;
+    const t = g.now();
+    expect(Number.isInteger(t)).toBe(true);
+    expect(t).toBe(1_001_000);
+    mono += 0.5;
+    expect(g.now()).toBeGreaterThanOrEqual(t);
+  });
+
   it('follows the wall clock while it agrees with the monotonic clock', () => {
     let wall = 1_000_000;
     let mono = 5;

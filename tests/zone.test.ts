@@ -49,3 +49,11 @@ describe('zones with one offset, without ICU', () => {
     expect(clockTexts(summer, 'Europe/Berlin')).toEqual(clockTextsByIntl(summer, 'Europe/Berlin'));
   });
 });
+
+describe('an instant with a fraction of a millisecond (a monotonic clock added in)', () => {
+  it("is written with whole milliseconds, in any zone, as the contract's date-time", () => {
+    const at = Date.parse('2026-11-26T00:00:00.413Z') + 0.7939453125;
+    expect(localTime(at, 'Asia/Seoul').iso).toBe('2026-11-26T09:00:00.413+09:00');
+    expect(localTime(at, 'Europe/Berlin').iso).toBe('2026-11-26T01:00:00.413+01:00');
+  });
+});

@@ -40,7 +40,9 @@ export interface LocalTime {
   iso: string;
 }
 
-export function localTime(ms: number, timeZone: string): LocalTime {
+export function localTime(at: number, timeZone: string): LocalTime {
+  // an ISO time has whole milliseconds: a fraction (a monotonic clock's) would be printed as one
+  const ms = Math.floor(at);
   const fixed = fixedOffsetMinutes(timeZone);
   if (fixed !== null) return format(fixedOffsetFields(ms, fixed), ((ms % 1000) + 1000) % 1000, fixed);
   return localTimeByIntl(ms, timeZone);
