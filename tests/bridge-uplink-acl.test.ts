@@ -3,13 +3,13 @@
 // the connection and try again for ever, so central got no events, state or status either. Now the
 // link stays up for those, says once that commands cannot arrive, and asks for the subscription
 // again until central grants it. A raw broker made with mqtt-packet answers as such a broker does.
-import mqttPacket, { type Packet } from 'mqtt-packet';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
+import type { Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { officeTopics } from '../bridge/contract/topics.ts';
 import type { Uplink } from '../bridge/uplink/uplink.ts';
 import { LogCapture } from './bridge-broker-raw.ts';
 import { type Office, startOffice, testConfig, waitFor } from './bridge-helpers.ts';
+import { rawMqttServer } from './helpers/raw-mqtt-server.ts';
 import { testUplink } from './helpers/uplink.ts';
 
 const topics = officeTopics('singok2');
@@ -17,56 +17,36 @@ const topics = officeTopics('singok2');
 /** A broker that refuses every SUBSCRIBE until allow(), acknowledges every publish, and can send
  * the device a command. */
 async function aclBroker(version: 4 | 5) {
-  const opts = { protocolVersion: version };
   const published: string[] = [];
   const payloads: Array<{ topic: string; payload: string }> = [];
   let subscribes = 0;
   let allowed = false;
-  let socket: Socket | null = null;
-  let connections = 0;
-  const server = createServer((s) => {
-    socket = s;
-    connections++;
-    const parser = mqttPacket.parser(opts);
-    const send = (p: Packet) => s.write(mqttPacket.generate(p, opts));
-    parser.on('packet', (p: Packet) => {
-      if (p.cmd === 'connect') {
-        send({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false } as Packet);
-      } else if (p.cmd === 'subscribe') {
-        subscribes++;
-        send({ cmd: 'suback', messageId: p.messageId!, granted: [allowed ? 1 : version === 5 ? 0x87 : 0x80] });
-      } else if (p.cmd === 'publish') {
-        published.push(p.topic);
-        payloads.push({ topic: p.topic, payload: String(p.payload) });
-        if (p.qos === 1) send({ cmd: 'puback', messageId: p.messageId!, reasonCode: 0 } as Packet);
-      } else if (p.cmd === 'pingreq') {
-        send({ cmd: 'pingresp' });
-      }
-    });
-    s.on('data', (chunk) => parser.parse(chunk));
-    s.on('error', () => undefined);
+  const server = await rawMqttServer(version, (p, send) => {
+    if (p.cmd === 'connect') {
+      send({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false } as Packet);
+    } else if (p.cmd === 'subscribe') {
+      subscribes++;
+      send({ cmd: 'suback', messageId: p.messageId!, granted: [allowed ? 1 : version === 5 ? 0x87 : 0x80] });
+    } else if (p.cmd === 'publish') {
+      published.push(p.topic);
+      payloads.push({ topic: p.topic, payload: String(p.payload) });
+      if (p.qos === 1) send({ cmd: 'puback', messageId: p.messageId!, reasonCode: 0 } as Packet);
+    } else if (p.cmd === 'pingreq') {
+      send({ cmd: 'pingresp' });
+    }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     published,
     payloads,
     subscribes: () => subscribes,
-    connections: () => connections,
+    connections: server.connections,
     allow: () => {
       allowed = true;
     },
     command: (payload: string) =>
-      socket!.write(
-        mqttPacket.generate(
-          { cmd: 'publish', topic: topics.cmd, payload, qos: 1, messageId: 7, retain: false, dup: false },
-          opts,
-        ),
-      ),
-    close: async () => {
-      socket?.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
+      server.send({ cmd: 'publish', topic: topics.cmd, payload, qos: 1, messageId: 7, retain: false, dup: false }),
+    close: server.close,
   };
 }
 

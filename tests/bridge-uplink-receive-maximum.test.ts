@@ -4,58 +4,44 @@
 // MQTT 5 broker made with mqtt-packet announces a small Receive Maximum and acknowledges only when
 // the test says so. (That a result still leaves before its command's PUBACK, which a held result
 // would not: tests/bridge-mosquitto-commands.test.ts.)
-import mqttPacket, { type Packet } from 'mqtt-packet';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { officeTopics } from '../bridge/contract/topics.ts';
 import { waitFor } from './bridge-helpers.ts';
+import { rawMqttServer } from './helpers/raw-mqtt-server.ts';
 import { testUplink } from './helpers/uplink.ts';
 
 const logger = pino({ level: 'silent' });
 const topics = officeTopics('singok2');
-const opts = { protocolVersion: 5 } as const;
 
 async function holdingBroker(receiveMaximum: number) {
   const received: Array<{ topic: string; messageId: number }> = [];
-  let socket: Socket | null = null;
   let inFlight = 0;
   let maxInFlight = 0;
-  const server = createServer((s) => {
-    socket = s;
-    inFlight = 0;
-    const parser = mqttPacket.parser(opts);
-    const send = (p: Packet) => s.write(mqttPacket.generate(p, opts));
-    parser.on('packet', (p: Packet) => {
-      if (p.cmd === 'connect') {
-        send({ cmd: 'connack', reasonCode: 0, sessionPresent: false, properties: { receiveMaximum } });
-      } else if (p.cmd === 'subscribe') {
-        send({ cmd: 'suback', messageId: p.messageId!, granted: [1] });
-      } else if (p.cmd === 'publish') {
-        received.push({ topic: p.topic, messageId: p.messageId! });
-        maxInFlight = Math.max(maxInFlight, ++inFlight);
-      } else if (p.cmd === 'pingreq') {
-        send({ cmd: 'pingresp' });
-      }
-    });
-    s.on('data', (chunk) => parser.parse(chunk));
-    s.on('error', () => undefined);
+  const server = await rawMqttServer(5, (p, send) => {
+    if (p.cmd === 'connect') {
+      inFlight = 0;
+      send({ cmd: 'connack', reasonCode: 0, sessionPresent: false, properties: { receiveMaximum } });
+    } else if (p.cmd === 'subscribe') {
+      send({ cmd: 'suback', messageId: p.messageId!, granted: [1] });
+    } else if (p.cmd === 'publish') {
+      received.push({ topic: p.topic, messageId: p.messageId! });
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+    } else if (p.cmd === 'pingreq') {
+      send({ cmd: 'pingresp' });
+    }
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
-    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: server.url,
     received,
     maxInFlight: () => maxInFlight,
     /** acknowledges the publish received n-th (from 0) */
     ack(n: number) {
       inFlight--;
-      socket!.write(mqttPacket.generate({ cmd: 'puback', messageId: received[n]!.messageId, reasonCode: 0 }, opts));
+      server.send({ cmd: 'puback', messageId: received[n]!.messageId, reasonCode: 0 });
     },
-    cut: () => socket?.destroy(),
-    close: async () => {
-      socket?.destroy();
-      await new Promise<void>((r) => server.close(() => r()));
-    },
+    cut: server.cut,
+    close: server.close,
   };
 }
 

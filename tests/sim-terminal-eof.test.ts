@@ -55,23 +55,23 @@ async function dataDir(): Promise<string> {
   return d;
 }
 
+/** `script` (under tsx) on a terminal, on free broker ports and a data dir of its own. */
+async function started(script: string, ...args: string[]): Promise<OnTerminal> {
+  const t = new OnTerminal([
+    process.execPath,
+    '--import',
+    'tsx',
+    script,
+    ...args,
+    ...['--broker-port', '0', '--ws-port', '0', '--data-dir', await dataDir()],
+  ]);
+  running.push(t);
+  return t;
+}
+
 describe('Ctrl-D at the terminal', () => {
   it('stops `npm start` (the supervisor and its core) cleanly', async () => {
-    const t = new OnTerminal([
-      process.execPath,
-      '--import',
-      'tsx',
-      'sim/supervisor.ts',
-      '--sim-port',
-      '0',
-      '--broker-port',
-      '0',
-      '--ws-port',
-      '0',
-      '--data-dir',
-      await dataDir(),
-    ]);
-    running.push(t);
+    const t = await started('sim/supervisor.ts', '--sim-port', '0');
     await t.until(/simulator ready/);
     t.type('press resident\n');
     await t.until(/ticket 1\d{3}/);
@@ -80,19 +80,7 @@ describe('Ctrl-D at the terminal', () => {
   });
 
   it('stops the daemon run by hand with the simulated inputs cleanly', async () => {
-    const t = new OnTerminal([
-      process.execPath,
-      '--import',
-      'tsx',
-      'device/main.ts',
-      '--broker-port',
-      '0',
-      '--ws-port',
-      '0',
-      '--data-dir',
-      await dataDir(),
-    ]);
-    running.push(t);
+    const t = await started('device/main.ts');
     await t.until(/simulator ready/);
     t.type('\x04');
     expect(await t.exited).toBe(0);
