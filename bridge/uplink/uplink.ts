@@ -326,13 +326,7 @@ export class Uplink implements Sink {
       // A refusal is central's ACL, not a broken link: reconnecting would only cut the events,
       // state and status central does take. Up, then, and the subscription asked for again.
       if (err) this.subscriptionRefused(client, err);
-      else if (this.refused) {
-        this.refused = false;
-        logger.info(
-          { code: 'uplink-subscribe-failed' },
-          'central took the cmd subscription: its commands arrive again',
-        );
-      }
+      else if (this.refused) this.subscriptionTaken();
       this.attempt = 0;
       this.lastError = null;
       this.reasonsSeen.clear();
@@ -371,14 +365,19 @@ export class Uplink implements Sink {
         if (client !== this.client) return;
         if (again && refusalCode(again) !== null) return this.subscriptionRefused(client, again);
         if (again) return void client.end(true);
-        this.refused = false;
-        logger.info(
-          { code: 'uplink-subscribe-failed' },
-          'central took the cmd subscription: its commands arrive again',
-        );
+        this.subscriptionTaken();
         for (const fn of this.commandsFns) fn();
       });
     }, this.o.resubscribeMs ?? RESUBSCRIBE_MS);
+  }
+
+  /** The end of a refusal: said once, without the failure's code (a filter on it finds faults). */
+  private subscriptionTaken(): void {
+    this.refused = false;
+    this.o.logger.info(
+      { was: 'uplink-subscribe-failed' },
+      'central took the cmd subscription: its commands arrive again',
+    );
   }
 
   private clearResubscribe(): void {
