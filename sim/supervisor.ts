@@ -182,7 +182,9 @@ function announce(pageUrl: string, uplink: { target: UplinkTarget; cable: Cable 
   process.stdout.write(`beonho simulator page: ${pageUrl}\n`);
   if (uplink)
     process.stdout.write(
-      `uplink to central ${uplink.target.host}:${uplink.target.port} through the simulator cable on port ${uplink.cable.port}\n`,
+      `uplink to central ${uplink.target.host}:${uplink.target.port} through the simulator cable on port ${uplink.cable.port}\n` +
+        // the uplink's warning at start (no central answering) is the usual case here: say why
+        `  (no central there yet? \`npm run central\` in another terminal starts the simulated one; until then the office keeps its events for it)\n`,
     );
 }
 
