@@ -108,6 +108,7 @@ export async function startBroker(
   const persistence = storeGrantedOnly(login.sessions.wrap(memoryPersistence()), subscriptions);
   const clientLog = new RateLimitedLog(log);
   const repeats = new RepeatDeliveries();
+  const stopping = new StopGate();
   const aedes = await createAedes(
     cfg,
     {
@@ -126,6 +127,7 @@ export async function startBroker(
           commandsPerMinute: cfg.limits.satelliteCommandsPerMinute,
         }),
         commands: opts.commands,
+        stopping,
       }),
     },
     persistence as unknown as AedesOptions['persistence'],
@@ -149,7 +151,7 @@ export async function startBroker(
       'TLS is on, but MQTT or WebSocket also listens in clear beyond loopback: a client that uses them sends its password in clear; set mqtt.broker.port and wsPort to null',
     );
   }
-  return brokerApi(aedes, listeners, () => {
+  return brokerApi(aedes, listeners, stopping, () => {
     login.close();
     clientLog.close();
   });
@@ -221,6 +223,7 @@ function aclHooks(o: {
   /** a client chooses how often it is refused: these warnings are summed up, not one a refusal */
   clientLog: RateLimitedLog;
   commands?: CommandGate | undefined;
+  stopping: StopGate;
 }): Omit<Hooks, 'preConnect' | 'authenticate'> {
   const { byClient, clientLog: log, commands } = o;
   const rateAnswers = new WeakMap<Client, number>();
@@ -240,6 +243,15 @@ function aclHooks(o: {
   };
   return {
     authorizePublish(client, packet, callback) {
+      // The daemon is stopping: aedes.close() ends every connection without its DISCONNECT, so it
+      // publishes every client's will through here. A will on `cmd` (a central's or a satellite's
+      // "if I vanish" command) was carried out then, at every stop and restart of the daemon,
+      // though no client had vanished, and its result could no longer be published. Nothing a
+      // client sends is carried out once the broker is closing.
+      if (o.stopping.closing) {
+        callback(new Error('the broker is stopping'));
+        return;
+      }
       // Wills pass through here too (client null when it outlived its client): same rule for all.
       // A refusal closes the connection: MQTT 3.1.1 has no way to refuse a single publish.
       const account = client ? byClient.get(client) : undefined;
@@ -354,6 +366,11 @@ function aclHooks(o: {
   };
 }
 
+/** Set once the broker has begun to close: its clients' publishes, wills included, are refused. */
+class StopGate {
+  closing = false;
+}
+
 async function listenOrClose(cfg: BrokerConfig, aedes: Aedes, log: Logger): Promise<Listeners> {
   try {
     return await openListeners(cfg, aedes, log);
@@ -365,7 +382,7 @@ async function listenOrClose(cfg: BrokerConfig, aedes: Aedes, log: Logger): Prom
 
 /** What the bridge sees: in-process publish and subscribe, and close. */
 /** `closed`: let go of what the broker's hooks hold (timers, pending log summaries). */
-function brokerApi(aedes: Aedes, listeners: Listeners, closed: () => void): EmbeddedBroker {
+function brokerApi(aedes: Aedes, listeners: Listeners, stopping: StopGate, closed: () => void): EmbeddedBroker {
   return {
     ports: listeners.ports,
     publish(topic, payload, opts) {
@@ -396,6 +413,8 @@ function brokerApi(aedes: Aedes, listeners: Listeners, closed: () => void): Embe
       });
     },
     async close() {
+      // From now on no publish of a client is taken: not the wills aedes.close() publishes.
+      stopping.closing = true;
       // Clients first (aedes.close ends every connection), then the listening sockets.
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       await listeners.close();
