@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { replay } from '../device/queue/reduce.ts';
 import { buildSnapshot } from '../device/queue/snapshot.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
-import { office, ok, types } from './helpers/office.ts';
+import { office, ok, testConfig, types } from './helpers/office.ts';
 
 /** An open office whose every event is kept, so a test can check that a replay agrees. */
 function recorded(...args: Parameters<typeof office>) {
@@ -172,5 +172,65 @@ describe('stopping a service', () => {
     expect(o.run({ type: 'ticket.issue', service: 'passport', channel: 'kiosk' })).toMatchObject({
       error: { code: 'not-accepting' },
     });
+  });
+});
+
+describe('resuming a service that something else still closes', () => {
+  // Central folds service.changed into its own picture of the office: the events must end where the
+  // state ends. Resuming lifted only the manual stop, and the one event said "accepting: true" for a
+  // service still closed by its cap, range or cut-off (the simulator printed "발권 재개").
+  const folded = (log: QueueEvent[], id: string) => {
+    let accepting = true;
+    let reason: string | undefined;
+    for (const e of log) {
+      if (e.type === 'service.changed' && e.service.id === id) {
+        accepting = e.service.accepting;
+        reason = e.service.accepting ? undefined : e.service.reason;
+      }
+    }
+    return { accepting, reason };
+  };
+  const closedOf = (o: ReturnType<typeof recorded>, id: string) => {
+    const s = buildSnapshot(o.config, o.state, o.clock.now()).services.find((x) => x.id === id)!;
+    return { accepting: s.accepting, reason: s.closedReason };
+  };
+
+  it.each([
+    ['cap', { cap: 2 }, 'cap-reached'],
+    ['exhausted', { numbers: { from: 2001, to: 2002 } }, 'range-exhausted'],
+    ['cutoff', { cutoff: '10:00' }, 'cutoff-passed'],
+  ] as const)('closed by %s: the resume is followed by that reason, as the state says', (reason, patch, code) => {
+    const services = testConfig().services.map((s) => (s.id === 'passport' ? { ...s, ...patch } : s));
+    const o = recorded({ services });
+    o.issue('passport');
+    o.issue('passport');
+    if (reason === 'cutoff') {
+      o.clock.minutes(61);
+      o.must({ type: 'tick' });
+    }
+    expect(closedOf(o, 'passport')).toEqual({ accepting: false, reason });
+    o.must({ type: 'service.accepting', service: 'passport', accepting: false });
+    expect(closedOf(o, 'passport')).toEqual({ accepting: false, reason: 'manual' });
+    const resumed = o.must({ type: 'service.accepting', service: 'passport', accepting: true });
+    expect(resumed.events.map((e) => e.type === 'service.changed' && e.service)).toEqual([
+      { id: 'passport', accepting: true, reason: 'manual' },
+      { id: 'passport', accepting: false, reason },
+    ]);
+    expect(closedOf(o, 'passport')).toEqual({ accepting: false, reason });
+    expect(folded(o.log, 'passport')).toEqual({ accepting: false, reason });
+    expect(o.run({ type: 'ticket.issue', service: 'passport', channel: 'online' })).toMatchObject({
+      error: { code },
+    });
+    expect(o.replayed()).toEqual(o.state);
+  });
+
+  it('a service nothing else closes: one event, accepting', () => {
+    const o = recorded();
+    o.must({ type: 'service.accepting', service: 'passport', accepting: false });
+    const resumed = o.must({ type: 'service.accepting', service: 'passport', accepting: true });
+    expect(resumed.events.map((e) => e.type === 'service.changed' && e.service)).toEqual([
+      { id: 'passport', accepting: true, reason: 'manual' },
+    ]);
+    expect(folded(o.log, 'passport')).toEqual({ accepting: true, reason: undefined });
   });
 });

@@ -263,6 +263,13 @@ export class QueueEngine {
     if (!this.state.open) refuse('day-closed', 'the office day is closed; open the day first');
     if (s.accepting !== accepting) {
       this.emit({ type: 'service.changed', service: { id: service, accepting, reason: 'manual' } });
+      // Resuming lifts only the manual stop. A cut-off, cap or used-up range still closes the
+      // service, and central folding the events must not read "accepting" where the state says
+      // closed: the resume is followed by that reason, as the state's closedReason gives it.
+      const still = accepting ? closedReason(this.services.get(service)!, s, this.state, this.localNow()) : null;
+      if (still === 'cutoff' || still === 'cap' || still === 'exhausted') {
+        this.emit({ type: 'service.changed', service: { id: service, accepting: false, reason: still } });
+      }
     }
     return undefined;
   }
