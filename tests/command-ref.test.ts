@@ -69,6 +69,23 @@ describe('one definition of length', () => {
     );
   });
 
+  it('a notice holding half a surrogate pair is refused: no UTF-8 can carry it to central', async () => {
+    // JSON.stringify writes the lone half as the escape "\ud800", as a central's JSON library would
+    const payload = JSON.stringify({ id: 's-1', type: 'notice.set', text: 'a\ud800b' });
+    expect(payload).toContain('\\ud800');
+    const r = await office.send({ id: 's-1', type: 'notice.set', text: 'a\ud800b' });
+    expect(r).toMatchObject({ ok: false, error: { code: 'invalid-field', field: 'text' } });
+    expect(await office.send({ id: 's-2', type: 'notice.set', text: '\udc00' })).toMatchObject({
+      ok: false,
+      error: { code: 'invalid-field', field: 'text' },
+    });
+    expect(office.queue.state().notice).toBe('');
+    // nothing remembered: the corrected notice may reuse the id; a whole pair (an emoji) is text
+    expect(await office.send({ id: 's-1', type: 'notice.set', text: 'a🙂b' })).toMatchObject({ ok: true });
+    expect(office.queue.state().notice).toBe('a🙂b');
+    expect(JSON.stringify(office.queue.snapshot()).includes('\\ud')).toBe(false);
+  });
+
   it('a ref of 64 emoji is refused by validation, so its id is not used up', async () => {
     const bad = await office.send(issue('😀'.repeat(64), 'e-1'));
     expect(bad).toMatchObject({ ok: false, error: { code: 'invalid-field', field: 'ref' } });

@@ -10,6 +10,8 @@ const ID = /^[\x21-\x7e]{1,64}$/;
 /** what a field of the contract's commands looks like (an unknown key is echoed only then): no
  * digits, as none of the contract's has any; a key with digits may be data (`tel01012345678`) */
 const FIELD_NAME = /^[A-Za-z][A-Za-z_]{0,31}$/;
+/** a UTF-16 surrogate not paired (with the u flag a pair is one code point and never matches) */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 export type Validated =
   | { ok: true; command: Command }
@@ -67,6 +69,14 @@ export function validateCommand(payload: Buffer | Uint8Array, opts: ValidateOpti
   if (!v(obj)) return { ok: false, id, type, error: describe(v.errors ?? [], type) };
   // the schema's pattern says the same; this keeps the rule in one module (ref.ts) for the code
   if (badRef) return { ok: false, id, type, error: badRef };
+  // JSON may escape half a surrogate pair (`"\ud800"`), which no UTF-8 can carry: a notice holding
+  // one went into the retained state and every event as that escape, and a strict parser at central
+  // (serde_json, for one) then refused the office's state until the notice changed.
+  for (const [field, value] of Object.entries(obj)) {
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      return fail(id, 'invalid-field', `field "${field}" holds half a surrogate pair: not Unicode text`, field, type);
+    }
+  }
   return { ok: true, command: obj as unknown as Command };
 }
 
