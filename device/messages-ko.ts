@@ -8,7 +8,10 @@ export function refusalForCitizens(code: string, serviceName: string, cutoff?: s
   const who = serviceName ? `${serviceName} ` : '';
   switch (code) {
     case 'day-closed':
-      return '오늘 업무가 끝났습니다 — 번호표를 발급하지 않습니다';
+      // Not "today's work is over": the day is also closed in the morning before it opens (central
+      // owns the day with policy.autoOpen off, or the clock is not yet trusted). Worded as the
+      // board's own closed band is, true at 08:50 and at 18:30 alike.
+      return '지금은 업무 시간이 아닙니다 — 번호표를 발급하지 않습니다';
     case 'cutoff-passed':
       return `${who}발권이 마감되었습니다${cutoff ? ` (${cutoff} 마감)` : ''}`;
     case 'cap-reached':

@@ -207,8 +207,27 @@ describe('dispenser refusals', () => {
     b.hw.buttons.press('resident');
     await b.settle();
     expect(refused).toEqual([
-      { button: 'resident', code: 'day-closed', message: '오늘 업무가 끝났습니다 — 번호표를 발급하지 않습니다' },
+      { button: 'resident', code: 'day-closed', message: '지금은 업무 시간이 아닙니다 — 번호표를 발급하지 않습니다' },
     ]);
+    await b.stop();
+  });
+
+  it('do not tell a citizen at the door in the morning that the day is over (autoOpen off, day not yet opened)', async () => {
+    const clock = new Clock();
+    const refused: Array<{ code: string; message: string }> = [];
+    const b = await boot(clock, {
+      config: testConfig({ store: { snapshotEvery: 10 }, policy: { autoOpen: false } }),
+      extraFeatures: (ctx) => [spy('spy', () => ctx.bus.on('dispenserRefused', {}, (r) => refused.push(r)))],
+    });
+    await b.daemon.queue.execute({ type: 'day.open' });
+    clock.minutes(9 * 60); // 18:00: central closes the day
+    await b.daemon.queue.execute({ type: 'day.close' });
+    clock.minutes(14 * 60 + 50); // 08:50 the next morning, before central opens the day
+    b.hw.buttons.press('resident');
+    await b.settle();
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.code).toBe('day-closed');
+    expect(refused[0]!.message).not.toMatch(/끝났습니다/);
     await b.stop();
   });
 });
