@@ -17,7 +17,7 @@ import { decodeReport, hex, type KeyReportLayout, layoutSummary, parseReportDesc
 import { HIDRAW_CLASS, readReportDescriptor } from './hw/hidraw-sysfs.ts';
 import { type FdIo, realFdIo } from './hw/ioctl.ts';
 import { KeypadGrab } from './hw/keypad-grab.ts';
-import { KeypadInterpreter, numberResolver } from './hw/keymap.ts';
+import { KeypadInterpreter } from './hw/keymap.ts';
 import { type GpioModule, type HidModule, loadNodeHid, loadOnoff } from './hw/native.ts';
 import { LevelDebouncer } from './hw/press-filter.ts';
 import { isMainModule } from './util/main-module.ts';
@@ -81,8 +81,6 @@ export async function watchKeypad(
     reportId?: number;
     /** the office's keypad settings, so the tool shows exactly what the daemon would do */
     keypads?: HidKeypadsConfig;
-    /** typed digits -> ticket number, as for the counter the keypad belongs to */
-    callNumber?: (digits: string) => string;
     serviceByIndex?: (n: number) => string | undefined;
   },
 ): Promise<() => void> {
@@ -98,7 +96,6 @@ export async function watchKeypad(
     repeatGuardMs: cfg.repeatGuardMs,
     now: d.now,
     logger: pino({ level: 'silent' }),
-    callNumber: opts.callNumber,
     serviceByIndex: opts.serviceByIndex,
     onAction: (a) => d.out(`    => ${JSON.stringify(a)}`),
     onRejected: (a) => d.out(`    => ${a.type} again too soon: ignored as a double press`),
@@ -243,9 +240,8 @@ async function main(argv: string[]): Promise<void> {
     .description('print each key pressed on a keypad, decoded, and the action it sends')
     .option('--backend <backend>', 'node-hid backend: hidraw or libusb', 'hidraw')
     .option('--report-id <n>', 'the report id byte, if the keypad uses one', (v) => Number(v))
-    .option('--config <file>', "use this config's keypad layout and its counter's numbers")
-    .option('--counter <id>', 'the counter whose services complete typed numbers (with --config)')
-    .action(async (path: string, o: { backend: string; reportId?: number; config?: string; counter?: string }) => {
+    .option('--config <file>', "use this config's keypad layout")
+    .action(async (path: string, o: { backend: string; reportId?: number; config?: string }) => {
       const opts: Parameters<typeof watchKeypad>[2] = { backend: backend(o.backend), reportId: o.reportId };
       if (o.config) {
         const { config } = await loadConfig(o.config);
@@ -253,8 +249,6 @@ async function main(argv: string[]): Promise<void> {
           opts.keypads = config.hardware.keypads;
           opts.backend = o.backend === 'hidraw' ? config.hardware.keypads.backend : backend(o.backend);
         }
-        const counter = config.counters.find((c) => c.id === o.counter);
-        if (counter) opts.callNumber = numberResolver(config.services.filter((s) => counter.services.includes(s.id)));
         opts.serviceByIndex = (n) => config.services[n - 1]?.id;
       }
       untilInterrupted(await watchKeypad(realDeps, path, opts));

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { KeyName, KeyRole } from '../device/config/hardware-schema.ts';
 import { keyName } from '../device/hw/hid-report.ts';
-import { KeypadInterpreter, numberResolver } from '../device/hw/keymap.ts';
+import { KeypadInterpreter } from '../device/hw/keymap.ts';
 import type { KeypadAction } from '../device/ports/keypad.ts';
 import { captureLogger } from './hw-fakes.ts';
 
@@ -46,7 +46,6 @@ function pad(
     repeatGuardMs: 1000,
     now: () => t,
     logger: captureLogger().logger,
-    callNumber: numberResolver([{ numbers: { prefix: '', from: 1001, to: 1999 } }]),
     serviceByIndex: (n) => ['resident', 'certificate', 'welfare'][n - 1],
     onAction: (a) => actions.push(a),
     onRejected: (a) => rejected.push(a),
@@ -209,19 +208,14 @@ describe('the default keypad layout', () => {
   });
 });
 
-describe('typed digits -> ticket number', () => {
-  const services = [
-    { numbers: { prefix: 'A', from: 1, to: 999 } },
-    { numbers: { prefix: '', from: 1001, to: 1999 } },
-    { numbers: { prefix: 'B', from: 1, to: 500, width: 4 } },
-  ];
-  it('adds the prefix and padding of the one service whose range fits', () => {
-    expect(numberResolver(services.slice(0, 2))('7')).toBe('A007');
-    expect(numberResolver(services.slice(0, 2))('1035')).toBe('1035');
-    expect(numberResolver([services[2]!])('12')).toBe('B0012');
-  });
-  it('leaves ambiguous or unknown numbers as typed', () => {
-    expect(numberResolver(services)('7')).toBe('7');
-    expect(numberResolver(services)('5000')).toBe('5000');
+describe('typed digits', () => {
+  it('go to the queue as typed: the keypad does not guess the letters (the queue finds the ticket)', () => {
+    const p = pad();
+    p.type('7 enter', 1500);
+    p.type('0 3 5 enter', 1500);
+    expect(p.actions).toEqual([
+      { type: 'call', number: '7' },
+      { type: 'call', number: '035' },
+    ]);
   });
 });

@@ -6,7 +6,6 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { keypadsHardwareSchema } from '../device/config/hardware-schema.ts';
 import { HardwareError } from '../device/hw/errors.ts';
-import { numberResolver } from '../device/hw/keymap.ts';
 import { listHardware, type ToolDeps, watchGpio, watchKeypad } from '../device/hw-tool.ts';
 import { isMainModule } from '../device/util/main-module.ts';
 import { FakeHid, FakeInputKernel, fakeGpio, fakeHidrawSysfs } from './hw-fakes.ts';
@@ -207,7 +206,7 @@ describe('npm run hw -- gpio <pin>', () => {
 });
 
 describe('npm run hw -- keypad with the office config', () => {
-  it("uses the config's layout and completes numbers as the counter would", async () => {
+  it("uses the config's layout and sends numbers as typed, as the daemon does", async () => {
     const hid = new FakeHid();
     hid.plug({ vendorId: 1, productId: 2, path: '/dev/hidraw0' });
     const { d, lines } = deps({ loadHid: async () => hid.module });
@@ -217,10 +216,7 @@ describe('npm run hw -- keypad with the office config', () => {
       keys: { '-': 'skip' },
     });
     if (keypads.driver !== 'hid') throw new Error('expected hid');
-    const stop = await watchKeypad(d, '/dev/hidraw0', {
-      keypads,
-      callNumber: numberResolver([{ numbers: { prefix: 'A', from: 1, to: 999 } }]),
-    });
+    const stop = await watchKeypad(d, '/dev/hidraw0', { keypads });
     const dev = hid.device('/dev/hidraw0');
     for (const h of [
       '00 00 56 00 00 00 00 00',
@@ -232,7 +228,7 @@ describe('npm run hw -- keypad with the office config', () => {
     stop();
     expect(lines.filter((l) => l.includes('=>'))).toEqual([
       '    => {"type":"skip"}',
-      '    => {"type":"call","number":"A007"}',
+      '    => {"type":"call","number":"7"}',
     ]);
   });
 });

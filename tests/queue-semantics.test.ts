@@ -127,6 +127,64 @@ describe('calling a number by its digits', () => {
     });
     expect(o.must({ type: 'counter.call', counter: '1', number: 'B001' }).ticket?.number).toBe('B001');
   });
+
+  /** Counter 1 serves A, counter 2 serves B, counter 3 both: a keypad sends only the digits typed. */
+  const twoLines = () =>
+    office({
+      services: [
+        { id: 'a', name: '가', numbers: { prefix: 'A', from: 1, to: 999 } },
+        { id: 'b', name: '나', numbers: { prefix: 'B', from: 1, to: 999 } },
+      ],
+      counters: [
+        { id: '1', name: '1번 창구', services: ['a'] },
+        { id: '2', name: '2번 창구', services: ['b'] },
+        { id: '3', name: '3번 창구', services: ['a', 'b'] },
+      ],
+      dispenser: { buttons: [] },
+    });
+
+  it("a counter's own ticket comes before another service's of the same digits", () => {
+    const o = twoLines();
+    o.issue('a'); // A001
+    o.issue('b'); // B001
+    expect(o.must({ type: 'counter.call', counter: '2', number: '1' }).ticket?.number).toBe('B001');
+    expect(o.must({ type: 'counter.call', counter: '1', number: '001' }).ticket?.number).toBe('A001');
+  });
+
+  it("the ticket that can be called wins: a no-show back at another service's counter", () => {
+    const o = twoLines();
+    o.issue('a'); // A001
+    o.issue('b'); // B001
+    o.must({ type: 'counter.next', counter: '2' }); // B001
+    o.must({ type: 'counter.next', counter: '2' }); // B001 served, nobody left for B
+    o.must({ type: 'counter.next', counter: '1' }); // A001
+    o.must({ type: 'counter.skip', counter: '1' }); // A001 did not come
+    // back at counter 2 (B only): "1" is A001, on hold, not B001 (served)
+    expect(o.must({ type: 'counter.call', counter: '2', number: '1' }).ticket?.number).toBe('A001');
+  });
+
+  it('a ticket transferred to this counter is its own', () => {
+    const o = twoLines();
+    o.issue('a'); // A001
+    o.issue('b'); // B001
+    o.must({ type: 'counter.next', counter: '1' }); // A001
+    o.must({ type: 'counter.transfer', counter: '1', toCounter: '2' });
+    // A001 (sent to counter 2) and B001 (its service's) both wait and both are counter 2's: refused
+    expect(o.run({ type: 'counter.call', counter: '2', number: '1' })).toMatchObject({ ok: false });
+    o.must({ type: 'counter.call', counter: '3', number: 'B001' });
+    expect(o.must({ type: 'counter.call', counter: '2', number: '1' }).ticket?.number).toBe('A001');
+  });
+
+  it('several callable tickets no counter rule tells apart are refused, naming them, and nothing changes', () => {
+    const o = twoLines();
+    o.issue('a');
+    o.issue('b');
+    const before = JSON.stringify(o.state);
+    const r = o.run({ type: 'counter.call', counter: '3', number: '1' });
+    expect(r).toMatchObject({ ok: false, error: { code: 'unknown-ticket' } });
+    expect(!r.ok && r.error.message).toContain('A001, B001');
+    expect(JSON.stringify(o.state)).toBe(before);
+  });
 });
 
 describe("a cancel that names the ticket's day and ref", () => {

@@ -11,7 +11,6 @@ import { HardwareError } from './errors.ts';
 import { FirmataButtonSource } from './firmata-buttons.ts';
 import { GpioButtonSource } from './gpio-buttons.ts';
 import { HidKeypadSource } from './hid-keypads.ts';
-import { numberResolver } from './keymap.ts';
 import type { FdIo } from './ioctl.ts';
 import type { FiveModule, GpioModule, HidModule } from './native.ts';
 
@@ -63,13 +62,7 @@ export async function createKeypadSource(
   const hw = config.hardware.keypads;
   if (hw.driver === 'sim') return null;
   checkReferences(config);
-  const services = new Map(config.services.map((s) => [s.id, s]));
-  const resolvers = new Map(
-    config.counters.map((c) => [
-      c.id,
-      numberResolver(c.services.map((id) => services.get(id)).filter((s) => s !== undefined)),
-    ]),
-  );
+
   return new HidKeypadSource({
     config: hw,
     logger: logger.child({ component: 'keypads', driver: hw.driver }),
@@ -77,7 +70,6 @@ export async function createKeypadSource(
     usbPort: opts.usbPort,
     sysfsRoot: opts.hidrawSysfs,
     fdIo: opts.fdIo,
-    callNumber: (counter) => resolvers.get(counter),
     serviceByIndex: (n) => config.services[n - 1]?.id,
     onHealth: (counter, h) => opts.onHealth?.(`keypad:${counter}`, h),
   });

@@ -25,8 +25,6 @@ export interface HidKeypadsOptions {
   load?: (backend: 'hidraw' | 'libusb') => Promise<HidModule>;
   now?: () => number;
   usbPort?: (path: string | undefined) => string | undefined;
-  /** per counter: typed digits -> ticket number */
-  callNumber?: (counter: string) => ((digits: string) => string) | undefined;
   serviceByIndex?: (n: number) => string | undefined;
   onHealth?: (counter: string, health: ComponentHealth) => void;
   /** /sys/class/hidraw: report descriptors, input nodes and USB ports (tests: a fake tree) */
@@ -179,7 +177,6 @@ export class HidKeypadSource implements KeypadSource {
       repeatGuardMs: config.repeatGuardMs,
       now: this.o.now ?? Date.now,
       logger,
-      callNumber: this.o.callNumber?.(counter),
       serviceByIndex: this.o.serviceByIndex,
       onAction: (action: KeypadAction) => {
         logger.info({ counter, action: action.type }, 'keypad action');

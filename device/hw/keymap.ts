@@ -53,8 +53,6 @@ export interface KeymapOptions {
   repeatGuardMs: number;
   now: () => number;
   logger: Logger;
-  /** typed digits -> the ticket number to call (adds a service's letter prefix and padding) */
-  callNumber?: (digits: string) => string;
   /** "/ / n Enter": the n-th service (1-based) -> its id, or undefined */
   serviceByIndex?: (n: number) => string | undefined;
   onAction: (action: KeypadAction) => void;
@@ -173,7 +171,9 @@ export class KeypadInterpreter {
     this.clearEntry();
     if (mode === 'call') {
       if (buffer === '') this.emit({ type: 'resume' });
-      else this.emit({ type: 'call', number: this.o.callNumber ? this.o.callNumber(buffer) : buffer });
+      // the digits as typed: the queue finds the ticket they mean (its letters and zeros, and among
+      // several the one this counter can call: docs/queue.md, counter.call)
+      else this.emit({ type: 'call', number: buffer });
       return;
     }
     if (buffer === '') return;
@@ -207,21 +207,4 @@ export class KeypadInterpreter {
     this.buffer = '';
     this.mode = 'call';
   }
-}
-
-/**
- * Typed digits -> a ticket number of one of the counter's services: a keypad cannot type the
- * letter prefix or is lazy about zero padding, so "7" at a counter serving A001-A999 calls "A007".
- * When no service, or more than one, could mean it, the digits go as typed and the queue decides.
- */
-export function numberResolver(
-  services: Array<{ numbers: { prefix: string; from: number; to: number; width?: number | undefined } }>,
-): (digits: string) => string {
-  return (digits) => {
-    const n = Number(digits);
-    const fits = services.filter((s) => n >= s.numbers.from && n <= s.numbers.to);
-    if (fits.length !== 1) return digits;
-    const r = fits[0]!.numbers;
-    return `${r.prefix}${String(n).padStart(r.width ?? String(r.to).length, '0')}`;
-  };
 }

@@ -185,7 +185,7 @@ export class QueueEngine {
   /** Calls a ticket by number: a waiting one out of turn, or a skipped one back within its hold. */
   private callByNumber(counter: string, number: string): TicketInfo {
     const c = this.usableCounter(counter);
-    const rec = this.findTicket(number);
+    const rec = this.findTicketToCall(number, counter);
     if (rec.status === 'skipped') {
       if ((rec.holdUntil ?? 0) < this.deps.now()) {
         refuse(
@@ -497,7 +497,36 @@ export class QueueEngine {
     }
   }
 
-  /** Exact number first; a keypad can only type digits, so "35" finds "A035" when that is unique. */
+  /** A number typed at a counter. A keypad types only digits ("35" for "A035", "7" for "A007"), so
+   * digits are the ticket's number without its letters and zeros; when they fit several of the
+   * day's tickets (A035 and B035), the one that can be called now wins, then the one of the
+   * calling counter (of a service it serves, or sent to it): the citizen back after a no-show or
+   * transferred from another service is called from any counter, and a counter's own ticket
+   * comes before another service's. Several still: refused, naming them. */
+  private findTicketToCall(number: string, counter: string): TicketRecord {
+    if (!/^\d+$/.test(number)) return this.findTicket(number);
+    const n = Number(number);
+    const hits = Object.values(this.state.tickets).filter((t) => t.n === n);
+    const serves = new Set(this.counters.get(counter)?.services);
+    const mine = (t: TicketRecord): boolean => (t.pin === undefined ? serves.has(t.service) : t.pin === counter);
+    const now = this.deps.now();
+    const callable = hits.filter(
+      (t) => t.status === 'waiting' || (t.status === 'skipped' && (t.holdUntil ?? 0) >= now),
+    );
+    const exact = this.state.tickets[number];
+    const one = (xs: TicketRecord[]): TicketRecord | undefined => (xs.length === 1 ? xs[0] : undefined);
+    const found =
+      one(hits) ??
+      (callable.length > 0
+        ? (one(callable) ?? one(callable.filter(mine)) ?? callable.find((t) => t === exact))
+        : (one(hits.filter(mine)) ?? exact));
+    if (found) return found;
+    if (hits.length === 0) refuse('unknown-ticket', `no ticket ${number} today`);
+    const all = (callable.length > 0 ? callable : hits).map((t) => t.number).sort();
+    return refuse('unknown-ticket', `${number} could be ${all.join(', ')}; give the number with its letters`);
+  }
+
+  /** Exact number first; digits alone ("35") find "A035" when that is the only ticket numbered 35. */
   private findTicket(number: string): TicketRecord {
     const exact = this.state.tickets[number];
     if (exact) return exact;
