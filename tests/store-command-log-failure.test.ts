@@ -6,7 +6,7 @@ import { appendFile, mkdtemp, readdir, readFile, rm, truncate } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CommandLog, type CommandRecord } from '../device/store/command-log.ts';
+import { CommandLog, type CommandRecord, type JournaledCommand } from '../device/store/command-log.ts';
 import { type FileHandleLike, nodeFs, type StoreFs } from '../device/store/fs.ts';
 import { bootDaemon } from './helpers/boot.ts';
 
@@ -118,6 +118,55 @@ describe('the command log on a full card', () => {
     expect(['a', 'b'].map((id) => again.get(id)?.id)).toEqual(['a', 'b']);
     const text = await readFile(path.join(logDir(), `commands-${DAY}.log`), 'utf8');
     expect(text.trim().split('\n')).toHaveLength(2);
+    await again.close();
+  });
+});
+
+describe('a start on a full card', () => {
+  // A power cut loses the command log's deferred lines (the journal holds those commands); the
+  // start puts them back. On a full card that write fails, and open() threw, so the daemon could
+  // not start at all (exit 1, restarted by systemd, failing again) while the journal's preallocated
+  // segment still had room for tickets: a full card must stop snapshots, not the office.
+  it('opens, remembers the commands the journal holds, and writes their lines once there is room', async () => {
+    const { fs, card } = failingFs();
+    const log = new CommandLog(fs, logDir());
+    await log.open([]);
+    await log.record(answer('a'), DAY);
+    await log.release();
+
+    card.full = true;
+    const journaled = ['j1', 'j2'].map((id, i) => ({
+      id,
+      digest: `d-${id}`,
+      type: 'notice.set',
+      events: [
+        {
+          v: 1,
+          office: 'o',
+          seq: 10 + i,
+          id: `e${i}`,
+          at: `${DAY}T10:00:0${i}.000+09:00`,
+          type: 'notice.changed',
+          notice: id,
+        },
+      ] as unknown as JournaledCommand['events'],
+    }));
+    const reopened = new CommandLog(fs, logDir());
+    const opened = await reopened.open(journaled);
+    expect(opened.reconciled).toBe(2);
+    expect(opened.problems.join('\n')).toMatch(/command log cannot be written.*ENOSPC/);
+    expect(reopened.lastError).toMatch(/ENOSPC/);
+    expect(['a', 'j1', 'j2'].map((id) => reopened.get(id)?.id)).toEqual(['a', 'j1', 'j2']);
+    // still full: a sync (what a prune waits for) keeps failing, so no journal segment goes
+    await expect(reopened.sync()).rejects.toThrow(/ENOSPC/);
+
+    card.full = false;
+    await reopened.sync();
+    expect(reopened.lastError).toBeNull();
+    await reopened.close();
+    const again = new CommandLog(nodeFs, logDir());
+    expect((await again.open([])).problems).toEqual([]);
+    expect(['a', 'j1', 'j2'].map((id) => again.get(id)?.outcome.kind)).toEqual(['answer', 'done', 'done']);
     await again.close();
   });
 });

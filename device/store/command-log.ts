@@ -178,7 +178,8 @@ export class CommandLog {
 
   /** Load the kept days, repair a torn last line, and put back every command the journal holds
    * that the log lost (a power cut between the journal's fsync and this log's). Durable when it
-   * resolves: call it before anything can prune the journal or send a command. */
+   * resolves, unless the card refuses the writes (lastError says so; the journal still holds those
+   * commands): call it before anything can prune the journal or send a command. */
   async open(journaled: Iterable<JournaledCommand>): Promise<CommandLogOpen> {
     await this.fs.mkdirp(this.dir);
     const problems: string[] = [];
@@ -214,7 +215,13 @@ export class CommandLog {
       reconciled++;
     }
     for (const d of [...this.days]) if (!kept.includes(d.day)) this.drop(d);
-    await this.sync();
+    // A full card must not keep the office from starting (the office stops only when a journal
+    // record no longer fits): the lines put back stay in memory, the journal keeps holding them
+    // (prune() syncs this log first and stops when it fails), the status shows lastError, and
+    // every later sync writes them again once there is room.
+    await this.sync().catch((err: Error) => {
+      problems.push(`the command log cannot be written (${err.message}); its lines are kept until it can`);
+    });
     return { reconciled, problems };
   }
 
