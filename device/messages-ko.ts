@@ -48,6 +48,8 @@ export function keyRefusalForClerks(code: string): string {
       return '이 창구 권한 없음';
     case 'unknown-counter':
       return '없는 창구';
+    case 'unknown-service':
+      return '없는 업무';
     case 'rate-limited':
       return '키 입력이 너무 잦음 — 잠시 후 다시';
     default:

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { refusalForCitizens } from '../device/messages-ko.ts';
+import { keyRefusalForClerks, refusalForCitizens } from '../device/messages-ko.ts';
 import type { ComponentHealth } from '../device/ports/health.ts';
 import { nodeFs, type StoreFs } from '../device/store/fs.ts';
 import { type BootOptions, bootConfig, bootDaemon } from './helpers/boot.ts';
@@ -229,5 +229,27 @@ describe('dispenser refusals', () => {
     expect(refused[0]!.code).toBe('day-closed');
     expect(refused[0]!.message).not.toMatch(/끝났습니다/);
     await b.stop();
+  });
+});
+
+describe('key refusals', () => {
+  it("every refusal a counter's key can meet is told to the clerk in words, not as a code", () => {
+    // the queue's codes of counter actions (a satellite's config behind the main unit's can name a
+    // service the main unit no longer has: unknown-service)
+    const codes = [
+      'unknown-service',
+      'unknown-counter',
+      'unknown-ticket',
+      'day-closed',
+      'clock-behind',
+      'counter-closed',
+      'counter-idle',
+      'no-waiting',
+      'not-callable',
+      'hold-expired',
+      'invalid-transfer',
+    ];
+    for (const code of codes) expect(keyRefusalForClerks(code), code).not.toMatch(/처리 안 됨|[a-z]-[a-z]/);
+    expect(keyRefusalForClerks('unknown-service')).toBe('없는 업무');
   });
 });
