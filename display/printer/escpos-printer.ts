@@ -52,6 +52,11 @@ export class EscposPrinter implements TicketPrinter {
 
   status(): Promise<PrinterStatus> {
     return this.serial(async () => {
+      // A descriptor opened before the printer was unplugged (or switched off) and plugged back
+      // stays dead (ENODEV, EIO) while the same device node, opened again, is the printer. Without
+      // a query nothing would ever touch it before the next ticket's write: "ready", a number
+      // issued, and the write failed. So the check is the open itself, each time.
+      if (this.opts.statusQuery === false) await this.transport.close().catch(() => {});
       try {
         await this.ensureOpen();
       } catch {
@@ -59,28 +64,44 @@ export class EscposPrinter implements TicketPrinter {
       }
       if (this.opts.statusQuery === false)
         return this.record({ online: true, paper: 'unknown', ready: true, error: null });
+      let failure: unknown;
       try {
-        const t = this.opts.statusTimeoutMs;
-        const printer = await this.transport.query(STATUS_QUERY.printer, t);
-        // A printer that ignores DLE EOT 1 will ignore the others too: don't wait three times.
-        const offline = printer === null ? null : await this.transport.query(STATUS_QUERY.offline, t);
-        const paper = printer === null ? null : await this.transport.query(STATUS_QUERY.paper, t);
-        this.queryFailing = false;
-        const d = decodeStatus(printer, offline, paper);
-        const ready = d.online && d.paper !== 'out' && d.error === null;
-        return this.record({ online: d.online, paper: d.paper, ready, error: d.error });
+        return await this.query();
       } catch (err) {
-        await this.transport.close().catch(() => {});
-        // Once per outage: the status is asked every statusIntervalSec (10 s), and a printer
-        // failing the same way over a weekend wrote a line each time.
-        this.logger[this.queryFailing ? 'debug' : 'warn'](
-          { code: 'printer-offline', device: this.opts.device, err: (err as Error).message },
-          'printer status query failed',
-        );
-        this.queryFailing = true;
-        return this.record({ online: false, paper: 'unknown', ready: false, error: 'printer-offline' });
+        failure = err;
       }
+      // The same dead descriptor, with queries: the first press after a replug was refused
+      // (printer-offline) though the printer was back. Asked once more on a fresh open, it answers.
+      await this.transport.close().catch(() => {});
+      try {
+        await this.ensureOpen();
+        return await this.query();
+      } catch (err) {
+        failure = err;
+      }
+      await this.transport.close().catch(() => {});
+      // Once per outage: the status is asked every statusIntervalSec (10 s), and a printer
+      // failing the same way over a weekend wrote a line each time.
+      this.logger[this.queryFailing ? 'debug' : 'warn'](
+        { code: 'printer-offline', device: this.opts.device, err: (failure as Error).message },
+        'printer status query failed',
+      );
+      this.queryFailing = true;
+      return this.record({ online: false, paper: 'unknown', ready: false, error: 'printer-offline' });
     });
+  }
+
+  /** DLE EOT 1, 2 and 4 on the open device, decoded. */
+  private async query(): Promise<PrinterStatus> {
+    const t = this.opts.statusTimeoutMs;
+    const printer = await this.transport.query(STATUS_QUERY.printer, t);
+    // A printer that ignores DLE EOT 1 will ignore the others too: don't wait three times.
+    const offline = printer === null ? null : await this.transport.query(STATUS_QUERY.offline, t);
+    const paper = printer === null ? null : await this.transport.query(STATUS_QUERY.paper, t);
+    this.queryFailing = false;
+    const d = decodeStatus(printer, offline, paper);
+    const ready = d.online && d.paper !== 'out' && d.error === null;
+    return this.record({ online: d.online, paper: d.paper, ready, error: d.error });
   }
 
   print(job: PrintJob): Promise<void> {
