@@ -11,6 +11,7 @@ import { NOTICE_MAX_LENGTH, REF_MAX_LENGTH, textLength } from './limits.ts';
 import type { Action, ActionResult, ActionType, QueueErrorCode } from './actions.ts';
 import { closedReason, cutoffPassed, nextIndex, REFUSAL_WHEN_CLOSED } from './closed.ts';
 import { estimateWaitMin, openCounters } from './estimate.ts';
+import { priorityHonoured } from './priority.ts';
 import { applyEvent, initialState, reconcile, type ReduceOptions } from './reduce.ts';
 import type {
   ClosedReason,
@@ -457,7 +458,7 @@ export class QueueEngine {
   }
 
   private priorityFirst(cfg: ServiceConfig): boolean {
-    return this.config.policy.priority === 'first' && cfg.priority;
+    return priorityHonoured(this.config.policy, cfg);
   }
 
   /** Length of the list's prefix whose tier is <= maxTier (the front a new ticket goes behind). */

@@ -2,6 +2,7 @@
 // QR link. The caller prints it only once the ticket is durable.
 import type { Config } from '../../device/config/schema.ts';
 import type { PrintJob } from '../../device/ports/outputs.ts';
+import { priorityHonoured } from '../../device/queue/priority.ts';
 import { localTime } from '../../device/util/time.ts';
 import { renderTicket } from './render-ticket.ts';
 import { resolveTicketSecret, ticketUrl } from './ticket-url.ts';
@@ -27,7 +28,8 @@ export function ticketJob(config: Config, ticket: IssuedTicket, day: string, iss
     estimatedWaitMin: ticket.estimatedWaitMin,
     issuedAt: /[+-]\d\d:\d\d$/.test(issuedAt) ? issuedAt : localTime(Date.parse(issuedAt), office.timeZone).iso,
     qrUrl: ticketUrl(config.outputs.printer.ticketUrl, resolveTicketSecret(config), office.id, day, ticket.number),
-    priority: ticket.priority ?? false,
+    // The queue's priority, not the button's: a ticket must not promise what the queue won't do.
+    priority: (ticket.priority ?? false) && service !== undefined && priorityHonoured(config.policy, service),
     widthDots: config.outputs.printer.widthDots,
   });
   return { image, day, number: ticket.number };
