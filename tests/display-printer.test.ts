@@ -241,7 +241,7 @@ describe('ESC/POS printer', () => {
     const p = new EscposPrinter(wire, { ...opts, statusQuery: false }, logger);
     expect(await p.status()).toEqual({ online: true, paper: 'unknown', ready: true, error: null });
     const closed = new EscposPrinter(new DeviceTransport('/nonexistent/lp9'), { ...opts, statusQuery: false }, logger);
-    expect(await closed.status()).toMatchObject({ ready: false, error: 'printer-offline' });
+    expect(await closed.status()).toMatchObject({ ready: false, error: 'printer-open-failed' });
   });
 
   it('prints raster bytes and reports a failed write with a stable code', async () => {
@@ -276,9 +276,9 @@ describe('ESC/POS printer', () => {
     expect(said).toEqual([40, 20, 20, 20, 20, 40]);
   });
 
-  it('reports a printer that cannot be opened as offline, not as an exception', async () => {
+  it('reports a printer that cannot be opened as offline, with the open code (not an exception)', async () => {
     const p = new EscposPrinter(new DeviceTransport('/nonexistent/lp9'), opts, logger);
-    expect(await p.status()).toMatchObject({ online: false, ready: false, error: 'printer-offline' });
+    expect(await p.status()).toMatchObject({ online: false, ready: false, error: 'printer-open-failed' });
     await expect(p.open()).rejects.toMatchObject({ code: 'printer-open-failed' });
   });
 });

@@ -60,7 +60,9 @@ export class EscposPrinter implements TicketPrinter {
       try {
         await this.ensureOpen();
       } catch {
-        return this.record({ online: false, paper: 'unknown', ready: false, error: 'printer-offline' });
+        // not printer-offline: that code's advice is about status queries, and this printer is
+        // unplugged, switched off, or not the daemon's to open (docs/errors.md)
+        return this.record({ online: false, paper: 'unknown', ready: false, error: 'printer-open-failed' });
       }
       if (this.opts.statusQuery === false)
         return this.record({ online: true, paper: 'unknown', ready: true, error: null });
