@@ -165,7 +165,9 @@ export function renderStatus(r: StatusReport): string {
     const comps = Object.entries(h.components);
     if (comps.length === 0) rows.push(['components', 'none reported']);
     for (const [name, c] of comps) {
-      const state = c.connected ? 'connected' : 'DISCONNECTED';
+      // A printer out of paper is still connected; without `ready` the line read the same before
+      // and after the refill, since lastError is the last failure, kept once it has cleared.
+      const state = c.connected ? (c.ready === false ? 'connected, NOT READY' : 'connected') : 'DISCONNECTED';
       rows.push([`  ${name}`, c.lastError ? `${state}, last error ${c.lastError} at ${c.lastErrorAt ?? '?'}` : state]);
     }
   }

@@ -95,7 +95,12 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
       ctx.bus.on('healthChanged', owner, ({ component, health }) => {
         const before = components.get(component);
         components.set(component, health);
-        const changed = before?.connected !== health.connected || before?.lastError !== health.lastError;
+        // `ready` too: a printer out of paper that stays online keeps connected and lastError
+        // (the last failure) when refilled; only `ready` says it prints again.
+        const changed =
+          before?.connected !== health.connected ||
+          before?.lastError !== health.lastError ||
+          before?.ready !== health.ready;
         if (changed && timer && !soon) {
           soon = setTimeout(() => {
             soon = null;

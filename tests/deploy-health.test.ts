@@ -171,6 +171,19 @@ describe('npm run status', () => {
     expect(renderStatus(small)).toMatch(/^disk \(data dir\) +.* on \/var\/lib\/beonho, 1024-byte blocks$/m);
   });
 
+  it('says NOT READY for a printer that is connected but cannot print (paper out while online)', async () => {
+    // lastError is the last failure, kept after the refill: only `ready` tells out from refilled
+    const at = '2026-11-26T01:01:00.000Z';
+    const printer = (ready: boolean) => ({ connected: true, lastError: 'printer-paper-out', lastErrorAt: at, ready });
+    const render = async (ready: boolean): Promise<string> => {
+      const h = await collectHealth({ ...input, components: new Map([['printer', printer(ready)]]) }, deps());
+      await writeStatusFile(join(dir, 'run'), h);
+      return renderStatus(await gatherStatus({ dirs: [join(dir, 'run')], dataDir: '/var/lib/beonho' }, deps()));
+    };
+    expect(await render(false)).toMatch(/^ {2}printer +connected, NOT READY, last error printer-paper-out at /m);
+    expect(await render(true)).toMatch(/^ {2}printer +connected, last error printer-paper-out at /m);
+  });
+
   it('flags a stale status and a missing one', async () => {
     await written(NOW - 5 * 60_000);
     const stale = await gatherStatus({ dirs: [join(dir, 'run')], dataDir: dir }, deps());
@@ -333,6 +346,30 @@ describe('the health extension', () => {
     vi.advanceTimersByTime(1_000);
     await calledTimes(statfs, 3);
     expect(statfs).toHaveBeenCalledTimes(3);
+    await ext.stop();
+  });
+
+  it('writes within a second when only `ready` changes (a printer refilled keeps its lastError)', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    const c = ctx();
+    const statfs = vi.fn(async () => ({ bavail: 1, blocks: 2, bsize: 4096 }));
+    const ext = createHealthExtension(c, { bytesWritten: () => 0, dir: join(dir, 'run'), deps: deps({ statfs }) });
+    await ext.start();
+    const printer = (ready: boolean) =>
+      c.bus.emit('healthChanged', {
+        component: 'printer',
+        health: { connected: true, lastError: 'printer-paper-out', lastErrorAt: null, ready },
+      });
+    printer(false);
+    vi.advanceTimersByTime(1_000);
+    await calledTimes(statfs, 2);
+    // refilled: connected and lastError as they were, ready again
+    printer(true);
+    vi.advanceTimersByTime(1_000);
+    await calledTimes(statfs, 3);
+    expect(statfs).toHaveBeenCalledTimes(3);
+    const read = await statusWhen((h) => h.components.printer?.ready === true);
+    expect(read.ok && read.health.components.printer).toMatchObject({ ready: true, lastError: 'printer-paper-out' });
     await ext.stop();
   });
 
