@@ -177,6 +177,38 @@ describe('the call sentence', () => {
     );
   });
 
+  it('says no sign of a counter name: espeak read / & + ~ in English and spelled ㆍ ・ names jamo by jamo', () => {
+    expect(spokenText(callParts('1035', '5', '여권/비자'))).toBe('천삼십오번 고객님, 여권 비자로 오십시오');
+    expect(spokenText(callParts('1035', '5', '여권ㆍ비자'))).toBe('천삼십오번 고객님, 여권 비자로 오십시오');
+    expect(spokenText(callParts('1035', '5', '여권・비자 & 병역'))).toBe(
+      '천삼십오번 고객님, 여권 비자 병역으로 오십시오',
+    );
+    expect(spokenText(callParts('1035', '5', '★'))).toBe('천삼십오번 고객님, 오번 창구로 오십시오');
+  });
+
+  it('reads full-width and circled digits of a counter name (espeak said nothing for them)', () => {
+    expect(spokenText(callParts('1035', '3', '３번 창구'))).toBe('천삼십오번 고객님, 삼번 창구로 오십시오');
+    expect(spokenText(callParts('1035', '1', '①번 창구'))).toBe('천삼십오번 고객님, 일번 창구로 오십시오');
+  });
+
+  it('holds only Hangul words, and a counter, for any counter name at all', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 20 }), (name) => {
+        const parts = callParts('1035', '3', name);
+        const pause = parts.findIndex((p) => p.kind === 'pause');
+        expect(parts.length - pause - 2).toBeGreaterThan(0);
+        for (const p of parts) if (p.kind === 'word') expect(p.text).toMatch(/^[가-힣]+$/);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('the caption writes the particle after the word before a bracket, as Korean is written', () => {
+    expect(callCaption('1035', '2', '여권(2층)')).toBe('1035번 고객님, 여권(2층)으로 오십시오');
+    expect(callCaption('1035', '2', '민원실(2층)')).toBe('1035번 고객님, 민원실(2층)로 오십시오');
+    expect(callCaption('1035', '2', '창구 M')).toBe('1035번 고객님, 창구 M으로 오십시오');
+  });
+
   it('speakableText turns digits and letters into words', () => {
     expect(speakableText('3번 창구')).toBe('삼번 창구');
     expect(speakableText('B-10')).toBe('비-십');

@@ -107,6 +107,12 @@ describe('model', () => {
     expect(particleRo('창구 3')).toBe('으로');
     expect(particleRo('창구 7')).toBe('로');
     expect(particleRo('Desk A')).toBe('로');
+    // a bracket at the end is left out, as written Korean does (the portrait band said 여권(2층)로)
+    expect(particleRo('여권(2층)')).toBe('으로');
+    expect(particleRo('민원실(2층)')).toBe('로');
+    // a letter is read by its name, as the voice says it: 엠으로 (the band said 창구 M로)
+    expect(particleRo('창구 M')).toBe('으로');
+    expect(particleRo('창구 ３')).toBe('으로');
   });
 });
 

@@ -2,6 +2,7 @@
 // into a box; the header and footer are in chrome.ts. The layouts only arrange the boxes.
 import type { CallSnapshot } from '../../device/queue/snapshot-types.ts';
 import { type Box, type Ctx, arrow, closedIcon, fitPx, measure, pauseIcon, rect, strokeRect, text } from './draw.ts';
+import { particleRoAfterName } from '../korean-particle.ts';
 import { type BoardModel, closedReasonText, counterName, serviceName } from './model.ts';
 import { DIGIT_HEIGHT, colors, type } from './theme.ts';
 
@@ -51,7 +52,7 @@ export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean):
     const numBase = b.y + b.h * 0.66;
     const numPx = fitPx(ctx, call.ticket, 900, type.callNumber * 1.05, b.w - 2 * pad);
     text(ctx, call.ticket, b.x + b.w / 2, numBase, { weight: 900, px: numPx, color: numColor, align: 'center' });
-    const line = `${counter}${particleRo(counter)} 오십시오`;
+    const line = `${counter.trim()}${particleRo(counter)} 오십시오`;
     text(ctx, line, b.x + b.w / 2, b.y + b.h - pad - 10, {
       weight: 700,
       px: type.callCounter * 0.8,
@@ -273,14 +274,6 @@ export function drawCounters(ctx: Ctx, m: BoardModel, b: Box, only?: number): vo
   });
 }
 
-/** The particle 로/으로 after a word: 으로 after a final consonant other than ㄹ ("3번 창구로",
- * "민원실로", "상담석으로"). Digits read the Korean way (3 = 삼 -> 으로). */
-export function particleRo(word: string): string {
-  const last = word.trim().slice(-1);
-  const digitFinal: Record<string, boolean> = { '0': true, '3': true, '6': true, '1': false, '7': false, '8': false };
-  if (last in digitFinal) return digitFinal[last] ? '으로' : '로';
-  const code = last.charCodeAt(0) - 0xac00;
-  if (code < 0 || code > 11171) return '로';
-  const jong = code % 28;
-  return jong === 0 || jong === 8 ? '로' : '으로';
-}
+/** The particle 로/으로 after a counter's name as the board writes it ("3번 창구로", "민원실로",
+ * "창구 3으로", "여권(2층)으로"): the voice's rule, so the two never disagree. */
+export const particleRo = particleRoAfterName;
