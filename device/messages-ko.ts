@@ -16,7 +16,9 @@ export function refusalForCitizens(code: string, serviceName: string, cutoff?: s
       return `${who}발권이 마감되었습니다${cutoff ? ` (${cutoff} 마감)` : ''}`;
     case 'cap-reached':
     case 'range-exhausted':
-      return `${who}오늘 발급할 수 있는 번호표가 모두 나갔습니다`;
+      // The service's name first, then a clause of its own ("여권 오늘 발급할 수 있는 번호표가…")
+      // read as two lines run together: the name belongs with 번호표.
+      return `오늘 ${who}번호표가 모두 발급되었습니다`;
     case 'not-accepting':
       return `${who}발권이 잠시 중지되었습니다 — 직원에게 문의하세요`;
     default:

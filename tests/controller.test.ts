@@ -198,7 +198,8 @@ describe('controller', () => {
 describe('dispenser refusals', () => {
   it('tell the citizen in Korean why no ticket came out, keeping the queue code', async () => {
     expect(refusalForCitizens('cutoff-passed', '여권', '17:30')).toBe('여권 발권이 마감되었습니다 (17:30 마감)');
-    expect(refusalForCitizens('cap-reached', '여권')).toBe('여권 오늘 발급할 수 있는 번호표가 모두 나갔습니다');
+    expect(refusalForCitizens('cap-reached', '여권')).toBe('오늘 여권 번호표가 모두 발급되었습니다');
+    expect(refusalForCitizens('range-exhausted', '')).toBe('오늘 번호표가 모두 발급되었습니다');
     const refused: Array<{ code: string; message: string }> = [];
     const b = await boot(new Clock(), {
       extraFeatures: (ctx) => [spy('spy', () => ctx.bus.on('dispenserRefused', {}, (r) => refused.push(r)))],
