@@ -17,6 +17,10 @@ import { type DriverChoice, driversOf } from '../device/simulated.ts';
 /** The daemon rewrites its status every 30 s; three missed writes mean it is not running. */
 export const STALE_AFTER_SEC = 90;
 
+/** uptimeSec is rounded and the start takes a moment after the config is read: a config saved
+ * within this of the start is taken as read by it */
+const CONFIG_CLOCK_SLACK_MS = 2_000;
+
 export interface StatusReport {
   /** the newest status file found, or why there is none */
   file: StatusFileRead;
@@ -35,6 +39,9 @@ export interface StatusReport {
   service?: string;
   /** each part's driver as the installed config names it (`sim`: the simulator's), or why unknown */
   drivers?: DriverChoice[] | { unknown: string };
+  /** the config file was written after the running daemon started: it runs the old one (no live
+   * reload) until a restart */
+  configChanged?: boolean;
 }
 
 export interface StatusOptions {
@@ -77,10 +84,21 @@ export async function gatherStatus(o: StatusOptions, deps: Partial<HealthDeps> =
   // Against our clock it made a dead daemon look fresh for ever, or a running one stale.
   const stamp = writtenAt > 0 ? writtenAt : file.ok ? Date.parse(file.health.at) : Number.NaN;
   const ageSec = file.ok ? Math.max(0, Math.round((now - stamp) / 1000)) : null;
+  // The daemon's start by the system clock (the file's mtime less its uptime), set against the
+  // config's mtime: the drivers line reads the file as it is now, which the daemon does not.
+  const startedSys = file.ok && writtenAt > 0 ? writtenAt - file.health.uptimeSec * 1000 : null;
+  const configChanged =
+    o.configFile !== undefined && startedSys !== null
+      ? await stat(o.configFile).then(
+          (c) => c.mtimeMs > startedSys + CONFIG_CLOCK_SLACK_MS,
+          () => false,
+        )
+      : undefined;
   return {
     file,
     ageSec,
     ...(o.configFile === undefined ? {} : { drivers: await configDrivers(o.configFile) }),
+    ...(configChanged ? { configChanged } : {}),
     stale: ageSec === null || ageSec > STALE_AFTER_SEC,
     installedVersion: d.version(),
     live: {
@@ -129,6 +147,11 @@ export function renderStatus(r: StatusReport): string {
   }
   if (h?.office || h?.device) rows.push(['office / device', `${h.office ?? '?'} / ${h.device ?? '?'}`]);
   if (r.drivers !== undefined) rows.push(['drivers', driversRow(r.drivers)]);
+  if (r.configChanged)
+    rows.push([
+      'config',
+      'CHANGED since the daemon started: it runs the old one  << restart to use it (sudo systemctl restart beonho)',
+    ]);
   rows.push([
     'version',
     h

@@ -184,6 +184,23 @@ describe('npm run status', () => {
     expect(await render(true)).toMatch(/^ {2}printer +connected, last error printer-paper-out at /m);
   });
 
+  it('says when the config file changed after the daemon started (no live reload: a restart is needed)', async () => {
+    // the daemon wrote its status at NOW, up 3725 s: it started at NOW - 3725 s by the system clock
+    await written(NOW);
+    const config = join(dir, 'config.yaml');
+    await writeFile(config, 'office: {}\n');
+    const report = async (mtime: number): Promise<string> => {
+      await utimes(config, mtime / 1000, mtime / 1000);
+      const r = await gatherStatus(
+        { dirs: [join(dir, 'run')], dataDir: '/var/lib/beonho', configFile: config },
+        deps(),
+      );
+      return renderStatus(r);
+    };
+    expect(await report(NOW - 3_800_000)).not.toMatch(/^config /m);
+    expect(await report(NOW - 60_000)).toMatch(/^config +CHANGED since the daemon started: .*restart/m);
+  });
+
   it('flags a stale status and a missing one', async () => {
     await written(NOW - 5 * 60_000);
     const stale = await gatherStatus({ dirs: [join(dir, 'run')], dataDir: dir }, deps());
