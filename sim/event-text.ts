@@ -2,7 +2,13 @@
 // would use. Counter changes are left out (the keypad panel shows them).
 import type { QueueEvent } from '../device/queue/types.ts';
 
-export function eventText(ev: QueueEvent, serviceName: (id: string) => string): string | null {
+/** `counterName`: a counter by its configured name, as the board and the voice call it: the log
+ * said "<id>번 창구", so a counter "민원실" (id 5) was "5번 창구" there and "민원실" on the board. */
+export function eventText(
+  ev: QueueEvent,
+  serviceName: (id: string) => string,
+  counterName: (id: string) => string,
+): string | null {
   switch (ev.type) {
     case 'ticket.issued': {
       const t = ev.ticket;
@@ -10,15 +16,15 @@ export function eventText(ev: QueueEvent, serviceName: (id: string) => string): 
       return `${how} ${t.number}번 (${serviceName(t.service)}${t.priority ? ', 교통약자' : ''}) · 앞 ${t.ahead}명 · 약 ${t.estimatedWaitMin}분`;
     }
     case 'ticket.called':
-      return `호출 ${ev.ticket.number}번 → ${ev.counter}번 창구`;
+      return `호출 ${ev.ticket.number}번 → ${counterName(ev.counter)}`;
     case 'ticket.recalled':
-      return `재호출 ${ev.ticket.number}번 → ${ev.counter}번 창구`;
+      return `재호출 ${ev.ticket.number}번 → ${counterName(ev.counter)}`;
     case 'ticket.skipped':
-      return `부재 ${ev.ticket.number}번 (${ev.counter}번 창구, ${ev.holdUntil.slice(11, 16)}까지 재호출 가능)`;
+      return `부재 ${ev.ticket.number}번 (${counterName(ev.counter)}, ${ev.holdUntil.slice(11, 16)}까지 재호출 가능)`;
     case 'ticket.transferred':
-      return `이관 ${ev.ticket.number}번 → ${ev.toService ? serviceName(ev.toService) : `${ev.toCounter}번 창구`}`;
+      return `이관 ${ev.ticket.number}번 → ${ev.toService ? serviceName(ev.toService) : counterName(ev.toCounter!)}`;
     case 'ticket.completed':
-      return `완료 ${ev.ticket.number}번 (${ev.counter}번 창구)`;
+      return `완료 ${ev.ticket.number}번 (${counterName(ev.counter)})`;
     case 'ticket.cancelled':
       return `취소 ${ev.ticket.number}번${ev.reason === 'day-closed' ? ' (업무 마감)' : ''}`;
     case 'ticket.near':

@@ -147,6 +147,11 @@ export class SimHub {
     this.changed();
   }
 
+  /** A counter as the board and the voice name it ("민원실"), "<id>번 창구" before the layout is known. */
+  private counterName(id: string): string {
+    return this.state.layout?.counters.find((c) => c.id === id)?.name ?? `${id}번 창구`;
+  }
+
   fromCore(msg: CoreMessage): void {
     switch (msg.kind) {
       case 'ready':
@@ -162,8 +167,9 @@ export class SimHub {
       case 'events': {
         this.state.snapshot = msg.snapshot;
         const name = (id: string): string => this.state.layout?.services.find((s) => s.id === id)?.name ?? id;
+        const counter = (id: string): string => this.counterName(id);
         for (const ev of msg.events) {
-          const text = eventText(ev, name);
+          const text = eventText(ev, name, counter);
           if (text) this.note('event', text, ev.at);
         }
         break;
@@ -224,7 +230,7 @@ export class SimHub {
       case 'satellite-key': {
         const o = msg.outcome;
         v.keys[o.counter] = { ok: o.ok, text: o.text };
-        this.note(o.ok ? 'event' : 'refused', `${device} ${o.counter}번 창구 키: ${o.text}`);
+        this.note(o.ok ? 'event' : 'refused', `${device} ${this.counterName(o.counter)} 키: ${o.text}`);
         break;
       }
     }
@@ -293,7 +299,7 @@ export class SimHub {
     }
     if (!KEY_VERBS.has(req.action)) throw new ActionError('sim-unknown-key', `no keypad key "${String(req.action)}"`);
     if (this.state.faults.unplugged.includes(req.counter)) {
-      throw new ActionError('sim-keypad-unplugged', `${req.counter}번 창구 키패드가 뽑혀 있습니다`, 409);
+      throw new ActionError('sim-keypad-unplugged', `${this.counterName(req.counter)} 키패드가 뽑혀 있습니다`, 409);
     }
     this.line(keyWords(req));
   }
@@ -320,7 +326,7 @@ export class SimHub {
     else set.add(counter);
     this.state.faults.unplugged = [...set].sort();
     this.core.send({ kind: 'keypad-plug', counter, plugged });
-    this.note('system', `${counter}번 창구 키패드 ${plugged ? '연결' : '뽑음'}`);
+    this.note('system', `${this.counterName(counter)} 키패드 ${plugged ? '연결' : '뽑음'}`);
     this.changed();
   }
 

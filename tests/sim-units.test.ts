@@ -151,18 +151,46 @@ describe('SimHub', () => {
     ]);
   });
 
+  it('names a counter as the board does, not by its id (a counter 민원실 with id 5 was "5번 창구")', () => {
+    const hub = new SimHub(fakeCore());
+    hub.fromCore({
+      kind: 'ready',
+      layout: { ...layout, counters: [{ id: '5', name: '민원실', services: ['resident'] }] },
+      snapshot,
+    });
+    const call = { v: 1 as const, office: 'singok2', id: 'c', at: '2026-11-26T10:02:00.000+09:00' };
+    const ticket = { number: '1001', service: 'resident', channel: 'kiosk' as const, priority: false };
+    hub.fromCore({
+      kind: 'events',
+      snapshot,
+      events: [
+        { ...call, seq: 5, type: 'ticket.called', ticket, counter: '5' },
+        { ...call, seq: 6, type: 'ticket.transferred', ticket, counter: '5', toCounter: '5' },
+        { ...call, seq: 7, type: 'ticket.completed', ticket, counter: '5', serviceSec: 240 },
+      ],
+    });
+    expect(hub.state.log.slice(0, 3).map((e) => e.text)).toEqual([
+      '완료 1001번 (민원실)',
+      '이관 1001번 → 민원실',
+      '호출 1001번 → 민원실',
+    ]);
+    hub.setKeypad('5', false);
+    expect(hub.state.log[0]!.text).toBe('민원실 키패드 뽑음');
+  });
+
   it('describes every kind of call event', () => {
+    const byId = (id: string) => `${id}번 창구`;
     const name = (id: string) => (id === 'passport' ? '여권' : id);
     const base = { v: 1 as const, office: 'o', seq: 1, id: 'x', at: '2026-11-26T10:00:00.000+09:00' };
     const ticket = { number: '2001', service: 'passport', channel: 'online' as const, priority: true };
     expect(
-      eventText({ ...base, type: 'ticket.issued', ticket: { ...ticket, ahead: 0, estimatedWaitMin: 0 } }, name),
+      eventText({ ...base, type: 'ticket.issued', ticket: { ...ticket, ahead: 0, estimatedWaitMin: 0 } }, name, byId),
     ).toBe('온라인 발권 2001번 (여권, 교통약자) · 앞 0명 · 약 0분');
-    expect(eventText({ ...base, type: 'ticket.near', ticket, ahead: 3, threshold: 3 }, name)).toBe(
+    expect(eventText({ ...base, type: 'ticket.near', ticket, ahead: 3, threshold: 3 }, name, byId)).toBe(
       '알림 2001번 차례 임박 (앞 3명)',
     );
     expect(
-      eventText({ ...base, type: 'counter.changed', counter: { id: '1', status: 'idle', ticket: null } }, name),
+      eventText({ ...base, type: 'counter.changed', counter: { id: '1', status: 'idle', ticket: null } }, name, byId),
     ).toBeNull();
   });
 });
