@@ -16,6 +16,7 @@ import { loadConfig } from '../device/config/load.ts';
 import { startCable } from '../sim/cable.ts';
 import { mayPublish, mayRead } from '../sim/central/acl.ts';
 import { readAccounts } from '../sim/central/broker.ts';
+import { counterView } from '../sim/central/citizen.ts';
 import { eventText } from '../sim/event-text.ts';
 import { ActionError, type CoreHandle, SimHub } from '../sim/hub.ts';
 import type { OfficeLayout, SupervisorMessage } from '../sim/ipc-protocol.ts';
@@ -380,5 +381,25 @@ process.send(${JSON.stringify({ kind: 'ready', layout, snapshot })}, () => {
     const { config } = await loadConfig(file);
     expect(config.office.id).toBe('singok2');
     expect(simulatorDefault.mqtt?.uplink?.url).toBe('mqtt://127.0.0.1:1884'); // the default is not mutated
+  });
+});
+
+describe("the citizen's ticket page", () => {
+  // "<counter>(으)로 오세요" when called: the page wrote 로 after every name (민원 3로, 상담석로).
+  it('gets the particle after the counter name with it', () => {
+    const state = {
+      counters: [
+        { id: '1', name: '1번 창구', status: 'idle' as const, ticket: null, services: [] },
+        { id: '2', name: '민원 3', status: 'idle' as const, ticket: null, services: [] },
+        { id: '3', name: '상담석', status: 'idle' as const, ticket: null, services: [] },
+        { id: '4', name: '민원실(2층)', status: 'idle' as const, ticket: null, services: [] },
+      ],
+    };
+    expect(
+      ['1', '2', '3', '4', '9'].map((id) => {
+        const c = counterView(state, id);
+        return `${c.name}${c.ro}`;
+      }),
+    ).toEqual(['1번 창구로', '민원 3으로', '상담석으로', '민원실(2층)로', '9번 창구로']);
   });
 });

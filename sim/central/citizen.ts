@@ -11,6 +11,8 @@
 //   DELETE /q/{office}/{day}/{number}/alert?t=…    no more notes
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Snapshot } from '../../device/queue/snapshot-types.ts';
+import { particleRoAfterName } from '../../display/korean-particle.ts';
 import { verifyTicketToken } from '../../display/ticket/ticket-url.ts';
 import { openSse, readJson, sendFile, sendJson } from '../http-util.ts';
 import { AlertError, type AlertBook } from './alerts.ts';
@@ -31,9 +33,22 @@ export interface TicketView {
   service: { id: string; name: string } | null;
   ahead: number | null;
   estimatedWaitMin: number | null;
-  counter: { id: string; name: string } | null;
+  counter: CounterView | null;
   /** the masked phone its 알림톡 go to */
   alert: string | null;
+}
+
+/** A counter as the page names it: its configured name and the particle (으)로 after it, which the
+ * page cannot work out itself ("민원 3으로 오세요"; it wrote 로 after every name: 민원 3로, 상담석로). */
+export interface CounterView {
+  id: string;
+  name: string;
+  ro: '로' | '으로';
+}
+
+export function counterView(state: Pick<Snapshot, 'counters'> | null, id: string): CounterView {
+  const name = state?.counters.find((c) => c.id === id)?.name ?? `${id}번 창구`;
+  return { id, name, ro: particleRoAfterName(name) };
 }
 
 type Refusal = { status: number; code: string; title: string; text: string };
@@ -184,8 +199,8 @@ export class CitizenPages {
     return { ...base, status: place.status, service };
   }
 
-  private counter(v: OfficeView, id: string): { id: string; name: string } {
-    return { id, name: v.state?.counters.find((c) => c.id === id)?.name ?? `${id}번 창구` };
+  private counter(v: OfficeView, id: string): CounterView {
+    return counterView(v.state, id);
   }
 
   private refresh(office: string): void {

@@ -30,7 +30,7 @@ function render(v) {
       }
       break;
     case 'called':
-      head.textContent = `${v.counter.name}로 오세요`;
+      head.textContent = `${v.counter.name}${v.counter.ro ?? '로'} 오세요`;
       detail.textContent = '지금 호출되었습니다.';
       break;
     case 'skipped':
