@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { callCaption, callParts, particleRo, spokenText } from '../display/audio/call-sentence.ts';
+import { callCaption, callParts, spokenText } from '../display/audio/call-sentence.ts';
+import { particleRo } from '../display/korean-particle.ts';
 import { koreanNumber, readTicketNumber, speakableText } from '../display/audio/korean-number.ts';
 
 // An independent reader of Sino-Korean numbers, the inverse of koreanNumber: digits multiply the

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { font } from '../display/fonts/fonts.ts';
 import { fitPx, measure } from '../display/board/draw.ts';
-import { particleRo } from '../display/board/parts.ts';
+import { particleRoAfterName as particleRo } from '../display/korean-particle.ts';
 import { boardKey, clockTexts } from '../display/board/model.ts';
 import { REFERENCE, Surface, drawBoard, drawCounterDisplay, prepareRenderer } from '../display/board/render.ts';
 import { DIGIT_HEIGHT, HANGUL_HEIGHT, type } from '../display/board/theme.ts';

@@ -3,8 +3,6 @@
 import { particleRo, particleRoAfterName } from '../korean-particle.ts';
 import { readTicketNumber, speakableText } from './korean-number.ts';
 
-export { particleRo };
-
 export type SpokenPart = { kind: 'word'; text: string } | { kind: 'pause'; ms: number };
 
 /** The pause a comma makes between "…고객님" and the counter. */

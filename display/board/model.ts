@@ -74,7 +74,7 @@ function clockParts(parts: Record<string, string>): { date: string; time: string
   return { date, time, minuteKey: `${date} ${time}` };
 }
 
-export function counterName(snapshot: Snapshot, id: string): string {
+export function counterName(snapshot: Pick<Snapshot, 'counters'>, id: string): string {
   return snapshot.counters.find((c) => c.id === id)?.name ?? `${id}번 창구`;
 }
 

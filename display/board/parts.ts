@@ -52,7 +52,7 @@ export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean):
     const numBase = b.y + b.h * 0.66;
     const numPx = fitPx(ctx, call.ticket, 900, type.callNumber * 1.05, b.w - 2 * pad);
     text(ctx, call.ticket, b.x + b.w / 2, numBase, { weight: 900, px: numPx, color: numColor, align: 'center' });
-    const line = `${counter.trim()}${particleRo(counter)} 오십시오`;
+    const line = `${counter.trim()}${particleRoAfterName(counter)} 오십시오`;
     text(ctx, line, b.x + b.w / 2, b.y + b.h - pad - 10, {
       weight: 700,
       px: type.callCounter * 0.8,
@@ -273,7 +273,3 @@ export function drawCounters(ctx: Ctx, m: BoardModel, b: Box, only?: number): vo
     }
   });
 }
-
-/** The particle 로/으로 after a counter's name as the board writes it ("3번 창구로", "민원실로",
- * "창구 3으로", "여권(2층)으로"): the voice's rule, so the two never disagree. */
-export const particleRo = particleRoAfterName;

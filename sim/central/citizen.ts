@@ -12,6 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Snapshot } from '../../device/queue/snapshot-types.ts';
+import { counterName } from '../../display/board/model.ts';
 import { particleRoAfterName } from '../../display/korean-particle.ts';
 import { verifyTicketToken } from '../../display/ticket/ticket-url.ts';
 import { openSse, readJson, sendFile, sendJson } from '../http-util.ts';
@@ -47,7 +48,7 @@ export interface CounterView {
 }
 
 export function counterView(state: Pick<Snapshot, 'counters'> | null, id: string): CounterView {
-  const name = state?.counters.find((c) => c.id === id)?.name ?? `${id}번 창구`;
+  const name = state ? counterName(state, id) : `${id}번 창구`;
   return { id, name, ro: particleRoAfterName(name) };
 }
 
