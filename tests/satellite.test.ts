@@ -7,6 +7,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { simulatorDefault } from '../device/config/default.ts';
+import { readSessionSlots, SESSION_FILE } from '../bridge/uplink/session.ts';
 import { type Cable, startCable } from '../sim/cable.ts';
 import { connect, freePort, tempDir } from './bridge-helpers.ts';
 import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
@@ -356,13 +357,11 @@ describe('an office with two satellites', () => {
     for (const name of ['counter-12', 'passport-2f']) {
       const files = await readdir(path.join(dir, name));
       expect(
-        files.filter((f) => !['sim', 'mqtt-session.json', 'beonho.pid', 'status.json'].includes(f)),
+        files.filter((f) => !['sim', SESSION_FILE, 'beonho.pid', 'status.json'].includes(f)),
         name,
       ).toEqual([]);
     }
-    const status = JSON.parse(await readFile(path.join(dir, 'counter-12', 'mqtt-session.json'), 'utf8')) as {
-      session: number;
-    };
-    expect(status.session).toBeGreaterThanOrEqual(3); // first link, after the cut, after the restart
+    const sessions = readSessionSlots(await readFile(path.join(dir, 'counter-12', SESSION_FILE)));
+    expect(sessions?.session).toBeGreaterThanOrEqual(3); // first link, after the cut, after the restart
   }, 120_000);
 });

@@ -5,12 +5,20 @@
 // write, and a restart goes on above the ceiling (a gap central never minds: it only compares).
 // One fsync'd write per connection attempt was ~1,440 a day (a few MiB sent to the card) while
 // central was unreachable, and a satellite's link, which retries sooner, several times that.
+//
+// The ceiling is written in place, into one of two fixed slots of a file made once: a full card
+// has no block for a new file, and a temp file and rename per block kept the uplink down there
+// (and the embedded broker, which takes a number at start, kept the daemon from starting), so the
+// device went dark to central exactly when its card needed someone. Two slots, each with its
+// CRC, in different sectors: a write torn by a power cut spoils only the slot it was writing, and
+// the other still holds the ceiling before it, above every number handed out.
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type StoreFs, writeDurable } from '../../device/store/fs.ts';
 
 export interface SessionCounterOptions {
-  /** the data dir: the number lives in <dir>/mqtt-session.json */
+  /** the data dir: the number lives in <dir>/mqtt-session */
   dir: string;
   /** the store's file system (the power-cut tests pass one that forgets unsynced writes) */
   fs: StoreFs;
@@ -22,29 +30,94 @@ export interface SessionCounterOptions {
 /** Numbers reserved by one write of the file. */
 export const SESSION_BLOCK = 100;
 
+/** The file's name in the data dir, and the one it replaces (`{"session":N}`, whole-file writes). */
+export const SESSION_FILE = 'mqtt-session';
+export const LEGACY_SESSION_FILE = 'mqtt-session.json';
+
+/** A slot per sector, so one torn write never reaches both. */
+const SLOT_BYTES = 512;
+const SLOTS = 2;
+export const SESSION_FILE_BYTES = SLOT_BYTES * SLOTS;
+
+/** One slot: `<crc32 of the JSON, 8 hex> {"session":N}`, a newline, spaces to the slot's end. */
+function encodeSlot(session: number): Buffer {
+  const json = JSON.stringify({ session });
+  const line = `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+  const slot = Buffer.alloc(SLOT_BYTES, 0x20);
+  slot.write(line, 0, 'latin1');
+  slot[SLOT_BYTES - 1] = 0x0a;
+  return slot;
+}
+
+function decodeSlot(slot: Buffer): number | null {
+  const m = /^([0-9a-f]{8}) (\{[^\n]*\})\n/.exec(slot.toString('latin1'));
+  if (!m || Number.parseInt(m[1]!, 16) !== crc32(m[2]!)) return null;
+  const session = (JSON.parse(m[2]!) as { session?: unknown } | null)?.session;
+  return typeof session === 'number' && Number.isSafeInteger(session) && session >= 0 ? session : null;
+}
+
+/** What the file's slots hold: the number to go on from and the slot of the newest, or null when
+ * no slot is valid (a damaged card, a hand edit, a file of the wrong size). With one slot spoiled,
+ * the number is the other's plus a block: each write reserves exactly the block above the ceiling
+ * before it, so that is the spoiled slot's number if it was the newest (bit rot), and a gap if the
+ * power cut a write into it (whose numbers were never handed out). */
+export function readSessionSlots(buf: Buffer): { session: number; slot: number } | null {
+  if (buf.length !== SESSION_FILE_BYTES) return null;
+  const read = Array.from({ length: SLOTS }, (_, slot) =>
+    decodeSlot(buf.subarray(slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES)),
+  );
+  const valid = read.flatMap((session, slot) => (session === null ? [] : [{ session, slot }]));
+  if (valid.length === 0) return null;
+  const best = valid.reduce((a, b) => (b.session > a.session ? b : a));
+  return valid.length === SLOTS ? best : { session: best.session + SESSION_BLOCK, slot: best.slot };
+}
+
 export class SessionCounter {
   private value = 0;
   /** the highest number a write has been started for (the file's ceiling once it lands) */
   private ceiling = 0;
   /** the highest number the file durably allows */
   private durable = 0;
+  /** the slot holding the durable ceiling, when the file has its two slots: the next write goes
+   * into the other; null until the file is made (absent, the old format, or damaged) */
+  private newestSlot: number | null = null;
+  /** the old file, removed once the new one is durable */
+  private legacyPresent = false;
   /** the write of the current ceiling: a number is handed out once it has landed */
   private reserving: Promise<void> = Promise.resolve();
   private writing: Promise<void> = Promise.resolve();
   private readonly path: string;
+  private readonly legacyPath: string;
   private readonly fs: StoreFs;
 
   constructor(private readonly opts: SessionCounterOptions) {
-    this.path = join(opts.dir, 'mqtt-session.json');
+    this.path = join(opts.dir, SESSION_FILE);
+    this.legacyPath = join(opts.dir, LEGACY_SESSION_FILE);
     this.fs = opts.fs;
   }
 
   async load(): Promise<void> {
     const buf = await this.fs.readFile(this.path);
-    if (!buf) return; // a new device: sessions start at 1
+    if (buf) {
+      const read = readSessionSlots(buf);
+      if (read) {
+        this.value = this.ceiling = this.durable = read.session;
+        this.newestSlot = read.slot;
+      } else {
+        this.fromClock(this.path);
+        // the right size: both slots spoiled, written in place again from slot 0
+        if (buf.length === SESSION_FILE_BYTES) this.newestSlot = 1;
+      }
+      // a power cut between the new file's write and the old one's removal
+      this.legacyPresent = (await this.fs.size(this.legacyPath)) !== null;
+      return;
+    }
+    const legacy = await this.fs.readFile(this.legacyPath);
+    if (!legacy) return; // a new device: sessions start at 1
+    this.legacyPresent = true;
     let session: unknown;
     try {
-      session = (JSON.parse(buf.toString('utf8')) as { session?: unknown } | null)?.session;
+      session = (JSON.parse(legacy.toString('utf8')) as { session?: unknown } | null)?.session;
     } catch (err) {
       if (!(err instanceof SyntaxError)) throw err;
     }
@@ -52,14 +125,18 @@ export class SessionCounter {
       this.value = this.ceiling = this.durable = session;
       return;
     }
-    // The file is written atomically, so only a damaged card or a hand edit gets here. Starting
-    // again at 1 would make central read this device's next presence as older than its last will
-    // (and ignore it); the clock's seconds are above any count of connections made before, unless
-    // the clock is wrong (a board without RTC before its time sync).
+    this.fromClock(this.legacyPath);
+  }
+
+  // Both files are written so that a power cut leaves them whole, so only a damaged card or a hand
+  // edit gets here. Starting again at 1 would make central read this device's next presence as
+  // older than its last will (and ignore it); the clock's seconds are above any count of
+  // connections made before, unless the clock is wrong (a board without RTC before its time sync).
+  private fromClock(file: string): void {
     this.value = Math.max(0, Math.floor((this.opts.now ?? Date.now)() / 1000));
     this.ceiling = this.durable = this.value;
     this.opts.logger.warn(
-      { code: 'session-file-damaged', file: this.path, session: this.value },
+      { code: 'session-file-damaged', file, session: this.value },
       'the MQTT session number file is damaged; numbering sessions on from the clock',
     );
   }
@@ -75,21 +152,52 @@ export class SessionCounter {
     if (value > this.ceiling) {
       const ceiling = value + SESSION_BLOCK - 1;
       this.ceiling = ceiling;
-      const data = Buffer.from(JSON.stringify({ session: ceiling }), 'utf8');
       // Serialized, so a slower earlier write can never land after a later one.
-      const run = this.writing.then(() => writeDurable(this.fs, this.path, data, { mode: 0o600 }));
+      const run = this.writing.then(() => this.write(ceiling));
       this.reserving = run.then(
         () => {
           this.durable = Math.max(this.durable, ceiling);
         },
         (err: unknown) => {
-          // the next number tries the write again; the ones of this block are never used
-          if (this.ceiling === ceiling) this.ceiling = this.durable;
+          // The next number tries the write again. The numbers of this block were never handed
+          // out: they are given again, so a write always reserves the block just above the
+          // durable ceiling (what readSessionSlots counts on).
+          if (this.ceiling === ceiling) this.ceiling = this.value = this.durable;
           throw err;
         },
       );
       this.writing = this.reserving.catch(() => undefined);
     }
     return this.reserving.then(() => value);
+  }
+
+  private async write(ceiling: number): Promise<void> {
+    let inPlace = false;
+    if (this.newestSlot !== null && this.fs.openPreallocated) {
+      const slot = 1 - this.newestSlot;
+      const { file, zeroed } = await this.fs.openPreallocated(this.path, SESSION_FILE_BYTES);
+      try {
+        // zeros: the file was gone (removed by hand), and a new file is not durable until its
+        // directory is: make it whole, below, as the first time
+        if (zeroed === 0) {
+          await file.writeAt(encodeSlot(ceiling), slot * SLOT_BYTES);
+          await file.datasync();
+          this.newestSlot = slot;
+          inPlace = true;
+        }
+      } finally {
+        await file.close();
+      }
+    }
+    if (!inPlace) {
+      const slot = encodeSlot(ceiling);
+      await writeDurable(this.fs, this.path, Buffer.concat([slot, slot]), { mode: 0o600 });
+      this.newestSlot = 0;
+    }
+    if (this.legacyPresent) {
+      // Not synced: an old file left by a power cut is never read again, the new one comes first.
+      await this.fs.unlink(this.legacyPath).catch(() => undefined);
+      this.legacyPresent = false;
+    }
   }
 }

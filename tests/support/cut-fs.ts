@@ -3,7 +3,7 @@
 // that model's business) and counts each step that changes the disk: creating a file, a write, an
 // fsync of a file or a directory, a rename, an unlink, a truncate. At step `cutAt` the step does not
 // happen, the LossyFs crashes, and every later call fails, like the process that died.
-import type { FileHandleLike, StoreFs } from '../../device/store/fs.ts';
+import type { FileHandleLike, SlotFileLike, StoreFs } from '../../device/store/fs.ts';
 import type { LossyFs } from '../helpers/lossy-fs.ts';
 
 export class PowerCut extends Error {
@@ -20,6 +20,10 @@ export class CutFs implements StoreFs {
   cut = false;
   private armed: boolean;
 
+  /** Present when the disk writes in place (a LossyFs with `preallocate`): opening, each write in
+   * place and each fdatasync are steps. */
+  openPreallocated?: (file: string, bytes: number) => Promise<{ file: SlotFileLike; zeroed: number }>;
+
   /** cutAt: the step (1-based) at which the power goes; armed: count from the start (else from arm()) */
   constructor(
     private readonly disk: LossyFs,
@@ -27,6 +31,23 @@ export class CutFs implements StoreFs {
     opts: { armed?: boolean } = {},
   ) {
     this.armed = opts.armed ?? true;
+    const prealloc = disk.openPreallocated;
+    if (prealloc)
+      this.openPreallocated = (file, bytes) =>
+        this.step(async () => {
+          const opened = await prealloc(file, bytes);
+          const f = opened.file;
+          return {
+            zeroed: opened.zeroed,
+            file: {
+              writeAt: (data, position) => this.step(() => f.writeAt(data, position)),
+              datasync: () => this.step(() => f.datasync()),
+              close: async () => {
+                if (!this.cut) await f.close();
+              },
+            },
+          };
+        });
   }
 
   /** Start counting steps now (after a set-up that must not be cut). */

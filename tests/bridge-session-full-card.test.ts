@@ -1,0 +1,190 @@
+// The session number's file on a full card, after an upgrade and on a damaged card. A full card has
+// no block for a new file: the number was written as a temp file renamed over the old, so a full
+// card kept the uplink from connecting (central saw the office offline exactly when its card
+// needed someone) and the embedded broker, which takes a number at start, kept the daemon from
+// starting. It is now written in place, into one of two slots of a file made once.
+import { Aedes } from 'aedes';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  LEGACY_SESSION_FILE,
+  readSessionSlots,
+  SESSION_BLOCK,
+  SESSION_FILE,
+  SESSION_FILE_BYTES,
+  SessionCounter,
+} from '../bridge/uplink/session.ts';
+import { nodeFs, type StoreFs } from '../device/store/fs.ts';
+import { logger, tempDir, testConfig, waitFor } from './bridge-helpers.ts';
+import { bootDaemon } from './helpers/boot.ts';
+import { Clock } from './helpers/office.ts';
+import { captureLogger } from './hw-fakes.ts';
+
+const ENOSPC = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+
+/** The real file system, whose card can be full: no new file gets a block (a temp file's write,
+ * an append, a file made longer), while a write inside a file's blocks still lands. */
+function cardFs(): { fs: StoreFs; card: { full: boolean } } {
+  const card = { full: false };
+  const fs: StoreFs = {
+    ...nodeFs,
+    async createExclusive(file, mode) {
+      const h = await nodeFs.createExclusive(file, mode);
+      return {
+        write: (data) => (card.full ? Promise.reject(ENOSPC()) : h.write(data)),
+        datasync: () => h.datasync(),
+        close: () => h.close(),
+      };
+    },
+    async openAppend(file) {
+      const h = await nodeFs.openAppend(file);
+      return {
+        write: (data) => (card.full ? Promise.reject(ENOSPC()) : h.write(data)),
+        datasync: () => h.datasync(),
+        close: () => h.close(),
+      };
+    },
+    async openPreallocated(file, bytes) {
+      if (card.full && ((await nodeFs.size(file)) ?? 0) < bytes) throw ENOSPC();
+      return nodeFs.openPreallocated!(file, bytes);
+    },
+  };
+  return { fs, card };
+}
+
+const cleanup: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+describe('the session number on a full card', () => {
+  it('goes on across blocks and restarts once its file exists', async () => {
+    const dir = tempDir();
+    const { fs, card } = cardFs();
+    const first = new SessionCounter({ dir, fs, logger });
+    await first.load();
+    expect(await first.next()).toBe(1);
+
+    card.full = true;
+    let last = 1;
+    for (let restart = 0; restart < 3; restart++) {
+      const c = new SessionCounter({ dir, fs, logger });
+      await c.load();
+      for (let i = 0; i < SESSION_BLOCK + 1; i++) {
+        const n = await c.next();
+        expect(n).toBeGreaterThan(last);
+        last = n;
+      }
+    }
+    // the file never grew and is the only one: nothing was left behind by a failed write
+    expect(statSync(join(dir, SESSION_FILE)).size).toBe(SESSION_FILE_BYTES);
+    expect(readdirSync(dir)).toEqual([SESSION_FILE]);
+    const after = new SessionCounter({ dir, fs: nodeFs, logger });
+    await after.load();
+    expect(await after.next()).toBeGreaterThan(last);
+  });
+
+  it('starts the daemon with its embedded broker, and the uplink tells central the office is online', async () => {
+    const central = await centralBroker();
+    cleanup.push(central.close);
+    const dataDir = tempDir();
+    cleanup.push(() => rm(dataDir, { recursive: true, force: true }));
+    const { fs, card } = cardFs();
+    const config = testConfig({ uplink: { url: central.url, reconnectMinMs: 20, reconnectMaxMs: 100 } });
+    const start = async () => {
+      const b = await bootDaemon({ config, dataDir, clock: new Clock(), storeFs: fs, features: ['mqtt'] });
+      const uplink = b.daemon.parts.bridge!.parts.uplink!;
+      await waitFor(() => uplink.connected(), 10_000, 'uplink');
+      return { b, session: uplink.session };
+    };
+
+    const before = await start();
+    await before.b.stop();
+    await waitFor(() => central.presence().at(-1)?.online === false, 5000, 'offline');
+
+    card.full = true;
+    const after = await start();
+    try {
+      expect(after.session).toBeGreaterThan(before.session);
+      await waitFor(() => central.presence().at(-1)?.online === true, 5000, 'online again');
+      expect(central.presence().at(-1)?.session).toBe(after.session);
+    } finally {
+      await after.b.stop();
+    }
+  }, 30_000);
+});
+
+describe('the session file', () => {
+  it('takes over the number of the file it replaces, and removes that file', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, LEGACY_SESSION_FILE), JSON.stringify({ session: 250 }));
+    const c = new SessionCounter({ dir, fs: nodeFs, logger });
+    await c.load();
+    expect(await c.next()).toBe(251);
+    expect(readdirSync(dir)).toEqual([SESSION_FILE]);
+    expect(readSessionSlots(readFileSync(join(dir, SESSION_FILE)))?.session).toBe(250 + SESSION_BLOCK);
+    expect(statSync(join(dir, SESSION_FILE)).mode & 0o777).toBe(0o600);
+  });
+
+  it('goes on above every number handed out when one slot is spoiled, whichever it is', async () => {
+    for (const spoil of [0, 1]) {
+      const dir = tempDir();
+      const c = new SessionCounter({ dir, fs: nodeFs, logger });
+      await c.load();
+      let last = 0;
+      // three blocks: the slots hold the second's and the third's ceilings
+      for (let i = 0; i < 2 * SESSION_BLOCK + 5; i++) last = await c.next();
+      const file = join(dir, SESSION_FILE);
+      const buf = readFileSync(file);
+      buf.writeUInt8(buf.readUInt8(spoil * (SESSION_FILE_BYTES / 2) + 3) ^ 0x01, spoil * (SESSION_FILE_BYTES / 2) + 3); // a bit of its CRC
+      writeFileSync(file, buf);
+      const log = captureLogger();
+      const after = new SessionCounter({ dir, fs: nodeFs, logger: log.logger });
+      await after.load();
+      expect(after.current(), `slot ${spoil}`).toBeGreaterThanOrEqual(last);
+      expect(await after.next()).toBeGreaterThan(last);
+      expect(log.lines.filter((l) => l.code === 'session-file-damaged')).toEqual([]);
+    }
+  });
+
+  it('goes on from the clock when both slots are spoiled, and writes them again in place', async () => {
+    const dir = tempDir();
+    const file = join(dir, SESSION_FILE);
+    writeFileSync(file, Buffer.alloc(SESSION_FILE_BYTES, 0x41));
+    const log = captureLogger();
+    const c = new SessionCounter({ dir, fs: nodeFs, logger: log.logger, now: () => 1_795_000_000_123 });
+    await c.load();
+    expect(await c.next()).toBe(1_795_000_001);
+    expect(log.lines.filter((l) => l.code === 'session-file-damaged')).toHaveLength(1);
+    expect(readSessionSlots(readFileSync(file))?.session).toBeGreaterThanOrEqual(1_795_000_001);
+  });
+});
+
+/** Central: a broker on loopback that records the device's presence messages. */
+async function centralBroker() {
+  const aedes = await Aedes.createBroker();
+  const presence: Array<{ online: boolean; session: number }> = [];
+  aedes.on('publish', (packet) => {
+    if (/^beonho\/v1\/[^/]+\/devices\/[^/]+\/status$/.test(packet.topic) && packet.payload.length > 0)
+      presence.push(JSON.parse(packet.payload.toString()) as { online: boolean; session: number });
+  });
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    aedes.handle(s);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    presence: () => presence,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
