@@ -91,7 +91,7 @@ export class Controller {
 
   async start(): Promise<void> {
     const { dataDir, logger } = this.opts;
-    this.releaseLock = await claimDataDir(dataDir);
+    this.releaseLock = await claimDataDir(dataDir, { logger });
     try {
       const core = await this.openCore();
       this.parts = [];

@@ -128,6 +128,7 @@ export const DAEMON_CODES = [
   'node-too-old',
   'data-dir-locked',
   'data-dir-unusable',
+  'data-dir-full',
   'state-too-new',
   'state-unrecoverable',
   'state-recovered',

@@ -11,6 +11,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import * as path from 'node:path';
+import type { Logger } from 'pino';
 
 export class LockedError extends Error {
   readonly code = 'data-dir-locked';
@@ -21,24 +22,43 @@ export class DataDirError extends Error {
   readonly code = 'data-dir-unusable';
 }
 
+export interface ClaimOptions {
+  /** Told when the card is full (`data-dir-full`): the lock is then held by an empty pid file (a
+   * new file takes no data block, its pid does), which another beonho would take for a stale one.
+   * The daemon still starts: its journal keeps room for tickets made in advance (docs/store.md). */
+  logger?: Pick<Logger, 'warn'>;
+}
+
 /** Creates the data dir if it is missing and takes its lock; the release function gives it back. */
-export async function claimDataDir(dataDir: string): Promise<() => Promise<void>> {
+export async function claimDataDir(dataDir: string, opts: ClaimOptions = {}): Promise<() => Promise<void>> {
   try {
     await mkdir(dataDir, { recursive: true });
   } catch (err) {
     throw dataDirProblem(err, dataDir);
   }
-  return acquireLock(dataDir);
+  return acquireLock(dataDir, opts);
 }
 
-async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
+async function acquireLock(dataDir: string, opts: ClaimOptions): Promise<() => Promise<void>> {
   const file = path.join(dataDir, 'beonho.pid');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fh = await open(file, 'wx');
       const me = processIdentity(process.pid);
-      await fh.writeFile(`${process.pid}\n${me ? `${me}\n` : ''}`);
-      await fh.sync();
+      try {
+        await fh.writeFile(`${process.pid}\n${me ? `${me}\n` : ''}`);
+        await fh.sync();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') {
+          await fh.close();
+          await unlink(file).catch(() => undefined);
+          throw err;
+        }
+        opts.logger?.warn(
+          { code: 'data-dir-full', reason: (err as Error).message },
+          'the card is full: the lock file holds no pid, the office starts; free room on the card',
+        );
+      }
       await fh.close();
       return async () => {
         await unlink(file).catch(() => undefined);

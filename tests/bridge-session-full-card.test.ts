@@ -3,10 +3,8 @@
 // card kept the uplink from connecting (central saw the office offline exactly when its card
 // needed someone) and the embedded broker, which takes a number at start, kept the daemon from
 // starting. It is now written in place, into one of two slots of a file made once.
-import { Aedes } from 'aedes';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -20,6 +18,7 @@ import {
 import { nodeFs, type StoreFs } from '../device/store/fs.ts';
 import { logger, tempDir, testConfig, waitFor } from './bridge-helpers.ts';
 import { bootDaemon } from './helpers/boot.ts';
+import { centralBroker } from './helpers/central-broker.ts';
 import { Clock } from './helpers/office.ts';
 import { captureLogger } from './hw-fakes.ts';
 
@@ -162,29 +161,3 @@ describe('the session file', () => {
     expect(readSessionSlots(readFileSync(file))?.session).toBeGreaterThanOrEqual(1_795_000_001);
   });
 });
-
-/** Central: a broker on loopback that records the device's presence messages. */
-async function centralBroker() {
-  const aedes = await Aedes.createBroker();
-  const presence: Array<{ online: boolean; session: number }> = [];
-  aedes.on('publish', (packet) => {
-    if (/^beonho\/v1\/[^/]+\/devices\/[^/]+\/status$/.test(packet.topic) && packet.payload.length > 0)
-      presence.push(JSON.parse(packet.payload.toString()) as { online: boolean; session: number });
-  });
-  const sockets = new Set<Socket>();
-  const server = createServer((s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    aedes.handle(s);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    presence: () => presence,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => aedes.close(() => r()));
-      await new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-}

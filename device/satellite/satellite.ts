@@ -88,7 +88,7 @@ export class SatelliteDaemon {
   /** The data dir and its lock (one daemon per data dir), then the parts in order; a part that
    * fails stops the ones already started. */
   async start(): Promise<void> {
-    this.releaseLock = await claimDataDir(this.opts.dataDir);
+    this.releaseLock = await claimDataDir(this.opts.dataDir, { logger: this.opts.logger });
     try {
       const parts = await this.buildParts();
       for (const p of parts) {
