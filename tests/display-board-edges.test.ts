@@ -81,4 +81,20 @@ describe('board texts at the edges', () => {
       }
     }
   });
+
+  it('a wait of hours, in hours and minutes, stays clear of the waiting count', () => {
+    for (const layout of ['landscape', 'portrait'] as const) {
+      for (const [min, words] of [
+        [240, '4시간'],
+        [130, '2시간 10분'],
+        [1439, '23시간 59분'],
+      ] as const) {
+        const m = busyModel();
+        m.snapshot.services[0]!.estimatedWaitMin = min;
+        const texts = drawnTexts(m, layout);
+        expect(overlaps(texts), `${layout}, ${min} min`).toEqual([]);
+        expect(texts.some((t) => t.text === words)).toBe(true);
+      }
+    }
+  });
 });

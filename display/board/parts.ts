@@ -5,6 +5,7 @@ import { type Box, type Ctx, arrow, closedIcon, fitPx, measure, pauseIcon, rect,
 import { particleRoAfterName } from '../korean-particle.ts';
 import { type BoardModel, closedReasonText, counterName, serviceName } from './model.ts';
 import { DIGIT_HEIGHT, colors, type } from './theme.ts';
+import { waitText } from '../wait-text.ts';
 
 /** The newest call, large: "1035 → 3번 창구", highlighted while it is new. */
 export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean): void {
@@ -191,7 +192,7 @@ export function drawServices(ctx: Ctx, m: BoardModel, b: Box, only?: number): vo
       align: 'right',
     });
     if (s.accepting) {
-      const wait = s.waiting === 0 ? '바로' : `${s.estimatedWaitMin}분`;
+      const wait = s.waiting === 0 ? '바로' : waitText(s.estimatedWaitMin);
       text(ctx, wait, cols.wait, base, {
         weight: 700,
         px: type.serviceFigure * scale * 0.85,

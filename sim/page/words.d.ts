@@ -2,6 +2,7 @@
 import type { ClosedReason, CounterStatus } from '../../device/queue/types.ts';
 
 export const COUNTER_STATUS: Record<CounterStatus, string>;
+export function waitText(minutes: number): string;
 export function closedReasonText(reason: ClosedReason | undefined): string;
 export function serviceLine(svc: {
   accepting: boolean;

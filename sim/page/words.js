@@ -21,8 +21,17 @@ export function closedReasonText(reason) {
   }
 }
 
+/** An estimated wait, as the ticket and the board say it (display/wait-text.ts). */
+export function waitText(minutes) {
+  const m = Math.max(0, Math.round(minutes));
+  if (m < 60) return `${m}분`;
+  const h = Math.floor(m / 60);
+  const r = m % 60;
+  return r === 0 ? `${h}시간` : `${h}시간 ${r}분`;
+}
+
 /** The line under a dispenser button: the board's waiting count and wait (바로 for none). */
 export function serviceLine(svc) {
   if (!svc.accepting) return closedReasonText(svc.closedReason);
-  return `대기 ${svc.waiting}명 · ${svc.waiting === 0 ? '바로' : `약 ${svc.estimatedWaitMin}분`}`;
+  return `대기 ${svc.waiting}명 · ${svc.waiting === 0 ? '바로' : `약 ${waitText(svc.estimatedWaitMin)}`}`;
 }

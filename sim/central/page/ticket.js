@@ -1,6 +1,8 @@
 // The citizen's ticket page (opened from the printed ticket's QR code): the ticket's live place and
 // estimated wait from central (Server-Sent Events), and the 알림톡 opt-in. The link's own path and
 // token are the address of everything it asks for.
+import { waitText } from './words.js';
+
 const $ = (id) => document.getElementById(id);
 const base = location.pathname.replace(/\/$/, '');
 const query = location.search;
@@ -25,7 +27,7 @@ function render(v) {
         head.textContent = `내 앞에 ${v.ahead}명`;
         detail.textContent =
           v.estimatedWaitMin !== null
-            ? `예상 대기 시간 약 ${Math.max(1, v.estimatedWaitMin)}분`
+            ? `예상 대기 시간 약 ${waitText(Math.max(1, v.estimatedWaitMin))}`
             : '예상 대기 시간을 계산하는 중입니다';
       }
       break;

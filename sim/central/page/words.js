@@ -1,0 +1,11 @@
+// The central pages' Korean for an estimated wait, as the ticket and the board say it
+// (display/wait-text.ts; tests/wait-text.test.ts holds the copies together).
+
+/** "25분", "1시간", "1시간 20분" (whole minutes; a negative estimate is 0분). */
+export function waitText(minutes) {
+  const m = Math.max(0, Math.round(minutes));
+  if (m < 60) return `${m}분`;
+  const h = Math.floor(m / 60);
+  const r = m % 60;
+  return r === 0 ? `${h}시간` : `${h}시간 ${r}분`;
+}

@@ -1,0 +1,30 @@
+// An estimated wait in Korean words: minutes under an hour, then hours and minutes, alike on the
+// ticket, the board, the simulator's terminal and its browser pages (their own copies).
+import { describe, expect, it } from 'vitest';
+import { waitText } from '../display/wait-text.ts';
+import { waitText as centralPages } from '../sim/central/page/words.js';
+import { serviceLine, waitText as simPage } from '../sim/page/words.js';
+
+describe('an estimated wait in words', () => {
+  it('counts minutes under an hour, then hours and minutes', () => {
+    expect([0, 1, 59, 60, 61, 80, 120, 600, 605].map(waitText)).toEqual([
+      '0분',
+      '1분',
+      '59분',
+      '1시간',
+      '1시간 1분',
+      '1시간 20분',
+      '2시간',
+      '10시간',
+      '10시간 5분',
+    ]);
+    expect(waitText(-3)).toBe('0분');
+    expect(waitText(59.6)).toBe('1시간');
+  });
+
+  it('reads the same on the browser pages', () => {
+    for (const m of [0, 7, 59, 60, 61, 125, 600, 1441, -1, 12.4])
+      expect([simPage(m), centralPages(m)], String(m)).toEqual([waitText(m), waitText(m)]);
+    expect(serviceLine({ accepting: true, waiting: 40, estimatedWaitMin: 130 })).toBe('대기 40명 · 약 2시간 10분');
+  });
+});
