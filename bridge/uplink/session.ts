@@ -52,7 +52,12 @@ function encodeSlot(session: number): Buffer {
 function decodeSlot(slot: Buffer): number | null {
   const m = /^([0-9a-f]{8}) (\{[^\n]*\})\n/.exec(slot.toString('latin1'));
   if (!m || Number.parseInt(m[1]!, 16) !== crc32(m[2]!)) return null;
-  const session = (JSON.parse(m[2]!) as { session?: unknown } | null)?.session;
+  let session: unknown;
+  try {
+    session = (JSON.parse(m[2]!) as { session?: unknown } | null)?.session;
+  } catch {
+    return null; // a hand edit with its CRC: as damaged as any other
+  }
   return typeof session === 'number' && Number.isSafeInteger(session) && session >= 0 ? session : null;
 }
 
