@@ -137,6 +137,31 @@ describe('config validation', () => {
     ]);
   });
 
+  it('never shows the user name and password written into a URL (mqtt://user:pass@host)', () => {
+    const uplink = (url: unknown) => problems({ ...base, mqtt: { uplink: { url } } });
+    expect(uplink('http://beonho:S3cretPW@central.example:1883')).toEqual([
+      'mqtt.uplink.url: expected an mqtt://, mqtts://, ws:// or wss:// URL, got "http://***@central.example:1883"',
+    ]);
+    // a list is shown as JSON: each URL's credentials hidden, the URLs told apart by their hosts
+    const [line] = uplink(['mqtt://a:1883', 'mqtt://beonho:S3cretPW@b:1883', 'mqtt://beonho:S3cretPW@b:1883']);
+    expect(line).toMatch(
+      /^mqtt\.uplink\.url: the same URL is listed twice, got \["mqtt:\/\/a:1883","mqtt:\/\/\*\*\*@b/,
+    );
+    // cut short after the credentials are hidden, so no part of a password is left at the cut
+    const long = uplink(`http://beonho:${'S3cret@PW'.repeat(10)}@central.example:1883`);
+    expect(long).toEqual([
+      'mqtt.uplink.url: expected an mqtt://, mqtts://, ws:// or wss:// URL, got "http://***@central.example:1883"',
+    ]);
+    const satellite = problems({
+      ...base,
+      role: 'satellite',
+      satellite: { main: { url: 'http://counter-12:S3cretPW@10.0.0.2:1883' } },
+    });
+    expect(satellite).toContain(
+      'satellite.main.url: expected an mqtt://, mqtts://, ws:// or wss:// URL, got "http://***@10.0.0.2:1883"',
+    );
+  });
+
   it('says plainly that a required key is missing, and which known key a typo meant', () => {
     const { counters, ...rest } = base;
     expect(problems({ ...rest, counter: counters })).toEqual([

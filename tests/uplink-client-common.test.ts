@@ -50,5 +50,7 @@ describe('redactUrl', () => {
   it('hides the credentials of a URL and leaves one without them alone', () => {
     expect(redactUrl('mqtts://office:s3cret@central.example:8883')).toBe('mqtts://***@central.example:8883');
     expect(redactUrl('mqtt://192.168.0.10:1883')).toBe('mqtt://192.168.0.10:1883');
+    // a password holding an @ (the URL's last @ ends its credentials, as mqtt.js reads it)
+    expect(redactUrl('mqtt://office:p@ss@central.example:1883')).toBe('mqtt://***@central.example:1883');
   });
 });
