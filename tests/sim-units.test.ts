@@ -7,6 +7,7 @@ import { type AddressInfo, createConnection, createServer, type Server, type Soc
 import { tmpdir } from 'node:os';
 import { PassThrough } from 'node:stream';
 import path from 'node:path';
+import mqtt from 'mqtt';
 import { parse } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { simulatorDefault } from '../device/config/default.ts';
@@ -15,7 +16,7 @@ import { closedReasonText, counterStatusText } from '../display/board/model.ts';
 import { loadConfig } from '../device/config/load.ts';
 import { startCable } from '../sim/cable.ts';
 import { mayPublish, mayRead } from '../sim/central/acl.ts';
-import { readAccounts } from '../sim/central/broker.ts';
+import { readAccounts, startCentralBroker } from '../sim/central/broker.ts';
 import { counterView } from '../sim/central/citizen.ts';
 import { eventText } from '../sim/event-text.ts';
 import { ActionError, type CoreHandle, SimHub } from '../sim/hub.ts';
@@ -270,6 +271,31 @@ describe('the simulated central', () => {
     expect(mayRead(office, 'beonho/v1/singok2/events')).toBe(false);
     const accounts = await readAccounts(path.resolve(import.meta.dirname, '../sim/central/accounts.yaml'));
     expect(accounts.map((a) => a.username).sort()).toEqual(['central', 'cityhall', 'hoewon1', 'singok2']);
+  });
+
+  it("logs no phone or resident number, nor a name, that a client put in its id or a topic (the office broker's rule)", async () => {
+    const { logger, lines } = captureLogger();
+    const accounts = await readAccounts(path.resolve(import.meta.dirname, '../sim/central/accounts.yaml'));
+    const broker = await startCentralBroker({ accounts, tcpPort: 0, wsPort: 0 }, logger);
+    try {
+      const url = `mqtt://127.0.0.1:${broker.ports.tcp}`;
+      const connect = (o: { username: string; password: string; clientId: string }) =>
+        new Promise<mqtt.MqttClient>((resolve) => {
+          const c = mqtt.connect(url, { ...o, reconnectPeriod: 0 });
+          c.on('connect', () => resolve(c));
+          c.on('error', () => resolve(c));
+        });
+      (await connect({ username: 'nobody', password: 'x', clientId: '010-1234-5678' })).end(true);
+      const office = await connect({ username: 'singok2', password: 'singok2-uplink', clientId: '900101-1234567' });
+      office.publish('beonho/v1/hoewon1/010-9876-5432/홍길동', 'x');
+      await new Promise<void>((r) => office.once('close', () => r()));
+      const text = JSON.stringify(lines);
+      for (const code of ['mqtt-auth-refused', 'mqtt-publish-denied'])
+        expect(lines.some((l) => l.code === code)).toBe(true);
+      expect(text).not.toMatch(/1234|5678|9876|홍길동/);
+    } finally {
+      await broker.close();
+    }
   });
 });
 

@@ -1,12 +1,15 @@
 // The simulated central system's broker (aedes, MQTT 3.1.1): TCP for the offices' uplinks and
 // WebSocket for the central page in the browser, accounts from sim/central/accounts.yaml (scrypt
 // hashes, as the embedded broker's), the ACL of ./acl.ts. Loopback only: it is a stand-in.
+// Client ids and topics a client chose are logged as the embedded broker logs them (clipName: a
+// phone or resident number typed as an id, or a name in a topic, never reaches the log).
 import { readFile } from 'node:fs/promises';
 import type { Aedes, AuthenticateError, Client } from 'aedes';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type Listeners, openListeners } from '../../bridge/broker/listeners.ts';
+import { clipName } from '../../bridge/broker/rate-limited-log.ts';
 import { accountSchema, brokerSchema } from '../../device/config/mqtt-schema.ts';
 import { verifyPassword } from '../../bridge/broker/passwords.ts';
 import { type CentralAccount, mayPublish, mayRead } from './acl.ts';
@@ -54,7 +57,7 @@ export async function startCentralBroker(
     authenticate(client, username, password, done) {
       const account = username === undefined ? undefined : accounts.get(username);
       const refuse = (): void => {
-        log.warn({ code: 'mqtt-auth-refused', clientId: client.id }, 'connection refused');
+        log.warn({ code: 'mqtt-auth-refused', clientId: clipName(client.id) }, 'connection refused');
         const err = new Error('bad user name or password') as AuthenticateError;
         err.returnCode = 4 as AuthenticateError['returnCode'];
         done(err, false);
@@ -64,7 +67,7 @@ export async function startCentralBroker(
         (ok) => {
           if (!ok) return refuse();
           byClient.set(client, account);
-          log.info({ clientId: client.id, username }, 'client connected');
+          log.info({ clientId: clipName(client.id), username }, 'client connected');
           done(null, true);
         },
         () => refuse(),
@@ -73,7 +76,10 @@ export async function startCentralBroker(
     authorizePublish(client, packet, callback) {
       const account = client ? byClient.get(client) : undefined;
       if (packet.topic.startsWith('$SYS/') || !account || !mayPublish(account, packet.topic)) {
-        log.warn({ code: 'mqtt-publish-denied', clientId: client?.id, topic: packet.topic }, 'publish denied');
+        log.warn(
+          { code: 'mqtt-publish-denied', clientId: clipName(client?.id), topic: clipName(packet.topic, 200) },
+          'publish denied',
+        );
         callback(new Error('publish not authorized'));
         return;
       }
