@@ -291,6 +291,20 @@ describe('알림톡 book', () => {
     });
     expect(book.count()).toBe(0);
     expect(book.subscribed('singok2', '2026-11-26', '1002')).toBeNull();
+    expect(book.talks.filter((t) => t.office === 'singok2')).toEqual([]);
+    expect(book.talks.filter((t) => t.office === 'hoewon1')).toHaveLength(1);
+  });
+
+  it('forgets the phone of a ticket served or cancelled: its link no longer shows it', () => {
+    for (const type of ['ticket.completed', 'ticket.cancelled'] as const) {
+      const book = new AlertBook();
+      book.subscribe('singok2', '2026-11-26', '1002', '010-1234-5678');
+      book.subscribe('singok2', '2026-11-26', '1003', '010-9876-5432');
+      const done = { ...near('1002', 0), type, counter: '3', serviceSec: 60, reason: 'cancelled' } as never;
+      expect(book.onEvent('singok2', '2026-11-26', done)).toBeNull();
+      expect(book.subscribed('singok2', '2026-11-26', '1002'), type).toBeNull();
+      expect(book.subscribed('singok2', '2026-11-26', '1003'), type).toBe('010-****-5432');
+    }
   });
 });
 

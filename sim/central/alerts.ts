@@ -73,11 +73,19 @@ export class AlertBook {
   /** An office's event, on the day the office's ticket book is on: the note it causes, if any. */
   onEvent(office: string, day: string | null, ev: QueueEvent): Talk | null {
     if (ev.type === 'day.opened' || ev.type === 'day.closed') {
-      // A day's numbers are gone with the day: so are the phones kept for them.
+      // A day's numbers are gone with the day: so are the phones kept for them, and the notes sent
+      // to them (a real central's send log needs its own retention rule; this one keeps none).
       for (const k of [...this.phones.keys()]) {
         const [o, d] = k.split('/');
         if (o === office && (ev.type === 'day.closed' ? d === ev.day : d !== ev.day)) this.phones.delete(k);
       }
+      for (let i = this.talks.length - 1; i >= 0; i--) if (this.talks[i]!.office === office) this.talks.splice(i, 1);
+      return null;
+    }
+    if ((ev.type === 'ticket.completed' || ev.type === 'ticket.cancelled') && day) {
+      // Served or cancelled: nothing more to tell, and the ticket's link (a slip left on a bench)
+      // must not keep showing whose phone it was.
+      this.phones.delete(key(office, day, ev.ticket.number));
       return null;
     }
     if (ev.type !== 'ticket.near' && ev.type !== 'ticket.called') return null;
