@@ -223,6 +223,42 @@ describe('events publisher', () => {
     }
   });
 
+  it('a refusal on the next connection is retried too, though the last connection left a retry pending', async () => {
+    // Central refused an event, the link dropped and came back within the minute, and central
+    // refused again on the new connection. The old connection's retry did nothing when it fired
+    // (another connection), and it had kept the new refusal from scheduling its own: the window
+    // stalled on a link that stayed up, until the next reconnect (maybe never).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const { outbox, sink, p } = drain(3, { window: 10, batch: 100 });
+      p.kick();
+      await tick();
+      sink.sent[0]!.fail(Object.assign(new Error('quota exceeded'), { code: 0x97 }));
+      await tick();
+      vi.advanceTimersByTime(20_000);
+      sink.cut();
+      sink.restore();
+      await tick();
+      expect(seqs(sink)).toEqual([1, 2, 3]);
+      sink.sent[0]!.fail(Object.assign(new Error('quota exceeded'), { code: 0x97 }));
+      sink.sent[1]!.ack();
+      sink.sent[2]!.ack();
+      await tick();
+      vi.advanceTimersByTime(59_000);
+      await tick();
+      expect(seqs(sink)).toEqual([1, 2, 3]);
+      vi.advanceTimersByTime(1_000);
+      await tick();
+      expect(seqs(sink)).toEqual([1, 2, 3, 1, 2, 3]);
+      for (const sent of sink.sent.slice(3)) sent.ack();
+      await tick();
+      expect(outbox.ackedSeq).toBe(3);
+      expect(p.idle()).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a refusal that goes on for a day is logged once an hour, not at every retry', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {

@@ -83,10 +83,14 @@ export class EventsPublisher {
   stop(): void {
     this.stopped = true;
     this.generation++;
-    for (const k of ['read', 'refused'] as const) {
-      if (this.retries[k]) clearTimeout(this.retries[k]);
-      this.retries[k] = null;
-    }
+    this.clearRetry('read');
+    this.clearRetry('refused');
+  }
+
+  private clearRetry(kind: 'read' | 'refused'): void {
+    const timer = this.retries[kind];
+    if (timer) clearTimeout(timer);
+    this.retries[kind] = null;
   }
 
   /** Everything on disk has been acknowledged by this sink. */
@@ -102,6 +106,11 @@ export class EventsPublisher {
 
   private reset(): void {
     this.generation++;
+    // A refused window's retry belongs to the connection (generation) it was made on, and this
+    // reset sends everything again anyway. Left pending, it did nothing when it fired (another
+    // generation) and kept a refusal on the next connection from scheduling its own retry
+    // (later() takes one per kind): the window stalled on a link that stayed up.
+    this.clearRetry('refused');
     this.inflight = [];
     this.ahead = [];
     this.sentThrough = this.o.cursor.acked();
