@@ -100,6 +100,7 @@ export const MQTT_CODES = [
   'uplink-tls-file',
   'uplink-connect-failed',
   'uplink-subscribe-failed',
+  'uplink-subscribe-timeout',
   'uplink-error',
   'uplink-mqtt5-refused',
   'uplink-no-connack',

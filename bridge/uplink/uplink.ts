@@ -30,6 +30,8 @@ export interface UplinkOptions {
   env?: NodeJS.ProcessEnv;
   /** how often a refused cmd subscription is asked for again (default RESUBSCRIBE_MS) */
   resubscribeMs?: number;
+  /** how long central may take to answer the cmd subscription (default SUBACK_TIMEOUT_MS) */
+  subackTimeoutMs?: number;
 }
 
 /** Connection refused for the protocol version: 1 under 3.1.1, 0x84 under MQTT 5. */
@@ -46,6 +48,12 @@ const MAX_INCOMING_BYTES = 64 * 1024;
 const CONNACK = 2;
 /** How often a cmd subscription central refused is asked for again, on the same connection. */
 export const RESUBSCRIBE_MS = 60_000;
+/** How long central may take to answer the cmd subscription before the connection is dropped and
+ * made again (to the next node of a cluster): the link counts as up only once it has, so a broker
+ * that took the connection and never answered the SUBSCRIBE (a cluster node that has lost its
+ * peers, a broker's bug) kept events, state and status from central for as long as it pinged
+ * back. As long as mqtt.js's connectTimeout for the CONNACK. */
+export const SUBACK_TIMEOUT_MS = 30_000;
 
 /** The return code of a SUBACK that refuses (0x80 or more), from mqtt.js's error (which carries
  * the SUBACK): central's broker is up and took the connection, its ACL does not let the device
@@ -99,6 +107,8 @@ export class Uplink implements Sink {
   /** central refused the cmd subscription (and has not taken it since): up for publishing, deaf */
   private refused = false;
   private resubscribeTimer: NodeJS.Timeout | null = null;
+  /** the wait for the SUBACK of the connection's cmd subscription */
+  private subackTimer: NodeJS.Timeout | null = null;
   private readonly commandsFns: Array<() => void> = [];
 
   constructor(private readonly o: UplinkOptions) {
@@ -198,6 +208,7 @@ export class Uplink implements Sink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.clearResubscribe();
+    this.clearSubackTimer();
     const client = this.client;
     const wasUp = this.up;
     this.client = null;
@@ -316,8 +327,20 @@ export class Uplink implements Sink {
     // an event, a result, a PUBACK of a command each wait otherwise for the broker's (delayed)
     // TCP acknowledgement. mqtt.js leaves the socket's default; a WebSocket stream has no such call.
     (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+    const waitMs = this.o.subackTimeoutMs ?? SUBACK_TIMEOUT_MS;
+    this.clearSubackTimer();
+    this.subackTimer = setTimeout(() => {
+      this.subackTimer = null;
+      if (client !== this.client || this.up) return;
+      logger.warn(
+        { code: 'uplink-subscribe-timeout', waitedMs: waitMs, url: redactUrl(this.currentUrl()) },
+        'central took the connection but has not answered the cmd subscription; connecting again',
+      );
+      client.end(true);
+    }, waitMs);
     client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
       if (client !== this.client) return;
+      this.clearSubackTimer();
       if (err && refusalCode(err) === null) {
         logger.error({ code: 'uplink-subscribe-failed', err: err.message }, 'could not subscribe to cmd; reconnecting');
         client.end(true);
@@ -380,6 +403,11 @@ export class Uplink implements Sink {
     );
   }
 
+  private clearSubackTimer(): void {
+    if (this.subackTimer) clearTimeout(this.subackTimer);
+    this.subackTimer = null;
+  }
+
   private clearResubscribe(): void {
     if (this.resubscribeTimer) clearTimeout(this.resubscribeTimer);
     this.resubscribeTimer = null;
@@ -424,6 +452,7 @@ export class Uplink implements Sink {
     this.client = null;
     this.closeGate();
     this.clearResubscribe();
+    this.clearSubackTimer();
     client.removeAllListeners('message');
     client.end(true);
     const wasUp = this.up;

@@ -13,6 +13,7 @@ export function testUplink(
     protocolVersion?: 4 | 5;
     onCommand?: (topic: string, payload: Buffer) => Promise<void>;
     resubscribeMs?: number;
+    subackTimeoutMs?: number;
   },
 ): Uplink {
   const cfg = mqttSchema.parse({
@@ -35,5 +36,6 @@ export function testUplink(
     willPayload: (s) => willPayload('singok2', 'main', s),
     onCommand: o.onCommand ?? (async () => undefined),
     ...(o.resubscribeMs ? { resubscribeMs: o.resubscribeMs } : {}),
+    ...(o.subackTimeoutMs ? { subackTimeoutMs: o.subackTimeoutMs } : {}),
   });
 }
