@@ -295,7 +295,14 @@ function systemCommands(
     ...(accounts.envFile
       ? [{ cmd: 'chown', args: ['root:root', ENV_FILE], why: 'the secrets: read by systemd as root, by nobody else' }]
       : []),
-    { cmd: 'chown', args: [`${SERVICE_USER}:${SERVICE_USER}`, DATA_DIR], why: 'data dir: owned by the service' },
+    // everything in it too: a start by hand as root (or a state copy put back) leaves root's files,
+    // and systemd's StateDirectory= chown skips a tree whose top is already the service's
+    // (--recursive does not follow links: chown's default -P)
+    {
+      cmd: 'chown',
+      args: ['--recursive', `${SERVICE_USER}:${SERVICE_USER}`, DATA_DIR],
+      why: 'data dir: owned by the service, with everything in it',
+    },
     { cmd: 'udevadm', args: ['control', '--reload-rules'], why: 'load the new udev rules', optional: true },
     {
       cmd: 'udevadm',

@@ -167,7 +167,7 @@ describe('install into a temporary root', () => {
       'usermod --append --groups beonho pi',
       // as the target names them: under --root they are run on the system that boots from it
       'chown root:beonho /etc/beonho /etc/beonho/config.yaml',
-      'chown beonho:beonho /var/lib/beonho',
+      'chown --recursive beonho:beonho /var/lib/beonho',
       'udevadm control --reload-rules',
       'udevadm trigger --subsystem-match=hidraw --subsystem-match=usbmisc --subsystem-match=usb --subsystem-match=graphics --subsystem-match=gpio',
       'systemctl daemon-reload',
@@ -196,6 +196,18 @@ describe('install into a temporary root', () => {
     expect(await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8')).toContain(
       'SUBSYSTEM=="gpio", KERNEL=="gpiochip*", GROUP="beonho", MODE="0660"',
     );
+  });
+
+  it('gives the data dir to the service with everything in it, not its top directory alone', async () => {
+    // a start by hand as root, or a state copy put back, leaves root's files in it; systemd's own
+    // StateDirectory= chown stops at a top directory that is already the service's, so a chown of
+    // the top alone left the daemon unable to write its journal (data-dir-unusable, exit 2)
+    const runner = recordingRunner();
+    await install(opts({ start: false }), runner, out);
+    const chowns = runner.commands
+      .map(formatCommand)
+      .filter((c) => c.startsWith('chown') && c.includes('/var/lib/beonho'));
+    expect(chowns).toEqual(['chown --recursive beonho:beonho /var/lib/beonho']);
   });
 
   it('gives the environment file (the secrets) to root alone, mode 600, without a word of what it holds', async () => {
