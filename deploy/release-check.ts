@@ -126,11 +126,17 @@ async function checkSums(dir: string): Promise<void> {
   if (listed.size === 0) {
     fail('deploy-release-damaged', `${dir}/SHA256SUMS lists no file: copy the release again`);
   }
-  for (const file of await unlisted(dir, listed)) if (!bad.includes(file)) bad.push(file);
+  const extra = await unlisted(dir, listed);
+  for (const file of extra) if (!bad.includes(file)) bad.push(file);
   if (bad.length > 0) {
+    // code the sums do not list: most often a release unpacked over another, which unpacking it
+    // again in the same place only repeats
+    const advice = extra.some((f) => f.endsWith('(not in SHA256SUMS)'))
+      ? 'code it does not list is in it (a release unpacked over another?): unpack the release into an empty directory'
+      : 'copy and unpack the release again';
     fail(
       'deploy-release-damaged',
-      `${bad.length} file(s) of the release differ from SHA256SUMS, e.g. ${bad.slice(0, 3).join(', ')}: copy and unpack the release again`,
+      `${bad.length} file(s) of the release differ from SHA256SUMS, e.g. ${bad.slice(0, 3).join(', ')}: ${advice}`,
     );
   }
 }

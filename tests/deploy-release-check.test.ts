@@ -81,6 +81,12 @@ describe("the installer's check of a release's files", () => {
     await rm(join(app, 'node_modules/a/preload.js'));
     expect(await check()).toBe('ok');
 
+    // more code than the sums list is what a release unpacked over another one leaves, which
+    // unpacking it again in the same place repeats: the advice is an empty directory
+    await writeFile(join(app, 'node_modules/a/old.js'), 'from the release unpacked here before');
+    expect(await check()).toMatch(/unpack the release into an empty directory$/);
+    await rm(join(app, 'node_modules/a/old.js'));
+
     // a SHA256SUMS with no line in its format (emptied, or another tool's) checked nothing
     const sums = await readFile(join(app, 'SHA256SUMS'), 'utf8');
     await writeFile(join(app, 'SHA256SUMS'), sums.replace(/ {2}/g, ' *'));
