@@ -227,6 +227,12 @@ function aclHooks(o: {
 }): Omit<Hooks, 'preConnect' | 'authenticate'> {
   const { byClient, clientLog: log, commands } = o;
   const rateAnswers = new WeakMap<Client, number>();
+  // A satellite's command refused here is answered on cmd/result and, under MQTT 3.1.1, still
+  // acknowledged (refusing one publish would close the connection): aedes then delivered it to
+  // every other reader of cmd (a central account on this broker), so a stolen satellite password
+  // put a command the office refused in front of central. Its payload, the same object aedes
+  // hands on (and keeps for a persistent session away), is held back from every reader.
+  const refusedCommands = new WeakSet<object>();
   /** The refusal to answer for a satellite's command over its allowance, or null: close instead. */
   const rateRefusal = (client: Client | null, account: Account, payload: Buffer): SatelliteRefusal | null => {
     const answered = client ? (rateAnswers.get(client) ?? 0) : RATE_REFUSALS_ANSWERED;
@@ -287,6 +293,7 @@ function aclHooks(o: {
             ? rateRefusal(client, account!, packet.payload as Buffer)
             : null;
         if (answer && commands) {
+          refusedCommands.add(packet.payload as Buffer);
           // its own code: summed up apart from the closes (one summary per code and 10 s)
           log.warn(
             'mqtt-rate-answered',
@@ -313,6 +320,7 @@ function aclHooks(o: {
         // A satellite commands only its own counters: checked in the payload, not only the topic.
         const refusal = satelliteCommandRefusal(account, packet.payload as Buffer);
         if (refusal) {
+          refusedCommands.add(packet.payload as Buffer);
           log.warn(
             refusal.code,
             { clientId: clipName(client?.id), user: clip(account.username), cmdId: clip(refusal.id ?? undefined) },
@@ -356,6 +364,7 @@ function aclHooks(o: {
       callback(null, sub);
     },
     authorizeForward(client, packet) {
+      if (typeof packet.payload === 'object' && refusedCommands.has(packet.payload)) return null;
       if (o.repeats.isRepeat(client, packet)) return null;
       const account = byClient.get(client);
       if (!account || !mayRead(account, packet.topic, packet.payload)) return null;
