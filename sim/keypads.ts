@@ -5,7 +5,9 @@ import type { KeypadAction, KeypadInput, KeypadSource } from '../device/ports/ke
 export class SimKeypads implements KeypadSource {
   readonly kind = 'sim';
   private onInput: ((input: KeypadInput) => void) | null = null;
-  private readonly unplugged = new Set<string>();
+  /** each unplugged keypad's counter, and when it was unplugged (an ISO instant, as the drivers stamp
+   * their errors) */
+  private readonly unplugged = new Map<string, string>();
 
   constructor(private readonly counters: readonly string[]) {}
 
@@ -26,15 +28,14 @@ export class SimKeypads implements KeypadSource {
 
   setPlugged(counter: string, plugged: boolean): void {
     if (plugged) this.unplugged.delete(counter);
-    else this.unplugged.add(counter);
+    else if (!this.unplugged.has(counter)) this.unplugged.set(counter, new Date().toISOString());
   }
 
   health(): Record<string, ComponentHealth> {
     const out: Record<string, ComponentHealth> = {};
     for (const c of this.counters) {
-      out[c] = this.unplugged.has(c)
-        ? { connected: false, lastError: 'keypad-unplugged', lastErrorAt: null }
-        : healthy();
+      const since = this.unplugged.get(c);
+      out[c] = since ? { connected: false, lastError: 'keypad-unplugged', lastErrorAt: since } : healthy();
     }
     return out;
   }

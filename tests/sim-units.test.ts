@@ -25,6 +25,9 @@ import { cableTarget, readConfigDoc, writeCoreConfig } from '../sim/sim-config.t
 import { COUNTER_STATUS, serviceLine } from '../sim/page/words.js';
 import { CoreProcess, forwardTerminal, splitArgs } from '../sim/supervisor.ts';
 import { captureLogger } from './hw-fakes.ts';
+import { pino } from 'pino';
+import { SimPrinter } from '../display/printer/sim-printer.ts';
+import { SimKeypads } from '../sim/keypads.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 
 const layout: OfficeLayout = {
@@ -427,5 +430,30 @@ describe("the citizen's ticket page", () => {
         return `${c.name}${c.ro}`;
       }),
     ).toEqual(['1번 창구로', '민원 3으로', '상담석으로', '민원실(2층)로', '9번 창구로']);
+  });
+});
+
+describe("the simulator's printer and keypads in the device status", () => {
+  it('stamp when their fault began, as the drivers do, and clear it with the fault', () => {
+    const printer = new SimPrinter('/nonexistent', pino({ level: 'silent' }));
+    expect(printer.health()).toMatchObject({ lastError: null, lastErrorAt: null });
+    const before = Date.now();
+    printer.setPaper('out');
+    const out = printer.health();
+    expect(out.lastError).toBe('printer-paper-out');
+    expect(Date.parse(out.lastErrorAt!)).toBeGreaterThanOrEqual(before - 1);
+    printer.setPaper('out'); // still out: the same moment
+    expect(printer.health().lastErrorAt).toBe(out.lastErrorAt);
+    printer.setPaper('ok');
+    expect(printer.health()).toMatchObject({ lastError: null, lastErrorAt: null });
+
+    const keypads = new SimKeypads(['1', '2']);
+    keypads.setPlugged('2', false);
+    const h = keypads.health();
+    expect(h['1']).toMatchObject({ connected: true, lastErrorAt: null });
+    expect(h['2']).toMatchObject({ connected: false, lastError: 'keypad-unplugged' });
+    expect(Date.parse(h['2']!.lastErrorAt!)).toBeGreaterThanOrEqual(before - 1);
+    keypads.setPlugged('2', true);
+    expect(keypads.health()['2']).toMatchObject({ connected: true, lastErrorAt: null });
   });
 });

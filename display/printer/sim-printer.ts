@@ -13,6 +13,8 @@ export class SimPrinter implements TicketPrinter {
   readonly kind = 'sim';
   private paper: PaperState = 'ok';
   private online = true;
+  /** when the paper ran out (an ISO instant, as the drivers stamp their errors), null with paper */
+  private paperOutAt: string | null = null;
   private printed = 0;
   /** the ticket files here, oldest first (null until the first print reads the directory) */
   private files: string[] | null = null;
@@ -29,6 +31,8 @@ export class SimPrinter implements TicketPrinter {
 
   /** Simulate the paper running out or being refilled. */
   setPaper(state: PaperState): void {
+    if (state === 'out' && this.paper !== 'out') this.paperOutAt = new Date().toISOString();
+    if (state !== 'out') this.paperOutAt = null;
     this.paper = state;
   }
 
@@ -86,7 +90,7 @@ export class SimPrinter implements TicketPrinter {
     return {
       connected: this.online,
       lastError: this.paper === 'out' ? 'printer-paper-out' : null,
-      lastErrorAt: null,
+      lastErrorAt: this.paper === 'out' ? this.paperOutAt : null,
       printed: this.printed,
       paper: this.paper,
     };
