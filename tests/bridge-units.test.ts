@@ -313,4 +313,33 @@ describe('command memory: the old file', () => {
     expect(memory.get('x')).toBeDefined();
     await log.close();
   });
+
+  it('drops an old file of another shape the same way, and takes only whole entries of a mixed one', async () => {
+    for (const text of ['null', '5', '{"entries":5}', '{"entries":{"a":1}}', '[1,2]']) {
+      const dir = tempDir();
+      const file = join(dir, 'mqtt-commands.json');
+      writeFileSync(file, text);
+      const { log, memory } = await memoryIn(dir);
+      expect(await memory.importLegacy(nodeFs, file, logger), text).toBe(0);
+      expect(readdirSync(dir), text).not.toContain('mqtt-commands.json');
+      await log.close();
+    }
+    const dir = tempDir();
+    const file = join(dir, 'mqtt-commands.json');
+    const entries = [
+      1,
+      null,
+      ['b'],
+      ['c', null],
+      ['d', { result: 'x' }],
+      [7, { result: result('7') }],
+      ['e', { result: result('e') }],
+    ];
+    writeFileSync(file, JSON.stringify({ v: 1, entries }));
+    const { log, memory } = await memoryIn(dir);
+    expect(await memory.importLegacy(nodeFs, file, logger)).toBe(1);
+    expect(memory.get('e')?.result).toEqual(result('e'));
+    expect(['b', 'c', 'd', '7'].map((id) => memory.get(id))).toEqual([undefined, undefined, undefined, undefined]);
+    await log.close();
+  });
 });

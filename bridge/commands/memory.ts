@@ -49,22 +49,28 @@ export class CommandMemory {
     const buf = await fs.readFile(file);
     if (!buf) return 0;
     let moved = 0;
+    let doc: unknown;
     try {
-      const doc = JSON.parse(buf.toString('utf8')) as {
-        entries?: Array<[string, { result?: unknown; digest?: unknown }]>;
-      };
+      doc = JSON.parse(buf.toString('utf8'));
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) throw err;
+    }
+    // JSON of another shape (a hand edit, a damaged card) is as unreadable as text that is not
+    // JSON: it threw while the start read it, and the daemon exited at every start.
+    const entries = (doc as { entries?: unknown } | null)?.entries;
+    if (!Array.isArray(entries)) {
+      logger.warn({ code: 'cmd-memory-unreadable', path: file }, 'old command id memory unreadable; not imported');
+    } else {
       const jobs: Array<Promise<void>> = [];
-      for (const [id, entry] of doc.entries ?? []) {
-        if (typeof id !== 'string' || !entry?.result || this.o.log.get(id)) continue;
-        const result = entry.result as CommandResult;
-        const digest = typeof entry.digest === 'string' ? entry.digest : null;
-        jobs.push(this.remember(id, result, digest));
+      for (const item of entries) {
+        const [id, entry] = Array.isArray(item) ? (item as [unknown, unknown]) : [];
+        const result = (entry as { result?: unknown } | null)?.result;
+        if (typeof id !== 'string' || typeof result !== 'object' || result === null || this.o.log.get(id)) continue;
+        const digest = (entry as { digest?: unknown }).digest;
+        jobs.push(this.remember(id, result as CommandResult, typeof digest === 'string' ? digest : null));
         moved++;
       }
       await Promise.all(jobs);
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-      logger.warn({ code: 'cmd-memory-unreadable', path: file }, 'old command id memory unreadable; not imported');
     }
     await fs.unlink(file);
     return moved;
