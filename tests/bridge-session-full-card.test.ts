@@ -78,9 +78,10 @@ describe('the session number on a full card', () => {
         last = n;
       }
     }
-    // the file never grew and is the only one: nothing was left behind by a failed write
+    // the file never grew, and no failed write left anything behind (the old file's copy, for an
+    // older release, was written while there was room)
     expect(statSync(join(dir, SESSION_FILE)).size).toBe(SESSION_FILE_BYTES);
-    expect(readdirSync(dir)).toEqual([SESSION_FILE]);
+    expect(readdirSync(dir).sort()).toEqual([SESSION_FILE, LEGACY_SESSION_FILE].sort());
     const after = new SessionCounter({ dir, fs: nodeFs, logger });
     await after.load();
     expect(await after.next()).toBeGreaterThan(last);
@@ -117,15 +118,24 @@ describe('the session number on a full card', () => {
 });
 
 describe('the session file', () => {
-  it('takes over the number of the file it replaces, and removes that file', async () => {
+  it('takes over the number of the file it replaced, and keeps that file up to date for an older release', async () => {
     const dir = tempDir();
+    const legacy = () =>
+      (JSON.parse(readFileSync(join(dir, LEGACY_SESSION_FILE), 'utf8')) as { session: number }).session;
     writeFileSync(join(dir, LEGACY_SESSION_FILE), JSON.stringify({ session: 250 }));
     const c = new SessionCounter({ dir, fs: nodeFs, logger });
     await c.load();
     expect(await c.next()).toBe(251);
-    expect(readdirSync(dir)).toEqual([SESSION_FILE]);
     expect(readSessionSlots(readFileSync(join(dir, SESSION_FILE)))?.session).toBe(250 + SESSION_BLOCK);
     expect(statSync(join(dir, SESSION_FILE)).mode & 0o777).toBe(0o600);
+    // an older release put back reads the old file only: it goes on above every number handed out
+    for (let i = 0; i < SESSION_BLOCK; i++) await c.next();
+    expect(legacy()).toBe(250 + 2 * SESSION_BLOCK);
+    // and went on there, past the new file: the newer release, back again, goes on above it
+    writeFileSync(join(dir, LEGACY_SESSION_FILE), JSON.stringify({ session: 5000 }));
+    const again = new SessionCounter({ dir, fs: nodeFs, logger });
+    await again.load();
+    expect(await again.next()).toBe(5001);
   });
 
   it('goes on above every number handed out when one slot is spoiled, whichever it is', async () => {

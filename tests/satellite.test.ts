@@ -7,7 +7,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { simulatorDefault } from '../device/config/default.ts';
-import { readSessionSlots, SESSION_FILE } from '../bridge/uplink/session.ts';
+import { LEGACY_SESSION_FILE, readSessionSlots, SESSION_FILE } from '../bridge/uplink/session.ts';
 import { type Cable, startCable } from '../sim/cable.ts';
 import { connect, freePort, tempDir } from './bridge-helpers.ts';
 import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
@@ -357,7 +357,7 @@ describe('an office with two satellites', () => {
     for (const name of ['counter-12', 'passport-2f']) {
       const files = await readdir(path.join(dir, name));
       expect(
-        files.filter((f) => !['sim', SESSION_FILE, 'beonho.pid', 'status.json'].includes(f)),
+        files.filter((f) => !['sim', SESSION_FILE, LEGACY_SESSION_FILE, 'beonho.pid', 'status.json'].includes(f)),
         name,
       ).toEqual([]);
     }

@@ -12,6 +12,11 @@
 // device went dark to central exactly when its card needed someone. Two slots, each with its
 // CRC, in different sectors: a write torn by a power cut spoils only the slot it was writing, and
 // the other still holds the ceiling before it, above every number handed out.
+//
+// The file it replaced, `mqtt-session.json` (`{"session":N}`, replaced whole), is written too after
+// each ceiling, where the card has room: an older release started on this data dir reads only that
+// one, and without it numbered its sessions from 1 again, below those central had seen (its next
+// presence read as older than the last will). At a start the higher of the two counts.
 import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -30,7 +35,8 @@ export interface SessionCounterOptions {
 /** Numbers reserved by one write of the file. */
 export const SESSION_BLOCK = 100;
 
-/** The file's name in the data dir, and the one it replaces (`{"session":N}`, whole-file writes). */
+/** The file's name in the data dir, and the one it replaced (`{"session":N}`, whole-file writes),
+ * kept up to date for an older release where the card has room. */
 export const SESSION_FILE = 'mqtt-session';
 export const LEGACY_SESSION_FILE = 'mqtt-session.json';
 
@@ -77,6 +83,17 @@ export function readSessionSlots(buf: Buffer): { session: number; slot: number }
   return valid.length === SLOTS ? best : { session: best.session + SESSION_BLOCK, slot: best.slot };
 }
 
+/** The old file's number, or null when it does not hold one. */
+function readLegacy(buf: Buffer): number | null {
+  let session: unknown;
+  try {
+    session = (JSON.parse(buf.toString('utf8')) as { session?: unknown } | null)?.session;
+  } catch {
+    return null;
+  }
+  return typeof session === 'number' && Number.isSafeInteger(session) && session >= 0 ? session : null;
+}
+
 export class SessionCounter {
   private value = 0;
   /** the highest number a write has been started for (the file's ceiling once it lands) */
@@ -86,8 +103,6 @@ export class SessionCounter {
   /** the slot holding the durable ceiling, when the file has its two slots: the next write goes
    * into the other; null until the file is made (absent, the old format, or damaged) */
   private newestSlot: number | null = null;
-  /** the old file, removed once the new one is durable */
-  private legacyPresent = false;
   /** the write of the current ceiling: a number is handed out once it has landed */
   private reserving: Promise<void> = Promise.resolve();
   private writing: Promise<void> = Promise.resolve();
@@ -103,34 +118,21 @@ export class SessionCounter {
 
   async load(): Promise<void> {
     const buf = await this.fs.readFile(this.path);
-    if (buf) {
-      const read = readSessionSlots(buf);
-      if (read) {
-        this.value = this.ceiling = this.durable = read.session;
-        this.newestSlot = read.slot;
-      } else {
-        this.fromClock(this.path);
-        // the right size: both slots spoiled, written in place again from slot 0
-        if (buf.length === SESSION_FILE_BYTES) this.newestSlot = 1;
-      }
-      // a power cut between the new file's write and the old one's removal
-      this.legacyPresent = (await this.fs.size(this.legacyPath)) !== null;
+    const legacyBuf = await this.fs.readFile(this.legacyPath);
+    const slots = buf ? readSessionSlots(buf) : null;
+    const legacy = legacyBuf ? readLegacy(legacyBuf) : null;
+    // the right size with both slots spoiled: written in place again, from slot 0
+    if (slots) this.newestSlot = slots.slot;
+    else if (buf?.length === SESSION_FILE_BYTES) this.newestSlot = 1;
+    if (slots || (legacy !== null && !buf)) {
+      // an older release put back on this data dir may have gone on in the old file
+      this.value = this.ceiling = this.durable = Math.max(slots?.session ?? 0, legacy ?? 0);
       return;
     }
-    const legacy = await this.fs.readFile(this.legacyPath);
-    if (!legacy) return; // a new device: sessions start at 1
-    this.legacyPresent = true;
-    let session: unknown;
-    try {
-      session = (JSON.parse(legacy.toString('utf8')) as { session?: unknown } | null)?.session;
-    } catch (err) {
-      if (!(err instanceof SyntaxError)) throw err;
-    }
-    if (typeof session === 'number' && Number.isSafeInteger(session) && session >= 0) {
-      this.value = this.ceiling = this.durable = session;
-      return;
-    }
-    this.fromClock(this.legacyPath);
+    if (!buf && !legacyBuf) return; // a new device: sessions start at 1
+    this.fromClock(buf ? this.path : this.legacyPath);
+    // the old file may be behind the damaged new one (not written on a full card): never below it
+    if (legacy !== null && legacy > this.value) this.value = this.ceiling = this.durable = legacy;
   }
 
   // Both files are written so that a power cut leaves them whole, so only a damaged card or a hand
@@ -199,10 +201,14 @@ export class SessionCounter {
       await writeDurable(this.fs, this.path, Buffer.concat([slot, slot]), { mode: 0o600 });
       this.newestSlot = 0;
     }
-    if (this.legacyPresent) {
-      // Not synced: an old file left by a power cut is never read again, the new one comes first.
-      await this.fs.unlink(this.legacyPath).catch(() => undefined);
-      this.legacyPresent = false;
-    }
+    // For an older release only, so a full card (no room for its temp file) fails it quietly.
+    await writeDurable(this.fs, this.legacyPath, Buffer.from(JSON.stringify({ session: ceiling }), 'utf8'), {
+      mode: 0o600,
+    }).catch((err: unknown) =>
+      this.opts.logger.debug(
+        { err: (err as Error).message },
+        'the old session file not written (for an older release)',
+      ),
+    );
   }
 }
