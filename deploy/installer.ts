@@ -78,6 +78,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   // Everything that can refuse comes before the first change: a refusal leaves the system as it was.
   if (o.root === '/' && !o.dryRun) await checkSystemd(o.host ?? defaultHost());
   await checkApp(o.appDir, o.root);
+  await checkDataDir(o.root);
   warnings.push(
     ...(await checkRelease({ dir: underRoot(o.root, o.appDir), nodePath: o.nodePath, live: o.root === '/' })),
   );
@@ -477,6 +478,20 @@ async function checkApp(appDir: string, root: string): Promise<void> {
         `${appDir}${here === appDir ? '' : ` (${here} on this machine)`} has no ${part.split('/')[0]}/: unpack a release tarball there (npm run release), or in a checkout run \`npm ci && npm run build\``,
       );
     }
+  }
+}
+
+/** A data dir already there must be a directory (a mount point, or a link to one): a file in its
+ * place stopped the install half-way (its mkdir, after the units and the config were written). */
+async function checkDataDir(root: string): Promise<void> {
+  const path = underRoot(root, DATA_DIR);
+  const st = await stat(path).catch(() => null);
+  const there = st !== null || (await lstat(path).catch(() => null)) !== null;
+  if (there && !st?.isDirectory()) {
+    throw new DeployError(
+      'deploy-data-dir',
+      `${DATA_DIR} is not a directory: move it away (sudo mv ${DATA_DIR} ${DATA_DIR}.moved) and run the installer again; nothing was changed`,
+    );
   }
 }
 

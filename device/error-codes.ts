@@ -236,6 +236,7 @@ export const DEPLOY_ERRORS = [
   'deploy-app-dir',
   'deploy-app-in-home',
   'deploy-app-incomplete',
+  'deploy-data-dir',
   'deploy-release-damaged',
   'deploy-release-arch',
   'deploy-release-broken',

@@ -250,6 +250,20 @@ describe('install into a temporary root', () => {
     expect(existsSync(join(root, 'etc/systemd'))).toBe(false);
   });
 
+  it('refuses a data dir that is not a directory before it writes anything', async () => {
+    // a file in its place (a copy gone wrong): mkdir failed with EEXIST after the units and the
+    // config were written, and the installer printed "error EEXIST"
+    await mkdir(join(root, 'var/lib'), { recursive: true });
+    await writeFile(join(root, 'var/lib/beonho'), 'not a directory');
+    const runner = recordingRunner();
+    const err = await install(opts(), runner, out).catch((e: unknown) => e);
+    expect((err as DeployError).code).toBe('deploy-data-dir');
+    expect((err as DeployError).message).toMatch(/^\/var\/lib\/beonho is not a directory: move it away/);
+    expect(runner.commands).toEqual([]);
+    expect(existsSync(join(root, 'etc/systemd'))).toBe(false);
+    expect(existsSync(join(root, 'etc/beonho'))).toBe(false);
+  });
+
   it('refuses a missing config, a release under /home, and a release without node_modules', async () => {
     const code = (p: Promise<unknown>) =>
       p.then(
