@@ -24,6 +24,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildSync } from 'esbuild';
 import { isMainModule } from '../device/util/main-module.ts';
+import { buildVersion, gitCommit } from './git-commit.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -54,7 +55,7 @@ export function build(o: BuildOptions = {}): string {
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
   writeFileSync(
     path.join(outDir, 'package.json'),
-    `${JSON.stringify({ name: pkg.name, version: pkg.version, type: 'module', private: true }, null, 2)}\n`,
+    `${JSON.stringify({ name: pkg.name, version: buildVersion(pkg.version, gitCommit()), type: 'module', private: true }, null, 2)}\n`,
   );
   bundleDaemon(outDir);
   const missing = checkRuntimeFiles(outDir);

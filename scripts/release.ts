@@ -15,7 +15,7 @@
 // and @serialport/bindings (under johnny-five, Firmata) use nan, so they are compiled here, with
 // Debian's cross g++ for the CPU, against the headers of the Node the release is for: that Node's
 // major is written in the manifest and the installer refuses any other.
-import { type ExecFileSyncOptionsWithStringEncoding, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   copyFileSync,
@@ -24,7 +24,6 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
-  realpathSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -32,6 +31,7 @@ import {
 import path from 'node:path';
 import { MIN_NODE_20 } from '../device/node-support.ts';
 import { build, ROOT } from './build.ts';
+import { commitTime, gitCommit } from './git-commit.ts';
 import { type Arch, nodeFor, type Target, targetOf } from './targets.ts';
 import { isMainModule } from '../device/util/main-module.ts';
 
@@ -347,36 +347,6 @@ function mib(bytes: number): string {
 
 function npmRoot(): string {
   return execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim();
-}
-
-/** git in `dir` when `dir` is the top of a checkout; null otherwise: a `git archive` of an older
- * commit unpacked inside another checkout (how an older release is built beside the current one)
- * would name that checkout's HEAD and time. */
-function gitAtTop(dir: string, args: string[]): string | null {
-  const opts: ExecFileSyncOptionsWithStringEncoding = {
-    cwd: dir,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  };
-  try {
-    const top = execFileSync('git', ['rev-parse', '--show-toplevel'], opts).trim();
-    if (realpathSync(top) !== realpathSync(dir)) return null;
-    return execFileSync('git', args, opts).trim();
-  } catch {
-    return null;
-  }
-}
-
-export function gitCommit(dir = ROOT): string | null {
-  const head = gitAtTop(dir, ['rev-parse', 'HEAD']);
-  if (head === null) return null;
-  const dirty = gitAtTop(dir, ['status', '--porcelain', '--untracked-files=no']);
-  return dirty ? `${head}-dirty` : head;
-}
-
-export function commitTime(dir = ROOT): number | null {
-  const t = gitAtTop(dir, ['log', '-1', '--format=%ct']);
-  return t === null ? null : Number(t);
 }
 
 if (isMainModule(import.meta.url)) {

@@ -13,6 +13,7 @@ import { Daemon, killAll, writeTestConfig } from './helpers/daemon.ts';
 import { mainBroker, satelliteAccount } from './helpers/satellite-accounts.ts';
 import { connectInbox, freePort } from './bridge-helpers.ts';
 import { simulatorDefault } from '../device/config/default.ts';
+import { buildVersion, gitCommit } from '../scripts/git-commit.ts';
 
 const DEV_ONLY = new Set(['tsx', 'esbuild', '@esbuild', 'typescript', 'vitest', '@vitest', '@biomejs', '.bin']);
 
@@ -44,7 +45,7 @@ describe('the compiled daemon', () => {
     }
     const pkg = JSON.parse(await readFile(path.join(app, 'dist/package.json'), 'utf8'));
     const root = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
-    expect(pkg).toMatchObject({ version: root.version, type: 'module' });
+    expect(pkg).toMatchObject({ version: buildVersion(root.version, gitCommit()), type: 'module' });
   });
 
   it('answers --help on plain node', async () => {
@@ -140,7 +141,8 @@ describe('the compiled daemon', () => {
     const root = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8'));
     const out = JSON.parse(r.stdout);
     expect(out.schemas).toBeGreaterThan(10);
-    expect(out.version).toBe(root.version);
+    // the package's version with the commit the build is made from (scripts/git-commit.ts)
+    expect(out.version).toBe(buildVersion(root.version, gitCommit()));
   });
 
   it('runs the daemon from a bundle, with native and worker packages left in node_modules', async () => {

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { commitTime, gitCommit } from '../scripts/release.ts';
+import { buildVersion, commitTime, gitCommit } from '../scripts/git-commit.ts';
 
 let repo: string;
 const git = (...args: string[]): string =>
@@ -38,5 +38,13 @@ describe('the commit a release is built from', () => {
     await writeFile(path.join(old, 'package.json'), '{}\n');
     expect(gitCommit(old)).toBeNull();
     expect(commitTime(old)).toBeNull();
+  });
+
+  it("is in the build's version, so two releases of one package version tell apart", async () => {
+    const head = git('rev-parse', 'HEAD');
+    expect(buildVersion('0.1.0', gitCommit(repo))).toBe(`0.1.0+${head.slice(0, 7)}`);
+    await writeFile(path.join(repo, 'package.json'), '{"changed":true}\n');
+    expect(buildVersion('0.1.0', gitCommit(repo))).toBe(`0.1.0+${head.slice(0, 7)}.dirty`);
+    expect(buildVersion('0.1.0', null)).toBe('0.1.0');
   });
 });
