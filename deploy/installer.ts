@@ -28,6 +28,7 @@ import { checkRelease } from './release-check.ts';
 import type { Command, Runner } from './runner.ts';
 import { type HidrawMatch, isVtName, parseUsbId, udevRules, type UsbId } from './udev.ts';
 import { allUnits, type UnitOptions } from './unit.ts';
+import { redactUrl } from '../bridge/uplink/client-common.ts';
 
 export class DeployError extends Error {
   constructor(
@@ -85,8 +86,9 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   const { text: configText, config, yamlWarnings } = await readConfig(o.configSource);
   warnings.push(...yamlWarnings.map((w) => `the config file: ${w}`));
   warnings.push(...configAdvice(config).map((a) => `the config: ${a}`));
-  warnings.push(...checkRole(o, config, out));
-  warnings.push(...uplinkPasswordNote(config));
+  const envSet = await envFileVariables(underRoot(o.root, ENV_FILE));
+  warnings.push(...checkRole(o, config, out, envSet));
+  warnings.push(...uplinkPasswordNote(config, envSet));
 
   const accounts = await readAccounts(o.root);
   // `usermod` for the admin runs after the units and the config are written: a misspelt name
@@ -520,7 +522,7 @@ async function readConfig(path: string): Promise<{ text: string; config: Config;
 /** A satellite is installed from the same release and unit as a main unit; only its config says
  * which it is. `--role` makes the person's intent explicit: a main unit's config given to a
  * satellite (or the reverse) is refused before anything is written. */
-function checkRole(o: InstallOptions, c: Config, out: (line: string) => void): string[] {
+function checkRole(o: InstallOptions, c: Config, out: (line: string) => void, envSet: ReadonlySet<string>): string[] {
   if (o.role && o.role !== c.role) {
     throw new DeployError(
       'deploy-role-mismatch',
@@ -529,9 +531,9 @@ function checkRole(o: InstallOptions, c: Config, out: (line: string) => void): s
   }
   if (c.role !== 'satellite' || !c.satellite) return [];
   const main = c.satellite.main;
-  out(`installing satellite ${c.device.id} of the main unit at ${main.url.replace(/\/\/[^@/]*@/, '//***@')}`);
+  out(`installing satellite ${c.device.id} of the main unit at ${redactUrl(main.url)}`);
   const warnings: string[] = [];
-  if (main.passwordEnv)
+  if (main.passwordEnv && !envSet.has(main.passwordEnv))
     warnings.push(
       `the satellite's password comes from ${main.passwordEnv}: put ${main.passwordEnv}=... in ${ENV_FILE} (mode 600)`,
     );
@@ -543,10 +545,22 @@ function checkRole(o: InstallOptions, c: Config, out: (line: string) => void): s
 /** The installer writes the unit that reads the environment file, not the secret in it: an uplink
  * whose password variable is not there retries central for ever (uplink-password-env-missing in
  * the log only), as a satellite's would. Said at install, as for a satellite. */
-function uplinkPasswordNote(c: Config): string[] {
+function uplinkPasswordNote(c: Config, envSet: ReadonlySet<string>): string[] {
   const up = c.mqtt.uplink;
-  if (!up?.enabled || !up.passwordEnv) return [];
+  if (!up?.enabled || !up.passwordEnv || envSet.has(up.passwordEnv)) return [];
   return [`the uplink's password comes from ${up.passwordEnv}: put ${up.passwordEnv}=... in ${ENV_FILE} (mode 600)`];
+}
+
+/** The variables the environment file gives a value (`NAME=value`, systemd's EnvironmentFile
+ * syntax: blank and `#` lines skipped, an optional `export`): a password already there needs no
+ * reminder at every install of 15 offices. Empty when there is no file or it cannot be read. */
+async function envFileVariables(path: string): Promise<Set<string>> {
+  const set = new Set<string>();
+  for (const line of await readLines(path)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*)?$/.exec(line);
+    if (m?.[2] && !/^(""|'')$/.test(m[2].trim())) set.add(m[1]!);
+  }
+  return set;
 }
 
 async function readLines(path: string): Promise<string[]> {

@@ -99,9 +99,20 @@ describe('installing a satellite', () => {
       `${OFFICE}mqtt:\n  uplink: { url: "mqtts://central.example.go.kr:8883", username: singok2, passwordEnv: BEONHO_UPLINK_PASSWORD }\n`,
     );
     const r = await install(opts('uplinked.yaml', { role: 'main' }), recordingRunner(), (l) => lines.push(l));
-    expect(r.warnings).toContain(
-      "the uplink's password comes from BEONHO_UPLINK_PASSWORD: put BEONHO_UPLINK_PASSWORD=... in /etc/beonho/environment (mode 600)",
-    );
+    const note =
+      "the uplink's password comes from BEONHO_UPLINK_PASSWORD: put BEONHO_UPLINK_PASSWORD=... in /etc/beonho/environment (mode 600)";
+    expect(r.warnings).toContain(note);
+    // an empty value is no password: still said
+    await mkdir(join(root, 'etc/beonho'), { recursive: true });
+    await writeFile(join(root, 'etc/beonho/environment'), '# secrets\nBEONHO_UPLINK_PASSWORD=\n', { mode: 0o600 });
+    const empty = await install(opts('uplinked.yaml', { role: 'main' }), recordingRunner(), (l) => lines.push(l));
+    expect(empty.warnings).toContain(note);
+    // once it is there, the next install (an upgrade, another office's) does not say it again
+    await writeFile(join(root, 'etc/beonho/environment'), '# secrets\nBEONHO_UPLINK_PASSWORD=s3cret\n', {
+      mode: 0o600,
+    });
+    const again = await install(opts('uplinked.yaml', { role: 'main' }), recordingRunner(), (l) => lines.push(l));
+    expect(again.warnings.filter((w) => w.includes('password comes from'))).toEqual([]);
   });
 
   it('installs a main unit without a word about satellites', async () => {
