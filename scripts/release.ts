@@ -32,6 +32,7 @@ import path from 'node:path';
 import { MIN_NODE_20 } from '../device/node-support.ts';
 import { build, ROOT } from './build.ts';
 import { commitTime, gitCommit } from './git-commit.ts';
+import { STATE_SCHEMA } from '../device/queue/reduce.ts';
 import { type Arch, nodeFor, type Target, targetOf } from './targets.ts';
 import { isMainModule } from '../device/util/main-module.ts';
 
@@ -61,6 +62,10 @@ export interface Manifest {
   libc: 'glibc';
   node: { version: string; major: number; abi: number };
   commit: string | null;
+  /** the schema of the queue state it writes (device/queue/reduce.ts STATE_SCHEMA): an older
+   * release refuses a state of a higher one (`state-too-new`) and starts on one of its own without
+   * a word, so going back needs the state copy when they differ (docs/deploy.md, "Upgrades") */
+  stateSchema: number;
   native: Record<string, string>;
   files: Array<{ path: string; size: number }>;
   size: number;
@@ -154,6 +159,7 @@ export function release(o: ReleaseOptions): ReleaseResult {
     libc: 'glibc',
     node: { version: node.version, major: Number(node.version.split('.')[0]), abi: node.abi },
     commit: gitCommit(),
+    stateSchema: STATE_SCHEMA,
     native,
     files: files.map((f) => ({ path: f, size: statSync(path.join(stageDir, f)).size })),
     size: 0,

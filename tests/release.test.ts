@@ -13,6 +13,7 @@ import { checkRelease } from '../deploy/release-check.ts';
 import { listFiles, type Manifest, type ReleaseResult, release, releaseEngines } from '../scripts/release.ts';
 import { runScenario } from './arm/scenario.ts';
 import { killAll } from './helpers/daemon.ts';
+import { STATE_SCHEMA } from '../device/queue/reduce.ts';
 
 const run = promisify(execFile);
 let work: string;
@@ -46,6 +47,7 @@ describe('npm run release -- --arch x64', () => {
     const m = JSON.parse(await readFile(path.join(app, 'manifest.json'), 'utf8')) as Manifest;
     expect(m).toMatchObject({ arch: 'x64', cpu: 'x64', platform: 'linux', libc: 'glibc' });
     expect(m.node.abi).toBe(Number(process.versions.modules));
+    expect(m.stateSchema).toBe(STATE_SCHEMA);
     expect(m.native.epoll).toMatch(/^compiled for x64/);
     expect(m.native['@napi-rs/canvas']).toMatch(/canvas-linux-x64-gnu/);
     const files = listFiles(app).filter((f) => f !== 'manifest.json' && f !== 'SHA256SUMS');
