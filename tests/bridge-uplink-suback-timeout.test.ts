@@ -71,4 +71,48 @@ describe.each([4, 5] as const)('central never answering the cmd subscription (MQ
     expect(healthy.connections()).toBe(1);
     expect(log.withCode('uplink-subscribe-timeout')).toHaveLength(1);
   });
+
+  it("waits for a persistent session's queued commands: mqtt.js reads the SUBACK only once they are carried out", async () => {
+    // central queued commands while the office was away: they come right after the CONNACK, before
+    // the SUBACK, and each is carried out (made durable) before the next packet is read
+    const queue = new Map<number, string>([1, 2, 3, 4].map((i) => [i, `c${i}`]));
+    const server = await rawMqttServer(version, (p, send) => {
+      if (p.cmd === 'connect') {
+        send({ cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: true } as Packet);
+        for (const [messageId, id] of queue) {
+          const payload = Buffer.from(JSON.stringify({ v: 1, id, type: 'state.publish' }));
+          send({
+            cmd: 'publish',
+            topic: 'beonho/v1/singok2/cmd',
+            payload,
+            qos: 1,
+            messageId,
+            retain: false,
+            dup: false,
+          });
+        }
+      } else if (p.cmd === 'subscribe') send({ cmd: 'suback', messageId: p.messageId!, granted: [1] });
+      else if (p.cmd === 'puback') queue.delete(p.messageId!);
+      else if (p.cmd === 'pingreq') send({ cmd: 'pingresp' });
+    });
+    opened.push(server);
+    const log = new LogCapture();
+    const carriedOut: string[] = [];
+    const uplink = testUplink(server.url, {
+      logger: log.logger,
+      protocolVersion: version,
+      subackTimeoutMs: 400,
+      // four of them take longer than the wait, each well within it
+      onCommand: async (_topic, payload) => {
+        await new Promise((r) => setTimeout(r, 150));
+        carriedOut.push((JSON.parse(payload.toString()) as { id: string }).id);
+      },
+    });
+    uplinks.push(uplink);
+    uplink.start();
+    await waitFor(() => uplink.connected(), 5000, 'the link up');
+    expect(carriedOut).toEqual(['c1', 'c2', 'c3', 'c4']);
+    expect(server.connections()).toBe(1);
+    expect(log.withCode('uplink-subscribe-timeout')).toEqual([]);
+  });
 });

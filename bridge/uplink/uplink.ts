@@ -327,17 +327,7 @@ export class Uplink implements Sink {
     // an event, a result, a PUBACK of a command each wait otherwise for the broker's (delayed)
     // TCP acknowledgement. mqtt.js leaves the socket's default; a WebSocket stream has no such call.
     (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-    const waitMs = this.o.subackTimeoutMs ?? SUBACK_TIMEOUT_MS;
-    this.clearSubackTimer();
-    this.subackTimer = setTimeout(() => {
-      this.subackTimer = null;
-      if (client !== this.client || this.up) return;
-      logger.warn(
-        { code: 'uplink-subscribe-timeout', waitedMs: waitMs, url: redactUrl(this.currentUrl()) },
-        'central took the connection but has not answered the cmd subscription; connecting again',
-      );
-      client.end(true);
-    }, waitMs);
+    this.waitForSuback(client);
     client.subscribe(this.o.cmdTopic, { qos: 1 }, (err) => {
       if (client !== this.client) return;
       this.clearSubackTimer();
@@ -403,6 +393,21 @@ export class Uplink implements Sink {
     );
   }
 
+  /** (Re)starts the wait for the cmd subscription's SUBACK. */
+  private waitForSuback(client: MqttClient): void {
+    const waitMs = this.o.subackTimeoutMs ?? SUBACK_TIMEOUT_MS;
+    this.clearSubackTimer();
+    this.subackTimer = setTimeout(() => {
+      this.subackTimer = null;
+      if (client !== this.client || this.up) return;
+      this.o.logger.warn(
+        { code: 'uplink-subscribe-timeout', waitedMs: waitMs, url: redactUrl(this.currentUrl()) },
+        'central took the connection but has not answered the cmd subscription; connecting again',
+      );
+      client.end(true);
+    }, waitMs);
+  }
+
   private clearSubackTimer(): void {
     if (this.subackTimer) clearTimeout(this.subackTimer);
     this.subackTimer = null;
@@ -418,7 +423,13 @@ export class Uplink implements Sink {
     // again to the next session.
     if (client !== this.client) return;
     this.o.onCommand(packet.topic, packet.payload as Buffer, packet).then(
-      () => done(),
+      () => {
+        // A persistent session's queued commands come before the SUBACK, and mqtt.js reads the
+        // next packet only once this one is carried out: the wait counts from the last of them
+        // (a backlog longer than the wait dropped a connection central was answering on).
+        if (client === this.client && this.subackTimer) this.waitForSuback(client);
+        done();
+      },
       // onCommand never rejects (the handler answers every failure); were it to, the command
       // stays unacknowledged and the broker delivers it again after the reconnect.
       (err: unknown) => {
