@@ -3,13 +3,16 @@
 // numbering must not follow a clock that cannot be trusted.
 //
 // The rule: the effective time moves with the monotonic clock from the last trusted reading. A
-// wall-clock step (wall and monotonic disagree by more than TOLERANCE) is accepted only when the
-// system says the clock is synchronised (systemd-timesyncd's /run/systemd/timesync/synchronized);
-// otherwise it is ignored and time goes on from where it was. At boot, a wall clock earlier than
+// wall-clock step (wall and monotonic disagree by more than TOLERANCE) is accepted only when it is
+// NTP's own: systemd-timesyncd touches /run/systemd/timesync/synchronized right after every
+// synchronisation, the step it made included, so its step is read within moments of the flag's
+// time. The flag stays from the first synchronisation until the next boot: a step made by hand on
+// a synchronised machine (`date -s` with a wrong year) leaves it at the last synchronisation and is
+// ignored, like any other untrusted step; time goes on from where it was. At boot, a wall clock earlier than
 // the last event on disk is not trusted either: time resumes from that event.
 // So a day opens only on a trustworthy date, a jump in the middle of a day neither resets the day
 // nor reuses a number, and a real midnight (monotonic time passing) still opens the next day.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { localTime } from './util/time.ts';
 
 const TOLERANCE_MS = 2 * 60_000;
@@ -22,6 +25,17 @@ export function timesyncSynchronized(): boolean {
   return existsSync(TIMESYNC_FLAG);
 }
 
+/** Whether a step read now (`wall`, epoch ms) was systemd-timesyncd's: it touches its flag right
+ * after each synchronisation, so its flag's time is within moments of the stepped clock. A flag
+ * older (or newer) than that is an earlier synchronisation's, and the step someone else's. */
+export function timesyncStepped(wall: number, flag = TIMESYNC_FLAG): boolean {
+  try {
+    return Math.abs(wall - statSync(flag).mtimeMs) <= TOLERANCE_MS;
+  } catch {
+    return false;
+  }
+}
+
 /** Whether systemd-timesyncd keeps this machine's time: only then does its flag's absence mean
  * "not synchronised yet" (under chrony, in a container or on a developer's machine it says
  * nothing). */
@@ -32,7 +46,12 @@ export function timesyncdInUse(): boolean {
 export interface ClockDeps {
   wall: () => number;
   monotonic: () => number;
+  /** whether the system says the clock is synchronised (NTP answered since the boot): at start, a
+   * wall clock earlier than the last event is then trusted */
   synchronized?: () => boolean;
+  /** whether a step read now at `wall` was NTP's own, so it is followed: by default timesyncStepped;
+   * a test that hands in `synchronized` alone has it answer this too */
+  stepConfirmed?: (wall: number) => boolean;
   /** epoch ms of the last event on disk (0 when none) */
   lastEventAt: number;
   onJump?: (info: { wall: number; expected: number; accepted: boolean }) => void;
@@ -42,6 +61,7 @@ export class ClockGuard {
   private anchorWall: number;
   private anchorMono: number;
   private readonly synchronized: () => boolean;
+  private readonly stepConfirmed: (wall: number) => boolean;
   /** the last step that was ignored, for the device status */
   lastIgnoredJumpMs = 0;
   /** wall minus effective time while a step is being ignored: every later reading disagrees by
@@ -51,6 +71,7 @@ export class ClockGuard {
 
   constructor(private readonly deps: ClockDeps) {
     this.synchronized = deps.synchronized ?? timesyncSynchronized;
+    this.stepConfirmed = deps.stepConfirmed ?? (deps.synchronized ? () => this.synchronized() : timesyncStepped);
     const wall = deps.wall();
     this.anchorMono = deps.monotonic();
     this.anchorWall = wall >= deps.lastEventAt || this.synchronized() ? wall : deps.lastEventAt;
@@ -70,7 +91,7 @@ export class ClockGuard {
       this.anchor(wall, mono);
       return wall;
     }
-    const accepted = this.synchronized();
+    const accepted = this.stepConfirmed(wall);
     const same = this.ignoredOffset !== null && Math.abs(wall - expected - this.ignoredOffset) <= TOLERANCE_MS;
     if (accepted || !same) this.deps.onJump?.({ wall, expected, accepted });
     if (accepted) {

@@ -1,11 +1,11 @@
 // Clock discipline: a Pi boots with a stale clock and NTP may step it. Jumps in the middle of a
 // day neither reset the day nor reuse a number; a real midnight opens the next day.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClockGuard } from '../device/clock.ts';
+import { ClockGuard, timesyncStepped } from '../device/clock.ts';
 import { buildDaemon } from '../device/app.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { DAY, NINE_AM, testConfig } from './helpers/office.ts';
@@ -183,5 +183,55 @@ describe('ClockGuard', () => {
     expect(g.now()).toBe(wall);
     wall += 10 * HOUR;
     expect(g.now()).toBe(wall - 10 * HOUR);
+  });
+});
+
+describe('a step made by hand on a synchronised machine', () => {
+  // systemd-timesyncd's flag stays from its first synchronisation until the next boot; it is
+  // touched after every synchronisation, its step included. A technician's `date -s` with a wrong
+  // year leaves it as it was: following that step opened a day months ahead, and the corrected
+  // clock could not open a day again until the real date caught up (clock-behind).
+  it('is ignored (no future day opens); the steps timesyncd makes are followed', async () => {
+    const flag = path.join(dir, 'synchronized');
+    await writeFile(flag, '');
+    const touch = (at: number) => utimes(flag, at / 1000, at / 1000);
+    let wall = NINE_AM;
+    let mono = 0;
+    await touch(wall); // NTP answered at 09:00
+    const g = new ClockGuard({
+      wall: () => wall,
+      monotonic: () => mono,
+      synchronized: () => true,
+      stepConfirmed: (w) => timesyncStepped(w, flag),
+      lastEventAt: 0,
+    });
+    wall += HOUR;
+    mono += HOUR;
+    expect(g.now()).toBe(NINE_AM + HOUR);
+    wall = Date.parse('2027-03-01T10:00:00+09:00'); // date -s, by hand
+    mono += 1000;
+    expect(g.now()).toBe(NINE_AM + HOUR + 1000);
+    expect(g.shouldOpenDay(DAY, 'Asia/Seoul')).toBe(false);
+    // timesyncd's next synchronisation steps the clock back to the real time: nothing to follow
+    mono += 20 * 60_000;
+    wall = NINE_AM + HOUR + 1000 + 20 * 60_000;
+    await touch(wall);
+    expect(g.now()).toBe(wall);
+    // a step timesyncd makes (back an hour, say) is read right after its touch, and followed
+    wall -= HOUR;
+    mono += 15_000;
+    wall += 15_000;
+    await touch(wall - 15_000);
+    expect(g.now()).toBe(wall);
+  });
+
+  it('timesyncStepped: only a flag touched within moments of the reading, and never a missing one', async () => {
+    const flag = path.join(dir, 'synchronized');
+    expect(timesyncStepped(NINE_AM, flag)).toBe(false);
+    await writeFile(flag, '');
+    await utimes(flag, NINE_AM / 1000, NINE_AM / 1000);
+    expect(timesyncStepped(NINE_AM + 60_000, flag)).toBe(true);
+    expect(timesyncStepped(NINE_AM - 60_000, flag)).toBe(true);
+    expect(timesyncStepped(NINE_AM + HOUR, flag)).toBe(false);
   });
 });
