@@ -3,7 +3,7 @@
 // card kept the uplink from connecting (central saw the office offline exactly when its card
 // needed someone) and the embedded broker, which takes a number at start, kept the daemon from
 // starting. It is now written in place, into one of two slots of a file made once.
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -52,6 +52,22 @@ function cardFs(): { fs: StoreFs; card: { full: boolean } } {
     },
   };
   return { fs, card };
+}
+
+/** The number each slot of the file holds as written (NaN for one that is not a slot line). */
+function slotsOf(file: string): number[] {
+  const buf = readFileSync(file);
+  return [0, 1].map((k) => {
+    const m = /"session":(\d+)/.exec(buf.subarray(k * 512, (k + 1) * 512).toString('latin1'));
+    return m ? Number(m[1]) : Number.NaN;
+  });
+}
+
+/** Flips a bit of a slot's CRC. */
+function spoil(file: string, slot: number): void {
+  const buf = readFileSync(file);
+  buf.writeUInt8(buf.readUInt8(slot * 512 + 3) ^ 0x01, slot * 512 + 3);
+  writeFileSync(file, buf);
 }
 
 const cleanup: Array<() => Promise<void>> = [];
@@ -157,6 +173,59 @@ describe('the session file', () => {
       expect(await after.next()).toBeGreaterThan(last);
       expect(log.lines.filter((l) => l.code === 'session-file-damaged')).toEqual([]);
     }
+  });
+
+  it('keeps its slots one block apart after a start from a spoiled slot or from the old file, so rot of the newest never goes back', async () => {
+    for (const start of ['a spoiled slot', 'the old file ahead'] as const) {
+      const dir = tempDir();
+      const file = join(dir, SESSION_FILE);
+      const c = new SessionCounter({ dir, fs: nodeFs, logger });
+      await c.load();
+      for (let i = 0; i < SESSION_BLOCK + 5; i++) await c.next();
+      if (start === 'a spoiled slot') spoil(file, slotsOf(file).indexOf(Math.min(...slotsOf(file))));
+      else writeFileSync(join(dir, LEGACY_SESSION_FILE), JSON.stringify({ session: 5000 }));
+      const after = new SessionCounter({ dir, fs: nodeFs, logger });
+      await after.load();
+      // past one block: its ceiling is the first write since the start
+      let last = 0;
+      for (let i = 0; i < 5; i++) last = await after.next();
+      const [a, b] = slotsOf(file);
+      expect(Math.abs(a! - b!), start).toBe(SESSION_BLOCK);
+      spoil(file, slotsOf(file).indexOf(Math.max(a!, b!)));
+      // the old file's copy is not there to fall back on (a full card did not let it be written)
+      rmSync(join(dir, LEGACY_SESSION_FILE), { force: true });
+      const rotted = new SessionCounter({ dir, fs: nodeFs, logger });
+      await rotted.load();
+      expect(rotted.current(), start).toBeGreaterThanOrEqual(last);
+    }
+  });
+
+  it('gives up a reservation queued behind one that failed, and numbers on from the durable ceiling', async () => {
+    const dir = tempDir();
+    let fail = false;
+    const flaky: StoreFs = {
+      ...nodeFs,
+      async openPreallocated(f, bytes) {
+        const opened = await nodeFs.openPreallocated!(f, bytes);
+        const inner = opened.file;
+        // one write fails; the next would land
+        const writeAt = (data: Uint8Array, at: number) => {
+          if (!fail) return inner.writeAt(data, at);
+          fail = false;
+          return Promise.reject(new Error('EIO: i/o error, write'));
+        };
+        return { ...opened, file: { ...inner, writeAt } };
+      },
+    };
+    const c = new SessionCounter({ dir, fs: flaky, logger });
+    await c.load();
+    for (let i = 0; i < SESSION_BLOCK; i++) await c.next(); // the file made whole, ceiling 100
+    fail = true;
+    // two blocks asked for at once: the second's write is queued behind the first's, which fails
+    const asked = await Promise.allSettled(Array.from({ length: SESSION_BLOCK + 50 }, () => c.next()));
+    expect(asked.filter((r) => r.status === 'fulfilled')).toEqual([]);
+    expect(await c.next()).toBe(SESSION_BLOCK + 1);
+    expect(slotsOf(join(dir, SESSION_FILE)).sort((x, y) => x - y)).toEqual([SESSION_BLOCK, 2 * SESSION_BLOCK]);
   });
 
   it('goes on from the clock when both slots are spoiled, and writes them again in place', async () => {

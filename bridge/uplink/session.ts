@@ -72,7 +72,7 @@ function decodeSlot(slot: Buffer): number | null {
  * the number is the other's plus a block: each write reserves exactly the block above the ceiling
  * before it, so that is the spoiled slot's number if it was the newest (bit rot), and a gap if the
  * power cut a write into it (whose numbers were never handed out). */
-export function readSessionSlots(buf: Buffer): { session: number; slot: number } | null {
+export function readSessionSlots(buf: Buffer): { session: number; slot: number; stored: number } | null {
   if (buf.length !== SESSION_FILE_BYTES) return null;
   const read = Array.from({ length: SLOTS }, (_, slot) =>
     decodeSlot(buf.subarray(slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES)),
@@ -80,7 +80,10 @@ export function readSessionSlots(buf: Buffer): { session: number; slot: number }
   const valid = read.flatMap((session, slot) => (session === null ? [] : [{ session, slot }]));
   if (valid.length === 0) return null;
   const best = valid.reduce((a, b) => (b.session > a.session ? b : a));
-  return valid.length === SLOTS ? best : { session: best.session + SESSION_BLOCK, slot: best.slot };
+  const stored = best.session;
+  return valid.length === SLOTS
+    ? { ...best, stored }
+    : { session: best.session + SESSION_BLOCK, slot: best.slot, stored };
 }
 
 /** The old file's number, or null when it does not hold one. */
@@ -103,6 +106,11 @@ export class SessionCounter {
   /** the slot holding the durable ceiling, when the file has its two slots: the next write goes
    * into the other; null until the file is made (absent, the old format, or damaged) */
   private newestSlot: number | null = null;
+  /** what the newest slot holds (null: nothing valid). The rule readSessionSlots counts on, that
+   * the two slots are one block apart, holds only while this is the durable ceiling: after a start
+   * from one spoiled slot, or from the old file's higher number, the ceiling is written into the
+   * other slot first, then the new one beside it. */
+  private newestValue: number | null = null;
   /** the write of the current ceiling: a number is handed out once it has landed */
   private reserving: Promise<void> = Promise.resolve();
   private writing: Promise<void> = Promise.resolve();
@@ -122,8 +130,10 @@ export class SessionCounter {
     const slots = buf ? readSessionSlots(buf) : null;
     const legacy = legacyBuf ? readLegacy(legacyBuf) : null;
     // the right size with both slots spoiled: written in place again, from slot 0
-    if (slots) this.newestSlot = slots.slot;
-    else if (buf?.length === SESSION_FILE_BYTES) this.newestSlot = 1;
+    if (slots) {
+      this.newestSlot = slots.slot;
+      this.newestValue = slots.stored;
+    } else if (buf?.length === SESSION_FILE_BYTES) this.newestSlot = 1;
     if (slots || (legacy !== null && !buf)) {
       // an older release put back on this data dir may have gone on in the old file
       this.value = this.ceiling = this.durable = Math.max(slots?.session ?? 0, legacy ?? 0);
@@ -159,8 +169,14 @@ export class SessionCounter {
     if (value > this.ceiling) {
       const ceiling = value + SESSION_BLOCK - 1;
       this.ceiling = ceiling;
-      // Serialized, so a slower earlier write can never land after a later one.
-      const run = this.writing.then(() => this.write(ceiling));
+      // Serialized, so a slower earlier write can never land after a later one; and given up when
+      // the one before it failed (the numbers between were never handed out, and are given again:
+      // each write reserves exactly the block above the durable ceiling).
+      const run = this.writing.then(() => {
+        if (ceiling !== this.durable + SESSION_BLOCK)
+          throw new Error('the session block before this one was not written');
+        return this.write(ceiling);
+      });
       this.reserving = run.then(
         () => {
           this.durable = Math.max(this.durable, ceiling);
@@ -187,9 +203,18 @@ export class SessionCounter {
         // zeros: the file was gone (removed by hand), and a new file is not durable until its
         // directory is: make it whole, below, as the first time
         if (zeroed === 0) {
-          await file.writeAt(encodeSlot(ceiling), slot * SLOT_BYTES);
+          let into = slot;
+          if (this.newestValue !== this.durable) {
+            await file.writeAt(encodeSlot(this.durable), into * SLOT_BYTES);
+            await file.datasync();
+            this.newestSlot = into;
+            this.newestValue = this.durable;
+            into = 1 - into;
+          }
+          await file.writeAt(encodeSlot(ceiling), into * SLOT_BYTES);
           await file.datasync();
-          this.newestSlot = slot;
+          this.newestSlot = into;
+          this.newestValue = ceiling;
           inPlace = true;
         }
       } finally {
@@ -200,6 +225,7 @@ export class SessionCounter {
       const slot = encodeSlot(ceiling);
       await writeDurable(this.fs, this.path, Buffer.concat([slot, slot]), { mode: 0o600 });
       this.newestSlot = 0;
+      this.newestValue = ceiling;
     }
     // For an older release only, so a full card (no room for its temp file) fails it quietly.
     await writeDurable(this.fs, this.legacyPath, Buffer.from(JSON.stringify({ session: ceiling }), 'utf8'), {
