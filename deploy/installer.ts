@@ -300,10 +300,11 @@ function systemCommands(
       : []),
     // everything in it too: a start by hand as root (or a state copy put back) leaves root's files,
     // and systemd's StateDirectory= chown skips a tree whose top is already the service's
-    // (--recursive does not follow links: chown's default -P)
+    // (--recursive does not follow links inside it: chown's default -P; the trailing slash follows
+    // a data dir that is itself a link to its directory, which -P alone left root's)
     {
       cmd: 'chown',
-      args: ['--recursive', `${SERVICE_USER}:${SERVICE_USER}`, DATA_DIR],
+      args: ['--recursive', `${SERVICE_USER}:${SERVICE_USER}`, `${DATA_DIR}/`],
       why: 'data dir: owned by the service, with everything in it',
     },
     { cmd: 'udevadm', args: ['control', '--reload-rules'], why: 'load the new udev rules', optional: true },
@@ -558,7 +559,10 @@ async function envFileVariables(path: string): Promise<Set<string>> {
   const set = new Set<string>();
   for (const line of await readLines(path)) {
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(\S.*)?$/.exec(line);
-    if (m?.[2] && !/^(""|'')$/.test(m[2].trim())) set.add(m[1]!);
+    if (!m) continue;
+    // the last assignment counts, as for systemd: one that empties it takes the value away
+    if (m[2] && !/^(""|'')$/.test(m[2].trim())) set.add(m[1]!);
+    else set.delete(m[1]!);
   }
   return set;
 }

@@ -167,7 +167,7 @@ describe('install into a temporary root', () => {
       'usermod --append --groups beonho pi',
       // as the target names them: under --root they are run on the system that boots from it
       'chown root:beonho /etc/beonho /etc/beonho/config.yaml',
-      'chown --recursive beonho:beonho /var/lib/beonho',
+      'chown --recursive beonho:beonho /var/lib/beonho/',
       'udevadm control --reload-rules',
       'udevadm trigger --subsystem-match=hidraw --subsystem-match=usbmisc --subsystem-match=usb --subsystem-match=graphics --subsystem-match=gpio',
       'systemctl daemon-reload',
@@ -207,7 +207,24 @@ describe('install into a temporary root', () => {
     const chowns = runner.commands
       .map(formatCommand)
       .filter((c) => c.startsWith('chown') && c.includes('/var/lib/beonho'));
-    expect(chowns).toEqual(['chown --recursive beonho:beonho /var/lib/beonho']);
+    expect(chowns).toEqual(['chown --recursive beonho:beonho /var/lib/beonho/']);
+    // The command itself, on a data dir that is a link to its directory (a partition's folder) with
+    // root's files and a link out of it inside: the directory and its files change hands, what a
+    // link inside points to does not (chown -R alone, without the slash, changed the link only).
+    if (process.getuid?.() !== 0) return;
+    const { args } = runner.commands.find((c) => c.cmd === 'chown' && c.args.at(-1)?.startsWith('/var/lib'))!;
+    const disk = join(root, 'disk');
+    await mkdir(join(disk, 'state'), { recursive: true });
+    await writeFile(join(disk, 'state/journal.log'), 'x');
+    await writeFile(join(root, 'outside'), 'x');
+    await symlink(join(root, 'outside'), join(disk, 'out'));
+    await symlink(disk, join(root, 'data'));
+    const [owner, path] = [args[1]!.replace('beonho:beonho', 'nobody:nogroup'), args[2]!];
+    execFileSync('chown', [args[0]!, owner, path.replace('/var/lib/beonho', join(root, 'data'))]);
+    const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+    expect((await stat(disk)).uid).toBe(nobody);
+    expect((await stat(join(disk, 'state/journal.log'))).uid).toBe(nobody);
+    expect((await stat(join(root, 'outside'))).uid).toBe(0);
   });
 
   it('gives the environment file (the secrets) to root alone, mode 600, without a word of what it holds', async () => {

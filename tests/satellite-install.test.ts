@@ -113,6 +113,12 @@ describe('installing a satellite', () => {
     });
     const again = await install(opts('uplinked.yaml', { role: 'main' }), recordingRunner(), (l) => lines.push(l));
     expect(again.warnings.filter((w) => w.includes('password comes from'))).toEqual([]);
+    // emptied by a later line: systemd takes the last, so it is said again
+    await writeFile(join(root, 'etc/beonho/environment'), 'BEONHO_UPLINK_PASSWORD=s3cret\nBEONHO_UPLINK_PASSWORD=\n', {
+      mode: 0o600,
+    });
+    const emptied = await install(opts('uplinked.yaml', { role: 'main' }), recordingRunner(), (l) => lines.push(l));
+    expect(emptied.warnings).toContain(note);
   });
 
   it('installs a main unit without a word about satellites', async () => {
