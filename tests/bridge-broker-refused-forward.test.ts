@@ -17,7 +17,9 @@ describe("a satellite's refused command", () => {
           wsPort: null,
           demo: true,
           accounts: [await satelliteAccount('counter-12', 'sat-pw', ['1'])],
-          limits: { satelliteCommandBurst: 2, satelliteCommandsPerMinute: 1 },
+          // a queue of two for a persistent session away: refused commands put in it would leave
+          // no room for the command taken and the marker behind it
+          limits: { satelliteCommandBurst: 3, satelliteCommandsPerMinute: 1, sessionQueue: 2 },
         },
       }),
     );
@@ -33,14 +35,17 @@ describe("a satellite's refused command", () => {
       await sat.client.subscribeAsync(`${CMD}/result`, { qos: 1 });
       await office.queue.execute({ type: 'day.open' });
       const key = (id: string, counter: string) => JSON.stringify({ v: 1, id, type: 'counter.pause', counter });
-      // another counter's (refused), its own (taken), its own past the allowance (answered rate-limited)
+      // two for another counter (refused), its own (taken), its own past the allowance (answered
+      // rate-limited)
       await sat.client.publishAsync(CMD, key('counter-12:far', '2'), { qos: 1 });
+      await sat.client.publishAsync(CMD, key('counter-12:far2', '3'), { qos: 1 });
       await sat.client.publishAsync(CMD, key('counter-12:own', '1'), { qos: 1 });
       await sat.client.publishAsync(CMD, key('counter-12:fast', '1'), { qos: 1 });
       const results = () => sat.inbox.on('cmd/result');
-      await sat.inbox.until(() => results().length === 3, 10_000, 'three answers');
+      await sat.inbox.until(() => results().length === 4, 10_000, 'four answers');
       expect(Object.fromEntries(results().map((r) => [r.id, r.ok]))).toEqual({
         'counter-12:far': false,
+        'counter-12:far2': false,
         'counter-12:own': true,
         'counter-12:fast': false,
       });

@@ -105,7 +105,12 @@ export async function startBroker(
   // aedes's own default persistence (memory), its queues bounded (./sessions.ts)
   const memoryPersistence = (await import('aedes-persistence')).default as unknown as () => QueuePersistence;
   const subscriptions = new SubscriptionLimit(cfg.limits.subscriptionsPerClient);
-  const persistence = storeGrantedOnly(login.sessions.wrap(memoryPersistence()), subscriptions);
+  // A satellite's command refused here: answered, and held back from every other reader (aclHooks)
+  const refusedCommands = new WeakSet<object>();
+  const persistence = storeGrantedOnly(
+    queueNoRefused(login.sessions.wrap(memoryPersistence()), refusedCommands),
+    subscriptions,
+  );
   const clientLog = new RateLimitedLog(log);
   const repeats = new RepeatDeliveries();
   const stopping = new StopGate();
@@ -128,6 +133,7 @@ export async function startBroker(
         }),
         commands: opts.commands,
         stopping,
+        refusedCommands,
       }),
     },
     persistence as unknown as AedesOptions['persistence'],
@@ -155,6 +161,21 @@ export async function startBroker(
     login.close();
     clientLog.close();
   });
+}
+
+/** A refused command (its payload in `refused`) is not queued for a persistent session away: held
+ * back at delivery anyway, it took a place of the session's bounded queue (limits.sessionQueue),
+ * and a satellite's allowance of refusals an hour could crowd out what the session is there for. */
+function queueNoRefused<P extends QueuePersistence>(p: P, refused: WeakSet<object>): P {
+  const held = (packet: unknown): boolean => {
+    const payload = (packet as { payload?: unknown }).payload;
+    return typeof payload === 'object' && payload !== null && refused.has(payload);
+  };
+  const one = p.outgoingEnqueue.bind(p);
+  const combi = p.outgoingEnqueueCombi.bind(p);
+  p.outgoingEnqueue = async (sub, packet) => (held(packet) ? undefined : one(sub, packet));
+  p.outgoingEnqueueCombi = async (subs, packet) => (held(packet) ? undefined : combi(subs, packet));
+  return p;
 }
 
 /** aedes stores every filter of a persistent session's SUBSCRIBE packet, those it refused too
@@ -224,6 +245,8 @@ function aclHooks(o: {
   clientLog: RateLimitedLog;
   commands?: CommandGate | undefined;
   stopping: StopGate;
+  /** the payloads of satellite commands refused here */
+  refusedCommands: WeakSet<object>;
 }): Omit<Hooks, 'preConnect' | 'authenticate'> {
   const { byClient, clientLog: log, commands } = o;
   const rateAnswers = new WeakMap<Client, number>();
@@ -231,8 +254,9 @@ function aclHooks(o: {
   // acknowledged (refusing one publish would close the connection): aedes then delivered it to
   // every other reader of cmd (a central account on this broker), so a stolen satellite password
   // put a command the office refused in front of central. Its payload, the same object aedes
-  // hands on (and keeps for a persistent session away), is held back from every reader.
-  const refusedCommands = new WeakSet<object>();
+  // hands on, is held back from every reader here, and from a persistent session's queue by
+  // queueNoRefused.
+  const { refusedCommands } = o;
   /** The refusal to answer for a satellite's command over its allowance, or null: close instead. */
   const rateRefusal = (client: Client | null, account: Account, payload: Buffer): SatelliteRefusal | null => {
     const answered = client ? (rateAnswers.get(client) ?? 0) : RATE_REFUSALS_ANSWERED;
