@@ -267,6 +267,9 @@ export class Daemon {
       ? new DayRoll({
           queue: ctx.queue,
           logger: ctx.logger.child({ component: 'day-roll' }),
+          bus: ctx.bus,
+          now: ctx.now,
+          timeZone: ctx.config.office.timeZone,
           ...(this.opts.tickMs !== undefined ? { tickMs: this.opts.tickMs } : {}),
         })
       : null;

@@ -130,6 +130,7 @@ export const DAEMON_CODES = [
   'data-dir-locked',
   'data-dir-unusable',
   'data-dir-full',
+  'day-ahead-of-clock',
   'state-too-new',
   'state-unrecoverable',
   'state-recovered',
