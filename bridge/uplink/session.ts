@@ -58,11 +58,16 @@ function encodeSlot(session: number): Buffer {
 function decodeSlot(slot: Buffer): number | null {
   const m = /^([0-9a-f]{8}) (\{[^\n]*\})\n/.exec(slot.toString('latin1'));
   if (!m || Number.parseInt(m[1]!, 16) !== crc32(m[2]!)) return null;
+  return sessionOf(m[2]!); // text that is not JSON with its CRC (a hand edit): as damaged as any
+}
+
+/** The number of a `{"session":N}` text, or null when it does not hold one. */
+function sessionOf(text: string): number | null {
   let session: unknown;
   try {
-    session = (JSON.parse(m[2]!) as { session?: unknown } | null)?.session;
+    session = (JSON.parse(text) as { session?: unknown } | null)?.session;
   } catch {
-    return null; // a hand edit with its CRC: as damaged as any other
+    return null;
   }
   return typeof session === 'number' && Number.isSafeInteger(session) && session >= 0 ? session : null;
 }
@@ -84,17 +89,6 @@ export function readSessionSlots(buf: Buffer): { session: number; slot: number; 
   return valid.length === SLOTS
     ? { ...best, stored }
     : { session: best.session + SESSION_BLOCK, slot: best.slot, stored };
-}
-
-/** The old file's number, or null when it does not hold one. */
-function readLegacy(buf: Buffer): number | null {
-  let session: unknown;
-  try {
-    session = (JSON.parse(buf.toString('utf8')) as { session?: unknown } | null)?.session;
-  } catch {
-    return null;
-  }
-  return typeof session === 'number' && Number.isSafeInteger(session) && session >= 0 ? session : null;
 }
 
 export class SessionCounter {
@@ -128,7 +122,7 @@ export class SessionCounter {
     const buf = await this.fs.readFile(this.path);
     const legacyBuf = await this.fs.readFile(this.legacyPath);
     const slots = buf ? readSessionSlots(buf) : null;
-    const legacy = legacyBuf ? readLegacy(legacyBuf) : null;
+    const legacy = legacyBuf ? sessionOf(legacyBuf.toString('utf8')) : null;
     // the right size with both slots spoiled: written in place again, from slot 0
     if (slots) {
       this.newestSlot = slots.slot;
