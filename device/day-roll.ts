@@ -25,9 +25,9 @@ export interface DayRollOptions {
   /** how often time is looked at; default 15 s */
   tickMs?: number;
   /** to say a day ahead of the clock in the device status: the bus, the queue's clock, the zone */
-  bus?: Bus;
-  now?: () => number;
-  timeZone?: string;
+  bus: Bus;
+  now: () => number;
+  timeZone: string;
 }
 
 export class DayRoll implements Extension {
@@ -68,7 +68,6 @@ export class DayRoll implements Extension {
 
   private checkAhead(): void {
     const { bus, now, timeZone, logger } = this.opts;
-    if (!bus || !now || !timeZone) return;
     const day = this.opts.queue.state().day;
     const today = localTime(now(), timeZone).date;
     const ahead = day !== null && day > today ? day : null;
