@@ -7,7 +7,20 @@ import * as path from 'node:path';
 const ALL = ['queue', 'commands', 'wear', 'sd-wear', 'display', 'lean', 'mqtt', 'broker-auth'];
 // Long (minutes) and needs mosquitto and rabbitmq-server: run only when named (`npm run bench -- fleet`).
 const ON_DEMAND = ['fleet'];
-const chosen = process.argv.slice(2).filter((a) => ALL.includes(a) || ON_DEMAND.includes(a));
+const USAGE = `usage: npm run bench [-- NAME...]  (every benchmark but fleet when none is named)
+names: ${[...ALL, ...ON_DEMAND].join(', ')}\n`;
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+// A name it does not know (a typo, an option) is refused: it ran every benchmark, minutes of load.
+const unknown = args.filter((a) => !ALL.includes(a) && !ON_DEMAND.includes(a));
+if (unknown.length > 0) {
+  process.stderr.write(`no benchmark named ${unknown.join(', ')}\n${USAGE}`);
+  process.exit(2);
+}
+const chosen = args;
 let failed = 0;
 for (const name of chosen.length > 0 ? chosen : ALL) {
   process.stdout.write(`\n== ${name} ==\n`);
