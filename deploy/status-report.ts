@@ -155,7 +155,7 @@ export function renderStatus(r: StatusReport): string {
   rows.push([
     'version',
     h
-      ? `${h.version} running, ${r.installedVersion} installed${h.version !== r.installedVersion ? '  << restart to run the new release' : ''}`
+      ? `${h.version} running, ${r.installedVersion} installed${otherRelease(h.version, r.installedVersion) ? '  << restart to run the new release' : ''}`
       : `${r.installedVersion} installed`,
   ]);
   if (h) rows.push(['daemon uptime', duration(h.uptimeSec)]);
@@ -216,4 +216,13 @@ function bytes(n: number): string {
     i += 1;
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
+}
+
+/** Whether the daemon runs another release than the one installed. A build's version carries its
+ * commit (`0.1.0+690e177`, scripts/git-commit.ts), so two releases of one package version differ;
+ * a daemon run from source (tsx, in a checkout) reports the package's alone, and is not told to
+ * restart for a build of the same version beside it. */
+export function otherRelease(running: string, installed: string): boolean {
+  if (running.includes('+') && installed.includes('+')) return running !== installed;
+  return running.split('+')[0] !== installed.split('+')[0];
 }

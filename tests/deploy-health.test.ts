@@ -14,7 +14,7 @@ import type { ExtensionContext } from '../device/extension.ts';
 import { createHealthExtension } from '../device/health-extension.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
-import { gatherStatus, renderStatus } from '../deploy/status-report.ts';
+import { gatherStatus, otherRelease, renderStatus } from '../deploy/status-report.ts';
 import {
   collectHealth,
   type DeviceHealth,
@@ -450,5 +450,16 @@ describe('the health extension', () => {
     // health is still there for the MQTT status
     expect(lines.filter((l) => l.code === 'status-write-failed')).toHaveLength(1);
     expect(await ext.current()).toMatchObject({ office: 'singok2', writes: { ticketsIssued: 0 } });
+  });
+});
+
+describe('the running release against the installed one', () => {
+  it('tells two builds of one version apart by their commit, and a run from source from neither', () => {
+    expect(otherRelease('0.1.0+690e177', '0.1.0+98ecc54')).toBe(true);
+    expect(otherRelease('0.1.0+690e177', '0.1.0+690e177')).toBe(false);
+    expect(otherRelease('0.1.0+690e177', '0.2.0+690e177')).toBe(true);
+    // a daemon run from source in a checkout, a build of the same version beside it
+    expect(otherRelease('0.1.0', '0.1.0+98ecc54')).toBe(false);
+    expect(otherRelease('0.1.0', '0.2.0')).toBe(true);
   });
 });
