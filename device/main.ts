@@ -7,6 +7,7 @@
 // with it) while the daemon's modules load in this one; a bad config is refused before anything
 // starts.
 import { parseCli } from './cli.ts';
+import { simulatorReadyLine } from './simulated.ts';
 import { HardwareError } from './hw/errors.ts';
 import { DataDirError, LockedError } from './lock.ts';
 import { missingNodeApis, NODE_TOO_OLD, nodeTooOldMessage } from './node-support.ts';
@@ -175,7 +176,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       isSatellite(config)
         ? `beonho satellite ${config.device.id} ready. Type "help" for commands (key ${config.satellite.counters[0] ?? '1'} next, state).\n`
-        : 'beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n',
+        : simulatorReadyLine(config),
     );
   }
 }

@@ -35,3 +35,14 @@ export function simulatedWarning(config: Config, asService: boolean): string | n
   if (!asService || parts.length === 0) return null;
   return `running as a service with the simulator's drivers for ${parts.join(', ')}: no such hardware is read or driven (outputs go to files under the data dir's sim/); set hardware and outputs in the config (docs/deploy.md, step 5)`;
 }
+
+/** What the simulator's terminal says once the office is up, with examples of this office's own
+ * (its first button and counter: the demo's city hall has no "resident" button). */
+export function simulatorReadyLine(config: Config): string {
+  const examples = [
+    ...(config.dispenser?.buttons[0] ? [`press ${config.dispenser.buttons[0].id}`] : []),
+    ...(config.counters[0] ? [`key ${config.counters[0].id} next`] : []),
+    'state',
+  ];
+  return `beonho simulator ready. Type "help" for commands (${examples.join(', ')}).\n`;
+}

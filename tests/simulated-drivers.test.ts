@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { gatherStatus, renderStatus } from '../deploy/status-report.ts';
 import { validateConfig } from '../device/config/load.ts';
-import { driversOf, simulatedWarning } from '../device/simulated.ts';
+import { driversOf, simulatedWarning, simulatorReadyLine } from '../device/simulated.ts';
+import { simulatorDefault } from '../device/config/default.ts';
 import { bootConfig, bootDaemon } from './helpers/boot.ts';
 import { captureLogger } from './hw-fakes.ts';
 
@@ -94,5 +95,19 @@ describe('simulated drivers', () => {
       /^drivers +buttons gpio, keypads hid, board framebuffer, printer escpos, audio alsa$/m,
     );
     expect(await status(null)).toMatch(/^drivers +unknown \(.*nope\.yaml: cannot read the file: ENOENT\)$/m);
+  });
+});
+
+describe("the simulator's ready line", () => {
+  it("gives examples of this office's own button and counter", () => {
+    expect(simulatorReadyLine(validateConfig(simulatorDefault))).toBe(
+      'beonho simulator ready. Type "help" for commands (press resident, key 1 next, state).\n',
+    );
+    const hall = validateConfig({
+      ...simulatorDefault,
+      counters: [{ ...simulatorDefault.counters![0]!, id: 'm1' }],
+      dispenser: { buttons: [{ id: 'cert', service: simulatorDefault.services![0]!.id }] },
+    });
+    expect(simulatorReadyLine(hall)).toMatch(/\(press cert, key m1 next, state\)/);
   });
 });
