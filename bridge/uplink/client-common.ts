@@ -39,9 +39,10 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   return base / 2 + random * (base / 2);
 }
 
-/** The URL as logged: any user name and password in it hidden. The authority ends at its last `@`
- * (a password may hold one: `mqtt://office:p@ss@central` logs in with `p@ss`, and hiding up to the
- * first `@` logged `ss@central`). */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^/?#\s]*@/, '//***@');
+/** A URL as logged, or a text holding URLs (a config problem line): any user name and password in
+ * them hidden, `mqtt://***@host`. An authority ends at its last `@` (a password may hold one:
+ * `mqtt://office:p@ss@central` logs in with `p@ss`, and hiding up to the first `@` logged
+ * `ss@central`); `"` ends it in a list shown as JSON. */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/[^/?#\s"]*@/g, '//***@');
 }

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { simulatorDefault } from './default.ts';
 import { ConfigError } from './config-error.ts';
 import { type Config, configSchema } from './schema.ts';
+import { redactUrl } from '../../bridge/uplink/client-common.ts';
 
 export { ConfigError };
 
@@ -185,15 +186,12 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 // A config holds account passwords and hashes and the ticket secret: a problem line goes to the
 // journal and into support mails, so it says that such a value is wrong, never what it is.
 const SECRET = /^(password|passwordHash)$|secret/i;
-/** the user name and password a URL may carry (`mqtt://user:pass@host`, which mqtt.js takes as the
- * link's credentials), up to the authority's last `@` (a password may hold one), hidden as the
- * links' log lines hide them (redactUrl): `mqtt://***@host`. `"` ends it in a list shown as JSON. */
-const URL_CREDENTIALS = /\/\/[^/?#\s"]*@/g;
 
 function show(v: unknown, key?: PropertyKey): string {
   if (typeof key === 'string' && SECRET.test(key)) return '(hidden)';
   if (typeof v === 'string') {
-    const t = v.replace(URL_CREDENTIALS, '//***@');
+    // the user name and password a URL may carry (mqtt.js takes them as the link's credentials)
+    const t = redactUrl(v);
     return JSON.stringify(t.length > 60 ? `${t.slice(0, 57)}...` : t);
   }
   let s: string | undefined;
@@ -204,7 +202,7 @@ function show(v: unknown, key?: PropertyKey): string {
     return '(a value that contains itself, through a YAML alias)';
   }
   if (s === undefined) return String(v);
-  s = s.replace(URL_CREDENTIALS, '//***@');
+  s = redactUrl(s);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
