@@ -7,17 +7,13 @@ import { Command as Cli } from 'commander';
 import { DeployError, install, uninstall } from './installer.ts';
 import { CONFIG_FILE, targetPath } from './paths.ts';
 import { dryRunner, execRunner, type Runner } from './runner.ts';
-import { parseUsbId, type UsbId } from './udev.ts';
+import { collectUsbIds } from './usb-ids.ts';
 
 // dist/deploy/install.js in a release, deploy/install.ts in a checkout: the release is above dist/.
 // A host path; with --root it is turned into the target's path (targetPath).
 const here = dirname(fileURLToPath(import.meta.url));
 const appDefault = resolve(here, basename(dirname(here)) === 'dist' ? '../..' : '..');
 const out = (line: string): void => console.log(line);
-
-function collect(value: string, prev: UsbId[]): UsbId[] {
-  return [...prev, parseUsbId(value)];
-}
 
 /** Commands act on the host, so with another root they are printed, never run. */
 function pickRunner(root: string, dryRun: boolean): Runner {
@@ -49,8 +45,16 @@ cli
   .option('--root <dir>', 'install into this root instead of / (commands are then only printed)', '/')
   .option('--app-dir <dir>', 'the release to run, as a path of the target system (default: this release)')
   .option('--node <path>', 'node binary for ExecStart', process.execPath)
-  .option('--keypad <vid:pid>', "limit the hidraw rule to this keypad's USB id (repeat for more)", collect, [])
-  .option('--printer <vid:pid>', 'give the service a libusb printer with this USB id (repeat for more)', collect, [])
+  .option(
+    '--keypad <vid:pid>',
+    "limit the hidraw rule to this keypad's USB id (repeat for more); kept in /etc/beonho/usb-ids and reused by a later install without --keypad; none: clear it",
+    collectUsbIds('--keypad'),
+  )
+  .option(
+    '--printer <vid:pid>',
+    'give the service a libusb printer with this USB id (repeat for more); kept and reused as --keypad; none: clear it',
+    collectUsbIds('--printer'),
+  )
   .option(
     '--admin <user>',
     'add this account to the beonho group (default: the user who ran sudo)',

@@ -21,6 +21,7 @@ import {
   UDEV_RULES_FILE,
   UNIT_DIR,
   UNIT_NAME,
+  USB_IDS_FILE,
   underRoot,
 } from './paths.ts';
 import { boardVt, consoleBootSetup, gettyUnits, maskedVts } from './console-boot.ts';
@@ -28,6 +29,7 @@ import { checkRelease } from './release-check.ts';
 import type { Command, Runner } from './runner.ts';
 import { type HidrawMatch, isVtName, parseUsbId, udevRules, type UsbId } from './udev.ts';
 import { allUnits, type UnitOptions } from './unit.ts';
+import { readUsbIdsRecord, resolveUsbIds, type UsbIds } from './usb-ids.ts';
 import { redactUrl } from '../bridge/uplink/client-common.ts';
 
 export class DeployError extends Error {
@@ -47,8 +49,11 @@ export interface InstallOptions {
   /** the office's config to install; may already be /etc/beonho/config.yaml */
   configSource: string;
   systemdVersion: number;
-  keypads: UsbId[];
-  printers: UsbId[];
+  /** --keypad: only these keypads' hidraw nodes; [] (--keypad none): the config's keypads;
+   * undefined (not given): what an earlier install recorded in /etc/beonho/usb-ids */
+  keypads?: UsbId[] | undefined;
+  /** --printer: libusb printers given to the service; [] clears, undefined reuses, as keypads */
+  printers?: UsbId[] | undefined;
   /** a person's account added to the beonho group so `npm run status` can read the status file */
   admin?: string;
   /** `admin` is the user who ran sudo, not a name given: when the target has no such login (an
@@ -89,6 +94,14 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   const envSet = await envFileVariables(underRoot(o.root, ENV_FILE));
   warnings.push(...checkRole(o, config, out, envSet));
   warnings.push(...uplinkPasswordNote(config, envSet));
+  // read (and refused when unreadable) before the first change, like everything above
+  const usbFile = underRoot(o.root, USB_IDS_FILE);
+  const given = { keypads: o.keypads, printers: o.printers };
+  const usb = resolveUsbIds(
+    given,
+    o.keypads !== undefined && o.printers !== undefined ? null : await readUsbIdsRecord(usbFile),
+  );
+  for (const note of usb.notes) out(note);
 
   const accounts = await readAccounts(o.root);
   // `usermod` for the admin runs after the units and the config are written: a misspelt name
@@ -118,7 +131,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
     );
   }
   const keypads = configKeypads(config);
-  if (o.keypads.length === 0 && keypads === 'all') {
+  if (usb.ids.keypads.length === 0 && keypads === 'all') {
     warnings.push(
       'hardware.keypads names a keypad by its path: every /dev/hidraw* node (keyboards too) goes to group beonho; bind the keypads by usb, serial or port, or give --keypad VID:PID',
     );
@@ -128,8 +141,16 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
     hasGpioGroup: accounts.groups.has('gpio'),
     vt: vt && isVtName(vt) ? vt : null,
     keypads,
+    usb: usb.ids,
   });
   files.push(...(await writeConfig(o, fsw, configText, warnings)));
+  // the ids for the next install (the upgrade's), in /etc/beonho beside the config
+  if (usb.record !== null) {
+    await fsw.write(usbFile, usb.record, 0o644);
+    files.push(USB_IDS_FILE);
+  } else if (await lstat(usbFile).catch(() => null)) {
+    await fsw.remove(usbFile);
+  }
   const envFile = await secureEnvFile(o, fsw, warnings);
   await fsw.mkdir(underRoot(o.root, DATA_DIR), 0o750);
   // the board's screen: kernel command line hints, no getty on its VT (console-boot.ts)
@@ -170,7 +191,7 @@ async function readAccounts(root: string): Promise<{
 async function writeUnitsAndRules(
   o: InstallOptions,
   fsw: FileWriter,
-  target: { hasGpioGroup: boolean; vt: string | null; keypads: HidrawMatch[] | 'all' },
+  target: { hasGpioGroup: boolean; vt: string | null; keypads: HidrawMatch[] | 'all'; usb: UsbIds },
 ): Promise<string[]> {
   const files: string[] = [];
   const put = async (path: string, text: string, mode: number): Promise<void> => {
@@ -181,8 +202,8 @@ async function writeUnitsAndRules(
   };
   const unitOpts: UnitOptions = { ...o.unit, appDir: o.appDir, nodePath: o.nodePath, systemdVersion: o.systemdVersion };
   for (const u of allUnits(unitOpts)) await put(`${UNIT_DIR}/${u.name}`, u.text, 0o644);
-  const { hasGpioGroup, vt, keypads } = target;
-  const rules = udevRules({ keypads: o.keypads, configKeypads: keypads, printers: o.printers, hasGpioGroup, vt });
+  const { hasGpioGroup, vt, keypads, usb } = target;
+  const rules = udevRules({ keypads: usb.keypads, configKeypads: keypads, printers: usb.printers, hasGpioGroup, vt });
   await put(UDEV_RULES_FILE, rules, 0o644);
   return files;
 }
@@ -409,6 +430,10 @@ export async function uninstall(
     }
   } else {
     out(`kept ${CONFIG_DIR} and ${DATA_DIR} (the config and the day's state); --purge removes them and the user`);
+    if (await lstat(underRoot(o.root, USB_IDS_FILE)).catch(() => null))
+      out(
+        `kept ${USB_IDS_FILE}: a re-install gives the service the same --keypad and --printer ids unless given others (or none)`,
+      );
   }
   return { removed };
 }

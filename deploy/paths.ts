@@ -11,6 +11,9 @@ export const CONFIG_DIR = '/etc/beonho';
 export const CONFIG_FILE = '/etc/beonho/config.yaml';
 /** optional KEY=value lines for the service's environment (secrets); read by systemd as root */
 export const ENV_FILE = '/etc/beonho/environment';
+/** the USB ids the installer was last given (--keypad, --printer): an install without them reuses
+ * them (deploy/usb-ids.ts). The installer's own file: it writes and removes it. */
+export const USB_IDS_FILE = '/etc/beonho/usb-ids';
 export const DATA_DIR = '/var/lib/beonho';
 /** tmpfs: the daemon's status file lives here so writing it every 30 s costs the SD card nothing */
 export const RUNTIME_DIR = '/run/beonho';

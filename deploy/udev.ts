@@ -2,7 +2,7 @@
 // nodes root-only (0600), so the keypads need a rule; the printer, framebuffer and GPIO nodes already
 // belong to lp/video/gpio on Raspberry Pi OS, and the rules only pin the mode so a stray rule of
 // another package cannot lock the daemon out.
-import { SERVICE_USER } from './paths.ts';
+import { SERVICE_USER, USB_IDS_FILE } from './paths.ts';
 
 /** A USB vendor:product pair, four hex digits each, e.g. "1a2b:3c4d". */
 export interface UsbId {
@@ -52,6 +52,9 @@ export function udevRules(o: UdevOptions): string {
   // Only the keypads: the group reads every node it is given, and a keyboard's or a security key's
   // hidraw node is as readable as a keypad's (the group is also the one `npm run status` needs).
   const matches = o.keypads.length > 0 ? o.keypads.map((usb) => ({ usb })) : (o.configKeypads ?? 'all');
+  if (o.keypads.length > 0) {
+    lines.push(`# Only the keypads given with --keypad (recorded in ${USB_IDS_FILE}: the next install reuses them).`);
+  }
   if (matches === 'all') {
     lines.push(`SUBSYSTEM=="hidraw", KERNEL=="hidraw*", GROUP="${g}", MODE="0660"`);
   } else if (matches.length === 0) {
@@ -65,6 +68,9 @@ export function udevRules(o: UdevOptions): string {
   );
   lines.push('', '# Ticket printers (USB printer class): /dev/usb/lp*.');
   lines.push('SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", GROUP="lp", MODE="0660"');
+  if (o.printers.length > 0) {
+    lines.push(`# Printers driven through libusb, given with --printer (recorded in ${USB_IDS_FILE}).`);
+  }
   for (const id of o.printers) {
     lines.push(
       `SUBSYSTEM=="usb", ENV{DEVTYPE}=="usb_device", ATTR{idVendor}=="${id.vendor}", ATTR{idProduct}=="${id.product}", GROUP="${g}", MODE="0660"`,

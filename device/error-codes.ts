@@ -248,6 +248,7 @@ export const DEPLOY_ERRORS = [
   'deploy-admin-unknown',
   'deploy-role-mismatch',
   'deploy-bad-usb-id',
+  'deploy-usb-ids-damaged',
   'deploy-command-failed',
   'deploy-failed',
 ] as const;

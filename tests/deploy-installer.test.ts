@@ -625,6 +625,94 @@ describe('udev rules', () => {
   });
 });
 
+describe('the USB ids it was given (--keypad, --printer), for the next install', () => {
+  const KEYPAD = parseUsbId('1a2b:3c4d');
+  const PRINTER = parseUsbId('0416:5011');
+  const rules = () => readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8');
+  const given = (o: Partial<InstallOptions>) => opts({ keypads: undefined, printers: undefined, ...o });
+
+  it('an upgrade that does not repeat them keeps them, and says so; an option replaces, none clears', async () => {
+    await install(given({ keypads: [KEYPAD], printers: [PRINTER] }), recordingRunner(), out);
+    expect(await readFile(join(root, 'etc/beonho/usb-ids'), 'utf8')).toMatch(
+      /^keypad 1a2b:3c4d\nprinter 0416:5011\n$/m,
+    );
+
+    // the upgrade (docs/deploy.md, Upgrades, step 4) run with --config alone
+    lines.length = 0;
+    const again = await install(given({}), recordingRunner(), out);
+    expect(await rules()).toContain('ATTRS{idVendor}=="1a2b", ATTRS{idProduct}=="3c4d", GROUP="beonho"');
+    expect(await rules()).toContain('ATTR{idVendor}=="0416", ATTR{idProduct}=="5011", GROUP="beonho"');
+    expect(lines).toContainEqual(expect.stringMatching(/^--keypad 1a2b:3c4d: reused from \/etc\/beonho\/usb-ids/));
+    expect(lines).toContainEqual(expect.stringMatching(/^--printer 0416:5011: reused from \/etc\/beonho\/usb-ids/));
+    expect(again.files).toContain('/etc/beonho/usb-ids');
+
+    // an explicit --keypad replaces the keypads only; the printer stays
+    lines.length = 0;
+    await install(given({ keypads: [parseUsbId('0e24:1a2c')] }), recordingRunner(), out);
+    expect(await rules()).not.toContain('"3c4d"');
+    expect(await rules()).toContain('ATTRS{idVendor}=="0e24"');
+    expect(await rules()).toContain('ATTR{idVendor}=="0416"');
+    expect(lines.join('\n')).not.toMatch(/--keypad .*reused/);
+
+    // --keypad none: the config's keypads again (this one has none: no hidraw node at all)
+    lines.length = 0;
+    await install(given({ keypads: [] }), recordingRunner(), out);
+    expect((await rules()).split('\n').filter((l) => l.startsWith('SUBSYSTEM=="hidraw"'))).toEqual([]);
+    expect(lines).toContainEqual('--keypad 0e24:1a2c: cleared from /etc/beonho/usb-ids (--keypad none)');
+    expect(await readFile(join(root, 'etc/beonho/usb-ids'), 'utf8')).not.toMatch(/^keypad/m);
+
+    // nothing left to record: the file goes
+    await install(given({ printers: [] }), recordingRunner(), out);
+    expect(existsSync(join(root, 'etc/beonho/usb-ids'))).toBe(false);
+    expect(await rules()).not.toContain('ATTR{idVendor}');
+  });
+
+  it('a dry run reads the record but writes and removes nothing', async () => {
+    await install(given({ keypads: [KEYPAD] }), recordingRunner(), out);
+    const before = await readFile(join(root, 'etc/beonho/usb-ids'), 'utf8');
+    lines.length = 0;
+    await install(given({ dryRun: true, keypads: [] }), recordingRunner(), out);
+    expect(lines).toContainEqual(`would remove ${join(root, 'etc/beonho/usb-ids')}`);
+    expect(await readFile(join(root, 'etc/beonho/usb-ids'), 'utf8')).toBe(before);
+    lines.length = 0;
+    await install(given({ dryRun: true, printers: [PRINTER] }), recordingRunner(), out);
+    expect(lines).toContainEqual(expect.stringMatching(/^--keypad 1a2b:3c4d: reused/));
+    expect(lines).toContainEqual(expect.stringMatching(/^would write .*etc\/beonho\/usb-ids \(\d+ bytes, mode 644\)$/));
+    expect(await readFile(join(root, 'etc/beonho/usb-ids'), 'utf8')).toBe(before);
+  });
+
+  it('refuses a record it cannot read before it changes anything, unless both are given anew', async () => {
+    await mkdir(join(root, 'etc/beonho'), { recursive: true });
+    await writeFile(join(root, 'etc/beonho/usb-ids'), 'keypad 1a2b:3c4d\nkeypad 1a2b-3c4e\n');
+    const err = await install(given({}), recordingRunner(), out).catch((e: DeployError) => e);
+    expect((err as DeployError).code).toBe('deploy-usb-ids-damaged');
+    expect((err as Error).message).toMatch(/^line 2 of \/etc\/beonho\/usb-ids .*nothing was changed$/);
+    expect(existsSync(join(root, 'etc/systemd/system/beonho.service'))).toBe(false);
+    // --printer alone still needs the keypads' line
+    expect(
+      await install(given({ printers: [] }), recordingRunner(), out).then(
+        () => 'ok',
+        (e) => e.code,
+      ),
+    ).toBe('deploy-usb-ids-damaged');
+    await install(given({ keypads: [KEYPAD], printers: [] }), recordingRunner(), out);
+    expect(await readFile(join(root, 'etc/beonho/usb-ids'), 'utf8')).toMatch(/^keypad 1a2b:3c4d$/m);
+    expect(await readFile(join(root, 'etc/beonho/usb-ids'), 'utf8')).not.toContain('3c4e');
+  });
+
+  it('uninstall keeps it with the config and says so; --purge removes it', async () => {
+    await install(given({ keypads: [KEYPAD] }), recordingRunner(), out);
+    lines.length = 0;
+    await uninstall({ root, purge: false }, recordingRunner(), out);
+    expect(existsSync(join(root, 'etc/beonho/usb-ids'))).toBe(true);
+    expect(lines).toContainEqual(expect.stringMatching(/^kept \/etc\/beonho\/usb-ids: a re-install/));
+    await install(given({}), recordingRunner(), out);
+    expect(await rules()).toContain('ATTRS{idVendor}=="1a2b"');
+    await uninstall({ root, purge: true }, recordingRunner(), out);
+    expect(existsSync(join(root, 'etc/beonho/usb-ids'))).toBe(false);
+  });
+});
+
 describe('uninstall', () => {
   it('removes units and rules but keeps the config and the day unless --purge', async () => {
     await install(opts(), recordingRunner(), out);
@@ -753,6 +841,21 @@ describe('the command line', () => {
     const unit = await readFile(join(root, 'etc/systemd/system/beonho.service'), 'utf8');
     expect(unit).toMatch(/^WorkingDirectory=\/opt\/beonho$/m);
     expect(unit).not.toContain('beonho-0.1.0');
+  });
+
+  it('an install without --keypad reuses the recorded one and says so; none is given alone', async () => {
+    await installCli('--keypad', '1a2b:3c4d');
+    const r = await installCli();
+    expect(r.stdout).toMatch(/^--keypad 1a2b:3c4d: reused from \/etc\/beonho\/usb-ids/m);
+    expect(await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8')).toContain('ATTRS{idVendor}=="1a2b"');
+    const mixed = await installCli('--keypad', 'none', '--keypad', '0e24:1a2c').then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(mixed.code).toBe(1);
+    expect(mixed.stderr).toMatch(/^error deploy-bad-usb-id: --keypad none clears the recorded ids: give it alone/m);
+    await installCli('--keypad', 'NONE');
+    expect(existsSync(join(root, 'etc/beonho/usb-ids'))).toBe(false);
   });
 
   it('exits 1 with the error code when the config is invalid', async () => {
