@@ -86,7 +86,12 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   await checkApp(o.appDir, o.root);
   await checkDataDir(o.root);
   warnings.push(
-    ...(await checkRelease({ dir: underRoot(o.root, o.appDir), nodePath: o.nodePath, live: o.root === '/' })),
+    ...(await checkRelease({
+      dir: underRoot(o.root, o.appDir),
+      nodePath: o.nodePath,
+      live: o.root === '/',
+      ...(o.root === '/' ? {} : { root: o.root }),
+    })),
   );
   const { text: configText, config, yamlWarnings } = await readConfig(o.configSource);
   warnings.push(...yamlWarnings.map((w) => `the config file: ${w}`));

@@ -4,7 +4,7 @@
 // A checkout built with `npm run build` has no manifest: only the start check applies to it.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, open, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { DeployErrorCode } from '../device/error-codes.ts';
 
@@ -26,6 +26,9 @@ export interface ReleaseCheckOptions {
   nodePath: string;
   /** the release is installed on this machine (root /): ask nodePath itself and start the daemon */
   live: boolean;
+  /** not live: the target's root (--root). Its Node (nodePath there), or else its /bin/sh, is read
+   * for the CPU it is built for, so an image is not given a release for another CPU */
+  root?: string;
 }
 
 function fail(code: DeployErrorCode, message: string): never {
@@ -41,7 +44,10 @@ export async function checkRelease(o: ReleaseCheckOptions): Promise<string[]> {
   } else {
     warnings.push(`${o.dir} has no manifest.json: not a release tarball, so its files and CPU were not checked`);
   }
-  if (!o.live) return warnings;
+  if (!o.live) {
+    if (o.root !== undefined && manifest) warnings.push(...(await checkTargetCpu(o.root, o.nodePath, manifest)));
+    return warnings;
+  }
   const probe = await run(
     o.nodePath,
     ['-p', 'JSON.stringify([process.arch, process.versions.modules, process.version])'],
@@ -69,6 +75,80 @@ export async function checkRelease(o: ReleaseCheckOptions): Promise<string[]> {
     fail('deploy-release-broken', `the daemon does not start with ${o.nodePath} (${version}): ${why.trim()}`);
   });
   return warnings;
+}
+
+/** An image made under --root for another machine runs nothing here, but its CPU is written in the
+ * ELF header of its programs: the Node the unit names, or the shell when that Node is not there yet
+ * (the Node installed later is of the image's userland: a 32-bit image on a 64-bit Pi runs armhf).
+ * A release for another CPU is refused as it is on the machine itself; an image whose CPU cannot
+ * be read gets a warning that it was not checked. */
+async function checkTargetCpu(root: string, nodePath: string, manifest: ReleaseManifest): Promise<string[]> {
+  const warnings: string[] = [];
+  const node = await resolveInRoot(root, nodePath);
+  if (node === null)
+    warnings.push(
+      `${nodePath}, the Node the unit runs, is not in ${root}: install Node there (docs/deploy.md, step 3) or give --node with its path in the image`,
+    );
+  const from = node ? { path: nodePath, file: node } : { path: '/bin/sh', file: await resolveInRoot(root, '/bin/sh') };
+  const cpu = from.file ? await elfCpu(from.file) : null;
+  if (cpu === null) {
+    warnings.push(
+      `the CPU of the system in ${root} is unknown (no readable ${from.path} there): the release (${manifest.arch}) was not checked against it`,
+    );
+  } else if (cpu !== manifest.cpu) {
+    fail(
+      'deploy-release-arch',
+      `${manifest.name} is for ${manifest.arch} (${manifest.cpu}) but ${from.path} in ${root} is built for ${cpu}: take the release for that CPU (arm64 for a 64-bit Raspberry Pi OS, armhf for a 32-bit one)`,
+    );
+  }
+  return warnings;
+}
+
+/** ELF e_machine -> node's process.arch */
+const ELF_MACHINES: Record<number, string> = { 3: 'ia32', 40: 'arm', 62: 'x64', 183: 'arm64', 243: 'riscv64' };
+
+/** The CPU an ELF file is built for, as process.arch names it; null when it is not ELF or not one
+ * of those. */
+export async function elfCpu(file: string): Promise<string | null> {
+  const head = Buffer.alloc(20);
+  const fh = await open(file, 'r').catch(() => null);
+  if (!fh) return null;
+  try {
+    const { bytesRead } = await fh.read(head, 0, 20, 0);
+    if (bytesRead < 20 || head.readUInt32BE(0) !== 0x7f454c46) return null;
+    const machine = head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
+    return ELF_MACHINES[machine] ?? null;
+  } catch {
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A path of the target as this machine sees it, its links followed inside the root (an absolute
+ * link is the target's, not this machine's); null when it is not there. */
+export async function resolveInRoot(root: string, path: string): Promise<string | null> {
+  let todo = path.split('/').filter((p) => p !== '' && p !== '.');
+  let cur = '/';
+  for (let hops = 0; todo.length > 0; ) {
+    const part = todo.shift()!;
+    if (part === '..') {
+      cur = posix.dirname(cur);
+      continue;
+    }
+    const next = posix.join(cur, part);
+    const st = await lstat(join(root, next)).catch(() => null);
+    if (!st) return null;
+    if (st.isSymbolicLink()) {
+      if (++hops > 40) return null;
+      const link = await readlink(join(root, next));
+      if (posix.isAbsolute(link)) cur = '/';
+      todo = [...link.split('/').filter((p) => p !== '' && p !== '.'), ...todo];
+      continue;
+    }
+    cur = next;
+  }
+  return join(root, cur);
 }
 
 export async function readManifest(dir: string): Promise<ReleaseManifest | null> {

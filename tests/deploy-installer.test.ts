@@ -361,6 +361,36 @@ describe('install into a temporary root', () => {
     expect(targetPath('/', '/opt/beonho')).toBe('/opt/beonho');
   });
 
+  it("refuses under --root a release for another CPU than the image's, before it writes anything", async () => {
+    const app = join(root, APP);
+    await writeFile(
+      join(app, 'manifest.json'),
+      JSON.stringify({ name: 'beonho-0.1.0-linux-armhf', arch: 'armhf', cpu: 'arm' }),
+    );
+    const sums = [];
+    for (const f of ['manifest.json', 'dist/device/main.js', 'node_modules/commander/package.json']) {
+      const { createHash } = await import('node:crypto');
+      sums.push(
+        `${createHash('sha256')
+          .update(await readFile(join(app, f)))
+          .digest('hex')}  ${f}`,
+      );
+    }
+    await writeFile(join(app, 'SHA256SUMS'), `${sums.join('\n')}\n`);
+    // the image's Node: a 64-bit ARM ELF header (EM_AARCH64)
+    const head = Buffer.alloc(64);
+    head.write('\x7fELF', 0, 'latin1');
+    head[4] = 2;
+    head[5] = 1;
+    head.writeUInt16LE(183, 18);
+    await mkdir(join(root, 'usr/bin'), { recursive: true });
+    await writeFile(join(root, 'usr/bin/node'), head);
+    const err = await install(opts(), recordingRunner(), out).catch((e: { code?: string; message: string }) => e);
+    expect((err as { code?: string }).code).toBe('deploy-release-arch');
+    expect((err as Error).message).toMatch(/is for armhf \(arm\) but \/usr\/bin\/node in .* is built for arm64/);
+    expect(existsSync(join(root, 'etc/systemd/system/beonho.service'))).toBe(false);
+  });
+
   it('a dry run writes no file and prints what it would write', async () => {
     await install(opts({ dryRun: true }), recordingRunner(), out);
     expect(existsSync(join(root, 'etc/systemd'))).toBe(false);

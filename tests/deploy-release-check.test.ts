@@ -93,3 +93,67 @@ describe("the installer's check of a release's files", () => {
     expect(await check()).toMatch(/^deploy-release-damaged: .*lists no file/);
   });
 });
+
+describe('the CPU of an image made under --root', () => {
+  // an ELF header as far as e_machine: 64-bit little-endian, the given machine
+  const elf = (machine: number) => {
+    const b = Buffer.alloc(64);
+    b.writeUInt32BE(0x7f454c46, 0);
+    b[4] = 2;
+    b[5] = 1;
+    b[6] = 1;
+    b.writeUInt16LE(2, 16);
+    b.writeUInt16LE(machine, 18);
+    return b;
+  };
+  const AARCH64 = 183;
+  const X86_64 = 62;
+  const armRelease = () =>
+    release({
+      'manifest.json': JSON.stringify({ name: 'beonho-0.1.0-linux-arm64', arch: 'arm64', cpu: 'arm64' }),
+      'dist/device/main.js': 'main',
+    });
+  const inRoot = (nodePath = '/usr/bin/node') =>
+    checkRelease({ dir: app, nodePath, live: false, root: work }).then(
+      (w) => w,
+      (e: Error & { code?: string }) => `${e.code}: ${e.message}`,
+    );
+
+  it("refuses a release for another CPU than the image's Node, as on the machine itself", async () => {
+    await armRelease();
+    await mkdir(join(work, 'usr/bin'), { recursive: true });
+    await writeFile(join(work, 'usr/bin/node'), elf(X86_64));
+    expect(await inRoot()).toMatch(
+      /^deploy-release-arch: beonho-0\.1\.0-linux-arm64 is for arm64 \(arm64\) but \/usr\/bin\/node in .* is built for x64/,
+    );
+    await writeFile(join(work, 'usr/bin/node'), elf(AARCH64));
+    expect(await inRoot()).toEqual([]);
+  });
+
+  it("without Node in the image, reads its shell through the image's own links, never this machine's", async () => {
+    await armRelease();
+    await mkdir(join(work, 'usr/bin'), { recursive: true });
+    await writeFile(join(work, 'usr/bin/dash'), elf(X86_64));
+    // merged /usr and an absolute link, as the image has them: /bin -> usr/bin, /bin/sh -> /usr/bin/dash
+    await symlink('usr/bin', join(work, 'bin'));
+    await symlink('/usr/bin/dash', join(work, 'usr/bin/sh'));
+    const r = await inRoot();
+    expect(r).toMatch(/^deploy-release-arch: .* but \/bin\/sh in .* is built for x64/);
+    await writeFile(join(work, 'usr/bin/dash'), elf(AARCH64));
+    expect(await inRoot()).toEqual([expect.stringMatching(/^\/usr\/bin\/node, the Node the unit runs, is not in /)]);
+
+    // a link to an absolute path is the image's path: this machine's node (x64 or not) is not read
+    await symlink(process.execPath, join(work, 'usr/bin/node'));
+    expect(await inRoot()).toEqual([expect.stringMatching(/the Node the unit runs, is not in /)]);
+  });
+
+  it('says so when the CPU of the image cannot be told', async () => {
+    await armRelease();
+    expect(await inRoot()).toEqual([
+      expect.stringMatching(/the Node the unit runs, is not in /),
+      expect.stringMatching(
+        /^the CPU of the system in .* is unknown \(no readable \/bin\/sh there\): the release \(arm64\) was not checked/,
+      ),
+    ]);
+  });
+});
