@@ -284,6 +284,8 @@ async function main(): Promise<void> {
     )
     .addOption(new Option('--offices <ids>', 'offices to ask for their state on connect').argParser(slugList))
     .addOption(new Option('--ticket-keys <file>', 'ticket-link secrets (YAML: master and/or offices)'))
+    // a bad command line exits 2, as a port it cannot take and as the daemon's
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .parse(process.argv)
     .opts<CentralOptions>();
   let central: Central;

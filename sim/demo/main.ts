@@ -5,6 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { type Central, type CentralOptions, startCentral } from '../central/main.ts';
 import { isMainModule } from '../../device/util/main-module.ts';
 
@@ -39,7 +40,32 @@ export async function startDemoCentral(
   }
 }
 
+/** The demo's command line: no option but --help; anything else is refused (exit 2, as the
+ * daemon's bad command line) instead of being ignored while the demo starts. */
+export function parseDemoArgs(argv: string[]): void {
+  new Command()
+    .name('npm run demo')
+    .description(
+      'The simulated central and three offices (one with a satellite), each with its page; Ctrl-C stops all.',
+    )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Ports: central 8090 (its page), 1884 and 9002 (its broker); the offices 8081-8083',
+        '(their pages), 1891-1893 and 9011-9013 (their brokers).',
+        'Environment: BEONHO_DEMO_DATA (the data root, default ./data/demo), BEONHO_LOG_LEVEL',
+        "(the offices' log level, default warn).",
+        'One office alone: npm start -- --help. Central alone: npm run central -- --help.',
+        'docs/simulator.md explains the pages.',
+      ].join('\n'),
+    )
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .parse(argv);
+}
+
 async function main(): Promise<void> {
+  parseDemoArgs(process.argv);
   const dataRoot = process.env.BEONHO_DEMO_DATA ?? path.resolve('data', 'demo');
   const central = await startDemoCentral().catch((err: Error) => {
     process.stderr.write(`beonho demo: ${err.message}\n`);
