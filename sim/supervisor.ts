@@ -9,6 +9,7 @@
 //                       shown on the same page (sim/satellites.ts); repeat for more
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { connect } from 'node:net';
 import path from 'node:path';
 import * as readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -111,7 +112,7 @@ async function main(): Promise<void> {
   // Before anything is printed: whoever reads our output and stops us at once must find them.
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
-  announce(web.url, cable && target ? { target, cable } : null);
+  announce(web.url, cable && target ? { target, cable, centralThere: await listening(target) } : null);
   if (stdin) {
     // Ctrl-D at the terminal: the person typing is done, as with Ctrl-C; a piped stdin's end is not
     const end = process.stdin.isTTY ? () => void shutdown(0) : undefined;
@@ -178,14 +179,34 @@ function startPage(hub: SimHub, simDir: string, simPort: number, logger: Logger)
   });
 }
 
-function announce(pageUrl: string, uplink: { target: UplinkTarget; cable: Cable } | null): void {
+function announce(pageUrl: string, uplink: { target: UplinkTarget; cable: Cable; centralThere: boolean } | null): void {
   process.stdout.write(`beonho simulator page: ${pageUrl}\n`);
-  if (uplink)
+  if (!uplink) return;
+  process.stdout.write(
+    `uplink to central ${uplink.target.host}:${uplink.target.port} through the simulator cable on port ${uplink.cable.port}\n`,
+  );
+  // Nothing listens there: the uplink's warning at start (uplink-no-connack) follows, so say why
+  // and what to do. Not when something does (`npm run demo` starts its central first, or one runs
+  // in another terminal): the hint would be false.
+  if (!uplink.centralThere)
     process.stdout.write(
-      `uplink to central ${uplink.target.host}:${uplink.target.port} through the simulator cable on port ${uplink.cable.port}\n` +
-        // the uplink's warning at start (no central answering) is the usual case here: say why
-        `  (no central there yet? \`npm run central\` in another terminal starts the simulated one; until then the office keeps its events for it)\n`,
+      `  (no central listening there: \`npm run central\` in another terminal starts the simulated one; until then the office keeps its events for it)\n`,
     );
+}
+
+/** Whether anything takes a TCP connection at the uplink's target (loopback: an answer or a
+ * refusal comes at once). Connected and closed without a word of MQTT. */
+export function listening(target: UplinkTarget, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: target.host, port: target.port });
+    const done = (there: boolean): void => {
+      socket.destroy();
+      resolve(there);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 /** The person's terminal goes to the core's terminal control, line by line. A line typed while the

@@ -1,13 +1,15 @@
 // `npm run demo` on its fixed ports: run twice (or beside `npm run central`), the second must say
 // what the demo needs, not name options it does not take (--broker-port, --sim-port). Its command
 // line behaves as a CLI does (--help prints and exits, anything else is refused), as do npm start's
-// and npm run central's.
+// and npm run central's; and an office's "no central listening there" hint comes only when true.
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { stringify } from 'yaml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { simulatorDefault } from '../device/config/default.ts';
 import { startDemoCentral } from '../sim/demo/main.ts';
 import { ROOT } from './helpers/daemon.ts';
 
@@ -89,5 +91,39 @@ describe('npm run demo', () => {
     const start = await run('sim/supervisor.ts', ['--help', '-d', path.join(dir, 'data')]);
     expect([start.code, start.stdout]).toEqual([0, expect.stringMatching(/^npm start: the simulator/)]);
     expect((await run('sim/supervisor.ts', ['--bogus', '-d', path.join(dir, 'data')])).code).toBe(2);
+  });
+});
+
+describe("an office's hint that no central is listening", () => {
+  let central: Server | null = null;
+  afterEach(async () => {
+    await new Promise((resolve) => (central ? central.close(resolve) : resolve(null)));
+    central = null;
+  });
+
+  /** npm start on an office whose uplink goes to 127.0.0.1:port; its stdout up to ready. */
+  async function office(port: number): Promise<string> {
+    const config = path.join(dir, 'office.yaml');
+    const mqtt = {
+      ...simulatorDefault.mqtt,
+      uplink: { ...simulatorDefault.mqtt?.uplink, url: `mqtt://127.0.0.1:${port}` },
+    };
+    await writeFile(config, stringify({ ...simulatorDefault, mqtt, outputs: { audio: { driver: 'none' } } }));
+    const args = ['--config', config, '-d', path.join(dir, 'data'), '--no-stdin', '--sim-port', '0'];
+    const r = await run('sim/supervisor.ts', [...args, '--broker-port', '0', '--ws-port', '0'], /simulator ready/);
+    expect(r.stdout).toMatch(new RegExp(`^uplink to central 127\\.0\\.0\\.1:${port} through the simulator cable`, 'm'));
+    return r.stdout;
+  }
+
+  it('is given when nothing listens at central’s address, and not when something does (the demo’s central)', async () => {
+    const server = createServer((s) => s.destroy());
+    central = server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    expect(await office(port)).not.toMatch(/no central/);
+
+    await new Promise((resolve) => server.close(resolve));
+    central = null;
+    expect(await office(port)).toMatch(/^ {2}\(no central listening there: `npm run central` in another terminal/m);
   });
 });
