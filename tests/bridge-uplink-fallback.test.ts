@@ -96,6 +96,14 @@ describe('MQTT 5 to 3.1.1 fallback on a close before CONNACK', () => {
     expect(broker.levels).toEqual([5, 4]);
     const noConnack = log.lines.filter((l) => l.code === 'uplink-no-connack');
     expect(noConnack.map((l) => l.level)).toEqual([40]);
+    // a newcomer's reading: where it went, what to check, and that nothing is lost meanwhile
+    expect(noConnack[0]).toMatchObject({ url: broker.url, protocolVersion: 5 });
+    expect(noConnack[0]?.msg).toMatch(
+      /^the connection to central was closed before central's MQTT reply \(no CONNACK\)/,
+    );
+    expect(noConnack[0]?.msg).toMatch(/check that mqtt\.uplink\.url is the host and port of central's MQTT broker/);
+    expect(noConnack[0]?.msg).toMatch(/npm run central/);
+    expect(noConnack[0]?.msg).toMatch(/MQTT 3\.1\.1 is tried next; the office keeps its events and retries$/);
     expect(log.lines.find((l) => l.msg === 'uplink connected')?.protocolVersion).toBe(4);
   });
 

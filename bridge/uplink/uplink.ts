@@ -487,9 +487,16 @@ export class Uplink implements Sink {
   private closedBeforeConnack(): boolean {
     const { logger } = this.o;
     this.noConnackStreak++;
+    // Read by a newcomer too: in the simulator this is central not started (the simulator's cable
+    // takes the connection and closes it), so it says where to look and that nothing is lost.
     logger[this.noConnackStreak === 1 ? 'warn' : 'debug'](
-      { code: 'uplink-no-connack', protocolVersion: this.protocolVersion, attempts: this.noConnackStreak },
-      'central closed the connection before answering it (no CONNACK): is its MQTT broker running on that port, and does it speak this MQTT version?',
+      {
+        code: 'uplink-no-connack',
+        url: redactUrl(this.currentUrl()),
+        protocolVersion: this.protocolVersion,
+        attempts: this.noConnackStreak,
+      },
+      `the connection to central was closed before central's MQTT reply (no CONNACK): check that mqtt.uplink.url is the host and port of central's MQTT broker (mqtts:// for a TLS port) and that the broker runs there (the simulated one: npm run central)${this.protocolVersion === 5 ? '; MQTT 3.1.1 is tried next' : ', and speaks MQTT 3.1.1 (mqtt.uplink.protocolVersion)'}; the office keeps its events and retries`,
     );
     if (this.protocolVersion === 5) {
       logger.info(
