@@ -7,6 +7,7 @@ import type { Frame } from '../device/ports/outputs.ts';
 import { Surface, drawCounterDisplay, prepareRenderer } from '../display/board/render.ts';
 import { FramebufferSink, packRows, readFbGeometry } from '../display/sinks/framebuffer.ts';
 import { changedRowRuns, convertRows, toRgba } from '../display/sinks/pixels.ts';
+import { simdSwapper, swapModuleBytes } from '../display/sinks/swap-red-blue.ts';
 import { morningModel } from '../bench/lib/board-morning.ts';
 
 const logger = pino({ level: 'silent' });
@@ -47,6 +48,31 @@ describe('pixel conversion', () => {
       expect([...packRows(data, format, scratch)]).toEqual([...want]);
     }
     expect(() => packRows(data, 'bgra', new Uint8Array(data.length))).toThrow(RangeError);
+  });
+
+  it("the SIMD swapper gives convertRows' bytes exactly, for any length and alignment, a few rows or many", () => {
+    const simd = simdSwapper();
+    // node 20+ on x64 and arm64 has WebAssembly SIMD: the board's framebuffer takes this path
+    expect(simd).not.toBeNull();
+    for (const pixels of [1, 3, 4, 5, 17, 1920 * 70]) {
+      const data = new Uint8Array(pixels * 4 + 1);
+      for (let i = 0; i < data.length; i++) data[i] = (i * 131 + 7) & 0xff;
+      // from offset 1: a view that is not on a 4-byte boundary (the swapper copies it in)
+      const rgba = data.subarray(1);
+      const want = new Uint8Array(pixels * 4);
+      convertRows({ width: pixels, height: 1, data: rgba.slice() }, 'bgra', want, pixels * 4);
+      const got = simd!.pack(rgba);
+      expect(got.length).toBe(pixels * 4);
+      expect(Buffer.compare(Buffer.from(got), Buffer.from(want)), `${pixels} pixels`).toBe(0);
+    }
+  });
+
+  it('without WebAssembly SIMD the swapper is not there, and the framebuffer keeps to swap32', () => {
+    expect(simdSwapper(null)).toBeNull();
+    const noSimd = { ...WebAssembly, validate: () => false } as unknown as typeof WebAssembly;
+    expect(simdSwapper(noSimd)).toBeNull();
+    // the module is valid WebAssembly (with SIMD) as made
+    expect(WebAssembly.validate(swapModuleBytes())).toBe(true);
   });
 
   it('honours a stride wider than the row and leaves the padding alone', () => {
@@ -181,6 +207,22 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
     // The same frame again writes nothing.
     await sink.write(g);
     expect(sink.health().rowsWritten).toBe(height + 1);
+    await sink.close();
+  });
+
+  it('writes a whole frame of packed lines, taller than a batch of rows, as convertRows would', async () => {
+    const width = 1920;
+    const height = 150;
+    fakeFb({ virtual_size: `${width},${height}`, bits_per_pixel: '32', stride: String(width * 4) }, width * 4 * height);
+    const sink = new FramebufferSink({ device: dev, sysfsRoot: sysfs, pixelOrder: 'bgra', logger });
+    await sink.open();
+    const data = new Uint8Array(width * height * 4);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 29 + (i >> 13)) & 0xff;
+    const frame = { width, height, data };
+    await sink.write(frame);
+    const want = new Uint8Array(width * 4 * height);
+    convertRows(frame, 'bgra', want, width * 4);
+    expect(Buffer.compare(readFileSync(dev), Buffer.from(want))).toBe(0);
     await sink.close();
   });
 

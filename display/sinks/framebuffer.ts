@@ -12,6 +12,7 @@ import type { DisplayErrorCode } from '../../device/error-codes.ts';
 import type { ComponentHealth } from '../../device/ports/health.ts';
 import type { DisplaySink, Frame, PatchFrame } from '../../device/ports/outputs.ts';
 import { checkPatches, isPatchFrame, patchRow } from './patches.ts';
+import { type RedBlueSwapper, simdSwapper } from './swap-red-blue.ts';
 import { type PixelFormat, bytesPerPixel, changedRowRuns, convertRows } from './pixels.ts';
 import type { VtConsole } from './vt-console.ts';
 
@@ -194,7 +195,16 @@ export class FramebufferSink implements DisplaySink {
     const buf = this.buf;
     try {
       for (const [y0, y1] of runs) {
-        convertRows(frame, geo.format, buf, geo.stride, y0, y1);
+        const simd = geo.format === 'bgra' && geo.stride === frame.width * 4 ? bgrxSwapper() : null;
+        if (simd) {
+          const row = geo.stride;
+          for (let y = y0; y < y1; y += WRITE_ROWS) {
+            const end = Math.min(y1, y + WRITE_ROWS);
+            buf.set(simd.pack(rgba.subarray(y * row, end * row)), y * row);
+          }
+        } else {
+          convertRows(frame, geo.format, buf, geo.stride, y0, y1);
+        }
         const start = y0 * geo.stride;
         const len = (y1 - y0) * geo.stride;
         await fh.write(buf, start, len, start);
@@ -239,7 +249,7 @@ export class FramebufferSink implements DisplaySink {
             const at = (p.y + y) * geo.stride;
             const rows = new Uint8Array(p.data.buffer, p.data.byteOffset + p.offset + y * p.stride, n * p.stride);
             if (packed && geo.stride === p.stride) {
-              writeSync(fh.fd, packRows(rows, packed, scratch), 0, rows.length, at);
+              writeSync(fh.fd, pack(rows, packed, scratch), 0, rows.length, at);
             } else {
               convertRows({ width: p.w, height: n, data: aligned(rows) }, geo.format, scratch, geo.stride);
               writeSync(fh.fd, scratch, 0, n * geo.stride, at);
@@ -250,7 +260,7 @@ export class FramebufferSink implements DisplaySink {
             const src = patchRow(p, row);
             const at = (p.y + row) * geo.stride + p.x * bpp;
             if (packed) {
-              writeSync(fh.fd, packRows(src, packed, scratch), 0, src.length, at);
+              writeSync(fh.fd, pack(src, packed, scratch), 0, src.length, at);
             } else {
               convertRows({ width: p.w, height: 1, data: aligned(src) }, geo.format, scratch, p.w * bpp);
               writeSync(fh.fd, scratch, 0, p.w * bpp, at);
@@ -322,6 +332,22 @@ export class FramebufferSink implements DisplaySink {
     this.state.lastErrorAt = new Date().toISOString();
     this.opts.logger.error({ code: e.code, device: this.opts.device }, e.message);
   }
+}
+
+/** The WebAssembly SIMD swapper, made at the first frame that needs it (null: none on this CPU or
+ * node, and swap32 it is). */
+let swapper: RedBlueSwapper | null | undefined;
+
+function bgrxSwapper(): RedBlueSwapper | null {
+  if (swapper === undefined) swapper = simdSwapper();
+  return swapper;
+}
+
+/** RGBA rows as a 32-bit framebuffer's bytes, valid until the next call: for `bgra`, four pixels at
+ * a time with SIMD where there is SIMD (display/sinks/swap-red-blue.ts), else packRows. */
+function pack(rgba: Uint8Array, format: 'bgra' | 'rgba', scratch: Uint8Array): Uint8Array {
+  const simd = format === 'bgra' ? bgrxSwapper() : null;
+  return simd ? simd.pack(rgba) : packRows(rgba, format, scratch);
 }
 
 /**
