@@ -3,14 +3,16 @@
 // compiler (apt-get, as root, only what is missing), build the release (npm run release), unpack
 // it, take that CPU's Node from the npm registry, and run an office day with it
 // (tests/arm/scenario.ts): start to ready with the example office, a ticket PNG, a call's board
-// frame and Korean WAV, an online ticket over MQTT and the retained state, a SIGKILL and a restart
-// that continues the numbering, a clean stop. Prints one line per CPU and a closing
+// frame and Korean WAV, a counter display's framebuffer in XRGB8888's byte order, an online
+// ticket over MQTT and the retained state, a SIGKILL and a restart that continues the numbering,
+// a clean stop. Prints one line per CPU and a closing
 // "test:arm: N passed, N failed"; exit code 1 when one failed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkRelease } from '../deploy/release-check.ts';
+import { swapModuleBytes } from '../display/sinks/swap-red-blue.ts';
 import { runScenario } from '../tests/arm/scenario.ts';
 import { ROOT } from './build.ts';
 import { release } from './release.ts';
@@ -70,6 +72,13 @@ async function proveOn(target: Target, outDir: string): Promise<string> {
     }).trim();
     if (probe.split(' ')[0] !== target.cpu) throw new Error(`the emulated node says it runs on ${probe}`);
     const shim = probe.endsWith('undefined');
+    // which way this CPU's node converts a framebuffer's pixels (display/sinks/swap-red-blue.ts):
+    // either gives the same bytes, which the scenario checks on a counter display's framebuffer
+    const wasm = Buffer.from(swapModuleBytes()).toString('base64');
+    const simd =
+      execFileSync(emu[0]!, [...emu.slice(1), '-p', `WebAssembly.validate(Buffer.from('${wasm}', 'base64'))`], {
+        encoding: 'utf8',
+      }).trim() === 'true';
     if (shim) say(`  Node ${node.version} has no zlib.crc32: the test adds it (scripts/arm/node20-crc32.mjs)`);
     const data = path.join(work, 'day');
     mkdirSync(data);
@@ -84,7 +93,8 @@ async function proveOn(target: Target, outDir: string): Promise<string> {
     const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
     return (
       `ready ${s(r.readyMs)}, after SIGKILL ${s(r.restartReadyMs)}, first call to WAV ${s(r.firstCallWavMs)}, ` +
-      `Node ${node.version}${shim ? ' + crc32 shim' : ''}, whole ${s(performance.now() - t0)}`
+      `Node ${node.version}${shim ? ' + crc32 shim' : ''}, framebuffer pixels by ${simd ? 'WebAssembly SIMD' : 'swap32'}, ` +
+      `whole ${s(performance.now() - t0)}`
     );
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -4,11 +4,12 @@
 // Driven the way the simulator drives the core: terminal lines on stdin, and MQTT as central.
 // Each step throws (node:assert) with what it expected; the result carries the timings.
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { parse as parseYaml, stringify } from 'yaml';
 import { freePort } from '../../bench/lib/free-port.ts';
+import { colors } from '../../display/board/theme.ts';
 import { Daemon } from '../helpers/daemon.ts';
 
 export interface ScenarioOptions {
@@ -47,12 +48,29 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   // The example office as shipped, minus what would make the outcome depend on the hour (cut-offs),
   // with its embedded broker on a free port and the demo account for "central".
   doc.services = doc.services.map(({ cutoff: _c, ...s }) => s);
+  // Counter 1's display on a framebuffer (a file, with sysfs's description of an 800x480 XRGB8888
+  // screen): its bytes show the CPU's pixel path (display/sinks/swap-red-blue.ts) in the right order.
+  const sysfs = path.join(o.work, 'graphics');
+  const fb = path.join(o.work, 'fb1');
+  await mkdir(path.join(sysfs, 'fb1'), { recursive: true });
+  await writeFile(path.join(sysfs, 'fb1', 'virtual_size'), '800,480\n');
+  await writeFile(path.join(sysfs, 'fb1', 'bits_per_pixel'), '32\n');
+  await writeFile(path.join(sysfs, 'fb1', 'stride'), `${800 * 4}\n`);
+  await writeFile(fb, Buffer.alloc(800 * 480 * 4));
   await writeFile(
     config,
     stringify({
       ...doc,
       mqtt: { broker: { port, wsPort: null, demo: true } },
-      outputs: { board: { driver: 'sim' }, printer: { driver: 'sim' }, audio: { driver: 'sim', voice: 'espeak' } },
+      outputs: {
+        board: {
+          driver: 'sim',
+          sysfsRoot: sysfs,
+          counterDisplays: [{ counter: '1', driver: 'framebuffer', device: fb }],
+        },
+        printer: { driver: 'sim' },
+        audio: { driver: 'sim', voice: 'espeak' },
+      },
     }),
   );
   const office = doc.office.id;
@@ -110,6 +128,18 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     );
     const frame = pngSize(await waitUntil(() => readFile(board).catch(() => undefined), timeout, 'board.png'));
     assert.deepEqual(frame, { width: 1920, height: 1080 }, 'board frame size');
+    // counter 1's display: its ground (or, lit by the call, its amber) in XRGB8888's byte order,
+    // B, G, R, X, and never in the canvas's R, G, B, A
+    const fbPixels = await waitUntil(
+      async () => {
+        const c = countColours(await readFile(fb));
+        return c.xrgb > 100_000 ? c : undefined;
+      },
+      timeout,
+      "counter 1's display on its framebuffer",
+    );
+    assert.equal(fbPixels.rgba, 0, "counter 1's framebuffer holds pixels in the canvas's byte order");
+    log(`counter display framebuffer: ${fbPixels.xrgb} pixels of its colours in XRGB8888 order`);
     const audioDir = path.join(data, 'sim/audio');
     const wavName = await waitUntil(
       async () => (await readdir(audioDir).catch(() => [])).find((f) => /^\d+\.wav$/.test(f)),
@@ -245,6 +275,22 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** Pixels of a 32-bit framebuffer's bytes in the counter display's two grounds (its ground, and
+ * amber when lit), in XRGB8888's byte order and in RGBA's. */
+export function countColours(bytes: Buffer): { xrgb: number; rgba: number } {
+  const rgb = [colors.ground, colors.accent].map((c) => [1, 3, 5].map((i) => Number.parseInt(c.slice(i, i + 2), 16)));
+  let xrgb = 0;
+  let rgba = 0;
+  for (let i = 0; i + 3 < bytes.length; i += 4) {
+    for (const [r, g, b] of rgb) {
+      if (bytes[i + 1] !== g) continue;
+      if (bytes[i] === b && bytes[i + 2] === r) xrgb++;
+      else if (bytes[i] === r && bytes[i + 2] === b) rgba++;
+    }
+  }
+  return { xrgb, rgba };
 }
 
 export function pngSize(buf: Buffer): { width: number; height: number } {
