@@ -236,10 +236,13 @@ export class FramebufferSink implements DisplaySink {
     // a later whole frame must not be compared with a copy that these writes made stale
     this.prev = null;
     const bpp = bytesPerPixel(geo.format);
-    // one byte more than the rows: the byte-swapping path of packRows writes from offset 1
+    // one byte more than the rows: the byte-swapping path of packRows writes from offset 1. Made
+    // only for a path that uses it (the SIMD conversion has its own memory), then kept.
     const size = geo.stride * Math.min(WRITE_ROWS, frame.height) + 4;
-    if (this.scratch?.length !== size) this.scratch = new Uint8Array(size);
-    const scratch = this.scratch;
+    const scratch = (): Uint8Array => {
+      if (this.scratch?.length !== size) this.scratch = new Uint8Array(size);
+      return this.scratch;
+    };
     const packed = geo.format === 'rgb565' ? null : geo.format;
     try {
       for (const p of frame.patches) {
@@ -251,8 +254,9 @@ export class FramebufferSink implements DisplaySink {
             if (packed && geo.stride === p.stride) {
               writeSync(fh.fd, pack(rows, packed, scratch), 0, rows.length, at);
             } else {
-              convertRows({ width: p.w, height: n, data: aligned(rows) }, geo.format, scratch, geo.stride);
-              writeSync(fh.fd, scratch, 0, n * geo.stride, at);
+              const out = scratch();
+              convertRows({ width: p.w, height: n, data: aligned(rows) }, geo.format, out, geo.stride);
+              writeSync(fh.fd, out, 0, n * geo.stride, at);
             }
           }
         } else {
@@ -262,8 +266,9 @@ export class FramebufferSink implements DisplaySink {
             if (packed) {
               writeSync(fh.fd, pack(src, packed, scratch), 0, src.length, at);
             } else {
-              convertRows({ width: p.w, height: 1, data: aligned(src) }, geo.format, scratch, p.w * bpp);
-              writeSync(fh.fd, scratch, 0, p.w * bpp, at);
+              const out = scratch();
+              convertRows({ width: p.w, height: 1, data: aligned(src) }, geo.format, out, p.w * bpp);
+              writeSync(fh.fd, out, 0, p.w * bpp, at);
             }
           }
         }
@@ -345,9 +350,9 @@ function bgrxSwapper(): RedBlueSwapper | null {
 
 /** RGBA rows as a 32-bit framebuffer's bytes, valid until the next call: for `bgra`, four pixels at
  * a time with SIMD where there is SIMD (display/sinks/swap-red-blue.ts), else packRows. */
-function pack(rgba: Uint8Array, format: 'bgra' | 'rgba', scratch: Uint8Array): Uint8Array {
+function pack(rgba: Uint8Array, format: 'bgra' | 'rgba', scratch: () => Uint8Array): Uint8Array {
   const simd = format === 'bgra' ? bgrxSwapper() : null;
-  return simd ? simd.pack(rgba) : packRows(rgba, format, scratch);
+  return simd ? simd.pack(rgba) : packRows(rgba, format, scratch());
 }
 
 /**
