@@ -489,3 +489,60 @@ describe('a satellite past its allowance, on the main unit', () => {
     }
   });
 });
+
+describe('a central account on the office broker past its allowance', () => {
+  it('gets new ids answered rate-limited (not run, not remembered), an answered id its first result, then closed', async () => {
+    // A stolen central password on the LAN: without an allowance it made the daemon take ~2,700
+    // useless commands a second, each remembered for two days and fsync'd (.scratch/flood).
+    const office = await startOffice(
+      testConfig({
+        broker: { port: 0, wsPort: null, demo: true, limits: { centralCommandBurst: 2, centralCommandsPerMinute: 1 } },
+      }),
+    );
+    const port = office.bridge.parts.broker!.ports.tcp!;
+    const { client, inbox } = await connectInbox(`mqtt://127.0.0.1:${port}`, {
+      username: 'central',
+      password: 'central',
+      clientId: 'central-flood',
+    });
+    try {
+      await office.queue.execute({ type: 'day.open' });
+      await client.subscribeAsync(`${CMD}/result`, { qos: 1 });
+      const results = () => inbox.on('cmd/result');
+      // useless but valid: a recall at an idle counter is refused by the queue and remembered
+      const recall = (id: string) => JSON.stringify({ id, type: 'counter.recall', counter: '1' });
+      await client.publishAsync(CMD, recall('c-1'), { qos: 1 });
+      await client.publishAsync(CMD, recall('c-2'), { qos: 1 });
+      await inbox.until(() => results().length === 2, 10_000, 'the first two results');
+      const first = results()[0]!;
+      expect(first).toMatchObject({ id: 'c-1', ok: false, error: { code: 'counter-idle' } });
+      const remembered = office.store.commands.size;
+      // past the allowance: a retry of an answered id still gets its first answer
+      await client.publishAsync(CMD, recall('c-1'), { qos: 1 });
+      await inbox.until(() => results().length === 3, 10_000, 'the repeated answer');
+      expect(results()[2]).toEqual(first);
+      // new ids are refused, not run and not remembered
+      await client.publishAsync(CMD, recall('c-3'), { qos: 1 });
+      await client.publishAsync(CMD, recall('c-4'), { qos: 1 });
+      await inbox.until(() => results().length === 5, 10_000, 'the refusals');
+      expect(results().slice(3)).toEqual([
+        expect.objectContaining({
+          id: 'c-3',
+          type: 'counter.recall',
+          ok: false,
+          error: expect.objectContaining({ code: 'rate-limited' }),
+        }),
+        expect.objectContaining({ id: 'c-4', ok: false, error: expect.objectContaining({ code: 'rate-limited' }) }),
+      ]);
+      expect(office.store.commands.size).toBe(remembered);
+      // the fourth over the allowance on this connection closes it
+      const closed = new Promise<void>((res) => client.once('close', () => res()));
+      client.publish(CMD, recall('c-5'), { qos: 1 });
+      await closed;
+      expect(office.store.commands.size).toBe(remembered);
+    } finally {
+      await client.endAsync(true);
+      await office.stop();
+    }
+  });
+});

@@ -85,7 +85,8 @@ export interface SatelliteRefusal {
   message: string;
 }
 
-/** What a refusal of this satellite command echoes: its id and type, when they are its own. */
+/** What a refusal of this command echoes: its id and type, when they are its own (a satellite's
+ * ids begin with its user name; a central account's may be any id of the grammar). */
 export function satelliteCommandEcho(
   account: Account,
   payload: Buffer | Uint8Array,
@@ -108,7 +109,7 @@ function readSatelliteCommand(
     return { id: null, code: 'not-an-object', message: 'command must be a JSON object' };
   }
   const o = doc as Record<string, unknown>;
-  const prefix = satelliteIdPrefix(account.username);
+  const prefix = account.role === 'satellite' ? satelliteIdPrefix(account.username) : '';
   // Echoed only when it is this satellite's own id in the contract's grammar: a result for another
   // client's id would be the first result central (or another satellite) takes for its command,
   // and free text (a name, a phone number) would reach cmd/result and the log.

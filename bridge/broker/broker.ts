@@ -130,6 +130,8 @@ export async function startBroker(
         satelliteRates: new SatelliteRates({
           commandBurst: cfg.limits.satelliteCommandBurst,
           commandsPerMinute: cfg.limits.satelliteCommandsPerMinute,
+          centralCommandBurst: cfg.limits.centralCommandBurst,
+          centralCommandsPerMinute: cfg.limits.centralCommandsPerMinute,
         }),
         commands: opts.commands,
         stopping,
@@ -268,7 +270,10 @@ function aclHooks(o: {
     return {
       ...echo,
       code: 'rate-limited',
-      message: `keys faster than this unit's allowance (limits.satelliteCommandsPerMinute per counter): not carried out`,
+      message:
+        account.role === 'satellite'
+          ? `keys faster than this unit's allowance (limits.satelliteCommandsPerMinute per counter): not carried out`
+          : `commands faster than this account's allowance on the office's broker (limits.centralCommandsPerMinute): not carried out; retry later with the same id`,
     };
   };
   return {
@@ -308,12 +313,20 @@ function aclHooks(o: {
         return;
       }
       const kind = account?.role === 'satellite' ? parseTopic(packet.topic)?.kind : undefined;
+      const centralOver =
+        account?.role === 'central' &&
+        packet.topic === commands?.topic &&
+        !o.satelliteRates.takeCentral(account.username);
       if (
-        (kind === 'cmd' || kind === 'status') &&
-        !o.satelliteRates.take(account!.username, kind, account!.counters?.length ?? 0)
+        centralOver ||
+        ((kind === 'cmd' || kind === 'status') &&
+          !o.satelliteRates.take(account!.username, kind, account!.counters?.length ?? 0))
       ) {
+        const what = account!.role === 'central' ? 'central account' : 'satellite';
+        const limit =
+          account!.role === 'central' ? 'limits.centralCommandsPerMinute' : 'limits.satelliteCommandsPerMinute';
         const answer =
-          kind === 'cmd' && packet.topic === commands?.topic
+          (centralOver || kind === 'cmd') && packet.topic === commands?.topic
             ? rateRefusal(client, account!, packet.payload as Buffer)
             : null;
         if (answer && commands) {
@@ -322,7 +335,7 @@ function aclHooks(o: {
           log.warn(
             'mqtt-rate-answered',
             { clientId: clipName(client?.id), user: clip(account!.username), cmdId: clip(answer.id ?? undefined) },
-            'satellite over its command rate (limits.satelliteCommandsPerMinute): refused on cmd/result, still connected',
+            `${what} over its command rate (${limit}): refused on cmd/result, still connected`,
           );
           commands.refuse(answer).then(
             () => callback(null),
@@ -333,9 +346,9 @@ function aclHooks(o: {
         log.warn(
           'mqtt-publish-rate',
           { clientId: clipName(client?.id), user: clip(account!.username), topic: clipName(packet.topic, 200) },
-          kind === 'cmd'
-            ? 'satellite over its command rate (limits.satelliteCommandsPerMinute): connection closed'
-            : 'satellite over its status rate: connection closed',
+          kind === 'status'
+            ? 'satellite over its status rate: connection closed'
+            : `${what} over its command rate (${limit}): connection closed`,
         );
         callback(new Error('publish rate exceeded'));
         return;

@@ -105,6 +105,11 @@ export const brokerSchema = z.strictObject({
        * keys a minute) */
       satelliteCommandBurst: z.number().int().min(1).max(10_000).default(20),
       satelliteCommandsPerMinute: z.number().int().min(1).max(60_000).default(6),
+      /** a central account's commands on this broker in a row, then `centralCommandsPerMinute`;
+       * past them a command is answered `rate-limited` (the first three on a connection) or closes
+       * its connection. Central's uplink is not limited here */
+      centralCommandBurst: z.number().int().min(1).max(100_000).default(200),
+      centralCommandsPerMinute: z.number().int().min(1).max(600_000).default(120),
       /** packets a second one logged-in connection may send (after a burst of as many); past them
        * its socket is not read for a while */
       packetsPerSecond: z.number().int().min(10).max(1_000_000).default(500),
