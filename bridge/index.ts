@@ -135,6 +135,8 @@ class MqttBridge implements Bridge {
     if (config.mqtt.broker.enabled) sinks.push(await this.startLocalBroker(set, sessions, memory));
     if (config.mqtt.uplink?.enabled) sinks.push(this.createUplink(set, sessions));
     const { state, status } = this.createPublishers(set, sinks);
+    /** senders whose command ids of the day ran out (reported once each; cleared at a restart) */
+    const fullSince = new Set<string>();
     this.parts.commands = new CommandHandler({
       office: set.office,
       maxBytes: config.mqtt.commands.maxBytes,
@@ -146,6 +148,22 @@ class MqttBridge implements Bridge {
         status.now();
       },
       isoNow: set.isoNow,
+      idsPerDay: config.mqtt.commands.idsPerDay,
+      // the device status: which sender used its ids of the day, and when (component `commands`)
+      onMemoryFull: (origin) => {
+        if (fullSince.has(origin)) return;
+        fullSince.add(origin);
+        this.ctx.bus.emit('healthChanged', {
+          component: 'commands',
+          health: {
+            connected: true,
+            lastError: 'command-memory-full',
+            lastErrorAt: set.isoNow(),
+            full: [...fullSince],
+            idsPerDay: config.mqtt.commands.idsPerDay,
+          },
+        });
+      },
     });
     this.handlerReady();
     this.ctx.bus.on('queueEvents', this.owner, () => {
@@ -202,7 +220,11 @@ class MqttBridge implements Bridge {
     const broker = await startBroker(this.ctx.config.mqtt.broker, set.logger, {
       commands: {
         topic: topics.cmd,
-        run: async (payload) => this.onCommand(set, await sink(), payload, { source: 'broker' }),
+        run: async (payload, _clientId, account) =>
+          this.onCommand(set, await sink(), payload, {
+            source: 'broker',
+            ...(account !== undefined ? { origin: `broker:${account}` } : {}),
+          }),
         // Refused by the broker's ACL (a satellite's command for a counter not its own, or past its
         // allowance): it changed nothing, so it is not remembered; the satellite sends a new id for
         // its next key. An id that already ran (a satellite repeating a key it sent before) gets

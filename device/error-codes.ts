@@ -52,6 +52,7 @@ export const COMMAND_ERRORS = [
   'command-not-allowed',
   'counter-not-bound',
   'rate-limited',
+  'command-memory-full',
 ] as const;
 export type CommandErrorCode = (typeof COMMAND_ERRORS)[number];
 

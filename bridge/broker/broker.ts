@@ -71,7 +71,8 @@ export function checkBrokerConfig(cfg: BrokerConfig): void {
  * only once run() resolved, that is once its result is durable. */
 export interface CommandGate {
   topic: string;
-  run(payload: Buffer, clientId: string | null): Promise<void>;
+  /** `account`: the user name of the account that published it (its ids of the day are counted) */
+  run(payload: Buffer, clientId: string | null, account?: string): Promise<void>;
   /** A command the ACL refused after reading its payload (a satellite's, for a counter its account
    * is not bound to): not carried out, answered on cmd/result; the publisher stays connected. */
   refuse(refusal: CommandRefusal): Promise<void>;
@@ -371,7 +372,7 @@ function aclHooks(o: {
         }
       }
       if (commands && packet.topic === commands.topic) {
-        commands.run(packet.payload as Buffer, client?.id ?? null).then(
+        commands.run(packet.payload as Buffer, client?.id ?? null, account?.username).then(
           () => callback(null),
           (err: Error) => callback(err),
         );

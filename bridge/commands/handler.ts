@@ -22,12 +22,20 @@ export interface CommandHandlerOptions {
   republish: () => void;
   /** ISO time for `at` */
   isoNow: () => string;
+  /** command ids remembered a day per sender (mqtt.commands.idsPerDay); past them a new id is
+   * refused with `command-memory-full` */
+  idsPerDay?: number;
+  /** told when a sender's ids of the day are used up (the device status shows it) */
+  onMemoryFull?: (origin: string) => void;
 }
 
 /** How a command arrived. */
 export interface Delivery {
   /** the link, for the log: 'broker', 'uplink' */
   source: string;
+  /** who sent it, whose ids of the day are counted: the link, and on the office's broker the
+   * account ('broker:central'); the link when absent */
+  origin?: string;
   /** the broker delivered a retained copy (a stored message, not a command sent now) */
   retained?: boolean;
 }
@@ -35,6 +43,8 @@ export interface Delivery {
 export class CommandHandler {
   /** commands being carried out, by id: a copy that arrives meanwhile waits for the first's result */
   private readonly inFlight = new Map<string, Promise<CommandResult>>();
+  /** new ids being carried out per sender: counted against its ids of the day until remembered */
+  private readonly pending = new Map<string, number>();
 
   /** refusals and repeated ids a client can send at will: summed up, not one line each (a
    * satellite's flood of invalid commands once wrote 900 KiB of log a second) */
@@ -140,12 +150,35 @@ export class CommandHandler {
         result: { seq: this.o.queue.state().seq },
       };
     }
-    const run = this.execute(cmd, digest, source);
+    const origin = delivery.origin ?? source;
+    const max = this.o.idsPerDay;
+    const pending = this.pending.get(origin) ?? 0;
+    if (max !== undefined && this.o.memory.countToday(origin) + pending >= max) {
+      // Nothing already remembered is dropped (a retry of any answered id still gets its first
+      // result); a new id is not carried out and not remembered, so it costs no memory and no disk.
+      this.refusals.warn(
+        'command-memory-full',
+        { cmdId: cmd.id, type: cmd.type, source, sender: clip(origin), idsPerDay: max },
+        'command refused: this sender has used its command ids of the day (mqtt.commands.idsPerDay)',
+      );
+      this.o.onMemoryFull?.(origin);
+      return this.failure(
+        cmd.id,
+        cmd.type,
+        'command-memory-full',
+        `the device remembers at most ${max} command ids a day from this sender: not carried out; ids already answered still get their result`,
+      );
+    }
+    this.pending.set(origin, pending + 1);
+    const run = this.execute(cmd, digest, source, origin);
     this.inFlight.set(cmd.id, run);
     try {
       return await run;
     } finally {
       this.inFlight.delete(cmd.id);
+      const left = (this.pending.get(origin) ?? 1) - 1;
+      if (left > 0) this.pending.set(origin, left);
+      else this.pending.delete(origin);
     }
   }
 
@@ -153,11 +186,12 @@ export class CommandHandler {
     cmd: Exclude<Command, { type: 'state.publish' }>,
     digest: string,
     source: string,
+    origin: string,
   ): Promise<CommandResult> {
     const log = this.o.logger;
     let result: CommandResult;
     try {
-      const r = await this.o.queue.execute(toAction(cmd), { cmdId: cmd.id, cmdDigest: digest, source });
+      const r = await this.o.queue.execute(toAction(cmd), { cmdId: cmd.id, cmdDigest: digest, source, origin });
       if (r.ok && r.events.length > 0) {
         // Durable already: the journal record of its events carries the command, and the store
         // put it in the command log. The result is built the way every repeat will rebuild it.
@@ -188,7 +222,7 @@ export class CommandHandler {
     }
     try {
       // Changed nothing, so no journal record holds it: its answer is written and fsync'd here.
-      await this.o.memory.remember(cmd.id, result, digest);
+      await this.o.memory.remember(cmd.id, result, digest, origin);
     } catch (err) {
       log.error(
         { code: 'internal-error', cmdId: cmd.id, type: cmd.type, err },

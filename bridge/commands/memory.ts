@@ -36,11 +36,16 @@ export class CommandMemory {
   }
 
   /** Remember the answer of a command that changed nothing; resolves once it is on disk. */
-  remember(id: string, result: CommandResult, digest: string | null): Promise<void> {
+  remember(id: string, result: CommandResult, digest: string | null, origin?: string): Promise<void> {
     return this.o.log.record(
-      { id, digest, type: result.type ?? null, outcome: { kind: 'answer', result } },
+      { id, digest, type: result.type ?? null, outcome: { kind: 'answer', result }, ...(origin ? { origin } : {}) },
       this.o.today(),
     );
+  }
+
+  /** How many ids `origin` has had remembered today. */
+  countToday(origin: string): number {
+    return this.o.log.countOf(origin, this.o.today());
   }
 
   /** The first beonho versions kept up to 2,000 results in <data dir>/mqtt-commands.json,

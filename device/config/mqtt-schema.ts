@@ -178,6 +178,9 @@ export const mqttSchema = z.strictObject({
       /** no longer used: every command id of the day and the day before is remembered (the store's
        * command log, docs/mqtt.md "Idempotency"); kept so existing configuration files still load */
       remember: z.number().int().min(10).max(100000).default(2000),
+      /** command ids remembered a day per sender (the uplink; each account on the office's broker);
+       * past them a new id is refused with `command-memory-full`, nothing remembered is dropped */
+      idsPerDay: z.number().int().min(100).max(1_000_000).default(10_000),
     })
     .prefault({}),
   state: z

@@ -35,6 +35,8 @@ export interface ExecuteMeta {
   /** the digest of what the command asked (bridge/commands: a reused id is told apart) */
   cmdDigest?: string;
   source?: string;
+  /** who sent the command (a link and an account): the command log counts each one's ids a day */
+  origin?: string;
 }
 
 export interface DurableQueueOptions {
@@ -94,7 +96,14 @@ export class DurableQueue implements QueueService {
               result.events,
               meta.cmdId === undefined
                 ? {}
-                : { cmd: { id: meta.cmdId, type: action.type, ...(meta.cmdDigest ? { digest: meta.cmdDigest } : {}) } },
+                : {
+                    cmd: {
+                      id: meta.cmdId,
+                      type: action.type,
+                      ...(meta.cmdDigest ? { digest: meta.cmdDigest } : {}),
+                      ...(meta.origin ? { origin: meta.origin } : {}),
+                    },
+                  },
             )
           : null;
       return { roll, result, appended };

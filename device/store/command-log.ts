@@ -42,6 +42,8 @@ export interface CommandRecord {
   /** the command's type; null for a journal record written before types were recorded */
   type: string | null;
   outcome: CommandOutcome;
+  /** who sent it ('uplink', 'broker:<account>'): each sender's ids of a day are counted */
+  origin?: string;
 }
 
 /** A command as the journal holds it: its id (and digest and type) beside its events. */
@@ -49,6 +51,7 @@ export interface JournaledCommand {
   id: string;
   digest?: string;
   type?: string;
+  origin?: string;
   events: QueueEvent[];
 }
 
@@ -86,6 +89,7 @@ export function doneRecord(cmd: JournaledCommand): CommandRecord {
     digest: cmd.digest ?? null,
     type: cmd.type ?? null,
     outcome: { kind: 'done', ...(ticket ? { ticket } : {}), seq: lastEvent.seq, at: lastEvent.at },
+    ...(cmd.origin ? { origin: cmd.origin } : {}),
   };
 }
 
@@ -104,6 +108,8 @@ interface Line {
   a?: string;
   /** answer */
   r?: unknown;
+  /** origin (absent: unknown, a line of an older release or put back from the journal) */
+  o?: string;
 }
 
 function encode(rec: CommandRecord): Buffer {
@@ -112,6 +118,7 @@ function encode(rec: CommandRecord): Buffer {
     o.kind === 'done'
       ? { i: rec.id, d: rec.digest, t: rec.type, ...(o.ticket ? { k: o.ticket } : {}), s: o.seq, a: o.at }
       : { i: rec.id, d: rec.digest, t: rec.type, r: o.result };
+  if (rec.origin !== undefined) line.o = rec.origin;
   const json = JSON.stringify(line);
   return Buffer.from(`${crc32(json).toString(16).padStart(8, '0')} ${json}\n`, 'utf8');
 }
@@ -119,7 +126,7 @@ function encode(rec: CommandRecord): Buffer {
 function decode(json: string): CommandRecord | null {
   const l = JSON.parse(json) as Line;
   if (typeof l.i !== 'string') return null;
-  const base = { id: l.i, digest: l.d ?? null, type: l.t ?? null };
+  const base = { id: l.i, digest: l.d ?? null, type: l.t ?? null, ...(typeof l.o === 'string' ? { origin: l.o } : {}) };
   if (typeof l.s === 'number' && typeof l.a === 'string')
     return { ...base, outcome: { kind: 'done', ...(l.k ? { ticket: l.k } : {}), seq: l.s, at: l.a } };
   if ('r' in l) return { ...base, outcome: { kind: 'answer', result: l.r } };
@@ -130,6 +137,8 @@ interface Day {
   day: string;
   file: string;
   records: Map<string, CommandRecord>;
+  /** ids of the day per origin (a record without one is not counted) */
+  perOrigin: Map<string, number>;
   /** done records whose lines the next sync() writes (the journal holds them meanwhile), and the
    * lines a failed write left unwritten */
   deferred: CommandRecord[];
@@ -240,7 +249,7 @@ export class CommandLog {
           rec = null;
         }
       }
-      if (rec) d.records.set(rec.id, rec);
+      if (rec) this.remember(d, rec);
       // Lines do not depend on each other: a damaged one (not a power cut) is skipped, the rest kept.
       else problems.push(`${path.basename(d.file)}: line at byte ${off} is damaged; skipped`);
       off = nl + 1;
@@ -267,7 +276,7 @@ export class CommandLog {
   noteJournaled(cmd: JournaledCommand): CommandRecord {
     const rec = doneRecord(cmd);
     const d = this.dayFor(dayOf((rec.outcome as { at: string }).at));
-    d.records.set(rec.id, rec);
+    this.remember(d, rec);
     d.deferred.push(rec);
     return rec;
   }
@@ -402,6 +411,7 @@ export class CommandLog {
         day,
         file: path.join(this.dir, `commands-${day}.log`),
         records: new Map(),
+        perOrigin: new Map(),
         deferred: [],
         handle: null,
         size: 0,
@@ -416,8 +426,22 @@ export class CommandLog {
   }
 
   private put(d: Day, rec: CommandRecord): void {
-    d.records.set(rec.id, rec);
+    this.remember(d, rec);
     this.write(d, rec);
+  }
+
+  private remember(d: Day, rec: CommandRecord): void {
+    const had = d.records.has(rec.id);
+    d.records.set(rec.id, rec);
+    if (!had && rec.origin !== undefined) d.perOrigin.set(rec.origin, (d.perOrigin.get(rec.origin) ?? 0) + 1);
+  }
+
+  /** How many ids `origin` has had remembered under `day` (today's office-local date); a clock
+   * stepped back counts in the newest day, as its lines are written there. */
+  countOf(origin: string, day: string): number {
+    const newest = this.days.at(-1);
+    const d = newest && day <= newest.day ? newest : undefined;
+    return d?.perOrigin.get(origin) ?? 0;
   }
 
   private write(d: Day, rec: CommandRecord): void {

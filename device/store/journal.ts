@@ -63,6 +63,8 @@ export interface CommandMeta {
   id: string;
   digest?: string;
   type?: string;
+  /** who sent it (the command log counts each sender's ids a day); not written to the journal */
+  origin?: string;
 }
 
 export function encodeRecord(events: QueueEvent[], cmd?: CommandMeta): Buffer {

@@ -23,7 +23,7 @@ export interface CommandOffice {
   handler: CommandHandler;
   memory: CommandMemory;
   /** handle one command as the broker delivers it; resolves when the link may acknowledge it */
-  send(cmd: Record<string, unknown>, opts?: { retained?: boolean }): Promise<CommandResult>;
+  send(cmd: Record<string, unknown>, opts?: { retained?: boolean; origin?: string }): Promise<CommandResult>;
   reconciled: number;
   recovered: string[];
 }
@@ -34,6 +34,8 @@ export async function openCommandOffice(opts: {
   clock: Clock;
   fs?: StoreFs;
   snapshotEvery?: number;
+  /** mqtt.commands.idsPerDay: none by default */
+  idsPerDay?: number;
 }): Promise<CommandOffice> {
   const store = new Store({
     dir: opts.dir,
@@ -63,6 +65,7 @@ export async function openCommandOffice(opts: {
     logger: silent,
     republish: () => undefined,
     isoNow: () => localTime(opts.clock.now(), tz).iso,
+    ...(opts.idsPerDay !== undefined ? { idsPerDay: opts.idsPerDay } : {}),
   });
   return {
     store,
@@ -70,7 +73,11 @@ export async function openCommandOffice(opts: {
     handler,
     memory,
     send: (cmd, o = {}) =>
-      handler.handle(CMD_TOPIC, Buffer.from(JSON.stringify(cmd)), { source: 'test', retained: o.retained === true }),
+      handler.handle(CMD_TOPIC, Buffer.from(JSON.stringify(cmd)), {
+        source: 'test',
+        retained: o.retained === true,
+        ...(o.origin ? { origin: o.origin } : {}),
+      }),
     reconciled: opened.reconciledCommands,
     recovered: opened.recovered,
   };
