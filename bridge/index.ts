@@ -68,6 +68,8 @@ class MqttBridge implements Bridge {
   readonly parts: Bridge['parts'] = { broker: null, uplink: null, state: null, events: [], commands: null };
   private status: StatusPublisher | null = null;
   private republisher: Republisher | null = null;
+  /** empties the `commands` status's senders when the office-local day has changed */
+  private newCommandDay: () => void = () => {};
   private local: LocalSink | null = null;
   private readonly cursors = new Map<Sink, OutboxReader>();
   private readonly sessionOf = new Map<Sink, number>();
@@ -135,8 +137,31 @@ class MqttBridge implements Bridge {
     if (config.mqtt.broker.enabled) sinks.push(await this.startLocalBroker(set, sessions, memory));
     if (config.mqtt.uplink?.enabled) sinks.push(this.createUplink(set, sessions));
     const { state, status } = this.createPublishers(set, sinks);
-    /** senders whose command ids of the day ran out (reported once each; cleared at a restart) */
-    const fullSince = new Set<string>();
+    // The device status of the senders whose command ids of the day ran out (component
+    // `commands`): said when one runs out, again on a later day, and emptied when the office-local
+    // day changes (its ids are back); lastError and lastErrorAt stay, as the last failure's.
+    const idsPerDay = config.mqtt.commands.idsPerDay;
+    const today = (): string => localTime(this.ctx.now(), config.office.timeZone).date;
+    let full: { day: string; senders: Set<string>; at: string | null } = { day: today(), senders: new Set(), at: null };
+    const reportFull = (): void => {
+      this.ctx.bus.emit('healthChanged', {
+        component: 'commands',
+        health: {
+          connected: true,
+          lastError: 'command-memory-full',
+          lastErrorAt: full.at,
+          full: [...full.senders],
+          idsPerDay,
+        },
+      });
+    };
+    this.newCommandDay = () => {
+      const day = today();
+      if (day === full.day) return;
+      const had = full.senders.size > 0;
+      full = { day, senders: new Set(), at: full.at };
+      if (had) reportFull();
+    };
     this.parts.commands = new CommandHandler({
       office: set.office,
       maxBytes: config.mqtt.commands.maxBytes,
@@ -148,25 +173,18 @@ class MqttBridge implements Bridge {
         status.now();
       },
       isoNow: set.isoNow,
-      idsPerDay: config.mqtt.commands.idsPerDay,
-      // the device status: which sender used its ids of the day, and when (component `commands`)
+      idsPerDay,
       onMemoryFull: (origin) => {
-        if (fullSince.has(origin)) return;
-        fullSince.add(origin);
-        this.ctx.bus.emit('healthChanged', {
-          component: 'commands',
-          health: {
-            connected: true,
-            lastError: 'command-memory-full',
-            lastErrorAt: set.isoNow(),
-            full: [...fullSince],
-            idsPerDay: config.mqtt.commands.idsPerDay,
-          },
-        });
+        this.newCommandDay();
+        if (full.senders.has(origin)) return;
+        full.senders.add(origin);
+        full.at = set.isoNow();
+        reportFull();
       },
     });
     this.handlerReady();
     this.ctx.bus.on('queueEvents', this.owner, () => {
+      this.newCommandDay();
       state.request();
       for (const p of this.parts.events) p.kick();
     });
@@ -175,7 +193,7 @@ class MqttBridge implements Bridge {
     status.start();
     this.republisher = new Republisher({
       intervalSec: config.mqtt.republishSec,
-      jobs: [() => state.now(), () => status.now()],
+      jobs: [() => this.newCommandDay(), () => state.now(), () => status.now()],
     });
     this.republisher.start();
     this.parts.uplink?.start();
@@ -204,6 +222,7 @@ class MqttBridge implements Bridge {
     packet?: IPublishPacket,
   ): Promise<void> {
     await this.handlerBuilt;
+    this.newCommandDay();
     const result = await this.parts.commands!.handle(set.topics.cmd, payload, delivery);
     void publishResult(sink, set.topics.cmdResult, result, packet, set.logger);
   }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type CommandOffice, openCommandOffice } from './helpers/command-office.ts';
 import { Clock, testConfig } from './helpers/office.ts';
+import { startOffice, testConfig as mqttConfig } from './bridge-helpers.ts';
 
 let dir: string;
 let open: CommandOffice[] = [];
@@ -93,5 +94,50 @@ describe('command ids remembered a day per sender', () => {
     await again.send({ id: 'open-2', type: 'day.open' }, { origin: 'uplink' });
     expect(await again.send(recall('next-day'), FLOOD)).toMatchObject({ error: { code: 'counter-idle' } });
     expect(again.memory.get('r-0')).toBeDefined();
+  });
+});
+
+describe('the device status of a sender out of ids (component commands)', () => {
+  it('lists the senders of today only, and says so again when one runs out on a later day', async () => {
+    const office = await startOffice(
+      mqttConfig({ broker: { port: 0, wsPort: null, demo: true }, commands: { idsPerDay: CAP } }),
+    );
+    const seen: Array<Record<string, unknown>> = [];
+    const owner = {};
+    office.bus.on('healthChanged', owner, ({ component, health }) => {
+      if (component === 'commands') seen.push({ ...health });
+    });
+    const handler = office.bridge.parts.commands!;
+    const send = (id: string) =>
+      handler.handle(
+        'beonho/v1/singok2/cmd',
+        Buffer.from(JSON.stringify({ id, type: 'counter.recall', counter: '1' })),
+        { source: 'broker', origin: 'broker:central' },
+      );
+    try {
+      await office.queue.execute({ type: 'day.open' });
+      for (let i = 0; i < CAP; i++) await send(`a-${i}`);
+      expect(seen).toEqual([]);
+      expect(await send('a-over')).toMatchObject({ error: { code: 'command-memory-full' } });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ lastError: 'command-memory-full', full: ['broker:central'] });
+
+      // the next office-local day: the sender has its ids again, and the status no longer lists it
+      office.clock.t += 24 * 3600_000;
+      await office.queue.execute({ type: 'day.open' });
+      expect(await send('b-0')).toMatchObject({ error: { code: 'counter-idle' } });
+      expect(seen.at(-1)).toMatchObject({ lastError: 'command-memory-full', full: [] });
+
+      // out of them again that day: said again, with that day's time
+      for (let i = 1; i < CAP; i++) await send(`b-${i}`);
+      const before = seen.length;
+      expect(await send('b-over')).toMatchObject({ error: { code: 'command-memory-full' } });
+      expect(seen.length).toBe(before + 1);
+      expect(seen.at(-1)).toMatchObject({ full: ['broker:central'] });
+      expect(seen.at(-1)!.lastErrorAt).not.toBe(seen[0]!.lastErrorAt);
+    } finally {
+      office.bus.removeListeners(owner);
+      await office.stop();
+    }
   });
 });
