@@ -134,7 +134,7 @@ class MqttBridge implements Bridge {
     await sessions.load();
     const memory = await this.openMemory(set);
     const sinks: Sink[] = [];
-    if (config.mqtt.broker.enabled) sinks.push(await this.startLocalBroker(set, sessions, memory));
+    if (config.mqtt.broker.enabled) sinks.push(await this.startLocalBroker(set, sessions));
     if (config.mqtt.uplink?.enabled) sinks.push(this.createUplink(set, sessions));
     const { state, status } = this.createPublishers(set, sinks);
     // The device status of the senders whose command ids of the day ran out (component
@@ -227,7 +227,7 @@ class MqttBridge implements Bridge {
     void publishResult(sink, set.topics.cmdResult, result, packet, set.logger);
   }
 
-  private async startLocalBroker(set: Setting, sessions: SessionCounter, memory: CommandMemory): Promise<Sink> {
+  private async startLocalBroker(set: Setting, sessions: SessionCounter): Promise<Sink> {
     const { topics } = set;
     // Its listeners are open before the sink exists: anything that arrives that early waits for
     // the handler, which is built after this sink.
@@ -247,12 +247,13 @@ class MqttBridge implements Bridge {
         // Refused by the broker's ACL (a satellite's command for a counter not its own, or past its
         // allowance): it changed nothing, so it is not remembered; the satellite sends a new id for
         // its next key. An id that already ran (a satellite repeating a key it sent before) gets
-        // its first answer, as a repeated id always does (docs/mqtt.md), not this refusal.
+        // its first answer, as a repeated id always does (docs/mqtt.md), not this refusal; a copy
+        // still being carried out (on another connection) waits for it, as every copy does.
         refuse: async ({ id, type, code, message }) =>
           publishResult(
             await sink(),
             topics.cmdResult,
-            (id !== null ? memory.get(id, type)?.result : undefined) ?? {
+            (id !== null ? await this.parts.commands?.firstResult(id, type) : undefined) ?? {
               v: 1,
               id,
               ...(type !== undefined ? { type } : {}),

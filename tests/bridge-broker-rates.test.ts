@@ -546,3 +546,58 @@ describe('a central account on the office broker past its allowance', () => {
     }
   });
 });
+
+describe('a copy of a command still being carried out, refused by the broker', () => {
+  it("is answered with the first copy's result, not with the refusal (two copies are answered alike)", async () => {
+    const office = await startOffice(
+      testConfig({
+        broker: { port: 0, wsPort: null, demo: true, limits: { centralCommandBurst: 1, centralCommandsPerMinute: 1 } },
+      }),
+    );
+    const port = office.bridge.parts.broker!.ports.tcp!;
+    const url = `mqtt://127.0.0.1:${port}`;
+    const a = await connectInbox(url, { username: 'central', password: 'central', clientId: 'central-a' });
+    const b = await connectInbox(url, { username: 'central', password: 'central', clientId: 'central-b' });
+    // c-1 is held in the queue (a slow card) while its copy arrives on the other connection
+    const queue = office.queue;
+    const execute = queue.execute.bind(queue);
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let entered!: () => void;
+    const started = new Promise<void>((r) => {
+      entered = r;
+    });
+    queue.execute = async (action, meta) => {
+      if (meta?.cmdId === 'c-1') {
+        entered();
+        await held;
+      }
+      return execute(action, meta);
+    };
+    try {
+      await execute({ type: 'day.open' });
+      await b.client.subscribeAsync(`${CMD}/result`, { qos: 1 });
+      const issue = JSON.stringify({ id: 'c-1', type: 'ticket.issue', service: 'passport', channel: 'online' });
+      a.client.publish(CMD, issue, { qos: 1 });
+      await started;
+      // past the account's allowance: refused by the broker while c-1 is still being carried out
+      // (its PUBACK waits for c-1's result now, so it is not awaited; 300 ms let the refusal go out)
+      const refused = b.client.publishAsync(CMD, issue, { qos: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      await refused;
+      await b.inbox.until(() => b.inbox.on('cmd/result').length === 2, 10_000, 'both results');
+      const [first, second] = b.inbox.on('cmd/result');
+      expect(first).toMatchObject({ id: 'c-1', ok: true });
+      expect(second).toEqual(first);
+    } finally {
+      release();
+      queue.execute = execute;
+      await a.client.endAsync(true);
+      await b.client.endAsync(true);
+      await office.stop();
+    }
+  });
+});

@@ -54,6 +54,13 @@ export class CommandHandler {
     this.refusals = new RateLimitedLog(o.logger);
   }
 
+  /** The first result of an id: remembered, or (awaited) of its copy being carried out now; else
+   * undefined. A command the broker refuses (an allowance, a counter not bound) gets this rather
+   * than its refusal when its id has one, so two copies are answered alike. */
+  firstResult(id: string, type?: string): Promise<CommandResult> | CommandResult | undefined {
+    return this.inFlight.get(id) ?? this.o.memory.get(id, type)?.result;
+  }
+
   /** Writes the refusals' pending summaries (at stop). */
   close(): void {
     this.refusals.close();
