@@ -181,7 +181,7 @@ describe('mqtt config', () => {
       demo: false,
     });
     expect(c.uplink).toBeUndefined();
-    expect(c.commands).toEqual({ maxBytes: 4096, remember: 2000 });
+    expect(c.commands).toEqual({ maxBytes: 4096, remember: 2000, idsPerDay: 10000 });
   });
   it('refuses plain passwords, unknown roles and non-MQTT URLs', () => {
     const account = { username: 'x', passwordHash: 'secret', role: 'central' };
