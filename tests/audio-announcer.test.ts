@@ -204,6 +204,31 @@ describe('Announcer', () => {
     ]);
   });
 
+  it('plays the chime alone when the voice fails (its process killed for want of memory), reporting the code', async () => {
+    const { voice, out, announcer, results } = setup();
+    voice.synth = async () => {
+      throw new AudioError('espeak-failed', 'the speech process ended (SIGKILL)');
+    };
+    announcer.enqueue(call('1001', '1'));
+    (await out.started(1)).finish();
+    await announcer.idle();
+    const pcm = decodeWav(out.plays[0]!.wav);
+    expect(durationMs(pcm)).toBeCloseTo(CHIME_MS, -1);
+    expect(out.plays[0]!.label).toBe('1001번 고객님, 1번 창구로 오십시오');
+    expect(results.map((r) => [r.ok, r.code, r.chimeOnly])).toEqual([[false, 'espeak-failed', true]]);
+  });
+
+  it('stays silent when the voice fails and the chime is off', async () => {
+    const { voice, out, announcer, results } = setup({ chime: false });
+    voice.synth = async () => {
+      throw new AudioError('espeak-failed', 'crashed');
+    };
+    announcer.enqueue(call('1001', '1'));
+    await announcer.idle();
+    expect(out.plays).toHaveLength(0);
+    expect(results.map((r) => [r.ok, r.code, r.chimeOnly])).toEqual([[false, 'espeak-failed', undefined]]);
+  });
+
   it('drops the oldest waiting call when too many wait', async () => {
     const { out, announcer, results } = setup({ maxPending: 2 });
     announcer.enqueue(call('1001', '1'));

@@ -26,6 +26,8 @@ export interface AnnouncementResult {
   ok: boolean;
   /** error code when not ok */
   code?: string;
+  /** the voice failed and the chime was played alone (the board shows the call) */
+  chimeOnly?: boolean;
 }
 
 export interface AnnouncerOptions {
@@ -49,6 +51,8 @@ export interface AnnouncerOptions {
 }
 
 const CHIME_TO_VOICE_MS = 150;
+/** the chime alone, when the voice fails: espeak's rate, the rate of every other call */
+const CHIME_ALONE_RATE = 22050;
 const BETWEEN_REPEATS_MS = 700;
 const CACHE_ENTRIES = 8;
 
@@ -162,9 +166,29 @@ export class Announcer {
   private async announce(call: CallRequest): Promise<void> {
     const caption = callCaption(call.ticket, call.counter, this.opts.counterName(call.counter));
     const log = { ticket: call.ticket, counter: call.counter, recall: call.recall, seq: call.seq };
+    let voiceError: unknown = null;
     try {
-      const wav = await this.render(call);
+      let wav: Uint8Array;
+      try {
+        wav = await this.render(call);
+      } catch (err) {
+        // The voice failed (its process killed for want of memory, a crash, a broken clip): the
+        // chime alone still turns heads to the board, which shows the call. Not with `chime:
+        // false`, where the office wants no chime.
+        if (!(this.opts.chime ?? true)) throw err;
+        voiceError = err;
+        wav = encodeWav(applyGain(chimeAt(CHIME_ALONE_RATE), this.opts.volume ?? 0.8));
+      }
       await this.opts.out.play(wav, caption);
+      if (voiceError) {
+        const code = errorCode(voiceError);
+        this.opts.logger.warn(
+          { ...log, code, err: (voiceError as Error).message },
+          'call announced with the chime alone: the voice failed',
+        );
+        this.opts.onResult?.({ call, ok: false, code, chimeOnly: true });
+        return;
+      }
       this.opts.logger.info(log, 'call announced');
       this.opts.onResult?.({ call, ok: true });
     } catch (err) {

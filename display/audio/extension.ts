@@ -45,10 +45,12 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
   let lastCallError: string | null = null;
   let announced = 0;
   let failedCalls = 0;
+  /** calls whose voice failed, announced by the chime alone */
+  let chimeOnly = 0;
 
   const currentHealth = (): ComponentHealth => {
     if (!out) return { connected: false, lastError: null, lastErrorAt: null, disabled: true };
-    return { ...out.health(), lastCallError, announced, failedCalls };
+    return { ...out.health(), lastCallError, announced, failedCalls, chimeOnly };
   };
 
   const report = (): void => {
@@ -94,6 +96,7 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
         onResult: (r: AnnouncementResult) => {
           if (r.ok) announced++;
           else failedCalls++;
+          if (r.chimeOnly) chimeOnly++;
           if (!r.ok) lastCallError = r.code ?? null;
           report();
         },
