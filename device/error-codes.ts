@@ -226,6 +226,7 @@ export const AUDIO_ERRORS = [
   'audio-queue-full',
   'espeak-load-failed',
   'espeak-failed',
+  'speech-oom-killed',
   'clip-pack-unreadable',
   'clip-missing',
 ] as const;

@@ -16,7 +16,7 @@ import { callParts } from '../display/audio/call-sentence.ts';
 import { createAnnouncerExtension } from '../display/audio/extension.ts';
 import { SPEECH_OOM_SCORE_ADJ } from '../display/audio/speech-child.ts';
 import { SpeechProcessVoice } from '../display/audio/speech-process.ts';
-import { durationMs } from '../display/audio/wav.ts';
+import { decodeWav, durationMs } from '../display/audio/wav.ts';
 import { BoardExtension } from '../display/board-extension.ts';
 import { prepareRenderer } from '../display/board/render.ts';
 import { morningSnapshot } from '../bench/lib/board-morning.ts';
@@ -126,6 +126,114 @@ describe('the speech process', () => {
     await voice.close();
     expect(alive(pid)).toBe(false);
     await expect(voice.speak('이번 고객님')).rejects.toMatchObject({ code: 'espeak-failed' });
+  });
+});
+
+describe('a speech process the kernel kills for want of memory', () => {
+  it('fails the sentence with speech-oom-killed and rests, the rest doubling at each kill in a row', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    let kills = 0;
+    let t = Date.parse('2026-12-03T01:00:00Z');
+    const voice = speechVoice({
+      logger: log,
+      child: FAKE,
+      oomKills: () => kills,
+      now: () => t,
+      restMs: 60_000,
+      restMaxMs: 100_000,
+    });
+    /** the OOM killer takes the process while it speaks a sentence (the fake takes 5 s for 느림) */
+    const killedWhileSpeaking = async (): Promise<void> => {
+      const said = voice.speak('느림');
+      const pid = await startedPid(voice);
+      kills++;
+      process.kill(pid, 'SIGKILL');
+      await expect(said).rejects.toMatchObject({ code: 'speech-oom-killed', message: expect.stringContaining('OOM') });
+    };
+    await killedWhileSpeaking();
+    expect(voice.restsUntil).toBe(new Date(t + 60_000).toISOString());
+    // while it rests, a call starts no process (each would be one more OOM kill)
+    await expect(voice.speak('일번 고객님')).rejects.toMatchObject({ code: 'speech-oom-killed' });
+    expect(voice.started).toBe(1);
+    t += 60_000;
+    await killedWhileSpeaking();
+    expect(voice.restsUntil).toBe(new Date(t + 100_000).toISOString()); // 120 s, capped
+    t += 100_000;
+    // a sentence spoken ends the series: the next kill rests 60 s again
+    expect((await voice.speak('일번 고객님')).samples.length).toBe(4410);
+    await killedWhileSpeaking();
+    expect(voice.restsUntil).toBe(new Date(t + 60_000).toISOString());
+    expect(voice.oomKilled).toBe(3);
+    expect(voice.started).toBe(3); // the last kill took the process that had spoken
+    expect(lines.filter((l) => l.includes('"code":"speech-oom-killed"'))).toHaveLength(3);
+  });
+
+  it('a SIGKILL the OOM killer did not send is a crash: espeak-failed, no rest', async () => {
+    const voice = speechVoice({ child: FAKE, oomKills: () => 7 });
+    const said = voice.speak('느림');
+    process.kill(await startedPid(voice), 'SIGKILL');
+    await expect(said).rejects.toMatchObject({ code: 'espeak-failed' });
+    expect(voice.restsUntil).toBeNull();
+    expect(voice.oomKilled).toBe(0);
+    expect((await voice.speak('일번 고객님')).samples.length).toBe(4410);
+  });
+
+  it('in the daemon: an idle process killed makes the next call the chime alone, and the health says so', async () => {
+    const config = configSchema.parse({
+      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
+      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
+      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
+      outputs: { audio: { driver: 'sim' } },
+    });
+    const bus = new Bus();
+    const ctx = { config, bus, logger, dataDir: '/nonexistent', now: () => Date.now() };
+    const played: number[] = [];
+    const out: AudioOut = {
+      kind: 'memory',
+      play: async (wav) => {
+        played.push(Math.round(durationMs(decodeWav(wav)) / 100) * 100);
+      },
+      close: async () => {},
+      health: () => healthy({}),
+    };
+    let kills = 0;
+    const voice = speechVoice({ child: FAKE, oomKills: () => kills });
+    const audio = createAnnouncerExtension(ctx, { out, voice });
+    await audio.start();
+    try {
+      const call = (ticket: string, seq: number): QueueEvent => ({
+        v: 1,
+        office: 'yeoksam1',
+        seq,
+        id: `e-${seq}`,
+        at: new Date().toISOString(),
+        type: 'ticket.called',
+        ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
+        counter: '3',
+      });
+      bus.emit('queueEvents', { events: [call('1036', 901)] });
+      await audio.idle();
+      const pid = voice.pid!;
+      kills++;
+      process.kill(pid, 'SIGKILL');
+      await until('the kill to be seen', () => voice.oomKilled === 1);
+      bus.emit('queueEvents', { events: [call('1037', 902)] });
+      await audio.idle();
+      // chime (0.8 s) + 150 ms + the fake's 200 ms; then the chime alone
+      expect(played).toEqual([1200, 800]);
+      expect(voice.started).toBe(1);
+      expect(audio.health()).toMatchObject({
+        announced: 1,
+        failedCalls: 1,
+        chimeOnly: 1,
+        lastCallError: 'speech-oom-killed',
+        speechOomKilled: 1,
+        voiceRestsUntil: expect.any(String),
+      });
+    } finally {
+      await audio.stop();
+    }
   });
 });
 

@@ -38,6 +38,8 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
   const logger = ctx.logger.child({ component: AUDIO_COMPONENT });
   let out: AudioOut | null = null;
   let voice: Voice | null = null;
+  /** the espeak voice's process, when this unit has one (its OOM kills and rest go in the health) */
+  let speech: SpeechProcessVoice | null = null;
   let announcer: Announcer | null = null;
   let lastReported = '';
   // Failures before the output is reached (synthesis, a broken clip) are not in the output's own
@@ -50,13 +52,14 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
 
   const currentHealth = (): ComponentHealth => {
     if (!out) return { connected: false, lastError: null, lastErrorAt: null, disabled: true };
-    return { ...out.health(), lastCallError, announced, failedCalls, chimeOnly };
+    const memory = speech ? { speechOomKilled: speech.oomKilled, voiceRestsUntil: speech.restsUntil } : {};
+    return { ...out.health(), lastCallError, announced, failedCalls, chimeOnly, ...memory };
   };
 
   const report = (): void => {
     if (!out) return;
     const health = currentHealth();
-    const key = `${health.connected}|${health.lastError}|${lastCallError}`;
+    const key = `${health.connected}|${health.lastError}|${lastCallError}|${health.speechOomKilled}|${health.voiceRestsUntil}`;
     if (key === lastReported) return;
     lastReported = key;
     ctx.bus.emit('healthChanged', { component: AUDIO_COMPONENT, health });
@@ -75,7 +78,14 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
         (cfg.driver === 'alsa'
           ? new AplayAudioOut({ device: cfg.device, aplay: cfg.aplay, logger })
           : new SimAudioOut({ dir: simAudioDir(ctx.dataDir), logger }));
-      voice = deps.voice ?? buildVoice(ctx, logger);
+      if (deps.voice) {
+        voice = deps.voice;
+      } else {
+        // in a process of its own, started on demand and ended when idle (speech-process.ts)
+        speech = new SpeechProcessVoice({ voice: 'ko', rate: cfg.rate, logger, onChange: () => report() });
+        voice = withClips(ctx, logger, speech);
+      }
+      if (voice instanceof SpeechProcessVoice) speech = voice;
       try {
         await voice.load();
       } catch (err) {
@@ -126,6 +136,7 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
       announcer = null;
       await voice?.close?.();
       voice = null;
+      speech = null;
     },
 
     health(): ComponentHealth {
@@ -148,10 +159,9 @@ export function areaFilter(area: { counters?: string[]; services?: string[] } | 
   return (counter: string, service: string): boolean => counters.has(counter) || services.has(service);
 }
 
-function buildVoice(ctx: FeatureContext, logger: FeatureContext['logger']): Voice {
+/** `voice: clips`: the clip pack, espeak for what it cannot say; else espeak alone. */
+function withClips(ctx: FeatureContext, logger: FeatureContext['logger'], espeak: SpeechProcessVoice): Voice {
   const cfg = ctx.config.outputs.audio;
-  // in a process of its own, started on demand and ended when idle (speech-process.ts)
-  const espeak = new SpeechProcessVoice({ voice: 'ko', rate: cfg.rate, logger });
   if (cfg.voice !== 'clips' || !cfg.clipsDir) return espeak;
   const clips = new ClipVoice({ dir: path.resolve(cfg.clipsDir), logger });
   return new FallbackVoice(clips, espeak, logger);

@@ -5,6 +5,7 @@
 // a hang of the synthesiser cannot take the queue with it: the call fails with `espeak-failed`,
 // is logged and skipped (the board still shows it), and the next call starts a fresh process.
 import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
@@ -30,6 +31,26 @@ export interface SpeechProcessOptions {
   /** the child's module and node options (default: speech-child beside this file); tests run a
    * fake that crashes or hangs */
   child?: { entry: string; execArgv?: string[]; execPath?: string };
+  /** the kernel's count of OOM kills so far (`oom_kill` in /proc/vmstat), null when unknown: a
+   * SIGKILL that did not come from this voice, with the count risen, is the OOM killer's */
+  oomKills?: () => number | null;
+  /** after a kill by the OOM killer, no process is started for this long (default 60 s), doubled at
+   * each kill in a row up to restMaxMs (default 30 min); a sentence spoken ends the series */
+  restMs?: number;
+  restMaxMs?: number;
+  now?: () => number;
+  /** the voice began a rest (the extension reports its health) */
+  onChange?: () => void;
+}
+
+/** `oom_kill` of /proc/vmstat (Linux 4.13+; every kill, the whole system's and a cgroup's), or null. */
+export function kernelOomKills(): number | null {
+  try {
+    const m = /^oom_kill (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 const HERE = fileURLToPath(import.meta.url);
@@ -67,6 +88,15 @@ export class SpeechProcessVoice implements Voice {
   private tail: Promise<unknown> = Promise.resolve();
   /** processes started so far (status, tests) */
   started = 0;
+  /** processes the kernel's OOM killer took, in all and in a row (a sentence spoken resets it) */
+  oomKilled = 0;
+  private oomInARow = 0;
+  /** no process is started before this (epoch ms): the voice rests after an OOM kill */
+  private restUntil = 0;
+  /** the kernel's OOM kill count when the current process started or last answered */
+  private oomCountSeen: number | null = null;
+  /** processes this voice killed itself (a time-out, a failed send): their SIGKILL is no OOM kill */
+  private killedHere = new WeakSet<ChildProcess>();
 
   constructor(private readonly opts: SpeechProcessOptions) {}
 
@@ -81,6 +111,12 @@ export class SpeechProcessVoice implements Voice {
   /** The speech process runs its code (it said so), as opposed to just started. */
   get childReady(): boolean {
     return this.child !== null && this.ready.has(this.child);
+  }
+
+  /** The voice rests until then (ISO time), after its process was killed for want of memory; null
+   * when it does not. */
+  get restsUntil(): string | null {
+    return this.restUntil > this.now() ? new Date(this.restUntil).toISOString() : null;
   }
 
   synth(parts: SpokenPart[]): Promise<Pcm> {
@@ -104,6 +140,16 @@ export class SpeechProcessVoice implements Voice {
   private request(text: string): Promise<Pcm> {
     if (this.closed) return Promise.reject(new AudioError('espeak-failed', 'the speech process is closed'));
     if (this.inProcess) return this.inProcess.speak(text);
+    if (this.restsUntil !== null) {
+      // A new process would need the same memory the last one was killed for: each try is one more
+      // OOM kill, and the kernel may take the daemon with it (measured: docs/audio.md).
+      return Promise.reject(
+        new AudioError(
+          'speech-oom-killed',
+          `the voice rests until ${this.restsUntil}: its process was killed for want of memory (${this.oomInARow} time(s) in a row)`,
+        ),
+      );
+    }
     this.clearIdle();
     let child: ChildProcess;
     try {
@@ -118,7 +164,7 @@ export class SpeechProcessVoice implements Voice {
     return new Promise<Pcm>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.fail(child, `no speech after ${this.opts.timeoutMs ?? 30_000} ms; the speech process was killed`);
-        child.kill('SIGKILL');
+        this.kill(child);
       }, this.opts.timeoutMs ?? 30_000);
       this.pending = { id, text, resolve, reject, timer };
       child.send({ id, text }, (err) => {
@@ -147,6 +193,7 @@ export class SpeechProcessVoice implements Voice {
     }
     this.child = child;
     this.started++;
+    this.oomCountSeen = this.oomKills();
     this.stderrTail = '';
     child.stderr?.on('data', (d: Buffer) => {
       this.stderrTail = (this.stderrTail + d.toString()).slice(-400);
@@ -168,6 +215,10 @@ export class SpeechProcessVoice implements Voice {
         clearTimeout(p.timer);
         if (this.child === child) this.child = null;
         this.speakInProcess(p.text, new Error(why)).then(p.resolve, p.reject);
+        return;
+      }
+      if (signal === 'SIGKILL' && !this.killedHere.has(child) && this.oomKillRose()) {
+        this.oomKill(child, p !== null && this.child === child);
         return;
       }
       this.fail(child, why);
@@ -203,7 +254,9 @@ export class SpeechProcessVoice implements Voice {
     if (!p || p.id !== reply.id || child !== this.child) return;
     this.pending = null;
     clearTimeout(p.timer);
+    this.oomCountSeen = this.oomKills();
     if (reply.ok) {
+      this.oomInARow = 0;
       p.resolve({ rate: reply.rate, samples: reply.samples });
     } else {
       const code = reply.code === 'espeak-load-failed' ? 'espeak-load-failed' : 'espeak-failed';
@@ -213,14 +266,56 @@ export class SpeechProcessVoice implements Voice {
   }
 
   /** The sentence under way (of this child) fails; the child is not asked again. */
-  private fail(child: ChildProcess, message: string): void {
+  private fail(
+    child: ChildProcess,
+    message: string,
+    code: 'espeak-failed' | 'speech-oom-killed' = 'espeak-failed',
+  ): void {
     if (this.child === child) this.child = null;
     const p = this.pending;
     if (!p) return;
     this.pending = null;
     clearTimeout(p.timer);
-    p.reject(new AudioError('espeak-failed', message));
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    p.reject(new AudioError(code, message));
+    if (child.exitCode === null && child.signalCode === null) this.kill(child);
+  }
+
+  private kill(child: ChildProcess): void {
+    this.killedHere.add(child);
+    child.kill('SIGKILL');
+  }
+
+  private oomKills(): number | null {
+    return (this.opts.oomKills ?? kernelOomKills)();
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  /** The kernel killed a process for want of memory since this one started or last answered
+   * (unknown: an unexplained SIGKILL is taken for one, the likeliest). */
+  private oomKillRose(): boolean {
+    const n = this.oomKills();
+    return n === null || this.oomCountSeen === null || n > this.oomCountSeen;
+  }
+
+  /** The kernel's OOM killer took the process (its oom_score_adj makes it the first choice): the
+   * sentence under way fails, and the voice rests, so that calls do not start one process after
+   * another into the same shortage, each another OOM kill that may take the daemon too. */
+  private oomKill(child: ChildProcess, speaking: boolean): void {
+    this.oomKilled++;
+    this.oomInARow++;
+    const rest = Math.min((this.opts.restMs ?? 60_000) * 2 ** (this.oomInARow - 1), this.opts.restMaxMs ?? 1_800_000);
+    this.restUntil = this.now() + rest;
+    const message = `the speech process was killed by the kernel's OOM killer (out of memory) ${speaking ? 'while it spoke' : 'while idle'}, ${this.oomInARow} time(s) in a row; the voice rests until ${new Date(this.restUntil).toISOString()} (calls get the chime alone)`;
+    this.opts.logger.warn(
+      { code: 'speech-oom-killed', speechPid: child.pid, inARow: this.oomInARow, restMs: rest },
+      message,
+    );
+    if (speaking) this.fail(child, message, 'speech-oom-killed');
+    if (this.child === child) this.child = null;
+    this.opts.onChange?.();
   }
 
   private armIdle(): void {
