@@ -12,7 +12,7 @@ import { keyRefusalForClerks } from '../device/messages-ko.ts';
 import { GuardedConnection } from '../bridge/broker/connection-guard.ts';
 import { hashPassword } from '../bridge/broker/passwords.ts';
 import { PendingConnections } from '../bridge/broker/pending-connections.ts';
-import { SatelliteRates } from '../bridge/broker/satellite-rates.ts';
+import { PublishRates } from '../bridge/broker/publish-rates.ts';
 import { CommandHandler } from '../bridge/commands/handler.ts';
 import type { CommandMemory } from '../bridge/commands/memory.ts';
 import {
@@ -281,7 +281,7 @@ describe('new connections from one address', () => {
 describe("a satellite's allowance over time", () => {
   it('never cuts off a satellite whose health flaps every second, reconnecting now and then', () => {
     let t = 0;
-    const rates = new SatelliteRates({ commandBurst: 20, commandsPerMinute: 6 }, () => t);
+    const rates = new PublishRates({ commandBurst: 20, commandsPerMinute: 6 }, () => t);
     // ten minutes: a status each second (the coalesced health), and every minute a reconnect's
     // will and birth on top; a key every 10 s
     for (let s = 0; s < 600; s++) {
@@ -300,7 +300,7 @@ describe("a satellite's allowance over time", () => {
 
   it("gives a unit one clerk's command allowance per counter it carries", () => {
     let t = 0;
-    const rates = new SatelliteRates({ commandBurst: 20, commandsPerMinute: 6 }, () => t);
+    const rates = new PublishRates({ commandBurst: 20, commandsPerMinute: 6 }, () => t);
     const keys = (user: string, counters: number, n: number) =>
       Array.from({ length: n }, () => rates.take(user, 'cmd', counters)).filter(Boolean).length;
     expect(keys('one', 1, 30)).toBe(20);

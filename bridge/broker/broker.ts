@@ -24,7 +24,7 @@ import type { QueuePersistence } from './sessions.ts';
 import { hashPassword } from './passwords.ts';
 import { clip, clipName, RateLimitedLog } from './rate-limited-log.ts';
 import { RepeatDeliveries } from './repeat-deliveries.ts';
-import { SatelliteRates } from './satellite-rates.ts';
+import { PublishRates } from './publish-rates.ts';
 import { SubscriptionLimit } from './subscriptions.ts';
 
 export interface EmbeddedBroker {
@@ -128,7 +128,7 @@ export async function startBroker(
         subscriptions,
         repeats,
         clientLog,
-        satelliteRates: new SatelliteRates({
+        publishRates: new PublishRates({
           commandBurst: cfg.limits.satelliteCommandBurst,
           commandsPerMinute: cfg.limits.satelliteCommandsPerMinute,
           centralCommandBurst: cfg.limits.centralCommandBurst,
@@ -243,7 +243,7 @@ function aclHooks(o: {
   byClient: WeakMap<Client, Account>;
   subscriptions: SubscriptionLimit;
   repeats: RepeatDeliveries;
-  satelliteRates: SatelliteRates;
+  publishRates: PublishRates;
   /** a client chooses how often it is refused: these warnings are summed up, not one a refusal */
   clientLog: RateLimitedLog;
   commands?: CommandGate | undefined;
@@ -317,11 +317,11 @@ function aclHooks(o: {
       const centralOver =
         account?.role === 'central' &&
         packet.topic === commands?.topic &&
-        !o.satelliteRates.takeCentral(account.username);
+        !o.publishRates.takeCentral(account.username);
       if (
         centralOver ||
         ((kind === 'cmd' || kind === 'status') &&
-          !o.satelliteRates.take(account!.username, kind, account!.counters?.length ?? 0))
+          !o.publishRates.take(account!.username, kind, account!.counters?.length ?? 0))
       ) {
         const what = account!.role === 'central' ? 'central account' : 'satellite';
         const limit =

@@ -1,4 +1,6 @@
-// How often a satellite account may publish. A satellite is a clerk's keypad and a screen: a few
+// How often a satellite account may publish, and how many commands a central account may send
+// on the office's broker (a central account's password on the LAN is the next likeliest to leak;
+// its bound is below). A satellite is a clerk's keypad and a screen: a few
 // keys a minute, and a status when a part's health changes (coalesced to one a second). Its
 // password sits on a device in a public room, so its account is the likeliest in a stranger's
 // hands, and without a bound one satellite made the main unit run 3,000 refused commands a second
@@ -9,7 +11,7 @@
 // then costs a login token (./login-limits.ts), so a flood slows itself down.
 import { SourceThrottle } from './login-limits.ts';
 
-export interface SatelliteRateLimits {
+export interface PublishRateLimits {
   /** commands in a row before the rate applies, per counter the account carries */
   commandBurst: number;
   /** commands a minute after the burst, per counter the account carries */
@@ -28,12 +30,12 @@ export interface SatelliteRateLimits {
 const STATUS_BURST = 20;
 const STATUSES_PER_MINUTE = 120;
 
-export class SatelliteRates {
+export class PublishRates {
   private readonly commands: SourceThrottle;
   private readonly statuses: SourceThrottle;
   private readonly central: SourceThrottle | null;
 
-  constructor(limits: SatelliteRateLimits, now?: () => number) {
+  constructor(limits: PublishRateLimits, now?: () => number) {
     this.central =
       limits.centralCommandBurst !== undefined && limits.centralCommandsPerMinute !== undefined
         ? new SourceThrottle({
