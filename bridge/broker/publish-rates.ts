@@ -1,12 +1,12 @@
-// How often a satellite account may publish, and how many commands a central account may send
-// on the office's broker (a central account's password on the LAN is the next likeliest to leak;
-// its bound is below). A satellite is a clerk's keypad and a screen: a few
-// keys a minute, and a status when a part's health changes (coalesced to one a second). Its
-// password sits on a device in a public room, so its account is the likeliest in a stranger's
-// hands, and without a bound one satellite made the main unit run 3,000 refused commands a second
-// (each remembered for two days by id and fsync'd: 157 MiB more and 89 MB of command log in 90 s,
-// reloaded at every start), or toggled its counter's pause 495 times a second (every event
-// journaled and sent to every reader), or sent 8 KB statuses to every reader at 8.5 MiB/s.
+// How often a satellite account may publish, and how many commands a central account may send on
+// the office's broker (its password on the LAN is the next likeliest to leak; its bound is below).
+// A satellite is a clerk's keypad and a screen: a few keys a minute, and a status when a part's
+// health changes (coalesced to one a second). Its password sits on a device in a public room, so
+// its account is the likeliest in a stranger's hands, and without a bound one satellite made the
+// main unit run 3,000 refused commands a second (each remembered for two days by id and fsync'd:
+// 157 MiB more and 89 MB of command log in 90 s, reloaded at every start), or toggled its
+// counter's pause 495 times a second (every event journaled and sent to every reader), or sent
+// 8 KB statuses to every reader at 8.5 MiB/s.
 // Past its allowance a publish is refused, which in MQTT 3.1.1 closes the connection: reconnecting
 // then costs a login token (./login-limits.ts), so a flood slows itself down.
 import { SourceThrottle } from './login-limits.ts';
