@@ -124,6 +124,24 @@ describe('recovery', () => {
   });
 });
 
+describe('memory', () => {
+  // lowdb's `data` is the store's way to the snapshot files: a day's snapshot is hundreds of
+  // kilobytes of text (and the one read at start, a second copy of the state), kept for nothing
+  const held = (q: { store: Store }): unknown => (q.store as unknown as { db: { data: unknown } }).db.data;
+
+  it('keeps no copy of a snapshot it wrote, nor of the one it started from', async () => {
+    const { q } = await day(35, 10);
+    await q.store.close();
+    expect((await snapshots()).length).toBeGreaterThan(0);
+    expect(held(q)).toBeNull();
+    const before = structuredClone(q.engine.state);
+    const again = await openDurable({ config, dir, clock: new Clock(), snapshotEvery: 10 });
+    expect(again.engine.state).toEqual(before);
+    expect(held(again)).toBeNull();
+    await again.store.close();
+  });
+});
+
 describe('letting go of the files', () => {
   // A snapshot is written in the background, after the append that triggered it has resolved. A
   // test that removes the directory right after release() or close() must not race it (ENOTEMPTY).

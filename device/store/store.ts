@@ -123,6 +123,9 @@ export class Store {
     recovered.push(...scan.problems);
     this.checkJournal(scan, baseSeq, doc !== null);
     const state = replay(config, scan.events, base);
+    // The snapshot read is the state now: lowdb's copy of it is not kept for the day (a day's
+    // snapshot is hundreds of kilobytes, and grows with the tickets).
+    this.db.data = null;
     this.durableSeq = state.seq;
     this.queuedSeq = state.seq;
     this.snapshotSeq = baseSeq;
@@ -279,6 +282,9 @@ export class Store {
       await this.prune();
     } catch (err) {
       this.snapshotFailed((err as Error).message);
+    } finally {
+      // written (or not): its text is not kept until the next snapshot, ~1,000 records later
+      if (this.db.data === doc) this.db.data = null;
     }
   }
 
