@@ -191,7 +191,10 @@ export function renderStatus(r: StatusReport): string {
       // A printer out of paper is still connected; without `ready` the line read the same before
       // and after the refill, since lastError is the last failure, kept once it has cleared.
       const state = c.connected ? (c.ready === false ? 'connected, NOT READY' : 'connected') : 'DISCONNECTED';
-      rows.push([`  ${name}`, c.lastError ? `${state}, last error ${c.lastError} at ${c.lastErrorAt ?? '?'}` : state]);
+      rows.push([
+        `  ${name}`,
+        (c.lastError ? `${state}, last error ${c.lastError} at ${c.lastErrorAt ?? '?'}` : state) + nowNotes(c),
+      ]);
     }
   }
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -222,6 +225,18 @@ function bytes(n: number): string {
  * commit (`0.1.0+690e177`, scripts/git-commit.ts), so two releases of one package version differ;
  * a daemon run from source (tsx, in a checkout) reports the package's alone, and is not told to
  * restart for a build of the same version beside it. */
+/** What holds now that lastError (the last failure, kept once cleared) does not tell: the voice
+ * resting after its process was killed for want of memory (docs/audio.md), the senders whose
+ * command ids of the day ran out (docs/mqtt.md). */
+function nowNotes(c: Record<string, unknown>): string {
+  let out = '';
+  if (typeof c.voiceRestsUntil === 'string')
+    out += `; voice RESTS until ${c.voiceRestsUntil}, calls by the chime alone`;
+  if (typeof c.full === 'string' && c.full !== '')
+    out += `; OUT OF COMMAND IDS today: ${c.full} (mqtt.commands.idsPerDay)`;
+  return out;
+}
+
 export function otherRelease(running: string, installed: string): boolean {
   if (running.includes('+') && installed.includes('+')) return running !== installed;
   return running.split('+')[0] !== installed.split('+')[0];

@@ -34,7 +34,8 @@ export interface DeviceHealth {
 }
 
 /** A component's part of the status: the common three fields, plus its scalar counters (e.g.
- * `rejected`: presses refused by a button's rate limit; `framesWritten`; `announced`). */
+ * `rejected`: presses refused by a button's rate limit; `framesWritten`; `announced`) and lists
+ * of words as one comma-separated string. */
 export type ComponentStatus = { connected: boolean; lastError: string | null; lastErrorAt: string | null } & Record<
   string,
   string | number | boolean | null
@@ -83,10 +84,12 @@ export async function collectHealth(input: HealthInput, deps: Partial<HealthDeps
   const components: DeviceHealth['components'] = {};
   for (const [name, h] of entries) {
     const out: ComponentStatus = { connected: h.connected, lastError: h.lastError, lastErrorAt: h.lastErrorAt };
-    // Scalars only: nested driver details stay in the logs, the status stays small and flat.
+    // Scalars only: nested driver details stay in the logs, the status stays small and flat. A
+    // list of words (the `commands` component's senders out of ids) is one string, comma-separated.
     for (const [k, v] of Object.entries(h)) {
       if (k in out) continue;
       if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+      else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) out[k] = v.join(', ');
     }
     components[name] = out;
   }

@@ -184,6 +184,34 @@ describe('npm run status', () => {
     expect(await render(true)).toMatch(/^ {2}printer +connected, last error printer-paper-out at /m);
   });
 
+  it('says what holds now beside the last error: the voice resting, senders out of command ids', async () => {
+    const at = '2026-11-26T01:01:00.000Z';
+    const components = new Map<string, Record<string, unknown>>([
+      [
+        'audio',
+        {
+          connected: true,
+          lastError: null,
+          lastErrorAt: null,
+          lastCallError: 'speech-oom-killed',
+          voiceRestsUntil: at,
+        },
+      ],
+      ['commands', { connected: true, lastError: 'command-memory-full', lastErrorAt: at, full: ['broker:central'] }],
+      ['printer', { connected: true, lastError: null, lastErrorAt: null, voiceRestsUntil: null, full: [] }],
+    ]);
+    const h = await collectHealth({ ...input, components } as typeof input, deps());
+    await writeStatusFile(join(dir, 'run'), h);
+    const text = renderStatus(await gatherStatus({ dirs: [join(dir, 'run')], dataDir: '/var/lib/beonho' }, deps()));
+    expect(text).toMatch(
+      /^ {2}audio +connected; voice RESTS until 2026-11-26T01:01:00\.000Z, calls by the chime alone$/m,
+    );
+    expect(text).toMatch(
+      /^ {2}commands +connected, last error command-memory-full at .*; OUT OF COMMAND IDS today: broker:central \(mqtt\.commands\.idsPerDay\)$/m,
+    );
+    expect(text).toMatch(/^ {2}printer +connected$/m);
+  });
+
   it('says when the config file changed after the daemon started (no live reload: a restart is needed)', async () => {
     // the daemon wrote its status at NOW, up 3725 s: it started at NOW - 3725 s by the system clock
     await written(NOW);
