@@ -80,12 +80,12 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
           : new SimAudioOut({ dir: simAudioDir(ctx.dataDir), logger }));
       if (deps.voice) {
         voice = deps.voice;
+        if (voice instanceof SpeechProcessVoice) speech = voice;
       } else {
         // in a process of its own, started on demand and ended when idle (speech-process.ts)
         speech = new SpeechProcessVoice({ voice: 'ko', rate: cfg.rate, logger, onChange: () => report() });
         voice = withClips(ctx, logger, speech);
       }
-      if (voice instanceof SpeechProcessVoice) speech = voice;
       try {
         await voice.load();
       } catch (err) {
