@@ -27,7 +27,8 @@ export interface ReleaseCheckOptions {
   /** the release is installed on this machine (root /): ask nodePath itself and start the daemon */
   live: boolean;
   /** not live: the target's root (--root). Its Node (nodePath there), or else its /bin/sh, is read
-   * for the CPU it is built for, so an image is not given a release for another CPU */
+   * for the CPU it is built for, and that Node for its version, so an image is not given a release
+   * for another CPU or another Node major */
   root?: string;
 }
 
@@ -45,7 +46,7 @@ export async function checkRelease(o: ReleaseCheckOptions): Promise<string[]> {
     warnings.push(`${o.dir} has no manifest.json: not a release tarball, so its files and CPU were not checked`);
   }
   if (!o.live) {
-    if (o.root !== undefined && manifest) warnings.push(...(await checkTargetCpu(o.root, o.nodePath, manifest)));
+    if (o.root !== undefined && manifest) warnings.push(...(await checkTarget(o.root, o.nodePath, manifest, o.dir)));
     return warnings;
   }
   const probe = await run(
@@ -79,17 +80,27 @@ export async function checkRelease(o: ReleaseCheckOptions): Promise<string[]> {
 
 /** An image made under --root for another machine runs nothing here, but its CPU is written in the
  * ELF header of its programs: the Node the unit names, or the shell when that Node is not there yet
- * (the Node installed later is of the image's userland: a 32-bit image on a 64-bit Pi runs armhf).
- * A release for another CPU is refused as it is on the machine itself; an image whose CPU cannot
- * be read gets a warning that it was not checked. */
-async function checkTargetCpu(root: string, nodePath: string, manifest: ReleaseManifest): Promise<string[]> {
+ * or is a script (the Node installed later, or the one the script starts, is of the image's
+ * userland: a 32-bit image on a 64-bit Pi runs armhf). A release for another CPU is refused as it
+ * is on the machine itself; an image whose CPU cannot be read gets a warning that it was not
+ * checked. The Node the unit names, when it is a program, is then read for its version
+ * (checkTargetNode). */
+async function checkTarget(root: string, nodePath: string, manifest: ReleaseManifest, dir: string): Promise<string[]> {
   const warnings: string[] = [];
+  const want = manifest.node ? `Node ${manifest.node.major}` : 'Node';
   const node = await resolveInRoot(root, nodePath);
+  // a readable file that is not ELF: a script, whose interpreter and Node are the image's
+  const script = node !== null && (await isElf(node)) === false;
   if (node === null)
     warnings.push(
-      `${nodePath}, the Node the unit runs, is not in ${root}: install Node there (docs/deploy.md, step 3) or give --node with its path in the image`,
+      `${nodePath}, the Node the unit runs, is not in ${root}: install ${want} there (docs/deploy.md, step 3) or give --node with its path in the image`,
     );
-  const from = node ? { path: nodePath, file: node } : { path: '/bin/sh', file: await resolveInRoot(root, '/bin/sh') };
+  else if (script)
+    warnings.push(
+      `${nodePath} in ${root} is not a program but a script (not ELF): the image's CPU was read from /bin/sh, and the Node the script runs was not checked (the release needs ${want})`,
+    );
+  const from =
+    node && !script ? { path: nodePath, file: node } : { path: '/bin/sh', file: await resolveInRoot(root, '/bin/sh') };
   const cpu = from.file ? await elfCpu(from.file) : null;
   if (cpu === null) {
     warnings.push(
@@ -101,7 +112,104 @@ async function checkTargetCpu(root: string, nodePath: string, manifest: ReleaseM
       `${manifest.name} is for ${manifest.arch} (${manifest.cpu}) but ${from.path} in ${root} is built for ${cpu}: take the release for that CPU (arm64 for a 64-bit Raspberry Pi OS, armhf for a 32-bit one)`,
     );
   }
+  if (node && !script && cpu !== null && manifest.node)
+    warnings.push(...(await checkTargetNode(root, nodePath, node, manifest, dir)));
   return warnings;
+}
+
+/** The Node of an image, not run (it is another CPU's): its version read from its binary
+ * (nodeBuildOf). Another major than the release's, whose nan addons (epoll, serialport) would not
+ * load, is refused as on the machine itself (deploy-node-abi); a version below the release's
+ * `engines`, which the daemon refuses at start (node-too-old), as the start check would
+ * (deploy-release-broken). A version that cannot be read is a warning: a Node built otherwise is
+ * no reason to refuse an image, but the person is told what was not checked. */
+async function checkTargetNode(
+  root: string,
+  nodePath: string,
+  file: string,
+  manifest: ReleaseManifest,
+  dir: string,
+): Promise<string[]> {
+  const want = manifest.node;
+  const build = await nodeBuildOf(file);
+  if ('unknown' in build) {
+    return [
+      `the version of ${nodePath} in ${root} is unknown (${build.unknown}): check that it is Node ${want.major} before the image is used (docs/deploy.md, step 3)`,
+    ];
+  }
+  const built = `${manifest.name} was built for Node ${want.major} (module ABI ${want.abi})`;
+  const fix = `install Node ${want.major} in the image (docs/deploy.md, step 3), or take a release built for`;
+  if ('abi' in build) {
+    if (build.abi !== want.abi)
+      fail(
+        'deploy-node-abi',
+        `${built} but ${nodePath} in ${root} runs ${build.lib} (module ABI ${build.abi}): ${fix} that Node`,
+      );
+    return [];
+  }
+  const [major, minor, patch] = build.version.slice(1).split('.').map(Number) as [number, number, number];
+  if (major !== want.major)
+    fail('deploy-node-abi', `${built} but ${nodePath} in ${root} is ${build.version}: ${fix} Node ${major}`);
+  const engines = await readFile(join(dir, 'package.json'), 'utf8').then(
+    (t) => (JSON.parse(t) as { engines?: { node?: string } }).engines?.node,
+    () => undefined,
+  );
+  const min = /^>=\s*(\d+)\.(\d+)\.(\d+)/.exec(engines ?? '');
+  if (min && older([major, minor, patch], [Number(min[1]), Number(min[2]), Number(min[3])]))
+    fail(
+      'deploy-release-broken',
+      `${nodePath} in ${root} is ${build.version}, older than ${manifest.name} needs (${engines}): the daemon would refuse to start (node-too-old); install a newer Node ${want.major} in the image (docs/deploy.md, step 3)`,
+    );
+  return [];
+}
+
+/** Whether version a is below version b (major, minor, patch). */
+function older(a: number[], b: number[]): boolean {
+  const i = a.findIndex((n, k) => n !== b[k]);
+  return i >= 0 && a[i]! < b[i]!;
+}
+
+/** What a Node binary says it is, read from its bytes as nodejs.org's builds have them: the
+ * inspector's `node.js/vX.Y.Z` (its /json/version answer) and process.release's
+ * `…/release/vX.Y.Z/node-vX.Y.Z…` URLs; a Node that only starts a shared library (Debian's own
+ * nodejs: /usr/bin/node linked to libnode.so.<NODE_MODULE_VERSION>) gives that module ABI. */
+export type NodeBuild = { version: string } | { abi: number; lib: string } | { unknown: string };
+
+const NODE_VERSION_MARKS = [/node\.js\/(v\d+\.\d+\.\d+)\0/g, /\/release\/(v\d+\.\d+\.\d+)\/node-\1[-.]/g];
+const LIBNODE = /\0(libnode\.so\.(\d+))\0/g;
+
+export async function nodeBuildOf(file: string): Promise<NodeBuild> {
+  const versions = new Set<string>();
+  const libs = new Set<string>();
+  const fh = await open(file, 'r').catch(() => null);
+  if (!fh) return { unknown: 'it cannot be read' };
+  try {
+    // a nodejs.org binary is over 100 MiB: read in pieces, each with the end of the one before so
+    // that a string across two pieces is found
+    const chunk = Buffer.alloc(4 << 20);
+    const overlap = 256;
+    let carry = '';
+    for (let pos = 0; ; ) {
+      const { bytesRead } = await fh.read(chunk, 0, chunk.length, pos);
+      if (bytesRead === 0) break;
+      pos += bytesRead;
+      const text = carry + chunk.toString('latin1', 0, bytesRead);
+      for (const re of NODE_VERSION_MARKS) for (const m of text.matchAll(re)) versions.add(m[1]!);
+      for (const m of text.matchAll(LIBNODE)) libs.add(m[1]!);
+      carry = text.slice(-overlap);
+    }
+  } catch (err) {
+    return { unknown: `it cannot be read: ${(err as Error).message}` };
+  } finally {
+    await fh.close();
+  }
+  if (versions.size === 1) return { version: [...versions][0]! };
+  if (versions.size > 1) return { unknown: `it names ${[...versions].sort().join(' and ')}` };
+  if (libs.size === 1) {
+    const lib = [...libs][0]!;
+    return { abi: Number(lib.split('.').at(-1)), lib };
+  }
+  return { unknown: libs.size > 1 ? `it links ${[...libs].sort().join(' and ')}` : 'no Node version string in it' };
 }
 
 /** ELF e_machine -> node's process.arch */
@@ -118,6 +226,21 @@ export async function elfCpu(file: string): Promise<string | null> {
     if (bytesRead < 20 || head.readUInt32BE(0) !== 0x7f454c46) return null;
     const machine = head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
     return ELF_MACHINES[machine] ?? null;
+  } catch {
+    return null;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Whether a file is ELF; null when it cannot be read. */
+async function isElf(file: string): Promise<boolean | null> {
+  const fh = await open(file, 'r').catch(() => null);
+  if (!fh) return null;
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    return bytesRead === 4 && head.readUInt32BE(0) === 0x7f454c46;
   } catch {
     return null;
   } finally {

@@ -2,11 +2,13 @@
 // (tests/release.test.ts builds a real one): a name in the sums that leaves the release is never
 // read, a link is refused wherever it is, and code beside the listed files is refused.
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkRelease } from '../deploy/release-check.ts';
+import { checkRelease, nodeBuildOf } from '../deploy/release-check.ts';
 
 let work: string;
 let app: string;
@@ -94,20 +96,22 @@ describe("the installer's check of a release's files", () => {
   });
 });
 
+// an ELF header as far as e_machine: 64-bit little-endian, the given machine; then `text`, as the
+// strings a real program carries after its header
+const elf = (machine: number, text = '') => {
+  const b = Buffer.alloc(64);
+  b.writeUInt32BE(0x7f454c46, 0);
+  b[4] = 2;
+  b[5] = 1;
+  b[6] = 1;
+  b.writeUInt16LE(2, 16);
+  b.writeUInt16LE(machine, 18);
+  return Buffer.concat([b, Buffer.from(text, 'latin1')]);
+};
+const AARCH64 = 183;
+const X86_64 = 62;
+
 describe('the CPU of an image made under --root', () => {
-  // an ELF header as far as e_machine: 64-bit little-endian, the given machine
-  const elf = (machine: number) => {
-    const b = Buffer.alloc(64);
-    b.writeUInt32BE(0x7f454c46, 0);
-    b[4] = 2;
-    b[5] = 1;
-    b[6] = 1;
-    b.writeUInt16LE(2, 16);
-    b.writeUInt16LE(machine, 18);
-    return b;
-  };
-  const AARCH64 = 183;
-  const X86_64 = 62;
   const armRelease = () =>
     release({
       'manifest.json': JSON.stringify({ name: 'beonho-0.1.0-linux-arm64', arch: 'arm64', cpu: 'arm64' }),
@@ -155,5 +159,135 @@ describe('the CPU of an image made under --root', () => {
         /^the CPU of the system in .* is unknown \(no readable \/bin\/sh there\): the release \(arm64\) was not checked/,
       ),
     ]);
+  });
+
+  it("takes the CPU of a --node that is a script from the image's shell, as when Node is not there", async () => {
+    await armRelease();
+    await mkdir(join(work, 'usr/local/bin'), { recursive: true });
+    await mkdir(join(work, 'bin'), { recursive: true });
+    await writeFile(join(work, 'usr/local/bin/node'), '#!/bin/sh\nexec /opt/node/bin/node "$@"\n');
+    await writeFile(join(work, 'bin/sh'), elf(X86_64));
+    expect(await inRoot('/usr/local/bin/node')).toMatch(
+      /^deploy-release-arch: .* but \/bin\/sh in .* is built for x64/,
+    );
+    await writeFile(join(work, 'bin/sh'), elf(AARCH64));
+    expect(await inRoot('/usr/local/bin/node')).toEqual([
+      expect.stringMatching(
+        /^\/usr\/local\/bin\/node in .* is not a program but a script \(not ELF\): the image's CPU was read from \/bin\/sh, and the Node the script runs was not checked/,
+      ),
+    ]);
+  });
+});
+
+describe('the Node version of an image made under --root', () => {
+  // built for Node 22, as an arm64 release is (manifest.json's "node")
+  const node22 = () =>
+    release({
+      'manifest.json': JSON.stringify({
+        name: 'beonho-0.1.0-linux-arm64',
+        arch: 'arm64',
+        cpu: 'arm64',
+        node: { version: '22.12.0', major: 22, abi: 127 },
+      }),
+      'package.json': JSON.stringify({ engines: { node: '^22' } }),
+      'dist/device/main.js': 'main',
+    });
+  const node20 = () =>
+    release({
+      'manifest.json': JSON.stringify({
+        name: 'beonho-0.1.0-linux-armhf',
+        arch: 'armhf',
+        cpu: 'arm',
+        node: { version: '20.19.5', major: 20, abi: 115 },
+      }),
+      'package.json': JSON.stringify({ engines: { node: '>=20.15.0 <21' } }),
+      'dist/device/main.js': 'main',
+    });
+  const ARM = 40;
+  const imageNode = async (bytes: Buffer, path = 'usr/bin/node') => {
+    await mkdir(join(work, path, '..'), { recursive: true });
+    await writeFile(join(work, path), bytes);
+  };
+  const inRoot = () =>
+    checkRelease({ dir: app, nodePath: '/usr/bin/node', live: false, root: work }).then(
+      (w) => w,
+      (e: Error & { code?: string }) => `${e.code}: ${e.message}`,
+    );
+
+  it("refuses a release built for another Node major than the image's Node, read from its binary", async () => {
+    await node22();
+    // the inspector's /json/version answer, a string of every nodejs.org binary
+    await imageNode(elf(AARCH64, '\0Browser\0node.js/v20.19.2\0\0Protocol-Version\0'));
+    expect(await inRoot()).toMatch(
+      /^deploy-node-abi: beonho-0\.1\.0-linux-arm64 was built for Node 22 \(module ABI 127\) but \/usr\/bin\/node in .* is v20\.19\.2: install Node 22 in the image/,
+    );
+    await imageNode(elf(AARCH64, '\0Browser\0node.js/v22.3.0\0\0Protocol-Version\0'));
+    expect(await inRoot()).toEqual([]);
+    // a Node built without the inspector still has process.release's URLs
+    await imageNode(
+      elf(
+        AARCH64,
+        '\0https://nodejs.org/download/release/v23.1.0/node-v23.1.0.tar.gz\0https://nodejs.org/download/release/v23.1.0/node-v23.1.0-headers.tar.gz\0',
+      ),
+    );
+    expect(await inRoot()).toMatch(/^deploy-node-abi: .* is v23\.1\.0: /);
+  });
+
+  it("reads the module ABI of a Node that only starts a shared libnode (Debian's own nodejs)", async () => {
+    await node22();
+    // Debian's /usr/bin/node is a small program linked to libnode.so.<NODE_MODULE_VERSION>
+    await imageNode(elf(AARCH64, '\0libnode.so.115\0libstdc++.so.6\0libc.so.6\0'));
+    expect(await inRoot()).toMatch(
+      /^deploy-node-abi: beonho-0\.1\.0-linux-arm64 was built for Node 22 \(module ABI 127\) but \/usr\/bin\/node in .* runs libnode\.so\.115 \(module ABI 115\): install Node 22 in the image/,
+    );
+    await imageNode(elf(AARCH64, '\0libnode.so.127\0libstdc++.so.6\0libc.so.6\0'));
+    expect(await inRoot()).toEqual([]);
+  });
+
+  it("refuses a Node of the right major older than the release's engines, which the daemon would refuse", async () => {
+    await node20();
+    // the npm registry's newest armv7l Node: no zlib.crc32
+    await imageNode(elf(ARM, '\0Browser\0node.js/v20.11.0\0'));
+    expect(await inRoot()).toMatch(
+      /^deploy-release-broken: \/usr\/bin\/node in .* is v20\.11\.0, older than beonho-0\.1\.0-linux-armhf needs \(>=20\.15\.0 <21\): the daemon would refuse to start \(node-too-old\)/,
+    );
+    await imageNode(elf(ARM, '\0Browser\0node.js/v20.15.0\0'));
+    expect(await inRoot()).toEqual([]);
+  });
+
+  it("warns, and goes on, when the version of the image's Node cannot be read", async () => {
+    await node22();
+    await imageNode(elf(AARCH64, '\0no version in here\0'));
+    expect(await inRoot()).toEqual([
+      expect.stringMatching(
+        /^the version of \/usr\/bin\/node in .* is unknown \(no Node version string in it\): check that it is Node 22 before the image is used/,
+      ),
+    ]);
+    // two versions that disagree are not taken for either
+    await imageNode(
+      elf(AARCH64, '\0node.js/v22.3.0\0https://nodejs.org/download/release/v20.1.0/node-v20.1.0.tar.gz\0'),
+    );
+    expect(await inRoot()).toEqual([expect.stringMatching(/is unknown \(it names v20\.1\.0 and v22\.3\.0\)/)]);
+  });
+
+  it('names the Node major to install when the image has no Node yet', async () => {
+    await node22();
+    await imageNode(elf(AARCH64), 'usr/bin/dash');
+    await symlink('dash', join(work, 'usr/bin/sh'));
+    await symlink('usr/bin', join(work, 'bin'));
+    expect(await inRoot()).toEqual([
+      expect.stringMatching(/^\/usr\/bin\/node, the Node the unit runs, is not in .*: install Node 22 there/),
+    ]);
+  });
+
+  // the binaries of nodejs.org that `npm run test:arm` keeps (release/.cache): what the check reads
+  // in them is what they are
+  const cache = fileURLToPath(new URL('../release/.cache', import.meta.url));
+  const official = existsSync(cache) ? readdirSync(cache).filter((d) => /^node-linux-[a-z0-9]+-\d/.test(d)) : [];
+  it.runIf(official.length > 0)("reads the version of nodejs.org's own binaries", async () => {
+    for (const d of official) {
+      const version = `v${d.split('-').at(-1)}`;
+      expect(await nodeBuildOf(join(cache, d, 'bin/node'))).toEqual({ version });
+    }
   });
 });
