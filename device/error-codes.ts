@@ -227,6 +227,7 @@ export const AUDIO_ERRORS = [
   'espeak-load-failed',
   'espeak-failed',
   'speech-oom-killed',
+  'speech-low-memory',
   'clip-pack-unreadable',
   'clip-missing',
 ] as const;

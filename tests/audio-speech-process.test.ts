@@ -2,7 +2,8 @@
 // sentence, ended when idle, and never able to take the daemon down: a crash or a hang fails the
 // call it was speaking (espeak-failed), the board still shows the call, and the next call starts a
 // fresh process.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import type { QueueEvent } from '../device/queue/types.ts';
 import { callParts } from '../display/audio/call-sentence.ts';
 import { createAnnouncerExtension } from '../display/audio/extension.ts';
 import { SPEECH_OOM_SCORE_ADJ } from '../display/audio/speech-child.ts';
-import { SpeechProcessVoice } from '../display/audio/speech-process.ts';
+import { memAvailableMiB, SPEECH_MIN_AVAILABLE_MIB, SpeechProcessVoice } from '../display/audio/speech-process.ts';
 import { decodeWav, durationMs } from '../display/audio/wav.ts';
 import { BoardExtension } from '../display/board-extension.ts';
 import { prepareRenderer } from '../display/board/render.ts';
@@ -231,6 +232,133 @@ describe('a speech process the kernel kills for want of memory', () => {
         speechOomKilled: 1,
         voiceRestsUntil: expect.any(String),
       });
+    } finally {
+      await audio.stop();
+    }
+  });
+});
+
+describe('a board short of memory', () => {
+  /** a /proc/meminfo as a 512 MB board's kernel writes it, with MemAvailable set by the test */
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+  function meminfo(availableMiB: number | null): { file: string; set: (mib: number | null) => void } {
+    const dir = mkdtempSync(path.join(tmpdir(), 'meminfo-'));
+    dirs.push(dir);
+    const file = path.join(dir, 'meminfo');
+    const set = (mib: number | null): void =>
+      writeFileSync(
+        file,
+        `MemTotal:         443164 kB\nMemFree:           21480 kB\n${
+          mib === null ? '' : `MemAvailable:   ${String(mib * 1024).padStart(8)} kB\n`
+        }Buffers:           10240 kB\nCached:            90112 kB\n`,
+      );
+    set(availableMiB);
+    return { file, set };
+  }
+
+  it('reads MemAvailable in MiB; null where it is missing or cannot be read', () => {
+    expect(memAvailableMiB(meminfo(187).file)).toBe(187);
+    expect(memAvailableMiB(meminfo(null).file)).toBeNull();
+    expect(memAvailableMiB('/nonexistent/meminfo')).toBeNull();
+  });
+
+  it('starts no process below the threshold (speech-low-memory, logged once), and uses one already running', async () => {
+    const lines: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
+    const mem = meminfo(60);
+    const voice = speechVoice({ logger: log, child: FAKE, meminfo: mem.file, minAvailableMiB: 100 });
+    for (const text of ['일번 고객님', '이번 고객님', '삼번 고객님']) {
+      await expect(voice.speak(text)).rejects.toMatchObject({
+        code: 'speech-low-memory',
+        message: expect.stringContaining('60 MiB'),
+      });
+    }
+    expect(voice.started).toBe(0);
+    expect(voice.lowMemory).toBe(3);
+    // a busy hour of calls is one line, not one a call
+    const low = () => lines.filter((l) => l.includes('"code":"speech-low-memory"')).map((l) => JSON.parse(l));
+    expect(low()).toHaveLength(1);
+    expect(low()[0]).toMatchObject({ level: 40, availableMiB: 60, minAvailableMiB: 100 });
+    // memory back: the next call starts the process
+    mem.set(300);
+    expect((await voice.speak('사번 고객님')).samples.length).toBe(4410);
+    expect(voice.started).toBe(1);
+    // short again while it runs: the process there is used (its memory is already taken)
+    mem.set(60);
+    expect((await voice.speak('오번 고객님')).samples.length).toBe(4410);
+    expect(voice.started).toBe(1);
+    expect(voice.lowMemory).toBe(3);
+    // closing sums up what the rate limit held back
+    await voice.close();
+    expect(low()).toHaveLength(2);
+    expect(low()[1]).toMatchObject({ suppressed: 2 });
+  });
+
+  it('starts as before where MemAvailable cannot be read (not Linux), or the threshold is 0', async () => {
+    const none = speechVoice({ child: FAKE, meminfo: '/nonexistent/meminfo', minAvailableMiB: 100 });
+    expect((await none.speak('일번 고객님')).samples.length).toBe(4410);
+    const old = speechVoice({ child: FAKE, meminfo: meminfo(null).file, minAvailableMiB: 100 });
+    expect((await old.speak('일번 고객님')).samples.length).toBe(4410);
+    const off = speechVoice({ child: FAKE, meminfo: meminfo(1).file, minAvailableMiB: 0 });
+    expect((await off.speak('일번 고객님')).samples.length).toBe(4410);
+  });
+
+  it('in the daemon: the call gets the chime alone, and the health says why (outputs.audio.speechMinAvailableMiB)', async () => {
+    const config = configSchema.parse({
+      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
+      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
+      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
+      outputs: { audio: { driver: 'sim', speechMinAvailableMiB: 80 } },
+    });
+    // the schema's default is the voice's (the daemon does not load the schema: device/config/load-isolated.ts)
+    expect(configSchema.parse({ ...config, outputs: { audio: {} } }).outputs.audio.speechMinAvailableMiB).toBe(
+      SPEECH_MIN_AVAILABLE_MIB,
+    );
+    for (const bad of [-1, 1.5, 'lots'])
+      expect(() => configSchema.parse({ ...config, outputs: { audio: { speechMinAvailableMiB: bad } } })).toThrow();
+    const bus = new Bus();
+    const ctx = { config, bus, logger, dataDir: '/nonexistent', now: () => Date.now() };
+    const played: number[] = [];
+    const out: AudioOut = {
+      kind: 'memory',
+      play: async (wav) => {
+        played.push(Math.round(durationMs(decodeWav(wav)) / 100) * 100);
+      },
+      close: async () => {},
+      health: () => healthy({}),
+    };
+    // 70 MiB: below the configured 80; then 90: enough for 80, though not for the default 100
+    const mem = meminfo(70);
+    const audio = createAnnouncerExtension(ctx, { out, speech: { child: FAKE, meminfo: mem.file } });
+    await audio.start();
+    try {
+      const call = (ticket: string, seq: number): QueueEvent => ({
+        v: 1,
+        office: 'yeoksam1',
+        seq,
+        id: `e-${seq}`,
+        at: new Date().toISOString(),
+        type: 'ticket.called',
+        ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
+        counter: '3',
+      });
+      bus.emit('queueEvents', { events: [call('1036', 901)] });
+      await audio.idle();
+      expect(audio.health()).toMatchObject({
+        announced: 0,
+        chimeOnly: 1,
+        lastCallError: 'speech-low-memory',
+        speechLowMemory: 1,
+      });
+      mem.set(90);
+      bus.emit('queueEvents', { events: [call('1037', 902)] });
+      await audio.idle();
+      // the chime alone; then chime (0.8 s) + 150 ms + the fake's 200 ms
+      expect(played).toEqual([800, 1200]);
+      expect(audio.health()).toMatchObject({ announced: 1, chimeOnly: 1, speechLowMemory: 1 });
     } finally {
       await audio.stop();
     }

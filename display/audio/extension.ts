@@ -11,11 +11,17 @@ import { ClipVoice } from './clip-voice.ts';
 import { errorCode } from './errors.ts';
 import { FallbackVoice } from './fallback-voice.ts';
 import { SimAudioOut, simAudioDir } from './sim-out.ts';
-import { SpeechProcessVoice } from './speech-process.ts';
+import { type SpeechProcessOptions, SpeechProcessVoice } from './speech-process.ts';
 import type { Voice } from './voice.ts';
 import { encodeWav, silence } from './wav.ts';
 
 export const AUDIO_COMPONENT = 'audio';
+
+/** A change of the counts alone (a call announced) reaches the bus at most this often, the status
+ * file's own period: an error or a rest goes at once, but a status for every call would be one
+ * more retained MQTT status to central per call. Before, the counts went only with an error's
+ * change, so the status kept the morning's `announced` all day. */
+export const AUDIO_COUNTS_EVERY_MS = 30_000;
 
 export interface AnnouncerExtension extends Extension {
   /** the output's health, or a disabled mark */
@@ -31,6 +37,8 @@ export interface AnnouncerDeps {
   voice?: Voice;
   /** a counter's name as the board shows it (a satellite's: the main unit's); default: from config */
   counterName?: (id: string) => string | undefined;
+  /** options of the speech process made from config (tests: a fake child, a meminfo file) */
+  speech?: Pick<SpeechProcessOptions, 'child' | 'meminfo'>;
 }
 
 export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDeps = {}): AnnouncerExtension {
@@ -42,6 +50,8 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
   let speech: SpeechProcessVoice | null = null;
   let announcer: Announcer | null = null;
   let lastReported = '';
+  let lastCounts = '';
+  let countsTimer: NodeJS.Timeout | null = null;
   // Failures before the output is reached (synthesis, a broken clip) are not in the output's own
   // health; they are kept here so status shows them too.
   let lastCallError: string | null = null;
@@ -52,16 +62,33 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
 
   const currentHealth = (): ComponentHealth => {
     if (!out) return { connected: false, lastError: null, lastErrorAt: null, disabled: true };
-    const memory = speech ? { speechOomKilled: speech.oomKilled, voiceRestsUntil: speech.restsUntil } : {};
+    const memory = speech
+      ? { speechOomKilled: speech.oomKilled, voiceRestsUntil: speech.restsUntil, speechLowMemory: speech.lowMemory }
+      : {};
     return { ...out.health(), lastCallError, announced, failedCalls, chimeOnly, ...memory };
   };
 
-  const report = (): void => {
+  /** Emit the health now when it changed; a change of the counts alone waits for the timer. */
+  const report = (countsDue = false): void => {
     if (!out) return;
     const health = currentHealth();
     const key = `${health.connected}|${health.lastError}|${lastCallError}|${health.speechOomKilled}|${health.voiceRestsUntil}`;
-    if (key === lastReported) return;
+    const counts = `${announced}|${failedCalls}|${chimeOnly}|${health.speechLowMemory}`;
+    if (key === lastReported && !countsDue) {
+      if (counts !== lastCounts && !countsTimer) {
+        countsTimer = setTimeout(() => {
+          countsTimer = null;
+          report(true);
+        }, AUDIO_COUNTS_EVERY_MS);
+        countsTimer.unref();
+      }
+      return;
+    }
+    if (key === lastReported && counts === lastCounts) return;
+    if (countsTimer) clearTimeout(countsTimer);
+    countsTimer = null;
     lastReported = key;
+    lastCounts = counts;
     ctx.bus.emit('healthChanged', { component: AUDIO_COMPONENT, health });
   };
 
@@ -83,7 +110,14 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
         if (voice instanceof SpeechProcessVoice) speech = voice;
       } else {
         // in a process of its own, started on demand and ended when idle (speech-process.ts)
-        speech = new SpeechProcessVoice({ voice: 'ko', rate: cfg.rate, logger, onChange: () => report() });
+        speech = new SpeechProcessVoice({
+          voice: 'ko',
+          rate: cfg.rate,
+          minAvailableMiB: cfg.speechMinAvailableMiB,
+          logger,
+          onChange: () => report(),
+          ...deps.speech,
+        });
         voice = withClips(ctx, logger, speech);
       }
       try {
@@ -93,7 +127,7 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
         logger.error({ code: errorCode(err), err: (err as Error).message }, 'voice failed to load');
       }
       // The probe (ALSA only) runs in the background; calls wait for it rather than overlap it.
-      const probed = out instanceof AplayAudioOut ? probe(out, logger).then(report) : Promise.resolve(report());
+      const probed = out instanceof AplayAudioOut ? probe(out, logger).then(() => report()) : Promise.resolve(report());
       announcer = new Announcer({
         ready: probed,
         voice,
@@ -132,6 +166,8 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
 
     async stop(): Promise<void> {
       ctx.bus.removeListeners(ext);
+      if (countsTimer) clearTimeout(countsTimer);
+      countsTimer = null;
       await announcer?.stop();
       announcer = null;
       await voice?.close?.();

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { RateLimitedLog } from '../../bridge/broker/rate-limited-log.ts';
 import { buildFile } from '../../device/util/build-root.ts';
 import { type SpokenPart, spokenText } from './call-sentence.ts';
 import { AudioError } from './errors.ts';
@@ -39,6 +40,13 @@ export interface SpeechProcessOptions {
   restMs?: number;
   restMaxMs?: number;
   now?: () => number;
+  /** no process is started while the kernel's MemAvailable is below this many MiB (default
+   * SPEECH_MIN_AVAILABLE_MIB; 0: never held back): the call gets the chime alone
+   * (`speech-low-memory`) rather than a process the OOM killer takes. A process already running
+   * is used whatever the memory. */
+  minAvailableMiB?: number;
+  /** where MemAvailable is read (default /proc/meminfo; tests give a file of their own) */
+  meminfo?: string;
   /** the voice began a rest (the extension reports its health) */
   onChange?: () => void;
 }
@@ -48,6 +56,29 @@ export function kernelOomKills(): number | null {
   try {
     const m = /^oom_kill (\d+)$/m.exec(readFileSync('/proc/vmstat', 'utf8'));
     return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The default of outputs.audio.speechMinAvailableMiB (device/config/outputs-schema.ts, which
+ * the daemon does not import): what the process takes for itself by its first sentences, measured
+ * (compiled, five sentences): 138 MiB resident, of it ~96 MiB its own and ~42 MiB node's binary
+ * and libraries, shared with the daemon. With less available, its first call would take all there
+ * is and the OOM killer would come (docs/audio.md, "When memory runs out"). */
+export const SPEECH_MIN_AVAILABLE_MIB = 100;
+
+/** Refused starts are logged once, then summed up every 10 minutes (longer while they go on): a
+ * day short of memory is a few lines, not one a call (each call logs its chime alone anyway). */
+const LOW_MEMORY_LOG_MS = 600_000;
+
+/** `MemAvailable` of /proc/meminfo (Linux 3.14+) in MiB: what the kernel reckons can be
+ * allocated without swapping, page cache it can drop included. null where it cannot be read (not
+ * Linux) or is not there. */
+export function memAvailableMiB(file = '/proc/meminfo'): number | null {
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
   } catch {
     return null;
   }
@@ -91,6 +122,9 @@ export class SpeechProcessVoice implements Voice {
   /** processes the kernel's OOM killer took, in all and in a row (a sentence spoken resets it) */
   oomKilled = 0;
   private oomInARow = 0;
+  /** calls for which no process was started, memory being short (speech-low-memory) */
+  lowMemory = 0;
+  private readonly lowMemoryLog: RateLimitedLog;
   /** no process is started before this (epoch ms): the voice rests after an OOM kill */
   private restUntil = 0;
   /** the kernel's OOM kill count when the current process started or last answered */
@@ -98,7 +132,9 @@ export class SpeechProcessVoice implements Voice {
   /** processes this voice killed itself (a time-out, a failed send): their SIGKILL is no OOM kill */
   private killedHere = new WeakSet<ChildProcess>();
 
-  constructor(private readonly opts: SpeechProcessOptions) {}
+  constructor(private readonly opts: SpeechProcessOptions) {
+    this.lowMemoryLog = new RateLimitedLog(opts.logger, LOW_MEMORY_LOG_MS);
+  }
 
   /** Nothing to check ahead of time: the process starts with the first sentence. */
   async load(): Promise<void> {}
@@ -134,6 +170,7 @@ export class SpeechProcessVoice implements Voice {
    * once the process is gone. */
   async close(): Promise<void> {
     this.closed = true;
+    this.lowMemoryLog.close();
     await this.stop();
   }
 
@@ -149,6 +186,10 @@ export class SpeechProcessVoice implements Voice {
           `the voice rests until ${this.restsUntil}: its process was killed for want of memory (${this.oomInARow} time(s) in a row)`,
         ),
       );
+    }
+    if (!this.child) {
+      const short = this.memoryShort();
+      if (short) return Promise.reject(short);
     }
     this.clearIdle();
     let child: ChildProcess;
@@ -172,6 +213,27 @@ export class SpeechProcessVoice implements Voice {
         if (err && this.ready.has(child)) this.fail(child, `could not reach the speech process: ${err.message}`);
       });
     });
+  }
+
+  /** A process would start into a shortage (MemAvailable below the threshold): it would be killed
+   * by the OOM killer, perhaps with the daemon (docs/audio.md, "When memory runs out"). Unknown
+   * (no /proc/meminfo): it starts, as before. */
+  private memoryShort(): AudioError | null {
+    const min = this.opts.minAvailableMiB ?? SPEECH_MIN_AVAILABLE_MIB;
+    if (min <= 0) return null;
+    const available = memAvailableMiB(this.opts.meminfo);
+    if (available === null || available >= min) return null;
+    this.lowMemory++;
+    const availableMiB = Math.round(available);
+    this.lowMemoryLog.warn(
+      'speech-low-memory',
+      { availableMiB, minAvailableMiB: min },
+      'the speech process was not started: memory is short (calls get the chime alone)',
+    );
+    return new AudioError(
+      'speech-low-memory',
+      `the speech process was not started: ${availableMiB} MiB of memory available, below the ${min} MiB it needs (outputs.audio.speechMinAvailableMiB)`,
+    );
   }
 
   private spawn(): ChildProcess {

@@ -1,0 +1,87 @@
+// The audio component's counters (`announced`, `failedCalls`, `chimeOnly`) reach the device status
+// (status.json, `npm run status`, the MQTT status) even when no error changes: they travel on the
+// bus's healthChanged, which the announcer used to emit only when its error or connection changed,
+// so the status kept the count of the start (0) all day.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Bus } from '../device/bus.ts';
+import { configSchema } from '../device/config/schema.ts';
+import { createHealthExtension } from '../device/health-extension.ts';
+import { healthy } from '../device/ports/health.ts';
+import type { AudioOut } from '../device/ports/outputs.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import type { SpokenPart } from '../display/audio/call-sentence.ts';
+import { AUDIO_COUNTS_EVERY_MS, createAnnouncerExtension } from '../display/audio/extension.ts';
+import type { Voice } from '../display/audio/voice.ts';
+
+const logger = pino({ level: 'silent' });
+
+const voice: Voice = {
+  kind: 'fake',
+  load: async () => {},
+  synth: async (_parts: SpokenPart[]) => ({ rate: 8000, samples: new Int16Array(800).fill(1000) }),
+};
+
+const call = (ticket: string, seq: number): QueueEvent => ({
+  v: 1,
+  office: 'yeoksam1',
+  seq,
+  id: `e-${seq}`,
+  at: new Date().toISOString(),
+  type: 'ticket.called',
+  ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
+  counter: '3',
+});
+
+const dirs: string[] = [];
+afterEach(() => {
+  vi.useRealTimers();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('the audio counts in the device status', () => {
+  it('follow the calls announced, at most once per AUDIO_COUNTS_EVERY_MS, with no error changing', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const config = configSchema.parse({
+      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
+      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
+      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
+      outputs: { audio: { driver: 'sim' } },
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'audio-health-'));
+    dirs.push(dir);
+    const bus = new Bus();
+    const ctx = { config, bus, logger, dataDir: dir, now: () => Date.now() };
+    const out: AudioOut = { kind: 'memory', play: async () => {}, close: async () => {}, health: () => healthy({}) };
+    const emitted: number[] = [];
+    bus.on('healthChanged', emitted, ({ component, health }) => {
+      if (component === 'audio') emitted.push(health.announced as number);
+    });
+    const health = createHealthExtension(ctx, { bytesWritten: () => 0, dir, everyMs: 3_600_000 });
+    const audio = createAnnouncerExtension(ctx, { out, voice });
+    await health.start();
+    await audio.start();
+    try {
+      expect(emitted).toEqual([0]);
+      for (const [i, ticket] of ['1001', '1002', '1003'].entries()) {
+        bus.emit('queueEvents', { events: [call(ticket, 900 + i)] });
+        await audio.idle();
+      }
+      // three calls, one report, once the interval is over: not one status a call
+      expect(emitted).toEqual([0]);
+      await vi.advanceTimersByTimeAsync(AUDIO_COUNTS_EVERY_MS);
+      expect(emitted).toEqual([0, 3]);
+      expect((await health.current()).components.audio).toMatchObject({ announced: 3, chimeOnly: 0 });
+      // nothing new: nothing more
+      await vi.advanceTimersByTimeAsync(AUDIO_COUNTS_EVERY_MS * 2);
+      expect(emitted).toEqual([0, 3]);
+    } finally {
+      await audio.stop();
+      await health.stop();
+      bus.removeListeners(emitted);
+    }
+  });
+});
