@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Client } from 'aedes';
 import aedesPersistence from 'aedes-persistence';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { RateLimitedLog } from '../bridge/broker/rate-limited-log.ts';
+import { RateLimitedLog } from '../device/util/rate-limited-log.ts';
 import { type QueuePersistence, Sessions } from '../bridge/broker/sessions.ts';
 import pino from 'pino';
 import { SimPrinter } from '../display/printer/sim-printer.ts';

@@ -22,7 +22,7 @@ import { MAX_CLIENT_ID_BYTES } from './client-ids.ts';
 import { createLogin } from './login.ts';
 import type { QueuePersistence } from './sessions.ts';
 import { hashPassword } from './passwords.ts';
-import { clip, clipName, RateLimitedLog } from './rate-limited-log.ts';
+import { clip, clipName, RateLimitedLog } from '../../device/util/rate-limited-log.ts';
 import { RepeatDeliveries } from './repeat-deliveries.ts';
 import { PublishRates } from './publish-rates.ts';
 import { SubscriptionLimit } from './subscriptions.ts';

@@ -15,7 +15,7 @@ import { createWebSocketStream, WebSocketServer } from 'ws';
 import type { BrokerConfig } from '../../device/config/mqtt-schema.ts';
 import { GuardedConnection, type GuardOptions, type GuardRefusal } from './connection-guard.ts';
 import { type PendingSlot, PendingConnections } from './pending-connections.ts';
-import { clip, RateLimitedLog } from './rate-limited-log.ts';
+import { clip, RateLimitedLog } from '../../device/util/rate-limited-log.ts';
 import { answerAndClose, readUpgradeRequest } from './upgrade-request.ts';
 import { AcceptRate } from './accept-rate.ts';
 import { sourceKey } from './login-limits.ts';

@@ -33,8 +33,9 @@ export type SpeechReply =
   | { id: number; ok: false; code: string; message: string };
 
 /** This process's oom_score_adj: when a small board runs out of memory, the kernel kills it
- * before the daemon (which the unit sets to -500). A call then fails with `espeak-failed` and the
- * next one starts a fresh process, while the queue runs on. */
+ * before the daemon (which the unit sets to -500). The daemon tells that kill from its own
+ * (`speech-oom-killed`): the call gets the chime alone, the voice rests before a fresh process is
+ * started (speech-process.ts), and the queue runs on. */
 export const SPEECH_OOM_SCORE_ADJ = 500;
 
 function preferOomKill(): void {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { RateLimitedLog } from '../../bridge/broker/rate-limited-log.ts';
+import { RateLimitedLog } from '../../device/util/rate-limited-log.ts';
 import { buildFile } from '../../device/util/build-root.ts';
 import { type SpokenPart, spokenText } from './call-sentence.ts';
 import { AudioError } from './errors.ts';

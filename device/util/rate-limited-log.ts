@@ -6,7 +6,7 @@
 // per code on the journal of an SD card. A window that ends with nothing to add ends the run: the
 // next one is news again, logged in full.
 import type { Logger } from 'pino';
-import { REF_MAX_DIGITS } from '../commands/ref.ts';
+import { REF_MAX_DIGITS } from '../../bridge/commands/ref.ts';
 
 interface Window {
   level: 'warn' | 'info';
