@@ -221,22 +221,24 @@ function bytes(n: number): string {
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
-/** Whether the daemon runs another release than the one installed. A build's version carries its
- * commit (`0.1.0+690e177`, scripts/git-commit.ts), so two releases of one package version differ;
- * a daemon run from source (tsx, in a checkout) reports the package's alone, and is not told to
- * restart for a build of the same version beside it. */
 /** What holds now that lastError (the last failure, kept once cleared) does not tell: the voice
- * resting after its process was killed for want of memory (docs/audio.md), the senders whose
- * command ids of the day ran out (docs/mqtt.md). */
+ * resting after its process was killed for want of memory, or the last call announced without it
+ * (docs/audio.md), the senders whose command ids of the day ran out (docs/mqtt.md). */
 function nowNotes(c: Record<string, unknown>): string {
   let out = '';
   if (typeof c.voiceRestsUntil === 'string')
     out += `; voice RESTS until ${c.voiceRestsUntil}, calls by the chime alone`;
+  else if (c.lastCallVoiced === false)
+    out += `; the last call had NO VOICE (${typeof c.lastCallError === 'string' ? c.lastCallError : 'unknown'}): chime alone`;
   if (typeof c.full === 'string' && c.full !== '')
     out += `; OUT OF COMMAND IDS today: ${c.full} (mqtt.commands.idsPerDay)`;
   return out;
 }
 
+/** Whether the daemon runs another release than the one installed. A build's version carries its
+ * commit (`0.1.0+690e177`, scripts/git-commit.ts), so two releases of one package version differ;
+ * a daemon run from source (tsx, in a checkout) reports the package's alone, and is not told to
+ * restart for a build of the same version beside it. */
 export function otherRelease(running: string, installed: string): boolean {
   if (running.includes('+') && installed.includes('+')) return running !== installed;
   return running.split('+')[0] !== installed.split('+')[0];

@@ -14,6 +14,7 @@ import { healthy } from '../device/ports/health.ts';
 import type { AudioOut } from '../device/ports/outputs.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import type { SpokenPart } from '../display/audio/call-sentence.ts';
+import { AudioError } from '../display/audio/errors.ts';
 import { AUDIO_COUNTS_EVERY_MS, createAnnouncerExtension } from '../display/audio/extension.ts';
 import type { Voice } from '../display/audio/voice.ts';
 
@@ -78,9 +79,55 @@ describe('the audio counts in the device status', () => {
       // nothing new: nothing more
       await vi.advanceTimersByTimeAsync(AUDIO_COUNTS_EVERY_MS * 2);
       expect(emitted).toEqual([0, 3]);
+      expect((await health.current()).components.audio).toMatchObject({ lastCallVoiced: true });
     } finally {
       await audio.stop();
       await health.stop();
+      bus.removeListeners(emitted);
+    }
+  });
+
+  it('say at once whether the latest call was spoken: false while the voice fails, true again after', async () => {
+    const config = configSchema.parse({
+      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
+      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
+      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
+      outputs: { audio: { driver: 'sim' } },
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), 'audio-health-'));
+    dirs.push(dir);
+    const bus = new Bus();
+    const ctx = { config, bus, logger, dataDir: dir, now: () => Date.now() };
+    const out: AudioOut = { kind: 'memory', play: async () => {}, close: async () => {}, health: () => healthy({}) };
+    let failing = true;
+    const flaky: Voice = {
+      kind: 'fake',
+      load: async () => {},
+      synth: async (parts: SpokenPart[]) => {
+        if (failing) throw new AudioError('speech-low-memory', 'memory is short');
+        return voice.synth(parts);
+      },
+    };
+    const emitted: unknown[] = [];
+    bus.on('healthChanged', emitted, ({ component, health }) => {
+      if (component === 'audio') emitted.push(health.lastCallVoiced);
+    });
+    const audio = createAnnouncerExtension(ctx, { out, voice: flaky });
+    await audio.start();
+    try {
+      expect(emitted).toEqual([null]);
+      bus.emit('queueEvents', { events: [call('1001', 900)] });
+      await audio.idle();
+      expect(emitted).toEqual([null, false]);
+      expect(audio.health()).toMatchObject({ lastCallVoiced: false, lastCallError: 'speech-low-memory', chimeOnly: 1 });
+      failing = false;
+      bus.emit('queueEvents', { events: [call('1002', 901)] });
+      await audio.idle();
+      // the last failure stays named; what holds now has changed, and is told at once
+      expect(emitted).toEqual([null, false, true]);
+      expect(audio.health()).toMatchObject({ lastCallVoiced: true, lastCallError: 'speech-low-memory', announced: 1 });
+    } finally {
+      await audio.stop();
       bus.removeListeners(emitted);
     }
   });

@@ -212,6 +212,32 @@ describe('npm run status', () => {
     expect(text).toMatch(/^ {2}printer +connected$/m);
   });
 
+  it('says while the latest call got the chime alone, not after a call was spoken again', async () => {
+    const audio = (lastCallVoiced: boolean) =>
+      new Map<string, Record<string, unknown>>([
+        [
+          'audio',
+          {
+            connected: true,
+            lastError: null,
+            lastErrorAt: null,
+            lastCallError: 'speech-low-memory',
+            lastCallVoiced,
+            voiceRestsUntil: null,
+          },
+        ],
+      ]);
+    const render = async (components: Map<string, Record<string, unknown>>) => {
+      const h = await collectHealth({ ...input, components } as typeof input, deps());
+      await writeStatusFile(join(dir, 'run'), h);
+      return renderStatus(await gatherStatus({ dirs: [join(dir, 'run')], dataDir: '/var/lib/beonho' }, deps()));
+    };
+    expect(await render(audio(false))).toMatch(
+      /^ {2}audio +connected; the last call had NO VOICE \(speech-low-memory\): chime alone$/m,
+    );
+    expect(await render(audio(true))).toMatch(/^ {2}audio +connected$/m);
+  });
+
   it('says when the config file changed after the daemon started (no live reload: a restart is needed)', async () => {
     // the daemon wrote its status at NOW, up 3725 s: it started at NOW - 3725 s by the system clock
     await written(NOW);

@@ -55,6 +55,9 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
   // Failures before the output is reached (synthesis, a broken clip) are not in the output's own
   // health; they are kept here so status shows them too.
   let lastCallError: string | null = null;
+  // whether the latest call was spoken (null before the first): lastCallError is the last failure
+  // ever, this is what holds now (`npm run status` says so while the voice fails)
+  let lastCallVoiced: boolean | null = null;
   let announced = 0;
   let failedCalls = 0;
   /** calls whose voice failed, announced by the chime alone */
@@ -65,14 +68,14 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
     const memory = speech
       ? { speechOomKilled: speech.oomKilled, voiceRestsUntil: speech.restsUntil, speechLowMemory: speech.lowMemory }
       : {};
-    return { ...out.health(), lastCallError, announced, failedCalls, chimeOnly, ...memory };
+    return { ...out.health(), lastCallError, lastCallVoiced, announced, failedCalls, chimeOnly, ...memory };
   };
 
   /** Emit the health now when it changed; a change of the counts alone waits for the timer. */
   const report = (countsDue = false): void => {
     if (!out) return;
     const health = currentHealth();
-    const key = `${health.connected}|${health.lastError}|${lastCallError}|${health.speechOomKilled}|${health.voiceRestsUntil}`;
+    const key = `${health.connected}|${health.lastError}|${lastCallError}|${lastCallVoiced === false}|${health.speechOomKilled}|${health.voiceRestsUntil}`;
     const counts = `${announced}|${failedCalls}|${chimeOnly}|${health.speechLowMemory}`;
     if (key === lastReported && !countsDue) {
       if (counts !== lastCounts && !countsTimer) {
@@ -142,6 +145,7 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
           else failedCalls++;
           if (r.chimeOnly) chimeOnly++;
           if (!r.ok) lastCallError = r.code ?? null;
+          lastCallVoiced = r.ok;
           report();
         },
       });
