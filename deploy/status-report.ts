@@ -229,7 +229,7 @@ function nowNotes(c: Record<string, unknown>): string {
   if (typeof c.voiceRestsUntil === 'string')
     out += `; voice RESTS until ${c.voiceRestsUntil}, calls by the chime alone`;
   else if (c.lastCallVoiced === false)
-    out += `; the last call had NO VOICE (${typeof c.lastCallError === 'string' ? c.lastCallError : 'unknown'}): chime alone`;
+    out += `; the last call had NO VOICE${typeof c.lastCallError === 'string' ? ` (${c.lastCallError})` : ''}: chime alone`;
   if (typeof c.full === 'string' && c.full !== '')
     out += `; OUT OF COMMAND IDS today: ${c.full} (mqtt.commands.idsPerDay)`;
   return out;

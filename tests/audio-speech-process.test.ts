@@ -2,7 +2,7 @@
 // sentence, ended when idle, and never able to take the daemon down: a crash or a hang fails the
 // call it was speaking (espeak-failed), the board still shows the call, and the next call starts a
 // fresh process.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -50,8 +50,11 @@ async function startedPid(voice: SpeechProcessVoice): Promise<number> {
 }
 
 const voices: SpeechProcessVoice[] = [];
+const NO_CGROUP = { procCgroup: '/nonexistent/cgroup' };
+
 function speechVoice(o: Partial<ConstructorParameters<typeof SpeechProcessVoice>[0]> = {}): SpeechProcessVoice {
-  const v = new SpeechProcessVoice({ logger, ...o });
+  // the machine's own cgroup limit (a CI container's) is not the test's: none unless given
+  const v = new SpeechProcessVoice({ logger, cgroup: NO_CGROUP, ...o });
   voices.push(v);
   return v;
 }
@@ -297,6 +300,29 @@ describe('a board short of memory', () => {
     expect(low()[1]).toMatchObject({ suppressed: 2 });
   });
 
+  it("holds back under the service's cgroup limit too, with the board's memory free", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'cgroup-'));
+    dirs.push(dir);
+    const unit = path.join(dir, 'system.slice', 'beonho.service');
+    mkdirSync(unit, { recursive: true });
+    writeFileSync(path.join(dir, 'self-cgroup'), '0::/system.slice/beonho.service\n');
+    // MemoryMax=256M, 200 MiB charged, 10 of it page cache the kernel drops first: 66 MiB of room
+    writeFileSync(path.join(unit, 'memory.max'), `${256 * 2 ** 20}\n`);
+    writeFileSync(path.join(unit, 'memory.current'), `${200 * 2 ** 20}\n`);
+    writeFileSync(path.join(unit, 'memory.stat'), `anon 199229440\ninactive_file ${10 * 2 ** 20}\n`);
+    const cgroup = { procCgroup: path.join(dir, 'self-cgroup'), root: dir };
+    const voice = speechVoice({ child: FAKE, meminfo: meminfo(3000).file, cgroup, minAvailableMiB: 100 });
+    await expect(voice.speak('일번 고객님')).rejects.toMatchObject({
+      code: 'speech-low-memory',
+      message: expect.stringContaining("66 MiB of memory available under the service's memory limit (cgroup)"),
+    });
+    expect(voice.started).toBe(0);
+    // the limit raised (systemctl set-property beonho MemoryMax=512M): it starts
+    writeFileSync(path.join(unit, 'memory.max'), `${512 * 2 ** 20}\n`);
+    expect((await voice.speak('이번 고객님')).samples.length).toBe(4410);
+    expect(voice.started).toBe(1);
+  });
+
   it('starts as before where MemAvailable cannot be read (not Linux), or the threshold is 0', async () => {
     const none = speechVoice({ child: FAKE, meminfo: '/nonexistent/meminfo', minAvailableMiB: 100 });
     expect((await none.speak('일번 고객님')).samples.length).toBe(4410);
@@ -332,7 +358,10 @@ describe('a board short of memory', () => {
     };
     // 70 MiB: below the configured 80; then 90: enough for 80, though not for the default 100
     const mem = meminfo(70);
-    const audio = createAnnouncerExtension(ctx, { out, speech: { child: FAKE, meminfo: mem.file } });
+    const audio = createAnnouncerExtension(ctx, {
+      out,
+      speech: { child: FAKE, meminfo: mem.file, cgroup: NO_CGROUP },
+    });
     await audio.start();
     try {
       const call = (ticket: string, seq: number): QueueEvent => ({

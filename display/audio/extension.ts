@@ -38,7 +38,7 @@ export interface AnnouncerDeps {
   /** a counter's name as the board shows it (a satellite's: the main unit's); default: from config */
   counterName?: (id: string) => string | undefined;
   /** options of the speech process made from config (tests: a fake child, a meminfo file) */
-  speech?: Pick<SpeechProcessOptions, 'child' | 'meminfo'>;
+  speech?: Pick<SpeechProcessOptions, 'child' | 'meminfo' | 'cgroup'>;
 }
 
 export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDeps = {}): AnnouncerExtension {

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../../device/util/rate-limited-log.ts';
 import { buildFile } from '../../device/util/build-root.ts';
+import { type CgroupPaths, cgroupRoomMiB } from '../../device/util/cgroup-memory.ts';
 import { type SpokenPart, spokenText } from './call-sentence.ts';
 import { AudioError } from './errors.ts';
 import { EspeakVoice } from './espeak-voice.ts';
@@ -47,6 +48,8 @@ export interface SpeechProcessOptions {
   minAvailableMiB?: number;
   /** where MemAvailable is read (default /proc/meminfo; tests give a file of their own) */
   meminfo?: string;
+  /** where this process's cgroup limits are read (default /proc/self/cgroup, /sys/fs/cgroup) */
+  cgroup?: CgroupPaths;
   /** the voice began a rest (the extension reports its health) */
   onChange?: () => void;
 }
@@ -215,24 +218,29 @@ export class SpeechProcessVoice implements Voice {
     });
   }
 
-  /** A process would start into a shortage (MemAvailable below the threshold): it would be killed
-   * by the OOM killer, perhaps with the daemon (docs/audio.md, "When memory runs out"). Unknown
-   * (no /proc/meminfo): it starts, as before. */
+  /** A process would start into a shortage (MemAvailable, or the room under the service's cgroup
+   * limit, below the threshold): it would be killed by the OOM killer, perhaps with the daemon
+   * (docs/audio.md, "When memory runs out"). Unknown (no /proc/meminfo, no limit): it starts, as
+   * before. */
   private memoryShort(): AudioError | null {
     const min = this.opts.minAvailableMiB ?? SPEECH_MIN_AVAILABLE_MIB;
     if (min <= 0) return null;
-    const available = memAvailableMiB(this.opts.meminfo);
+    const board = memAvailableMiB(this.opts.meminfo);
+    const cgroup = cgroupRoomMiB(this.opts.cgroup);
+    const limited = cgroup !== null && (board === null || cgroup < board);
+    const available = limited ? cgroup : board;
     if (available === null || available >= min) return null;
     this.lowMemory++;
     const availableMiB = Math.round(available);
+    const where = limited ? "under the service's memory limit (cgroup)" : 'on the board (MemAvailable)';
     this.lowMemoryLog.warn(
       'speech-low-memory',
-      { availableMiB, minAvailableMiB: min },
+      { availableMiB, minAvailableMiB: min, limit: limited ? 'cgroup' : 'board' },
       'the speech process was not started: memory is short (calls get the chime alone)',
     );
     return new AudioError(
       'speech-low-memory',
-      `the speech process was not started: ${availableMiB} MiB of memory available, below the ${min} MiB it needs (outputs.audio.speechMinAvailableMiB)`,
+      `the speech process was not started: ${availableMiB} MiB of memory available ${where}, below the ${min} MiB it needs (outputs.audio.speechMinAvailableMiB)`,
     );
   }
 
