@@ -29,6 +29,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { MIN_NODE_20 } from '../device/node-support.ts';
 import { build, ROOT } from './build.ts';
 import { commitTime, gitCommit } from './git-commit.ts';
@@ -356,17 +357,32 @@ function npmRoot(): string {
 }
 
 if (isMainModule(import.meta.url)) {
-  const arg = (flag: string): string | undefined => {
-    const i = process.argv.indexOf(flag);
-    return i > 0 ? process.argv[i + 1] : undefined;
-  };
-  const arch = arg('--arch');
-  if (!arch) {
-    process.stderr.write('usage: npm run release -- --arch arm64|armhf|x64 [--node VERSION] [--out DIR]\n');
+  const usage = 'usage: npm run release -- --arch arm64|armhf|x64 [--node VERSION] [--out DIR]\n';
+  // strict: an option mistyped (`--ndoe 20.19.6`) stops it, rather than a release built for the
+  // default Node that the office's Node then refuses
+  let args: { arch?: string; node?: string; out?: string; help?: boolean };
+  try {
+    args = parseArgs({
+      options: {
+        arch: { type: 'string' },
+        node: { type: 'string' },
+        out: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`release: ${(err as Error).message.split('\n')[0]}\n${usage}`);
     process.exit(2);
   }
-  const node = arg('--node');
-  const outDir = arg('--out');
+  if (args.help) {
+    process.stdout.write(usage);
+    process.exit(0);
+  }
+  const { arch, node, out: outDir } = args;
+  if (!arch) {
+    process.stderr.write(usage);
+    process.exit(2);
+  }
   try {
     const r = release({ arch: targetOf(arch).arch, ...(node ? { node } : {}), ...(outDir ? { outDir } : {}) });
     process.stdout.write(`${r.tarball}\n`);
