@@ -356,7 +356,7 @@ describe('a board short of memory', () => {
       close: async () => {},
       health: () => healthy({}),
     };
-    // 70 MiB: below the configured 80; then 90: enough for 80, though not for the default 100
+    // 70 MiB: below the configured 80; then 90: enough for 80, though not for the default 128
     const mem = meminfo(70);
     const audio = createAnnouncerExtension(ctx, {
       out,

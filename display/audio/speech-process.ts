@@ -65,11 +65,11 @@ export function kernelOomKills(): number | null {
 }
 
 /** The default of outputs.audio.speechMinAvailableMiB (device/config/outputs-schema.ts, which
- * the daemon does not import): what the process takes for itself by its first sentences, measured
- * (compiled, five sentences): 138 MiB resident, of it ~96 MiB its own and ~42 MiB node's binary
- * and libraries, shared with the daemon. With less available, its first call would take all there
- * is and the OOM killer would come (docs/audio.md, "When memory runs out"). */
-export const SPEECH_MIN_AVAILABLE_MIB = 100;
+ * the daemon does not import): the room a spoken day took beyond what was in use at the process's
+ * start, measured in a cgroup limit (~125 MiB: the process's own ~96 MiB, and the daemon's pixels
+ * and files written meanwhile); with less, its first sentences take all there is and the OOM
+ * killer comes (docs/audio.md, "When memory runs out"). */
+export const SPEECH_MIN_AVAILABLE_MIB = 128;
 
 /** Refused starts are logged once, then summed up every 10 minutes (longer while they go on): a
  * day short of memory is a few lines, not one a call (each call logs its chime alone anyway). */
@@ -125,6 +125,8 @@ export class SpeechProcessVoice implements Voice {
   /** processes the kernel's OOM killer took, in all and in a row (a sentence spoken resets it) */
   oomKilled = 0;
   private oomInARow = 0;
+  /** the memory there was when the check last let a process start (its start's log line) */
+  private roomAtStart: { availableMiB?: number; limit?: string } = {};
   /** calls for which no process was started, memory being short (speech-low-memory) */
   lowMemory = 0;
   private readonly lowMemoryLog: RateLimitedLog;
@@ -229,6 +231,8 @@ export class SpeechProcessVoice implements Voice {
     const cgroup = cgroupRoomMiB(this.opts.cgroup);
     const limited = cgroup !== null && (board === null || cgroup < board);
     const available = limited ? cgroup : board;
+    this.roomAtStart =
+      available === null ? {} : { availableMiB: Math.round(available), limit: limited ? 'cgroup' : 'board' };
     if (available === null || available >= min) return null;
     this.lowMemory++;
     const availableMiB = Math.round(available);
@@ -294,7 +298,7 @@ export class SpeechProcessVoice implements Voice {
       this.fail(child, why);
       if (this.child === child) this.child = null;
     });
-    this.opts.logger.debug({ speechPid: child.pid }, 'speech process started');
+    this.opts.logger.debug({ speechPid: child.pid, ...this.roomAtStart }, 'speech process started');
     return child;
   }
 
