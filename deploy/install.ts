@@ -1,12 +1,12 @@
 // `sudo npm run install-service -- --config /etc/beonho/config.yaml` and `npm run uninstall-service`.
 // See docs/deploy.md. Exit codes: 0 done, 1 refused or failed (the message says what to do).
-import { execFileSync } from 'node:child_process';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command as Cli } from 'commander';
+import { Command as Cli, InvalidArgumentError } from 'commander';
 import { DeployError, install, uninstall } from './installer.ts';
 import { CONFIG_FILE, targetPath } from './paths.ts';
 import { dryRunner, execRunner, type Runner } from './runner.ts';
+import { detectSystemdVersion } from './systemd-version.ts';
 import { collectUsbIds } from './usb-ids.ts';
 
 // dist/deploy/install.js in a release, deploy/install.ts in a checkout: the release is above dist/.
@@ -25,16 +25,6 @@ function pickRunner(root: string, dryRun: boolean): Runner {
     );
   }
   return execRunner(out);
-}
-
-function detectSystemdVersion(root: string): number {
-  if (root !== '/') return 252;
-  try {
-    const m = /systemd (\d+)/.exec(execFileSync('systemctl', ['--version'], { encoding: 'utf8' }));
-    return m ? Number(m[1]) : 252;
-  } catch {
-    return 252;
-  }
 }
 
 const cli = new Cli('beonho-install').description('install the beonho daemon as a systemd service');
@@ -61,7 +51,15 @@ cli
     process.env.SUDO_USER,
   )
   .option('--role <role>', 'main or satellite: refuse a config that says otherwise (default: what the config says)')
-  .option('--systemd-version <n>', 'systemd version of the target (default: detected)')
+  .option(
+    '--systemd-version <n>',
+    "systemd version of the target (default: systemctl --version, or under --root the image's libsystemd-shared-<N>.so or dpkg status)",
+    (v: string) => {
+      if (!/^\d{3}$/.test(v))
+        throw new InvalidArgumentError('a systemd version such as 252 (bookworm) or 257 (trixie)');
+      return Number(v);
+    },
+  )
   .option('--no-start', 'write everything but do not enable or start the service')
   .option('--dry-run', 'print the commands instead of running them')
   .action(async (o, command: { getOptionValueSource(key: string): string | undefined }) => {
@@ -69,6 +67,16 @@ cli
     if (o.role !== undefined && o.role !== 'main' && o.role !== 'satellite')
       throw new DeployError('deploy-role-mismatch', `--role is main or satellite, got "${o.role}"`);
     const runner = pickRunner(root, Boolean(o.dryRun));
+    let systemdVersion: number = o.systemdVersion;
+    if (systemdVersion === undefined) {
+      const found = detectSystemdVersion(root);
+      systemdVersion = found.version;
+      out(
+        found.assumed
+          ? `warning: the target's systemd version is unknown (${found.from}): the unit is written for ${found.version} (bookworm); give --systemd-version N if the target has another (257 for trixie)`
+          : `systemd ${found.version} on the target (${found.from})`,
+      );
+    }
     const r = await install(
       {
         root,
@@ -78,7 +86,7 @@ cli
         appDir: o.appDir === undefined ? targetPath(root, appDefault) : o.appDir,
         nodePath: o.node,
         configSource: resolve(o.config),
-        systemdVersion: o.systemdVersion ? Number(o.systemdVersion) : detectSystemdVersion(root),
+        systemdVersion,
         keypads: o.keypad,
         printers: o.printer,
         admin: o.admin,

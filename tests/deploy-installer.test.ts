@@ -888,6 +888,33 @@ describe('the command line', () => {
     expect(existsSync(join(root, 'etc/beonho/usb-ids'))).toBe(false);
   });
 
+  it("writes the unit for the image's systemd, read from it, and says so; a guess is a warning", async () => {
+    // a trixie image: its libsystemd-shared under the CPU's triplet
+    await mkdir(join(root, 'usr/lib/aarch64-linux-gnu/systemd'), { recursive: true });
+    await writeFile(join(root, 'usr/lib/aarch64-linux-gnu/systemd/libsystemd-shared-257.so'), '');
+    const trixie = await installCli();
+    expect(trixie.stdout).toMatch(
+      /^systemd 257 on the target \(\/usr\/lib\/aarch64-linux-gnu\/systemd\/libsystemd-shared-257\.so\)$/m,
+    );
+    expect(await readFile(join(root, 'etc/systemd/system/beonho.service'), 'utf8')).toMatch(/^RestartSteps=5$/m);
+    // nothing to read: bookworm's 252 with a warning, and no setting 252 does not know
+    await rm(join(root, 'usr/lib/aarch64-linux-gnu'), { recursive: true });
+    const none = await installCli();
+    expect(none.stdout).toMatch(
+      /^warning: the target's systemd version is unknown \(.*\): the unit is written for 252/m,
+    );
+    expect(await readFile(join(root, 'etc/systemd/system/beonho.service'), 'utf8')).not.toMatch(/RestartSteps/);
+    // told: taken as told, checked
+    await installCli('--systemd-version', '257');
+    expect(await readFile(join(root, 'etc/systemd/system/beonho.service'), 'utf8')).toMatch(/^RestartSteps=5$/m);
+    const bad = await installCli('--systemd-version', 'trixie').then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/--systemd-version.*a systemd version such as 252/);
+  });
+
   it('exits 1 with the error code when the config is invalid', async () => {
     await writeFile(join(work, 'office.yaml'), 'nope: 1\n');
     const r = await installCli().then(
