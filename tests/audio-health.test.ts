@@ -7,12 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { calledEvent, memoryOut, officeWithAudio } from './audio-helpers.ts';
 import { Bus } from '../device/bus.ts';
-import { configSchema } from '../device/config/schema.ts';
 import { createHealthExtension } from '../device/health-extension.ts';
-import { healthy } from '../device/ports/health.ts';
-import type { AudioOut } from '../device/ports/outputs.ts';
-import type { QueueEvent } from '../device/queue/types.ts';
 import type { SpokenPart } from '../display/audio/call-sentence.ts';
 import { AudioError } from '../display/audio/errors.ts';
 import { AUDIO_COUNTS_EVERY_MS, createAnnouncerExtension } from '../display/audio/extension.ts';
@@ -26,37 +23,25 @@ const voice: Voice = {
   synth: async (_parts: SpokenPart[]) => ({ rate: 8000, samples: new Int16Array(800).fill(1000) }),
 };
 
-const call = (ticket: string, seq: number): QueueEvent => ({
-  v: 1,
-  office: 'yeoksam1',
-  seq,
-  id: `e-${seq}`,
-  at: new Date().toISOString(),
-  type: 'ticket.called',
-  ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
-  counter: '3',
-});
-
 const dirs: string[] = [];
 afterEach(() => {
   vi.useRealTimers();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** The office, its bus and data dir, and an audio output in memory. */
+function office() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'audio-health-'));
+  dirs.push(dir);
+  const bus = new Bus();
+  const ctx = { config: officeWithAudio(), bus, logger, dataDir: dir, now: () => Date.now() };
+  return { dir, bus, ctx, out: memoryOut() };
+}
+
 describe('the audio counts in the device status', () => {
   it('follow the calls announced, at most once per AUDIO_COUNTS_EVERY_MS, with no error changing', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const config = configSchema.parse({
-      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
-      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
-      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
-      outputs: { audio: { driver: 'sim' } },
-    });
-    const dir = mkdtempSync(path.join(tmpdir(), 'audio-health-'));
-    dirs.push(dir);
-    const bus = new Bus();
-    const ctx = { config, bus, logger, dataDir: dir, now: () => Date.now() };
-    const out: AudioOut = { kind: 'memory', play: async () => {}, close: async () => {}, health: () => healthy({}) };
+    const { dir, bus, ctx, out } = office();
     const emitted: number[] = [];
     bus.on('healthChanged', emitted, ({ component, health }) => {
       if (component === 'audio') emitted.push(health.announced as number);
@@ -68,7 +53,7 @@ describe('the audio counts in the device status', () => {
     try {
       expect(emitted).toEqual([0]);
       for (const [i, ticket] of ['1001', '1002', '1003'].entries()) {
-        bus.emit('queueEvents', { events: [call(ticket, 900 + i)] });
+        bus.emit('queueEvents', { events: [calledEvent(ticket, 900 + i)] });
         await audio.idle();
       }
       // three calls, one report, once the interval is over: not one status a call
@@ -88,17 +73,7 @@ describe('the audio counts in the device status', () => {
   });
 
   it('say at once whether the latest call was spoken: false while the voice fails, true again after', async () => {
-    const config = configSchema.parse({
-      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
-      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
-      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
-      outputs: { audio: { driver: 'sim' } },
-    });
-    const dir = mkdtempSync(path.join(tmpdir(), 'audio-health-'));
-    dirs.push(dir);
-    const bus = new Bus();
-    const ctx = { config, bus, logger, dataDir: dir, now: () => Date.now() };
-    const out: AudioOut = { kind: 'memory', play: async () => {}, close: async () => {}, health: () => healthy({}) };
+    const { bus, ctx, out } = office();
     let failing = true;
     const flaky: Voice = {
       kind: 'fake',
@@ -116,12 +91,12 @@ describe('the audio counts in the device status', () => {
     await audio.start();
     try {
       expect(emitted).toEqual([null]);
-      bus.emit('queueEvents', { events: [call('1001', 900)] });
+      bus.emit('queueEvents', { events: [calledEvent('1001', 900)] });
       await audio.idle();
       expect(emitted).toEqual([null, false]);
       expect(audio.health()).toMatchObject({ lastCallVoiced: false, lastCallError: 'speech-low-memory', chimeOnly: 1 });
       failing = false;
-      bus.emit('queueEvents', { events: [call('1002', 901)] });
+      bus.emit('queueEvents', { events: [calledEvent('1002', 901)] });
       await audio.idle();
       // the last failure stays named; what holds now has changed, and is told at once
       expect(emitted).toEqual([null, false, true]);

@@ -7,17 +7,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { calledEvent, memoryOut, officeWithAudio } from './audio-helpers.ts';
 import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import { healthy } from '../device/ports/health.ts';
 import type { AudioOut, DisplaySink, Frame, PatchFrame } from '../device/ports/outputs.ts';
 import type { QueueService } from '../device/queue/service.ts';
-import type { QueueEvent } from '../device/queue/types.ts';
 import { callParts } from '../display/audio/call-sentence.ts';
 import { createAnnouncerExtension } from '../display/audio/extension.ts';
 import { SPEECH_OOM_SCORE_ADJ } from '../display/audio/speech-child.ts';
 import { memAvailableMiB, SPEECH_MIN_AVAILABLE_MIB, SpeechProcessVoice } from '../display/audio/speech-process.ts';
-import { decodeWav, durationMs } from '../display/audio/wav.ts';
+import { durationMs } from '../display/audio/wav.ts';
 import { BoardExtension } from '../display/board-extension.ts';
 import { prepareRenderer } from '../display/board/render.ts';
 import { morningSnapshot } from '../bench/lib/board-morning.ts';
@@ -184,45 +184,23 @@ describe('a speech process the kernel kills for want of memory', () => {
   });
 
   it('in the daemon: an idle process killed makes the next call the chime alone, and the health says so', async () => {
-    const config = configSchema.parse({
-      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
-      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
-      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
-      outputs: { audio: { driver: 'sim' } },
-    });
+    const config = officeWithAudio();
     const bus = new Bus();
     const ctx = { config, bus, logger, dataDir: '/nonexistent', now: () => Date.now() };
     const played: number[] = [];
-    const out: AudioOut = {
-      kind: 'memory',
-      play: async (wav) => {
-        played.push(Math.round(durationMs(decodeWav(wav)) / 100) * 100);
-      },
-      close: async () => {},
-      health: () => healthy({}),
-    };
+    const out = memoryOut(played);
     let kills = 0;
     const voice = speechVoice({ child: FAKE, oomKills: () => kills });
     const audio = createAnnouncerExtension(ctx, { out, voice });
     await audio.start();
     try {
-      const call = (ticket: string, seq: number): QueueEvent => ({
-        v: 1,
-        office: 'yeoksam1',
-        seq,
-        id: `e-${seq}`,
-        at: new Date().toISOString(),
-        type: 'ticket.called',
-        ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
-        counter: '3',
-      });
-      bus.emit('queueEvents', { events: [call('1036', 901)] });
+      bus.emit('queueEvents', { events: [calledEvent('1036', 901)] });
       await audio.idle();
       const pid = voice.pid!;
       kills++;
       process.kill(pid, 'SIGKILL');
       await until('the kill to be seen', () => voice.oomKilled === 1);
-      bus.emit('queueEvents', { events: [call('1037', 902)] });
+      bus.emit('queueEvents', { events: [calledEvent('1037', 902)] });
       await audio.idle();
       // chime (0.8 s) + 150 ms + the fake's 200 ms; then the chime alone
       expect(played).toEqual([1200, 800]);
@@ -333,12 +311,7 @@ describe('a board short of memory', () => {
   });
 
   it('in the daemon: the call gets the chime alone, and the health says why (outputs.audio.speechMinAvailableMiB)', async () => {
-    const config = configSchema.parse({
-      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
-      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
-      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
-      outputs: { audio: { driver: 'sim', speechMinAvailableMiB: 80 } },
-    });
+    const config = officeWithAudio({ speechMinAvailableMiB: 80 });
     // the schema's default is the voice's (the daemon does not load the schema: device/config/load-isolated.ts)
     expect(configSchema.parse({ ...config, outputs: { audio: {} } }).outputs.audio.speechMinAvailableMiB).toBe(
       SPEECH_MIN_AVAILABLE_MIB,
@@ -348,14 +321,7 @@ describe('a board short of memory', () => {
     const bus = new Bus();
     const ctx = { config, bus, logger, dataDir: '/nonexistent', now: () => Date.now() };
     const played: number[] = [];
-    const out: AudioOut = {
-      kind: 'memory',
-      play: async (wav) => {
-        played.push(Math.round(durationMs(decodeWav(wav)) / 100) * 100);
-      },
-      close: async () => {},
-      health: () => healthy({}),
-    };
+    const out = memoryOut(played);
     // 70 MiB: below the configured 80; then 90: enough for 80, though not for the default 128
     const mem = meminfo(70);
     const audio = createAnnouncerExtension(ctx, {
@@ -364,17 +330,7 @@ describe('a board short of memory', () => {
     });
     await audio.start();
     try {
-      const call = (ticket: string, seq: number): QueueEvent => ({
-        v: 1,
-        office: 'yeoksam1',
-        seq,
-        id: `e-${seq}`,
-        at: new Date().toISOString(),
-        type: 'ticket.called',
-        ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
-        counter: '3',
-      });
-      bus.emit('queueEvents', { events: [call('1036', 901)] });
+      bus.emit('queueEvents', { events: [calledEvent('1036', 901)] });
       await audio.idle();
       expect(audio.health()).toMatchObject({
         announced: 0,
@@ -383,7 +339,7 @@ describe('a board short of memory', () => {
         speechLowMemory: 1,
       });
       mem.set(90);
-      bus.emit('queueEvents', { events: [call('1037', 902)] });
+      bus.emit('queueEvents', { events: [calledEvent('1037', 902)] });
       await audio.idle();
       // the chime alone; then chime (0.8 s) + 150 ms + the fake's 200 ms
       expect(played).toEqual([800, 1200]);
@@ -397,12 +353,7 @@ describe('a board short of memory', () => {
 describe('a crash of the speech process in the daemon', () => {
   it('never stops the announcements, and the board still shows the call', async () => {
     await prepareRenderer();
-    const config = configSchema.parse({
-      office: { id: 'yeoksam1', name: '역삼1동 행정복지센터' },
-      services: [{ id: 'resident', name: '주민등록 등·초본', numbers: { from: 1001, to: 1999 } }],
-      counters: [{ id: '3', name: '3번 창구', services: ['resident'] }],
-      outputs: { audio: { driver: 'sim', chime: false } },
-    });
+    const config = officeWithAudio({ chime: false });
     const bus = new Bus();
     const snap = morningSnapshot();
     const queue = { snapshot: () => structuredClone(snap) } as unknown as QueueService;
@@ -434,25 +385,15 @@ describe('a crash of the speech process in the daemon', () => {
     await board.start();
     await audio.start();
     try {
-      const call = (ticket: string, seq: number): QueueEvent => ({
-        v: 1,
-        office: 'yeoksam1',
-        seq,
-        id: `e-${seq}`,
-        at: new Date().toISOString(),
-        type: 'ticket.called',
-        ticket: { number: ticket, service: 'resident', channel: 'kiosk', priority: false },
-        counter: '3',
-      });
       const framesBefore = frames.length;
-      bus.emit('queueEvents', { events: [call('1035', 901)] });
+      bus.emit('queueEvents', { events: [calledEvent('1035', 901)] });
       await board.idle();
       await audio.idle();
       expect(board.model()?.highlight?.ticket).toBe('1035');
       expect(frames.length).toBeGreaterThan(framesBefore);
       expect(audio.health()).toMatchObject({ failedCalls: 1, lastCallError: 'espeak-failed', announced: 0 });
       expect(played).toEqual([]);
-      bus.emit('queueEvents', { events: [call('1036', 902)] });
+      bus.emit('queueEvents', { events: [calledEvent('1036', 902)] });
       await audio.idle();
       expect(audio.health()).toMatchObject({ failedCalls: 1, announced: 1 });
       expect(played).toEqual(['1036번 고객님, 3번 창구로 오십시오']);

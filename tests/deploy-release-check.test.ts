@@ -180,29 +180,21 @@ describe('the CPU of an image made under --root', () => {
 });
 
 describe('the Node version of an image made under --root', () => {
-  // built for Node 22, as an arm64 release is (manifest.json's "node")
-  const node22 = () =>
+  /** a release for `arch`, built for `node` (manifest.json's "node"), with its engines range */
+  const armRelease = (
+    arch: string,
+    cpu: string,
+    node: { version: string; major: number; abi: number },
+    engines: string,
+  ) =>
     release({
-      'manifest.json': JSON.stringify({
-        name: 'beonho-0.1.0-linux-arm64',
-        arch: 'arm64',
-        cpu: 'arm64',
-        node: { version: '22.12.0', major: 22, abi: 127 },
-      }),
-      'package.json': JSON.stringify({ engines: { node: '^22' } }),
+      'manifest.json': JSON.stringify({ name: `beonho-0.1.0-linux-${arch}`, arch, cpu, node }),
+      'package.json': JSON.stringify({ engines: { node: engines } }),
       'dist/device/main.js': 'main',
     });
-  const node20 = () =>
-    release({
-      'manifest.json': JSON.stringify({
-        name: 'beonho-0.1.0-linux-armhf',
-        arch: 'armhf',
-        cpu: 'arm',
-        node: { version: '20.19.5', major: 20, abi: 115 },
-      }),
-      'package.json': JSON.stringify({ engines: { node: '>=20.15.0 <21' } }),
-      'dist/device/main.js': 'main',
-    });
+  // built for Node 22, as an arm64 release is; for Node 20, as an armhf one
+  const node22 = () => armRelease('arm64', 'arm64', { version: '22.12.0', major: 22, abi: 127 }, '^22');
+  const node20 = () => armRelease('armhf', 'arm', { version: '20.19.5', major: 20, abi: 115 }, '>=20.15.0 <21');
   const ARM = 40;
   const imageNode = async (bytes: Buffer, path = 'usr/bin/node') => {
     await mkdir(join(work, path, '..'), { recursive: true });
