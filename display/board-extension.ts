@@ -15,6 +15,9 @@ import { type BoardOutput, buildOutputs, outputSize } from './board/outputs.ts';
 import { BoardPainter, Surface, drawCounterDisplay, prepareRenderer } from './board/render.ts';
 import { collectFrameGarbage, nextTurn } from './pixel-garbage.ts';
 
+/** how often at most a change of the board's counts alone reaches the status (countsLater) */
+export const BOARD_COUNTS_EVERY_MS = 30_000;
+
 export interface BoardExtensionOptions {
   /** replaces the outputs built from config (tests, benchmark) */
   outputs?: BoardOutput[];
@@ -69,6 +72,10 @@ export class BoardExtension implements Extension {
   private readonly log: Logger;
   /** frames written, for status and tests */
   framesWritten = 0;
+  /** the health with the frames written since it was last sent, due (countsLater) */
+  private countsTimer: ReturnType<typeof setTimeout> | null = null;
+  /** framesWritten in the health last sent */
+  private framesSent = 0;
 
   constructor(
     private readonly ctx: BoardContext,
@@ -129,13 +136,15 @@ export class BoardExtension implements Extension {
     this.clock = setInterval(() => this.schedule(), 1000);
     this.schedule();
     await this.idle();
-    this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+    this.emitHealth();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.ctx.bus.removeListeners(this);
     if (this.clock) clearInterval(this.clock);
+    if (this.countsTimer) clearTimeout(this.countsTimer);
+    this.countsTimer = null;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await this.rendering;
@@ -149,6 +158,24 @@ export class BoardExtension implements Extension {
       if (this.rendering) await this.rendering;
       else await Promise.resolve();
     }
+  }
+
+  /** The frames written reach the status (status.json, the MQTT status) at most every
+   * BOARD_COUNTS_EVERY_MS: the health was sent only when a sink failed or came back, so the status
+   * kept the first frame's count all day; one status a frame would be one more retained MQTT
+   * status to central per call. */
+  private countsLater(): void {
+    if (this.countsTimer || this.stopped) return;
+    this.countsTimer = setTimeout(() => {
+      this.countsTimer = null;
+      if (!this.stopped && this.framesWritten !== this.framesSent) this.emitHealth();
+    }, BOARD_COUNTS_EVERY_MS);
+    this.countsTimer.unref?.();
+  }
+
+  private emitHealth(): void {
+    this.framesSent = this.framesWritten;
+    this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
   }
 
   health(): ComponentHealth {
@@ -268,10 +295,11 @@ export class BoardExtension implements Extension {
         await l.out.sink.write(frame);
         l.lastKey = key;
         this.framesWritten++;
+        this.countsLater();
         if (l.failing !== null) {
           l.failing = null;
           this.log.info({ sink: l.out.sink.kind }, 'board frames written again');
-          this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+          this.emitHealth();
         }
         // What was read back from the canvas for this frame is garbage now. The canvas binding
         // frees its buffers in finalizers that run on a later turn of the event loop: one turn per
@@ -291,7 +319,7 @@ export class BoardExtension implements Extension {
           { code, sink: l.out.sink.kind, err: (err as Error).message },
           news ? `board frame not written; trying again every ${WRITE_RETRY_MS / 1000} s` : 'board frame not written',
         );
-        if (news) this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+        if (news) this.emitHealth();
       }
     }
   }
@@ -306,7 +334,7 @@ export class BoardExtension implements Extension {
       l.lastKey = null;
       l.painter?.invalidate();
       // A display that came back after failing: tell the device status.
-      if (l.nextOpenAt > 0) this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+      if (l.nextOpenAt > 0) this.emitHealth();
       l.nextOpenAt = 0;
       return true;
     } catch (err) {
@@ -318,7 +346,7 @@ export class BoardExtension implements Extension {
         { code: (err as { code?: string }).code ?? 'display-open', sink: l.out.sink.kind, err: (err as Error).message },
         first ? `board output not available; trying again every ${REOPEN_MS / 1000} s` : 'board output not available',
       );
-      if (first) this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
+      if (first) this.emitHealth();
       return false;
     }
   }

@@ -8,7 +8,7 @@ import type { DisplaySink, Frame, PatchFrame } from '../device/ports/outputs.ts'
 import type { QueueService } from '../device/queue/service.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
-import { BoardExtension } from '../display/board-extension.ts';
+import { BOARD_COUNTS_EVERY_MS, BoardExtension } from '../display/board-extension.ts';
 import { prepareRenderer } from '../display/board/render.ts';
 import { WholeFrame } from '../display/sinks/patches.ts';
 import { FIXED_NOW, morningSnapshot } from '../bench/lib/board-morning.ts';
@@ -133,6 +133,28 @@ describe('board extension', () => {
       expect(asked).toEqual([2]);
     } finally {
       vi.unstubAllGlobals();
+    }
+  });
+
+  it('sends its frames written to the status at most every BOARD_COUNTS_EVERY_MS, not once a frame', async () => {
+    const sent: number[] = [];
+    bus.on('healthChanged', sent, ({ component, health }) => {
+      if (component === 'board') sent.push(health.framesWritten as number);
+    });
+    try {
+      // the minute turns: the clock's frame is written, and no status for it yet
+      const atStart = ext.framesWritten;
+      await settle(60_000);
+      expect(ext.framesWritten).toBeGreaterThan(atStart);
+      expect(sent).toEqual([]);
+      // half a minute later: one status, with the count as it is then
+      await settle(BOARD_COUNTS_EVERY_MS);
+      expect(sent).toEqual([ext.framesWritten]);
+      // nothing written since: nothing sent
+      await settle(BOARD_COUNTS_EVERY_MS - 1);
+      expect(sent).toHaveLength(1);
+    } finally {
+      bus.removeListeners(sent);
     }
   });
 
