@@ -69,6 +69,41 @@ describe('the room under the cgroup memory limits', () => {
     expect(cgroupRoomMiB({ procCgroup: '/nonexistent/cgroup' })).toBeNull();
   });
 
+  it("a container's own cgroup namespace (`0::/`): the mount's limit, nothing read above the mount", () => {
+    // the mount is `cgroup`; a tighter limit in the directory above it is no cgroup's
+    const t = tree('0::/\n', {
+      'memory.max': String(10 * MiB),
+      'memory.current': String(9 * MiB),
+      'cgroup/memory.max': String(500 * MiB),
+      'cgroup/memory.current': String(100 * MiB),
+    });
+    const mount = path.join(t.root, 'cgroup');
+    expect(cgroupRoomMiB({ procCgroup: t.procCgroup, root: mount })).toBe(400);
+    // a cgroup outside the namespace's root, as the kernel shows it: not under the mount
+    const outside = tree('0::/../..\n', {});
+    expect(cgroupRoomMiB({ procCgroup: outside.procCgroup, root: mount })).toBeNull();
+  });
+
+  it('a cgroup whose name ends in a space, and a mount given with a trailing slash', () => {
+    const t = tree('0::/odd name \n', {
+      'memory.max': String(50 * MiB),
+      'memory.current': String(40 * MiB),
+      'odd name /memory.max': String(60 * MiB),
+      'odd name /memory.current': String(55 * MiB),
+      'odd name/memory.max': String(900 * MiB),
+      'odd name/memory.current': '0',
+    });
+    expect(cgroupRoomMiB(t)).toBe(5);
+    // the walk up reaches the mount's root (its 10 MiB) however the mount is written
+    const u = tree('0::/a/b\n', {
+      'a/b/memory.max': 'max',
+      'a/b/memory.current': '1',
+      'a/memory.max': String(50 * MiB),
+      'a/memory.current': String(40 * MiB),
+    });
+    expect(cgroupRoomMiB({ procCgroup: u.procCgroup, root: `${u.root}/` })).toBe(10);
+  });
+
   it('never below 0 when the cgroup is over its limit (reclaim pending)', () => {
     const t = tree('0::/e\n', { 'e/memory.max': String(100 * MiB), 'e/memory.current': String(101 * MiB) });
     expect(cgroupRoomMiB(t)).toBe(0);

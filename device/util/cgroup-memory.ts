@@ -21,7 +21,8 @@ const V1_UNLIMITED = 2 ** 62;
  * (inactive_file) counted as room, as MemAvailable counts it. null when no limit is set or none
  * can be read (not Linux, no memory controller). */
 export function cgroupRoomMiB(paths: CgroupPaths = {}): number | null {
-  const root = paths.root ?? '/sys/fs/cgroup';
+  // resolved: no trailing slash, so that the walk up stops at the mount (walk())
+  const root = path.resolve(paths.root ?? '/sys/fs/cgroup');
   let text: string;
   try {
     text = readFileSync(paths.procCgroup ?? '/proc/self/cgroup', 'utf8');
@@ -30,8 +31,9 @@ export function cgroupRoomMiB(paths: CgroupPaths = {}): number | null {
   }
   let least: number | null = null;
   for (const line of text.split('\n')) {
-    // hierarchy-id:controllers:path; v2's unified line is 0::path
-    const m = /^(\d+):([^:]*):(\/.*)$/.exec(line.trim());
+    // hierarchy-id:controllers:path; v2's unified line is 0::path. Not trimmed: the kernel writes
+    // the path as it is, and a cgroup's name may end in a space
+    const m = /^(\d+):([^:]*):(\/.*)$/.exec(line);
     if (!m) continue;
     const [, id, controllers, own] = m as unknown as [string, string, string, string];
     let room: number | null = null;
@@ -45,11 +47,14 @@ export function cgroupRoomMiB(paths: CgroupPaths = {}): number | null {
 /** The least room from the cgroup `own` up to the mount's root, each level read by `room`. */
 function walk(mount: string, own: string, room: (dir: string) => number | null): number | null {
   let least: number | null = null;
-  let dir = path.join(mount, own);
-  for (;;) {
+  // resolved: a cgroup namespace's own root is `/` (a container's), and path.join would keep its
+  // slash, so the walk would pass the mount by and read the directory above it
+  let dir = path.resolve(mount, `.${own}`);
+  // a cgroup outside the namespace's root (`/../..`) is not under this mount: nothing to read
+  while (dir === mount || dir.startsWith(`${mount}${path.sep}`)) {
     const r = room(dir);
     if (r !== null && (least === null || r < least)) least = r;
-    if (dir === mount || !dir.startsWith(`${mount}${path.sep}`)) break;
+    if (dir === mount) break;
     dir = path.dirname(dir);
   }
   return least;
