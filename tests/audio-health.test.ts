@@ -72,6 +72,34 @@ describe('the audio counts in the device status', () => {
     }
   });
 
+  it('are not sent after stop: the call that was playing when it stopped arms no timer', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const { bus, ctx, out } = office();
+    let release = (): void => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow: Voice = { ...voice, synth: async (parts: SpokenPart[]) => gate.then(() => voice.synth(parts)) };
+    const emitted: number[] = [];
+    bus.on('healthChanged', emitted, ({ component, health }) => {
+      if (component === 'audio') emitted.push(health.announced as number);
+    });
+    const audio = createAnnouncerExtension(ctx, { out, voice: slow });
+    await audio.start();
+    try {
+      bus.emit('queueEvents', { events: [calledEvent('1001', 900)] });
+      await vi.advanceTimersByTimeAsync(0);
+      // stopped while the call is synthesised: the call ends, then the extension is stopped
+      const stopped = audio.stop();
+      release();
+      await stopped;
+      await vi.advanceTimersByTimeAsync(AUDIO_COUNTS_EVERY_MS * 2);
+      expect(emitted).toEqual([0]);
+    } finally {
+      bus.removeListeners(emitted);
+    }
+  });
+
   it('say at once whether the latest call was spoken: false while the voice fails, true again after', async () => {
     const { bus, ctx, out } = office();
     let failing = true;

@@ -170,13 +170,14 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
 
     async stop(): Promise<void> {
       ctx.bus.removeListeners(ext);
-      if (countsTimer) clearTimeout(countsTimer);
-      countsTimer = null;
       await announcer?.stop();
       announcer = null;
       await voice?.close?.();
       voice = null;
       speech = null;
+      // cleared last: the call let finish by announcer.stop() reports, and would arm it again
+      if (countsTimer) clearTimeout(countsTimer);
+      countsTimer = null;
     },
 
     health(): ComponentHealth {
