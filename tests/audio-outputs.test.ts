@@ -138,6 +138,9 @@ describe('simulated output', () => {
 });
 
 describe('createAnnouncerExtension', () => {
+  // the speech process's memory check reads nothing of this machine (a busy runner, a Pi, a CI
+  // container's limit): calls are spoken whatever it has free
+  const NO_MACHINE_MEMORY = { meminfo: '/nonexistent/meminfo', cgroup: { procCgroup: '/nonexistent/cgroup' } };
   const baseConfig = (audio: Record<string, unknown>): ConfigInput => ({
     office: { id: 'test-office', name: '테스트동 행정복지센터' },
     services: [{ id: 'resident', name: '주민등록', numbers: { from: 1001, to: 1999 } }],
@@ -177,7 +180,7 @@ describe('createAnnouncerExtension', () => {
 
   it('turns ticket.called and ticket.recalled into WAVs of chime + Korean call in sim/audio', async () => {
     const { ctx, bus } = context({ driver: 'sim' });
-    const ext = createAnnouncerExtension(ctx);
+    const ext = createAnnouncerExtension(ctx, { speech: NO_MACHINE_MEMORY });
     await ext.start();
     bus.emit('queueEvents', {
       events: [event('ticket.called', '1035', '3'), event('ticket.called', '1036', 'p')],
@@ -205,7 +208,7 @@ describe('createAnnouncerExtension', () => {
 
   it('with ALSA and no aplay: start and calls go on, the error is in health and on the bus', async () => {
     const { ctx, bus, health } = context({ driver: 'alsa', aplay: path.join(dir, 'missing-aplay'), chime: true });
-    const ext = createAnnouncerExtension(ctx);
+    const ext = createAnnouncerExtension(ctx, { speech: NO_MACHINE_MEMORY });
     await expect(ext.start()).resolves.toBeUndefined();
     bus.emit('queueEvents', { events: [event('ticket.called', '1001', '3')] });
     await ext.idle();
@@ -223,7 +226,7 @@ describe('createAnnouncerExtension', () => {
   it('does nothing when disabled or driver none', async () => {
     for (const audio of [{ enabled: false }, { driver: 'none' }]) {
       const { ctx, bus } = context(audio);
-      const ext = createAnnouncerExtension(ctx);
+      const ext = createAnnouncerExtension(ctx, { speech: NO_MACHINE_MEMORY });
       await ext.start();
       bus.emit('queueEvents', { events: [event('ticket.called', '1001', '3')] });
       await ext.idle();

@@ -51,10 +51,12 @@ async function startedPid(voice: SpeechProcessVoice): Promise<number> {
 
 const voices: SpeechProcessVoice[] = [];
 const NO_CGROUP = { procCgroup: '/nonexistent/cgroup' };
+const NO_MEMINFO = '/nonexistent/meminfo';
 
 function speechVoice(o: Partial<ConstructorParameters<typeof SpeechProcessVoice>[0]> = {}): SpeechProcessVoice {
-  // the machine's own cgroup limit (a CI container's) is not the test's: none unless given
-  const v = new SpeechProcessVoice({ logger, cgroup: NO_CGROUP, ...o });
+  // the machine's own memory (a busy CI runner's, a Pi's) and cgroup limit (a CI container's) are
+  // not the test's: the memory check has nothing to read unless a test gives it a file
+  const v = new SpeechProcessVoice({ logger, cgroup: NO_CGROUP, meminfo: NO_MEMINFO, ...o });
   voices.push(v);
   return v;
 }
@@ -302,7 +304,7 @@ describe('a board short of memory', () => {
   });
 
   it('starts as before where MemAvailable cannot be read (not Linux), or the threshold is 0', async () => {
-    const none = speechVoice({ child: FAKE, meminfo: '/nonexistent/meminfo', minAvailableMiB: 100 });
+    const none = speechVoice({ child: FAKE, meminfo: NO_MEMINFO, minAvailableMiB: 100 });
     expect((await none.speak('일번 고객님')).samples.length).toBe(4410);
     const old = speechVoice({ child: FAKE, meminfo: meminfo(null).file, minAvailableMiB: 100 });
     expect((await old.speak('일번 고객님')).samples.length).toBe(4410);
