@@ -93,9 +93,10 @@ export const outputsSchema = z.strictObject({
       chime: z.boolean().default(true),
       /** how many times the sentence is spoken per call (after one chime) */
       repeat: z.number().int().min(1).max(3).default(1),
-      /** espeak: no speech process is started while the kernel's MemAvailable is below this many
-       * MiB (the call gets the chime alone, `speech-low-memory`); 0: always started. The default
-       * is SPEECH_MIN_AVAILABLE_MIB of display/audio/speech-process.ts (docs/audio.md) */
+      /** espeak: no speech process is started while the kernel's MemAvailable, or the room under
+       * the service's cgroup memory limit, is below this many MiB (the call gets the chime alone,
+       * `speech-low-memory`); 0: always started. The default is SPEECH_MIN_AVAILABLE_MIB of
+       * display/audio/speech-process.ts (docs/audio.md) */
       speechMinAvailableMiB: z.number().int().min(0).max(4096).default(128),
       /** the calls of this unit's area only (a floor, a waiting room): a call is announced when its
        * counter or its service is listed; absent: every call */

@@ -41,10 +41,10 @@ export interface SpeechProcessOptions {
   restMs?: number;
   restMaxMs?: number;
   now?: () => number;
-  /** no process is started while the kernel's MemAvailable is below this many MiB (default
-   * SPEECH_MIN_AVAILABLE_MIB; 0: never held back): the call gets the chime alone
-   * (`speech-low-memory`) rather than a process the OOM killer takes. A process already running
-   * is used whatever the memory. */
+  /** no process is started while the kernel's MemAvailable, or the room under the service's
+   * cgroup memory limit, is below this many MiB (default SPEECH_MIN_AVAILABLE_MIB; 0: never held
+   * back): the call gets the chime alone (`speech-low-memory`) rather than a process the OOM
+   * killer takes. A process already running is used whatever the memory. */
   minAvailableMiB?: number;
   /** where MemAvailable is read (default /proc/meminfo; tests give a file of their own) */
   meminfo?: string;
