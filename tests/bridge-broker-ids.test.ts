@@ -4,7 +4,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../bridge/broker/passwords.ts';
-import { clipName } from '../device/util/rate-limited-log.ts';
+import { clipName } from '../bridge/log-names.ts';
 import { connectPacket, type LogCapture, mqttConnect, RawClient, startTestBroker } from './bridge-broker-raw.ts';
 import type { EmbeddedBroker } from '../bridge/broker/broker.ts';
 

@@ -5,7 +5,7 @@
 // the cap. It also bounds what waits to be sent to the client: aedes would otherwise wait for a
 // frozen client's socket to drain while every other client's deliveries queue behind it.
 import { Duplex } from 'node:stream';
-import { clipName } from '../../device/util/rate-limited-log.ts';
+import { clipName } from '../log-names.ts';
 
 export type GuardRefusal =
   /** a packet's fixed header announces more than maxPacketBytes */

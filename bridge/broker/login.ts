@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { Account } from './acl.ts';
 import { Authenticator, type StoredAccount } from './authenticator.ts';
 import { ClientIdOwners, clientIdProblem } from './client-ids.ts';
-import { clip, clipName, RateLimitedLog } from '../../device/util/rate-limited-log.ts';
+import { clip, clipName } from '../log-names.ts';
+import { RateLimitedLog } from '../../device/util/rate-limited-log.ts';
 import { type SessionLimits, Sessions } from './sessions.ts';
 
 const CONNACK_TEXT = { 2: 'identifier rejected', 3: 'server unavailable', 4: 'bad user name or password' };

@@ -2,7 +2,8 @@
 // build the result. handle() resolves once the result is durable: only then may the link
 // acknowledge the command (PUBACK), so a command the broker counts as delivered is never lost to a
 // power cut (docs/mqtt.md, "Idempotency").
-import { clip, RateLimitedLog } from '../../device/util/rate-limited-log.ts';
+import { clip } from '../log-names.ts';
+import { RateLimitedLog } from '../../device/util/rate-limited-log.ts';
 import type { Logger } from 'pino';
 import type { Action } from '../../device/queue/actions.ts';
 import type { QueueService } from '../../device/queue/service.ts';

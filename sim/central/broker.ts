@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type Listeners, openListeners } from '../../bridge/broker/listeners.ts';
-import { clipName } from '../../device/util/rate-limited-log.ts';
+import { clipName } from '../../bridge/log-names.ts';
 import { accountSchema, brokerSchema } from '../../device/config/mqtt-schema.ts';
 import { verifyPassword } from '../../bridge/broker/passwords.ts';
 import { type CentralAccount, mayPublish, mayRead } from './acl.ts';
