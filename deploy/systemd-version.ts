@@ -46,12 +46,16 @@ function readImage(root: string): Omit<SystemdVersion, 'assumed'> | null {
   for (const lib of ['usr/lib', 'lib']) {
     for (const entry of list(join(root, lib))) if (/-linux-gnu/.test(entry)) dirs.push(`${lib}/${entry}/systemd`);
   }
+  // the newest when an upgrade left an older one behind: the systemd that boots is the last installed
+  let best: Omit<SystemdVersion, 'assumed'> | null = null;
   for (const dir of dirs) {
     for (const name of list(join(root, dir))) {
       const m = /^libsystemd-shared-(\d+)(?:\.\d+)*\.so$/.exec(name);
-      if (m) return { version: Number(m[1]), from: `/${dir}/${name}` };
+      if (m && (best === null || Number(m[1]) > best.version))
+        best = { version: Number(m[1]), from: `/${dir}/${name}` };
     }
   }
+  if (best) return best;
   let status = '';
   try {
     status = readFileSync(join(root, 'var/lib/dpkg/status'), 'utf8');

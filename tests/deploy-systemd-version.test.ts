@@ -36,6 +36,17 @@ describe("an image's systemd version", () => {
     expect(detectSystemdVersion(image({ 'lib/systemd/libsystemd-shared-247.3.so': '' })).version).toBe(247);
   });
 
+  it('the newest when an upgrade left an older library behind', () => {
+    const root = image({
+      'lib/systemd/libsystemd-shared-247.3.so': '',
+      'usr/lib/aarch64-linux-gnu/systemd/libsystemd-shared-252.so': '',
+    });
+    expect(detectSystemdVersion(root)).toMatchObject({
+      version: 252,
+      from: '/usr/lib/aarch64-linux-gnu/systemd/libsystemd-shared-252.so',
+    });
+  });
+
   it('through lib -> usr/lib, as a merged-/usr image has it', () => {
     const root = image({ 'usr/lib/aarch64-linux-gnu/systemd/libsystemd-shared-252.so': '' });
     symlinkSync('usr/lib', join(root, 'lib'));
