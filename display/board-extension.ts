@@ -14,9 +14,7 @@ import { type BoardModel, counterKey } from './board/model.ts';
 import { type BoardOutput, buildOutputs, outputSize } from './board/outputs.ts';
 import { BoardPainter, Surface, drawCounterDisplay, prepareRenderer } from './board/render.ts';
 import { collectFrameGarbage, nextTurn } from './pixel-garbage.ts';
-
-/** how often at most a change of the board's counts alone reaches the status (countsLater) */
-export const BOARD_COUNTS_EVERY_MS = 30_000;
+import { CountsThrottle } from '../device/health-counts.ts';
 
 export interface BoardExtensionOptions {
   /** replaces the outputs built from config (tests, benchmark) */
@@ -72,10 +70,12 @@ export class BoardExtension implements Extension {
   private readonly log: Logger;
   /** frames written, for status and tests */
   framesWritten = 0;
-  /** the health with the frames written since it was last sent, due (countsLater) */
-  private countsTimer: ReturnType<typeof setTimeout> | null = null;
-  /** framesWritten in the health last sent */
-  private framesSent = 0;
+  /** framesWritten alone reaches the status at most every HEALTH_COUNTS_EVERY_MS: the health was
+   * sent only when a sink failed or came back, so the status kept the first frame's count all day */
+  private readonly counts = new CountsThrottle(
+    () => String(this.framesWritten),
+    () => this.emitHealth(),
+  );
 
   constructor(
     private readonly ctx: BoardContext,
@@ -143,8 +143,7 @@ export class BoardExtension implements Extension {
     this.stopped = true;
     this.ctx.bus.removeListeners(this);
     if (this.clock) clearInterval(this.clock);
-    if (this.countsTimer) clearTimeout(this.countsTimer);
-    this.countsTimer = null;
+    this.counts.stop();
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     await this.rendering;
@@ -160,21 +159,8 @@ export class BoardExtension implements Extension {
     }
   }
 
-  /** The frames written reach the status (status.json, the MQTT status) at most every
-   * BOARD_COUNTS_EVERY_MS: the health was sent only when a sink failed or came back, so the status
-   * kept the first frame's count all day; one status a frame would be one more retained MQTT
-   * status to central per call. */
-  private countsLater(): void {
-    if (this.countsTimer || this.stopped) return;
-    this.countsTimer = setTimeout(() => {
-      this.countsTimer = null;
-      if (!this.stopped && this.framesWritten !== this.framesSent) this.emitHealth();
-    }, BOARD_COUNTS_EVERY_MS);
-    this.countsTimer.unref?.();
-  }
-
   private emitHealth(): void {
-    this.framesSent = this.framesWritten;
+    this.counts.sent();
     this.ctx.bus.emit('healthChanged', { component: 'board', health: this.health() });
   }
 
@@ -295,7 +281,7 @@ export class BoardExtension implements Extension {
         await l.out.sink.write(frame);
         l.lastKey = key;
         this.framesWritten++;
-        this.countsLater();
+        this.counts.changed();
         if (l.failing !== null) {
           l.failing = null;
           this.log.info({ sink: l.out.sink.kind }, 'board frames written again');

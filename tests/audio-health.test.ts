@@ -12,7 +12,8 @@ import { Bus } from '../device/bus.ts';
 import { createHealthExtension } from '../device/health-extension.ts';
 import type { SpokenPart } from '../display/audio/call-sentence.ts';
 import { AudioError } from '../display/audio/errors.ts';
-import { AUDIO_COUNTS_EVERY_MS, createAnnouncerExtension } from '../display/audio/extension.ts';
+import { HEALTH_COUNTS_EVERY_MS } from '../device/health-counts.ts';
+import { createAnnouncerExtension } from '../display/audio/extension.ts';
 import type { Voice } from '../display/audio/voice.ts';
 
 const logger = pino({ level: 'silent' });
@@ -39,7 +40,7 @@ function office() {
 }
 
 describe('the audio counts in the device status', () => {
-  it('follow the calls announced, at most once per AUDIO_COUNTS_EVERY_MS, with no error changing', async () => {
+  it('follow the calls announced, at most once per HEALTH_COUNTS_EVERY_MS, with no error changing', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const { dir, bus, ctx, out } = office();
     const emitted: number[] = [];
@@ -58,11 +59,11 @@ describe('the audio counts in the device status', () => {
       }
       // three calls, one report, once the interval is over: not one status a call
       expect(emitted).toEqual([0]);
-      await vi.advanceTimersByTimeAsync(AUDIO_COUNTS_EVERY_MS);
+      await vi.advanceTimersByTimeAsync(HEALTH_COUNTS_EVERY_MS);
       expect(emitted).toEqual([0, 3]);
       expect((await health.current()).components.audio).toMatchObject({ announced: 3, chimeOnly: 0 });
       // nothing new: nothing more
-      await vi.advanceTimersByTimeAsync(AUDIO_COUNTS_EVERY_MS * 2);
+      await vi.advanceTimersByTimeAsync(HEALTH_COUNTS_EVERY_MS * 2);
       expect(emitted).toEqual([0, 3]);
       expect((await health.current()).components.audio).toMatchObject({ lastCallVoiced: true });
     } finally {
@@ -93,7 +94,7 @@ describe('the audio counts in the device status', () => {
       const stopped = audio.stop();
       release();
       await stopped;
-      await vi.advanceTimersByTimeAsync(AUDIO_COUNTS_EVERY_MS * 2);
+      await vi.advanceTimersByTimeAsync(HEALTH_COUNTS_EVERY_MS * 2);
       expect(emitted).toEqual([0]);
     } finally {
       bus.removeListeners(emitted);

@@ -8,7 +8,8 @@ import type { DisplaySink, Frame, PatchFrame } from '../device/ports/outputs.ts'
 import type { QueueService } from '../device/queue/service.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
-import { BOARD_COUNTS_EVERY_MS, BoardExtension } from '../display/board-extension.ts';
+import { HEALTH_COUNTS_EVERY_MS } from '../device/health-counts.ts';
+import { BoardExtension } from '../display/board-extension.ts';
 import { prepareRenderer } from '../display/board/render.ts';
 import { WholeFrame } from '../display/sinks/patches.ts';
 import { FIXED_NOW, morningSnapshot } from '../bench/lib/board-morning.ts';
@@ -136,7 +137,7 @@ describe('board extension', () => {
     }
   });
 
-  it('sends its frames written to the status at most every BOARD_COUNTS_EVERY_MS, not once a frame', async () => {
+  it('sends its frames written to the status at most every HEALTH_COUNTS_EVERY_MS, not once a frame', async () => {
     const sent: number[] = [];
     bus.on('healthChanged', sent, ({ component, health }) => {
       if (component === 'board') sent.push(health.framesWritten as number);
@@ -148,10 +149,10 @@ describe('board extension', () => {
       expect(ext.framesWritten).toBeGreaterThan(atStart);
       expect(sent).toEqual([]);
       // half a minute later: one status, with the count as it is then
-      await settle(BOARD_COUNTS_EVERY_MS);
+      await settle(HEALTH_COUNTS_EVERY_MS);
       expect(sent).toEqual([ext.framesWritten]);
       // nothing written since: nothing sent
-      await settle(BOARD_COUNTS_EVERY_MS - 1);
+      await settle(HEALTH_COUNTS_EVERY_MS - 1);
       expect(sent).toHaveLength(1);
     } finally {
       bus.removeListeners(sent);

@@ -13,15 +13,10 @@ import { FallbackVoice } from './fallback-voice.ts';
 import { SimAudioOut, simAudioDir } from './sim-out.ts';
 import { type SpeechProcessOptions, SpeechProcessVoice } from './speech-process.ts';
 import type { Voice } from './voice.ts';
+import { CountsThrottle } from '../../device/health-counts.ts';
 import { encodeWav, silence } from './wav.ts';
 
 export const AUDIO_COMPONENT = 'audio';
-
-/** A change of the counts alone (a call announced) reaches the bus at most this often, the status
- * file's own period: an error or a rest goes at once, but a status for every call would be one
- * more retained MQTT status to central per call. Before, the counts went only with an error's
- * change, so the status kept the morning's `announced` all day. */
-export const AUDIO_COUNTS_EVERY_MS = 30_000;
 
 export interface AnnouncerExtension extends Extension {
   /** the output's health, or a disabled mark */
@@ -50,8 +45,6 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
   let speech: SpeechProcessVoice | null = null;
   let announcer: Announcer | null = null;
   let lastReported = '';
-  let lastCounts = '';
-  let countsTimer: NodeJS.Timeout | null = null;
   // Failures before the output is reached (synthesis, a broken clip) are not in the output's own
   // health; they are kept here so status shows them too.
   let lastCallError: string | null = null;
@@ -71,28 +64,26 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
     return { ...out.health(), lastCallError, lastCallVoiced, announced, failedCalls, chimeOnly, ...memory };
   };
 
-  /** Emit the health now when it changed; a change of the counts alone waits for the timer. */
-  const report = (countsDue = false): void => {
-    if (!out) return;
+  // the errors and what holds now: a change is sent at once
+  const stateKey = (h: ComponentHealth): string =>
+    `${h.connected}|${h.lastError}|${lastCallError}|${lastCallVoiced === false}|${h.speechOomKilled}|${h.voiceRestsUntil}`;
+  const send = (): void => {
     const health = currentHealth();
-    const key = `${health.connected}|${health.lastError}|${lastCallError}|${lastCallVoiced === false}|${health.speechOomKilled}|${health.voiceRestsUntil}`;
-    const counts = `${announced}|${failedCalls}|${chimeOnly}|${health.speechLowMemory}`;
-    if (key === lastReported && !countsDue) {
-      if (counts !== lastCounts && !countsTimer) {
-        countsTimer = setTimeout(() => {
-          countsTimer = null;
-          report(true);
-        }, AUDIO_COUNTS_EVERY_MS);
-        countsTimer.unref();
-      }
-      return;
-    }
-    if (key === lastReported && counts === lastCounts) return;
-    if (countsTimer) clearTimeout(countsTimer);
-    countsTimer = null;
-    lastReported = key;
-    lastCounts = counts;
+    lastReported = stateKey(health);
+    counts.sent();
     ctx.bus.emit('healthChanged', { component: AUDIO_COMPONENT, health });
+  };
+  // the counts alone: at most every HEALTH_COUNTS_EVERY_MS (device/health-counts.ts)
+  const counts = new CountsThrottle(() => {
+    const h = currentHealth();
+    return `${h.announced}|${h.failedCalls}|${h.chimeOnly}|${h.speechLowMemory}`;
+  }, send);
+
+  /** Send the health now when an error or what holds changed; a change of the counts alone waits. */
+  const report = (): void => {
+    if (!out) return;
+    if (stateKey(currentHealth()) === lastReported) counts.changed();
+    else send();
   };
 
   const ext: AnnouncerExtension = {
@@ -175,9 +166,8 @@ export function createAnnouncerExtension(ctx: FeatureContext, deps: AnnouncerDep
       await voice?.close?.();
       voice = null;
       speech = null;
-      // cleared last: the call let finish by announcer.stop() reports, and would arm it again
-      if (countsTimer) clearTimeout(countsTimer);
-      countsTimer = null;
+      // last: the call let finish by announcer.stop() reports
+      counts.stop();
     },
 
     health(): ComponentHealth {
