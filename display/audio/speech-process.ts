@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { RateLimitedLog } from '../../device/util/rate-limited-log.ts';
 import { buildFile } from '../../device/util/build-root.ts';
-import { type CgroupPaths, cgroupRoomMiB } from '../../device/util/cgroup-memory.ts';
+import { type AvailableMemory, type CgroupPaths, availableMemory } from '../../device/util/available-memory.ts';
 import { type SpokenPart, spokenText } from './call-sentence.ts';
 import { AudioError } from './errors.ts';
 import { EspeakVoice } from './espeak-voice.ts';
@@ -75,18 +75,6 @@ export const SPEECH_MIN_AVAILABLE_MIB = 128;
  * day short of memory is a few lines, not one a call (each call logs its chime alone anyway). */
 const LOW_MEMORY_LOG_MS = 600_000;
 
-/** `MemAvailable` of /proc/meminfo (Linux 3.14+) in MiB: what the kernel reckons can be
- * allocated without swapping, page cache it can drop included. null where it cannot be read (not
- * Linux) or is not there. */
-export function memAvailableMiB(file = '/proc/meminfo'): number | null {
-  try {
-    const m = /^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync(file, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
 const HERE = fileURLToPath(import.meta.url);
 /** the child of this build: .js in dist/, .ts under tsx; found from the build's root, as the
  * daemon runs as one bundle in another folder than this module's */
@@ -126,7 +114,7 @@ export class SpeechProcessVoice implements Voice {
   oomKilled = 0;
   private oomInARow = 0;
   /** the memory there was when the check last let a process start (its start's log line) */
-  private roomAtStart: { availableMiB?: number; limit?: string } = {};
+  private roomAtStart: { availableMiB?: number; limit?: AvailableMemory['limit'] } = {};
   /** calls for which no process was started, memory being short (speech-low-memory) */
   lowMemory = 0;
   private readonly lowMemoryLog: RateLimitedLog;
@@ -227,24 +215,20 @@ export class SpeechProcessVoice implements Voice {
   private memoryShort(): AudioError | null {
     const min = this.opts.minAvailableMiB ?? SPEECH_MIN_AVAILABLE_MIB;
     if (min <= 0) return null;
-    const board = memAvailableMiB(this.opts.meminfo);
-    const cgroup = cgroupRoomMiB(this.opts.cgroup);
-    const limited = cgroup !== null && (board === null || cgroup < board);
-    const available = limited ? cgroup : board;
-    this.roomAtStart =
-      available === null ? {} : { availableMiB: Math.round(available), limit: limited ? 'cgroup' : 'board' };
-    if (available === null || available >= min) return null;
+    const room = availableMemory({ meminfo: this.opts.meminfo, cgroup: this.opts.cgroup });
+    const seen = room ? { availableMiB: Math.round(room.mib), limit: room.limit } : null;
+    this.roomAtStart = seen ?? {};
+    if (!room || !seen || room.mib >= min) return null;
     this.lowMemory++;
-    const availableMiB = Math.round(available);
-    const where = limited ? "under the service's memory limit (cgroup)" : 'on the board (MemAvailable)';
     this.lowMemoryLog.warn(
       'speech-low-memory',
-      { availableMiB, minAvailableMiB: min, limit: limited ? 'cgroup' : 'board' },
+      { ...seen, minAvailableMiB: min },
       'the speech process was not started: memory is short (calls get the chime alone)',
     );
+    const where = room.limit === 'cgroup' ? "under the service's memory limit (cgroup)" : 'on the board (MemAvailable)';
     return new AudioError(
       'speech-low-memory',
-      `the speech process was not started: ${availableMiB} MiB of memory available ${where}, below the ${min} MiB it needs (outputs.audio.speechMinAvailableMiB)`,
+      `the speech process was not started: ${seen.availableMiB} MiB of memory available ${where}, below the ${min} MiB it needs (outputs.audio.speechMinAvailableMiB)`,
     );
   }
 

@@ -1,10 +1,10 @@
-// The room under this process's cgroup memory limits (device/util/cgroup-memory.ts), read from
+// The room under this process's cgroup memory limits (device/util/available-memory.ts), read from
 // cgroup trees laid out as the kernel's v2 and v1 file systems show them.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cgroupRoomMiB } from '../device/util/cgroup-memory.ts';
+import { cgroupRoomMiB } from '../device/util/available-memory.ts';
 
 const MiB = 2 ** 20;
 const dirs: string[] = [];

@@ -1,8 +1,8 @@
-// The memory left under this process's cgroup limits. A board's MemAvailable says nothing of a
-// limit the service runs under (a `MemoryMax=` an IT department adds to the unit, a container's
-// `--memory`): there the OOM killer comes when the cgroup is full, with the board's memory half
-// free. Both cgroup versions are read, since a board may run either (Raspberry Pi OS's current
-// releases: v2; older ones and some containers: v1).
+// The memory a new process can take: the board's MemAvailable, and the room under this process's
+// cgroup limits. MemAvailable says nothing of a limit the service runs under (a `MemoryMax=` an IT
+// department adds to the unit, a container's `--memory`): there the OOM killer comes when the
+// cgroup is full, with the board's memory half free. Both cgroup versions are read, since a board
+// may run either (Raspberry Pi OS's current releases: v2; older ones and some containers: v1).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -11,6 +11,33 @@ export interface CgroupPaths {
   procCgroup?: string;
   /** where the cgroup file systems are mounted (default /sys/fs/cgroup) */
   root?: string;
+}
+
+export interface AvailableMemory {
+  mib: number;
+  /** which bound it is: the board's MemAvailable, or a cgroup limit's room */
+  limit: 'board' | 'cgroup';
+}
+
+/** The smaller of the board's MemAvailable and the room under the cgroup limits; null when neither
+ * can be read (not Linux). */
+export function availableMemory(paths: { meminfo?: string; cgroup?: CgroupPaths } = {}): AvailableMemory | null {
+  const board = memAvailableMiB(paths.meminfo);
+  const cgroup = cgroupRoomMiB(paths.cgroup);
+  if (cgroup !== null && (board === null || cgroup < board)) return { mib: cgroup, limit: 'cgroup' };
+  return board === null ? null : { mib: board, limit: 'board' };
+}
+
+/** `MemAvailable` of /proc/meminfo (Linux 3.14+) in MiB: what the kernel reckons can be
+ * allocated without swapping, page cache it can drop included. null where it cannot be read (not
+ * Linux) or is not there. */
+export function memAvailableMiB(file = '/proc/meminfo'): number | null {
+  try {
+    const m = /^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
 }
 
 /** A v1 limit this large is no limit (the kernel's "unlimited", rounded down to a page). */
