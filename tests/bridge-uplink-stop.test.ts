@@ -1,12 +1,16 @@
 // Stopping the uplink: a stop with publishes in flight on a link that then dies (mqtt.js's clean
 // DISCONNECT waits for their PUBACKs for ever, and the daemon's whole stop hung until systemd killed
-// it), with central never acknowledging them, and a stop while the client library still loads (a
-// client made after the stop connected anyway).
+// it), with central never acknowledging them, with central acknowledging them during the grace (the
+// outbox's cursor must move on them, or they are sent again after a clean restart), and a stop while
+// the client library still loads (a client made after the stop connected anyway).
 import { Aedes } from 'aedes';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { officeTopics } from '../bridge/contract/topics.ts';
+import { EventsPublisher } from '../bridge/publish/events.ts';
+import type { QueueEvent } from '../device/queue/types.ts';
+import type { OutboxReader } from '../device/store/outbox-types.ts';
 import { testUplink } from './helpers/uplink.ts';
 import { setMqttLoadDelay } from './helpers/slow-mqtt-load.ts';
 
@@ -17,11 +21,15 @@ vi.mock('../bridge/uplink/client-common.ts', async (orig) =>
 const logger = pino({ level: 'silent' });
 const topics = officeTopics('singok2');
 
-async function broker(holdEvents: boolean) {
+/** holdEvents: events are never PUBACKed; 'until-released': not until release() is called. */
+async function broker(holdEvents: boolean | 'until-released') {
+  let held: Array<() => void> | null = holdEvents === 'until-released' ? [] : null;
   const aedes = await Aedes.createBroker({
     authorizePublish: (_c, packet, cb) => {
-      if (holdEvents && packet.topic.endsWith('/events')) return; // never PUBACKed
-      cb(null);
+      if (!packet.topic.endsWith('/events')) return cb(null);
+      if (holdEvents === true) return; // never PUBACKed
+      if (held) held.push(() => cb(null));
+      else cb(null);
     },
   });
   const sockets = new Set<Socket>();
@@ -38,6 +46,14 @@ async function broker(holdEvents: boolean) {
     connects: () => connects,
     cut: () => {
       for (const s of sockets) s.destroy();
+    },
+    /** events held so far */
+    held: () => held?.length ?? 0,
+    /** acknowledge the events held, and every one after them at once */
+    release: () => {
+      const waiting = held ?? [];
+      held = null;
+      for (const cb of waiting) cb();
     },
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -78,7 +94,48 @@ async function upWithEventInFlight() {
   return { b, u };
 }
 
+/** The outbox's cursor, in memory: events 1..n on disk, none acknowledged. */
+function cursor(n: number): OutboxReader & { ackedSeq: number } {
+  const events = Array.from(
+    { length: n },
+    (_, i): QueueEvent => ({ ...(ev as QueueEvent), seq: i + 1, id: `e${i + 1}` }),
+  );
+  return {
+    ackedSeq: 0,
+    async read(after, limit) {
+      return events.filter((e) => e.seq > after).slice(0, limit);
+    },
+    acked() {
+      return this.ackedSeq;
+    },
+    ack(seq) {
+      this.ackedSeq = Math.max(this.ackedSeq, seq);
+    },
+    async flush() {},
+    lastSeq: () => n,
+    dropped: () => ({ count: 0, throughSeq: 0 }),
+  };
+}
+
 describe('the uplink stops', () => {
+  it('counts the events central acknowledges during the grace: they are not sent again after a clean restart', async () => {
+    const b = await broker('until-released');
+    cleanup.push(b.close);
+    const u = uplink(b.url);
+    cleanup.push(() => u.stop());
+    const outbox = cursor(3);
+    const p = new EventsPublisher({ sink: u, cursor: outbox, topic: topics.events, window: 10, batch: 10, logger });
+    u.start();
+    await vi.waitFor(() => expect(b.held()).toBe(3), { timeout: 5000 }); // all three in flight
+    // The bridge's stop: the publishers first, then the uplink, whose grace waits for the PUBACKs.
+    p.stop();
+    const stopping = u.stop();
+    b.release();
+    await stopping;
+    expect(outbox.acked()).toBe(3);
+    expect(u.connected()).toBe(false);
+  });
+
   it('with a publish in flight on a link that then dies', async () => {
     const { b, u } = await upWithEventInFlight();
     let stopped = false;

@@ -80,9 +80,11 @@ export class EventsPublisher {
     void this.pump();
   }
 
+  /** Sends nothing more. The acknowledgements of what is in flight still count until the link
+   * closes (the uplink gives them a grace at its stop, and the bridge writes the cursor after it):
+   * an event central acknowledged is not sent again after a clean restart. */
   stop(): void {
     this.stopped = true;
-    this.generation++;
     this.clearRetry('read');
     this.clearRetry('refused');
   }

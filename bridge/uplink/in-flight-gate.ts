@@ -45,6 +45,13 @@ export class InFlightGate {
     next.go();
   }
 
+  /** The uplink is stopping: what waits is dropped, never sent (the outbox resends events from
+   * disk); what is in flight stays, so that its acknowledgement still counts. */
+  shed(): void {
+    const err = new Error('uplink stopping');
+    for (const w of this.waiting.splice(0)) w.fail(err);
+  }
+
   /** The connection ended: what waits and what is in flight fail (the outbox resends events from
    * disk; a state or a status is published again at the next connection). */
   close(): void {

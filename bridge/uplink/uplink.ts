@@ -128,7 +128,7 @@ export class Uplink implements Sink {
   connected(): boolean {
     // a client being ended (a packet too large, a stop) takes no more publishes: they would fail
     // with mqtt.js's "client disconnecting", which is not central refusing them
-    return this.up && this.client?.disconnecting !== true;
+    return this.up && !this.stopped && this.client?.disconnecting !== true;
   }
 
   onConnect(fn: () => void): void {
@@ -211,6 +211,15 @@ export class Uplink implements Sink {
     this.clearSubackTimer();
     const client = this.client;
     const wasUp = this.up;
+    // What is in flight gets its grace on the connection as it is: central's acknowledgements
+    // still reach the publishers (the outbox's cursor moves on them, so an event central took is
+    // not sent again at the next start), and a command delivered meanwhile is carried out and
+    // answered (mqtt.js reads no PUBACK behind a command it has not been told is done). The gate
+    // and the link were closed first, and every event acknowledged during the grace was sent
+    // again after a clean restart. connected() is false from the stop on: nothing new goes out
+    // but results, and what the gate still held is dropped (never sent: the outbox resends it).
+    this.gate?.shed();
+    if (client && wasUp) await settleInFlight(client);
     this.client = null;
     this.closeGate();
     this.setDown();
@@ -554,16 +563,15 @@ export class Uplink implements Sink {
 }
 
 /**
- * Ends a client at stop. Connected: a clean DISCONNECT (no will), which mqtt.js sends only once
- * every QoS 1 publish in flight is acknowledged, and on a link that died meanwhile never does: its
- * callback never came, and the daemon's whole stop hung until systemd killed it (no checkpoint, no
- * cursor written). So the publishes get STOP_GRACE_MS, or until the connection closes, and are then
- * dropped with the connection: events are resent from the journal at the next start, and a result
- * or a status is published again there. Still connecting: dropped at once.
+ * At stop, the publishes in flight get STOP_GRACE_MS to be acknowledged, or until the connection
+ * closes. mqtt.js's own clean end waits for them for ever, and on a link that died meanwhile its
+ * callback never came: the daemon's whole stop hung until systemd killed it (no checkpoint, no
+ * cursor written). What is still unacknowledged then is dropped with the connection (endClient):
+ * events are resent from the journal at the next start, and a result or a status is published
+ * again there.
  */
-async function endClient(client: MqttClient, connected: boolean): Promise<void> {
-  const inFlight = (): number => Object.keys(client.outgoing).length;
-  if (connected && inFlight() > 0 && client.connected) {
+async function settleInFlight(client: MqttClient): Promise<void> {
+  if (inFlight(client) > 0 && client.connected) {
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
@@ -576,6 +584,15 @@ async function endClient(client: MqttClient, connected: boolean): Promise<void> 
       client.once('close', done);
     });
   }
-  const clean = connected && client.connected && inFlight() === 0;
+}
+
+/** Ends a client at stop: a clean DISCONNECT (no will) when nothing is in flight any more, else
+ * (and while still connecting) dropped at once. */
+async function endClient(client: MqttClient, connected: boolean): Promise<void> {
+  const clean = connected && client.connected && inFlight(client) === 0;
   await new Promise<void>((resolve) => client.end(!clean, {}, () => resolve()));
+}
+
+function inFlight(client: MqttClient): number {
+  return Object.keys(client.outgoing).length;
 }
