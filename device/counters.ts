@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { Bus } from './bus.ts';
 import type { Extension } from './extension.ts';
 import { keyRefusalForClerks } from './messages-ko.ts';
-import type { KeypadAction, KeypadInput, KeypadSource } from './ports/keypad.ts';
+import type { KeypadAction, KeypadSource } from './ports/keypad.ts';
 import type { Action } from './queue/actions.ts';
 import type { QueueService } from './queue/service.ts';
 
-export function keypadToAction(input: KeypadInput): Action {
+export function keypadToAction(input: { counter: string; action: KeypadAction }): Action {
   const counter = input.counter;
   const a: KeypadAction = input.action;
   switch (a.type) {
@@ -63,19 +63,23 @@ export class Counters implements Extension {
 
   async start(): Promise<void> {
     await this.keypads.start((input) => {
-      const action = keypadToAction(input);
+      const { counter, action: key } = input;
+      // Nothing changes on the board for a refused key or a mistyped one: without a word the clerk
+      // cannot tell either from a key that was not heard.
+      const refused = (action: string, code: string): void => {
+        this.logger.info({ counter, action, code }, 'key refused');
+        this.bus?.emit('counterMessage', { counter, message: keyRefusalForClerks(code), seconds: KEY_MESSAGE_SECONDS });
+      };
+      if (key.type === 'mistake') {
+        // in turn with the keys before it, so the line is not overwritten by an older key's
+        this.chain = this.chain.then(() => refused('counter.transfer', key.code));
+        return;
+      }
+      const action = keypadToAction({ counter, action: key });
       this.chain = this.chain
         .then(async () => {
-          const r = await this.queue.execute(action, { source: `keypad:${input.counter}` });
-          if (r.ok) return;
-          // Nothing changed on the board: without a word the clerk cannot tell a refused key from
-          // one that was not heard.
-          this.logger.info({ counter: input.counter, action: action.type, code: r.error.code }, 'key refused');
-          this.bus?.emit('counterMessage', {
-            counter: input.counter,
-            message: keyRefusalForClerks(r.error.code),
-            seconds: KEY_MESSAGE_SECONDS,
-          });
+          const r = await this.queue.execute(action, { source: `keypad:${counter}` });
+          if (!r.ok) refused(action.type, r.error.code);
         })
         .catch((err) => this.logger.error({ err, counter: input.counter }, 'keypad action failed'));
     });

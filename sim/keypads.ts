@@ -1,6 +1,6 @@
 // Simulated counter keypads, one per counter; a keypad can be "unplugged" to try the fault path.
 import { type ComponentHealth, healthy } from '../device/ports/health.ts';
-import type { KeypadAction, KeypadInput, KeypadSource } from '../device/ports/keypad.ts';
+import type { KeypadInput, KeypadInputAction, KeypadSource } from '../device/ports/keypad.ts';
 
 export class SimKeypads implements KeypadSource {
   readonly kind = 'sim';
@@ -20,7 +20,7 @@ export class SimKeypads implements KeypadSource {
   }
 
   /** Returns false when there is no such keypad or it is unplugged. */
-  input(counter: string, action: KeypadAction): boolean {
+  input(counter: string, action: KeypadInputAction): boolean {
     if (!this.counters.includes(counter) || this.unplugged.has(counter) || !this.onInput) return false;
     this.onInput({ counter, action });
     return true;

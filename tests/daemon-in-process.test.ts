@@ -78,6 +78,19 @@ describe('the daemon in-process over fake hardware', () => {
     expect(b.daemon.parts.board!.model()?.counterNotes).toBeUndefined();
   });
 
+  it("a service number the keypad has not (/ / 9 Enter) changes nothing and says so on that counter's display", async () => {
+    const b = await bootDaemon();
+    booted = b;
+    b.hw.buttons.press('resident');
+    b.hw.keypads.input('1', { type: 'next' });
+    await b.settle();
+    const before = b.daemon.queue.state();
+    expect(b.hw.keypads.input('1', { type: 'mistake', code: 'unknown-service' })).toBe(true);
+    await b.settle();
+    expect(b.daemon.parts.board!.model()?.counterNotes).toEqual({ '1': '없는 업무' });
+    expect(b.daemon.queue.state()).toEqual(before);
+  });
+
   it('paper out at the printer: no number, the board says why, the device status reports it', async () => {
     const b = await bootDaemon();
     booted = b;

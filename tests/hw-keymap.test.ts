@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { KeyName, KeyRole } from '../device/config/hardware-schema.ts';
 import { keyName } from '../device/hw/hid-report.ts';
 import { KeypadInterpreter } from '../device/hw/keymap.ts';
-import type { KeypadAction } from '../device/ports/keypad.ts';
+import type { KeypadAction, KeypadInputAction } from '../device/ports/keypad.ts';
 import { captureLogger } from './hw-fakes.ts';
 
 let t = 0;
@@ -36,7 +36,7 @@ const USAGE: Record<string, number> = {
 function pad(
   overrides: { keys?: Partial<Record<KeyName, KeyRole>>; holdKeys?: Partial<Record<KeyName, KeyRole>> } = {},
 ) {
-  const actions: KeypadAction[] = [];
+  const actions: KeypadInputAction[] = [];
   const rejected: KeypadAction[] = [];
   const ignored: number[] = [];
   const k = new KeypadInterpreter({
@@ -112,10 +112,13 @@ describe('the default keypad layout', () => {
     ]);
   });
 
-  it('a transfer to a service number that does not exist does nothing', () => {
+  it('a transfer to a service number that does not exist is no transfer, but a mistake the clerk is told of', () => {
     const p = pad();
     p.type('/ / 9 enter');
-    expect(p.actions).toEqual([]);
+    expect(p.actions).toEqual([{ type: 'mistake', code: 'unknown-service' }]);
+    p.type('/ / 0 enter');
+    expect(p.actions).toHaveLength(2);
+    expect(p.actions.every((a) => a.type === 'mistake')).toBe(true);
   });
 
   it('holding 0 pauses, Enter alone resumes', () => {

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { HidKeypadsConfig, KeypadBinding } from '../config/hardware-schema.ts';
 import type { ComponentHealth } from '../ports/health.ts';
-import type { KeypadAction, KeypadInput, KeypadSource } from '../ports/keypad.ts';
+import type { KeypadInput, KeypadInputAction, KeypadSource } from '../ports/keypad.ts';
 import { errnoOf, HardwareError, messageOf } from './errors.ts';
 import { keyboardCandidates, matches, usbId, usbPortOf } from './hid-match.ts';
 import { decodeReport, hex, type KeyReportLayout, layoutSummary, parseReportDescriptor } from './hid-report.ts';
@@ -178,7 +178,7 @@ export class HidKeypadSource implements KeypadSource {
       now: this.o.now ?? Date.now,
       logger,
       serviceByIndex: this.o.serviceByIndex,
-      onAction: (action: KeypadAction) => {
+      onAction: (action: KeypadInputAction) => {
         logger.info({ counter, action: action.type }, 'keypad action');
         this.onInput?.({ counter, action });
       },

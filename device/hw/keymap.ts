@@ -11,7 +11,7 @@
 //   hold 0 (2 s): pause (away)             hold . (2 s): close the counter
 import type { Logger } from 'pino';
 import type { KeyName, KeyRole } from '../config/hardware-schema.ts';
-import type { KeypadAction } from '../ports/keypad.ts';
+import type { KeypadAction, KeypadInputAction } from '../ports/keypad.ts';
 
 export const defaultKeys: Partial<Record<KeyName, KeyRole>> = {
   '+': 'next',
@@ -55,7 +55,7 @@ export interface KeymapOptions {
   logger: Logger;
   /** "/ / n Enter": the n-th service (1-based) -> its id, or undefined */
   serviceByIndex?: (n: number) => string | undefined;
-  onAction: (action: KeypadAction) => void;
+  onAction: (action: KeypadInputAction) => void;
   /** a double press caught by the repeat guard */
   onRejected?: (action: KeypadAction) => void;
   /** a key with no role */
@@ -183,7 +183,9 @@ export class KeypadInterpreter {
     }
     const service = this.o.serviceByIndex?.(Number(buffer));
     if (service === undefined) {
-      this.o.logger.info({ index: buffer }, 'keypad transfer to an unknown service number ignored');
+      // told to the clerk as the queue's own refusal would be: silence reads as a key not heard
+      this.o.logger.info({ index: buffer }, 'keypad transfer to an unknown service number');
+      this.o.onAction({ type: 'mistake', code: 'unknown-service' });
       return;
     }
     this.emit({ type: 'transfer', toService: service });

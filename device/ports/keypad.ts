@@ -12,9 +12,19 @@ export type KeypadAction =
   | { type: 'resume' }
   | { type: 'close' };
 
+/** A key sequence the keypad itself can tell is wrong (`/ / 9 Enter` with no 9th service): no queue
+ * action, but the clerk is told on the counter's display, as for a refused key. */
+export interface KeypadMistake {
+  type: 'mistake';
+  /** the queue's code for the same mistake, so the display's line is the same */
+  code: 'unknown-service';
+}
+
+export type KeypadInputAction = KeypadAction | KeypadMistake;
+
 export interface KeypadInput {
   counter: string;
-  action: KeypadAction;
+  action: KeypadInputAction;
 }
 
 export interface KeypadSource {

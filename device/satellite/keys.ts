@@ -90,8 +90,14 @@ export class SatelliteKeys implements Extension {
   }
 
   press(input: KeypadInput): void {
-    const action = keypadToAction(input);
-    const { counter } = input;
+    const { counter, action: key } = input;
+    if (key.type === 'mistake') {
+      // told here, as the main unit's refusal of the same would be: nothing to send
+      this.o.logger.info({ counter, type: 'counter.transfer', code: key.code }, 'key refused');
+      this.show({ counter, type: 'counter.transfer', ok: false, code: key.code, text: keyRefusalForClerks(key.code) });
+      return;
+    }
+    const action = keypadToAction({ counter, action: key });
     if (this.busy.has(counter)) {
       this.problem(counter, action.type, 'key-busy');
       return;
