@@ -11,3 +11,9 @@ export function waitText(minutes: number): string {
   const r = m % 60;
   return r === 0 ? `${h}시간` : `${h}시간 ${r}분`;
 }
+
+/** A ticket's estimated wait as the ticket prints it: "약 25분", or 곧 호출 with nobody ahead (the
+ * simulator's log said "약 0분" beside a ticket that read 곧 호출). */
+export function ticketWaitText(minutes: number): string {
+  return minutes <= 0 ? '곧 호출' : `약 ${waitText(minutes)}`;
+}

@@ -1,7 +1,7 @@
 // The simulator page's event log in Korean: one short line per queue event, in the words a clerk
 // would use. Counter changes are left out (the keypad panel shows them).
 import type { QueueEvent } from '../device/queue/types.ts';
-import { waitText } from '../display/wait-text.ts';
+import { ticketWaitText } from '../display/wait-text.ts';
 
 /** `counterName`: a counter by its configured name, as the board and the voice call it: the log
  * said "<id>번 창구", so a counter "민원실" (id 5) was "5번 창구" there and "민원실" on the board. */
@@ -14,7 +14,7 @@ export function eventText(
     case 'ticket.issued': {
       const t = ev.ticket;
       const how = t.channel === 'online' ? '온라인 발권' : '발권';
-      return `${how} ${t.number}번 (${serviceName(t.service)}${t.priority ? ', 교통약자' : ''}) · 앞 ${t.ahead}명 · 약 ${waitText(t.estimatedWaitMin)}`;
+      return `${how} ${t.number}번 (${serviceName(t.service)}${t.priority ? ', 교통약자' : ''}) · 앞 ${t.ahead}명 · ${ticketWaitText(t.estimatedWaitMin)}`;
     }
     case 'ticket.called':
       return `호출 ${ev.ticket.number}번 → ${counterName(ev.counter)}`;

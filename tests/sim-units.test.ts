@@ -190,7 +190,7 @@ describe('SimHub', () => {
     const ticket = { number: '2001', service: 'passport', channel: 'online' as const, priority: true };
     expect(
       eventText({ ...base, type: 'ticket.issued', ticket: { ...ticket, ahead: 0, estimatedWaitMin: 0 } }, name, byId),
-    ).toBe('온라인 발권 2001번 (여권, 교통약자) · 앞 0명 · 약 0분');
+    ).toBe('온라인 발권 2001번 (여권, 교통약자) · 앞 0명 · 곧 호출');
     expect(eventText({ ...base, type: 'ticket.near', ticket, ahead: 3, threshold: 3 }, name, byId)).toBe(
       '알림 2001번 차례 임박 (앞 3명)',
     );

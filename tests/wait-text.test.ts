@@ -1,8 +1,12 @@
 // An estimated wait in Korean words: minutes under an hour, then hours and minutes, alike on the
 // ticket, the board, the simulator's terminal and its browser pages (their own copies).
 import { describe, expect, it } from 'vitest';
-import { waitText } from '../display/wait-text.ts';
-import { waitText as centralPages } from '../sim/central/page/words.js';
+import { ticketWaitText, waitText } from '../display/wait-text.ts';
+import {
+  waitText as centralPages,
+  serviceWaitText as centralServiceWait,
+  ticketWaitText as centralTicketWait,
+} from '../sim/central/page/words.js';
 import { serviceLine, waitText as simPage } from '../sim/page/words.js';
 
 describe('an estimated wait in words', () => {
@@ -26,5 +30,14 @@ describe('an estimated wait in words', () => {
     for (const m of [0, 7, 59, 60, 61, 125, 600, 1441, -1, 12.4])
       expect([simPage(m), centralPages(m)], String(m)).toEqual([waitText(m), waitText(m)]);
     expect(serviceLine({ accepting: true, waiting: 40, estimatedWaitMin: 130 })).toBe('대기 40명 · 약 2시간 10분');
+  });
+
+  // A ticket with nobody ahead is printed 곧 호출 and a service with nobody waiting is 바로 on the
+  // board: the simulator's log and central's page said "약 0분" for the same ticket and service.
+  it('says a ticket with no wait and a service with nobody waiting in words, not 약 0분', () => {
+    expect([0, -1, 1, 75].map(ticketWaitText)).toEqual(['곧 호출', '곧 호출', '약 1분', '약 1시간 15분']);
+    for (const m of [0, -1, 1, 75]) expect(centralTicketWait(m), String(m)).toBe(ticketWaitText(m));
+    expect(centralServiceWait(0, 0)).toBe('바로');
+    expect(centralServiceWait(3, 6)).toBe('약 6분');
   });
 });

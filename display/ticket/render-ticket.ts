@@ -6,7 +6,7 @@ import QRCode from 'qrcode';
 import type { Frame } from '../../device/ports/outputs.ts';
 import { type Ctx, fitPx, rect, text } from '../board/draw.ts';
 import { Surface } from '../board/render.ts';
-import { waitText } from '../wait-text.ts';
+import { ticketWaitText } from '../wait-text.ts';
 
 export interface TicketRenderInput {
   officeName: string;
@@ -73,7 +73,7 @@ export function renderTicket(input: TicketRenderInput): Frame {
   text(ctx, '앞 대기', 156, 444, { weight: 400, px: 26, color: INK, align: 'center' });
   text(ctx, `${input.ahead}명`, 156, 488, { weight: 900, px: 40, color: INK, align: 'center' });
   text(ctx, '예상 대기', 420, 444, { weight: 400, px: 26, color: INK, align: 'center' });
-  const wait = input.estimatedWaitMin <= 0 ? '곧 호출' : `약 ${waitText(input.estimatedWaitMin)}`;
+  const wait = ticketWaitText(input.estimatedWaitMin);
   // its half of the frame: "약 23시간 59분" at 40 px ran into the divider
   text(ctx, wait, 420, 488, { weight: 900, px: 40, color: INK, align: 'center', maxWidth: 240 });
   text(ctx, issuedText(input.issuedAt), mid, 550, { weight: 400, px: 28, color: INK, align: 'center' });

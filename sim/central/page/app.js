@@ -3,7 +3,7 @@
 // seq) and streams what it knows here (Server-Sent Events, /api/live); commands go back through it
 // (/api/cmd), so the page works the same over central's own broker and over a real cluster.
 // Like a city's homepage "민원대기현황".
-import { waitText } from './words.js';
+import { serviceWaitText, ticketWaitText } from './words.js';
 
 const $ = (sel) => document.querySelector(sel);
 const STATUS = { idle: '대기', serving: '상담 중', paused: '자리 비움', closed: '마감' };
@@ -140,7 +140,7 @@ function renderOffice(o) {
             'data-test': 'waiting',
             text: v.accepting ? `${v.waiting}명` : `${v.waiting}명 (마감)`,
           }),
-          el('td', { class: 'num', text: `약 ${waitText(v.estimatedWaitMin)}` }),
+          el('td', { class: 'num', text: serviceWaitText(v.waiting, v.estimatedWaitMin) }),
           el('td', { class: 'num', text: v.lastCalled ? `${v.lastCalled}번` : '-' }),
         ),
       ),
@@ -246,7 +246,7 @@ $('#issue-form').addEventListener('submit', (e) => {
   if (f.priority.checked) body.priority = true;
   command(office, $('#issue-result'), body, (msg) => {
     const t = msg.result.ticket;
-    return `${officeName(office)} ${t.number}번 발급 · 앞 ${t.ahead}명 · 약 ${waitText(t.estimatedWaitMin)}`;
+    return `${officeName(office)} ${t.number}번 발급 · 앞 ${t.ahead}명 · ${ticketWaitText(t.estimatedWaitMin)}`;
   });
 });
 $('#notice-form').addEventListener('submit', (e) => {

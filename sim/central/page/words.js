@@ -9,3 +9,13 @@ export function waitText(minutes) {
   const r = m % 60;
   return r === 0 ? `${h}시간` : `${h}시간 ${r}분`;
 }
+
+/** A ticket's wait as the printed ticket says it: 곧 호출 with nobody ahead, else "약 …". */
+export function ticketWaitText(minutes) {
+  return minutes <= 0 ? '곧 호출' : `약 ${waitText(minutes)}`;
+}
+
+/** A service's wait as the board says it: 바로 with nobody waiting, else "약 …". */
+export function serviceWaitText(waiting, minutes) {
+  return waiting === 0 ? '바로' : `약 ${waitText(minutes)}`;
+}
