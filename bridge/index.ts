@@ -293,10 +293,17 @@ class MqttBridge implements Bridge {
     this.parts.uplink = uplink;
     // The link's own health goes on the bus like any component's (npm run status, device status).
     // Up, or up with its cmd subscription refused by central's ACL (events flow, commands do not).
+    // lastError/lastErrorAt are the last failure, kept once the link is back, as every part's are
+    // (docs/mqtt.md): a link that dropped at 10:32 and came back says so; `connected` says what holds.
+    let lastFailure: { lastError: string; lastErrorAt: string } | null = null;
+    const failed = (code: string): { lastError: string; lastErrorAt: string } => {
+      lastFailure = { lastError: code, lastErrorAt: set.isoNow() };
+      return lastFailure;
+    };
     const upHealth = (): void => {
       const health = uplink.commandsRefused()
-        ? { connected: true, lastError: 'uplink-subscribe-failed', lastErrorAt: set.isoNow(), commands: 'refused' }
-        : healthy();
+        ? { connected: true, ...failed('uplink-subscribe-failed'), commands: 'refused' }
+        : { ...healthy(), ...lastFailure };
       bus.emit('healthChanged', { component: 'mqtt-uplink', health });
     };
     uplink.onConnect(() => {
@@ -308,7 +315,7 @@ class MqttBridge implements Bridge {
       bus.emit('linkChanged', { online: false });
       bus.emit('healthChanged', {
         component: 'mqtt-uplink',
-        health: { connected: false, lastError: 'uplink-down', lastErrorAt: set.isoNow() },
+        health: { connected: false, ...failed('uplink-down') },
       });
     });
     return uplink;

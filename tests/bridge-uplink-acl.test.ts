@@ -46,6 +46,7 @@ async function aclBroker(version: 4 | 5) {
     },
     command: (payload: string) =>
       server.send({ cmd: 'publish', topic: topics.cmd, payload, qos: 1, messageId: 7, retain: false, dup: false }),
+    cut: server.cut,
     close: server.close,
   };
 }
@@ -135,5 +136,24 @@ describe('an office whose central refuses its cmd subscription', () => {
     await waitFor(() => uplinkHealth().some((h) => h.commands === 'refused'), 10_000, 'a status saying so');
     expect(uplinkHealth().at(-1)).toMatchObject({ connected: true, lastError: 'uplink-subscribe-failed' });
     expect(broker.connections()).toBe(1);
+    expect(uplinkHealth().at(-1)!.lastErrorAt).toEqual(expect.any(String));
+    // central's ACL fixed, and the link cut: back, connected, with commands, and the cut kept as its
+    // last failure, with its time, as every part's last failure is (docs/mqtt.md)
+    broker.allow();
+    const statuses = uplinkHealth().length;
+    broker.cut();
+    await waitFor(
+      () =>
+        uplinkHealth()
+          .slice(statuses)
+          .some((h) => h.connected === true && h.commands === undefined),
+      10_000,
+      'a status after the link came back',
+    );
+    expect(uplinkHealth().at(-1)).toEqual({
+      connected: true,
+      lastError: 'uplink-down',
+      lastErrorAt: expect.any(String),
+    });
   });
 });
