@@ -2,6 +2,7 @@
 // power cut of the core: the office layout, the last snapshot, the event log, the fault switches,
 // the output files seen. Page actions become terminal lines for the core (the same words a person
 // types) or IPC messages for the fault switches.
+import { keyRefusalForClerks } from '../device/messages-ko.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import { localTime } from '../device/util/time.ts';
 import { eventText } from './event-text.ts';
@@ -174,9 +175,16 @@ export class SimHub {
         }
         break;
       }
-      case 'refused':
-        this.note('refused', `거절: ${msg.message}`);
+      case 'refused': {
+        // In the words the counter display and the board use: the queue's own message is English.
+        // A press's message is already the board's Korean line; central's commands keep theirs.
+        const keypad = /^keypad:(.+)$/.exec(msg.source)?.[1];
+        if (keypad !== undefined)
+          this.note('refused', `${this.counterName(keypad)} 키 거절: ${keyRefusalForClerks(msg.code)}`);
+        else if (msg.source.startsWith('button:')) this.note('refused', `발권 거절: ${msg.message}`);
+        else this.note('refused', `거절: ${msg.message}`);
         break;
+      }
       case 'link':
         this.state.link.online = msg.online;
         break;

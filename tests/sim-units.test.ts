@@ -183,6 +183,24 @@ describe('SimHub', () => {
     expect(hub.state.log[0]!.text).toBe('민원실 키패드 뽑음');
   });
 
+  // The log is Korean for the clerk: a refused key read "거절: no ticket 5 today", the queue's
+  // English, where the counter's own display says 호출할 수 없는 번호.
+  it('says a refused key in Korean, as the counter display does, and names the counter', () => {
+    const hub = new SimHub(fakeCore());
+    hub.fromCore({
+      kind: 'ready',
+      layout: { ...layout, counters: [{ id: '5', name: '민원실', services: ['resident'] }] },
+      snapshot,
+    });
+    hub.fromCore({ kind: 'refused', source: 'keypad:5', code: 'unknown-ticket', message: 'no ticket 5 today' });
+    expect(hub.state.log[0]!.text).toBe('민원실 키 거절: 호출할 수 없는 번호');
+    hub.fromCore({ kind: 'refused', source: 'keypad:5', code: 'no-waiting', message: 'nobody is waiting' });
+    expect(hub.state.log[0]!.text).toBe('민원실 키 거절: 대기 없음');
+    const press = '여권 발권이 마감되었습니다 (17:30 마감)';
+    hub.fromCore({ kind: 'refused', source: 'button:passport', code: 'cutoff-passed', message: press });
+    expect(hub.state.log[0]!.text).toBe(`발권 거절: ${press}`);
+  });
+
   it('describes every kind of call event', () => {
     const byId = (id: string) => `${id}번 창구`;
     const name = (id: string) => (id === 'passport' ? '여권' : id);
