@@ -162,11 +162,16 @@ export function createSystemdExtension(ctx: FeatureContext, opts: SystemdOptions
         facts.link = online;
         pushStatus();
       });
+      // A part's last failure stays in its health once cleared (docs/mqtt.md) and comes again with
+      // its every change (a printer refilled, the link back): only a new failure is the last error.
+      const seen = new Map<string, string>();
       ctx.bus.on('healthChanged', owner, ({ component, health }) => {
-        if (health.lastError) {
-          facts.lastError = `${component}: ${health.lastError}`;
-          pushStatus();
-        }
+        if (!health.lastError) return;
+        const failure = `${health.lastError}@${health.lastErrorAt ?? ''}`;
+        if (seen.get(component) === failure) return;
+        seen.set(component, failure);
+        facts.lastError = `${component}: ${health.lastError}`;
+        pushStatus();
       });
       lastStatus = statusText();
       await send(['READY=1', `STATUS=${lastStatus}`]);

@@ -97,11 +97,21 @@ describe('the systemd extension', () => {
       health: { connected: false, lastError: 'printer-offline', lastErrorAt: '2026-11-26T10:00:00+09:00' },
     });
     ctx.bus.emit('linkChanged', { online: true });
+    // the printer back: its failure is kept in its health, and is still not newer than the link's
+    ctx.bus.emit('healthChanged', {
+      component: 'mqtt-uplink',
+      health: { connected: false, lastError: 'uplink-down', lastErrorAt: '2026-11-26T10:01:00+09:00' },
+    });
+    ctx.bus.emit('healthChanged', {
+      component: 'printer',
+      health: { connected: true, lastError: 'printer-offline', lastErrorAt: '2026-11-26T10:00:00+09:00' },
+    });
     await vi.advanceTimersByTimeAsync(0);
     expect(sender.sent.slice(1)).toEqual([
       ['STATUS=office singok2, device main, central offline'],
       ['STATUS=office singok2, device main, central offline, last error printer: printer-offline'],
       ['STATUS=office singok2, device main, central online, last error printer: printer-offline'],
+      ['STATUS=office singok2, device main, central online, last error mqtt-uplink: uplink-down'],
     ]);
     await ext.stop();
     ctx.bus.emit('linkChanged', { online: false });
