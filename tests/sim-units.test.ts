@@ -22,7 +22,7 @@ import { eventText } from '../sim/event-text.ts';
 import { ActionError, type CoreHandle, SimHub } from '../sim/hub.ts';
 import type { OfficeLayout, SupervisorMessage } from '../sim/ipc-protocol.ts';
 import { cableTarget, readConfigDoc, writeCoreConfig } from '../sim/sim-config.ts';
-import { COUNTER_STATUS, serviceLine } from '../sim/page/words.js';
+import { COUNTER_STATUS, counterLabel, serviceLine, voiceText } from '../sim/page/words.js';
 import { CoreProcess, forwardTerminal, splitArgs } from '../sim/supervisor.ts';
 import { captureLogger } from './hw-fakes.ts';
 import { pino } from 'pino';
@@ -231,6 +231,21 @@ describe("the page's words", () => {
     }
     expect(serviceLine({ accepting: true, waiting: 0, estimatedWaitMin: 0 })).toBe('대기 0명 · 바로');
     expect(serviceLine({ accepting: true, waiting: 3, estimatedWaitMin: 6 })).toBe('대기 3명 · 약 6분');
+  });
+
+  // The satellite panel named counters "<id>번 창구" and services by their ids ("안내 방송: 2번 창구,
+  // passport") where the board and the voice say 여권 창구 and 여권.
+  it("name a satellite's counters and voice area as the board does", () => {
+    const office = {
+      counters: [{ id: '2', name: '여권 창구' }],
+      services: [{ id: 'passport', name: '여권' }],
+    };
+    expect(counterLabel(office, '2')).toBe('여권 창구');
+    expect(counterLabel(office, '7')).toBe('7번 창구');
+    expect(counterLabel(null, '2')).toBe('2번 창구');
+    expect(voiceText({ counters: ['2'], services: ['passport'] }, office)).toBe('안내 방송: 여권 창구, 여권');
+    expect(voiceText({ counters: [], services: [] }, office)).toBe('안내 방송: 전체');
+    expect(voiceText(null, office)).toBe('안내 방송 없음');
   });
 });
 

@@ -1,6 +1,6 @@
 // The simulator page: draws the office from the supervisor's state (Server-Sent Events on
 // /api/live) and sends the page's controls as small JSON POSTs. No build step, no framework.
-import { COUNTER_STATUS, serviceLine } from './words.js';
+import { COUNTER_STATUS, counterLabel, serviceLine, voiceText } from './words.js';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -103,7 +103,7 @@ function build(layout) {
           el('h3', { text: c.name }),
           el('span', { class: 'status', 'data-status': '', text: '' }),
           el('span', { class: 'current', 'data-current': '', text: '' }),
-          el('img', { class: 'counter-display', 'data-display': c.id, alt: `${c.name} 창구 표시기`, hidden: '' }),
+          el('img', { class: 'counter-display', 'data-display': c.id, alt: `${c.name} 표시기`, hidden: '' }),
         ),
         el(
           'div',
@@ -318,7 +318,7 @@ function buildSatellites(list) {
           {},
           el('h3', { text: v.device }),
           el('span', { class: 'pill', 'data-sat-link': '', text: '' }),
-          el('span', { class: 'sat-voice', text: voiceText(L?.voice) }),
+          el('span', { class: 'sat-voice', text: voiceText(L?.voice, state?.layout) }),
         ),
         L?.board
           ? el(
@@ -335,8 +335,13 @@ function buildSatellites(list) {
               'div',
               { class: 'sat-counter', 'data-sat-counter': c },
               L.displays.includes(c)
-                ? el('img', { class: 'counter-display', 'data-sat-display': c, alt: `${c}번 창구 표시기`, hidden: '' })
-                : el('span', { class: 'sat-name', text: `${c}번 창구` }),
+                ? el('img', {
+                    class: 'counter-display',
+                    'data-sat-display': c,
+                    alt: `${counterLabel(state?.layout, c)} 표시기`,
+                    hidden: '',
+                  })
+                : el('span', { class: 'sat-name', text: counterLabel(state?.layout, c) }),
               L.keys.includes(c)
                 ? el(
                     'div',
@@ -380,12 +385,6 @@ function buildSatellites(list) {
       );
     }),
   );
-}
-
-function voiceText(voice) {
-  if (!voice) return '안내 방송 없음';
-  const parts = [...voice.counters.map((c) => `${c}번 창구`), ...voice.services];
-  return parts.length ? `안내 방송: ${parts.join(', ')}` : '안내 방송: 전체';
 }
 
 function renderSatellites(list) {

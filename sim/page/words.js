@@ -35,3 +35,17 @@ export function serviceLine(svc) {
   if (!svc.accepting) return closedReasonText(svc.closedReason);
   return `대기 ${svc.waiting}명 · ${svc.waiting === 0 ? '바로' : `약 ${waitText(svc.estimatedWaitMin)}`}`;
 }
+
+/** A counter as the board and the voice name it ("여권 창구"); "<id>번 창구" when the office's layout
+ * does not know it. */
+export function counterLabel(layout, id) {
+  return layout?.counters.find((c) => c.id === id)?.name ?? `${id}번 창구`;
+}
+
+/** What a satellite's voice announces: its counters and services by name. */
+export function voiceText(voice, layout) {
+  if (!voice) return '안내 방송 없음';
+  const service = (id) => layout?.services.find((s) => s.id === id)?.name ?? id;
+  const parts = [...voice.counters.map((c) => counterLabel(layout, c)), ...voice.services.map(service)];
+  return parts.length ? `안내 방송: ${parts.join(', ')}` : '안내 방송: 전체';
+}
