@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ticketWaitText, waitText } from '../display/wait-text.ts';
 import {
   waitText as centralPages,
+  counterName as centralCounterName,
   serviceWaitText as centralServiceWait,
   ticketWaitText as centralTicketWait,
 } from '../sim/central/page/words.js';
@@ -39,5 +40,16 @@ describe('an estimated wait in words', () => {
     for (const m of [0, -1, 1, 75]) expect(centralTicketWait(m), String(m)).toBe(ticketWaitText(m));
     expect(centralServiceWait(0, 0)).toBe('바로');
     expect(centralServiceWait(3, 6)).toBe('약 6분');
+  });
+});
+
+// Central's page named a counter by its id ("2번 창구") in the recent calls and the 알림톡 list,
+// where the board and the ticket say its name ("여권 창구").
+describe("central's page naming a counter", () => {
+  const state = { counters: [{ id: '2', name: '여권 창구' }] };
+  it('says its name from the office state, or "N번 창구" without one', () => {
+    expect(centralCounterName(state, '2')).toBe('여권 창구');
+    expect(centralCounterName(state, '3')).toBe('3번 창구');
+    expect(centralCounterName(undefined, '3')).toBe('3번 창구');
   });
 });

@@ -3,7 +3,7 @@
 // seq) and streams what it knows here (Server-Sent Events, /api/live); commands go back through it
 // (/api/cmd), so the page works the same over central's own broker and over a real cluster.
 // Like a city's homepage "민원대기현황".
-import { serviceWaitText, ticketWaitText } from './words.js';
+import { counterName, serviceWaitText, ticketWaitText } from './words.js';
 
 const $ = (sel) => document.querySelector(sel);
 const STATUS = { idle: '대기', serving: '상담 중', paused: '자리 비움', closed: '마감' };
@@ -90,7 +90,9 @@ function render() {
         'li',
         { 'data-kind': t.kind },
         el('strong', { text: `${officeName(t.office)} ${t.number}번` }),
-        t.kind === 'called' ? ` 호출되었습니다 (${t.counter}번 창구)` : ` 차례가 가까워졌습니다 (앞 ${t.ahead}명)`,
+        t.kind === 'called'
+          ? ` 호출되었습니다 (${counterName(offices.get(t.office)?.state, t.counter)})`
+          : ` 차례가 가까워졌습니다 (앞 ${t.ahead}명)`,
         el('small', { text: ` ${t.at.slice(11, 16)} · ${recipient(t)}` }),
       ),
     ),
@@ -165,7 +167,7 @@ function renderOffice(o) {
     s.recentCalls.length
       ? s.recentCalls
           .slice(0, 5)
-          .map((c) => `${c.ticket}번→${c.counter}번 창구`)
+          .map((c) => `${c.ticket}번→${counterName(s, c.counter)}`)
           .join(', ')
       : '없음',
   );

@@ -1,5 +1,5 @@
 // The central pages' Korean for an estimated wait, as the ticket and the board say it
-// (display/wait-text.ts; tests/wait-text.test.ts holds the copies together).
+// (display/wait-text.ts; tests/wait-text.test.ts holds the copies together), and for a counter.
 
 /** "25분", "1시간", "1시간 20분" (whole minutes; a negative estimate is 0분). */
 export function waitText(minutes) {
@@ -18,4 +18,10 @@ export function ticketWaitText(minutes) {
 /** A service's wait as the board says it: 바로 with nobody waiting, else "약 …". */
 export function serviceWaitText(waiting, minutes) {
   return waiting === 0 ? '바로' : `약 ${waitText(minutes)}`;
+}
+
+/** A counter as the board names it ("여권 창구"), from an office's state; "3번 창구" when the state
+ * has not come yet or does not list it. */
+export function counterName(state, id) {
+  return state?.counters?.find((c) => c.id === id)?.name ?? `${id}번 창구`;
 }
