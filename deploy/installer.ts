@@ -138,7 +138,7 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
   const keypads = configKeypads(config);
   if (usb.ids.keypads.length === 0 && keypads === 'all') {
     warnings.push(
-      'hardware.keypads names a keypad by its path: every /dev/hidraw* node (keyboards too) goes to group beonho; bind the keypads by usb, serial or port, or give --keypad VID:PID',
+      'hardware.keypads names a keypad by its path: every /dev/hidraw* node and every /dev/input/event* node (keyboards and mice too) go to group beonho; bind the keypads by usb, serial or port, or give --keypad VID:PID',
     );
   }
   const fsw = o.dryRun ? dryFs(out) : realFs;
@@ -165,7 +165,9 @@ export async function install(o: InstallOptions, runner: Runner, out: (line: str
 
   // The getty mask comes last: run from a login on the board's VT, it ends that session, so by then
   // the service must be installed and running (docs/deploy.md, step 6).
-  const dropGroups = DROPPED_GROUPS.filter((g) => accounts.members.get(g)?.has(SERVICE_USER));
+  const dropGroups = (Object.keys(DROPPED_GROUPS) as Array<keyof typeof DROPPED_GROUPS>).filter((g) =>
+    accounts.members.get(g)?.has(SERVICE_USER),
+  );
   const sys = systemCommands({ ...o, admin }, { userExists: accounts.userExists, groups, dropGroups, vt, envFile });
   for (const c of [...sys, ...boot.commands]) await runner.run(c);
   for (const w of warnings) out(`warning: ${w}`);
@@ -273,7 +275,13 @@ async function secureEnvFile(o: InstallOptions, fsw: FileWriter, warnings: strin
 /** What changes the running system, in order: the user and its groups, ownership, udev, systemd. */
 function systemCommands(
   o: InstallOptions,
-  accounts: { userExists: boolean; groups: string[]; dropGroups: string[]; vt: string | null; envFile: boolean },
+  accounts: {
+    userExists: boolean;
+    groups: string[];
+    dropGroups: Array<keyof typeof DROPPED_GROUPS>;
+    vt: string | null;
+    envFile: boolean;
+  },
 ): Command[] {
   const { groups, vt } = accounts;
   const cmds: Command[] = [];
@@ -304,7 +312,7 @@ function systemCommands(
     cmds.push({
       cmd: 'gpasswd',
       args: ['--delete', SERVICE_USER, g],
-      why: `an earlier install's ${g} group opened every VT and terminal; the board's VT comes from the udev rules now`,
+      why: `an earlier install's ${g} group ${DROPPED_GROUPS[g]}`,
     });
   }
   if (o.admin && o.admin !== 'root') {
@@ -339,6 +347,7 @@ function systemCommands(
       args: [
         'trigger',
         '--subsystem-match=hidraw',
+        '--subsystem-match=input',
         '--subsystem-match=usbmisc',
         '--subsystem-match=usb',
         '--subsystem-match=graphics',

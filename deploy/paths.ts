@@ -21,12 +21,16 @@ export const UNIT_DIR = '/etc/systemd/system';
 export const UDEV_RULES_FILE = '/etc/udev/rules.d/99-beonho.rules';
 
 /** Groups the hardware needs; the ones a system lacks (gpio off Raspberry Pi OS) are skipped.
- * input: the keypads' evdev nodes, grabbed so their keys skip the console. Not `tty`: it opens every
- * VT and terminal (and reads every console's screen through /dev/vcs*); the board's one VT is
- * given to the service's group by the udev rules (deploy/udev.ts) instead. */
-export const HARDWARE_GROUPS = ['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout'] as const;
-/** Groups an earlier release's installer added and this one takes the service user out of. */
-export const DROPPED_GROUPS = ['tty'] as const;
+ * Not `tty`: it opens every VT and terminal (and reads every console's screen through /dev/vcs*);
+ * the board's one VT is given to the service's group by the udev rules (deploy/udev.ts) instead.
+ * Not `input`: it reads every keyboard and mouse (an admin's password typed at the console too);
+ * the keypads' own evdev nodes, grabbed so their keys skip the console, get a udev rule likewise. */
+export const HARDWARE_GROUPS = ['gpio', 'plugdev', 'lp', 'audio', 'video', 'dialout'] as const;
+/** Groups an earlier release's installer added and this one takes the service user out of, and why. */
+export const DROPPED_GROUPS = {
+  tty: "opened every VT and terminal; the board's VT comes from the udev rules now",
+  input: "read every keyboard and mouse; the keypads' input nodes come from the udev rules now",
+} as const;
 
 /** A path of the target system, placed under the install root (`--root`, / on a real device). */
 export function underRoot(root: string, path: string): string {

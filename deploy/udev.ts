@@ -62,10 +62,17 @@ export function udevRules(o: UdevOptions): string {
   } else {
     for (const m of matches) lines.push(`SUBSYSTEM=="hidraw", ${hidrawMatch(m)}, GROUP="${g}", MODE="0660"`);
   }
-  lines.push(
-    "# Their input nodes (/dev/input/event*) keep Debian's root:input 0660: the service user is in",
-    "# `input` and grabs them (EVIOCGRAB), so a keypad's keys never reach the text console.",
-  );
+  if (matches === 'all' || matches.length > 0) {
+    lines.push(
+      '# Their input nodes (/dev/input/event*), matched the same way: the daemon grabs them (EVIOCGRAB)',
+      "# so a keypad's keys never reach the text console. Not the `input` group: that one reads every",
+      '# keyboard and mouse.',
+    );
+    if (matches === 'all') lines.push(`SUBSYSTEM=="input", KERNEL=="event*", GROUP="${g}", MODE="0660"`);
+    else
+      for (const m of matches)
+        lines.push(`SUBSYSTEM=="input", KERNEL=="event*", ${hidrawMatch(m)}, GROUP="${g}", MODE="0660"`);
+  }
   lines.push('', '# Ticket printers (USB printer class): /dev/usb/lp*.');
   lines.push('SUBSYSTEM=="usbmisc", KERNEL=="lp[0-9]*", GROUP="lp", MODE="0660"');
   if (o.printers.length > 0) {

@@ -89,8 +89,9 @@ describe('install for a board on the framebuffer', () => {
       'systemctl restart beonho.service',
       'systemctl mask --now getty@tty1.service autovt@tty1.service',
     ]);
-    expect(r.groups).toEqual(expect.arrayContaining(['input', 'video']));
+    expect(r.groups).toEqual(expect.arrayContaining(['video']));
     expect(r.groups).not.toContain('tty');
+    expect(r.groups).not.toContain('input');
 
     // again: nothing more to add, and the original stays the one kept
     const again = await install(await opts(BOARD), recordingRunner(), out);

@@ -154,7 +154,7 @@ describe('install into a temporary root', () => {
     expect(await mode('etc/beonho/config.yaml')).toBe('640');
     expect(await mode('var/lib/beonho')).toBe('750');
     expect(await readFile(join(root, 'etc/beonho/config.yaml'), 'utf8')).toBe(CONFIG);
-    expect(r.groups).toEqual(['gpio', 'input', 'plugdev', 'lp', 'audio', 'video', 'dialout']);
+    expect(r.groups).toEqual(['gpio', 'plugdev', 'lp', 'audio', 'video', 'dialout']);
   });
 
   it('creates the user in the hardware groups and hands over the directories through the runner', async () => {
@@ -163,13 +163,13 @@ describe('install into a temporary root', () => {
     const cmds = runner.commands.map(formatCommand);
     expect(cmds).toEqual([
       'useradd --system --user-group --home-dir /var/lib/beonho --no-create-home --shell /usr/sbin/nologin beonho',
-      'usermod --append --groups gpio,input,plugdev,lp,audio,video,dialout beonho',
+      'usermod --append --groups gpio,plugdev,lp,audio,video,dialout beonho',
       'usermod --append --groups beonho pi',
       // as the target names them: under --root they are run on the system that boots from it
       'chown root:beonho /etc/beonho /etc/beonho/config.yaml',
       'chown --recursive beonho:beonho /var/lib/beonho/',
       'udevadm control --reload-rules',
-      'udevadm trigger --subsystem-match=hidraw --subsystem-match=usbmisc --subsystem-match=usb --subsystem-match=graphics --subsystem-match=gpio',
+      'udevadm trigger --subsystem-match=hidraw --subsystem-match=input --subsystem-match=usbmisc --subsystem-match=usb --subsystem-match=graphics --subsystem-match=gpio',
       'systemctl daemon-reload',
       'systemctl enable beonho.service',
       'systemctl restart beonho.service',
@@ -190,7 +190,7 @@ describe('install into a temporary root', () => {
     expect(cmds.some((c) => c.startsWith('useradd'))).toBe(false);
     expect(cmds).toContain('usermod --append --groups lp,video beonho');
     expect(cmds.some((c) => c.startsWith('systemctl enable') || c.startsWith('systemctl restart'))).toBe(false);
-    expect(r.warnings.join('\n')).toMatch(/gpio, input, plugdev, audio, dialout/);
+    expect(r.warnings.join('\n')).toMatch(/gpio, plugdev, audio, dialout/);
     expect(await readFile(join(root, 'etc/beonho/config.yaml.previous'), 'utf8')).toBe(`${CONFIG}# old\n`);
     // without a gpio group (generic Debian) the installer gives gpiochip to the service's group
     expect(await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8')).toContain(
@@ -648,6 +648,53 @@ describe('udev rules', () => {
     const byPath = await install(opts(), recordingRunner(), out);
     expect(await hidraw()).toEqual(['SUBSYSTEM=="hidraw", KERNEL=="hidraw*", GROUP="beonho", MODE="0660"']);
     expect(byPath.warnings).toContainEqual(expect.stringMatching(/by its path: every \/dev\/hidraw\* node/));
+  });
+
+  it("give the keypads' input nodes to the service group, not the input group's every keyboard", async () => {
+    const RULE_LINE = /^(\w+(\{\w+\})?(==|=|\+=)"[^"]*")(, \w+(\{\w+\})?(==|=|\+=)"[^"]*")*$/;
+    const office = (device: string) =>
+      `${CONFIG}hardware:\n  keypads:\n    driver: hid\n    devices:\n      - ${device}\n`;
+    const events = async () =>
+      (await readFile(join(root, 'etc/udev/rules.d/99-beonho.rules'), 'utf8'))
+        .split('\n')
+        .filter((l) => l.startsWith('SUBSYSTEM=="input"'));
+    // an earlier release's installer put the service user in input: every keyboard's and mouse's
+    // /dev/input/event* (an admin's password typed on a USB keyboard at the console, too)
+    await writeFile(
+      join(root, 'etc/passwd'),
+      'root:x:0:0::/root:/bin/bash\nbeonho:x:998:998::/var/lib/beonho:/usr/sbin/nologin\n',
+    );
+    await writeFile(join(root, 'etc/group'), `${PI_GROUPS.join('\n').replace('input:x:105:', 'input:x:105:beonho')}\n`);
+    await writeFile(join(work, 'office.yaml'), office('{ counter: "1", port: "1-1.3" }'));
+    const runner = recordingRunner();
+    const r = await install(opts(), runner, out);
+    expect(r.groups).not.toContain('input');
+    const cmds = runner.commands.map(formatCommand);
+    expect(cmds.filter((c) => c.startsWith('usermod') && /\binput\b/.test(c))).toEqual([]);
+    expect(cmds).toContain('gpasswd --delete beonho input');
+    expect(cmds.indexOf('gpasswd --delete beonho input')).toBeLessThan(
+      cmds.indexOf('systemctl restart beonho.service'),
+    );
+    // the grab (EVIOCGRAB) needs the keypad's own event nodes only, matched as its hidraw node is
+    expect(await events()).toEqual([
+      'SUBSYSTEM=="input", KERNEL=="event*", KERNELS=="1-1.3", GROUP="beonho", MODE="0660"',
+    ]);
+    for (const line of await events()) expect(line).toMatch(RULE_LINE);
+    expect(cmds.find((c) => c.startsWith('udevadm trigger'))).toContain('--subsystem-match=input');
+
+    await install(opts({ keypads: [parseUsbId('0e24:1a2c')] }), recordingRunner(), out);
+    expect(await events()).toEqual([
+      'SUBSYSTEM=="input", KERNEL=="event*", ATTRS{idVendor}=="0e24", ATTRS{idProduct}=="1a2c", GROUP="beonho", MODE="0660"',
+    ]);
+    // no USB keypad: no input node at all, and a new install does not add the user to input
+    await writeFile(join(work, 'office.yaml'), CONFIG);
+    await writeFile(join(root, 'etc/group'), `${PI_GROUPS.join('\n')}\n`);
+    const plain = recordingRunner();
+    await install(opts(), plain, out);
+    expect(await events()).toEqual([]);
+    expect(plain.commands.map(formatCommand).filter((c) => /\binput\b/.test(c) && !c.startsWith('udevadm'))).toEqual(
+      [],
+    );
   });
 
   it('refuse a malformed USB id with an actionable message', () => {

@@ -65,7 +65,7 @@ export class KeypadGrab {
         if (code === 'EACCES' || code === 'EPERM') {
           return this.outcome(
             'keypad-grab-denied',
-            `${node}: permission denied, so the keypad's keys also reach the text console. The daemon's user needs the "input" group (the installer adds it; after "usermod -aG input beonho" restart the service).`,
+            `${node}: permission denied, so the keypad's keys also reach the text console. The installer's udev rule gives a keypad's input nodes to the group beonho: bind the keypad by usb, serial or port (or give --keypad), run the installer again, then unplug and plug the keypad.`,
           );
         }
         return this.outcome('keypad-grab-unavailable', `${node}: cannot open (${messageOf(err)}).`);
