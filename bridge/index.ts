@@ -70,6 +70,8 @@ class MqttBridge implements Bridge {
   private republisher: Republisher | null = null;
   /** empties the `commands` status's senders when the office-local day has changed */
   private newCommandDay: () => void = () => {};
+  /** the uplink's health before its first connection (connected: false) */
+  private uplinkStarting: (() => void) | null = null;
   private local: LocalSink | null = null;
   private readonly cursors = new Map<Sink, OutboxReader>();
   private readonly sessionOf = new Map<Sink, number>();
@@ -196,6 +198,8 @@ class MqttBridge implements Bridge {
       jobs: [() => this.newCommandDay(), () => state.now(), () => status.now()],
     });
     this.republisher.start();
+    // not connected until the first connection works: said at once, not left out of the status
+    this.uplinkStarting?.();
     this.parts.uplink?.start();
   }
 
@@ -306,18 +310,31 @@ class MqttBridge implements Bridge {
         : { ...healthy(), ...lastFailure };
       bus.emit('healthChanged', { component: 'mqtt-uplink', health });
     };
+    // Down is said once per outage: at a loss, or at the first failed attempt of a link not up
+    // since the start (a device started while central is away said nothing of its link until the
+    // first connection worked, maybe hours later: npm run status and the status had no mqtt-uplink).
+    let downSaid = false;
+    const down = (): void => {
+      if (downSaid) return;
+      downSaid = true;
+      bus.emit('healthChanged', {
+        component: 'mqtt-uplink',
+        health: { connected: false, ...failed('uplink-down') },
+      });
+    };
+    this.uplinkStarting = () =>
+      bus.emit('healthChanged', { component: 'mqtt-uplink', health: { ...healthy(), connected: false } });
     uplink.onConnect(() => {
+      downSaid = false;
       bus.emit('linkChanged', { online: true });
       upHealth();
     });
     uplink.onCommandsChanged(upHealth);
     uplink.onDisconnect(() => {
       bus.emit('linkChanged', { online: false });
-      bus.emit('healthChanged', {
-        component: 'mqtt-uplink',
-        health: { connected: false, ...failed('uplink-down') },
-      });
+      down();
     });
+    uplink.onAttemptFailed(down);
     return uplink;
   }
 

@@ -110,6 +110,7 @@ export class Uplink implements Sink {
   /** the wait for the SUBACK of the connection's cmd subscription */
   private subackTimer: NodeJS.Timeout | null = null;
   private readonly commandsFns: Array<() => void> = [];
+  private readonly attemptFailedFns: Array<() => void> = [];
 
   constructor(private readonly o: UplinkOptions) {
     this.protocolVersion = o.cfg.protocolVersion;
@@ -143,6 +144,13 @@ export class Uplink implements Sink {
    * and status, and no command arrives. */
   commandsRefused(): boolean {
     return this.refused;
+  }
+
+  /** Called at each connection attempt that ended without the link coming up (refused,
+   * unreachable, no CONNACK, closed before the SUBACK): onDisconnect is only for a link that was up,
+   * and a device started while central is away must say so too. */
+  onAttemptFailed(fn: () => void): void {
+    this.attemptFailedFns.push(fn);
   }
 
   /** Called when commandsRefused() changes while the link is up. */
@@ -234,6 +242,7 @@ export class Uplink implements Sink {
       session = await this.o.nextSession();
     } catch (err) {
       logger.error({ code: 'session-write-failed', err }, 'could not persist the session number; retrying');
+      this.attemptFailed();
       this.schedule();
       return;
     }
@@ -249,6 +258,7 @@ export class Uplink implements Sink {
         { code: 'uplink-connect-failed', reason: (err as Error).message },
         'could not start a connection; retrying',
       );
+      this.attemptFailed();
       this.schedule();
       return;
     }
@@ -477,6 +487,7 @@ export class Uplink implements Sink {
     client.end(true);
     const wasUp = this.up;
     this.setDown();
+    if (!wasUp) this.attemptFailed();
     if (attempt.refusedProtocol) {
       this.o.logger.info({ code: 'uplink-mqtt5-refused' }, 'central refused MQTT 5; using 3.1.1');
       this.protocolVersion = 4;
@@ -534,6 +545,11 @@ export class Uplink implements Sink {
       { code: 'uplink-next-node', from: redactUrl(from), to: redactUrl(this.currentUrl()) },
       'trying the next node of mqtt.uplink.url',
     );
+  }
+
+  private attemptFailed(): void {
+    if (this.stopped) return;
+    for (const fn of this.attemptFailedFns) fn();
   }
 
   private closeGate(): void {

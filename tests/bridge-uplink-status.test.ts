@@ -1,0 +1,41 @@
+// The device status's mqtt-uplink component of an office started while central is away (a power
+// cut during an outage, an LTE backup not up yet): the component was set only by the link going up
+// or going down after it had been up, so until the first connection worked, maybe hours later, the
+// status and npm run status had no mqtt-uplink at all, as if there were no link to speak of.
+import { afterEach, describe, expect, it } from 'vitest';
+import { connectInbox, freePort, type Office, startOffice, testConfig } from './bridge-helpers.ts';
+
+const T = 'beonho/v1/singok2';
+
+describe('an office started while central cannot be reached', () => {
+  let office: Office | null = null;
+  const clients: Array<{ endAsync: () => Promise<void> }> = [];
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.endAsync();
+    await office?.stop();
+    office = null;
+  });
+
+  it('says in its status that the link is down, with the failure and its time', async () => {
+    // nothing listens there: every attempt is refused
+    const centralPort = await freePort();
+    office = await startOffice(
+      testConfig({
+        uplink: { url: `mqtt://127.0.0.1:${centralPort}`, protocolVersion: 4, reconnectMinMs: 50, reconnectMaxMs: 200 },
+      }),
+    );
+    const url = `mqtt://127.0.0.1:${office.bridge.parts.broker!.ports.tcp}`;
+    const { client, inbox } = await connectInbox(url, { username: 'central', password: 'central' });
+    clients.push(client);
+    await client.subscribeAsync(`${T}/devices/main/status`, { qos: 1 });
+    const uplink = () =>
+      inbox
+        .on('status')
+        .map((s) => (s.hardware as Record<string, Record<string, unknown>> | undefined)?.['mqtt-uplink'])
+        .filter((h) => h !== undefined);
+    await inbox.until(() => uplink().some((h) => h.lastError === 'uplink-down'), 10_000, 'the link said down');
+    expect(uplink().at(-1)).toEqual({ connected: false, lastError: 'uplink-down', lastErrorAt: expect.any(String) });
+    expect(uplink().every((h) => h.connected === false)).toBe(true);
+    expect(office.bridge.parts.uplink!.connected()).toBe(false);
+  });
+});
