@@ -197,8 +197,17 @@ export function renderStatus(r: StatusReport): string {
       ]);
     }
   }
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return `${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+  const safe = rows.map(([k, v]) => [printable(k), printable(v)] as const);
+  const width = Math.max(...safe.map(([k]) => k.length));
+  return `${safe.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
+}
+
+/** The status file is the daemon's (user beonho, on the LAN) and `sudo npm run status` prints it to
+ * a root terminal: a control character (ESC's sequences set the title or the clipboard, move the
+ * cursor over lines, a C1 CSI likewise) is shown as `?`, as `ls` does. */
+function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 
 function duration(sec: number): string {

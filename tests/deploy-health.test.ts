@@ -212,6 +212,30 @@ describe('npm run status', () => {
     expect(text).toMatch(/^ {2}printer +connected$/m);
   });
 
+  it("prints no control character of the status file to the admin's terminal", async () => {
+    // status.json is the daemon's (user beonho, listening on the LAN); `sudo npm run status` prints
+    // it to a root terminal, where ESC and its kin would set the title, the clipboard (OSC 52) or
+    // hide lines
+    const esc = '\u001b]52;c;ZWNobyBwd25lZA==\u0007\u001b[2K\r\u009b1A';
+    await mkdir(join(dir, 'run'), { recursive: true });
+    const h = await collectHealth(input, deps());
+    const bad = {
+      ...h,
+      office: `singok2${esc}`,
+      version: `0.1.0${esc}`,
+      components: { [`keypad-1${esc}`]: { connected: false, lastError: `keypad-unplugged${esc}`, lastErrorAt: esc } },
+    };
+    await writeFile(join(dir, 'run', STATUS_FILE), JSON.stringify(bad));
+    const text = renderStatus(await gatherStatus({ dirs: [join(dir, 'run')], dataDir: '/var/lib/beonho' }, deps()));
+    const controls = [...text].filter((ch) => {
+      const c = ch.codePointAt(0) ?? 0;
+      return (c < 0x20 && ch !== '\n') || (c >= 0x7f && c <= 0x9f);
+    });
+    expect(controls).toEqual([]);
+    expect(text).toMatch(/^office \/ device +singok2\?\]52;c;ZWNobyBwd25lZA==\?\?\[2K\?\?1A \/ main$/m);
+    expect(text).toMatch(/^ {2}keypad-1\?.* +DISCONNECTED, last error keypad-unplugged\?/m);
+  });
+
   it('says while the latest call got the chime alone, not after a call was spoken again', async () => {
     const audio = (lastCallVoiced: boolean) =>
       new Map<string, Record<string, unknown>>([
