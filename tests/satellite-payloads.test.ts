@@ -112,72 +112,53 @@ describe("a satellite's mirror given an event that is not the contract's", () =>
   });
 });
 
+/** A satellite's keys over sim keypads 1 and 2, with the commands sent and the lines shown. */
+function rig() {
+  const bus = new Bus();
+  const sent: Command[] = [];
+  const keypads = new SimKeypads(['1', '2']);
+  const { lines, logger } = debugLog();
+  let n = 0;
+  const keys = new SatelliteKeys({
+    keypads,
+    link: {
+      send: (cmd) => {
+        sent.push(cmd);
+        return Promise.resolve();
+      },
+      abort: () => undefined,
+    },
+    bus,
+    logger,
+    username: 'counter-12',
+    newId: () => `k${++n}`,
+    timeoutMs: 60_000,
+    messageSeconds: 5,
+  });
+  const shown: Array<{ counter: string; message: string }> = [];
+  bus.on('counterMessage', shown, ({ counter, message }) => shown.push({ counter, message }));
+  return { keys, keypads, sent, shown, lines };
+}
+
 describe("a satellite's keys given a service number its keypad has not", () => {
   it('are told on the display and send nothing to the main unit', async () => {
-    const bus = new Bus();
-    const sent: Command[] = [];
-    const keypads = new SimKeypads(['1']);
-    const keys = new SatelliteKeys({
-      keypads,
-      link: {
-        send: (cmd) => {
-          sent.push(cmd);
-          return Promise.resolve();
-        },
-        abort: () => undefined,
-      },
-      bus,
-      logger: debugLog().logger,
-      username: 'counter-12',
-      newId: () => 'k1',
-      timeoutMs: 60_000,
-      messageSeconds: 5,
-    });
-    const shown: Array<{ counter: string; message: string }> = [];
-    bus.on('counterMessage', shown, ({ counter, message }) => shown.push({ counter, message }));
-    await keys.start();
+    const r = rig();
+    await r.keys.start();
     try {
-      keypads.input('1', { type: 'mistake', code: 'unknown-service' });
-      expect(sent).toEqual([]);
-      expect(shown).toEqual([{ counter: '1', message: '없는 업무' }]);
-      expect(keys.inFlight).toBe(0);
+      r.keypads.input('1', { type: 'mistake', code: 'unknown-service' });
+      expect(r.sent).toEqual([]);
+      expect(r.shown).toEqual([{ counter: '1', message: '없는 업무' }]);
+      expect(r.keys.inFlight).toBe(0);
       // the counter is not left busy: the next key goes out
-      keypads.input('1', { type: 'next' });
-      expect(sent).toHaveLength(1);
+      r.keypads.input('1', { type: 'next' });
+      expect(r.sent).toHaveLength(1);
     } finally {
-      await keys.stop();
+      await r.keys.stop();
     }
   });
 });
 
 describe("a satellite's keys given an answer that is not the contract's", () => {
-  function rig() {
-    const bus = new Bus();
-    const sent: Command[] = [];
-    const keypads = new SimKeypads(['1', '2']);
-    const { lines, logger } = debugLog();
-    let n = 0;
-    const keys = new SatelliteKeys({
-      keypads,
-      link: {
-        send: (cmd) => {
-          sent.push(cmd);
-          return Promise.resolve();
-        },
-        abort: () => undefined,
-      },
-      bus,
-      logger,
-      username: 'counter-12',
-      newId: () => `k${++n}`,
-      timeoutMs: 60_000,
-      messageSeconds: 5,
-    });
-    const shown: Array<{ counter: string; message: string }> = [];
-    bus.on('counterMessage', shown, ({ counter, message }) => shown.push({ counter, message }));
-    return { keys, keypads, sent, shown, lines };
-  }
-
   it('shows the key as unknown and says why, rather than ending the satellite', async () => {
     const r = rig();
     await r.keys.start();
