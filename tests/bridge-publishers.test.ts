@@ -318,6 +318,25 @@ describe('events publisher', () => {
     }
   });
 
+  it('sends nothing after its stop, not even what a read under way at the stop brings back', async () => {
+    // The bridge's stop: the publisher first, then the status's offline (up to 2 s) and the
+    // uplink's grace, with the link still there; what the read brings is sent after the restart.
+    const { outbox, sink, p } = drain(4, { window: 10, batch: 100 });
+    const read = outbox.read.bind(outbox);
+    let release: () => void = () => undefined;
+    outbox.read = (after, limit) =>
+      new Promise((resolve) => {
+        release = () => resolve(read(after, limit));
+      });
+    p.kick();
+    await tick();
+    p.stop();
+    release();
+    await tick();
+    await tick();
+    expect(seqs(sink)).toEqual([]);
+  });
+
   it('after a link cut resends from the last acknowledged seq, before anything newer', async () => {
     const { outbox, sink, p } = drain(6, { window: 10, batch: 100 });
     p.kick();

@@ -136,6 +136,58 @@ describe('the uplink stops', () => {
     expect(u.connected()).toBe(false);
   });
 
+  it('ends its grace at the last PUBACK, not at the end of the 3 s', async () => {
+    // mqtt.js says outgoingEmpty only once its own end has begun: waited for before it, every clean
+    // stop with a publish in flight took the whole grace (and carried out the commands of all of it)
+    const b = await broker('until-released');
+    cleanup.push(b.close);
+    const u = uplink(b.url);
+    cleanup.push(() => u.stop());
+    u.start();
+    await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
+    void u.publish(topics.events, ev, { qos: 1, retain: false }).catch(() => undefined);
+    await vi.waitFor(() => expect(b.held()).toBe(1), { timeout: 5000 });
+    // the grace's timer never fires: only the PUBACK can end the stop
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let stopped = false;
+      const stopping = u.stop().then(() => {
+        stopped = true;
+      });
+      b.release();
+      // not vi.waitFor: under fake timers it advances them, the grace's with them
+      const until = performance.now() + 5000;
+      while (!stopped && performance.now() < until) await new Promise((r) => setImmediate(r));
+      expect(stopped).toBe(true);
+      await stopping;
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('sends nothing new during the grace: a publish then is refused, not sent to central', async () => {
+    const b = await broker('until-released');
+    cleanup.push(b.close);
+    const u = uplink(b.url);
+    cleanup.push(() => u.stop());
+    u.start();
+    await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
+    void u.publish(topics.events, ev, { qos: 1, retain: false }).catch(() => undefined);
+    await vi.waitFor(() => expect(b.held()).toBe(1), { timeout: 5000 });
+    const stopping = u.stop();
+    // an event read from the outbox just then (the events publisher's read under way at its stop):
+    // sent during the grace, it was a repeat after the restart whenever the grace ran out before
+    // its PUBACK, and a publish more for mqtt.js's clean end to wait for
+    const late = u.publish(topics.events, { ...(ev as object), seq: 2, id: 'e2' } as never, { qos: 1, retain: false });
+    const outcome = late.then(
+      () => 'sent',
+      () => 'refused',
+    );
+    b.release();
+    await stopping;
+    expect(await outcome).toBe('refused');
+  });
+
   it('with a publish in flight on a link that then dies', async () => {
     const { b, u } = await upWithEventInFlight();
     let stopped = false;

@@ -130,6 +130,9 @@ export class EventsPublisher {
             if (this.sentThrough >= this.o.cursor.lastSeq()) break; // all sent: nothing to read
             const read = await this.o.cursor.read(this.sentThrough, this.o.batch);
             if (gen !== this.generation) break; // the link dropped while reading: start over
+            // stopped while reading: nothing more goes out (the bridge's stop gives the link a grace
+            // for what is in flight, and the outbox sends this after the restart)
+            if (this.stopped) break;
             if (read.length === 0) break;
             this.ahead = read;
           }

@@ -186,6 +186,10 @@ export class Uplink implements Sink {
     // delivers the commands queued for it right after the CONNACK, before the SUBACK, and their
     // results must go out (their PUBACKs follow them on the same connection).
     if (!client || !(this.up || client.connected)) return Promise.reject(new Error('uplink offline'));
+    // Stopping: nothing new goes out during the grace but a command's result (its PUBACK follows
+    // it). Sent, an event was one more publish for the grace to wait for, and a repeat after the
+    // restart whenever the grace ran out before its PUBACK; the outbox sends it after the restart.
+    if (this.stopped && !opts.answer) return Promise.reject(new Error('uplink stopping'));
     const properties = this.protocolVersion === 5 && opts.properties ? opts.properties : undefined;
     const send = (done: (err?: Error) => void): void => {
       client.publish(
@@ -591,12 +595,20 @@ async function settleInFlight(client: MqttClient): Promise<void> {
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
-        client.removeListener('outgoingEmpty', done);
+        client.removeListener('packetreceive', received);
         client.removeListener('close', done);
         resolve();
       };
+      // Not mqtt.js's outgoingEmpty: it is said only once its own end has begun, so every stop
+      // with a publish in flight took the whole grace. A received packet is handled (an
+      // acknowledgement taken out of `outgoing`) right after packetreceive, in the same turn.
+      const received = (): void => {
+        queueMicrotask(() => {
+          if (inFlight(client) === 0) done();
+        });
+      };
       const timer = setTimeout(done, STOP_GRACE_MS);
-      client.once('outgoingEmpty', done);
+      client.on('packetreceive', received);
       client.once('close', done);
     });
   }
