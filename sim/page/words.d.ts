@@ -10,3 +10,14 @@ export function serviceLine(svc: {
   waiting: number;
   estimatedWaitMin: number;
 }): string;
+export function counterLabel(
+  layout: { counters: Array<{ id: string; name: string }> } | null | undefined,
+  id: string,
+): string;
+export function voiceText(
+  voice: { counters: string[]; services: string[] } | null | undefined,
+  layout:
+    | { counters: Array<{ id: string; name: string }>; services: Array<{ id: string; name: string }> }
+    | null
+    | undefined,
+): string;
