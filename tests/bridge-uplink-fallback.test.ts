@@ -91,9 +91,13 @@ describe('MQTT 5 to 3.1.1 fallback on a close before CONNACK', () => {
     const log = capture();
     const up = uplink(broker.url, log.logger);
     cleanup.push(() => up.stop());
+    let failed = 0;
+    up.onAttemptFailed(() => failed++);
     up.start();
     await waitFor(() => up.connected(), 10_000, 'connected over 3.1.1');
     expect(broker.levels).toEqual([5, 4]);
+    // reaching a 3.1.1-only broker is no failed attempt: the status would say uplink-down all day
+    expect(failed).toBe(0);
     const noConnack = log.lines.filter((l) => l.code === 'uplink-no-connack');
     expect(noConnack.map((l) => l.level)).toEqual([40]);
     // a newcomer's reading: where it went, what to check, and that nothing is lost meanwhile
@@ -114,8 +118,12 @@ describe('MQTT 5 to 3.1.1 fallback on a close before CONNACK', () => {
     const up = uplink(broker.url, log.logger);
     cleanup.push(() => up.stop());
     up.start();
+    let failed = 0;
+    up.onAttemptFailed(() => failed++);
     await waitFor(() => broker.levels.length >= 5, 10_000, 'five attempts');
     expect(broker.levels.slice(0, 5)).toEqual([5, 4, 5, 4, 5]);
+    // both versions closed: a failed attempt at each 3.1.1 one
+    expect(failed).toBeGreaterThanOrEqual(2);
     const noConnack = log.lines.filter((l) => l.code === 'uplink-no-connack');
     expect(noConnack.filter((l) => l.level >= 40)).toHaveLength(1);
     expect(up.connected()).toBe(false);

@@ -491,16 +491,23 @@ export class Uplink implements Sink {
     client.end(true);
     const wasUp = this.up;
     this.setDown();
-    if (!wasUp) this.attemptFailed();
+    // The same node again with 3.1.1 is how a 3.1.1-only broker (RabbitMQ) is reached at every
+    // start: not a failed attempt, or its office's status would say uplink-down all day.
+    let otherVersion = false;
     if (attempt.refusedProtocol) {
       this.o.logger.info({ code: 'uplink-mqtt5-refused' }, 'central refused MQTT 5; using 3.1.1');
       this.protocolVersion = 4;
       this.attempt = 0;
-      // the same node again, with 3.1.1
-    } else if (attempt.connack || attempt.unreachable || !this.closedBeforeConnack()) {
+      otherVersion = true;
+    } else if (attempt.connack || attempt.unreachable) {
       // The node died, dropped us or cannot be reached: the next attempt goes to the next node.
       this.nextNode(wasUp);
+    } else if (this.closedBeforeConnack()) {
+      otherVersion = true;
+    } else {
+      this.nextNode(wasUp);
     }
+    if (!wasUp && !otherVersion) this.attemptFailed();
     this.schedule();
   }
 
