@@ -96,11 +96,13 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
         const before = components.get(component);
         components.set(component, health);
         // `ready` too: a printer out of paper that stays online keeps connected and lastError
-        // (the last failure) when refilled; only `ready` says it prints again.
+        // (the last failure) when refilled; only `ready` says it prints again. So does the link to
+        // central, whose `commands: refused` alone says central's ACL was fixed.
         const changed =
           before?.connected !== health.connected ||
           before?.lastError !== health.lastError ||
-          before?.ready !== health.ready;
+          before?.ready !== health.ready ||
+          before?.commands !== health.commands;
         if (changed && timer && !soon) {
           soon = setTimeout(() => {
             soon = null;

@@ -468,6 +468,25 @@ describe('the health extension', () => {
     await ext.stop();
   });
 
+  it("writes within a second when only the uplink's `commands: refused` goes (its lastError is kept)", async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
+    const c = ctx();
+    const statfs = vi.fn(async () => ({ bavail: 1, blocks: 2, bsize: 4096 }));
+    const ext = createHealthExtension(c, { bytesWritten: () => 0, dir: join(dir, 'run'), deps: deps({ statfs }) });
+    await ext.start();
+    const failure = { connected: true, lastError: 'uplink-subscribe-failed', lastErrorAt: null };
+    c.bus.emit('healthChanged', { component: 'mqtt-uplink', health: { ...failure, commands: 'refused' } });
+    vi.advanceTimersByTime(1_000);
+    await calledTimes(statfs, 2);
+    // central's ACL fixed: the subscription taken, the refusal kept as the last failure
+    c.bus.emit('healthChanged', { component: 'mqtt-uplink', health: failure });
+    vi.advanceTimersByTime(1_000);
+    await calledTimes(statfs, 3);
+    const read = await statusWhen((h) => h.components['mqtt-uplink']?.commands === undefined);
+    expect(read.ok && read.health.components['mqtt-uplink']).toEqual(failure);
+    await ext.stop();
+  });
+
   it('queues at most one write behind a slow one, however often a part flaps meanwhile', async () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'] });
     const c = ctx();
