@@ -117,6 +117,19 @@ function cursor(n: number): OutboxReader & { ackedSeq: number } {
   };
 }
 
+/** An uplink up to a broker that holds its PUBACKs, with one event in flight. */
+async function oneEventHeld() {
+  const b = await broker('until-released');
+  cleanup.push(b.close);
+  const u = uplink(b.url);
+  cleanup.push(() => u.stop());
+  u.start();
+  await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
+  void u.publish(topics.events, ev, { qos: 1, retain: false }).catch(() => undefined);
+  await vi.waitFor(() => expect(b.held()).toBe(1), { timeout: 5000 });
+  return { b, u };
+}
+
 describe('the uplink stops', () => {
   it('counts the events central acknowledges during the grace: they are not sent again after a clean restart', async () => {
     const b = await broker('until-released');
@@ -139,14 +152,7 @@ describe('the uplink stops', () => {
   it('ends its grace at the last PUBACK, not at the end of the 3 s', async () => {
     // mqtt.js says outgoingEmpty only once its own end has begun: waited for before it, every clean
     // stop with a publish in flight took the whole grace (and carried out the commands of all of it)
-    const b = await broker('until-released');
-    cleanup.push(b.close);
-    const u = uplink(b.url);
-    cleanup.push(() => u.stop());
-    u.start();
-    await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
-    void u.publish(topics.events, ev, { qos: 1, retain: false }).catch(() => undefined);
-    await vi.waitFor(() => expect(b.held()).toBe(1), { timeout: 5000 });
+    const { b, u } = await oneEventHeld();
     // the grace's timer never fires: only the PUBACK can end the stop
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     try {
@@ -166,14 +172,7 @@ describe('the uplink stops', () => {
   });
 
   it('sends nothing new during the grace: a publish then is refused, not sent to central', async () => {
-    const b = await broker('until-released');
-    cleanup.push(b.close);
-    const u = uplink(b.url);
-    cleanup.push(() => u.stop());
-    u.start();
-    await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
-    void u.publish(topics.events, ev, { qos: 1, retain: false }).catch(() => undefined);
-    await vi.waitFor(() => expect(b.held()).toBe(1), { timeout: 5000 });
+    const { b, u } = await oneEventHeld();
     const stopping = u.stop();
     // an event read from the outbox just then (the events publisher's read under way at its stop):
     // sent during the grace, it was a repeat after the restart whenever the grace ran out before
