@@ -1,6 +1,7 @@
 // An estimated wait in Korean words: minutes under an hour, then hours and minutes, alike on the
 // ticket, the board, the simulator's terminal and its browser pages (their own copies).
 import { describe, expect, it } from 'vitest';
+import { counterName as boardCounterName } from '../display/board/model.ts';
 import { ticketWaitText, waitText } from '../display/wait-text.ts';
 import {
   waitText as centralPages,
@@ -51,5 +52,9 @@ describe("central's page naming a counter", () => {
     expect(centralCounterName(state, '2')).toBe('여권 창구');
     expect(centralCounterName(state, '3')).toBe('3번 창구');
     expect(centralCounterName(undefined, '3')).toBe('3번 창구');
+    for (const id of ['2', '3'])
+      expect(centralCounterName(state, id), id).toBe(
+        boardCounterName(state as unknown as Parameters<typeof boardCounterName>[0], id),
+      );
   });
 });

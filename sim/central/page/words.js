@@ -21,7 +21,8 @@ export function serviceWaitText(waiting, minutes) {
 }
 
 /** A counter as the board names it ("여권 창구"), from an office's state; "3번 창구" when the state
- * has not come yet or does not list it. */
+ * has not come yet or does not list it. The browser's copy of display/board/model.ts counterName
+ * (tests/wait-text.test.ts holds them together). */
 export function counterName(state, id) {
   return state?.counters?.find((c) => c.id === id)?.name ?? `${id}번 창구`;
 }
