@@ -202,12 +202,29 @@ export function renderStatus(r: StatusReport): string {
   return `${safe.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`;
 }
 
+/** What a terminal must not be handed raw from the status file: C0 and C1 controls (ESC's
+ * sequences set the title or the clipboard, move the cursor over lines; a C1 CSI likewise), and
+ * the bidirectional overrides and isolates, which reorder the text shown after them. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+/** The same past JSON.stringify, which escapes C0 itself and puts its own line breaks between. */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
 /** The status file is the daemon's (user beonho, on the LAN) and `sudo npm run status` prints it to
- * a root terminal: a control character (ESC's sequences set the title or the clipboard, move the
- * cursor over lines, a C1 CSI likewise) is shown as `?`, as `ls` does. */
+ * a root terminal: an unsafe character is shown as `?`, as `ls` does. */
 function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return text.replace(UNSAFE, '?');
+}
+
+/** The report as JSON for `--json`, which goes to the same terminal as often as to a script:
+ * JSON.stringify leaves C1 controls and bidirectional marks raw, so they are written as `\uXXXX`
+ * escapes (the same value to a JSON parser). */
+export function statusJson(r: StatusReport): string {
+  const json = JSON.stringify(r, null, 2).replace(
+    UNSAFE_IN_JSON,
+    (ch) => `\\u${(ch.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
+  return `${json}\n`;
 }
 
 function duration(sec: number): string {

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { Command as Cli } from 'commander';
 import { CONFIG_FILE, DATA_DIR, RUNTIME_DIR, UNIT_NAME } from './paths.ts';
-import { gatherStatus, renderStatus } from './status-report.ts';
+import { gatherStatus, renderStatus, statusJson } from './status-report.ts';
 
 function serviceState(): Promise<string> {
   return new Promise((resolve) => {
@@ -24,7 +24,7 @@ const cli = new Cli('beonho-status')
   .action(async (o: { json?: boolean; dataDir: string; runDir: string; config: string }) => {
     const report = await gatherStatus({ dirs: [o.runDir, o.dataDir], dataDir: o.dataDir, configFile: o.config });
     report.service = await serviceState();
-    process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+    process.stdout.write(o.json ? statusJson(report) : renderStatus(report));
     process.exitCode = report.stale ? 2 : 0;
   });
 

@@ -14,7 +14,7 @@ import type { ExtensionContext } from '../device/extension.ts';
 import { createHealthExtension } from '../device/health-extension.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
-import { gatherStatus, otherRelease, renderStatus } from '../deploy/status-report.ts';
+import { gatherStatus, otherRelease, renderStatus, statusJson } from '../deploy/status-report.ts';
 import {
   collectHealth,
   type DeviceHealth,
@@ -234,6 +234,31 @@ describe('npm run status', () => {
     expect(controls).toEqual([]);
     expect(text).toMatch(/^office \/ device +singok2\?\]52;c;ZWNobyBwd25lZA==\?\?\[2K\?\?1A \/ main$/m);
     expect(text).toMatch(/^ {2}keypad-1\?.* +DISCONNECTED, last error keypad-unplugged\?/m);
+  });
+
+  it('prints no C1 control or bidirectional override of the status file with --json either', async () => {
+    // JSON.stringify escapes C0 but leaves U+009B (a C1 CSI) and U+202E (right-to-left override,
+    // which redraws the rest of the line backwards) as they are
+    const evil = '\u009b2J\u202edetcennoc\u2066x\u2069\u200f';
+    await mkdir(join(dir, 'run'), { recursive: true });
+    const h = await collectHealth(input, deps());
+    const bad = { ...h, office: `singok2${evil}`, components: { [`keypad-1${evil}`]: { connected: false } } };
+    await writeFile(join(dir, 'run', STATUS_FILE), JSON.stringify(bad));
+    const report = await gatherStatus({ dirs: [join(dir, 'run')], dataDir: '/var/lib/beonho' }, deps());
+    for (const text of [statusJson(report), renderStatus(report)]) {
+      const unsafe = [...text].filter((ch) => {
+        const c = ch.codePointAt(0) ?? 0;
+        return (
+          (c < 0x20 && ch !== '\n') || (c >= 0x7f && c <= 0x9f) || /[\u200e\u200f\u202a-\u202e\u2066-\u2069]/.test(ch)
+        );
+      });
+      expect(unsafe).toEqual([]);
+    }
+    // the same values to a script that parses it
+    const parsed = JSON.parse(statusJson(report));
+    expect(parsed.file.health.office).toBe(`singok2${evil}`);
+    expect(Object.keys(parsed.file.health.components)).toContain(`keypad-1${evil}`);
+    expect(statusJson(report)).toContain('"office": "singok2\\u009b2J\\u202edetcennoc\\u2066x\\u2069\\u200f"');
   });
 
   it('says while the latest call got the chime alone, not after a call was spoken again', async () => {
