@@ -8,7 +8,8 @@ import type { ComponentHealth } from './ports/health.ts';
 export interface BusEvents {
   /** Events of one queue action, in seq order, emitted only after they are durable on disk. */
   queueEvents: { events: QueueEvent[] };
-  /** An action was refused (typed error); nothing changed. */
+  /** An action was refused (typed error); nothing changed. Also a keypad entry the keypad itself
+   * could tell was wrong (a transfer to a service number the office has not), never sent to the queue. */
   actionRefused: { action: string; source?: string; code: string; message: string };
   /** A hardware component's health changed (connected, error, counters). */
   healthChanged: { component: string; health: ComponentHealth };

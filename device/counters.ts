@@ -71,8 +71,17 @@ export class Counters implements Extension {
         this.bus?.emit('counterMessage', { counter, message: keyRefusalForClerks(code), seconds: KEY_MESSAGE_SECONDS });
       };
       if (key.type === 'mistake') {
-        // in turn with the keys before it, so the line is not overwritten by an older key's
-        this.chain = this.chain.then(() => refused('counter.transfer', key.code));
+        // in turn with the keys before it, so the line is not overwritten by an older key's; on the
+        // bus as the queue's own refusal of the same transfer would be (the simulator's log shows it)
+        this.chain = this.chain.then(() => {
+          refused('counter.transfer', key.code);
+          this.bus?.emit('actionRefused', {
+            action: 'counter.transfer',
+            source: `keypad:${counter}`,
+            code: key.code,
+            message: 'the keypad has no service of that number',
+          });
+        });
         return;
       }
       const action = keypadToAction({ counter, action: key });

@@ -85,10 +85,15 @@ describe('the daemon in-process over fake hardware', () => {
     b.hw.keypads.input('1', { type: 'next' });
     await b.settle();
     const before = b.daemon.queue.state();
+    const refusals: unknown[] = [];
+    b.daemon.bus.on('actionRefused', refusals, (r) => refusals.push(r));
     expect(b.hw.keypads.input('1', { type: 'mistake', code: 'unknown-service' })).toBe(true);
     await b.settle();
     expect(b.daemon.parts.board!.model()?.counterNotes).toEqual({ '1': '없는 업무' });
     expect(b.daemon.queue.state()).toEqual(before);
+    // told on the bus as the queue's refusal is, for the simulator's log and terminal
+    expect(refusals).toEqual([expect.objectContaining({ source: 'keypad:1', code: 'unknown-service' })]);
+    b.daemon.bus.removeListeners(refusals);
   });
 
   it('paper out at the printer: no number, the board says why, the device status reports it', async () => {
