@@ -13,6 +13,7 @@ import { validateConfig } from '../device/config/load.ts';
 import type { Snapshot } from '../device/queue/snapshot-types.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { SatelliteKeys } from '../device/satellite/keys.ts';
+import { keyProblemText } from '../device/satellite/messages-ko.ts';
 import { StateMirror } from '../device/satellite/mirror.ts';
 import { SimKeypads } from '../sim/keypads.ts';
 import { calledEvent, debugLog } from './helpers/satellite-link.ts';
@@ -152,6 +153,23 @@ describe("a satellite's keys given a service number its keypad has not", () => {
       // the counter is not left busy: the next key goes out
       r.keypads.input('1', { type: 'next' });
       expect(r.sent).toHaveLength(1);
+    } finally {
+      await r.keys.stop();
+    }
+  });
+
+  it("are refused as busy while the counter's last key has no answer, whose answer would overwrite the line", async () => {
+    const r = rig();
+    await r.keys.start();
+    try {
+      r.keypads.input('1', { type: 'next' });
+      r.keypads.input('1', { type: 'mistake', code: 'unknown-service' });
+      expect(r.sent).toHaveLength(1);
+      expect(r.shown).toEqual([{ counter: '1', message: keyProblemText('key-busy') }]);
+      expect(r.lines.some((l) => l.code === 'key-busy')).toBe(true);
+      // another counter's keypad is not held by it
+      r.keypads.input('2', { type: 'mistake', code: 'unknown-service' });
+      expect(r.shown.at(-1)).toEqual({ counter: '2', message: '없는 업무' });
     } finally {
       await r.keys.stop();
     }

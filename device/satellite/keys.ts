@@ -92,6 +92,12 @@ export class SatelliteKeys implements Extension {
   press(input: KeypadInput): void {
     const { counter, action: key } = input;
     if (key.type === 'mistake') {
+      // refused as any key is while the counter's last one has no answer: told at once, its line
+      // would be overwritten by that answer
+      if (this.busy.has(counter)) {
+        this.problem(counter, 'counter.transfer', 'key-busy');
+        return;
+      }
       // told here, as the main unit's refusal of the same would be: nothing to send
       this.o.logger.info({ counter, type: 'counter.transfer', code: key.code }, 'key refused');
       this.show({ counter, type: 'counter.transfer', ok: false, code: key.code, text: keyRefusalForClerks(key.code) });
