@@ -299,9 +299,12 @@ class MqttBridge implements Bridge {
     // Up, or up with its cmd subscription refused by central's ACL (events flow, commands do not).
     // lastError/lastErrorAt are the last failure, kept once the link is back, as every part's are
     // (docs/mqtt.md): a link that dropped at 10:32 and came back says so; `connected` says what holds.
-    let lastFailure: { lastError: string; lastErrorAt: string } | null = null;
-    const failed = (code: string): { lastError: string; lastErrorAt: string } => {
-      lastFailure = { lastError: code, lastErrorAt: set.isoNow() };
+    // With the failure's reason in the client's words (refused, no route, not authorised: the
+    // code alone sent the admin to the log).
+    type Failure = { lastError: string; lastErrorAt: string; lastErrorReason?: string };
+    let lastFailure: Failure | null = null;
+    const failed = (code: string, reason: string | null = null): Failure => {
+      lastFailure = { lastError: code, lastErrorAt: set.isoNow(), ...(reason ? { lastErrorReason: reason } : {}) };
       return lastFailure;
     };
     const upHealth = (): void => {
@@ -312,20 +315,22 @@ class MqttBridge implements Bridge {
     };
     // Down is said once per outage: at a loss, or at the first failed attempt of a link not up
     // since the start (a device started while central is away said nothing of its link until the
-    // first connection worked, maybe hours later: npm run status and the status had no mqtt-uplink).
-    let downSaid = false;
+    // first connection worked, maybe hours later: npm run status and the status had no mqtt-uplink);
+    // again within it only when the reason changes (central's port refused, then its name unknown).
+    let downSaid: { reason: string | null } | null = null;
     const down = (): void => {
-      if (downSaid) return;
-      downSaid = true;
+      const reason = uplink.failureReason();
+      if (downSaid && downSaid.reason === reason) return;
+      downSaid = { reason };
       bus.emit('healthChanged', {
         component: 'mqtt-uplink',
-        health: { connected: false, ...failed('uplink-down') },
+        health: { connected: false, ...failed('uplink-down', reason) },
       });
     };
     this.uplinkStarting = () =>
       bus.emit('healthChanged', { component: 'mqtt-uplink', health: { ...healthy(), connected: false } });
     uplink.onConnect(() => {
-      downSaid = false;
+      downSaid = null;
       bus.emit('linkChanged', { online: true });
       upHealth();
     });

@@ -193,7 +193,9 @@ export function renderStatus(r: StatusReport): string {
       const state = c.connected ? (c.ready === false ? 'connected, NOT READY' : 'connected') : 'DISCONNECTED';
       rows.push([
         `  ${name}`,
-        (c.lastError ? `${state}, last error ${c.lastError} at ${c.lastErrorAt ?? '?'}` : state) + nowNotes(c),
+        (c.lastError
+          ? `${state}, last error ${c.lastError}${typeof c.lastErrorReason === 'string' ? ` (${c.lastErrorReason})` : ''} at ${c.lastErrorAt ?? '?'}`
+          : state) + nowNotes(c),
       ]);
     }
   }

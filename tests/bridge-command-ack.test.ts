@@ -233,6 +233,8 @@ describe('a packet larger than the uplink takes', () => {
       await waitFor(() => closes.length > 0, 10_000, "central's broker seeing the connection closed");
       // a command the size of a command, after the device has connected again
       await waitFor(() => uplink.connected(), 10_000, 'the uplink back');
+      // the status's reason is the device's own, not "central closed the connection"
+      expect(uplink.failureReason()).toBe('central sent a packet over 64 KiB');
       await c.publishAsync(CMD, issue('after-big'), { qos: 1 });
       await results.until(() => results.messages.length > 0, 10_000, 'the result');
       expect(results.messages[0]!.json).toMatchObject({ id: 'after-big', ok: true });

@@ -154,6 +154,7 @@ describe('an office whose central refuses its cmd subscription', () => {
       connected: true,
       lastError: 'uplink-down',
       lastErrorAt: expect.any(String),
+      lastErrorReason: 'central closed the connection',
     });
   });
 });

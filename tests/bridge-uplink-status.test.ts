@@ -34,8 +34,24 @@ describe('an office started while central cannot be reached', () => {
         .map((s) => (s.hardware as Record<string, Record<string, unknown>> | undefined)?.['mqtt-uplink'])
         .filter((h) => h !== undefined);
     await inbox.until(() => uplink().some((h) => h.lastError === 'uplink-down'), 10_000, 'the link said down');
-    expect(uplink().at(-1)).toEqual({ connected: false, lastError: 'uplink-down', lastErrorAt: expect.any(String) });
+    // with the reason in the client's words: the code alone sent the admin to the log
+    expect(uplink().at(-1)).toEqual({
+      connected: false,
+      lastError: 'uplink-down',
+      lastErrorAt: expect.any(String),
+      lastErrorReason: expect.stringMatching(new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${centralPort}`)),
+    });
     expect(uplink().every((h) => h.connected === false)).toBe(true);
     expect(office.bridge.parts.uplink!.connected()).toBe(false);
+    // said once for the outage while the reason stays the same, not at every attempt
+    const said: unknown[] = [];
+    office.bus.on('healthChanged', said, ({ component, health }) => {
+      if (component === 'mqtt-uplink') said.push(health);
+    });
+    let failed = 0;
+    office.bridge.parts.uplink!.onAttemptFailed(() => failed++);
+    await inbox.until(() => failed >= 3, 10_000, 'three more attempts');
+    expect(said).toEqual([]);
+    office.bus.removeListeners(said);
   });
 });

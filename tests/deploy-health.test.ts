@@ -212,6 +212,21 @@ describe('npm run status', () => {
     expect(text).toMatch(/^ {2}printer +connected$/m);
   });
 
+  it("prints the link's failure with its reason, which the status file carries", async () => {
+    const link = {
+      connected: false,
+      lastError: 'uplink-down',
+      lastErrorAt: '2026-11-26T10:02:00.000+09:00',
+      lastErrorReason: 'connect ECONNREFUSED 10.20.0.5:8883',
+    };
+    const h = await collectHealth({ ...input, components: new Map([['mqtt-uplink', link]]) }, deps());
+    await writeStatusFile(join(dir, 'run'), h);
+    const text = renderStatus(await gatherStatus({ dirs: [join(dir, 'run')], dataDir: '/var/lib/beonho' }, deps()));
+    expect(text).toMatch(
+      /^ {2}mqtt-uplink +DISCONNECTED, last error uplink-down \(connect ECONNREFUSED 10\.20\.0\.5:8883\) at 2026-11-26T10:02:00\.000\+09:00$/m,
+    );
+  });
+
   it("prints no control character of the status file to the admin's terminal", async () => {
     // status.json is the daemon's (user beonho, listening on the LAN); `sudo npm run status` prints
     // it to a root terminal, where ESC and its kin would set the title, the clipboard (OSC 52) or

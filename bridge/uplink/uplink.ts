@@ -73,7 +73,13 @@ interface Attempt {
   refusedProtocol: boolean;
   /** the broker was never reached (refused, unreachable, TLS failed) or never answered */
   unreachable: boolean;
+  /** why it ended, as the client or the uplink said it first (null: closed without a word) */
+  reason: string | null;
 }
+
+/** A failure's reason as the status shows it: mqtt.js's and node's messages are short, but one
+ * names the broker's host and a certificate's subject, which central's own admin may set long. */
+const REASON_MAX = 200;
 
 export class Uplink implements Sink {
   readonly name = 'uplink';
@@ -111,6 +117,9 @@ export class Uplink implements Sink {
   private subackTimer: NodeJS.Timeout | null = null;
   private readonly commandsFns: Array<() => void> = [];
   private readonly attemptFailedFns: Array<() => void> = [];
+  /** the connection attempt under way or last made */
+  private current: Attempt | null = null;
+  private lastFailureReason: string | null = null;
 
   constructor(private readonly o: UplinkOptions) {
     this.protocolVersion = o.cfg.protocolVersion;
@@ -151,6 +160,17 @@ export class Uplink implements Sink {
    * and a device started while central is away must say so too. */
   onAttemptFailed(fn: () => void): void {
     this.attemptFailedFns.push(fn);
+  }
+
+  /** Why the link last went down or an attempt failed, in the client's words ("connect
+   * ECONNREFUSED 10.1.2.3:8883", "Connection refused: Not authorized"), for the status: the code
+   * `uplink-down` alone sent the admin to the log. Null before any failure. */
+  failureReason(): string | null {
+    return this.lastFailureReason;
+  }
+
+  private failedFor(reason: string): void {
+    this.lastFailureReason = reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX - 1)}…` : reason;
   }
 
   /** Called when commandsRefused() changes while the link is up. */
@@ -246,6 +266,7 @@ export class Uplink implements Sink {
       session = await this.o.nextSession();
     } catch (err) {
       logger.error({ code: 'session-write-failed', err }, 'could not persist the session number; retrying');
+      this.failedFor(`the session number could not be written: ${(err as Error).message}`);
       this.attemptFailed();
       this.schedule();
       return;
@@ -262,13 +283,22 @@ export class Uplink implements Sink {
         { code: 'uplink-connect-failed', reason: (err as Error).message },
         'could not start a connection; retrying',
       );
+      this.failedFor((err as Error).message);
       this.attemptFailed();
       this.schedule();
       return;
     }
     this.client = client;
     this.capIncoming(client);
-    const attempt: Attempt = { client, session, connack: false, refusedProtocol: false, unreachable: false };
+    const attempt: Attempt = {
+      client,
+      session,
+      connack: false,
+      refusedProtocol: false,
+      unreachable: false,
+      reason: null,
+    };
+    this.current = attempt;
     client.on('connect', (packet) => this.onConnack(attempt, packet));
     // Not the 'message' event, which mqtt.js emits before it acknowledges: handleMessage is called
     // before the PUBACK goes out, and the PUBACK waits for its callback. A command is acknowledged
@@ -300,6 +330,7 @@ export class Uplink implements Sink {
         { code: 'uplink-packet-too-large', reason: refused.reason, ...refused.details },
         'central sent a packet larger than the uplink takes; connection dropped',
       );
+      this.because(client, `central sent a packet over ${MAX_INCOMING_BYTES / 1024} KiB`);
       client.end(true);
       (stream as { destroy?: () => void }).destroy?.();
     };
@@ -356,6 +387,7 @@ export class Uplink implements Sink {
       this.clearSubackTimer();
       if (err && refusalCode(err) === null) {
         logger.error({ code: 'uplink-subscribe-failed', err: err.message }, 'could not subscribe to cmd; reconnecting');
+        this.because(client, `the cmd subscription failed: ${err.message}`);
         client.end(true);
         return;
       }
@@ -400,7 +432,10 @@ export class Uplink implements Sink {
       client.subscribe(this.o.cmdTopic, { qos: 1 }, (again) => {
         if (client !== this.client) return;
         if (again && refusalCode(again) !== null) return this.subscriptionRefused(client, again);
-        if (again) return void client.end(true);
+        if (again) {
+          this.because(client, `the cmd subscription failed: ${again.message}`);
+          return void client.end(true);
+        }
         this.subscriptionTaken();
         for (const fn of this.commandsFns) fn();
       });
@@ -427,6 +462,7 @@ export class Uplink implements Sink {
         { code: 'uplink-subscribe-timeout', waitedMs: waitMs, url: redactUrl(this.currentUrl()) },
         'central took the connection but has not answered the cmd subscription; connecting again',
       );
+      this.because(client, `central did not answer the cmd subscription within ${waitMs / 1000} s`);
       client.end(true);
     }, waitMs);
   }
@@ -462,7 +498,13 @@ export class Uplink implements Sink {
     );
   }
 
+  /** The reason the uplink itself ends `client`'s connection for, unless its client said one first. */
+  private because(client: MqttClient, reason: string): void {
+    if (this.current?.client === client) this.current.reason ??= reason;
+  }
+
   private onClientError(attempt: Attempt, err: Error & { code?: number | string }): void {
+    attempt.reason ??= err.message;
     if (typeof err.code === 'number') {
       attempt.connack = true;
       if (UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5) attempt.refusedProtocol = true;
@@ -490,6 +532,13 @@ export class Uplink implements Sink {
     client.removeAllListeners('message');
     client.end(true);
     const wasUp = this.up;
+    if (!attempt.refusedProtocol) {
+      // before setDown(): its listeners read it
+      this.failedFor(
+        attempt.reason ??
+          (attempt.connack ? 'central closed the connection' : 'central closed the connection before its CONNACK'),
+      );
+    }
     this.setDown();
     // The same node again with 3.1.1 is how a 3.1.1-only broker (RabbitMQ) is reached at every
     // start: not a failed attempt, or its office's status would say uplink-down all day.
