@@ -526,6 +526,7 @@ export class Uplink implements Sink {
     const { client } = attempt;
     if (client !== this.client) return;
     this.client = null;
+    this.current = null;
     this.closeGate();
     this.clearResubscribe();
     this.clearSubackTimer();
