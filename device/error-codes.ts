@@ -133,6 +133,7 @@ export const DAEMON_CODES = [
   'data-dir-full',
   'day-ahead-of-clock',
   'state-too-new',
+  'state-other-office',
   'state-unrecoverable',
   'state-recovered',
   'command-log-failed',

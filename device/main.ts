@@ -18,6 +18,7 @@ const FOR_A_PERSON = new Set([
   // the config names a ticket link but the service has no secret for it: a restart cannot fix that
   'printer-ticket-secret-missing',
   'state-too-new',
+  'state-other-office',
   'state-unrecoverable',
   'main-tls-file',
   'broker-tls-file',

@@ -115,6 +115,32 @@ describe('recovery', () => {
     expect(await readFile(snap, 'utf8')).toBe(text);
   });
 
+  // An SD card cloned from the office set up first (its test day, maybe its offline backlog) to
+  // another office whose config was edited: the state and the journal are the first office's.
+  // Opened, the new office numbered on from the test day and sent the first office's undelivered
+  // events to central under its own topic (their payload still naming the first office).
+  for (const [name, kill] of [
+    ['after a clean stop (a snapshot)', false],
+    ['after a kill (the journal alone)', true],
+  ] as const) {
+    it(`a data dir of another office is refused and left untouched, ${name}`, async () => {
+      const { q, clock } = await day(3, kill ? 1000 : 10);
+      if (kill) await q.store.release();
+      else await q.store.close();
+      const before = await readdir(stateDir(), { recursive: true });
+      const other = testConfig({ office: { id: 'singok3', name: '신곡3동', timeZone: 'Asia/Seoul' } });
+      await expect(openDurable({ config: other, dir, clock })).rejects.toMatchObject({
+        code: 'state-other-office',
+        message: expect.stringMatching(/"singok2".*"singok3"/),
+      });
+      expect(await readdir(stateDir(), { recursive: true })).toEqual(before);
+      // the office it belongs to still opens it
+      const again = await openDurable({ config, dir, clock });
+      expect(again.engine.state.services.resident?.lastIssued).toBe(1003);
+      await again.store.close();
+    });
+  }
+
   it('keeps a bounded number of generations and prunes the journal behind them', async () => {
     const { q } = await day(200, 10);
     await q.store.close();

@@ -36,6 +36,13 @@ export class StoreUnrecoverableError extends Error {
   readonly code = 'state-unrecoverable';
 }
 
+/** The state and journal belong to another office than the config's: a card cloned from the office
+ * set up first, its config edited but not its data dir. Opened, the office would number on from the
+ * other office's day and send that office's undelivered events to central under its own topic. */
+export class StateOtherOfficeError extends Error {
+  readonly code = 'state-other-office';
+}
+
 /** The journal holds what only a newer version knows (the snapshot's counterpart: StateTooNewError). */
 export class JournalTooNewError extends Error {
   readonly code = 'state-too-new';
@@ -122,6 +129,7 @@ export class Store {
     const scan = await this.journal.scan(baseSeq);
     recovered.push(...scan.problems);
     this.checkJournal(scan, baseSeq, doc !== null);
+    this.checkOffice(config, base?.office ?? scan.events.find((ev) => typeof ev.office === 'string')?.office);
     const state = replay(config, scan.events, base);
     // The snapshot read is the state now: lowdb's copy of it is not kept for the day (a day's
     // snapshot is hundreds of kilobytes, and grows with the tickets).
@@ -138,6 +146,19 @@ export class Store {
     await this.outbox.open(state.seq);
     this.outbox.remember(scan.events);
     return { state, recovered, leftovers, reconciledCommands: commands.reconciled };
+  }
+
+  /** Refuses a data dir whose queue is another office's (before anything is written: the lock, the
+   * session file and the status file aside, nothing on disk is changed). */
+  private checkOffice(config: Config, owner: string | undefined): void {
+    if (owner === undefined || owner === config.office.id) return;
+    throw new StateOtherOfficeError(
+      `the data dir ${this.opts.dir} holds the queue of office "${owner}" (its day, its numbers and the events ` +
+        `central has not received yet), and the config is office "${config.office.id}": a card cloned from ` +
+        `"${owner}"'s, or office.id changed. Nothing was changed on disk. A new office starts on an empty data ` +
+        `dir: stop the service and empty it (sudo find ${this.opts.dir} -mindepth 1 -delete), or put back ` +
+        `office.id "${owner}" (docs/deploy.md, "Before you clone the card").`,
+    );
   }
 
   /** Refuses to fold a journal that does not continue the snapshot event by event, or that holds
