@@ -324,7 +324,7 @@ class MqttBridge implements Bridge {
       downSaid = { reason };
       bus.emit('healthChanged', {
         component: 'mqtt-uplink',
-        health: { connected: false, ...failed('uplink-down', reason) },
+        health: { connected: false, ...failed(uplink.flapping() ? 'uplink-flapping' : 'uplink-down', reason) },
       });
     };
     this.uplinkStarting = () =>

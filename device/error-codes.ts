@@ -108,6 +108,7 @@ export const MQTT_CODES = [
   'uplink-packet-too-large',
   'uplink-password-env-missing',
   'uplink-down',
+  'uplink-flapping',
   'uplink-next-node',
   'session-write-failed',
   'session-file-damaged',

@@ -55,6 +55,12 @@ export const RESUBSCRIBE_MS = 60_000;
  * back. As long as mqtt.js's connectTimeout for the CONNACK. */
 export const SUBACK_TIMEOUT_MS = 30_000;
 
+/** A link that drops within FLAP_MS of coming up, FLAPS_TO_SAY times in a row, is said once: two
+ * devices with one client id (a cloned card, its config not edited) take the session from each
+ * other at central's broker, and each drop was a reconnect within reconnectMinMs, for ever. */
+const FLAP_MS = 10_000;
+const FLAPS_TO_SAY = 3;
+
 /** The return code of a SUBACK that refuses (0x80 or more), from mqtt.js's error (which carries
  * the SUBACK): central's broker is up and took the connection, its ACL does not let the device
  * read cmd. Null for any other failure. */
@@ -120,6 +126,9 @@ export class Uplink implements Sink {
   /** the connection attempt under way or last made */
   private current: Attempt | null = null;
   private lastFailureReason: string | null = null;
+  /** when the link last came up, and how many times in a row it dropped within FLAP_MS of that */
+  private upAt = 0;
+  private flaps = 0;
 
   constructor(private readonly o: UplinkOptions) {
     this.protocolVersion = o.cfg.protocolVersion;
@@ -402,7 +411,8 @@ export class Uplink implements Sink {
       this.noConnackStreak = 0;
       this.session = session;
       this.up = true;
-      logger.info(
+      this.upAt = performance.now();
+      logger[this.flaps > 0 ? 'debug' : 'info'](
         { url: redactUrl(this.currentUrl()), protocolVersion: this.protocolVersion, session },
         'uplink connected',
       );
@@ -533,6 +543,7 @@ export class Uplink implements Sink {
     client.removeAllListeners('message');
     client.end(true);
     const wasUp = this.up;
+    if (wasUp) this.flapped();
     if (!attempt.refusedProtocol) {
       // before setDown(): its listeners read it
       this.failedFor(
@@ -608,6 +619,24 @@ export class Uplink implements Sink {
     );
   }
 
+  /** True while the link keeps dropping right after it is made (the status: `uplink-flapping`). */
+  flapping(): boolean {
+    return this.flaps >= FLAPS_TO_SAY;
+  }
+
+  /** A link that drops again within FLAP_MS of coming up, again and again: each reconnect waits
+   * longer, as failed attempts do, the drops go to debug, and the likely cause is said once. */
+  private flapped(): void {
+    this.flaps = performance.now() - this.upAt < FLAP_MS ? this.flaps + 1 : 0;
+    if (this.flaps === 0) return;
+    this.attempt = this.flaps;
+    if (this.flaps === FLAPS_TO_SAY)
+      this.o.logger.error(
+        { code: 'uplink-flapping', clientId: this.o.clientId },
+        `the link to central drops right after it is made, again and again: does another device log in with the client id "${this.o.clientId}"? Two devices given one office.id and device.id (a card cloned and its config not edited) take central's connection from each other, and central gets both under one office, their events with the same seq numbers: give each its own (docs/deploy.md, "Before you clone the card"). Else central's broker closes the connection once made: its log says why`,
+      );
+  }
+
   private attemptFailed(): void {
     if (this.stopped) return;
     for (const fn of this.attemptFailedFns) fn();
@@ -621,7 +650,7 @@ export class Uplink implements Sink {
   private setDown(): void {
     if (!this.up) return;
     this.up = false;
-    this.o.logger.warn({ code: 'uplink-down' }, 'uplink lost; events stay in the outbox');
+    this.o.logger[this.flaps > 1 ? 'debug' : 'warn']({ code: 'uplink-down' }, 'uplink lost; events stay in the outbox');
     for (const fn of this.disconnectFns) fn();
   }
 
