@@ -342,20 +342,52 @@ export class Journal {
     this.slot = null;
   }
 
-  /** Append records and fdatasync them: when this resolves, they survive a power cut. */
+  /** Append records and fdatasync them: when this resolves, they survive a power cut. When it
+   * rejects, the segment is put back to what the last fdatasync made durable (undoFailedWrite). */
   async append(records: Buffer): Promise<void> {
     let buf = records;
-    if (this.slot) {
-      buf = padToBlock(records, this.offset);
-      await this.slot.writeAt(buf, this.offset);
-      await this.slot.datasync();
-      this.offset += buf.length;
-    } else {
-      if (!this.handle) throw new Error('journal is not open');
-      await this.handle.write(buf);
-      await this.handle.datasync();
+    const at = this.offset;
+    try {
+      if (this.slot) {
+        buf = padToBlock(records, at);
+        await this.slot.writeAt(buf, at);
+        await this.slot.datasync();
+      } else {
+        if (!this.handle) throw new Error('journal is not open');
+        await this.handle.write(buf);
+        await this.handle.datasync();
+      }
+    } catch (err) {
+      await this.undoFailedWrite(at, buf.length);
+      throw err;
     }
+    this.offset += buf.length;
     this.bytesWritten += buf.length;
+  }
+
+  /**
+   * A write or fdatasync that failed (a failing card's EIO, a full card's ENOSPC) may have left the
+   * records in the file as the kernel's page cache holds them, though they never reached the card
+   * (Linux marks the pages clean after a failed write-back, and a second fdatasync succeeds without
+   * them). The action was refused and the daemon stops; systemd starts it again on the same boot,
+   * which read them back and took the refused action as done (a ticket nobody was given waiting on
+   * the board, a call the board never showed completed by the next key). So the bytes go back to
+   * the zeros of the room made in advance, or, appended or past that room, the file is cut back to
+   * before them (a cut needs no new block on a full card). Best effort: a card that refuses this
+   * too is left as it is, and the restart cuts off what it can (a torn tail).
+   */
+  private async undoFailedWrite(at: number, length: number): Promise<void> {
+    const file = this.current?.file;
+    if (this.slot) {
+      try {
+        await this.slot.writeAt(Buffer.alloc(length), at);
+        await this.slot.datasync().catch(() => undefined);
+        return;
+      } catch {
+        // no room for the zeros (the write went past the room made in advance): cut instead
+      }
+    }
+    if (file) await this.fs.truncate(file, at).catch(() => undefined);
   }
 
   /** Delete segments holding only events <= seq. */
