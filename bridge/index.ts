@@ -324,7 +324,13 @@ class MqttBridge implements Bridge {
       downSaid = { reason };
       bus.emit('healthChanged', {
         component: 'mqtt-uplink',
-        health: { connected: false, ...failed(uplink.flapping() ? 'uplink-flapping' : 'uplink-down', reason) },
+        health: {
+          connected: false,
+          ...failed(
+            uplink.loginRefused() ? 'uplink-login-refused' : uplink.flapping() ? 'uplink-flapping' : 'uplink-down',
+            reason,
+          ),
+        },
       });
     };
     this.uplinkStarting = () =>

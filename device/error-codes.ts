@@ -109,6 +109,7 @@ export const MQTT_CODES = [
   'uplink-password-env-missing',
   'uplink-down',
   'uplink-flapping',
+  'uplink-login-refused',
   'uplink-next-node',
   'session-write-failed',
   'session-file-damaged',

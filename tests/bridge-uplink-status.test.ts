@@ -2,18 +2,29 @@
 // cut during an outage, an LTE backup not up yet): the component was set only by the link going up
 // or going down after it had been up, so until the first connection worked, maybe hours later, the
 // status and npm run status had no mqtt-uplink at all, as if there were no link to speak of.
+import { Aedes } from 'aedes';
+import { type AddressInfo, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectInbox, freePort, type Office, startOffice, testConfig } from './bridge-helpers.ts';
+import { debugLog } from './helpers/satellite-link.ts';
 
 const T = 'beonho/v1/singok2';
 
 describe('an office started while central cannot be reached', () => {
   let office: Office | null = null;
   const clients: Array<{ endAsync: () => Promise<void> }> = [];
+  let central: { server: Server; aedes: Aedes } | null = null;
   afterEach(async () => {
     for (const c of clients.splice(0)) await c.endAsync();
     await office?.stop();
     office = null;
+    delete process.env.BEONHO_TEST_UPLINK_PW;
+    if (central) {
+      const { server, aedes } = central;
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+      central = null;
+    }
   });
 
   it('says in its status that the link is down, with the failure and its time', async () => {
@@ -53,5 +64,56 @@ describe('an office started while central cannot be reached', () => {
     await inbox.until(() => failed >= 3, 10_000, 'three more attempts');
     expect(said).toEqual([]);
     office.bus.removeListeners(said);
+  });
+
+  it('says a refused login as such, once, with the account to check', async () => {
+    // central's broker up, the office's password wrong: it retries for ever and never fixes itself
+    const aedes = await Aedes.createBroker({
+      authenticate: (_client, _username, _password, done) =>
+        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as never, false),
+    });
+    const server = createServer((sock) => aedes.handle(sock));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    central = { server, aedes };
+    const { lines, logger } = debugLog();
+    process.env.BEONHO_TEST_UPLINK_PW = 'wrong';
+    office = await startOffice(
+      testConfig({
+        uplink: {
+          url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          protocolVersion: 4,
+          username: 'singok2',
+          passwordEnv: 'BEONHO_TEST_UPLINK_PW',
+          reconnectMinMs: 20,
+          reconnectMaxMs: 100,
+        },
+      }),
+      undefined,
+      logger,
+    );
+    // the device's status as central's consumer reads it (retained: whenever it was published)
+    const url = `mqtt://127.0.0.1:${office.bridge.parts.broker!.ports.tcp}`;
+    const { client, inbox } = await connectInbox(url, { username: 'central', password: 'central' });
+    clients.push(client);
+    await client.subscribeAsync(`${T}/devices/main/status`, { qos: 1 });
+    const health = () =>
+      inbox
+        .on('status')
+        .map((st) => (st.hardware as Record<string, Record<string, unknown>> | undefined)?.['mqtt-uplink'])
+        .filter((h) => h !== undefined);
+    await inbox.until(() => health().some((h) => h.lastError === 'uplink-login-refused'), 10_000, 'the status');
+    let failed = 0;
+    office.bridge.parts.uplink!.onAttemptFailed(() => failed++);
+    await inbox.until(() => failed >= 3, 10_000, 'three more attempts');
+    const refused = lines.filter((l) => l.code === 'uplink-login-refused');
+    expect(refused.filter((l) => (l.level as number) >= 50)).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ username: 'singok2', level: 50 });
+    expect(refused[0]!.msg).toContain('mqtt.uplink.passwordEnv');
+    expect(health().at(-1)).toMatchObject({
+      connected: false,
+      lastError: 'uplink-login-refused',
+      lastErrorReason: expect.stringMatching(/Bad username or password/i),
+    });
+    expect(office.bridge.parts.uplink!.loginRefused()).toBe(true);
   });
 });

@@ -36,6 +36,9 @@ export interface UplinkOptions {
 
 /** Connection refused for the protocol version: 1 under 3.1.1, 0x84 under MQTT 5. */
 const UNSUPPORTED_PROTOCOL = new Set([1, 132]);
+/** CONNACK codes that refuse the device's login: 3.1.1's bad user name or password (4) and not
+ * authorised (5), MQTT 5's 0x86, 0x87 and bad authentication method (0x8C). */
+const LOGIN_REFUSED = new Set([4, 5, 0x86, 0x87, 0x8c]);
 /** Socket errors that mean the broker took the connection and then dropped it (not that it could
  * not be reached): a broker that cannot parse an MQTT 5 CONNECT may reset rather than close. */
 const DROPPED_BY_PEER = new Set(['ECONNRESET', 'EPIPE']);
@@ -126,6 +129,10 @@ export class Uplink implements Sink {
   /** the connection attempt under way or last made */
   private current: Attempt | null = null;
   private lastFailureReason: string | null = null;
+  /** central refused the login of the attempt under way or last made; said at error level once
+   * until a login works */
+  private loginRefusedNow = false;
+  private loginRefusalSaid = false;
   /** when the link last came up, and how many times in a row it dropped within FLAP_MS of that */
   private upAt = 0;
   private flaps = 0;
@@ -308,6 +315,7 @@ export class Uplink implements Sink {
       reason: null,
     };
     this.current = attempt;
+    this.loginRefusedNow = false;
     client.on('connect', (packet) => this.onConnack(attempt, packet));
     // Not the 'message' event, which mqtt.js emits before it acknowledges: handleMessage is called
     // before the PUBACK goes out, and the PUBACK waits for its callback. A command is acknowledged
@@ -384,6 +392,7 @@ export class Uplink implements Sink {
     attempt.connack = true;
     this.brokerReceiveMaximum = packet.properties?.receiveMaximum ?? null;
     if (client !== this.client) return;
+    this.loginRefusalSaid = false;
     this.closeGate();
     this.gate = new InFlightGate(this.brokerReceiveMaximum);
     // Small packets at once, not held by Nagle's algorithm until the one before is acknowledged:
@@ -515,6 +524,11 @@ export class Uplink implements Sink {
 
   private onClientError(attempt: Attempt, err: Error & { code?: number | string }): void {
     attempt.reason ??= err.message;
+    if (typeof err.code === 'number' && LOGIN_REFUSED.has(err.code) && attempt.client === this.client) {
+      attempt.connack = true;
+      this.sayLoginRefused(err.message);
+      return;
+    }
     if (typeof err.code === 'number') {
       attempt.connack = true;
       if (UNSUPPORTED_PROTOCOL.has(err.code) && this.protocolVersion === 5) attempt.refusedProtocol = true;
@@ -617,6 +631,26 @@ export class Uplink implements Sink {
       { code: 'uplink-next-node', from: redactUrl(from), to: redactUrl(this.currentUrl()) },
       'trying the next node of mqtt.uplink.url',
     );
+  }
+
+  /** True when central refused the last attempt's login (the status: `uplink-login-refused`). */
+  loginRefused(): boolean {
+    return this.loginRefusedNow;
+  }
+
+  /** A wrong password or an account central's ACL does not know retries for ever and never fixes
+   * itself; the log said it as one more "uplink error" warning among the retries. Said once at
+   * error level with what to check, and to the status. */
+  private sayLoginRefused(reason: string): void {
+    this.loginRefusedNow = true;
+    const username = this.o.cfg.username ?? null;
+    this.o.logger[this.loginRefusalSaid ? 'debug' : 'error'](
+      { code: 'uplink-login-refused', reason, username, attempt: this.attempt },
+      username === null
+        ? 'central refused the login of this office, which gives no user name: set mqtt.uplink.username and passwordEnv to the account central made for this office'
+        : `central refused this office's login as "${username}": check the password (the variable mqtt.uplink.passwordEnv names, in the service's secrets file) against that account at central's broker, and that its ACL lets the account in`,
+    );
+    this.loginRefusalSaid = true;
   }
 
   /** True while the link keeps dropping right after it is made (the status: `uplink-flapping`). */

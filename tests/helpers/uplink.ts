@@ -14,13 +14,15 @@ export function testUplink(
     onCommand?: (topic: string, payload: Buffer) => Promise<void>;
     resubscribeMs?: number;
     subackTimeoutMs?: number;
+    /** the longest wait between attempts (100 ms unless given) */
+    reconnectMaxMs?: number;
   },
 ): Uplink {
   const cfg = mqttSchema.parse({
     uplink: {
       url,
       reconnectMinMs: 10,
-      reconnectMaxMs: 100,
+      reconnectMaxMs: o.reconnectMaxMs ?? 100,
       ...(o.protocolVersion ? { protocolVersion: o.protocolVersion } : {}),
     },
   }).uplink!;
