@@ -79,7 +79,7 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
         if (!failing) {
           log.warn(
             { code: 'status-write-failed', dir, err: (err as Error).message },
-            '`npm run status` will show an old status: the status file cannot be written (is the directory writable by the service?)',
+            `\`npm run status\` will show an old status: the status file cannot be written (${statusWriteTrouble(err)})`,
           );
         }
         failing = true;
@@ -127,4 +127,19 @@ export function createHealthExtension(ctx: FeatureContext, opts: HealthExtension
       await write();
     },
   };
+}
+
+/** What to look at when the status file cannot be written, by the error's code. */
+export function statusWriteTrouble(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'the disk is full';
+    case 'EROFS':
+      return 'the file system is read-only: remounted so after a write error?';
+    case 'EIO':
+      return 'the disk fails to write';
+    default:
+      return 'is the directory writable by the service?';
+  }
 }

@@ -116,7 +116,7 @@ export function dataDirProblem(err: unknown, dataDir: string): unknown {
       );
     case 'EROFS':
       return new DataDirError(
-        `the data dir ${dir} is on a read-only file system${where}: mount a writable partition there (docs/deploy.md, "Read-only root"), ${instead}`,
+        `the data dir ${dir} is on a read-only file system${where}: if it was writable before, the kernel remounted it read-only after a write error (\`dmesg | grep -i -e error -e remount\`): check the card (fsck, or replace it: it may be failing) and reboot; on a read-only root, mount a writable partition there (docs/deploy.md, "Read-only root"); ${instead}`,
       );
     default:
       return err;

@@ -224,7 +224,13 @@ describe('a start that fails says why in one line', () => {
     });
     const problem = dataDirProblem(err, '/srv/q');
     expect(problem).toBeInstanceOf(DataDirError);
-    expect((problem as Error).message).toMatch(/^the data dir \/srv\/q is on a read-only file system \(EROFS\): mount/);
+    expect((problem as Error).message).toMatch(/^the data dir \/srv\/q is on a read-only file system \(EROFS\): /);
+    // a card the kernel remounted read-only after a write error is the likelier case on a Pi than
+    // a read-only root: what to look at, and that the card may be failing
+    expect((problem as Error).message).toMatch(
+      /remounted it read-only after a write error.*dmesg.*fsck, or replace it/,
+    );
+    expect((problem as Error).message).toContain('"Read-only root"');
     // not the data dir's problem: passed through, exit 1
     const full = Object.assign(new Error('ENOSPC'), { code: 'ENOSPC', path: '/srv/q/beonho.pid' });
     expect(dataDirProblem(full, '/srv/q')).toBe(full);

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import type { ExtensionContext } from '../device/extension.ts';
-import { createHealthExtension } from '../device/health-extension.ts';
+import { createHealthExtension, statusWriteTrouble } from '../device/health-extension.ts';
 import type { QueueService } from '../device/queue/service.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import { gatherStatus, otherRelease, renderStatus, statusJson } from '../deploy/status-report.ts';
@@ -587,6 +587,14 @@ describe('the health extension', () => {
     // health is still there for the MQTT status
     expect(lines.filter((l) => l.code === 'status-write-failed')).toHaveLength(1);
     expect(await ext.current()).toMatchObject({ office: 'singok2', writes: { ticketsIssued: 0 } });
+  });
+
+  it("says a full or read-only card as such, not as the directory's permissions", () => {
+    const e = (code: string) => Object.assign(new Error(code), { code });
+    expect(statusWriteTrouble(e('ENOSPC'))).toBe('the disk is full');
+    expect(statusWriteTrouble(e('EROFS'))).toMatch(/^the file system is read-only/);
+    expect(statusWriteTrouble(e('EIO'))).toBe('the disk fails to write');
+    expect(statusWriteTrouble(e('EACCES'))).toMatch(/writable by the service/);
   });
 });
 
