@@ -75,8 +75,14 @@ export class Controller {
   /** The store's part of the device status: what recovery had to repair at start. */
   storeHealth(): ComponentHealth {
     const stats = this.store.stats();
-    const failing = this.store.commandLogError !== null;
-    const code = failing ? 'command-log-failed' : this.recovered.length > 0 ? 'state-recovered' : null;
+    const code =
+      this.store.commandLogError !== null
+        ? 'command-log-failed'
+        : this.store.lastSnapshotError !== null
+          ? 'snapshot-failed'
+          : this.recovered.length > 0
+            ? 'state-recovered'
+            : null;
     return {
       connected: true,
       lastError: code,
@@ -121,6 +127,34 @@ export class Controller {
     this.releaseLock = null;
   }
 
+  /** What the store's problems were when last logged: a change is logged once, not every retry. */
+  private loggedProblems: { snapshot: string | null; commandLog: string | null } = { snapshot: null, commandLog: null };
+
+  /** A snapshot or the command log that starts or stops failing while the office runs (a full or
+   * failing card) is logged: the status alone showed it, so a log-based alert never saw it. */
+  private logStoreProblems(): void {
+    const { logger } = this.opts;
+    const now = { snapshot: this.store.lastSnapshotError, commandLog: this.store.commandLogError };
+    const was = this.loggedProblems;
+    this.loggedProblems = now;
+    if (now.snapshot !== was.snapshot) {
+      if (now.snapshot !== null)
+        logger.warn(
+          { code: 'snapshot-failed', err: now.snapshot },
+          'a snapshot of the queue could not be written: nothing is lost (the journal holds every event), it is tried again a few records later; is the card full or failing?',
+        );
+      else logger.info({ code: 'snapshot-failed' }, 'snapshots written again');
+    }
+    if (now.commandLog !== was.commandLog) {
+      if (now.commandLog !== null)
+        logger.error(
+          { code: 'command-log-failed', err: now.commandLog },
+          "the command log could not be written: answers to central's refused commands are not durable; is the card full or failing?",
+        );
+      else logger.info({ code: 'command-log-failed' }, 'the command log is written again');
+    }
+  }
+
   /** The store opened (and repaired if it must be), the clock disciplined from its last event, the
    * engine over its state and the queue that makes every action durable before the bus hears it. */
   private async openCore(): Promise<Core> {
@@ -131,7 +165,10 @@ export class Controller {
       outboxMaxEvents: config.store.outboxMaxEvents,
       ...(this.opts.storeFs ? { fs: this.opts.storeFs } : {}),
       // a snapshot or the command log failing later (a full card) shows in the status at once
-      onProblemChange: () => this.bus.emit('healthChanged', { component: 'store', health: this.storeHealth() }),
+      onProblemChange: () => {
+        this.logStoreProblems();
+        this.bus.emit('healthChanged', { component: 'store', health: this.storeHealth() });
+      },
     });
     const { state, recovered, leftovers, reconciledCommands } = await this.store.open(config);
     this.recovered = recovered;

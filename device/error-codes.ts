@@ -138,6 +138,7 @@ export const DAEMON_CODES = [
   'state-other-office',
   'state-unrecoverable',
   'state-recovered',
+  'snapshot-failed',
   'command-log-failed',
   'journal-write-failed',
   'clock-unsynchronised',

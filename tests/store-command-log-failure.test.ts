@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CommandLog, type CommandRecord, type JournaledCommand } from '../device/store/command-log.ts';
 import { type FileHandleLike, nodeFs, type StoreFs } from '../device/store/fs.ts';
 import { bootDaemon } from './helpers/boot.ts';
+import { debugLog } from './helpers/satellite-link.ts';
 
 let dir: string;
 beforeEach(async () => {
@@ -21,10 +22,16 @@ afterEach(async () => {
 /** The real file system, whose appends can be made to fail as a full card does: half the line
  * reaches the file, then ENOSPC; and whose fdatasync can fail (EIO), losing what it did not write
  * as Linux may (the pages are dropped: a later fdatasync succeeds without them). */
-function failingFs(): { fs: StoreFs; card: { full: boolean; ioError: boolean } } {
-  const card = { full: false, ioError: false };
+function failingFs(): { fs: StoreFs; card: { full: boolean; ioError: boolean; snapshotsFull: boolean } } {
+  const card = { full: false, ioError: false, snapshotsFull: false };
   const fs: StoreFs = {
     ...nodeFs,
+    // a snapshot's temp file, where a full card refuses it
+    async createExclusive(file, mode) {
+      if (card.snapshotsFull && path.basename(file).startsWith('snapshot-'))
+        throw Object.assign(new Error('ENOSPC: no space left on device, open'), { code: 'ENOSPC' });
+      return nodeFs.createExclusive(file, mode);
+    },
     async openAppend(file) {
       const h = await nodeFs.openAppend(file);
       let durable = (await nodeFs.size(file)) ?? 0;
@@ -174,7 +181,8 @@ describe('a start on a full card', () => {
 describe('the device status', () => {
   it("shows a failing command log as the store's error, and clears it once the log recovers", async () => {
     const { fs, card } = failingFs();
-    const b = await bootDaemon({ storeFs: fs, features: ['health'] });
+    const { lines, logger } = debugLog();
+    const b = await bootDaemon({ storeFs: fs, features: ['health'], logger });
     try {
       const storeStatus = async () => (await b.daemon.parts.health!.current()).components.store;
       expect((await storeStatus())?.lastError ?? null).toBeNull();
@@ -185,6 +193,35 @@ describe('the device status', () => {
       card.full = false;
       await b.daemon.store.commands.record(answer('y'), DAY);
       expect((await storeStatus())?.lastError ?? null).toBeNull();
+      // and in the log, where an alert reads it: once as it fails, once as it recovers
+      expect(lines.filter((l) => l.code === 'command-log-failed').map((l) => l.level)).toEqual([50, 30]);
+    } finally {
+      await b.stop();
+    }
+  });
+
+  it("shows a snapshot that cannot be written as the store's error, in the log too, until one is", async () => {
+    const { fs, card } = failingFs();
+    const { lines, logger } = debugLog();
+    const b = await bootDaemon({ storeFs: fs, features: ['health'], logger });
+    try {
+      const storeStatus = async () => (await b.daemon.parts.health!.current()).components.store;
+      await b.daemon.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+      card.snapshotsFull = true;
+      await b.daemon.store.checkpoint();
+      await b.daemon.store.checkpoint();
+      expect(await storeStatus()).toMatchObject({
+        lastError: 'snapshot-failed',
+        lastSnapshotError: expect.stringMatching(/ENOSPC/),
+      });
+      card.snapshotsFull = false;
+      await b.daemon.queue.execute({ type: 'ticket.issue', service: 'resident', channel: 'kiosk' });
+      await b.daemon.store.checkpoint();
+      expect((await storeStatus())?.lastError ?? null).toBeNull();
+      // said once as it failed (not at each retry), once as it worked again
+      const said = lines.filter((l) => l.code === 'snapshot-failed');
+      expect(said.map((l) => l.level)).toEqual([40, 30]);
+      expect(said[0]!.msg).toMatch(/nothing is lost/);
     } finally {
       await b.stop();
     }
