@@ -55,6 +55,9 @@ export interface ClockDeps {
   /** epoch ms of the last event on disk (0 when none) */
   lastEventAt: number;
   onJump?: (info: { wall: number; expected: number; accepted: boolean }) => void;
+  /** the wall clock agrees with the effective time again after a step that was ignored (set back
+   * by hand): the end of what onJump reported, so the log says when it is over */
+  onAgree?: (info: { ignoredMs: number }) => void;
 }
 
 export class ClockGuard {
@@ -87,6 +90,7 @@ export class ClockGuard {
     const mono = this.deps.monotonic();
     const expected = this.anchorWall + (mono - this.anchorMono);
     if (Math.abs(wall - expected) <= TOLERANCE_MS) {
+      if (this.ignoredOffset !== null) this.deps.onAgree?.({ ignoredMs: this.ignoredOffset });
       this.ignoredOffset = null;
       this.anchor(wall, mono);
       return wall;

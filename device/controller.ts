@@ -219,10 +219,22 @@ export class Controller {
       monotonic: this.opts.monotonic ?? (this.opts.now ? this.opts.now : () => performance.now()),
       lastEventAt,
       ...(this.opts.clockSynchronized ? { synchronized: this.opts.clockSynchronized } : {}),
+      // An ignored step has a code (an alert on codes saw nothing of a clock set by hand on a
+      // synchronised Pi, whose status says synchronised) and its end is said with the same code.
       onJump: (j) =>
         logger.warn(
-          { component: 'clock', jumpMs: j.wall - j.expected, accepted: j.accepted },
+          {
+            component: 'clock',
+            ...(j.accepted ? {} : { code: 'clock-step-ignored' }),
+            jumpMs: j.wall - j.expected,
+            accepted: j.accepted,
+          },
           j.accepted ? 'clock stepped (synchronised): following it' : 'clock jumped without synchronisation: ignored',
+        ),
+      onAgree: ({ ignoredMs }) =>
+        logger.info(
+          { component: 'clock', code: 'clock-step-ignored', ignoredMs },
+          "the system clock agrees with the queue's time again: the ignored step is over",
         ),
     });
   }

@@ -142,6 +142,7 @@ export const DAEMON_CODES = [
   'command-log-failed',
   'journal-write-failed',
   'clock-unsynchronised',
+  'clock-step-ignored',
   'status-write-failed',
   'systemd-notify-failed',
   'watchdog-skipped',

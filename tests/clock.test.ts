@@ -132,6 +132,30 @@ describe('the log while the clock cannot be trusted', () => {
     await d.c.stop();
   });
 
+  it('a step set by hand is one warning with a code, and its end one line with the same code', async () => {
+    const d = await daemon({ wall: NINE_AM + HOUR });
+    await d.issue();
+    // `date -s` three hours ahead; NTP does not confirm it
+    d.t.wall += 3 * HOUR;
+    for (let i = 0; i < 20; i++) {
+      d.pass(15_000);
+      await d.c.parts.dayRoll!.tick();
+    }
+    // set back where it belongs: the queue's time and the system's agree again
+    d.t.wall -= 3 * HOUR;
+    for (let i = 0; i < 20; i++) {
+      d.pass(15_000);
+      await d.c.parts.dayRoll!.tick();
+    }
+    const lines = clockLines(d.logs) as Array<{ level: number; code?: string; msg: string }>;
+    expect(lines.map((l) => [l.level, l.code])).toEqual([
+      [40, 'clock-step-ignored'],
+      [30, 'clock-step-ignored'],
+    ]);
+    expect(lines[1]!.msg).toMatch(/agrees/);
+    await d.c.stop();
+  });
+
   it('a second step while one is ignored is reported too', () => {
     let wall = NINE_AM;
     let mono = 0;
