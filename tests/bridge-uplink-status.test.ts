@@ -109,11 +109,47 @@ describe('an office started while central cannot be reached', () => {
     expect(refused.filter((l) => (l.level as number) >= 50)).toHaveLength(1);
     expect(refused[0]).toMatchObject({ username: 'singok2', level: 50 });
     expect(refused[0]!.msg).toContain('mqtt.uplink.passwordEnv');
+    // the variable itself and the file it is in, as docs/deploy.md step 5 puts it there
+    expect(refused[0]!.msg).toContain('BEONHO_TEST_UPLINK_PW');
+    expect(refused[0]!.msg).toContain('/etc/beonho/environment');
     expect(health().at(-1)).toMatchObject({
       connected: false,
       lastError: 'uplink-login-refused',
       lastErrorReason: expect.stringMatching(/Bad username or password/i),
     });
     expect(office.bridge.parts.uplink!.loginRefused()).toBe(true);
+  });
+
+  it('a refused login of a password written in the config sends the admin to the config, not to a variable', async () => {
+    const aedes = await Aedes.createBroker({
+      authenticate: (_client, _username, _password, done) =>
+        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as never, false),
+    });
+    const server = createServer((sock) => aedes.handle(sock));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    central = { server, aedes };
+    const { lines, logger } = debugLog();
+    office = await startOffice(
+      testConfig({
+        uplink: {
+          url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          protocolVersion: 4,
+          username: 'singok2',
+          password: 'wrong',
+          reconnectMinMs: 20,
+          reconnectMaxMs: 100,
+        },
+      }),
+      undefined,
+      logger,
+    );
+    const deadline = Date.now() + 10_000;
+    while (!lines.some((l) => l.code === 'uplink-login-refused') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const refused = lines.filter((l) => l.code === 'uplink-login-refused');
+    expect(refused[0]).toMatchObject({ username: 'singok2', level: 50 });
+    expect(refused[0]!.msg).toContain('mqtt.uplink.password');
+    expect(refused[0]!.msg).not.toContain('passwordEnv');
+    expect(JSON.stringify(lines)).not.toContain('wrong');
   });
 });

@@ -648,9 +648,20 @@ export class Uplink implements Sink {
       { code: 'uplink-login-refused', reason, username, attempt: this.attempt },
       username === null
         ? 'central refused the login of this office, which gives no user name: set mqtt.uplink.username and passwordEnv to the account central made for this office'
-        : `central refused this office's login as "${username}": check the password (the variable mqtt.uplink.passwordEnv names, in the service's secrets file) against that account at central's broker, and that its ACL lets the account in`,
+        : `central refused this office's login as "${username}": check the password (${this.passwordSource()}) against that account at central's broker, and that its ACL lets the account in`,
     );
     this.loginRefusalSaid = true;
+  }
+
+  /** Where this office's uplink password comes from, as the admin finds it: the variable and the
+   * service's secrets file (docs/deploy.md, step 5), or the config itself. The refusal used to name
+   * a variable also when the config held the password, sending the admin to look for one. */
+  private passwordSource(): string {
+    const env = this.o.cfg.passwordEnv;
+    if (env)
+      return `the variable ${env} that mqtt.uplink.passwordEnv names, in /etc/beonho/environment on an installed office`;
+    if (this.o.cfg.password !== undefined) return 'mqtt.uplink.password in the config';
+    return 'none is configured: set mqtt.uplink.passwordEnv';
   }
 
   /** True while the link keeps dropping right after it is made (the status: `uplink-flapping`). */
