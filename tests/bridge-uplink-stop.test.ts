@@ -12,6 +12,7 @@ import { EventsPublisher } from '../bridge/publish/events.ts';
 import type { QueueEvent } from '../device/queue/types.ts';
 import type { OutboxReader } from '../device/store/outbox-types.ts';
 import { testUplink } from './helpers/uplink.ts';
+import { debugLog } from './helpers/satellite-link.ts';
 import { setMqttLoadDelay } from './helpers/slow-mqtt-load.ts';
 
 vi.mock('../bridge/uplink/client-common.ts', async (orig) =>
@@ -221,5 +222,19 @@ describe('the uplink stops', () => {
     } finally {
       setMqttLoadDelay(0);
     }
+  });
+});
+
+describe('a clean stop', () => {
+  it('is not logged as a lost link: an alert on uplink-down would fire at every restart', async () => {
+    const b = await broker(false);
+    cleanup.push(b.close);
+    const { lines, logger: log } = debugLog();
+    const u = testUplink(b.url, { logger: log, protocolVersion: 4 });
+    u.start();
+    await vi.waitFor(() => expect(u.connected()).toBe(true), { timeout: 5000 });
+    await u.stop();
+    expect(lines.filter((l) => l.code === 'uplink-down')).toEqual([]);
+    expect(lines.some((l) => /uplink closed at stop/.test(String(l.msg)))).toBe(true);
   });
 });

@@ -695,7 +695,13 @@ export class Uplink implements Sink {
   private setDown(): void {
     if (!this.up) return;
     this.up = false;
-    this.o.logger[this.flaps > 1 ? 'debug' : 'warn']({ code: 'uplink-down' }, 'uplink lost; events stay in the outbox');
+    // A stop closes the link on purpose: not a loss to alert on.
+    if (this.stopped) this.o.logger.info('uplink closed at stop; events not yet at central stay in the outbox');
+    else
+      this.o.logger[this.flaps > 1 ? 'debug' : 'warn'](
+        { code: 'uplink-down' },
+        'uplink lost; events stay in the outbox',
+      );
     for (const fn of this.disconnectFns) fn();
   }
 
