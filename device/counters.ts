@@ -66,15 +66,16 @@ export class Counters implements Extension {
       const { counter, action: key } = input;
       // Nothing changes on the board for a refused key or a mistyped one: without a word the clerk
       // cannot tell either from a key that was not heard.
-      const refused = (action: string, code: string): void => {
-        this.logger.info({ counter, action, code }, 'key refused');
+      // The queue logs its own refusals (with the action's source): only the line is added here.
+      const refused = (code: string): void => {
         this.bus?.emit('counterMessage', { counter, message: keyRefusalForClerks(code), seconds: KEY_MESSAGE_SECONDS });
       };
       if (key.type === 'mistake') {
         // in turn with the keys before it, so the line is not overwritten by an older key's; on the
         // bus as the queue's own refusal of the same transfer would be (the simulator's log shows it)
         this.chain = this.chain.then(() => {
-          refused('counter.transfer', key.code);
+          this.logger.info({ counter, action: 'counter.transfer', code: key.code }, 'key refused');
+          refused(key.code);
           this.bus?.emit('actionRefused', {
             action: 'counter.transfer',
             source: `keypad:${counter}`,
@@ -88,7 +89,7 @@ export class Counters implements Extension {
       this.chain = this.chain
         .then(async () => {
           const r = await this.queue.execute(action, { source: `keypad:${counter}` });
-          if (!r.ok) refused(action.type, r.error.code);
+          if (!r.ok) refused(r.error.code);
         })
         .catch((err) => this.logger.error({ err, counter: input.counter }, 'keypad action failed'));
     });

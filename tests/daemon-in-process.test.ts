@@ -9,6 +9,7 @@ import { buildDaemon } from '../device/app.ts';
 import { assertContract, connectInbox, logger } from './bridge-helpers.ts';
 import { type Booted, bootConfig, bootDaemon } from './helpers/boot.ts';
 import { DAY } from './helpers/office.ts';
+import { debugLog } from './helpers/satellite-link.ts';
 
 let booted: Booted | null = null;
 afterEach(async () => {
@@ -76,6 +77,20 @@ describe('the daemon in-process over fake hardware', () => {
     expect(b.hw.keypads.input('2', { type: 'next' })).toBe(true);
     await b.settle();
     expect(b.daemon.parts.board!.model()?.counterNotes).toBeUndefined();
+  });
+
+  it("a refused key is one log line, the queue's with its keypad, and a line on that counter's display", async () => {
+    const { lines, logger: log } = debugLog();
+    const b = await bootDaemon({ logger: log });
+    booted = b;
+    // nobody waiting: `next` is refused
+    expect(b.hw.keypads.input('1', { type: 'next' })).toBe(true);
+    await b.settle();
+    const refusals = (lines as unknown as Array<Record<string, unknown>>).filter(
+      (l) => typeof l.code === 'string' && (l.source === 'keypad:1' || l.counter === '1'),
+    );
+    expect(refusals).toEqual([expect.objectContaining({ source: 'keypad:1', action: 'counter.next' })]);
+    expect(b.daemon.parts.board!.model()?.counterNotes?.['1']).toEqual(expect.any(String));
   });
 
   it("a service number the keypad has not (/ / 9 Enter) changes nothing and says so on that counter's display", async () => {
