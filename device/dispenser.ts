@@ -27,6 +27,8 @@ export class Dispenser implements Extension {
   readonly name = 'dispenser';
   /** presses that arrive while one is being handled are served in order, never in parallel */
   private chain: Promise<void> = Promise.resolve();
+  /** the printer outage that refuses presses now, and how many it refused: warned once, counted after */
+  private refusedSince: { code: string; presses: number } | null = null;
   /** buttons with a press queued or being served */
   private readonly serving = new Set<string>();
   /** when the ticket being sent to the printer started (performance.now()), null when none is */
@@ -93,8 +95,18 @@ export class Dispenser implements Extension {
       return;
     }
     const blocked = this.output ? await this.output.unavailable() : null;
+    // The printer's own line says the outage; the first press it turns away is worth a warning (a
+    // citizen went without a ticket), every other press of the same outage only a count.
+    if (!blocked) this.refusedSince = null;
     if (blocked) {
-      this.logger.warn({ button: button.id, code: blocked.code }, 'press refused: the ticket cannot be printed');
+      const first = this.refusedSince?.code !== blocked.code;
+      if (first) this.refusedSince = { code: blocked.code, presses: 0 };
+      const streak = this.refusedSince!;
+      streak.presses++;
+      this.logger[first ? 'warn' : 'info'](
+        { button: button.id, code: blocked.code, pressesRefused: streak.presses },
+        'press refused: the ticket cannot be printed',
+      );
       this.bus.emit('dispenserRefused', { button: button.id, ...blocked });
       return;
     }

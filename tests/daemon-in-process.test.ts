@@ -111,6 +111,34 @@ describe('the daemon in-process over fake hardware', () => {
     b.daemon.bus.removeListeners(refusals);
   });
 
+  it('paper out: the first press turned away is a warning, the rest of the outage a count, and again after a refill', async () => {
+    const { lines, logger: log } = debugLog();
+    const b = await bootDaemon({ logger: log });
+    booted = b;
+    const refused = () =>
+      (lines as unknown as Array<Record<string, unknown>>)
+        .filter((l) => l.msg === 'press refused: the ticket cannot be printed')
+        .map((l) => [l.level, l.pressesRefused]);
+    b.hw.printer.paper = 'out';
+    for (let i = 0; i < 3; i++) {
+      b.hw.buttons.press('resident');
+      await b.settle();
+    }
+    expect(refused()).toEqual([
+      [40, 1],
+      [30, 2],
+      [30, 3],
+    ]);
+    b.hw.printer.paper = 'ok';
+    b.hw.buttons.press('resident');
+    await b.settle();
+    expect(b.hw.printer.jobs).toHaveLength(1);
+    b.hw.printer.paper = 'out';
+    b.hw.buttons.press('resident');
+    await b.settle();
+    expect(refused().at(-1)).toEqual([40, 1]);
+  });
+
   it('paper out at the printer: no number, the board says why, the device status reports it', async () => {
     const b = await bootDaemon();
     booted = b;
