@@ -14,6 +14,17 @@ describe('an office started while central cannot be reached', () => {
   let office: Office | null = null;
   const clients: Array<{ endAsync: () => Promise<void> }> = [];
   let central: { server: Server; aedes: Aedes } | null = null;
+  /** Central's broker, up, refusing every login as a wrong password (CONNACK 4); its port. */
+  async function refusingCentral(): Promise<number> {
+    const aedes = await Aedes.createBroker({
+      authenticate: (_client, _username, _password, done) =>
+        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as never, false),
+    });
+    const server = createServer((sock) => aedes.handle(sock));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    central = { server, aedes };
+    return (server.address() as AddressInfo).port;
+  }
   afterEach(async () => {
     for (const c of clients.splice(0)) await c.endAsync();
     await office?.stop();
@@ -68,19 +79,13 @@ describe('an office started while central cannot be reached', () => {
 
   it('says a refused login as such, once, with the account to check', async () => {
     // central's broker up, the office's password wrong: it retries for ever and never fixes itself
-    const aedes = await Aedes.createBroker({
-      authenticate: (_client, _username, _password, done) =>
-        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as never, false),
-    });
-    const server = createServer((sock) => aedes.handle(sock));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    central = { server, aedes };
+    const port = await refusingCentral();
     const { lines, logger } = debugLog();
     process.env.BEONHO_TEST_UPLINK_PW = 'wrong';
     office = await startOffice(
       testConfig({
         uplink: {
-          url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          url: `mqtt://127.0.0.1:${port}`,
           protocolVersion: 4,
           username: 'singok2',
           passwordEnv: 'BEONHO_TEST_UPLINK_PW',
@@ -121,18 +126,12 @@ describe('an office started while central cannot be reached', () => {
   });
 
   it('a refused login of a password written in the config sends the admin to the config, not to a variable', async () => {
-    const aedes = await Aedes.createBroker({
-      authenticate: (_client, _username, _password, done) =>
-        done(Object.assign(new Error('bad user name or password'), { returnCode: 4 }) as never, false),
-    });
-    const server = createServer((sock) => aedes.handle(sock));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    central = { server, aedes };
+    const port = await refusingCentral();
     const { lines, logger } = debugLog();
     office = await startOffice(
       testConfig({
         uplink: {
-          url: `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          url: `mqtt://127.0.0.1:${port}`,
           protocolVersion: 4,
           username: 'singok2',
           password: 'wrong',

@@ -46,3 +46,35 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
 export function redactUrl(text: string): string {
   return text.replace(/\/\/[^/?#\s"]*@/g, '//***@');
 }
+
+/**
+ * A link that drops within FLAP_MS of coming up, again and again: two devices logging in with one
+ * client id take the session from each other at the broker (a cloned card, two satellites given
+ * one device id), each drop a reconnect within the shortest backoff, for ever. The uplink and the
+ * satellite's link each count them here: each reconnect then waits longer, as after failed
+ * attempts, and the likely cause is said once, at the FLAPS_TO_SAY-th drop in a row.
+ */
+export class FlapCounter {
+  static readonly FLAP_MS = 10_000;
+  static readonly FLAPS_TO_SAY = 3;
+  private upAt = 0;
+  /** drops in a row, each within FLAP_MS of the link coming up */
+  count = 0;
+
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  up(): void {
+    this.upAt = this.now();
+  }
+
+  /** Counts a drop of a link that was up; true when this drop is the one to say the cause at. */
+  dropped(): boolean {
+    this.count = this.now() - this.upAt < FlapCounter.FLAP_MS ? this.count + 1 : 0;
+    return this.count === FlapCounter.FLAPS_TO_SAY;
+  }
+
+  /** The link keeps dropping right after it is made. */
+  flapping(): boolean {
+    return this.count >= FlapCounter.FLAPS_TO_SAY;
+  }
+}

@@ -11,7 +11,7 @@ import { encodePayload } from '../contract/payload.ts';
 import type { Topic, TopicKind } from '../contract/topics.ts';
 import type { DeviceStatus, PayloadOf } from '../contract/types.ts';
 import type { PublishOptions, Sink } from '../sink.ts';
-import { backoffDelay, loadMqtt, passwordOption, redactUrl } from './client-common.ts';
+import { backoffDelay, FlapCounter, loadMqtt, passwordOption, redactUrl } from './client-common.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 
 export interface UplinkOptions {
@@ -57,12 +57,6 @@ export const RESUBSCRIBE_MS = 60_000;
  * peers, a broker's bug) kept events, state and status from central for as long as it pinged
  * back. As long as mqtt.js's connectTimeout for the CONNACK. */
 export const SUBACK_TIMEOUT_MS = 30_000;
-
-/** A link that drops within FLAP_MS of coming up, FLAPS_TO_SAY times in a row, is said once: two
- * devices with one client id (a cloned card, its config not edited) take the session from each
- * other at central's broker, and each drop was a reconnect within reconnectMinMs, for ever. */
-const FLAP_MS = 10_000;
-const FLAPS_TO_SAY = 3;
 
 /** The return code of a SUBACK that refuses (0x80 or more), from mqtt.js's error (which carries
  * the SUBACK): central's broker is up and took the connection, its ACL does not let the device
@@ -133,9 +127,8 @@ export class Uplink implements Sink {
    * until a login works */
   private loginRefusedNow = false;
   private loginRefusalSaid = false;
-  /** when the link last came up, and how many times in a row it dropped within FLAP_MS of that */
-  private upAt = 0;
-  private flaps = 0;
+  /** drops right after the link came up: a cloned card's twin at central (client-common.ts) */
+  private readonly flaps = new FlapCounter();
 
   constructor(private readonly o: UplinkOptions) {
     this.protocolVersion = o.cfg.protocolVersion;
@@ -420,8 +413,8 @@ export class Uplink implements Sink {
       this.noConnackStreak = 0;
       this.session = session;
       this.up = true;
-      this.upAt = performance.now();
-      logger[this.flaps > 0 ? 'debug' : 'info'](
+      this.flaps.up();
+      logger[this.flaps.count > 0 ? 'debug' : 'info'](
         { url: redactUrl(this.currentUrl()), protocolVersion: this.protocolVersion, session },
         'uplink connected',
       );
@@ -666,16 +659,16 @@ export class Uplink implements Sink {
 
   /** True while the link keeps dropping right after it is made (the status: `uplink-flapping`). */
   flapping(): boolean {
-    return this.flaps >= FLAPS_TO_SAY;
+    return this.flaps.flapping();
   }
 
   /** A link that drops again within FLAP_MS of coming up, again and again: each reconnect waits
    * longer, as failed attempts do, the drops go to debug, and the likely cause is said once. */
   private flapped(): void {
-    this.flaps = performance.now() - this.upAt < FLAP_MS ? this.flaps + 1 : 0;
-    if (this.flaps === 0) return;
-    this.attempt = this.flaps;
-    if (this.flaps === FLAPS_TO_SAY)
+    const say = this.flaps.dropped();
+    if (this.flaps.count === 0) return;
+    this.attempt = this.flaps.count;
+    if (say)
       this.o.logger.error(
         { code: 'uplink-flapping', clientId: this.o.clientId },
         `the link to central drops right after it is made, again and again: does another device log in with the client id "${this.o.clientId}"? Two devices given one office.id and device.id (a card cloned and its config not edited) take central's connection from each other, and central gets both under one office, their events with the same seq numbers: give each its own (docs/deploy.md, "Before you clone the card"). Else central's broker closes the connection once made: its log says why`,
@@ -698,7 +691,7 @@ export class Uplink implements Sink {
     // A stop closes the link on purpose: not a loss to alert on.
     if (this.stopped) this.o.logger.info('uplink closed at stop; events not yet at central stay in the outbox');
     else
-      this.o.logger[this.flaps > 1 ? 'debug' : 'warn'](
+      this.o.logger[this.flaps.count > 1 ? 'debug' : 'warn'](
         { code: 'uplink-down' },
         'uplink lost; events stay in the outbox',
       );

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { encodePayload } from '../../bridge/contract/payload.ts';
 import { type OfficeTopics, officeTopics, parseTopic } from '../../bridge/contract/topics.ts';
 import type { Command, CommandResult, DeviceStatus } from '../../bridge/contract/types.ts';
-import { backoffDelay, loadMqtt, passwordOption, redactUrl } from '../../bridge/uplink/client-common.ts';
+import { backoffDelay, FlapCounter, loadMqtt, passwordOption, redactUrl } from '../../bridge/uplink/client-common.ts';
 import type { SatelliteSection } from '../config/satellite-schema.ts';
 import type { Snapshot } from '../queue/snapshot-types.ts';
 import type { QueueEvent } from '../queue/types.ts';
@@ -56,10 +56,6 @@ export interface MainLinkOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** A link up for less than this before it drops is a flap. */
-const FLAP_MS = 10_000;
-/** Flaps in a row before the log names the likely cause. */
-const FLAPS_TO_SAY = 3;
 /** How long a stop waits for the main unit to acknowledge our offline status. */
 const GOODBYE_MS = 1000;
 
@@ -73,9 +69,8 @@ export class MainLink {
   private session = 0;
   private lastError: string | null = null;
   private isUp = false;
-  /** when the link last came up, and how many times in a row it dropped within FLAP_MS of that */
-  private upAt = 0;
-  private flaps = 0;
+  /** drops right after the link came up: another satellite with our device id (client-common.ts) */
+  private readonly flaps = new FlapCounter();
   /** a refused login was said since the link was last up */
   private refusalSaid = false;
   private readonly topics: OfficeTopics;
@@ -266,8 +261,11 @@ export class MainLink {
         this.refusalSaid = false;
         this.session = session;
         this.isUp = true;
-        this.upAt = performance.now();
-        logger[this.flaps > 0 ? 'debug' : 'info']({ url: redactUrl(cfg.url), session }, 'linked to the main unit');
+        this.flaps.up();
+        logger[this.flaps.count > 0 ? 'debug' : 'info'](
+          { url: redactUrl(cfg.url), session },
+          'linked to the main unit',
+        );
         void this.publishStatus(client, this.o.birth(session)).catch(() => undefined);
         this.o.handlers.up();
       });
@@ -290,7 +288,7 @@ export class MainLink {
       if (this.isUp) {
         this.isUp = false;
         this.flapped();
-        logger[this.flaps > 1 ? 'debug' : 'warn']({ code: 'main-link-down' }, 'link to the main unit lost');
+        logger[this.flaps.count > 1 ? 'debug' : 'warn']({ code: 'main-link-down' }, 'link to the main unit lost');
         this.o.handlers.down(this.lastError ?? 'closed');
       }
       this.schedule();
@@ -330,10 +328,10 @@ export class MainLink {
    * each reconnect waits longer, as failed attempts do, and it is said once, not three lines and a
    * session write to the card every second. */
   private flapped(): void {
-    this.flaps = performance.now() - this.upAt < FLAP_MS ? this.flaps + 1 : 0;
-    if (this.flaps === 0) return;
-    this.attempt = this.flaps;
-    if (this.flaps === FLAPS_TO_SAY)
+    const say = this.flaps.dropped();
+    if (this.flaps.count === 0) return;
+    this.attempt = this.flaps.count;
+    if (say)
       this.o.logger.error(
         { code: 'main-link-flapping', device: this.o.device },
         `the link to the main unit drops right after it is made, again and again: is another satellite configured with the device id "${this.o.device}"? Two devices with one id take the link from each other`,
