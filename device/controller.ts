@@ -128,30 +128,34 @@ export class Controller {
   }
 
   /** What the store's problems were when last logged: a change is logged once, not every retry. */
-  private loggedProblems: { snapshot: string | null; commandLog: string | null } = { snapshot: null, commandLog: null };
+  private loggedProblems = new Map<string, string | null>();
 
   /** A snapshot or the command log that starts or stops failing while the office runs (a full or
    * failing card) is logged: the status alone showed it, so a log-based alert never saw it. */
   private logStoreProblems(): void {
-    const { logger } = this.opts;
-    const now = { snapshot: this.store.lastSnapshotError, commandLog: this.store.commandLogError };
-    const was = this.loggedProblems;
-    this.loggedProblems = now;
-    if (now.snapshot !== was.snapshot) {
-      if (now.snapshot !== null)
-        logger.warn(
-          { code: 'snapshot-failed', err: now.snapshot },
+    const problems = [
+      {
+        code: 'snapshot-failed',
+        now: this.store.lastSnapshotError,
+        level: 'warn',
+        failing:
           'a snapshot of the queue could not be written: nothing is lost (the journal holds every event), it is tried again a few records later; is the card full or failing?',
-        );
-      else logger.info({ code: 'snapshot-failed' }, 'snapshots written again');
-    }
-    if (now.commandLog !== was.commandLog) {
-      if (now.commandLog !== null)
-        logger.error(
-          { code: 'command-log-failed', err: now.commandLog },
+        back: 'snapshots written again',
+      },
+      {
+        code: 'command-log-failed',
+        now: this.store.commandLogError,
+        level: 'error',
+        failing:
           "the command log could not be written: answers to central's refused commands are not durable; is the card full or failing?",
-        );
-      else logger.info({ code: 'command-log-failed' }, 'the command log is written again');
+        back: 'the command log is written again',
+      },
+    ] as const;
+    for (const p of problems) {
+      if (p.now === (this.loggedProblems.get(p.code) ?? null)) continue;
+      this.loggedProblems.set(p.code, p.now);
+      if (p.now !== null) this.opts.logger[p.level]({ code: p.code, err: p.now }, p.failing);
+      else this.opts.logger.info({ code: p.code }, p.back);
     }
   }
 
