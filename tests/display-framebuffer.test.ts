@@ -174,6 +174,15 @@ describe('framebuffer sink against a fake /dev/fb0 and sysfs', () => {
     await expect(readFbGeometry(sysfs, join(dir, 'fb7'), 'bgra')).rejects.toMatchObject({ code: 'display-fb-sysfs' });
   });
 
+  it("tells how to get 32 bpp under the Pi's KMS driver (the kernel command line), not config.txt's framebuffer_depth, which KMS ignores", async () => {
+    fakeFb({ virtual_size: '1920,1080', bits_per_pixel: '24', modes: 'U:1920x1080p-60' }, 10);
+    const err = (await readFbGeometry(sysfs, dev, 'bgra').catch((e: Error) => e)) as Error;
+    expect(err).toMatchObject({ code: 'display-fb-format' });
+    expect(err.message).toContain('video=HDMI-A-1:1920x1080M-32@60');
+    expect(err.message).toContain('cmdline.txt');
+    expect(err.message).not.toMatch(/set framebuffer_depth=32 in the Pi's config.txt$/);
+  });
+
   it('writes a 32-bit frame at the device stride, then only the rows that changed', async () => {
     const width = 8;
     const height = 6;

@@ -87,7 +87,7 @@ export async function readFbGeometry(
   else {
     throw new DisplayError(
       'display-fb-format',
-      `${device} uses ${bitsPerPixel} bits per pixel; only 16 (RGB565) and 32 are supported: set framebuffer_depth=32 in the Pi's config.txt`,
+      `${device} uses ${bitsPerPixel} bits per pixel; only 16 (RGB565) and 32 are supported: on a Pi with KMS (Pi OS Bookworm) add video=HDMI-A-1:${width}x${height}M-32@60 to the one line of /boot/firmware/cmdline.txt (HDMI-A-2 for the second HDMI port) and reboot; framebuffer_depth=32 in config.txt applies only without KMS`,
     );
   }
   const strideText = await sysfs(dir, 'stride');
