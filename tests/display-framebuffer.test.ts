@@ -95,6 +95,27 @@ describe('pixel conversion', () => {
     expect([...unaligned]).toEqual([...aligned]);
   });
 
+  it("RGB565: the word-at-a-time path (aligned rows) gives the byte loop's bytes, for every channel value, odd widths and strides", () => {
+    // every value of each channel, so each bit of the 5-6-5 packing is exercised
+    const width = 257;
+    const data = new Uint8Array(width * 3 * 4);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 97 + (i >> 2)) & 0xff;
+    for (let v = 0; v < 256; v++) data.set([v, 255 - v, (v * 7) & 0xff, v], v * 4);
+    const f = { width, height: 3, data };
+    for (const stride of [width * 2, width * 2 + 2, width * 2 + 1]) {
+      const aligned = new Uint8Array(stride * 3);
+      convertRows(f, 'rgb565', aligned, stride);
+      const unaligned = new Uint8Array(stride * 3 + 1).subarray(1);
+      convertRows(f, 'rgb565', unaligned, stride);
+      expect(Buffer.compare(Buffer.from(aligned), Buffer.from(unaligned)), `stride ${stride}`).toBe(0);
+      for (let x = 0; x < width; x++) {
+        const i = x * 4;
+        const want = ((data[i]! & 0xf8) << 8) | ((data[i + 1]! & 0xfc) << 3) | (data[i + 2]! >> 3);
+        expect(aligned[x * 2]! | (aligned[x * 2 + 1]! << 8)).toBe(want);
+      }
+    }
+  });
+
   it('refuses a stride smaller than a row', () => {
     expect(() => convertRows(solid(4, 1, [0, 0, 0, 255]), 'bgra', new Uint8Array(64), 8)).toThrow(RangeError);
   });

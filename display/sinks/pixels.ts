@@ -31,7 +31,14 @@ export function convertRows(
   for (let y = y0; y < y1; y++) {
     const s = y * width;
     const d = y * stride;
-    if (format === 'rgb565') {
+    if (format === 'rgb565' && (dst.byteOffset + d) % 2 === 0) {
+      // Aligned: one 16-bit word per pixel from one 32-bit read (0xAABBGGRR on little endian).
+      const out = new Uint16Array(dst.buffer, dst.byteOffset + d, width);
+      for (let x = x0; x < x1; x++) {
+        const v = src32[s + x]!;
+        out[x] = ((v & 0xf8) << 8) | ((v >>> 5) & 0x07e0) | ((v >>> 19) & 0x1f);
+      }
+    } else if (format === 'rgb565') {
       for (let x = x0; x < x1; x++) {
         const i = (s + x) * 4;
         const v = ((data[i]! & 0xf8) << 8) | ((data[i + 1]! & 0xfc) << 3) | (data[i + 2]! >> 3);
