@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { morningModel } from '../bench/lib/board-morning.ts';
 import type { BoardModel } from '../display/board/model.ts';
 import { REFERENCE, Surface, drawBoard, prepareRenderer } from '../display/board/render.ts';
+import { type } from '../display/board/theme.ts';
 
 beforeAll(async () => {
   await prepareRenderer();
@@ -12,6 +13,8 @@ beforeAll(async () => {
 
 interface Drawn {
   text: string;
+  /** the font's size, px */
+  px: number;
   x0: number;
   x1: number;
   y0: number;
@@ -31,6 +34,7 @@ function drawnTexts(m: BoardModel, layout: 'landscape' | 'portrait'): Drawn[] {
     const left = ctx.textAlign === 'center' ? x - w / 2 : ctx.textAlign === 'right' ? x - w : x;
     out.push({
       text: value,
+      px: Number(/([\d.]+)px/.exec(ctx.font)?.[1]),
       x0: left,
       x1: left + w,
       y0: y - t.actualBoundingBoxAscent,
@@ -95,6 +99,19 @@ describe('board texts at the edges', () => {
         expect(overlaps(texts), `${layout}, ${min} min`).toEqual([]);
         expect(texts.some((t) => t.text === words)).toBe(true);
       }
+    }
+  });
+
+  it("the called ticket's service keeps 75 % of its size, cut with an ellipsis when long", () => {
+    for (const layout of ['landscape', 'portrait'] as const) {
+      const m = busyModel();
+      const long = '가족관계등록부 등·초본 발급 및 정정 신고 접수';
+      m.snapshot.services[0]!.name = long;
+      m.snapshot.recentCalls[0]!.service = m.snapshot.services[0]!.id;
+      const texts = drawnTexts(m, layout).filter((t) => t.text.startsWith('가족관계'));
+      expect(texts.length, layout).toBeGreaterThanOrEqual(2);
+      for (const t of texts) expect(t.px, `${layout}: ${t.text}`).toBeGreaterThanOrEqual(type.label * 0.75);
+      expect(overlaps(drawnTexts(m, layout)), layout).toEqual([]);
     }
   });
 });

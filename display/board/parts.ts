@@ -67,6 +67,7 @@ export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean):
       color: lit ? ink : colors.dim,
       align: 'right',
       maxWidth: b.w / 2,
+      minPx: type.label * 0.75,
     });
     return;
   }
@@ -100,6 +101,8 @@ export function drawCallBand(ctx: Ctx, m: BoardModel, b: Box, stacked: boolean):
     px: type.label,
     color: lit ? ink : colors.dim,
     maxWidth: labelCol - pad,
+    // a long service name keeps a legible size and is cut with an ellipsis (docs/display.md)
+    minPx: type.label * 0.75,
   });
 }
 
