@@ -206,6 +206,7 @@ export const DISPLAY_ERRORS = [
   'display-write',
   'display-fb-sysfs',
   'display-fb-format',
+  'display-layout-orientation',
   'display-fb-open',
   'display-fb-closed',
   'display-fb-write',

@@ -265,6 +265,7 @@ export class BoardExtension implements Extension {
       if (t.kind === 'board') {
         if (!l.painter || l.painter.width !== size.width || l.painter.height !== size.height) {
           l.painter = new BoardPainter(size.width, size.height, t.layout);
+          this.checkOrientation(t.layout, size, l.out.sink.kind);
         }
         frame = l.painter.paint(m);
       } else {
@@ -308,6 +309,22 @@ export class BoardExtension implements Extension {
         if (news) this.emitHealth();
       }
     }
+  }
+
+  /** A layout across the screen's orientation is drawn small in its middle (a portrait board on a
+   * 1920x1080 framebuffer: a TV hung on its side, whose Pi still gives a landscape /dev/fb0, since
+   * the KMS driver does not rotate it). Said once for each screen size, with what to do. */
+  private checkOrientation(
+    layout: 'landscape' | 'portrait',
+    size: { width: number; height: number },
+    sink: string,
+  ): void {
+    const portraitScreen = size.height > size.width;
+    if (size.width === size.height || (layout === 'portrait') === portraitScreen) return;
+    this.log.warn(
+      { code: 'display-layout-orientation', layout, width: size.width, height: size.height, sink },
+      `outputs.board.layout is ${layout} but the screen is ${size.width}x${size.height} (${portraitScreen ? 'portrait' : 'landscape'}): the board is drawn small in its middle; set layout: ${portraitScreen ? 'portrait' : 'landscape'}, or give the board a screen of its orientation (a Raspberry Pi's framebuffer is not rotated with a TV hung on its side: docs/display.md)`,
+    );
   }
 
   private async openOutput(l: Live): Promise<boolean> {

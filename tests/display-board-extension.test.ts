@@ -255,7 +255,7 @@ describe('board extension', () => {
 
 /** A started board on one 640x360 landscape output, logging at debug into `lines`; the board's
  * health changes land in `health`. */
-async function boardOn(sink: MemorySink) {
+async function boardOn(sink: MemorySink, layout: 'landscape' | 'portrait' = 'landscape') {
   await prepareRenderer();
   vi.useFakeTimers({ now: FIXED_NOW });
   const bus = new Bus();
@@ -268,7 +268,7 @@ async function boardOn(sink: MemorySink) {
   const queue = { snapshot: () => morningSnapshot() } as unknown as QueueService;
   const ext = new BoardExtension(
     { config, bus, queue, logger, dataDir: '/nonexistent', now: () => Date.now() },
-    { outputs: [{ sink, target: { kind: 'board', layout: 'landscape' }, width: 640, height: 360 }] },
+    { outputs: [{ sink, target: { kind: 'board', layout }, width: 640, height: 360 }] },
   );
   const started = ext.start();
   await vi.advanceTimersByTimeAsync(0);
@@ -290,6 +290,28 @@ describe('board extension with a missing display', () => {
     expect(sink.frames).toHaveLength(1);
     // three failed opens, one error line: a display missing for a week does not fill the journal
     expect(lines.filter((l) => l.code === 'display-fb-open').map((l) => l.level)).toEqual([50, 20, 20]);
+    await ext.stop();
+  });
+});
+
+describe('board extension on a screen across its layout', () => {
+  afterEach(() => vi.useRealTimers());
+
+  it('warns once that a portrait board on a landscape screen is drawn small, and draws it', async () => {
+    const sink = new MemorySink();
+    const { ext, lines, bus } = await boardOn(sink, 'portrait');
+    expect(sink.frames).toHaveLength(1);
+    bus.emit('snapshotChanged', {} as never);
+    await vi.advanceTimersByTimeAsync(0);
+    await ext.idle();
+    const said = lines.filter((l) => l.code === 'display-layout-orientation');
+    expect(said).toEqual([expect.objectContaining({ level: 40 })]);
+    await ext.stop();
+  });
+
+  it('says nothing when they agree', async () => {
+    const { ext, lines } = await boardOn(new MemorySink(), 'landscape');
+    expect(lines.filter((l) => l.code === 'display-layout-orientation')).toEqual([]);
     await ext.stop();
   });
 });
