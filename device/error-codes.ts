@@ -196,6 +196,7 @@ export const PRINTER_ERRORS = [
   'printer-error',
   'printer-write-failed',
   'printer-ticket-secret-missing',
+  'printer-ticket-secret-weak',
 ] as const;
 export type PrinterErrorCode = (typeof PRINTER_ERRORS)[number];
 

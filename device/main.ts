@@ -17,6 +17,8 @@ import { missingNodeApis, NODE_TOO_OLD, nodeTooOldMessage } from './node-support
 const FOR_A_PERSON = new Set([
   // the config names a ticket link but the service has no secret for it: a restart cannot fix that
   'printer-ticket-secret-missing',
+  // a ticket secret too short, or the published demo secret on a real printer
+  'printer-ticket-secret-weak',
   'state-too-new',
   'state-other-office',
   'state-unrecoverable',

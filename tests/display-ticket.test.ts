@@ -65,6 +65,39 @@ describe('ticket secret', () => {
   });
 });
 
+describe('a ticket secret that would sign guessable links is refused', () => {
+  const base = {
+    office: { id: 'o', name: '사무소' },
+    services: [{ id: 's', name: '민원', numbers: { from: 1, to: 999 } }],
+    counters: [{ id: '1', name: '1번 창구', services: ['s'] }],
+  };
+  const weak = expect.objectContaining({ code: 'printer-ticket-secret-weak' });
+
+  it('a short BEONHO_TICKET_SECRET is refused, not passed over for the config or the demo secret', () => {
+    // It fell through silently: a sim printer then signed with the published demo secret, an escpos
+    // one with the config's secret, while the admin believed the environment's was in force.
+    const sim = configSchema.parse(base);
+    expect(() => resolveTicketSecret(sim, { BEONHO_TICKET_SECRET: 'short' })).toThrow(weak);
+    const cfg = configSchema.parse({
+      ...base,
+      outputs: { printer: { driver: 'escpos', ticketSecret: 'from-config-0123456' } },
+    });
+    expect(() => resolveTicketSecret(cfg, { BEONHO_TICKET_SECRET: '123456789012345' })).toThrow(weak);
+    // an empty variable (systemd's `BEONHO_TICKET_SECRET=`) is no variable, as the installer reads it
+    expect(resolveTicketSecret(cfg, { BEONHO_TICKET_SECRET: '' })).toBe('from-config-0123456');
+  });
+
+  it('the escpos printer refuses the published demo secret from either place', () => {
+    const fromEnv = configSchema.parse({ ...base, outputs: { printer: { driver: 'escpos' } } });
+    expect(() => resolveTicketSecret(fromEnv, { BEONHO_TICKET_SECRET: DEMO_TICKET_SECRET })).toThrow(weak);
+    const fromConfig = configSchema.parse({
+      ...base,
+      outputs: { printer: { driver: 'escpos', ticketSecret: DEMO_TICKET_SECRET } },
+    });
+    expect(() => resolveTicketSecret(fromConfig, {})).toThrow(weak);
+  });
+});
+
 describe('issued time', () => {
   it('shows the office wall time from the ISO offset, not the machine zone', () => {
     expect(issuedText('2026-11-26T09:05:00.000+09:00')).toBe('2026. 11. 26. 09:05 발행');

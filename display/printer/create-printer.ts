@@ -28,6 +28,8 @@ export function createPrinter(config: Config, dataDir: string, logger: Logger): 
   const log = logger.child({ component: 'printer' });
   switch (p.driver) {
     case 'sim':
+      // a BEONHO_TICKET_SECRET too short to use stops the start here too, not every ticket
+      resolveTicketSecret(config);
       return new SimPrinter(join(dataDir, 'sim', 'tickets'), log);
     case 'none':
       return new NoPrinter();

@@ -11,8 +11,16 @@ export const TOKEN_LENGTH = 16;
  * printer refuses to start without a secret of its own. */
 export const DEMO_TICKET_SECRET = 'beonho-demo-secret-not-for-production';
 
+/** The fewest characters a ticket secret may have (the config's schema says the same). */
+export const MIN_SECRET_LENGTH = 16;
+
 export class TicketSecretError extends Error {
-  readonly code = 'printer-ticket-secret-missing';
+  constructor(
+    message: string,
+    readonly code: 'printer-ticket-secret-missing' | 'printer-ticket-secret-weak' = 'printer-ticket-secret-missing',
+  ) {
+    super(message);
+  }
 }
 
 export function ticketToken(secret: string, office: string, day: string, number: string): string {
@@ -40,9 +48,24 @@ export function ticketUrl(template: string, secret: string, office: string, day:
  * printer only) the demo secret. */
 export function resolveTicketSecret(config: Config, env: NodeJS.ProcessEnv = process.env): string {
   const fromEnv = env.BEONHO_TICKET_SECRET;
-  if (fromEnv && fromEnv.length >= 16) return fromEnv;
-  if (config.outputs.printer.ticketSecret) return config.outputs.printer.ticketSecret;
-  if (config.outputs.printer.driver !== 'escpos') return DEMO_TICKET_SECRET;
+  const real = config.outputs.printer.driver === 'escpos';
+  // A secret that is set but too short is refused, never passed over: the next in line would sign
+  // (the config's, or the published demo secret) while the admin believes this one does. Empty is
+  // unset (systemd's `BEONHO_TICKET_SECRET=`), as the installer reads the environment file.
+  if (fromEnv && fromEnv.length < MIN_SECRET_LENGTH)
+    throw new TicketSecretError(
+      `BEONHO_TICKET_SECRET is ${fromEnv.length} characters: the ticket QR secret needs ${MIN_SECRET_LENGTH} or more (e.g. openssl rand -hex 32), the same central checks the links with`,
+      'printer-ticket-secret-weak',
+    );
+  const chosen = fromEnv || config.outputs.printer.ticketSecret;
+  // the demo secret is in the docs and the source: anyone could sign a real printer's links with it
+  if (real && chosen === DEMO_TICKET_SECRET)
+    throw new TicketSecretError(
+      `the ticket QR secret is the published demo secret (${fromEnv ? 'BEONHO_TICKET_SECRET' : 'outputs.printer.ticketSecret'}): set a secret of the office's own (e.g. openssl rand -hex 32), the same central checks the links with`,
+      'printer-ticket-secret-weak',
+    );
+  if (chosen) return chosen;
+  if (!real) return DEMO_TICKET_SECRET;
   throw new TicketSecretError(
     'the ticket QR secret is missing: set BEONHO_TICKET_SECRET (16+ characters) or outputs.printer.ticketSecret, the same secret central uses to check ticket links',
   );
