@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LINK_COMPONENT, SatelliteDaemon } from '../device/satellite/satellite.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
+import { freePort } from './bridge-helpers.ts';
 import { debugLog, satelliteAccount, satelliteConfigFor } from './helpers/satellite-link.ts';
 
 describe('a satellite given the wrong password', () => {
@@ -41,3 +42,39 @@ describe('a satellite given the wrong password', () => {
     }
   });
 });
+
+describe('a satellite whose main unit cannot be reached', () => {
+  it('says why in its status, once for the reason, not at every retry', async () => {
+    const { lines, logger } = debugLog();
+    // nothing listens there: every attempt is refused by the network
+    const config = satelliteConfigFor(await freePort(), 'pw-21');
+    const dataDir = await mkdtemp(join(tmpdir(), 'beonho-sat-unreach-'));
+    const daemon = new SatelliteDaemon(config, { dataDir, logger, features: ['health', 'mqtt'], terminal: null });
+    const said: unknown[] = [];
+    try {
+      await daemon.start();
+      daemon.bus.on('healthChanged', said, ({ component, health }) => {
+        if (component === LINK_COMPONENT) said.push(health);
+      });
+      const link = async () => (await daemon.parts.health!.current()).components[LINK_COMPONENT];
+      await until(() => countAttempts(lines) >= 4, 'four attempts');
+      expect(await link()).toMatchObject({
+        connected: false,
+        lastError: 'main-link-down',
+        lastErrorReason: expect.stringMatching(/ECONNREFUSED/),
+      });
+      // at most the one (the first may have come before the listener): not one per attempt
+      expect(said.length).toBeLessThanOrEqual(1);
+    } finally {
+      daemon.bus.removeListeners(said);
+      await daemon.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Connection attempts the link logged (each refused by the network: a main-link-error, at debug
+ * once repeated). */
+function countAttempts(lines: Array<{ code?: string }>): number {
+  return lines.filter((l) => l.code === 'main-link-error').length;
+}

@@ -33,6 +33,9 @@ export interface MainLinkHandlers {
   up(): void;
   /** the link was up and is not any more */
   down(reason: string): void;
+  /** an attempt ended without the link coming up (unreachable, refused by the network, closed
+   * before it was made), with the reason in the client's words; not a refused login (`refused`) */
+  failed?(reason: string): void;
   /** the main unit refused our login (user name or password): a person must fix the config */
   refused?(): void;
   state(snapshot: Snapshot): void;
@@ -65,6 +68,8 @@ export class MainLink {
   private socket: Socket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = true;
+  /** the attempt under way had its login refused */
+  private attemptRefused = false;
   private attempt = 0;
   private session = 0;
   private lastError: string | null = null;
@@ -194,12 +199,15 @@ export class MainLink {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    this.attemptRefused = false;
     const { cfg, logger } = this.o;
     let session: number;
     try {
       session = await this.o.nextSession();
     } catch (err) {
       logger.error({ code: 'main-link-error', reason: (err as Error).message }, 'session number not written; retrying');
+      this.lastError = `the session number could not be written: ${(err as Error).message}`;
+      this.attemptEnded();
       this.schedule();
       return;
     }
@@ -239,6 +247,7 @@ export class MainLink {
     } catch (err) {
       socket?.destroy();
       this.error(`could not start a connection: ${(err as Error).message}`);
+      this.attemptEnded();
       this.schedule();
       return;
     }
@@ -290,6 +299,8 @@ export class MainLink {
         this.flapped();
         logger[this.flaps.count > 1 ? 'debug' : 'warn']({ code: 'main-link-down' }, 'link to the main unit lost');
         this.o.handlers.down(this.lastError ?? 'closed');
+      } else {
+        this.attemptEnded();
       }
       this.schedule();
     });
@@ -349,7 +360,16 @@ export class MainLink {
       `the main unit refused this satellite's login as "${username}": check satellite.main.password (or the variable passwordEnv names) against that account's passwordHash on the main unit, and that the account exists there`,
     );
     this.refusalSaid = true;
+    this.attemptRefused = true;
     this.o.handlers.refused?.();
+  }
+
+  /** An attempt that ended without the link coming up: the status says why (a satellite whose main
+   * unit could not be reached said only DISCONNECTED, the reason in the log alone). A refused
+   * login has its own word (`refused`). */
+  private attemptEnded(): void {
+    if (this.stopped || this.attemptRefused) return;
+    this.o.handlers.failed?.(this.lastError ?? 'the main unit closed the connection before the link was made');
   }
 
   private error(reason: string): void {

@@ -224,6 +224,8 @@ export class SatelliteDaemon {
       startedAt: p.startedAt,
       hardware: localErrorTimes(p.hardware, (ms) => localTime(ms, config.office.timeZone).iso),
     });
+    /** the reason the status last gave for the link being down, null while it is up */
+    let failedFor: string | null = null;
     const link = new MainLink({
       cfg: sat.main,
       office,
@@ -235,22 +237,36 @@ export class SatelliteDaemon {
       handlers: {
         connected: () => p.mirror.connected(),
         up: () => {
+          failedFor = null;
           bus.emit('mainLinkChanged', { online: true });
           bus.emit('healthChanged', { component: LINK_COMPONENT, health: healthy() });
         },
-        down: () => {
+        down: (reason) => {
           p.keys.linkDown();
+          failedFor = reason;
           bus.emit('mainLinkChanged', { online: false });
           bus.emit('healthChanged', {
             component: LINK_COMPONENT,
-            health: { connected: false, lastError: 'main-link-down', lastErrorAt: p.isoNow() },
+            health: { connected: false, lastError: 'main-link-down', lastErrorAt: p.isoNow(), lastErrorReason: reason },
           });
         },
-        refused: () =>
+        // Said once per reason, not at every retry: the status of a satellite whose main unit
+        // cannot be reached says why, as the main unit's own link to central does.
+        failed: (reason) => {
+          if (reason === failedFor) return;
+          failedFor = reason;
+          bus.emit('healthChanged', {
+            component: LINK_COMPONENT,
+            health: { connected: false, lastError: 'main-link-down', lastErrorAt: p.isoNow(), lastErrorReason: reason },
+          });
+        },
+        refused: () => {
+          failedFor = null;
           bus.emit('healthChanged', {
             component: LINK_COMPONENT,
             health: { connected: false, lastError: 'main-link-refused', lastErrorAt: p.isoNow() },
-          }),
+          });
+        },
         state: (s) => p.mirror.state(s),
         event: (e) => p.mirror.event(e),
         result: (r) => p.keys.result(r),
