@@ -68,6 +68,37 @@ describe('ticket bitmap', () => {
     const f = sampleTicket(384);
     expect(f.width).toBe(384);
   });
+
+  it('draws the QR code in whole printer dots on 58 mm paper too', () => {
+    // A version-4 link (the simulator's own, 33 modules) made 7-unit modules in the 576-wide
+    // layout, 4.67 dots each once scaled to 384: grey module edges that the raster's threshold
+    // turns into modules one dot wider or narrower than their neighbours.
+    for (const [widthDots, qrUrl] of [
+      [384, 'http://127.0.0.1:8090/q/singok2/2026-12-04/1001?t=AAAAAAAAAAAAAAAA'],
+      [384, 'https://example.invalid/q/yeoksam1/2026-11-26/1047?t=AAAAAAAAAAAAAAAA'],
+      [576, 'http://127.0.0.1:8090/q/singok2/2026-12-04/1001?t=AAAAAAAAAAAAAAAA'],
+    ] as const) {
+      const f = renderTicket({
+        officeName: '신곡2동',
+        serviceName: '주민등록',
+        number: '1001',
+        ahead: 0,
+        estimatedWaitMin: 0,
+        issuedAt: '2026-12-04T10:00:00+09:00',
+        qrUrl,
+        widthDots,
+      });
+      const k = widthDots / 576;
+      let grey = 0;
+      // the QR code's square: 300 layout units from (138, 570)
+      for (let y = Math.floor(570 * k); y < Math.ceil(870 * k); y++)
+        for (let x = Math.floor(138 * k); x < Math.ceil(438 * k); x++) {
+          const v = f.data[(y * f.width + x) * 4]!;
+          if (v !== 0 && v !== 255) grey++;
+        }
+      expect(grey, `${widthDots} dots, ${qrUrl}`).toBe(0);
+    }
+  });
 });
 
 describe('ESC/POS raster', () => {

@@ -33,15 +33,17 @@ export function issuedText(iso: string): string {
   return `${m[1]}. ${Number(m[2])}. ${Number(m[3])}. ${m[4]}:${m[5]} 발행`;
 }
 
-function drawQr(ctx: Ctx, url: string, x: number, y: number, size: number): void {
+/** `k`: printer dots per layout unit (the layout is 576 units wide; 58 mm paper is 384 dots). */
+function drawQr(ctx: Ctx, url: string, x: number, y: number, size: number, k: number): void {
   const qr = QRCode.create(url, { errorCorrectionLevel: 'M' });
   const n = qr.modules.size;
   const quiet = 4;
-  // Whole dots per module: a fractional module blurs into grey on a thermal head.
-  const mod = Math.max(1, Math.floor(size / (n + quiet * 2)));
+  // Whole printer dots per module, counted after the paper's scale: a fractional module blurs into
+  // grey on a thermal head (7 layout units were 4.67 dots on 58 mm paper).
+  const mod = Math.max(1, Math.floor((size * k) / (n + quiet * 2))) / k;
   const total = mod * (n + quiet * 2);
-  const ox = Math.round(x + (size - total) / 2) + quiet * mod;
-  const oy = Math.round(y + (size - total) / 2) + quiet * mod;
+  const ox = Math.round((x + (size - total) / 2) * k) / k + quiet * mod;
+  const oy = Math.round((y + (size - total) / 2) * k) / k + quiet * mod;
   ctx.fillStyle = INK;
   for (let r = 0; r < n; r++) {
     for (let c = 0; c < n; c++) if (qr.modules.get(r, c)) ctx.fillRect(ox + c * mod, oy + r * mod, mod, mod);
@@ -77,7 +79,7 @@ export function renderTicket(input: TicketRenderInput): Frame {
   // its half of the frame: "약 23시간 59분" at 40 px ran into the divider
   text(ctx, wait, 420, 488, { weight: 900, px: 40, color: INK, align: 'center', maxWidth: 240 });
   text(ctx, issuedText(input.issuedAt), mid, 550, { weight: 400, px: 28, color: INK, align: 'center' });
-  drawQr(ctx, input.qrUrl, mid - 150, 570, 300);
+  drawQr(ctx, input.qrUrl, mid - 150, 570, 300, k);
   text(ctx, '휴대폰으로 찍으면 순서를 알려 드립니다', mid, 904, {
     weight: 400,
     px: 26,
