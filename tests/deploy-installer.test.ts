@@ -1,7 +1,7 @@
 // The installer generates into a temporary root; commands are collected, never run.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -155,6 +155,25 @@ describe('install into a temporary root', () => {
     expect(await mode('var/lib/beonho')).toBe('750');
     expect(await readFile(join(root, 'etc/beonho/config.yaml'), 'utf8')).toBe(CONFIG);
     expect(r.groups).toEqual(['gpio', 'plugdev', 'lp', 'audio', 'video', 'dialout']);
+  });
+
+  it('replaces each file whole, by a rename: a power cut mid-install leaves the old file or the new one', async () => {
+    await install(opts(), recordingRunner(), out);
+    const unit = join(root, 'etc/systemd/system/beonho.service');
+    const before = await readFile(unit, 'utf8');
+    await writeFile(unit, `${before}# changed by hand\n`);
+    // a reader of the old file (systemd, the daemon reading its config) keeps a whole old file:
+    // the new one is another file, renamed over it, not the old one rewritten in place
+    const held = await open(unit, 'r');
+    try {
+      await install(opts(), recordingRunner(), out);
+      expect((await held.readFile('utf8')).endsWith('# changed by hand\n')).toBe(true);
+    } finally {
+      await held.close();
+    }
+    expect(await readFile(unit, 'utf8')).toBe(before);
+    expect(await mode('etc/systemd/system/beonho.service')).toBe('644');
+    expect((await readdir(join(root, 'etc/systemd/system'))).filter((f) => f.endsWith('.beonho-new'))).toEqual([]);
   });
 
   it('creates the user in the hardware groups and hands over the directories through the runner', async () => {
