@@ -647,7 +647,7 @@ export class Uplink implements Sink {
   }
 
   /** Where this office's uplink password comes from, as the admin finds it: the variable and the
-   * service's secrets file (docs/deploy.md, step 5), or the config itself. The refusal used to name
+   * service's secrets file written with the config (docs/deploy.md, step 5), or the config itself. The refusal used to name
    * a variable also when the config held the password, sending the admin to look for one. */
   private passwordSource(): string {
     const env = this.o.cfg.passwordEnv;
