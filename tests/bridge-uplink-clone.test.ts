@@ -53,4 +53,22 @@ describe('two devices with one client id at central', () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(downs - at).toBeLessThanOrEqual(12);
   }, 40_000);
+
+  it('is no longer said once central cannot be reached at all: the status gives the new cause', async () => {
+    central = await centralBroker();
+    const { logger } = debugLog();
+    links = [0, 1].map(() => testUplink(central!.url, { logger, reconnectMaxMs: 200 }));
+    for (const l of links) l.start();
+    await until(() => links.some((l) => l.flapping()), 'a link flapping', 30_000);
+    const flapper = links.find((l) => l.flapping())!;
+    for (const l of links) if (l !== flapper) await l.stop();
+    await central.close();
+    central = null;
+    let failed = 0;
+    flapper.onAttemptFailed(() => failed++);
+    await until(() => failed >= 1, 'an attempt that fails', 10_000);
+    // central refuses the connection now: that is not a twin taking the session
+    expect(flapper.failureReason()).toMatch(/ECONNREFUSED/);
+    expect(flapper.flapping()).toBe(false);
+  }, 40_000);
 });

@@ -129,6 +129,9 @@ export class Uplink implements Sink {
   private loginRefusalSaid = false;
   /** drops right after the link came up: a cloned card's twin at central (client-common.ts) */
   private readonly flaps = new FlapCounter();
+  /** the last failure was one of those drops: the counter keeps its count until the link next
+   * drops, so an outage after a flapping spell (central's port refused) would still be called one */
+  private lastFailureFlapped = false;
 
   constructor(private readonly o: UplinkOptions) {
     this.protocolVersion = o.cfg.protocolVersion;
@@ -179,6 +182,7 @@ export class Uplink implements Sink {
   }
 
   private failedFor(reason: string): void {
+    this.lastFailureFlapped = false;
     this.lastFailureReason = reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX - 1)}…` : reason;
   }
 
@@ -558,6 +562,7 @@ export class Uplink implements Sink {
           (attempt.connack ? 'central closed the connection' : 'central closed the connection before its CONNACK'),
       );
     }
+    this.lastFailureFlapped = wasUp && this.flaps.flapping();
     this.setDown();
     // The same node again with 3.1.1 is how a 3.1.1-only broker (RabbitMQ) is reached at every
     // start: not a failed attempt, or its office's status would say uplink-down all day.
@@ -657,9 +662,10 @@ export class Uplink implements Sink {
     return 'none is configured: set mqtt.uplink.passwordEnv';
   }
 
-  /** True while the link keeps dropping right after it is made (the status: `uplink-flapping`). */
+  /** True while the link keeps dropping right after it is made (the status: `uplink-flapping`):
+   * the last failure was such a drop, not an attempt that failed since. */
   flapping(): boolean {
-    return this.flaps.flapping();
+    return this.lastFailureFlapped;
   }
 
   /** A link that drops again within FLAP_MS of coming up, again and again: each reconnect waits
