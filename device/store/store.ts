@@ -148,14 +148,15 @@ export class Store {
     return { state, recovered, leftovers, reconciledCommands: commands.reconciled };
   }
 
-  /** Refuses a data dir whose queue is another office's (before anything is written: the lock, the
-   * session file and the status file aside, nothing on disk is changed). */
+  /** Refuses a data dir whose queue is another office's, before anything of that queue is written.
+   * What an open tidies before it can read the state (a leftover temp file, a torn last record, a
+   * damaged segment set aside) is tidied as at any start. */
   private checkOffice(config: Config, owner: string | undefined): void {
     if (owner === undefined || owner === config.office.id) return;
     throw new StateOtherOfficeError(
       `the data dir ${this.opts.dir} holds the queue of office "${owner}" (its day, its numbers and the events ` +
         `central has not received yet), and the config is office "${config.office.id}": a card cloned from ` +
-        `"${owner}"'s, or office.id changed. Nothing was changed on disk. A new office starts on an empty data ` +
+        `"${owner}"'s, or office.id changed. Its queue and its events were left as they are. A new office starts on an empty data ` +
         `dir: stop the service and empty it (sudo find ${this.opts.dir} -mindepth 1 -delete), or put back ` +
         `office.id "${owner}" (docs/deploy.md, "Before you clone the card").`,
     );
