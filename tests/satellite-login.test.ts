@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { LINK_COMPONENT, SatelliteDaemon } from '../device/satellite/satellite.ts';
 import { brokerTestScope, startTestBroker, until } from './bridge-broker-raw.ts';
 import { freePort } from './bridge-helpers.ts';
+import { rawMqttServer } from './helpers/raw-mqtt-server.ts';
 import { debugLog, satelliteAccount, satelliteConfigFor } from './helpers/satellite-link.ts';
 
 describe('a satellite given the wrong password', () => {
@@ -78,3 +79,34 @@ describe('a satellite whose main unit cannot be reached', () => {
 function countAttempts(lines: Array<{ code?: string }>): number {
   return lines.filter((l) => l.code === 'main-link-error').length;
 }
+
+describe('a satellite refused once, then closed on without a word', () => {
+  it("says the close's reason in its status, not the refusal of the attempt before", async () => {
+    let connects = 0;
+    const main = await rawMqttServer(4, (p, send) => {
+      if (p.cmd !== 'connect') return;
+      connects++;
+      // the first login refused (CONNACK 5); every later connection closed before any CONNACK
+      if (connects === 1) send({ cmd: 'connack', returnCode: 5, sessionPresent: false });
+      else main.socket()?.destroy();
+    });
+    const { logger } = debugLog();
+    const config = satelliteConfigFor(Number(new URL(main.url).port), 'pw-21');
+    const dataDir = await mkdtemp(join(tmpdir(), 'beonho-sat-closed-'));
+    const daemon = new SatelliteDaemon(config, { dataDir, logger, features: ['health', 'mqtt'], terminal: null });
+    try {
+      await daemon.start();
+      const link = async () => (await daemon.parts.health!.current()).components[LINK_COMPONENT];
+      await until(() => connects >= 3, 'three attempts');
+      expect(await link()).toMatchObject({
+        connected: false,
+        lastError: 'main-link-down',
+        lastErrorReason: expect.not.stringMatching(/authori[sz]ed/i),
+      });
+    } finally {
+      await daemon.stop();
+      await main.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});

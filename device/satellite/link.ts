@@ -73,6 +73,9 @@ export class MainLink {
   private attempt = 0;
   private session = 0;
   private lastError: string | null = null;
+  /** why the attempt under way (or the link it made) ended, as said first in it; lastError spans
+   * attempts, to keep a repeated reason out of the log */
+  private attemptReason: string | null = null;
   private isUp = false;
   /** drops right after the link came up: another satellite with our device id (client-common.ts) */
   private readonly flaps = new FlapCounter();
@@ -155,6 +158,7 @@ export class MainLink {
     const client = this.client;
     if (!client) return;
     this.lastError = reason;
+    this.attemptReason ??= reason;
     // the TCP socket as it is now: mqtt.js may have made its stream after the connect call
     const stream = client.stream;
     const tcp =
@@ -200,13 +204,14 @@ export class MainLink {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     this.attemptRefused = false;
+    this.attemptReason = null;
     const { cfg, logger } = this.o;
     let session: number;
     try {
       session = await this.o.nextSession();
     } catch (err) {
       logger.error({ code: 'main-link-error', reason: (err as Error).message }, 'session number not written; retrying');
-      this.lastError = `the session number could not be written: ${(err as Error).message}`;
+      this.attemptReason = `the session number could not be written: ${(err as Error).message}`;
       this.attemptEnded();
       this.schedule();
       return;
@@ -298,7 +303,7 @@ export class MainLink {
         this.isUp = false;
         this.flapped();
         logger[this.flaps.count > 1 ? 'debug' : 'warn']({ code: 'main-link-down' }, 'link to the main unit lost');
-        this.o.handlers.down(this.lastError ?? 'closed');
+        this.o.handlers.down(this.attemptReason ?? 'the main unit closed the connection');
       } else {
         this.attemptEnded();
       }
@@ -355,6 +360,7 @@ export class MainLink {
   private refused(reason: string): void {
     const username = this.o.cfg.username ?? this.o.device;
     this.lastError = reason;
+    this.attemptReason ??= reason;
     this.o.logger[this.refusalSaid ? 'debug' : 'error'](
       { code: 'main-link-refused', reason, username },
       `the main unit refused this satellite's login as "${username}": check satellite.main.password (or the variable passwordEnv names) against that account's passwordHash on the main unit, and that the account exists there`,
@@ -369,13 +375,14 @@ export class MainLink {
    * login has its own word (`refused`). */
   private attemptEnded(): void {
     if (this.stopped || this.attemptRefused) return;
-    this.o.handlers.failed?.(this.lastError ?? 'the main unit closed the connection before the link was made');
+    this.o.handlers.failed?.(this.attemptReason ?? 'the main unit closed the connection before the link was made');
   }
 
   private error(reason: string): void {
     // A main unit away for an hour must not flood the log: a repeated reason goes to debug.
     const level = reason === this.lastError ? 'debug' : 'warn';
     this.lastError = reason;
+    this.attemptReason ??= reason;
     this.o.logger[level]({ code: 'main-link-error', reason }, 'main unit link error');
   }
 
