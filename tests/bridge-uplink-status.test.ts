@@ -5,7 +5,7 @@
 import { Aedes } from 'aedes';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectInbox, freePort, type Office, startOffice, testConfig } from './bridge-helpers.ts';
+import { assertContract, connectInbox, freePort, type Office, startOffice, testConfig } from './bridge-helpers.ts';
 import { debugLog } from './helpers/satellite-link.ts';
 
 const T = 'beonho/v1/singok2';
@@ -64,6 +64,14 @@ describe('an office started while central cannot be reached', () => {
       lastErrorReason: expect.stringMatching(new RegExp(`ECONNREFUSED 127\\.0\\.0\\.1:${centralPort}`)),
     });
     expect(uplink().every((h) => h.connected === false)).toBe(true);
+    // the field is the contract's, at most 200 characters
+    for (const st of inbox.on('status')) assertContract(`${T}/devices/main/status`, st);
+    expect(() =>
+      assertContract(`${T}/devices/main/status`, {
+        ...inbox.on('status').at(-1),
+        hardware: { 'mqtt-uplink': { ...uplink().at(-1), lastErrorReason: 'x'.repeat(201) } },
+      }),
+    ).toThrow(/maxLength/);
     expect(office.bridge.parts.uplink!.connected()).toBe(false);
     // said once for the outage while the reason stays the same, not at every attempt
     const said: unknown[] = [];
