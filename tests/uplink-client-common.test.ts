@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { passwordOption, redactUrl } from '../bridge/uplink/client-common.ts';
+import { FlapCounter, passwordOption, REASON_MAX, redactUrl, statusReason } from '../bridge/uplink/client-common.ts';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -52,5 +52,33 @@ describe('redactUrl', () => {
     expect(redactUrl('mqtt://192.168.0.10:1883')).toBe('mqtt://192.168.0.10:1883');
     // a password holding an @ (the URL's last @ ends its credentials, as mqtt.js reads it)
     expect(redactUrl('mqtt://office:p@ss@central.example:1883')).toBe('mqtt://***@central.example:1883');
+  });
+});
+
+describe("a link's failure as the status gives it", () => {
+  it('carries no credentials of a URL, and at most REASON_MAX characters', () => {
+    expect(statusReason('Unexpected server response from wss://office:s3cret@central.example:443/mqtt')).toBe(
+      'Unexpected server response from wss://***@central.example:443/mqtt',
+    );
+    const long = statusReason(`Hostname/IP does not match certificate's altnames: ${'DNS:x.example, '.repeat(30)}`);
+    expect(long).toHaveLength(REASON_MAX);
+    expect(long.endsWith('…')).toBe(true);
+    expect(statusReason('connect ECONNREFUSED 10.20.0.5:8883')).toBe('connect ECONNREFUSED 10.20.0.5:8883');
+  });
+});
+
+describe('the flap counter', () => {
+  it('says the cause at the third drop in a row within 10 s of coming up, and starts over after a long link', () => {
+    let t = 0;
+    const flaps = new FlapCounter(() => t);
+    const drop = (upFor: number): boolean => {
+      flaps.up();
+      t += upFor;
+      return flaps.dropped();
+    };
+    expect([drop(100), drop(100), drop(100), drop(100)]).toEqual([false, false, true, false]);
+    expect(flaps.flapping()).toBe(true);
+    expect(drop(FlapCounter.FLAP_MS)).toBe(false);
+    expect([flaps.count, flaps.flapping()]).toEqual([0, false]);
   });
 });

@@ -78,3 +78,14 @@ export class FlapCounter {
     return this.count >= FlapCounter.FLAPS_TO_SAY;
   }
 }
+
+/** The most of a failure's reason the device status carries (its schema's maxLength). */
+export const REASON_MAX = 200;
+
+/** A link's failure as the status gives it (`lastErrorReason`): the client's words, credentials in
+ * a URL redacted, cut to REASON_MAX (one names the broker's host and a certificate's subject, which
+ * central's own admin may set long). */
+export function statusReason(reason: string): string {
+  const text = redactUrl(reason);
+  return text.length > REASON_MAX ? `${text.slice(0, REASON_MAX - 1)}…` : text;
+}

@@ -11,7 +11,7 @@ import { encodePayload } from '../contract/payload.ts';
 import type { Topic, TopicKind } from '../contract/topics.ts';
 import type { DeviceStatus, PayloadOf } from '../contract/types.ts';
 import type { PublishOptions, Sink } from '../sink.ts';
-import { backoffDelay, FlapCounter, loadMqtt, passwordOption, redactUrl } from './client-common.ts';
+import { backoffDelay, FlapCounter, loadMqtt, passwordOption, redactUrl, statusReason } from './client-common.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 
 export interface UplinkOptions {
@@ -79,10 +79,6 @@ interface Attempt {
   /** why it ended, as the client or the uplink said it first (null: closed without a word) */
   reason: string | null;
 }
-
-/** A failure's reason as the status shows it: mqtt.js's and node's messages are short, but one
- * names the broker's host and a certificate's subject, which central's own admin may set long. */
-const REASON_MAX = 200;
 
 export class Uplink implements Sink {
   readonly name = 'uplink';
@@ -183,7 +179,7 @@ export class Uplink implements Sink {
 
   private failedFor(reason: string): void {
     this.lastFailureFlapped = false;
-    this.lastFailureReason = reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX - 1)}…` : reason;
+    this.lastFailureReason = statusReason(reason);
   }
 
   /** Called when commandsRefused() changes while the link is up. */

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
 import type { DeviceStatus } from '../../bridge/contract/types.ts';
+import { statusReason } from '../../bridge/uplink/client-common.ts';
 import { SessionCounter } from '../../bridge/uplink/session.ts';
 import { localErrorTimes } from '../../bridge/publish/status.ts';
 import { type AnnouncerExtension, createAnnouncerExtension } from '../../display/audio/extension.ts';
@@ -247,7 +248,12 @@ export class SatelliteDaemon {
           bus.emit('mainLinkChanged', { online: false });
           bus.emit('healthChanged', {
             component: LINK_COMPONENT,
-            health: { connected: false, lastError: 'main-link-down', lastErrorAt: p.isoNow(), lastErrorReason: reason },
+            health: {
+              connected: false,
+              lastError: 'main-link-down',
+              lastErrorAt: p.isoNow(),
+              lastErrorReason: statusReason(reason),
+            },
           });
         },
         // Said once per reason, not at every retry: the status of a satellite whose main unit
@@ -257,7 +263,12 @@ export class SatelliteDaemon {
           failedFor = reason;
           bus.emit('healthChanged', {
             component: LINK_COMPONENT,
-            health: { connected: false, lastError: 'main-link-down', lastErrorAt: p.isoNow(), lastErrorReason: reason },
+            health: {
+              connected: false,
+              lastError: 'main-link-down',
+              lastErrorAt: p.isoNow(),
+              lastErrorReason: statusReason(reason),
+            },
           });
         },
         refused: () => {
