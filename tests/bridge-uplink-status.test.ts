@@ -14,6 +14,21 @@ describe('an office started while central cannot be reached', () => {
   let office: Office | null = null;
   const clients: Array<{ endAsync: () => Promise<void> }> = [];
   let central: { server: Server; aedes: Aedes } | null = null;
+  /** The office's device statuses as central's consumer reads them on its embedded broker
+   * (retained: whenever they were published), and their mqtt-uplink parts. */
+  async function statuses(o: Office) {
+    const url = `mqtt://127.0.0.1:${o.bridge.parts.broker!.ports.tcp}`;
+    const { client, inbox } = await connectInbox(url, { username: 'central', password: 'central' });
+    clients.push(client);
+    await client.subscribeAsync(`${T}/devices/main/status`, { qos: 1 });
+    const uplink = () =>
+      inbox
+        .on('status')
+        .map((st) => (st.hardware as Record<string, Record<string, unknown>> | undefined)?.['mqtt-uplink'])
+        .filter((h) => h !== undefined);
+    return { inbox, uplink };
+  }
+
   /** Central's broker, up, refusing every login as a wrong password (CONNACK 4); its port. */
   async function refusingCentral(): Promise<number> {
     const aedes = await Aedes.createBroker({
@@ -46,15 +61,7 @@ describe('an office started while central cannot be reached', () => {
         uplink: { url: `mqtt://127.0.0.1:${centralPort}`, protocolVersion: 4, reconnectMinMs: 50, reconnectMaxMs: 200 },
       }),
     );
-    const url = `mqtt://127.0.0.1:${office.bridge.parts.broker!.ports.tcp}`;
-    const { client, inbox } = await connectInbox(url, { username: 'central', password: 'central' });
-    clients.push(client);
-    await client.subscribeAsync(`${T}/devices/main/status`, { qos: 1 });
-    const uplink = () =>
-      inbox
-        .on('status')
-        .map((s) => (s.hardware as Record<string, Record<string, unknown>> | undefined)?.['mqtt-uplink'])
-        .filter((h) => h !== undefined);
+    const { inbox, uplink } = await statuses(office);
     await inbox.until(() => uplink().some((h) => h.lastError === 'uplink-down'), 10_000, 'the link said down');
     // with the reason in the client's words: the code alone sent the admin to the log
     expect(uplink().at(-1)).toEqual({
@@ -105,15 +112,7 @@ describe('an office started while central cannot be reached', () => {
       logger,
     );
     // the device's status as central's consumer reads it (retained: whenever it was published)
-    const url = `mqtt://127.0.0.1:${office.bridge.parts.broker!.ports.tcp}`;
-    const { client, inbox } = await connectInbox(url, { username: 'central', password: 'central' });
-    clients.push(client);
-    await client.subscribeAsync(`${T}/devices/main/status`, { qos: 1 });
-    const health = () =>
-      inbox
-        .on('status')
-        .map((st) => (st.hardware as Record<string, Record<string, unknown>> | undefined)?.['mqtt-uplink'])
-        .filter((h) => h !== undefined);
+    const { inbox, uplink: health } = await statuses(office);
     await inbox.until(() => health().some((h) => h.lastError === 'uplink-login-refused'), 10_000, 'the status');
     let failed = 0;
     office.bridge.parts.uplink!.onAttemptFailed(() => failed++);

@@ -227,6 +227,18 @@ export class SatelliteDaemon {
     });
     /** the reason the status last gave for the link being down, null while it is up */
     let failedFor: string | null = null;
+    const saidDown = (reason: string): void => {
+      failedFor = reason;
+      bus.emit('healthChanged', {
+        component: LINK_COMPONENT,
+        health: {
+          connected: false,
+          lastError: 'main-link-down',
+          lastErrorAt: p.isoNow(),
+          lastErrorReason: statusReason(reason),
+        },
+      });
+    };
     const link = new MainLink({
       cfg: sat.main,
       office,
@@ -244,32 +256,13 @@ export class SatelliteDaemon {
         },
         down: (reason) => {
           p.keys.linkDown();
-          failedFor = reason;
           bus.emit('mainLinkChanged', { online: false });
-          bus.emit('healthChanged', {
-            component: LINK_COMPONENT,
-            health: {
-              connected: false,
-              lastError: 'main-link-down',
-              lastErrorAt: p.isoNow(),
-              lastErrorReason: statusReason(reason),
-            },
-          });
+          saidDown(reason);
         },
         // Said once per reason, not at every retry: the status of a satellite whose main unit
         // cannot be reached says why, as the main unit's own link to central does.
         failed: (reason) => {
-          if (reason === failedFor) return;
-          failedFor = reason;
-          bus.emit('healthChanged', {
-            component: LINK_COMPONENT,
-            health: {
-              connected: false,
-              lastError: 'main-link-down',
-              lastErrorAt: p.isoNow(),
-              lastErrorReason: statusReason(reason),
-            },
-          });
+          if (reason !== failedFor) saidDown(reason);
         },
         refused: () => {
           failedFor = null;
