@@ -7,11 +7,11 @@
 // - no login prompt on that VT: getty@ttyN (and autovt@ttyN, which logind starts on a switch to
 //   it) are masked, so nobody's shell runs where the board is shown.
 // Only for a board on a framebuffer with a VT (outputs.board.driver framebuffer, vt not "none").
-import { randomBytes } from 'node:crypto';
-import { open, readdir, readFile, readlink, rename, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { configSchema } from '../device/config/schema.ts';
+import { writeDurably } from './durable-write.ts';
 import { underRoot } from './paths.ts';
 import type { Command } from './runner.ts';
 
@@ -123,23 +123,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** temp file, fsync, rename over, fsync the directory: the old or the new text, never half. */
-async function writeDurably(path: string, text: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const d = await open(dirname(path), 'r');
-  try {
-    await d.sync().catch(() => {}); // FAT (/boot/firmware) may refuse a directory fsync
-  } finally {
-    await d.close();
-  }
 }

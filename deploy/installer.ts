@@ -2,8 +2,8 @@
 // directory in the tests. Files are written directly; everything that changes the running system
 // (users, groups, ownership, udev, systemd) goes through the Runner.
 import { constants } from 'node:fs';
-import { access, chmod, lstat, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
+import { access, chmod, lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { configAdvice } from '../device/config/advice.ts';
 import { ConfigError, loadConfig } from '../device/config/load.ts';
 import type { Config } from '../device/config/schema.ts';
@@ -25,6 +25,7 @@ import {
   underRoot,
 } from './paths.ts';
 import { boardVt, consoleBootSetup, gettyUnits, maskedVts } from './console-boot.ts';
+import { writeDurably } from './durable-write.ts';
 import { checkRelease } from './release-check.ts';
 import type { Command, Runner } from './runner.ts';
 import { type HidrawMatch, isVtName, parseUsbId, udevRules, type UsbId } from './udev.ts';
@@ -638,25 +639,8 @@ const realFs: FileWriter = {
       return;
     }
     // The old file or the new one after a power cut mid-install, never half of one (a unit or a
-    // config cut short stopped the service at the next boot): written beside it, synced, renamed
-    // over it, the directory synced.
-    const tmp = `${path}.beonho-new`;
-    const fh = await open(tmp, 'w', mode);
-    try {
-      await fh.writeFile(text);
-      // chmod, not open's mode: the umask narrows that one, and a leftover tmp keeps its own
-      await fh.chmod(mode);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    const dir = await open(dirname(path), 'r');
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    // config cut short stopped the service at the next boot).
+    await writeDurably(path, text, mode);
   },
   async remove(path) {
     await rm(path, { recursive: true, force: true });

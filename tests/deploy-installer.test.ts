@@ -173,7 +173,7 @@ describe('install into a temporary root', () => {
     }
     expect(await readFile(unit, 'utf8')).toBe(before);
     expect(await mode('etc/systemd/system/beonho.service')).toBe('644');
-    expect((await readdir(join(root, 'etc/systemd/system'))).filter((f) => f.endsWith('.beonho-new'))).toEqual([]);
+    expect((await readdir(join(root, 'etc/systemd/system'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('creates the user in the hardware groups and hands over the directories through the runner', async () => {
