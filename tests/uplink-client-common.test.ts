@@ -70,15 +70,23 @@ describe("a link's failure as the status gives it", () => {
 describe('the flap counter', () => {
   it('says the cause at the third drop in a row within 10 s of coming up, and starts over after a long link', () => {
     let t = 0;
-    const flaps = new FlapCounter(() => t);
-    const drop = (upFor: number): boolean => {
+    let said = 0;
+    const flaps = new FlapCounter(
+      () => said++,
+      () => t,
+    );
+    const drop = (upFor: number): number => {
       flaps.up();
       t += upFor;
       return flaps.dropped();
     };
-    expect([drop(100), drop(100), drop(100), drop(100)]).toEqual([false, false, true, false]);
+    expect([drop(100), drop(100), drop(100), drop(100)]).toEqual([1, 2, 3, 4]);
+    expect(said).toBe(1);
     expect(flaps.flapping()).toBe(true);
-    expect(drop(FlapCounter.FLAP_MS)).toBe(false);
-    expect([flaps.count, flaps.flapping()]).toEqual([0, false]);
+    expect(drop(FlapCounter.FLAP_MS)).toBe(0);
+    expect([flaps.count, flaps.flapping(), said]).toEqual([0, false, 1]);
+    // a new spell is said again
+    expect([drop(1), drop(1), drop(1)]).toEqual([1, 2, 3]);
+    expect(said).toBe(2);
   });
 });

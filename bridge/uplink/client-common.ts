@@ -61,16 +61,21 @@ export class FlapCounter {
   /** drops in a row, each within FLAP_MS of the link coming up */
   count = 0;
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    /** called once a spell, at its FLAPS_TO_SAY-th drop: the link's own words for the likely cause */
+    private readonly say: () => void,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   up(): void {
     this.upAt = this.now();
   }
 
-  /** Counts a drop of a link that was up; true when this drop is the one to say the cause at. */
-  dropped(): boolean {
+  /** Counts a drop of a link that was up: the drops in a row so far, 0 when the link had held. */
+  dropped(): number {
     this.count = this.now() - this.upAt < FlapCounter.FLAP_MS ? this.count + 1 : 0;
-    return this.count === FlapCounter.FLAPS_TO_SAY;
+    if (this.count === FlapCounter.FLAPS_TO_SAY) this.say();
+    return this.count;
   }
 
   /** The link keeps dropping right after it is made. */

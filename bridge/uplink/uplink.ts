@@ -124,7 +124,12 @@ export class Uplink implements Sink {
   private loginRefusedNow = false;
   private loginRefusalSaid = false;
   /** drops right after the link came up: a cloned card's twin at central (client-common.ts) */
-  private readonly flaps = new FlapCounter();
+  private readonly flaps = new FlapCounter(() =>
+    this.o.logger.error(
+      { code: 'uplink-flapping', clientId: this.o.clientId },
+      `the link to central drops right after it is made, again and again: does another device log in with the client id "${this.o.clientId}"? Two devices given one office.id and device.id (a card cloned and its config not edited) take central's connection from each other, and central gets both under one office, their events with the same seq numbers: give each its own (docs/deploy.md, "Before you clone the card"). Else central's broker closes the connection once made: its log says why`,
+    ),
+  );
   /** the last failure was one of those drops: the counter keeps its count until the link next
    * drops, so an outage after a flapping spell (central's port refused) would still be called one */
   private lastFailureFlapped = false;
@@ -667,14 +672,8 @@ export class Uplink implements Sink {
   /** A link that drops again within FLAP_MS of coming up, again and again: each reconnect waits
    * longer, as failed attempts do, the drops go to debug, and the likely cause is said once. */
   private flapped(): void {
-    const say = this.flaps.dropped();
-    if (this.flaps.count === 0) return;
-    this.attempt = this.flaps.count;
-    if (say)
-      this.o.logger.error(
-        { code: 'uplink-flapping', clientId: this.o.clientId },
-        `the link to central drops right after it is made, again and again: does another device log in with the client id "${this.o.clientId}"? Two devices given one office.id and device.id (a card cloned and its config not edited) take central's connection from each other, and central gets both under one office, their events with the same seq numbers: give each its own (docs/deploy.md, "Before you clone the card"). Else central's broker closes the connection once made: its log says why`,
-      );
+    const drops = this.flaps.dropped();
+    if (drops > 0) this.attempt = drops;
   }
 
   private attemptFailed(): void {

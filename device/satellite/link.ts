@@ -78,7 +78,12 @@ export class MainLink {
   private attemptReason: string | null = null;
   private isUp = false;
   /** drops right after the link came up: another satellite with our device id (client-common.ts) */
-  private readonly flaps = new FlapCounter();
+  private readonly flaps = new FlapCounter(() =>
+    this.o.logger.error(
+      { code: 'main-link-flapping', device: this.o.device },
+      `the link to the main unit drops right after it is made, again and again: is another satellite configured with the device id "${this.o.device}"? Two devices with one id take the link from each other`,
+    ),
+  );
   /** a refused login was said since the link was last up */
   private refusalSaid = false;
   private readonly topics: OfficeTopics;
@@ -344,14 +349,8 @@ export class MainLink {
    * each reconnect waits longer, as failed attempts do, and it is said once, not three lines and a
    * session write to the card every second. */
   private flapped(): void {
-    const say = this.flaps.dropped();
-    if (this.flaps.count === 0) return;
-    this.attempt = this.flaps.count;
-    if (say)
-      this.o.logger.error(
-        { code: 'main-link-flapping', device: this.o.device },
-        `the link to the main unit drops right after it is made, again and again: is another satellite configured with the device id "${this.o.device}"? Two devices with one id take the link from each other`,
-      );
+    const drops = this.flaps.dropped();
+    if (drops > 0) this.attempt = drops;
   }
 
   /** A wrong password retries for ever and never fixes itself: an installer reading `npm run status`
