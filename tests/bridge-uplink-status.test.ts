@@ -40,6 +40,23 @@ describe('an office started while central cannot be reached', () => {
     central = { server, aedes };
     return (server.address() as AddressInfo).port;
   }
+  /** This office started against a central that refuses every login, its password as given; its log. */
+  async function officeRefused(password: { passwordEnv: string } | { password: string }) {
+    const port = await refusingCentral();
+    const { lines, logger } = debugLog();
+    const uplink = {
+      url: `mqtt://127.0.0.1:${port}`,
+      protocolVersion: 4 as const,
+      username: 'singok2',
+      ...password,
+      reconnectMinMs: 20,
+      reconnectMaxMs: 100,
+    };
+    const started = await startOffice(testConfig({ uplink }), undefined, logger);
+    office = started;
+    return { office: started, lines };
+  }
+
   afterEach(async () => {
     for (const c of clients.splice(0)) await c.endAsync();
     await office?.stop();
@@ -94,23 +111,8 @@ describe('an office started while central cannot be reached', () => {
 
   it('says a refused login as such, once, with the account to check', async () => {
     // central's broker up, the office's password wrong: it retries for ever and never fixes itself
-    const port = await refusingCentral();
-    const { lines, logger } = debugLog();
     process.env.BEONHO_TEST_UPLINK_PW = 'wrong';
-    office = await startOffice(
-      testConfig({
-        uplink: {
-          url: `mqtt://127.0.0.1:${port}`,
-          protocolVersion: 4,
-          username: 'singok2',
-          passwordEnv: 'BEONHO_TEST_UPLINK_PW',
-          reconnectMinMs: 20,
-          reconnectMaxMs: 100,
-        },
-      }),
-      undefined,
-      logger,
-    );
+    const { office, lines } = await officeRefused({ passwordEnv: 'BEONHO_TEST_UPLINK_PW' });
     // the device's status as central's consumer reads it (retained: whenever it was published)
     const { inbox, uplink: health } = await statuses(office);
     await inbox.until(() => health().some((h) => h.lastError === 'uplink-login-refused'), 10_000, 'the status');
@@ -133,22 +135,7 @@ describe('an office started while central cannot be reached', () => {
   });
 
   it('a refused login of a password written in the config sends the admin to the config, not to a variable', async () => {
-    const port = await refusingCentral();
-    const { lines, logger } = debugLog();
-    office = await startOffice(
-      testConfig({
-        uplink: {
-          url: `mqtt://127.0.0.1:${port}`,
-          protocolVersion: 4,
-          username: 'singok2',
-          password: 'wrong',
-          reconnectMinMs: 20,
-          reconnectMaxMs: 100,
-        },
-      }),
-      undefined,
-      logger,
-    );
+    const { lines } = await officeRefused({ password: 'wrong' });
     const deadline = Date.now() + 10_000;
     while (!lines.some((l) => l.code === 'uplink-login-refused') && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
