@@ -50,6 +50,11 @@ export class Dispenser implements Extension {
   }
 
   async start(): Promise<void> {
+    // A printer that can print again ends the outage: the next one's first turned-away press is a
+    // warning again, though no press went through between them.
+    this.bus.on('healthChanged', this, ({ component, health }) => {
+      if (component === 'printer' && health.ready === true) this.refusedSince = null;
+    });
     await this.buttons.start((press) => {
       // While a ticket has been printing for longer than a print takes, a press of a button that
       // already has one queued or printing is not another ticket: a printer taking 30 s over a
@@ -79,6 +84,7 @@ export class Dispenser implements Extension {
   }
 
   async stop(): Promise<void> {
+    this.bus.removeListeners(this);
     await this.buttons.stop();
     await this.chain;
   }

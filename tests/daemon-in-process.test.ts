@@ -137,6 +137,13 @@ describe('the daemon in-process over fake hardware', () => {
     b.hw.buttons.press('resident');
     await b.settle();
     expect(refused().at(-1)).toEqual([40, 1]);
+    // refilled and out again with no press between: the printer's status ended the outage
+    b.hw.printer.paper = 'ok';
+    await b.daemon.parts.printer!.poll();
+    b.hw.printer.paper = 'out';
+    b.hw.buttons.press('resident');
+    await b.settle();
+    expect(refused().at(-1)).toEqual([40, 1]);
   });
 
   it('paper out at the printer: no number, the board says why, the device status reports it', async () => {

@@ -3,7 +3,7 @@
 // another button meanwhile still gets theirs.
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import type { Bus } from '../device/bus.ts';
+import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import { Dispenser } from '../device/dispenser.ts';
 import type { TicketOutput } from '../device/ports/outputs.ts';
@@ -48,7 +48,7 @@ describe('the dispenser while a ticket prints', () => {
         printed.push(ticket.service);
       },
     };
-    const bus = { emit: () => {} } as unknown as Bus;
+    const bus = new Bus();
     const dispenser = new Dispenser({ config, queue, bus, buttons, output, logger: pino({ level: 'silent' }) });
     await dispenser.start();
 

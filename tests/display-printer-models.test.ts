@@ -6,7 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Bus } from '../device/bus.ts';
+import { Bus } from '../device/bus.ts';
 import { configSchema } from '../device/config/schema.ts';
 import { Dispenser } from '../device/dispenser.ts';
 import type { QueueService } from '../device/queue/service.ts';
@@ -77,11 +77,8 @@ async function press(wire: ModelWire, statusQuery: boolean) {
     state: () => ({ day: '2026-11-26' }),
   } as unknown as QueueService;
   const refused: Array<{ code: string; message: string }> = [];
-  const bus = {
-    emit: (name: string, payload: { code: string; message: string }) => {
-      if (name === 'dispenserRefused') refused.push({ code: payload.code, message: payload.message });
-    },
-  } as unknown as Bus;
+  const bus = new Bus();
+  bus.on('dispenserRefused', refused, (p) => refused.push({ code: p.code, message: p.message }));
   const seen: boolean[] = [];
   const output = new PrinterTicketOutput({ config, printer, queue, onStatus: (s) => seen.push(s.ready) });
   const dispenser = new Dispenser({ config, queue, bus, buttons, output, logger });
