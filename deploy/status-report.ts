@@ -207,10 +207,10 @@ export function renderStatus(r: StatusReport): string {
 /** What a terminal must not be handed raw from the status file: C0 and C1 controls (ESC's
  * sequences set the title or the clipboard, move the cursor over lines; a C1 CSI likewise), and
  * the bidirectional overrides and isolates, which reorder the text shown after them. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching them is the point
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const C1_AND_BIDI = '\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
+const UNSAFE = new RegExp(`[\\u0000-\\u001f${C1_AND_BIDI}]`, 'g');
 /** The same past JSON.stringify, which escapes C0 itself and puts its own line breaks between. */
-const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_IN_JSON = new RegExp(`[${C1_AND_BIDI}]`, 'g');
 
 /** The status file is the daemon's (user beonho, on the LAN) and `sudo npm run status` prints it to
  * a root terminal: an unsafe character is shown as `?`, as `ls` does. */
